@@ -1,0 +1,275 @@
+"""Shape inference: every edge gets a :class:`TensorSpec` or an error, full or incremental.
+
+Incremental updates recompute only the edited nodes and, downstream, those whose inputs actually changed:
+propagation stops at the first node whose outputs come out the same (a Conv2d after an edited ReLU, say).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from neuralforge_desktop.core.catalog.registry import Catalog, catalog
+from neuralforge_desktop.core.catalog.spec import LayerDef, Params, PortSpec
+from neuralforge_desktop.core.diagnostics import Diagnostic, ParamError, Severity, ShapeError
+from neuralforge_desktop.core.ir.graph import BLOCK, INPUT, OUTPUT, Edge, Graph, Node
+from neuralforge_desktop.core.ir.types import TensorSpec, describe_shape
+
+
+@dataclass
+class NodeShapes:
+    """Derived data of one node (never saved)."""
+
+    inputs: dict[str, TensorSpec] = field(default_factory=dict)
+    outputs: dict[str, TensorSpec] = field(default_factory=dict)
+    params: Params | None = None
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    body: ShapeInference | None = None  # for blocks: the inference of the (last) repetition's body
+    ok: bool = True
+
+
+def node_ports(node: Node, layer: LayerDef | None, params: Mapping[str, object]) -> tuple[list[PortSpec], list[PortSpec]]:
+    """Input and output ports of a node; blocks take theirs from the body's Input/Output nodes."""
+    if node.is_block and node.body is not None:
+        ins = [PortSpec(n.id, dtype="any") for n in node.body.input_nodes if n.params.get("role", "data") == "data"]
+        outs = [PortSpec(n.id, dtype="any") for n in node.body.output_nodes]
+        return ins, outs
+    if layer is None:
+        return [], []
+    return layer.input_ports(params), layer.output_ports(params)
+
+
+class ShapeInference:
+    """Holds the inferred specs of one graph and keeps them current as it is edited."""
+
+    def __init__(self, graph: Graph, cat: Catalog | None = None, prefix: str = "",
+                 input_overrides: Mapping[str, TensorSpec] | None = None) -> None:
+        self.graph = graph
+        self.catalog = cat or catalog()
+        self.prefix = prefix
+        self.input_overrides = dict(input_overrides or {})
+        self.results: dict[str, NodeShapes] = {}
+        self._param_cache: dict[str, tuple[dict[str, object], Params, list[ParamError]]] = {}
+        self._block_cache: dict[str, tuple[tuple, int, NodeShapes]] = {}
+        self._topo_index: dict[str, int] = {}
+        self._revision = -1
+        self._structure = -1
+
+    # -- running -------------------------------------------------------------------------------------
+    def run(self) -> ShapeInference:
+        """Infer every node from scratch (caches of validated params are kept)."""
+        order = self.graph.topo_order()
+        self._topo_index = {nid: i for i, nid in enumerate(order)}
+        self.results = {}
+        for nid in order:
+            self.results[nid] = self._infer(self.graph.nodes[nid])
+        self._revision = self.graph.revision
+        self._structure = self.graph.structure_revision
+        return self
+
+    def update(self, changed: Iterable[str]) -> list[str]:
+        """Recompute after edits to ``changed`` nodes (params, connections, additions).
+
+        Returns the ids actually recomputed, in order. Removed nodes are dropped.
+        """
+        graph = self.graph
+        if self._revision < 0:
+            self.run()
+            return list(self.results)
+        for nid in [n for n in self.results if n not in graph.nodes]:
+            del self.results[nid]
+            self._param_cache.pop(nid, None)
+            self._block_cache.pop(nid, None)
+        if graph.structure_revision != self._structure:
+            self._topo_index = {nid: i for i, nid in enumerate(graph.topo_order())}
+            self._structure = graph.structure_revision
+        self._revision = graph.revision
+        index = self._topo_index
+        heap = [(index[n], n) for n in set(changed) if n in graph.nodes]
+        heapq.heapify(heap)
+        queued = {n for _, n in heap}
+        done: list[str] = []
+        while heap:
+            _, nid = heapq.heappop(heap)
+            old = self.results.get(nid)
+            new = self._infer(graph.nodes[nid])
+            self.results[nid] = new
+            done.append(nid)
+            if old is None or old.outputs != new.outputs or old.ok != new.ok:
+                for edge in graph.outgoing(nid):
+                    if edge.dst not in queued:
+                        queued.add(edge.dst)
+                        heapq.heappush(heap, (index[edge.dst], edge.dst))
+        return done
+
+    # -- reading -------------------------------------------------------------------------------------
+    def spec(self, node_id: str, port: str = "y") -> TensorSpec | None:
+        result = self.results.get(node_id)
+        return None if result is None else result.outputs.get(port)
+
+    def edge_spec(self, edge: Edge) -> TensorSpec | None:
+        return self.spec(edge.src, edge.src_port)
+
+    @property
+    def diagnostics(self) -> list[Diagnostic]:
+        found: list[Diagnostic] = []
+        for result in self.results.values():
+            found.extend(result.diagnostics)
+        return found
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.is_error]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def graph_inputs(self) -> dict[str, TensorSpec]:
+        return {n.id: self.results[n.id].outputs["y"] for n in self.graph.input_nodes
+                if n.id in self.results and "y" in self.results[n.id].outputs}
+
+    def graph_outputs(self) -> dict[str, TensorSpec]:
+        return {n.id: self.results[n.id].inputs["x"] for n in self.graph.output_nodes
+                if n.id in self.results and "x" in self.results[n.id].inputs}
+
+    # -- one node ------------------------------------------------------------------------------------
+    def _params(self, node: Node, layer: LayerDef) -> tuple[Params, list[ParamError]]:
+        cached = self._param_cache.get(node.id)
+        if cached is not None and cached[0] == node.params:
+            return cached[1], cached[2]
+        params, errors = layer.validate_params(node.params)
+        self._param_cache[node.id] = (dict(node.params), params, errors)
+        return params, errors
+
+    def _infer(self, node: Node) -> NodeShapes:
+        path = self.prefix + node.id
+        result = NodeShapes()
+        layer = self.catalog.find(node.type)
+        if layer is None:
+            result.ok = False
+            result.diagnostics.append(Diagnostic(
+                Severity.error, path, f"'{path}' has unknown layer type {node.type!r}; install the plugin that "
+                "defines it (the node and its data are kept)", code="unknown-type"))
+            return result
+        params, param_errors = self._params(node, layer)
+        result.params = params
+        for err in param_errors:
+            result.ok = False
+            result.diagnostics.append(Diagnostic(
+                Severity.error, path, f"{layer.type} '{path}' param '{err.field}': {err.message}",
+                field=err.field, code="param"))
+        if node.type == INPUT and node.id in self.input_overrides:
+            result.outputs = {"y": self.input_overrides[node.id]}
+            return result
+        ins, _ = node_ports(node, layer, params)
+        incoming = self.graph._in.get(node.id, {})  # noqa: SLF001 - hot path, read-only
+        upstream_failed = False
+        for port in ins:
+            edge = incoming.get(port.name)
+            if edge is None:
+                if not port.optional:
+                    result.ok = False
+                    result.diagnostics.append(Diagnostic(
+                        Severity.error, path, f"{layer.type} '{path}' input '{port.name}' is not connected",
+                        port=port.name, code="unconnected"))
+                continue
+            src = self.results.get(edge.src)
+            spec = None if src is None else src.outputs.get(edge.src_port)
+            if spec is None:
+                if src is not None and src.ok and edge.src_port not in src.outputs:
+                    result.diagnostics.append(Diagnostic(
+                        Severity.error, path, f"{layer.type} '{path}' input '{port.name}': '{edge.src}' has no "
+                        f"output '{edge.src_port}'", port=port.name, code="bad-port"))
+                upstream_failed = True
+                continue
+            expected = port.check(spec)
+            if expected is not None:
+                result.diagnostics.append(self._shape_diag(layer, path, ShapeError(
+                    port.name, expected, describe_shape(spec.shape) + ("" if port.dtype == "any" or
+                                                                        expected.startswith("rank")
+                                                                        else f" {spec.dtype.value}"))))
+                upstream_failed = True
+            result.inputs[port.name] = spec
+        known = {p.name for p in ins}
+        for port_name in incoming:
+            if port_name not in known:
+                result.diagnostics.append(Diagnostic(
+                    Severity.error, path, f"{layer.type} '{path}' has no input '{port_name}' (connected from "
+                    f"'{incoming[port_name].src}')", port=port_name, code="bad-port"))
+        if upstream_failed or any(d.is_error for d in result.diagnostics):
+            result.ok = False
+            return result
+        try:
+            if node.type == BLOCK:
+                result.outputs = self._infer_block(node, path, params, result)
+            elif node.type == OUTPUT:
+                result.outputs = {}
+            else:
+                result.outputs = layer.shape(params, result.inputs)
+        except _BlockFailed:
+            result.ok = False
+        except ShapeError as exc:
+            result.ok = False
+            result.diagnostics.append(self._shape_diag(layer, path, exc))
+        except (ValueError, TypeError, KeyError, IndexError, ZeroDivisionError) as exc:
+            result.ok = False
+            result.diagnostics.append(Diagnostic(
+                Severity.error, path, f"{layer.type} '{path}': cannot infer the output shape ({exc})",
+                code="shape"))
+        return result
+
+    def _shape_diag(self, layer: LayerDef, path: str, exc: ShapeError) -> Diagnostic:
+        where = f" input '{exc.port}'" if exc.port else ""
+        if exc.field:
+            where += f" (param '{exc.field}')"
+        return Diagnostic(
+            Severity.error, path, f"{layer.type} '{path}'{where}: expected {exc.expected}, received {exc.received}",
+            port=exc.port, field=exc.field, expected=exc.expected, received=exc.received, code="shape")
+
+    def _infer_block(self, node: Node, path: str, params: Params, result: NodeShapes) -> dict[str, TensorSpec]:
+        body = node.body
+        assert body is not None
+        ins, outs = node_ports(node, None, params)
+        key = tuple(result.inputs.get(p.name) for p in ins)
+        cached = self._block_cache.get(node.id)
+        if cached is not None and cached[0] == key and cached[1] == body.revision and cached[2].body is not None:
+            result.body = cached[2].body
+            result.diagnostics.extend(cached[2].diagnostics)
+            if any(d.is_error for d in cached[2].diagnostics):
+                raise _BlockFailed()
+            return dict(cached[2].outputs)
+        repeat = node.repeat
+        if repeat > 1 and len(ins) != len(outs):
+            raise ShapeError(None, f"as many outputs as inputs to repeat the body {repeat} times",
+                             f"{len(ins)} inputs, {len(outs)} outputs", field="repeat")
+        current = dict(result.inputs)
+        inner: ShapeInference | None = None
+        outputs: dict[str, TensorSpec] = {}
+        for i in range(repeat):
+            prefix = f"{path}/" if repeat == 1 else f"{path}[{i}]/"
+            inner = ShapeInference(body, self.catalog, prefix, current).run()
+            errors = inner.diagnostics
+            if errors:
+                result.diagnostics.extend(errors)
+            if inner.errors:
+                raise _BlockFailed()
+            produced = inner.graph_outputs()
+            outputs = {p.name: produced[p.name] for p in outs if p.name in produced}
+            current = {i_port.name: outputs[o_port.name] for i_port, o_port in zip(ins, outs, strict=False)
+                       if o_port.name in outputs}
+        summary = NodeShapes(result.inputs, outputs, params, list(result.diagnostics), inner)
+        self._block_cache[node.id] = (key, body.revision, summary)
+        result.body = inner
+        return outputs
+
+
+class _BlockFailed(ShapeError):
+    def __init__(self) -> None:
+        super().__init__(None, "", "")
+
+
+def infer_shapes(graph: Graph, cat: Catalog | None = None) -> ShapeInference:
+    """Full shape inference of ``graph``."""
+    return ShapeInference(graph, cat).run()

@@ -1,0 +1,156 @@
+"""Convolutions: 1-D, 2-D, 3-D and transposed 2-D. ``groups`` gives grouped and depthwise convolution."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from neuralforge_desktop.core.catalog.shape_utils import concrete, numel, prod, transposed_out, window_out
+from neuralforge_desktop.core.catalog.spec import LayerDef, Params, ParamSpec, PortSpec, TorchCall
+from neuralforge_desktop.core.diagnostics import ShapeError
+from neuralforge_desktop.core.ir.types import TensorSpec, describe_shape
+
+Specs = Mapping[str, TensorSpec]
+_LAYOUT = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}
+
+
+def _in_channels(p: Params, x: Specs) -> int:
+    spec = x["x"]
+    cin = concrete("x", spec, 1, "channel count")
+    if cin % p.groups or p.out_channels % p.groups:
+        raise ShapeError(
+            "x",
+            f"in_channels and out_channels ({p.out_channels}) divisible by groups ({p.groups})",
+            f"{describe_shape(spec.shape)} with {cin} channels",
+            field="groups",
+        )
+    return cin
+
+
+def _conv_params(p: Params, x: Specs) -> int:
+    cin = _in_channels(p, x)
+    weights = p.out_channels * (cin // p.groups) * prod(p.kernel_size)
+    return weights + (p.out_channels if p.bias else 0)
+
+
+def _conv_macs(p: Params, x: Mapping[str, tuple[int, ...]], y: Mapping[str, tuple[int, ...]]) -> int:
+    return numel(y, "y") * (x["x"][1] // p.groups) * prod(p.kernel_size)
+
+
+def _conv_params_spec(nd: int, transposed: bool = False) -> tuple[ParamSpec, ...]:
+    specs = [
+        ParamSpec("out_channels", "int", 32, "number of filters (output channels)", minimum=1),
+        ParamSpec("kernel_size", "int_or_tuple", 3, "filter size", minimum=1, length=nd),
+        ParamSpec("stride", "int_or_tuple", 2 if transposed else 1, "step between windows", minimum=1, length=nd),
+        ParamSpec("padding", "int_or_tuple", 0 if transposed else 1, "zeros added on each side", minimum=0,
+                  length=nd),
+    ]
+    if transposed:
+        specs.append(ParamSpec("output_padding", "int_or_tuple", 0, "extra size added to one side of the output",
+                               minimum=0, length=nd, advanced=True))
+    specs += [
+        ParamSpec("dilation", "int_or_tuple", 1, "spacing between kernel taps", minimum=1, length=nd, advanced=True),
+        ParamSpec("groups", "int", 1, "split channels into groups; groups = in_channels is depthwise",
+                  minimum=1, advanced=True),
+        ParamSpec("bias", "bool", True, "learn an additive bias (redundant before BatchNorm)"),
+    ]
+    return tuple(specs)
+
+
+def _conv_shape(nd: int):
+    def rule(p: Params, x: Specs) -> dict[str, TensorSpec]:
+        spec = x["x"]
+        _in_channels(p, x)
+        spatial = tuple(
+            window_out(spec.shape[2 + i], p.kernel_size[i], p.stride[i], p.padding[i], p.dilation[i], "x", spec)
+            for i in range(nd)
+        )
+        return {"y": spec.with_shape((spec.shape[0], p.out_channels) + spatial)}
+
+    return rule
+
+
+def _conv_init(p: Params, x: Specs) -> dict[str, object]:
+    return {
+        "in_channels": x["x"].shape[1],
+        "out_channels": p.out_channels,
+        "kernel_size": _compact(p.kernel_size),
+        "stride": _compact(p.stride),
+        "padding": _compact(p.padding),
+        "dilation": _compact(p.dilation),
+        "groups": p.groups,
+        "bias": p.bias,
+    }
+
+
+def _compact(value: tuple[int, ...]) -> int | tuple[int, ...]:
+    """``(3, 3)`` → ``3``: reads like hand-written code; torch expands it the same way."""
+    return value[0] if len(set(value)) == 1 else tuple(value)
+
+
+def _conv(nd: int) -> LayerDef:
+    return LayerDef(
+        type=f"Conv{nd}d",
+        category="Convolution",
+        title=f"Conv{nd}D",
+        description="slides learned filters over the input (weighted sums of local patches) + bias",
+        math="y[c_out] = b[c_out] + Σ_{c_in} W[c_out, c_in] ⋆ x[c_in]",
+        help=f"{nd}-D convolution. in_channels comes from the input. Output size per spatial dimension: "
+        "⌊(size + 2·padding − dilation·(kernel−1) − 1) / stride⌋ + 1.",
+        params=_conv_params_spec(nd),
+        inputs=(PortSpec("x", ranks=(nd + 2,), layout=_LAYOUT[nd]),),
+        shape=_conv_shape(nd),
+        param_count=_conv_params,
+        macs=_conv_macs,
+        torch=TorchCall(
+            module=f"nn.Conv{nd}d",
+            init=_conv_init,
+            positional=2,
+            defaults={"stride": 1, "padding": 0, "dilation": 1, "groups": 1, "bias": True},
+        ),
+        simple=nd == 2,
+        keras=f"keras.layers.Conv{nd}D",
+    )
+
+
+def _tconv_shape(p: Params, x: Specs) -> dict[str, TensorSpec]:
+    spec = x["x"]
+    _in_channels(p, x)
+    spatial = tuple(
+        transposed_out(spec.shape[2 + i], p.kernel_size[i], p.stride[i], p.padding[i], p.output_padding[i],
+                       p.dilation[i])
+        for i in range(2)
+    )
+    for size in spatial:
+        if isinstance(size, int) and size < 1:
+            raise ShapeError("x", "a positive output size", describe_shape(spec.shape))
+    return {"y": spec.with_shape((spec.shape[0], p.out_channels) + spatial)}
+
+
+def _tconv_params(p: Params, x: Specs) -> int:
+    cin = _in_channels(p, x)
+    return cin * (p.out_channels // p.groups) * prod(p.kernel_size) + (p.out_channels if p.bias else 0)
+
+
+CONV_TRANSPOSE_2D = LayerDef(
+    type="ConvTranspose2d",
+    category="Convolution",
+    title="ConvTranspose2D",
+    description="learned upsampling: each input pixel paints a weighted filter onto the output",
+    math="y = Wᵀ ⋆ x + b (gradient of a convolution)",
+    help="Transposed convolution. Output size: (size−1)·stride − 2·padding + dilation·(kernel−1) + "
+    "output_padding + 1.",
+    params=_conv_params_spec(2, transposed=True),
+    inputs=(PortSpec("x", ranks=(4,), layout=_LAYOUT[2]),),
+    shape=_tconv_shape,
+    param_count=_tconv_params,
+    macs=lambda p, x, y: numel(x, "x") * (p.out_channels // p.groups) * prod(p.kernel_size),
+    torch=TorchCall(
+        module="nn.ConvTranspose2d",
+        init=lambda p, x: {**_conv_init(p, x), "output_padding": _compact(p.output_padding)},
+        positional=2,
+        defaults={"stride": 1, "padding": 0, "output_padding": 0, "dilation": 1, "groups": 1, "bias": True},
+    ),
+    keras="keras.layers.Conv2DTranspose",
+)
+
+LAYERS = [_conv(1), _conv(2), _conv(3), CONV_TRANSPOSE_2D]

@@ -1,0 +1,95 @@
+"""Dense layers and structural no-ops."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from neuralforge_desktop.core.catalog.shape_utils import concrete, mul_dims, normalize_axis, numel
+from neuralforge_desktop.core.catalog.spec import LayerDef, Params, ParamSpec, PortSpec, TorchCall
+from neuralforge_desktop.core.ir.types import TensorSpec
+
+Specs = Mapping[str, TensorSpec]
+Shapes = Mapping[str, tuple[int, ...]]
+
+
+def _linear_shape(p: Params, x: Specs) -> dict[str, TensorSpec]:
+    spec = x["x"]
+    concrete("x", spec, -1, "feature size")
+    return {"y": spec.with_shape(spec.shape[:-1] + (p.out_features,))}
+
+
+def _linear_params(p: Params, x: Specs) -> int:
+    fan_in = concrete("x", x["x"], -1, "feature size")
+    return fan_in * p.out_features + (p.out_features if p.bias else 0)
+
+
+LINEAR = LayerDef(
+    type="Linear",
+    category="Dense",
+    title="Linear (Dense)",
+    description="matrix multiply + bias",
+    math="y = x·Wᵀ + b",
+    help="Fully connected layer: every output feature is a weighted sum of all input features. "
+    "in_features comes from the incoming tensor's last dimension.",
+    params=(
+        ParamSpec("out_features", "int", 128, "number of output features", minimum=1),
+        ParamSpec("bias", "bool", True, "learn an additive bias"),
+    ),
+    inputs=(PortSpec("x", ranks=(2, 3, 4, 5), layout="(N, …, features)"),),
+    shape=_linear_shape,
+    param_count=_linear_params,
+    macs=lambda p, x, y: numel(y, "y") * x["x"][-1],
+    torch=TorchCall(
+        module="nn.Linear",
+        init=lambda p, x: {"in_features": x["x"].shape[-1], "out_features": p.out_features, "bias": p.bias},
+        positional=2,
+        defaults={"bias": True},
+    ),
+    simple=True,
+    keras="keras.layers.Dense",
+)
+
+
+IDENTITY = LayerDef(
+    type="Identity",
+    category="Structure",
+    description="passes the input through unchanged",
+    math="y = x",
+    inputs=(PortSpec("x", dtype="any"),),
+    shape=lambda p, x: {"y": x["x"]},
+    torch=TorchCall(forward="{y} = {x}"),
+    keras="keras.layers.Identity",
+)
+
+
+def _flatten_shape(p: Params, x: Specs) -> dict[str, TensorSpec]:
+    spec = x["x"]
+    rank = spec.rank
+    start = normalize_axis(p.start_dim, rank, "x", spec, "start_dim")
+    end = normalize_axis(p.end_dim, rank, "x", spec, "end_dim")
+    if end < start:
+        from neuralforge_desktop.core.diagnostics import ShapeError
+
+        raise ShapeError("x", f"end_dim ({p.end_dim}) at or after start_dim ({p.start_dim})", str(spec.shape))
+    merged = mul_dims(spec.shape[start : end + 1])
+    return {"y": spec.with_shape(spec.shape[:start] + (merged,) + spec.shape[end + 1 :])}
+
+
+FLATTEN = LayerDef(
+    type="Flatten",
+    category="Reshape",
+    description="lays the feature map out as one long vector per sample",
+    math="y[n] = vec(x[n])",
+    help="Merges dimensions start_dim…end_dim into one; by default everything except the batch.",
+    params=(
+        ParamSpec("start_dim", "int", 1, "first dimension to merge"),
+        ParamSpec("end_dim", "int", -1, "last dimension to merge"),
+    ),
+    inputs=(PortSpec("x", dtype="any"),),
+    shape=_flatten_shape,
+    torch=TorchCall(forward="{y} = torch.flatten({x}, {start_dim}, {end_dim})"),
+    simple=True,
+    keras="keras.layers.Flatten",
+)
+
+LAYERS = [LINEAR, IDENTITY, FLATTEN]

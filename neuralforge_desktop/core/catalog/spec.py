@@ -1,0 +1,300 @@
+"""What one layer type is: the single definition every other part of NeuralForge derives from.
+
+A :class:`LayerDef` carries the parameter schema, port constraints, shape rule, parameter count, cost rule,
+plain-language and math descriptions and the PyTorch call. The palette, inspector, shape inference, cost
+model, code generator and model builder all read it; nothing about a layer is written twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from neuralforge_desktop.core.diagnostics import ParamError
+from neuralforge_desktop.core.ir.types import DType, TensorSpec, describe_shape
+
+ParamKind = str  # "int" | "float" | "bool" | "choice" | "str" | "ints" | "dims" | "int_or_tuple"
+_NO_DEFAULT = object()
+
+
+class Params(dict[str, Any]):
+    """Validated parameters of one node; attribute access for readable rules (``p.out_features``)."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError as exc:
+            raise AttributeError(name) from exc
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(tuple(sorted((k, _freeze(v)) for k, v in self.items())))
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """Schema of one parameter: what the inspector shows and what validation enforces."""
+
+    name: str
+    kind: ParamKind
+    default: Any = None
+    help: str = ""
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[Any, ...] = ()
+    length: int | None = None  # tuple length for "int_or_tuple"; fixed length for "ints"
+    optional: bool = False  # None is allowed
+    advanced: bool = False  # hidden behind "more" in the inspector
+
+    def validate(self, value: Any) -> Any:
+        """Return the normalised value or raise :class:`ParamError` naming this field."""
+        if value is None:
+            if self.optional:
+                return None
+            raise ParamError(self.name, "a value is required")
+        kind = self.kind
+        if kind == "bool":
+            if not isinstance(value, bool):
+                raise ParamError(self.name, f"expected true or false, got {value!r}")
+            return value
+        if kind == "int":
+            value = self._int(value)
+            self._range(value)
+            return value
+        if kind == "float":
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ParamError(self.name, f"expected a number, got {value!r}")
+            value = float(value)
+            self._range(value)
+            return value
+        if kind == "choice":
+            if value not in self.choices:
+                options = ", ".join(repr(c) for c in self.choices)
+                raise ParamError(self.name, f"expected one of {options}, got {value!r}")
+            return value
+        if kind == "str":
+            if not isinstance(value, str):
+                raise ParamError(self.name, f"expected text, got {value!r}")
+            return value
+        if kind == "int_or_tuple":
+            if isinstance(value, list | tuple):
+                if self.length is not None and len(value) != self.length:
+                    raise ParamError(self.name, f"expected {self.length} values, got {len(value)}")
+                items = tuple(self._int(v) for v in value)
+            else:
+                items = (self._int(value),) * (self.length or 1)
+            for item in items:
+                self._range(item)
+            return items
+        if kind == "ints":
+            if not isinstance(value, list | tuple):
+                raise ParamError(self.name, f"expected a list of integers, got {value!r}")
+            if self.length is not None and len(value) != self.length:
+                raise ParamError(self.name, f"expected {self.length} values, got {len(value)}")
+            items = tuple(self._int(v) for v in value)
+            for item in items:
+                self._range(item)
+            return items
+        if kind == "dims":
+            if not isinstance(value, list | tuple):
+                raise ParamError(self.name, f"expected a list of dimensions, got {value!r}")
+            dims: list[int | str] = []
+            for v in value:
+                if isinstance(v, str) and v.isidentifier():
+                    dims.append(v)
+                else:
+                    dims.append(self._int(v))
+            return tuple(dims)
+        raise ParamError(self.name, f"unknown parameter kind {kind!r}")
+
+    def _int(self, value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer():
+                return int(value)
+            raise ParamError(self.name, f"expected an integer, got {value!r}")
+        return value
+
+    def _range(self, value: float) -> None:
+        if self.minimum is not None and value < self.minimum:
+            raise ParamError(self.name, f"must be ≥ {_num(self.minimum)}, got {_num(value)}")
+        if self.maximum is not None and value > self.maximum:
+            raise ParamError(self.name, f"must be ≤ {_num(self.maximum)}, got {_num(value)}")
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"name": self.name, "kind": self.kind, "default": _jsonable(self.default)}
+        for key in ("help", "minimum", "maximum", "length"):
+            value = getattr(self, key)
+            if value not in (None, ""):
+                data[key] = value
+        if self.choices:
+            data["choices"] = list(self.choices)
+        if self.optional:
+            data["optional"] = True
+        return data
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _jsonable(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+@dataclass(frozen=True)
+class PortSpec:
+    """One input or output of a layer, with the constraints checked before the shape rule runs."""
+
+    name: str
+    ranks: tuple[int, ...] | None = None  # allowed ranks, batch included; None = any
+    dtype: str = "float"  # "float" | "int" | "any"
+    layout: str = ""  # e.g. "(N, C, H, W)", quoted in errors
+    optional: bool = False
+    variadic: bool = False  # expands to name0, name1, … ; count from ``count_param``
+    count_param: str = ""
+    fallback: str | None = None  # optional input: template falls back to this input (or "None")
+    help: str = ""
+
+    def check(self, spec: TensorSpec) -> str | None:
+        """Return the expectation text when ``spec`` breaks this port's constraints."""
+        if self.ranks is not None and spec.rank not in self.ranks:
+            ranks = " or ".join(str(r) for r in self.ranks)
+            layout = f" {self.layout}" if self.layout else ""
+            return f"rank {ranks}{layout}"
+        if self.dtype == "float" and not spec.dtype.is_float:
+            return "a floating-point tensor"
+        if self.dtype == "int" and not spec.dtype.is_int:
+            return "an integer tensor (indices)"
+        return None
+
+
+ShapeRule = Callable[[Params, Mapping[str, TensorSpec]], dict[str, TensorSpec]]
+Shapes = Mapping[str, tuple[int, ...]]
+CountRule = Callable[[Params, Mapping[str, TensorSpec]], int]
+CostRule = Callable[[Params, Shapes, Shapes], int]
+
+
+def no_params(p: Params, x: Mapping[str, TensorSpec]) -> int:
+    return 0
+
+
+def zero_cost(p: Params, x: Shapes, y: Shapes) -> int:
+    return 0
+
+
+@dataclass(frozen=True)
+class TorchCall:
+    """How a layer becomes PyTorch: the module it constructs and the forward statement it runs.
+
+    ``forward`` is a statement template shared by the code generator and the model builder, so the
+    generated source and the trained model cannot drift. Placeholders: ``{self}`` is the node's module,
+    an input or output port name is its variable (a variadic port expands to a list joined by ``, `` or
+    by the separator after ``|``, e.g. ``{x| + }``), any other name is the repr of that parameter.
+    """
+
+    module: str | None = None  # "nn.Conv2d" or the class name of a helper below
+    init: Callable[[Params, Mapping[str, TensorSpec]], dict[str, Any]] | None = None
+    positional: int = 0  # how many leading init arguments read better without keywords
+    defaults: Mapping[str, Any] = field(default_factory=dict)  # torch's defaults, omitted in generated code
+    forward: str | Callable[[Params], str] = "{y} = {self}({x})"
+    helpers: tuple[str, ...] = ()  # class sources emitted into generated code and executed by the builder
+    uses_functional: bool = False
+
+    def forward_template(self, params: Params) -> str:
+        return self.forward(params) if callable(self.forward) else self.forward
+
+
+@dataclass(frozen=True)
+class LayerDef:
+    """The one definition of a layer type."""
+
+    type: str
+    category: str
+    description: str  # plain language, shown in Concept Mode ("matrix multiply + bias")
+    math: str  # formula
+    shape: ShapeRule
+    params: tuple[ParamSpec, ...] = ()
+    inputs: tuple[PortSpec, ...] = (PortSpec("x"),)
+    outputs: tuple[PortSpec, ...] = (PortSpec("y"),)
+    param_count: CountRule = no_params
+    buffer_count: CountRule = no_params
+    macs: CostRule | None = zero_cost  # None: the cost model cannot cost this op (reported, never zero)
+    flops_extra: CostRule | None = zero_cost  # non multiply-add floating-point ops (elementwise work)
+    torch: TorchCall | None = None
+    version: int = 1
+    title: str = ""
+    help: str = ""
+    simple: bool = False  # shown in the simplified (student) palette
+    is_loss: bool = False
+    keras: str = ""  # the Keras layer it corresponds to, for the docs and later the Keras codegen
+    migrate: Callable[[int, dict[str, Any]], dict[str, Any]] | None = None  # old version's params → current
+    plugin: str = ""  # distribution name when a plugin defined it
+
+    @property
+    def display_name(self) -> str:
+        return self.title or self.type
+
+    def param_spec(self, name: str) -> ParamSpec | None:
+        for spec in self.params:
+            if spec.name == name:
+                return spec
+        return None
+
+    def default_params(self) -> dict[str, Any]:
+        return {p.name: _jsonable(p.default) for p in self.params}
+
+    def validate_params(self, raw: Mapping[str, Any]) -> tuple[Params, list[ParamError]]:
+        """Fill defaults, coerce and range-check. Returns the best-effort params and every error found."""
+        params = Params()
+        errors: list[ParamError] = []
+        known = {p.name for p in self.params}
+        for name in raw:
+            if name not in known:
+                errors.append(ParamError(name, f"{self.type} has no parameter {name!r}"))
+        for spec in self.params:
+            value = raw.get(spec.name, spec.default)
+            try:
+                params[spec.name] = spec.validate(value)
+            except ParamError as exc:
+                errors.append(exc)
+                params[spec.name] = spec.validate(spec.default) if spec.default is not None else None
+        return params, errors
+
+    def input_ports(self, params: Mapping[str, Any]) -> list[PortSpec]:
+        return _expand(self.inputs, params)
+
+    def output_ports(self, params: Mapping[str, Any]) -> list[PortSpec]:
+        return _expand(self.outputs, params)
+
+
+def _expand(ports: Sequence[PortSpec], params: Mapping[str, Any]) -> list[PortSpec]:
+    result: list[PortSpec] = []
+    for port in ports:
+        if port.variadic:
+            count = int(params.get(port.count_param) or 0)
+            for i in range(count):
+                result.append(
+                    PortSpec(f"{port.name}{i}", port.ranks, port.dtype, port.layout, port.optional, help=port.help)
+                )
+        else:
+            result.append(port)
+    return result
+
+
+def rank_error(port: str, expected: str, spec: TensorSpec) -> Exception:
+    from neuralforge_desktop.core.diagnostics import ShapeError
+
+    return ShapeError(port, expected, describe_shape(spec.shape))
+
+
+def float_dtype(*specs: TensorSpec) -> DType:
+    for spec in specs:
+        if spec.dtype.is_float:
+            return spec.dtype
+    return DType.float32
