@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from neuralforge_desktop.core.catalog.shape_utils import concrete, numel, prod, transposed_out, window_out
-from neuralforge_desktop.core.catalog.spec import LayerDef, Params, ParamSpec, PortSpec, TorchCall
+from neuralforge_desktop.core.catalog.spec import Example, LayerDef, Params, ParamSpec, PortSpec, TorchCall
 from neuralforge_desktop.core.diagnostics import ShapeError
 from neuralforge_desktop.core.ir.types import TensorSpec, describe_shape
 
@@ -109,6 +109,13 @@ def _conv(nd: int) -> LayerDef:
         ),
         simple=nd == 2,
         keras=f"keras.layers.Conv{nd}D",
+        examples=(
+            Example({"x": ((2, 3) + (9,) * nd, "float32")}, {"out_channels": 8}),
+            Example({"x": ((2, 4) + (10,) * nd, "float32")},
+                    {"out_channels": 8, "kernel_size": 3, "stride": 2, "padding": 0, "groups": 4, "bias": False}),
+            Example({"x": ((1, 6) + (11,) * nd, "float32")},
+                    {"out_channels": 6, "kernel_size": 5, "dilation": 2, "padding": 2, "groups": 6}),
+        ),
     )
 
 
@@ -151,6 +158,11 @@ CONV_TRANSPOSE_2D = LayerDef(
         defaults={"stride": 1, "padding": 0, "output_padding": 0, "dilation": 1, "groups": 1, "bias": True},
     ),
     keras="keras.layers.Conv2DTranspose",
+    examples=(
+        Example({"x": ((2, 8, 5, 5), "float32")}, {"out_channels": 4}),
+        Example({"x": ((1, 4, 7, 6), "float32")},
+                {"out_channels": 6, "kernel_size": 3, "stride": 2, "padding": 1, "output_padding": 1, "groups": 2}),
+    ),
 )
 
 LAYERS = [_conv(1), _conv(2), _conv(3), CONV_TRANSPOSE_2D]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from neuralforge_desktop.core.catalog.shape_utils import concrete, mul_dims, normalize_axis, numel
-from neuralforge_desktop.core.catalog.spec import LayerDef, Params, ParamSpec, PortSpec, TorchCall
+from neuralforge_desktop.core.catalog.spec import Example, LayerDef, Params, ParamSpec, PortSpec, TorchCall
 from neuralforge_desktop.core.ir.types import TensorSpec
 
 Specs = Mapping[str, TensorSpec]
@@ -47,6 +47,10 @@ LINEAR = LayerDef(
     ),
     simple=True,
     keras="keras.layers.Dense",
+    examples=(
+        Example({"x": ((2, 20), "float32")}, {"out_features": 7}),
+        Example({"x": ((2, 5, 16), "float32")}, {"out_features": 4, "bias": False}),
+    ),
 )
 
 
@@ -59,6 +63,7 @@ IDENTITY = LayerDef(
     shape=lambda p, x: {"y": x["x"]},
     torch=TorchCall(forward="{y} = {x}"),
     keras="keras.layers.Identity",
+    examples=(Example({"x": ((2, 3, 4), "float32")}),),
 )
 
 
@@ -90,6 +95,7 @@ FLATTEN = LayerDef(
     torch=TorchCall(forward="{y} = torch.flatten({x}, {start_dim}, {end_dim})"),
     simple=True,
     keras="keras.layers.Flatten",
+    examples=(Example({"x": ((2, 3, 4, 5), "float32")}), Example({"x": ((2, 3, 4, 5), "float32")}, {"end_dim": 2})),
 )
 
 LAYERS = [LINEAR, IDENTITY, FLATTEN]

@@ -174,6 +174,18 @@ class PortSpec:
         return None
 
 
+@dataclass(frozen=True)
+class Example:
+    """A concrete case the conformance test runs: input shapes (batch included) and params to use.
+
+    ``inputs`` maps port → (shape, dtype name). Integer inputs are filled with values in ``[0, int_high)``.
+    """
+
+    inputs: Mapping[str, tuple[tuple[int, ...], str]]
+    params: Mapping[str, Any] = field(default_factory=dict)
+    int_high: int = 2
+
+
 ShapeRule = Callable[[Params, Mapping[str, TensorSpec]], dict[str, TensorSpec]]
 Shapes = Mapping[str, tuple[int, ...]]
 CountRule = Callable[[Params, Mapping[str, TensorSpec]], int]
@@ -235,6 +247,7 @@ class LayerDef:
     keras: str = ""  # the Keras layer it corresponds to, for the docs and later the Keras codegen
     migrate: Callable[[int, dict[str, Any]], dict[str, Any]] | None = None  # old version's params → current
     plugin: str = ""  # distribution name when a plugin defined it
+    examples: tuple[Example, ...] = ()  # cases for the catalog-wide conformance test
 
     @property
     def display_name(self) -> str:
