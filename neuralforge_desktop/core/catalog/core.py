@@ -92,7 +92,8 @@ FLATTEN = LayerDef(
     ),
     inputs=(PortSpec("x", dtype="any"),),
     shape=_flatten_shape,
-    torch=TorchCall(forward="{y} = torch.flatten({x}, {start_dim}, {end_dim})"),
+    torch=TorchCall(forward=lambda p: "{y} = torch.flatten({x}, {start_dim})" if p.end_dim == -1
+                    else "{y} = torch.flatten({x}, {start_dim}, {end_dim})"),
     simple=True,
     keras="keras.layers.Flatten",
     examples=(Example({"x": ((2, 3, 4, 5), "float32")}), Example({"x": ((2, 3, 4, 5), "float32")}, {"end_dim": 2})),

@@ -1,3 +1,123 @@
-"""Placeholder until this family is written."""
+"""Embeddings: token lookup tables and learned positional embeddings.
 
-LAYERS: list = []
+Costs: a lookup does no arithmetic (0 MACs); adding the positional table costs one addition per output
+element (``flops_extra``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from neuralforge_desktop.core.catalog.shape_utils import concrete, numel
+from neuralforge_desktop.core.catalog.spec import Example, LayerDef, Params, ParamSpec, PortSpec, TorchCall
+from neuralforge_desktop.core.diagnostics import ShapeError
+from neuralforge_desktop.core.ir.types import DType, TensorSpec, describe_shape
+
+Specs = Mapping[str, TensorSpec]
+Shapes = Mapping[str, tuple[int, ...]]
+
+
+def _check_padding_idx(p: Params) -> None:
+    n = p.num_embeddings
+    if p.padding_idx is not None and not -n <= p.padding_idx < n:
+        raise ShapeError(None, f"padding_idx within [-{n}, {n - 1}] (num_embeddings = {n})", str(p.padding_idx),
+                         field="padding_idx")
+
+
+def _embedding_shape(p: Params, x: Specs) -> dict[str, TensorSpec]:
+    _check_padding_idx(p)
+    spec = x["x"]
+    return {"y": TensorSpec(spec.shape + (p.embedding_dim,), DType.float32)}
+
+
+def _embedding_init(p: Params, x: Specs) -> dict[str, object]:
+    kwargs: dict[str, object] = {"num_embeddings": p.num_embeddings, "embedding_dim": p.embedding_dim}
+    if p.padding_idx is not None:
+        kwargs["padding_idx"] = p.padding_idx
+    return kwargs
+
+
+EMBEDDING = LayerDef(
+    type="Embedding",
+    category="Embedding",
+    description="looks up a learned vector for each integer token id",
+    math="y[…, :] = W[x[…], :]",
+    help="A table of num_embeddings learned vectors of size embedding_dim. Each integer in the input (a word "
+    "or token id in [0, num_embeddings)) is replaced by its row of the table, so the output has one more "
+    "dimension than the input. The row at padding_idx stays zero and receives no gradient.",
+    params=(
+        ParamSpec("num_embeddings", "int", 1000, "vocabulary size: number of distinct ids (rows of the table)",
+                  minimum=1),
+        ParamSpec("embedding_dim", "int", 64, "size of each vector", minimum=1),
+        ParamSpec("padding_idx", "int", None, "id whose vector stays zero and is not trained (e.g. padding)",
+                  optional=True, advanced=True),
+    ),
+    inputs=(PortSpec("x", dtype="int", layout="(N, …) token ids", help="integer ids in [0, num_embeddings)"),),
+    shape=_embedding_shape,
+    param_count=lambda p, x: p.num_embeddings * p.embedding_dim,
+    macs=lambda p, x, y: 0,
+    torch=TorchCall(module="nn.Embedding", init=_embedding_init, positional=2, defaults={"padding_idx": None}),
+    simple=True,
+    keras="keras.layers.Embedding",
+    examples=(
+        Example({"x": ((2, 7), "int64")}),
+        Example({"x": ((3,), "int64")}, {"num_embeddings": 10, "embedding_dim": 4}, int_high=10),
+        Example({"x": ((2, 5), "int32")}, {"num_embeddings": 12, "embedding_dim": 8, "padding_idx": 0},
+                int_high=12),
+        Example({"x": ((2, 3, 4), "int64")}, {"num_embeddings": 6, "embedding_dim": 5, "padding_idx": -1},
+                int_high=6),
+    ),
+)
+
+
+POSITIONAL_EMBEDDING_SOURCE = '''class PositionalEmbedding(nn.Module):
+    """Adds a learned vector for each position 0…T−1 to a (N, T, dim) sequence."""
+
+    def __init__(self, max_len: int, dim: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(max_len, dim))
+        nn.init.normal_(self.weight)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.weight[: x.shape[1]]
+'''
+
+
+def _positional_shape(p: Params, x: Specs) -> dict[str, TensorSpec]:
+    spec = x["x"]
+    concrete("x", spec, -1, "embedding size")
+    length = spec.shape[1]
+    if isinstance(length, int) and length > p.max_len:
+        raise ShapeError("x", f"a sequence length of at most max_len = {p.max_len}", describe_shape(spec.shape),
+                         field="max_len")
+    return {"y": spec}
+
+
+POSITIONAL_EMBEDDING = LayerDef(
+    type="PositionalEmbedding",
+    category="Embedding",
+    title="Positional Embedding (learned)",
+    description="adds a learned vector for each position in the sequence, so the model knows word order",
+    math="y[n, t, :] = x[n, t, :] + P[t, :]",
+    help="Learns one vector per position (up to max_len positions) and adds it to the input sequence, as in "
+    "BERT and GPT-2. The vector size comes from the input's last dimension; the shape is unchanged.",
+    params=(ParamSpec("max_len", "int", 512, "longest sequence the table covers", minimum=1),),
+    inputs=(PortSpec("x", ranks=(3,), layout="(N, T, E)"),),
+    shape=_positional_shape,
+    param_count=lambda p, x: p.max_len * concrete("x", x["x"], -1, "embedding size"),
+    macs=lambda p, x, y: 0,
+    flops_extra=lambda p, x, y: numel(y, "y"),
+    torch=TorchCall(
+        module="PositionalEmbedding",
+        init=lambda p, x: {"max_len": p.max_len, "dim": x["x"].shape[-1]},
+        positional=2,
+        helpers=(POSITIONAL_EMBEDDING_SOURCE,),
+    ),
+    keras="keras_hub.layers.PositionEmbedding",
+    examples=(
+        Example({"x": ((2, 7, 16), "float32")}),
+        Example({"x": ((1, 4, 8), "float32")}, {"max_len": 4}),
+    ),
+)
+
+LAYERS = [EMBEDDING, POSITIONAL_EMBEDDING]
