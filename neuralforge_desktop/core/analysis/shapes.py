@@ -50,7 +50,9 @@ class ShapeInference:
         self.prefix = prefix
         self.input_overrides = dict(input_overrides or {})
         self.results: dict[str, NodeShapes] = {}
-        self._param_cache: dict[str, tuple[dict[str, object], Params, list[ParamError]]] = {}
+        # node id → (raw params seen, validated params, errors, input ports, input port names)
+        self._param_cache: dict[str, tuple[dict[str, object], Params, list[ParamError], list[PortSpec],
+                                           frozenset[str]]] = {}
         self._block_cache: dict[str, tuple[tuple, int, NodeShapes]] = {}
         self._topo_index: dict[str, int] = {}
         self._revision = -1
@@ -135,13 +137,15 @@ class ShapeInference:
                 if n.id in self.results and "x" in self.results[n.id].inputs}
 
     # -- one node ------------------------------------------------------------------------------------
-    def _params(self, node: Node, layer: LayerDef) -> tuple[Params, list[ParamError]]:
+    def _params(self, node: Node, layer: LayerDef) -> tuple[Params, list[ParamError], list[PortSpec], frozenset[str]]:
         cached = self._param_cache.get(node.id)
-        if cached is not None and cached[0] == node.params:
-            return cached[1], cached[2]
+        if cached is not None and cached[0] == node.params and (not node.is_block):
+            return cached[1], cached[2], cached[3], cached[4]
         params, errors = layer.validate_params(node.params)
-        self._param_cache[node.id] = (dict(node.params), params, errors)
-        return params, errors
+        ins, _ = node_ports(node, layer, params)
+        entry = (dict(node.params), params, errors, ins, frozenset(p.name for p in ins))
+        self._param_cache[node.id] = entry
+        return params, errors, ins, entry[4]
 
     def _infer(self, node: Node) -> NodeShapes:
         path = self.prefix + node.id
@@ -153,7 +157,7 @@ class ShapeInference:
                 Severity.error, path, f"'{path}' has unknown layer type {node.type!r}; install the plugin that "
                 "defines it (the node and its data are kept)", code="unknown-type"))
             return result
-        params, param_errors = self._params(node, layer)
+        params, param_errors, ins, known = self._params(node, layer)
         result.params = params
         for err in param_errors:
             result.ok = False
@@ -163,7 +167,6 @@ class ShapeInference:
         if node.type == INPUT and node.id in self.input_overrides:
             result.outputs = {"y": self.input_overrides[node.id]}
             return result
-        ins, _ = node_ports(node, layer, params)
         incoming = self.graph._in.get(node.id, {})  # noqa: SLF001 - hot path, read-only
         upstream_failed = False
         for port in ins:
@@ -184,7 +187,7 @@ class ShapeInference:
                         f"output '{edge.src_port}'", port=port.name, code="bad-port"))
                 upstream_failed = True
                 continue
-            expected = port.check(spec)
+            expected = port.check(spec) if port.ranks is not None or port.dtype != "any" else None
             if expected is not None:
                 result.diagnostics.append(self._shape_diag(layer, path, ShapeError(
                     port.name, expected, describe_shape(spec.shape) + ("" if port.dtype == "any" or
@@ -192,7 +195,6 @@ class ShapeInference:
                                                                         else f" {spec.dtype.value}"))))
                 upstream_failed = True
             result.inputs[port.name] = spec
-        known = {p.name for p in ins}
         for port_name in incoming:
             if port_name not in known:
                 result.diagnostics.append(Diagnostic(

@@ -163,7 +163,7 @@ class PortSpec:
 
     def check(self, spec: TensorSpec) -> str | None:
         """Return the expectation text when ``spec`` breaks this port's constraints."""
-        if self.ranks is not None and spec.rank not in self.ranks:
+        if self.ranks is not None and len(spec.shape) not in self.ranks:
             ranks = " or ".join(str(r) for r in self.ranks)
             layout = f" {self.layout}" if self.layout else ""
             return f"rank {ranks}{layout}"

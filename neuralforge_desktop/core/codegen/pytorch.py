@@ -159,8 +159,48 @@ def _init_line(step: Step) -> str:
     return f"{head}{step.module}(\n{inner}        )"
 
 
+def wrap_statement(line: str, indent: int, limit: int = LINE_LIMIT) -> str:
+    """Break a too-long ``lhs = call(a, b, …)tail`` after its outermost ``(``, one argument per line."""
+    if indent + len(line) <= limit:
+        return line
+    eq = line.find(" = ")
+    start = line.find("(", eq + 3 if eq >= 0 else 0)
+    if start < 0:
+        return line
+    depth = 0
+    parts: list[str] = []
+    current = ""
+    end = -1
+    quote = ""
+    for i in range(start + 1, len(line)):
+        ch = line[i]
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            if depth == 0:
+                end = i
+                break
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(current.strip())
+            current = ""
+            continue
+        current += ch
+    if end < 0:
+        return line
+    if current.strip():
+        parts.append(current.strip())
+    pad = " " * 4
+    body = "".join(f"{pad}{p},\n" for p in parts)
+    return f"{line[: start + 1]}\n{body}{line[end:]}"
+
+
 def _with_shape_comment(step: Step) -> str:
-    text = step.statement
+    text = "\n".join(wrap_statement(line, 8) for line in step.statement.split("\n"))
     if "\n" in text or not step.out_specs:
         return text
     first = next(iter(step.out_specs.values()))

@@ -34,13 +34,15 @@ class DType(enum.Enum):
 
     @property
     def is_float(self) -> bool:
-        return self in (DType.float32, DType.float16, DType.bfloat16)
+        return self in _FLOATS
 
     @property
     def is_int(self) -> bool:
-        return self in (DType.int64, DType.int32)
+        return self in _INTS
 
 
+_FLOATS = frozenset({DType.float32, DType.float16, DType.bfloat16})
+_INTS = frozenset({DType.int64, DType.int32})
 _ITEMSIZE = {
     DType.float32: 4,
     DType.float16: 2,

@@ -1,0 +1,1 @@
+"""The ``neuralforge`` command line: every editor action, scriptable on a headless box."""

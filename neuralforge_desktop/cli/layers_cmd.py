@@ -1,0 +1,63 @@
+"""``neuralforge layers``: the catalog, as the palette shows it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from neuralforge_desktop.cli.graph_source import CliError
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("layers", help="list layer types, or show one",
+                       description="List the layer catalog (built-ins and installed plugins), or show one "
+                       "layer's parameters, ports and formula.")
+    p.add_argument("type", nargs="?", metavar="TYPE", help="show this layer type in detail")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_layers)
+
+
+def cmd_layers(args: argparse.Namespace) -> int:
+    from neuralforge_desktop.core.catalog.registry import catalog
+
+    cat = catalog()
+    if args.type:
+        layer = cat.find(args.type)
+        if layer is None:
+            close = [t for t in cat.types() if t.lower() == args.type.lower() or args.type.lower() in t.lower()]
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise CliError(f"no layer type {args.type!r}{hint}")
+        info = {
+            "type": layer.type, "category": layer.category, "description": layer.description,
+            "math": layer.math, "help": layer.help, "params": [p.to_json() for p in layer.params],
+            "inputs": [{"name": p.name, "layout": p.layout, "optional": p.optional} for p in layer.inputs],
+            "outputs": [p.name for p in layer.outputs], "keras": layer.keras, "plugin": layer.plugin,
+        }
+        if args.json:
+            print(json.dumps(info, indent=2))
+            return 0
+        print(f"{layer.display_name} ({layer.category}){'  [plugin ' + layer.plugin + ']' if layer.plugin else ''}")
+        print(f"  {layer.description}")
+        print(f"  math: {layer.math}")
+        if layer.help:
+            print(f"  {layer.help}")
+        ins = ", ".join(f"{p.name}{' ' + p.layout if p.layout else ''}{' (optional)' if p.optional else ''}"
+                        for p in layer.inputs)
+        print(f"  inputs: {ins or 'none'}")
+        print(f"  outputs: {', '.join(p.name for p in layer.outputs) or 'none'}")
+        for p in layer.params:
+            extra = f" one of {list(p.choices)}" if p.choices else ""
+            print(f"  - {p.name} ({p.kind}, default {p.default!r}{extra}): {p.help}")
+        return 0
+    if args.json:
+        print(json.dumps([{"type": layer.type, "category": layer.category, "description": layer.description,
+                           "simple": layer.simple, "plugin": layer.plugin} for layer in cat], indent=2))
+        return 0
+    for category, layers in cat.categories().items():
+        print(f"{category}:")
+        for layer in layers:
+            print(f"  {layer.type:<26} {layer.description}")
+    if cat.plugin_errors:
+        for message in cat.plugin_errors:
+            print(f"warning: {message}")
+    return 0

@@ -1,0 +1,55 @@
+"""Entry point of the ``neuralforge`` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from neuralforge_desktop import __version__
+from neuralforge_desktop.cli import check_cmds, layers_cmd, summary_cmd, zoo_cmd
+from neuralforge_desktop.cli.graph_source import CliError
+
+DESCRIPTION = """\
+NeuralForge: design neural networks as graphs, see every tensor shape and cost, generate PyTorch.
+
+GRAPH arguments take a .nfg file or a template as zoo:NAME (see `neuralforge zoo list`)."""
+
+EPILOG = """\
+examples:
+  neuralforge zoo list
+  neuralforge summary zoo:resnet18 --batch-size 32 --device a100
+  neuralforge new --template mnist-cnn -o mnist.nfg
+  neuralforge validate mnist.nfg
+  neuralforge codegen mnist.nfg -o mnist_model.py"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="neuralforge", description=DESCRIPTION, epilog=EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"neuralforge {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    zoo_cmd.add_parsers(sub)
+    summary_cmd.add_parsers(sub)
+    check_cmds.add_parsers(sub)
+    layers_cmd.add_parsers(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except CliError as exc:
+        print(f"neuralforge: {exc}", file=sys.stderr)
+        return exc.status
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

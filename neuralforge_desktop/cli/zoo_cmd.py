@@ -1,0 +1,64 @@
+"""``neuralforge zoo list`` and ``neuralforge new``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from neuralforge_desktop.cli.fmt import count
+from neuralforge_desktop.cli.graph_source import CliError
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    zoo = sub.add_parser("zoo", help="architecture templates (ResNet, BERT, GPT-2 …)",
+                         description="Architecture templates to start from. They carry no weights.")
+    zsub = zoo.add_subparsers(dest="zoo_command", metavar="COMMAND", required=True)
+    ls = zsub.add_parser("list", help="list the templates", description="List the architecture templates.")
+    ls.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    ls.set_defaults(func=cmd_zoo_list)
+
+    new = sub.add_parser("new", help="create a graph file from a template",
+                         description="Create a new .nfg graph file from a zoo template.")
+    new.add_argument("--template", "-t", required=True, metavar="NAME", help="zoo template name (see `zoo list`)")
+    new.add_argument("-o", "--output", required=True, metavar="FILE", help="the .nfg file to write")
+    new.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    new.set_defaults(func=cmd_new)
+
+
+def cmd_zoo_list(args: argparse.Namespace) -> int:
+    from neuralforge_desktop.core import zoo
+
+    entries = zoo.list_models()
+    if args.json:
+        print(json.dumps([{"name": e.name, "title": e.title, "task": e.task, "description": e.description,
+                           "reference_params": e.reference_params, "reference": e.reference}
+                          for e in entries], indent=2))
+        return 0
+    from neuralforge_desktop.cli.fmt import table
+
+    rows = [[e.name, e.task, count(e.reference_params) if e.reference_params else "", e.description]
+            for e in entries]
+    print(table(["NAME", "TASK", "PARAMS", "DESCRIPTION"], rows, right=[2]))
+    print("\nStart from one:  neuralforge new --template NAME -o my-model.nfg")
+    return 0
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    from neuralforge_desktop.core import zoo
+    from neuralforge_desktop.core.ir.serialize import save_graph
+
+    path = Path(args.output)
+    if path.exists() and not args.force:
+        raise CliError(f"{path} exists; pass --force to overwrite it")
+    if path.suffix != ".nfg":
+        raise CliError(f"{path}: graph files end in .nfg")
+    try:
+        graph = zoo.build(args.template)
+    except KeyError:
+        names = ", ".join(e.name for e in zoo.list_models())
+        raise CliError(f"no zoo template {args.template!r}; available: {names}") from None
+    save_graph(graph, path)
+    print(f"wrote {path} ({len(graph)} nodes, from template {args.template})")
+    print(f"next:  neuralforge summary {path}")
+    return 0

@@ -1,0 +1,109 @@
+"""Graph → a real ``torch.nn.Module``: the model training uses.
+
+It executes the same :class:`~neuralforge_desktop.core.codegen.plan.ModelPlan` the code generator prints:
+the same constructors in the same order (so a seeded build and the generated ``build_model()`` start from
+identical weights), the same forward statements, the same module names (so ``state_dict`` keys match).
+torch is imported only when a model is built.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any
+
+from neuralforge_desktop.core.analysis.shapes import ShapeInference
+from neuralforge_desktop.core.catalog.registry import Catalog
+from neuralforge_desktop.core.codegen.plan import ModelPlan, plan_model
+from neuralforge_desktop.core.ir.graph import Graph
+
+
+@functools.cache
+def _graph_module_class() -> type:
+    import torch
+    from torch import nn
+
+    class GraphModule(nn.Module):
+        """Runs planned steps in order; each step is a small compiled function over named tensors."""
+
+        def __init__(self, plan: ModelPlan) -> None:
+            super().__init__()
+            self._input_vars = list(plan.input_vars)
+            self._output_vars = list(plan.output_vars)
+            self._steps: list[tuple[Any, tuple[str, ...], tuple[str, ...]]] = []
+            self.input_names = [n.id for n in plan.input_nodes]
+            self.output_names = [n.id for n in plan.output_nodes]
+
+        def forward(self, *inputs: torch.Tensor) -> Any:
+            if len(inputs) != len(self._input_vars):
+                raise TypeError(f"{type(self).__name__} takes {len(self._input_vars)} inputs "
+                                f"({', '.join(self._input_vars)}), got {len(inputs)}")
+            env = dict(zip(self._input_vars, inputs, strict=True))
+            for fn, reads, writes in self._steps:
+                results = fn(self, *[env[r] for r in reads])
+                for name, value in zip(writes, results, strict=True):
+                    env[name] = value
+            if len(self._output_vars) == 1:
+                return env[self._output_vars[0]]
+            return tuple(env[v] for v in self._output_vars)
+
+    return GraphModule
+
+
+def _namespace(plan: ModelPlan) -> dict[str, Any]:
+    import torch
+    from torch import nn
+    from torch.nn import functional as F  # noqa: N812 - the conventional name, also used by templates
+
+    ns: dict[str, Any] = {"torch": torch, "nn": nn, "F": F, "math": math}
+    for helper in plan.all_helpers():
+        exec(compile(helper, "<neuralforge helper>", "exec"), ns)  # noqa: S102 - catalog-defined source
+    return ns
+
+
+def build_model(graph: Graph, shapes: ShapeInference | None = None, cat: Catalog | None = None) -> Any:
+    """Build the ``nn.Module`` for ``graph``. Raises ``PlanError`` naming every error in the graph."""
+    plan = plan_model(graph, shapes, cat)
+    ns = _namespace(plan)
+    return _instantiate(plan, ns)
+
+
+def _instantiate(plan: ModelPlan, ns: dict[str, Any]) -> Any:
+    from torch import nn
+
+    base = _graph_module_class()
+    cls = type(plan.class_name, (base,), {"__module__": "neuralforge_desktop.generated"})
+    module = cls(plan)
+    for step in plan.steps:
+        if step.attr is None:
+            continue
+        if step.block is not None:
+            block = step.block
+            if block.repeat == 1:
+                sub = _instantiate(block.plan, ns)
+            elif block.sequential:
+                sub = nn.Sequential(*[_instantiate(block.plan, ns) for _ in range(block.repeat)])
+            else:
+                sub = nn.ModuleList([_instantiate(block.plan, ns) for _ in range(block.repeat)])
+        else:
+            assert step.module is not None
+            factory = eval(step.module, ns)  # noqa: S307 - "nn.Conv2d" or a catalog helper's class name
+            args = [v for k, v in step.init_args if k is None]
+            kwargs = {k: v for k, v in step.init_args if k is not None}
+            sub = factory(*args, **kwargs)
+        setattr(module, step.attr, sub)
+    for attr, param, source, source_param in plan.ties:
+        setattr(getattr(module, attr), param, getattr(getattr(module, source), source_param))
+    steps = []
+    for step in plan.steps:
+        if not step.statement:
+            continue
+        reads = tuple(dict.fromkeys(step.inputs))
+        body = "\n".join("    " + line for line in step.statement.split("\n"))
+        writes = ", ".join(step.outputs)
+        src = f"def _step(self, {', '.join(reads)}):\n{body}\n    return ({writes},)\n"
+        local: dict[str, Any] = {}
+        exec(compile(src, f"<{plan.class_name}.{step.node.id}>", "exec"), ns, local)  # noqa: S102
+        steps.append((local["_step"], reads, tuple(step.outputs)))
+    module._steps = steps
+    return module
