@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from neuralforge_desktop import __version__
-from neuralforge_desktop.cli import check_cmds, layers_cmd, summary_cmd, zoo_cmd
+from neuralforge_desktop.cli import check_cmds, layers_cmd, start_cmd, summary_cmd, zoo_cmd
 from neuralforge_desktop.cli.graph_source import CliError
 
 DESCRIPTION = """\
@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"neuralforge {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    start_cmd.add_parsers(sub)
     zoo_cmd.add_parsers(sub)
     summary_cmd.add_parsers(sub)
     check_cmds.add_parsers(sub)

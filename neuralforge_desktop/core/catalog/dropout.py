@@ -1,3 +1,70 @@
-"""Placeholder until this family is written."""
+"""Dropout: randomly zeroes values during training to fight overfitting; the identity at inference.
 
-LAYERS: list = []
+Cost: nothing is costed (0 MACs, 0 extra FLOPs): the cost model describes inference, where dropout is a
+pass-through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from neuralforge_desktop.core.catalog.spec import Example, LayerDef, Params, ParamSpec, PortSpec, TorchCall
+from neuralforge_desktop.core.ir.types import TensorSpec
+
+Specs = Mapping[str, TensorSpec]
+
+
+def _same_shape(p: Params, x: Specs) -> dict[str, TensorSpec]:
+    return {"y": x["x"]}
+
+
+def _dropout_init(p: Params, x: Specs) -> dict[str, object]:
+    return {"p": p.p}
+
+
+def _p_param(what: str) -> ParamSpec:
+    return ParamSpec("p", "float", 0.5, f"probability that {what} is zeroed during training",
+                     minimum=0.0, maximum=1.0)
+
+
+DROPOUT = LayerDef(
+    type="Dropout",
+    category="Regularization",
+    description="during training, randomly switches off values so the network cannot rely on any single one",
+    math="y = m ⊙ x / (1 − p),  m ~ Bernoulli(1 − p)   (y = x at inference)",
+    help="Zeroes each value with probability p while training and scales the rest by 1/(1 − p), so nothing "
+    "changes at inference. Typical p: 0.1 to 0.5.",
+    params=(_p_param("each value"),),
+    inputs=(PortSpec("x", layout="(N, …)"),),
+    shape=_same_shape,
+    torch=TorchCall(module="nn.Dropout", init=_dropout_init, defaults={"p": 0.5}),
+    simple=True,
+    keras="keras.layers.Dropout",
+    examples=(
+        Example({"x": ((2, 10), "float32")}),
+        Example({"x": ((2, 5, 16), "float32")}, {"p": 0.1}),
+        Example({"x": ((2, 3, 4, 4), "float32")}, {"p": 0.0}),
+        Example({"x": ((2, 6), "float32")}, {"p": 1.0}),
+    ),
+)
+
+DROPOUT_2D = LayerDef(
+    type="Dropout2d",
+    category="Regularization",
+    title="Dropout2D",
+    description="during training, randomly switches off whole channels (feature maps) of an image",
+    math="y[n, c] = m[n, c] · x[n, c] / (1 − p),  m ~ Bernoulli(1 − p)   (y = x at inference)",
+    help="Spatial dropout: neighbouring pixels are strongly correlated, so dropping single values does "
+    "little; this drops entire channels instead.",
+    params=(_p_param("each channel"),),
+    inputs=(PortSpec("x", ranks=(4,), layout="(N, C, H, W)"),),
+    shape=_same_shape,
+    torch=TorchCall(module="nn.Dropout2d", init=_dropout_init, defaults={"p": 0.5}),
+    keras="keras.layers.SpatialDropout2D",
+    examples=(
+        Example({"x": ((2, 3, 4, 4), "float32")}),
+        Example({"x": ((2, 8, 5, 7), "float32")}, {"p": 0.2}),
+    ),
+)
+
+LAYERS = [DROPOUT, DROPOUT_2D]

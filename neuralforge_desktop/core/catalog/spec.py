@@ -8,7 +8,7 @@ model, code generator and model builder all read it; nothing about a layer is wr
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from neuralforge_desktop.core.diagnostics import ParamError
@@ -139,6 +139,10 @@ class ParamSpec:
         return data
 
 
+def _or_list(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
+
+
 def _num(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
@@ -164,7 +168,7 @@ class PortSpec:
     def check(self, spec: TensorSpec) -> str | None:
         """Return the expectation text when ``spec`` breaks this port's constraints."""
         if self.ranks is not None and len(spec.shape) not in self.ranks:
-            ranks = " or ".join(str(r) for r in self.ranks)
+            ranks = _or_list([str(r) for r in self.ranks])
             layout = f" {self.layout}" if self.layout else ""
             return f"rank {ranks}{layout}"
         if self.dtype == "float" and not spec.dtype.is_float:
@@ -292,9 +296,7 @@ def _expand(ports: Sequence[PortSpec], params: Mapping[str, Any]) -> list[PortSp
         if port.variadic:
             count = int(params.get(port.count_param) or 0)
             for i in range(count):
-                result.append(
-                    PortSpec(f"{port.name}{i}", port.ranks, port.dtype, port.layout, port.optional, help=port.help)
-                )
+                result.append(replace(port, name=f"{port.name}{i}", variadic=False, count_param=""))
         else:
             result.append(port)
     return result

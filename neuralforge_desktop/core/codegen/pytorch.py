@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass, field
 
 from neuralforge_desktop.core.analysis.shapes import ShapeInference
@@ -112,7 +113,7 @@ def _spec_text(spec: TensorSpec) -> str:
 
 def _emit_class(out: _Writer, plan: ModelPlan, doc: str) -> None:
     out.add(f"class {plan.class_name}(nn.Module):")
-    out.add(f'    """{_one_line(doc)}"""')
+    out.add(_docstring(doc, 4))
     out.add()
     out.add("    def __init__(self) -> None:")
     out.add("        super().__init__()")
@@ -137,9 +138,13 @@ def _emit_class(out: _Writer, plan: ModelPlan, doc: str) -> None:
         out.add(f"        return {', '.join(plan.output_vars)}")
 
 
-def _one_line(text: str) -> str:
-    text = " ".join(text.split()).replace('"""', "'''")
-    return text if len(text) <= LINE_LIMIT - 10 else text[: LINE_LIMIT - 13] + "..."
+def _docstring(text: str, indent: int) -> str:
+    pad = " " * indent
+    text = " ".join(text.split()).replace('"""', "'''").replace("\\", "/")
+    if len(text) + indent + 6 <= LINE_LIMIT:
+        return f'{pad}"""{text}"""'
+    lines = textwrap.wrap(text, LINE_LIMIT - indent - 4)
+    return "\n".join([f'{pad}"""{lines[0]}', *(f"{pad}{line}" for line in lines[1:]), f'{pad}"""'])
 
 
 def _init_line(step: Step) -> str:

@@ -1,0 +1,70 @@
+"""``neuralforge summary``: parameters, MACs/FLOPs, memory and latency of a graph."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from neuralforge_desktop.cli.fmt import count, millis, nbytes, table
+from neuralforge_desktop.cli.graph_source import CliError, load_graph_arg
+
+DEVICES = ("cpu", "t4", "a10g", "a100", "h100")
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("summary", help="parameters, MACs/FLOPs, memory and latency, per node",
+                       description="Summarise GRAPH (a .nfg file or zoo:NAME): every node's output shape, "
+                       "parameters and cost, and totals: MACs (FLOPs = 2 × MACs + elementwise work), "
+                       "activation memory, training memory (weights + gradients + Adam state + saved "
+                       "activations) and a latency estimate for a device profile.")
+    p.add_argument("graph", metavar="GRAPH", help="a .nfg file or zoo:NAME")
+    p.add_argument("--batch-size", "-b", type=int, default=1, metavar="N", help="batch size (default 1)")
+    p.add_argument("--device", "-d", choices=DEVICES, default="cpu",
+                   help="latency profile: this machine's CPU (measured once) or a GPU spec sheet")
+    p.add_argument("--all", action="store_true", help="also list the nodes inside blocks")
+    p.add_argument("--json", action="store_true", help="print JSON (totals and per-node rows)")
+    p.set_defaults(func=cmd_summary)
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    from neuralforge_desktop.core.analysis.cost import estimate_cost
+    from neuralforge_desktop.core.analysis.shapes import infer_shapes
+
+    if args.batch_size < 1:
+        raise CliError(f"--batch-size must be at least 1, got {args.batch_size}")
+    graph = load_graph_arg(args.graph)
+    shapes = infer_shapes(graph)
+    report = estimate_cost(graph, shapes, batch_size=args.batch_size, device=args.device)
+    data = report.to_json()
+    data["graph"] = graph.name
+    data["errors"] = [d.to_json() for d in shapes.errors]
+    if args.json:
+        print(json.dumps(data, indent=2))
+        return 1 if shapes.errors else 0
+    rows = []
+    for row in data["nodes"]:
+        if row["depth"] > 0 and not args.all:
+            continue
+        name = "  " * row["depth"] + row["path"].rsplit("/", 1)[-1]
+        if row.get("repeat", 1) > 1:
+            name += f" ×{row['repeat']}"
+        rows.append([name, row["type"], row["output_shape"] or "", f"{row['params']:,}",
+                     count(row["macs"]) if row["counted"] else "?", nbytes(row["activation_bytes"])])
+    print(f"{graph.name}  (batch size {data['batch_size']}, device {data['device']})")
+    print(table(["NODE", "TYPE", "OUTPUT", "PARAMS", "MACS", "ACTIVATIONS"], rows, right=[3, 4, 5]))
+    print()
+    print(f"params               {data['params']:,}  (trainable {data['trainable_params']:,}, "
+          f"frozen {data['non_trainable_params']:,}; buffers {data['buffers']:,})")
+    print(f"MACs                 {count(data['macs'])}   FLOPs {count(data['flops'])}  (FLOPs = 2 × MACs + "
+          "elementwise)")
+    print(f"activation memory    {nbytes(data['activation_bytes'])}")
+    print(f"training memory      {nbytes(data['training_memory_bytes'])}  (weights + grads + Adam state + "
+          "saved activations)")
+    print(f"latency estimate     {millis(data['latency_ms'])} on {data['device_profile'].get('name', args.device)}")
+    if data["uncounted"]:
+        print(f"not costed           {', '.join(data['uncounted'])}")
+    for d in shapes.errors:
+        print(f"error: {d.message}")
+    if shapes.errors:
+        return 1
+    return 0
