@@ -24,7 +24,10 @@ def cmd_layers(args: argparse.Namespace) -> int:
     if args.type:
         layer = cat.find(args.type)
         if layer is None:
-            close = [t for t in cat.types() if t.lower() == args.type.lower() or args.type.lower() in t.lower()]
+            import difflib
+
+            lower = {t.lower(): t for t in cat.types()}
+            close = [lower[m] for m in difflib.get_close_matches(args.type.lower(), list(lower), n=3, cutoff=0.6)]
             hint = f"; did you mean {', '.join(close)}?" if close else ""
             raise CliError(f"no layer type {args.type!r}{hint}")
         info = {
