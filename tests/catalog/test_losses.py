@@ -223,7 +223,7 @@ def test_cross_entropy_bool_target() -> None:
 
 def test_cross_entropy_input_rank() -> None:
     diag = error_of("CrossEntropyLoss", {"input": ((0,), "float32"), "target": ((0,), "int64")})
-    assert diag.port == "input" and diag.expected == "rank 2 or 3 or 4 or 5 (N, C) or (N, C, d1, …)"
+    assert diag.port == "input" and diag.expected == "rank 2, 3, 4 or 5 (N, C) or (N, C, d1, …)"
 
 
 def test_nll_refuses_probabilities() -> None:

@@ -15,7 +15,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from neuralforge_desktop.core.catalog.shape_utils import concrete
-from neuralforge_desktop.core.catalog.spec import Example, LayerDef, Params, ParamSpec, PortSpec, TorchCall
+from neuralforge_desktop.core.catalog.spec import (
+    CostRule,
+    CountRule,
+    Example,
+    LayerDef,
+    Params,
+    ParamSpec,
+    PortSpec,
+    ShapeRule,
+    TorchCall,
+)
 from neuralforge_desktop.core.ir.types import TensorSpec
 
 Specs = Mapping[str, TensorSpec]
@@ -34,7 +44,7 @@ def _layer_inputs(p: Params, features: int) -> list[int]:
     return [features] + [_directions(p) * p.hidden_size] * (p.num_layers - 1)
 
 
-def _shape(kind: str):
+def _shape(kind: str) -> ShapeRule:
     def rule(p: Params, x: Specs) -> dict[str, TensorSpec]:
         spec = x["x"]
         concrete("x", spec, -1, "feature size")
@@ -53,7 +63,7 @@ def _shape(kind: str):
     return rule
 
 
-def _param_count(kind: str):
+def _param_count(kind: str) -> CountRule:
     def count(p: Params, x: Specs) -> int:
         features = concrete("x", x["x"], -1, "feature size")
         gates, hidden = _GATES[kind], p.hidden_size
@@ -71,7 +81,7 @@ def _batch_steps(p: Params, shape: tuple[int, ...]) -> tuple[int, int]:
     return (shape[0], shape[1]) if p.batch_first else (shape[1], shape[0])
 
 
-def _macs(kind: str):
+def _macs(kind: str) -> CostRule:
     def macs(p: Params, x: Shapes, y: Shapes) -> int:
         batch, steps = _batch_steps(p, x["x"])
         per_step = sum(_GATES[kind] * (size + p.hidden_size) * p.hidden_size
@@ -81,7 +91,7 @@ def _macs(kind: str):
     return macs
 
 
-def _flops_extra(kind: str):
+def _flops_extra(kind: str) -> CostRule:
     def flops(p: Params, x: Shapes, y: Shapes) -> int:
         batch, steps = _batch_steps(p, x["x"])
         return _ELEMENTWISE[kind] * batch * steps * p.num_layers * _directions(p) * p.hidden_size

@@ -95,6 +95,12 @@ class ModelPlan:
         return list(seen)
 
 
+def helper_name(source: str) -> str:
+    """The class or function a helper source defines (emitted only where a step uses it)."""
+    match = re.search(r"^(?:class|def)\s+([A-Za-z_][A-Za-z_0-9]*)", source, re.MULTILINE)
+    return match.group(1) if match else ""
+
+
 def render(template: str, names: Mapping[str, str | list[str]], params: Mapping[str, Any]) -> str:
     """Fill a forward template. Unknown placeholders are a catalog bug and raise ``KeyError``."""
 
@@ -189,8 +195,9 @@ def plan_model(graph: Graph, shapes: ShapeInference | None = None, cat: Catalog 
             call = layer.torch
             if call is None:
                 raise PlanError(f"{layer.type} '{nid}' has no PyTorch form")
+            used = step.statement + " " + (step.module or "")
             for helper in call.helpers:
-                if helper not in plan.helpers:
+                if helper not in plan.helpers and re.search(rf"\b{helper_name(helper)}\b", used):
                     plan.helpers.append(helper)
         step.in_specs, step.out_specs = dict(result.inputs), dict(result.outputs)
         plan.steps.append(step)
