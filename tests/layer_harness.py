@@ -66,7 +66,7 @@ def make_case(layer: LayerDef, example: Example) -> Case:
 def direct_module(layer: LayerDef, params: Params, specs: dict[str, Any]) -> tuple[Any, Any]:
     """(module or None, step function) built straight from the TorchCall, for layers outside the model."""
     from torch import nn
-    from torch.nn import functional as F  # noqa: N812
+    from torch.nn import functional as F
 
     call = layer.torch
     assert call is not None

@@ -15,10 +15,11 @@ import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
-from layer_harness import concrete_shape, direct_module, make_case
 from neuralforge_desktop.core.build.torch_builder import build_model
 from neuralforge_desktop.core.catalog.registry import catalog
 from neuralforge_desktop.core.codegen.pytorch import generate_pytorch
+
+from layer_harness import concrete_shape, direct_module, make_case
 
 STRUCTURAL = {"Input", "Output", "Block"}
 LAYERS = [layer for layer in catalog() if layer.type not in STRUCTURAL]

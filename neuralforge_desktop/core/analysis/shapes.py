@@ -29,7 +29,8 @@ class NodeShapes:
     ok: bool = True
 
 
-def node_ports(node: Node, layer: LayerDef | None, params: Mapping[str, object]) -> tuple[list[PortSpec], list[PortSpec]]:
+def node_ports(node: Node, layer: LayerDef | None,
+               params: Mapping[str, object]) -> tuple[list[PortSpec], list[PortSpec]]:
     """Input and output ports of a node; blocks take theirs from the body's Input/Output nodes."""
     if node.is_block and node.body is not None:
         ins = [PortSpec(n.id, dtype="any") for n in node.body.input_nodes if n.params.get("role", "data") == "data"]
@@ -137,7 +138,8 @@ class ShapeInference:
                 if n.id in self.results and "x" in self.results[n.id].inputs}
 
     # -- one node ------------------------------------------------------------------------------------
-    def _params(self, node: Node, layer: LayerDef) -> tuple[Params, list[ParamError], list[PortSpec], frozenset[str]]:
+    def _params(self, node: Node,
+                layer: LayerDef) -> tuple[Params, list[ParamError], list[PortSpec], frozenset[str]]:
         cached = self._param_cache.get(node.id)
         if cached is not None and cached[0] == node.params and (not node.is_block):
             return cached[1], cached[2], cached[3], cached[4]
@@ -167,7 +169,7 @@ class ShapeInference:
         if node.type == INPUT and node.id in self.input_overrides:
             result.outputs = {"y": self.input_overrides[node.id]}
             return result
-        incoming = self.graph._in.get(node.id, {})  # noqa: SLF001 - hot path, read-only
+        incoming = self.graph._in.get(node.id, {})
         upstream_failed = False
         for port in ins:
             edge = incoming.get(port.name)
