@@ -238,7 +238,8 @@ class ShapeInference:
         ins, outs = node_ports(node, None, params)
         key = tuple(result.inputs.get(p.name) for p in ins)
         cached = self._block_cache.get(node.id)
-        if cached is not None and cached[0] == key and cached[1] == body.revision and cached[2].body is not None:
+        revision = deep_revision(body)
+        if cached is not None and cached[0] == key and cached[1] == revision and cached[2].body is not None:
             result.body = cached[2].body
             result.diagnostics.extend(cached[2].diagnostics)
             if any(d.is_error for d in cached[2].diagnostics):
@@ -264,9 +265,18 @@ class ShapeInference:
             current = {i_port.name: outputs[o_port.name] for i_port, o_port in zip(ins, outs, strict=False)
                        if o_port.name in outputs}
         summary = NodeShapes(result.inputs, outputs, params, list(result.diagnostics), inner)
-        self._block_cache[node.id] = (key, body.revision, summary)
+        self._block_cache[node.id] = (key, revision, summary)
         result.body = inner
         return outputs
+
+
+def deep_revision(graph: Graph) -> int:
+    """A counter that moves when the graph or any nested body is edited (revisions only grow)."""
+    total = graph.revision
+    for node in graph.nodes.values():
+        if node.body is not None:
+            total += deep_revision(node.body)
+    return total
 
 
 class _BlockFailed(ShapeError):

@@ -1,0 +1,525 @@
+"""Cost model: parameters, MACs, FLOPs, activation and training memory, and a latency estimate, per node.
+
+Conventions, stated in full in :data:`CONVENTIONS` (also ``CostReport.to_json()["conventions"]``):
+**FLOPs = 2 × MACs + flops_extra** (elementwise work); a tied parameter is counted once, at its source;
+activation memory is the sum of all node outputs at the batch size in their dtype (fp32 by default);
+training memory = fp32 weights + gradients + optimizer state (Adam 2×, SGD with momentum 1×, SGD 0× the
+trainable params) + all activations saved for backward; latency is an inference forward pass from the
+roofline model in :mod:`.devices`, one kernel per node in sequence, with views, dropout, losses and target
+inputs free. A block's row sums its body; body rows follow with ``depth + 1``, paths ``block/inner``, already
+multiplied by ``repeat``. Nothing unknown is a silent zero: ops without a cost rule, of unknown type, with
+shape errors or unbound dimension symbols are listed in ``uncounted`` as ``"path (Type)"``.
+
+Incremental use: per-node costs are cached by the identity of the node's shape result (shape inference
+replaces only the results it recomputes), then by content (type, params, input and output specs, bindings),
+so re-estimating after an edit recomputes only the edited nodes.
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from neuralforge_desktop.core.analysis.devices import DeviceProfile, get_device, precision_itemsize
+from neuralforge_desktop.core.analysis.shapes import NodeShapes, ShapeInference
+from neuralforge_desktop.core.catalog.spec import LayerDef, Params
+from neuralforge_desktop.core.ir.graph import BLOCK, INPUT, OUTPUT, Graph, Node
+from neuralforge_desktop.core.ir.types import BATCH, TensorSpec, format_shape, resolve_dim
+
+OPTIMIZER_STATES = {"adam": 2, "adamw": 2, "sgd_momentum": 1, "momentum": 1, "sgd": 0, "none": 0}
+NO_KERNEL = frozenset({INPUT, OUTPUT, "Identity", "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Dropout",
+                       "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout"})  # views and inference no-ops
+LOOKUPS = frozenset({"Embedding", "PositionalEmbedding"})  # read only the rows they gather, not the whole table
+WEIGHT_BYTES = 4  # fp32 master weights, gradients and optimizer state
+
+CONVENTIONS: dict[str, str] = {
+    "macs": "multiply-accumulates of one forward pass at the batch size; 1 MAC = 1 multiply + 1 add",
+    "flops": "FLOPs = 2 × MACs + flops_extra (the layer's elementwise work: bias adds, activations, norms)",
+    "params": "learnable parameters; tied (shared) parameters are counted once, at their source",
+    "buffers": "non-learned state such as running statistics; never trainable; stored with the weights",
+    "activation_bytes": "sum of every node's output tensors at the batch size, in the tensor's dtype (fp32 "
+    "by default); Output nodes and block-body inputs alias counted tensors and add nothing; views (Identity, "
+    "Flatten) are counted as if materialised, so this is an upper bound",
+    "training_memory_bytes": "weights + gradients + optimizer state + saved activations: 4-byte (fp32) "
+    "weights and buffers, one fp32 gradient per trainable param, optimizer state per trainable param "
+    "(Adam/AdamW 2 fp32 moments, SGD with momentum 1, plain SGD 0), and every activation saved for backward; "
+    "excludes framework/CUDA context, workspaces, allocator fragmentation and mixed-precision copies",
+    "latency_ms": "one inference forward pass, one kernel per node run in sequence (no fusion, no overlap): "
+    "max(2·MACs/(matmul peak·eff) + flops_extra/(vector peak·eff), (input+output+weight bytes)/(bandwidth·eff)) "
+    "+ launch overhead; Input, Output, views (Identity, Flatten, Reshape, Squeeze, Unsqueeze), Dropout, losses "
+    "and target inputs cost nothing; lookups (Embedding) read only the gathered rows, not the whole table",
+    "blocks": "a block row is the sum of its body; body rows follow with depth+1, paths block/inner, "
+    "multiplied by repeat (each copy has its own weights)",
+    "uncounted": "ops without a cost rule, of unknown type, with shape errors or unbound dimension symbols; "
+    "their unknown parts are left out of the totals, never counted as zero silently",
+}
+
+
+@dataclass(slots=True)
+class CostRow:
+    """Costs of one node (a block's row sums its body). Numbers include the block ``repeat`` multiplier."""
+
+    path: str
+    type: str
+    depth: int = 0
+    repeat: int = 1
+    output_shape: str = ""
+    params: int = 0
+    trainable_params: int = 0
+    buffers: int = 0
+    macs: int = 0
+    flops: int = 0
+    activation_bytes: int = 0
+    latency_ms: float = 0.0
+    counted: bool = True
+    note: str = ""
+
+    @property
+    def non_trainable_params(self) -> int:
+        return self.params - self.trainable_params
+
+    def to_json(self) -> dict[str, Any]:
+        data = {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
+        data["non_trainable_params"] = self.params - self.trainable_params
+        return data
+
+    def _add(self, other: CostRow) -> None:
+        self.params += other.params
+        self.trainable_params += other.trainable_params
+        self.buffers += other.buffers
+        self.macs += other.macs
+        self.flops += other.flops
+        self.activation_bytes += other.activation_bytes
+        self.latency_ms += other.latency_ms
+
+
+@dataclass
+class CostReport:
+    """Totals and per-node rows of one estimate. ``rows`` lists every node, block bodies included."""
+
+    batch_size: int
+    device: str
+    precision: str
+    optimizer: str
+    bindings: dict[str, int]
+    params: int
+    trainable_params: int
+    buffers: int
+    macs: int
+    flops: int
+    activation_bytes: int
+    weight_bytes: int
+    gradient_bytes: int
+    optimizer_bytes: int
+    latency_ms: float
+    uncounted: list[str]
+    rows: list[CostRow]
+    profile: DeviceProfile
+    conventions: dict[str, str] = field(default_factory=lambda: dict(CONVENTIONS))
+
+    @property
+    def non_trainable_params(self) -> int:
+        return self.params - self.trainable_params
+
+    @property
+    def training_memory_bytes(self) -> int:
+        return self.weight_bytes + self.gradient_bytes + self.optimizer_bytes + self.activation_bytes
+
+    def row(self, path: str) -> CostRow | None:
+        return next((r for r in self.rows if r.path == path), None)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "batch_size": self.batch_size, "device": self.device, "precision": self.precision,
+            "optimizer": self.optimizer, "bindings": dict(self.bindings), "params": self.params,
+            "trainable_params": self.trainable_params, "non_trainable_params": self.non_trainable_params,
+            "buffers": self.buffers, "macs": self.macs, "flops": self.flops,
+            "activation_bytes": self.activation_bytes, "weight_bytes": self.weight_bytes,
+            "gradient_bytes": self.gradient_bytes, "optimizer_bytes": self.optimizer_bytes,
+            "training_memory_bytes": self.training_memory_bytes, "latency_ms": self.latency_ms,
+            "uncounted": list(self.uncounted), "conventions": dict(self.conventions),
+            "device_profile": self.profile.to_json(), "nodes": [r.to_json() for r in self.rows],
+        }
+
+
+# -- per-node raw costs (cached) ---------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class _Raw:
+    """Costs of one node that depend only on its type, params, specs and bindings (not on the device)."""
+
+    params: int | None
+    buffers: int | None
+    macs: int | None
+    flops_extra: int | None
+    activation_bytes: int | None
+    io_float: int  # float elements read and written (inputs + outputs)
+    io_other_bytes: int  # bytes of non-float tensors read and written
+    output_shape: str
+    note: str
+
+
+_CONTENT_CACHE: dict[tuple[Any, ...], tuple[LayerDef, _Raw]] = {}
+_CONTENT_CACHE_LIMIT = 50_000
+_NodeEntry = tuple[NodeShapes, LayerDef | None, tuple[tuple[str, int], ...], _Raw]
+
+
+class _Caches:
+    """Per-:class:`ShapeInference` caches, keyed by the node's inference path (``blk[2]/lin``)."""
+
+    __slots__ = ("nodes", "repeats")
+
+    def __init__(self) -> None:
+        self.nodes: dict[str, _NodeEntry] = {}
+        self.repeats: dict[str, tuple[NodeShapes, list[ShapeInference]]] = {}
+
+
+_IDENTITY_CACHES: weakref.WeakKeyDictionary[ShapeInference, _Caches] = weakref.WeakKeyDictionary()
+
+
+def _resolve(specs: Mapping[str, TensorSpec], bindings: Mapping[str, int]) -> dict[str, tuple[int, ...]]:
+    return {port: tuple(resolve_dim(d, bindings) for d in spec.shape) for port, spec in specs.items()}
+
+
+def _shape_text(specs: Mapping[str, TensorSpec], bindings: Mapping[str, int]) -> str:
+    texts = []
+    for spec in specs.values():
+        try:
+            texts.append(format_shape([resolve_dim(d, bindings) for d in spec.shape]))
+        except (KeyError, ValueError):
+            texts.append(format_shape(spec.shape))
+    return ", ".join(texts)
+
+
+def _compute_raw(layer: LayerDef | None, node: Node, result: NodeShapes | None,
+                 bindings: Mapping[str, int]) -> _Raw:
+    if layer is None:
+        return _Raw(None, None, None, None, None, 0, 0, "", f"unknown layer type {node.type!r}")
+    if result is None:
+        return _Raw(None, None, None, None, None, 0, 0, "", "no shape result (shape inference is out of date)")
+    shown = result.outputs if result.outputs or node.type != OUTPUT else result.inputs
+    text = _shape_text(shown, bindings)
+    if not result.ok or result.params is None:
+        return _Raw(None, None, None, None, None, 0, 0, text, "shape error: not counted")
+    params: Params = result.params
+    notes: list[str] = []
+    n_params = _count(layer.param_count, params, result.inputs, notes, "parameter count")
+    n_buffers = _count(layer.buffer_count, params, result.inputs, notes, "buffer count")
+    try:
+        x = _resolve(result.inputs, bindings)
+        y = _resolve(result.outputs, bindings)
+    except (KeyError, ValueError) as exc:
+        notes.append(f"cannot size tensors: {exc.args[0] if exc.args else exc}")
+        return _Raw(n_params, n_buffers, None, None, None, 0, 0, text, "; ".join(notes))
+    macs = _cost(layer.macs, params, x, y, notes, "MACs")
+    extra = _cost(layer.flops_extra, params, x, y, notes, "elementwise FLOPs")
+    io_float = io_other = 0
+    act = 0
+    for group, shapes in ((result.inputs, x), (result.outputs, y)):
+        for port, spec in group.items():
+            count = math.prod(shapes[port])
+            if spec.dtype.is_float:
+                io_float += count
+            else:
+                io_other += count * spec.dtype.itemsize
+    for port, spec in result.outputs.items():
+        act += math.prod(y[port]) * spec.dtype.itemsize
+    return _Raw(n_params, n_buffers, macs, extra, act, io_float, io_other, text, "; ".join(notes))
+
+
+def _count(rule: Any, params: Params, inputs: Mapping[str, TensorSpec], notes: list[str], what: str) -> int | None:
+    try:
+        return int(rule(params, inputs))
+    except Exception as exc:  # a faulty rule (or a plugin's) is reported, never fatal
+        notes.append(f"{what} failed: {exc}")
+        return None
+
+
+def _cost(rule: Any, params: Params, x: Mapping[str, tuple[int, ...]], y: Mapping[str, tuple[int, ...]],
+          notes: list[str], what: str) -> int | None:
+    if rule is None:
+        notes.append(f"no {what} rule")
+        return None
+    try:
+        return int(rule(params, x, y))
+    except Exception as exc:  # reported, never fatal
+        notes.append(f"{what} failed: {exc}")
+        return None
+
+
+def _raw_for(cache: dict[str, _NodeEntry], path: str, layer: LayerDef | None, node: Node,
+             result: NodeShapes | None, bkey: tuple[tuple[str, int], ...], bindings: Mapping[str, int]) -> _Raw:
+    entry = cache.get(path)
+    if entry is not None and result is not None and entry[0] is result and entry[1] is layer and entry[2] == bkey:
+        return entry[3]
+    raw: _Raw | None = None
+    ckey: tuple[Any, ...] | None = None
+    if layer is not None and result is not None and result.params is not None and result.ok:
+        try:
+            ckey = (node.type, id(layer), result.params, tuple(result.inputs.items()),
+                    tuple(result.outputs.items()), bkey)
+            hit = _CONTENT_CACHE.get(ckey)
+            if hit is not None and hit[0] is layer:
+                raw = hit[1]
+        except TypeError:  # an unhashable param value: just compute
+            ckey = None
+    if raw is None:
+        raw = _compute_raw(layer, node, result, bindings)
+        if ckey is not None and layer is not None:
+            if len(_CONTENT_CACHE) >= _CONTENT_CACHE_LIMIT:
+                _CONTENT_CACHE.clear()
+            _CONTENT_CACHE[ckey] = (layer, raw)
+    if result is not None:
+        cache[path] = (result, layer, bkey, raw)
+    return raw
+
+
+# -- tied parameters -------------------------------------------------------------------------------------
+def _conv_weight(p: Params, x: Mapping[str, TensorSpec], transposed: bool) -> int | None:
+    cin = x["x"].shape[1]
+    if not isinstance(cin, int):
+        return None
+    per = (p.out_channels // p.groups) * cin if transposed else p.out_channels * (cin // p.groups)
+    return per * math.prod(p.kernel_size)
+
+
+def _feature(x: Mapping[str, TensorSpec], axis: int) -> int | None:
+    spec = x.get("x")
+    dim = None if spec is None or not spec.shape else spec.shape[axis]
+    return dim if isinstance(dim, int) else None
+
+
+def _mul(*values: int | None) -> int | None:
+    return None if any(v is None for v in values) else math.prod(v for v in values if v is not None)
+
+
+def tied_param_size(type_name: str, param: str, params: Params, inputs: Mapping[str, TensorSpec]) -> int | None:
+    """Element count of one named parameter tensor of a layer, or ``None`` when it is not known here."""
+    try:
+        if type_name == "Linear":
+            if param == "weight":
+                return _mul(_feature(inputs, -1), params.out_features)
+            if param == "bias":
+                return params.out_features if params.bias else 0
+        elif type_name in ("Conv1d", "Conv2d", "Conv3d", "ConvTranspose2d"):
+            if param == "weight":
+                return _conv_weight(params, inputs, type_name.startswith("ConvTranspose"))
+            if param == "bias":
+                return params.out_channels if params.bias else 0
+        elif type_name == "Embedding" and param == "weight":
+            return int(params["num_embeddings"]) * int(params["embedding_dim"])
+        elif type_name.startswith("BatchNorm") and param in ("weight", "bias"):
+            return _feature(inputs, 1) if params.get("affine", True) else 0
+    except (AttributeError, KeyError, TypeError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _apply_ties(graph: Graph, inference: ShapeInference, rows: dict[str, CostRow], prefix: str,
+                frozen: bool, uncounted: list[str]) -> None:
+    for tie in graph.ties:
+        node = graph.nodes.get(tie.node)
+        row = rows.get(prefix + tie.node)
+        if node is None or row is None or not row.counted:
+            continue
+        sizes: list[int | None] = []
+        for nid, param in ((tie.node, tie.param), (tie.source, tie.source_param)):
+            target = graph.nodes.get(nid)
+            result = inference.results.get(nid)
+            known = target is not None and result is not None and result.params is not None
+            sizes.append(tied_param_size(target.type, param, result.params, result.inputs)  # type: ignore[union-attr]
+                         if known else None)
+        size = sizes[0] if sizes[0] is not None else sizes[1]
+        problem = ""
+        if size is None:
+            problem = f"size of tied param {tie.param!r} unknown"
+        elif sizes[1] is not None and sizes[0] != sizes[1]:
+            problem = (f"tied {tie.param!r} has {sizes[0]:,} elements but {tie.source}.{tie.source_param} "
+                       f"has {sizes[1]:,}")
+        if problem:
+            row.note = "; ".join(filter(None, [row.note, problem]))
+            row.counted = False
+            uncounted.append(f"{row.path} ({row.type})")
+            continue
+        assert size is not None
+        shared = size * row.repeat
+        row.params -= shared
+        if node.trainable and not frozen:
+            row.trainable_params -= shared
+        row.note = "; ".join(filter(None, [row.note, f"{tie.param} shared with {tie.source}.{tie.source_param}"]))
+
+
+# -- walking the graph -----------------------------------------------------------------------------------
+@dataclass(slots=True)
+class _Ctx:
+    bindings: dict[str, int]
+    bkey: tuple[tuple[str, int], ...]
+    profile: DeviceProfile
+    precision: str
+    itemsize: int
+    cache: _Caches
+    uncounted: list[str]
+    matmul_rate: float = 0.0  # achievable FLOP/s, bytes/s and launch seconds, precomputed for the hot loop
+    vector_rate: float = 0.0
+    byte_rate: float = 0.0
+    launch_s: float = 0.0
+    visited: int = 0  # node cache entries used by this estimate
+
+
+def _cost_graph(graph: Graph, inference: ShapeInference, prefix: str, depth: int, mult: int, frozen: bool,
+                ctx: _Ctx, out: list[CostRow]) -> CostRow:
+    """Append rows of ``graph``'s nodes (and of nested bodies) to ``out``; return their sum."""
+    total = CostRow(prefix.rstrip("/"), BLOCK, max(depth - 1, 0), mult)
+    level: dict[str, CostRow] = {}
+    cat = inference.catalog
+    results = inference.results
+    for nid in graph.topo_order():
+        node = graph.nodes[nid]
+        path = prefix + nid
+        result = results.get(nid)
+        if node.type == BLOCK and node.body is not None:
+            row = _cost_block(node, result, path, depth, mult, frozen or not node.trainable, ctx, out)
+        else:
+            layer = cat.find(node.type)
+            ctx.visited += 1
+            raw = _raw_for(ctx.cache.nodes, inference.prefix + nid, layer, node, result, ctx.bkey, ctx.bindings)
+            row = _row(node, layer, raw, path, depth, mult, frozen or not node.trainable, ctx, prefix != "")
+            out.append(row)
+        level[path] = row
+        total._add(row)
+    if graph.ties:
+        before = {p: (r.params, r.trainable_params) for p, r in level.items()}
+        _apply_ties(graph, inference, level, prefix, frozen, ctx.uncounted)
+        for p, r in level.items():
+            total.params += r.params - before[p][0]
+            total.trainable_params += r.trainable_params - before[p][1]
+    return total
+
+
+def _row(node: Node, layer: LayerDef | None, raw: _Raw, path: str, depth: int, mult: int, frozen: bool,
+         ctx: _Ctx, in_body: bool) -> CostRow:
+    params = raw.params or 0
+    buffers = raw.buffers or 0
+    macs = raw.macs or 0
+    extra = raw.flops_extra or 0
+    act = raw.activation_bytes or 0
+    if node.type == INPUT and in_body and node.params.get("role", "data") == "data":
+        act = 0  # a body's data input aliases the block's input tensor
+    skip = (node.type in NO_KERNEL or layer is None or layer.is_loss
+            or (node.type == INPUT and node.params.get("role") == "target"))
+    latency = 0.0
+    if not skip:
+        weights = 0 if node.type in LOOKUPS else params + buffers
+        moved = (raw.io_float + weights) * ctx.itemsize + raw.io_other_bytes
+        # DeviceProfile.kernel_seconds, inlined with precomputed rates
+        latency = (max(2.0 * macs / ctx.matmul_rate + extra / ctx.vector_rate, moved / ctx.byte_rate)
+                   + ctx.launch_s) * 1e3
+    counted = None not in (raw.params, raw.buffers, raw.macs, raw.flops_extra, raw.activation_bytes)
+    if not counted:
+        ctx.uncounted.append(f"{path} ({node.type})")
+    return CostRow(path, node.type, depth, mult, raw.output_shape, params * mult, 0 if frozen else params * mult,
+                   buffers * mult, macs * mult, (2 * macs + extra) * mult, act * mult, latency * mult, counted,
+                   raw.note)
+
+
+def _cost_block(node: Node, result: NodeShapes | None, path: str, depth: int, mult: int, frozen: bool,
+                ctx: _Ctx, out: list[CostRow]) -> CostRow:
+    repeat = node.repeat
+    row = CostRow(path, BLOCK, depth, mult, "", note=f"repeat {repeat}" if repeat > 1 else "")
+    out.append(row)
+    body = node.body
+    assert body is not None
+    if result is None or not result.ok or result.body is None:
+        row.counted = False
+        row.note = "shape error: body not counted"
+        ctx.uncounted.append(f"{path} ({BLOCK})")
+        return row
+    row.output_shape = _shape_text(result.outputs, ctx.bindings)
+    copies = _repetitions(node, result, path, ctx.cache)
+    child_mult = mult * (repeat if len(copies) == 1 else 1)
+    start = len(out)
+    for inference in copies:
+        child = _cost_graph(body, inference, f"{path}/", depth + 1, child_mult, frozen, ctx, out)
+        row._add(child)
+    if len(copies) > 1:  # copies of different shapes: one row per body node, summed over the copies
+        merged: dict[str, CostRow] = {}
+        for r in out[start:]:
+            if r.path in merged:
+                merged[r.path]._add(r)
+                merged[r.path].output_shape = r.output_shape
+            else:
+                r.repeat *= repeat
+                merged[r.path] = r
+        out[start:] = list(merged.values())
+    row.counted = all(r.counted for r in out[start:])
+    return row
+
+
+def _repetitions(node: Node, result: NodeShapes, path: str, caches: _Caches) -> list[ShapeInference]:
+    """Body inferences to cost: one when every copy sees the same input specs, else one per copy."""
+    last = result.body
+    assert last is not None
+    repeat = node.repeat
+    if repeat == 1 or last.input_overrides == result.inputs:
+        return [last]
+    cached = caches.repeats.get(last.prefix)
+    if cached is not None and cached[0] is result:
+        return cached[1]
+    body = node.body
+    assert body is not None
+    copies: list[ShapeInference] = []
+    current = dict(result.inputs)
+    outs = [n.id for n in body.output_nodes]
+    ins = list(result.inputs)
+    for i in range(repeat):
+        inference = ShapeInference(body, last.catalog, f"{path}[{i}]/", current).run()
+        copies.append(inference)
+        produced = inference.graph_outputs()
+        current = {i_port: produced[o_port] for i_port, o_port in zip(ins, outs, strict=False) if o_port in produced}
+    caches.repeats[last.prefix] = (result, copies)
+    return copies
+
+
+# -- entry point -----------------------------------------------------------------------------------------
+def estimate_cost(graph: Graph, shapes: ShapeInference | None = None, batch_size: int = 1,
+                  device: str | DeviceProfile = "cpu", bindings: Mapping[str, int] | None = None, *,
+                  precision: str = "fp32", optimizer: str = "adam",
+                  cpu_profile_path: str | Path | None = None) -> CostReport:
+    """Estimate the costs of ``graph`` at ``batch_size`` on ``device`` (see the module docstring).
+
+    ``shapes`` is a current :class:`ShapeInference` of ``graph`` (run here when omitted). Dimension symbols
+    are bound to ``{"N": batch_size}``, then ``graph.symbols``, then ``bindings``. ``optimizer`` is one of
+    ``adam``, ``adamw``, ``sgd_momentum``, ``sgd`` (training memory only); ``precision`` one of ``fp32``,
+    ``tf32``, ``fp16``, ``bf16`` (latency only).
+    """
+    if shapes is None:
+        shapes = ShapeInference(graph).run()
+    elif shapes.graph is not graph:
+        raise ValueError("shapes belong to a different graph")
+    if optimizer not in OPTIMIZER_STATES:
+        raise ValueError(f"unknown optimizer {optimizer!r}; expected one of {', '.join(OPTIMIZER_STATES)}")
+    profile = get_device(device, cpu_profile_path=cpu_profile_path)
+    bound: dict[str, int] = {BATCH: int(batch_size), **graph.symbols, **(bindings or {})}
+    cache = _IDENTITY_CACHES.get(shapes)
+    if cache is None:
+        cache = _IDENTITY_CACHES[shapes] = _Caches()
+    ctx = _Ctx(bound, tuple(sorted(bound.items())), profile, precision, precision_itemsize(precision), cache, [],
+               profile.matmul_flops_per_s(precision), profile.vector_flops_per_s(), profile.bytes_per_s(),
+               profile.launch_overhead_us * 1e-6)
+    rows: list[CostRow] = []
+    total = _cost_graph(graph, shapes, "", 0, 1, False, ctx, rows)
+    if len(cache.nodes) > 2 * ctx.visited + 100:  # entries of deleted nodes: start over (the content cache stays)
+        cache.nodes.clear()
+        cache.repeats.clear()
+    trainable = total.trainable_params
+    return CostReport(
+        batch_size=bound[BATCH], device=profile.name, precision=precision, optimizer=optimizer,
+        bindings=bound, params=total.params, trainable_params=trainable, buffers=total.buffers,
+        macs=total.macs, flops=total.flops, activation_bytes=total.activation_bytes,
+        weight_bytes=(total.params + total.buffers) * WEIGHT_BYTES, gradient_bytes=trainable * WEIGHT_BYTES,
+        optimizer_bytes=OPTIMIZER_STATES[optimizer] * trainable * WEIGHT_BYTES, latency_ms=total.latency_ms,
+        uncounted=list(dict.fromkeys(ctx.uncounted)), rows=rows, profile=profile,
+    )

@@ -1,0 +1,293 @@
+"""Device profiles for the latency estimate: this machine's CPU (measured once) and common GPUs (spec sheets).
+
+Latency model, per node (one kernel each, run one after another, no fusion and no overlap)::
+
+    compute = 2·MACs / (matmul peak · efficiency) + flops_extra / (vector peak · efficiency)
+    memory  = (input + output + weight bytes) / (bandwidth · memory efficiency)
+    time    = max(compute, memory) + launch overhead
+
+This is a roofline: a node is either compute-bound or memory-bound. Peaks are the dense (no sparsity) figures
+of the vendor's spec sheet; ``efficiency`` is the fraction of the peak that real kernels reach (large cuBLAS/
+cuDNN kernels reach 60-80%; small ones much less, which the launch overhead partly stands in for).
+
+Precision. ``"fp32"`` (the default) uses the plain FP32 (CUDA core) peak for every op: PyTorch runs fp32
+matmuls in full precision unless ``torch.backends.cuda.matmul.allow_tf32`` (or ``set_float32_matmul_precision``)
+is changed. cuDNN convolutions *do* use TF32 by default on Ampere and newer, so fp32 convolutions on A10G/A100/H100
+can run faster than this estimate; ask for ``"tf32"`` to model that. ``"fp16"`` and ``"bf16"`` use the tensor-core
+peaks and 2-byte activations and weights. GPUs without a native format (bf16 and tf32 on the T4) fall back to
+the fp32 peak. The CPU profile uses its measured fp32 rate for every precision.
+
+The CPU profile is measured once per machine (a float32 matrix multiply for achievable GFLOP/s, a large array
+copy for memory bandwidth) and cached as JSON in the user data directory; when measuring fails a conservative
+constant is used and the profile's ``source`` says so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+PRECISIONS = ("fp32", "tf32", "fp16", "bf16")
+_ITEMSIZE = {"fp32": 4, "tf32": 4, "fp16": 2, "bf16": 2}
+_CACHE_VERSION = 1
+_FALLBACK_GFLOPS = 20.0
+_FALLBACK_GBS = 5.0
+
+
+@dataclass(frozen=True)
+class DeviceProfile:
+    """Throughput figures of one device and the roofline latency model built on them."""
+
+    name: str
+    title: str
+    matmul_tflops: Mapping[str, float]  # dense peak per precision for matrix work (tensor cores where used)
+    vector_tflops: float  # fp32 non-tensor peak, used for elementwise work
+    bandwidth_gbs: float  # memory bandwidth, GB/s (10⁹ bytes)
+    compute_efficiency: float
+    memory_efficiency: float
+    launch_overhead_us: float
+    source: str
+    kind: str = "gpu"  # "gpu" | "cpu"
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def matmul_flops_per_s(self, precision: str = "fp32") -> float:
+        """Achievable FLOP/s for matrix work (peak × efficiency) at ``precision``."""
+        _check_precision(precision)
+        peak = self.matmul_tflops.get(precision) or self.matmul_tflops["fp32"]
+        return peak * 1e12 * self.compute_efficiency
+
+    def vector_flops_per_s(self) -> float:
+        return self.vector_tflops * 1e12 * self.compute_efficiency
+
+    def bytes_per_s(self) -> float:
+        return self.bandwidth_gbs * 1e9 * self.memory_efficiency
+
+    def kernel_seconds(self, macs: float, flops_extra: float, bytes_moved: float, precision: str = "fp32") -> float:
+        """Roofline time of one kernel: max(compute, memory) + launch overhead (see the module docstring)."""
+        compute = 2.0 * macs / self.matmul_flops_per_s(precision) + flops_extra / self.vector_flops_per_s()
+        memory = bytes_moved / self.bytes_per_s()
+        return max(compute, memory) + self.launch_overhead_us * 1e-6
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "title": self.title,
+            "kind": self.kind,
+            "matmul_tflops": dict(self.matmul_tflops),
+            "vector_tflops": self.vector_tflops,
+            "bandwidth_gbs": self.bandwidth_gbs,
+            "compute_efficiency": self.compute_efficiency,
+            "memory_efficiency": self.memory_efficiency,
+            "launch_overhead_us": self.launch_overhead_us,
+            "source": self.source,
+            **({"extra": dict(self.extra)} if self.extra else {}),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> DeviceProfile:
+        return cls(
+            name=str(data["name"]),
+            title=str(data["title"]),
+            matmul_tflops={str(k): float(v) for k, v in dict(data["matmul_tflops"]).items()},
+            vector_tflops=float(data["vector_tflops"]),
+            bandwidth_gbs=float(data["bandwidth_gbs"]),
+            compute_efficiency=float(data["compute_efficiency"]),
+            memory_efficiency=float(data["memory_efficiency"]),
+            launch_overhead_us=float(data["launch_overhead_us"]),
+            source=str(data["source"]),
+            kind=str(data.get("kind", "gpu")),
+            extra=dict(data.get("extra", {})),
+        )
+
+
+def precision_itemsize(precision: str) -> int:
+    """Bytes per floating-point element at ``precision``."""
+    _check_precision(precision)
+    return _ITEMSIZE[precision]
+
+
+def _check_precision(precision: str) -> None:
+    if precision not in _ITEMSIZE:
+        raise ValueError(f"unknown precision {precision!r}; expected one of {', '.join(PRECISIONS)}")
+
+
+def _gpu(name: str, title: str, fp32: float, tf32: float, half: float, bf16: float, bandwidth: float,
+         efficiency: float, source: str) -> DeviceProfile:
+    return DeviceProfile(
+        name=name,
+        title=title,
+        matmul_tflops={"fp32": fp32, "tf32": tf32, "fp16": half, "bf16": bf16},
+        vector_tflops=fp32,
+        bandwidth_gbs=bandwidth,
+        compute_efficiency=efficiency,
+        memory_efficiency=0.8,
+        launch_overhead_us=5.0,
+        source=source,
+    )
+
+
+GPU_PROFILES: dict[str, DeviceProfile] = {
+    profile.name: profile
+    for profile in (
+        _gpu("t4", "NVIDIA T4 (16 GB GDDR6, 70 W)", 8.1, 8.1, 65.0, 8.1, 320.0, 0.5,
+             "NVIDIA T4 Tensor Core GPU datasheet: 8.1 TFLOPS FP32, 65 TFLOPS mixed-precision FP16 tensor, "
+             "320 GB/s. Turing has no TF32 or BF16 tensor cores: those use the FP32 peak. Efficiency 0.5: the "
+             "70 W card throttles under sustained load."),
+        _gpu("a10g", "NVIDIA A10G (24 GB GDDR6, AWS G5)", 31.2, 35.0, 70.0, 70.0, 600.0, 0.6,
+             "NVIDIA A10G as published for AWS EC2 G5 instances (NVIDIA publishes no separate A10G datasheet): "
+             "31.2 TFLOPS FP32, 35 TFLOPS TF32 and 70 TFLOPS FP16/BF16 tensor (dense), 600 GB/s GDDR6. The A10 "
+             "datasheet lists higher tensor peaks (62.5 TF32, 125 FP16) with the same bandwidth."),
+        _gpu("a100", "NVIDIA A100 SXM4 80 GB", 19.5, 156.0, 312.0, 312.0, 2039.0, 0.7,
+             "NVIDIA A100 Tensor Core GPU datasheet (A100 80GB SXM): 19.5 TFLOPS FP32, 156 TFLOPS TF32 and "
+             "312 TFLOPS FP16/BF16 tensor (dense), 2,039 GB/s HBM2e."),
+        _gpu("h100", "NVIDIA H100 SXM5 80 GB", 67.0, 494.7, 989.4, 989.4, 3350.0, 0.65,
+             "NVIDIA H100 Tensor Core GPU datasheet (H100 SXM): 67 TFLOPS FP32, 494.7 TFLOPS TF32 and "
+             "989.4 TFLOPS FP16/BF16 tensor (dense; the sheet's 989/1,979 figures are with sparsity), "
+             "3.35 TB/s HBM3."),
+    )
+}
+
+
+# -- CPU ---------------------------------------------------------------------------------------------------
+def default_cpu_profile_path() -> Path:
+    """Where the measured CPU profile is cached: ``<user data dir>/neuralforge/cpu_profile.json``."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("neuralforge")) / "cpu_profile.json"
+
+
+def _machine_fingerprint() -> dict[str, Any]:
+    return {"machine": platform.machine(), "processor": platform.processor(), "cpus": os.cpu_count() or 1,
+            "system": platform.system()}
+
+
+def _cpu_profile(gflops: float, gbs: float, source: str, extra: Mapping[str, Any]) -> DeviceProfile:
+    return DeviceProfile(
+        name="cpu",
+        title=f"this computer's CPU ({os.cpu_count() or 1} logical cores)",
+        matmul_tflops={p: gflops / 1000.0 for p in PRECISIONS},
+        vector_tflops=gflops / 1000.0,
+        bandwidth_gbs=gbs,
+        compute_efficiency=0.8,  # the measured rate is a large GEMM's; other kernels reach somewhat less
+        memory_efficiency=1.0,  # the measured bandwidth is already what a copy achieves
+        launch_overhead_us=2.0,
+        source=source,
+        kind="cpu",
+        extra=dict(extra),
+    )
+
+
+def fallback_cpu_profile(reason: str) -> DeviceProfile:
+    """Conservative constants used when the CPU cannot be measured; ``source`` names the reason."""
+    return _cpu_profile(_FALLBACK_GFLOPS, _FALLBACK_GBS,
+                        f"fallback constants ({_FALLBACK_GFLOPS:g} GFLOP/s, {_FALLBACK_GBS:g} GB/s): "
+                        f"measuring this CPU failed ({reason})", {"measured": False})
+
+
+def measure_cpu_profile(matmul_size: int = 1024, copy_mib: int = 64, repeats: int = 3) -> DeviceProfile:
+    """Measure this CPU: best-of-``repeats`` float32 matmul (GFLOP/s) and array copy (GB/s, read + write).
+
+    Takes a few tenths of a second. Falls back to :func:`fallback_cpu_profile` when anything goes wrong.
+    """
+    try:
+        import numpy as np
+
+        n = int(matmul_size)
+        rng = np.random.default_rng(0)
+        a = rng.standard_normal((n, n), dtype=np.float32)
+        b = rng.standard_normal((n, n), dtype=np.float32)
+        out = np.empty((n, n), dtype=np.float32)
+        np.matmul(a, b, out=out)  # warm up the BLAS threads
+        best = float("inf")
+        for _ in range(repeats):
+            start = time.perf_counter()
+            np.matmul(a, b, out=out)
+            best = min(best, time.perf_counter() - start)
+        gflops = 2.0 * n**3 / best / 1e9
+        count = copy_mib * 1024 * 1024 // 4
+        src = np.ones(count, dtype=np.float32)
+        dst = np.empty_like(src)
+        np.copyto(dst, src)
+        best_copy = float("inf")
+        for _ in range(repeats):
+            start = time.perf_counter()
+            np.copyto(dst, src)
+            best_copy = min(best_copy, time.perf_counter() - start)
+        gbs = 2.0 * src.nbytes / best_copy / 1e9
+        if not (gflops > 0 and gbs > 0) or gflops == float("inf") or gbs == float("inf"):
+            raise ValueError(f"implausible measurement: {gflops} GFLOP/s, {gbs} GB/s")
+    except Exception as exc:  # measuring is best effort; the estimate must still work
+        return fallback_cpu_profile(f"{type(exc).__name__}: {exc}")
+    return _cpu_profile(
+        gflops, gbs,
+        f"measured on this machine {time.strftime('%Y-%m-%d')}: float32 {n}×{n} matmul {gflops:.1f} GFLOP/s, "
+        f"{copy_mib} MiB copy {gbs:.1f} GB/s (numpy {np.__version__})",
+        {"measured": True, "fingerprint": _machine_fingerprint()},
+    )
+
+
+_CPU_MEMO: dict[str, DeviceProfile] = {}
+
+
+def cpu_profile(path: str | Path | None = None, *, refresh: bool = False) -> DeviceProfile:
+    """The CPU profile: from memory, else from the JSON cache at ``path``, else measured once and cached.
+
+    ``path`` defaults to :func:`default_cpu_profile_path`. A cache written on another machine (different
+    processor or core count) is measured again. A fallback profile is never written to the cache.
+    """
+    target = Path(path) if path is not None else default_cpu_profile_path()
+    key = str(target)
+    if not refresh and key in _CPU_MEMO:
+        return _CPU_MEMO[key]
+    profile = None if refresh else _read_cached(target)
+    if profile is None:
+        profile = measure_cpu_profile()
+        if profile.extra.get("measured"):
+            _write_cached(target, profile)
+    _CPU_MEMO[key] = profile
+    return profile
+
+
+def _read_cached(path: Path) -> DeviceProfile | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("version") != _CACHE_VERSION or data.get("fingerprint") != _machine_fingerprint():
+            return None
+        return DeviceProfile.from_json(data["profile"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def _write_cached(path: Path, profile: DeviceProfile) -> None:
+    data = {"version": _CACHE_VERSION, "fingerprint": _machine_fingerprint(), "profile": profile.to_json()}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
+        tmp.replace(path)
+    except OSError:
+        pass  # a read-only data directory only costs a re-measurement next session
+
+
+# -- lookup ------------------------------------------------------------------------------------------------
+def device_names() -> list[str]:
+    return ["cpu", *GPU_PROFILES]
+
+
+def get_device(device: str | DeviceProfile, *, cpu_profile_path: str | Path | None = None) -> DeviceProfile:
+    """Profile by name (``cpu``, ``t4``, ``a10g``, ``a100``, ``h100``; case-insensitive), or ``device`` itself."""
+    if isinstance(device, DeviceProfile):
+        return device
+    name = device.strip().lower()
+    if name == "cpu":
+        return cpu_profile(cpu_profile_path)
+    try:
+        return GPU_PROFILES[name]
+    except KeyError:
+        raise ValueError(f"unknown device {device!r}; expected one of {', '.join(device_names())}") from None
