@@ -299,7 +299,9 @@ def _plan_block(node: Node, shapes: ShapeInference, cat: Catalog, classes: Names
     key = _body_key(body, inner_shapes)
     block = bodies.get(key)
     if block is None:
-        class_name = classes.name(camel_case(node.id))
+        # The body's own name ("basic-block") reads better than the node id ("blocks") when it has one.
+        generic = body.name in {"", "model", "body", "block", node.id}
+        class_name = classes.name(camel_case(node.id if generic else body.name))
         inner = plan_model(body, inner_shapes, cat, class_name, classes, bodies)
         block = BlockPlan(class_name, inner, node.repeat, len(inner.input_vars) == 1 and
                           len(inner.output_vars) == 1)

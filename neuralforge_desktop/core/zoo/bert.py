@@ -35,7 +35,7 @@ BERT_BASE = BertConfig(layers=12, hidden=768, heads=12, intermediate=3072)
 
 
 def bert_layer(cfg: BertConfig) -> Graph:
-    c, x = body("layer", ["T", cfg.hidden])
+    c, x = body("bert-layer", ["T", cfg.hidden])
     a = c.layer("MultiheadAttention", x, "attention", num_heads=cfg.heads, dropout=cfg.dropout,
                 notes="self-attention: key and value default to the query")
     a = c.layer("Dropout", a, "attention_dropout", p=cfg.dropout)

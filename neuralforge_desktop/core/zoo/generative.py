@@ -43,7 +43,7 @@ LN_EPS = 1e-5
 
 
 def gpt2_layer() -> Graph:
-    c, x = body("h", ["T", GPT2_DIM])
+    c, x = body("gpt2-block", ["T", GPT2_DIM])
     a = c.layer("LayerNorm", x, "ln_1", eps=LN_EPS)
     a = c.layer("MultiheadAttention", a, "attn", num_heads=GPT2_HEADS, dropout=GPT2_DROPOUT, causal=True,
                 notes="causal self-attention: each position sees itself and earlier ones")

@@ -54,12 +54,12 @@ def _stage(name: str, kind: str, in_ch: int, width: int, size: int, stride: int,
     c, x = body(name, [in_ch, size, size])
     out_size = (size - 1) // stride + 1
     if stride == 1 and in_ch == out_ch:
-        x = c.block("blocks", make("blocks", out_ch, width, size, 1), x, repeat=blocks,
+        x = c.block("blocks", make(f"{kind}-block", out_ch, width, size, 1), x, repeat=blocks,
                     label=f"{kind} block × {blocks}")
     else:
-        x = c.block("block0", make("block0", in_ch, width, size, stride), x)
+        x = c.block("block0", make(f"{kind}-block-down", in_ch, width, size, stride), x)
         if blocks > 1:
-            x = c.block("blocks", make("blocks", out_ch, width, out_size, 1), x, repeat=blocks - 1,
+            x = c.block("blocks", make(f"{kind}-block", out_ch, width, out_size, 1), x, repeat=blocks - 1,
                         label=f"{kind} block × {blocks - 1}")
     c.output(x, "y")
     return c.done(), out_ch
