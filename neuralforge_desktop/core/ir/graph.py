@@ -53,7 +53,11 @@ class Node:
 
     @property
     def repeat(self) -> int:
-        return int(self.params.get("repeat", 1)) if self.is_block else 1
+        if not self.is_block:
+            return 1
+        value = self.params.get("repeat", 1)
+        # An unvalidated file may hold anything here; validation reports it, readers get a safe 1.
+        return value if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else 1
 
     @property
     def display_name(self) -> str:
@@ -100,7 +104,9 @@ class Graph:
     # -- reading -------------------------------------------------------------------------------------
     @property
     def edges(self) -> list[Edge]:
-        return list(self._edges)
+        """All edges in a canonical order (by consumer node order, then port), independent of edit history."""
+        order = {nid: i for i, nid in enumerate(self.nodes)}
+        return sorted(self._edges, key=lambda e: (order[e.dst], e.dst_port, order[e.src], e.src_port))
 
     def __contains__(self, node_id: object) -> bool:
         return node_id in self.nodes
@@ -218,10 +224,16 @@ class Graph:
         node = Node(nid, type_name, dict(params or {}), position=position, notes=notes, label=label, body=body)
         return self.insert_node(node)
 
-    def insert_node(self, node: Node) -> Node:
+    def insert_node(self, node: Node, index: int | None = None) -> Node:
+        """Add a built node; ``index`` puts it back at a position in the node order (undo of a removal)."""
         if node.id in self.nodes:
             raise GraphError(f"a node with id {node.id!r} already exists")
-        self.nodes[node.id] = node
+        if index is None or index >= len(self.nodes):
+            self.nodes[node.id] = node
+        else:
+            items = list(self.nodes.items())
+            items.insert(max(index, 0), (node.id, node))
+            self.nodes = dict(items)
         self._out.setdefault(node.id, [])
         self._in.setdefault(node.id, {})
         self._touch()

@@ -1,0 +1,100 @@
+"""Everything a plugin needs to add layer types to NeuralForge; plugins import this module only.
+
+Writing a plugin
+----------------
+
+1. Describe each layer with a :class:`LayerDef`: its parameter schema (:class:`ParamSpec`), ports
+   (:class:`PortSpec`), a shape rule ``shape(params, inputs) -> {port: TensorSpec}`` that raises
+   :class:`ShapeError` saying what it expected and what it received, a parameter count, a cost rule and a
+   :class:`TorchCall` saying how the layer becomes PyTorch. ``TorchCall.module`` names either a ``torch.nn``
+   class (``"nn.Mish"``) or a class whose source you give in ``TorchCall.helpers``: that source is run in a
+   namespace holding ``torch``, ``nn``, ``F`` and ``math`` and pasted into generated code, so it must not
+   import anything and should pass a linter on its own. Give a few :class:`Example` cases; the catalog-wide
+   conformance test builds each one with torch and compares shapes and parameter counts with your rules.
+2. Expose the definitions from a function returning a list of ``LayerDef`` (or from a plain list)::
+
+       def layers() -> list[LayerDef]:
+           return [MISH, SQUEEZE_EXCITE]
+
+3. Point an entry point in the group ``PLUGIN_GROUP`` (``"neuralforge.layers"``) at it, in your
+   ``pyproject.toml``::
+
+       [project.entry-points."neuralforge.layers"]
+       example = "my_package:layers"
+
+4. ``pip install`` the package into the environment NeuralForge runs in; the catalog picks it up on start.
+   A plugin that fails to load is reported in the catalog's ``plugin_errors`` and never stops the app.
+
+Bump ``LayerDef.version`` when the meaning of saved params changes and give ``LayerDef.migrate(old_version,
+params) -> params``; files saved with the old version are migrated as they load. A file that uses your layer
+still opens where the plugin is missing: the node is kept, reported as unknown, and saved back unchanged.
+
+Shape rules receive validated params (:class:`Params`, attribute access) and a mapping of input port to
+:class:`TensorSpec`; dimensions are ints or symbols such as ``"N"`` (the batch). The helpers below
+(``concrete``, ``window_out``, ``normalize_axis``, ``broadcast`` …) cover the usual cases and phrase errors
+the way built-in layers do.
+"""
+
+from __future__ import annotations
+
+from neuralforge_desktop.core.catalog.registry import PLUGIN_GROUP
+from neuralforge_desktop.core.catalog.shape_utils import (
+    broadcast,
+    concrete,
+    mul_dims,
+    normalize_axis,
+    numel,
+    prod,
+    total_numel,
+    transposed_out,
+    window_out,
+)
+from neuralforge_desktop.core.catalog.spec import (
+    CostRule,
+    CountRule,
+    Example,
+    LayerDef,
+    Params,
+    ParamSpec,
+    PortSpec,
+    ShapeRule,
+    TorchCall,
+    float_dtype,
+    no_params,
+    zero_cost,
+)
+from neuralforge_desktop.core.diagnostics import ParamError, ShapeError
+from neuralforge_desktop.core.ir.types import BATCH, Dim, DType, TensorSpec, describe_shape, dim_expr
+
+__all__ = [
+    "BATCH",
+    "PLUGIN_GROUP",
+    "CostRule",
+    "CountRule",
+    "DType",
+    "Dim",
+    "Example",
+    "LayerDef",
+    "ParamError",
+    "ParamSpec",
+    "Params",
+    "PortSpec",
+    "ShapeError",
+    "ShapeRule",
+    "TensorSpec",
+    "TorchCall",
+    "broadcast",
+    "concrete",
+    "describe_shape",
+    "dim_expr",
+    "float_dtype",
+    "mul_dims",
+    "no_params",
+    "normalize_axis",
+    "numel",
+    "prod",
+    "total_numel",
+    "transposed_out",
+    "window_out",
+    "zero_cost",
+]
