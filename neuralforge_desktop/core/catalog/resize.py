@@ -1,3 +1,85 @@
-"""Placeholder until this family is written."""
+"""Resizing: upsampling feature maps by a scale factor. No weights."""
 
-LAYERS: list = []
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from fractions import Fraction
+
+from neuralforge_desktop.core.catalog.shape_utils import numel
+from neuralforge_desktop.core.catalog.spec import Example, LayerDef, Params, ParamSpec, PortSpec, TorchCall
+from neuralforge_desktop.core.diagnostics import ShapeError
+from neuralforge_desktop.core.ir.types import Dim, TensorSpec, describe_shape, dim_expr
+
+Specs = Mapping[str, TensorSpec]
+Shapes = Mapping[str, tuple[int, ...]]
+_MAX_DENOMINATOR = 1000
+
+
+def _scaled(size: Dim, scale: float, spec: TensorSpec) -> Dim:
+    """⌊size · scale⌋ as torch computes it; a symbolic size needs a scale that is a simple fraction."""
+    if isinstance(size, int):
+        out = math.floor(size * scale)
+        if out < 1:
+            raise ShapeError("x", f"a spatial size of at least {math.ceil(1 / scale)} for scale_factor {scale}",
+                             describe_shape(spec.shape), field="scale_factor")
+        return out
+    ratio = Fraction(scale)
+    if ratio.denominator == 1:
+        return dim_expr(size, f"{{}}*{ratio.numerator}")
+    if ratio.denominator > _MAX_DENOMINATOR:
+        raise ShapeError("x", f"fixed spatial sizes for scale_factor {scale} (not a simple fraction)",
+                         describe_shape(spec.shape), field="scale_factor")
+    return dim_expr(size, f"{{}}*{ratio.numerator}//{ratio.denominator}")
+
+
+def _upsample_shape(p: Params, x: Specs) -> dict[str, TensorSpec]:
+    spec = x["x"]
+    if p.mode == "bilinear" and spec.rank != 4:
+        raise ShapeError("x", "rank 4 (N, C, H, W) for mode 'bilinear'", describe_shape(spec.shape))
+    if p.mode == "nearest" and p.align_corners is not None:
+        raise ShapeError(None, "align_corners left empty for mode 'nearest' (it applies to 'bilinear' only)",
+                         f"align_corners={p.align_corners}", field="align_corners")
+    spatial = tuple(_scaled(d, p.scale_factor, spec) for d in spec.shape[2:])
+    return {"y": spec.with_shape(spec.shape[:2] + spatial)}
+
+
+def _upsample_init(p: Params, x: Specs) -> dict[str, object]:
+    return {"scale_factor": p.scale_factor, "mode": p.mode, "align_corners": p.align_corners}
+
+
+UPSAMPLE = LayerDef(
+    type="Upsample",
+    category="Resize",
+    description="enlarges the feature map by repeating (nearest) or blending (bilinear) neighbouring values",
+    math="y[c, i, j] = x[c, ⌊i / s⌋, ⌊j / s⌋] (nearest); weighted average of the 4 nearest inputs (bilinear)",
+    help="Scales every spatial dimension by scale_factor; output size ⌊size · scale_factor⌋. No weights: for a "
+    "learned upsampling use ConvTranspose2d. align_corners only applies to bilinear.",
+    params=(
+        ParamSpec("scale_factor", "float", 2.0, "how many times larger each spatial dimension gets",
+                  minimum=0.01, maximum=64.0),
+        ParamSpec("mode", "choice", "nearest", "nearest copies values; bilinear interpolates them",
+                  choices=("nearest", "bilinear")),
+        ParamSpec("align_corners", "bool", None, "bilinear only: align the corner pixels of input and output",
+                  optional=True, advanced=True),
+    ),
+    inputs=(PortSpec("x", ranks=(3, 4, 5), layout="(N, C, …spatial)"),),
+    shape=_upsample_shape,
+    flops_extra=lambda p, x, y: 4 * numel(y, "y") if p.mode == "bilinear" else 0,
+    torch=TorchCall(
+        module="nn.Upsample",
+        init=_upsample_init,
+        defaults={"mode": "nearest", "align_corners": None},
+    ),
+    keras="keras.layers.UpSampling2D",
+    examples=(
+        Example({"x": ((2, 3, 4, 5), "float32")}),
+        Example({"x": ((2, 3, 4, 5), "float32")}, {"mode": "bilinear"}),
+        Example({"x": ((2, 3, 5, 7), "float32")}, {"mode": "bilinear", "scale_factor": 1.5, "align_corners": True}),
+        Example({"x": ((2, 3, 5), "float32")}, {"scale_factor": 3}),
+        Example({"x": ((1, 2, 3, 4, 5), "float32")}),
+        Example({"x": ((2, 3, 8, 6), "float32")}, {"scale_factor": 0.5}),
+    ),
+)
+
+LAYERS = [UPSAMPLE]

@@ -1,0 +1,68 @@
+"""Qt signals over the core document, plus the editor-wide selection. Widgets connect to these; they never
+talk to each other directly."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+
+from neuralforge_desktop.core.edit.document import Document, DocumentChange
+
+LAYER_MIME = "application/x-neuralforge-layer"  # palette → canvas drag payload: the layer type name
+
+
+class DocumentBridge(QObject):
+    """Re-emits the document's changes as Qt signals; owns the current :class:`Document`."""
+
+    changed = Signal(object)  # DocumentChange
+    replaced = Signal()  # a new or opened graph: views rebuild from scratch
+    saved = Signal()
+
+    def __init__(self, document: Document | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._document = document or Document()
+        self._unsubscribe = self._document.subscribe(self._forward)
+
+    @property
+    def document(self) -> Document:
+        return self._document
+
+    def set_document(self, document: Document) -> None:
+        self._unsubscribe()
+        self._document = document
+        self._unsubscribe = document.subscribe(self._forward)
+        self.replaced.emit()
+
+    def _forward(self, change: DocumentChange) -> None:
+        if change.edit is None and not change.changed and not change.structural:
+            self.saved.emit()
+        elif change.edit is None:
+            self.replaced.emit()
+        else:
+            self.changed.emit(change)
+
+
+class SelectionModel(QObject):
+    """The selected node ids (top-level graph), shared by canvas, inspector, summary, code view, problems."""
+
+    changed = Signal(list)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._ids: list[str] = []
+
+    @property
+    def ids(self) -> list[str]:
+        return list(self._ids)
+
+    @property
+    def current(self) -> str | None:
+        return self._ids[-1] if self._ids else None
+
+    def set(self, ids: list[str]) -> None:
+        ids = list(dict.fromkeys(ids))
+        if ids != self._ids:
+            self._ids = ids
+            self.changed.emit(list(ids))
+
+    def clear(self) -> None:
+        self.set([])
