@@ -25,6 +25,27 @@ pick_python() {
   exit 1
 }
 
+install_system_packages() {
+  # Debian packages from installers/apt-packages.txt (Fashion-MNIST …); needs root or passwordless sudo.
+  local missing=()
+  while read -r pkg; do
+    [ -z "$pkg" ] || [ "${pkg:0:1}" = "#" ] && continue
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+  done < installers/apt-packages.txt
+  [ ${#missing[@]} -eq 0 ] && return
+  command -v apt-get >/dev/null 2>&1 || { echo "note: not a Debian system; skipping ${missing[*]}" >&2; return; }
+  local sudo=""
+  if [ "$(id -u)" != 0 ]; then
+    if sudo -n true 2>/dev/null; then sudo="sudo -n"; else
+      echo "note: run as root to install ${missing[*]} (apt-get install ${missing[*]})" >&2; return
+    fi
+  fi
+  echo "installing Debian packages: ${missing[*]}" >&2
+  $sudo apt-get update -qq >/dev/null || true
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+install_system_packages
 PYTHON=$(pick_python)
 KEY=$(cat constraints.txt pyproject.toml plugins/*/pyproject.toml installers/setup.sh | sha256sum | cut -c1-16)
 CACHE_ROOT=${XDG_CACHE_HOME:-$HOME/.cache}/neuralforge/venvs

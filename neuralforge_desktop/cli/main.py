@@ -7,7 +7,17 @@ import sys
 from collections.abc import Sequence
 
 from neuralforge_desktop import __version__
-from neuralforge_desktop.cli import check_cmds, layers_cmd, start_cmd, summary_cmd, zoo_cmd
+from neuralforge_desktop.cli import (
+    check_cmds,
+    datasets_cmd,
+    demo_cmd,
+    layers_cmd,
+    runs_cmd,
+    start_cmd,
+    summary_cmd,
+    train_cmds,
+    zoo_cmd,
+)
 from neuralforge_desktop.cli.graph_source import CliError
 
 DESCRIPTION = """\
@@ -21,7 +31,10 @@ examples:
   neuralforge summary zoo:resnet18 --batch-size 32 --device a100
   neuralforge new --template mnist-cnn -o mnist.nfg
   neuralforge validate mnist.nfg
-  neuralforge codegen mnist.nfg -o mnist_model.py"""
+  neuralforge codegen mnist.nfg -o mnist_model.py
+  neuralforge train mnist.nfg --dataset mnist-10k --epochs 3
+  neuralforge runs list
+  neuralforge demo"""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,6 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
     summary_cmd.add_parsers(sub)
     check_cmds.add_parsers(sub)
     layers_cmd.add_parsers(sub)
+    datasets_cmd.add_parsers(sub)
+    train_cmds.add_parsers(sub)
+    runs_cmd.add_parsers(sub)
+    demo_cmd.add_parsers(sub)
     return parser
 
 

@@ -1,5 +1,4 @@
-"""``neuralforge start``: the desktop app where there is a display and it is installed; otherwise a headless
-tour of the core (a zoo model's summary, its validation and its generated PyTorch source)."""
+"""``neuralforge start``: the desktop app where there is a display; otherwise the headless demo."""
 
 from __future__ import annotations
 
@@ -7,15 +6,14 @@ import argparse
 import importlib.util
 import os
 import sys
-from pathlib import Path
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("start", help="open the app, or take the headless tour without a display",
-                       description="Open the desktop app when a display is available; otherwise run a short "
-                       "headless tour: summarise a zoo model, validate it and generate its PyTorch code.")
-    p.add_argument("--template", default="mnist-cnn", metavar="NAME", help="zoo model for the tour")
-    p.add_argument("--out", metavar="DIR", help="where the tour writes its files (default: the user data dir)")
+    p = sub.add_parser("start", help="open the app, or run the headless demo without a display",
+                       description="Open the desktop app when a display is available; otherwise run the "
+                       "headless demo (build, summarise and briefly train the MNIST CNN).")
+    p.add_argument("--template", default="mnist-cnn", metavar="NAME", help=argparse.SUPPRESS)
+    p.add_argument("--out", metavar="DIR", help="where the demo writes its files (default: the user data dir)")
     p.set_defaults(func=cmd_start)
 
 
@@ -35,30 +33,8 @@ def cmd_start(args: argparse.Namespace) -> int:
 
 
 def tour(template: str, out: str | None) -> int:
-    from platformdirs import user_data_dir
-
+    """Without a display: the headless demo (build, summarise and briefly train the MNIST CNN)."""
     from neuralforge_desktop.cli.main import main as cli
 
-    folder = Path(out or Path(user_data_dir("neuralforge")) / "tour")
-    folder.mkdir(parents=True, exist_ok=True)
-    graph_file = folder / f"{template}.nfg"
-    code_file = folder / f"{template.replace('-', '_')}_model.py"
-    print("NeuralForge headless tour (no display here; the same core drives the desktop editor)\n")
-    steps = [
-        (f"1. Summarise the {template} template: shapes, parameters, MACs, memory, latency",
-         ["summary", f"zoo:{template}", "--batch-size", "32"]),
-        ("2. Save it as a graph file you can edit", ["new", "--template", template, "-o", str(graph_file),
-                                                     "--force"]),
-        ("3. Check it", ["validate", str(graph_file)]),
-        ("4. Generate readable PyTorch", ["codegen", str(graph_file), "-o", str(code_file)]),
-    ]
-    for title, argv in steps:
-        print(f"── {title}\n$ neuralforge {' '.join(argv)}")
-        status = cli(argv)
-        print()
-        if status != 0:
-            return status
-    print(f"Files are in {folder}:\n  {graph_file.name}  (the graph)\n  {code_file.name}  (build_model(), "
-          "example_input())")
-    print("More: `neuralforge zoo list`, `neuralforge layers`, `neuralforge --help`.")
-    return 0
+    print("no display here: running the headless demo (`neuralforge demo`)\n")
+    return cli(["demo", *(["--out", out] if out else [])])

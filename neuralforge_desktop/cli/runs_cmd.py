@@ -1,0 +1,136 @@
+"""``neuralforge runs list|show|compare``: the experiment store from the terminal."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from typing import Any
+
+from neuralforge_desktop.cli.fmt import table
+from neuralforge_desktop.cli.graph_source import CliError
+from neuralforge_desktop.cli.train_cmds import add_store_arg, open_store
+
+SUMMARY_METRICS = ("val/acc", "val/loss", "train/loss")
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    runs = sub.add_parser("runs", help="list, show and compare training runs",
+                          description="Read the experiment store: every run with its params, metrics, "
+                          "checksum and environment.")
+    rsub = runs.add_subparsers(dest="runs_command", metavar="COMMAND", required=True)
+    ls = rsub.add_parser("list", help="list runs (newest first)", description="List runs, newest first.")
+    ls.add_argument("--experiment", metavar="NAME")
+    ls.add_argument("--status", choices=["running", "finished", "failed", "stopped", "crashed", "paused"])
+    ls.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE")
+    ls.add_argument("--limit", type=int, default=50)
+    ls.add_argument("--json", action="store_true")
+    add_store_arg(ls)
+    ls.set_defaults(func=cmd_list)
+    show = rsub.add_parser("show", help="one run in full", description="Show one run: params, metrics, "
+                           "environment, checksum, artifacts.")
+    show.add_argument("run", metavar="RUN")
+    show.add_argument("--json", action="store_true")
+    add_store_arg(show)
+    show.set_defaults(func=cmd_show)
+    cmp = rsub.add_parser("compare", help="params that differ and metrics side by side",
+                          description="Compare runs: the params that differ and every metric's latest value.")
+    cmp.add_argument("runs", nargs="+", metavar="RUN")
+    cmp.add_argument("--json", action="store_true")
+    add_store_arg(cmp)
+    cmp.set_defaults(func=cmd_compare)
+
+
+def _metric(run: Any, name: str) -> float | None:
+    m = run.metrics.get(name)
+    return None if m is None or math.isnan(m.value) else m.value
+
+
+def _fmt(value: float | None, name: str = "") -> str:
+    if value is None:
+        return ""
+    return f"{value:.2%}" if name.endswith("acc") or "/top" in name else f"{value:.4g}"
+
+
+def _run_json(run: Any) -> dict[str, Any]:
+    return {"id": run.id, "name": run.name, "experiment": run.experiment, "status": run.status,
+            "created": run.created, "started": run.started, "ended": run.ended, "params": run.params,
+            "tags": run.tags, "metrics": {k: {"value": m.value, "step": m.step, "min": m.min, "max": m.max}
+                                          for k, m in run.metrics.items()},
+            "cpu_seconds": run.cpu_seconds, "gpu_seconds": run.gpu_seconds, "graph_sha256": run.graph_sha256,
+            "checksum": run.checksum, "environment": run.environment}
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    store = open_store(args.store)
+    store.mark_crashed_runs()
+    tags = dict(t.split("=", 1) for t in args.tag if "=" in t)
+    runs = store.list_runs(args.experiment, status=args.status, tags=tags or None, limit=args.limit)
+    if args.json:
+        print(json.dumps([_run_json(r) for r in runs], indent=2, default=str))
+        return 0
+    if not runs:
+        print(f"no runs in {store.path}; start one with `neuralforge train zoo:mnist-cnn --dataset mnist-10k`")
+        return 0
+    rows = [[r.id, r.name, r.experiment, r.status, time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created)),
+             *(_fmt(_metric(r, m), m) for m in SUMMARY_METRICS), (r.checksum or "")[:12]] for r in runs]
+    print(table(["RUN", "NAME", "EXPERIMENT", "STATUS", "CREATED", "VAL ACC", "VAL LOSS", "TRAIN LOSS",
+                 "CHECKSUM"], rows, right=[5, 6, 7]))
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from neuralforge_desktop.core.store.entities import NotFoundError
+
+    store = open_store(args.store)
+    store.mark_crashed_runs()
+    try:
+        run = store.get_run(args.run)
+    except NotFoundError:
+        raise CliError(f"no run {args.run!r} in {store.path}") from None
+    artifacts = store.list_artifacts(run.id)
+    if args.json:
+        data = _run_json(run)
+        data["artifacts"] = [{"name": a.name, "kind": a.kind, "sha256": a.sha256, "size": a.size} for a in artifacts]
+        print(json.dumps(data, indent=2, default=str))
+        return 0
+    print(f"run {run.id}  {run.name}  [{run.status}]  experiment {run.experiment}")
+    if run.duration is not None:
+        print(f"  took {run.duration:.1f} s (cpu {run.cpu_seconds:.1f} s, gpu {run.gpu_seconds:.1f} s)")
+    print(f"  checksum {run.checksum or '(not yet)'}\n  graph sha256 {run.graph_sha256}")
+    print("  params: " + ", ".join(f"{k}={v}" for k, v in sorted(run.params.items())))
+    print("  metrics (latest; min–max):")
+    for name, m in sorted(run.metrics.items()):
+        print(f"    {name:<22} {_fmt(m.value, name):>10}   ({_fmt(m.min, name)} – {_fmt(m.max, name)}, "
+              f"{m.count} points)")
+    env = run.environment
+    if env:
+        keys = ("python", "torch", "numpy", "platform", "device")
+        print("  environment: " + ", ".join(f"{k} {env[k]}" for k in keys if k in env))
+    for a in artifacts:
+        print(f"  artifact {a.name} ({a.kind}, {a.size:,} bytes, sha256 {a.sha256[:12]})")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from neuralforge_desktop.core.store.entities import NotFoundError
+
+    store = open_store(args.store)
+    try:
+        comparison = store.compare_runs(args.runs)
+    except NotFoundError as exc:
+        raise CliError(str(exc)) from None
+    ids = [r.id for r in comparison.runs]
+    if args.json:
+        print(json.dumps({"runs": ids, "params_same": comparison.params_same, "params_diff": comparison.params_diff,
+                          "metrics": {k: {rid: (m.value if m else None) for rid, m in v.items()}
+                                      for k, v in comparison.metrics.items()}}, indent=2, default=str))
+        return 0
+    rows = [[f"param {k}", *(str(v.get(rid, "")) for rid in ids)] for k, v in comparison.params_diff.items()]
+    rows += [[name, *(_fmt(per[rid].value if per.get(rid) else None, name) for rid in ids)]
+             for name, per in sorted(comparison.metrics.items())]
+    print(table(["", *ids], rows, right=list(range(1, len(ids) + 1))))
+    if comparison.params_same:
+        print("same in all: " + ", ".join(f"{k}={v}" for k, v in sorted(comparison.params_same.items())))
+    return 0

@@ -1,0 +1,195 @@
+"""``neuralforge train`` and ``neuralforge resume``: training runs in a worker process; this process shows
+progress (or passes the JSON events through with --json) and steers it (Ctrl+C stops with a checkpoint)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from neuralforge_desktop.cli.graph_source import CliError, load_graph_arg
+
+
+def add_store_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--store", metavar="PATH", help="experiment store (SQLite file); default: the user data dir")
+
+
+def open_store(path: str | None) -> Any:
+    from neuralforge_desktop.core.store.sqlite_store import Store
+
+    return Store(path)
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train a graph on a dataset",
+                       description="Train GRAPH (a .nfg file or zoo:NAME) on a dataset in a worker process, "
+                       "record the run in the experiment store, and print the run id and best validation "
+                       "accuracy. Ctrl+C stops after a checkpoint; `neuralforge resume RUN` continues.")
+    p.add_argument("graph", metavar="GRAPH")
+    p.add_argument("--dataset", required=True, metavar="NAME|PATH", help="built-in name or a path (see "
+                   "`neuralforge datasets list`)")
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--optimizer", choices=["sgd", "adam", "adamw", "rmsprop"], default="adam")
+    p.add_argument("--schedule", choices=["none", "step", "cosine", "onecycle"], default="none")
+    p.add_argument("--warmup-steps", type=int, default=0)
+    p.add_argument("--weight-decay", type=float, default=0.0)
+    p.add_argument("--grad-clip", type=float, metavar="NORM")
+    p.add_argument("--early-stopping", type=int, metavar="EPOCHS")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    p.add_argument("--limit", type=int, metavar="N", help="use at most N training examples")
+    p.add_argument("--val-fraction", type=float, default=0.1)
+    p.add_argument("--augment", action="append", choices=["flip", "crop"], default=[],
+                   help="image augmentation (repeatable)")
+    p.add_argument("--metric", action="append", default=[], metavar="NAME",
+                   help="extra validation metric: f1_macro, mae, rmse or module:function")
+    p.add_argument("--experiment", default="default", metavar="NAME")
+    p.add_argument("--name", metavar="RUN_NAME")
+    p.add_argument("--json", action="store_true", help="print the worker's JSON events instead of progress")
+    add_store_arg(p)
+    p.set_defaults(func=cmd_train)
+
+    r = sub.add_parser("resume", help="continue a stopped or crashed run from its last checkpoint",
+                       description="Continue RUN from its last checkpoint, in a new worker process.")
+    r.add_argument("run", metavar="RUN")
+    r.add_argument("--json", action="store_true")
+    add_store_arg(r)
+    r.set_defaults(func=cmd_resume)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from neuralforge_desktop.core.training.config import ConfigError, TrainConfig
+    from neuralforge_desktop.core.training.runner import TrainingProcess, prepare_run
+
+    graph = load_graph_arg(args.graph)
+    try:
+        config = TrainConfig(dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                             optimizer=args.optimizer, schedule=args.schedule, warmup_steps=args.warmup_steps,
+                             weight_decay=args.weight_decay, grad_clip=args.grad_clip,
+                             early_stopping=args.early_stopping, seed=args.seed, device=args.device,
+                             limit=args.limit, val_fraction=args.val_fraction, augment_flip="flip" in args.augment,
+                             augment_crop=4 if "crop" in args.augment else 0, metrics=list(args.metric)).validate()
+    except ConfigError as exc:
+        raise CliError(str(exc)) from None
+    _check_dataset(args.dataset)
+    store = open_store(args.store)
+    run_id, folder = prepare_run(graph, config, store, args.experiment, args.name)
+    if not args.json:
+        print(f"run {run_id}: training {graph.name} on {args.dataset} ({args.epochs} epochs) in a worker process")
+    return _follow(TrainingProcess(folder).start(), run_id, store, args.json)
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    from neuralforge_desktop.core.store.entities import NotFoundError
+    from neuralforge_desktop.core.training.runner import TrainingProcess, runs_root
+
+    store = open_store(args.store)
+    store.mark_crashed_runs()
+    try:
+        run = store.get_run(args.run)
+    except NotFoundError:
+        raise CliError(f"no run {args.run!r} in {store.path}") from None
+    if run.status in ("running", "paused"):
+        raise CliError(f"run {run.id} is {run.status} (owned by a live process); stop it first")
+    if run.status == "finished":
+        raise CliError(f"run {run.id} already finished")
+    folder = runs_root(Path(store.path)) / run.id
+    if not (folder / "checkpoints" / "latest.json").exists():
+        raise CliError(f"run {run.id} has no checkpoint to resume from ({folder / 'checkpoints'})")
+    if not args.json:
+        print(f"run {run.id}: resuming from its last checkpoint")
+    return _follow(TrainingProcess(folder, resume=True).start(), run.id, store, args.json)
+
+
+def _check_dataset(spec: str) -> None:
+    from neuralforge_desktop.core.training.datasets import list_datasets
+
+    names = {d.name: d for d in list_datasets()}
+    if spec in names and not names[spec].available:
+        raise CliError(f"dataset {spec} is not available here: {names[spec].how_to_get}")
+    if spec not in names and not Path(spec).expanduser().exists():
+        raise CliError(f"no dataset {spec!r}: not a built-in ({', '.join(names)}) and no such path")
+
+
+def _follow(process: Any, run_id: str, store: Any, as_json: bool) -> int:
+    from neuralforge_desktop.core.training.events import encode
+
+    final: dict[str, Any] | None = None
+    bar = _Progress(sys.stdout)
+    try:
+        for event in process.events():
+            if as_json:
+                if event["event"] != "log":
+                    print(encode(event), flush=True)
+            else:
+                bar.show(event)
+            if event["event"] in ("finished", "stopped", "failed"):
+                final = event
+    except KeyboardInterrupt:
+        process.stop()
+        print("\nstopping after the current step (a checkpoint is written) …", file=sys.stderr)
+        for event in process.events():
+            if event["event"] in ("finished", "stopped", "failed"):
+                final = event
+    code = process.wait()
+    if final is None:
+        tail = process.stderr_tail()
+        raise CliError(f"run {run_id}: the worker exited ({code}) without finishing\n{tail}", status=1)
+    if final["event"] == "failed":
+        print(final.get("traceback", ""), file=sys.stderr)
+        raise CliError(f"run {run_id} failed: {final.get('error')}", status=1)
+    if not as_json:
+        run = store.get_run(run_id)
+        best = final.get("best")
+        what = f"best val accuracy {best:.2%}" if isinstance(best, float) and best <= 1 else f"best {best}"
+        print(f"run {run_id} {final['event']}: {what} (epoch {final.get('best_epoch')}); checksum "
+              f"{(run.checksum or '')[:12]}; store {store.path}")
+    return 0
+
+
+class _Progress:
+    """One line per epoch, with an in-place step bar on terminals."""
+
+    def __init__(self, out: Any) -> None:
+        self.out = out
+        self.tty = out.isatty()
+        self.steps = 1
+        self.epochs = 1
+
+    def show(self, event: dict[str, Any]) -> None:
+        kind = event["event"]
+        if kind == "started":
+            self.steps, self.epochs = event["steps_per_epoch"], event["epochs"]
+            ds = event["dataset"]
+            print(f"device {event['device']}, {event['params']:,} params, loss {event['loss']}; "
+                  f"{ds['name']}: {ds['train']:,} train / {ds['val']:,} val", file=self.out)
+        elif kind == "step" and self.tty:
+            done = (event["step"] - 1) % self.steps + 1
+            filled = int(30 * done / self.steps)
+            self.out.write(f"\repoch {event['epoch']}/{self.epochs} [{'#' * filled}{'.' * (30 - filled)}] "
+                           f"loss {event['loss']:.4f}  {event['samples_per_s']:.0f} samples/s")
+            self.out.flush()
+        elif kind == "epoch" and event.get("metrics"):
+            m = event["metrics"]
+            parts = [f"train loss {m['train/loss']:.4f}"]
+            if "train/acc" in m:
+                parts.append(f"acc {m['train/acc']:.2%}")
+            if "val/loss" in m:
+                parts.append(f"val loss {m['val/loss']:.4f}")
+            if "val/acc" in m:
+                parts.append(f"val acc {m['val/acc']:.2%}")
+            parts.append(f"{m['epoch_seconds']:.1f}s")
+            prefix = "\r" if self.tty else ""
+            print(f"{prefix}epoch {event['epoch']}/{event['epochs']}: " + ", ".join(parts) + " " * 10, file=self.out)
+        elif kind == "epoch" and event.get("note"):
+            print(event["note"], file=self.out)
+        elif kind in ("paused", "resumed"):
+            print(kind, file=self.out)
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, indent=2, default=str)

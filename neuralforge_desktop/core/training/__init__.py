@@ -1,0 +1,1 @@
+"""Training: datasets and loaders (``training.datasets``); the trainer builds on them."""

@@ -1,0 +1,75 @@
+"""Everything that defines a training run, as plain data (saved with the run, hashed into its checksum)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
+SCHEDULES = ("none", "step", "cosine", "onecycle")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+class ConfigError(ValueError):
+    """A training setting is invalid; the message names the field."""
+
+
+@dataclass
+class TrainConfig:
+    dataset: str = "mnist-10k"
+    epochs: int = 3
+    batch_size: int = 64
+    lr: float = 1e-3
+    optimizer: str = "adam"
+    momentum: float = 0.9  # SGD and RMSprop
+    weight_decay: float = 0.0
+    schedule: str = "none"
+    warmup_steps: int = 0  # linear warm-up before the schedule
+    step_size: int = 1  # epochs between decays for "step"
+    gamma: float = 0.1  # decay factor for "step"
+    grad_clip: float | None = None  # max global L2 norm of gradients
+    early_stopping: int | None = None  # stop after this many epochs without a better val metric
+    device: str = "auto"
+    amp: bool | None = None  # mixed precision; None = on for CUDA, off on CPU
+    seed: int = 0
+    val_fraction: float = 0.1
+    limit: int | None = None  # use at most this many training examples
+    normalize: bool = True
+    augment_flip: bool = False
+    augment_crop: int = 0  # random-crop padding in pixels; 0 = off
+    dataset_options: dict[str, Any] = field(default_factory=dict)
+    checkpoint_minutes: float = 10.0  # also checkpoint mid-epoch after this long
+    log_every: int = 10  # steps between step-metric events
+    top_k: int = 5
+    metrics: list[str] = field(default_factory=list)  # user-registered metric names
+    threads: int | None = None  # torch CPU threads; None = torch's default
+
+    def validate(self) -> TrainConfig:
+        def need(ok: bool, name: str, message: str) -> None:
+            if not ok:
+                raise ConfigError(f"{name}: {message}")
+
+        need(self.epochs >= 1, "epochs", f"must be at least 1, got {self.epochs}")
+        need(self.batch_size >= 1, "batch_size", f"must be at least 1, got {self.batch_size}")
+        need(self.lr > 0, "lr", f"must be positive, got {self.lr}")
+        need(self.optimizer in OPTIMIZERS, "optimizer", f"one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
+        need(self.schedule in SCHEDULES, "schedule", f"one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
+        need(self.device in DEVICES, "device", f"one of {', '.join(DEVICES)}, got {self.device!r}")
+        need(0 <= self.val_fraction < 1, "val_fraction", f"must be in [0, 1), got {self.val_fraction}")
+        need(self.weight_decay >= 0, "weight_decay", f"must be ≥ 0, got {self.weight_decay}")
+        need(self.grad_clip is None or self.grad_clip > 0, "grad_clip", "must be positive")
+        need(self.early_stopping is None or self.early_stopping >= 1, "early_stopping", "must be at least 1")
+        need(self.warmup_steps >= 0, "warmup_steps", "must be ≥ 0")
+        need(self.log_every >= 1, "log_every", "must be at least 1")
+        return self
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"{unknown[0]}: not a training setting")
+        return cls(**data).validate()

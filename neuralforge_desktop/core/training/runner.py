@@ -1,0 +1,95 @@
+"""Start, watch and steer training worker processes (the CLI and the app both use this)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from neuralforge_desktop.core.ir.atomic import write_text_atomic
+from neuralforge_desktop.core.ir.graph import Graph
+from neuralforge_desktop.core.training.config import TrainConfig
+from neuralforge_desktop.core.training.events import read_events
+
+
+def runs_root(store_path: Path) -> Path:
+    return store_path.parent / "runs"
+
+
+def prepare_run(graph: Graph, config: TrainConfig, store: Any, experiment: str = "default",
+                name: str | None = None, tags: dict[str, Any] | None = None) -> tuple[str, Path]:
+    """Create the run in the store and its folder (graph, config) for a worker; returns (run id, folder)."""
+    from neuralforge_desktop.core.ir.serialize import dumps, graph_to_dict
+
+    config.validate()
+    text = dumps(graph)
+    import hashlib
+
+    sha = hashlib.sha256(json.dumps(graph_to_dict(graph), sort_keys=True).encode()).hexdigest()
+    params = {k: v for k, v in config.to_json().items() if v is not None and v != {} and v != []}
+    run = store.create_run(experiment, name, params=params, tags={"graph": graph.name, **(tags or {})},
+                           graph_sha256=sha, environment={})
+    folder = runs_root(Path(store.path)) / run.id
+    folder.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(folder / "graph.nfg", text)
+    write_text_atomic(folder / "config.json", json.dumps(config.to_json(), indent=2))
+    write_text_atomic(folder / "run.json", json.dumps({"run_id": run.id, "store": str(store.path)}))
+    store.log_artifact(run.id, folder / "graph.nfg", "graph.nfg", kind="graph")
+    return run.id, folder
+
+
+class TrainingProcess:
+    """One worker. ``events()`` yields its events as they come; ``stop()``/``pause()``/``resume()`` ask it."""
+
+    def __init__(self, run_dir: Path, resume: bool = False) -> None:
+        self.run_dir = Path(run_dir)
+        self.resume = resume
+        self.process: subprocess.Popen[str] | None = None
+
+    def start(self) -> TrainingProcess:
+        self._write_control("run")
+        argv = [sys.executable, "-u", "-m", "neuralforge_desktop.core.training.worker", str(self.run_dir)]
+        if self.resume:
+            argv.append("--resume")
+        stderr = (self.run_dir / "worker.log").open("a", encoding="utf-8")
+        self.process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=stderr, text=True, bufsize=1,
+                                        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        stderr.close()
+        return self
+
+    def events(self) -> Iterator[dict[str, Any]]:
+        assert self.process is not None and self.process.stdout is not None
+        yield from read_events(self.process.stdout)
+        self.process.wait()
+
+    def _write_control(self, command: str) -> None:
+        write_text_atomic(self.run_dir / "control.json", json.dumps({"command": command}))
+
+    def stop(self) -> None:
+        self._write_control("stop")
+
+    def pause(self) -> None:
+        self._write_control("pause")
+
+    def resume_training(self) -> None:
+        self._write_control("run")
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+
+    def wait(self, timeout: float | None = None) -> int:
+        assert self.process is not None
+        return self.process.wait(timeout)
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    def stderr_tail(self, lines: int = 20) -> str:
+        path = self.run_dir / "worker.log"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""

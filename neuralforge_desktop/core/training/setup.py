@@ -1,0 +1,111 @@
+"""From a graph and a dataset to what the loop needs: the model, the loss, which model output the loss reads,
+and the data as tensors on the device (batched later by index, never through a per-sample DataLoader)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from neuralforge_desktop.core.analysis.shapes import ShapeInference
+from neuralforge_desktop.core.catalog.registry import catalog
+from neuralforge_desktop.core.ir.graph import Graph
+from neuralforge_desktop.core.ir.types import BATCH
+
+
+class SetupError(ValueError):
+    """The graph and the dataset do not fit together; the message names the node and both sides."""
+
+
+@dataclass
+class Setup:
+    model: Any
+    loss_fn: Any
+    output_index: int  # which model output the loss reads
+    loss_name: str
+    task: str
+
+
+def pick_device(name: str) -> Any:
+    import torch
+
+    if name == "cuda" and not torch.cuda.is_available():
+        raise SetupError("device: CUDA was asked for but torch sees no CUDA device")
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(name)
+
+
+def bind_dataset(graph: Graph, bundle: Any) -> Graph:
+    """Check the graph's data input against the dataset and bind symbolic sizes (e.g. T) to the data's."""
+    shapes = ShapeInference(graph).run()
+    if shapes.errors:
+        raise SetupError("the graph has errors:\n" + "\n".join(f"  {d.message}" for d in shapes.errors))
+    data_inputs = [n for n in graph.input_nodes if n.params.get("role", "data") == "data"]
+    if len(data_inputs) != 1:
+        raise SetupError(f"training needs exactly one data Input; this graph has {len(data_inputs)} "
+                         f"({', '.join(n.id for n in data_inputs) or 'none'})")
+    node = data_inputs[0]
+    declared = list(node.params.get("shape", []))
+    actual = list(bundle.input_shape)
+    if len(declared) != len(actual):
+        raise SetupError(f"Input '{node.id}' has shape {tuple(declared)} but dataset {bundle.name} gives "
+                         f"{tuple(actual)} per example")
+    for want, got in zip(declared, actual, strict=True):
+        if isinstance(want, str) and want != BATCH:
+            graph.symbols[want] = int(got)
+        elif want != got:
+            raise SetupError(f"Input '{node.id}' has shape {tuple(declared)} but dataset {bundle.name} gives "
+                             f"{tuple(actual)} per example")
+    want_dtype = node.params.get("dtype", "float32")
+    if (want_dtype in ("int64", "int32")) != (bundle.input_dtype == "int64"):
+        raise SetupError(f"Input '{node.id}' is {want_dtype} but dataset {bundle.name} gives {bundle.input_dtype}")
+    return graph
+
+
+def build_setup(graph: Graph, bundle: Any) -> Setup:
+    from torch import nn
+
+    from neuralforge_desktop.core.build.torch_builder import build_model
+    from neuralforge_desktop.core.codegen.plan import plan_model
+
+    shapes = ShapeInference(graph).run()
+    plan = plan_model(graph, shapes)
+    model = build_model(graph, shapes)
+    cat = catalog()
+    losses = [n for n in graph if (layer := cat.find(n.type)) is not None and layer.is_loss]
+    if not losses:
+        if bundle.task == "classification":
+            return Setup(model, nn.CrossEntropyLoss(), 0, "CrossEntropyLoss (default for classification)",
+                         bundle.task)
+        return Setup(model, nn.MSELoss(), 0, "MSELoss (default for regression)", bundle.task)
+    if len(losses) > 1:
+        raise SetupError(f"training uses one loss; this graph has {len(losses)} ({', '.join(n.id for n in losses)})")
+    loss_node = losses[0]
+    feed = graph.edge_into(loss_node.id, "input")
+    if feed is None:
+        raise SetupError(f"{loss_node.type} '{loss_node.id}' input 'input' is not connected")
+    output_index = None
+    for i, out in enumerate(plan.output_nodes):
+        edge = graph.edge_into(out.id, "x")
+        if edge is not None and (edge.src, edge.src_port) == (feed.src, feed.src_port):
+            output_index = i
+    if output_index is None:
+        raise SetupError(f"{loss_node.type} '{loss_node.id}' reads '{feed.src}', which is not a model Output; "
+                         f"connect '{feed.src}' to an Output node too")
+    layer = cat.get(loss_node.type)
+    result = shapes.results[loss_node.id]
+    call = layer.torch
+    assert call is not None and call.module is not None and result.params is not None
+    factory = getattr(nn, call.module.removeprefix("nn."))
+    loss_fn = factory(**(call.init(result.params, result.inputs) if call.init else {}))
+    return Setup(model, loss_fn, output_index, f"{loss_node.type} '{loss_node.id}'", bundle.task)
+
+
+def to_tensors(split: Any, device: Any, task: str) -> tuple[Any, Any]:
+    import torch
+
+    x = torch.from_numpy(split.x).to(device)
+    y = torch.from_numpy(split.y).to(device)
+    if task == "classification":
+        y = y.to(torch.int64)
+    return x, y

@@ -1,0 +1,60 @@
+"""The training worker process: ``python -m neuralforge_desktop.core.training.worker RUN_DIR``.
+
+RUN_DIR holds ``graph.nfg``, ``config.json`` and ``run.json`` (run id, store path); the worker writes JSON-line
+events to stdout and to ``RUN_DIR/events.jsonl``, and reads stop/pause requests from ``RUN_DIR/control.json``.
+Heavy imports happen here, never in the UI or CLI process."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from neuralforge_desktop.core.training.events import encode, stdout_sink
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="neuralforge-worker")
+    parser.add_argument("run_dir", type=Path)
+    parser.add_argument("--resume", action="store_true")
+    args = parser.parse_args(argv)
+    run_dir: Path = args.run_dir
+    info = json.loads((run_dir / "run.json").read_text())
+
+    from neuralforge_desktop.core.ir.serialize import load_graph
+    from neuralforge_desktop.core.store.sqlite_store import Store
+    from neuralforge_desktop.core.training.config import TrainConfig
+    from neuralforge_desktop.core.training.engine import Control, Trainer
+
+    graph = load_graph(run_dir / "graph.nfg")
+    config = TrainConfig.from_json(json.loads((run_dir / "config.json").read_text()))
+    store = Store(info["store"]) if info.get("store") else None
+    log = (run_dir / "events.jsonl").open("a", encoding="utf-8")
+    to_stdout = stdout_sink()
+
+    def sink(event: dict[str, Any]) -> None:
+        log.write(encode(event) + "\n")
+        log.flush()
+        to_stdout(event)
+
+    control = Control(run_dir / "control.json")
+
+    def request_stop(signum: int, frame: Any) -> None:  # SIGTERM/SIGINT: stop at the next step, checkpointed
+        control._command = "stop"
+        control.path = None
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    trainer = Trainer(graph, config, info["run_id"], run_dir, sink, store, control)
+    result = trainer.run(resume=args.resume)
+    if store is not None:
+        store.close()
+    log.close()
+    return 0 if result.status in ("finished", "stopped") else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

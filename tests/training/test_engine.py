@@ -1,0 +1,158 @@
+"""The trainer as users rely on it: the event stream, the store record, stop/pause, exact resume after a
+kill -9, and clear errors when graph and dataset do not fit."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from neuralforge_desktop.core.ir.compose import Composer
+from neuralforge_desktop.core.store.sqlite_store import Store
+from neuralforge_desktop.core.training.checkpoints import latest_checkpoint
+from neuralforge_desktop.core.training.config import ConfigError, TrainConfig
+from neuralforge_desktop.core.training.engine import Trainer
+from neuralforge_desktop.core.training.runner import TrainingProcess, prepare_run
+
+
+def digits_mlp(dropout: float = 0.1):
+    """A small classifier for the 8×8 digits (fast enough to train many times in tests)."""
+    c = Composer("digits-mlp")
+    x = c.input("image", [1, 8, 8])
+    x = c.layer("Flatten", x, "flat")
+    x = c.layer("Linear", x, "fc1", out_features=32)
+    x = c.layer("ReLU", x, "relu")
+    x = c.layer("Dropout", x, "drop", p=dropout)
+    logits = c.layer("Linear", x, "fc2", out_features=10)
+    c.output(logits, "logits")
+    label = c.input("label", [], dtype="int64", role="target")
+    c.layer("CrossEntropyLoss", {"input": logits, "target": label}, "loss")
+    return c.done()
+
+
+def config(**overrides):
+    base = dict(dataset="digits", epochs=3, batch_size=32, lr=3e-3, seed=7, threads=1, log_every=5)
+    base.update(overrides)
+    return TrainConfig(**base)
+
+
+def test_in_process_run_emits_events_and_records_the_run(tmp_path):
+    store = Store(tmp_path / "store.db")
+    graph = digits_mlp()
+    run_id, folder = prepare_run(graph, config(), store, "tests")
+    events = []
+    result = Trainer(graph, config(), run_id, folder, events.append, store).run()
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "started" and kinds[-1] == "finished"
+    assert kinds.count("epoch") == 3 and kinds.count("checkpoint") == 3 and "step" in kinds
+    assert all(e["run_id"] == run_id for e in events)
+    assert result.status == "finished" and result.best_metric > 0.85
+    run = store.get_run(run_id)
+    assert run.status == "finished" and run.checksum and len(run.checksum) == 64
+    assert run.environment["torch"].startswith("2.13")
+    assert store.metric_history(run_id, "val/acc").values.shape == (3,)
+    final = events[-1]["final"]
+    matrix = torch.tensor(final["confusion_matrix"])
+    assert matrix.shape == (10, 10) and int(matrix.sum()) == final_split_size(events)
+    assert len(final["per_class_acc"]) == 10
+    assert {a.name for a in store.list_artifacts(run_id)} == {"graph.nfg", "model.safetensors"}
+
+
+def final_split_size(events):
+    started = events[0]["dataset"]
+    return started["val"]
+
+
+def test_same_seed_same_checksum_different_seed_different(tmp_path):
+    store = Store(tmp_path / "store.db")
+    sums = []
+    for seed in (1, 1, 2):
+        graph = digits_mlp()
+        cfg = config(epochs=1, seed=seed)
+        run_id, folder = prepare_run(graph, cfg, store, "tests")
+        Trainer(graph, cfg, run_id, folder, lambda e: None, store).run()
+        sums.append(store.get_run(run_id).checksum)
+    assert sums[0] == sums[1] != sums[2]
+
+
+def test_graph_that_does_not_fit_the_dataset_fails_with_a_clear_event(tmp_path):
+    c = Composer("wrong")
+    x = c.input("image", [1, 28, 28])
+    c.output(c.layer("Linear", c.layer("Flatten", x, "flat"), "fc", out_features=10), "logits")
+    graph = c.done()
+    store = Store(tmp_path / "store.db")
+    run_id, folder = prepare_run(graph, config(epochs=1), store, "tests")
+    events = []
+    result = Trainer(graph, config(epochs=1), run_id, folder, events.append, store).run()
+    assert result.status == "failed"
+    assert "Input 'image' has shape (1, 28, 28) but dataset digits gives (1, 8, 8)" in events[-1]["error"]
+    assert store.get_run(run_id).status == "failed"
+
+
+def test_config_errors_name_the_field():
+    with pytest.raises(ConfigError, match="optimizer: one of sgd, adam"):
+        TrainConfig(optimizer="adamax").validate()
+    with pytest.raises(ConfigError, match="epochs: must be at least 1"):
+        TrainConfig(epochs=0).validate()
+
+
+def _final_weights(folder):
+    tag = latest_checkpoint(folder / "checkpoints")
+    return load_file(str(folder / "checkpoints" / f"{tag}.safetensors"))
+
+
+def test_kill_9_mid_epoch_then_resume_gives_identical_weights(tmp_path):
+    store = Store(tmp_path / "store.db")
+    cfg = config(epochs=4)
+    ref_id, ref_folder = prepare_run(digits_mlp(), cfg, store, "reference")
+    ref = TrainingProcess(ref_folder).start()
+    assert [e["event"] for e in ref.events()][-1] == "finished"
+    expected = _final_weights(ref_folder)
+
+    run_id, folder = prepare_run(digits_mlp(), cfg, store, "crash")
+    proc = TrainingProcess(folder).start()
+    for event in proc.events():
+        if event["event"] == "step" and event["epoch"] == 2:  # mid-epoch, after the epoch-1 checkpoint
+            os.kill(proc.pid, signal.SIGKILL)
+            break
+    proc.wait()
+    assert store.mark_crashed_runs() == [run_id]
+    assert store.get_run(run_id).status == "crashed"
+    with store._db.read() as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    resumed = TrainingProcess(folder, resume=True).start()
+    events = list(resumed.events())
+    assert events[0]["resumed_from"] > 0 and events[-1]["event"] == "finished"
+    assert store.get_run(run_id).status == "finished"
+    actual = _final_weights(folder)
+    assert actual.keys() == expected.keys()
+    for key in expected:
+        assert torch.equal(actual[key], expected[key]), key
+
+
+def test_stop_and_pause_through_the_control_file(tmp_path):
+    store = Store(tmp_path / "store.db")
+    cfg = config(epochs=50, log_every=1)
+    run_id, folder = prepare_run(digits_mlp(), cfg, store, "control")
+    proc = TrainingProcess(folder).start()
+    seen = []
+    for event in proc.events():
+        seen.append(event["event"])
+        if event["event"] == "step" and "paused" not in seen and event["step"] >= 3:
+            proc.pause()
+        if event["event"] == "paused":
+            assert store.get_run(run_id).status == "paused"
+            time.sleep(0.3)
+            proc.resume_training()
+        if event["event"] == "resumed":
+            proc.stop()
+    assert proc.wait() == 0
+    assert seen.index("paused") < seen.index("resumed") < seen.index("stopped")
+    assert store.get_run(run_id).status == "stopped"
+    assert latest_checkpoint(folder / "checkpoints") is not None
+    assert json.loads((folder / "control.json").read_text())["command"] == "stop"
