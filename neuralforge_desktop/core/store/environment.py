@@ -1,0 +1,138 @@
+"""Where a run ran (``environment_snapshot``) and a fingerprint of everything that decides its result
+(``reproducibility_checksum``).
+
+Two runs with the same checksum were set up identically: same graph, same training config, same data, same
+seed, and the same numerics stack. The checksum covers only the environment keys in
+``CHECKSUM_ENVIRONMENT_KEYS`` — the Python, torch and numpy versions and the platform (OS family and CPU
+architecture, which change floating-point results) — and deliberately not the hostname, CPU count, GPU
+name or the kernel release: rerunning on a colleague's identical setup must give the same checksum.
+
+torch is never imported here unless asked (``include_torch=True``): importing it takes seconds, and the
+store is used by the CLI and the UI, which may never touch torch. Its *version* comes from the installed
+package metadata either way, so the checksum does not depend on whether torch happened to be imported.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import operator
+import os
+import platform
+import socket
+import sys
+from collections.abc import Mapping
+from importlib import metadata
+from pathlib import PurePath
+from typing import Any
+
+import numpy as np
+
+# Distribution names as pip knows them; the snapshot records whichever are installed.
+KEY_PACKAGES = (
+    "neuralforge-desktop", "numpy", "torch", "platformdirs", "safetensors", "sqlite-utils", "onnx", "onnxruntime",
+    "PySide6-Essentials", "pyqtgraph", "optuna",
+)
+CHECKSUM_ENVIRONMENT_KEYS = ("python", "torch", "numpy", "system", "machine")
+# Variables that change numerics or determinism; recorded when set, never part of the checksum.
+_ENV_VARS = ("CUBLAS_WORKSPACE_CONFIG", "PYTHONHASHSEED", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+             "CUDA_VISIBLE_DEVICES")
+CHECKSUM_FORMAT = "neuralforge-run-checksum/1"
+
+
+def _version(distribution: str) -> str | None:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def environment_snapshot(include_torch: bool | None = None) -> dict[str, Any]:
+    """Describe this machine and interpreter as a JSON-able dict.
+
+    ``include_torch``: ``None`` adds torch's runtime details (CUDA availability, device) only if torch is
+    already imported; ``True`` imports it; ``False`` never touches it. The torch version is always there
+    (from package metadata) when torch is installed.
+    """
+    packages = {name: v for name in KEY_PACKAGES if (v := _version(name)) is not None}
+    snapshot: dict[str, Any] = {
+        "python": platform.python_version(),
+        "python_implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "system": platform.system(),
+        "release": platform.release(),
+        "machine": platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "hostname": socket.gethostname(),
+        "numpy": np.__version__,
+        "torch": packages.get("torch"),
+        "packages": packages,
+        "env": {name: os.environ[name] for name in _ENV_VARS if name in os.environ},
+    }
+    if include_torch or (include_torch is None and "torch" in sys.modules):
+        snapshot.update(_torch_details())
+    return snapshot
+
+
+def _torch_details() -> dict[str, Any]:
+    try:
+        import torch
+    except ImportError:
+        return {}
+    details: dict[str, Any] = {"torch": torch.__version__, "torch_cuda": torch.version.cuda}
+    try:
+        available = bool(torch.cuda.is_available())
+        details["cuda_available"] = available
+        if available:
+            details["cuda_device_count"] = torch.cuda.device_count()
+            details["cuda_device"] = torch.cuda.get_device_name(0)
+        mps = getattr(torch.backends, "mps", None)
+        details["mps_available"] = bool(mps is not None and mps.is_available())
+    except Exception as error:  # a broken driver must not stop a run from being recorded
+        details["cuda_error"] = f"{type(error).__name__}: {error}"
+    return details
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, PurePath):
+        return value.as_posix()
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=canonical_json)
+    raise TypeError(f"{type(value).__name__} is not JSON-serialisable: {value!r}")
+
+
+def canonical_json(value: Any) -> str:
+    """One spelling per value: sorted keys, no whitespace, UTF-8 text (``ensure_ascii`` off), tuples as lists,
+    numpy scalars as Python numbers. Floats use Python's shortest round-trip repr, so equal floats match."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_default)
+
+
+def sha256_json(value: Any) -> str:
+    """sha256 of :func:`canonical_json`; a JSON string is parsed first, so its formatting does not count."""
+    if isinstance(value, str | bytes):
+        value = json.loads(value)
+    return hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()
+
+
+def reproducibility_checksum(graph_json: Mapping[str, Any] | str, config: Mapping[str, Any], dataset_fingerprint: str,
+                             seed: int, environment: Mapping[str, Any]) -> str:
+    """sha256 (hex) over a canonical JSON document of the graph, config, dataset fingerprint, seed and the
+    ``CHECKSUM_ENVIRONMENT_KEYS`` of ``environment`` (a missing key counts as null).
+
+    Key order and JSON formatting do not change it; any value that differs does, including int vs float
+    (``1`` vs ``1.0``), since configs are compared as written.
+    """
+    graph = json.loads(graph_json) if isinstance(graph_json, str) else graph_json
+    document = {
+        "format": CHECKSUM_FORMAT,
+        "graph": graph,
+        "config": dict(config),
+        "dataset": str(dataset_fingerprint),
+        "seed": operator.index(seed),
+        "environment": {key: environment.get(key) for key in CHECKSUM_ENVIRONMENT_KEYS},
+    }
+    return hashlib.sha256(canonical_json(document).encode("utf-8")).hexdigest()

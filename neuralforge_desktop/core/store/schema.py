@@ -1,0 +1,156 @@
+"""The store's SQLite schema, versioned, with ordered migrations.
+
+``schema_version`` has one row per migration applied (version, when). Opening a store runs every migration
+newer than the file's version, in order, inside the single write transaction that also re-reads the version,
+so two processes opening an old file at once cannot both migrate it, and a failing migration leaves the
+file exactly as it was (SQLite DDL is transactional). A file from a newer NeuralForge is refused rather
+than written with assumptions that may no longer hold.
+
+Migrations are never edited once released: a change is a new function appended to ``MIGRATIONS``.
+
+* v1: projects, experiments, runs, params, tags, metric chunks, artifacts.
+* v2: ``latest_metrics`` (latest point, min, max, count per run and metric, back-filled from the chunks) so
+  run lists and ``order_by`` a metric read one small row per run instead of decoding histories; indexes for
+  the status filter (``mark_crashed_runs``, "show running") and tag filters.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+
+from neuralforge_desktop.core.store.entities import StoreError
+
+Migration = Callable[[sqlite3.Connection], None]
+
+_V1 = (
+    """CREATE TABLE projects (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        created REAL NOT NULL)""",
+    """CREATE TABLE experiments (
+        id TEXT PRIMARY KEY,
+        project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        created REAL NOT NULL,
+        UNIQUE (project_id, name))""",
+    # status is checked in Python, not with CHECK: a new status would otherwise need a table rebuild.
+    """CREATE TABLE runs (
+        id TEXT PRIMARY KEY,
+        experiment_id TEXT NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        status TEXT NOT NULL,
+        created REAL NOT NULL,
+        started REAL,
+        ended REAL,
+        cpu_seconds REAL NOT NULL DEFAULT 0,
+        gpu_seconds REAL NOT NULL DEFAULT 0,
+        graph_sha256 TEXT,
+        checksum TEXT,
+        environment TEXT NOT NULL DEFAULT '{}',
+        pid INTEGER,
+        hostname TEXT,
+        process_start TEXT)""",
+    "CREATE INDEX runs_by_experiment ON runs (experiment_id, created)",
+    # params hold JSON text so 0.001 comes back a float and 32 an int; tags are plain strings.
+    """CREATE TABLE params (
+        run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (run_id, key)) WITHOUT ROWID""",
+    """CREATE TABLE tags (
+        run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (run_id, key)) WITHOUT ROWID""",
+    # A rowid table on purpose: WITHOUT ROWID suits small rows, and these rows carry ~100 KB blobs.
+    """CREATE TABLE metric_chunks (
+        run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        count INTEGER NOT NULL,
+        min_step INTEGER NOT NULL,
+        max_step INTEGER NOT NULL,
+        encoding INTEGER NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY (run_id, name, seq))""",
+    """CREATE TABLE artifacts (
+        run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        created REAL NOT NULL,
+        PRIMARY KEY (run_id, name)) WITHOUT ROWID""",
+    "CREATE INDEX artifacts_by_sha ON artifacts (sha256)",
+)
+
+_V2 = (
+    # No NOT NULL on value/min/max: SQLite stores NaN as NULL.
+    """CREATE TABLE latest_metrics (
+        run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        step INTEGER NOT NULL,
+        value REAL,
+        timestamp REAL NOT NULL,
+        min REAL,
+        max REAL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (run_id, name)) WITHOUT ROWID""",
+    "CREATE INDEX latest_metrics_by_name ON latest_metrics (name, value)",
+    "CREATE INDEX runs_by_status ON runs (status)",
+    "CREATE INDEX tags_by_value ON tags (key, value)",
+)
+
+
+def _run_all(conn: sqlite3.Connection, statements: Sequence[str]) -> None:
+    # executescript() would COMMIT first and break the one-transaction guarantee; run statements one by one.
+    for statement in statements:
+        conn.execute(statement)
+
+
+def _v1(conn: sqlite3.Connection) -> None:
+    _run_all(conn, _V1)
+
+
+def _v2(conn: sqlite3.Connection) -> None:
+    from neuralforge_desktop.core.store import chunks
+
+    _run_all(conn, _V2)
+    series = conn.execute("SELECT DISTINCT run_id, name FROM metric_chunks").fetchall()
+    for run_id, name in series:
+        points = chunks.read(conn, run_id, name)
+        if len(points[0]):
+            chunks.write_latest(conn, run_id, chunks.summarize(name, *points))
+
+
+MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
+    (1, "initial schema", _v1),
+    (2, "latest_metrics table; status and tag indexes", _v2),
+)
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+def current_version(conn: sqlite3.Connection) -> int:
+    exists = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'").fetchone()
+    if not exists:
+        return 0
+    return int(conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()[0])
+
+
+def migrate(conn: sqlite3.Connection, target: int = SCHEMA_VERSION,
+            migrations: Sequence[tuple[int, str, Migration]] = MIGRATIONS) -> int:
+    """Bring the schema to ``target``; returns the version found. Call inside a write transaction."""
+    found = current_version(conn)
+    newest = migrations[-1][0] if migrations else 0
+    if found > newest:
+        raise StoreError(f"the store has schema version {found}, newer than this NeuralForge understands "
+                         f"({newest}); open it with a newer version")
+    if found == 0:
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied REAL NOT NULL)")
+    for version, _description, apply in migrations:
+        if found < version <= target:
+            apply(conn)
+            conn.execute("INSERT INTO schema_version (version, applied) VALUES (?, ?)", (version, time.time()))
+    return found
