@@ -33,6 +33,7 @@ from neuralforge_desktop.core.ir.types import BATCH, TensorSpec, format_shape, r
 OPTIMIZER_STATES = {"adam": 2, "adamw": 2, "sgd_momentum": 1, "momentum": 1, "sgd": 0, "none": 0}
 NO_KERNEL = frozenset({INPUT, OUTPUT, "Identity", "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Dropout",
                        "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout"})  # views and inference no-ops
+CONVOLUTIONS = frozenset({"Conv1d", "Conv2d", "Conv3d", "ConvTranspose2d"})
 LOOKUPS = frozenset({"Embedding", "PositionalEmbedding"})  # read only the rows they gather, not the whole table
 WEIGHT_BYTES = 4  # fp32 master weights, gradients and optimizer state
 
@@ -366,6 +367,7 @@ class _Ctx:
     vector_rate: float = 0.0
     byte_rate: float = 0.0
     launch_s: float = 0.0
+    conv_rate: float = 0.0  # convolutions: cuDNN runs fp32 convolutions in TF32 by default on Ampere and newer
     visited: int = 0  # node cache entries used by this estimate
 
 
@@ -415,7 +417,8 @@ def _row(node: Node, layer: LayerDef | None, raw: _Raw, path: str, depth: int, m
         weights = 0 if node.type in LOOKUPS else params + buffers
         moved = (raw.io_float + weights) * ctx.itemsize + raw.io_other_bytes
         # DeviceProfile.kernel_seconds, inlined with precomputed rates
-        latency = (max(2.0 * macs / ctx.matmul_rate + extra / ctx.vector_rate, moved / ctx.byte_rate)
+        rate = ctx.conv_rate if node.type in CONVOLUTIONS else ctx.matmul_rate
+        latency = (max(2.0 * macs / rate + extra / ctx.vector_rate, moved / ctx.byte_rate)
                    + ctx.launch_s) * 1e3
     counted = None not in (raw.params, raw.buffers, raw.macs, raw.flops_extra, raw.activation_bytes)
     if not counted:
@@ -508,7 +511,8 @@ def estimate_cost(graph: Graph, shapes: ShapeInference | None = None, batch_size
         cache = _IDENTITY_CACHES[shapes] = _Caches()
     ctx = _Ctx(bound, tuple(sorted(bound.items())), profile, precision, precision_itemsize(precision), cache, [],
                profile.matmul_flops_per_s(precision), profile.vector_flops_per_s(), profile.bytes_per_s(),
-               profile.launch_overhead_us * 1e-6)
+               profile.launch_overhead_us * 1e-6,
+               profile.matmul_flops_per_s("tf32" if precision == "fp32" and profile.kind == "gpu" else precision))
     rows: list[CostRow] = []
     total = _cost_graph(graph, shapes, "", 0, 1, False, ctx, rows)
     if len(cache.nodes) > 2 * ctx.visited + 100:  # entries of deleted nodes: start over (the content cache stays)
