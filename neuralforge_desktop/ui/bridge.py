@@ -21,6 +21,7 @@ class DocumentBridge(QObject):
         super().__init__(parent)
         self._document = document or Document()
         self._unsubscribe = self._document.subscribe(self._forward)
+        self.selection: SelectionModel | None = None  # set by whoever owns the selection, to prune dead ids
 
     @property
     def document(self) -> Document:
@@ -39,6 +40,10 @@ class DocumentBridge(QObject):
             self.replaced.emit()
         else:
             self.changed.emit(change)
+        if self.selection is not None and change.structural:
+            alive = [i for i in self.selection.ids if i in self._document.graph.nodes]
+            if alive != self.selection.ids:  # a deleted (or undone) node cannot stay selected
+                self.selection.set(alive)
 
 
 class SelectionModel(QObject):

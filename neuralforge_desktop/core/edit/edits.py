@@ -177,6 +177,9 @@ class SetNodeText(Edit):
         graph.revision += 1
         return SetNodeText(self.node_id, self.field_name, old, label=self.label)
 
+    def affected(self, graph: Graph) -> set[str]:
+        return {self.node_id}  # shapes do not change, but views must know which node to redraw
+
     @property
     def structural(self) -> bool:
         return False
@@ -194,6 +197,9 @@ class SetTrainable(Edit):
         node.trainable = self.trainable
         graph.revision += 1
         return SetTrainable(self.node_id, old, label=self.label)
+
+    def affected(self, graph: Graph) -> set[str]:
+        return {self.node_id}
 
     @property
     def structural(self) -> bool:

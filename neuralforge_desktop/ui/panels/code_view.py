@@ -1,0 +1,327 @@
+"""Live PyTorch code for the graph, with the selected node's lines highlighted.
+
+Generating code walks the whole graph, so it is debounced (150 ms after the last change) and skipped while
+the panel is hidden (a hidden dock refreshes when shown). The text is replaced only when the source changes,
+which keeps the scroll position while the user edits parameters of a node whose line stays put.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from pathlib import Path
+
+from PySide6.QtCore import QRegularExpression, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontDatabase,
+    QGuiApplication,
+    QShowEvent,
+    QSyntaxHighlighter,
+    QTextCharFormat,
+    QTextCursor,
+    QTextDocument,
+    QTextFormat,
+)
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from neuralforge_desktop.core.ir.atomic import write_text_atomic
+from neuralforge_desktop.ui.bridge import DocumentBridge, SelectionModel
+from neuralforge_desktop.ui.panels.theme_colors import DEFAULT_THEME, ThemeColors, colors
+
+DEBOUNCE_MS = 150
+KEYWORDS = tuple(keyword.kwlist)  # includes None, True and False
+BUILTINS = ("int", "float", "str", "bool", "list", "tuple", "dict", "set", "len", "range", "super", "print",
+            "isinstance", "getattr", "setattr", "enumerate", "zip", "min", "max", "sum", "abs")
+_TRIPLE = QRegularExpression(r'"""|' + r"'''")
+
+
+def _fmt(color: str, bold: bool = False, italic: bool = False) -> QTextCharFormat:
+    fmt = QTextCharFormat()
+    fmt.setForeground(QColor(color))
+    if bold:
+        fmt.setFontWeight(QFont.Weight.DemiBold)
+    fmt.setFontItalic(italic)
+    return fmt
+
+
+class PythonHighlighter(QSyntaxHighlighter):
+    """Keywords, builtins, ``self.``, decorators, numbers, strings (triple-quoted too) and comments."""
+
+    def __init__(self, document: QTextDocument, theme: str = DEFAULT_THEME) -> None:
+        super().__init__(document)
+        self.set_theme(theme)
+
+    def set_theme(self, name: str) -> None:
+        c: ThemeColors = colors(name)
+        words = "|".join(KEYWORDS)
+        builtins = "|".join(BUILTINS)
+        # Order matters: later rules paint over earlier ones (strings and comments win).
+        self._rules: list[tuple[QRegularExpression, QTextCharFormat, int]] = [
+            (QRegularExpression(rf"\b({words})\b"), _fmt(c.code_keyword, bold=True), 0),
+            (QRegularExpression(rf"\b({builtins})\b(?=\s*\()"), _fmt(c.code_builtin), 0),
+            (QRegularExpression(r"\b(?:def|class)\s+([A-Za-z_]\w*)"), _fmt(c.code_definition, bold=True), 1),
+            (QRegularExpression(r"\bself\b\.?"), _fmt(c.code_self, italic=True), 0),
+            (QRegularExpression(r"^\s*@[\w.]+"), _fmt(c.code_decorator), 0),
+            (QRegularExpression(r"\b(?:0[xX][0-9a-fA-F_]+|\d[\d_]*\.?\d*(?:[eE][-+]?\d+)?)\b"),
+             _fmt(c.code_number), 0),
+            (QRegularExpression(r"[rbfRBF]?\"[^\"\\]*(?:\\.[^\"\\]*)*\"|[rbfRBF]?'[^'\\]*(?:\\.[^'\\]*)*'"),
+             _fmt(c.code_string), 0),
+            (QRegularExpression(r"#[^\n]*"), _fmt(c.code_comment, italic=True), 0),
+        ]
+        self._string = _fmt(c.code_string)
+        self.rehighlight()
+
+    def highlightBlock(self, text: str) -> None:  # Qt names this method
+        for pattern, fmt, group in self._rules:
+            matches = pattern.globalMatch(text)
+            while matches.hasNext():
+                match = matches.next()
+                self.setFormat(match.capturedStart(group), match.capturedLength(group), fmt)
+        self._triple_quotes(text)
+
+    def _triple_quotes(self, text: str) -> None:
+        """Docstrings span lines: block state 1 means "inside a triple-quoted string"."""
+        self.setCurrentBlockState(0)
+        start = 0
+        inside = self.previousBlockState() == 1
+        if not inside:
+            match = _TRIPLE.match(text)
+            if not match.hasMatch():
+                return
+            start = match.capturedStart()
+            search_from = match.capturedEnd()
+        else:
+            search_from = 0
+        while start >= 0:
+            end_match = _TRIPLE.match(text, search_from)
+            if end_match.hasMatch():
+                end = end_match.capturedEnd()
+                self.setFormat(start, end - start, self._string)
+                next_open = _TRIPLE.match(text, end)
+                if not next_open.hasMatch():
+                    return
+                start = next_open.capturedStart()
+                search_from = next_open.capturedEnd()
+            else:
+                self.setCurrentBlockState(1)
+                self.setFormat(start, len(text) - start, self._string)
+                return
+
+
+class CodeView(QWidget):
+    """Read-only generated source (or why there is none), Copy and Save…"""
+
+    code_changed = Signal()  # the shown text was regenerated (tests and status bars listen)
+
+    def __init__(self, bridge: DocumentBridge, selection: SelectionModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._bridge = bridge
+        self._selection = selection
+        self._theme = DEFAULT_THEME
+        self._source = ""  # last good source; empty while the graph cannot become code
+        self._class_name = ""
+        self._node_lines: dict[str, list[tuple[int, int]]] = {}
+        self._stale = True
+
+        self._title = QLabel(self)
+        self._copy = QPushButton("Copy", self)
+        self._copy.setToolTip("Copy the whole file to the clipboard")
+        self._copy.clicked.connect(self.copy_to_clipboard)
+        self._save = QPushButton("Save…", self)
+        self._save.setToolTip("Save as a .py file")
+        self._save.clicked.connect(self._save_dialog)
+        self._error = QLabel(self)
+        self._error.setWordWrap(True)
+        self._error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._error.hide()
+
+        self._editor = QPlainTextEdit(self)
+        self._editor.setReadOnly(True)
+        self._editor.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self._editor.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
+                                             | Qt.TextInteractionFlag.TextSelectableByKeyboard)
+        font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        font.setPointSizeF(max(9.0, font.pointSizeF()))
+        self._editor.setFont(font)
+        self._editor.setTabStopDistance(4 * self._editor.fontMetrics().horizontalAdvance(" "))
+        self._highlighter = PythonHighlighter(self._editor.document(), self._theme)
+
+        bar = QHBoxLayout()
+        bar.addWidget(self._title, 1)
+        bar.addWidget(self._copy)
+        bar.addWidget(self._save)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.setSpacing(6)
+        layout.addLayout(bar)
+        layout.addWidget(self._error)
+        layout.addWidget(self._editor, 1)
+        self._filler = QWidget(self)  # takes the editor's room while only the error is shown
+        self._filler.hide()
+        layout.addWidget(self._filler, 1)
+
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(DEBOUNCE_MS)
+        self._timer.timeout.connect(self.refresh)
+        bridge.changed.connect(lambda _change: self._schedule())
+        bridge.replaced.connect(self._schedule)
+        selection.changed.connect(lambda _ids: self._highlight_selection())
+        self.set_theme(self._theme)
+
+    # -- public ------------------------------------------------------------------------------------------
+    def source(self) -> str:
+        return self._source
+
+    def text(self) -> str:
+        """What the editor shows (the source, or the reason there is none)."""
+        return self._editor.toPlainText()
+
+    def editor(self) -> QPlainTextEdit:
+        return self._editor
+
+    def has_error(self) -> bool:
+        return not self._error.isHidden()
+
+    def highlighted_lines(self) -> list[int]:
+        """1-based line numbers currently marked for the selected node."""
+        found: list[int] = []
+        for selection in self._editor.extraSelections():
+            found.append(selection.cursor.blockNumber() + 1)
+        return found
+
+    def refresh(self) -> None:
+        """Regenerate now (normally called by the debounce timer or when shown)."""
+        self._timer.stop()
+        self._stale = False
+        result = self._bridge.document.code()
+        if isinstance(result, Exception):
+            self._show_error(str(result))
+        else:
+            self._show_source(result.source, result.class_name, result.node_lines)
+        self._highlight_selection()
+        self.code_changed.emit()
+
+    def copy_to_clipboard(self) -> None:
+        if self._source:
+            QGuiApplication.clipboard().setText(self._source)
+
+    def save_to(self, path: str | Path) -> Path:
+        """Write the source atomically (a crash mid-save never leaves half a file)."""
+        if not self._source:
+            raise ValueError("there is no code to save while the graph has errors")
+        target = Path(path)
+        write_text_atomic(target, self._source)
+        return target
+
+    def default_file_name(self) -> str:
+        snake = re.sub(r"(?<!^)(?=[A-Z])", "_", self._class_name or "model").lower()
+        return f"{snake}.py"
+
+    def set_theme(self, name: str) -> None:
+        self._theme = name
+        c = colors(name)
+        self._title.setStyleSheet(f"color: {c.muted};")
+        self._error.setStyleSheet(f"color: {c.error}; border: 1px solid {c.error}; border-radius: 4px; "
+                                  "padding: 6px;")
+        self._editor.setStyleSheet(f"QPlainTextEdit {{ background: {c.code_background}; color: {c.text}; "
+                                   f"border: 1px solid {c.border}; selection-background-color: {c.selection}; }}")
+        self._highlighter.set_theme(name)
+        self._highlight_selection()
+
+    # -- internals ---------------------------------------------------------------------------------------
+    def showEvent(self, event: QShowEvent) -> None:  # Qt names this method
+        super().showEvent(event)
+        if self._stale:
+            self.refresh()
+
+    def _schedule(self) -> None:
+        self._stale = True
+        if self.isVisible():
+            self._timer.start()  # restarts: a burst of edits regenerates once, 150 ms after the last
+
+    def _show_source(self, source: str, class_name: str, node_lines: dict[str, list[tuple[int, int]]]) -> None:
+        self._error.hide()
+        self._node_lines = node_lines
+        self._class_name = class_name
+        self._title.setText(f"PyTorch · class {class_name}")
+        self._copy.setEnabled(True)
+        self._save.setEnabled(True)
+        if source != self._source or self._highlighter.document() is None:
+            bar = self._editor.verticalScrollBar()
+            position = bar.value()
+            self._highlighter.setDocument(self._editor.document())
+            self._editor.setPlainText(source)
+            bar.setValue(position)
+        self._source = source
+        self._filler.hide()
+        self._editor.show()
+
+    def _show_error(self, message: str) -> None:
+        self._source = ""
+        self._node_lines = {}
+        self._title.setText("PyTorch · not available")
+        self._error.setText("The graph has errors, so no code can be generated yet. Fix these first:\n" +
+                            message.removeprefix("the graph has errors:").strip())
+        self._error.show()
+        self._copy.setEnabled(False)
+        self._save.setEnabled(False)
+        self._highlighter.setDocument(None)  # the message is not Python: no colouring
+        self._editor.setPlainText(message)  # kept for copy-paste via text(); the banner shows it
+        self._editor.hide()
+        self._filler.show()
+
+    def _highlight_selection(self) -> None:
+        nid = self._selection.current
+        ranges = self._node_lines.get(nid, []) if nid else []
+        if not ranges or not self._source:
+            self._editor.setExtraSelections([])
+            return
+        fmt = QTextCharFormat()
+        fmt.setBackground(QColor(colors(self._theme).code_node_line))
+        fmt.setProperty(QTextFormat.Property.FullWidthSelection, True)
+        document = self._editor.document()
+        selections: list[QTextEdit.ExtraSelection] = []
+        for start, end in ranges:
+            for line in range(start, end + 1):
+                block = document.findBlockByNumber(line - 1)
+                if not block.isValid():
+                    continue
+                extra = QTextEdit.ExtraSelection()
+                extra.format = fmt
+                extra.cursor = QTextCursor(block)
+                selections.append(extra)
+        self._editor.setExtraSelections(selections)
+        self._scroll_to(ranges)
+
+    def _scroll_to(self, ranges: list[tuple[int, int]]) -> None:
+        """Bring the node's lines into view: the last line first, then the first, so both end up visible."""
+        document = self._editor.document()
+        for line in (ranges[-1][1], ranges[0][0]):
+            block = document.findBlockByNumber(line - 1)
+            if block.isValid():
+                self._editor.setTextCursor(QTextCursor(block))
+                self._editor.ensureCursorVisible()
+
+    def _save_dialog(self) -> None:
+        start = str((self._bridge.document.path.parent if self._bridge.document.path else Path.home())
+                    / self.default_file_name())
+        path, _ = QFileDialog.getSaveFileName(self, "Save generated code", start, "Python files (*.py)")
+        if not path:
+            return
+        try:
+            self.save_to(path)
+        except (OSError, ValueError) as exc:
+            QMessageBox.warning(self, "Save generated code", f"Could not save {path}:\n{exc}")
