@@ -138,6 +138,9 @@ def _follow(process: Any, run_id: str, store: Any, as_json: bool) -> int:
     code = process.wait()
     if final is None:
         tail = process.stderr_tail()
+        run = store.get_run(run_id)
+        if run.status in ("running", "paused"):  # the worker died before it could say so
+            store.set_status(run_id, "crashed")
         raise CliError(f"run {run_id}: the worker exited ({code}) without finishing\n{tail}", status=1)
     if final["event"] == "failed":
         print(final.get("traceback", ""), file=sys.stderr)

@@ -77,9 +77,9 @@ class Trainer:
         try:
             return self._run(resume)
         except Exception as exc:
-            self._emit("failed", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
             if self.store is not None:
                 self.store.set_status(self.run_id, "failed")
+            self._emit("failed", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
             return TrainResult("failed", None, None, 0)
 
     def _run(self, resume: bool) -> TrainResult:
@@ -241,9 +241,9 @@ class Trainer:
             self.store.add_usage(self.run_id, cpu_seconds=seconds if device.type == "cpu" else 0.0,
                                  gpu_seconds=seconds if device.type == "cuda" else 0.0)
         if status == "stopped":
-            self._emit("stopped", epoch=state["epoch"], step=state["global_step"])
-            if self.store is not None:
+            if self.store is not None:  # the store first, so whoever sees the event reads the final status
                 self.store.set_status(self.run_id, "stopped")
+            self._emit("stopped", epoch=state["epoch"], step=state["global_step"])
             return TrainResult("stopped", state["best"], state["best_epoch"], state["epoch"])
         final = self._final_report(model, setup, bundle, device, amp, amp_dtype)
         if self.store is not None:
