@@ -10,12 +10,12 @@ _INVALID = re.compile(r"[^0-9a-zA-Z_]+")
 _RESERVED = frozenset({"self", "torch", "nn", "F", "math", "super", "input", "type", "id", "object", "list"})
 
 
-def sanitize(text: str, fallback: str = "v") -> str:
+def sanitize(text: str, fallback: str = "v", reserved: frozenset[str] = _RESERVED) -> str:
     """``"conv 1-a"`` → ``"conv_1_a"``; never empty, never a keyword, never starting with a digit."""
     name = _INVALID.sub("_", text).strip("_") or fallback
     if name[0].isdigit():
         name = f"{fallback}_{name}"
-    if keyword.iskeyword(name) or name in _RESERVED:
+    if keyword.iskeyword(name) or name in reserved:
         name = f"{name}_"
     return name
 
@@ -58,7 +58,8 @@ class Namespace:
 def unique_id(base: str, taken: Iterable[str] | set[str]) -> str:
     """``base`` itself if free, else ``base_1``, ``base_2`` …; ids are identifiers so they name modules."""
     existing = taken if isinstance(taken, set | dict) else set(taken)
-    base = sanitize(base.lower(), "node")
+    # Node ids only need to be identifiers ("input" is fine); code generation renames what would shadow.
+    base = sanitize(base.lower(), "node", reserved=frozenset())
     if base not in existing:
         return base
     n = 1
