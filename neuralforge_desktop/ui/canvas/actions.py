@@ -1,0 +1,188 @@
+"""The edits behind canvas gestures: connecting, adding, pasting, grouping, laying out.
+
+Plain functions of the graph (no Qt), so every gesture's edit can be reasoned about and tested alone; the
+view only collects what the user pointed at and pushes the result onto the undo stack.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Iterable, Mapping
+
+from neuralforge_desktop.core.analysis.shapes import ShapeInference, node_ports
+from neuralforge_desktop.core.catalog.registry import catalog
+from neuralforge_desktop.core.edit.edits import AddNode, Connect, Disconnect, Edit, Macro, MoveNodes
+from neuralforge_desktop.core.edit.grouping import GroupIntoBlock, io_shapes_from
+from neuralforge_desktop.core.ir.graph import BLOCK, INPUT, OUTPUT, Edge, Graph, GraphError, Node, Tie
+from neuralforge_desktop.core.ir.naming import unique_id
+from neuralforge_desktop.core.ir.serialize import GraphFileError, dumps, loads
+from neuralforge_desktop.ui.canvas.port_item import PortRef
+
+COLUMN_GAP = 90.0  # room between columns for a shape label such as "N×512×7×7"
+ROW_GAP = 50.0
+
+
+def connect_edit(graph: Graph, a: PortRef, b: PortRef) -> Edit | None:
+    """The edit that wires ``a`` to ``b`` (either order). Raises :class:`GraphError` with the reason when
+    the pair can never be connected; returns None when they already are. Dropping onto an input that is
+    already fed replaces that connection in one step."""
+    if a.output == b.output:
+        kind = "outputs" if a.output else "inputs"
+        raise GraphError(f"cannot connect two {kind} ({a} and {b}): drag from an output (right side) to an "
+                         "input (left side)")
+    src, dst = (a, b) if a.output else (b, a)
+    if src.node == dst.node:
+        raise GraphError(f"cannot connect '{src.node}' to itself")
+    existing = graph.edge_into(dst.node, dst.port)
+    if existing is not None and (existing.src, existing.src_port) == (src.node, src.port):
+        return None
+    connect = Connect(src.node, src.port, dst.node, dst.port)
+    if existing is None:
+        return connect
+    return Macro((Disconnect(dst.node, dst.port), connect), label="Replace connection")
+
+
+def new_node(graph: Graph, type_name: str, position: tuple[float, float]) -> Node:
+    """A fresh node of ``type_name`` with a unique id ("conv2d", "conv2d_1" …); a Block gets a pass-through
+    body (one Input wired to one Output) so it is valid and has a port on each side."""
+    if catalog().find(type_name) is None:
+        raise GraphError(f"unknown layer type {type_name!r}")
+    node_id = graph.new_id(type_name)
+    body = None
+    params: dict[str, object] = {}
+    if type_name == BLOCK:
+        body = Graph(node_id)
+        body.add_node(INPUT, "x", {"shape": []}, position=(0.0, 0.0))
+        body.add_node(OUTPUT, "y", position=(220.0, 0.0))
+        body.connect("x", "y", "y", "x")
+        params = {"repeat": 1}
+    return Node(node_id, type_name, params, position=position, body=body)
+
+
+def auto_connect_edge(graph: Graph, shapes: ShapeInference | None, source: str | None,
+                      node: Node) -> tuple[Edge | None, str]:
+    """The edge from ``source``'s first output into ``node``'s first input when that is legal, else None
+    and the reason (empty when there was nothing to connect from)."""
+    if source is None or source not in graph.nodes:
+        return None, ""
+    layer_src = catalog().find(graph.nodes[source].type)
+    src_params = layer_src.validate_params(graph.nodes[source].params)[0] if layer_src else {}
+    outs = node_ports(graph.nodes[source], layer_src, src_params)[1]
+    layer = catalog().find(node.type)
+    ins = node_ports(node, layer, layer.validate_params(node.params)[0] if layer else {})[0]
+    if not outs or not ins:
+        side = f"'{source}' has no output" if not outs else f"{node.type} has no input"
+        return None, f"added {node.id} unconnected: {side}"
+    spec = shapes.spec(source, outs[0].name) if shapes is not None else None
+    problem = ins[0].check(spec) if spec is not None and (ins[0].ranks is not None or ins[0].dtype != "any") else None
+    if problem is not None:
+        return None, (f"added {node.id} unconnected: {node.type} input '{ins[0].name}' expects {problem}, "
+                      f"'{source}' gives {spec}")
+    return Edge(source, outs[0].name, node.id, ins[0].name), ""
+
+
+def group_edit(graph: Graph, shapes: ShapeInference | None, node_ids: Iterable[str]) -> GroupIntoBlock:
+    chosen = [n for n in graph.nodes if n in set(node_ids)]
+    if not chosen:
+        raise GraphError("select the layers to group first")
+    block_id = unique_id("block", graph.nodes)
+    return GroupIntoBlock(tuple(chosen), block_id, io_shapes_from(shapes, graph, chosen), label="Group into block")
+
+
+# -- clipboard ---------------------------------------------------------------------------------------------
+def copy_text(graph: Graph, node_ids: Iterable[str]) -> str:
+    """The selected nodes with the edges and ties among them, as an ``.nfg`` document (so a saved file's
+    text pastes too)."""
+    chosen = set(node_ids)
+    sub = Graph("clipboard")
+    for nid, node in graph.nodes.items():
+        if nid in chosen:
+            sub.insert_node(copy.deepcopy(node))
+    for edge in graph.edges:
+        if edge.src in chosen and edge.dst in chosen:
+            sub.connect(edge.src, edge.src_port, edge.dst, edge.dst_port)
+    for tie in graph.ties:
+        if tie.node in chosen and tie.source in chosen:
+            sub.tie(tie.node, tie.param, tie.source, tie.source_param)
+    return dumps(sub)
+
+
+def paste_edit(graph: Graph, text: str, offset: tuple[float, float]) -> tuple[Macro, list[str]]:
+    """One edit adding the clipboard's nodes under fresh ids, shifted by ``offset``; and the new ids."""
+    try:
+        sub = loads(text)
+    except GraphFileError as exc:
+        raise GraphError(f"the clipboard does not hold NeuralForge layers ({exc.reason})") from None
+    if not len(sub):
+        raise GraphError("the clipboard holds no layers")
+    taken = set(graph.nodes)
+    ids: dict[str, str] = {}
+    for nid in sub.nodes:
+        # A copy of "conv2d_1" becomes "conv2d_2", not "conv2d_1_1".
+        ids[nid] = unique_id(re.sub(r"_\d+$", "", nid) or nid, taken)
+        taken.add(ids[nid])
+    order = {nid: i for i, nid in enumerate(sub.nodes)}
+    edges: dict[str, list[Edge]] = {nid: [] for nid in sub.nodes}
+    for e in sub.edges:  # each edge travels with whichever end is added last
+        owner = e.src if order[e.src] > order[e.dst] else e.dst
+        edges[owner].append(Edge(ids[e.src], e.src_port, ids[e.dst], e.dst_port))
+    ties: dict[str, list[Tie]] = {nid: [] for nid in sub.nodes}
+    for t in sub.ties:
+        owner = t.node if order[t.node] > order[t.source] else t.source
+        ties[owner].append(Tie(ids[t.node], t.param, ids[t.source], t.source_param))
+    adds: list[Edit] = []
+    for nid, node in sub.nodes.items():
+        fresh = copy.deepcopy(node)
+        fresh.id = ids[nid]
+        fresh.position = (node.position[0] + offset[0], node.position[1] + offset[1])
+        adds.append(AddNode(fresh, tuple(edges[nid]), tuple(ties[nid]), label=f"Add {fresh.id}"))
+    return Macro(tuple(adds), label="Paste"), list(ids.values())
+
+
+# -- layout ------------------------------------------------------------------------------------------------
+def layered_positions(graph: Graph, node_ids: Iterable[str] | None, sizes: Mapping[str, tuple[float, float]],
+                      origin: tuple[float, float]) -> dict[str, tuple[float, float]]:
+    """Left-to-right layers by longest path (as ``core.ir.layout.layered_layout``), but sized to the nodes
+    as drawn, rows ordered by their producers' rows to uncross wires, and without touching the graph."""
+    chosen = set(node_ids) if node_ids is not None else set(graph.nodes)
+    order = [nid for nid in graph.topo_order() if nid in chosen]
+    column: dict[str, int] = {}
+    for nid in order:
+        column[nid] = max((column[p] + 1 for p in graph.producers(nid) if p in column), default=0)
+    columns: dict[int, list[str]] = {}
+    for nid in order:
+        columns.setdefault(column[nid], []).append(nid)
+    row_of: dict[str, float] = {}
+    positions: dict[str, tuple[float, float]] = {}
+    x = origin[0]
+    for c in sorted(columns):
+        members = columns[c]
+        rank = {nid: i for i, nid in enumerate(members)}
+
+        def key(nid: str, rank: dict[str, int] = rank) -> tuple[float, int]:
+            rows = [row_of[p] for p in graph.producers(nid) if p in row_of]
+            return (sum(rows) / len(rows) if rows else float(rank[nid]), rank[nid])
+
+        members.sort(key=key)
+        y = origin[1]
+        width = 0.0
+        for i, nid in enumerate(members):
+            w, h = sizes.get(nid, (150.0, 60.0))
+            positions[nid] = (x, y)
+            row_of[nid] = float(i)
+            y += max(h, 60.0) + ROW_GAP
+            width = max(width, w)
+        x += width + COLUMN_GAP
+    return positions
+
+
+def layout_edit(graph: Graph, node_ids: Iterable[str] | None,
+                sizes: Mapping[str, tuple[float, float]]) -> MoveNodes | None:
+    chosen = list(node_ids) if node_ids is not None else list(graph.nodes)
+    if not chosen:
+        return None
+    origin = (min(graph.nodes[n].position[0] for n in chosen), min(graph.nodes[n].position[1] for n in chosen))
+    positions = layered_positions(graph, chosen, sizes, origin)
+    moved = {nid: pos for nid, pos in positions.items() if tuple(graph.nodes[nid].position) != pos}
+    return MoveNodes(moved, label="Auto layout") if moved else None

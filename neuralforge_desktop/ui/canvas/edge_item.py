@@ -1,0 +1,231 @@
+"""Wires: a cubic curve from an output port to an input port, with the tensor shape at its middle.
+
+The curve itself is a plain ``QGraphicsPathItem`` painted by Qt in C++ (no Python per frame, which matters
+with a thousand edges on screen); only the small shape label is drawn in Python, from a pixmap cache.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QPainter, QPainterPath, QPainterPathStroker, QPen
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsPathItem,
+    QGraphicsRectItem,
+    QGraphicsSceneHoverEvent,
+    QStyleOptionGraphicsItem,
+    QWidget,
+)
+
+from neuralforge_desktop.core.ir.graph import Edge
+from neuralforge_desktop.ui.canvas.level import ERROR, MISSING, OK, WARNING, EdgeLook, Level
+from neuralforge_desktop.ui.canvas.theme import Style
+
+if TYPE_CHECKING:
+    from neuralforge_desktop.ui.canvas.node_item import NodeItem
+
+LOD_LABEL = 0.5  # shape labels are unreadable below half size; skip them
+LOD_FAR = 0.35  # below this zoom wires are hairlines
+LOD_WIRES = 0.03  # below this a 220 px column is under 7 screen pixels: wires are noise, and cost a third of a frame
+
+
+LONG = 480.0  # a level wire longer than ~two columns would run behind the nodes between its ends
+BEND = 50.0
+
+
+def wire_path(p0: QPointF, p1: QPointF) -> QPainterPath:
+    """The S-curve every wire uses: leaves an output to the right, enters an input from the left."""
+    span = p1.x() - p0.x()
+    if span > LONG and abs(p1.y() - p0.y()) < 60.0:
+        # A skip connection: dip below the row, run along it, come back up; it stays visible.
+        y = max(p0.y(), p1.y()) + min(90.0, 45.0 + span * 0.01)
+        path = QPainterPath(p0)
+        path.cubicTo(QPointF(p0.x() + BEND, p0.y()), QPointF(p0.x() + BEND, y), QPointF(p0.x() + 2 * BEND, y))
+        path.lineTo(QPointF(p1.x() - 2 * BEND, y))
+        path.cubicTo(QPointF(p1.x() - BEND, y), QPointF(p1.x() - BEND, p1.y()), p1)
+        return path
+    dx = max(40.0, abs(span) * 0.5)
+    if p1.x() < p0.x():  # a wire going backwards loops out wider so it does not hide under its nodes
+        dx = max(dx, 80.0 + abs(p1.y() - p0.y()) * 0.25)
+    path = QPainterPath(p0)
+    path.cubicTo(QPointF(p0.x() + dx, p0.y()), QPointF(p1.x() - dx, p1.y()), p1)
+    return path
+
+
+class EdgeLabel(QGraphicsRectItem):
+    """The shape text in a small pill at the middle of its wire."""
+
+    def __init__(self, edge: EdgeItem) -> None:
+        super().__init__(edge)
+        self.edge_item = edge
+        self.text = ""
+        self.setPen(QPen(Qt.PenStyle.NoPen))
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+
+    def set_text(self, text: str) -> None:
+        width = self.edge_item.style.theme.width("label", text) + 10.0  # keep in step with EdgeItem._texts
+        self.prepareGeometryChange()
+        self.text = text
+        self.setRect(QRectF(-width / 2.0, -8.0, width, 16.0))
+        self.update()
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        style = self.edge_item.style
+        if not self.text or (option.levelOfDetailFromTransform(painter.worldTransform()) < LOD_LABEL
+                             and not style.exporting):
+            return
+        theme = style.theme
+        state = self.edge_item.look.state if self.edge_item.look else OK
+        broken = state in (ERROR, MISSING)
+        color = theme.edge_error if broken else theme.edge_warning if state == WARNING else theme.text_dim
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.setBrush(theme.label_fill)
+        painter.setPen(theme.pens["label_error" if broken else "label_warning" if state == WARNING else "label_ok"])
+        rect = self.rect().adjusted(0.5, 0.5, -0.5, -0.5)
+        painter.drawRoundedRect(rect, 7.5, 7.5)
+        painter.setFont(theme.fonts["label"])
+        painter.setPen(color)
+        painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, self.text)
+
+
+class EdgeItem(QGraphicsPathItem):
+    """One edge of a :class:`Level`, attached to its two node items (which re-route it when they move)."""
+
+    def __init__(self, style: Style, level: Level, edge: Edge, src: NodeItem, dst: NodeItem,
+                 parent: QGraphicsItem | None = None) -> None:
+        super().__init__(parent)
+        self.style = style
+        self.level = level
+        self.edge = edge
+        self.src = src
+        self.dst = dst
+        self.look: EdgeLook | None = None
+        self.hovered = False
+        self.marked = False  # picked for deletion; edges are not Qt-selectable so Qt paints them in C++
+        self._hit = QPainterPath()
+        self._texts: list[tuple[str, float]] = []
+        self._ends: tuple[QPointF, QPointF] | None = None
+        self.label = EdgeLabel(self)
+        self.setZValue(-1.0)
+        self.setAcceptHoverEvents(level.editable)
+        if not level.editable:
+            self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        src.edges.add(self)
+        dst.edges.add(self)
+        self.refresh()
+        self.update_path()
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.edge.dst, self.edge.dst_port
+
+    def detach(self) -> None:
+        self.src.edges.discard(self)
+        self.dst.edges.discard(self)
+
+    def refresh(self, force: bool = False) -> bool:
+        look = self.level.edge_look(self.edge)
+        if force:
+            self.label.update()  # the theme may have changed: drop the label's cached pixmap
+        if look == self.look and not force:
+            return False
+        self.look = look
+        self.setToolTip(look.tooltip)
+        self.label.setToolTip(look.tooltip)
+        theme = self.style.theme
+        compact = look.text[2:] if look.text.startswith("N×") else look.text
+        # Longest first: the full shape, the shape without the batch "N×", nothing (the tooltip keeps it).
+        self._texts = [(t, theme.width("label", t) + 10.0) for t in dict.fromkeys((look.text, compact))]
+        self._apply_pen()
+        self._fit_label()
+        return True
+
+    def _fit_label(self) -> None:
+        """Pick the longest label text that fits between the two nodes; level wires have little room."""
+        if self._ends is None or not self._texts:
+            return
+        start, end = self._ends
+        room = abs(end.x() - start.x()) - 4.0 if abs(end.y() - start.y()) < 24.0 else 1e9
+        text = next((t for t, width in self._texts if width <= room), "")
+        if text != self.label.text:
+            self.label.set_text(text)
+
+    def _apply_pen(self) -> None:
+        state = self.look.state if self.look else OK
+        if self.marked:
+            name = "edge_selected"
+        elif state == ERROR:
+            name = "edge_error"
+        elif state == MISSING:
+            name = "edge_missing"
+        elif state == WARNING:
+            name = "edge_warning"
+        else:
+            name = "edge_hover" if self.hovered else "edge"
+        if self.style.far and self.parentItem() is None:
+            name += "_far"
+        self.setPen(self.style.theme.pens[name])
+        # A wire behind a selected or broken node should still read clearly: raise the loud ones.
+        self.setZValue(-0.5 if (self.marked or state != OK) else -1.0)
+        if self.parentItem() is not None:
+            self.setZValue(self.zValue() + 1.0)  # inside a block frame: above the frame, below its nodes
+
+    def set_marked(self, marked: bool) -> None:
+        if marked != self.marked:
+            self.marked = marked
+            self._apply_pen()
+
+    def update_path(self) -> None:
+        p0 = self.src.port_scene_pos(self.edge.src_port, True)
+        p1 = self.dst.port_scene_pos(self.edge.dst_port, False)
+        parent = self.parentItem()
+        if parent is not None:
+            p0, p1 = parent.mapFromScene(p0), parent.mapFromScene(p1)
+        path = wire_path(p0, p1)
+        self._ends = (p0, p1)
+        self.setPath(path)
+        stroker = QPainterPathStroker()
+        stroker.setWidth(12.0)  # easy to hover and click, whatever the pen width
+        self._hit = stroker.createStroke(path)
+        self.label.setPos(path.pointAtPercent(0.5))
+        self._fit_label()
+
+    def shape(self) -> QPainterPath:  # Qt names this
+        return self._hit
+
+    def hoverEnterEvent(self, event: QGraphicsSceneHoverEvent) -> None:  # Qt names this
+        self.hovered = True
+        self._apply_pen()
+        super().hoverEnterEvent(event)
+
+    def hoverLeaveEvent(self, event: QGraphicsSceneHoverEvent) -> None:  # Qt names this
+        self.hovered = False
+        self._apply_pen()
+        super().hoverLeaveEvent(event)
+
+
+class WireItem(QGraphicsPathItem):
+    """The wire that follows the cursor while a connection is being dragged."""
+
+    def __init__(self, style: Style, anchor: QPointF, from_output: bool) -> None:
+        super().__init__()
+        self.style = style
+        self.anchor = anchor
+        self.from_output = from_output
+        self.setPen(style.theme.pens["wire"])
+        self.setZValue(10.0)
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        self.follow(anchor)
+
+    def follow(self, point: QPointF) -> None:
+        if self.from_output:
+            self.setPath(wire_path(self.anchor, point))
+        else:
+            self.setPath(wire_path(point, self.anchor))
+
+    def refuse(self) -> None:
+        """Turn red: the drop was refused (the view removes the wire a moment later)."""
+        self.setPen(self.style.theme.pens["wire_refused"])

@@ -1,0 +1,147 @@
+"""The minimap: the whole graph, small, in the canvas's corner, with the visible area outlined.
+
+It draws an overview picture of the scene (one coloured card per node, a line per wire) into a pixmap
+when the graph changes, and on screen only blits that pixmap and the outline. A live second view of the
+scene would redraw every item whenever the canvas repaints underneath it: 47 ms a frame at a thousand
+nodes, three times the frame budget. Click or drag in it to move the main view there. It shows itself only
+when the graph does not fit on screen.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
+from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen, QPixmap, QTransform
+from PySide6.QtWidgets import QWidget
+
+if TYPE_CHECKING:
+    from neuralforge_desktop.ui.canvas.view import GraphView
+
+SIZE = (240, 150)
+MARGIN = 12
+PAD = 8.0
+
+
+class Minimap(QWidget):
+    def __init__(self, view: GraphView) -> None:
+        super().__init__(view)
+        self.main = view
+        self.enabled = True  # the user's switch; visibility also depends on the graph not fitting
+        self.setFixedSize(*SIZE)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setToolTip("Overview: click or drag to move the view")
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
+        self._visible_rect = QRectF()
+        self._picture = QPixmap()
+        self._to_map = QTransform()  # scene → minimap pixels
+        self._stale = True
+        self._redraw = QTimer(self)
+        self._redraw.setSingleShot(True)
+        self._redraw.setInterval(200)  # edits and drags arrive in bursts; redraw once they settle
+        self._redraw.timeout.connect(self.refit)
+        self.hide()
+
+    # -- the overview picture ------------------------------------------------------------------------
+    def schedule_refit(self) -> None:
+        self._stale = True
+        if self.isVisible():
+            self._redraw.start()
+
+    def refit(self) -> None:
+        """Redraw the overview picture from the scene's items (a few ms at a thousand nodes)."""
+        self._stale = False
+        content = self.main.content_rect()
+        picture = QPixmap(self.size() * self.devicePixelRatioF())
+        picture.setDevicePixelRatio(self.devicePixelRatioF())
+        scene = self.main.graph_scene
+        theme = scene.style.theme
+        picture.fill(theme.background.darker(118) if theme.name == "dark" else theme.background.darker(105))
+        if content.isEmpty():
+            self._picture, self._to_map = picture, QTransform()
+            self.update()
+            return
+        area = content.adjusted(-40.0, -40.0, 40.0, 40.0)
+        scale = min((SIZE[0] - 2 * PAD) / area.width(), (SIZE[1] - 2 * PAD) / area.height())
+        dx = (SIZE[0] - area.width() * scale) / 2.0 - area.left() * scale
+        dy = (SIZE[1] - area.height() * scale) / 2.0 - area.top() * scale
+        self._to_map = QTransform(scale, 0.0, 0.0, scale, dx, dy)
+        painter = QPainter(picture)
+        painter.setTransform(self._to_map)
+        for backdrop in scene.backdrops.values():
+            color = QColor(backdrop.color)
+            color.setAlpha(70)
+            painter.fillRect(backdrop.scene_rect(), color)
+        wire = QPen(theme.edge, 0)
+        painter.setPen(wire)
+        lines = []
+        for edge in scene.edges.values():
+            path = edge.path()
+            if not path.isEmpty():
+                lines.append(path.pointAtPercent(0.0))
+                lines.append(path.pointAtPercent(1.0))
+        painter.drawLines(lines)
+        for item in scene.nodes.values():
+            look = item.look
+            if look is None:
+                continue
+            color = theme.edge_error if look.errors else QColor(look.color)
+            painter.fillRect(QRectF(item.x(), item.y(), look.width, look.height), color)
+        painter.end()
+        self._picture = picture
+        self.update()
+
+    # -- placement and the outline -------------------------------------------------------------------
+    def place(self) -> None:
+        viewport = self.main.viewport()
+        self.move(viewport.x() + viewport.width() - SIZE[0] - MARGIN,
+                  viewport.y() + viewport.height() - SIZE[1] - MARGIN)
+
+    def update_visible_rect(self) -> None:
+        """Called when the main view scrolls or zooms: show, hide or move the outline."""
+        content = self.main.content_rect()
+        visible = self.main.mapToScene(self.main.viewport().rect()).boundingRect()
+        want = self.enabled and len(self.main.graph_scene.nodes) > 1 and not visible.contains(content)
+        if want == self.isHidden():  # isHidden, not isVisible: the main view itself may not be shown yet
+            self.setHidden(not want)
+            if want:
+                self.place()
+                self.raise_()
+                if self._stale:
+                    self.refit()
+        self._visible_rect = visible
+        if want:
+            self.update()
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # Qt names this
+        painter = QPainter(self)
+        painter.drawPixmap(0, 0, self._picture)
+        theme = self.main.graph_scene.style.theme
+        outline = self._to_map.mapRect(self._visible_rect).intersected(QRectF(0.5, 0.5, SIZE[0] - 1, SIZE[1] - 1))
+        fill = QColor(theme.accent)
+        fill.setAlpha(45)
+        painter.setPen(QPen(theme.accent, 1.0))
+        painter.setBrush(fill)
+        painter.drawRect(outline)
+        painter.setPen(QPen(theme.node_border, 1.0))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawRect(QRectF(0.5, 0.5, SIZE[0] - 1, SIZE[1] - 1))
+        painter.end()
+
+    # -- navigation ----------------------------------------------------------------------------------
+    def scene_point(self, pos: QPointF) -> QPointF:
+        inverse, ok = self._to_map.inverted()
+        return inverse.map(pos) if ok else QPointF()
+
+    def _navigate(self, event: QMouseEvent) -> None:
+        self.main.centerOn(self.scene_point(event.position()))
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # Qt names this
+        if event.button() == Qt.MouseButton.LeftButton:
+            self._navigate(event)
+        event.accept()
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # Qt names this
+        if event.buttons() & Qt.MouseButton.LeftButton:
+            self._navigate(event)
+        event.accept()

@@ -1,0 +1,489 @@
+"""A layer on the canvas: title, type, parameter summary, ports, category stripe, error outline.
+
+Everything a node shows is computed in :meth:`NodeItem.refresh` into an immutable :class:`NodeLook`; the
+paint method only draws that look with the theme's ready-made pens and fonts, and the item is cached in
+device coordinates, so panning blits pixmaps instead of running Python per frame.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem, QStyleOptionGraphicsItem, QWidget
+
+from neuralforge_desktop.core.analysis.shapes import deep_revision
+from neuralforge_desktop.core.ir.graph import BLOCK, INPUT, OUTPUT
+from neuralforge_desktop.ui.canvas.describe import param_summary, wrap
+from neuralforge_desktop.ui.canvas.level import Level
+from neuralforge_desktop.ui.canvas.port_item import PortItem, draw_port
+from neuralforge_desktop.ui.canvas.theme import GRID, Style
+
+if TYPE_CHECKING:
+    from neuralforge_desktop.ui.canvas.edge_item import EdgeItem
+
+WIDTH = 150.0  # fits the 220 px columns of layered_layout with room for a shape label between nodes
+CONCEPT_WIDTH = 184.0
+STRIPE = 4.0
+TEXT_X = STRIPE + 8.0
+PORT_Y = 23.0  # single ports sit level with the title, so a chain of nodes gives straight wires
+ROW = 16.0  # one named port row
+MARGIN = 9.0  # bounding-rect slack for the port rings and the selection ring
+RADIUS = 6.0
+BODY_PAD = 18.0
+BODY_HEADER = 34.0
+LOD_TEXT = 0.4  # below this zoom a node is a coloured card without text
+LOD_FLAT = 0.12  # below this, a flat rectangle
+
+
+Shift = tuple[float, float, float, float, float]  # opened block's x, y, collapsed width; push right, push down
+
+
+def room_shifts(opened: list[tuple[tuple[float, float], NodeItem]], concept: bool) -> list[Shift]:
+    """How much room each opened block needs beyond the node it replaces (rounded to the grid)."""
+    collapsed = CONCEPT_WIDTH if concept else WIDTH
+    shifts: list[Shift] = []
+    for (x, y), item in opened:
+        if item.look is not None and item.look.expanded:
+            dx = math.ceil(max(0.0, item.look.width - collapsed) / GRID) * GRID
+            dy = math.ceil(max(0.0, item.look.height - 46.0) / GRID) * GRID
+            shifts.append((x, y, collapsed, dx, dy))
+    return shifts
+
+
+def shift_at(shifts: list[Shift], x: float, y: float) -> tuple[float, float]:
+    """Where an opened block pushes a node at (x, y): right if it starts right of the block's middle, down
+    if it is in the block's column below it. View state: the graph keeps its positions."""
+    ox = oy = 0.0
+    for bx, by, width, dx, dy in shifts:
+        if x >= bx + width / 2.0:
+            ox += dx
+        elif x > bx - width and y > by + 1.0:
+            oy += dy
+    return ox, oy
+
+
+@dataclass(frozen=True)
+class NodeLook:
+    """What one node shows; compared on refresh so an unchanged node keeps its cached pixmap."""
+
+    width: float
+    height: float
+    title: str
+    type_text: str
+    summary: str
+    summary_row: bool  # the summary did not fit beside the type, so it has its own row
+    concept: tuple[str, ...]
+    math: tuple[str, ...]
+    ins: tuple[tuple[str, float, bool], ...]  # name, y, connected
+    outs: tuple[tuple[str, float, bool], ...]
+    in_names: bool
+    out_names: bool
+    color: str
+    errors: tuple[str, ...]
+    warnings: tuple[str, ...]
+    repeat: int
+    block: bool
+    expanded: bool
+
+
+class NodeItem(QGraphicsRectItem):
+    """One node of a :class:`Level`; editable (movable, selectable, wireable) only at the top level."""
+
+    def __init__(self, style: Style, level: Level, node_id: str, parent: QGraphicsItem | None = None) -> None:
+        super().__init__(parent)
+        self.style = style
+        self.level = level
+        self.node_id = node_id
+        self.edges: set[EdgeItem] = set()
+        self.ports: dict[tuple[str, bool], PortItem] = {}
+        self.look: NodeLook | None = None
+        self.highlight: tuple[str, bool] | None = None
+        self.body_nodes: dict[str, NodeItem] = {}
+        self._body_items: list[QGraphicsItem] = []
+        self._body_key: tuple | None = None
+        self._body_geometry_cache: tuple[float, float, tuple, tuple] | None = None
+        self._stripe = QPainterPath()
+        self._band = QPainterPath()
+        self._rect = QRectF()
+        self._color = self._type_color = self._tint = QColor()
+        self.setPen(QPen(Qt.PenStyle.NoPen))
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        flags = QGraphicsItem.GraphicsItemFlag
+        if level.editable:
+            self.setFlags(flags.ItemIsMovable | flags.ItemIsSelectable | flags.ItemSendsGeometryChanges)
+        else:
+            self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)  # a body is for looking; clicks reach the frame
+        self.refresh()
+
+    # -- data ----------------------------------------------------------------------------------------
+    @property
+    def path(self) -> str:
+        return self.level.path(self.node_id)
+
+    @property
+    def expanded(self) -> bool:
+        return bool(self.look and self.look.expanded)
+
+    def refresh(self, force: bool = False) -> bool:
+        """Re-read the node; repaint and re-place ports only when what it shows changed. True if it did."""
+        look = self._compute_look(force)
+        if look == self.look and not force:
+            return False
+        geometry = self.look is None or (look.width, look.height, look.ins, look.outs, look.expanded) != (
+            self.look.width, self.look.height, self.look.ins, self.look.outs, self.look.expanded)
+        body = force or look.expanded != (self.look.expanded if self.look else False)
+        if geometry or body:
+            self.prepareGeometryChange()
+        self.look = look
+        self.setToolTip(self._tooltip())
+        # Everything paint needs is prepared here, so painting allocates no colours, pens or paths.
+        dark = self.style.theme.name == "dark"
+        self._color = QColor(look.color)
+        self._type_color = self._color.lighter(125) if dark else self._color.darker(135)
+        self._tint = QColor(self._color)
+        self._tint.setAlpha(60)
+        if geometry or body:
+            self._rect = QRectF(0.0, 0.0, look.width, look.height)
+            self.setRect(QRectF(-MARGIN, -MARGIN, look.width + 2 * MARGIN, look.height + 2 * MARGIN))
+            rounded = QPainterPath()
+            rounded.addRoundedRect(self._rect, RADIUS, RADIUS)
+            strip = QPainterPath()
+            strip.addRect(QRectF(0, 0, STRIPE, look.height))
+            self._stripe = rounded.intersected(strip)
+            frame = QPainterPath()
+            frame.addRoundedRect(self._rect, RADIUS + 2, RADIUS + 2)
+            band = QPainterPath()
+            band.addRect(QRectF(0.0, 0.0, look.width, BODY_HEADER - 8.0))
+            self._band = frame.intersected(band)
+            self._place_ports()
+            for edge in list(self.edges):
+                edge.update_path()
+        self._port_tooltips()
+        # An opened frame sits under the top level's wires (-1), so a wire passing it stays visible.
+        self.setZValue(-2.0 if look.expanded else (0.0 if self.level.editable else 0.5))
+        # An opened frame can be thousands of pixels wide; caching it costs more than drawing a few rects.
+        self.setCacheMode(QGraphicsItem.CacheMode.NoCache if look.expanded else
+                          QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.update()
+        return True
+
+    def _compute_look(self, force: bool = False) -> NodeLook:
+        level, style = self.level, self.style
+        theme = style.theme
+        node = level.node(self.node_id)
+        layer = level.layer(node)
+        params = level.params(node)
+        ins, outs = level.ports(node)
+        expanded = node.type == BLOCK and node.body is not None and self.path in style.expanded
+        width = CONCEPT_WIDTH if style.concept else WIDTH
+        text_w = width - TEXT_X - 10.0
+        type_text = node.type
+        summary = param_summary(node, layer, params)
+        repeat = node.repeat if node.type == BLOCK else 1
+        badge = theme.width("badge", f"×{repeat}") + 12.0 if node.type == BLOCK else 0.0
+        title = theme.elided("title", node.display_name, text_w - badge)
+        side = theme.width("type", type_text) + 10.0 + theme.width("summary", summary)
+        summary_row = bool(summary) and side > text_w
+        if summary_row:
+            summary = theme.elided("summary", summary, text_w)
+        y = 8.0 + 17.0 + 14.0 + (14.0 if summary_row else 0.0)
+        concept: tuple[str, ...] = ()
+        math: tuple[str, ...] = ()
+        if style.concept and layer is not None:
+            concept = tuple(wrap(layer.description, text_w, lambda t: theme.width("concept", t), 3))
+            math = tuple(wrap(layer.math, text_w, lambda t: theme.width("math", t), 2))
+            y += 6.0 + 12.0 * len(concept) + 14.0 * len(math)
+        in_names, out_names = len(ins) > 1, len(outs) > 1
+        rows_top = y + 4.0
+        incoming = level.graph.incoming(self.node_id)
+        used = {e.src_port for e in level.graph.outgoing(self.node_id)}
+        in_rows = tuple((p.name, rows_top + ROW * (i + 0.5) if in_names else PORT_Y, p.name in incoming)
+                        for i, p in enumerate(ins))
+        out_rows = tuple((p.name, rows_top + ROW * (i + 0.5) if out_names else PORT_Y, p.name in used)
+                         for i, p in enumerate(outs))
+        rows = max(len(ins) if in_names else 0, len(outs) if out_names else 0)
+        height = max(46.0, y + 6.0 + (ROW * rows + 2.0 if rows else 0.0))
+        if node.type in (INPUT, OUTPUT) and not summary_row and not concept:
+            height = 46.0
+        if expanded:
+            width, height, in_rows, out_rows = self._body_geometry(node, in_rows, out_rows, force)
+        elif self._body_items:
+            self._clear_body()
+        errors = tuple(d.message for d in level.errors(self.node_id))
+        if not errors and node.type == BLOCK and not expanded:
+            errors = tuple(d.message for d in level.inner_errors(self.node_id)[:3])
+        return NodeLook(width, height, title, type_text, summary, summary_row, concept, math, in_rows, out_rows,
+                        in_names, out_names, theme.category_color(layer.category if layer else None).name(),
+                        errors, tuple(level.warnings(self.node_id)), repeat, node.type == BLOCK, expanded)
+
+    def _tooltip(self) -> str:
+        look = self.look
+        assert look is not None
+        node = self.level.node(self.node_id)
+        layer = self.level.layer(node)
+        lines = list(look.errors) + list(look.warnings)
+        if not lines:
+            lines = [f"{node.display_name} — {layer.display_name if layer else node.type}"]
+            if layer is not None:
+                lines.append(f"{layer.description}\n{layer.math}")
+            if node.notes:
+                lines.append(node.notes)
+        return "\n".join(lines)
+
+    # -- an expanded block: its body drawn inside an enlarged frame ------------------------------------
+    def _body_geometry(self, node: Any, in_rows: tuple, out_rows: tuple,
+                       force: bool) -> tuple[float, float, tuple, tuple]:
+        body_level = self.level.body_level(self.node_id)
+        assert body_level is not None and node.body is not None
+        # Rebuild the body's items only when the body, its shapes or the node style changed.
+        key = (deep_revision(node.body), id(body_level.shapes), self.style.concept, in_rows, out_rows)
+        if key == self._body_key and not force and self._body_geometry_cache is not None:
+            return self._body_geometry_cache
+        self._clear_body()
+        from neuralforge_desktop.ui.canvas.edge_item import EdgeItem  # edge_item imports this module
+
+        items = {nid: NodeItem(self.style, body_level, nid, self) for nid in node.body.nodes}
+        xs = [n.position[0] for n in node.body] or [0.0]
+        ys = [n.position[1] for n in node.body] or [0.0]
+        left, top = min(xs), min(ys)
+        width, height = 260.0, BODY_HEADER + 60.0
+        # Opened blocks inside the body make room the same way as at the top level.
+        shifts = room_shifts([(node.body.nodes[n].position, i) for n, i in items.items()], self.style.concept)
+        for nid, item in items.items():
+            x, y = node.body.nodes[nid].position
+            ox, oy = shift_at(shifts, x, y)
+            item.setPos(BODY_PAD + x - left + ox, BODY_HEADER + BODY_PAD + y - top + oy)
+            assert item.look is not None
+            width = max(width, item.pos().x() + item.look.width + BODY_PAD)
+            height = max(height, item.pos().y() + item.look.height + BODY_PAD)
+        self.body_nodes = items
+        self._body_items = list(items.values())
+        for edge in node.body.edges:
+            if edge.src in items and edge.dst in items:
+                wire = EdgeItem(self.style, body_level, edge, items[edge.src], items[edge.dst], self)
+                self._body_items.append(wire)
+                height = max(height, wire.boundingRect().bottom() + BODY_PAD)  # skip wires dip below the row
+        # The block's own ports line up with the body's Input and Output nodes they stand for.
+        ins = tuple((name, items[name].pos().y() + PORT_Y if name in items else y, c) for name, y, c in in_rows)
+        outs = tuple((name, items[name].pos().y() + PORT_Y if name in items else y, c) for name, y, c in out_rows)
+        self._body_key = key
+        self._body_geometry_cache = (width, height, ins, outs)
+        return self._body_geometry_cache
+
+    def _clear_body(self) -> None:
+        scene = self.scene()
+        for item in self._body_items:
+            if scene is not None:
+                scene.removeItem(item)
+            else:
+                item.setParentItem(None)
+        self._body_items = []
+        self.body_nodes = {}
+        self._body_key = None
+        self._body_geometry_cache = None
+
+    # -- ports ---------------------------------------------------------------------------------------
+    def _place_ports(self) -> None:
+        look = self.look
+        assert look is not None
+        wanted = {(name, False): QPointF(0.0, y) for name, y, _ in look.ins}
+        wanted.update({(name, True): QPointF(look.width, y) for name, y, _ in look.outs})
+        for key in [k for k in self.ports if k not in wanted]:
+            port = self.ports.pop(key)
+            if port.scene() is not None:
+                port.scene().removeItem(port)
+            else:
+                port.setParentItem(None)
+        for key, center in wanted.items():
+            port = self.ports.get(key)
+            if port is None:
+                self.ports[key] = PortItem(self, key[0], key[1], center, self.level.editable)
+            else:
+                port.setPos(center)
+
+    def _port_tooltips(self) -> None:
+        result = self.level.result(self.node_id)
+        for (name, output), port in self.ports.items():
+            specs = None if result is None else (result.outputs if output else result.inputs)
+            spec = None if specs is None else specs.get(name)
+            shape = f": {spec}" if spec is not None else ""
+            tip = f"{name} ({'output' if output else 'input'}){shape}"
+            if self.level.editable:
+                tip += " — drag to an input to connect" if output else " — drag to an output to connect"
+            port.setToolTip(tip)
+
+    def port_scene_pos(self, name: str, output: bool) -> QPointF:
+        port = self.ports.get((name, output))
+        if port is None:  # a port that no longer exists (params changed): attach to the node's side
+            look = self.look
+            return self.mapToScene(QPointF(look.width if (look and output) else 0.0, PORT_Y))
+        return port.scenePos()
+
+    def set_highlight(self, key: tuple[str, bool] | None) -> None:
+        if key != self.highlight:
+            self.highlight = key
+            self.update()
+
+    # -- Qt hooks ------------------------------------------------------------------------------------
+    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: Any) -> Any:  # Qt names this
+        kind = QGraphicsItem.GraphicsItemChange
+        if change == kind.ItemPositionChange and self.style.snap and not self.style.syncing:
+            return QPointF(round(value.x() / GRID) * GRID, round(value.y() / GRID) * GRID)
+        if change == kind.ItemPositionHasChanged:
+            for edge in self.edges:
+                edge.update_path()
+        return super().itemChange(change, value)
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        look = self.look
+        if look is None:
+            return
+        theme = self.style.theme
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        rect = self._rect
+        color = self._color
+        selected = self.isSelected() and not self.style.exporting
+        if lod < LOD_FLAT and not self.style.exporting:
+            # A speck at this zoom: one flat rectangle in the category colour, red when broken.
+            painter.fillRect(rect, theme.edge_error if look.errors else (theme.accent if selected else color))
+            return
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        if look.expanded:
+            self._paint_frame(painter, rect, color, selected)
+            return
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(theme.shadow)
+        painter.drawRoundedRect(rect.translated(0.0, 2.0), RADIUS, RADIUS)
+        if look.block:  # a second card behind says "there is more inside"
+            painter.setBrush(theme.node_header)
+            painter.setPen(theme.pens["border"])
+            painter.drawRoundedRect(rect.translated(4.0, -4.0), RADIUS, RADIUS)
+        painter.setBrush(theme.node_fill)
+        painter.setPen(theme.pens["error"] if look.errors else
+                       theme.pens["warning"] if look.warnings else theme.pens["border"])
+        painter.drawRoundedRect(rect, RADIUS, RADIUS)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(color)
+        painter.drawPath(self._stripe)
+        if selected:
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.setPen(theme.pens["selected"])
+            painter.drawRoundedRect(rect.adjusted(-3.0, -3.0, 3.0, 3.0), RADIUS + 2, RADIUS + 2)
+        if lod >= LOD_TEXT or self.style.exporting:
+            self._paint_text(painter, look, color)
+        self._paint_ports(painter, look, color)
+
+    def _paint_text(self, painter: QPainter, look: NodeLook, color: QColor) -> None:
+        theme = self.style.theme
+        w = look.width
+        painter.setFont(theme.fonts["title"])
+        painter.setPen(theme.text)
+        painter.drawText(QPointF(TEXT_X, 8.0 + 12.0), look.title)
+        painter.setFont(theme.fonts["type"])
+        painter.setPen(self._type_color)
+        painter.drawText(QPointF(TEXT_X, 25.0 + 11.0), look.type_text)
+        painter.setFont(theme.fonts["summary"])
+        painter.setPen(theme.text_dim)
+        if look.summary_row:
+            painter.drawText(QPointF(TEXT_X, 39.0 + 11.0), look.summary)
+        elif look.summary:
+            sw = theme.width("summary", look.summary)
+            painter.drawText(QPointF(w - 10.0 - sw, 25.0 + 11.0), look.summary)
+        y = 39.0 + (14.0 if look.summary_row else 0.0) + 4.0
+        if look.concept or look.math:
+            painter.setPen(theme.pens["divider"])
+            painter.drawLine(QPointF(TEXT_X, y), QPointF(w - 10.0, y))
+            y += 2.0
+            painter.setFont(theme.fonts["concept"])
+            painter.setPen(theme.text_dim)
+            for line in look.concept:
+                painter.drawText(QPointF(TEXT_X, y + 10.0), line)
+                y += 12.0
+            painter.setFont(theme.fonts["math"])
+            painter.setPen(theme.text)
+            for line in look.math:
+                painter.drawText(QPointF(TEXT_X, y + 12.0), line)
+                y += 14.0
+        if look.block:
+            text = f"×{look.repeat}"
+            bw = theme.width("badge", text) + 8.0
+            pill = QRectF(w - 8.0 - bw, 7.0, bw, 15.0)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(theme.node_header if look.repeat == 1 else color.darker(150))
+            painter.drawRoundedRect(pill, 7.0, 7.0)
+            painter.setFont(theme.fonts["badge"])
+            painter.setPen(theme.text)
+            painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, text)
+        elif look.errors:
+            dot = QPointF(w - 13.0, 14.0)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(theme.edge_error)
+            painter.drawEllipse(dot, 6.0, 6.0)
+            painter.setFont(theme.fonts["badge"])
+            painter.setPen(Qt.GlobalColor.white)
+            painter.drawText(QRectF(dot.x() - 6.0, dot.y() - 7.0, 12.0, 14.0), Qt.AlignmentFlag.AlignCenter, "!")
+        painter.setFont(theme.fonts["port"])
+        painter.setPen(theme.text_faint)
+        if look.in_names:
+            for name, py, _ in look.ins:
+                painter.drawText(QPointF(TEXT_X - 2.0, py + 3.5), name)
+        if look.out_names:
+            for name, py, _ in look.outs:
+                nw = theme.width("port", name)
+                painter.drawText(QPointF(w - 10.0 - nw, py + 3.5), name)
+
+    def _paint_ports(self, painter: QPainter, look: NodeLook, color: QColor) -> None:
+        fill = self.style.theme.port_fill
+        for name, py, connected in look.ins:
+            draw_port(painter, QPointF(0.0, py), color, fill, connected, self.highlight == (name, False))
+        for name, py, connected in look.outs:
+            draw_port(painter, QPointF(look.width, py), color, fill, connected, self.highlight == (name, True))
+
+    def _paint_frame(self, painter: QPainter, rect: QRectF, color: QColor, selected: bool) -> None:
+        theme = self.style.theme
+        look = self.look
+        assert look is not None
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(theme.shadow)
+        painter.drawRoundedRect(rect.translated(0.0, 3.0), RADIUS + 2, RADIUS + 2)
+        painter.setBrush(theme.body_fill)
+        painter.setPen(theme.pens["selected"] if selected else
+                       theme.pens["error"] if look.errors else theme.pens["body_border"])
+        painter.drawRoundedRect(rect, RADIUS + 2, RADIUS + 2)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(self._tint)
+        painter.drawPath(self._band)
+        painter.setFont(theme.fonts["title"])
+        painter.setPen(theme.text)
+        painter.drawText(QPointF(12.0, 18.0), look.title)
+        tw = theme.width("title", look.title)
+        painter.setFont(theme.fonts["type"])
+        painter.setPen(theme.text_dim)
+        repeat = f" ×{look.repeat}" if look.repeat > 1 else ""
+        painter.drawText(QPointF(22.0 + tw, 18.0), f"Block{repeat} · {look.summary} · read-only view")
+        for name, py, _ in look.ins:  # tie each outer port to the body Input it feeds
+            inner = self.body_nodes.get(name)
+            if inner is not None:
+                painter.setPen(theme.pens["body_border"])
+                painter.drawLine(QPointF(0.0, py), QPointF(inner.pos().x(), py))
+        for name, py, _ in look.outs:
+            inner = self.body_nodes.get(name)
+            if inner is not None and inner.look is not None:
+                painter.setPen(theme.pens["body_border"])
+                painter.drawLine(QPointF(inner.pos().x() + inner.look.width, py), QPointF(look.width, py))
+        self._paint_ports(painter, look, color)
+
+    def display_lines(self) -> list[str]:
+        """The texts this node shows, in reading order (tests and accessibility read them)."""
+        look = self.look
+        if look is None:
+            return []
+        lines = [look.title, look.type_text]
+        if look.summary:
+            lines.append(look.summary)
+        lines += list(look.concept) + list(look.math)
+        return lines

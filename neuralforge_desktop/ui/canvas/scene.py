@@ -1,0 +1,436 @@
+"""The scene: one item per node, edge and backdrop of the document's top-level graph, kept in step with it.
+
+Items only observe. On a :class:`DocumentChange` only the nodes the change names (plus the nodes whose
+shapes were recomputed) and their edges refresh; structural changes add and remove just the affected
+items; a replaced document rebuilds everything. Lint warnings (whole-graph, a few milliseconds on a
+thousand nodes) are recomputed once the event loop is idle, so a burst of edits lints once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from PySide6.QtCore import QObject, QPointF, QRectF, QTimer, Signal
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene
+
+from neuralforge_desktop.core.edit.document import Document, DocumentChange
+from neuralforge_desktop.core.edit.edits import (
+    AddNode,
+    Connect,
+    Disconnect,
+    Edit,
+    Macro,
+    MoveNodes,
+    RemoveNode,
+    RenameNode,
+    SetMeta,
+    SetNodeText,
+    SetParam,
+    SetTrainable,
+)
+from neuralforge_desktop.core.edit.grouping import GroupIntoBlock, UngroupBlock
+from neuralforge_desktop.core.ir.graph import Edge, Graph
+from neuralforge_desktop.ui.bridge import DocumentBridge
+from neuralforge_desktop.ui.canvas.backdrop_item import BackdropItem
+from neuralforge_desktop.ui.canvas.edge_item import EdgeItem
+from neuralforge_desktop.ui.canvas.level import Level
+from neuralforge_desktop.ui.canvas.node_item import NodeItem, Shift, room_shifts, shift_at
+from neuralforge_desktop.ui.canvas.theme import Style, theme
+
+BACKDROPS = "backdrops"
+LAZY_ABOVE = 150  # refreshing more nodes than this at once: those on screen now, the rest when idle
+CHUNK = 100  # nodes per idle batch: ~10 ms, under a frame
+_STRUCTURAL = (AddNode, RemoveNode, Connect, Disconnect, RenameNode, GroupIntoBlock, UngroupBlock)
+
+
+def leaf_edits(edit: Edit | None) -> Iterator[Edit]:
+    """The plain edits inside (nested) macros."""
+    if isinstance(edit, Macro):
+        for inner in edit.edits:
+            yield from leaf_edits(inner)
+    elif edit is not None:
+        yield edit
+
+
+class GraphScene(QGraphicsScene):
+    rebuilt = Signal()  # a new document: views refit
+    content_changed = Signal()  # nodes were added, removed or moved: the scene's extent may differ
+    retitle_requested = Signal(list)  # new backdrop records after an in-place title edit; the view pushes them
+
+    def __init__(self, bridge: DocumentBridge, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.bridge = bridge
+        self.style = Style(theme("dark"))
+        self.warnings: dict[str, list[str]] = {}
+        self.nodes: dict[str, NodeItem] = {}
+        self.edges: dict[tuple[str, str], EdgeItem] = {}
+        self.backdrops: dict[str, BackdropItem] = {}
+        self._shifts: list[Shift] = []
+        self.labels_visible = True
+        self.wires_visible = True
+        self.level = Level(self.graph, self.document.shapes, "", True, self.warnings)
+        self._lint_timer = QTimer(self)
+        self._lint_timer.setSingleShot(True)
+        # Lint is whole-graph (≈10 ms at 1,000 nodes): run it once typing or dragging pauses, not per edit.
+        self._lint_timer.setInterval(120)
+        self._lint_timer.timeout.connect(self.update_lint)
+        self._pending: set[str] = set()  # nodes whose refresh was deferred (see refresh_nodes)
+        self._pending_timer = QTimer(self)
+        self._pending_timer.setSingleShot(True)
+        self._pending_timer.setInterval(0)
+        self._pending_timer.timeout.connect(self._drain)
+        bridge.changed.connect(self._on_changed)
+        bridge.replaced.connect(self.rebuild)
+        self.rebuild()
+
+    @property
+    def document(self) -> Document:
+        return self.bridge.document
+
+    @property
+    def graph(self) -> Graph:
+        return self.bridge.document.graph
+
+    # -- whole rebuild -------------------------------------------------------------------------------
+    def rebuild(self) -> None:
+        self._pending.clear()
+        self.clearSelection()
+        self.clear()
+        self.nodes, self.edges, self.backdrops = {}, {}, {}
+        self.style.expanded.clear()
+        self._shifts = []
+        self.level = Level(self.graph, self.document.shapes, "", True, self.warnings)
+        self.update_lint(refresh=False)
+        self.style.syncing = True
+        try:
+            for nid in self.graph.nodes:
+                self._add_node(nid)
+            for edge in self.graph.edges:
+                self._add_edge(edge)
+        finally:
+            self.style.syncing = False
+        self._sync_backdrops()
+        self.rebuilt.emit()
+        self.content_changed.emit()
+
+    def _add_node(self, node_id: str) -> NodeItem:
+        item = NodeItem(self.style, self.level, node_id)
+        item.setPos(*self.target_pos(node_id))
+        self.addItem(item)
+        self.nodes[node_id] = item
+        return item
+
+    def _remove_node(self, node_id: str) -> None:
+        item = self.nodes.pop(node_id)
+        for edge in list(item.edges):
+            self._remove_edge(edge.key)
+        self.removeItem(item)
+        self.style.expanded.difference_update({p for p in self.style.expanded
+                                               if p == node_id or p.startswith(node_id + "/")})
+
+    def _add_edge(self, edge: Edge) -> EdgeItem | None:
+        src, dst = self.nodes.get(edge.src), self.nodes.get(edge.dst)
+        if src is None or dst is None:
+            return None
+        item = EdgeItem(self.style, self.level, edge, src, dst)
+        item.label.setVisible(self.labels_visible)
+        item.setVisible(self.wires_visible)
+        self.addItem(item)
+        self.edges[(edge.dst, edge.dst_port)] = item
+        return item
+
+    def _remove_edge(self, key: tuple[str, str]) -> None:
+        item = self.edges.pop(key, None)
+        if item is not None:
+            item.detach()
+            self.removeItem(item)
+
+    # -- incremental updates -------------------------------------------------------------------------
+    def _on_changed(self, change: DocumentChange) -> None:
+        graph = self.graph
+        self.level.graph = graph
+        self.level.shapes = self.document.shapes
+        touched: set[str] = set(change.changed)
+        moved: set[str] = set()
+        backdrops = False
+        structural = change.structural
+        unknown = False
+        for edit in leaf_edits(change.edit):
+            if isinstance(edit, MoveNodes):
+                moved.update(edit.positions)
+            elif isinstance(edit, SetNodeText | SetTrainable | SetParam):
+                touched.add(edit.node_id)
+            elif isinstance(edit, SetMeta):
+                backdrops = backdrops or edit.key == BACKDROPS
+            elif isinstance(edit, _STRUCTURAL):
+                structural = True
+            else:
+                unknown = True  # an edit this canvas does not know (a plugin's): compare everything
+        fresh: set[str] = set()
+        if structural or unknown:
+            renames = [e for e in leaf_edits(change.edit) if isinstance(e, RenameNode)]
+            more, fresh = self._sync_structure(renames)
+            touched |= more
+        if unknown:
+            touched |= set(self.nodes)
+            moved |= set(self.nodes)
+            backdrops = True
+        self._sync_positions(moved - fresh)
+        self.refresh_nodes(touched - fresh)  # items built just now already show the current state
+        self._update_shifts()
+        if backdrops:
+            self._sync_backdrops()
+        if structural or moved or unknown:
+            self.content_changed.emit()
+        self._lint_timer.start()
+
+    # -- room for opened blocks ----------------------------------------------------------------------
+    # An opened block's frame is much larger than the node it replaces. Rather than cover its neighbours,
+    # the view pushes nodes to its right further right, and nodes below it in its column further down.
+    # This is view state only: items sit at (graph position + shift) and moves subtract it again.
+    def _compute_shifts(self) -> list[Shift]:
+        opened = [(self.graph.nodes[p].position, self.nodes[p]) for p in sorted(self.style.expanded)
+                  if p in self.nodes and p in self.graph.nodes]
+        return room_shifts(opened, self.style.concept)
+
+    def shift(self, x: float, y: float) -> tuple[float, float]:
+        """How far the view moves a node at graph position (x, y) to make room for opened blocks."""
+        return shift_at(self._shifts, x, y)
+
+    def target_pos(self, node_id: str) -> tuple[float, float]:
+        x, y = self.graph.nodes[node_id].position
+        if not self._shifts:
+            return x, y
+        ox, oy = self.shift(x, y)
+        return x + ox, y + oy
+
+    def _update_shifts(self) -> None:
+        shifts = self._compute_shifts()
+        if shifts != self._shifts:
+            self._shifts = shifts
+            self._sync_positions(set(self.nodes))
+            self.content_changed.emit()
+
+    def _sync_positions(self, node_ids: set[str]) -> None:
+        self.style.syncing = True
+        try:
+            for nid in node_ids:
+                item = self.nodes.get(nid)
+                if item is not None and nid in self.graph.nodes:
+                    x, y = self.target_pos(nid)
+                    if (item.x(), item.y()) != (x, y):
+                        item.setPos(x, y)
+        finally:
+            self.style.syncing = False
+
+    def refresh_nodes(self, node_ids: set[str], force: bool = False) -> None:
+        """Refresh the named nodes and every edge touching them (labels, colours, routes).
+
+        An edit near the input of a big graph changes every shape after it. Then the nodes on screen
+        refresh now and the rest in small batches while the event loop is idle, so the edit never
+        freezes the canvas (a thousand nodes take ~100 ms to refresh in one go)."""
+        if len(node_ids) > LAZY_ABOVE and not force:
+            visible = self.visible_area()
+            now = {n for n in node_ids if n in self.nodes and self.nodes[n].sceneBoundingRect().intersects(visible)}
+            self._pending |= {n for n in node_ids if n not in now}
+            self._pending_timer.start()
+            node_ids = now
+        self._refresh_now(node_ids, force)
+
+    def flush_refresh(self) -> None:
+        """Bring every item up to date now (before exporting, say)."""
+        pending, self._pending = self._pending, set()
+        self._refresh_now(pending, False)
+
+    def _drain(self) -> None:
+        batch = {self._pending.pop() for _ in range(min(CHUNK, len(self._pending)))}
+        self._refresh_now(batch, False)
+        if self._pending:
+            self._pending_timer.start()
+
+    def visible_area(self) -> QRectF:
+        area = QRectF()
+        for view in self.views():
+            area = area.united(view.mapToScene(view.viewport().rect()).boundingRect())
+        return area
+
+    def _refresh_now(self, node_ids: set[str], force: bool) -> None:
+        edges: set[EdgeItem] = set()
+        for nid in node_ids:
+            item = self.nodes.get(nid)
+            if item is None:
+                continue
+            item.refresh(force)
+            edges.update(item.edges)
+        for edge in edges:
+            edge.refresh(force)
+
+    def _sync_structure(self, rename: list[RenameNode]) -> tuple[set[str], set[str]]:
+        """Add and remove the items whose nodes or edges came or went; returns the nodes to refresh and
+        the nodes whose items were built just now."""
+        graph = self.graph
+        touched: set[str] = set()
+        fresh: set[str] = set()
+        for edit in rename:  # keep the item (and its selection) when a node is only renamed
+            for old, new in ((edit.old, edit.new), (edit.new, edit.old)):
+                if old in self.nodes and old not in graph.nodes and new in graph.nodes and new not in self.nodes:
+                    item = self.nodes.pop(old)
+                    for edge in list(item.edges):
+                        self._remove_edge(edge.key)
+                    item.node_id = new
+                    self.nodes[new] = item
+                    touched.add(new)
+        for nid in [n for n in self.nodes if n not in graph.nodes]:
+            for edge in self.nodes[nid].edges:
+                touched.update((edge.edge.src, edge.edge.dst))
+            self._remove_node(nid)
+        self.style.syncing = True
+        try:
+            for nid in graph.nodes:
+                if nid not in self.nodes:
+                    self._add_node(nid)
+                    fresh.add(nid)
+        finally:
+            self.style.syncing = False
+        current = {(e.dst, e.dst_port): e for e in graph.edges}
+        for key in [k for k, item in self.edges.items() if current.get(k) != item.edge]:
+            stale = self.edges[key].edge
+            touched.update((stale.src, stale.dst))
+            self._remove_edge(key)
+        for key, edge in current.items():
+            if key not in self.edges:
+                self._add_edge(edge)
+                touched.update((edge.src, edge.dst))
+        return {n for n in touched if n in graph.nodes}, fresh
+
+    # -- lint ----------------------------------------------------------------------------------------
+    def update_lint(self, refresh: bool = True) -> None:
+        """Recompute warnings and refresh only the nodes (and edges into them) whose warnings changed."""
+        found: dict[str, list[str]] = {}
+        for diag in self.document.lint():
+            if diag.node:
+                found.setdefault(diag.node, []).append(diag.message)
+        if found == self.warnings:
+            return
+        changed = {p for p in set(found) | set(self.warnings) if found.get(p) != self.warnings.get(p)}
+        self.warnings.clear()
+        self.warnings.update(found)
+        if refresh:
+            top = {p.split("/", 1)[0] for p in changed}
+            self.refresh_nodes({p for p in top if p in self.nodes})
+            inner = {p.split("/", 1)[0] for p in changed if "/" in p}
+            self.refresh_nodes({p for p in inner if p in self.nodes and self.nodes[p].expanded}, force=True)
+
+    # -- backdrops -----------------------------------------------------------------------------------
+    def backdrop_records(self) -> list[dict[str, Any]]:
+        raw = self.graph.meta.get(BACKDROPS)
+        return [r for r in raw if isinstance(r, dict) and r.get("id")] if isinstance(raw, list) else []
+
+    def _sync_backdrops(self) -> None:
+        records = {str(r["id"]): r for r in self.backdrop_records()}
+        for bid in [b for b in self.backdrops if b not in records]:
+            self.removeItem(self.backdrops.pop(bid))
+        for bid, record in records.items():
+            item = self.backdrops.get(bid)
+            if item is None:
+                item = BackdropItem(self.style, record, self.nodes_inside, self._retitle)
+                self.addItem(item)
+                self.backdrops[bid] = item
+            elif item.record() != record:
+                item.apply(record)
+
+    def nodes_inside(self, rect: QRectF) -> list[QGraphicsItem]:
+        found: list[QGraphicsItem] = []
+        for item in self.nodes.values():
+            look = item.look
+            if look is not None and rect.contains(QRectF(item.pos(), QPointF(item.x() + look.width,
+                                                                              item.y() + look.height))):
+                found.append(item)
+        return found
+
+    def _retitle(self, backdrop_id: str, title: str) -> None:
+        records = [dict(r, title=title) if r.get("id") == backdrop_id else r for r in self.backdrop_records()]
+        self.retitle_requested.emit(records)
+
+    # -- for the view --------------------------------------------------------------------------------
+    def geometry_edit(self) -> Edit | None:
+        """The edit that records what the mouse just moved or resized (None when nothing changed)."""
+        graph = self.graph
+        moved: dict[str, tuple[float, float]] = {}
+        for nid, item in self.nodes.items():
+            if nid in graph.nodes:
+                ox, oy = self.shift(*graph.nodes[nid].position) if self._shifts else (0.0, 0.0)
+                where = (item.x() - ox, item.y() - oy)
+                if where != tuple(graph.nodes[nid].position):
+                    moved[nid] = where
+        records = self.backdrop_records()
+        new_records = [self.backdrops[str(r["id"])].record() if str(r["id"]) in self.backdrops else r
+                       for r in records]
+        edits: list[Edit] = []
+        if new_records != records:
+            edits.append(SetMeta(BACKDROPS, new_records, label="Move backdrop"))
+        if moved:
+            edits.append(MoveNodes(moved, label="Move"))
+        if not edits:
+            return None
+        return edits[0] if len(edits) == 1 else Macro(tuple(edits), label="Move backdrop")
+
+    def content_rect(self) -> QRectF:
+        """The area covered by nodes and backdrops (scene coordinates)."""
+        rect = QRectF()
+        for item in self.nodes.values():
+            look = item.look
+            if look is not None:
+                rect = rect.united(QRectF(item.x(), item.y(), look.width, look.height))
+        for backdrop in self.backdrops.values():
+            rect = rect.united(backdrop.scene_rect())
+        return rect
+
+    def restyle(self, geometry: bool) -> None:
+        """Theme or Concept Mode changed: repaint everything (re-measure nodes when ``geometry``)."""
+        if geometry:
+            self.refresh_nodes(set(self.nodes), force=True)
+            self._update_shifts()
+        else:
+            for item in self.nodes.values():
+                item.refresh(force=True)
+            for edge in self.edges.values():
+                edge.refresh(force=True)
+        for backdrop in self.backdrops.values():
+            backdrop.update()
+        self.update()
+
+    def set_detail(self, labels: bool, far: bool, wires: bool = True) -> None:
+        """Zoom level changed. Hide every shape label when too small to read (a thousand invisible labels
+        still cost the renderer, hidden ones cost nothing); draw hairline wires when far out, and none at
+        all when nodes are specks a few pixels apart."""
+        if wires != self.wires_visible:
+            self.wires_visible = wires
+            for edge in self.edges.values():
+                edge.setVisible(wires)
+        if labels != self.labels_visible:
+            self.labels_visible = labels
+            for edge in self.edges.values():
+                edge.label.setVisible(labels)
+        if far != self.style.far:
+            self.style.far = far
+            for edge in self.edges.values():
+                edge.refresh(force=True)
+
+    def toggle_expanded(self, path: str) -> bool:
+        """Show or hide a block's body inline (view state only). Returns whether it is now expanded."""
+        top = path.split("/", 1)[0]
+        if top not in self.nodes:
+            return False
+        if path in self.style.expanded:
+            self.style.expanded.difference_update({p for p in self.style.expanded
+                                                   if p == path or p.startswith(path + "/")})
+            expanded = False
+        else:
+            self.style.expanded.add(path)
+            expanded = True
+        self.nodes[top].refresh(force=True)
+        self._update_shifts()
+        self.content_changed.emit()
+        return expanded

@@ -1,0 +1,271 @@
+"""Browse the experiment store: a sortable, filterable runs table; the selected runs' curves overlaid; the
+confusion matrix of the current finished run.
+
+The panel has its own Store on the file (a Store is for one thread; SQLite's WAL lets it read while a worker
+writes). While any listed run is active the table refreshes itself every ``AUTO_REFRESH_MS``; otherwise
+only on Refresh or :meth:`refresh`, so an idle panel costs nothing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from neuralforge_desktop.ui.training.confusion import ConfusionMatrixWidget, load_confusion
+from neuralforge_desktop.ui.training.curves import CurvesWidget
+from neuralforge_desktop.ui.training.runs_model import COLUMNS, RUN_ID_ROLE, RunFilterProxy, RunsTableModel
+from neuralforge_desktop.ui.training.style import DEFAULT_THEME
+
+AUTO_REFRESH_MS = 2000
+OVERLAY_METRICS = ("val/acc", "train/loss")
+MAX_OVERLAID = 10  # more runs than colours stop being told apart
+LIST_LIMIT = 5000
+
+
+def run_label(run: Any) -> str:
+    return f"{run.name} ({run.id[:6]})"
+
+
+class RunsPanel(QWidget):
+    """Runs of the store at ``store_path`` (default: the user's store). ``runs_selected(list of ids)`` when the
+    selection changes."""
+
+    runs_selected = Signal(list)
+
+    def __init__(self, store_path: str | Path | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        from neuralforge_desktop.core.store.sqlite_store import Store
+
+        self._store = Store(store_path)
+        self._theme = DEFAULT_THEME
+        self._overlaid: dict[str, tuple[str, int]] = {}  # run id → (status, last step) when last drawn
+        self._current: str | None = None
+        self._current_status: str | None = None
+
+        self.filter_edit = QLineEdit(self)
+        self.filter_edit.setPlaceholderText("Filter: status:finished  lr=0.001  val/acc>0.9  free text")
+        self.filter_edit.setClearButtonEnabled(True)
+        self.filter_edit.setToolTip(
+            "Terms separated by spaces; a run must match all of them.\n"
+            "status:, name:, experiment:, id:, tag: — the field contains the text\n"
+            "key=value, key!=value — a param or tag (numbers compare as numbers: lr=1e-3)\n"
+            "metric>x, <, >=, <= — a metric's latest value (val/acc>0.9) or a numeric param\n"
+            "anything else — found in id, name, experiment, status, params or tags")
+        self.refresh_button = QPushButton("Refresh", self)
+        self.count_label = QLabel(self)
+        head = QHBoxLayout()
+        head.addWidget(self.filter_edit, 1)
+        head.addWidget(self.count_label)
+        head.addWidget(self.refresh_button)
+
+        self.model = RunsTableModel(self)
+        self.proxy = RunFilterProxy(self)
+        self.proxy.setSourceModel(self.model)
+        self.table = QTableView(self)
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(COLUMNS.index("created"), Qt.SortOrder.DescendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        header.setHighlightSections(False)
+
+        self.curves = CurvesWidget(self)
+        self.confusion = ConfusionMatrixWidget(self)
+        self.tabs = QTabWidget(self)
+        self.tabs.addTab(self.curves, "Curves")
+        self.tabs.addTab(self.confusion, "Confusion matrix")
+        self.tabs.setDocumentMode(True)
+
+        table_box = QWidget(self)
+        box = QVBoxLayout(table_box)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.setSpacing(6)
+        box.addLayout(head)
+        box.addWidget(self.table, 1)
+        self.splitter = QSplitter(Qt.Orientation.Vertical, self)
+        self.splitter.addWidget(table_box)
+        self.splitter.addWidget(self.tabs)
+        self.splitter.setStretchFactor(0, 2)
+        self.splitter.setStretchFactor(1, 3)
+        self.splitter.setChildrenCollapsible(False)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 8)
+        layout.addWidget(self.splitter)
+
+        self._timer = QTimer(self)
+        self._timer.setInterval(AUTO_REFRESH_MS)
+        self._timer.timeout.connect(self.refresh)
+        self.filter_edit.textChanged.connect(self._filter_changed)
+        self.refresh_button.clicked.connect(self.refresh)
+        self.table.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.table.selectionModel().currentRowChanged.connect(lambda *_: self._show_confusion())
+        self.refresh()
+        self._fit_columns()
+
+    # -- public ------------------------------------------------------------------------------------------
+    @property
+    def store(self) -> Any:
+        return self._store
+
+    @property
+    def auto_refreshing(self) -> bool:
+        return self._timer.isActive()
+
+    def refresh(self) -> None:
+        """Re-read the runs (keeping selection, sort and filter) and redraw the curves of active runs."""
+        self._store.mark_crashed_runs()  # a run whose worker died is shown as crashed, not running forever
+        runs = self._store.list_runs(order_by="-created", limit=LIST_LIMIT)
+        selected = self.selected_run_ids()
+        current = self._current
+        self.model.set_runs(runs)
+        self._select(selected, current, notify=False)
+        self._update_count()
+        active = any(r.status in ("running", "paused") for r in runs)
+        if active and not self._timer.isActive():
+            self._timer.start()
+        elif not active:
+            self._timer.stop()
+        self._update_overlays(force=False)  # only runs that logged something new are re-read
+        row = self.model.row_of(self._current) if self._current else -1
+        if row >= 0 and self.model.run(row).status != self._current_status:
+            self._show_confusion()  # e.g. the current run has just finished
+
+    def follow(self, run_id: str) -> None:
+        """A run was started elsewhere (the train panel): list it and keep refreshing while it is active."""
+        self.refresh()
+        self._timer.start()
+
+    def set_filter(self, text: str) -> None:
+        self.filter_edit.setText(text)
+
+    def visible_run_ids(self) -> list[str]:
+        return [self.proxy.index(r, 0).data(RUN_ID_ROLE) for r in range(self.proxy.rowCount())]
+
+    def selected_run_ids(self) -> list[str]:
+        rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
+        return [i.data(RUN_ID_ROLE) for i in sorted(rows, key=lambda i: i.row())]
+
+    def select_runs(self, run_ids: list[str]) -> None:
+        self._select(run_ids, run_ids[-1] if run_ids else None, notify=True)
+
+    def cell_text(self, run_id: str, column: str) -> str:
+        row = self.model.row_of(run_id)
+        if row < 0:
+            return ""
+        return str(self.model.index(row, COLUMNS.index(column)).data())
+
+    def set_theme(self, name: str) -> None:
+        self._theme = name
+        self.curves.set_theme(name)
+        self.confusion.set_theme(name)
+        self.model.set_theme(name)
+
+    # -- internals ---------------------------------------------------------------------------------------
+    def _select(self, run_ids: list[str], current: str | None, notify: bool) -> None:
+        model = self.table.selectionModel()
+        selection = QItemSelection()
+        last_col = len(COLUMNS) - 1
+        for run_id in run_ids:
+            row = self.model.row_of(run_id)
+            if row < 0:
+                continue
+            proxy_row = self.proxy.mapFromSource(self.model.index(row, 0)).row()
+            if proxy_row >= 0:
+                selection.select(self.proxy.index(proxy_row, 0), self.proxy.index(proxy_row, last_col))
+        model.blockSignals(True)  # one overlay update below, not one per restored row
+        model.select(selection, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        if current is not None and (row := self.model.row_of(current)) >= 0:
+            index = self.proxy.mapFromSource(self.model.index(row, 0))
+            if index.isValid():
+                model.setCurrentIndex(index, QItemSelectionModel.SelectionFlag.NoUpdate)
+        model.blockSignals(False)
+        self.table.viewport().update()
+        if notify:
+            self._selection_changed()
+        elif current is not None and self.model.row_of(current) >= 0:
+            self._current = current
+
+    def _filter_changed(self, text: str) -> None:
+        self.proxy.set_filter_text(text)
+        self._update_count()
+
+    def _update_count(self) -> None:
+        shown, total = self.proxy.rowCount(), self.model.rowCount()
+        self.count_label.setText(f"{shown} of {total} runs" if shown != total else f"{total} runs")
+
+    def _selection_changed(self, *_: Any) -> None:
+        ids = self.selected_run_ids()
+        index = self.table.selectionModel().currentIndex()
+        current = index.data(RUN_ID_ROLE) if index.isValid() else None
+        self._current = current if current in ids else (ids[-1] if ids else None)
+        self._update_overlays(force=True)
+        self._show_confusion()
+        self.runs_selected.emit(ids)
+
+    def _update_overlays(self, force: bool) -> None:
+        ids = self.selected_run_ids()[:MAX_OVERLAID]
+        runs = {r.id: r for r in self.model.runs() if r.id in ids}
+        if force or set(ids) != set(self._overlaid):
+            self.curves.clear()
+            self._overlaid.clear()
+        for run_id in ids:
+            run = runs.get(run_id)
+            if run is None:
+                continue
+            stamp = (run.status, max((m.step for m in run.metrics.values()), default=-1))
+            if self._overlaid.get(run_id) == stamp:
+                continue  # unchanged since drawn: a refresh of a finished run reads nothing
+            label = run_label(run)
+            for name in OVERLAY_METRICS:
+                series = self._store.metric_history(run_id, name)
+                if len(series):
+                    self.curves.add_series(label, name, series.steps, series.values)
+            self._overlaid[run_id] = stamp
+        self.curves.flush()
+
+    def _show_confusion(self) -> None:
+        run_id = self._current
+        row = self.model.row_of(run_id) if run_id else -1
+        self._current_status = self.model.run(row).status if row >= 0 else None
+        if row < 0:
+            self.confusion.set_confusion(None, "Select a finished classification run to see its confusion matrix.")
+            return
+        run = self.model.run(row)
+        if run.status != "finished":
+            self.confusion.set_confusion(None, f"Run {run.name} is {run.status}: the confusion matrix is "
+                                               "computed when a run finishes.")
+            return
+        conf = load_confusion(self._store.path, run.id)
+        self.confusion.set_confusion(conf, None if conf else f"Run {run.name} recorded no confusion matrix "
+                                                               "(a regression task, or its events log is gone).")
+        if conf is not None:
+            self.tabs.setTabToolTip(1, f"{run.name}: {conf.split} split, {conf.size} classes")
+
+    def _fit_columns(self) -> None:
+        self.table.resizeColumnsToContents()
+        header = self.table.horizontalHeader()
+        for column in range(len(COLUMNS)):
+            header.resizeSection(column, max(header.sectionSize(column), 56))
