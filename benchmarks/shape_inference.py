@@ -91,6 +91,19 @@ def main() -> None:
     incremental = best_of(edit_conv, 50)
     recomputed = len(engine.update([f"b{mid}_conv1"]))
 
+    widths = [CHANNELS]
+
+    def edit_width() -> None:
+        widths[0] = 24 if widths[0] == CHANNELS else CHANNELS
+        graph.set_param(f"b{mid}_conv1", "out_channels", widths[0])
+        engine.update([f"b{mid}_conv1"])
+
+    incremental_width = best_of(edit_width, 50)
+    graph.set_param(f"b{mid}_conv1", "out_channels", 24)
+    width_recomputed = len(engine.update([f"b{mid}_conv1"]))
+    graph.set_param(f"b{mid}_conv1", "out_channels", CHANNELS)
+    engine.update([f"b{mid}_conv1"])
+
     sizes = [32, 33]
 
     def edit_input() -> None:
@@ -106,6 +119,8 @@ def main() -> None:
         "full_cold_ms": round(cold * 1e3, 3),
         "incremental_ms": round(incremental * 1e3, 4),
         "incremental_nodes_recomputed": recomputed,
+        "incremental_width_edit_ms": round(incremental_width * 1e3, 4),
+        "incremental_width_nodes_recomputed": width_recomputed,
         "incremental_input_edit_ms": round(worst * 1e3, 3),
         "torch_meta_build_forward_ms": round(baseline * 1e3, 1),
         "speedup_full_vs_torch": round(baseline / full, 1),
@@ -115,6 +130,8 @@ def main() -> None:
     print(f"graph: {nodes} nodes (residual CNN, {BLOCKS} blocks)")
     print(f"full inference (warm caches): {figures['full_ms']} ms;  cold (new engine): {figures['full_cold_ms']} ms")
     print(f"incremental, one Conv2d edit: {figures['incremental_ms']} ms ({recomputed} nodes recomputed)")
+    print(f"incremental, Conv2d width edit: {figures['incremental_width_edit_ms']} ms ({width_recomputed} nodes "
+          "recomputed: the BatchNorm and ReLU after it; the next Conv2d's output is unchanged)")
     print(f"incremental, input shape edit (everything downstream): {figures['incremental_input_edit_ms']} ms")
     print(f"torch meta-device build + forward: {figures['torch_meta_build_forward_ms']} ms")
     print(f"speed-up vs torch: full {figures['speedup_full_vs_torch']}×, "
