@@ -1,0 +1,190 @@
+"""The menu bar: every command the window offers, with its shortcut, in one table-like place.
+
+Actions are kept by a dotted name (``file.save``, ``view.fit``) so tests, the shortcuts dialog and the
+window refer to one object. Single-key canvas commands (F, L, Tab, Delete) are bound to the canvas only,
+so typing in a panel's text field never triggers them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import QMenu
+
+from neuralforge_desktop.ui.theme import THEMES
+
+if TYPE_CHECKING:
+    from neuralforge_desktop.ui.main_window import MainWindow
+
+Keys = str | QKeySequence.StandardKey | Sequence[str | QKeySequence.StandardKey]
+
+
+def _sequences(keys: Keys | None) -> list[QKeySequence]:
+    if keys is None:
+        return []
+    items = [keys] if isinstance(keys, str | QKeySequence.StandardKey) else list(keys)
+    found: list[QKeySequence] = []
+    for key in items:
+        found.extend(QKeySequence.keyBindings(key) if isinstance(key, QKeySequence.StandardKey) else
+                     [QKeySequence(key)])
+    return list(dict.fromkeys(found))  # a standard key may repeat an explicit one
+
+
+class WindowActions:
+    """Builds the menus of ``window`` and keeps every action by name in :attr:`by_name`."""
+
+    def __init__(self, window: MainWindow) -> None:
+        self.window = window
+        self.by_name: dict[str, QAction] = {}
+        self.recent_menu: QMenu | None = None
+        self._build()
+
+    def __getitem__(self, name: str) -> QAction:
+        return self.by_name[name]
+
+    def add(self, menu: QMenu, name: str, text: str, slot: Callable[[], object] | None = None,
+            keys: Keys | None = None, *, tip: str = "", checkable: bool = False, checked: bool = False,
+            canvas_only: bool = False, toggled: Callable[[bool], object] | None = None) -> QAction:
+        action = QAction(text, self.window)
+        action.setObjectName(name)
+        action.setShortcuts(_sequences(keys))
+        if tip:
+            action.setStatusTip(tip)
+            action.setToolTip(tip)
+        if checkable:
+            action.setCheckable(True)
+            action.setChecked(checked)
+        if slot is not None:
+            action.triggered.connect(lambda _checked=False: slot())
+        if toggled is not None:
+            action.toggled.connect(toggled)
+        if canvas_only:
+            # Active only while the canvas (or something inside it) has focus; still shown in the menu.
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            self.window.view.addAction(action)
+        menu.addAction(action)
+        self.by_name[name] = action
+        return action
+
+    def _build(self) -> None:
+        w = self.window
+        bar = w.menuBar()
+        self._file_menu(bar.addMenu("&File"))
+        self._edit_menu(bar.addMenu("&Edit"))
+        self._view_menu(bar.addMenu("&View"))
+        help_menu = bar.addMenu("&Help")
+        self.add(help_menu, "help.shortcuts", "&Keyboard Shortcuts", w.show_shortcuts, "F1")
+        self.add(help_menu, "help.about", "&About NeuralForge", w.show_about)
+
+    def _file_menu(self, m: QMenu) -> None:
+        f = self.window.files
+        self.add(m, "file.new", "&New Blank Graph", f.new_blank, "Ctrl+N")
+        self.add(m, "file.new_template", "New from &Template…", f.new_from_template, "Ctrl+Shift+N",
+                 tip="Start from an architecture in the model zoo")
+        m.addSeparator()
+        self.add(m, "file.open", "&Open…", f.open, "Ctrl+O")
+        self.recent_menu = m.addMenu("Open &Recent")
+        self.recent_menu.setObjectName("file.recent")
+        self.update_recent(self.window.settings.recent_files())
+        m.addSeparator()
+        self.add(m, "file.save", "&Save", f.save, "Ctrl+S")
+        self.add(m, "file.save_as", "Save &As…", f.save_as, "Ctrl+Shift+S")
+        self.add(m, "file.export", "&Export Diagram…", f.export_diagram, "Ctrl+E",
+                 tip="Save the canvas as a PNG, SVG or PDF picture")
+        m.addSeparator()
+        quit_action = self.add(m, "file.quit", "&Quit", self.window.close, "Ctrl+Q")
+        quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+
+    def update_recent(self, files: list[str]) -> None:
+        menu = self.recent_menu
+        if menu is None:
+            return
+        menu.clear()
+        for index, path in enumerate(files):
+            # Number the first nine so they can be picked from the keyboard, like most editors do.
+            label = f"&{index + 1}  {Path(path).name}" if index < 9 else Path(path).name
+            action = menu.addAction(label)
+            action.setToolTip(path)
+            action.setStatusTip(path)
+            action.triggered.connect(lambda _checked=False, p=path: self.window.files.open(p))
+        if files:
+            menu.addSeparator()
+            menu.addAction("Clear Recent Files", self.window.clear_recent)
+        menu.setEnabled(bool(files))
+
+    def _edit_menu(self, m: QMenu) -> None:
+        w = self.window
+        undo = w.edits.createUndoAction(w, "&Undo")
+        undo.setObjectName("edit.undo")
+        undo.setShortcuts(_sequences(["Ctrl+Z"]))
+        redo = w.edits.createRedoAction(w, "&Redo")
+        redo.setObjectName("edit.redo")
+        redo.setShortcuts(_sequences(["Ctrl+Shift+Z", "Ctrl+Y"]))
+        m.addAction(undo)
+        m.addAction(redo)
+        self.by_name["edit.undo"], self.by_name["edit.redo"] = undo, redo
+        m.addSeparator()
+        self.add(m, "edit.cut", "Cu&t", w.cut, "Ctrl+X")
+        self.add(m, "edit.copy", "&Copy", w.copy, "Ctrl+C")
+        self.add(m, "edit.paste", "&Paste", w.paste, "Ctrl+V")
+        self.add(m, "edit.duplicate", "D&uplicate", w.view.duplicate_selection, "Ctrl+D")
+        self.add(m, "edit.delete", "&Delete", w.view.delete_selection, ["Delete", "Backspace"], canvas_only=True)
+        self.add(m, "edit.select_all", "Select &All", w.select_all, "Ctrl+A", canvas_only=True)
+        m.addSeparator()
+        self.add(m, "edit.group", "&Group into Block", w.view.group_selection, "Ctrl+G",
+                 tip="Turn the selected nodes into one reusable block")
+        self.add(m, "edit.expand", "&Expand Block", w.view.expand_selected_block, "Ctrl+Shift+G",
+                 tip="Put the selected block's layers back into the graph")
+        self.add(m, "edit.backdrop", "Add &Backdrop", lambda: w.view.add_backdrop(), "Ctrl+B",
+                 tip="A titled frame behind nodes, to label a part of the model")
+        self.add(m, "edit.quick_add", "&Quick Add Layer…", lambda: w.view.quick_add(), "Tab", canvas_only=True,
+                 tip="Type a layer name to add it at the cursor")
+
+    def _view_menu(self, m: QMenu) -> None:
+        w, s = self.window, self.window.settings
+        self.add(m, "view.zoom_in", "Zoom &In", w.view.zoom_in, [QKeySequence.StandardKey.ZoomIn, "Ctrl+="])
+        self.add(m, "view.zoom_out", "Zoom &Out", w.view.zoom_out, [QKeySequence.StandardKey.ZoomOut, "Ctrl+-"])
+        self.add(m, "view.fit", "&Fit All", w.view.fit_all, "F", canvas_only=True)
+        self.add(m, "view.zoom_selection", "Zoom to &Selection", w.view.zoom_to_selection, "Shift+F",
+                 canvas_only=True)
+        m.addSeparator()
+        self.add(m, "view.auto_layout", "Auto &Layout", lambda: w.view.auto_layout(), "L", canvas_only=True,
+                 tip="Arrange the nodes left to right in data-flow order")
+        self.add(m, "view.snap", "Snap to &Grid", checkable=True, checked=s.snap_to_grid, toggled=w.set_snap_to_grid)
+        self.add(m, "view.concept", "&Concept Mode", keys="Ctrl+M", checkable=True, checked=s.concept_mode,
+                 toggled=w.set_concept_mode, tip="Plain-language node cards for teaching and explaining")
+        self.add(m, "view.show_all", "Show &All Layers", checkable=True, checked=s.show_all_layers,
+                 toggled=w.set_show_all_layers, tip="List every layer in the palette, not only the common ones")
+        self.add(m, "view.minimap", "&Minimap", checkable=True, checked=s.minimap, toggled=w.set_minimap_visible)
+        m.addSeparator()
+        themes = m.addMenu("&Theme")
+        group = QActionGroup(self.window)
+        group.setExclusive(True)
+        for name in THEMES:
+            action = self.add(themes, f"view.theme.{name}", name.title(), checkable=True, checked=s.theme == name)
+            action.triggered.connect(lambda _checked=False, n=name: w.set_theme(n))
+            group.addAction(action)
+        m.addSeparator()
+        panels = m.addMenu("&Panels")
+        for index, dock in enumerate(w.docks.all()):
+            toggle = dock.toggleViewAction()
+            toggle.setObjectName(f"view.{dock.objectName()}")
+            toggle.setShortcut(QKeySequence(f"Ctrl+{index + 1}"))
+            panels.addAction(toggle)
+            self.by_name[toggle.objectName()] = toggle
+        panels.addSeparator()
+        self.add(panels, "view.reset_layout", "&Reset Layout", w.reset_layout)
+        m.aboutToShow.connect(self._sync_view_checks)
+
+    def _sync_view_checks(self) -> None:
+        # The palette has its own "Show all" box; keep the menu's check mark in step with it.
+        show_all = self.by_name["view.show_all"]
+        palette_state = bool(self.window.palette.show_all())
+        if show_all.isChecked() != palette_state:
+            show_all.blockSignals(True)
+            show_all.setChecked(palette_state)
+            show_all.blockSignals(False)

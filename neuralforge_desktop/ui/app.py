@@ -1,0 +1,83 @@
+"""Start the desktop app: ``run_app(argv)`` is what ``neuralforge``, ``neuralforge app`` and ``neuralforge start``
+call.
+
+Start-up stays light: nothing here (or in the window) imports torch, TensorFlow or coremltools, which are
+only needed to train or export and would add seconds before the window appears.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication
+
+    from neuralforge_desktop.ui.main_window import MainWindow
+
+NO_DISPLAY = ("neuralforge: no display found; run `neuralforge demo` for the headless tour, "
+              "or set QT_QPA_PLATFORM=offscreen")
+
+
+def has_display() -> bool:
+    """Whether Qt can open a window here. Without this check, Qt aborts the process with a long message."""
+    if not sys.platform.startswith("linux"):
+        return True  # macOS and Windows always have a window server for a logged-in user
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM"))
+
+
+def create_application(argv: Sequence[str] = ()) -> QApplication:
+    """The QApplication (or the one that exists), named so QSettings finds the user's preferences."""
+    from PySide6.QtWidgets import QApplication
+
+    from neuralforge_desktop import __version__
+    from neuralforge_desktop.ui.settings import APPLICATION, ORGANIZATION
+
+    app = QApplication.instance()
+    if app is None:
+        # Qt wants the program name first and removes the options it understands (-style, -platform …).
+        app = QApplication([sys.argv[0] if sys.argv and sys.argv[0] else "neuralforge", *argv])
+    app.setOrganizationName(ORGANIZATION)
+    app.setOrganizationDomain("neuralforge.dev")
+    app.setApplicationName(APPLICATION)
+    app.setApplicationDisplayName(APPLICATION)
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName("neuralforge")
+    return app  # type: ignore[return-value]
+
+
+def open_main_window(app: QApplication, files: Sequence[str] = (), *, offer_recovery: bool = True) -> MainWindow:
+    """Create and show the main window, open ``files[0]`` if given, then offer crash recovery."""
+    from PySide6.QtCore import QTimer
+
+    from neuralforge_desktop.ui.main_window import MainWindow
+
+    window = MainWindow()
+    window.show()
+    if files:
+        # Still before the first paint (that waits for the event loop), but a file that cannot be read
+        # reports over a visible window instead of before one exists.
+        window.files.load(files[0])
+    if offer_recovery:
+        # After the first paint: the window appears at once and the offer comes up over it.
+        QTimer.singleShot(0, window.offer_recovery)
+    app.setProperty("main_window", window)
+    return window
+
+
+def file_arguments(app: QApplication) -> list[str]:
+    """The graph files named on the command line (what Qt left after taking its own options)."""
+    return [a for a in app.arguments()[1:] if not a.startswith("-")]
+
+
+def run_app(argv: list[str]) -> int:
+    """Run the desktop app until its window closes; ``argv`` excludes the program name. Returns the exit
+    status (2 when there is no display to open a window on)."""
+    if not has_display():
+        print(NO_DISPLAY, file=sys.stderr)
+        return 2
+    app = create_application(argv)
+    open_main_window(app, file_arguments(app))
+    return int(app.exec())

@@ -1,0 +1,1 @@
+"""The main window's dialogs: template gallery, keyboard shortcuts, crash-recovery offer."""

@@ -1,0 +1,296 @@
+"""The NeuralForge main window: the graph canvas in the middle, panels docked around it, a status bar.
+
+The window only composes and wires: the canvas and panels observe the shared :class:`DocumentBridge`,
+:class:`SelectionModel` and :class:`EditStack`; menus live in ``actions.py``, file commands and crash
+recovery in ``files.py``, the dock arrangement in ``docks.py``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QCloseEvent, QGuiApplication, QShowEvent
+from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QWidget
+
+from neuralforge_desktop import __version__
+from neuralforge_desktop.core.edit.document import Document
+from neuralforge_desktop.ui.actions import WindowActions
+from neuralforge_desktop.ui.bridge import DocumentBridge, SelectionModel
+from neuralforge_desktop.ui.docks import apply_default_sizes, arrange_default, build_docks
+from neuralforge_desktop.ui.files import FileController
+from neuralforge_desktop.ui.settings import Settings
+from neuralforge_desktop.ui.theme import apply_theme
+from neuralforge_desktop.ui.undo import EditStack
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QUndoView
+
+    from neuralforge_desktop.ui.dialogs.recovery import RecoveryDialog
+    from neuralforge_desktop.ui.dialogs.shortcuts import ShortcutsDialog
+    from neuralforge_desktop.ui.panels import CodeView, Inspector, Palette, ProblemsPanel, SummaryPanel
+
+APP_TITLE = "NeuralForge"
+DEFAULT_SIZE = (1600, 1000)
+MESSAGE_MS = 6000
+# Mouse gestures have no QAction, so the shortcuts dialog lists them from here.
+CANVAS_GESTURES = [
+    ("Canvas", "Connect ports", "drag from an output port to an input port"),
+    ("Canvas", "Pan", "middle-drag, or Space + drag"),
+    ("Canvas", "Zoom at the cursor", "mouse wheel"),
+    ("Canvas", "Open or fold a block", "double-click the block"),
+    ("Canvas", "Add a layer", "drag it from the Layers panel, or double-click it there"),
+]
+
+
+class MainWindow(QMainWindow):
+    """One open graph: canvas, docked panels, menus and status bar. ``files`` owns the file commands,
+    ``commands`` the menu actions (by name), ``docks`` the dock widgets; the panels are attributes."""
+
+    # Set by build_docks(); declared here so readers (and type checkers) see the whole window in one place.
+    palette: Palette
+    inspector: Inspector
+    summary: SummaryPanel
+    code_view: CodeView
+    problems: ProblemsPanel
+    history: QUndoView
+
+    def __init__(self, settings: Settings | None = None, recovery_dir: str | os.PathLike[str] | None = None,
+                 document: Document | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        from neuralforge_desktop.ui.canvas import GraphView
+
+        self.setObjectName("NeuralForgeMainWindow")
+        self.settings = settings or Settings()
+        self.theme = self.settings.theme
+        self.bridge = DocumentBridge(document, self)
+        self.selection = SelectionModel(self)
+        self.edits = EditStack(lambda: self.bridge.document, self)
+        self.view = GraphView(self.bridge, self.selection, self.edits)
+        self.setCentralWidget(self.view)
+        self.minimap = self.view.minimap  # the canvas's own overlay (it hides itself when the graph fits)
+        self.files = FileController(self, recovery_dir)
+        self.docks = build_docks(self)
+        self.commands = WindowActions(self)  # not "actions": QWidget.actions() is a Qt method
+        self._build_status_bar()
+        self._connect()
+        self._restore_settings()
+        self.update_title()
+        self.refresh_status()
+
+    # -- composition ---------------------------------------------------------------------------------
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.file_label = QLabel()
+        self.nodes_label = QLabel()
+        self.errors_label = QLabel("0 errors")
+        self.errors_label.setProperty("role", "errors")
+        self.warnings_label = QLabel("0 warnings")
+        self.warnings_label.setProperty("role", "warnings")
+        self.zoom_label = QLabel("100%")
+        self.zoom_label.setToolTip("Canvas zoom")
+        for label in (self.file_label, self.nodes_label, self.errors_label, self.warnings_label, self.zoom_label):
+            bar.addPermanentWidget(label)
+
+    def _connect(self) -> None:
+        # Bound methods, not lambdas: Qt drops a bound slot's connection when the window is destroyed, while a
+        # lambda would still be called by children (the undo stack) emitting during their own destruction.
+        self.bridge.changed.connect(self._document_touched)
+        self.bridge.replaced.connect(self._on_replaced)
+        self.bridge.saved.connect(self.update_title)
+        self.edits.indexChanged.connect(self._on_history_moved)
+        self.edits.cleanChanged.connect(self._on_clean_changed)
+        self.view.status_message.connect(self.show_message)
+        self.files.status.connect(self.show_message)
+        self.files.recent_changed.connect(self.commands.update_recent)
+        self.problems.count_changed.connect(self._on_problem_counts)
+        self._on_problem_counts(*self.problems.counts())  # it may have counted before we listened
+        self.palette.layer_activated.connect(self.add_layer)
+        # Wheel zooming happens inside the canvas; refresh the figure whenever its viewport repaints.
+        self.view.viewport().installEventFilter(self)
+
+    def _restore_settings(self) -> None:
+        s = self.settings
+        geometry = s.geometry()
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.resize(*DEFAULT_SIZE)
+        state = s.window_state()
+        # Default dock sizes need the window's real size, so they are applied when it is first shown.
+        self._default_sizes_pending = state is None or not self.restoreState(state)
+        self.set_theme(s.theme)
+        self.view.set_concept_mode(s.concept_mode)
+        self.view.set_snap_to_grid(s.snap_to_grid)
+        self.palette.set_show_all(s.show_all_layers)
+        self.view.set_minimap_enabled(s.minimap)
+
+    def showEvent(self, event: QShowEvent) -> None:  # Qt names this method
+        super().showEvent(event)
+        if self._default_sizes_pending:
+            self._default_sizes_pending = False
+            apply_default_sizes(self, self.docks)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # Qt names this method
+        if event.type() == QEvent.Type.Paint and watched is self.view.viewport():
+            self._refresh_zoom()
+        return super().eventFilter(watched, event)
+
+    # -- status and title ----------------------------------------------------------------------------
+    def show_message(self, text: str) -> None:
+        self.statusBar().showMessage(text, MESSAGE_MS)
+
+    def update_title(self) -> None:
+        document = self.bridge.document
+        name = document.path.name if document.path else (document.graph.name or "untitled")
+        # "[*]" is where Qt puts the modified marker; setWindowModified shows or hides it.
+        self.setWindowTitle(f"{name}[*] — {APP_TITLE}")
+        self.setWindowModified(document.dirty)
+        self.file_label.setText(str(document.path) if document.path else "not saved yet")
+        self.file_label.setToolTip(str(document.path) if document.path else "")
+
+    def refresh_status(self) -> None:
+        graph = self.bridge.document.graph
+        top = len(graph)
+        total = sum(1 for _ in graph.walk())
+        text = f"{top} node{'s' if top != 1 else ''}"
+        self.nodes_label.setText(text if total == top else f"{text} ({total} with block contents)")
+        self._refresh_zoom()
+
+    def _refresh_zoom(self) -> None:
+        zoom = self.view.zoom
+        text = f"{zoom * 100:.0f}%"
+        if self.zoom_label.text() != text:
+            self.zoom_label.setText(text)
+
+    def _on_problem_counts(self, errors: int, warnings: int) -> None:
+        self.errors_label.setText(f"{errors} error{'s' if errors != 1 else ''}")
+        self.warnings_label.setText(f"{warnings} warning{'s' if warnings != 1 else ''}")
+        for label, count in ((self.errors_label, errors), (self.warnings_label, warnings)):
+            label.setProperty("active", "true" if count else "false")
+            label.style().unpolish(label)  # re-read the stylesheet for the new property value
+            label.style().polish(label)
+
+    def _on_clean_changed(self, _clean: bool) -> None:
+        self.update_title()
+
+    def _document_touched(self, _change: object = None) -> None:
+        self.update_title()
+        self.refresh_status()
+
+    def _on_replaced(self) -> None:
+        self.selection.clear()
+        self.update_title()
+        self.refresh_status()
+
+    def _on_history_moved(self, _index: int) -> None:
+        # Undoing back to the saved point makes the document clean again, as users expect.
+        document = self.bridge.document
+        if self.edits.isClean() and document.dirty:
+            document.mark_saved()
+        self.update_title()
+
+    # -- commands the menus call ---------------------------------------------------------------------
+    def add_layer(self, type_name: str) -> str:
+        node_id = self.view.add_layer(type_name)
+        self.view.setFocus()
+        return node_id
+
+    def copy(self) -> None:
+        text = self.view.copy_selection()
+        if text:
+            QGuiApplication.clipboard().setText(text)
+
+    def cut(self) -> None:
+        text = self.view.copy_selection()
+        if text:
+            QGuiApplication.clipboard().setText(text)
+            self.view.delete_selection()
+
+    def paste(self) -> None:
+        self.view.paste(QGuiApplication.clipboard().text())
+
+    def select_all(self) -> None:
+        select_all = getattr(self.view, "select_all", None)
+        if callable(select_all):
+            select_all()
+        else:
+            self.selection.set(list(self.bridge.document.graph.nodes))
+
+    def set_theme(self, name: str) -> None:
+        self.theme = apply_theme(name)
+        self.settings.theme = self.theme
+        for widget in (self.view, self.palette, self.inspector, self.summary, self.code_view,
+                       self.problems):
+            set_theme = getattr(widget, "set_theme", None)
+            if callable(set_theme):
+                set_theme(self.theme)
+        action = self.commands.by_name.get(f"view.theme.{self.theme}") if hasattr(self, "commands") else None
+        if action is not None and not action.isChecked():
+            action.setChecked(True)
+
+    def set_concept_mode(self, on: bool) -> None:
+        self.view.set_concept_mode(on)
+        self.settings.concept_mode = on
+
+    def set_snap_to_grid(self, on: bool) -> None:
+        self.view.set_snap_to_grid(on)
+        self.settings.snap_to_grid = on
+
+    def set_show_all_layers(self, on: bool) -> None:
+        self.palette.set_show_all(on)
+        self.settings.show_all_layers = on
+
+    def set_minimap_visible(self, on: bool) -> None:
+        self.view.set_minimap_enabled(on)
+        self.settings.minimap = on
+
+    def reset_layout(self) -> None:
+        arrange_default(self, self.docks)
+
+    def clear_recent(self) -> None:
+        self.settings.clear_recent()
+        self.commands.update_recent([])
+
+    def show_shortcuts(self) -> ShortcutsDialog:
+        from neuralforge_desktop.ui.dialogs.shortcuts import ShortcutsDialog
+
+        dialog = ShortcutsDialog(self.menuBar(), CANVAS_GESTURES, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()  # non-modal: it can stay open beside the canvas while learning the keys
+        self.shortcuts_dialog = dialog
+        return dialog
+
+    def show_about(self) -> QMessageBox:
+        box = QMessageBox(QMessageBox.Icon.Information, f"About {APP_TITLE}",
+                          f"<b>{APP_TITLE} {__version__}</b><br>Design neural networks as graphs, see every "
+                          "tensor shape and cost, and generate readable PyTorch.", QMessageBox.StandardButton.Ok,
+                          self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        return box
+
+    def offer_recovery(self) -> RecoveryDialog | None:
+        """If earlier sessions left unsaved work, show (non-modally) the offer to reopen it."""
+        found = self.files.pending_recoveries()
+        if not found:
+            return None
+        from neuralforge_desktop.ui.dialogs.recovery import RecoveryDialog
+
+        dialog = RecoveryDialog(found, self)
+        dialog.recover_requested.connect(self.files.recover)
+        dialog.discard_requested.connect(self.files.discard_recoveries)
+        dialog.show()
+        self.recovery_dialog = dialog
+        return dialog
+
+    # -- closing -------------------------------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:  # Qt names this method
+        if not self.files.maybe_save():
+            event.ignore()
+            return
+        self.files.autosave_timer.stop()
+        self.files.discard_recovery()  # saved or deliberately discarded: nothing to recover
+        self.settings.save_layout(self.saveGeometry(), self.saveState())
+        self.settings.show_all_layers = bool(self.palette.show_all())
+        self.settings.sync()
+        event.accept()

@@ -1,0 +1,113 @@
+"""Typed access to the persisted editor preferences (QSettings), so keys and types are written once.
+
+The application sets its organisation and name before the first :class:`Settings` is made, which is what
+QSettings uses to find the per-user store; tests pass a :class:`QSettings` on a file of their own.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings
+
+from neuralforge_desktop.ui.theme import DEFAULT_THEME, THEMES
+
+ORGANIZATION = "NeuralForge"
+APPLICATION = "NeuralForge"
+MAX_RECENT = 10
+
+
+def _bool(value: object, default: bool) -> bool:
+    # QSettings' INI backend hands booleans back as the strings "true"/"false".
+    if value is None:
+        return default
+    if isinstance(value, str):
+        return value.lower() in {"true", "1", "yes"}
+    return bool(value)
+
+
+class Settings:
+    def __init__(self, store: QSettings | None = None) -> None:
+        self.store = store if store is not None else QSettings(ORGANIZATION, APPLICATION)
+
+    # -- appearance ----------------------------------------------------------------------------------
+    @property
+    def theme(self) -> str:
+        value = str(self.store.value("appearance/theme", DEFAULT_THEME))
+        return value if value in THEMES else DEFAULT_THEME
+
+    @theme.setter
+    def theme(self, name: str) -> None:
+        self.store.setValue("appearance/theme", name)
+
+    @property
+    def concept_mode(self) -> bool:
+        return _bool(self.store.value("canvas/concept_mode"), False)
+
+    @concept_mode.setter
+    def concept_mode(self, on: bool) -> None:
+        self.store.setValue("canvas/concept_mode", bool(on))
+
+    @property
+    def snap_to_grid(self) -> bool:
+        return _bool(self.store.value("canvas/snap_to_grid"), False)
+
+    @snap_to_grid.setter
+    def snap_to_grid(self, on: bool) -> None:
+        self.store.setValue("canvas/snap_to_grid", bool(on))
+
+    @property
+    def minimap(self) -> bool:
+        return _bool(self.store.value("canvas/minimap"), True)
+
+    @minimap.setter
+    def minimap(self, on: bool) -> None:
+        self.store.setValue("canvas/minimap", bool(on))
+
+    @property
+    def show_all_layers(self) -> bool:
+        return _bool(self.store.value("palette/show_all"), False)
+
+    @show_all_layers.setter
+    def show_all_layers(self, on: bool) -> None:
+        self.store.setValue("palette/show_all", bool(on))
+
+    # -- window layout -------------------------------------------------------------------------------
+    def geometry(self) -> QByteArray | None:
+        value = self.store.value("window/geometry")
+        return value if isinstance(value, QByteArray) and not value.isEmpty() else None
+
+    def window_state(self) -> QByteArray | None:
+        value = self.store.value("window/state")
+        return value if isinstance(value, QByteArray) and not value.isEmpty() else None
+
+    def save_layout(self, geometry: QByteArray, state: QByteArray) -> None:
+        self.store.setValue("window/geometry", geometry)
+        self.store.setValue("window/state", state)
+
+    # -- recent files --------------------------------------------------------------------------------
+    def recent_files(self) -> list[str]:
+        value = self.store.value("files/recent", [])
+        if isinstance(value, str):  # a one-element list comes back as a plain string
+            value = [value] if value else []
+        return [str(v) for v in (value or [])]
+
+    def add_recent(self, path: str | os.PathLike[str]) -> list[str]:
+        """Put ``path`` first (absolute, without duplicates, at most :data:`MAX_RECENT`)."""
+        entry = str(Path(path).resolve())
+        files = [entry] + [f for f in self.recent_files() if f != entry]
+        self.store.setValue("files/recent", files[:MAX_RECENT])
+        return files[:MAX_RECENT]
+
+    def remove_recent(self, path: str | os.PathLike[str]) -> list[str]:
+        entry = str(Path(path).resolve())
+        files = [f for f in self.recent_files() if f != entry]
+        self.store.setValue("files/recent", files)
+        return files
+
+    def clear_recent(self) -> None:
+        self.store.setValue("files/recent", [])
+
+    def sync(self) -> None:
+        self.store.sync()
