@@ -53,7 +53,8 @@ def save_png(image: QImage, path: Path) -> int:
 def open_window(app: QApplication, folder: Path, template: str, theme: str = "dark") -> MainWindow:
     settings = Settings(QSettings(str(folder / f"settings-{template}-{theme}.ini"), QSettings.Format.IniFormat))
     settings.theme = theme
-    window = MainWindow(settings, recovery_dir=folder / "recovery", document=Document(zoo.build(template)))
+    window = MainWindow(settings, recovery_dir=folder / "recovery", document=Document(zoo.build(template)),
+                        store_path=folder / "store.db")
     window.files.ask_save_changes = lambda: "discard"  # type: ignore[method-assign]  # never a modal question
     window.resize(*SIZE)
     window.show()
@@ -79,8 +80,7 @@ def frame(app: QApplication, window: MainWindow, first: str, last: str, most: fl
         rect = rect.united(view.graph_scene.nodes[node_id].sceneBoundingRect())
     room = view.viewport().rect().adjusted(40, 40, -40, -40)
     zoom = min(room.width() / rect.width(), room.height() / rect.height(), most)
-    view.resetTransform()
-    view.scale(zoom, zoom)
+    view.set_zoom(zoom)  # through the view, so zoom-dependent detail (edge shape labels) follows
     view.centerOn(rect.center())
     settle(app, 5)
 
@@ -107,8 +107,8 @@ def main(argv: list[str] | None = None) -> int:
         window.close()
 
     def mnist(window: MainWindow) -> None:
-        frame(app, window, "image", "relu2")
-        select(window, "conv2")
+        frame(app, window, "image", "pool1")
+        select(window, "conv1")
 
     def resnet_collapsed(window: MainWindow) -> None:
         frame(app, window, "conv1", "layer2")
@@ -132,6 +132,29 @@ def main(argv: list[str] | None = None) -> int:
     window_shot("resnet18-layer1-expanded", "resnet18", resnet_expanded)
     window_shot("concept-mode", "mnist-cnn", concept)
     window_shot("light-theme", "mnist-cnn", mnist, theme="light")
+
+    def training(window: MainWindow) -> None:
+        """The MNIST CNN trained in the app on MNIST-10k: live curves during the run, the result at the end."""
+        import time
+
+        from neuralforge_desktop.core.training.config import TrainConfig
+
+        frame(app, window, "image", "pool1")
+        window.show_training()
+        panel = window.train_panel
+        panel.set_config(TrainConfig(dataset="mnist-10k", epochs=2, batch_size=64, limit=4000, seed=0))
+        done: list[str] = []
+        panel.run_finished.connect(lambda _run, status: done.append(status))
+        if not panel.start():
+            raise SystemExit(f"training did not start: {panel.status_text()}")
+        deadline = time.monotonic() + 300
+        while not done and time.monotonic() < deadline:
+            app.processEvents()
+            time.sleep(0.02)
+        if done != ["finished"]:
+            raise SystemExit(f"training ended as {done or 'timeout'}: {panel.status_text()}")
+
+    window_shot("training", "mnist-cnn", training)
 
     window = open_window(app, folder, "mnist-cnn")
     panel = window.summary

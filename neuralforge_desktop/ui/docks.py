@@ -1,17 +1,20 @@
 """The main window's dock panels and their default arrangement.
 
-Left: the layer palette. Right: the Inspector above the Summary. Bottom, under the canvas: the generated
-code beside Problems and the undo history (tabs). Every dock has a stable object name, so the layout the user makes
-is restored from the saved window state.
+Left: the layer palette. Right: the Inspector above the Summary. Bottom, under the canvas, as tabs: the
+generated code, Problems, the undo history, Train and Runs. Every dock has a stable object
+name, so the layout the user makes is restored from the saved window state. Train and Runs are built on first
+show (they bring pyqtgraph, which start-up does not need).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDockWidget, QUndoView, QWidget
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QShowEvent
+from PySide6.QtWidgets import QDockWidget, QUndoView, QVBoxLayout, QWidget
 
 if TYPE_CHECKING:
     from neuralforge_desktop.ui.main_window import MainWindow
@@ -25,9 +28,46 @@ class Docks:
     code: QDockWidget
     problems: QDockWidget
     history: QDockWidget
+    train: QDockWidget
+    runs: QDockWidget
 
     def all(self) -> list[QDockWidget]:
-        return [self.palette, self.inspector, self.summary, self.code, self.problems, self.history]
+        return [self.palette, self.inspector, self.summary, self.code, self.problems, self.history, self.train,
+                self.runs]
+
+
+class LazyPanel(QWidget):
+    """Holds a panel that is built the first time it is shown (or when asked for with ``panel()``)."""
+
+    def __init__(self, factory: Callable[[], QWidget], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._factory = factory
+        self._panel: QWidget | None = None
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+
+    def panel(self) -> QWidget:
+        if self._panel is None:
+            self._panel = self._factory()
+            self.layout().addWidget(self._panel)
+        return self._panel
+
+    @property
+    def built(self) -> bool:
+        return self._panel is not None
+
+    def showEvent(self, event: QShowEvent) -> None:  # Qt names this method
+        super().showEvent(event)
+        # Docks are all shown for a moment while the window arranges its tabs; build only if still visible.
+        QTimer.singleShot(0, self._build_if_visible)
+
+    def watch(self, dock: QDockWidget) -> None:
+        """Build when the dock's tab is brought forward (tabs do not re-show their widgets)."""
+        dock.visibilityChanged.connect(lambda visible: visible and QTimer.singleShot(0, self._build_if_visible))
+
+    def _build_if_visible(self) -> None:
+        if self.isVisible() and not self.visibleRegion().isEmpty() and self._panel is None:
+            self.panel()
 
 
 def _dock(window: MainWindow, key: str, title: str, widget: QWidget) -> QDockWidget:
@@ -52,6 +92,8 @@ def build_docks(window: MainWindow) -> Docks:
     window.problems = ProblemsPanel(bridge, selection)
     window.history = QUndoView(edits)
     window.history.setEmptyLabel("<opened>")
+    window.train_host = LazyPanel(window.make_train_panel)
+    window.runs_host = LazyPanel(window.make_runs_panel)
 
     docks = Docks(
         palette=_dock(window, "palette", "Layers", window.palette),
@@ -60,7 +102,11 @@ def build_docks(window: MainWindow) -> Docks:
         code=_dock(window, "code", "Code", window.code_view),
         problems=_dock(window, "problems", "Problems", window.problems),
         history=_dock(window, "history", "History", window.history),
+        train=_dock(window, "train", "Train", window.train_host),
+        runs=_dock(window, "runs", "Runs", window.runs_host),
     )
+    window.train_host.watch(docks.train)
+    window.runs_host.watch(docks.runs)
     arrange_default(window, docks)
     return docks
 
@@ -80,10 +126,14 @@ def arrange_default(window: MainWindow, docks: Docks) -> None:
     window.addDockWidget(right, docks.inspector)
     window.splitDockWidget(docks.inspector, docks.summary, Qt.Orientation.Vertical)
     window.addDockWidget(bottom, docks.code)
-    # Split before tabbing: a dock that is already a tab can only receive more tabs, not a neighbour.
-    window.splitDockWidget(docks.code, docks.problems, Qt.Orientation.Horizontal)
-    window.tabifyDockWidget(docks.problems, docks.history)
-    docks.problems.raise_()
+    # One tab group under the canvas. Qt 6.12 leaves a stray, visible tab bar when a second tabbed group is
+    # formed in the same area, so the bottom panels share one group (Problems counts are in the status bar).
+    previous = docks.code
+    for dock in (docks.problems, docks.history, docks.train, docks.runs):
+        window.tabifyDockWidget(previous, dock)
+        previous = dock
+    QTimer.singleShot(0, docks.code.raise_)  # after the window has laid out its tab bars
+    docks.code.raise_()
     apply_default_sizes(window, docks)
 
 
@@ -95,5 +145,3 @@ def apply_default_sizes(window: MainWindow, docks: Docks) -> None:
     window.resizeDocks([docks.inspector, docks.summary], [height * 11 // 20, height * 9 // 20],
                        Qt.Orientation.Vertical)
     window.resizeDocks([docks.code], [height // 4], Qt.Orientation.Vertical)
-    canvas = width - min(240, width // 6) - side
-    window.resizeDocks([docks.code, docks.problems], [canvas * 3 // 5, canvas * 2 // 5], Qt.Orientation.Horizontal)

@@ -57,8 +57,10 @@ class MainWindow(QMainWindow):
     history: QUndoView
 
     def __init__(self, settings: Settings | None = None, recovery_dir: str | os.PathLike[str] | None = None,
-                 document: Document | None = None, parent: QWidget | None = None) -> None:
+                 document: Document | None = None, parent: QWidget | None = None,
+                 store_path: str | os.PathLike[str] | None = None) -> None:
         super().__init__(parent)
+        self.store_path = store_path  # the experiment store for Train / Runs (None: the user data dir)
         from neuralforge_desktop.ui.canvas import GraphView
 
         self.setObjectName("NeuralForgeMainWindow")
@@ -66,6 +68,7 @@ class MainWindow(QMainWindow):
         self.theme = self.settings.theme
         self.bridge = DocumentBridge(document, self)
         self.selection = SelectionModel(self)
+        self.bridge.selection = self.selection  # lets the bridge drop ids of deleted nodes from the selection
         self.edits = EditStack(lambda: self.bridge.document, self)
         self.view = GraphView(self.bridge, self.selection, self.edits)
         self.setCentralWidget(self.view)
@@ -219,8 +222,10 @@ class MainWindow(QMainWindow):
     def set_theme(self, name: str) -> None:
         self.theme = apply_theme(name)
         self.settings.theme = self.theme
+        trained = [self.train_panel] if self.train_host.built else []
+        listed = [self.runs_panel] if self.runs_host.built else []
         for widget in (self.view, self.palette, self.inspector, self.summary, self.code_view,
-                       self.problems):
+                       self.problems, *trained, *listed):
             set_theme = getattr(widget, "set_theme", None)
             if callable(set_theme):
                 set_theme(self.theme)
@@ -243,6 +248,45 @@ class MainWindow(QMainWindow):
     def set_minimap_visible(self, on: bool) -> None:
         self.view.set_minimap_enabled(on)
         self.settings.minimap = on
+
+    # -- training (built on first show of the Train / Runs docks) ---------------------------------------
+    def make_train_panel(self) -> QWidget:
+        from neuralforge_desktop.ui.training import TrainPanel
+
+        panel = TrainPanel(self.bridge, self.store_path)
+        panel.run_started.connect(self._on_run_started)
+        panel.run_finished.connect(self._on_run_finished)
+        panel.set_theme(self.theme)
+        self.train_panel = panel
+        return panel
+
+    def make_runs_panel(self) -> QWidget:
+        from neuralforge_desktop.ui.training import RunsPanel
+
+        panel = RunsPanel(self.store_path)
+        panel.set_theme(self.theme)
+        self.runs_panel = panel
+        return panel
+
+    def show_training(self) -> None:
+        self.train_host.panel()
+        self.docks.train.show()
+        self.docks.train.raise_()
+
+    def show_runs(self) -> None:
+        self.runs_host.panel()
+        self.docks.runs.show()
+        self.docks.runs.raise_()
+
+    def _on_run_started(self, run_id: str) -> None:
+        self.show_message(f"training run {run_id} started")
+        if self.runs_host.built:
+            self.runs_panel.follow(run_id)
+
+    def _on_run_finished(self, run_id: str, status: str) -> None:
+        self.show_message(f"run {run_id} {status}")
+        if self.runs_host.built:
+            self.runs_panel.refresh()
 
     def reset_layout(self) -> None:
         arrange_default(self, self.docks)
@@ -288,6 +332,8 @@ class MainWindow(QMainWindow):
         if not self.files.maybe_save():
             event.ignore()
             return
+        if self.train_host.built:
+            self.train_panel.shutdown()  # ask a running worker to stop (it checkpoints) before the app goes
         self.files.autosave_timer.stop()
         self.files.discard_recovery()  # saved or deliberately discarded: nothing to recover
         self.settings.save_layout(self.saveGeometry(), self.saveState())

@@ -273,7 +273,8 @@ def test_window_is_composed_of_canvas_and_docks(window):
     assert window.centralWidget() is window.view
     docks = {d.objectName(): d for d in window.docks.all()}
     assert set(docks) == {"dock.palette", "dock.inspector", "dock.summary", "dock.code", "dock.problems",
-                          "dock.history"}
+                          "dock.history", "dock.train", "dock.runs"}
+    assert not window.train_host.built and not window.runs_host.built  # built on first show, not at start
     assert all(d.isVisible() or window.tabifiedDockWidgets(d) for d in docks.values())
     assert window.history.stack() is window.edits
 

@@ -61,7 +61,7 @@ class _Linter:
 
     # -- one graph level ---------------------------------------------------------------------------------
     def graph(self, graph: Graph, shapes: ShapeInference | None, prefix: str, top: bool) -> None:
-        if not graph.output_nodes:
+        if not graph.output_nodes and len(graph):  # an empty canvas is a start, not a problem
             if top:
                 self.warn("", f"graph '{graph.name}' has no Output node, so the model returns nothing; add an "
                           "Output after the layer whose result you want (a loss alone only serves training)",

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from neuralforge_desktop.core.ir.graph import Graph
 
-COLUMN_WIDTH = 220.0
+COLUMN_WIDTH = 260.0  # room between nodes for the shape label on each edge
 ROW_HEIGHT = 110.0
 
 
