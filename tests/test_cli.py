@@ -133,3 +133,14 @@ def test_layers_shows_one_layer(capsys):
     assert status == 0 and "matrix multiply + bias" in out and "out_features" in out
     status, _, err = run(capsys, "layers", "linear2")
     assert status == 2 and "Linear" in err
+
+
+def test_bare_command_without_a_display_says_so_in_one_line():
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    proc = subprocess.run([sys.executable, "-m", "neuralforge_desktop"], capture_output=True, text=True, env=env,
+                          timeout=60)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no display" in lines[0] and "neuralforge demo" in lines[0]

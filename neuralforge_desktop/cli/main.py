@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from neuralforge_desktop import __version__
 from neuralforge_desktop.cli import (
+    app_cmd,
     check_cmds,
     datasets_cmd,
     demo_cmd,
@@ -21,7 +22,8 @@ from neuralforge_desktop.cli import (
 from neuralforge_desktop.cli.graph_source import CliError
 
 DESCRIPTION = """\
-NeuralForge: design neural networks as graphs, see every tensor shape and cost, generate PyTorch.
+NeuralForge: design neural networks as graphs, see every tensor shape and cost, generate PyTorch, train and
+track experiments. Run without a command to open the desktop editor.
 
 GRAPH arguments take a .nfg file or a template as zoo:NAME (see `neuralforge zoo list`)."""
 
@@ -42,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"neuralforge {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    app_cmd.add_parsers(sub)
     start_cmd.add_parsers(sub)
     zoo_cmd.add_parsers(sub)
     summary_cmd.add_parsers(sub)
@@ -56,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv:  # bare `neuralforge` opens the editor (or says in one line why it cannot, and what to run)
+        argv = ["app"]
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

@@ -18,15 +18,15 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def has_display() -> bool:
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
-                or os.environ.get("QT_QPA_PLATFORM") in {"offscreen", "minimal"} or sys.platform in {"darwin", "win32"})
+    # An offscreen Qt platform is not a screen a person can use: `start` then runs the demo instead.
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or sys.platform in {"darwin", "win32"})
 
 
 def cmd_start(args: argparse.Namespace) -> int:
     app = importlib.util.find_spec("neuralforge_desktop.ui.app") if importlib.util.find_spec(
         "neuralforge_desktop.ui") else None
     if app is not None and has_display():
-        from neuralforge_desktop.ui.app import run_app  # type: ignore[import-not-found]
+        from neuralforge_desktop.ui.app import run_app
 
         return int(run_app([]))
     return tour(args.template, args.out)
