@@ -9,6 +9,7 @@ results reach no Output are left out (the linter warns about them).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -18,7 +19,7 @@ from typing import Any
 
 from neuralforge_desktop.core.analysis.shapes import ShapeInference, node_ports
 from neuralforge_desktop.core.catalog.registry import Catalog, catalog
-from neuralforge_desktop.core.catalog.spec import LayerDef, Params
+from neuralforge_desktop.core.catalog.spec import LayerDef, Params, PortSpec
 from neuralforge_desktop.core.ir.graph import BLOCK, INPUT, OUTPUT, Graph, Node
 from neuralforge_desktop.core.ir.naming import Namespace, camel_case
 from neuralforge_desktop.core.ir.types import TensorSpec
@@ -101,19 +102,33 @@ def helper_name(source: str) -> str:
     return match.group(1) if match else ""
 
 
+@functools.lru_cache(maxsize=1024)
+def _parse_template(template: str) -> tuple[tuple[str, str | None, str | None], ...]:
+    """``"{y} = f({x})"`` → literal text and placeholders, parsed once per template (codegen runs per edit)."""
+    parts: list[tuple[str, str | None, str | None]] = []
+    last = 0
+    for match in _TOKEN.finditer(template):
+        parts.append((template[last:match.start()], match.group(1), match.group(2)))
+        last = match.end()
+    parts.append((template[last:], None, None))
+    return tuple(parts)
+
+
 def render(template: str, names: Mapping[str, str | list[str]], params: Mapping[str, Any]) -> str:
     """Fill a forward template. Unknown placeholders are a catalog bug and raise ``KeyError``."""
-
-    def sub(match: re.Match[str]) -> str:
-        key, sep = match.group(1), match.group(2)
+    out: list[str] = []
+    for text, key, sep in _parse_template(template):
+        out.append(text)
+        if key is None:
+            continue
         if key in names:
             value = names[key]
-            return (sep if sep is not None else ", ").join(value) if isinstance(value, list) else value
-        if key in params:
-            return literal(params[key])
-        raise KeyError(f"template placeholder {{{key}}} is neither a port nor a parameter")
-
-    return _TOKEN.sub(sub, template)
+            out.append((sep if sep is not None else ", ").join(value) if isinstance(value, list) else value)
+        elif key in params:
+            out.append(literal(params[key]))
+        else:
+            raise KeyError(f"template placeholder {{{key}}} is neither a port nor a parameter")
+    return "".join(out)
 
 
 def literal(value: Any) -> str:
@@ -208,10 +223,16 @@ def plan_model(graph: Graph, shapes: ShapeInference | None = None, cat: Catalog 
     return plan
 
 
+def _ports(node: Node, layer: LayerDef, params: Params) -> tuple[list[PortSpec], list[PortSpec]]:
+    if node.type == BLOCK or any(p.variadic for p in layer.inputs) or any(p.variadic for p in layer.outputs):
+        return node_ports(node, layer, params)
+    return list(layer.inputs), list(layer.outputs)  # fixed ports: no per-node expansion needed
+
+
 def _plan_step(node: Node, layer: LayerDef, params: Params, in_specs: Mapping[str, TensorSpec],
                out_specs: Mapping[str, TensorSpec], graph: Graph, env: dict[tuple[str, str], str],
                attrs: Namespace, variables: Namespace) -> Step:
-    ins, outs = node_ports(node, layer, params)
+    ins, outs = _ports(node, layer, params)
     names: dict[str, str | list[str]] = {}
     reads: list[str] = []
     for port in ins:
