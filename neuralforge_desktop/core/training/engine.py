@@ -259,9 +259,9 @@ class Trainer:
         return TrainResult(status, state["best"], state["best_epoch"], state["epoch"])
 
     def _pause(self) -> str:
-        self._emit("paused")
-        if self.store is not None:
+        if self.store is not None:  # store first, event second: a reader of the event sees the new status
             self.store.set_status(self.run_id, "paused")
+        self._emit("paused")
         while (command := self.control.command()) == "pause":
             time.sleep(0.1)
         if self.store is not None:
