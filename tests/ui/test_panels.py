@@ -385,6 +385,11 @@ def test_code_view_shows_source_and_highlights_selected_node(qtbot, tmp_path: Pa
     with qtbot.waitSignal(view.code_changed, timeout=2000):  # debounced regeneration
         e.edits.push_edit(SetParam("fc1", "out_features", 64))
     assert "nn.Linear(3136, 64)" in view.text()
+    assert view.text() == e.document.code().source  # only changed lines were swapped: the text is exact
+    for edit in (SetParam("conv1", "out_channels", 8), SetParam("fc2", "bias", False)):
+        with qtbot.waitSignal(view.code_changed, timeout=2000):
+            e.edits.push_edit(edit)
+        assert view.text() == e.document.code().source
     with qtbot.waitSignal(view.code_changed, timeout=2000):
         e.edits.push_edit(SetParam("image", "shape", [784]))
     assert view.has_error() and "rank 4" in view.text() and view.source() == ""

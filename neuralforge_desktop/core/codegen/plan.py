@@ -223,10 +223,24 @@ def plan_model(graph: Graph, shapes: ShapeInference | None = None, cat: Catalog 
     return plan
 
 
+_VARIADIC: dict[str, bool] = {}
+_EXPANDED: dict[tuple[int, tuple[Any, ...]], tuple[list[PortSpec], list[PortSpec]]] = {}
+
+
 def _ports(node: Node, layer: LayerDef, params: Params) -> tuple[list[PortSpec], list[PortSpec]]:
-    if node.type == BLOCK or any(p.variadic for p in layer.inputs) or any(p.variadic for p in layer.outputs):
+    """A node's ports; expansions of variadic ports are memoised per layer and count (codegen runs per edit)."""
+    if node.type == BLOCK:
         return node_ports(node, layer, params)
-    return list(layer.inputs), list(layer.outputs)  # fixed ports: no per-node expansion needed
+    variadic = _VARIADIC.get(layer.type)
+    if variadic is None:
+        variadic = _VARIADIC[layer.type] = any(p.variadic for p in (*layer.inputs, *layer.outputs))
+    if not variadic:
+        return list(layer.inputs), list(layer.outputs)
+    key = (id(layer), tuple(params.get(p.count_param) for p in (*layer.inputs, *layer.outputs) if p.variadic))
+    found = _EXPANDED.get(key)
+    if found is None:
+        found = _EXPANDED[key] = node_ports(node, layer, params)
+    return list(found[0]), list(found[1])
 
 
 def _plan_step(node: Node, layer: LayerDef, params: Params, in_specs: Mapping[str, TensorSpec],

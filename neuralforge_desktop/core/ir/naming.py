@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import keyword
 import re
 from collections.abc import Iterable
@@ -10,6 +11,7 @@ _INVALID = re.compile(r"[^0-9a-zA-Z_]+")
 _RESERVED = frozenset({"self", "torch", "nn", "F", "math", "super", "input", "type", "id", "object", "list"})
 
 
+@functools.lru_cache(maxsize=65536)  # pure, and called for every name of every code generation
 def sanitize(text: str, fallback: str = "v", reserved: frozenset[str] = _RESERVED) -> str:
     """``"conv 1-a"`` → ``"conv_1_a"``; never empty, never a keyword, never starting with a digit."""
     name = _INVALID.sub("_", text).strip("_") or fallback

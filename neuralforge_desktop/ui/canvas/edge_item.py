@@ -67,9 +67,11 @@ class EdgeLabel(QGraphicsRectItem):
 
     def set_text(self, text: str) -> None:
         width = self.edge_item.style.theme.width("label", text) + 10.0  # keep in step with EdgeItem._texts
-        self.prepareGeometryChange()
         self.text = text
-        self.setRect(QRectF(-width / 2.0, -8.0, width, 16.0))
+        if width != self.rect().width():
+            # setRect tells the scene the geometry changes; that costs ~1 ms per item in the scene's index,
+            # so a label whose pill keeps its width (most shape edits) only repaints.
+            self.setRect(QRectF(-width / 2.0, -8.0, width, 16.0))
         self.update()
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:

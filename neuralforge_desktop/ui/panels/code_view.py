@@ -259,7 +259,10 @@ class CodeView(QWidget):
         self._title.setText(f"PyTorch · class {class_name}")
         self._copy.setEnabled(True)
         self._save.setEnabled(True)
-        if source != self._source or self._highlighter.document() is None:
+        if self._highlighter.document() is not None and self._source and source != self._source and \
+                self._replace_changed_lines(self._source, source):
+            pass
+        elif source != self._source or self._highlighter.document() is None:
             bar = self._editor.verticalScrollBar()
             position = bar.value()
             self._highlighter.setDocument(self._editor.document())
@@ -268,6 +271,30 @@ class CodeView(QWidget):
         self._source = source
         self._filler.hide()
         self._editor.show()
+
+    def _replace_changed_lines(self, old: str, new: str) -> bool:
+        """Swap only the lines that differ (an edit changes a few, in a few places): re-setting 2,000
+        highlighted lines costs far more than generating them. Returns False when most lines changed."""
+        import difflib
+
+        before, after = old.split("\n"), new.split("\n")
+        matcher = difflib.SequenceMatcher(None, before, after, autojunk=False)
+        hunks = [op for op in matcher.get_opcodes() if op[0] != "equal"]
+        changed = sum(max(i2 - i1, j2 - j1) for _, i1, i2, j1, j2 in hunks)
+        if not hunks or changed > len(after) // 4 or hunks[-1][2] >= len(before) or hunks[-1][4] >= len(after):
+            return False  # a large rewrite, or one touching the last line: replacing everything is simpler
+        document = self._editor.document()
+        bar = self._editor.verticalScrollBar()
+        position = bar.value()
+        cursor = QTextCursor(document)
+        # One change per hunk, not one edit block: a block would report the whole span between the first and
+        # last hunk as changed, and the highlighter would redo all of it.
+        for _, i1, i2, j1, j2 in reversed(hunks):  # bottom up, so earlier block numbers stay valid
+            cursor.setPosition(document.findBlockByNumber(i1).position())
+            cursor.setPosition(document.findBlockByNumber(i2).position(), QTextCursor.MoveMode.KeepAnchor)
+            cursor.insertText("".join(line + "\n" for line in after[j1:j2]))
+        bar.setValue(position)
+        return True
 
     def _show_error(self, message: str) -> None:
         self._source = ""
