@@ -154,7 +154,8 @@ class ParamField(QWidget):
 
     # -- interface used by the inspector -----------------------------------------------------------------
     def set_value(self, value: Any) -> None:
-        raise NotImplementedError
+        """Show ``value`` without pushing an edit (each field kind below says how)."""
+        raise TypeError(f"{type(self).__name__} must define set_value")  # only a new field kind could miss it
 
     def is_editing(self) -> bool:
         """True while the user has focus in the editor: the inspector must not overwrite it."""
