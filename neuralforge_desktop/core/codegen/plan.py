@@ -249,8 +249,9 @@ def _plan_step(node: Node, layer: LayerDef, params: Params, in_specs: Mapping[st
     ins, outs = _ports(node, layer, params)
     names: dict[str, str | list[str]] = {}
     reads: list[str] = []
+    incoming = graph.incoming(node.id)
     for port in ins:
-        edge = graph.edge_into(node.id, port.name)
+        edge = incoming.get(port.name)
         if edge is not None:
             names[port.name] = env[(edge.src, edge.src_port)]
             reads.append(names[port.name])
@@ -264,7 +265,7 @@ def _plan_step(node: Node, layer: LayerDef, params: Params, in_specs: Mapping[st
         env[(node.id, port.name)] = var
         names[port.name] = var
         writes.append(var)
-    if layer.torch is not None:
+    if layer.torch is not None and _VARIADIC.get(layer.type, True):
         for group in (layer.inputs, layer.outputs):
             for port in group:
                 if port.variadic:
@@ -280,7 +281,8 @@ def _plan_step(node: Node, layer: LayerDef, params: Params, in_specs: Mapping[st
     init_args: list[tuple[str | None, Any]] = []
     module = None
     if call is not None and node.type != BLOCK:
-        statement = render(call.forward_template(params), names, params) if call.forward_template(params) else ""
+        template = call.forward_template(params)
+        statement = render(template, names, params) if template else ""
         if call.module is not None:
             module = call.module
             kwargs = call.init(params, in_specs) if call.init else {}
