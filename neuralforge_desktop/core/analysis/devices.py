@@ -276,7 +276,7 @@ def _write_cached(path: Path, profile: DeviceProfile) -> None:
         tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
         tmp.replace(path)
     except OSError:
-        pass  # a read-only data directory only costs a re-measurement next session
+        pass  # a read-only data directory only costs a re-measurement at the next start
 
 
 # -- lookup ------------------------------------------------------------------------------------------------
