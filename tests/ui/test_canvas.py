@@ -4,6 +4,8 @@ refuse what is illegal and say why, colour broken wires, and undo back to nothin
 
 from __future__ import annotations
 
+import os
+import tempfile
 from types import SimpleNamespace
 
 import pytest
@@ -23,7 +25,7 @@ from neuralforge_desktop.ui.canvas.port_item import PortRef
 from neuralforge_desktop.ui.undo import EditStack
 
 CHAIN = ["Input", "Conv2d", "ReLU", "MaxPool2d", "Flatten", "Linear", "Output"]
-SCREENSHOT = "/tmp/neuralforge_canvas_mnist.png"
+SCREENSHOT = os.path.join(tempfile.gettempdir(), "neuralforge_canvas_mnist.png")  # for a person to look at
 
 
 @pytest.fixture

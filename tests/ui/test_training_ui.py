@@ -9,6 +9,7 @@ import math
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,7 @@ from neuralforge_desktop.ui.training.runs_model import COLUMNS
 from neuralforge_desktop.ui.training.train_form import DecadeSpinBox
 
 WORKER_TIMEOUT_MS = 120_000  # a worker imports torch and loads the data before its first step
-SHOTS = Path("/tmp")
+SHOTS = Path(tempfile.gettempdir())  # screenshots for a person to look at
 
 
 def digits_graph(name: str = "digits-mlp") -> Any:
