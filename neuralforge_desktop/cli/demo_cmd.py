@@ -47,6 +47,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from neuralforge_desktop.core.store.sqlite_store import default_store_path
 
     print(f"Files: {graph_file}\n       {code_file}\nStore: {args.store or default_store_path()}")
-    print("Next: `neuralforge runs show RUN`, `neuralforge train zoo:lenet5 --dataset digits`, "
+    print("Next: `neuralforge runs show RUN`, `neuralforge train zoo:lenet5 --dataset fashion-mnist`, "
           "`neuralforge --help`.")
     return 0

@@ -79,7 +79,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     store = open_store(args.store)
     run_id, folder = prepare_run(graph, config, store, args.experiment, args.name)
     if not args.json:
-        print(f"run {run_id}: training {graph.name} on {args.dataset} ({args.epochs} epochs) in a worker process")
+        epochs = f"{args.epochs} epoch{'s' if args.epochs != 1 else ''}"
+        print(f"run {run_id}: training {graph.name} on {args.dataset} ({epochs}) in a worker process")
     return _follow(TrainingProcess(folder).start(), run_id, store, args.json)
 
 
