@@ -144,7 +144,8 @@ def _follow(process: Any, run_id: str, store: Any, as_json: bool) -> int:
             store.set_status(run_id, "crashed")
         raise CliError(f"run {run_id}: the worker exited ({code}) without finishing\n{tail}", status=1)
     if final["event"] == "failed":
-        print(final.get("traceback", ""), file=sys.stderr)
+        if final.get("traceback"):
+            print(final["traceback"], file=sys.stderr)
         raise CliError(f"run {run_id} failed: {final.get('error')}", status=1)
     if not as_json:
         run = store.get_run(run_id)

@@ -79,7 +79,11 @@ class Trainer:
         except Exception as exc:
             if self.store is not None:
                 self.store.set_status(self.run_id, "failed")
-            self._emit("failed", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
+            # A graph that does not fit its data (or bad settings) is the user's to fix: the message says how,
+            # and a traceback would only bury it. Anything else is ours, and the traceback is for us.
+            user_error = type(exc).__name__ in {"SetupError", "DatasetError", "ConfigError", "PlanError"}
+            self._emit("failed", error=str(exc) if user_error else f"{type(exc).__name__}: {exc}",
+                       user_error=user_error, traceback="" if user_error else traceback.format_exc())
             return TrainResult("failed", None, None, 0)
 
     def _run(self, resume: bool) -> TrainResult:
