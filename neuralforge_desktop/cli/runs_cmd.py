@@ -10,7 +10,7 @@ from typing import Any
 
 from neuralforge_desktop.cli.fmt import table
 from neuralforge_desktop.cli.graph_source import CliError
-from neuralforge_desktop.cli.train_cmds import add_store_arg, open_store
+from neuralforge_desktop.cli.train_cmds import add_store_arg, find_run, open_store
 
 SUMMARY_METRICS = ("val/acc", "val/loss", "train/loss")
 
@@ -81,14 +81,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from neuralforge_desktop.core.store.entities import NotFoundError
-
     store = open_store(args.store)
-    store.mark_crashed_runs()
-    try:
-        run = store.get_run(args.run)
-    except NotFoundError:
-        raise CliError(f"no run {args.run!r} in {store.path}") from None
+    run = find_run(store, args.run)
     artifacts = store.list_artifacts(run.id)
     if args.json:
         data = _run_json(run)

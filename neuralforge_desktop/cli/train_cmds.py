@@ -22,6 +22,17 @@ def open_store(path: str | None) -> Any:
     return Store(path)
 
 
+def find_run(store: Any, run_id: str) -> Any:
+    """The run, after marking runs whose process died as crashed; a one-line error when there is none."""
+    from neuralforge_desktop.core.store.entities import NotFoundError
+
+    store.mark_crashed_runs()
+    try:
+        return store.get_run(run_id)
+    except NotFoundError:
+        raise CliError(f"no run {run_id!r} in {store.path}") from None
+
+
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a graph on a dataset",
                        description="Train GRAPH (a .nfg file or zoo:NAME) on a dataset in a worker process, "
@@ -85,15 +96,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    from neuralforge_desktop.core.store.entities import NotFoundError
     from neuralforge_desktop.core.training.runner import TrainingProcess, runs_root
 
     store = open_store(args.store)
-    store.mark_crashed_runs()
-    try:
-        run = store.get_run(args.run)
-    except NotFoundError:
-        raise CliError(f"no run {args.run!r} in {store.path}") from None
+    run = find_run(store, args.run)
     if run.status in ("running", "paused"):
         raise CliError(f"run {run.id} is {run.status} (owned by a live process); stop it first")
     if run.status == "finished":

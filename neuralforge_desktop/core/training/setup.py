@@ -66,10 +66,8 @@ def build_setup(graph: Graph, bundle: Any) -> Setup:
     from torch import nn
 
     from neuralforge_desktop.core.build.torch_builder import build_model
-    from neuralforge_desktop.core.codegen.plan import plan_model
 
     shapes = ShapeInference(graph).run()
-    plan = plan_model(graph, shapes)
     model = build_model(graph, shapes)
     cat = catalog()
     losses = [n for n in graph if (layer := cat.find(n.type)) is not None and layer.is_loss]
@@ -85,8 +83,8 @@ def build_setup(graph: Graph, bundle: Any) -> Setup:
     if feed is None:
         raise SetupError(f"{loss_node.type} '{loss_node.id}' input 'input' is not connected")
     output_index = None
-    for i, out in enumerate(plan.output_nodes):
-        edge = graph.edge_into(out.id, "x")
+    for i, out_id in enumerate(model.output_names):  # the model's outputs, in the order forward returns them
+        edge = graph.edge_into(out_id, "x")
         if edge is not None and (edge.src, edge.src_port) == (feed.src, feed.src_port):
             output_index = i
     if output_index is None:
