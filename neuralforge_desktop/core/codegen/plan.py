@@ -331,8 +331,8 @@ def _plan_block(node: Node, shapes: ShapeInference, cat: Catalog, classes: Names
         if first != last:
             raise PlanError(f"Block '{node.id}' repeats {node.repeat}× but its body changes the tensor "
                             f"({', '.join(map(str, first))} → {', '.join(map(str, last))}); split it into blocks")
-    inner_shapes = ShapeInference(body, cat, input_overrides={
-        n.id: result.inputs[n.id] for n in body.input_nodes if n.id in result.inputs}).run()
+    # The block's own inference of its body: with repeat > 1 the check above guarantees every copy saw these inputs.
+    inner_shapes = result.body
     key = _body_key(body, inner_shapes)
     block = bodies.get(key)
     if block is None:
