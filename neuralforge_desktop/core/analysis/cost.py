@@ -42,7 +42,7 @@ CONVENTIONS: dict[str, str] = {
     "buffers": "non-learned state such as running statistics; never trainable; stored with the weights",
     "activation_bytes": "sum of every node's output tensors at the batch size, in the tensor's dtype (fp32 "
     "by default); Output nodes and block-body inputs alias counted tensors and add nothing; views (Identity, "
-    "Flatten) are counted as if materialised, so this is an upper bound",
+    "Flatten) are counted as if materialised, so this is an upper bound",  # names are examples for the reader
     "training_memory_bytes": "weights + gradients + optimizer state + saved activations: 4-byte (fp32) "
     "weights and buffers, one fp32 gradient per trainable param, optimizer state per trainable param "
     "(Adam/AdamW 2 fp32 moments, SGD with momentum 1, plain SGD 0), and every activation saved for backward; "
