@@ -25,6 +25,13 @@ Writing a plugin
 4. ``pip install`` the package into the environment NeuralForge runs in; the catalog picks it up on start.
    A plugin that fails to load is reported in the catalog's ``plugin_errors`` and never stops the app.
 
+Declare what the analyses need to know as data on the ``LayerDef``, and your layer is costed, linted, hinted
+and summarised on the canvas like a built-in: ``traits`` (:class:`Trait` roles: ``NO_KERNEL`` for a view,
+``CONVOLUTION``, ``DROPOUT``, ``CANCELS_BIAS``, ``SOFTMAX`` …), ``param_sizes`` (``{"weight": rule}``, the
+element count of a parameter tensor, so ties to it are counted once), ``loss_checks`` on a loss
+(:class:`LossCheck`: an activation that must not feed it, with the advice lint gives) and ``summary`` (the
+one line a node shows, ``"8 filters"``). The :class:`LayerDef` docstring lists what reads each of them.
+
 Bump ``LayerDef.version`` when the meaning of saved params changes and give ``LayerDef.migrate(old_version,
 params) -> params``; files saved with the old version are migrated as they load. A file that uses your layer
 still opens where the plugin is missing: the node is kept, reported as unknown, and saved back unchanged.
@@ -54,11 +61,15 @@ from neuralforge_desktop.core.catalog.spec import (
     CountRule,
     Example,
     LayerDef,
+    LossCheck,
     Params,
     ParamSpec,
     PortSpec,
     ShapeRule,
+    SizeRule,
+    SummaryRule,
     TorchCall,
+    Trait,
     float_dtype,
     no_params,
     zero_cost,
@@ -75,14 +86,18 @@ __all__ = [
     "Dim",
     "Example",
     "LayerDef",
+    "LossCheck",
     "ParamError",
     "ParamSpec",
     "Params",
     "PortSpec",
     "ShapeError",
     "ShapeRule",
+    "SizeRule",
+    "SummaryRule",
     "TensorSpec",
     "TorchCall",
+    "Trait",
     "broadcast",
     "concrete",
     "describe_shape",

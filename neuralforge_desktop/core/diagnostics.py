@@ -1,4 +1,4 @@
-"""Problems found in a graph: errors make it unusable, warnings are legal but suspicious."""
+"""Problems found in a graph: errors make it unusable, warnings are legal but suspicious, hints are advice."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from dataclasses import dataclass
 class Severity(enum.Enum):
     error = "error"
     warning = "warning"
+    hint = "hint"  # a best-practice suggestion shown next to a node; never reported by lint
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,8 @@
 """Lint warnings: each pattern fires with its code and a message naming the node, and clean graphs stay quiet.
 
 Patterns that need layer types other than Linear/Conv2d/Flatten/Identity/Input/Output/Block run twice: on a
-fresh catalog with minimal stand-ins (always), and on the real catalog when that type is registered.
+fresh catalog with minimal stand-ins (always), and on the real catalog when that type is registered. A stand-in
+declares only the roles (traits, loss checks) of the entry it replaces: lint reads roles, not type names.
 """
 
 from __future__ import annotations
@@ -29,12 +30,14 @@ def _lint(graph: Graph, cat: Catalog | None = None) -> list[Diagnostic]:
 
 
 def _stand_in(type_name: str, loss: bool = False) -> LayerDef:
+    real = {layer.type: layer for layer in builtin_layers()}[type_name]
     if loss:
         return LayerDef(type=type_name, category="Test", description="stand-in loss", math="",
                         inputs=(PortSpec("input", dtype="any"), PortSpec("target", dtype="any")),
-                        outputs=(PortSpec("loss"),), shape=lambda p, x: {"loss": TensorSpec(())}, is_loss=True)
+                        outputs=(PortSpec("loss"),), shape=lambda p, x: {"loss": TensorSpec(())}, is_loss=True,
+                        loss_checks=real.loss_checks)
     return LayerDef(type=type_name, category="Test", description="stand-in", math="",
-                    inputs=(PortSpec("x", dtype="any"),), shape=lambda p, x: {"y": x["x"]})
+                    inputs=(PortSpec("x", dtype="any"),), shape=lambda p, x: {"y": x["x"]}, traits=real.traits)
 
 
 STAND_INS = {"Softmax": False, "LogSoftmax": False, "Sigmoid": False, "BatchNorm2d": False, "Dropout": False,

@@ -14,14 +14,14 @@ from PySide6.QtGui import QColor, QDropEvent, QImage
 from PySide6.QtTest import QTest
 
 from neuralforge_desktop.core import zoo
+from neuralforge_desktop.core.analysis.level import ERROR, MISSING, OK, WARNING
+from neuralforge_desktop.core.edit.canvas_edits import PortRef
 from neuralforge_desktop.core.edit.document import Document
 from neuralforge_desktop.core.edit.edits import MoveNodes, SetParam
 from neuralforge_desktop.core.ir.serialize import graph_to_dict
 from neuralforge_desktop.ui.bridge import LAYER_MIME, DocumentBridge, SelectionModel
 from neuralforge_desktop.ui.canvas import GraphView, Minimap
 from neuralforge_desktop.ui.canvas.edge_item import WireItem
-from neuralforge_desktop.ui.canvas.level import ERROR, MISSING, OK, WARNING
-from neuralforge_desktop.ui.canvas.port_item import PortRef
 from neuralforge_desktop.ui.undo import EditStack
 
 CHAIN = ["Input", "Conv2d", "ReLU", "MaxPool2d", "Flatten", "Linear", "Output"]

@@ -5,10 +5,12 @@ Conventions, stated in full in :data:`CONVENTIONS` (also ``CostReport.to_json()[
 activation memory is the sum of all node outputs at the batch size in their dtype (fp32 by default);
 training memory = fp32 weights + gradients + optimizer state (Adam 2×, SGD with momentum 1×, SGD 0× the
 trainable params) + all activations saved for backward; latency is an inference forward pass from the
-roofline model in :mod:`.devices`, one kernel per node in sequence, with views, dropout, losses and target
-inputs free. A block's row sums its body; body rows follow with ``depth + 1``, paths ``block/inner``, already
-multiplied by ``repeat``. Nothing unknown is a silent zero: ops without a cost rule, of unknown type, with
-shape errors or unbound dimension symbols are listed in ``uncounted`` as ``"path (Type)"``.
+roofline model in :mod:`.devices`, one kernel per node in sequence, with layers that declare
+``Trait.NO_KERNEL`` (views, dropout), losses and target inputs free. What a layer is (a convolution, a lookup,
+a view) and how big a tied parameter is come from its catalog entry, never from its type name. A block's row
+sums its body; body rows follow with ``depth + 1``, paths ``block/inner``, already multiplied by ``repeat``.
+Nothing unknown is a silent zero: ops without a cost rule, of unknown type, with shape errors or unbound
+dimension symbols are listed in ``uncounted`` as ``"path (Type)"``.
 
 Incremental use: per-node costs are cached by the identity of the node's shape result (shape inference
 replaces only the results it recomputes), then by content (type, params, input and output specs, bindings),
@@ -26,15 +28,11 @@ from typing import Any
 
 from neuralforge_desktop.core.analysis.devices import DeviceProfile, get_device, precision_itemsize
 from neuralforge_desktop.core.analysis.shapes import NodeShapes, ShapeInference
-from neuralforge_desktop.core.catalog.spec import LayerDef, Params
+from neuralforge_desktop.core.catalog.spec import LayerDef, Params, Trait
 from neuralforge_desktop.core.ir.graph import BLOCK, INPUT, OUTPUT, Graph, Node
 from neuralforge_desktop.core.ir.types import BATCH, TensorSpec, format_shape, resolve_dim
 
 OPTIMIZER_STATES = {"adam": 2, "adamw": 2, "sgd_momentum": 1, "momentum": 1, "sgd": 0, "none": 0}
-NO_KERNEL = frozenset({INPUT, OUTPUT, "Identity", "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Dropout",
-                       "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout"})  # views and inference no-ops
-CONVOLUTIONS = frozenset({"Conv1d", "Conv2d", "Conv3d", "ConvTranspose2d"})
-LOOKUPS = frozenset({"Embedding", "PositionalEmbedding"})  # read only the rows they gather, not the whole table
 WEIGHT_BYTES = 4  # fp32 master weights, gradients and optimizer state
 
 CONVENTIONS: dict[str, str] = {
@@ -44,7 +42,7 @@ CONVENTIONS: dict[str, str] = {
     "buffers": "non-learned state such as running statistics; never trainable; stored with the weights",
     "activation_bytes": "sum of every node's output tensors at the batch size, in the tensor's dtype (fp32 "
     "by default); Output nodes and block-body inputs alias counted tensors and add nothing; views (Identity, "
-    "Flatten) are counted as if materialised, so this is an upper bound",
+    "Flatten) are counted as if materialised, so this is an upper bound",  # names are examples for the reader
     "training_memory_bytes": "weights + gradients + optimizer state + saved activations: 4-byte (fp32) "
     "weights and buffers, one fp32 gradient per trainable param, optimizer state per trainable param "
     "(Adam/AdamW 2 fp32 moments, SGD with momentum 1, plain SGD 0), and every activation saved for backward; "
@@ -279,46 +277,6 @@ def _raw_for(cache: dict[str, _NodeEntry], path: str, layer: LayerDef | None, no
 
 
 # -- tied parameters -------------------------------------------------------------------------------------
-def _conv_weight(p: Params, x: Mapping[str, TensorSpec], transposed: bool) -> int | None:
-    cin = x["x"].shape[1]
-    if not isinstance(cin, int):
-        return None
-    per = (p.out_channels // p.groups) * cin if transposed else p.out_channels * (cin // p.groups)
-    return per * math.prod(p.kernel_size)
-
-
-def _feature(x: Mapping[str, TensorSpec], axis: int) -> int | None:
-    spec = x.get("x")
-    dim = None if spec is None or not spec.shape else spec.shape[axis]
-    return dim if isinstance(dim, int) else None
-
-
-def _mul(*values: int | None) -> int | None:
-    return None if any(v is None for v in values) else math.prod(v for v in values if v is not None)
-
-
-def tied_param_size(type_name: str, param: str, params: Params, inputs: Mapping[str, TensorSpec]) -> int | None:
-    """Element count of one named parameter tensor of a layer, or ``None`` when it is not known here."""
-    try:
-        if type_name == "Linear":
-            if param == "weight":
-                return _mul(_feature(inputs, -1), params.out_features)
-            if param == "bias":
-                return params.out_features if params.bias else 0
-        elif type_name in ("Conv1d", "Conv2d", "Conv3d", "ConvTranspose2d"):
-            if param == "weight":
-                return _conv_weight(params, inputs, type_name.startswith("ConvTranspose"))
-            if param == "bias":
-                return params.out_channels if params.bias else 0
-        elif type_name == "Embedding" and param == "weight":
-            return int(params["num_embeddings"]) * int(params["embedding_dim"])
-        elif type_name.startswith("BatchNorm") and param in ("weight", "bias"):
-            return _feature(inputs, 1) if params.get("affine", True) else 0
-    except (AttributeError, KeyError, TypeError, ValueError, IndexError):
-        return None
-    return None
-
-
 def _apply_ties(graph: Graph, inference: ShapeInference, rows: dict[str, CostRow], prefix: str,
                 frozen: bool, uncounted: list[str]) -> None:
     for tie in graph.ties:
@@ -330,8 +288,9 @@ def _apply_ties(graph: Graph, inference: ShapeInference, rows: dict[str, CostRow
         for nid, param in ((tie.node, tie.param), (tie.source, tie.source_param)):
             target = graph.nodes.get(nid)
             result = inference.results.get(nid)
-            known = target is not None and result is not None and result.params is not None
-            sizes.append(tied_param_size(target.type, param, result.params, result.inputs)  # type: ignore[union-attr]
+            layer = inference.catalog.find(target.type) if target is not None else None
+            known = layer is not None and result is not None and result.params is not None
+            sizes.append(layer.param_size(param, result.params, result.inputs)  # type: ignore[union-attr,arg-type]
                          if known else None)
         size = sizes[0] if sizes[0] is not None else sizes[1]
         problem = ""
@@ -410,14 +369,15 @@ def _row(node: Node, layer: LayerDef | None, raw: _Raw, path: str, depth: int, m
     act = raw.activation_bytes or 0
     if node.type == INPUT and in_body and node.params.get("role", "data") == "data":
         act = 0  # a body's data input aliases the block's input tensor
-    skip = (node.type in NO_KERNEL or layer is None or layer.is_loss
+    skip = (layer is None or Trait.NO_KERNEL in layer.traits or layer.is_loss
             or (node.type == INPUT and node.params.get("role") == "target"))
     latency = 0.0
     if not skip:
-        weights = 0 if node.type in LOOKUPS else params + buffers
+        assert layer is not None
+        weights = 0 if Trait.LOOKUP in layer.traits else params + buffers
         moved = (raw.io_float + weights) * ctx.itemsize + raw.io_other_bytes
         # DeviceProfile.kernel_seconds, inlined with precomputed rates
-        rate = ctx.conv_rate if node.type in CONVOLUTIONS else ctx.matmul_rate
+        rate = ctx.conv_rate if Trait.CONVOLUTION in layer.traits else ctx.matmul_rate
         latency = (max(2.0 * macs / rate + extra / ctx.vector_rate, moved / ctx.byte_rate)
                    + ctx.launch_s) * 1e3
     counted = None not in (raw.params, raw.buffers, raw.macs, raw.flops_extra, raw.activation_bytes)

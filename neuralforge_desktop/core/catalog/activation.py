@@ -11,7 +11,17 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from neuralforge_desktop.core.catalog.shape_utils import normalize_axis, numel
-from neuralforge_desktop.core.catalog.spec import Example, LayerDef, Params, ParamSpec, PortSpec, TorchCall
+from neuralforge_desktop.core.catalog.spec import (
+    Example,
+    LayerDef,
+    Params,
+    ParamSpec,
+    PortSpec,
+    SummaryRule,
+    TorchCall,
+    Trait,
+)
+from neuralforge_desktop.core.catalog.summaries import number
 from neuralforge_desktop.core.ir.types import TensorSpec
 
 Specs = Mapping[str, TensorSpec]
@@ -55,6 +65,8 @@ def _activation(
     keras: str = "",
     simple: bool = False,
     examples: tuple[Example, ...] = (),
+    traits: frozenset[str] = frozenset(),
+    summary: SummaryRule | None = None,
 ) -> LayerDef:
     return LayerDef(
         type=type_name,
@@ -70,6 +82,8 @@ def _activation(
         simple=simple,
         keras=keras,
         examples=_DEFAULT_EXAMPLES + examples,
+        traits=traits,
+        summary=summary,
     )
 
 
@@ -97,14 +111,14 @@ RELU = _activation(
     1,  # compare
     help="Rectified linear unit, the default choice in most networks: cheap and keeps gradients alive for "
     "positive inputs.",
-    keras="keras.layers.ReLU", simple=True,
+    keras="keras.layers.ReLU", simple=True, traits=frozenset({Trait.IDEMPOTENT}),
 )
 
 RELU6 = _activation(
     "ReLU6", "like ReLU but also caps values at 6", "min(max(0, x), 6)",
     2,  # two comparisons
     help="ReLU clipped at 6, used in mobile networks (MobileNet) because it quantises well.",
-    keras="keras.layers.ReLU(max_value=6)",
+    keras="keras.layers.ReLU(max_value=6)", traits=frozenset({Trait.IDEMPOTENT}),
 )
 
 LEAKY_RELU = _activation(
@@ -117,6 +131,7 @@ LEAKY_RELU = _activation(
     defaults={"negative_slope": 0.01},
     keras="keras.layers.LeakyReLU",
     examples=(Example({"x": ((2, 6), "float32")}, {"negative_slope": 0.2}),),
+    summary=lambda p: f"slope {number(p.get('negative_slope'))}",
 )
 
 def _gelu_flops(p: Params, x: Shapes, y: Shapes) -> int:
@@ -151,14 +166,14 @@ SIGMOID = _activation(
     3,  # exp, +1, divide
     help="Logistic sigmoid. Turns a score into a probability for yes/no outputs; as a hidden activation its "
     "gradients vanish for large inputs.",
-    keras="keras.layers.Activation('sigmoid')", simple=True,
+    keras="keras.layers.Activation('sigmoid')", simple=True, traits=frozenset({Trait.SIGMOID, Trait.IDEMPOTENT}),
 )
 
 TANH = _activation(
     "Tanh", "squashes any value into the range −1 to 1", "tanh(x) = (eˣ − e^(−x)) / (eˣ + e^(−x))",
     1,  # tanh
     help="Hyperbolic tangent: a zero-centred sigmoid, used in recurrent networks.",
-    keras="keras.layers.Activation('tanh')", simple=True,
+    keras="keras.layers.Activation('tanh')", simple=True, traits=frozenset({Trait.IDEMPOTENT}),
 )
 
 SOFTMAX = _activation(
@@ -173,6 +188,7 @@ SOFTMAX = _activation(
     keras="keras.layers.Softmax",
     simple=True,
     examples=(Example({"x": ((2, 3, 4), "float32")}, {"dim": 1}), Example({"x": ((2, 5), "float32")}, {"dim": 0})),
+    traits=frozenset({Trait.SOFTMAX, Trait.IDEMPOTENT}),
 )
 
 LOG_SOFTMAX = _activation(
@@ -185,6 +201,7 @@ LOG_SOFTMAX = _activation(
     shape=_dim_shape,
     keras="keras.layers.Activation('log_softmax')",
     examples=(Example({"x": ((2, 3, 4), "float32")}, {"dim": 1}),),
+    traits=frozenset({Trait.LOG_SOFTMAX}),
 )
 
 ELU = _activation(

@@ -14,7 +14,7 @@ Cost conventions (N batch, T query length, S key length, E model size, h heads, 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from neuralforge_desktop.core.catalog.shape_utils import concrete
 from neuralforge_desktop.core.catalog.spec import (
@@ -176,6 +176,7 @@ MULTIHEAD_ATTENTION = LayerDef(
         Example({"query": ((2, 4, 8), "float32"), "key": ((2, 6, 8), "float32"), "value": ((2, 6, 8), "float32")},
                 {"num_heads": 2, "causal": True, "dropout": 0.1}),
     ),
+    summary=lambda p: f"{p.get('num_heads')} heads" + (" · causal" if p.get("causal") else ""),
 )
 
 
@@ -279,6 +280,10 @@ def _decoder_forward(p: Params) -> str:
 _PARAMS_NOTE = ("With dim_feedforward = 4·d_model it has exactly the parameters of a BERT or GPT-2 block "
                 "(GPT-2: norm_first, gelu, causal).")
 
+def _layer_summary(p: Mapping[str, Any]) -> str:
+    return f"{p.get('nhead')} heads · ff {p.get('dim_feedforward')}"
+
+
 TRANSFORMER_ENCODER_LAYER = LayerDef(
     type="TransformerEncoderLayer",
     category="Attention",
@@ -311,6 +316,7 @@ TRANSFORMER_ENCODER_LAYER = LayerDef(
         Example({"x": ((2, 4, 8), "float32")},
                 {"nhead": 2, "dim_feedforward": 16, "bias": False, "dropout": 0.0, "layer_norm_eps": 1e-6}),
     ),
+    summary=_layer_summary,
 )
 
 TRANSFORMER_DECODER_LAYER = LayerDef(
@@ -347,6 +353,7 @@ TRANSFORMER_DECODER_LAYER = LayerDef(
         Example({"x": ((3, 4, 12), "float32"), "memory": ((3, 4, 12), "float32")},
                 {"nhead": 2, "dim_feedforward": 24, "activation": "gelu", "norm_first": True, "bias": False}),
     ),
+    summary=_layer_summary,
 )
 
 LAYERS = [MULTIHEAD_ATTENTION, TRANSFORMER_ENCODER_LAYER, TRANSFORMER_DECODER_LAYER]

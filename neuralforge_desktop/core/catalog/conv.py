@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from neuralforge_desktop.core.catalog.shape_utils import concrete, numel, prod, transposed_out, window_out
-from neuralforge_desktop.core.catalog.spec import Example, LayerDef, Params, ParamSpec, PortSpec, TorchCall
+from neuralforge_desktop.core.catalog.spec import Example, LayerDef, Params, ParamSpec, PortSpec, TorchCall, Trait
+from neuralforge_desktop.core.catalog.summaries import filters
 from neuralforge_desktop.core.diagnostics import ShapeError
 from neuralforge_desktop.core.ir.types import TensorSpec, describe_shape
 
@@ -26,10 +27,20 @@ def _in_channels(p: Params, x: Specs) -> int:
     return cin
 
 
+def _conv_weight(p: Params, x: Specs) -> int:
+    return p.out_channels * (_in_channels(p, x) // p.groups) * prod(p.kernel_size)
+
+
+def _tconv_weight(p: Params, x: Specs) -> int:
+    return _in_channels(p, x) * (p.out_channels // p.groups) * prod(p.kernel_size)
+
+
+def _bias(p: Params, x: Specs) -> int:
+    return p.out_channels if p.bias else 0
+
+
 def _conv_params(p: Params, x: Specs) -> int:
-    cin = _in_channels(p, x)
-    weights = p.out_channels * (cin // p.groups) * prod(p.kernel_size)
-    return weights + (p.out_channels if p.bias else 0)
+    return _conv_weight(p, x) + _bias(p, x)
 
 
 def _conv_macs(p: Params, x: Mapping[str, tuple[int, ...]], y: Mapping[str, tuple[int, ...]]) -> int:
@@ -116,6 +127,9 @@ def _conv(nd: int) -> LayerDef:
             Example({"x": ((1, 6) + (11,) * nd, "float32")},
                     {"out_channels": 6, "kernel_size": 5, "dilation": 2, "padding": 2, "groups": 6}),
         ),
+        traits=frozenset({Trait.CONVOLUTION, Trait.WINDOWED}),
+        param_sizes={"weight": _conv_weight, "bias": _bias},
+        summary=filters,
     )
 
 
@@ -134,8 +148,7 @@ def _tconv_shape(p: Params, x: Specs) -> dict[str, TensorSpec]:
 
 
 def _tconv_params(p: Params, x: Specs) -> int:
-    cin = _in_channels(p, x)
-    return cin * (p.out_channels // p.groups) * prod(p.kernel_size) + (p.out_channels if p.bias else 0)
+    return _tconv_weight(p, x) + _bias(p, x)
 
 
 CONV_TRANSPOSE_2D = LayerDef(
@@ -163,6 +176,10 @@ CONV_TRANSPOSE_2D = LayerDef(
         Example({"x": ((1, 4, 7, 6), "float32")},
                 {"out_channels": 6, "kernel_size": 3, "stride": 2, "padding": 1, "output_padding": 1, "groups": 2}),
     ),
+    # Not WINDOWED: a stride over the kernel leaves gaps in a transposed convolution's output, it skips no input.
+    traits=frozenset({Trait.CONVOLUTION}),
+    param_sizes={"weight": _tconv_weight, "bias": _bias},
+    summary=filters,
 )
 
 LAYERS = [_conv(1), _conv(2), _conv(3), CONV_TRANSPOSE_2D]

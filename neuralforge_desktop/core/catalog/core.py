@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from neuralforge_desktop.core.catalog.shape_utils import concrete, mul_dims, normalize_axis, numel
-from neuralforge_desktop.core.catalog.spec import Example, LayerDef, Params, ParamSpec, PortSpec, TorchCall
+from neuralforge_desktop.core.catalog.spec import Example, LayerDef, Params, ParamSpec, PortSpec, TorchCall, Trait
 from neuralforge_desktop.core.ir.types import TensorSpec
 
 Specs = Mapping[str, TensorSpec]
@@ -21,6 +21,10 @@ def _linear_shape(p: Params, x: Specs) -> dict[str, TensorSpec]:
 def _linear_params(p: Params, x: Specs) -> int:
     fan_in = concrete("x", x["x"], -1, "feature size")
     return fan_in * p.out_features + (p.out_features if p.bias else 0)
+
+
+def _linear_weight(p: Params, x: Specs) -> int:
+    return concrete("x", x["x"], -1, "feature size") * p.out_features
 
 
 LINEAR = LayerDef(
@@ -51,6 +55,9 @@ LINEAR = LayerDef(
         Example({"x": ((2, 20), "float32")}, {"out_features": 7}),
         Example({"x": ((2, 5, 16), "float32")}, {"out_features": 4, "bias": False}),
     ),
+    traits=frozenset({Trait.DENSE}),
+    param_sizes={"weight": _linear_weight, "bias": lambda p, x: p.out_features if p.bias else 0},
+    summary=lambda p: f"→ {p.get('out_features')}",
 )
 
 
@@ -64,6 +71,7 @@ IDENTITY = LayerDef(
     torch=TorchCall(forward="{y} = {x}"),
     keras="keras.layers.Identity",
     examples=(Example({"x": ((2, 3, 4), "float32")}),),
+    traits=frozenset({Trait.NO_KERNEL, Trait.PASS_THROUGH}),
 )
 
 
@@ -97,6 +105,7 @@ FLATTEN = LayerDef(
     simple=True,
     keras="keras.layers.Flatten",
     examples=(Example({"x": ((2, 3, 4, 5), "float32")}), Example({"x": ((2, 3, 4, 5), "float32")}, {"end_dim": 2})),
+    traits=frozenset({Trait.NO_KERNEL, Trait.FLATTENS}),
 )
 
 LAYERS = [LINEAR, IDENTITY, FLATTEN]

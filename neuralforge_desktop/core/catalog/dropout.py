@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from neuralforge_desktop.core.catalog.spec import Example, LayerDef, Params, ParamSpec, PortSpec, TorchCall
+from neuralforge_desktop.core.catalog.spec import Example, LayerDef, Params, ParamSpec, PortSpec, TorchCall, Trait
+from neuralforge_desktop.core.catalog.summaries import dropout_rate
 from neuralforge_desktop.core.ir.types import TensorSpec
 
 Specs = Mapping[str, TensorSpec]
@@ -20,6 +21,10 @@ def _same_shape(p: Params, x: Specs) -> dict[str, TensorSpec]:
 
 def _dropout_init(p: Params, x: Specs) -> dict[str, object]:
     return {"p": p.p}
+
+
+# The identity at inference: free in latency, looked through by pattern rules, and its p is checked.
+_TRAITS = frozenset({Trait.DROPOUT, Trait.NO_KERNEL, Trait.PASS_THROUGH})
 
 
 def _p_param(what: str) -> ParamSpec:
@@ -46,6 +51,8 @@ DROPOUT = LayerDef(
         Example({"x": ((2, 3, 4, 4), "float32")}, {"p": 0.0}),
         Example({"x": ((2, 6), "float32")}, {"p": 1.0}),
     ),
+    traits=_TRAITS,
+    summary=dropout_rate,
 )
 
 DROPOUT_2D = LayerDef(
@@ -65,6 +72,8 @@ DROPOUT_2D = LayerDef(
         Example({"x": ((2, 3, 4, 4), "float32")}),
         Example({"x": ((2, 8, 5, 7), "float32")}, {"p": 0.2}),
     ),
+    traits=_TRAITS,
+    summary=dropout_rate,
 )
 
 LAYERS = [DROPOUT, DROPOUT_2D]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from neuralforge_desktop.core.catalog.shape_utils import concrete, numel
-from neuralforge_desktop.core.catalog.spec import Example, LayerDef, Params, ParamSpec, PortSpec, TorchCall
+from neuralforge_desktop.core.catalog.spec import Example, LayerDef, Params, ParamSpec, PortSpec, TorchCall, Trait
 from neuralforge_desktop.core.diagnostics import ShapeError
 from neuralforge_desktop.core.ir.types import DType, TensorSpec, describe_shape
 
@@ -37,6 +37,10 @@ def _embedding_init(p: Params, x: Specs) -> dict[str, object]:
     return kwargs
 
 
+def _table_size(p: Params, x: Specs) -> int:
+    return p.num_embeddings * p.embedding_dim
+
+
 EMBEDDING = LayerDef(
     type="Embedding",
     category="Embedding",
@@ -54,7 +58,7 @@ EMBEDDING = LayerDef(
     ),
     inputs=(PortSpec("x", dtype="int", layout="(N, …) token ids", help="integer ids in [0, num_embeddings)"),),
     shape=_embedding_shape,
-    param_count=lambda p, x: p.num_embeddings * p.embedding_dim,
+    param_count=_table_size,
     macs=lambda p, x, y: 0,
     torch=TorchCall(module="nn.Embedding", init=_embedding_init, positional=2, defaults={"padding_idx": None}),
     simple=True,
@@ -67,6 +71,9 @@ EMBEDDING = LayerDef(
         Example({"x": ((2, 3, 4), "int64")}, {"num_embeddings": 6, "embedding_dim": 5, "padding_idx": -1},
                 int_high=6),
     ),
+    traits=frozenset({Trait.LOOKUP}),
+    param_sizes={"weight": _table_size},
+    summary=lambda p: f"{p.get('num_embeddings')} → {p.get('embedding_dim')}",
 )
 
 
@@ -118,6 +125,8 @@ POSITIONAL_EMBEDDING = LayerDef(
         Example({"x": ((2, 7, 16), "float32")}),
         Example({"x": ((1, 4, 8), "float32")}, {"max_len": 4}),
     ),
+    traits=frozenset({Trait.LOOKUP}),  # adds only the first T rows of its table
+    param_sizes={"weight": lambda p, x: p.max_len * concrete("x", x["x"], -1, "embedding size")},
 )
 
 LAYERS = [EMBEDDING, POSITIONAL_EMBEDDING]

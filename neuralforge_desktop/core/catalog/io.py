@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from neuralforge_desktop.core.catalog.spec import LayerDef, Params, ParamSpec, PortSpec, TorchCall
+from neuralforge_desktop.core.catalog.spec import LayerDef, Params, ParamSpec, PortSpec, TorchCall, Trait
+from neuralforge_desktop.core.catalog.summaries import dims
 from neuralforge_desktop.core.ir.types import BATCH, DType, TensorSpec
 
 
@@ -12,6 +13,13 @@ def _input_shape(p: Params, x: Mapping[str, TensorSpec]) -> dict[str, TensorSpec
     dims = tuple(p.shape)
     shape = ((BATCH,) + dims) if p.batch else dims
     return {"y": TensorSpec(shape, DType(p.dtype))}
+
+
+def _input_summary(p: Params) -> str:
+    shape = dims(p.get("shape", ()))
+    dtype = p.get("dtype", "float32")
+    text = shape if dtype == "float32" else f"{shape} · {dtype}"
+    return f"target · {text}" if p.get("role") == "target" else text
 
 
 def _output_shape(p: Params, x: Mapping[str, TensorSpec]) -> dict[str, TensorSpec]:
@@ -38,6 +46,8 @@ INPUT = LayerDef(
     shape=_input_shape,
     simple=True,
     keras="keras.Input",
+    traits=frozenset({Trait.NO_KERNEL}),
+    summary=_input_summary,
 )
 
 OUTPUT = LayerDef(
@@ -52,6 +62,7 @@ OUTPUT = LayerDef(
     shape=_output_shape,
     torch=TorchCall(forward=""),
     simple=True,
+    traits=frozenset({Trait.NO_KERNEL}),
 )
 
 LAYERS = [INPUT, OUTPUT]

@@ -13,7 +13,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from neuralforge_desktop.core.catalog.shape_utils import numel
-from neuralforge_desktop.core.catalog.spec import Example, LayerDef, Params, ParamSpec, PortSpec, TorchCall
+from neuralforge_desktop.core.catalog.spec import (
+    Example,
+    LayerDef,
+    LossCheck,
+    Params,
+    ParamSpec,
+    PortSpec,
+    TorchCall,
+    Trait,
+)
 from neuralforge_desktop.core.diagnostics import ShapeError
 from neuralforge_desktop.core.ir.types import Dim, TensorSpec, describe_shape
 
@@ -160,6 +169,14 @@ CROSS_ENTROPY_LOSS = LayerDef(
                 {"ignore_index": 0, "label_smoothing": 0.2}, int_high=4),
         Example({"input": ((3, 7), "float32"), "target": ((3,), "int64")}, {"reduction": "none"}, int_high=7),
     ),
+    loss_checks=(
+        LossCheck(Trait.SOFTMAX, "softmax-before-cross-entropy",
+                  "which applies log-softmax itself, so the probabilities get squashed twice and learning slows; "
+                  "connect the raw logits to the loss (keep Softmax only on the inference output)"),
+        LossCheck(Trait.LOG_SOFTMAX, "log-softmax-before-cross-entropy",
+                  "which applies log-softmax itself; connect the raw logits to CrossEntropyLoss, or use NLLLoss "
+                  "after LogSoftmax"),
+    ),
 )
 
 NLL_LOSS = LayerDef(
@@ -189,6 +206,9 @@ NLL_LOSS = LayerDef(
         Example({"input": ((2, 3, 7), "float32"), "target": ((2, 7), "int64")},
                 {"reduction": "sum", "ignore_index": 1}, int_high=3),
     ),
+    loss_checks=(LossCheck(Trait.SOFTMAX, "softmax-before-nll",
+                           "which expects log-probabilities; use LogSoftmax instead of Softmax (or "
+                           "CrossEntropyLoss on the raw logits)"),),
 )
 
 
@@ -213,6 +233,7 @@ def _paired(
     extra: tuple[ParamSpec, ...] = (),
     simple: bool = False,
     examples: tuple[Example, ...] = (),
+    loss_checks: tuple[LossCheck, ...] = (),
 ) -> LayerDef:
     """A loss comparing ``input`` and ``target`` of the same shape element by element."""
     defaults = {"reduction": "mean", **{spec.name: spec.default for spec in extra}}
@@ -243,6 +264,7 @@ def _paired(
                     {"reduction": "none"}),
             Example({"input": ((5, 1), "float32"), "target": ((5, 1), "float32")}, {"reduction": "sum"}),
         ) + examples,
+        loss_checks=loss_checks,
     )
 
 
@@ -285,6 +307,9 @@ BCE_WITH_LOGITS_LOSS = _paired(
     "Sigmoid first; target holds 0/1 labels (or probabilities) as floats.",
     9,  # max(x, 0), x·t, subtract, |x|, exp, +1, log, add, accumulate (the numerically stable form)
     "keras.losses.BinaryCrossentropy(from_logits=True)",
+    loss_checks=(LossCheck(Trait.SIGMOID, "sigmoid-before-bce-with-logits",
+                           "which applies the sigmoid itself; connect the raw logits to the loss (or use BCELoss "
+                           "after Sigmoid, which is less stable)"),),
 )
 
 LAYERS = [CROSS_ENTROPY_LOSS, NLL_LOSS, MSE_LOSS, L1_LOSS, SMOOTH_L1_LOSS, BCE_WITH_LOGITS_LOSS]

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from neuralforge_desktop.core.catalog.shape_utils import concrete, numel, prod
-from neuralforge_desktop.core.catalog.spec import Example, LayerDef, Params, ParamSpec, PortSpec, TorchCall
+from neuralforge_desktop.core.catalog.spec import Example, LayerDef, Params, ParamSpec, PortSpec, TorchCall, Trait
 from neuralforge_desktop.core.diagnostics import ShapeError
 from neuralforge_desktop.core.ir.types import TensorSpec, describe_shape
 
@@ -153,6 +153,9 @@ def _batch_norm(nd: int) -> LayerDef:
         ),
         keras="keras.layers.BatchNormalization",
         examples=examples,
+        traits=frozenset({Trait.CANCELS_BIAS}),
+        param_sizes={"weight": lambda p, x: _channels(x) if p.affine else 0,
+                     "bias": lambda p, x: _channels(x) if p.affine and p.bias else 0},
     )
 
 
@@ -287,6 +290,7 @@ GROUP_NORM = LayerDef(
         Example({"x": ((2, 8), "float32")}, {"num_groups": 8, "eps": 1e-3}),
         Example({"x": ((2, 4, 3, 3, 3), "float32")}, {"num_groups": 1, "bias": False}),
     ),
+    summary=lambda p: f"{p.get('num_groups')} groups",
 )
 
 

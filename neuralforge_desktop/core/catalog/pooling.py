@@ -6,7 +6,17 @@ import math
 from collections.abc import Callable, Mapping
 
 from neuralforge_desktop.core.catalog.shape_utils import numel, prod, window_out
-from neuralforge_desktop.core.catalog.spec import Example, LayerDef, Params, ParamSpec, PortSpec, ShapeRule, TorchCall
+from neuralforge_desktop.core.catalog.spec import (
+    Example,
+    LayerDef,
+    Params,
+    ParamSpec,
+    PortSpec,
+    ShapeRule,
+    TorchCall,
+    Trait,
+)
+from neuralforge_desktop.core.catalog.summaries import dims, window
 from neuralforge_desktop.core.diagnostics import ShapeError
 from neuralforge_desktop.core.ir.types import Dim, TensorSpec, describe_shape, dim_expr
 
@@ -126,6 +136,8 @@ def _max_pool(nd: int) -> LayerDef:
         simple=nd == 2,
         keras=f"keras.layers.MaxPooling{nd}D",
         examples=_pool_examples(nd, average=False),
+        traits=frozenset({Trait.WINDOWED}),
+        summary=window,
     )
 
 
@@ -149,6 +161,8 @@ AVG_POOL_2D = LayerDef(
     ),
     keras="keras.layers.AveragePooling2D",
     examples=_pool_examples(2, average=True),
+    traits=frozenset({Trait.WINDOWED}),
+    summary=window,
 )
 
 
@@ -190,6 +204,7 @@ ADAPTIVE_AVG_POOL_2D = LayerDef(
         Example({"x": ((2, 3, 7, 5), "float32")}, {"output_size": [3, 2]}),
         Example({"x": ((2, 3, 3, 3), "float32")}, {"output_size": 4}),
     ),
+    summary=lambda p: f"→ {dims(p.get('output_size'))}",
 )
 
 

@@ -13,6 +13,7 @@ Cost conventions (D = 2 when bidirectional else 1, L = num_layers, G = gates: 4 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from neuralforge_desktop.core.catalog.shape_utils import concrete
 from neuralforge_desktop.core.catalog.spec import (
@@ -25,6 +26,7 @@ from neuralforge_desktop.core.catalog.spec import (
     PortSpec,
     ShapeRule,
     TorchCall,
+    Trait,
 )
 from neuralforge_desktop.core.ir.types import TensorSpec
 
@@ -169,6 +171,11 @@ def _examples(kind: str) -> tuple[Example, ...]:
     )
 
 
+def _summary(p: Mapping[str, Any]) -> str:
+    layers = p.get("num_layers", 1)
+    return f"hidden {p.get('hidden_size')}" + (f" · {layers} layers" if layers != 1 else "")
+
+
 def _recurrent(kind: str) -> LayerDef:
     description, math, help_text = _TEXT[kind]
     outputs = [
@@ -196,6 +203,8 @@ def _recurrent(kind: str) -> LayerDef:
         simple=kind == "LSTM",
         keras=_KERAS[kind],
         examples=_examples(kind),
+        traits=frozenset({Trait.STACKED}),
+        summary=_summary,
     )
 
 

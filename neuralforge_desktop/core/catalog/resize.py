@@ -8,6 +8,7 @@ from fractions import Fraction
 
 from neuralforge_desktop.core.catalog.shape_utils import numel
 from neuralforge_desktop.core.catalog.spec import Example, LayerDef, Params, ParamSpec, PortSpec, TorchCall
+from neuralforge_desktop.core.catalog.summaries import number
 from neuralforge_desktop.core.diagnostics import ShapeError
 from neuralforge_desktop.core.ir.types import Dim, TensorSpec, describe_shape, dim_expr
 
@@ -80,6 +81,7 @@ UPSAMPLE = LayerDef(
         Example({"x": ((1, 2, 3, 4, 5), "float32")}),
         Example({"x": ((2, 3, 8, 6), "float32")}, {"scale_factor": 0.5}),
     ),
+    summary=lambda p: f"×{number(p.get('scale_factor'))} {p.get('mode', '')}".strip(),
 )
 
 LAYERS = [UPSAMPLE]

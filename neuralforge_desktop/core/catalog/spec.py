@@ -1,8 +1,9 @@
 """What one layer type is: the single definition every other part of NeuralForge derives from.
 
 A :class:`LayerDef` carries the parameter schema, port constraints, shape rule, parameter count, cost rule,
-plain-language and math descriptions and the PyTorch call. The palette, inspector, shape inference, cost
-model, code generator and model builder all read it; nothing about a layer is written twice.
+plain-language and math descriptions, the PyTorch call, and the roles (:class:`Trait`) the analyses ask about.
+The palette, inspector, canvas, shape inference, cost model, lint, code generator and model builder all read
+it; nothing about a layer is written twice, and no analysis compares type names.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from neuralforge_desktop.core.catalog.summaries import number
 from neuralforge_desktop.core.diagnostics import ParamError
 from neuralforge_desktop.core.ir.types import DType, TensorSpec, describe_shape
 
@@ -194,6 +196,39 @@ ShapeRule = Callable[[Params, Mapping[str, TensorSpec]], dict[str, TensorSpec]]
 Shapes = Mapping[str, tuple[int, ...]]
 CountRule = Callable[[Params, Mapping[str, TensorSpec]], int]
 CostRule = Callable[[Params, Shapes, Shapes], int]
+SizeRule = Callable[[Params, Mapping[str, TensorSpec]], int]  # element count of one named parameter tensor
+SummaryRule = Callable[[Mapping[str, Any]], str]  # params → the canvas one-liner
+
+
+class Trait:
+    """Roles a layer declares in :attr:`LayerDef.traits`. Analyses ask for a role, never for a type name, so a
+    plugin layer that declares a role is costed, linted and hinted like the built-ins that declare it."""
+
+    NO_KERNEL = "no-kernel"  # runs no kernel at inference (views, dropout, graph inputs/outputs): free in latency
+    PASS_THROUGH = "pass-through"  # at inference the output is the input unchanged; pattern rules look through it
+    DROPOUT = "dropout"  # zeroes values at random while training, with probability param ``p``
+    LOOKUP = "lookup"  # gathers rows of its weight table: reads only those rows, not the whole table
+    CONVOLUTION = "convolution"  # runs as a convolution kernel (cuDNN's rate); its ``bias`` is one per channel
+    DENSE = "dense"  # a weight per input feature (the last axis) and output feature: fan-in matters
+    FLATTENS = "flattens"  # folds channels and positions into one feature axis
+    CANCELS_BIAS = "cancels-bias"  # subtracts the per-channel mean, so a per-channel bias right before it is wasted
+    WINDOWED = "windowed"  # slides a ``kernel_size`` window with a ``stride`` over its input
+    STACKED = "stacked"  # ``dropout`` acts only between its ``num_layers`` stacked layers
+    IDEMPOTENT = "idempotent"  # applying it twice in a row adds nothing useful
+    SOFTMAX = "softmax"  # outputs probabilities along ``dim``
+    LOG_SOFTMAX = "log-softmax"  # outputs log-probabilities along ``dim``
+    SIGMOID = "sigmoid"  # outputs independent probabilities in (0, 1)
+
+
+@dataclass(frozen=True)
+class LossCheck:
+    """What a loss says about the activation feeding its prediction: lint warns with ``code`` when the
+    producer declares the trait ``activation``. ``advice`` completes "Softmax 'act' feeds CrossEntropyLoss
+    'loss', …": why that is wrong (the loss applies it itself, or expects something else) and what to do."""
+
+    activation: str
+    code: str
+    advice: str
 
 
 def no_params(p: Params, x: Mapping[str, TensorSpec]) -> int:
@@ -228,7 +263,23 @@ class TorchCall:
 
 @dataclass(frozen=True)
 class LayerDef:
-    """The one definition of a layer type."""
+    """The one definition of a layer type.
+
+    Besides the schema, shape and cost rules, an entry declares what the analyses need to know about it, as
+    data rather than as type names written into the analyses:
+
+    * ``traits`` — the :class:`Trait` roles it plays: the cost model gives ``NO_KERNEL`` layers no latency,
+      reads only the gathered rows of a ``LOOKUP`` and runs a ``CONVOLUTION`` at the convolution rate; lint
+      looks through ``PASS_THROUGH`` layers and warns about a ``CONVOLUTION``'s bias before a
+      ``CANCELS_BIAS`` norm, a ``DROPOUT`` before the output, a ``DENSE`` layer right after one that
+      ``FLATTENS``; hints check a ``DROPOUT``'s ``p``, a ``WINDOWED`` layer's stride, a ``STACKED`` layer's
+      dropout and an ``IDEMPOTENT`` activation applied twice.
+    * ``param_sizes`` — ``{"weight": rule, …}``: the element count of a named parameter tensor, from the
+      params and input specs; used to size tied (shared) parameters and lint's savings.
+    * ``loss_checks`` — on a loss, the activations that must not feed its prediction (:class:`LossCheck`).
+    * ``summary`` — the canvas's one-line parameter summary (``"32 · 3×3"``); without one, the first two
+      non-advanced params that differ from their defaults.
+    """
 
     type: str
     category: str
@@ -252,10 +303,49 @@ class LayerDef:
     migrate: Callable[[int, dict[str, Any]], dict[str, Any]] | None = None  # old version's params → current
     plugin: str = ""  # distribution name when a plugin defined it
     examples: tuple[Example, ...] = ()  # cases for the catalog-wide conformance test
+    traits: frozenset[str] = frozenset()  # Trait roles (see the class docstring)
+    param_sizes: Mapping[str, SizeRule] = field(default_factory=dict)  # parameter name → element count rule
+    loss_checks: tuple[LossCheck, ...] = ()  # a loss: activations that must not feed its prediction
+    summary: SummaryRule | None = None  # the canvas one-liner; None: params that differ from the defaults
 
     @property
     def display_name(self) -> str:
         return self.title or self.type
+
+    def has(self, trait: str) -> bool:
+        return trait in self.traits
+
+    def param_size(self, name: str, params: Params, inputs: Mapping[str, TensorSpec]) -> int | None:
+        """Element count of the parameter tensor ``name``; ``None`` when no rule sizes it or it cannot be
+        sized from these specs (an unknown channel count)."""
+        rule = self.param_sizes.get(name)
+        if rule is None:
+            return None
+        try:
+            return int(rule(params, inputs))
+        except Exception:  # an unsized input or a faulty (plugin) rule: unknown, never fatal
+            return None
+
+    def summarize(self, params: Mapping[str, Any]) -> str:
+        """The one-line parameter summary a node shows on the canvas ("" when there is nothing to say)."""
+        if self.summary is not None:
+            try:
+                return self.summary(params)
+            except (TypeError, IndexError, KeyError, AttributeError):  # half-validated params must not break painting
+                return ""
+        parts: list[str] = []
+        for spec in self.params:
+            if spec.advanced or spec.name in ("num_inputs", "num_outputs"):
+                continue
+            value = params.get(spec.name)
+            default = spec.default
+            if isinstance(default, list | tuple) and isinstance(value, list | tuple):
+                differs = tuple(default) != tuple(value)
+            else:
+                differs = value != default
+            if differs:
+                parts.append(f"{spec.name}={number(value)}")
+        return ", ".join(parts[:2])
 
     def param_spec(self, name: str) -> ParamSpec | None:
         for spec in self.params:

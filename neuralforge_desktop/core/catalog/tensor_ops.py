@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 from neuralforge_desktop.core.catalog.shape_utils import broadcast, mul_dims, normalize_axis, numel
-from neuralforge_desktop.core.catalog.spec import Example, LayerDef, Params, ParamSpec, PortSpec, TorchCall
+from neuralforge_desktop.core.catalog.spec import Example, LayerDef, Params, ParamSpec, PortSpec, TorchCall, Trait
 from neuralforge_desktop.core.diagnostics import ShapeError
 from neuralforge_desktop.core.ir.types import Dim, DType, TensorSpec, describe_shape, dim_expr
 
@@ -19,6 +19,7 @@ Specs = Mapping[str, TensorSpec]
 Shapes = Mapping[str, tuple[int, ...]]
 _PRODUCT = re.compile(r"[A-Za-z_0-9]+(\*[A-Za-z_0-9]+)*")
 _X = PortSpec("x", dtype="any", layout="(N, …)")
+_VIEW = frozenset({Trait.NO_KERNEL})  # a view of the input: no kernel runs
 _XS = PortSpec("x", dtype="any", layout="(N, …)", variadic=True, count_param="num_inputs")
 
 
@@ -142,6 +143,7 @@ RESHAPE = LayerDef(
     torch=TorchCall(forward=_reshape_forward),
     keras="keras.layers.Reshape",
     examples=(_ex((2, 3, 4)), _ex((2, 15), shape=[3, 5]), _ex((2, 8, 3), shape=[4, -1, 2]), _ex((2, 1, 1), shape=[])),
+    traits=_VIEW,
 )
 
 
@@ -215,6 +217,7 @@ SQUEEZE = LayerDef(
     shape=_squeeze_shape,
     torch=TorchCall(forward="{y} = {x}.squeeze({dim})"),
     examples=(_ex((2, 1, 5)), _ex((2, 5, 1), dim=-1)),
+    traits=_VIEW,
 )
 
 
@@ -235,6 +238,7 @@ UNSQUEEZE = LayerDef(
     shape=_unsqueeze_shape,
     torch=TorchCall(forward="{y} = {x}.unsqueeze({dim})"),
     examples=(_ex((2, 5)), _ex((2, 5), dim=-1), _ex((2, 5), dim=2)),
+    traits=_VIEW,
 )
 
 

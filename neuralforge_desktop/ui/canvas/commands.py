@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QRectF
 
+from neuralforge_desktop.core.edit import canvas_edits
 from neuralforge_desktop.core.edit.edits import Disconnect, Edit, Macro, SetMeta, remove_nodes
 from neuralforge_desktop.core.edit.grouping import UngroupBlock
 from neuralforge_desktop.core.ir.graph import BLOCK, GraphError
 from neuralforge_desktop.core.ir.naming import unique_id
-from neuralforge_desktop.ui.canvas import actions
 from neuralforge_desktop.ui.canvas.backdrop_item import PALETTE, TITLE_H, BackdropItem, backdrop_record
 from neuralforge_desktop.ui.canvas.scene import BACKDROPS
 
@@ -47,7 +47,7 @@ class CommandsMixin:
         if not ids:
             self.status_message.emit("select the layers to copy")
             return ""
-        return actions.copy_text(self.graph_scene.graph, ids)
+        return canvas_edits.copy_text(self.graph_scene.graph, ids)
 
     def paste(self: GraphView, text: str) -> list[str]:
         """Add the layers in ``text`` (from :meth:`copy_selection`) under fresh ids, offset from the
@@ -57,7 +57,7 @@ class CommandsMixin:
             return []
         count = self._paste[1] + 1 if self._paste[0] == text else 1
         try:
-            edit, ids = actions.paste_edit(self.graph_scene.graph, text, (PASTE_OFFSET * count,) * 2)
+            edit, ids = canvas_edits.paste_edit(self.graph_scene.graph, text, (PASTE_OFFSET * count,) * 2)
         except GraphError as exc:
             self.status_message.emit(str(exc))
             return []
@@ -75,7 +75,7 @@ class CommandsMixin:
         """Group the selected layers into a new block ("block", "block_1" …); returns its id or ""."""
         graph = self.graph_scene.graph
         try:
-            edit = actions.group_edit(graph, self.bridge.document.shapes, self.selected_ids())
+            edit = canvas_edits.group_edit(graph, self.bridge.document.shapes, self.selected_ids())
         except GraphError as exc:
             self.status_message.emit(str(exc))
             return ""
@@ -127,7 +127,7 @@ class CommandsMixin:
             return
         sizes = {nid: (item.look.width, item.look.height) for nid, item in self.graph_scene.nodes.items()
                  if item.look is not None}
-        edit = actions.layout_edit(self.graph_scene.graph, ids, sizes)
+        edit = canvas_edits.layout_edit(self.graph_scene.graph, ids, sizes)
         if edit is not None:
             self.push(edit)
 

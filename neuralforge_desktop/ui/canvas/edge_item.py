@@ -19,8 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from neuralforge_desktop.core.analysis.level import ERROR, MISSING, OK, WARNING, EdgeLook, Level
 from neuralforge_desktop.core.ir.graph import Edge
-from neuralforge_desktop.ui.canvas.level import ERROR, MISSING, OK, WARNING, EdgeLook, Level
 from neuralforge_desktop.ui.canvas.theme import Style
 
 if TYPE_CHECKING:

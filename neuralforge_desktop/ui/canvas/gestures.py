@@ -13,12 +13,13 @@ from PySide6.QtCore import QPoint, QRect, Qt, QTimer
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsView
 
+from neuralforge_desktop.core.edit import canvas_edits
+from neuralforge_desktop.core.edit.canvas_edits import PortRef
 from neuralforge_desktop.core.ir.graph import GraphError
-from neuralforge_desktop.ui.canvas import actions
 from neuralforge_desktop.ui.canvas.backdrop_item import BackdropItem
 from neuralforge_desktop.ui.canvas.edge_item import EdgeItem, WireItem
 from neuralforge_desktop.ui.canvas.node_item import NodeItem
-from neuralforge_desktop.ui.canvas.port_item import PortItem, PortRef
+from neuralforge_desktop.ui.canvas.port_item import PortItem
 
 if TYPE_CHECKING:
     from neuralforge_desktop.ui.canvas.view import GraphView
@@ -60,7 +61,7 @@ class GestureMixin:
         """Wire two ports (either order), as a port drag does. Refusals are explained and flashed red."""
         graph = self.graph_scene.graph
         try:
-            edit = actions.connect_edit(graph, a, b)
+            edit = canvas_edits.connect_edit(graph, a, b)
         except GraphError as exc:
             self._refuse(a, b, str(exc))
             return False

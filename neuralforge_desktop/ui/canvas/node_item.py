@@ -15,10 +15,10 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem, QStyleOptionGraphicsItem, QWidget
 
+from neuralforge_desktop.core.analysis.describe import param_summary, wrap
+from neuralforge_desktop.core.analysis.level import Level
 from neuralforge_desktop.core.analysis.shapes import deep_revision
 from neuralforge_desktop.core.ir.graph import BLOCK, INPUT, OUTPUT
-from neuralforge_desktop.ui.canvas.describe import param_summary, wrap
-from neuralforge_desktop.ui.canvas.level import Level
 from neuralforge_desktop.ui.canvas.port_item import PortItem, draw_port
 from neuralforge_desktop.ui.canvas.theme import GRID, Style
 

@@ -6,30 +6,19 @@ the scene something to find under the cursor, with a crosshair cursor and a tool
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem
 
+from neuralforge_desktop.core.edit.canvas_edits import PortRef
+
 if TYPE_CHECKING:
     from neuralforge_desktop.ui.canvas.node_item import NodeItem
 
 PORT_RADIUS = 4.5
 HIT_HALF = 9.0  # generous: a 9 px radius is easy to hit at 100 % zoom without crowding neighbours
-
-
-@dataclass(frozen=True)
-class PortRef:
-    """One port of a top-level node."""
-
-    node: str
-    port: str
-    output: bool
-
-    def __str__(self) -> str:
-        return f"{self.node}.{self.port}"
 
 
 class PortItem(QGraphicsRectItem):

@@ -14,6 +14,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QPointF, QRectF, QTimer, Signal
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene
 
+from neuralforge_desktop.core.analysis.level import Level
 from neuralforge_desktop.core.edit.document import Document, DocumentChange
 from neuralforge_desktop.core.edit.edits import (
     AddNode,
@@ -34,7 +35,6 @@ from neuralforge_desktop.core.ir.graph import Edge, Graph
 from neuralforge_desktop.ui.bridge import DocumentBridge
 from neuralforge_desktop.ui.canvas.backdrop_item import BackdropItem
 from neuralforge_desktop.ui.canvas.edge_item import EdgeItem
-from neuralforge_desktop.ui.canvas.level import Level
 from neuralforge_desktop.ui.canvas.node_item import NodeItem, Shift, room_shifts, shift_at
 from neuralforge_desktop.ui.canvas.theme import Style, theme
 

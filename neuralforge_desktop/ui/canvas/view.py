@@ -22,10 +22,10 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QApplication, QGraphicsView, QWidget
 
+from neuralforge_desktop.core.edit import canvas_edits
 from neuralforge_desktop.core.edit.edits import AddNode, Edit, SetMeta
 from neuralforge_desktop.core.ir.graph import GraphError
 from neuralforge_desktop.ui.bridge import LAYER_MIME, DocumentBridge, SelectionModel
-from neuralforge_desktop.ui.canvas import actions
 from neuralforge_desktop.ui.canvas.commands import CommandsMixin
 from neuralforge_desktop.ui.canvas.edge_item import LOD_FAR, LOD_LABEL, LOD_WIRES
 from neuralforge_desktop.ui.canvas.export import export_scene
@@ -366,7 +366,7 @@ class GraphView(CommandsMixin, GestureMixin, QGraphicsView):
         else:
             current = self.graph_scene.nodes.get(self.selection.current or "")
             if current is not None and current.look is not None:
-                x, y = current.x() + current.look.width + actions.COLUMN_GAP, current.y()
+                x, y = current.x() + current.look.width + canvas_edits.COLUMN_GAP, current.y()
             else:
                 center = self.mapToScene(self.viewport().rect().center())
                 x, y = center.x() - WIDTH / 2.0, center.y() - PORT_Y
@@ -383,7 +383,7 @@ class GraphView(CommandsMixin, GestureMixin, QGraphicsView):
         """Add a ``type_name`` node (centred at scene ``pos`` if given) and select it; returns its id, or ""
         when refused (the reason goes to ``status_message``)."""
         try:
-            node = actions.new_node(self.graph_scene.graph, type_name, self._place(pos))
+            node = canvas_edits.new_node(self.graph_scene.graph, type_name, self._place(pos))
         except GraphError as exc:
             self.status_message.emit(str(exc))
             return ""
@@ -413,11 +413,11 @@ class GraphView(CommandsMixin, GestureMixin, QGraphicsView):
     def _add_connected(self, type_name: str, pos: QPointF, source: str | None) -> str:
         graph = self.graph_scene.graph
         try:
-            node = actions.new_node(graph, type_name, self._place(pos))
+            node = canvas_edits.new_node(graph, type_name, self._place(pos))
         except GraphError as exc:
             self.status_message.emit(str(exc))
             return ""
-        edge, reason = actions.auto_connect_edge(graph, self.bridge.document.shapes, source, node)
+        edge, reason = canvas_edits.auto_connect_edge(graph, self.bridge.document.shapes, source, node)
         if not self.push(AddNode(node, (edge,) if edge else (), label=f"Add {type_name}")):
             return ""
         if reason:

@@ -14,16 +14,16 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QLineEdit, QScrollArea, QVBoxLayout, QWidget
 
+from neuralforge_desktop.core.analysis.rules import node_advice
 from neuralforge_desktop.core.analysis.shapes import NodeShapes
 from neuralforge_desktop.core.catalog.registry import catalog
 from neuralforge_desktop.core.catalog.spec import LayerDef, ParamSpec, no_params
-from neuralforge_desktop.core.diagnostics import Diagnostic
+from neuralforge_desktop.core.diagnostics import Diagnostic, Severity
 from neuralforge_desktop.core.edit.document import DocumentChange
 from neuralforge_desktop.core.edit.edits import Edit, Macro, RenameNode, SetNodeText, SetParam, SetTrainable
 from neuralforge_desktop.core.ir.graph import BLOCK, INPUT, OUTPUT, GraphError, Node
 from neuralforge_desktop.core.ir.types import TensorSpec, format_shape
 from neuralforge_desktop.ui.bridge import DocumentBridge, SelectionModel
-from neuralforge_desktop.ui.panels.hints import node_hints
 from neuralforge_desktop.ui.panels.param_widgets import ParamField, make_field, same_value
 from neuralforge_desktop.ui.panels.sections import NotesEdit, Section, form_label, make_form
 from neuralforge_desktop.ui.panels.theme_colors import DEFAULT_THEME, colors, severity_icon
@@ -340,16 +340,16 @@ class Inspector(QWidget):
             item = rows.takeAt(0)
             if item.widget() is not None:
                 item.widget().deleteLater()
-        entries: list[tuple[str, str]] = []
         document = self._bridge.document
         diagnostics: list[Diagnostic] = list(result.diagnostics) if result else []
-        entries += [("error" if d.is_error else "warning", d.message) for d in diagnostics]
+        # This node's advice runs even while the rest of the graph has errors (lint then reports nothing);
+        # lint adds what lies beyond the node: its block body, a body without an Output.
+        diagnostics += node_advice(document.graph, node, document.shapes.catalog, result)
         prefix = node.id + "/"
-        warnings = [d for d in document.lint() if d.node == node.id or d.node.startswith(prefix)]
-        entries += [("warning", d.message) for d in warnings]
-        codes = {d.code for d in warnings if d.node == node.id}
-        params = result.params if result is not None and result.params is not None else None
-        entries += [("hint", h.message) for h in node_hints(document.graph, node, params) if h.code not in codes]
+        diagnostics += [d for d in document.lint() if d.node == node.id or d.node.startswith(prefix)]
+        rank = {Severity.error: 0, Severity.warning: 1, Severity.hint: 2}
+        entries = [(d.severity.value, d.message) for d in sorted(dict.fromkeys(diagnostics),
+                                                                 key=lambda d: rank[d.severity])]
         self._messages = entries
         c = colors(self._theme)
         if not entries:

@@ -1,7 +1,8 @@
-"""Read-only access to one graph level (the top graph or a block's body) for the items that draw it.
+"""Read-only access to one graph level (the top graph or a block's body) for the canvas items that draw it.
 
 Items never read the document directly: a :class:`Level` answers what a node or an edge should show, from
-the graph, its shape inference and the lint warnings, so the same items draw a block's body too.
+the graph, its shape inference and the lint warnings, so the same items draw a block's body too. Free of Qt:
+the canvas only paints the answers.
 """
 
 from __future__ import annotations

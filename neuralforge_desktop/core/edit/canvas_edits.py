@@ -1,7 +1,8 @@
 """The edits behind canvas gestures: connecting, adding, pasting, grouping, laying out.
 
-Plain functions of the graph (no Qt), so every gesture's edit can be reasoned about and tested alone; the
-view only collects what the user pointed at and pushes the result onto the undo stack.
+Plain functions of the graph, so every gesture's edit can be reasoned about and tested alone; the canvas
+only collects what the user pointed at (as :class:`PortRef` and node ids) and pushes the result onto the
+undo stack.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from neuralforge_desktop.core.analysis.shapes import ShapeInference, node_ports
 from neuralforge_desktop.core.catalog.registry import catalog
@@ -17,10 +19,21 @@ from neuralforge_desktop.core.edit.grouping import GroupIntoBlock, io_shapes_fro
 from neuralforge_desktop.core.ir.graph import BLOCK, INPUT, OUTPUT, Edge, Graph, GraphError, Node, Tie
 from neuralforge_desktop.core.ir.naming import unique_id
 from neuralforge_desktop.core.ir.serialize import GraphFileError, dumps, loads
-from neuralforge_desktop.ui.canvas.port_item import PortRef
 
 COLUMN_GAP = 90.0  # room between columns for a shape label such as "N×512×7×7"
 ROW_GAP = 50.0
+
+
+@dataclass(frozen=True)
+class PortRef:
+    """One port of a top-level node: what a wire is dragged from or dropped on."""
+
+    node: str
+    port: str
+    output: bool
+
+    def __str__(self) -> str:
+        return f"{self.node}.{self.port}"
 
 
 def connect_edit(graph: Graph, a: PortRef, b: PortRef) -> Edit | None:
