@@ -20,7 +20,7 @@ from neuralforge_desktop.core.ir.serialize import graph_to_dict, load_graph, sav
 from neuralforge_desktop.ui.app import NO_DISPLAY
 from neuralforge_desktop.ui.main_window import MainWindow
 from neuralforge_desktop.ui.settings import Settings
-from neuralforge_desktop.ui.theme import colors
+from neuralforge_desktop.ui.theme import roles
 
 
 def open_window(tmp_path: Path, monkeypatch) -> MainWindow:
@@ -244,10 +244,10 @@ def test_recovery_copies_can_be_discarded(make_window, tmp_path):
 def test_theme_switching_applies_app_wide_and_persists(window, make_window):
     app = QApplication.instance()
     assert window.theme == "dark"
-    assert app.palette().color(QPalette.ColorRole.Window).name() == colors("dark").window
+    assert app.palette().color(QPalette.ColorRole.Window).name() == roles("dark").window
     window.commands["view.theme.light"].trigger()
     assert window.theme == "light"
-    assert app.palette().color(QPalette.ColorRole.Window).name() == colors("light").window
+    assert app.palette().color(QPalette.ColorRole.Window).name() == roles("light").window
     assert window.commands["view.theme.light"].isChecked() and not window.commands["view.theme.dark"].isChecked()
     assert window.settings.theme == "light"
     window.close()
