@@ -68,8 +68,8 @@ class Roles:
 DARK = Roles(
     name="dark", window="#1e1f22", base="#16181c", raised="#23262c", control="#2a2e35", card="#2b2d31",
     card_header="#313338", border="#3c3f45", text="#e3e6eb", text_dim="#a4a8b0", muted="#8b929c",
-    faint="#7b808a", accent="#3574f0", on_accent="#ffffff", selection="#2e436e", ok="#98c379",
-    warning="#e3a33b", error="#f0554f", hint="#61afef", wire="#7d8590", grid_minor="#ffffff07",
+    faint="#7b808a", accent="#3070ea", on_accent="#ffffff", selection="#2e436e", ok="#98c379",
+    warning="#e3a33b", error="#f25e58", hint="#61afef", wire="#7d8590", grid_minor="#ffffff07",
     grid_major="#ffffff0f", shadow="#0000005a", backdrop_alpha=38, curve_train="#61afef", curve_val="#e5a050",
     code_line="#2c3b5a", code_keyword="#c678dd", code_builtin="#56b6c2", code_string="#98c379",
     code_number="#d19a66", code_comment="#7f848e", code_self="#e06c75", code_decorator="#e5c07b",
@@ -78,9 +78,9 @@ DARK = Roles(
 
 LIGHT = Roles(
     name="light", window="#f4f5f7", base="#ffffff", raised="#eef0f3", control="#e8eaee", card="#ffffff",
-    card_header="#f7f8fa", border="#cfd3da", text="#1d2026", text_dim="#57606a", muted="#66707c",
-    faint="#8c959f", accent="#3574f0", on_accent="#ffffff", selection="#d4e2ff", ok="#3f8f2f",
-    warning="#a86e00", error="#cf3a34", hint="#2f6fcf", wire="#8c959f", grid_minor="#00000009",
+    card_header="#f7f8fa", border="#cfd3da", text="#1d2026", text_dim="#57606a", muted="#606a76",
+    faint="#8c959f", accent="#3070ea", on_accent="#ffffff", selection="#d4e2ff", ok="#337a25",
+    warning="#946000", error="#c93630", hint="#2b69c7", wire="#8c959f", grid_minor="#00000009",
     grid_major="#00000012", shadow="#00000028", backdrop_alpha=46, curve_train="#1d5fc4", curve_val="#c45f00",
     code_line="#e3ecff", code_keyword="#8b2fb5", code_builtin="#0b7b86", code_string="#3f7f2f",
     code_number="#a6551c", code_comment="#8c8c8c", code_self="#b8323f", code_decorator="#8a6a00",
@@ -321,7 +321,7 @@ class CanvasTheme:
         self.text, self.text_dim, self.text_faint = QColor(table.text), QColor(table.text_dim), QColor(table.faint)
         self.accent = QColor(table.accent)
         self.edge, self.edge_warning, self.edge_error = QColor(table.wire), QColor(table.warning), QColor(table.error)
-        self.label_fill = QColor(table.window)  # shape labels on wires: the canvas colour, so wires pass under them
+        self.label_fill = QColor(table.window)  # shape labels sit on wires: canvas-coloured, so the wire stops at them
         self.label_fill.setAlpha(230)
         self.port_fill = QColor(table.window)  # an unconnected port is hollow
         self.shadow = qcolor(table.shadow)
