@@ -183,7 +183,7 @@ class WindowActions:
     def _sync_view_checks(self) -> None:
         # The palette has its own "Show all" box; keep the menu's check mark in step with it.
         show_all = self.by_name["view.show_all"]
-        palette_state = bool(self.window.palette.show_all())
+        palette_state = bool(self.window.palette_panel.show_all())
         if show_all.isChecked() != palette_state:
             show_all.blockSignals(True)
             show_all.setChecked(palette_state)

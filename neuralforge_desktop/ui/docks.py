@@ -2,8 +2,9 @@
 
 Left: the layer palette. Right: the Inspector above the Summary. Bottom, under the canvas, as tabs: the
 generated code, Problems, the undo history, Train and Runs. Every dock has a stable object
-name, so the layout the user makes is restored from the saved window state. Train and Runs are built on first
-show (they bring pyqtgraph, which start-up does not need).
+name, so the layout the user makes is restored from the saved window state. The window builds its panels and
+docks; this module holds the dock pieces and the arrangement. Train and Runs are built on first show
+(:class:`LazyPanel`: they bring pyqtgraph, which start-up does not need).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QShowEvent
-from PySide6.QtWidgets import QDockWidget, QUndoView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDockWidget, QVBoxLayout, QWidget
 
 if TYPE_CHECKING:
     from neuralforge_desktop.ui.main_window import MainWindow
@@ -70,7 +71,8 @@ class LazyPanel(QWidget):
             self.panel()
 
 
-def _dock(window: MainWindow, key: str, title: str, widget: QWidget) -> QDockWidget:
+def make_dock(window: MainWindow, key: str, title: str, widget: QWidget) -> QDockWidget:
+    """A movable, closable, floatable dock holding ``widget``, named so the saved layout finds it again."""
     dock = QDockWidget(title, window)
     dock.setObjectName(f"dock.{key}")  # saveState/restoreState find docks by object name
     dock.setWidget(widget)
@@ -78,37 +80,6 @@ def _dock(window: MainWindow, key: str, title: str, widget: QWidget) -> QDockWid
                      | QDockWidget.DockWidgetFeature.DockWidgetClosable
                      | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
     return dock
-
-
-def build_docks(window: MainWindow) -> Docks:
-    """Create the panels (the window keeps them as attributes) and dock them in the default arrangement."""
-    from neuralforge_desktop.ui.panels import CodeView, Inspector, Palette, ProblemsPanel, SummaryPanel
-
-    bridge, selection, edits = window.bridge, window.selection, window.edits
-    window.palette = Palette()
-    window.inspector = Inspector(bridge, selection, edits)
-    window.summary = SummaryPanel(bridge, selection)
-    window.code_view = CodeView(bridge, selection)
-    window.problems = ProblemsPanel(bridge, selection)
-    window.history = QUndoView(edits)
-    window.history.setEmptyLabel("<opened>")
-    window.train_host = LazyPanel(window.make_train_panel)
-    window.runs_host = LazyPanel(window.make_runs_panel)
-
-    docks = Docks(
-        palette=_dock(window, "palette", "Layers", window.palette),
-        inspector=_dock(window, "inspector", "Inspector", window.inspector),
-        summary=_dock(window, "summary", "Summary", window.summary),
-        code=_dock(window, "code", "Code", window.code_view),
-        problems=_dock(window, "problems", "Problems", window.problems),
-        history=_dock(window, "history", "History", window.history),
-        train=_dock(window, "train", "Train", window.train_host),
-        runs=_dock(window, "runs", "Runs", window.runs_host),
-    )
-    window.train_host.watch(docks.train)
-    window.runs_host.watch(docks.runs)
-    arrange_default(window, docks)
-    return docks
 
 
 def arrange_default(window: MainWindow, docks: Docks) -> None:

@@ -2,7 +2,7 @@
 
 The window only composes and wires: the canvas and panels observe the shared :class:`DocumentBridge`,
 :class:`SelectionModel` and :class:`EditStack`; menus live in ``actions.py``, file commands and crash
-recovery in ``files.py``, the dock arrangement in ``docks.py``.
+recovery in ``files.py``, the dock pieces and their default arrangement in ``docks.py``.
 """
 
 from __future__ import annotations
@@ -12,24 +12,22 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QCloseEvent, QGuiApplication, QShowEvent
-from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QWidget
+from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QUndoView, QWidget
 
 from neuralforge_desktop import __version__
 from neuralforge_desktop.core.edit.document import Document
 from neuralforge_desktop.ui.actions import WindowActions
 from neuralforge_desktop.ui.bridge import DocumentBridge, SelectionModel
-from neuralforge_desktop.ui.docks import apply_default_sizes, arrange_default, build_docks
+from neuralforge_desktop.ui.docks import Docks, LazyPanel, apply_default_sizes, arrange_default, make_dock
 from neuralforge_desktop.ui.files import FileController
 from neuralforge_desktop.ui.settings import Settings
 from neuralforge_desktop.ui.theme import apply_theme
 from neuralforge_desktop.ui.undo import EditStack
 
 if TYPE_CHECKING:
-    from PySide6.QtWidgets import QUndoView
-
     from neuralforge_desktop.ui.dialogs.recovery import RecoveryDialog
     from neuralforge_desktop.ui.dialogs.shortcuts import ShortcutsDialog
-    from neuralforge_desktop.ui.panels import CodeView, Inspector, Palette, ProblemsPanel, SummaryPanel
+    from neuralforge_desktop.ui.training import RunsPanel, TrainPanel
 
 APP_TITLE = "NeuralForge"
 DEFAULT_SIZE = (1600, 1000)
@@ -46,15 +44,13 @@ CANVAS_GESTURES = [
 
 class MainWindow(QMainWindow):
     """One open graph: canvas, docked panels, menus and status bar. ``files`` owns the file commands,
-    ``commands`` the menu actions (by name), ``docks`` the dock widgets; the panels are attributes."""
+    ``commands`` the menu actions (by name), ``docks`` the dock widgets; the panels are attributes
+    (``palette_panel``, ``inspector``, ``summary``, ``code_view``, ``problems``, ``history``, and once built,
+    ``train_panel`` and ``runs_panel``)."""
 
-    # Set by build_docks(); declared here so readers (and type checkers) see the whole window in one place.
-    palette: Palette
-    inspector: Inspector
-    summary: SummaryPanel
-    code_view: CodeView
-    problems: ProblemsPanel
-    history: QUndoView
+    # Built on first show of their docks (see make_train_panel / make_runs_panel).
+    train_panel: TrainPanel
+    runs_panel: RunsPanel
 
     def __init__(self, settings: Settings | None = None, recovery_dir: str | os.PathLike[str] | None = None,
                  document: Document | None = None, parent: QWidget | None = None,
@@ -74,7 +70,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.view)
         self.minimap = self.view.minimap  # the canvas's own overlay (it hides itself when the graph fits)
         self.files = FileController(self, recovery_dir)
-        self.docks = build_docks(self)
+        self.docks = self._build_docks()
         self.commands = WindowActions(self)  # not "actions": QWidget.actions() is a Qt method
         self._build_status_bar()
         self._connect()
@@ -83,6 +79,35 @@ class MainWindow(QMainWindow):
         self.refresh_status()
 
     # -- composition ---------------------------------------------------------------------------------
+    def _build_docks(self) -> Docks:
+        """The panels, each in its dock, in the default arrangement."""
+        from neuralforge_desktop.ui.panels import CodeView, Inspector, Palette, ProblemsPanel, SummaryPanel
+
+        # Not "palette": QWidget.palette() is a Qt method the attribute would hide.
+        self.palette_panel = Palette()
+        self.inspector = Inspector(self.bridge, self.selection, self.edits)
+        self.summary = SummaryPanel(self.bridge, self.selection)
+        self.code_view = CodeView(self.bridge, self.selection)
+        self.problems = ProblemsPanel(self.bridge, self.selection)
+        self.history = QUndoView(self.edits)
+        self.history.setEmptyLabel("<opened>")
+        self.train_host = LazyPanel(self.make_train_panel)
+        self.runs_host = LazyPanel(self.make_runs_panel)
+        docks = Docks(
+            palette=make_dock(self, "palette", "Layers", self.palette_panel),
+            inspector=make_dock(self, "inspector", "Inspector", self.inspector),
+            summary=make_dock(self, "summary", "Summary", self.summary),
+            code=make_dock(self, "code", "Code", self.code_view),
+            problems=make_dock(self, "problems", "Problems", self.problems),
+            history=make_dock(self, "history", "History", self.history),
+            train=make_dock(self, "train", "Train", self.train_host),
+            runs=make_dock(self, "runs", "Runs", self.runs_host),
+        )
+        self.train_host.watch(docks.train)
+        self.runs_host.watch(docks.runs)
+        arrange_default(self, docks)
+        return docks
+
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
         self.file_label = QLabel()
@@ -109,7 +134,7 @@ class MainWindow(QMainWindow):
         self.files.recent_changed.connect(self.commands.update_recent)
         self.problems.count_changed.connect(self._on_problem_counts)
         self._on_problem_counts(*self.problems.counts())  # it may have counted before we listened
-        self.palette.layer_activated.connect(self.add_layer)
+        self.palette_panel.layer_activated.connect(self.add_layer)
         # Wheel zooming happens inside the canvas; refresh the figure whenever its viewport repaints.
         self.view.viewport().installEventFilter(self)
 
@@ -124,7 +149,7 @@ class MainWindow(QMainWindow):
         self.set_theme(s.theme)
         self.view.set_concept_mode(s.concept_mode)
         self.view.set_snap_to_grid(s.snap_to_grid)
-        self.palette.set_show_all(s.show_all_layers)
+        self.palette_panel.set_show_all(s.show_all_layers)
         self.view.set_minimap_enabled(s.minimap)
 
     def showEvent(self, event: QShowEvent) -> None:  # Qt names this method
@@ -224,7 +249,7 @@ class MainWindow(QMainWindow):
         self.settings.theme = self.theme
         trained = [self.train_panel] if self.train_host.built else []
         listed = [self.runs_panel] if self.runs_host.built else []
-        for widget in (self.view, self.palette, self.inspector, self.summary, self.code_view,
+        for widget in (self.view, self.palette_panel, self.inspector, self.summary, self.code_view,
                        self.problems, *trained, *listed):
             set_theme = getattr(widget, "set_theme", None)
             if callable(set_theme):
@@ -242,7 +267,7 @@ class MainWindow(QMainWindow):
         self.settings.snap_to_grid = on
 
     def set_show_all_layers(self, on: bool) -> None:
-        self.palette.set_show_all(on)
+        self.palette_panel.set_show_all(on)
         self.settings.show_all_layers = on
 
     def set_minimap_visible(self, on: bool) -> None:
@@ -337,6 +362,6 @@ class MainWindow(QMainWindow):
         self.files.autosave_timer.stop()
         self.files.discard_recovery()  # saved or deliberately discarded: nothing to recover
         self.settings.save_layout(self.saveGeometry(), self.saveState())
-        self.settings.show_all_layers = bool(self.palette.show_all())
+        self.settings.show_all_layers = bool(self.palette_panel.show_all())
         self.settings.sync()
         event.accept()

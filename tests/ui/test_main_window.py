@@ -20,12 +20,12 @@ from neuralforge_desktop.core.ir.serialize import graph_to_dict, load_graph, sav
 from neuralforge_desktop.ui.app import NO_DISPLAY
 from neuralforge_desktop.ui.main_window import MainWindow
 from neuralforge_desktop.ui.settings import Settings
-from neuralforge_desktop.ui.theme import colors
+from neuralforge_desktop.ui.theme import roles
 
 
 def open_window(tmp_path: Path, monkeypatch) -> MainWindow:
     settings = Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    window = MainWindow(settings, recovery_dir=tmp_path / "recovery")
+    window = MainWindow(settings, recovery_dir=tmp_path / "recovery", store_path=tmp_path / "store.db")
     # Closing at teardown must not wait on a modal question.
     monkeypatch.setattr(window.files, "ask_save_changes", lambda: "discard")
     window.show()
@@ -244,16 +244,36 @@ def test_recovery_copies_can_be_discarded(make_window, tmp_path):
 def test_theme_switching_applies_app_wide_and_persists(window, make_window):
     app = QApplication.instance()
     assert window.theme == "dark"
-    assert app.palette().color(QPalette.ColorRole.Window).name() == colors("dark").window
+    assert app.palette().color(QPalette.ColorRole.Window).name() == roles("dark").window
     window.commands["view.theme.light"].trigger()
     assert window.theme == "light"
-    assert app.palette().color(QPalette.ColorRole.Window).name() == colors("light").window
+    assert app.palette().color(QPalette.ColorRole.Window).name() == roles("light").window
     assert window.commands["view.theme.light"].isChecked() and not window.commands["view.theme.dark"].isChecked()
     assert window.settings.theme == "light"
     window.close()
     again = make_window()  # same settings file
     assert again.theme == "light" and again.commands["view.theme.light"].isChecked()
     again.set_theme("dark")
+
+
+def test_one_role_table_colours_the_canvas_the_panels_and_the_plots(window):
+    assert isinstance(window.palette(), QPalette)  # no panel attribute hides QWidget.palette()
+    window.show_training()  # the plots exist once the Train dock is built
+    plot = window.train_panel.curves.plot_widget("loss")
+    heading = window.palette_panel.tree().topLevelItem(0)  # a category heading in the Layers panel
+    seen = {}
+    for name in ("light", "dark"):
+        window.commands[f"view.theme.{name}"].trigger()
+        table = roles(name)
+        seen[name] = {
+            "window": window.palette().color(QPalette.ColorRole.Window).name(),
+            "canvas": window.view.graph_scene.style.theme.background.name(),
+            "panel": heading.foreground(0).color().name(),
+            "plot": plot.backgroundBrush().color().name(),
+        }
+        assert seen[name] == {"window": table.window, "canvas": table.window, "panel": table.muted,
+                              "plot": table.base}
+    assert all(seen["dark"][part] != seen["light"][part] for part in seen["dark"])
 
 
 def test_view_preferences_and_dock_layout_persist(window, make_window):
@@ -263,7 +283,7 @@ def test_view_preferences_and_dock_layout_persist(window, make_window):
     window.close()
     again = make_window()
     assert again.commands["view.concept"].isChecked() and again.settings.concept_mode
-    assert again.palette.show_all()
+    assert again.palette_panel.show_all()
     assert not again.docks.code.isVisible() and again.docks.inspector.isVisible()
     again.commands["view.reset_layout"].trigger()
     assert again.docks.code.isVisible()

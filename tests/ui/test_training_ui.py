@@ -21,7 +21,6 @@ pytest.importorskip("PySide6")
 pytest.importorskip("pyqtgraph")
 
 from PySide6.QtCore import QObject, Qt, QThread
-from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
 from neuralforge_desktop.core.edit.document import Document
@@ -30,6 +29,7 @@ from neuralforge_desktop.core.ir.graph import Graph
 from neuralforge_desktop.core.store.sqlite_store import Store
 from neuralforge_desktop.core.training.datasets.types import DatasetInfo
 from neuralforge_desktop.ui.bridge import DocumentBridge
+from neuralforge_desktop.ui.theme import palette
 from neuralforge_desktop.ui.training import (
     ConfusionMatrixWidget,
     CurvesWidget,
@@ -61,20 +61,9 @@ def digits_graph(name: str = "digits-mlp") -> Any:
 
 @pytest.fixture
 def dark(qapp: QApplication) -> Any:
-    """The dark look the app ships (window #1e1f22, light text), for the screenshots."""
+    """The dark look the app ships, for the screenshots."""
     before = qapp.palette()
-    p = QPalette()
-    for role, value in {QPalette.ColorRole.Window: "#1e1f22", QPalette.ColorRole.WindowText: "#dfe1e5",
-                        QPalette.ColorRole.Base: "#2b2d30", QPalette.ColorRole.AlternateBase: "#26282c",
-                        QPalette.ColorRole.Text: "#dfe1e5", QPalette.ColorRole.Button: "#2b2d30",
-                        QPalette.ColorRole.ButtonText: "#dfe1e5", QPalette.ColorRole.Highlight: "#2e436e",
-                        QPalette.ColorRole.HighlightedText: "#ffffff", QPalette.ColorRole.PlaceholderText: "#8c8f96",
-                        QPalette.ColorRole.ToolTipBase: "#2b2d30", QPalette.ColorRole.ToolTipText: "#dfe1e5",
-                        QPalette.ColorRole.Mid: "#43454a", QPalette.ColorRole.Light: "#3a3c40",
-                        QPalette.ColorRole.Dark: "#1a1b1e"}.items():
-        p.setColor(role, QColor(value))
-    for role in (QPalette.ColorRole.Text, QPalette.ColorRole.WindowText, QPalette.ColorRole.ButtonText):
-        p.setColor(QPalette.ColorGroup.Disabled, role, QColor("#6c6f76"))
+    p = palette("dark")
     qapp.setPalette(p)
     yield p
     qapp.setPalette(before)
@@ -264,6 +253,7 @@ from PySide6.QtWidgets import QApplication
 app = QApplication([])
 from neuralforge_desktop.core.edit.document import Document
 from neuralforge_desktop.ui.bridge import DocumentBridge
+from neuralforge_desktop.ui.theme import palette
 from neuralforge_desktop.ui.training import TrainPanel, RunsPanel
 panel = TrainPanel(DocumentBridge(Document()), {str(tmp_path / 'store.db')!r})
 panel.show(); app.processEvents()

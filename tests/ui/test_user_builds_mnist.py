@@ -40,8 +40,8 @@ def window(qtbot, tmp_path, monkeypatch):
 # -- what a user does, one gesture at a time -------------------------------------------------------------
 def add_from_palette(window: MainWindow, type_name: str) -> str:
     """Pick the layer in the palette and press Enter (a double-click does the same)."""
-    tree = window.palette.tree()
-    item = window.palette.item_for(type_name)
+    tree = window.palette_panel.tree()
+    item = window.palette_panel.item_for(type_name)
     assert item is not None, f"{type_name} is not in the palette"
     tree.setCurrentItem(item)
     tree.setFocus()

@@ -21,12 +21,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from neuralforge_desktop.ui.canvas.theme import GRID, Style
+from neuralforge_desktop.ui.canvas.style import GRID, Style
+from neuralforge_desktop.ui.theme import BACKDROP_COLORS
 
 TITLE_H = 30.0
 GRIP = 16.0
 MIN_W, MIN_H = 120.0, 80.0
-PALETTE = ("#4c8dff", "#3fb68b", "#d4b13f", "#d867a8", "#9b72f2", "#f08a4b")
 
 
 def backdrop_record(backdrop_id: str, title: str, color: str, rect: QRectF) -> dict[str, Any]:
@@ -71,7 +71,7 @@ class BackdropItem(QGraphicsRectItem):
         self.style = style
         self.backdrop_id = str(record.get("id", "backdrop"))
         self.title = str(record.get("title", "Group"))
-        self.color = str(record.get("color") or PALETTE[0])
+        self.color = str(record.get("color") or BACKDROP_COLORS[0])
         self._nodes_inside = nodes_inside
         self._retitle = retitle
         self._drag: tuple[str, QPointF, QRectF, list[tuple[QGraphicsItem, QPointF]]] | None = None

@@ -15,8 +15,9 @@ from neuralforge_desktop.core.edit.edits import Disconnect, Edit, Macro, SetMeta
 from neuralforge_desktop.core.edit.grouping import UngroupBlock
 from neuralforge_desktop.core.ir.graph import BLOCK, GraphError
 from neuralforge_desktop.core.ir.naming import unique_id
-from neuralforge_desktop.ui.canvas.backdrop_item import PALETTE, TITLE_H, BackdropItem, backdrop_record
+from neuralforge_desktop.ui.canvas.backdrop_item import TITLE_H, BackdropItem, backdrop_record
 from neuralforge_desktop.ui.canvas.scene import BACKDROPS
+from neuralforge_desktop.ui.theme import BACKDROP_COLORS
 
 if TYPE_CHECKING:
     from neuralforge_desktop.ui.canvas.view import GraphView
@@ -145,7 +146,7 @@ class CommandsMixin:
             rect = rect.adjusted(-30, -30 - TITLE_H, 30, 30)
         records = self.graph_scene.backdrop_records()
         backdrop_id = unique_id("backdrop", {str(r["id"]) for r in records})
-        color = color or PALETTE[len(records) % len(PALETTE)]
+        color = color or BACKDROP_COLORS[len(records) % len(BACKDROP_COLORS)]
         record = backdrop_record(backdrop_id, title, color, rect)
         if not self.push(SetMeta(BACKDROPS, [*records, record], label="Add backdrop")):
             return ""

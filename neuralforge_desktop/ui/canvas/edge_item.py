@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from neuralforge_desktop.core.analysis.level import ERROR, MISSING, OK, WARNING, EdgeLook, Level
 from neuralforge_desktop.core.ir.graph import Edge
-from neuralforge_desktop.ui.canvas.theme import Style
+from neuralforge_desktop.ui.canvas.style import Style
 
 if TYPE_CHECKING:
     from neuralforge_desktop.ui.canvas.node_item import NodeItem

@@ -20,7 +20,7 @@ from neuralforge_desktop.core.analysis.level import Level
 from neuralforge_desktop.core.analysis.shapes import deep_revision
 from neuralforge_desktop.core.ir.graph import BLOCK, INPUT, OUTPUT
 from neuralforge_desktop.ui.canvas.port_item import PortItem, draw_port
-from neuralforge_desktop.ui.canvas.theme import GRID, Style
+from neuralforge_desktop.ui.canvas.style import GRID, Style
 
 if TYPE_CHECKING:
     from neuralforge_desktop.ui.canvas.edge_item import EdgeItem

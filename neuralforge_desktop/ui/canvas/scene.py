@@ -36,7 +36,8 @@ from neuralforge_desktop.ui.bridge import DocumentBridge
 from neuralforge_desktop.ui.canvas.backdrop_item import BackdropItem
 from neuralforge_desktop.ui.canvas.edge_item import EdgeItem
 from neuralforge_desktop.ui.canvas.node_item import NodeItem, Shift, room_shifts, shift_at
-from neuralforge_desktop.ui.canvas.theme import Style, theme
+from neuralforge_desktop.ui.canvas.style import Style
+from neuralforge_desktop.ui.theme import DEFAULT_THEME, canvas_theme
 
 BACKDROPS = "backdrops"
 LAZY_ABOVE = 150  # refreshing more nodes than this at once: those on screen now, the rest when idle
@@ -61,7 +62,7 @@ class GraphScene(QGraphicsScene):
     def __init__(self, bridge: DocumentBridge, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.bridge = bridge
-        self.style = Style(theme("dark"))
+        self.style = Style(canvas_theme(DEFAULT_THEME))
         self.warnings: dict[str, list[str]] = {}
         self.nodes: dict[str, NodeItem] = {}
         self.edges: dict[tuple[str, str], EdgeItem] = {}

@@ -34,7 +34,8 @@ from neuralforge_desktop.ui.canvas.minimap import Minimap
 from neuralforge_desktop.ui.canvas.node_item import PORT_Y, WIDTH, NodeItem
 from neuralforge_desktop.ui.canvas.quick_add import QuickAddPopup
 from neuralforge_desktop.ui.canvas.scene import BACKDROPS, GraphScene
-from neuralforge_desktop.ui.canvas.theme import GRID, theme
+from neuralforge_desktop.ui.canvas.style import GRID
+from neuralforge_desktop.ui.theme import canvas_theme
 from neuralforge_desktop.ui.undo import EditStack
 
 MIN_ZOOM, MAX_ZOOM = 0.002, 4.0
@@ -431,7 +432,7 @@ class GraphView(CommandsMixin, GestureMixin, QGraphicsView):
         self._content_changed()
 
     def set_theme(self, name: str) -> None:
-        self.graph_scene.style.theme = theme(name)
+        self.graph_scene.style.theme = canvas_theme(name)
         self.graph_scene.restyle(geometry=False)
         self.resetCachedContent()
         self.viewport().update()

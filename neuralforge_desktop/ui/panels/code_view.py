@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 
 from neuralforge_desktop.core.ir.atomic import write_text_atomic
 from neuralforge_desktop.ui.bridge import DocumentBridge, SelectionModel
-from neuralforge_desktop.ui.panels.theme_colors import DEFAULT_THEME, ThemeColors, colors
+from neuralforge_desktop.ui.theme import DEFAULT_THEME, Roles, roles
 
 DEBOUNCE_MS = 150
 KEYWORDS = tuple(keyword.kwlist)  # includes None, True and False
@@ -64,7 +64,7 @@ class PythonHighlighter(QSyntaxHighlighter):
         self.set_theme(theme)
 
     def set_theme(self, name: str) -> None:
-        c: ThemeColors = colors(name)
+        c: Roles = roles(name)
         words = "|".join(KEYWORDS)
         builtins = "|".join(BUILTINS)
         # Order matters: later rules paint over earlier ones (strings and comments win).
@@ -232,11 +232,11 @@ class CodeView(QWidget):
 
     def set_theme(self, name: str) -> None:
         self._theme = name
-        c = colors(name)
+        c = roles(name)
         self._title.setStyleSheet(f"color: {c.muted};")
         self._error.setStyleSheet(f"color: {c.error}; border: 1px solid {c.error}; border-radius: 4px; "
                                   "padding: 6px;")
-        self._editor.setStyleSheet(f"QPlainTextEdit {{ background: {c.code_background}; color: {c.text}; "
+        self._editor.setStyleSheet(f"QPlainTextEdit {{ background: {c.base}; color: {c.text}; "
                                    f"border: 1px solid {c.border}; selection-background-color: {c.selection}; }}")
         self._highlighter.set_theme(name)
         self._highlight_selection()
@@ -317,7 +317,7 @@ class CodeView(QWidget):
             self._editor.setExtraSelections([])
             return
         fmt = QTextCharFormat()
-        fmt.setBackground(QColor(colors(self._theme).code_node_line))
+        fmt.setBackground(QColor(roles(self._theme).code_line))
         fmt.setProperty(QTextFormat.Property.FullWidthSelection, True)
         document = self._editor.document()
         selections: list[QTextEdit.ExtraSelection] = []

@@ -26,7 +26,7 @@ from neuralforge_desktop.core.ir.types import TensorSpec, format_shape
 from neuralforge_desktop.ui.bridge import DocumentBridge, SelectionModel
 from neuralforge_desktop.ui.panels.param_widgets import ParamField, make_field, same_value
 from neuralforge_desktop.ui.panels.sections import NotesEdit, Section, form_label, make_form
-from neuralforge_desktop.ui.panels.theme_colors import DEFAULT_THEME, colors, severity_icon
+from neuralforge_desktop.ui.theme import DEFAULT_THEME, roles, severity_icon
 from neuralforge_desktop.ui.undo import EditStack
 
 
@@ -142,13 +142,13 @@ class Inspector(QWidget):
         label = QLabel(text)
         label.setWordWrap(True)
         label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        label.setStyleSheet(f"color: {colors(self._theme).muted}; padding: 24px;")
+        label.setStyleSheet(f"color: {roles(self._theme).muted}; padding: 24px;")
         self.fields = {}
         self._messages = []
         self._replace_content(label)
 
     def _build(self, node: Node, layer: LayerDef | None) -> None:
-        c = colors(self._theme)
+        c = roles(self._theme)
         content = QWidget()
         self.fields = {}
         self._messages = []
@@ -206,7 +206,7 @@ class Inspector(QWidget):
         self._id_edit.setToolTip("The node's id: the attribute name in generated code (letters, digits, _).")
         self._id_edit.editingFinished.connect(self._rename)
         self._id_error = QLabel(section)
-        self._id_error.setStyleSheet(f"color: {colors(self._theme).error}; font-size: 11px;")
+        self._id_error.setStyleSheet(f"color: {roles(self._theme).error}; font-size: 11px;")
         self._id_error.setWordWrap(True)
         self._id_error.hide()
         id_box = QVBoxLayout()
@@ -298,7 +298,7 @@ class Inspector(QWidget):
         form = self._shapes_form
         while form.rowCount():
             form.removeRow(0)
-        muted = colors(self._theme).muted
+        muted = roles(self._theme).muted
         rows: list[tuple[str, str]] = []
         if result is not None:
             rows += [(f"in  {port}", _spec_text(spec)) for port, spec in result.inputs.items()]
@@ -351,7 +351,7 @@ class Inspector(QWidget):
         entries = [(d.severity.value, d.message) for d in sorted(dict.fromkeys(diagnostics),
                                                                  key=lambda d: rank[d.severity])]
         self._messages = entries
-        c = colors(self._theme)
+        c = roles(self._theme)
         if not entries:
             ok = QLabel("No problems found.")
             ok.setStyleSheet(f"color: {c.ok};")
@@ -426,6 +426,6 @@ class Inspector(QWidget):
         self._id_error.setText(problem or "")
         self._id_error.setVisible(problem is not None)
         self._id_edit.setStyleSheet(
-            f"QLineEdit {{ border: 1px solid {colors(self._theme).error}; border-radius: 3px; padding: 2px; }}"
+            f"QLineEdit {{ border: 1px solid {roles(self._theme).error}; border-radius: 3px; padding: 2px; }}"
             if problem else "")
 

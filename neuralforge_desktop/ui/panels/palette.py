@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from neuralforge_desktop.core.catalog.registry import Catalog, catalog
 from neuralforge_desktop.core.catalog.spec import LayerDef
 from neuralforge_desktop.ui.bridge import LAYER_MIME
-from neuralforge_desktop.ui.panels.theme_colors import DEFAULT_THEME, colors
+from neuralforge_desktop.ui.theme import DEFAULT_THEME, roles
 
 TYPE_ROLE = Qt.ItemDataRole.UserRole + 1  # layer type name on layer items; None on category items
 
@@ -192,7 +192,7 @@ class Palette(QWidget):
 
     def set_theme(self, name: str) -> None:
         self._theme = name
-        c = colors(name)
+        c = roles(name)
         self._status.setStyleSheet(f"color: {c.muted};")
         self._populate_colors()
 
@@ -231,7 +231,7 @@ class Palette(QWidget):
     def _populate_colors(self) -> None:
         if not hasattr(self, "_tree"):
             return
-        c = colors(self._theme)
+        c = roles(self._theme)
         for i in range(self._tree.topLevelItemCount()):
             head = self._tree.topLevelItem(i)
             head.setForeground(0, _brush(c.muted))

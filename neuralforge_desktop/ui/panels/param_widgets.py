@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from neuralforge_desktop.core.catalog.spec import ParamSpec
 from neuralforge_desktop.core.diagnostics import ParamError
-from neuralforge_desktop.ui.panels.theme_colors import DEFAULT_THEME, colors
+from neuralforge_desktop.ui.theme import DEFAULT_THEME, roles
 
 INT_MIN, INT_MAX = -(2**31) + 1, 2**31 - 1  # QSpinBox is 32-bit
 FLOAT_LIMIT = 1e15
@@ -187,7 +187,7 @@ class ParamField(QWidget):
         self.committed.emit(value)
 
     def _restyle(self) -> None:
-        c = colors(self._theme)
+        c = roles(self._theme)
         message = self.error()
         self._message.setVisible(bool(message))
         self._message.setText(message or "")

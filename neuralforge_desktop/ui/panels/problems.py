@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
 from neuralforge_desktop.core.diagnostics import Diagnostic
 from neuralforge_desktop.ui.bridge import DocumentBridge, SelectionModel
 from neuralforge_desktop.ui.panels.summary import top_level_id
-from neuralforge_desktop.ui.panels.theme_colors import DEFAULT_THEME, colors, severity_icon
+from neuralforge_desktop.ui.theme import DEFAULT_THEME, roles, severity_icon
 
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
 SEVERITY_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -92,7 +92,7 @@ class ProblemsPanel(QWidget):
         self._shown = entries
         self._list.setUpdatesEnabled(False)
         self._list.clear()
-        c = colors(self._theme)
+        c = roles(self._theme)
         for severity, path, message in entries:
             item = QListWidgetItem(severity_icon(severity, self._theme), f"{path or 'graph'}: {message}")
             item.setData(PATH_ROLE, path)
@@ -108,7 +108,7 @@ class ProblemsPanel(QWidget):
         self._list.setUpdatesEnabled(True)
 
     def _show_counts(self, errors: int, warnings: int) -> None:
-        c = colors(self._theme)
+        c = roles(self._theme)
         if errors or warnings:
             parts = []
             if errors:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFormLayout, QLabel, QPlainTextEdit, QToolButton, QVBoxLayout, QWidget
 
-from neuralforge_desktop.ui.panels.theme_colors import section_style
+from neuralforge_desktop.ui.theme import section_style
 
 
 class NotesEdit(QPlainTextEdit):

@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 from neuralforge_desktop.core.analysis.cost import CostReport, CostRow
 from neuralforge_desktop.core.analysis.devices import GPU_PROFILES, device_names
 from neuralforge_desktop.ui.bridge import DocumentBridge, SelectionModel
-from neuralforge_desktop.ui.panels.theme_colors import DEFAULT_THEME, colors, section_style
+from neuralforge_desktop.ui.theme import DEFAULT_THEME, roles, section_style
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1  # raw number (or text) the proxy sorts by
 PATH_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -80,7 +80,7 @@ class CostTableModel(QAbstractTableModel):
         super().__init__(parent)
         self._rows: list[CostRow] = []
         self._tree_names = True  # graph order: indent nested rows; sorted: full paths (order is lost)
-        self._error_color = QColor(colors(DEFAULT_THEME).warning)
+        self._error_color = QColor(roles(DEFAULT_THEME).warning)
 
     def set_rows(self, rows: list[CostRow]) -> bool:
         """Replace the rows; returns False (and leaves the view alone) when nothing changed."""
@@ -299,7 +299,7 @@ class SummaryPanel(QWidget):
 
     def set_theme(self, name: str) -> None:
         self._theme = name
-        c = colors(name)
+        c = roles(name)
         for heading in (self._totals_heading, self._nodes_heading):
             heading.setStyleSheet(section_style(name) + " font-size: 10px;")
         self._device_note.setStyleSheet(f"color: {c.muted};")

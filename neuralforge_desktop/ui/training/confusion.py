@@ -19,7 +19,7 @@ from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from neuralforge_desktop.ui.training.style import DEFAULT_THEME, theme_colors
+from neuralforge_desktop.ui.theme import DEFAULT_THEME, plot_colors
 
 _FINISHED = '"event":"finished"'  # how the worker's encoder writes it (no spaces)
 _BLOCK = 64 * 1024
@@ -93,7 +93,7 @@ class ConfusionMatrixWidget(QWidget):
         super().__init__(parent)
         self._confusion: Confusion | None = None
         self._message = "Select a finished classification run to see its confusion matrix."
-        self._colors = theme_colors(theme)
+        self._colors = plot_colors(theme)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(160, 160)
 
@@ -120,7 +120,7 @@ class ConfusionMatrixWidget(QWidget):
         self.set_confusion(Confusion([list(map(int, row)) for row in matrix], list(names), split))
 
     def set_theme(self, name: str) -> None:
-        self._colors = theme_colors(name)
+        self._colors = plot_colors(name)
         self.update()
 
     # -- painting ----------------------------------------------------------------------------------------
@@ -160,7 +160,7 @@ class ConfusionMatrixWidget(QWidget):
                 cell = QRectF(grid.left() + j * side, grid.top() + i * side, side, side)
                 painter.fillRect(cell, _mix(low, high, math.sqrt(share)))  # sqrt: small confusions stay visible
                 if show_counts and value:
-                    painter.setPen(QColor("#ffffff") if share > 0.35 else QColor(c.text))
+                    painter.setPen(QColor(c.on_accent) if share > 0.35 else QColor(c.text))
                     painter.drawText(cell, Qt.AlignmentFlag.AlignCenter, str(value))
         painter.setPen(QPen(QColor(c.border), 1))
         painter.drawRect(grid)

@@ -22,7 +22,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from neuralforge_desktop.ui.training.style import DEFAULT_THEME, RUN_COLORS, TrainingColors, theme_colors
+from neuralforge_desktop.ui.theme import DEFAULT_THEME, RUN_COLORS, PlotColors, plot_colors
 
 REDRAW_MS = 50
 LIVE = ""  # run label of the live series (the run the train panel is following)
@@ -101,7 +101,7 @@ class CurvesWidget(QWidget):
 
     def __init__(self, parent: QWidget | None = None, theme: str = DEFAULT_THEME) -> None:
         super().__init__(parent)
-        self._colors: TrainingColors = theme_colors(theme)
+        self._colors: PlotColors = plot_colors(theme)
         self._series: dict[tuple[str, str], _Series] = {}
         self._run_colors: dict[str, str] = {}
         self._plots: dict[str, pg.PlotWidget] = {}
@@ -220,7 +220,7 @@ class CurvesWidget(QWidget):
             series.item.setData(x, y)
 
     def set_theme(self, name: str) -> None:
-        self._colors = c = theme_colors(name)
+        self._colors = c = plot_colors(name)
         self.setAutoFillBackground(True)  # the gap between the plots, in the plots' colour
         palette = self.palette()
         palette.setColor(self.backgroundRole(), pg.mkColor(c.background))

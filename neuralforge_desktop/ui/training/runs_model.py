@@ -23,7 +23,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QColor
 
-from neuralforge_desktop.ui.training.style import DEFAULT_THEME, status_color, theme_colors
+from neuralforge_desktop.ui.theme import DEFAULT_THEME, plot_colors, status_color
 
 SORT_ROLE = Qt.ItemDataRole.UserRole
 RUN_ID_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -70,7 +70,7 @@ class RunsTableModel(QAbstractTableModel):
         super().__init__(parent)
         self._runs: list[Any] = []
         self._cells: list[list[tuple[str, Any]]] = []
-        self._colors = theme_colors(DEFAULT_THEME)
+        self._colors = plot_colors(DEFAULT_THEME)
 
     def set_runs(self, runs: Sequence[Any]) -> None:
         """Show ``runs``. Same ids in the same order (a periodic refresh) update in place, keeping selection and
@@ -86,7 +86,7 @@ class RunsTableModel(QAbstractTableModel):
         self.endResetModel()
 
     def set_theme(self, name: str) -> None:
-        self._colors = theme_colors(name)
+        self._colors = plot_colors(name)
         if self._runs:
             self.dataChanged.emit(self.index(0, 3), self.index(len(self._runs) - 1, 3))
 

@@ -26,10 +26,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from neuralforge_desktop.ui.theme import DEFAULT_THEME
 from neuralforge_desktop.ui.training.confusion import ConfusionMatrixWidget, load_confusion
 from neuralforge_desktop.ui.training.curves import CurvesWidget
 from neuralforge_desktop.ui.training.runs_model import COLUMNS, RUN_ID_ROLE, RunFilterProxy, RunsTableModel
-from neuralforge_desktop.ui.training.style import DEFAULT_THEME
 
 AUTO_REFRESH_MS = 2000
 OVERLAY_METRICS = ("val/acc", "train/loss")

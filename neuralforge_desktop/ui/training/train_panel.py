@@ -29,9 +29,9 @@ from PySide6.QtWidgets import (
 from neuralforge_desktop.core.store.entities import StoreError
 from neuralforge_desktop.core.training.config import OPTIMIZERS, SCHEDULES, ConfigError, TrainConfig
 from neuralforge_desktop.ui.bridge import DocumentBridge
+from neuralforge_desktop.ui.theme import DEFAULT_THEME, plot_colors
 from neuralforge_desktop.ui.training.curves import CurvesWidget
 from neuralforge_desktop.ui.training.event_pump import EventPump
-from neuralforge_desktop.ui.training.style import DEFAULT_THEME, theme_colors
 from neuralforge_desktop.ui.training.train_form import DatasetCombo, DecadeSpinBox, DeviceCombo
 
 STATUS_MS = 100  # the status line is rewritten at most this often, however fast step events arrive
@@ -290,7 +290,7 @@ class TrainPanel(QWidget):
     def set_theme(self, name: str) -> None:
         self._theme = name
         self.curves.set_theme(name)
-        c = theme_colors(name)
+        c = plot_colors(name)
         self.message.setStyleSheet(f"color: {c.error};")
         self.status_line.setStyleSheet("font-weight: 600;")
         self.state_label.setStyleSheet(f"color: {c.muted};")
