@@ -26,6 +26,7 @@ from typing import Any
 
 from neuralforge_desktop.core.analysis.devices import DeviceProfile, get_device, precision_itemsize
 from neuralforge_desktop.core.analysis.shapes import NodeShapes, ShapeInference
+from neuralforge_desktop.core.catalog.layer_memo import layer_token
 from neuralforge_desktop.core.catalog.spec import LayerDef, Params
 from neuralforge_desktop.core.ir.graph import BLOCK, INPUT, OUTPUT, Graph, Node
 from neuralforge_desktop.core.ir.types import BATCH, TensorSpec, format_shape, resolve_dim
@@ -260,7 +261,7 @@ def _raw_for(cache: dict[str, _NodeEntry], path: str, layer: LayerDef | None, no
     ckey: tuple[Any, ...] | None = None
     if layer is not None and result is not None and result.params is not None and result.ok:
         try:
-            ckey = (node.type, id(layer), result.params, tuple(result.inputs.items()),
+            ckey = (node.type, layer_token(layer), result.params, tuple(result.inputs.items()),
                     tuple(result.outputs.items()), bkey)
             hit = _CONTENT_CACHE.get(ckey)
             if hit is not None and hit[0] is layer:
