@@ -155,3 +155,9 @@ def test_demo_stops_at_the_first_failing_step_with_its_one_line_error(capsys, tm
     assert "$ neuralforge train " + str(tmp_path / "demo" / "mnist-cnn.nfg") in out
     assert "5. The run" not in out
 
+
+def test_start_has_no_template_option(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["start", "--template", "resnet18"])
+    assert exit_info.value.code == 2
+    assert "unrecognized arguments: --template" in capsys.readouterr().err
