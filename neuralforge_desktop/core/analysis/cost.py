@@ -85,7 +85,7 @@ class CostRow:
         return self.params - self.trainable_params
 
     def to_json(self) -> dict[str, Any]:
-        data = {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
+        data = {name: getattr(self, name) for name in self.__slots__}
         data["non_trainable_params"] = self.params - self.trainable_params
         return data
 
@@ -331,9 +331,8 @@ def _apply_ties(graph: Graph, inference: ShapeInference, rows: dict[str, CostRow
         for nid, param in ((tie.node, tie.param), (tie.source, tie.source_param)):
             target = graph.nodes.get(nid)
             result = inference.results.get(nid)
-            known = target is not None and result is not None and result.params is not None
-            sizes.append(tied_param_size(target.type, param, result.params, result.inputs)  # type: ignore[union-attr]
-                         if known else None)
+            sizes.append(tied_param_size(target.type, param, result.params, result.inputs)
+                         if target is not None and result is not None and result.params is not None else None)
         size = sizes[0] if sizes[0] is not None else sizes[1]
         problem = ""
         if size is None:

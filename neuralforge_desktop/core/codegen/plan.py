@@ -255,12 +255,13 @@ def _plan_step(node: Node, layer: LayerDef, params: Params, in_specs: Mapping[st
     for port in ins:
         edge = incoming.get(port.name)
         if edge is not None:
-            names[port.name] = env[(edge.src, edge.src_port)]
-            reads.append(names[port.name])
+            var = env[(edge.src, edge.src_port)]
+            names[port.name] = var
+            reads.append(var)
     for port in ins:
         if port.name not in names:
             fallback = port.fallback
-            names[port.name] = names.get(fallback, "None") if fallback else "None"  # type: ignore[assignment]
+            names[port.name] = names.get(fallback, "None") if fallback else "None"
     writes: list[str] = []
     for i, port in enumerate(outs):
         var = variables.name(node.id if i == 0 else f"{node.id}_{port.name}")
