@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up NeuralForge and runs one job.
 #   installers/setup.sh run    set up, then start the app (with no display: the headless demo)
-#   installers/setup.sh test   set up, then run the linter and the whole test suite
+#   installers/setup.sh test   set up, then run the linter, the type checker and the whole test suite
 #   installers/setup.sh env    set up only; prints the virtual environment's path
 #
 # The virtual environment lives outside the clone, keyed by a hash of the pinned requirements, so repeat
@@ -76,6 +76,7 @@ case "$JOB" in
     ;;
   test)
     ruff check .
+    python -m mypy  # the core and the plugin API; files and strictness in pyproject.toml [tool.mypy]
     exec python -m pytest -n 2 -q "$@"
     ;;
   *)

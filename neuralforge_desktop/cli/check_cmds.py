@@ -7,6 +7,7 @@ import json
 import sys
 
 from neuralforge_desktop.cli.graph_source import CliError, load_graph_arg
+from neuralforge_desktop.core.ir.graph import Graph
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -51,17 +52,21 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_codegen(args: argparse.Namespace) -> int:
+    return write_pytorch(load_graph_arg(args.graph), args.output)
+
+
+def write_pytorch(graph: Graph, output: str | None) -> int:
+    """Generate ``graph``'s PyTorch module into the file ``output`` (saying so), or onto standard output."""
     from neuralforge_desktop.core.codegen.plan import PlanError
     from neuralforge_desktop.core.codegen.pytorch import generate_pytorch
 
-    graph = load_graph_arg(args.graph)
     try:
         code = generate_pytorch(graph)
     except PlanError as exc:
         raise CliError(f"{graph.name}: cannot generate code: {exc}", status=1) from None
-    if args.output:
-        code.write(args.output)
-        print(f"wrote {args.output} (class {code.class_name}; build_model(), example_input())")
+    if output:
+        code.write(output)
+        print(f"wrote {output} (class {code.class_name}; build_model(), example_input())")
     else:
         sys.stdout.write(code.source)
     return 0

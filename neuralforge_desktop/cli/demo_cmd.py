@@ -6,6 +6,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from neuralforge_desktop.core.ir.graph import Graph
+
+DATASET = "mnist-10k"
+EXPERIMENT = "demo"
+
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="headless tour: build, summarise and briefly train the MNIST CNN",
@@ -18,35 +23,72 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    return run_demo(args.epochs, args.out, args.store)
+
+
+def _step(title: str, *argv: str) -> None:
+    """A step's heading and the command that does the same on its own, for the reader to try next."""
+    print(f"── {title}\n$ neuralforge {' '.join(argv)}")
+
+
+def run_demo(epochs: int = 1, out: str | None = None, store_path: str | None = None) -> int:
+    """The tour, step by step through the same functions as the commands it shows."""
     from platformdirs import user_data_dir
 
-    from neuralforge_desktop.cli.main import main as cli
+    from neuralforge_desktop.cli.check_cmds import write_pytorch
+    from neuralforge_desktop.cli.runs_cmd import list_runs
+    from neuralforge_desktop.cli.summary_cmd import print_summary
+    from neuralforge_desktop.cli.zoo_cmd import new_from_template
 
-    folder = Path(args.out or Path(user_data_dir("neuralforge")) / "demo")
+    folder = Path(out or Path(user_data_dir("neuralforge")) / "demo")
     folder.mkdir(parents=True, exist_ok=True)
     graph_file, code_file = folder / "mnist-cnn.nfg", folder / "mnist_cnn_model.py"
-    store = ["--store", args.store] if args.store else []
+    store = ("--store", store_path) if store_path else ()
     print("NeuralForge demo (headless: the desktop editor drives the same core)\n")
-    steps = [
-        ("1. Build the MNIST CNN from the zoo and save it", ["new", "--template", "mnist-cnn", "-o", str(graph_file),
-                                                              "--force"]),
-        ("2. Every shape and cost, per layer", ["summary", str(graph_file), "--batch-size", "64"]),
-        ("3. Generate readable PyTorch", ["codegen", str(graph_file), "-o", str(code_file)]),
-        (f"4. Train it on MNIST-10k ({args.epochs} epoch{'s' if args.epochs != 1 else ''}, CPU)",
-         ["train", str(graph_file), "--dataset", "mnist-10k", "--epochs", str(args.epochs), "--experiment", "demo",
-          *store]),
-        ("5. The run, as the experiment store keeps it", ["runs", "list", "--experiment", "demo", "--limit", "3",
-                                                          *store]),
-    ]
-    for title, argv in steps:
-        print(f"── {title}\n$ neuralforge {' '.join(argv)}")
-        status = cli(argv)
-        print()
-        if status != 0:
-            return status
+
+    _step("1. Build the MNIST CNN from the zoo and save it", "new", "--template", "mnist-cnn", "-o", str(graph_file),
+          "--force")
+    graph = new_from_template("mnist-cnn", graph_file, force=True)
+    print()
+    _step("2. Every shape and cost, per layer", "summary", str(graph_file), "--batch-size", "64")
+    status = print_summary(graph, batch_size=64)
+    print()
+    if status != 0:
+        return status
+    _step("3. Generate readable PyTorch", "codegen", str(graph_file), "-o", str(code_file))
+    write_pytorch(graph, str(code_file))
+    print()
+    _step(f"4. Train it on MNIST-10k ({epochs} epoch{'s' if epochs != 1 else ''}, CPU)", "train", str(graph_file),
+          "--dataset", DATASET, "--epochs", str(epochs), "--experiment", EXPERIMENT, *store)
+    _train(graph, epochs, store_path)
+    print()
+    _step("5. The run, as the experiment store keeps it", "runs", "list", "--experiment", EXPERIMENT, "--limit", "3",
+          *store)
+    list_runs(store_path, EXPERIMENT, limit=3)
+    print()
     from neuralforge_desktop.core.store.sqlite_store import default_store_path
 
-    print(f"Files: {graph_file}\n       {code_file}\nStore: {args.store or default_store_path()}")
+    print(f"Files: {graph_file}\n       {code_file}\nStore: {store_path or default_store_path()}")
     print("Next: `neuralforge runs show RUN`, `neuralforge train zoo:lenet5 --dataset fashion-mnist`, "
           "`neuralforge --help`.")
     return 0
+
+
+def _train(graph: Graph, epochs: int, store_path: str | None) -> None:
+    """What ``neuralforge train GRAPH --dataset mnist-10k --epochs N --experiment demo`` does, with the train
+    command's defaults; a failure raises the same one-line error."""
+    from neuralforge_desktop.cli import train_cmds
+    from neuralforge_desktop.cli.graph_source import CliError
+    from neuralforge_desktop.core.training.config import ConfigError, TrainConfig
+    from neuralforge_desktop.core.training.runner import TrainingProcess, prepare_run
+
+    try:
+        config = TrainConfig(dataset=DATASET, epochs=epochs).validate()
+    except ConfigError as exc:
+        raise CliError(str(exc)) from None
+    train_cmds._check_dataset(DATASET)
+    store = train_cmds.open_store(store_path)
+    run_id, folder = prepare_run(graph, config, store, EXPERIMENT)
+    print(f"run {run_id}: training {graph.name} on {DATASET} ({epochs} epoch{'s' if epochs != 1 else ''}) "
+          "in a worker process")
+    train_cmds._follow(TrainingProcess(folder).start(), run_id, store, False)

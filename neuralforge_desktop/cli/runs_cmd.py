@@ -63,11 +63,18 @@ def _run_json(run: Any) -> dict[str, Any]:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    store = open_store(args.store)
-    store.mark_crashed_runs()
     tags = dict(t.split("=", 1) for t in args.tag if "=" in t)
-    runs = store.list_runs(args.experiment, status=args.status, tags=tags or None, limit=args.limit)
-    if args.json:
+    return list_runs(args.store, args.experiment, status=args.status, tags=tags, limit=args.limit,
+                     as_json=args.json)
+
+
+def list_runs(store_path: str | None, experiment: str | None = None, *, status: str | None = None,
+              tags: dict[str, str] | None = None, limit: int = 50, as_json: bool = False) -> int:
+    """Print the runs in the store at ``store_path`` (the user's by default), newest first."""
+    store = open_store(store_path)
+    store.mark_crashed_runs()
+    runs = store.list_runs(experiment, status=status, tags=tags or None, limit=limit)
+    if as_json:
         print(json.dumps([_run_json(r) for r in runs], indent=2, default=str))
         return 0
     if not runs:

@@ -12,7 +12,6 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("start", help="open the app, or run the headless demo without a display",
                        description="Open the desktop app when a display is available; otherwise run the "
                        "headless demo (build, summarise and briefly train the MNIST CNN).")
-    p.add_argument("--template", default="mnist-cnn", metavar="NAME", help=argparse.SUPPRESS)
     p.add_argument("--out", metavar="DIR", help="where the demo writes its files (default: the user data dir)")
     p.set_defaults(func=cmd_start)
 
@@ -29,12 +28,12 @@ def cmd_start(args: argparse.Namespace) -> int:
         from neuralforge_desktop.ui.app import run_app
 
         return int(run_app([]))
-    return tour(args.template, args.out)
+    return tour(args.out)
 
 
-def tour(template: str, out: str | None) -> int:
+def tour(out: str | None) -> int:
     """Without a display: the headless demo (build, summarise and briefly train the MNIST CNN)."""
-    from neuralforge_desktop.cli.main import main as cli
+    from neuralforge_desktop.cli.demo_cmd import run_demo
 
     print("no display here: running the headless demo (`neuralforge demo`)\n")
-    return cli(["demo", *(["--out", out] if out else [])])
+    return run_demo(out=out)

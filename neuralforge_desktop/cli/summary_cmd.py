@@ -7,6 +7,7 @@ import json
 
 from neuralforge_desktop.cli.fmt import count, millis, nbytes, table
 from neuralforge_desktop.cli.graph_source import CliError, load_graph_arg
+from neuralforge_desktop.core.ir.graph import Graph
 
 DEVICES = ("cpu", "t4", "a10g", "a100", "h100")
 
@@ -27,23 +28,29 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
-    from neuralforge_desktop.core.analysis.cost import estimate_cost
-    from neuralforge_desktop.core.analysis.shapes import infer_shapes
-
     if args.batch_size < 1:
         raise CliError(f"--batch-size must be at least 1, got {args.batch_size}")
     graph = load_graph_arg(args.graph)
+    return print_summary(graph, args.batch_size, args.device, show_all=args.all, as_json=args.json)
+
+
+def print_summary(graph: Graph, batch_size: int = 1, device: str = "cpu", *, show_all: bool = False,
+                  as_json: bool = False) -> int:
+    """Print ``graph``'s per-node shapes and costs and the totals; 1 when it has shape errors."""
+    from neuralforge_desktop.core.analysis.cost import estimate_cost
+    from neuralforge_desktop.core.analysis.shapes import infer_shapes
+
     shapes = infer_shapes(graph)
-    report = estimate_cost(graph, shapes, batch_size=args.batch_size, device=args.device)
+    report = estimate_cost(graph, shapes, batch_size=batch_size, device=device)
     data = report.to_json()
     data["graph"] = graph.name
     data["errors"] = [d.to_json() for d in shapes.errors]
-    if args.json:
+    if as_json:
         print(json.dumps(data, indent=2))
         return 1 if shapes.errors else 0
     rows = []
     for row in data["nodes"]:
-        if row["depth"] > 0 and not args.all:
+        if row["depth"] > 0 and not show_all:
             continue
         name = "  " * row["depth"] + row["path"].rsplit("/", 1)[-1]
         if row.get("repeat", 1) > 1:
@@ -60,7 +67,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
     print(f"activation memory    {nbytes(data['activation_bytes'])}")
     print(f"training memory      {nbytes(data['training_memory_bytes'])}  (weights + grads + Adam state + "
           "saved activations)")
-    print(f"latency estimate     {millis(data['latency_ms'])} on {data['device_profile'].get('name', args.device)}")
+    print(f"latency estimate     {millis(data['latency_ms'])} on {data['device_profile'].get('name', device)}")
     if data["uncounted"]:
         print(f"not costed           {', '.join(data['uncounted'])}")
     for d in shapes.errors:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from neuralforge_desktop.cli.fmt import count
 from neuralforge_desktop.cli.graph_source import CliError
+from neuralforge_desktop.core.ir.graph import Graph
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -45,20 +46,25 @@ def cmd_zoo_list(args: argparse.Namespace) -> int:
 
 
 def cmd_new(args: argparse.Namespace) -> int:
+    new_from_template(args.template, Path(args.output), force=args.force)
+    return 0
+
+
+def new_from_template(template: str, path: Path, *, force: bool = False) -> Graph:
+    """Write the zoo template ``template`` to the graph file ``path`` and say so; returns the graph."""
     from neuralforge_desktop.core import zoo
     from neuralforge_desktop.core.ir.serialize import save_graph
 
-    path = Path(args.output)
-    if path.exists() and not args.force:
+    if path.exists() and not force:
         raise CliError(f"{path} exists; pass --force to overwrite it")
     if path.suffix != ".nfg":
         raise CliError(f"{path}: graph files end in .nfg")
     try:
-        graph = zoo.build(args.template)
+        graph = zoo.build(template)
     except KeyError:
         names = ", ".join(e.name for e in zoo.list_models())
-        raise CliError(f"no zoo template {args.template!r}; available: {names}") from None
+        raise CliError(f"no zoo template {template!r}; available: {names}") from None
     save_graph(graph, path)
-    print(f"wrote {path} ({len(graph)} nodes, from template {args.template})")
+    print(f"wrote {path} ({len(graph)} nodes, from template {template})")
     print(f"next:  neuralforge summary {path}")
-    return 0
+    return graph

@@ -28,6 +28,7 @@ from typing import Any
 
 from neuralforge_desktop.core.analysis.devices import DeviceProfile, get_device, precision_itemsize
 from neuralforge_desktop.core.analysis.shapes import NodeShapes, ShapeInference
+from neuralforge_desktop.core.catalog.layer_memo import layer_token
 from neuralforge_desktop.core.catalog.spec import LayerDef, Params, Trait
 from neuralforge_desktop.core.ir.graph import BLOCK, INPUT, OUTPUT, Graph, Node
 from neuralforge_desktop.core.ir.types import BATCH, TensorSpec, format_shape, resolve_dim
@@ -82,7 +83,7 @@ class CostRow:
         return self.params - self.trainable_params
 
     def to_json(self) -> dict[str, Any]:
-        data = {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
+        data = {name: getattr(self, name) for name in self.__slots__}
         data["non_trainable_params"] = self.params - self.trainable_params
         return data
 
@@ -258,7 +259,7 @@ def _raw_for(cache: dict[str, _NodeEntry], path: str, layer: LayerDef | None, no
     ckey: tuple[Any, ...] | None = None
     if layer is not None and result is not None and result.params is not None and result.ok:
         try:
-            ckey = (node.type, id(layer), result.params, tuple(result.inputs.items()),
+            ckey = (node.type, layer_token(layer), result.params, tuple(result.inputs.items()),
                     tuple(result.outputs.items()), bkey)
             hit = _CONTENT_CACHE.get(ckey)
             if hit is not None and hit[0] is layer:
@@ -289,9 +290,10 @@ def _apply_ties(graph: Graph, inference: ShapeInference, rows: dict[str, CostRow
             target = graph.nodes.get(nid)
             result = inference.results.get(nid)
             layer = inference.catalog.find(target.type) if target is not None else None
-            known = layer is not None and result is not None and result.params is not None
-            sizes.append(layer.param_size(param, result.params, result.inputs)  # type: ignore[union-attr,arg-type]
-                         if known else None)
+            if layer is None or result is None or result.params is None:
+                sizes.append(None)
+            else:
+                sizes.append(layer.param_size(param, result.params, result.inputs))
         size = sizes[0] if sizes[0] is not None else sizes[1]
         problem = ""
         if size is None:

@@ -98,7 +98,8 @@ def _mha_shape(p: Params, x: Specs) -> dict[str, TensorSpec]:
 
 def _mha_count(p: Params, x: Specs) -> int:
     query, key, value = _mha_inputs(x)
-    return _mha_params(query.shape[-1], key.shape[-1], value.shape[-1], p.bias)
+    return _mha_params(concrete("query", query, -1, "embed_dim"), concrete("key", key, -1, "kdim"),
+                       concrete("value", value, -1, "vdim"), p.bias)
 
 
 def _mha_cost(p: Params, x: Shapes, y: Shapes) -> int:

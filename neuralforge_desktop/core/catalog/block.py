@@ -6,10 +6,12 @@ palette and inspector their schema.
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 from neuralforge_desktop.core.catalog.spec import LayerDef, ParamSpec
 
 
-def _not_direct(p, x):  # the engines expand blocks; reaching this is a bug in an engine
+def _not_direct(p: object, x: object) -> NoReturn:  # the engines expand blocks; reaching this is a bug in an engine
     raise TypeError("a Block's shape comes from its body graph")
 
 

@@ -5,7 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from neuralforge_desktop.core.catalog.shape_utils import concrete, numel, prod, transposed_out, window_out
-from neuralforge_desktop.core.catalog.spec import Example, LayerDef, Params, ParamSpec, PortSpec, TorchCall, Trait
+from neuralforge_desktop.core.catalog.spec import (
+    Example,
+    LayerDef,
+    Params,
+    ParamSpec,
+    PortSpec,
+    ShapeRule,
+    TorchCall,
+    Trait,
+)
 from neuralforge_desktop.core.catalog.summaries import filters
 from neuralforge_desktop.core.diagnostics import ShapeError
 from neuralforge_desktop.core.ir.types import TensorSpec, describe_shape
@@ -67,7 +76,7 @@ def _conv_params_spec(nd: int, transposed: bool = False) -> tuple[ParamSpec, ...
     return tuple(specs)
 
 
-def _conv_shape(nd: int):
+def _conv_shape(nd: int) -> ShapeRule:
     def rule(p: Params, x: Specs) -> dict[str, TensorSpec]:
         spec = x["x"]
         _in_channels(p, x)

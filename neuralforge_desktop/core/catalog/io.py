@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from neuralforge_desktop.core.catalog.spec import LayerDef, Params, ParamSpec, PortSpec, TorchCall, Trait
 from neuralforge_desktop.core.catalog.summaries import dims
@@ -15,7 +16,7 @@ def _input_shape(p: Params, x: Mapping[str, TensorSpec]) -> dict[str, TensorSpec
     return {"y": TensorSpec(shape, DType(p.dtype))}
 
 
-def _input_summary(p: Params) -> str:
+def _input_summary(p: Mapping[str, Any]) -> str:
     shape = dims(p.get("shape", ()))
     dtype = p.get("dtype", "float32")
     text = shape if dtype == "float32" else f"{shape} · {dtype}"

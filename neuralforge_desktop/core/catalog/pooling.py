@@ -48,7 +48,7 @@ def _pool_out(size: Dim, kernel: int, stride: int, padding: int, ceil_mode: bool
 
 
 def _pool_params(nd: int, average: bool) -> tuple[ParamSpec, ...]:
-    specs = (
+    specs: tuple[ParamSpec, ...] = (
         ParamSpec("kernel_size", "int_or_tuple", 2, "window size", minimum=1, length=nd),
         ParamSpec("stride", "int_or_tuple", None, "step between windows; empty = kernel_size (no overlap)",
                   minimum=1, length=nd, optional=True),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import logging
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from importlib.metadata import entry_points
 
 from neuralforge_desktop.core.catalog.spec import LayerDef
@@ -89,10 +90,11 @@ class Catalog:
             try:
                 provided = ep.load()
                 layers = provided() if callable(provided) else provided
+                source = ep.dist.name if ep.dist else ep.name
                 for layer in layers:
-                    if not layer.plugin:
-                        object.__setattr__(layer, "plugin", ep.dist.name if ep.dist else ep.name)
-                    self.register(layer)
+                    # A copy stamped with its source: the plugin's own (frozen) definition stays as it wrote it,
+                    # and everything in NeuralForge reads layers through the catalog, so all see the stamp.
+                    self.register(layer if layer.plugin else replace(layer, plugin=source))
             except Exception as exc:  # a plugin must not take the app down
                 message = f"plugin {ep.name!r} failed to load: {exc}"
                 self.plugin_errors.append(message)

@@ -121,7 +121,7 @@ def _reshape_shape(p: Params, x: Specs) -> dict[str, TensorSpec]:
     if in_fixed % t_fixed:
         raise ShapeError("x", f"fixed sizes in shape {describe_shape(target)} whose product ({t_fixed}) divides the "
                          f"fixed part of one sample {per_sample}", describe_shape(spec.shape), field="shape")
-    inferred = mul_dims([in_fixed // t_fixed] + in_symbols)
+    inferred = mul_dims([in_fixed // t_fixed, *in_symbols])
     return {"y": spec.with_shape((spec.shape[0],) + tuple(inferred if d == -1 else d for d in target))}
 
 

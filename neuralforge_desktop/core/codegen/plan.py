@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from neuralforge_desktop.core.analysis.shapes import ShapeInference, node_ports
+from neuralforge_desktop.core.catalog.layer_memo import LayerMemo
 from neuralforge_desktop.core.catalog.registry import Catalog, catalog
 from neuralforge_desktop.core.catalog.spec import LayerDef, Params, PortSpec
 from neuralforge_desktop.core.ir.graph import BLOCK, INPUT, OUTPUT, Graph, Node
@@ -223,23 +224,24 @@ def plan_model(graph: Graph, shapes: ShapeInference | None = None, cat: Catalog 
     return plan
 
 
-_VARIADIC: dict[str, bool] = {}
-_EXPANDED: dict[tuple[int, tuple[Any, ...]], tuple[list[PortSpec], list[PortSpec]]] = {}
+# Codegen runs per edit: whether a layer has variadic ports, and its ports expanded for each count, are
+# remembered per definition (a re-registered type name gets fresh entries; collected definitions drop theirs).
+_VARIADIC: LayerMemo[None, bool] = LayerMemo(limit=1)
+_EXPANDED: LayerMemo[tuple[Any, ...], tuple[list[PortSpec], list[PortSpec]]] = LayerMemo(limit=64)
+
+
+def _is_variadic(layer: LayerDef) -> bool:
+    return _VARIADIC.get(layer, None, lambda: any(p.variadic for p in (*layer.inputs, *layer.outputs)))
 
 
 def _ports(node: Node, layer: LayerDef, params: Params) -> tuple[list[PortSpec], list[PortSpec]]:
-    """A node's ports; expansions of variadic ports are memoised per layer and count (codegen runs per edit)."""
+    """A node's ports; expansions of variadic ports are memoised per layer definition and count."""
     if node.type == BLOCK:
         return node_ports(node, layer, params)
-    variadic = _VARIADIC.get(layer.type)
-    if variadic is None:
-        variadic = _VARIADIC[layer.type] = any(p.variadic for p in (*layer.inputs, *layer.outputs))
-    if not variadic:
+    if not _is_variadic(layer):
         return list(layer.inputs), list(layer.outputs)
-    key = (id(layer), tuple(params.get(p.count_param) for p in (*layer.inputs, *layer.outputs) if p.variadic))
-    found = _EXPANDED.get(key)
-    if found is None:
-        found = _EXPANDED[key] = node_ports(node, layer, params)
+    counts = tuple(params.get(p.count_param) for p in (*layer.inputs, *layer.outputs) if p.variadic)
+    found = _EXPANDED.get(layer, counts, lambda: node_ports(node, layer, params))
     return list(found[0]), list(found[1])
 
 
@@ -253,19 +255,20 @@ def _plan_step(node: Node, layer: LayerDef, params: Params, in_specs: Mapping[st
     for port in ins:
         edge = incoming.get(port.name)
         if edge is not None:
-            names[port.name] = env[(edge.src, edge.src_port)]
-            reads.append(names[port.name])
+            var = env[(edge.src, edge.src_port)]
+            names[port.name] = var
+            reads.append(var)
     for port in ins:
         if port.name not in names:
             fallback = port.fallback
-            names[port.name] = names.get(fallback, "None") if fallback else "None"  # type: ignore[assignment]
+            names[port.name] = names.get(fallback, "None") if fallback else "None"
     writes: list[str] = []
     for i, port in enumerate(outs):
         var = variables.name(node.id if i == 0 else f"{node.id}_{port.name}")
         env[(node.id, port.name)] = var
         names[port.name] = var
         writes.append(var)
-    if layer.torch is not None and _VARIADIC.get(layer.type, True):
+    if layer.torch is not None and _is_variadic(layer):
         for group in (layer.inputs, layer.outputs):
             for port in group:
                 if port.variadic:

@@ -8,6 +8,7 @@ be a small expression that shape rules produce when they compute on a symbolic d
 
 from __future__ import annotations
 
+import builtins
 import enum
 import re
 from collections.abc import Mapping, Sequence
@@ -33,11 +34,11 @@ class DType(enum.Enum):
         return _ITEMSIZE[self]
 
     @property
-    def is_float(self) -> bool:
+    def is_float(self) -> builtins.bool:  # plain `bool` here would name the member DType.bool
         return self in _FLOATS
 
     @property
-    def is_int(self) -> bool:
+    def is_int(self) -> builtins.bool:
         return self in _INTS
 
 

@@ -43,8 +43,8 @@ def group_metrics(metrics: Iterable[MetricInput], now: float) -> dict[str, list[
         if isinstance(item, MetricPoint):
             name, value, step, stamp = item.name, item.value, item.step, item.timestamp
         else:
-            name, value, step, stamp = (*item, None)[:4]  # type: ignore[misc]
-        if isinstance(step, float) and not step.is_integer():
+            name, value, step, stamp = (*item, None)[:4]
+        if isinstance(step, float) and not float.is_integer(step):  # the annotation says int; callers send 3.0
             raise StoreError(f"metric {name!r}: step must be an integer, got {step!r}")
         columns = singles.setdefault(name, ([], [], []))
         columns[0].append(int(step))

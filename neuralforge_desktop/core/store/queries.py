@@ -123,7 +123,7 @@ def runs_by_ids(conn: sqlite3.Connection, ids: Sequence[str]) -> list[Run]:
 
 
 def list_runs(conn: sqlite3.Connection, experiment_id: str | None, project_name: str | None,
-              statuses: list[str] | None, tags: dict[str, str], params: dict[str, str], order_by: str,
+              statuses: Sequence[str] | None, tags: dict[str, str], params: dict[str, str], order_by: str,
               limit: int | None) -> list[Run]:
     where: list[str] = []
     args: list[Any] = []

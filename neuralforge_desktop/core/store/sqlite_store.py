@@ -435,7 +435,7 @@ class Store:
     def _restore_pending(self, run_id: str, taken: dict[str, list[chunks.Points]]) -> None:
         for name, parts in taken.items():
             later = self._pending.pop((run_id, name), None)
-            restored = (array("q", parts[0][0].tobytes()), array("d", parts[0][1].tobytes()),
+            restored: batch.Columns = (array("q", parts[0][0].tobytes()), array("d", parts[0][1].tobytes()),
                         array("d", parts[0][2].tobytes()))
             if later is not None:
                 for column, extra in zip(restored, later, strict=True):

@@ -116,7 +116,7 @@ class Trainer:
         scaler = torch.amp.GradScaler("cuda", enabled=amp and amp_dtype == torch.float16)
         extra_metrics = {name: resolve_metric(name) for name in cfg.metrics}
 
-        state = {"epoch": 0, "step_in_epoch": 0, "global_step": 0, "best": None, "best_epoch": None,
+        state: dict[str, Any] = {"epoch": 0, "step_in_epoch": 0, "global_step": 0, "best": None, "best_epoch": None,
                  "stale_epochs": 0, "sums": [0.0, 0, 0]}
         if resume:
             tag = latest_checkpoint(self.checkpoints)
@@ -280,6 +280,7 @@ class Trainer:
         env = environment_snapshot()
         checksum = reproducibility_checksum(graph_to_dict(self.graph), self.config.to_json(), bundle.fingerprint,
                                             self.config.seed, env)
+        assert self.store is not None  # called only for a run recorded in a store
         self.store.update_run(self.run_id, checksum=checksum, environment=env)
 
     # -- evaluation ----------------------------------------------------------------------------------

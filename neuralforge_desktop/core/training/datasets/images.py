@@ -60,8 +60,8 @@ def _read_tree(folder: Path, classes: list[str], size: tuple[int, int] | None, r
         for file in _images_in(sub):
             rel = file.relative_to(root).as_posix()
             try:
-                with Image.open(file) as img:
-                    img = img.convert("L" if img.mode in _GREY_MODES else "RGB")
+                with Image.open(file) as opened:
+                    img = opened.convert("L" if opened.mode in _GREY_MODES else "RGB")
                     if size is not None and img.size != (size[1], size[0]):
                         img = img.resize((size[1], size[0]), Image.Resampling.BILINEAR)
                     arrays.append(np.asarray(img, dtype=np.uint8))

@@ -154,7 +154,7 @@ def _fingerprint(splits: dict[str, Split], settings: dict[str, Any], vocab: list
         for part, array in (("x", split.x), ("y", split.y)):
             array = np.ascontiguousarray(array)
             digest.update(f"{name}.{part}:{array.dtype.str}:{array.shape}".encode())
-            digest.update(array.reshape(-1).view(np.uint8))
+            digest.update(array.reshape(-1).view(np.uint8))  # type: ignore[arg-type]  # numpy declares __buffer__ for 3.12+ only
     if vocab is not None:
         digest.update("\n".join(vocab).encode())
     return digest.hexdigest()

@@ -135,7 +135,7 @@ def load_table(path: Path, options: dict[str, Any]) -> RawData:
 
 def _x_kind(x: np.ndarray, options: dict[str, Any], label: str) -> tuple[Kind, np.ndarray, float]:
     """How to read an npz input array: (kind, array in the layout prepare expects, pixel scale)."""
-    kind = options.get("x_kind")
+    kind: Kind | None = options.get("x_kind")
     if kind not in (None, "image", "features", "tokens"):
         raise DatasetError(f"option x_kind must be 'image', 'features' or 'tokens', got {kind!r}")
     if kind is None:
@@ -184,6 +184,7 @@ def load_npz(path: Path, options: dict[str, Any]) -> RawData:
         for key in (xk, yk):
             if key not in keys:
                 raise DatasetError(f"{path.name}: no array {key!r}; keys are {', '.join(keys)}")
+        assert yk is not None  # set together with xk above
         test_keys = None
         if xk.endswith("_train"):
             tk = (xk[:-6] + "_test", yk[:-6] + "_test")
