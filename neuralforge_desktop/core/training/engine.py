@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from neuralforge_desktop.core.errors import UserError
 from neuralforge_desktop.core.training.checkpoints import latest_checkpoint, load_checkpoint, save_checkpoint
 from neuralforge_desktop.core.training.config import TrainConfig
 from neuralforge_desktop.core.training.events import Sink, make_event
@@ -81,7 +82,7 @@ class Trainer:
                 self.store.set_status(self.run_id, "failed")
             # A graph that does not fit its data (or bad settings) is the user's to fix: the message says how,
             # and a traceback would only bury it. Anything else is ours, and the traceback is for us.
-            user_error = type(exc).__name__ in {"SetupError", "DatasetError", "ConfigError", "PlanError"}
+            user_error = isinstance(exc, UserError)
             self._emit("failed", error=str(exc) if user_error else f"{type(exc).__name__}: {exc}",
                        user_error=user_error, traceback="" if user_error else traceback.format_exc())
             return TrainResult("failed", None, None, 0)
