@@ -8,15 +8,13 @@ from __future__ import annotations
 import json
 import math
 import time
-import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from neuralforge_desktop.core.errors import UserError
 from neuralforge_desktop.core.training.checkpoints import latest_checkpoint, load_checkpoint, save_checkpoint
 from neuralforge_desktop.core.training.config import TrainConfig
-from neuralforge_desktop.core.training.events import Sink, make_event
+from neuralforge_desktop.core.training.events import EVENT_TYPES, FailedEvent, Sink
 from neuralforge_desktop.core.training.metrics import (
     confusion_matrix,
     per_class_accuracy,
@@ -67,7 +65,7 @@ class Trainer:
 
     # -- events and the store ------------------------------------------------------------------------
     def _emit(self, kind: str, **fields: Any) -> None:
-        self.sink(make_event(kind, self.run_id, **fields))
+        self.sink(EVENT_TYPES[kind](run_id=self.run_id, **fields))
 
     def _log(self, metrics: dict[str, float], step: int) -> None:
         if self.store is not None:
@@ -80,11 +78,9 @@ class Trainer:
         except Exception as exc:
             if self.store is not None:
                 self.store.set_status(self.run_id, "failed")
-            # A graph that does not fit its data (or bad settings) is the user's to fix: the message says how,
-            # and a traceback would only bury it. Anything else is ours, and the traceback is for us.
-            user_error = isinstance(exc, UserError)
-            self._emit("failed", error=str(exc) if user_error else f"{type(exc).__name__}: {exc}",
-                       user_error=user_error, traceback="" if user_error else traceback.format_exc())
+            # A UserError (a graph that does not fit its data, bad settings) goes out as its message alone;
+            # anything else is ours to fix, and goes out with its traceback.
+            self.sink(FailedEvent.from_exception(self.run_id, exc))
             return TrainResult("failed", None, None, 0)
 
     def _run(self, resume: bool) -> TrainResult:
