@@ -18,6 +18,7 @@ from neuralforge_desktop.core.training.checkpoints import latest_checkpoint
 from neuralforge_desktop.core.training.config import ConfigError, TrainConfig
 from neuralforge_desktop.core.training.engine import Trainer
 from neuralforge_desktop.core.training.events import FailedEvent, FinishedEvent, PausedEvent, ResumedEvent, StepEvent
+from neuralforge_desktop.core.training.loop_state import LoopState
 from neuralforge_desktop.core.training.runner import TrainingProcess, prepare_run
 
 from training_graphs import digits_mlp
@@ -156,3 +157,13 @@ def test_stop_and_pause_through_the_control_file(tmp_path):
     assert store.get_run(run_id).status == "stopped"
     assert latest_checkpoint(folder / "checkpoints") is not None
     assert json.loads((folder / "control.json").read_text())["command"] == "stop"
+
+
+def test_checkpoints_written_before_the_loop_state_still_resume():
+    # The "loop" entry of a mid-epoch checkpoint as the trainer has always saved it: a plain dict.
+    saved = {"epoch": 1, "step_in_epoch": 17, "global_step": 61, "best": 0.82, "best_epoch": 1, "stale_epochs": 0,
+             "sums": [30.5, 400, 544]}
+    state = LoopState.from_checkpoint(saved)
+    assert (state.epoch, state.step_in_epoch, state.global_step, state.best) == (1, 17, 61, 0.82)
+    assert (state.carried_loss, state.carried_correct, state.carried_seen) == (30.5, 400, 544)
+    assert state.to_checkpoint() == saved
