@@ -17,7 +17,14 @@ from neuralforge_desktop.core.store.sqlite_store import Store
 from neuralforge_desktop.core.training.checkpoints import latest_checkpoint
 from neuralforge_desktop.core.training.config import ConfigError, TrainConfig
 from neuralforge_desktop.core.training.engine import Trainer
-from neuralforge_desktop.core.training.events import FailedEvent, FinishedEvent, PausedEvent, ResumedEvent, StepEvent
+from neuralforge_desktop.core.training.events import (
+    FailedEvent,
+    FinishedEvent,
+    PausedEvent,
+    ResumedEvent,
+    StepEvent,
+    read_event_log,
+)
 from neuralforge_desktop.core.training.loop_state import LoopState
 from neuralforge_desktop.core.training.runner import TrainingProcess, prepare_run
 
@@ -167,3 +174,18 @@ def test_checkpoints_written_before_the_loop_state_still_resume():
     assert (state.epoch, state.step_in_epoch, state.global_step, state.best) == (1, 17, 61, 0.82)
     assert (state.carried_loss, state.carried_correct, state.carried_seen) == (30.5, 400, 544)
     assert state.to_checkpoint() == saved
+
+
+def test_a_worker_given_a_bad_setting_fails_with_a_user_error_event(tmp_path):
+    store = Store(tmp_path / "store.db")
+    run_id, folder = prepare_run(digits_mlp(), config(epochs=1), store, "tests")
+    settings = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**settings, "epochs": 0}))  # edited by hand
+    proc = TrainingProcess(folder).start()
+    events = list(proc.events())
+    assert proc.wait() == 1
+    assert len(events) == 1 and isinstance(events[0], FailedEvent)
+    assert events[0].user_error and events[0].error == "epochs: must be at least 1, got 0"
+    assert events[0].traceback == "" and events[0].run_id == run_id
+    assert list(read_event_log(folder / "events.jsonl")) == events
+    assert store.get_run(run_id).status == "failed"
