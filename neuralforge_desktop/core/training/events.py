@@ -80,9 +80,10 @@ class StepEvent(Event):
     """Every ``log_every`` optimizer steps: the batch loss, learning rate and throughput (epoch is 1-based)."""
 
     KIND: ClassVar[str] = "step"
+    # In the order earlier versions wrote them (kw_only lets a required field follow a defaulted one).
+    epoch: int = 0
     step: int
     loss: float
-    epoch: int = 0
     lr: float | None = None
     samples_per_s: float | None = None
 
@@ -94,8 +95,8 @@ class EpochEvent(Event):
 
     KIND: ClassVar[str] = "epoch"
     epoch: int
-    step: int
     epochs: int = 0
+    step: int
     metrics: dict[str, float] = dataclasses.field(default_factory=dict)
     best: float | None = None
     best_epoch: int | None = None
@@ -112,8 +113,8 @@ class EpochEvent(Event):
 class CheckpointEvent(Event):
     KIND: ClassVar[str] = "checkpoint"
     tag: str
-    step: int
     epoch: int = 0
+    step: int
     path: str = ""
 
 
