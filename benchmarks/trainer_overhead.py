@@ -19,6 +19,7 @@ from neuralforge_desktop.core import zoo
 from neuralforge_desktop.core.training.config import TrainConfig
 from neuralforge_desktop.core.training.datasets import load_dataset
 from neuralforge_desktop.core.training.engine import Trainer
+from neuralforge_desktop.core.training.events import Event, StepEvent
 
 BATCH = 64
 LIMIT = 9000  # training pool; 8,100 train examples → 127 steps per epoch
@@ -60,9 +61,9 @@ def hand_loop(x: torch.Tensor, y: torch.Tensor) -> float:
 def neuralforge_loop(folder: Path) -> float:
     times: dict[int, float] = {}
 
-    def sink(event: dict) -> None:
-        if event["event"] == "step":
-            times[event["step"]] = time.perf_counter()
+    def sink(event: Event) -> None:
+        if isinstance(event, StepEvent):
+            times[event.step] = time.perf_counter()
 
     config = TrainConfig(dataset="mnist-10k", epochs=1, batch_size=BATCH, limit=LIMIT, log_every=FIRST,
                          checkpoint_minutes=1e9)

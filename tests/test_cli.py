@@ -111,6 +111,25 @@ def test_missing_file_and_bad_zoo_name_are_one_clear_line(capsys):
     assert status == 2 and "no zoo model 'nope'" in err
 
 
+def test_an_error_the_user_can_fix_is_one_line_whatever_command_raises_it(capsys, monkeypatch):
+    from neuralforge_desktop.cli import train_cmds
+    from neuralforge_desktop.core.training.datasets.types import DatasetError
+
+    def resume_a_run_whose_dataset_is_gone(args):
+        raise DatasetError("dataset folder ~/data/cats is gone; pass --dataset again")
+
+    monkeypatch.setattr(train_cmds, "cmd_resume", resume_a_run_whose_dataset_is_gone)
+    status, _, err = run(capsys, "resume", "r1")
+    assert status == 1 and err == "neuralforge: dataset folder ~/data/cats is gone; pass --dataset again\n"
+
+    def resume_with_a_bug(args):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(train_cmds, "cmd_resume", resume_with_a_bug)
+    with pytest.raises(ZeroDivisionError):  # ours to fix: the traceback is not swallowed
+        run(capsys, "resume", "r1")
+
+
 def test_zoo_list_json_has_all_templates(capsys):
     status, out, _ = run(capsys, "zoo", "list", "--json")
     names = {e["name"] for e in json.loads(out)}

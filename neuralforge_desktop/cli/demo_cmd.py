@@ -86,9 +86,9 @@ def _train(graph: Graph, epochs: int, store_path: str | None) -> None:
         config = TrainConfig(dataset=DATASET, epochs=epochs).validate()
     except ConfigError as exc:
         raise CliError(str(exc)) from None
-    train_cmds._check_dataset(DATASET)
+    train_cmds.check_dataset(DATASET)
     store = train_cmds.open_store(store_path)
     run_id, folder = prepare_run(graph, config, store, EXPERIMENT)
     print(f"run {run_id}: training {graph.name} on {DATASET} ({epochs} epoch{'s' if epochs != 1 else ''}) "
           "in a worker process")
-    train_cmds._follow(TrainingProcess(folder).start(), run_id, store, False)
+    train_cmds.follow_run(TrainingProcess(folder).start(), run_id, store, False)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from neuralforge_desktop.core.errors import UserError
 from neuralforge_desktop.core.ir.graph import Graph
 
 
-class CliError(Exception):
-    """A user-facing error: printed as one line, exit status 2 unless given."""
+class CliError(UserError):
+    """An error in how the command was called: printed as one line, exit status 2 (argparse's) unless given."""
 
     def __init__(self, message: str, status: int = 2) -> None:
         super().__init__(message)

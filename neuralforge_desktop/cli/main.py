@@ -19,7 +19,7 @@ from neuralforge_desktop.cli import (
     train_cmds,
     zoo_cmd,
 )
-from neuralforge_desktop.cli.graph_source import CliError
+from neuralforge_desktop.core.errors import UserError
 
 DESCRIPTION = """\
 NeuralForge: design neural networks as graphs, see every tensor shape and cost, generate PyTorch, train and
@@ -68,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         return int(args.func(args) or 0)
-    except CliError as exc:
+    except UserError as exc:  # the user's to fix: the message says how, a traceback would bury it
         print(f"neuralforge: {exc}", file=sys.stderr)
         return exc.status
     except BrokenPipeError:

@@ -10,6 +10,18 @@ from pathlib import Path
 from typing import Any
 
 from neuralforge_desktop.cli.graph_source import CliError, load_graph_arg
+from neuralforge_desktop.core.training.events import (
+    EpochEvent,
+    Event,
+    FailedEvent,
+    FinishedEvent,
+    LogEvent,
+    PausedEvent,
+    ResumedEvent,
+    StartedEvent,
+    StepEvent,
+    encode_event,
+)
 
 
 def add_store_arg(parser: argparse.ArgumentParser) -> None:
@@ -86,13 +98,13 @@ def cmd_train(args: argparse.Namespace) -> int:
                              augment_crop=4 if "crop" in args.augment else 0, metrics=list(args.metric)).validate()
     except ConfigError as exc:
         raise CliError(str(exc)) from None
-    _check_dataset(args.dataset)
+    check_dataset(args.dataset)
     store = open_store(args.store)
     run_id, folder = prepare_run(graph, config, store, args.experiment, args.name)
     if not args.json:
         epochs = f"{args.epochs} epoch{'s' if args.epochs != 1 else ''}"
         print(f"run {run_id}: training {graph.name} on {args.dataset} ({epochs}) in a worker process")
-    return _follow(TrainingProcess(folder).start(), run_id, store, args.json)
+    return follow_run(TrainingProcess(folder).start(), run_id, store, args.json)
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
@@ -109,10 +121,10 @@ def cmd_resume(args: argparse.Namespace) -> int:
         raise CliError(f"run {run.id} has no checkpoint to resume from ({folder / 'checkpoints'})")
     if not args.json:
         print(f"run {run.id}: resuming from its last checkpoint")
-    return _follow(TrainingProcess(folder, resume=True).start(), run.id, store, args.json)
+    return follow_run(TrainingProcess(folder, resume=True).start(), run.id, store, args.json)
 
 
-def _check_dataset(spec: str) -> None:
+def check_dataset(spec: str) -> None:
     from neuralforge_desktop.core.training.datasets import list_datasets
 
     names = {d.name: d for d in list_datasets()}
@@ -122,25 +134,23 @@ def _check_dataset(spec: str) -> None:
         raise CliError(f"no dataset {spec!r}: not a built-in ({', '.join(names)}) and no such path")
 
 
-def _follow(process: Any, run_id: str, store: Any, as_json: bool) -> int:
-    from neuralforge_desktop.core.training.events import encode
-
-    final: dict[str, Any] | None = None
+def follow_run(process: Any, run_id: str, store: Any, as_json: bool) -> int:
+    final: Event | None = None
     bar = _Progress(sys.stdout)
     try:
         for event in process.events():
             if as_json:
-                if event["event"] != "log":
-                    print(encode(event), flush=True)
+                if not isinstance(event, LogEvent):
+                    print(encode_event(event), flush=True)
             else:
                 bar.show(event)
-            if event["event"] in ("finished", "stopped", "failed"):
+            if event.TERMINAL:
                 final = event
     except KeyboardInterrupt:
         process.stop()
         print("\nstopping after the current step (a checkpoint is written) …", file=sys.stderr)
         for event in process.events():
-            if event["event"] in ("finished", "stopped", "failed"):
+            if event.TERMINAL:
                 final = event
     code = process.wait()
     if final is None:
@@ -149,15 +159,16 @@ def _follow(process: Any, run_id: str, store: Any, as_json: bool) -> int:
         if run.status in ("running", "paused"):  # the worker died before it could say so
             store.set_status(run_id, "crashed")
         raise CliError(f"run {run_id}: the worker exited ({code}) without finishing\n{tail}", status=1)
-    if final["event"] == "failed":
-        if final.get("traceback"):
-            print(final["traceback"], file=sys.stderr)
-        raise CliError(f"run {run_id} failed: {final.get('error')}", status=1)
+    if isinstance(final, FailedEvent):
+        if final.traceback:
+            print(final.traceback, file=sys.stderr)
+        raise CliError(f"run {run_id} failed: {final.error}", status=1)
     if not as_json:
         run = store.get_run(run_id)
-        best = final.get("best")
+        best = final.best if isinstance(final, FinishedEvent) else None
+        best_epoch = final.best_epoch if isinstance(final, FinishedEvent) else None
         what = f"best val accuracy {best:.2%}" if isinstance(best, float) and best <= 1 else f"best {best}"
-        print(f"run {run_id} {final['event']}: {what} (epoch {final.get('best_epoch')}); checksum "
+        print(f"run {run_id} {final.kind}: {what} (epoch {best_epoch}); checksum "
               f"{(run.checksum or '')[:12]}; store {store.path}")
     return 0
 
@@ -171,21 +182,20 @@ class _Progress:
         self.steps = 1
         self.epochs = 1
 
-    def show(self, event: dict[str, Any]) -> None:
-        kind = event["event"]
-        if kind == "started":
-            self.steps, self.epochs = event["steps_per_epoch"], event["epochs"]
-            ds = event["dataset"]
-            print(f"device {event['device']}, {event['params']:,} params, loss {event['loss']}; "
+    def show(self, event: Event) -> None:
+        if isinstance(event, StartedEvent):
+            self.steps, self.epochs = event.steps_per_epoch, event.epochs
+            ds = event.dataset
+            print(f"device {event.device}, {event.params:,} params, loss {event.loss}; "
                   f"{ds['name']}: {ds['train']:,} train / {ds['val']:,} val", file=self.out)
-        elif kind == "step" and self.tty:
-            done = (event["step"] - 1) % self.steps + 1
+        elif isinstance(event, StepEvent) and self.tty:
+            done = (event.step - 1) % self.steps + 1
             filled = int(30 * done / self.steps)
-            self.out.write(f"\repoch {event['epoch']}/{self.epochs} [{'#' * filled}{'.' * (30 - filled)}] "
-                           f"loss {event['loss']:.4f}  {event['samples_per_s']:.0f} samples/s")
+            self.out.write(f"\repoch {event.epoch}/{self.epochs} [{'#' * filled}{'.' * (30 - filled)}] "
+                           f"loss {event.loss:.4f}  {event.samples_per_s or 0:.0f} samples/s")
             self.out.flush()
-        elif kind == "epoch" and event.get("metrics"):
-            m = event["metrics"]
+        elif isinstance(event, EpochEvent) and event.metrics:
+            m = event.metrics
             parts = [f"train loss {m['train/loss']:.4f}"]
             if "train/acc" in m:
                 parts.append(f"acc {m['train/acc']:.2%}")
@@ -195,11 +205,11 @@ class _Progress:
                 parts.append(f"val acc {m['val/acc']:.2%}")
             parts.append(f"{m['epoch_seconds']:.1f}s")
             prefix = "\r" if self.tty else ""
-            print(f"{prefix}epoch {event['epoch']}/{event['epochs']}: " + ", ".join(parts) + " " * 10, file=self.out)
-        elif kind == "epoch" and event.get("note"):
-            print(event["note"], file=self.out)
-        elif kind in ("paused", "resumed"):
-            print(kind, file=self.out)
+            print(f"{prefix}epoch {event.epoch}/{event.epochs}: " + ", ".join(parts) + " " * 10, file=self.out)
+        elif isinstance(event, EpochEvent) and event.note:
+            print(event.note, file=self.out)
+        elif isinstance(event, PausedEvent | ResumedEvent):
+            print(event.kind, file=self.out)
 
 
 def dumps(obj: Any) -> str:

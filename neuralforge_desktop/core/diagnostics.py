@@ -5,6 +5,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from neuralforge_desktop.core.errors import UserError
+
 
 class Severity(enum.Enum):
     error = "error"
@@ -41,7 +43,7 @@ class Diagnostic:
         return data
 
 
-class ShapeError(Exception):
+class ShapeError(UserError):
     """Raised by a shape rule; the engine adds the layer type and node id."""
 
     def __init__(self, port: str | None, expected: str, received: str, field: str | None = None) -> None:
@@ -52,7 +54,7 @@ class ShapeError(Exception):
         self.field = field
 
 
-class ParamError(Exception):
+class ParamError(UserError):
     """Raised when a parameter value is invalid; names the field."""
 
     def __init__(self, field: str, message: str) -> None:

@@ -28,6 +28,7 @@ from neuralforge_desktop.core.ir.compose import Composer
 from neuralforge_desktop.core.ir.graph import Graph
 from neuralforge_desktop.core.store.sqlite_store import Store
 from neuralforge_desktop.core.training.datasets.types import DatasetInfo
+from neuralforge_desktop.core.training.events import EpochEvent, Event, FinishedEvent, StartedEvent, StepEvent
 from neuralforge_desktop.ui.bridge import DocumentBridge
 from neuralforge_desktop.ui.theme import palette
 from neuralforge_desktop.ui.training import (
@@ -105,7 +106,7 @@ def test_train_panel_trains_digits_and_the_runs_panel_shows_the_run(qtbot: Any, 
     store_path = tmp_path / "store.db"
     panel = make_panel(qtbot, store_path)
     assert panel.pause_button.isEnabled() is False and panel.stop_button.isEnabled() is False
-    events: list[dict[str, Any]] = []
+    events: list[Event] = []
     started = time.perf_counter()
     with qtbot.waitSignal(panel.run_started, timeout=10_000) as launched:
         qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
@@ -119,8 +120,8 @@ def test_train_panel_trains_digits_and_the_runs_panel_shows_the_run(qtbot: Any, 
     print(f"\ndigits run of the train panel: {time.perf_counter() - started:.1f} s")
 
     terminal = panel.pump.terminal
-    assert terminal is not None and terminal["event"] == "finished"
-    best = terminal["best"]
+    assert isinstance(terminal, FinishedEvent) and terminal.best is not None
+    best = terminal.best
     assert best > 0.8
     assert f"best val acc {best:.2%}" in panel.status_text()
     assert panel.status_text().startswith("Finished") and "3/3 epochs" in panel.status_text()
@@ -154,9 +155,9 @@ def test_train_panel_trains_digits_and_the_runs_panel_shows_the_run(qtbot: Any, 
     assert len(runs.curves.runs()) == 3 and runs.curves.series_count() == 6
     conf = runs.confusion.confusion  # the current run is the last selected: the real one
     assert conf is not None and runs.confusion.matrix_shape() == (10, 10)
-    started_event = next(e for e in events if e["event"] == "started")
-    assert sum(map(sum, conf.matrix)) == started_event["dataset"]["val"]
-    assert conf.matrix == terminal["final"]["confusion_matrix"]
+    started_event = next(e for e in events if isinstance(e, StartedEvent))
+    assert sum(map(sum, conf.matrix)) == started_event.dataset["val"]
+    assert conf.matrix == terminal.final["confusion_matrix"]
     assert conf.class_names == [str(d) for d in range(10)]
     runs.grab().save(str(SHOTS / "nf_runs_panel.png"))
     runs.tabs.setCurrentIndex(1)
@@ -224,10 +225,9 @@ def test_worker_that_dies_without_reporting_is_recorded_as_crashed(qtbot: Any, t
             return self
 
         def events(self) -> Any:
-            yield {"event": "started", "run_id": self.run_id, "device": "cpu", "params": 1, "epochs": 3,
-                   "steps_per_epoch": 10, "dataset": {"name": "digits", "train": 1, "val": 1}}
-            yield {"event": "step", "run_id": self.run_id, "epoch": 1, "step": 1, "loss": 2.0, "lr": 0.1,
-                   "samples_per_s": 10.0}
+            yield StartedEvent(run_id=self.run_id, device="cpu", params=1, epochs=3, steps_per_epoch=10,
+                               dataset={"name": "digits", "train": 1, "val": 1})
+            yield StepEvent(run_id=self.run_id, epoch=1, step=1, loss=2.0, lr=0.1, samples_per_s=10.0)
 
         def wait(self, timeout: float | None = None) -> int:
             return -9
@@ -332,8 +332,8 @@ def test_event_pump_delivers_every_event_on_the_ui_thread_then_finishes(qtbot: A
             for i in range(200):
                 if i % 50 == 0:
                     time.sleep(0.01)
-                yield {"event": "step", "step": i, "loss": 1.0 / (i + 1)}
-            yield {"event": "finished", "best": 0.5}
+                yield StepEvent(step=i, loss=1.0 / (i + 1))
+            yield FinishedEvent(best=0.5)
 
         def wait(self, timeout: float | None = None) -> int:
             return 0
@@ -341,14 +341,14 @@ def test_event_pump_delivers_every_event_on_the_ui_thread_then_finishes(qtbot: A
     pump = EventPump(SlowProcess())
     seen: list[tuple[int, bool]] = []
     order: list[str] = []
-    pump.event.connect(lambda e: (seen.append((e.get("step", -1), QThread.currentThread() is qapp.thread())),
+    pump.event.connect(lambda e: (seen.append((getattr(e, "step", -1), QThread.currentThread() is qapp.thread())),
                                   order.append("event")))
     pump.finished.connect(lambda code: order.append(f"finished {code}"))
     with qtbot.waitSignal(pump.finished, timeout=10_000):
         pump.start()
     assert [s for s, _ in seen] == [*range(200), -1] and all(ui for _, ui in seen)
     assert order[-1] == "finished 0" and order.count("event") == 201
-    assert pump.terminal == {"event": "finished", "best": 0.5} and pump.wait(2000)
+    assert isinstance(pump.terminal, FinishedEvent) and pump.terminal.best == 0.5 and pump.wait(2000)
     assert isinstance(pump, QObject)
 
 
@@ -368,9 +368,9 @@ def test_curves_stay_fast_at_200k_points(qtbot: Any, dark: Any) -> None:
     for k in range(100):  # streaming: chunks to an overlay and step events to the live series
         first = n + k * 100
         curves.append("run-a", "train/loss", np.arange(first, first + 100), rng.random(100))
-        curves.add_event({"event": "step", "step": first, "loss": 0.5})
+        curves.add_event(StepEvent(step=first, loss=0.5))
         if k % 10 == 0:
-            curves.add_event({"event": "epoch", "step": first, "metrics": {"train/loss": 0.4, "val/acc": 0.9}})
+            curves.add_event(EpochEvent(epoch=k // 10 + 1, step=first, metrics={"train/loss": 0.4, "val/acc": 0.9}))
             curves.flush()
     curves.flush()
     assert curves.point_count("run-a", "train/loss") == n + 10_000

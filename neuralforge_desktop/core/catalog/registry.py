@@ -9,6 +9,7 @@ from dataclasses import replace
 from importlib.metadata import entry_points
 
 from neuralforge_desktop.core.catalog.spec import LayerDef
+from neuralforge_desktop.core.errors import UserError
 
 PLUGIN_GROUP = "neuralforge.layers"
 _FAMILIES = (
@@ -30,7 +31,9 @@ _FAMILIES = (
 log = logging.getLogger(__name__)
 
 
-class UnknownLayerError(KeyError):
+class UnknownLayerError(KeyError, UserError):
+    """A layer type no catalog entry (built-in or installed plugin) defines: the user installs the plugin."""
+
     def __init__(self, type_name: str) -> None:
         super().__init__(type_name)
         self.type_name = type_name

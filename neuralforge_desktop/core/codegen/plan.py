@@ -21,6 +21,7 @@ from neuralforge_desktop.core.analysis.shapes import ShapeInference, node_ports
 from neuralforge_desktop.core.catalog.layer_memo import LayerMemo
 from neuralforge_desktop.core.catalog.registry import Catalog, catalog
 from neuralforge_desktop.core.catalog.spec import LayerDef, Params, PortSpec
+from neuralforge_desktop.core.errors import UserError
 from neuralforge_desktop.core.ir.graph import BLOCK, INPUT, OUTPUT, Graph, Node
 from neuralforge_desktop.core.ir.naming import Namespace, camel_case
 from neuralforge_desktop.core.ir.types import TensorSpec
@@ -37,7 +38,7 @@ LOCAL_RESERVED = frozenset({"self", "torch", "nn", "F", "math", "super", "causal
 _TOKEN = re.compile(r"\{([A-Za-z_][A-Za-z_0-9]*)(?:\|([^}]*))?\}")
 
 
-class PlanError(Exception):
+class PlanError(UserError):
     """The graph cannot become a model; the message names the node."""
 
 

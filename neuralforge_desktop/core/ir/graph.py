@@ -23,6 +23,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from neuralforge_desktop.core.errors import UserError
 from neuralforge_desktop.core.ir.naming import unique_id
 
 BLOCK = "Block"
@@ -30,7 +31,7 @@ INPUT = "Input"
 OUTPUT = "Output"
 
 
-class GraphError(Exception):
+class GraphError(UserError):
     """An edit that would make the graph inconsistent; the message says which node or port and why."""
 
 

@@ -46,6 +46,7 @@ from typing import Any, NoReturn
 
 from neuralforge_desktop.core.catalog.registry import Catalog
 from neuralforge_desktop.core.catalog.registry import catalog as default_catalog
+from neuralforge_desktop.core.errors import UserError
 from neuralforge_desktop.core.ir.graph import BLOCK, Graph, GraphError, Node
 
 FORMAT_MARKER = "neuralforge-graph"
@@ -66,7 +67,7 @@ _NODE_DEFAULTS: dict[str, Any] = {
 _INLINE_WIDTH = 100
 
 
-class GraphFileError(Exception):
+class GraphFileError(UserError):
     """A graph file that cannot be read or a graph that cannot be written.
 
     ``file`` is the path as given (the message shows its name), ``where`` the JSON path of the bad field

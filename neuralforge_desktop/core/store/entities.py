@@ -17,6 +17,8 @@ from typing import Any, Literal, get_args
 
 import numpy as np
 
+from neuralforge_desktop.core.errors import UserError
+
 RunStatus = Literal["running", "finished", "failed", "stopped", "crashed", "paused"]
 RUN_STATUSES: tuple[str, ...] = get_args(RunStatus)
 # A run in one of these states has ended: setting one stamps ``ended``. "paused" has not ended (it resumes).
@@ -27,7 +29,7 @@ class StoreError(Exception):
     """Any failure the store reports on purpose (bad argument, conflicting write, newer schema)."""
 
 
-class NotFoundError(StoreError, KeyError):
+class NotFoundError(StoreError, UserError, KeyError):
     """A project, experiment, run or artifact that does not exist. Also a KeyError, for ``except KeyError``."""
 
     def __str__(self) -> str:  # KeyError would quote the message

@@ -13,7 +13,7 @@ from typing import Any
 from neuralforge_desktop.core.ir.atomic import write_text_atomic
 from neuralforge_desktop.core.ir.graph import Graph
 from neuralforge_desktop.core.training.config import TrainConfig
-from neuralforge_desktop.core.training.events import read_events
+from neuralforge_desktop.core.training.events import Event, read_events
 
 
 def runs_root(store_path: Path) -> Path:
@@ -61,7 +61,7 @@ class TrainingProcess:
         stderr.close()
         return self
 
-    def events(self) -> Iterator[dict[str, Any]]:
+    def events(self) -> Iterator[Event]:
         assert self.process is not None and self.process.stdout is not None
         yield from read_events(self.process.stdout)
         self.process.wait()

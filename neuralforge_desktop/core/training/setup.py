@@ -8,11 +8,12 @@ from typing import Any
 
 from neuralforge_desktop.core.analysis.shapes import ShapeInference
 from neuralforge_desktop.core.catalog.registry import catalog
+from neuralforge_desktop.core.errors import UserError
 from neuralforge_desktop.core.ir.graph import Graph
 from neuralforge_desktop.core.ir.types import BATCH
 
 
-class SetupError(ValueError):
+class SetupError(UserError, ValueError):
     """The graph and the dataset do not fit together; the message names the node and both sides."""
 
 

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from neuralforge_desktop.core.training.events import encode, stdout_sink
+from neuralforge_desktop.core.training.events import Event, FailedEvent, encode_event, stdout_sink
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,23 +24,32 @@ def main(argv: list[str] | None = None) -> int:
     run_dir: Path = args.run_dir
     info = json.loads((run_dir / "run.json").read_text())
 
+    log = (run_dir / "events.jsonl").open("a", encoding="utf-8")
+    to_stdout = stdout_sink()
+
+    def sink(event: Event) -> None:
+        log.write(encode_event(event) + "\n")
+        log.flush()
+        to_stdout(event)
+
     from neuralforge_desktop.core.ir.serialize import load_graph
     from neuralforge_desktop.core.store.sqlite_store import Store
     from neuralforge_desktop.core.training.config import TrainConfig
     from neuralforge_desktop.core.training.engine import Control, Trainer
 
-    graph = load_graph(run_dir / "graph.nfg")
-    config = TrainConfig.from_json(json.loads((run_dir / "config.json").read_text()))
     store = Store(info["store"]) if info.get("store") else None
-    log = (run_dir / "events.jsonl").open("a", encoding="utf-8")
-    to_stdout = stdout_sink()
-
-    def sink(event: dict[str, Any]) -> None:
-        log.write(encode(event) + "\n")
-        log.flush()
-        to_stdout(event)
-
     control = Control(run_dir / "control.json")
+    try:
+        graph = load_graph(run_dir / "graph.nfg")
+        config = TrainConfig.from_json(json.loads((run_dir / "config.json").read_text()))
+        trainer = Trainer(graph, config, info["run_id"], run_dir, sink, store, control)
+    except Exception as exc:  # a damaged or hand-edited run folder: a failed event says so, not a silent exit
+        if store is not None:
+            store.set_status(info["run_id"], "failed")
+            store.close()
+        sink(FailedEvent.from_exception(info["run_id"], exc))
+        log.close()
+        return 1
 
     def request_stop(signum: int, frame: Any) -> None:  # SIGTERM/SIGINT: stop at the next step, checkpointed
         control._command = "stop"
@@ -48,7 +57,6 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    trainer = Trainer(graph, config, info["run_id"], run_dir, sink, store, control)
     result = trainer.run(resume=args.resume)
     if store is not None:
         store.close()

@@ -10,6 +10,7 @@ trainable parameter count of the implementation named in ``reference`` (tied wei
 
 from __future__ import annotations
 
+from neuralforge_desktop.core.errors import UserError
 from neuralforge_desktop.core.ir.graph import Graph
 from neuralforge_desktop.core.zoo import bert, generative, nlp, resnet, segmentation, tabular, vision
 from neuralforge_desktop.core.zoo.entry import TASKS, ZooEntry
@@ -19,7 +20,7 @@ __all__ = ["TASKS", "UnknownModelError", "ZooEntry", "build", "get_model", "list
 _FAMILIES = (vision, resnet, segmentation, nlp, bert, generative, tabular)
 
 
-class UnknownModelError(KeyError):
+class UnknownModelError(UserError, KeyError):
     def __init__(self, name: str) -> None:
         super().__init__(name)
         self.name = name

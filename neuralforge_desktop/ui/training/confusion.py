@@ -8,20 +8,19 @@ kilobytes of reading, not the whole file.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from neuralforge_desktop.core.training.events import EventFormatError, FinishedEvent, decode_event
 from neuralforge_desktop.ui.theme import DEFAULT_THEME, plot_colors
 
-_FINISHED = '"event":"finished"'  # how the worker's encoder writes it (no spaces)
+_FINISHED = '"event":"finished"'  # how encode_event writes it (no spaces)
 _BLOCK = 64 * 1024
 
 
@@ -37,10 +36,10 @@ class Confusion:
         return len(self.matrix)
 
 
-def confusion_from_event(event: dict[str, Any]) -> Confusion | None:
-    """The matrix in a ``finished`` event (or its ``final`` report), if the run was a classification."""
-    final = event.get("final", event)
-    matrix = final.get("confusion_matrix") if isinstance(final, dict) else None
+def confusion_from_event(event: FinishedEvent) -> Confusion | None:
+    """The matrix in a ``finished`` event's final report, if the run was a classification."""
+    final = event.final
+    matrix = final.get("confusion_matrix")
     if not matrix:
         return None
     count = len(matrix)
@@ -79,10 +78,10 @@ def load_confusion(store_path: str | os.PathLike[str], run_id: str) -> Confusion
         return None
     try:
         line = _last_finished_line(log)
-        event = json.loads(line) if line else None
-    except (OSError, ValueError):
+        event = decode_event(line) if line else None
+    except (OSError, EventFormatError):
         return None
-    return confusion_from_event(event) if isinstance(event, dict) else None
+    return confusion_from_event(event) if isinstance(event, FinishedEvent) else None
 
 
 class ConfusionMatrixWidget(QWidget):

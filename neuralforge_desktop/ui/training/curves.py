@@ -22,6 +22,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from neuralforge_desktop.core.training.events import EpochEvent, Event, StepEvent
 from neuralforge_desktop.ui.theme import DEFAULT_THEME, RUN_COLORS, PlotColors, plot_colors
 
 REDRAW_MS = 50
@@ -169,17 +170,15 @@ class CurvesWidget(QWidget):
         x, y = series.buffer.views()
         return x.copy(), y.copy()
 
-    def add_event(self, event: dict[str, Any]) -> None:
+    def add_event(self, event: Event) -> None:
         """Take one worker event: ``step`` adds to the per-step loss, ``epoch`` to the epoch-level series."""
-        kind = event.get("event")
-        if kind == "step" and event.get("loss") is not None:
-            self._append(LIVE, "train/loss_step", [event["step"]], [event["loss"]])
-        elif kind == "epoch":
-            metrics = event.get("metrics") or {}
+        if isinstance(event, StepEvent):
+            self._append(LIVE, "train/loss_step", [event.step], [event.loss])
+        elif isinstance(event, EpochEvent):
             for name in ("train/loss", "val/loss", "train/acc", "val/acc"):
-                value = metrics.get(name)
+                value = event.metrics.get(name)
                 if value is not None:
-                    self._append(LIVE, name, [event["step"]], [value])
+                    self._append(LIVE, name, [event.step], [value])
 
     def add_series(self, run_label: str, name: str, steps: Sequence[float] | np.ndarray,
                    values: Sequence[float] | np.ndarray) -> None:

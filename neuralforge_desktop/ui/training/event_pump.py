@@ -5,9 +5,8 @@ to the UI thread through a queued signal and re-emitted there as ``EventPump.eve
 waits on the pipe. When the worker closes its stdout (it ended, crashed or was killed) the reader thread
 waits for the exit status and ``EventPump.finished(returncode)`` follows the last event.
 
-The public signal carries ``object`` (always a dict): a ``Signal(dict)`` round-trips every event through a
-QVariantMap, which copies it, reorders its keys, and silently delivers ``{}`` for a value it cannot
-convert; events can hold whole confusion matrices, so they are passed through untouched.
+The public signal carries ``object`` (always a typed event from ``core.training.events``), passed through
+untouched: events can hold whole confusion matrices, and nothing is gained by copying them.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal
 
-from neuralforge_desktop.core.training.events import TERMINAL
+from neuralforge_desktop.core.training.events import Event, LogEvent
 
 # Readers still running are kept here, not by their pump: a QThread object destroyed while its thread runs
 # aborts the program, and a panel may be closed while a worker is still winding down.
@@ -36,7 +35,7 @@ class _Reader(QThread):
             for event in self._process.events():
                 self.received.emit(event)
         except (OSError, ValueError) as exc:  # the pipe was closed under us (a kill racing the read)
-            self.received.emit({"event": "log", "text": f"event stream ended: {exc}"})
+            self.received.emit(LogEvent(text=f"event stream ended: {exc}"))
         try:
             code = self._process.wait()
         except OSError:
@@ -45,18 +44,18 @@ class _Reader(QThread):
 
 
 class EventPump(QObject):
-    """Reads ``process.events()`` off the UI thread; ``event(dict)`` per event, then ``finished(returncode)``.
+    """Reads ``process.events()`` off the UI thread; ``event(Event)`` per event, then ``finished(returncode)``.
 
     ``terminal`` is the finished/stopped/failed event once it has arrived (None if the worker died without
     one). Call :meth:`start` once; :meth:`wait` joins the reader (only after the worker was ended)."""
 
-    event = Signal(object)  # one worker event, a dict (see core.training.events)
+    event = Signal(object)  # one worker event, an Event (see core.training.events)
     finished = Signal(int)  # the worker's exit status, after its last event
 
     def __init__(self, process: Any, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.process = process
-        self.terminal: dict[str, Any] | None = None
+        self.terminal: Event | None = None
         self.count = 0
         self.returncode: int | None = None
         self._reader = _Reader(process)
@@ -79,9 +78,9 @@ class EventPump(QObject):
         """Join the reader thread (it ends once the worker's stdout closes); True if it has ended."""
         return self._reader.wait(max(0, int(timeout_ms)))
 
-    def _deliver(self, event: dict[str, Any]) -> None:
+    def _deliver(self, event: Event) -> None:
         self.count += 1
-        if event.get("event") in TERMINAL:
+        if event.TERMINAL:
             self.terminal = event
         self.event.emit(event)
 

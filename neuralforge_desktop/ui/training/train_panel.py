@@ -28,6 +28,16 @@ from PySide6.QtWidgets import (
 
 from neuralforge_desktop.core.store.entities import StoreError
 from neuralforge_desktop.core.training.config import OPTIMIZERS, SCHEDULES, ConfigError, TrainConfig
+from neuralforge_desktop.core.training.events import (
+    EpochEvent,
+    Event,
+    FailedEvent,
+    FinishedEvent,
+    PausedEvent,
+    ResumedEvent,
+    StartedEvent,
+    StepEvent,
+)
 from neuralforge_desktop.ui.bridge import DocumentBridge
 from neuralforge_desktop.ui.theme import DEFAULT_THEME, plot_colors
 from neuralforge_desktop.ui.training.curves import CurvesWidget
@@ -300,45 +310,40 @@ class TrainPanel(QWidget):
         super().closeEvent(event)
 
     # -- events ------------------------------------------------------------------------------------------
-    def _on_event(self, event: dict[str, Any]) -> None:
-        kind = event.get("event")
+    def _on_event(self, event: Event) -> None:
         info = self._run_info
-        if kind == "started":
-            info.update(device=event.get("device"), params=event.get("params"), dataset=event.get("dataset", {}),
-                        epochs=event.get("epochs"), steps_per_epoch=event.get("steps_per_epoch"))
+        if isinstance(event, StartedEvent):
+            info.update(device=event.device, params=event.params, dataset=event.dataset, epochs=event.epochs,
+                        steps_per_epoch=event.steps_per_epoch)
             if self._state == "starting":
                 self._set_state("running")
-        elif kind == "step":
-            info.update(epoch=event.get("epoch"), step=event.get("step"), loss=event.get("loss"),
-                        samples_per_s=event.get("samples_per_s"))
-        elif kind == "epoch":
-            metrics = event.get("metrics") or {}
-            info.update(epoch_done=event.get("epoch"), step=event.get("step"), best=event.get("best"),
-                        best_epoch=event.get("best_epoch"))
+        elif isinstance(event, StepEvent):
+            info.update(epoch=event.epoch, step=event.step, loss=event.loss, samples_per_s=event.samples_per_s)
+        elif isinstance(event, EpochEvent):
+            metrics = event.metrics
+            info.update(epoch_done=event.epoch, step=event.step, best=event.best, best_epoch=event.best_epoch)
             if "train/loss" in metrics:
                 info["epoch_loss"] = metrics["train/loss"]
             if metrics:  # the worker ranks epochs by val acc, else val loss, else train loss
                 info["best_kind"] = ("val acc" if "val/acc" in metrics else
                                      "val loss" if "val/loss" in metrics else "train loss")
-            if event.get("note"):
-                info["note"] = event["note"]
-        elif kind == "paused":
+            if event.note:
+                info["note"] = event.note
+        elif isinstance(event, PausedEvent):
             self._set_state("paused")
             self._show_status()
-        elif kind == "resumed":
+        elif isinstance(event, ResumedEvent):
             if self._state in ("paused", "pausing"):
                 self._set_state("running")
-        elif kind in ("finished", "stopped", "failed"):
-            info["terminal"] = kind
-            if kind == "finished":
-                info.update(best=event.get("best"), best_epoch=event.get("best_epoch"),
-                            seconds=event.get("seconds"), final=event.get("final") or {})
-            elif kind == "failed":
-                self._show_message(f"Training failed: {event.get('error', 'unknown error')}",
-                                   event.get("traceback", ""))
+        elif event.TERMINAL:
+            info["terminal"] = event.kind
+            if isinstance(event, FinishedEvent):
+                info.update(best=event.best, best_epoch=event.best_epoch, seconds=event.seconds, final=event.final)
+            elif isinstance(event, FailedEvent):
+                self._show_message(f"Training failed: {event.error}", event.traceback)
             self._set_state("ending")
         self.curves.add_event(event)
-        if kind in ("paused", "finished", "stopped", "failed"):
+        if isinstance(event, PausedEvent) or event.TERMINAL:
             self.curves.flush()  # nothing more is coming for a while: show the last points now
         if not self._status_timer.isActive():
             self._status_timer.start()

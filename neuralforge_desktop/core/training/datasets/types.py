@@ -7,12 +7,14 @@ from typing import Any, Literal
 
 import numpy as np
 
+from neuralforge_desktop.core.errors import UserError
+
 Task = Literal["classification", "regression"]
 # How the inputs of a raw dataset are to be turned into float/int arrays (see prepare.py).
 Kind = Literal["image", "features", "series", "tokens", "text"]
 
 
-class DatasetError(Exception):
+class DatasetError(UserError):
     """A dataset is missing, unreadable or not in the expected layout; the message names the file and what
     was expected, and is meant to be shown to the user as it is."""
 

@@ -1,0 +1,105 @@
+"""What one run trains with, built once before the loop: the dataset on the device, the model, optimizer,
+scheduler and mixed-precision settings. The order of the seeding calls here is part of exact resume and of
+"same seed, same weights": change it and old checkpoints no longer continue bit for bit."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from neuralforge_desktop.core.ir.graph import Graph
+from neuralforge_desktop.core.training.config import TrainConfig
+from neuralforge_desktop.core.training.metrics import resolve_metric
+from neuralforge_desktop.core.training.setup import Setup, bind_dataset, build_setup, pick_device, to_tensors
+
+
+@dataclass
+class TrainingParts:
+    config: TrainConfig
+    device: Any
+    bundle: Any  # the loaded dataset (see datasets.types)
+    setup: Setup
+    model: Any
+    x_train: Any
+    y_train: Any
+    x_val: Any | None  # None when the dataset has no validation split
+    y_val: Any | None
+    steps_per_epoch: int
+    optimizer: Any
+    scheduler: Any
+    scaler: Any
+    amp: bool
+    amp_dtype: Any
+    extra_metrics: dict[str, Any]
+
+    @property
+    def task(self) -> str:
+        return self.setup.task
+
+    def forward(self, x: Any) -> Any:
+        """The output the loss reads (a model with several outputs returns a tuple)."""
+        out = self.model(x)
+        return out[self.setup.output_index] if isinstance(out, tuple) else out
+
+
+def build_parts(graph: Graph, cfg: TrainConfig) -> TrainingParts:
+    import torch
+
+    from neuralforge_desktop.core.training.datasets import load_dataset
+
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    device = pick_device(cfg.device)
+    torch.manual_seed(cfg.seed)
+    if device.type == "cpu":
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    bundle = load_dataset(cfg.dataset, val_fraction=cfg.val_fraction, seed=cfg.seed, normalize=cfg.normalize,
+                          limit=cfg.limit, options=dict(cfg.dataset_options))
+    bind_dataset(graph, bundle)
+    torch.manual_seed(cfg.seed)  # weights start the same whatever loading consumed
+    setup = build_setup(graph, bundle)
+    model = setup.model.to(device)
+    x_train, y_train = to_tensors(bundle.train, device, setup.task)
+    x_val, y_val = to_tensors(bundle.val, device, setup.task) if len(bundle.val) else (None, None)
+    steps_per_epoch = math.ceil(len(x_train) / cfg.batch_size)
+    optimizer = _optimizer(model, cfg)
+    scheduler = _scheduler(optimizer, cfg, steps_per_epoch, steps_per_epoch * cfg.epochs)
+    amp = cfg.amp if cfg.amp is not None else device.type == "cuda"
+    amp_dtype = torch.bfloat16 if device.type == "cuda" and torch.cuda.is_bf16_supported() else torch.float16
+    scaler = torch.amp.GradScaler("cuda", enabled=amp and amp_dtype == torch.float16)
+    return TrainingParts(cfg, device, bundle, setup, model, x_train, y_train, x_val, y_val, steps_per_epoch,
+                         optimizer, scheduler, scaler, bool(amp), amp_dtype,
+                         {name: resolve_metric(name) for name in cfg.metrics})
+
+
+def _optimizer(model: Any, cfg: TrainConfig) -> Any:
+    import torch
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    return torch.optim.RMSprop(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+
+
+def _scheduler(optimizer: Any, cfg: TrainConfig, steps_per_epoch: int, total_steps: int) -> Any:
+    import torch
+
+    if cfg.schedule == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.lr, total_steps=max(total_steps, 1))
+    warmup = cfg.warmup_steps
+
+    def factor(step: int) -> float:
+        scale = min(1.0, (step + 1) / warmup) if warmup else 1.0
+        if cfg.schedule == "cosine":
+            progress = min(max(step - warmup, 0) / max(total_steps - warmup, 1), 1.0)
+            scale *= 0.5 * (1 + math.cos(math.pi * progress))
+        elif cfg.schedule == "step":
+            scale *= cfg.gamma ** ((step // steps_per_epoch) // max(cfg.step_size, 1))
+        return scale
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
