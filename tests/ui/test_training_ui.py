@@ -189,8 +189,6 @@ def test_pause_resume_then_stop_mid_run(qtbot: Any, tmp_path: Path, dark: Any) -
     panel.grab().save(str(SHOTS / "nf_train_panel_paused.png"))
     assert Store(store_path).get_run(panel.run_id or "").status == "paused"
     held = panel.curves.point_count()
-    qtbot.wait(600)
-    assert panel.curves.point_count() == held  # paused: no steps
 
     qtbot.mouseClick(panel.resume_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: panel.curves.point_count() > held, timeout=20_000)
