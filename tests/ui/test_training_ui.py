@@ -112,6 +112,7 @@ def add_fake_run(store: Store, name: str, lr: float, final_acc: float, status: s
 
 
 # -- the train panel, end to end --------------------------------------------------------------------------
+@pytest.mark.slow
 def test_train_panel_trains_digits_and_the_runs_panel_shows_the_run(qtbot: Any, tmp_path: Path, dark: Any) -> None:
     store_path = tmp_path / "store.db"
     panel = make_panel(qtbot, store_path)
@@ -174,6 +175,7 @@ def test_train_panel_trains_digits_and_the_runs_panel_shows_the_run(qtbot: Any, 
     runs.grab().save(str(SHOTS / "nf_runs_confusion.png"))
 
 
+@pytest.mark.slow
 def test_pause_resume_then_stop_mid_run(qtbot: Any, tmp_path: Path, dark: Any) -> None:
     store_path = tmp_path / "store.db"
     panel = make_panel(qtbot, store_path, epochs=60)
@@ -301,6 +303,7 @@ def test_unavailable_datasets_are_disabled_with_how_to_get_them(qtbot: Any, tmp_
     assert panel.config().dataset == str(folder)
 
 
+@pytest.mark.slow
 def test_device_combo_asks_a_child_process_about_cuda(qtbot: Any) -> None:
     from neuralforge_desktop.ui.training.train_form import DeviceCombo
 

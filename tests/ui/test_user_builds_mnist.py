@@ -199,6 +199,7 @@ WRITER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
 def test_killing_the_process_during_autosave_never_leaves_a_corrupt_file(tmp_path):
     folder = tmp_path / "recovery"
