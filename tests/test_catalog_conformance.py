@@ -1,7 +1,9 @@
 """One test over the whole catalog: for every entry and every example it declares, the default params are
-valid and JSON round-trip, the inferred shape equals what real torch produces (on the meta device and on
-CPU), the parameter and buffer counts equal torch's, MACs agree with torch's FLOP counter where it counts,
-the generated code compiles, is ruff-clean, and matches the builder's module."""
+valid and JSON round-trip, and the example runs through the product end to end (``run_layer_test`` in
+``layer_harness``): inferred shapes equal what torch produces (on the meta device and on CPU), parameter and
+buffer counts equal torch's, the generated code matches the builder's module and calls torch with the same
+arguments, omitted defaults are torch's, MACs agree with torch's FLOP counter (or the op is on a commented
+list of ops torch does not count), and the generated code is ruff-clean."""
 
 from __future__ import annotations
 
