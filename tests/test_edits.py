@@ -12,6 +12,7 @@ from neuralforge_desktop.core.edit.edits import (
     AddNode,
     Connect,
     Disconnect,
+    Edit,
     Macro,
     MoveNodes,
     RemoveNode,
@@ -22,13 +23,38 @@ from neuralforge_desktop.core.edit.edits import (
     remove_nodes,
 )
 from neuralforge_desktop.core.edit.grouping import GroupIntoBlock, UngroupBlock, io_shapes_from
-from neuralforge_desktop.core.ir.graph import GraphError, Node
+from neuralforge_desktop.core.ir.graph import Edge, GraphError, GraphInvariantError, Node, Tie
 from neuralforge_desktop.core.ir.serialize import graph_to_dict, load_graph
 from neuralforge_desktop.core.zoo import build
 
 
 def snapshot(graph):
     return graph_to_dict(graph)
+
+
+def _edit_classes(base=Edit):
+    for cls in base.__subclasses__():
+        yield cls
+        yield from _edit_classes(cls)
+
+
+@pytest.fixture(autouse=True)
+def invariants_checked_after_every_edit(monkeypatch):
+    """Every edit these tests apply, and every inverse, leaves the graph's bookkeeping consistent."""
+    checked = []
+
+    def checking(apply):
+        def apply_then_check(self, graph):
+            inverse = apply(self, graph)
+            graph.check_invariants()
+            checked.append(type(self).__name__)
+            return inverse
+        return apply_then_check
+
+    for cls in set(_edit_classes()):
+        if "apply" in vars(cls):
+            monkeypatch.setattr(cls, "apply", checking(vars(cls)["apply"]))
+    return checked
 
 
 def test_each_edit_and_its_inverse_restore_the_graph():
@@ -52,6 +78,53 @@ def test_each_edit_and_its_inverse_restore_the_graph():
         assert snapshot(g) != original or isinstance(edit, Disconnect)
         inverse.apply(g)
         assert snapshot(g) == original, edit
+
+
+def test_every_edit_type_is_checked(invariants_checked_after_every_edit):
+    g = build("mnist-cnn")
+    SetParam("fc1", "out_features", 8).apply(g).apply(g)
+    assert invariants_checked_after_every_edit == ["SetParam", "SetParam"]
+
+
+@pytest.mark.parametrize("corrupt, complaint", [
+    (lambda g: g._edges.pop(), "_in disagrees with _edges"),
+    (lambda g: g._in["relu1"].clear(), "_in disagrees with _edges"),
+    (lambda g: g._out["conv1"].append(Edge("conv1", "y", "fc2", "x")), "_out disagrees with _edges"),
+    (lambda g: g.nodes.__setitem__("ghost", g.nodes["relu1"]), "filed under 'ghost' has id 'relu1'"),
+    (lambda g: g.ties.append(Tie("fc2", "weight", "gone", "weight")), "names a missing node 'gone'"),
+    (lambda g: g._link(Edge("conv1", "z", "fc2", "bias")), "'conv1' has no output 'z'"),
+    (lambda g: g._link(Edge("relu1", "y", "conv1", "extra")), "cycle"),
+    (lambda g: g._link(Edge("relu1", "y", "conv1", "x")), "missing ['image.y → conv1.x']"),
+    (lambda g: g.nodes.__setitem__("relu1", Node("relu1", "ReLU", body=g.copy())), "not a Block, but has a body"),
+])
+def test_invariant_check_names_what_is_inconsistent(corrupt, complaint):
+    g = build("mnist-cnn")
+    g.check_invariants()
+    g.topo_order()
+    corrupt(g)
+    with pytest.raises(GraphInvariantError, match="inconsistent") as raised:
+        g.check_invariants()
+    assert complaint in str(raised.value)
+
+
+def test_invariant_check_recurses_into_block_bodies():
+    g = build("resnet18")
+    g.check_invariants()
+    body = g.nodes["layer1"].body
+    assert body is not None
+    inner = next(n for n in body if n.body is not None)
+    inner.body._edges.pop()
+    with pytest.raises(GraphInvariantError, match=f"layer1/{inner.id}/_in disagrees"):
+        g.check_invariants()
+
+
+def test_unknown_layer_types_keep_their_ports():
+    g = build("mnist-cnn")
+    g.disconnect("relu1", "x")
+    g.add_node("SomePluginLayer", "plugin")
+    g.connect("conv1", "y", "plugin", "whatever")
+    g.connect("plugin", "out7", "relu1", "x")
+    g.check_invariants()
 
 
 def test_failed_macro_leaves_the_graph_unchanged():

@@ -11,9 +11,10 @@ from neuralforge_desktop.core.build.torch_builder import build_model
 from neuralforge_desktop.core.codegen.pytorch import generate_pytorch
 
 NAMES = [e.name for e in zoo.list_models()]
+SLOW = {"gpt2-small", "bert-base", "vgg11", "resnet50"}  # 30 s or more each on two shared cores
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in SLOW else n for n in NAMES])
 def test_generated_code_matches_builder(name):
     graph = zoo.build(name)
     code = generate_pytorch(graph)

@@ -1,19 +1,12 @@
-"""Sequence layers (embeddings, recurrent, attention) against real torch modules built from their TorchCall.
+"""Sequence layers (embeddings, recurrent, attention): the per-layer cases.
 
-For every example: inferred shapes (with a symbolic batch N, and symbolic sequence lengths where the layer
-allows them) equal the torch outputs, parameter counts equal torch's, MACs agree with torch's FLOP counter
-where it counts, and the forward template and helper sources compile and are ruff-clean.
+Every case runs through the shared harness (``tests/layer_harness.py``): the product's shape inference,
+builder and generated code. Symbolic sequence lengths, causal masking and MACs against torch's FLOP counter
+(where the catalog-wide conformance test cannot see them) are checked here.
 """
 
 from __future__ import annotations
 
-import inspect
-import math
-import shutil
-import string
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,132 +18,34 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from neuralforge_desktop.core.analysis.shapes import ShapeInference, infer_shapes
 from neuralforge_desktop.core.catalog import attention, embedding, recurrent
-from neuralforge_desktop.core.catalog.spec import Example, LayerDef, Params, PortSpec
+from neuralforge_desktop.core.catalog.spec import Example, LayerDef
 from neuralforge_desktop.core.ir.compose import Composer
 from neuralforge_desktop.core.ir.graph import Graph
 from neuralforge_desktop.core.ir.types import TensorSpec, resolve_dim
 
+from layer_harness import NODE, LayerRun, example_tensors, infer, run_generated, run_layer_test
+
 LAYERS: list[LayerDef] = [*embedding.LAYERS, *recurrent.LAYERS, *attention.LAYERS]
 BY_TYPE = {layer.type: layer for layer in LAYERS}
 CASES = [(layer, i) for layer in LAYERS for i in range(len(layer.examples))]
+RECURRENT = {"LSTM", "GRU", "RNN"}
 
 
 def _case_id(case: tuple[LayerDef, int]) -> str:
     return f"{case[0].type}-{case[1]}"
 
 
-# -- harness ------------------------------------------------------------------------------------------
-def _graph(layer: LayerDef, example: Example, seq_symbols: dict[str, str] | None = None) -> Graph:
-    """Input nodes (shape without batch) → the layer → Output nodes; ``seq_symbols`` names port dim 1."""
-    graph = Graph("case")
-    graph.add_node(layer.type, "layer", dict(example.params))
-    for port, (shape, dtype) in example.inputs.items():
-        dims: list[int | str] = list(shape[1:])
-        if seq_symbols and port in seq_symbols:
-            dims[0] = seq_symbols[port]
-        graph.add_node("Input", f"in_{port}", {"shape": dims, "dtype": dtype})
-        graph.connect(f"in_{port}", "y", "layer", port)
-    params, _ = layer.validate_params(example.params)
-    for port in layer.output_ports(params):
-        graph.add_node("Output", f"out_{port.name}")
-        graph.connect("layer", port.name, f"out_{port.name}", "x")
-    return graph
-
-
-def _tensors(example: Example, seed: int = 0) -> dict[str, torch.Tensor]:
-    gen = torch.Generator().manual_seed(seed)
-    out: dict[str, torch.Tensor] = {}
-    for port, (shape, dtype) in example.inputs.items():
-        td = getattr(torch, dtype)
-        if td.is_floating_point:
-            out[port] = torch.randn(*shape, generator=gen).to(td)
-        else:
-            out[port] = torch.randint(0, example.int_high, shape, generator=gen, dtype=td)
-    return out
-
-
-def _resolve_port(ports: dict[str, PortSpec], name: str, connected: set[str]) -> str:
-    """Variable for ``name``: itself when connected, else its fallback chain (key → query …)."""
-    while name not in connected:
-        fallback = ports[name].fallback
-        if fallback is None or fallback == "None":
-            return "None"
-        name = fallback
-    return f"v_{name}"
-
-
-def _render(layer: LayerDef, params: Params, connected: set[str]) -> str:
-    assert layer.torch is not None
-    template = layer.torch.forward_template(params)
-    ins = {p.name: p for p in layer.input_ports(params)}
-    outs = {p.name for p in layer.output_ports(params)}
-    values: dict[str, str] = {"self": "m"}
-    for _, field, _, _ in string.Formatter().parse(template):
-        if field is None or field in values:
-            continue
-        if field in ins:
-            values[field] = _resolve_port(ins, field, connected)
-        elif field in outs:
-            values[field] = f"v_{field}"
-        else:
-            values[field] = repr(params[field])
-    return template.format(**values)
-
-
-def _namespace(layer: LayerDef) -> dict[str, Any]:
-    ns: dict[str, Any] = {"torch": torch, "nn": nn, "F": F, "math": math}
-    assert layer.torch is not None
-    for helper in layer.torch.helpers:
-        exec(helper, ns)
-    return ns
-
-
-def _build(layer: LayerDef, params: Params, specs: dict[str, TensorSpec], connected: set[str]) -> tuple[Any, Any]:
-    """(module, step function taking the connected inputs and returning the outputs in port order)."""
-    call = layer.torch
-    assert call is not None and call.module is not None and call.init is not None
-    ns = _namespace(layer)
-    module = eval(call.module, ns)(**call.init(params, specs))
-    ins = [p.name for p in layer.input_ports(params) if p.name in connected]
-    outs = [p.name for p in layer.output_ports(params)]
-    code = (f"def _step(m, {', '.join('v_' + p for p in ins)}):\n    {_render(layer, params, connected)}\n"
-            f"    return ({', '.join('v_' + p for p in outs)},)\n")
-    local: dict[str, Any] = {}
-    exec(compile(code, f"<{layer.type}>", "exec"), ns, local)
-    return module, local["_step"]
-
-
-def _run(layer: LayerDef, example: Example, seq_symbols: dict[str, str] | None = None) -> dict[str, Any]:
-    graph = _graph(layer, example, seq_symbols)
-    shapes = infer_shapes(graph)
-    assert shapes.ok, [d.message for d in shapes.errors]
-    result = shapes.results["layer"]
-    assert result.params is not None
-    tensors = _tensors(example)
-    module, step = _build(layer, result.params, result.inputs, set(tensors))
-    module.eval()
-    with torch.no_grad():
-        outputs = step(module, *tensors.values())
-    bindings = {"N": next(iter(tensors.values())).shape[0]}
-    for port, symbol in (seq_symbols or {}).items():
-        bindings[symbol] = example.inputs[port][0][1]
-    return {"shapes": shapes, "result": result, "module": module, "step": step, "tensors": tensors,
-            "outputs": outputs, "bindings": bindings}
-
-
-# -- conformance --------------------------------------------------------------------------------------
-@pytest.mark.parametrize("case", CASES, ids=_case_id)
-def test_example_shapes_and_params_match_torch(case: tuple[LayerDef, int]) -> None:
+def _run(case: tuple[LayerDef, int]) -> LayerRun:
     layer, index = case
-    run = _run(layer, layer.examples[index])
-    result = run["result"]
-    inferred = [tuple(resolve_dim(d, run["bindings"]) for d in spec.shape) for spec in result.outputs.values()]
-    assert inferred == [tuple(t.shape) for t in run["outputs"]]
-    for spec, tensor in zip(result.outputs.values(), run["outputs"], strict=True):
-        assert spec.dtype.value == str(tensor.dtype).removeprefix("torch.")
-    assert result.outputs["y"].shape[0] == "N" or layer.type in {"LSTM", "GRU", "RNN"}
-    counted = sum(p.numel() for p in run["module"].parameters())
-    assert layer.param_count(result.params, result.inputs) == counted
+    return run_layer_test(layer, layer.examples[index])
+
+
+@pytest.mark.parametrize("case", CASES, ids=_case_id)
+def test_batch_stays_first_except_time_major_recurrent(case: tuple[LayerDef, int]) -> None:
+    layer, index = case
+    example = layer.examples[index]
+    y = infer(layer, example.inputs, example.params).outputs["y"]
+    assert y.shape[0] == "N" or (layer.type in RECURRENT and example.params.get("batch_first") is False)
 
 
 SYMBOLIC = {
@@ -164,18 +59,23 @@ SYMBOLIC = {
 }
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c[0].type in SYMBOLIC], ids=_case_id)
+@pytest.mark.parametrize("case", [c for c in CASES if c[0].type in SYMBOLIC
+                                  and c[0].examples[c[1]].params.get("batch_first") is not False], ids=_case_id)
 def test_symbolic_sequence_length(case: tuple[LayerDef, int]) -> None:
+    """With dimension 1 named, inference keeps the name and the generated code runs for the real length."""
     layer, index = case
     example = layer.examples[index]
-    if layer.examples[index].params.get("batch_first") is False:
-        pytest.skip("time-major input: dimension 1 is the batch")
     symbols = {p: s for p, s in SYMBOLIC[layer.type].items() if p in example.inputs}
-    run = _run(layer, example, symbols)
-    y = run["result"].outputs["y"]
-    assert "T" in y.shape, y.shape
-    for spec, tensor in zip(run["result"].outputs.values(), run["outputs"], strict=True):
-        assert tuple(resolve_dim(d, run["bindings"]) for d in spec.shape) == tuple(tensor.shape)
+    declared = {port: ((0, symbols[port], *shape[2:]) if port in symbols else (0, *shape[1:]), dtype)
+                for port, (shape, dtype) in example.inputs.items()}
+    result = infer(layer, declared, example.params)
+    assert "T" in result.outputs["y"].shape, result.outputs["y"].shape
+    tensors = example_tensors(example)
+    outputs = run_generated(layer, tensors, example.params, shapes=declared)
+    bindings = {"N": example.inputs[next(iter(example.inputs))][0][0]}
+    bindings.update({symbol: example.inputs[port][0][1] for port, symbol in symbols.items()})
+    for spec, tensor in zip(result.outputs.values(), outputs, strict=True):
+        assert tuple(resolve_dim(d, bindings) for d in spec.shape) == tuple(tensor.shape)
 
 
 def test_embedding_accepts_any_rank_and_outputs_float() -> None:
@@ -187,71 +87,33 @@ def test_embedding_accepts_any_rank_and_outputs_float() -> None:
     assert spec == TensorSpec(("N", "T", 32))
 
 
-def test_torch_defaults_match_torch_signatures() -> None:
-    signatures = {
-        "Embedding": nn.Embedding.__init__,
-        "MultiheadAttention": nn.MultiheadAttention.__init__,
-        "TransformerEncoderLayer": nn.TransformerEncoderLayer.__init__,
-        "TransformerDecoderLayer": nn.TransformerDecoderLayer.__init__,
-        "LSTM": nn.RNNBase.__init__,
-        "GRU": nn.RNNBase.__init__,
-        "RNN": nn.RNNBase.__init__,
-    }
-    for type_name, init in signatures.items():
-        parameters = inspect.signature(init).parameters
-        call = BY_TYPE[type_name].torch
-        assert call is not None
-        for name, value in call.defaults.items():
-            if name == "nonlinearity":
-                assert value == "tanh"
-                continue
-            default = parameters[name].default
-            assert value == (default.__name__ if callable(default) else default), (type_name, name)
-
-
-def test_helper_sources_define_what_they_name_and_are_ruff_clean(tmp_path: Path) -> None:
-    sources = {h for layer in LAYERS if layer.torch for h in layer.torch.helpers}
-    assert sources
-    for layer in LAYERS:
-        assert layer.torch is not None and layer.torch.module is not None
-        assert layer.torch.module.startswith("nn.") or layer.torch.module in _namespace(layer)
-    for i, source in enumerate(sorted(sources)):
-        assert "import" not in source
-        (tmp_path / f"helper_{i}.py").write_text("import torch\nfrom torch import nn\n\n\n" + source)
-    ruff = shutil.which("ruff") or str(Path(sys.executable).with_name("ruff"))
-    command = [ruff, "check", "--no-cache", "--isolated", "--line-length", "120", "--select", "E,F,W,I,B,UP,N",
-               "--ignore", "F401", str(tmp_path)]  # the generated file imports torch and nn once, at the top
-    proc = subprocess.run(command, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-
-
 def test_causal_attention_masks_the_future() -> None:
     example = Example({"query": ((1, 5, 8), "float32")}, {"num_heads": 2, "causal": True})
-    run = _run(BY_TYPE["MultiheadAttention"], example)
-    q = run["tensors"]["query"]
-    changed = q.clone()
+    run = run_layer_test(BY_TYPE["MultiheadAttention"], example)
+    changed = run.tensors["query"].clone()
     changed[:, 3:] += 1.0
     with torch.no_grad():
-        before = run["outputs"][0]
-        after = run["step"](run["module"], changed)[0]
+        before = run.model(run.tensors["query"])
+        after = run.model(changed)
     torch.testing.assert_close(before[:, :3], after[:, :3])
     assert not torch.allclose(before[:, 3:], after[:, 3:])
 
 
 # -- costs --------------------------------------------------------------------------------------------
-def _concrete(specs: dict[str, TensorSpec], bindings: dict[str, int]) -> dict[str, tuple[int, ...]]:
-    return {p: tuple(resolve_dim(d, bindings) for d in s.shape) for p, s in specs.items()}
-
-
-def _counted_flops(run: dict[str, Any], math_kernel: bool) -> int:
-    module = run["module"].train(False)
+def _counted_flops(run: LayerRun, math_kernel: bool) -> int:
+    model = run.model.train(False)
     with FlopCounterMode(display=False) as counter:
         if math_kernel:
             with sdpa_kernel(SDPBackend.MATH):
-                run["step"](module, *run["tensors"].values())
+                model(*run.tensors.values())
         else:
-            run["step"](module, *run["tensors"].values())
+            model(*run.tensors.values())
     return counter.get_total_flops()
+
+
+def _macs(run: LayerRun) -> int:
+    assert run.layer.macs is not None
+    return run.layer.macs(run.params, run.in_shapes(), run.out_shapes())
 
 
 ATTENTION_CASES = [c for c in CASES if c[0].type in {"MultiheadAttention", "TransformerEncoderLayer",
@@ -261,35 +123,23 @@ ATTENTION_CASES = [c for c in CASES if c[0].type in {"MultiheadAttention", "Tran
 @pytest.mark.parametrize("case", ATTENTION_CASES, ids=_case_id)
 def test_attention_macs_equal_flop_counter_with_math_kernel(case: tuple[LayerDef, int]) -> None:
     """With the math SDPA kernel torch counts QKᵀ and attention·V as bmm; everything is a matmul we count."""
-    layer, index = case
-    run = _run(layer, layer.examples[index])
-    result = run["result"]
-    assert layer.macs is not None
-    macs = layer.macs(result.params, _concrete(result.inputs, run["bindings"]),
-                      _concrete(result.outputs, run["bindings"]))
-    assert 2 * macs == _counted_flops(run, math_kernel=True)
+    run = _run(case)
+    assert 2 * _macs(run) == _counted_flops(run, math_kernel=True)
 
 
 @pytest.mark.parametrize("case", ATTENTION_CASES, ids=_case_id)
 def test_default_cpu_kernel_flop_counter_misses_the_attention_core(case: tuple[LayerDef, int]) -> None:
     """torch's counter has no formula for the CPU flash kernel: it sees at most our MACs minus QKᵀ and AV."""
-    layer, index = case
-    run = _run(layer, layer.examples[index])
-    result = run["result"]
-    assert layer.macs is not None
-    shapes = _concrete(result.inputs, run["bindings"])
-    macs = layer.macs(result.params, shapes, _concrete(result.outputs, run["bindings"]))
-    counted = _counted_flops(run, math_kernel=False)
-    assert counted <= 2 * macs
+    run = _run(case)
+    assert _counted_flops(run, math_kernel=False) <= 2 * _macs(run)
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c[0].type in {"LSTM", "GRU", "RNN"}], ids=_case_id)
+@pytest.mark.parametrize("case", [c for c in CASES if c[0].type in RECURRENT], ids=_case_id)
 def test_recurrent_macs_equal_unrolled_matmuls(case: tuple[LayerDef, int]) -> None:
-    """torch's counter does not see inside fused RNN kernels; unroll with the module's own weights instead."""
-    layer, index = case
-    run = _run(layer, layer.examples[index])
-    result, module = run["result"], run["module"]
-    x = run["tensors"]["x"]
+    """torch's counter does not see inside the fused LSTM kernel; unroll with the module's own weights instead."""
+    run = _run(case)
+    module: Any = getattr(run.model, NODE)
+    x = run.tensors["x"]
     if not module.batch_first:
         x = x.transpose(0, 1)
     batch, steps = x.shape[0], x.shape[1]
@@ -307,10 +157,7 @@ def test_recurrent_macs_equal_unrolled_matmuls(case: tuple[LayerDef, int]) -> No
                     F.linear(h, w_hh)
                 outs.append(x.new_zeros(batch, steps, module.hidden_size))
             layer_in = torch.cat(outs, dim=-1)
-    assert layer.macs is not None
-    macs = layer.macs(result.params, _concrete(result.inputs, run["bindings"]),
-                      _concrete(result.outputs, run["bindings"]))
-    assert 2 * macs == counter.get_total_flops()
+    assert 2 * _macs(run) == counter.get_total_flops()
 
 
 def test_transformer_layer_params_equal_bert_block() -> None:

@@ -1,17 +1,12 @@
-"""Tensor-op entries (reshape, merge, matmul, split, slice, select, mean) checked against real torch.
+"""Tensor-op entries (reshape, merge, matmul, split, slice, select, mean): per-layer cases.
 
-Each example is inferred on a tiny graph with a symbolic batch N, rendered to a generated module (forward
-template with variadic ports expanded), executed, and compared: shapes, dtypes, parameter counts, costs.
+Every case runs through the shared harness (``tests/layer_harness.py``): the product's shape inference and
+the generated code executed. Generic checks of every example live in ``tests/test_catalog_conformance.py``.
 """
 
 from __future__ import annotations
 
-import re
-import shutil
-import subprocess
-import sys
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,177 +14,34 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from neuralforge_desktop.core.analysis.shapes import NodeShapes, infer_shapes
-from neuralforge_desktop.core.catalog import io, tensor_ops
-from neuralforge_desktop.core.catalog.registry import Catalog
-from neuralforge_desktop.core.catalog.spec import Example, LayerDef, Params
-from neuralforge_desktop.core.diagnostics import Diagnostic
-from neuralforge_desktop.core.ir.graph import Graph
+from neuralforge_desktop.core.analysis.shapes import infer_shapes
+from neuralforge_desktop.core.catalog.registry import catalog
+from neuralforge_desktop.core.catalog.spec import Params
 from neuralforge_desktop.core.ir.types import TensorSpec, resolve_dim
 
-FAMILY: list[LayerDef] = tensor_ops.LAYERS
-CATALOG = Catalog()
-CATALOG.register_all(io.LAYERS + FAMILY)
-CASES = [pytest.param(layer, ex, id=f"{layer.type}-{i}") for layer in FAMILY for i, ex in enumerate(layer.examples)]
-Inputs = Mapping[str, tuple[tuple[Any, ...], str]]
+from layer_harness import error_of, infer, layer_graph, run_generated, statement
 
 
-# -- harness ---------------------------------------------------------------------------------------------
-def build_graph(layer: LayerDef, inputs: Inputs, params: Mapping[str, Any], batch: bool = True) -> Graph:
-    """One Input node per input port → one ``layer`` node called ``node``; with ``batch`` dim 0 becomes N."""
-    graph = Graph("t")
-    graph.add_node(layer.type, "node", dict(params))
-    for port in layer.input_ports(layer.validate_params(params)[0]):
-        shape, dtype = inputs[port.name]
-        dims = list(shape[1:]) if batch else list(shape)
-        graph.add_node("Input", f"in_{port.name}", {"shape": dims, "dtype": dtype, "batch": batch})
-        graph.connect(f"in_{port.name}", "y", "node", port.name)
-    return graph
+def test_generated_statements_read_naturally() -> None:
+    """The forward line the product writes; the layer node is ``node`` and each input is named after its port."""
+    def line(type_name: str, inputs: dict[str, Any] | None = None, **params: Any) -> str:
+        layer = catalog().get(type_name)
+        ports = layer.input_ports(layer.validate_params(params)[0])
+        return statement(type_name, inputs or {p.name: (2, 6, 4, 4) for p in ports}, params)
 
-
-def infer(layer: LayerDef, inputs: Inputs, params: Mapping[str, Any] | None = None, batch: bool = True) -> NodeShapes:
-    result = infer_shapes(build_graph(layer, inputs, params or {}, batch), CATALOG)
-    assert result.ok, [str(d) for d in result.errors]
-    return result.results["node"]
-
-
-def error_of(type_name: str, inputs: Inputs, params: Mapping[str, Any] | None = None, batch: bool = True) -> Diagnostic:
-    result = infer_shapes(build_graph(CATALOG.get(type_name), inputs, params or {}, batch), CATALOG)
-    assert not result.ok
-    (diag,) = result.errors
-    return diag
-
-
-def render(template: str, layer: LayerDef, params: Params) -> str:
-    """Fill a forward template as the code generator does: ports are variables, variadic ports expand."""
-    names: dict[str, list[str]] = {}
-    for base, expanded in ((layer.inputs, layer.input_ports(params)), (layer.outputs, layer.output_ports(params))):
-        for port in base:
-            names[port.name] = [p.name for p in expanded if p.name == port.name or
-                                (port.variadic and re.fullmatch(rf"{port.name}\d+", p.name))]
-
-    def fill(match: re.Match[str]) -> str:
-        key, sep = match.group(1), match.group(2)
-        if key == "self":
-            return "self.node"
-        if key in names:
-            return (", " if sep is None else sep).join(names[key])
-        return repr(params[key])
-
-    return re.sub(r"\{(\w+)(?:\|([^}]*))?\}", fill, template)
-
-
-def render_source(layer: LayerDef, params: Params) -> tuple[str, list[str]]:
-    call = layer.torch
-    assert call is not None
-    args = [p.name for p in layer.input_ports(params)]
-    outs = [p.name for p in layer.output_ports(params)]
-    assert call.module is None, "tensor ops are stateless"
-    source = (
-        "import torch\n"
-        "from torch import nn\n\n\n"
-        "class Model(nn.Module):\n"
-        "    def __init__(self) -> None:\n"
-        "        super().__init__()\n\n"
-        f"    def forward(self, {', '.join(a + ': torch.Tensor' for a in args)}):\n"
-        f"        {render(call.forward_template(params), layer, params)}\n"
-        f"        return {', '.join(outs)}\n"
-    )
-    return source, args
-
-
-def make_tensor(shape: Sequence[int], dtype: str, int_high: int = 2) -> torch.Tensor:
-    torch_dtype = getattr(torch, dtype)
-    if torch_dtype.is_floating_point:
-        return torch.randn(tuple(shape), dtype=torch_dtype)
-    return torch.randint(0, int_high, tuple(shape), dtype=torch_dtype)
-
-
-def concrete(spec: TensorSpec, bind: Mapping[str, int]) -> tuple[int, ...]:
-    return tuple(resolve_dim(d, bind) for d in spec.shape)
-
-
-def run_generated(layer: LayerDef, node: NodeShapes, tensors: Mapping[str, torch.Tensor]) -> tuple[str, list[Any]]:
-    assert node.params is not None
-    source, args = render_source(layer, node.params)
-    namespace: dict[str, Any] = {}
-    exec(compile(source, f"<{layer.type}>", "exec"), namespace)
-    model = namespace["Model"]()
-    with torch.no_grad():
-        out = model(*(tensors[a] for a in args))
-    return source, list(out) if isinstance(out, tuple) else [out]
-
-
-def check_example(layer: LayerDef, example: Example) -> str:
-    node = infer(layer, example.inputs, example.params)
-    assert node.params is not None
-    bind = {"N": next(iter(example.inputs.values()))[0][0]}
-    tensors = {port: make_tensor(shape, dtype, example.int_high) for port, (shape, dtype) in example.inputs.items()}
-    source, real = run_generated(layer, node, tensors)
-    assert len(real) == len(node.outputs)
-    for tensor, (port, spec) in zip(real, node.outputs.items(), strict=True):
-        assert tuple(tensor.shape) == concrete(spec, bind), (port, tensor.shape, spec, source)
-        assert str(tensor.dtype).removeprefix("torch.") == spec.dtype.value
-    assert layer.param_count(node.params, node.inputs) == 0
-    assert layer.buffer_count(node.params, node.inputs) == 0
-    shapes_in = {port: concrete(spec, bind) for port, spec in node.inputs.items()}
-    shapes_out = {port: concrete(spec, bind) for port, spec in node.outputs.items()}
-    for rule in (layer.macs, layer.flops_extra):
-        assert rule is not None
-        cost = rule(node.params, shapes_in, shapes_out)
-        assert isinstance(cost, int) and cost >= 0
-    return source
-
-
-# -- conformance -----------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("layer", "example"), CASES)
-def test_example_matches_torch(layer: LayerDef, example: Example) -> None:
-    torch.manual_seed(0)
-    check_example(layer, example)
-
-
-@pytest.mark.parametrize("layer", FAMILY, ids=lambda layer: layer.type)
-def test_entry_is_complete(layer: LayerDef) -> None:
-    assert layer.description and layer.math and layer.help and layer.category
-    assert layer.examples and layer.examples[0].params == {}
-    assert all(spec.help for spec in layer.params)
-    assert layer.validate_params(layer.default_params())[1] == []
-    assert layer.torch is not None and layer.torch.module is None
-    assert layer.macs is not None and layer.flops_extra is not None
-
-
-def test_generated_code_is_ruff_clean(tmp_path: Path) -> None:
-    ruff = shutil.which("ruff") or str(Path(sys.executable).with_name("ruff"))
-    if not Path(ruff).exists():
-        pytest.skip("ruff is not installed")
-    for layer in FAMILY:
-        for i, example in enumerate(layer.examples):
-            (tmp_path / f"gen_{layer.type.lower()}_{i}.py").write_text(check_example(layer, example))
-    done = subprocess.run([ruff, "check", "--isolated", "--line-length", "120", "--select", "E,F,W,I,B,UP,SIM",
-                           str(tmp_path)], capture_output=True, text=True, check=False)
-    assert done.returncode == 0, done.stdout + done.stderr
-
-
-def test_templates_read_naturally() -> None:
-    def line(type_name: str, **params: Any) -> str:
-        layer = CATALOG.get(type_name)
-        validated = layer.validate_params(params)[0]
-        assert layer.torch is not None
-        return render(layer.torch.forward_template(validated), layer, validated)
-
-    assert line("Add", num_inputs=3) == "y = x0 + x1 + x2"
-    assert line("Multiply") == "y = x0 * x1"
-    assert line("Concat") == "y = torch.cat([x0, x1], dim=1)"
-    assert line("Split", num_outputs=3) == "y0, y1, y2 = torch.chunk(x, 3, dim=-1)"
-    assert line("Reshape", shape=["T", 2, 4]) == "y = x.reshape(x.shape[0], -1, 2, 4)"
-    assert line("Permute", dims=[0, 2, 3, 1]) == "y = x.permute(0, 2, 3, 1)"
-    assert line("Slice", start=1) == "y = x[:, 1:]"
-    assert line("Slice", dim=-2, end=-1, step=2) == "y = x[..., :-1:2, :]"
-    assert line("Select", index=-1) == "y = x[:, -1]"
-    assert line("Select", dim=-1, index=0) == "y = x[..., 0]"
-    assert line("Mean") == "y = x.mean(dim=1)"
-    assert line("Mean", dim=[2, 3], keepdim=True) == "y = x.mean(dim=(2, 3), keepdim=True)"
-    assert line("MatMul") == "y = a @ b"
+    assert line("Add", num_inputs=3) == "node = x0 + x1 + x2"
+    assert line("Multiply") == "node = x0 * x1"
+    assert line("Concat") == "node = torch.cat([x0, x1], dim=1)"
+    assert line("Split", num_outputs=2) == "node, node_y1 = torch.chunk(x, 2, dim=-1)"
+    assert line("Reshape", {"x": (0, "T", 8)}, shape=["T", 2, 4]) == "node = x.reshape(x.shape[0], -1, 2, 4)"
+    assert line("Permute", dims=[0, 2, 3, 1]) == "node = x.permute(0, 2, 3, 1)"
+    assert line("Slice", start=1) == "node = x[:, 1:]"
+    assert line("Slice", dim=-2, end=-1, step=2) == "node = x[..., :-1:2, :]"
+    assert line("Select", index=-1) == "node = x[:, -1]"
+    assert line("Select", dim=-1, index=0) == "node = x[..., 0]"
+    assert line("Mean") == "node = x.mean(dim=1)"
+    assert line("Mean", dim=[2, 3], keepdim=True) == "node = x.mean(dim=(2, 3), keepdim=True)"
+    assert line("MatMul", {"a": (2, 3, 4), "b": (2, 4, 5)}) == "node = a @ b"
 
 
 # -- values, not just shapes -----------------------------------------------------------------------------
@@ -203,18 +55,15 @@ def test_templates_read_naturally() -> None:
     ("Mean", {"dim": [1, 3]}, lambda x: x.mean(dim=(1, 3))),
 ])
 def test_values_match_reference(type_name: str, params: dict[str, Any], reference: Any) -> None:
-    layer = CATALOG.get(type_name)
     x = torch.randn(2, 10, 3, 4)
-    node = infer(layer, {"x": ((2, 10, 3, 4), "float32")}, params)
-    _, (y,) = run_generated(layer, node, {"x": x})
+    (y,) = run_generated(type_name, {"x": x}, params)
     torch.testing.assert_close(y, reference(x))
 
 
 def test_split_pieces_are_the_chunks() -> None:
-    layer = CATALOG.get("Split")
     x = torch.randn(2, 6, 4)
-    node = infer(layer, {"x": ((2, 6, 4), "float32")}, {"dim": 1, "num_outputs": 3})
-    _, pieces = run_generated(layer, node, {"x": x})
+    node = infer("Split", {"x": ((2, 6, 4), "float32")}, {"dim": 1, "num_outputs": 3})
+    pieces = run_generated("Split", {"x": x}, {"dim": 1, "num_outputs": 3})
     assert list(node.outputs) == ["y0", "y1", "y2"]
     for piece, chunk in zip(pieces, torch.chunk(x, 3, dim=1), strict=True):
         torch.testing.assert_close(piece, chunk)
@@ -226,7 +75,7 @@ def test_split_pieces_are_the_chunks() -> None:
     ((3, 4), (4, 6)),
 ])
 def test_matmul_follows_torch(a: tuple[int, ...], b: tuple[int, ...]) -> None:
-    layer = CATALOG.get("MatMul")
+    layer = catalog().get("MatMul")
     node = infer(layer, {"a": (a, "float32"), "b": (b, "float32")}, batch=False)
     y = torch.randn(a) @ torch.randn(b)
     assert node.outputs["y"].shape == tuple(y.shape)
@@ -239,8 +88,7 @@ def test_matmul_follows_torch(a: tuple[int, ...], b: tuple[int, ...]) -> None:
 def symbolic(type_name: str, inputs: Mapping[str, Sequence[Any]],
              params: Mapping[str, Any] | None = None) -> dict[str, tuple[Any, ...]]:
     """Infer with inputs given without batch (N is prepended); returns port → shape tuple."""
-    layer = CATALOG.get(type_name)
-    node = infer(layer, {port: ((0, *dims), "float32") for port, dims in inputs.items()}, params)
+    node = infer(type_name, {port: ((0, *dims), "float32") for port, dims in inputs.items()}, params)
     return {port: spec.shape for port, spec in node.outputs.items()}
 
 
@@ -250,12 +98,12 @@ def test_reshape_symbolic() -> None:
     assert symbolic("Reshape", {"x": ["T", 8]}, {"shape": [-1]}) == {"y": ("N", "8*T")}
     assert symbolic("Reshape", {"x": ["T", 8]}, {"shape": [8, -1]}) == {"y": ("N", 8, "T")}
     # a flattened symbolic size (as Flatten writes it) can be split again
-    layer = CATALOG.get("Reshape")
+    layer = catalog().get("Reshape")
     params = layer.validate_params({"shape": ["T", 8]})[0]
     assert layer.shape(params, {"x": TensorSpec(("N", "8*T"))})["y"].shape == ("N", "T", 8)
     # the generated code replaces the named size by -1 and runs for any T
-    node = infer(layer, {"x": ((0, "T", 8), "float32")}, {"shape": ["T", 2, 4]})
-    _, (y,) = run_generated(layer, node, {"x": torch.randn(3, 5, 8)})
+    (y,) = run_generated("Reshape", {"x": torch.randn(3, 5, 8)}, {"shape": ["T", 2, 4]},
+                         shapes={"x": (0, "T", 8)})
     assert tuple(y.shape) == (3, 5, 2, 4)
 
 
@@ -285,10 +133,8 @@ def test_symbolic_merge_split_select_mean() -> None:
        t=st.integers(6, 20))
 def test_slice_symbolic_agrees_with_python(start: int, end: int | None, step: int, t: int) -> None:
     """Bounds within T: the symbolic length evaluated at T equals Python's slice length when non-empty."""
-    layer = CATALOG.get("Slice")
     params = {"start": start, "end": end, "step": step}
-    graph = build_graph(layer, {"x": ((0, "T", 3), "float32")}, params)
-    result = infer_shapes(graph, CATALOG)
+    result = infer_shapes(layer_graph("Slice", {"x": ((0, "T", 3), "float32")}, params))
     real = len(range(t)[start:end:step])
     if not result.ok:
         (diag,) = result.errors
@@ -347,18 +193,18 @@ def test_symbolic_errors_say_why() -> None:
 
 
 def test_param_validation() -> None:
-    errors = CATALOG.get("Concat").validate_params({"num_inputs": 1})[1]
+    errors = catalog().get("Concat").validate_params({"num_inputs": 1})[1]
     assert [e.field for e in errors] == ["num_inputs"]
-    errors = CATALOG.get("Slice").validate_params({"step": 0})[1]
+    errors = catalog().get("Slice").validate_params({"step": 0})[1]
     assert [e.field for e in errors] == ["step"]
-    assert CATALOG.get("Slice").validate_params({})[0]["end"] is None
+    assert catalog().get("Slice").validate_params({})[0]["end"] is None
 
 
 # -- costs -----------------------------------------------------------------------------------------------
 def test_costs() -> None:
     def costs(type_name: str, ins: dict[str, tuple[int, ...]], outs: dict[str, tuple[int, ...]],
               **params: Any) -> tuple[int, int]:
-        layer = CATALOG.get(type_name)
+        layer = catalog().get(type_name)
         p = layer.validate_params(params)[0]
         assert layer.macs is not None and layer.flops_extra is not None
         return layer.macs(p, ins, outs), layer.flops_extra(p, ins, outs)

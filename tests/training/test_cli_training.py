@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from neuralforge_desktop.core.ir.serialize import save_graph
 
 from training_graphs import digits_mlp
@@ -16,6 +18,7 @@ def cli(*argv: str, timeout: float = 300) -> subprocess.CompletedProcess:
                           timeout=timeout)
 
 
+@pytest.mark.slow
 def test_train_json_events_then_runs_list_and_show(tmp_path):
     graph = tmp_path / "digits.nfg"
     save_graph(digits_mlp(), graph)
@@ -33,6 +36,7 @@ def test_train_json_events_then_runs_list_and_show(tmp_path):
     assert "val/acc" in shown.stdout and "model.safetensors" in shown.stdout
 
 
+@pytest.mark.slow
 def test_train_progress_output_and_final_line(tmp_path):
     graph = tmp_path / "digits.nfg"
     save_graph(digits_mlp(), graph)
@@ -42,6 +46,7 @@ def test_train_progress_output_and_final_line(tmp_path):
     assert "finished: best val accuracy" in last and "checksum" in last
 
 
+@pytest.mark.slow
 def test_train_refuses_a_graph_that_does_not_fit(tmp_path):
     proc = cli("train", "zoo:mnist-cnn", "--dataset", "digits", "--epochs", "1", "--store", str(tmp_path / "s.db"))
     assert proc.returncode == 1
@@ -54,6 +59,7 @@ def test_resume_refuses_finished_and_unknown_runs(tmp_path):
     assert proc.returncode == 2 and "no run 'nope'" in proc.stderr
 
 
+@pytest.mark.slow
 def test_demo_builds_summarises_trains_and_lists_the_run(tmp_path):
     proc = cli("demo", "--out", str(tmp_path / "demo"), "--store", str(tmp_path / "store.db"), timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]

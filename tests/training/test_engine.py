@@ -114,6 +114,7 @@ def _final_weights(folder):
     return load_file(str(folder / "checkpoints" / f"{tag}.safetensors"))
 
 
+@pytest.mark.slow
 def test_kill_9_mid_epoch_then_resume_gives_identical_weights(tmp_path):
     store = Store(tmp_path / "store.db")
     cfg = config(epochs=4)
@@ -143,6 +144,7 @@ def test_kill_9_mid_epoch_then_resume_gives_identical_weights(tmp_path):
         assert torch.equal(actual[key], expected[key]), key
 
 
+@pytest.mark.slow
 def test_stop_and_pause_through_the_control_file(tmp_path):
     store = Store(tmp_path / "store.db")
     cfg = config(epochs=50, log_every=1)

@@ -113,8 +113,7 @@ def test_user_builds_mnist_with_mouse_and_sees_every_shape(canvas, qtbot):
     canvas.scene.clearSelection()
     assert canvas.selection.ids == []
     canvas.view.fit_all()
-    qtbot.wait(50)
-    canvas.view.grab().save(SCREENSHOT)
+    canvas.view.grab().save(SCREENSHOT)  # grab() renders the scene synchronously
 
     # Undo everything, back to an empty canvas; redo rebuilds the same graph.
     built = graph_to_dict(graph)

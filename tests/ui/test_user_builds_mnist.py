@@ -84,16 +84,20 @@ def type_param(window: MainWindow, qtbot, node_id: str, name: str, text: str) ->
 
 
 def settle(qtbot, window: MainWindow) -> None:
-    """Let the debounced panels catch up (summary, problems, code view)."""
-    from neuralforge_desktop.ui.panels.code_view import DEBOUNCE_MS
+    """Wait until the debounced panels show the current graph. The code view regenerates last (after a
+    pause); the summary and problems panel refresh on a zero timer before it."""
+    def code_view_is_current() -> bool:
+        code = window.bridge.document.code()
+        if isinstance(code, Exception):
+            return window.code_view.has_error() and window.code_view.source() == ""
+        return not window.code_view.has_error() and window.code_view.source() == code.source
 
-    qtbot.wait(DEBOUNCE_MS + 100)  # summary and problems refresh on a zero timer; the code view after a pause
+    qtbot.waitUntil(code_view_is_current, timeout=5000)
 
 
 def build_mnist(window: MainWindow, qtbot) -> list[str]:
     ids = [add_from_palette(window, t) for t in CHAIN]
     window.view.fit_all()
-    qtbot.wait(10)
     ports = {"Input": ("y", None), "Output": (None, "x")}
     for a, b in zip(ids, ids[1:], strict=False):
         out = ports.get(window.bridge.document.graph.node(a).type, ("y", "x"))[0]
@@ -195,6 +199,7 @@ WRITER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
 def test_killing_the_process_during_autosave_never_leaves_a_corrupt_file(tmp_path):
     folder = tmp_path / "recovery"

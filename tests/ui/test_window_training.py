@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import QSettings
 
 from neuralforge_desktop.core.edit.document import Document
@@ -12,6 +13,7 @@ from neuralforge_desktop.ui.settings import Settings
 from training_graphs import digits_mlp
 
 
+@pytest.mark.slow
 def test_train_dock_trains_the_open_graph_and_runs_dock_lists_it(qtbot, tmp_path, monkeypatch):
     settings = Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
     window = MainWindow(settings, recovery_dir=tmp_path / "recovery", document=Document(digits_mlp()),

@@ -21,10 +21,13 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from neuralforge_desktop.core.errors import UserError
 from neuralforge_desktop.core.ir.naming import unique_id
+
+if TYPE_CHECKING:
+    from neuralforge_desktop.core.catalog.registry import Catalog
 
 BLOCK = "Block"
 INPUT = "Input"
@@ -33,6 +36,10 @@ OUTPUT = "Output"
 
 class GraphError(UserError):
     """An edit that would make the graph inconsistent; the message says which node or port and why."""
+
+
+class GraphInvariantError(AssertionError):
+    """The graph's own bookkeeping disagrees with itself (a bug in an edit, never the user's doing)."""
 
 
 @dataclass(eq=False)
@@ -342,6 +349,104 @@ class Graph:
 
     def copy(self) -> Graph:
         return copy.deepcopy(self)
+
+    # -- self-check ----------------------------------------------------------------------------------
+    def check_invariants(self, cat: Catalog | None = None, *, ports: bool = True) -> None:
+        """Raise :class:`GraphInvariantError` naming every inconsistency, block bodies included.
+
+        After any sequence of edits: each node is filed under its own id; ``_edges``, ``_in`` and ``_out``
+        hold exactly the same edges and only between existing nodes; each input port has at most one edge;
+        there is no cycle; each tie names existing nodes. With ``ports``, every edge's ports exist on its
+        nodes as the catalog expands them (types the catalog does not know are exempt: their ports are
+        whatever the saved file said). torch.fx's ``Graph.lint()`` is the model.
+        """
+        problems = self._invariant_problems(cat, ports, "")
+        if problems:
+            raise GraphInvariantError(f"graph {self.name!r} is inconsistent:\n  " + "\n  ".join(problems))
+
+    def _invariant_problems(self, cat: Catalog | None, ports: bool, prefix: str) -> list[str]:
+        problems: list[str] = []
+        where = prefix
+        for key, node in self.nodes.items():
+            if node.id != key:
+                problems.append(f"node filed under {where}{key!r} has id {node.id!r}")
+        edges = set(self._edges)
+        if len(edges) != len(self._edges):
+            problems.append(f"{where}_edges holds an edge twice")
+        from_in = [e for port_edges in self._in.values() for e in port_edges.values()]
+        from_out = [e for out_edges in self._out.values() for e in out_edges]
+        for name, index in (("_in", from_in), ("_out", from_out)):
+            if set(index) != edges or len(index) != len(edges):
+                missing = sorted(map(str, edges - set(index)))
+                extra = sorted(map(str, set(index) - edges))
+                problems.append(f"{where}{name} disagrees with _edges (missing {missing}, extra {extra})")
+        for dst, port_edges in self._in.items():
+            for port, edge in port_edges.items():
+                if (edge.dst, edge.dst_port) != (dst, port):
+                    problems.append(f"{where}_in[{dst!r}][{port!r}] files edge {edge}")
+        for src, out_edges in self._out.items():
+            for edge in out_edges:
+                if edge.src != src:
+                    problems.append(f"{where}_out[{src!r}] files edge {edge}")
+        for name, index_keys in (("_in", self._in), ("_out", self._out)):
+            if set(index_keys) != set(self.nodes):
+                problems.append(f"{where}{name} is keyed by {sorted(index_keys)} but the nodes are "
+                                f"{sorted(self.nodes)}")
+        for edge in self._edges:
+            for end in (edge.src, edge.dst):
+                if end not in self.nodes:
+                    problems.append(f"{where}edge {edge} names a missing node {end!r}")
+        for tie in self.ties:
+            for end in (tie.node, tie.source):
+                if end not in self.nodes:
+                    problems.append(f"{where}tie {tie.node}.{tie.param} = {tie.source}.{tie.source_param} names "
+                                    f"a missing node {end!r}")
+        if not problems:
+            cached, self._topo = self._topo, None
+            try:
+                fresh = self.topo_order()
+            except GraphError as exc:
+                problems.append(f"{where}{exc}")
+            else:
+                if cached is not None and cached != fresh:
+                    problems.append(f"{where}the cached topological order is stale (an edit did not _touch)")
+        if ports and not problems:
+            problems.extend(self._port_problems(cat, where))
+        for node in self.nodes.values():
+            if node.is_block:
+                if node.body is None:
+                    problems.append(f"block {where}{node.id!r} has no body")
+                else:
+                    problems.extend(node.body._invariant_problems(cat, ports, f"{where}{node.id}/"))
+            elif node.body is not None:
+                problems.append(f"{where}{node.id!r} is a {node.type}, not a Block, but has a body")
+        return problems
+
+    def _port_problems(self, cat: Catalog | None, where: str) -> list[str]:
+        if cat is None:
+            from neuralforge_desktop.core.catalog.registry import catalog
+
+            cat = catalog()
+        known: dict[str, tuple[set[str], set[str]] | None] = {}
+        for node in self.nodes.values():
+            layer = None if node.unknown is not None else cat.find(node.type)
+            if node.is_block and node.body is not None:
+                known[node.id] = ({n.id for n in node.body.input_nodes if n.params.get("role", "data") == "data"},
+                                  {n.id for n in node.body.output_nodes})
+            elif layer is not None:
+                params, _ = layer.validate_params(node.params)
+                known[node.id] = ({p.name for p in layer.input_ports(params)},
+                                  {p.name for p in layer.output_ports(params)})
+            else:
+                known[node.id] = None  # a placeholder for a type no installed catalog knows
+        problems: list[str] = []
+        for edge in self._edges:
+            src, dst = known[edge.src], known[edge.dst]
+            if src is not None and edge.src_port not in src[1]:
+                problems.append(f"{where}edge {edge}: {edge.src!r} has no output {edge.src_port!r}")
+            if dst is not None and edge.dst_port not in dst[0]:
+                problems.append(f"{where}edge {edge}: {edge.dst!r} has no input {edge.dst_port!r}")
+        return problems
 
     def walk(self, prefix: str = "") -> Iterator[tuple[str, Node]]:
         """Every node, blocks' bodies included, with its ``/``-separated path."""
