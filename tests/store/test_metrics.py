@@ -7,7 +7,6 @@ import math
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +21,7 @@ from neuralforge_desktop.core.store import (
     ParamConflictError,
     Store,
     StoreError,
+    sqlite_store,
 )
 from neuralforge_desktop.core.store.chunks import CHUNK_POINTS
 
@@ -56,20 +56,26 @@ def test_points_are_buffered_until_flush_points(store_path: Path) -> None:
         assert _seen(store_path, run.id) == 3000
 
 
-def test_buffer_flushes_after_flush_seconds_set_status_and_close(store_path: Path) -> None:
+def test_buffer_flushes_after_flush_seconds_set_status_and_close(store_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    # The store's clock is driven by the test, so a loaded machine cannot pass the deadline early.
+    clock = [1_000.0]
+    monkeypatch.setattr(sqlite_store, "_now", lambda: clock[0])
     s = Store(store_path, flush_points=10**9, flush_seconds=0.05)
     run = s.create_run("e", environment={})
     s.log_metric(run.id, "loss", 1.0, 0)
-    assert _seen(store_path, run.id) == 0
-    time.sleep(0.06)
-    s.log_metric(run.id, "loss", 1.0, 1)  # the deadline is checked on the next logging call
-    assert _seen(store_path, run.id) == 2
-    s.log_metric(run.id, "loss", 1.0, 2, timestamp=5.0)
-    s.set_status(run.id, "paused")
+    clock[0] += 0.04
+    s.log_metric(run.id, "loss", 1.0, 1)
+    assert _seen(store_path, run.id) == 0  # before the deadline nothing is written
+    clock[0] += 0.02
+    s.log_metric(run.id, "loss", 1.0, 2)  # the deadline is checked on the next logging call
     assert _seen(store_path, run.id) == 3
-    s.log_metric(run.id, "loss", 1.0, 3)
-    s.close()
+    s.log_metric(run.id, "loss", 1.0, 3, timestamp=5.0)
+    s.set_status(run.id, "paused")
     assert _seen(store_path, run.id) == 4
+    s.log_metric(run.id, "loss", 1.0, 4)
+    s.close()
+    assert _seen(store_path, run.id) == 5
 
 
 def test_leftover_points_are_written_when_a_store_is_collected_or_at_exit(store_path: Path) -> None:
