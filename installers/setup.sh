@@ -58,7 +58,7 @@ if [ ! -f "$VENV/.complete" ]; then
   "$PYTHON" -m venv "$VENV"
   "$VENV/bin/python" -m pip install --quiet --upgrade pip
   # One resolver pass for the whole stack: piecemeal installs break the typing-extensions/cattrs balance.
-  "$VENV/bin/python" -m pip install --quiet -c constraints.txt -e ".[all,dev]" -e plugins/neuralforge-example-layers
+  "$VENV/bin/python" -m pip install --quiet -c constraints.txt -e ".[all,dev,bundle]" -e plugins/neuralforge-example-layers
   "$VENV/bin/python" -m pip check
   touch "$VENV/.complete"
 fi

@@ -10,12 +10,19 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+import neuralforge_desktop
+
 if TYPE_CHECKING:
+    from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
     from neuralforge_desktop.ui.main_window import MainWindow
+
+# resources/ sits next to the package in a source checkout and inside the desktop bundles alike.
+ICONS = Path(neuralforge_desktop.__file__).resolve().parent.parent / "resources" / "icons"
 
 NO_DISPLAY = ("neuralforge: no display found; run `neuralforge demo` for the headless tour, "
               "or set QT_QPA_PLATFORM=offscreen")
@@ -26,6 +33,16 @@ def has_display() -> bool:
     if not sys.platform.startswith("linux"):
         return True  # macOS and Windows always have a window server for a logged-in user
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM"))
+
+
+def application_icon() -> QIcon:
+    """The NeuralForge icon in every rendered size (empty when resources/ is not installed)."""
+    from PySide6.QtGui import QIcon
+
+    icon = QIcon()
+    for png in sorted(ICONS.glob("neuralforge-*.png")):
+        icon.addFile(str(png))
+    return icon
 
 
 def create_application(argv: Sequence[str] = ()) -> QApplication:
@@ -45,6 +62,7 @@ def create_application(argv: Sequence[str] = ()) -> QApplication:
     app.setApplicationDisplayName(APPLICATION)
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("neuralforge")
+    app.setWindowIcon(application_icon())
     return app  # type: ignore[return-value]
 
 

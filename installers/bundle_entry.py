@@ -1,0 +1,57 @@
+"""Entry point of the desktop bundles (PyInstaller): the ``neuralforge`` command, plus the two interpreter
+forms the app itself uses to start child processes.
+
+Inside a bundle ``sys.executable`` is this program, not a Python interpreter, yet the app starts its training
+worker as ``sys.executable -u -m neuralforge_desktop.core.training.worker RUN_DIR`` and probes for CUDA with
+``sys.executable -c CODE``. Accepting those two forms here keeps one launch line for the installed package and
+the bundle; every other argument list is the CLI's. The CLI has no ``-m``/``-c``/``-u`` options, so nothing a
+user types is taken for them."""
+
+from __future__ import annotations
+
+import multiprocessing
+import runpy
+import sys
+
+
+def run_as_interpreter(argv: list[str]) -> int | None:
+    """Run ``[-u] -m MODULE ARGS…`` or ``[-u] -c CODE ARGS…`` as Python would; None for any other argv."""
+    args = list(argv)
+    unbuffered = False
+    while args and args[0] == "-u":
+        unbuffered = True
+        args.pop(0)
+    if len(args) < 2 or args[0] not in ("-m", "-c"):
+        return None
+    if unbuffered:  # the worker's events must reach the app line by line, not when a block buffer fills
+        sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+        sys.stderr.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    flag, target, rest = args[0], args[1], args[2:]
+    try:
+        if flag == "-m":
+            sys.argv = [target, *rest]
+            runpy.run_module(target, run_name="__main__", alter_sys=True)
+        else:
+            sys.argv = ["-c", *rest]
+            exec(compile(target, "<string>", "exec"), {"__name__": "__main__"})
+    except SystemExit as exc:
+        code = exc.code
+        if code is None or isinstance(code, int):
+            return code or 0
+        print(code, file=sys.stderr)
+        return 1
+    return 0
+
+
+def main() -> int:
+    multiprocessing.freeze_support()  # data-loader workers on macOS/Windows re-enter this program
+    status = run_as_interpreter(sys.argv[1:])
+    if status is not None:
+        return status
+    from neuralforge_desktop.cli.main import main as cli
+
+    return cli()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
