@@ -92,7 +92,7 @@ ROLES: dict[str, Roles] = {"dark": DARK, "light": LIGHT}
 # Category colours, the same in both themes (a layer keeps its colour when the theme changes). Hues are spread
 # so neighbouring layers (conv → norm → activation) differ at a glance; none is the error red or the warning
 # amber, which must keep their meaning. A category not listed (a plugin's) gets a hue from its name.
-CATEGORY_COLORS: dict[str, str] = {
+CATEGORY_COLORS: dict[str, str] = {  # keyed by catalog category (LayerDef.category), never by layer type
     "Input / Output": "#3fb68b",
     "Convolution": "#4c8dff",
     "Dense": "#9b72f2",

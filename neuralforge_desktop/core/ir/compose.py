@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from neuralforge_desktop.core.catalog.registry import catalog
-from neuralforge_desktop.core.ir.graph import BLOCK, Graph
+from neuralforge_desktop.core.ir.graph import BLOCK, INPUT, OUTPUT, Graph
 from neuralforge_desktop.core.ir.layout import layered_layout
 
 
@@ -40,11 +40,11 @@ class Composer:
 
     def input(self, node_id: str, shape: Sequence[int | str], dtype: str = "float32", role: str = "data",
               batch: bool = True) -> Ref:
-        self.graph.add_node("Input", node_id, {"shape": list(shape), "dtype": dtype, "role": role, "batch": batch})
+        self.graph.add_node(INPUT, node_id, {"shape": list(shape), "dtype": dtype, "role": role, "batch": batch})
         return Ref(node_id)
 
     def output(self, x: Ref, node_id: str) -> None:
-        self.graph.add_node("Output", node_id)
+        self.graph.add_node(OUTPUT, node_id)
         self.graph.connect(x.node, x.port, node_id, "x")
 
     def layer(self, type_name: str, x: Source, node_id: str | None = None, *, label: str = "", notes: str = "",

@@ -72,7 +72,7 @@ def build_setup(graph: Graph, bundle: Any) -> Setup:
     model = build_model(graph, shapes)
     cat = catalog()
     losses = [n for n in graph if (layer := cat.find(n.type)) is not None and layer.is_loss]
-    if not losses:
+    if not losses:  # the task's default loss: torch's own module, not a catalog layer type
         if bundle.task == "classification":
             return Setup(model, nn.CrossEntropyLoss(), 0, "CrossEntropyLoss (default for classification)",
                          bundle.task)
