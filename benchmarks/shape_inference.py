@@ -13,6 +13,7 @@ object on the last line.
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -47,8 +48,8 @@ def residual_graph(blocks: int = BLOCKS) -> Graph:
     return c.done(layout=False)
 
 
-def torch_meta_round(blocks: int = BLOCKS) -> float:
-    """Seconds to build the network on the meta device and run forward (every shape, nothing computed)."""
+def torch_meta_round(blocks: int = BLOCKS) -> tuple[float, float]:
+    """Seconds (wall, CPU) to build the network on the meta device and run forward (every shape, nothing computed)."""
     import torch
     from torch import nn
 
@@ -64,24 +65,24 @@ def torch_meta_round(blocks: int = BLOCKS) -> float:
             h = torch.relu(self.bn1(self.conv1(x)))
             return torch.relu(x + self.bn2(self.conv2(h)))
 
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.process_time()
     with torch.device("meta"):
         model = nn.Sequential(nn.Conv2d(3, CHANNELS, 3, padding=1), *[Block() for _ in range(blocks)],
                               nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(CHANNELS, 10))
         out = model(torch.empty(1, 3, 32, 32))
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - start_cpu
     assert tuple(out.shape) == (1, 10)
-    return elapsed
+    return elapsed, cpu
 
 
-def cold_round() -> float:
-    """Seconds for a new engine to infer a new graph object (the graph is built before the clock starts)."""
+def cold_round() -> tuple[float, float]:
+    """Seconds (wall, CPU) for a new engine to infer a new graph object (built before the clock starts)."""
     graph = residual_graph()
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.process_time()
     engine = ShapeInference(graph).run()
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - start_cpu
     assert engine.ok and engine.spec("fc") is not None
-    return elapsed
+    return elapsed, cpu
 
 
 def medians_ms(fn: Callable[[], object], repeats: int) -> float:
@@ -102,11 +103,18 @@ def main() -> None:
     torch_meta_round()  # warm-up, discarded: importing torch, its dispatcher
     ours: list[float] = []
     torch_ms: list[float] = []
+    ours_cpu: list[float] = []
+    torch_cpu: list[float] = []
     for _ in range(ROUNDS):  # interleaved, so a burst of load hits both sides alike
-        ours.append(cold_round() * 1e3)
-        torch_ms.append(torch_meta_round() * 1e3)
+        wall, cpu = cold_round()
+        ours.append(wall * 1e3)
+        ours_cpu.append(cpu * 1e3)
+        wall, cpu = torch_meta_round()
+        torch_ms.append(wall * 1e3)
+        torch_cpu.append(cpu * 1e3)
     cold = statistics.median(ours)
     baseline = statistics.median(torch_ms)
+    cold_cpu, baseline_cpu = statistics.median(ours_cpu), statistics.median(torch_cpu)
     ratios = [t / o for o, t in zip(ours, torch_ms, strict=True)]
 
     graph = residual_graph()
@@ -159,6 +167,10 @@ def main() -> None:
         "torch_meta_ms_spread": spread(torch_ms),
         "speedup_cold_vs_torch": round(baseline / cold, 1),
         "speedup_per_round": spread(ratios),
+        "cold_cpu_ms": round(cold_cpu, 3),
+        "torch_meta_cpu_ms": round(baseline_cpu, 1),
+        "speedup_cold_vs_torch_cpu": round(baseline_cpu / cold_cpu, 1),
+        "load_average": round(os.getloadavg()[0], 2),
         "full_warm_engine_ms": round(full, 3),
         "incremental_ms": round(incremental, 4),
         "incremental_nodes_recomputed": recomputed,
@@ -176,6 +188,8 @@ def main() -> None:
     print(f"speed-up, cold vs cold: {figures['speedup_cold_vs_torch']}× (ratio of medians; per round "
           f"min {min(ratios):.0f}×, median {statistics.median(ratios):.0f}×, max {max(ratios):.0f}×; "
           f"target ≥ {TARGET_SPEEDUP:.0f}×)")
+    print(f"in process CPU time (steadier on a busy machine): cold {cold_cpu:.2f} ms, torch {baseline_cpu:.1f} ms, "
+          f"{baseline_cpu / cold_cpu:.1f}×; load average {os.getloadavg()[0]:.1f}")
     print(f"full re-run of a warm engine: {full:.2f} ms")
     print(f"incremental, one Conv2d edit: {incremental * 1e3:.0f} µs ({recomputed} nodes recomputed)")
     print(f"incremental, Conv2d width edit: {incremental_width * 1e3:.0f} µs ({width_recomputed} nodes "
