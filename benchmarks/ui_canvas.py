@@ -8,6 +8,12 @@
     zoom, at 25 % and with the whole graph fitted (a thousand nodes on screen). Milliseconds per frame,
     median and 95th percentile.
 
+Baseline for (b), measured in this run: the same viewport panning a plain Qt scene with the same geometry
+(one QGraphicsRectItem per node, one QGraphicsPathItem per wire, no text, no caching) at the same zooms and
+centres, the same frames, alternating zoom by zoom with the canvas. The ratio says what NeuralForge's items
+cost over the cheapest drawing of the same picture. (a) has no baseline here: benchmarks/ui_edit_refresh.py
+measures edits end to end.
+
 Prints figures, then one JSON object on the last line.
 """
 
@@ -23,8 +29,9 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from PySide6.QtCore import QPointF
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtWidgets import QApplication, QGraphicsScene, QGraphicsView
 from shape_inference import residual_graph
 
 from neuralforge_desktop.core.edit.document import Document
@@ -43,7 +50,28 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def pan(app: QApplication, view: GraphView, frames: int = FRAMES) -> tuple[list[float], list[float]]:
+def plain_view(view: GraphView) -> QGraphicsView:
+    """A plain Qt scene drawing the canvas's geometry: rectangles for nodes, paths for wires."""
+    plain = QGraphicsView()
+    scene = QGraphicsScene(plain)  # owned by the view: a scene without a parent would be collected
+    scene.setSceneRect(view.sceneRect())
+    fill, line = QColor("#2b2f36"), QPen(QColor("#8a93a3"), 1.5)
+    for item in view.graph_scene.nodes.values():
+        look = item.look
+        if look is not None:
+            scene.addRect(QRectF(item.x(), item.y(), look.width, look.height), line, fill)
+    for edge in view.graph_scene.edges.values():
+        scene.addPath(edge.path(), line)
+    plain.setScene(scene)
+    plain.setRenderHints(QPainter.RenderHint.Antialiasing)
+    plain.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    plain.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    plain.resize(view.size())
+    plain.show()
+    return plain
+
+
+def pan(app: QApplication, view: QGraphicsView, frames: int = FRAMES) -> tuple[list[float], list[float]]:
     """Wall-clock and CPU milliseconds per frame (CPU time is steadier on a busy machine)."""
     bar = view.horizontalScrollBar()
     times: list[float] = []
@@ -106,20 +134,30 @@ def main() -> None:
           "1,000 nodes' items are current (idle batches)")
 
     results: dict[str, dict[str, float]] = {}
+    plain = plain_view(view)
     for name, setup in (("100%", lambda: view.set_zoom(1.0)),
                         ("25%", lambda: view.set_zoom(0.25)),
                         ("fit_all", view.fit_all)):
         setup()
         view.centerOn(QPointF(1600.0 if name != "fit_all" else view.content_rect().center().x(), 30.0))
         app.processEvents()
+        plain.setTransform(view.transform())
+        plain.centerOn(view.mapToScene(view.viewport().rect().center()))
+        app.processEvents()
         frames, cpu = pan(app, view)
+        base_frames, base_cpu = pan(app, plain)
         results[name] = {"median_ms": round(statistics.median(frames), 3),
                          "p95_ms": round(percentile(frames, 0.95), 3),
                          "cpu_median_ms": round(statistics.median(cpu), 3),
-                         "cpu_p95_ms": round(percentile(cpu, 0.95), 3)}
+                         "cpu_p95_ms": round(percentile(cpu, 0.95), 3),
+                         "plain_qt_median_ms": round(statistics.median(base_frames), 3),
+                         "plain_qt_cpu_median_ms": round(statistics.median(base_cpu), 3),
+                         "ratio_vs_plain_qt": round(statistics.median(frames) / statistics.median(base_frames), 2)}
         print(f"(b) pan at {name:>7} (zoom {view.zoom:.3f}): {results[name]['median_ms']:.2f} ms/frame median, "
               f"{results[name]['p95_ms']:.2f} ms p95, {results[name]['cpu_median_ms']:.2f} ms CPU median "
-              f"over {FRAMES} frames of {STEP_PX} px")
+              f"over {FRAMES} frames of {STEP_PX} px; plain Qt scene {results[name]['plain_qt_median_ms']:.2f} ms "
+              f"({results[name]['ratio_vs_plain_qt']}×)")
+    plain.close()
 
     print(json.dumps({
         "benchmark": "ui_canvas", "nodes": nodes, "edges": edges, "viewport": [1600, 1000],

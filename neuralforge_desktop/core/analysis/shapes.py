@@ -51,9 +51,8 @@ class ShapeInference:
         self.prefix = prefix
         self.input_overrides = dict(input_overrides or {})
         self.results: dict[str, NodeShapes] = {}
-        # node id → (raw params seen, validated params, errors, input ports, input port names)
-        self._param_cache: dict[str, tuple[dict[str, object], Params, list[ParamError], list[PortSpec],
-                                           frozenset[str]]] = {}
+        # node id → (raw params seen, validated params, errors, input ports)
+        self._param_cache: dict[str, tuple[dict[str, object], Params, list[ParamError], list[PortSpec]]] = {}
         self._block_cache: dict[str, tuple[tuple, int, NodeShapes]] = {}
         self._topo_index: dict[str, int] = {}
         self._revision = -1
@@ -138,16 +137,14 @@ class ShapeInference:
                 if n.id in self.results and "x" in self.results[n.id].inputs}
 
     # -- one node ------------------------------------------------------------------------------------
-    def _params(self, node: Node,
-                layer: LayerDef) -> tuple[Params, list[ParamError], list[PortSpec], frozenset[str]]:
+    def _params(self, node: Node, layer: LayerDef) -> tuple[Params, list[ParamError], list[PortSpec]]:
         cached = self._param_cache.get(node.id)
-        if cached is not None and cached[0] == node.params and (not node.is_block):
-            return cached[1], cached[2], cached[3], cached[4]
+        if cached is not None and cached[0] == node.params and node.type != BLOCK:
+            return cached[1], cached[2], cached[3]
         params, errors = layer.validate_params(node.params)
-        ins, _ = node_ports(node, layer, params)
-        entry = (dict(node.params), params, errors, ins, frozenset(p.name for p in ins))
-        self._param_cache[node.id] = entry
-        return params, errors, ins, entry[4]
+        ins = node_ports(node, layer, params)[0] if node.type == BLOCK else layer.input_ports(params)
+        self._param_cache[node.id] = (dict(node.params), params, errors, ins)
+        return params, errors, ins
 
     def _infer(self, node: Node) -> NodeShapes:
         path = self.prefix + node.id
@@ -159,7 +156,7 @@ class ShapeInference:
                 Severity.error, path, f"'{path}' has unknown layer type {node.type!r}; install the plugin that "
                 "defines it (the node and its data are kept)", code="unknown-type"))
             return result
-        params, param_errors, ins, known = self._params(node, layer)
+        params, param_errors, ins = self._params(node, layer)
         result.params = params
         for err in param_errors:
             result.ok = False
@@ -171,9 +168,12 @@ class ShapeInference:
             return result
         incoming = self.graph._in.get(node.id, {})
         upstream_failed = False
+        connected = 0
         for port in ins:
             edge = incoming.get(port.name)
-            if edge is None:
+            if edge is not None:
+                connected += 1
+            else:
                 if not port.optional:
                     result.ok = False
                     result.diagnostics.append(Diagnostic(
@@ -197,12 +197,14 @@ class ShapeInference:
                                                                         else f" {spec.dtype.value}"))))
                 upstream_failed = True
             result.inputs[port.name] = spec
-        for port_name in incoming:
-            if port_name not in known:
-                result.diagnostics.append(Diagnostic(
-                    Severity.error, path, f"{layer.type} '{path}' has no input '{port_name}' (connected from "
-                    f"'{incoming[port_name].src}')", port=port_name, code="bad-port"))
-        if upstream_failed or any(d.is_error for d in result.diagnostics):
+        if connected != len(incoming):  # an edge arrives at a port the node does not have
+            known = {port.name for port in ins}
+            for port_name in incoming:
+                if port_name not in known:
+                    result.diagnostics.append(Diagnostic(
+                        Severity.error, path, f"{layer.type} '{path}' has no input '{port_name}' (connected from "
+                        f"'{incoming[port_name].src}')", port=port_name, code="bad-port"))
+        if upstream_failed or (result.diagnostics and any(d.is_error for d in result.diagnostics)):
             result.ok = False
             return result
         try:

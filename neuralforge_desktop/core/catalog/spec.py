@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property, lru_cache
 from typing import Any
 
 from neuralforge_desktop.core.catalog.summaries import number
@@ -358,11 +359,27 @@ class LayerDef:
 
     def validate_params(self, raw: Mapping[str, Any]) -> tuple[Params, list[ParamError]]:
         """Fill defaults, coerce and range-check. Returns the best-effort params and every error found."""
+        defaults, by_name = self._param_table
+        if defaults is not None:
+            # Fast path: most params are left at their defaults, so start from the defaults validated once per
+            # layer type (normalised values are immutable, sharing them is safe) and validate only what the
+            # node sets; overwriting a key keeps its place, so the params stay in schema order. Any problem
+            # falls through to the full pass below, which reports every error in schema order.
+            params = Params(defaults)
+            for name, value in raw.items():
+                spec = by_name.get(name)
+                if spec is None:
+                    break
+                try:
+                    params[name] = spec.validate(value)
+                except ParamError:
+                    break
+            else:
+                return params, []
         params = Params()
         errors: list[ParamError] = []
-        known = {p.name for p in self.params}
         for name in raw:
-            if name not in known:
+            if name not in by_name:
                 errors.append(ParamError(name, f"{self.type} has no parameter {name!r}"))
         for spec in self.params:
             value = raw.get(spec.name, spec.default)
@@ -373,6 +390,19 @@ class LayerDef:
                 params[spec.name] = spec.validate(spec.default) if spec.default is not None else None
         return params, errors
 
+    @cached_property
+    def _param_table(self) -> tuple[dict[str, Any] | None, dict[str, ParamSpec]]:
+        """The normalised defaults (None when some default does not pass its own validation) and the specs by
+        name, worked out once per layer type for :meth:`validate_params`."""
+        by_name = {spec.name: spec for spec in self.params}
+        defaults: dict[str, Any] = {}
+        for spec in self.params:
+            try:
+                defaults[spec.name] = spec.validate(spec.default)
+            except ParamError:
+                return None, by_name
+        return defaults, by_name
+
     def input_ports(self, params: Mapping[str, Any]) -> list[PortSpec]:
         return _expand(self.inputs, params)
 
@@ -381,15 +411,21 @@ class LayerDef:
 
 
 def _expand(ports: Sequence[PortSpec], params: Mapping[str, Any]) -> list[PortSpec]:
+    if not any(port.variadic for port in ports):
+        return list(ports)
     result: list[PortSpec] = []
     for port in ports:
         if port.variadic:
-            count = int(params.get(port.count_param) or 0)
-            for i in range(count):
-                result.append(replace(port, name=f"{port.name}{i}", variadic=False, count_param=""))
+            result.extend(_numbered(port, int(params.get(port.count_param) or 0)))
         else:
             result.append(port)
     return result
+
+
+@lru_cache(maxsize=256)
+def _numbered(port: PortSpec, count: int) -> tuple[PortSpec, ...]:
+    """A variadic port's ``count`` concrete ports (``x0``, ``x1``, …); shape inference asks for them per node."""
+    return tuple(replace(port, name=f"{port.name}{i}", variadic=False, count_param="") for i in range(count))
 
 
 def rank_error(port: str, expected: str, spec: TensorSpec) -> Exception:

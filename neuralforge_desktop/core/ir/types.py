@@ -33,17 +33,18 @@ class DType(enum.Enum):
     def itemsize(self) -> int:
         return _ITEMSIZE[self]
 
+    # Looked up by value: hashing an enum member runs Python code, and shape inference asks this per port.
     @property
     def is_float(self) -> builtins.bool:  # plain `bool` here would name the member DType.bool
-        return self in _FLOATS
+        return self._value_ in _FLOATS
 
     @property
     def is_int(self) -> builtins.bool:
-        return self in _INTS
+        return self._value_ in _INTS
 
 
-_FLOATS = frozenset({DType.float32, DType.float16, DType.bfloat16})
-_INTS = frozenset({DType.int64, DType.int32})
+_FLOATS = frozenset({"float32", "float16", "bfloat16"})
+_INTS = frozenset({"int64", "int32"})
 _ITEMSIZE = {
     DType.float32: 4,
     DType.float16: 2,

@@ -42,6 +42,7 @@ from neuralforge_desktop.ui.theme import DEFAULT_THEME, canvas_theme
 BACKDROPS = "backdrops"
 LAZY_ABOVE = 150  # refreshing more nodes than this at once: those on screen now, the rest when idle
 CHUNK = 100  # nodes per idle batch: ~10 ms, under a frame
+INDEX_SLACK = 2000.0  # room around the graph in the item index's rectangle, so small moves keep it
 _STRUCTURAL = (AddNode, RemoveNode, Connect, Disconnect, RenameNode, GroupIntoBlock, UngroupBlock)
 
 
@@ -81,6 +82,8 @@ class GraphScene(QGraphicsScene):
         self._pending_timer.setSingleShot(True)
         self._pending_timer.setInterval(0)
         self._pending_timer.timeout.connect(self._drain)
+        self._index_rect = QRectF()
+        self.content_changed.connect(self._fit_index_rect)
         bridge.changed.connect(self._on_changed)
         bridge.replaced.connect(self.rebuild)
         self.rebuild()
@@ -146,6 +149,18 @@ class GraphScene(QGraphicsScene):
         if item is not None:
             item.detach()
             self.removeItem(item)
+
+    def _fit_index_rect(self) -> None:
+        """Give the scene a fixed rectangle around the graph, moved only when the graph outgrows it.
+
+        Without one, Qt grows the scene's rectangle from item geometry while processing every repaint, and
+        each change rebuilds the whole item index: that was half the time of repainting a re-labelled
+        wire at a thousand nodes. Items outside the rectangle are still found, only less quickly."""
+        content = self.content_rect()
+        if content.isEmpty() or self._index_rect.contains(content):
+            return
+        self._index_rect = content.adjusted(-INDEX_SLACK, -INDEX_SLACK, INDEX_SLACK, INDEX_SLACK)
+        self.setSceneRect(self._index_rect)
 
     # -- incremental updates -------------------------------------------------------------------------
     def _on_changed(self, change: DocumentChange) -> None:
