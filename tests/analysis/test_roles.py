@@ -18,11 +18,17 @@ from neuralforge_desktop.core.catalog.registry import Catalog, builtin_layers, c
 from neuralforge_desktop.core.diagnostics import Severity
 from neuralforge_desktop.core.ir.graph import Graph
 
-from layer_harness import example_graph
+from layer_harness import NODE, layer_graph
 
 BUILTINS = builtin_layers()
 STRUCTURAL = {"Input", "Output", "Block"}
 TRAITS = {value for name, value in vars(api.Trait).items() if name.isupper()}
+
+
+
+def example_graph(layer: api.LayerDef, example: api.Example) -> Graph:
+    """The catalog example as the product's graph: Inputs → the layer (node ``NODE``) → Outputs."""
+    return layer_graph(layer, dict(example.inputs), dict(example.params))
 
 
 # -- the built-ins' declarations ---------------------------------------------------------------------------
@@ -39,7 +45,7 @@ def test_declarations_name_known_roles(layer: api.LayerDef) -> None:
 def test_a_layer_without_a_kernel_costs_no_latency(layer: api.LayerDef) -> None:
     graph = example_graph(layer, layer.examples[0])
     report = estimate_cost(graph, device="t4")
-    row = report.row("layer")
+    row = report.row(NODE)
     assert row is not None and row.counted and row.latency_ms == 0
     assert report.latency_ms == 0  # Input and Output have no kernel either
 
@@ -50,8 +56,8 @@ def test_a_kernel_costs_latency_and_a_convolution_runs_at_the_convolution_rate()
     as_matmul = Catalog()
     as_matmul.register_all(replace(lay, traits=frozenset()) if lay.type == "Conv2d" else lay for lay in BUILTINS)
     # A GPU runs fp32 convolutions as TF32 (faster than its fp32 matmul peak); an untagged layer does not.
-    tagged = estimate_cost(graph, device="a100", batch_size=256).row("layer")
-    plain = estimate_cost(graph, ShapeInference(graph, as_matmul).run(), device="a100", batch_size=256).row("layer")
+    tagged = estimate_cost(graph, device="a100", batch_size=256).row(NODE)
+    plain = estimate_cost(graph, ShapeInference(graph, as_matmul).run(), device="a100", batch_size=256).row(NODE)
     assert tagged is not None and plain is not None and 0 < tagged.latency_ms < plain.latency_ms
 
 
@@ -66,10 +72,10 @@ def test_parameter_sizes_equal_torchs_tensors(case: tuple[api.LayerDef, int]) ->
     layer, index = case
     graph = example_graph(layer, layer.examples[index])
     shapes = ShapeInference(graph).run()
-    result = shapes.results["layer"]
+    result = shapes.results[NODE]
     assert result.params is not None
     with torch.device("meta"):
-        module = build_model(graph, shapes).layer
+        module = getattr(build_model(graph, shapes), NODE)
     for name in layer.param_sizes:
         tensor = getattr(module, name, None)
         expected = tensor.numel() if isinstance(tensor, torch.nn.Parameter) else 0
