@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import keyword
 import os
 import stat
 from collections.abc import Callable, Iterator
@@ -460,7 +461,7 @@ def test_newer_layer_version_loads_as_saved() -> None:
 
 
 # -- property-based --------------------------------------------------------------------------------------
-IDS = st.from_regex(r"[a-z_][a-z0-9_]{0,6}", fullmatch=True)
+IDS = st.from_regex(r"[a-z_][a-z0-9_]{0,6}", fullmatch=True).filter(lambda s: not keyword.iskeyword(s))
 COORD = st.floats(allow_nan=False, allow_infinity=False)
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),

@@ -13,9 +13,11 @@ import math
 from typing import Any
 
 from neuralforge_desktop.core.analysis.shapes import ShapeInference
+from neuralforge_desktop.core.build.statement_check import check_statement
 from neuralforge_desktop.core.catalog.registry import Catalog
-from neuralforge_desktop.core.codegen.plan import ModelPlan, plan_model
+from neuralforge_desktop.core.codegen.plan import GeneratedCodeError, ModelPlan, PlanError, plan_model
 from neuralforge_desktop.core.ir.graph import Graph
+from neuralforge_desktop.core.ir.identifiers import is_dotted_name, is_identifier
 
 
 @functools.cache
@@ -53,12 +55,33 @@ def _graph_module_class() -> type:
 def _namespace(plan: ModelPlan) -> dict[str, Any]:
     import torch
     from torch import nn
-    from torch.nn import functional as F  # noqa: N812 - the conventional name, also used by templates
+    from torch.nn import functional as F
 
     ns: dict[str, Any] = {"torch": torch, "nn": nn, "F": F, "math": math}
     for helper in plan.all_helpers():
-        exec(compile(helper, "<neuralforge helper>", "exec"), ns)  # noqa: S102 - catalog-defined source
+        # trusted: a helper's source is a catalog entry's own text (project code or a plugin installed by
+        # consent), never text from a graph file.
+        exec(compile(helper, "<neuralforge helper>", "exec"), ns)
     return ns
+
+
+def _module_class(name: str, ns: dict[str, Any]) -> Any:
+    """The class a step constructs, looked up by name, never evaluated: ``nn.X`` in ``torch.nn``, else a
+    class a catalog helper defined."""
+    from torch import nn
+
+    if not is_dotted_name(name):
+        raise GeneratedCodeError(f"{name!r} is not a module class name")
+    head, _, rest = name.partition(".")
+    if head == "nn" and rest and "." not in rest:
+        found = getattr(nn, rest, None)
+    elif not rest:
+        found = ns.get(head)
+    else:
+        found = None
+    if not (isinstance(found, type) and issubclass(found, nn.Module)):
+        raise GeneratedCodeError(f"{name!r} names no torch.nn module or catalog helper class")
+    return found
 
 
 def build_model(graph: Graph, shapes: ShapeInference | None = None, cat: Catalog | None = None) -> Any:
@@ -87,23 +110,43 @@ def _instantiate(plan: ModelPlan, ns: dict[str, Any]) -> Any:
                 sub = nn.ModuleList([_instantiate(block.plan, ns) for _ in range(block.repeat)])
         else:
             assert step.module is not None
-            factory = eval(step.module, ns)  # noqa: S307 - "nn.Conv2d" or a catalog helper's class name
+            factory = _module_class(step.module, ns)
             args = [v for k, v in step.init_args if k is None]
             kwargs = {k: v for k, v in step.init_args if k is not None}
             sub = factory(*args, **kwargs)
         setattr(module, step.attr, sub)
     for attr, param, source, source_param in plan.ties:
-        setattr(getattr(module, attr), param, getattr(getattr(module, source), source_param))
+        _tie(module, attr, param, source, source_param)
     steps = []
     for step in plan.steps:
         if not step.statement:
             continue
         reads = tuple(dict.fromkeys(step.inputs))
+        where = f"{plan.class_name}.{step.node.id}"
+        for name in (*reads, *step.outputs, *([step.attr] if step.attr else [])):
+            if not is_identifier(name):
+                raise GeneratedCodeError(f"{where}: {name!r} is not a safe identifier")
+        names = {"self", *reads, *step.outputs, *(k for k in ns if not k.startswith("_"))}
+        check_statement(step.statement, names, where)
         body = "\n".join("    " + line for line in step.statement.split("\n"))
         writes = ", ".join(step.outputs)
         src = f"def _step(self, {', '.join(reads)}):\n{body}\n    return ({writes},)\n"
         local: dict[str, Any] = {}
-        exec(compile(src, f"<{plan.class_name}.{step.node.id}>", "exec"), ns, local)  # noqa: S102
+        # trusted: the statement is a catalog template filled with identifiers that passed the grammar and
+        # literals from repr/JSON, and check_statement has just vetted its syntax tree.
+        exec(compile(src, f"<{where}>", "exec"), ns, local)
         steps.append((local["_step"], reads, tuple(step.outputs)))
     module._steps = steps
     return module
+
+
+def _tie(module: Any, attr: str, param: str, source: str, source_param: str) -> None:
+    """``module.attr.param`` becomes ``module.source.source_param``: both must be parameters already."""
+    from torch import nn
+
+    target, origin = getattr(module, attr), getattr(module, source)
+    shared = origin._parameters.get(source_param) if isinstance(origin, nn.Module) else None
+    if not isinstance(shared, nn.Parameter) or param not in getattr(target, "_parameters", {}):
+        missing = f"{attr}.{param}" if isinstance(shared, nn.Parameter) else f"{source}.{source_param}"
+        raise PlanError(f"tie {attr}.{param} = {source}.{source_param}: {missing} is not a parameter tensor")
+    setattr(target, param, shared)

@@ -8,6 +8,7 @@ it; nothing about a layer is written twice, and no analysis compares type names.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
@@ -15,6 +16,7 @@ from typing import Any
 
 from neuralforge_desktop.core.catalog.summaries import number
 from neuralforge_desktop.core.diagnostics import ParamError
+from neuralforge_desktop.core.ir.identifiers import is_identifier
 from neuralforge_desktop.core.ir.types import DType, TensorSpec, describe_shape
 
 ParamKind = str  # "int" | "float" | "bool" | "choice" | "str" | "ints" | "dims" | "int_or_tuple"
@@ -73,7 +75,12 @@ class ParamSpec:
         if kind == "float":
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise ParamError(self.name, f"expected a number, got {value!r}")
-            value = float(value)
+            try:
+                value = float(value)
+            except OverflowError:  # an integer too large for a float
+                value = math.inf
+            if not math.isfinite(value):  # torch refuses NaN and infinity where it checks, and "nan" is no literal
+                raise ParamError(self.name, "must be a finite number")
             self._range(value)
             return value
         if kind == "choice":
@@ -109,7 +116,7 @@ class ParamSpec:
                 raise ParamError(self.name, f"expected a list of dimensions, got {value!r}")
             dims: list[int | str] = []
             for v in value:
-                if isinstance(v, str) and v.isidentifier():
+                if is_identifier(v):  # a symbol: it is printed into generated code
                     dims.append(v)
                 else:
                     dims.append(self._int(v))

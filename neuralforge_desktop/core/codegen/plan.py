@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from neuralforge_desktop.core.catalog.registry import Catalog, catalog
 from neuralforge_desktop.core.catalog.spec import LayerDef, Params, PortSpec
 from neuralforge_desktop.core.errors import UserError
 from neuralforge_desktop.core.ir.graph import BLOCK, INPUT, OUTPUT, Graph, Node
+from neuralforge_desktop.core.ir.identifiers import graph_problems
 from neuralforge_desktop.core.ir.naming import Namespace, camel_case
 from neuralforge_desktop.core.ir.types import TensorSpec
 
@@ -40,6 +42,16 @@ _TOKEN = re.compile(r"\{([A-Za-z_][A-Za-z_0-9]*)(?:\|([^}]*))?\}")
 
 class PlanError(UserError):
     """The graph cannot become a model; the message names the node."""
+
+
+class GeneratedCodeError(Exception):
+    """Code generation produced something that is not valid Python: our bug, never the user's.
+
+    Deliberately not a :class:`UserError`, so that it is reported with its traceback rather than as advice.
+    """
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"internal error in code generation: {detail}. Please report this, with the graph file.")
 
 
 @dataclass
@@ -134,13 +146,22 @@ def render(template: str, names: Mapping[str, str | list[str]], params: Mapping[
 
 
 def literal(value: Any) -> str:
-    """Python source for a parameter value (double-quoted strings, tuples for sequences)."""
+    """Python source for a parameter value (double-quoted strings, tuples for sequences).
+
+    Only values with an exact literal form are accepted: text through JSON's escaping (every JSON string
+    escape is also a Python one, so no value can end the string), numbers through ``repr`` (a non-finite
+    float as ``float('inf')``: ``inf`` is no literal), and tuples of those. Anything else is a catalog bug.
+    """
+    if value is None or isinstance(value, bool | int):
+        return repr(value)
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else f"float({str(value)!r})"
     if isinstance(value, str):
         return json.dumps(value)
     if isinstance(value, list | tuple):
         items = [literal(v) for v in value]
         return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
-    return repr(value)
+    raise GeneratedCodeError(f"no Python literal for a {type(value).__name__} parameter value {value!r}")
 
 
 def model_side(graph: Graph, shapes: ShapeInference, cat: Catalog) -> list[str]:
@@ -173,6 +194,8 @@ def plan_model(graph: Graph, shapes: ShapeInference | None = None, cat: Catalog 
                _bodies: dict[str, BlockPlan] | None = None) -> ModelPlan:
     """Plan ``graph``'s forward pass. Raises :class:`PlanError` listing every shape error first."""
     cat = cat or catalog()
+    for where, reason in graph_problems(graph, cat):  # again here: a graph built in code skips the file's check
+        raise PlanError(f"graph {graph.name!r}: {where}: {reason}")
     shapes = shapes or ShapeInference(graph, cat).run()
     if shapes.errors:
         raise PlanError("the graph has errors:\n" + "\n".join(f"  {d.message}" for d in shapes.errors))

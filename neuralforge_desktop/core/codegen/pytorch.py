@@ -3,12 +3,20 @@
 
 from __future__ import annotations
 
+import ast
 import textwrap
 from dataclasses import dataclass, field
 
 from neuralforge_desktop.core.analysis.shapes import ShapeInference
 from neuralforge_desktop.core.catalog.registry import Catalog, catalog
-from neuralforge_desktop.core.codegen.plan import BlockPlan, ModelPlan, Step, literal, plan_model
+from neuralforge_desktop.core.codegen.plan import (
+    BlockPlan,
+    GeneratedCodeError,
+    ModelPlan,
+    Step,
+    literal,
+    plan_model,
+)
 from neuralforge_desktop.core.ir.graph import Graph
 from neuralforge_desktop.core.ir.types import TensorSpec, format_shape, resolve_dim
 
@@ -90,7 +98,18 @@ def generate_pytorch(graph: Graph, shapes: ShapeInference | None = None, cat: Ca
     out.add()
     _emit_example(out, plan, graph, example_batch)
     source = "\n".join(out.lines).rstrip("\n") + "\n"
+    check_source(source, plan.class_name)
     return GeneratedCode(source, plan.class_name, out.node_lines)
+
+
+def check_source(source: str, what: str) -> None:
+    """Refuse to hand out source that does not parse: that is a bug in the generator, reported as one."""
+    try:
+        ast.parse(source, filename=f"<{what}>")
+    except (SyntaxError, ValueError) as exc:
+        line = getattr(exc, "lineno", None)
+        raise GeneratedCodeError(f"the code generated for {what} does not parse"
+                                 f"{f' (line {line})' if line else ''}: {exc}") from exc
 
 
 def _blocks_bottom_up(plan: ModelPlan) -> list[BlockPlan]:
@@ -138,9 +157,18 @@ def _emit_class(out: _Writer, plan: ModelPlan, doc: str) -> None:
         out.add(f"        return {', '.join(plan.output_vars)}")
 
 
+def docstring_text(text: str) -> str:
+    """Free text (a description from the graph file) made safe inside a triple-quoted docstring: one line of
+    printable characters, no backslash (no escape sequence) and no double quote that could end it early."""
+    text = " ".join(text.split()).replace('"""', "'''").replace("\\", "/")
+    text = "".join(ch if ch.isprintable() and not 0xD800 <= ord(ch) <= 0xDFFF else "\ufffd" for ch in text)
+    stripped = text.rstrip('"')  # a quote right before the closing quotes would end the string there
+    return stripped + "'" * (len(text) - len(stripped))
+
+
 def _docstring(text: str, indent: int) -> str:
     pad = " " * indent
-    text = " ".join(text.split()).replace('"""', "'''").replace("\\", "/")
+    text = docstring_text(text)
     if len(text) + indent + 6 <= LINE_LIMIT:
         return f'{pad}"""{text}"""'
     lines = textwrap.wrap(text, LINE_LIMIT - indent - 4)

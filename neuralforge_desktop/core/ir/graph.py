@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from neuralforge_desktop.core.errors import UserError
+from neuralforge_desktop.core.ir.identifiers import identifier_problem
 from neuralforge_desktop.core.ir.naming import unique_id
 
 if TYPE_CHECKING:
@@ -40,6 +41,12 @@ class GraphError(UserError):
 
 class GraphInvariantError(AssertionError):
     """The graph's own bookkeeping disagrees with itself (a bug in an edit, never the user's doing)."""
+
+
+def _check_name(value: object, what: str) -> None:
+    problem = identifier_problem(value)
+    if problem is not None:
+        raise GraphError(f"{what}: {problem}")
 
 
 @dataclass(eq=False)
@@ -223,8 +230,7 @@ class Graph:
         body: Graph | None = None,
     ) -> Node:
         nid = node_id or self.new_id(type_name)
-        if not nid.isidentifier():
-            raise GraphError(f"node id {nid!r} must be an identifier (letters, digits, underscores)")
+        _check_name(nid, "node id")
         if nid in self.nodes:
             raise GraphError(f"a node with id {nid!r} already exists")
         if type_name == BLOCK and body is None:
@@ -307,8 +313,7 @@ class Graph:
     def rename_node(self, old: str, new: str) -> None:
         if old == new:
             return
-        if not new.isidentifier():
-            raise GraphError(f"node id {new!r} must be an identifier")
+        _check_name(new, "node id")
         if new in self.nodes:
             raise GraphError(f"a node with id {new!r} already exists")
         node = self.node(old)
@@ -330,12 +335,22 @@ class Graph:
     def tie(self, node: str, param: str, source: str, source_param: str) -> Tie:
         self.node(node)
         self.node(source)
+        _check_name(param, "tie param")
+        _check_name(source_param, "tie source_param")
         tie = Tie(node, param, source, source_param)
         if any(t.node == node and t.param == param for t in self.ties):
             raise GraphError(f"{node}.{param} is already tied")
         self.ties.append(tie)
         self._touch()
         return tie
+
+    def set_symbol(self, name: str, value: int) -> None:
+        """Give the dimension symbol ``name`` (``T``) a concrete value."""
+        _check_name(name, "symbol")
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise GraphError(f"symbol {name}: expected an integer, got {value!r}")
+        self.symbols[name] = value
+        self._touch(structure=False)
 
     def _link(self, edge: Edge) -> None:
         self._edges.append(edge)

@@ -48,6 +48,7 @@ from neuralforge_desktop.core.catalog.registry import Catalog
 from neuralforge_desktop.core.catalog.registry import catalog as default_catalog
 from neuralforge_desktop.core.errors import UserError
 from neuralforge_desktop.core.ir.graph import BLOCK, Graph, GraphError, Node
+from neuralforge_desktop.core.ir.identifiers import check_graph
 
 FORMAT_MARKER = "neuralforge-graph"
 FORMAT_VERSION = 1
@@ -221,6 +222,7 @@ class _Reader:
                 graph.tie(node_id, param, source, source_param)
             except GraphError as exc:
                 self.fail(where, str(exc))
+        check_graph(graph, self.catalog, prefix, self.fail)  # every name that generated code will hold
         return graph
 
     def link(self, record: Any, where: str, keys: tuple[str, ...], graph: Graph,

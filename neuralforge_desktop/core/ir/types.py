@@ -8,11 +8,15 @@ be a small expression that shape rules produce when they compute on a symbolic d
 
 from __future__ import annotations
 
+import ast
 import builtins
 import enum
+import operator
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+
+from neuralforge_desktop.core.errors import UserError
 
 Dim = int | str
 
@@ -94,27 +98,70 @@ def describe_shape(shape: Sequence[Dim]) -> str:
     return "(" + ", ".join(str(d) for d in shape) + ")"
 
 
-_SAFE_EXPR = re.compile(r"^[A-Za-z_][A-Za-z_0-9]*$|^[A-Za-z_0-9+\-*/() ]+$")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
+MAX_EXPRESSION_LENGTH = 1000
+MAX_DIM_VALUE = 2**62  # far beyond any real tensor; keeps a hostile expression from building huge integers
+
+
+class DimExpressionError(UserError, ValueError):
+    """A dimension expression that is not plain integer arithmetic on numbers and bound symbols."""
 
 
 def resolve_dim(dim: Dim, bindings: Mapping[str, int]) -> int:
     """Concrete value of a dimension under ``bindings`` (symbol → int).
 
-    Raises ``KeyError`` naming the symbol when it is not bound.
+    Raises ``KeyError`` naming the symbol when it is not bound and :class:`DimExpressionError` (a
+    ``ValueError``) naming the expression when it is anything but ``+ - * // %`` on integers and symbols.
     """
     if isinstance(dim, int):
         return dim
     if dim in bindings:
         return int(bindings[dim])
-    if not _SAFE_EXPR.match(dim):
-        raise ValueError(f"not a dimension expression: {dim!r}")
-    names = set(_NAME.findall(dim))
-    missing = sorted(n for n in names if n not in bindings)
-    if missing:
-        raise KeyError(f"dimension symbol {missing[0]!r} has no value")
-    value = eval(dim, {"__builtins__": {}}, {n: int(bindings[n]) for n in names})  # safe: pattern-checked above
-    return int(value)
+    return evaluate_dim_expression(dim, bindings)
+
+
+def evaluate_dim_expression(text: str, bindings: Mapping[str, int]) -> int:
+    """Evaluate ``"(T-3)//2+1"`` by walking its syntax tree: nothing in it is ever executed as code."""
+    if not isinstance(text, str) or len(text) > MAX_EXPRESSION_LENGTH:
+        raise DimExpressionError(f"not a dimension expression: {str(text)[:60]!r}")
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        raise DimExpressionError(f"not a dimension expression: {text!r}") from None
+    try:
+        return _evaluate(tree.body, text, bindings)
+    except RecursionError:
+        raise DimExpressionError(f"dimension expression {text[:60]!r} is nested too deeply") from None
+
+
+def _evaluate(node: ast.expr, text: str, bindings: Mapping[str, int]) -> int:
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        value: int = node.value
+    elif isinstance(node, ast.Name):
+        if node.id not in bindings:
+            raise KeyError(f"dimension symbol {node.id!r} has no value")
+        value = int(bindings[node.id])
+    elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        operand = _evaluate(node.operand, text, bindings)
+        value = -operand if isinstance(node.op, ast.USub) else operand
+    elif isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
+        left = _evaluate(node.left, text, bindings)
+        right = _evaluate(node.right, text, bindings)
+        if isinstance(node.op, ast.FloorDiv | ast.Mod) and right == 0:
+            raise DimExpressionError(f"dimension expression {text!r} divides by zero")
+        value = _OPERATORS[type(node.op)](left, right)
+    else:
+        raise DimExpressionError(f"not a dimension expression: {text!r} (only integers, symbols, + - * // % "
+                                 f"and parentheses)")
+    if abs(value) > MAX_DIM_VALUE:
+        raise DimExpressionError(f"dimension expression {text!r} is too large")
+    return value
+
+
+_OPERATORS: dict[type[ast.operator], Callable[[int, int], int]] = {
+    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+}
 
 
 def dim_expr(dim: Dim, template: str) -> Dim:
@@ -123,7 +170,7 @@ def dim_expr(dim: Dim, template: str) -> Dim:
     Concrete dimensions are computed; symbolic ones become an expression string.
     """
     if isinstance(dim, int):
-        return int(eval(template.format(dim), {"__builtins__": {}}, {}))  # safe: our own formula
+        return evaluate_dim_expression(template.format(dim), {})
     inner = dim if _NAME.fullmatch(dim) else f"({dim})"
     return template.format(inner)
 

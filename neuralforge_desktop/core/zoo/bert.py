@@ -52,7 +52,7 @@ def bert_layer(cfg: BertConfig) -> Graph:
 
 def bert_backbone(c: Composer, cfg: BertConfig) -> tuple[Ref, Ref]:
     """Embeddings, encoder and pooler; returns (last hidden state, pooled [CLS] output)."""
-    c.graph.symbols["T"] = BERT_SEQ_LEN
+    c.graph.set_symbol("T", BERT_SEQ_LEN)
     ids = c.input("input_ids", ["T"], "int64")
     types = c.input("token_type_ids", ["T"], "int64")
     words = c.layer("Embedding", ids, "word_embeddings", num_embeddings=cfg.vocab, embedding_dim=cfg.hidden,

@@ -60,7 +60,7 @@ def gpt2_layer() -> Graph:
 
 def gpt2_small() -> Graph:
     c = Composer("gpt2-small")
-    c.graph.symbols["T"] = GPT2_SEQ_LEN
+    c.graph.set_symbol("T", GPT2_SEQ_LEN)
     x = c.input("input_ids", ["T"], "int64")
     x = c.layer("Embedding", x, "wte", num_embeddings=GPT2_VOCAB, embedding_dim=GPT2_DIM)
     x = c.layer("PositionalEmbedding", x, "wpe", max_len=GPT2_CONTEXT)

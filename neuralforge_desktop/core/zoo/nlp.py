@@ -12,7 +12,7 @@ TEXT_LEN = 200
 
 def lstm_text() -> Graph:
     c = Composer("lstm-text")
-    c.graph.symbols["T"] = TEXT_LEN
+    c.graph.set_symbol("T", TEXT_LEN)
     x = c.input("tokens", ["T"], "int64")
     x = c.layer("Embedding", x, "embedding", num_embeddings=TEXT_VOCAB, embedding_dim=128)
     x = c.layer("LSTM", x, "lstm", hidden_size=128)
@@ -29,7 +29,7 @@ TRANSFORMER_LAYERS = 2
 
 def transformer_text() -> Graph:
     c = Composer("transformer-text")
-    c.graph.symbols["T"] = TEXT_LEN
+    c.graph.set_symbol("T", TEXT_LEN)
     x = c.input("tokens", ["T"], "int64")
     x = c.layer("Embedding", x, "embedding", num_embeddings=TEXT_VOCAB, embedding_dim=TRANSFORMER_DIM)
     x = c.layer("PositionalEmbedding", x, "pos_embedding", max_len=512)

@@ -27,7 +27,7 @@ def tabular_mlp() -> Graph:
 
 def gru_forecast() -> Graph:
     c = Composer("gru-forecast")
-    c.graph.symbols["T"] = SERIES_LEN
+    c.graph.set_symbol("T", SERIES_LEN)
     x = c.input("series", ["T", SERIES_CHANNELS])
     x = c.layer("GRU", x, "gru", hidden_size=64, num_layers=2, dropout=0.1)
     x = c.layer("Select", x, "last", dim=1, index=-1, notes="the GRU's output at the last time step")
