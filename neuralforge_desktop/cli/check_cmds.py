@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from neuralforge_desktop.cli import option_types as opt
 from neuralforge_desktop.cli.graph_source import CliError, load_graph_arg
 from neuralforge_desktop.core.ir.graph import Graph
 
@@ -23,7 +24,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                          "example_input().")
     gen.add_argument("graph", metavar="GRAPH", help="a .nfg file or zoo:NAME")
     gen.add_argument("--framework", choices=["pytorch"], default="pytorch", help="target framework")
-    gen.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
+    gen.add_argument("-o", "--output", type=opt.output_file, metavar="FILE",
+                     help="write here instead of standard output")
     gen.set_defaults(func=cmd_codegen)
 
 

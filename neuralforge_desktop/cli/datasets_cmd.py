@@ -6,6 +6,7 @@ import argparse
 import json
 from typing import Any
 
+from neuralforge_desktop.cli import option_types as opt
 from neuralforge_desktop.cli.graph_source import CliError
 
 
@@ -21,12 +22,14 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     show = dsub.add_parser("show", help="load a dataset and describe it",
                            description="Load a built-in dataset or the dataset at PATH (idx, CIFAR-10 batches, "
                                        "aclImdb, image folder, CSV/Parquet, .npz) and show its splits.")
-    show.add_argument("dataset", metavar="NAME|PATH", help="a built-in name (see `datasets list`) or a path")
-    show.add_argument("--val-fraction", type=float, default=0.1, metavar="F", help="validation share (default 0.1)")
-    show.add_argument("--test-fraction", type=float, default=None, metavar="F",
+    show.add_argument("dataset", metavar="NAME|PATH", type=opt.non_empty,
+                      help="a built-in name (see `datasets list`) or a path")
+    show.add_argument("--val-fraction", type=opt.fraction, default=0.1, metavar="F",
+                      help="validation share (default 0.1)")
+    show.add_argument("--test-fraction", type=opt.fraction, default=None, metavar="F",
                       help="hold out this share as the test split (default: the dataset's own test split)")
-    show.add_argument("--seed", type=int, default=0, help="seed of the split (default 0)")
-    show.add_argument("--limit", type=int, default=None, metavar="N", help="use at most N examples")
+    show.add_argument("--seed", type=opt.seed, default=0, help="seed of the split (default 0)")
+    show.add_argument("--limit", type=opt.positive_int, default=None, metavar="N", help="use at most N examples")
     show.add_argument("--no-normalize", action="store_true", help="leave inputs unnormalised")
     show.add_argument("--option", "-o", action="append", default=[], metavar="KEY=VALUE",
                       help="a loader option, e.g. -o window=24 -o size=[32,32] (values are read as JSON when "

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from neuralforge_desktop.cli import option_types as opt
 from neuralforge_desktop.core.ir.graph import Graph
 
 DATASET = "mnist-10k"
@@ -16,9 +17,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="headless tour: build, summarise and briefly train the MNIST CNN",
                        description="Build the MNIST CNN, show its shapes and costs, train it for one epoch on "
                        "the built-in MNIST-10k digits, and show the recorded run.")
-    p.add_argument("--epochs", type=int, default=1)
-    p.add_argument("--out", metavar="DIR", help="where to write the graph and code (default: the user data dir)")
-    p.add_argument("--store", metavar="PATH", help="experiment store (default: the user data dir)")
+    p.add_argument("--epochs", type=opt.positive_int, default=1)
+    p.add_argument("--out", type=opt.non_empty, metavar="DIR",
+                   help="where to write the graph and code (default: the user data dir)")
+    p.add_argument("--store", type=opt.non_empty, metavar="PATH", help="experiment store (default: the user data dir)")
     p.set_defaults(func=cmd_demo)
 
 

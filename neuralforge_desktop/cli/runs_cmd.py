@@ -8,6 +8,7 @@ import math
 import time
 from typing import Any
 
+from neuralforge_desktop.cli import option_types as opt
 from neuralforge_desktop.cli.fmt import table
 from neuralforge_desktop.cli.graph_source import CliError
 from neuralforge_desktop.cli.train_cmds import add_store_arg, find_run, open_store
@@ -24,7 +25,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     ls.add_argument("--experiment", metavar="NAME")
     ls.add_argument("--status", choices=["running", "finished", "failed", "stopped", "crashed", "paused"])
     ls.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE")
-    ls.add_argument("--limit", type=int, default=50)
+    ls.add_argument("--limit", type=opt.positive_int, default=50)
     ls.add_argument("--json", action="store_true")
     add_store_arg(ls)
     ls.set_defaults(func=cmd_list)

@@ -7,12 +7,15 @@ import importlib.util
 import os
 import sys
 
+from neuralforge_desktop.cli import option_types as opt
+
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("start", help="open the app, or run the headless demo without a display",
                        description="Open the desktop app when a display is available; otherwise run the "
                        "headless demo (build, summarise and briefly train the MNIST CNN).")
-    p.add_argument("--out", metavar="DIR", help="where the demo writes its files (default: the user data dir)")
+    p.add_argument("--out", type=opt.non_empty, metavar="DIR",
+                   help="where the demo writes its files (default: the user data dir)")
     p.set_defaults(func=cmd_start)
 
 

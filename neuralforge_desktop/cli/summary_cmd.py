@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from neuralforge_desktop.cli import option_types as opt
 from neuralforge_desktop.cli.fmt import count, millis, nbytes, table
 from neuralforge_desktop.cli.graph_source import CliError, load_graph_arg
 from neuralforge_desktop.core.ir.graph import Graph
@@ -19,7 +20,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                        "activation memory, training memory (weights + gradients + Adam state + saved "
                        "activations) and a latency estimate for a device profile.")
     p.add_argument("graph", metavar="GRAPH", help="a .nfg file or zoo:NAME")
-    p.add_argument("--batch-size", "-b", type=int, default=1, metavar="N", help="batch size (default 1)")
+    p.add_argument("--batch-size", "-b", type=opt.positive_int, default=1, metavar="N", help="batch size (default 1)")
     p.add_argument("--device", "-d", choices=DEVICES, default="cpu",
                    help="latency profile: this machine's CPU (measured once) or a GPU spec sheet")
     p.add_argument("--all", action="store_true", help="also list the nodes inside blocks")

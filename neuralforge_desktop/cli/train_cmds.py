@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from neuralforge_desktop.cli import option_types as opt
 from neuralforge_desktop.cli.graph_source import CliError, load_graph_arg
 from neuralforge_desktop.core.training.events import (
     EpochEvent,
@@ -25,7 +26,8 @@ from neuralforge_desktop.core.training.events import (
 
 
 def add_store_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--store", metavar="PATH", help="experiment store (SQLite file); default: the user data dir")
+    parser.add_argument("--store", type=opt.non_empty, metavar="PATH",
+                        help="experiment store (SQLite file); default: the user data dir")
 
 
 def open_store(path: str | None) -> Any:
@@ -50,27 +52,27 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                        description="Train GRAPH (a .nfg file or zoo:NAME) on a dataset in a worker process, "
                        "record the run in the experiment store, and print the run id and best validation "
                        "accuracy. Ctrl+C stops after a checkpoint; `neuralforge resume RUN` continues.")
-    p.add_argument("graph", metavar="GRAPH")
-    p.add_argument("--dataset", required=True, metavar="NAME|PATH", help="built-in name or a path (see "
-                   "`neuralforge datasets list`)")
-    p.add_argument("--epochs", type=int, default=3)
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("graph", metavar="GRAPH", type=opt.non_empty)
+    p.add_argument("--dataset", required=True, type=opt.non_empty, metavar="NAME|PATH",
+                   help="built-in name or a path (see `neuralforge datasets list`)")
+    p.add_argument("--epochs", type=opt.positive_int, default=3)
+    p.add_argument("--batch-size", type=opt.positive_int, default=64)
+    p.add_argument("--lr", type=opt.positive_float, default=1e-3)
     p.add_argument("--optimizer", choices=["sgd", "adam", "adamw", "rmsprop"], default="adam")
     p.add_argument("--schedule", choices=["none", "step", "cosine", "onecycle"], default="none")
-    p.add_argument("--warmup-steps", type=int, default=0)
-    p.add_argument("--weight-decay", type=float, default=0.0)
-    p.add_argument("--grad-clip", type=float, metavar="NORM")
-    p.add_argument("--early-stopping", type=int, metavar="EPOCHS")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--warmup-steps", type=opt.non_negative_int, default=0)
+    p.add_argument("--weight-decay", type=opt.non_negative_float, default=0.0)
+    p.add_argument("--grad-clip", type=opt.positive_float, metavar="NORM")
+    p.add_argument("--early-stopping", type=opt.positive_int, metavar="EPOCHS")
+    p.add_argument("--seed", type=opt.seed, default=0)
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
-    p.add_argument("--limit", type=int, metavar="N", help="use at most N training examples")
-    p.add_argument("--val-fraction", type=float, default=0.1)
+    p.add_argument("--limit", type=opt.positive_int, metavar="N", help="use at most N training examples")
+    p.add_argument("--val-fraction", type=opt.fraction, default=0.1)
     p.add_argument("--augment", action="append", choices=["flip", "crop"], default=[],
                    help="image augmentation (repeatable)")
     p.add_argument("--metric", action="append", default=[], metavar="NAME",
                    help="extra validation metric: f1_macro, mae, rmse or module:function")
-    p.add_argument("--experiment", default="default", metavar="NAME")
+    p.add_argument("--experiment", default="default", type=opt.non_empty, metavar="NAME")
     p.add_argument("--name", metavar="RUN_NAME")
     p.add_argument("--json", action="store_true", help="print the worker's JSON events instead of progress")
     add_store_arg(p)
@@ -78,7 +80,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
     r = sub.add_parser("resume", help="continue a stopped or crashed run from its last checkpoint",
                        description="Continue RUN from its last checkpoint, in a new worker process.")
-    r.add_argument("run", metavar="RUN")
+    r.add_argument("run", metavar="RUN", type=opt.non_empty)
     r.add_argument("--json", action="store_true")
     add_store_arg(r)
     r.set_defaults(func=cmd_resume)

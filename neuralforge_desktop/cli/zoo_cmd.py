@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from neuralforge_desktop.cli import option_types as opt
 from neuralforge_desktop.cli.fmt import count
 from neuralforge_desktop.cli.graph_source import CliError
 from neuralforge_desktop.core.ir.graph import Graph
@@ -22,7 +23,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     new = sub.add_parser("new", help="create a graph file from a template",
                          description="Create a new .nfg graph file from a zoo template.")
     new.add_argument("--template", "-t", required=True, metavar="NAME", help="zoo template name (see `zoo list`)")
-    new.add_argument("-o", "--output", required=True, metavar="FILE", help="the .nfg file to write")
+    new.add_argument("-o", "--output", required=True, type=opt.output_file, metavar="FILE",
+                     help="the .nfg file to write")
     new.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
     new.set_defaults(func=cmd_new)
 

@@ -109,6 +109,30 @@ def test_config_errors_name_the_field():
         TrainConfig(epochs=0).validate()
 
 
+@pytest.mark.parametrize(("setting", "message"), [
+    ({"lr": float("inf")}, "lr: must be a finite number above 0, got inf"),
+    ({"lr": float("nan")}, "lr: must be a finite number above 0, got nan"),
+    ({"weight_decay": float("nan")}, "weight_decay: must be a finite number ≥ 0"),
+    ({"grad_clip": float("inf")}, "grad_clip: must be a finite number above 0, got inf"),
+    ({"seed": -1}, "seed: must be from 0 to 4294967295, got -1"),
+    ({"seed": 2**32}, "seed: must be from 0 to 4294967295"),
+    ({"limit": 0}, "limit: must be at least 1, got 0"),
+])
+def test_settings_that_no_run_could_use_are_refused(setting, message):
+    # the app and a run folder's config.json reach the trainer without the CLI's option checks
+    with pytest.raises(ConfigError) as caught:
+        TrainConfig(**setting).validate()
+    assert str(caught.value).startswith(message)
+
+
+def test_the_largest_seed_seeds_augmentation():
+    from neuralforge_desktop.core.training.engine import _augment
+
+    cfg = TrainConfig(seed=2**32 - 1, augment_flip=True, augment_crop=2).validate()
+    batch = torch.arange(2 * 3 * 8 * 8, dtype=torch.float32).reshape(2, 3, 8, 8)
+    assert _augment(batch, cfg, epoch=7, step=99).shape == batch.shape
+
+
 def _final_weights(folder):
     tag = latest_checkpoint(folder / "checkpoints")
     return load_file(str(folder / "checkpoints" / f"{tag}.safetensors"))

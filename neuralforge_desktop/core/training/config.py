@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -10,6 +11,7 @@ from neuralforge_desktop.core.errors import UserError
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 SCHEDULES = ("none", "step", "cosine", "onecycle")
 DEVICES = ("auto", "cpu", "cuda")
+MAX_SEED = 2**32 - 1  # numpy's seeded generators take 0 … 2**32 - 1
 
 
 class ConfigError(UserError, ValueError):
@@ -53,13 +55,17 @@ class TrainConfig:
 
         need(self.epochs >= 1, "epochs", f"must be at least 1, got {self.epochs}")
         need(self.batch_size >= 1, "batch_size", f"must be at least 1, got {self.batch_size}")
-        need(self.lr > 0, "lr", f"must be positive, got {self.lr}")
+        need(self.lr > 0 and math.isfinite(self.lr), "lr", f"must be a finite number above 0, got {self.lr}")
         need(self.optimizer in OPTIMIZERS, "optimizer", f"one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
         need(self.schedule in SCHEDULES, "schedule", f"one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
         need(self.device in DEVICES, "device", f"one of {', '.join(DEVICES)}, got {self.device!r}")
         need(0 <= self.val_fraction < 1, "val_fraction", f"must be in [0, 1), got {self.val_fraction}")
-        need(self.weight_decay >= 0, "weight_decay", f"must be ≥ 0, got {self.weight_decay}")
-        need(self.grad_clip is None or self.grad_clip > 0, "grad_clip", "must be positive")
+        need(self.weight_decay >= 0 and math.isfinite(self.weight_decay), "weight_decay",
+             f"must be a finite number ≥ 0, got {self.weight_decay}")
+        need(self.grad_clip is None or (self.grad_clip > 0 and math.isfinite(self.grad_clip)), "grad_clip",
+             f"must be a finite number above 0, got {self.grad_clip}")
+        need(0 <= self.seed <= MAX_SEED, "seed", f"must be from 0 to {MAX_SEED}, got {self.seed}")
+        need(self.limit is None or self.limit >= 1, "limit", f"must be at least 1, got {self.limit}")
         need(self.early_stopping is None or self.early_stopping >= 1, "early_stopping", "must be at least 1")
         need(self.warmup_steps >= 0, "warmup_steps", "must be ≥ 0")
         need(self.log_every >= 1, "log_every", "must be at least 1")

@@ -281,5 +281,7 @@ def _augment(xb: Any, cfg: TrainConfig, epoch: int, step: int) -> Any:
 
     from neuralforge_desktop.core.training.datasets.augment import augment_batch
 
-    generator = torch.Generator(device=xb.device).manual_seed((cfg.seed * 1_000_003 + epoch) * 1_000_003 + step)
+    # modulo 2**64, what manual_seed takes: a large --seed would overflow it (and smaller ones are unchanged)
+    seed = ((cfg.seed * 1_000_003 + epoch) * 1_000_003 + step) % 2**64
+    generator = torch.Generator(device=xb.device).manual_seed(seed)
     return augment_batch(xb, generator, flip=cfg.augment_flip, crop_padding=cfg.augment_crop)
