@@ -1,4 +1,5 @@
-"""The training worker process: ``python -m neuralforge_desktop.core.training.worker RUN_DIR``.
+"""The training worker process: ``main(["RUN_DIR", "--resume"])``, started by ``runner.py`` (see
+``child_python.py`` for how: never with the user's working directory on ``sys.path``).
 
 RUN_DIR holds ``graph.nfg``, ``config.json`` and ``run.json`` (run id, store path); the worker writes JSON-line
 events to stdout and to ``RUN_DIR/events.jsonl``, and reads stop/pause requests from ``RUN_DIR/control.json``.
