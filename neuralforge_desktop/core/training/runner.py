@@ -44,9 +44,10 @@ def prepare_run(graph: Graph, config: TrainConfig, store: Any, experiment: str =
 class TrainingProcess:
     """One worker. ``events()`` yields its events as they come; ``stop()``/``pause()``/``resume()`` ask it."""
 
-    def __init__(self, run_dir: Path, resume: bool = False) -> None:
+    def __init__(self, run_dir: Path, resume: bool = False, trust_code: bool = False) -> None:
         self.run_dir = Path(run_dir)
         self.resume = resume
+        self.trust_code = trust_code  # this start allows metrics named "module:function" (the user said so)
         self.process: subprocess.Popen[str] | None = None
 
     def start(self) -> TrainingProcess:
@@ -59,7 +60,8 @@ class TrainingProcess:
 
     def command(self) -> list[str]:
         """The worker's argv: this interpreter, with nothing from the working directory importable."""
-        args = [str(self.run_dir), *(["--resume"] if self.resume else [])]
+        args = [str(self.run_dir), *(["--resume"] if self.resume else []),
+                *(["--trust-code"] if self.trust_code else [])]
         return python_command(run_main_code("neuralforge_desktop.core.training.worker"), *args)
 
     def events(self) -> Iterator[Event]:
