@@ -47,6 +47,19 @@ def find_run(store: Any, run_id: str) -> Any:
         raise CliError(f"no run {run_id!r} in {store.path}") from None
 
 
+def add_trust_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--trust-code", action="store_true",
+                        help="allow metrics given as module:function, which import and run that module's code")
+
+
+def check_code(metrics: list[str], trust_code: bool) -> None:
+    """Refuse code metrics without --trust-code; with it, say what will run."""
+    from neuralforge_desktop.core.training.metrics import check_metrics
+
+    for module in check_metrics(metrics, trust_code):
+        print(f"warning: running code from {module}: only do this for code you trust", file=sys.stderr)
+
+
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a graph on a dataset",
                        description="Train GRAPH (a .nfg file or zoo:NAME) on a dataset in a worker process, "
@@ -71,7 +84,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--augment", action="append", choices=["flip", "crop"], default=[],
                    help="image augmentation (repeatable)")
     p.add_argument("--metric", action="append", default=[], metavar="NAME",
-                   help="extra validation metric: f1_macro, mae, rmse or module:function")
+                   help="extra validation metric: f1_macro, mae, rmse, a plugin's, or module:function "
+                   "(with --trust-code)")
+    add_trust_arg(p)
     p.add_argument("--experiment", default="default", type=opt.non_empty, metavar="NAME")
     p.add_argument("--name", metavar="RUN_NAME")
     p.add_argument("--json", action="store_true", help="print the worker's JSON events instead of progress")
@@ -82,6 +97,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                        description="Continue RUN from its last checkpoint, in a new worker process.")
     r.add_argument("run", metavar="RUN", type=opt.non_empty)
     r.add_argument("--json", action="store_true")
+    add_trust_arg(r)
     add_store_arg(r)
     r.set_defaults(func=cmd_resume)
 
@@ -97,16 +113,18 @@ def cmd_train(args: argparse.Namespace) -> int:
                              weight_decay=args.weight_decay, grad_clip=args.grad_clip,
                              early_stopping=args.early_stopping, seed=args.seed, device=args.device,
                              limit=args.limit, val_fraction=args.val_fraction, augment_flip="flip" in args.augment,
-                             augment_crop=4 if "crop" in args.augment else 0, metrics=list(args.metric)).validate()
+                             augment_crop=4 if "crop" in args.augment else 0, metrics=list(args.metric),
+                             trust_code=args.trust_code).validate()
     except ConfigError as exc:
         raise CliError(str(exc)) from None
     check_dataset(args.dataset)
+    check_code(config.metrics, args.trust_code)
     store = open_store(args.store)
     run_id, folder = prepare_run(graph, config, store, args.experiment, args.name)
     if not args.json:
         epochs = f"{args.epochs} epoch{'s' if args.epochs != 1 else ''}"
         print(f"run {run_id}: training {graph.name} on {args.dataset} ({epochs}) in a worker process")
-    return follow_run(TrainingProcess(folder).start(), run_id, store, args.json)
+    return follow_run(TrainingProcess(folder, trust_code=args.trust_code).start(), run_id, store, args.json)
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
@@ -121,9 +139,20 @@ def cmd_resume(args: argparse.Namespace) -> int:
     folder = runs_root(Path(store.path)) / run.id
     if not (folder / "checkpoints" / "latest.json").exists():
         raise CliError(f"run {run.id} has no checkpoint to resume from ({folder / 'checkpoints'})")
+    check_code(_saved_metrics(folder), args.trust_code)
     if not args.json:
         print(f"run {run.id}: resuming from its last checkpoint")
-    return follow_run(TrainingProcess(folder, resume=True).start(), run.id, store, args.json)
+    return follow_run(TrainingProcess(folder, resume=True, trust_code=args.trust_code).start(), run.id, store,
+                      args.json)
+
+
+def _saved_metrics(folder: Path) -> list[str]:
+    """The metrics a run's config names (the worker reports a config it cannot read)."""
+    try:
+        metrics = json.loads((folder / "config.json").read_text(encoding="utf-8")).get("metrics", [])
+    except (OSError, ValueError, AttributeError):
+        return []
+    return [m for m in metrics if isinstance(m, str)] if isinstance(metrics, list) else []
 
 
 def check_dataset(spec: str) -> None:

@@ -310,6 +310,24 @@ def test_device_combo_asks_a_child_process_about_cuda(qtbot: Any) -> None:
         assert combo.device() == "auto"
 
 
+@pytest.mark.slow
+def test_the_cuda_probe_never_imports_a_torch_py_from_the_working_directory(qtbot: Any, tmp_path: Path,
+                                                                             monkeypatch: Any) -> None:
+    from neuralforge_desktop.ui.training.train_form import DeviceCombo
+
+    marker = tmp_path / "ran"
+    (tmp_path / "torch.py").write_text(f"open({str(marker)!r}, 'w').close()\n"
+                                       "class cuda:\n    is_available = staticmethod(lambda: True)\n")
+    monkeypatch.chdir(tmp_path)
+    combo = DeviceCombo()
+    qtbot.addWidget(combo)
+    answer = combo.wait_for_check()
+    import torch
+
+    assert not marker.exists()
+    assert answer is torch.cuda.is_available()
+
+
 def test_decade_spin_box_steps_along_1_3_10() -> None:
     box = DecadeSpinBox(1e-3, minimum=1e-7)
     assert box.text() == "0.001"

@@ -45,7 +45,8 @@ class TrainConfig:
     checkpoint_minutes: float = 10.0  # also checkpoint mid-epoch after this long
     log_every: int = 10  # steps between step-metric events
     top_k: int = 5
-    metrics: list[str] = field(default_factory=list)  # user-registered metric names
+    metrics: list[str] = field(default_factory=list)  # built-in, plugin or (with trust_code) "module:function"
+    trust_code: bool = False  # the user allowed metrics that import code (--trust-code)
     threads: int | None = None  # torch CPU threads; None = torch's default
 
     def validate(self) -> TrainConfig:

@@ -14,7 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from neuralforge_desktop.core.training.checkpoints import latest_checkpoint, load_checkpoint, save_checkpoint
+from neuralforge_desktop.core.training.checkpoints import (
+    CheckpointError,
+    latest_checkpoint,
+    load_checkpoint,
+    save_checkpoint,
+)
 from neuralforge_desktop.core.training.config import TrainConfig
 from neuralforge_desktop.core.training.evaluation import final_report, validation_metrics
 from neuralforge_desktop.core.training.events import (
@@ -124,13 +129,17 @@ class Trainer:
         if tag is None:
             raise RuntimeError(f"run {self.run_id} has no checkpoint to resume from")
         saved = load_checkpoint(self.checkpoints, tag, parts.model, parts.device)
-        parts.optimizer.load_state_dict(saved["optimizer"])
-        parts.scheduler.load_state_dict(saved["scheduler"])
-        parts.scaler.load_state_dict(saved["scaler"])
-        torch.set_rng_state(saved["rng_cpu"])
-        if parts.device.type == "cuda" and saved.get("rng_cuda") is not None:
-            torch.cuda.set_rng_state(saved["rng_cuda"])
-        return LoopState.from_checkpoint(saved["loop"])
+        try:
+            parts.optimizer.load_state_dict(saved["optimizer"])
+            parts.scheduler.load_state_dict(saved["scheduler"])
+            parts.scaler.load_state_dict(saved["scaler"])
+            torch.set_rng_state(saved["rng_cpu"])
+            if parts.device.type == "cuda" and saved.get("rng_cuda") is not None:
+                torch.cuda.set_rng_state(saved["rng_cuda"])
+            return LoopState.from_checkpoint(saved["loop"])
+        except (KeyError, TypeError, ValueError, IndexError, RuntimeError) as exc:  # a state for another run
+            raise CheckpointError(f"{self.checkpoints / f'{tag}.state.json'}: does not fit this run "
+                                  f"({type(exc).__name__}: {exc})") from None
 
     def _announce(self, parts: TrainingParts, state: LoopState) -> None:
         bundle, cfg = parts.bundle, self.config

@@ -32,6 +32,13 @@ class LoopState:
 
     @classmethod
     def from_checkpoint(cls, saved: dict[str, Any]) -> LoopState:
+        """The state a checkpoint saved; TypeError/ValueError if a value is not what the trainer writes."""
+        for key in ("epoch", "step_in_epoch", "global_step", "stale_epochs"):
+            _need(isinstance(saved[key], int) and not isinstance(saved[key], bool) and saved[key] >= 0, key)
+        _need(saved["best"] is None or isinstance(saved["best"], int | float), "best")
+        _need(saved["best_epoch"] is None or isinstance(saved["best_epoch"], int), "best_epoch")
+        _need(isinstance(saved["sums"], list | tuple) and len(saved["sums"]) == 3
+              and all(isinstance(v, int | float) for v in saved["sums"]), "sums")
         carried_loss, carried_correct, carried_seen = saved["sums"]
         return cls(epoch=saved["epoch"], step_in_epoch=saved["step_in_epoch"], global_step=saved["global_step"],
                    best=saved["best"], best_epoch=saved["best_epoch"], stale_epochs=saved["stale_epochs"],
@@ -54,6 +61,11 @@ class LoopState:
         else:
             self.stale_epochs += 1
         return better
+
+
+def _need(ok: bool, key: str) -> None:
+    if not ok:
+        raise TypeError(f"the loop state's {key!r} is not what a checkpoint holds")
 
 
 @dataclass

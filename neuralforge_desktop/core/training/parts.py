@@ -70,7 +70,7 @@ def build_parts(graph: Graph, cfg: TrainConfig) -> TrainingParts:
     scaler = torch.amp.GradScaler("cuda", enabled=amp and amp_dtype == torch.float16)
     return TrainingParts(cfg, device, bundle, setup, model, x_train, y_train, x_val, y_val, steps_per_epoch,
                          optimizer, scheduler, scaler, bool(amp), amp_dtype,
-                         {name: resolve_metric(name) for name in cfg.metrics})
+                         {name: resolve_metric(name, cfg.trust_code) for name in cfg.metrics})
 
 
 def _optimizer(model: Any, cfg: TrainConfig) -> Any:

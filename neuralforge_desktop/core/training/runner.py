@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from neuralforge_desktop.core.ir.atomic import write_text_atomic
 from neuralforge_desktop.core.ir.graph import Graph
+from neuralforge_desktop.core.training.child_python import child_environment, python_command, run_main_code
 from neuralforge_desktop.core.training.config import TrainConfig
 from neuralforge_desktop.core.training.events import Event, read_events
 
@@ -45,21 +44,25 @@ def prepare_run(graph: Graph, config: TrainConfig, store: Any, experiment: str =
 class TrainingProcess:
     """One worker. ``events()`` yields its events as they come; ``stop()``/``pause()``/``resume()`` ask it."""
 
-    def __init__(self, run_dir: Path, resume: bool = False) -> None:
+    def __init__(self, run_dir: Path, resume: bool = False, trust_code: bool = False) -> None:
         self.run_dir = Path(run_dir)
         self.resume = resume
+        self.trust_code = trust_code  # this start allows metrics named "module:function" (the user said so)
         self.process: subprocess.Popen[str] | None = None
 
     def start(self) -> TrainingProcess:
         self._write_control("run")
-        argv = [sys.executable, "-u", "-m", "neuralforge_desktop.core.training.worker", str(self.run_dir)]
-        if self.resume:
-            argv.append("--resume")
         stderr = (self.run_dir / "worker.log").open("a", encoding="utf-8")
-        self.process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=stderr, text=True, bufsize=1,
-                                        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        self.process = subprocess.Popen(self.command(), stdout=subprocess.PIPE, stderr=stderr, text=True,
+                                        bufsize=1, env={**child_environment(), "PYTHONUNBUFFERED": "1"})
         stderr.close()
         return self
+
+    def command(self) -> list[str]:
+        """The worker's argv: this interpreter, with nothing from the working directory importable."""
+        args = [str(self.run_dir), *(["--resume"] if self.resume else []),
+                *(["--trust-code"] if self.trust_code else [])]
+        return python_command(run_main_code("neuralforge_desktop.core.training.worker"), *args)
 
     def events(self) -> Iterator[Event]:
         assert self.process is not None and self.process.stdout is not None

@@ -1,4 +1,5 @@
-"""The training worker process: ``python -m neuralforge_desktop.core.training.worker RUN_DIR``.
+"""The training worker process: ``main(["RUN_DIR", "--resume", "--trust-code"])``, started by ``runner.py``
+(see ``child_python.py`` for how: never with the user's working directory on ``sys.path``).
 
 RUN_DIR holds ``graph.nfg``, ``config.json`` and ``run.json`` (run id, store path); the worker writes JSON-line
 events to stdout and to ``RUN_DIR/events.jsonl``, and reads stop/pause requests from ``RUN_DIR/control.json``.
@@ -10,6 +11,7 @@ import argparse
 import json
 import signal
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="neuralforge-worker")
     parser.add_argument("run_dir", type=Path)
     parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--trust-code", action="store_true", help="whoever started this run allows code metrics")
     args = parser.parse_args(argv)
     run_dir: Path = args.run_dir
     info = json.loads((run_dir / "run.json").read_text())
@@ -36,12 +39,16 @@ def main(argv: list[str] | None = None) -> int:
     from neuralforge_desktop.core.store.sqlite_store import Store
     from neuralforge_desktop.core.training.config import TrainConfig
     from neuralforge_desktop.core.training.engine import Control, Trainer
+    from neuralforge_desktop.core.training.metrics import is_code_metric
 
     store = Store(info["store"]) if info.get("store") else None
     control = Control(run_dir / "control.json")
     try:
         graph = load_graph(run_dir / "graph.nfg")
         config = TrainConfig.from_json(json.loads((run_dir / "config.json").read_text()))
+        if config.trust_code and not args.trust_code and any(is_code_metric(m) for m in config.metrics):
+            # The file says the code was trusted once; whoever starts the run now has to say so again.
+            config = replace(config, trust_code=False)
         trainer = Trainer(graph, config, info["run_id"], run_dir, sink, store, control)
     except Exception as exc:  # a damaged or hand-edited run folder: a failed event says so, not a silent exit
         if store is not None:

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import importlib.util
 import math
-import sys
 from pathlib import Path
 
-from PySide6.QtCore import QProcess, Qt, Signal
+from PySide6.QtCore import QProcess, QProcessEnvironment, Qt, Signal
 from PySide6.QtGui import QFocusEvent, QStandardItem, QStandardItemModel, QValidator
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QFileDialog, QWidget
+
+from neuralforge_desktop.core.training.child_python import child_environment, python_command
 
 BROWSE_FILE = "__browse_file__"
 BROWSE_FOLDER = "__browse_folder__"
@@ -233,7 +234,13 @@ class DeviceCombo(QComboBox):
         self._probe = QProcess(self)
         self._probe.finished.connect(self._probe_done)
         self._probe.errorOccurred.connect(lambda _error: self._probe_done(-1, None))
-        self._probe.start(sys.executable, ["-c", self.PROBE])
+        # Never with the working directory on sys.path: a torch.py there would run in the probe.
+        environment = QProcessEnvironment()
+        for key, value in child_environment().items():
+            environment.insert(key, value)
+        self._probe.setProcessEnvironment(environment)
+        program, *arguments = python_command(self.PROBE)
+        self._probe.start(program, arguments)
 
     def wait_for_check(self, msecs: int = 30_000) -> bool | None:
         """Block until the probe answered (tests, scripts); returns the answer."""
