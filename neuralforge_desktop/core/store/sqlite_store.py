@@ -50,6 +50,7 @@ from neuralforge_desktop.core.store.entities import (
     RunComparison,
     RunStatus,
     StoreError,
+    StoreFileError,
 )
 from neuralforge_desktop.core.store.environment import canonical_json, environment_snapshot
 
@@ -75,6 +76,8 @@ class Store:
 
     def __init__(self, path: str | os.PathLike[str] | None = None, *, flush_points: int = 10_000,
                  flush_seconds: float = 1.0, lock_timeout: float = 120.0, busy_timeout: float = 2.0) -> None:
+        if path is not None and not os.fspath(path).strip():
+            raise StoreFileError("the store path is empty; give a file name such as store.db")
         self.path = Path(path) if path is not None else default_store_path()
         self.flush_points = max(1, int(flush_points))
         self.flush_seconds = float(flush_seconds)
@@ -91,8 +94,8 @@ class Store:
         self._ensure_schema()
 
     def _ensure_schema(self) -> None:
-        with self._db.read() as conn:
-            if schema.current_version(conn) == schema.SCHEMA_VERSION:
+        with self._db.read() as conn:  # the first connection: the guard has judged the file (or raised)
+            if schema.current_version(conn) == schema.SCHEMA_VERSION and schema.is_stamped(conn):
                 return
         with self._db.write() as conn:
             schema.migrate(conn)  # re-reads the version under the write lock: one process migrates
