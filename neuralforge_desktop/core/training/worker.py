@@ -7,12 +7,14 @@ Heavy imports happen here, never in the UI or CLI process."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
+from neuralforge_desktop.core.disk_full import writing
 from neuralforge_desktop.core.training.events import Event, FailedEvent, encode_event, stdout_sink
 
 
@@ -24,15 +26,31 @@ def main(argv: list[str] | None = None) -> int:
     run_dir: Path = args.run_dir
     info = json.loads((run_dir / "run.json").read_text())
 
-    log = (run_dir / "events.jsonl").open("a", encoding="utf-8")
+    log_path = run_dir / "events.jsonl"
+    log: TextIO | None = log_path.open("a", encoding="utf-8")
     to_stdout = stdout_sink()
 
     def sink(event: Event) -> None:
-        log.write(encode_event(event) + "\n")
-        log.flush()
+        # A log that cannot be written (a full disk) is closed for good; the event still goes to stdout, and
+        # the run fails with the reason, unless this is already its last event.
+        nonlocal log
+        failure: OSError | None = None
+        if log is not None:
+            try:
+                log.write(encode_event(event) + "\n")
+                log.flush()
+            except OSError as exc:
+                failure = exc
+                with contextlib.suppress(OSError):
+                    log.close()
+                log = None
         to_stdout(event)
+        if failure is not None and not event.TERMINAL:
+            with writing(f"the event log {log_path}"):
+                raise failure
 
     from neuralforge_desktop.core.ir.serialize import load_graph
+    from neuralforge_desktop.core.store.entities import StoreFileError
     from neuralforge_desktop.core.store.sqlite_store import Store
     from neuralforge_desktop.core.training.config import TrainConfig
     from neuralforge_desktop.core.training.engine import Control, Trainer
@@ -44,11 +62,13 @@ def main(argv: list[str] | None = None) -> int:
         config = TrainConfig.from_json(json.loads((run_dir / "config.json").read_text()))
         trainer = Trainer(graph, config, info["run_id"], run_dir, sink, store, control)
     except Exception as exc:  # a damaged or hand-edited run folder: a failed event says so, not a silent exit
+        failed = FailedEvent.from_exception(info["run_id"], exc)
         if store is not None:
-            store.set_status(info["run_id"], "failed")
+            store.set_status(info["run_id"], "failed", reason=failed.error)
             store.close()
-        sink(FailedEvent.from_exception(info["run_id"], exc))
-        log.close()
+        sink(failed)
+        if log is not None:
+            log.close()
         return 1
 
     def request_stop(signum: int, frame: Any) -> None:  # SIGTERM/SIGINT: stop at the next step, checkpointed
@@ -59,8 +79,13 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, request_stop)
     result = trainer.run(resume=args.resume)
     if store is not None:
-        store.close()
-    log.close()
+        # Points the run could not write (the disk is full) were reported with its failure; a second report
+        # here would only be a traceback.
+        with contextlib.suppress(StoreFileError):
+            store.close()
+    if log is not None:
+        with contextlib.suppress(OSError):
+            log.close()
     return 0 if result.status in ("finished", "stopped") else 1
 
 
