@@ -21,8 +21,12 @@ from neuralforge_desktop.core.errors import UserError
 from neuralforge_desktop.core.store import Store, StoreError
 from neuralforge_desktop.core.store.entities import StoreFileError
 from neuralforge_desktop.core.store.guard import APPLICATION_ID
+from neuralforge_desktop.core.training.config import TrainConfig
+from neuralforge_desktop.core.training.events import FailedEvent
+from neuralforge_desktop.core.training.runner import TrainingProcess, prepare_run
 
 from .helpers import integrity, sql
+from training_graphs import digits_mlp
 
 
 def _foreign_rollback(path: Path) -> None:
@@ -251,3 +255,17 @@ def test_every_command_leaves_an_unrelated_sqlite_file_byte_identical(tmp_path: 
         assert hashlib.sha256(path.read_bytes()).hexdigest() == before, argv
         assert sorted(p.name for p in tmp_path.iterdir()) == ["inventory.sqlite"], argv
     assert sql(path, "SELECT COUNT(*) FROM notes") == [(100,)]
+
+
+def test_a_store_spoilt_after_the_run_was_prepared_fails_the_run_with_the_reason(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    with Store(path) as store:
+        _run_id, folder = prepare_run(digits_mlp(), TrainConfig(dataset="digits", epochs=1), store, "spoilt")
+    path.unlink()
+    _text(path)  # replaced by something else before the worker opens it
+    process = TrainingProcess(folder).start()
+    events = list(process.events())
+    assert process.wait() == 1
+    assert len(events) == 1 and isinstance(events[0], FailedEvent) and events[0].user_error
+    assert events[0].error.startswith(f"{path} is not a NeuralForge store: it is a text file")
+    assert path.read_text() == "epoch,loss\n1,0.5\n"

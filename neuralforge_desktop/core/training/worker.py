@@ -55,17 +55,19 @@ def main(argv: list[str] | None = None) -> int:
     from neuralforge_desktop.core.training.config import TrainConfig
     from neuralforge_desktop.core.training.engine import Control, Trainer
 
-    store = Store(info["store"]) if info.get("store") else None
+    store: Store | None = None
     control = Control(run_dir / "control.json")
     try:
+        store = Store(info["store"]) if info.get("store") else None  # a store gone bad since: a failed event
         graph = load_graph(run_dir / "graph.nfg")
         config = TrainConfig.from_json(json.loads((run_dir / "config.json").read_text()))
         trainer = Trainer(graph, config, info["run_id"], run_dir, sink, store, control)
     except Exception as exc:  # a damaged or hand-edited run folder: a failed event says so, not a silent exit
         failed = FailedEvent.from_exception(info["run_id"], exc)
         if store is not None:
-            store.set_status(info["run_id"], "failed", reason=failed.error)
-            store.close()
+            with contextlib.suppress(StoreFileError):  # the event below still says why
+                store.set_status(info["run_id"], "failed", reason=failed.error)
+                store.close()
         sink(failed)
         if log is not None:
             log.close()
