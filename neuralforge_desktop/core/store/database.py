@@ -74,7 +74,6 @@ class Database:
                  newest_version: int = schema.SCHEMA_VERSION) -> None:
         self.path = path
         self.newest_version = newest_version  # the schema version this program writes (for the guard)
-        self.verdict: guard.Verdict | None = None  # what the guard found the file to be, once opened
         self.busy_timeout = busy_timeout
         self.lock_timeout = lock_timeout
         self._conn: sqlite3.Connection | None = None
@@ -96,7 +95,7 @@ class Database:
         return self._conn
 
     def _open(self) -> sqlite3.Connection:
-        self.verdict = guard.check_store_file(self.path, self.newest_version)  # before any write, or raises
+        guard.check_store_file(self.path, self.newest_version)  # before anything writes to the file, or raises
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
