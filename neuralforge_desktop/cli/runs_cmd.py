@@ -98,6 +98,8 @@ def cmd_show(args: argparse.Namespace) -> int:
         print(json.dumps(data, indent=2, default=str))
         return 0
     print(f"run {run.id}  {run.name}  [{run.status}]  experiment {run.experiment}")
+    if run.tags.get("reason"):  # why it failed or stopped (Store.set_status)
+        print(f"  {run.status}: {run.tags['reason']}")
     if run.duration is not None:
         print(f"  took {run.duration:.1f} s (cpu {run.cpu_seconds:.1f} s, gpu {run.gpu_seconds:.1f} s)")
     print(f"  checksum {run.checksum or '(not yet)'}\n  graph sha256 {run.graph_sha256}")

@@ -13,6 +13,11 @@ for (WAL recovery, a checkpoint in progress) and keeps 8 or more writers from wa
 power cut may lose the last few commits, never corrupt the file. Commits then cost no fsync, which is
 what makes small flushes cheap.
 
+Hostile files. Before the first connection writes anything (even ``journal_mode``), :mod:`.guard` judges the
+file and refuses anything that is not ours or new, leaving it byte for byte as it was. SQLite errors that
+mean the file itself is unusable (damaged, read-only, a full disk) become :class:`StoreFileError`, a one-line
+error naming the file, instead of a traceback.
+
 Processes. A connection must not cross ``fork()`` (SQLite's locks belong to the process that took them), so
 the connection is opened lazily by the process that uses it; a forked child opens its own and leaves the
 inherited one untouched (closing it could disturb the parent's WAL state).
@@ -31,10 +36,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
-from neuralforge_desktop.core.store.entities import StoreError
+from neuralforge_desktop.core.store import guard, schema
+from neuralforge_desktop.core.store.entities import StoreDiskFullError, StoreError, StoreFileError
 
 T = TypeVar("T")
 _BUSY_CODES = {5, 6}  # SQLITE_BUSY, SQLITE_LOCKED (extended codes share the low byte)
+_SQLITE_PERM, _SQLITE_READONLY, _SQLITE_IOERR, _SQLITE_CORRUPT, _SQLITE_FULL, _SQLITE_CANTOPEN, _SQLITE_NOTADB = (
+    3, 8, 10, 11, 13, 14, 26)
 _ABANDONED: list[sqlite3.Connection] = []  # connections inherited across fork: kept, never closed
 _LIVE: weakref.WeakSet[Database] = weakref.WeakSet()
 
@@ -47,9 +55,25 @@ def is_busy(error: sqlite3.Error) -> bool:
     return "locked" in text or "busy" in text
 
 
+def file_error(path: Path, error: sqlite3.Error) -> StoreFileError | None:
+    """The :class:`StoreFileError` for an SQLite error that is about the file itself, else None."""
+    code = (getattr(error, "sqlite_errorcode", None) or 0) & 0xFF
+    if code == _SQLITE_FULL:
+        return StoreDiskFullError(f"the store {path}", str(error))
+    if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
+        return StoreFileError(f"the store {path} is damaged ({error}); restore it from a backup or use another file")
+    if code == _SQLITE_READONLY:
+        return StoreFileError(f"the store {path} is read-only ({error}); make it writable or use another file")
+    if code in (_SQLITE_PERM, _SQLITE_CANTOPEN, _SQLITE_IOERR):
+        return StoreFileError(f"cannot read or write the store {path} ({error})")
+    return None
+
+
 class Database:
-    def __init__(self, path: Path, *, busy_timeout: float = 2.0, lock_timeout: float = 120.0) -> None:
+    def __init__(self, path: Path, *, busy_timeout: float = 2.0, lock_timeout: float = 120.0,
+                 newest_version: int = schema.SCHEMA_VERSION) -> None:
         self.path = path
+        self.newest_version = newest_version  # the schema version this program writes (for the guard)
         self.busy_timeout = busy_timeout
         self.lock_timeout = lock_timeout
         self._conn: sqlite3.Connection | None = None
@@ -71,9 +95,17 @@ class Database:
         return self._conn
 
     def _open(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # isolation_level=None: the driver must not open transactions behind our back; we issue BEGIN.
-        conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False)
+        guard.check_store_file(self.path, self.newest_version)  # before anything writes to the file, or raises
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreFileError(f"cannot create the folder of the store {self.path}: {exc.strerror or exc}") from None
+        try:
+            # isolation_level=None: the driver must not open transactions behind our back; we issue BEGIN.
+            conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None,
+                                   check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise file_error(self.path, exc) or exc from None
         try:
             # Switching to WAL needs a brief exclusive lock, which a crowd of processes opening a new file
             # at once can make busy; it persists in the file, so later opens find it already set.
@@ -81,6 +113,9 @@ class Database:
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA cache_size = -16384")  # 16 MiB: a few long histories stay in memory
+        except sqlite3.Error as exc:
+            conn.close()
+            raise file_error(self.path, exc) or exc from None
         except BaseException:
             conn.close()
             raise
@@ -104,7 +139,7 @@ class Database:
     @contextlib.contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """A write transaction holding the write lock from its first statement; commits or rolls back."""
-        with self._lock:
+        with self._lock, self._file_errors():
             conn = self.connection()
             self._retry(lambda: conn.execute("BEGIN IMMEDIATE"))
             try:
@@ -124,7 +159,7 @@ class Database:
     @contextlib.contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
         """A read transaction: every statement inside sees the same snapshot of the file."""
-        with self._lock:
+        with self._lock, self._file_errors():
             conn = self.connection()
             self._retry(lambda: conn.execute("BEGIN"))
             try:
@@ -132,6 +167,17 @@ class Database:
             finally:
                 with contextlib.suppress(sqlite3.Error):
                     conn.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def _file_errors(self) -> Iterator[None]:
+        """An SQLite error about the file itself (damaged, full, read-only) leaves as a StoreFileError."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            translated = file_error(self.path, exc)
+            if translated is None:
+                raise
+            raise translated from exc
 
     def close(self) -> None:
         with self._lock:

@@ -17,6 +17,7 @@ from typing import Any, Literal, get_args
 
 import numpy as np
 
+from neuralforge_desktop.core.disk_full import DiskFullError
 from neuralforge_desktop.core.errors import UserError
 
 RunStatus = Literal["running", "finished", "failed", "stopped", "crashed", "paused"]
@@ -27,6 +28,15 @@ TERMINAL_STATUSES: frozenset[str] = frozenset({"finished", "failed", "stopped", 
 
 class StoreError(Exception):
     """Any failure the store reports on purpose (bad argument, conflicting write, newer schema)."""
+
+
+class StoreFileError(StoreError, UserError):
+    """The store file cannot be used: a directory, not a NeuralForge store (left untouched), damaged,
+    unreadable, read-only, or from a newer NeuralForge. The message names the path and what it is."""
+
+
+class StoreDiskFullError(StoreFileError, DiskFullError):
+    """A write to the store found its disk full; the transaction was rolled back, the file is consistent."""
 
 
 class NotFoundError(StoreError, UserError, KeyError):

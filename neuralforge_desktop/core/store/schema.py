@@ -6,6 +6,10 @@ so two processes opening an old file at once cannot both migrate it, and a faili
 file exactly as it was (SQLite DDL is transactional). A file from a newer NeuralForge is refused rather
 than written with assumptions that may no longer hold.
 
+Every store is stamped with ``PRAGMA application_id`` (:data:`.guard.APPLICATION_ID`) and ``user_version`` =
+its schema version, in the migrating transaction, so other programs' SQLite files can be told apart from
+ours by their header alone (see :mod:`.guard`); stores from before the stamp are stamped when next opened.
+
 Migrations are never edited once released: a change is a new function appended to ``MIGRATIONS``.
 
 * v1: projects, experiments, runs, params, tags, metric chunks, artifacts.
@@ -20,7 +24,8 @@ import sqlite3
 import time
 from collections.abc import Callable, Sequence
 
-from neuralforge_desktop.core.store.entities import StoreError
+from neuralforge_desktop.core.store.entities import StoreFileError
+from neuralforge_desktop.core.store.guard import APPLICATION_ID
 
 Migration = Callable[[sqlite3.Connection], None]
 
@@ -139,18 +144,30 @@ def current_version(conn: sqlite3.Connection) -> int:
     return int(conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()[0])
 
 
+def is_stamped(conn: sqlite3.Connection) -> bool:
+    return int(conn.execute("PRAGMA application_id").fetchone()[0]) == APPLICATION_ID
+
+
 def migrate(conn: sqlite3.Connection, target: int = SCHEMA_VERSION,
             migrations: Sequence[tuple[int, str, Migration]] = MIGRATIONS) -> int:
-    """Bring the schema to ``target``; returns the version found. Call inside a write transaction."""
+    """Bring the schema to ``target`` and stamp the file as ours; returns the version found. Call inside a
+    write transaction."""
     found = current_version(conn)
     newest = migrations[-1][0] if migrations else 0
     if found > newest:
-        raise StoreError(f"the store has schema version {found}, newer than this NeuralForge understands "
-                         f"({newest}); open it with a newer version")
+        raise StoreFileError(f"the store has schema version {found}, newer than this NeuralForge understands "
+                             f"({newest}); open it with a newer version")
     if found == 0:
-        conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied REAL NOT NULL)")
+        # The guard let the file through as new; tables written meanwhile by another program are theirs.
+        others = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+        if others:
+            raise StoreFileError(f"the file is an SQLite database that is not a NeuralForge store (tables: "
+                                 f"{', '.join(sorted(name for (name,) in others))}); it was left untouched")
+        conn.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied REAL NOT NULL)")
     for version, _description, apply in migrations:
         if found < version <= target:
             apply(conn)
             conn.execute("INSERT INTO schema_version (version, applied) VALUES (?, ?)", (version, time.time()))
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID:d}")  # PRAGMAs take no parameters; both are ints
+    conn.execute(f"PRAGMA user_version = {max(found, min(target, newest)):d}")
     return found

@@ -50,10 +50,12 @@ from neuralforge_desktop.core.store.entities import (
     RunComparison,
     RunStatus,
     StoreError,
+    StoreFileError,
 )
 from neuralforge_desktop.core.store.environment import canonical_json, environment_snapshot
 
 DEFAULT_PROJECT = _q.DEFAULT_PROJECT
+REASON_TAG = "reason"  # why a run ended as it did (set with its status; see Store.set_status)
 ExperimentRef = Experiment | str
 _Pending = dict[tuple[str, str], batch.Columns]
 _now = time.time
@@ -75,6 +77,8 @@ class Store:
 
     def __init__(self, path: str | os.PathLike[str] | None = None, *, flush_points: int = 10_000,
                  flush_seconds: float = 1.0, lock_timeout: float = 120.0, busy_timeout: float = 2.0) -> None:
+        if path is not None and not os.fspath(path).strip():
+            raise StoreFileError("the store path is empty; give a file name such as store.db")
         self.path = Path(path) if path is not None else default_store_path()
         self.flush_points = max(1, int(flush_points))
         self.flush_seconds = float(flush_seconds)
@@ -91,8 +95,8 @@ class Store:
         self._ensure_schema()
 
     def _ensure_schema(self) -> None:
-        with self._db.read() as conn:
-            if schema.current_version(conn) == schema.SCHEMA_VERSION:
+        with self._db.read() as conn:  # the first connection: the guard has judged the file (or raised)
+            if schema.current_version(conn) == schema.SCHEMA_VERSION and schema.is_stamped(conn):
                 return
         with self._db.write() as conn:
             schema.migrate(conn)  # re-reads the version under the write lock: one process migrates
@@ -226,11 +230,21 @@ class Store:
                 conn.execute(f"UPDATE runs SET {', '.join(f'{k} = ?' for k in changes)} WHERE id = ?",
                              (*changes.values(), run_id))
 
-    def set_status(self, run_id: str, status: RunStatus, end: float | None = None) -> None:
+    def set_status(self, run_id: str, status: RunStatus, end: float | None = None, *,
+                   reason: str | None = None) -> None:
         """Flush the run's buffered points, then change its status. An ending status stamps ``ended``
-        (``end`` or now); "running" (a resume) makes this process the owner and clears ``ended``."""
+        (``end`` or now); "running" (a resume) makes this process the owner and clears ``ended``.
+        ``reason`` (why it failed or stopped) is kept as the run's ``reason`` tag; "running" removes it.
+
+        An ending run whose buffered points cannot be written because the file is unusable (a full disk) loses
+        those points rather than its status: the status is what tells the user what happened."""
         _check_status(status)
-        self._flush_run(run_id)
+        try:
+            self._flush_run(run_id)
+        except StoreFileError:
+            if status not in TERMINAL_STATUSES:
+                raise
+            self._discard_pending(run_id)
         now = _now()
         with self._db.write() as conn:
             _q.require_run(conn, run_id)
@@ -240,8 +254,11 @@ class Store:
             elif status == "running":
                 conn.execute("UPDATE runs SET status = ?, ended = NULL, started = COALESCE(started, ?), pid = ?,"
                              " hostname = ?, process_start = ? WHERE id = ?", (status, now, *_owner(), run_id))
+                conn.execute("DELETE FROM tags WHERE run_id = ? AND key = ?", (run_id, REASON_TAG))
             else:
                 conn.execute("UPDATE runs SET status = ?, ended = NULL WHERE id = ?", (status, run_id))
+            if reason is not None:
+                batch.write_tags(conn, run_id, {REASON_TAG: reason})
 
     def add_usage(self, run_id: str, cpu_seconds: float = 0.0, gpu_seconds: float = 0.0) -> None:
         """Add compute time to the run's totals (added, not set, so a resumed run keeps counting)."""

@@ -8,12 +8,16 @@ Where the loop stands is a :class:`LoopState` (``loop_state.py``), what it train
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from neuralforge_desktop.core.disk_full import DiskFullError, is_disk_full, writing
+from neuralforge_desktop.core.errors import UserError
+from neuralforge_desktop.core.store.entities import StoreError
 from neuralforge_desktop.core.training.checkpoints import (
     CheckpointError,
     latest_checkpoint,
@@ -86,11 +90,18 @@ class Trainer:
         try:
             return self._run(resume)
         except Exception as exc:
+            if is_disk_full(exc) and not isinstance(exc, UserError):  # a write no one named: name its file
+                exc = DiskFullError(str(getattr(exc, "filename", None) or f"a file of run {self.run_id}"))
+            # A UserError (a graph that does not fit its data, bad settings, a full disk) goes out as its message
+            # alone; anything else is ours to fix, and goes out with its traceback.
+            failure = FailedEvent.from_exception(self.run_id, exc)
             if self.store is not None:
-                self.store.set_status(self.run_id, "failed")
-            # A UserError (a graph that does not fit its data, bad settings) goes out as its message alone;
-            # anything else is ours to fix, and goes out with its traceback.
-            self.sink(FailedEvent.from_exception(self.run_id, exc))
+                try:
+                    self.store.set_status(self.run_id, "failed", reason=failure.error)
+                except StoreError as store_exc:  # the disk may still be full: the event says why all the same
+                    failure = dataclasses.replace(failure, error=f"{failure.error}; the store could not record "
+                                                                 f"the failure: {store_exc}")
+            self.sink(failure)
             return TrainResult("failed", None, None, 0)
 
     def _run(self, resume: bool) -> TrainResult:
@@ -230,7 +241,8 @@ class Trainer:
                              best_epoch=state.best_epoch))
         self._checkpoint(parts, state, f"epoch-{state.epoch:04d}")
         if better:
-            save_checkpoint(self.checkpoints / "best", "best", parts.model, {"epoch": state.epoch})
+            with writing(f"the best checkpoint in {self.checkpoints / 'best'}"):
+                save_checkpoint(self.checkpoints / "best", "best", parts.model, {"epoch": state.epoch})
         state.last_checkpoint_at = time.monotonic()
         if cfg.early_stopping and state.stale_epochs >= cfg.early_stopping:
             self.sink(EpochEvent(run_id=self.run_id, epoch=state.epoch, epochs=cfg.epochs, step=state.global_step,
@@ -241,11 +253,13 @@ class Trainer:
     def _checkpoint(self, parts: TrainingParts, state: LoopState, tag: str) -> None:
         import torch
 
-        save_checkpoint(self.checkpoints, tag, parts.model, {
-            "optimizer": parts.optimizer.state_dict(), "scheduler": parts.scheduler.state_dict(),
-            "scaler": parts.scaler.state_dict(), "rng_cpu": torch.get_rng_state(),
-            "rng_cuda": torch.cuda.get_rng_state() if parts.device.type == "cuda" else None,
-            "loop": state.to_checkpoint(), "epoch": state.epoch, "global_step": state.global_step})
+        # A checkpoint cut short by a full disk is never named in latest.json: the previous one stays the last.
+        with writing(f"checkpoint {tag} in {self.checkpoints}"):
+            save_checkpoint(self.checkpoints, tag, parts.model, {
+                "optimizer": parts.optimizer.state_dict(), "scheduler": parts.scheduler.state_dict(),
+                "scaler": parts.scaler.state_dict(), "rng_cpu": torch.get_rng_state(),
+                "rng_cuda": torch.cuda.get_rng_state() if parts.device.type == "cuda" else None,
+                "loop": state.to_checkpoint(), "epoch": state.epoch, "global_step": state.global_step})
         if self.store is not None:
             self.store.flush()
         self.sink(CheckpointEvent(run_id=self.run_id, tag=tag, epoch=state.epoch, step=state.global_step,

@@ -8,13 +8,15 @@ Heavy imports happen here, never in the UI or CLI process."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import signal
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
+from neuralforge_desktop.core.disk_full import writing
 from neuralforge_desktop.core.training.events import Event, FailedEvent, encode_event, stdout_sink
 
 
@@ -27,23 +29,40 @@ def main(argv: list[str] | None = None) -> int:
     run_dir: Path = args.run_dir
     info = json.loads((run_dir / "run.json").read_text())
 
-    log = (run_dir / "events.jsonl").open("a", encoding="utf-8")
+    log_path = run_dir / "events.jsonl"
+    log: TextIO | None = log_path.open("a", encoding="utf-8")
     to_stdout = stdout_sink()
 
     def sink(event: Event) -> None:
-        log.write(encode_event(event) + "\n")
-        log.flush()
+        # A log that cannot be written (a full disk) is closed for good; the event still goes to stdout, and
+        # the run fails with the reason, unless this is already its last event.
+        nonlocal log
+        failure: OSError | None = None
+        if log is not None:
+            try:
+                log.write(encode_event(event) + "\n")
+                log.flush()
+            except OSError as exc:
+                failure = exc
+                with contextlib.suppress(OSError):
+                    log.close()
+                log = None
         to_stdout(event)
+        if failure is not None and not event.TERMINAL:
+            with writing(f"the event log {log_path}"):
+                raise failure
 
     from neuralforge_desktop.core.ir.serialize import load_graph
+    from neuralforge_desktop.core.store.entities import StoreFileError
     from neuralforge_desktop.core.store.sqlite_store import Store
     from neuralforge_desktop.core.training.config import TrainConfig
     from neuralforge_desktop.core.training.engine import Control, Trainer
     from neuralforge_desktop.core.training.metrics import is_code_metric
 
-    store = Store(info["store"]) if info.get("store") else None
+    store: Store | None = None
     control = Control(run_dir / "control.json")
     try:
+        store = Store(info["store"]) if info.get("store") else None  # a store gone bad since: a failed event
         graph = load_graph(run_dir / "graph.nfg")
         config = TrainConfig.from_json(json.loads((run_dir / "config.json").read_text()))
         if config.trust_code and not args.trust_code and any(is_code_metric(m) for m in config.metrics):
@@ -51,11 +70,14 @@ def main(argv: list[str] | None = None) -> int:
             config = replace(config, trust_code=False)
         trainer = Trainer(graph, config, info["run_id"], run_dir, sink, store, control)
     except Exception as exc:  # a damaged or hand-edited run folder: a failed event says so, not a silent exit
+        failed = FailedEvent.from_exception(info["run_id"], exc)
         if store is not None:
-            store.set_status(info["run_id"], "failed")
-            store.close()
-        sink(FailedEvent.from_exception(info["run_id"], exc))
-        log.close()
+            with contextlib.suppress(StoreFileError):  # the event below still says why
+                store.set_status(info["run_id"], "failed", reason=failed.error)
+                store.close()
+        sink(failed)
+        if log is not None:
+            log.close()
         return 1
 
     def request_stop(signum: int, frame: Any) -> None:  # SIGTERM/SIGINT: stop at the next step, checkpointed
@@ -66,8 +88,13 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, request_stop)
     result = trainer.run(resume=args.resume)
     if store is not None:
-        store.close()
-    log.close()
+        # Points the run could not write (the disk is full) were reported with its failure; a second report
+        # here would only be a traceback.
+        with contextlib.suppress(StoreFileError):
+            store.close()
+    if log is not None:
+        with contextlib.suppress(OSError):
+            log.close()
     return 0 if result.status in ("finished", "stopped") else 1
 
 
