@@ -24,16 +24,16 @@ def check_raw(raw: RawData) -> None:
     """Raise a DatasetError if ``raw`` cannot be trained on as it is."""
     if len(raw.y) == 0:
         raise DatasetError(f"dataset {raw.name}: {raw.y_field} is empty; there are no examples to train on")
-    check_targets(raw, np.asarray(raw.y), "")
+    check_targets(raw, np.asarray(raw.y), raw.y_field)
     if raw.y_test is not None:
-        check_targets(raw, np.asarray(raw.y_test), " of the test split")
-    check_inputs(raw, raw.x, "")
+        check_targets(raw, np.asarray(raw.y_test), raw.y_test_field or f"{raw.y_field} of the test split")
+    check_inputs(raw, raw.x, raw.x_field)
     if raw.x_test is not None:
-        check_inputs(raw, raw.x_test, " of the test split")
+        check_inputs(raw, raw.x_test, raw.x_test_field or f"{raw.x_field} of the test split")
 
 
-def check_targets(raw: RawData, y: np.ndarray, where: str) -> None:
-    field = f"dataset {raw.name}: {raw.y_field}{where}"
+def check_targets(raw: RawData, y: np.ndarray, name: str) -> None:
+    field = f"dataset {raw.name}: {name}"
     if raw.task == "classification":
         if y.dtype.kind not in "iu" or y.ndim != 1:
             raise DatasetError(f"{field}: class labels must be one integer per example, got {y.dtype} of shape "
@@ -54,10 +54,10 @@ def check_targets(raw: RawData, y: np.ndarray, where: str) -> None:
     _check_finite(y, field, "targets")
 
 
-def check_inputs(raw: RawData, x: Any, where: str) -> None:
+def check_inputs(raw: RawData, x: Any, name: str) -> None:
     if not isinstance(x, np.ndarray):
         return  # text: token lists, built into ids later
-    field = f"dataset {raw.name}: {raw.x_field}{where}"
+    field = f"dataset {raw.name}: {name}"
     if raw.kind == "tokens":
         if x.dtype.kind not in "iu":
             raise DatasetError(f"{field}: token ids must be integers, got {x.dtype}")

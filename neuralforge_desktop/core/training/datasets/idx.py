@@ -152,5 +152,6 @@ def load_idx(path: Path, *, name: str | None = None, class_names: list[str] | No
     return RawData(name=name or path.name, task="classification", kind="image", x=x, y=y, x_test=x_test,
                    y_test=y_test, num_classes=len(class_names) if class_names else top + 1,
                    class_names=class_names, source=f"idx files in {path if path.is_dir() else path.parent}: {files}",
-                   x_field=f"images ({', '.join(p[0].name for p in pairs.values())})",
-                   y_field=f"labels ({', '.join(p[1].name for p in pairs.values())})")
+                   x_field=f"images ({pairs[train_key][0].name})", y_field=f"labels ({pairs[train_key][1].name})",
+                   x_test_field=f"images ({pairs[test_key][0].name})" if test_key else None,
+                   y_test_field=f"labels ({pairs[test_key][1].name})" if test_key else None)

@@ -151,7 +151,8 @@ def load_table(path: Path, options: dict[str, Any], limits: Limits | None = None
         frame = frame.dropna()
     if len(frame) == 0:
         raise DatasetError(f"{path.name}: the table has no rows")
-    x = frame[numeric].to_numpy(dtype=np.float32)
+    with np.errstate(over="ignore"):  # a value beyond float32 becomes inf, which check_raw reports by column
+        x = frame[numeric].to_numpy(dtype=np.float32)
     kind, y, num_classes, names, target_notes = encode_targets(frame[target].to_numpy(), task,
                                                                f"{path.name}: column {target}")
     notes.extend(target_notes)

@@ -101,6 +101,8 @@ class RawData:
     # so that a problem found in them later names the field at fault.
     x_field: str = "inputs"
     y_field: str = "labels"
+    x_test_field: str | None = None  # None: the field's name plus "of the test split"
+    y_test_field: str | None = None
     # Values the loader folded into the arrays (window length, image size …); part of the fingerprint.
     settings: dict[str, Any] = field(default_factory=dict)
     # Series only: keep chronological order instead of shuffling before the split.
