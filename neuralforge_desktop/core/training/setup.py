@@ -73,8 +73,6 @@ def build_setup(graph: Graph, bundle: Any) -> Setup:
     cat = catalog()
     losses = [n for n in graph if (layer := cat.find(n.type)) is not None and layer.is_loss]
     if not losses:
-        if model.output_names:
-            check_output_fits(graph, shapes, model.output_names[0], bundle)
         if bundle.task == "classification":
             return Setup(model, nn.CrossEntropyLoss(), 0, "CrossEntropyLoss (default for classification)",
                          bundle.task)
@@ -94,14 +92,24 @@ def build_setup(graph: Graph, bundle: Any) -> Setup:
         raise SetupError(f"{loss_node.type} '{loss_node.id}' reads '{feed.src}', which is not a model Output; "
                          f"connect '{feed.src}' to an Output node too")
     layer = cat.get(loss_node.type)
-    check_loss_fits(loss_node, layer, bundle)
-    check_output_fits(graph, shapes, model.output_names[output_index], bundle)
     result = shapes.results[loss_node.id]
     call = layer.torch
     assert call is not None and call.module is not None and result.params is not None
     factory = getattr(nn, call.module.removeprefix("nn."))
     loss_fn = factory(**(call.init(result.params, result.inputs) if call.init else {}))
     return Setup(model, loss_fn, output_index, f"{loss_node.type} '{loss_node.id}'", bundle.task)
+
+
+def check_fit(graph: Graph, bundle: Any, setup: Setup) -> None:
+    """The loss and the model output it reads must suit the dataset's targets (see the two checks below)."""
+    cat = catalog()
+    for node in graph:
+        layer = cat.find(node.type)
+        if layer is not None and layer.is_loss:
+            check_loss_fits(node, layer, bundle)
+    output_names = getattr(setup.model, "output_names", [])
+    if output_names:
+        check_output_fits(graph, ShapeInference(graph).run(), output_names[setup.output_index], bundle)
 
 
 def check_loss_fits(loss_node: Any, layer: Any, bundle: Any) -> None:

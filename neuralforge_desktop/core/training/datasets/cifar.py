@@ -94,7 +94,7 @@ class _ArraysOnly(pickle.Unpickler):
     nothing else: no other class or function a pickle names is ever looked up, so none can run."""
 
     def find_class(self, module: str, name: str) -> Any:
-        # trusted: only the few numpy callables above, each wrapped to check sizes before allocating.
+        # Only the few numpy callables above, each wrapped to check sizes before allocating.
         if (module, name) not in _ALLOWED:
             raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
         return _ALLOWED[(module, name)]
@@ -112,6 +112,7 @@ def _unpickle(path: Path, root: Path) -> dict[str, Any]:
             size = path.stat().st_size
             if size > CIFAR_MAX_BATCH_BYTES:  # checked before a byte is unpickled
                 raise too_large(label, "the file is", human_bytes(size), limit, None, why)
+            # trusted: _ArraysOnly resolves only the size-checked numpy callables in _ALLOWED; nothing else runs
             obj = _ArraysOnly(fh, encoding="latin1").load()
     except OSError as exc:
         raise DatasetError(f"{label}: cannot read ({exc.strerror or exc})") from None
