@@ -198,8 +198,7 @@ def follow_run(process: Any, run_id: str, store: Any, as_json: bool) -> int:
         run = store.get_run(run_id)
         best = final.best if isinstance(final, FinishedEvent) else None
         best_epoch = final.best_epoch if isinstance(final, FinishedEvent) else None
-        what = f"best val accuracy {best:.2%}" if isinstance(best, float) and best <= 1 else f"best {best}"
-        print(f"run {run_id} {final.kind}: {what} (epoch {best_epoch}); checksum "
+        print(f"run {run_id} {final.kind}: {bar.best_text(best)} (epoch {best_epoch}); checksum "
               f"{(run.checksum or '')[:12]}; store {store.path}")
     return 0
 
@@ -212,13 +211,31 @@ class _Progress:
         self.tty = out.isatty()
         self.steps = 1
         self.epochs = 1
+        self.has_val = True
+        self.classification = True
+
+    def best_text(self, best: float | None) -> str:
+        """What the run's best value is: the worker ranks epochs by val accuracy (classification) or val
+        loss, and by train loss when there is no validation split."""
+        if best is None:
+            return "no best epoch"
+        if not self.has_val:
+            return f"best train loss {best:.4f} (no validation split)"
+        if self.classification:
+            return f"best val accuracy {best:.2%}"
+        return f"best val loss {best:.4f}"
 
     def show(self, event: Event) -> None:
         if isinstance(event, StartedEvent):
             self.steps, self.epochs = event.steps_per_epoch, event.epochs
             ds = event.dataset
+            self.has_val = bool(ds.get("val"))
+            self.classification = ds.get("classes") is not None
             print(f"device {event.device}, {event.params:,} params, loss {event.loss}; "
                   f"{ds['name']}: {ds['train']:,} train / {ds['val']:,} val", file=self.out)
+            if not self.has_val:
+                print("no validation split: val metrics are not computed; the best epoch is the one with the "
+                      "lowest train loss", file=self.out)
         elif isinstance(event, StepEvent) and self.tty:
             done = (event.step - 1) % self.steps + 1
             filled = int(30 * done / self.steps)

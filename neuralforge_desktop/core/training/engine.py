@@ -233,7 +233,7 @@ class Trainer:
             "train/loss": train_loss, "train/acc": train_acc, **{f"val/{k}": v for k, v in val.items()},
             "lr": parts.optimizer.param_groups[0]["lr"], "epoch_seconds": time.monotonic() - tally.started_at}
         self._log(metrics, state.global_step)
-        key = "val/acc" if parts.task == "classification" else "val/loss"
+        key = ranking_metric(parts.task, has_val=parts.x_val is not None)
         ranked = metrics.get(key)
         better = state.rank(ranked if ranked is not None else train_loss, higher_is_better=key == "val/acc")
         self.sink(EpochEvent(run_id=self.run_id, epoch=state.epoch, epochs=cfg.epochs, step=state.global_step,
@@ -297,6 +297,14 @@ class Trainer:
         checksum = reproducibility_checksum(graph_to_dict(self.graph), self.config.to_json(), bundle.fingerprint,
                                             self.config.seed, env)
         store.update_run(self.run_id, checksum=checksum, environment=env)
+
+
+def ranking_metric(task: str, has_val: bool) -> str:
+    """The metric that picks the best epoch (and that early stopping watches): validation accuracy or loss,
+    or, with no validation split, the training loss (lower is better), never mistaken for an accuracy."""
+    if not has_val:
+        return "train/loss"
+    return "val/acc" if task == "classification" else "val/loss"
 
 
 def _augment(xb: Any, cfg: TrainConfig, epoch: int, step: int) -> Any:

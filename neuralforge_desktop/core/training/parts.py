@@ -11,7 +11,14 @@ from typing import Any
 from neuralforge_desktop.core.ir.graph import Graph
 from neuralforge_desktop.core.training.config import TrainConfig
 from neuralforge_desktop.core.training.metrics import resolve_metric
-from neuralforge_desktop.core.training.setup import Setup, bind_dataset, build_setup, pick_device, to_tensors
+from neuralforge_desktop.core.training.setup import (
+    Setup,
+    bind_dataset,
+    build_setup,
+    check_fit,
+    pick_device,
+    to_tensors,
+)
 
 
 @dataclass
@@ -59,6 +66,7 @@ def build_parts(graph: Graph, cfg: TrainConfig) -> TrainingParts:
     bind_dataset(graph, bundle)
     torch.manual_seed(cfg.seed)  # weights start the same whatever loading consumed
     setup = build_setup(graph, bundle)
+    check_fit(graph, bundle, setup)  # before the first step: a mismatch is a message, not a torch error
     model = setup.model.to(device)
     x_train, y_train = to_tensors(bundle.train, device, setup.task)
     x_val, y_val = to_tensors(bundle.val, device, setup.task) if len(bundle.val) else (None, None)

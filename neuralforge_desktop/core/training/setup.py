@@ -10,7 +10,7 @@ from neuralforge_desktop.core.analysis.shapes import ShapeInference
 from neuralforge_desktop.core.catalog.registry import catalog
 from neuralforge_desktop.core.errors import UserError
 from neuralforge_desktop.core.ir.graph import Graph
-from neuralforge_desktop.core.ir.types import BATCH
+from neuralforge_desktop.core.ir.types import BATCH, resolve_dim
 
 
 class SetupError(UserError, ValueError):
@@ -98,6 +98,63 @@ def build_setup(graph: Graph, bundle: Any) -> Setup:
     factory = getattr(nn, call.module.removeprefix("nn."))
     loss_fn = factory(**(call.init(result.params, result.inputs) if call.init else {}))
     return Setup(model, loss_fn, output_index, f"{loss_node.type} '{loss_node.id}'", bundle.task)
+
+
+def check_fit(graph: Graph, bundle: Any, setup: Setup) -> None:
+    """The loss and the model output it reads must suit the dataset's targets (see the two checks below)."""
+    cat = catalog()
+    for node in graph:
+        layer = cat.find(node.type)
+        if layer is not None and layer.is_loss:
+            check_loss_fits(node, layer, bundle)
+    output_names = getattr(setup.model, "output_names", [])
+    if output_names:
+        check_output_fits(graph, ShapeInference(graph).run(), output_names[setup.output_index], bundle)
+
+
+def check_loss_fits(loss_node: Any, layer: Any, bundle: Any) -> None:
+    """A loss whose target port takes floats (MSE, L1, BCE …) needs regression targets; one that takes any
+    (cross-entropy, NLL) reads class labels."""
+    ports = {p.name: p for p in layer.input_ports({})}
+    wants_floats = "target" in ports and ports["target"].dtype == "float"
+    if bundle.task == "classification" and wants_floats:
+        raise SetupError(f"{loss_node.type} '{loss_node.id}' needs float targets, but dataset {bundle.name} gives "
+                         f"class labels ({bundle.num_classes} classes); use CrossEntropyLoss for a classification")
+    if bundle.task == "regression" and not wants_floats:
+        raise SetupError(f"{loss_node.type} '{loss_node.id}' reads class labels, but dataset {bundle.name} gives "
+                         f"regression targets of shape {tuple(bundle.train.y.shape[1:])} per example; use MSELoss")
+
+
+def check_output_fits(graph: Graph, shapes: ShapeInference, output_id: str, bundle: Any) -> None:
+    """The model output the loss reads must be able to match the dataset's targets: K ≥ classes scores per
+    example for class labels, the targets' own shape for regression. Checked before the first step, so that
+    a mismatch is a message naming both sides, not a torch error (or a silent broadcast) in the loop."""
+    spec = shapes.graph_outputs().get(output_id)
+    if spec is None:
+        return
+    try:
+        per_example = tuple(resolve_dim(d, graph.symbols) for d in spec.shape[1:])
+    except (KeyError, ValueError):
+        return  # an unbound size: the shape check of the graph reports it
+    shown = "×".join(map(str, per_example)) or "a scalar"
+    like_input = (" — the shape of its input, as an autoencoder's output has; it cannot be trained on labels"
+                  if per_example == tuple(bundle.input_shape) else "")
+    if bundle.task == "classification":
+        classes = int(bundle.num_classes or 0)
+        if len(per_example) != 1:
+            raise SetupError(f"Output '{output_id}' gives {shown} per example{like_input}, but dataset "
+                             f"{bundle.name} gives one class label per example ({classes} classes), so the model "
+                             f"must output {classes} class scores per example")
+        if per_example[0] < classes:
+            raise SetupError(f"dataset {bundle.name} has {classes} classes (labels 0‥{classes - 1}), but Output "
+                             f"'{output_id}' gives {per_example[0]} scores per example{like_input}; give the last "
+                             f"layer {classes} outputs")
+        return
+    target = tuple(int(d) for d in bundle.train.y.shape[1:])
+    if per_example != target:
+        want = "×".join(map(str, target)) or "a scalar"
+        raise SetupError(f"Output '{output_id}' gives {shown} per example{like_input}, but dataset {bundle.name}'s "
+                         f"targets are {want} per example")
 
 
 def to_tensors(split: Any, device: Any, task: str) -> tuple[Any, Any]:

@@ -25,7 +25,7 @@ options=None) -> DatasetBundle``
   "channels" N×1×T). IMDB: ``vocab_size`` (20000, including <pad> = 0 and <unk> = 1), ``max_len`` (256).
   Image folders: ``size`` (int or [H, W]), ``channels`` (1 or 3). Tables: ``target``, ``features``,
   ``task``, ``dropna``, ``sep``. npz: ``x_key``, ``y_key``, ``x_kind`` ("image", "features", "tokens"),
-  ``task``.
+  ``task``. Every loader: ``max_bytes`` and ``max_image_pixels``, the size limits (see ``limits``).
 
 ``DatasetBundle``: ``name``, ``task`` ("classification" | "regression"), ``train``/``val``/``test``
 (``Split(x, y)``, ``len(split)``; ``test`` may be None), ``num_classes``, ``input_shape`` (no batch axis),
@@ -39,8 +39,9 @@ or one file), CIFAR-10 python batches (``data_batch_1`` … ``test_batch``, ``ba
 (``aclImdb/{train,test}/{pos,neg}/*.txt``), image folders (one sub-folder per class, optionally under
 ``train/`` and ``test/``), tables (``.csv``, ``.tsv``, ``.parquet``) and ``.npz`` archives.
 
-Every problem — a missing file, a wrong layout, an unknown name — raises ``DatasetError`` with a message
-naming the file and what was expected. Augmentations for training batches are in ``augment``.
+Every problem — a missing file, a wrong layout, an unknown name, a file too large for the limits, labels out
+of range, NaN features, an empty split — raises ``DatasetError`` with a message naming the file (or dataset),
+the field and what was expected. Augmentations for training batches are in ``augment``.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ from typing import Any
 
 from neuralforge_desktop.core.training.datasets import cifar, idx, images, tables, text
 from neuralforge_desktop.core.training.datasets.builtins import BUILTINS
+from neuralforge_desktop.core.training.datasets.limits import Limits
 from neuralforge_desktop.core.training.datasets.prepare import check_fractions, prepare
 from neuralforge_desktop.core.training.datasets.types import DatasetBundle, DatasetError, DatasetInfo, RawData, Split
 
@@ -68,25 +70,26 @@ def read_path(path: Path, options: dict[str, Any]) -> RawData:
     """Pick the loader for what ``path`` holds and read it (not yet limited, split or normalised)."""
     if not path.exists():
         raise DatasetError(f"{path}: no such file or folder")
+    limits = Limits.from_options(options)
     if path.is_file():
         suffix = path.suffix.lower()
         if suffix == ".npz":
-            return tables.load_npz(path, options)
+            return tables.load_npz(path, options, limits)
         if suffix in tables.TABLE_SUFFIXES:
-            return tables.load_table(path, options)
+            return tables.load_table(path, options, limits)
         if idx.is_idx_name(path.name):
-            return idx.load_idx(path)
+            return idx.load_idx(path, limits=limits)
         if path.name in (*cifar.TRAIN_BATCHES, cifar.TEST_BATCH):
             return cifar.load_cifar(path)
         raise DatasetError(f"{path.name}: unknown dataset file; expected {FORMATS}")
     if text.find_root(path) is not None:
-        return text.load_imdb(path, options)
+        return text.load_imdb(path, options, limits)
     if cifar.find_root(path) is not None:
         return cifar.load_cifar(path)
     if any(idx.is_idx_name(p.name) for p in path.iterdir()):
-        return idx.load_idx(path)
+        return idx.load_idx(path, limits=limits)
     if images.looks_like_image_folder(path):
-        return images.load_image_folder(path, options)
+        return images.load_image_folder(path, options, limits)
     raise DatasetError(f"{path}: found no dataset in this folder; expected {FORMATS}")
 
 

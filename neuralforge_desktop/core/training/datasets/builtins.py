@@ -19,6 +19,7 @@ import numpy as np
 
 import neuralforge_desktop
 from neuralforge_desktop.core.training.datasets import idx
+from neuralforge_desktop.core.training.datasets.limits import Limits
 from neuralforge_desktop.core.training.datasets.types import DatasetError, DatasetInfo, RawData, Task
 
 RESOURCES = Path(neuralforge_desktop.__file__).resolve().parent.parent / "resources"
@@ -105,7 +106,8 @@ def _load_mnist(options: dict[str, Any]) -> RawData:
 
 def _load_fashion(options: dict[str, Any]) -> RawData:
     _require("fashion-mnist")
-    raw = idx.load_idx(FASHION_DIR, name="fashion-mnist", class_names=list(FASHION_CLASSES))
+    raw = idx.load_idx(FASHION_DIR, name="fashion-mnist", class_names=list(FASHION_CLASSES),
+                       limits=Limits.from_options(options))
     raw.source = f"Fashion-MNIST (Zalando Research, MIT), {FASHION_DIR}"
     return raw
 

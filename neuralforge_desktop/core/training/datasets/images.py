@@ -4,15 +4,20 @@ A folder holding ``train/`` (and optionally ``test/``), each with the class sub-
 own test split. Images become 1 channel when every image is greyscale and 3 (RGB; alpha dropped) otherwise,
 unless ``options["channels"]`` says which. All images must share one size unless ``options["size"]``
 (an int for squares, or [height, width]) asks for them to be resized.
+
+Each image's width × height is read from its header and checked against ``max_image_pixels`` before it is
+decoded, and the decoded images together against ``max_bytes`` (see ``limits``).
 """
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from neuralforge_desktop.core.training.datasets.limits import Limits, too_large
 from neuralforge_desktop.core.training.datasets.types import DatasetError, RawData
 
 EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
@@ -46,7 +51,38 @@ def _size_option(options: dict[str, Any]) -> tuple[int, int] | None:
     raise DatasetError(f"option size must be a positive int or [height, width], got {size!r}")
 
 
-def _read_tree(folder: Path, classes: list[str], size: tuple[int, int] | None, root: Path
+class _Tally:
+    """Bytes of decoded images so far, across the train and test trees: they become one array."""
+
+    def __init__(self, limits: Limits, root: Path) -> None:
+        self.limits, self.root, self.nbytes = limits, root, 0
+
+    def add(self, nbytes: int) -> None:
+        self.nbytes += nbytes
+        self.limits.check_bytes(f"{self.root.name}/", "the decoded images add up to", self.nbytes)
+
+
+def _open_checked(file: Path, rel: str, limits: Limits) -> Any:
+    """The opened (not yet decoded) image, once its header's width × height is within the limit."""
+    from PIL import Image
+
+    # Pillow warns past its own MAX_IMAGE_PIXELS and refuses past twice that; ours is checked below.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            opened = Image.open(file)
+        except Image.DecompressionBombError as exc:
+            raise DatasetError(f"{rel}: too large: {exc} (Pillow's limit, PIL.Image.MAX_IMAGE_PIXELS; "
+                               f"this loader's is {limits.max_image_pixels:,} pixels, max_image_pixels)") from None
+    width, height = opened.size
+    if width * height > limits.max_image_pixels:
+        opened.close()
+        raise too_large(rel, f"its header declares {width}×{height} =", f"{width * height:,} pixels",
+                        f"{limits.max_image_pixels:,} pixels per image", "max_image_pixels")
+    return opened
+
+
+def _read_tree(folder: Path, classes: list[str], size: tuple[int, int] | None, root: Path, tally: _Tally
                ) -> tuple[list[np.ndarray], list[int], list[str]]:
     from PIL import Image, UnidentifiedImageError
 
@@ -60,8 +96,11 @@ def _read_tree(folder: Path, classes: list[str], size: tuple[int, int] | None, r
         for file in _images_in(sub):
             rel = file.relative_to(root).as_posix()
             try:
-                with Image.open(file) as opened:
-                    img = opened.convert("L" if opened.mode in _GREY_MODES else "RGB")
+                with _open_checked(file, rel, tally.limits) as opened:
+                    grey = opened.mode in _GREY_MODES
+                    out_w, out_h = (size[1], size[0]) if size is not None else opened.size
+                    tally.add(out_w * out_h * (1 if grey else 3))  # before decoding
+                    img = opened.convert("L" if grey else "RGB")
                     if size is not None and img.size != (size[1], size[0]):
                         img = img.resize((size[1], size[0]), Image.Resampling.BILINEAR)
                     arrays.append(np.asarray(img, dtype=np.uint8))
@@ -91,8 +130,9 @@ def _stack(arrays: list[np.ndarray], names: list[str], channels: int) -> np.ndar
     return out
 
 
-def load_image_folder(path: Path, options: dict[str, Any]) -> RawData:
+def load_image_folder(path: Path, options: dict[str, Any], limits: Limits | None = None) -> RawData:
     size = _size_option(options)
+    tally = _Tally(limits or Limits(), path)
     channels = options.get("channels")
     if channels not in (None, 1, 3):
         raise DatasetError(f"option channels must be 1 or 3, got {channels!r}")
@@ -102,12 +142,12 @@ def load_image_folder(path: Path, options: dict[str, Any]) -> RawData:
     if not classes:
         raise DatasetError(f"{path}: expected one sub-folder per class holding images "
                            f"({', '.join(sorted(EXTENSIONS))})")
-    arrays, labels, names = _read_tree(train_dir, classes, size, path)
+    arrays, labels, names = _read_tree(train_dir, classes, size, path, tally)
     test_arrays: list[np.ndarray] = []
     test_labels: list[int] = []
     test_names: list[str] = []
     if split_layout and class_folders(path / "test"):
-        test_arrays, test_labels, test_names = _read_tree(path / "test", classes, size, path)
+        test_arrays, test_labels, test_names = _read_tree(path / "test", classes, size, path, tally)
     if channels is None:
         channels = 3 if any(a.ndim == 3 for a in arrays + test_arrays) else 1
     x = _stack(arrays + test_arrays, names + test_names, channels)

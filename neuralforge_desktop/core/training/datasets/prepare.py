@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from neuralforge_desktop.core.training.datasets.checks import check_converted_size, check_raw
+from neuralforge_desktop.core.training.datasets.limits import LIMIT_OPTIONS, Limits
 from neuralforge_desktop.core.training.datasets.types import DatasetBundle, DatasetError, RawData, Split
 
 _LIMIT, _SPLIT, _LIMIT_TEST = 1, 2, 3  # second half of the rng seed, one per purpose
@@ -163,12 +165,17 @@ def _fingerprint(splits: dict[str, Split], settings: dict[str, Any], vocab: list
 def prepare(raw: RawData, *, val_fraction: float, test_fraction: float | None, seed: int, normalize: bool,
             limit: int | None, options: dict[str, Any]) -> DatasetBundle:
     check_fractions(val_fraction, test_fraction)
+    check_raw(raw)
     x, y = raw.x, np.asarray(raw.y)
     pick = _subset(len(y), limit, seed, raw.ordered)
     if pick is not None:
         x, y = _take(x, pick), y[pick]
-    train_i, val_i, test_i = split_indices(y, task=raw.task, val_fraction=val_fraction, seed=seed,
-                                           test_fraction=test_fraction or 0.0, ordered=raw.ordered)
+    _check_converted(raw, x, raw.x_test if test_fraction is None else None, limit, options)
+    try:
+        train_i, val_i, test_i = split_indices(y, task=raw.task, val_fraction=val_fraction, seed=seed,
+                                               test_fraction=test_fraction or 0.0, ordered=raw.ordered)
+    except DatasetError as exc:
+        raise DatasetError(f"dataset {raw.name}: {exc}") from None
     parts: dict[str, tuple[Any, np.ndarray]] = {"train": (_take(x, train_i), y[train_i]),
                                                 "val": (_take(x, val_i), y[val_i])}
     notes = list(raw.notes)
@@ -182,6 +189,11 @@ def prepare(raw: RawData, *, val_fraction: float, test_fraction: float | None, s
         parts["test"] = (_take(x, test_i), y[test_i])
         if raw.x_test is not None:
             notes.append("test_fraction was given, so the dataset's own test split is not used")
+
+    if not len(val_i):
+        why = ("val_fraction is 0" if val_fraction == 0 else
+               f"{len(y)} examples are too few for val_fraction {val_fraction}")
+        notes.append(f"no validation split ({why}): val metrics are not computed")
 
     vocab: list[str] | None = None
     normalization: dict[str, Any] | None = None
@@ -200,8 +212,10 @@ def prepare(raw: RawData, *, val_fraction: float, test_fraction: float | None, s
 
     targets = {name: _targets(raw, py) for name, (_, py) in parts.items()}
     splits = {name: Split(_writable(arrays[name]), _writable(targets[name])) for name in parts}
+    # Size limits change no array, so they stay out of the fingerprint.
+    kept = {k: v for k, v in options.items() if k not in LIMIT_OPTIONS}
     settings = {"raw": raw.settings, "val_fraction": val_fraction, "test_fraction": test_fraction, "seed": seed,
-                "normalize": normalize, "limit": limit, "options": options}
+                "normalize": normalize, "limit": limit, "options": kept}
     train = splits["train"]
     return DatasetBundle(
         name=raw.name, task=raw.task, train=train, val=splits["val"], test=splits.get("test"),
@@ -209,6 +223,19 @@ def prepare(raw: RawData, *, val_fraction: float, test_fraction: float | None, s
         input_dtype="int64" if train.x.dtype == np.int64 else "float32", class_names=raw.class_names,
         source=raw.source, fingerprint=_fingerprint(splits, settings, vocab), normalization=normalization,
         vocab=vocab, notes=notes)
+
+
+def _check_converted(raw: RawData, x: Any, x_test: Any, limit: int | None, options: dict[str, Any]) -> None:
+    """The float32/int64 arrays about to be made must fit the limit (before they are made)."""
+    n = len(x) + (min(len(x_test), limit or len(x_test)) if x_test is not None else 0)
+    if raw.kind == "text":
+        shape: tuple[int, ...] = (int(raw.settings["max_len"]),)
+    elif isinstance(x, np.ndarray):
+        shape = tuple(int(d) for d in x.shape[1:])
+    else:
+        return
+    itemsize = 8 if raw.kind in ("text", "tokens") else 4
+    check_converted_size(raw, n, shape, itemsize, Limits.from_options(options))
 
 
 def _writable(array: np.ndarray) -> np.ndarray:

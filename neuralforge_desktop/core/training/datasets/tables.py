@@ -11,12 +11,15 @@ else x_train/y_train (with x_test/y_test as the test split), else the first two 
 
 from __future__ import annotations
 
+import math
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.lib import format as npformat
 
+from neuralforge_desktop.core.training.datasets.limits import Limits
 from neuralforge_desktop.core.training.datasets.types import DatasetError, Kind, RawData, Task
 
 TABLE_SUFFIXES = {".csv", ".tsv", ".parquet", ".pq"}
@@ -64,9 +67,33 @@ def encode_targets(values: np.ndarray, task: Task | None, label: str
     return "classification", ids.astype(np.int64), len(names), names, notes
 
 
-def _read_table(path: Path, options: dict[str, Any]) -> Any:
+def _check_table_size(path: Path, limits: Limits) -> None:
+    """A CSV is read as it is, so its size on disk bounds its arrays; a Parquet file is compressed, so its
+    row and column counts (from the footer, read without the data) say what it becomes in memory."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise DatasetError(f"{path.name}: cannot read ({exc.strerror or exc})") from None
+    if path.suffix.lower() not in (".parquet", ".pq"):
+        limits.check_bytes(path.name, "the file is", size)
+        return
+    try:
+        import pyarrow.parquet as pq  # type: ignore[import-untyped]
+
+        meta = pq.read_metadata(path)
+    except ImportError as exc:
+        raise DatasetError(f"{path.name}: reading it needs {exc.name or 'pyarrow'} (pip install pyarrow)") from None
+    except (OSError, ValueError) as exc:
+        raise DatasetError(f"{path.name}: expected a PARQUET table ({exc})") from None
+    decoded = max(meta.num_rows * meta.num_columns * 8,
+                  sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups)))
+    limits.check_bytes(path.name, f"{meta.num_rows:,} rows × {meta.num_columns} columns decode to", decoded)
+
+
+def _read_table(path: Path, options: dict[str, Any], limits: Limits) -> Any:
     import pandas as pd
 
+    _check_table_size(path, limits)
     try:
         if path.suffix.lower() in (".parquet", ".pq"):
             return pd.read_parquet(path)
@@ -78,11 +105,11 @@ def _read_table(path: Path, options: dict[str, Any]) -> Any:
         raise DatasetError(f"{path.name}: expected a {path.suffix.lstrip('.').upper()} table ({exc})") from None
 
 
-def load_table(path: Path, options: dict[str, Any]) -> RawData:
+def load_table(path: Path, options: dict[str, Any], limits: Limits | None = None) -> RawData:
     import pandas as pd
 
     task = _task_option(options)
-    frame = _read_table(path, options)
+    frame = _read_table(path, options, limits or Limits())
     columns = [str(c) for c in frame.columns]
     frame.columns = columns
     if len(columns) < 2:
@@ -124,13 +151,15 @@ def load_table(path: Path, options: dict[str, Any]) -> RawData:
         frame = frame.dropna()
     if len(frame) == 0:
         raise DatasetError(f"{path.name}: the table has no rows")
-    x = frame[numeric].to_numpy(dtype=np.float32)
+    with np.errstate(over="ignore"):  # a value beyond float32 becomes inf, which check_raw reports by column
+        x = frame[numeric].to_numpy(dtype=np.float32)
     kind, y, num_classes, names, target_notes = encode_targets(frame[target].to_numpy(), task,
                                                                f"{path.name}: column {target}")
     notes.extend(target_notes)
     return RawData(name=path.stem, task=kind, kind="features", x=x, y=y, num_classes=num_classes,
                    class_names=names, source=f"table {path} ({len(numeric)} features, target {target})",
-                   notes=notes, settings={"features": numeric, "target": target})
+                   notes=notes, settings={"features": numeric, "target": target},
+                   x_field=f"feature columns {', '.join(numeric)}", y_field=f"column {target}")
 
 
 def _x_kind(x: np.ndarray, options: dict[str, Any], label: str) -> tuple[Kind, np.ndarray, float]:
@@ -162,7 +191,32 @@ def _x_kind(x: np.ndarray, options: dict[str, Any], label: str) -> tuple[Kind, n
     return kind, x, 1.0
 
 
-def load_npz(path: Path, options: dict[str, Any]) -> RawData:
+def _check_members(archive: Any, keys: list[str], path: Path, limits: Limits) -> None:
+    """Before reading the arrays ``keys``: each member's declared uncompressed size, and the shape × item
+    size its .npy header declares, must be within the limit (numpy allocates that much before reading)."""
+    members = set(archive.zip.namelist())
+    for key in keys:
+        member = key if key in members else f"{key}.npy"
+        label = f"{path.name}: {key}"
+        info = archive.zip.getinfo(member)
+        limits.check_bytes(label, "the archive declares it uncompresses to", info.file_size)
+        try:
+            with archive.zip.open(member) as fh:
+                version = npformat.read_magic(fh)
+                read_header = npformat.read_array_header_1_0 if version == (1, 0) else npformat.read_array_header_2_0
+                shape, _, dtype = read_header(fh)
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+            raise DatasetError(f"{label}: expected a .npy array in the archive ({exc})") from None
+        nbytes = math.prod(shape) * dtype.itemsize
+        dims = "×".join(map(str, shape)) or "a scalar"
+        limits.check_bytes(label, f"its header declares {dims} {dtype} =", nbytes)
+        if nbytes > info.file_size:
+            raise DatasetError(f"{label}: its header declares {dims} {dtype} = {nbytes:,} bytes, but the archive "
+                               f"holds {info.file_size:,} bytes for it")
+
+
+def load_npz(path: Path, options: dict[str, Any], limits: Limits | None = None) -> RawData:
+    limits = limits or Limits()
     try:
         archive = np.load(path, allow_pickle=False)
     except (OSError, ValueError, zipfile.BadZipFile) as exc:
@@ -189,6 +243,7 @@ def load_npz(path: Path, options: dict[str, Any]) -> RawData:
         if xk.endswith("_train"):
             tk = (xk[:-6] + "_test", yk[:-6] + "_test")
             test_keys = tk if tk[0] in keys and tk[1] in keys else None
+        _check_members(archive, [xk, yk, *(test_keys or ())], path, limits)
         try:
             arrays = {k: archive[k] for k in (xk, yk, *(test_keys or ()))}
         except ValueError as exc:  # object arrays need pickle, which stays off for files from anywhere
@@ -214,4 +269,4 @@ def load_npz(path: Path, options: dict[str, Any]) -> RawData:
     return RawData(name=path.stem, task=task, kind=kind, x=x, y=encoded[: len(y)], x_test=x_test,
                    y_test=encoded[len(y):] if y_test is not None else None, num_classes=num_classes,
                    class_names=names, source=f"npz {path} ({used})", notes=notes, scale=scale,
-                   settings={"x_key": xk, "y_key": yk, "kind": kind})
+                   settings={"x_key": xk, "y_key": yk, "kind": kind}, x_field=xk, y_field=yk)

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from neuralforge_desktop.core.training.datasets.limits import Limits
 from neuralforge_desktop.core.training.datasets.types import DatasetError, RawData
 
 CLASSES = ["neg", "pos"]
@@ -60,10 +61,22 @@ def _positive_int(options: dict[str, Any], key: str, default: int, low: int) -> 
     return value
 
 
-def load_imdb(path: Path, options: dict[str, Any]) -> RawData:
+def _check_size(root: Path, limits: Limits) -> None:
+    """The reviews' total size on disk, before any is read (tokens take memory in proportion)."""
+    total = 0
+    for file in root.glob("*/*/*.txt"):
+        try:
+            total += file.stat().st_size
+        except OSError:
+            continue  # an unreadable file is reported by name when it is read
+        limits.check_bytes(f"{root.name}/", "the reviews' .txt files add up to", total)
+
+
+def load_imdb(path: Path, options: dict[str, Any], limits: Limits | None = None) -> RawData:
     root = find_root(path)
     if root is None:
         raise DatasetError(f"{path}: expected an aclImdb folder with train/pos/*.txt and train/neg/*.txt")
+    _check_size(root, limits or Limits())
     vocab_size = _positive_int(options, "vocab_size", DEFAULT_VOCAB_SIZE, 3)
     max_len = _positive_int(options, "max_len", DEFAULT_MAX_LEN, 1)
     x, y = _read_split(root / "train")

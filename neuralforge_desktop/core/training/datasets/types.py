@@ -97,6 +97,12 @@ class RawData:
     num_classes: int | None = None
     class_names: list[str] | None = None
     notes: list[str] = field(default_factory=list)
+    # What the inputs and targets are called in the files (an npz key, a table column, a batch's dict key),
+    # so that a problem found in them later names the field at fault.
+    x_field: str = "inputs"
+    y_field: str = "labels"
+    x_test_field: str | None = None  # None: the field's name plus "of the test split"
+    y_test_field: str | None = None
     # Values the loader folded into the arrays (window length, image size …); part of the fingerprint.
     settings: dict[str, Any] = field(default_factory=dict)
     # Series only: keep chronological order instead of shuffling before the split.
