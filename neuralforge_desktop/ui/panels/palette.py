@@ -44,7 +44,9 @@ def layer_tooltip(layer: LayerDef) -> str:
     if layer.help:
         parts.append(f"<span style='color:gray'>{html.escape(layer.help)}</span>")
     if layer.plugin:
-        parts.append(f"<i>From plugin {html.escape(layer.plugin)}</i>")
+        # Plugins are the one place NeuralForge runs code by the user's consent; say so where they appear.
+        parts.append(f"<i>From plugin {html.escape(layer.plugin)}: Python code you installed, which runs with "
+                     "your permissions. Graph, checkpoint and dataset files never run code.</i>")
     # A fixed-width table keeps long help text wrapped instead of one very wide line.
     return "<table width='360'><tr><td>" + "<br><br>".join(parts) + "</td></tr></table>"
 
