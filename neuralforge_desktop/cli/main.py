@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 from collections.abc import Sequence
 
@@ -66,6 +67,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
+    for stream in (sys.stdout, sys.stderr):
+        # Text from a graph file (a name, a label) may hold lone surrogates, which no encoding can write.
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
     try:
         return int(args.func(args) or 0)
     except UserError as exc:  # the user's to fix: the message says how, a traceback would bury it

@@ -8,6 +8,7 @@ it; nothing about a layer is written twice, and no analysis compares type names.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -72,7 +73,12 @@ class ParamSpec:
         if kind == "float":
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise ParamError(self.name, f"expected a number, got {value!r}")
-            value = float(value)
+            try:
+                value = float(value)
+            except OverflowError:
+                value = math.inf
+            if not math.isfinite(value):  # NaN passes every range check, infinity breaks every formula
+                raise ParamError(self.name, f"expected a finite number, got {value!r}")
             self._range(value)
             return value
         if kind == "choice":

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from neuralforge_desktop.core.analysis.shapes import ShapeInference
 from neuralforge_desktop.core.catalog.registry import Catalog, catalog
-from neuralforge_desktop.core.codegen.plan import BlockPlan, ModelPlan, Step, literal, plan_model
+from neuralforge_desktop.core.codegen.plan import BlockPlan, ModelPlan, PlanError, Step, literal, plan_model
 from neuralforge_desktop.core.ir.graph import Graph
 from neuralforge_desktop.core.ir.types import TensorSpec, format_shape, resolve_dim
 
@@ -221,7 +221,11 @@ def _emit_example(out: _Writer, plan: ModelPlan, graph: Graph, batch: int) -> No
     exprs = []
     bindings = {"N": batch, **graph.symbols}
     for node, spec in zip(plan.input_nodes, plan.input_specs, strict=True):
-        dims = ", ".join(str(resolve_dim(d, bindings)) for d in spec.shape)
+        try:
+            dims = ", ".join(str(resolve_dim(d, bindings)) for d in spec.shape)
+        except (KeyError, ValueError) as exc:  # a named dimension the graph's symbols leave without a value
+            raise PlanError(f"Input '{node.id}' has shape {format_shape(spec.shape)}: cannot write example_input(): "
+                            f"{exc.args[0] if exc.args else exc}; give it a value in the graph's symbols") from None
         if spec.dtype.is_float:
             dtype = "" if spec.dtype.value == "float32" else f", dtype=torch.{spec.dtype.value}"
             exprs.append(f"torch.randn({dims}{dtype})" if dims else f"torch.randn(()){dtype}")
