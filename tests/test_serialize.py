@@ -496,7 +496,8 @@ def graphs(draw: st.DrawFn, depth: int = 0) -> Graph:
                 graph.connect(src, "y", node_id, "x")
     for node_id in draw(st.lists(st.sampled_from(ids), max_size=2, unique=True)):
         graph.tie(node_id, "weight", draw(st.sampled_from(ids)), "weight")
-    graph.symbols = draw(st.dictionaries(st.from_regex(r"[A-Z][a-z]?", fullmatch=True), st.integers(), max_size=2))
+    graph.symbols = draw(st.dictionaries(st.from_regex(r"[A-Z][a-z]?", fullmatch=True),
+                                     st.integers(-(2**63), 2**63 - 1), max_size=2))
     graph.meta = draw(st.dictionaries(st.text(max_size=6), JSON_VALUES, max_size=3))
     return graph
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import sys
 import traceback
@@ -120,6 +121,10 @@ def _run(argv: list[str]) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
+    for stream in (sys.stdout, sys.stderr):
+        # Text from a graph file (a name, a label) may hold lone surrogates, which no encoding can write.
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
     return int(args.func(args) or 0)
 
 

@@ -32,6 +32,7 @@ from neuralforge_desktop.core.catalog.layer_memo import layer_token
 from neuralforge_desktop.core.catalog.spec import LayerDef, Params, Trait
 from neuralforge_desktop.core.ir.graph import BLOCK, INPUT, OUTPUT, Graph, Node
 from neuralforge_desktop.core.ir.types import BATCH, TensorSpec, format_shape, resolve_dim
+from neuralforge_desktop.core.limits import about
 
 OPTIMIZER_STATES = {"adam": 2, "adamw": 2, "sgd_momentum": 1, "momentum": 1, "sgd": 0, "none": 0}
 WEIGHT_BYTES = 4  # fp32 master weights, gradients and optimizer state
@@ -170,11 +171,10 @@ _NodeEntry = tuple[NodeShapes, LayerDef | None, tuple[tuple[str, int], ...], _Ra
 class _Caches:
     """Per-:class:`ShapeInference` caches, keyed by the node's inference path (``blk[2]/lin``)."""
 
-    __slots__ = ("nodes", "repeats")
+    __slots__ = ("nodes",)
 
     def __init__(self) -> None:
         self.nodes: dict[str, _NodeEntry] = {}
-        self.repeats: dict[str, tuple[NodeShapes, list[ShapeInference]]] = {}
 
 
 _IDENTITY_CACHES: weakref.WeakKeyDictionary[ShapeInference, _Caches] = weakref.WeakKeyDictionary()
@@ -195,7 +195,7 @@ def _shape_text(specs: Mapping[str, TensorSpec], bindings: Mapping[str, int]) ->
 
 
 def _compute_raw(layer: LayerDef | None, node: Node, result: NodeShapes | None,
-                 bindings: Mapping[str, int]) -> _Raw:
+                 bindings: Mapping[str, int], max_elements: int) -> _Raw:
     if layer is None:
         return _Raw(None, None, None, None, None, 0, 0, "", f"unknown layer type {node.type!r}")
     if result is None:
@@ -213,6 +213,11 @@ def _compute_raw(layer: LayerDef | None, node: Node, result: NodeShapes | None,
         y = _resolve(result.outputs, bindings)
     except (KeyError, ValueError) as exc:
         notes.append(f"cannot size tensors: {exc.args[0] if exc.args else exc}")
+        return _Raw(n_params, n_buffers, None, None, None, 0, 0, text, "; ".join(notes))
+    largest = max((math.prod(shape) for shape in (*x.values(), *y.values())), default=0)
+    if largest > max_elements:  # symbols bound to huge values: no estimate is meaningful (or fits a float)
+        notes.append(f"a tensor of {about(largest)} elements is over the limit of {max_elements:,} "
+                     "(limit: tensor_elements)")
         return _Raw(n_params, n_buffers, None, None, None, 0, 0, text, "; ".join(notes))
     macs = _cost(layer.macs, params, x, y, notes, "MACs")
     extra = _cost(layer.flops_extra, params, x, y, notes, "elementwise FLOPs")
@@ -251,7 +256,8 @@ def _cost(rule: Any, params: Params, x: Mapping[str, tuple[int, ...]], y: Mappin
 
 
 def _raw_for(cache: dict[str, _NodeEntry], path: str, layer: LayerDef | None, node: Node,
-             result: NodeShapes | None, bkey: tuple[tuple[str, int], ...], bindings: Mapping[str, int]) -> _Raw:
+             result: NodeShapes | None, bkey: tuple[tuple[str, int], ...], bindings: Mapping[str, int],
+             max_elements: int) -> _Raw:
     entry = cache.get(path)
     if entry is not None and result is not None and entry[0] is result and entry[1] is layer and entry[2] == bkey:
         return entry[3]
@@ -267,7 +273,7 @@ def _raw_for(cache: dict[str, _NodeEntry], path: str, layer: LayerDef | None, no
         except TypeError:  # an unhashable param value: just compute
             ckey = None
     if raw is None:
-        raw = _compute_raw(layer, node, result, bindings)
+        raw = _compute_raw(layer, node, result, bindings, max_elements)
         if ckey is not None and layer is not None:
             if len(_CONTENT_CACHE) >= _CONTENT_CACHE_LIMIT:
                 _CONTENT_CACHE.clear()
@@ -298,7 +304,7 @@ def _apply_ties(graph: Graph, inference: ShapeInference, rows: dict[str, CostRow
         problem = ""
         if size is None:
             problem = f"size of tied param {tie.param!r} unknown"
-        elif sizes[1] is not None and sizes[0] != sizes[1]:
+        elif sizes[0] is not None and sizes[1] is not None and sizes[0] != sizes[1]:
             problem = (f"tied {tie.param!r} has {sizes[0]:,} elements but {tie.source}.{tie.source_param} "
                        f"has {sizes[1]:,}")
         if problem:
@@ -330,6 +336,7 @@ class _Ctx:
     launch_s: float = 0.0
     conv_rate: float = 0.0  # convolutions: cuDNN runs fp32 convolutions in TF32 by default on Ampere and newer
     visited: int = 0  # node cache entries used by this estimate
+    max_elements: int = 0  # the largest tensor costed: the shapes' limit at this batch size
 
 
 def _cost_graph(graph: Graph, inference: ShapeInference, prefix: str, depth: int, mult: int, frozen: bool,
@@ -348,7 +355,8 @@ def _cost_graph(graph: Graph, inference: ShapeInference, prefix: str, depth: int
         else:
             layer = cat.find(node.type)
             ctx.visited += 1
-            raw = _raw_for(ctx.cache.nodes, inference.prefix + nid, layer, node, result, ctx.bkey, ctx.bindings)
+            raw = _raw_for(ctx.cache.nodes, inference.prefix + nid, layer, node, result, ctx.bkey, ctx.bindings,
+                           ctx.max_elements)
             row = _row(node, layer, raw, path, depth, mult, frozen or not node.trainable, ctx, prefix != "")
             out.append(row)
         level[path] = row
@@ -403,10 +411,14 @@ def _cost_block(node: Node, result: NodeShapes | None, path: str, depth: int, mu
         ctx.uncounted.append(f"{path} ({BLOCK})")
         return row
     row.output_shape = _shape_text(result.outputs, ctx.bindings)
-    copies = _repetitions(node, result, path, ctx.cache)
-    child_mult = mult * (repeat if len(copies) == 1 else 1)
+    # At most two distinct copies (see ShapeInference._infer_block): the first, when it sees other shapes,
+    # and the one every other copy repeats. Costs multiply; nothing iterates over ``repeat``.
+    if result.first_body is None:
+        copies = [(result.body, mult * repeat)]
+    else:
+        copies = [(result.first_body, mult), (result.body, mult * (repeat - 1))]
     start = len(out)
-    for inference in copies:
+    for inference, child_mult in copies:
         child = _cost_graph(body, inference, f"{path}/", depth + 1, child_mult, frozen, ctx, out)
         row._add(child)
     if len(copies) > 1:  # copies of different shapes: one row per body node, summed over the copies
@@ -421,31 +433,6 @@ def _cost_block(node: Node, result: NodeShapes | None, path: str, depth: int, mu
         out[start:] = list(merged.values())
     row.counted = all(r.counted for r in out[start:])
     return row
-
-
-def _repetitions(node: Node, result: NodeShapes, path: str, caches: _Caches) -> list[ShapeInference]:
-    """Body inferences to cost: one when every copy sees the same input specs, else one per copy."""
-    last = result.body
-    assert last is not None
-    repeat = node.repeat
-    if repeat == 1 or last.input_overrides == result.inputs:
-        return [last]
-    cached = caches.repeats.get(last.prefix)
-    if cached is not None and cached[0] is result:
-        return cached[1]
-    body = node.body
-    assert body is not None
-    copies: list[ShapeInference] = []
-    current = dict(result.inputs)
-    outs = [n.id for n in body.output_nodes]
-    ins = list(result.inputs)
-    for i in range(repeat):
-        inference = ShapeInference(body, last.catalog, f"{path}[{i}]/", current).run()
-        copies.append(inference)
-        produced = inference.graph_outputs()
-        current = {i_port: produced[o_port] for i_port, o_port in zip(ins, outs, strict=False) if o_port in produced}
-    caches.repeats[last.prefix] = (result, copies)
-    return copies
 
 
 # -- entry point -----------------------------------------------------------------------------------------
@@ -475,11 +462,11 @@ def estimate_cost(graph: Graph, shapes: ShapeInference | None = None, batch_size
                profile.matmul_flops_per_s(precision), profile.vector_flops_per_s(), profile.bytes_per_s(),
                profile.launch_overhead_us * 1e-6,
                profile.matmul_flops_per_s("tf32" if precision == "fp32" and profile.kind == "gpu" else precision))
+    ctx.max_elements = shapes.limits.tensor_elements * max(1, bound[BATCH])
     rows: list[CostRow] = []
     total = _cost_graph(graph, shapes, "", 0, 1, False, ctx, rows)
     if len(cache.nodes) > 2 * ctx.visited + 100:  # entries of deleted nodes: start over (the content cache stays)
         cache.nodes.clear()
-        cache.repeats.clear()
     trainable = total.trainable_params
     return CostReport(
         batch_size=bound[BATCH], device=profile.name, precision=precision, optimizer=optimizer,

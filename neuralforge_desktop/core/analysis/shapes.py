@@ -15,6 +15,7 @@ from neuralforge_desktop.core.catalog.spec import LayerDef, Params, PortSpec
 from neuralforge_desktop.core.diagnostics import Diagnostic, ParamError, Severity, ShapeError
 from neuralforge_desktop.core.ir.graph import BLOCK, INPUT, OUTPUT, Edge, Graph, Node
 from neuralforge_desktop.core.ir.types import TensorSpec, describe_shape
+from neuralforge_desktop.core.limits import DEFAULT_LIMITS, Limits, about
 
 
 @dataclass
@@ -26,6 +27,7 @@ class NodeShapes:
     params: Params | None = None
     diagnostics: list[Diagnostic] = field(default_factory=list)
     body: ShapeInference | None = None  # for blocks: the inference of the (last) repetition's body
+    first_body: ShapeInference | None = None  # for repeated blocks whose first copy sees other shapes than the rest
     ok: bool = True
 
 
@@ -45,10 +47,11 @@ class ShapeInference:
     """Holds the inferred specs of one graph and keeps them current as it is edited."""
 
     def __init__(self, graph: Graph, cat: Catalog | None = None, prefix: str = "",
-                 input_overrides: Mapping[str, TensorSpec] | None = None) -> None:
+                 input_overrides: Mapping[str, TensorSpec] | None = None, limits: Limits = DEFAULT_LIMITS) -> None:
         self.graph = graph
         self.catalog = cat or catalog()
         self.prefix = prefix
+        self.limits = limits
         self.input_overrides = dict(input_overrides or {})
         self.results: dict[str, NodeShapes] = {}
         # node id → (raw params seen, validated params, errors, input ports)
@@ -118,6 +121,24 @@ class ShapeInference:
         found: list[Diagnostic] = []
         for result in self.results.values():
             found.extend(result.diagnostics)
+        found.extend(self._tie_diagnostics())
+        return found
+
+    def _tie_diagnostics(self) -> list[Diagnostic]:
+        """A tie may only name parameter tensors the layers declare (``LayerDef.param_sizes``): anything else
+        would share nothing, or name an attribute that is no parameter at all."""
+        found: list[Diagnostic] = []
+        for tie in self.graph.ties:
+            for node_id, param in ((tie.node, tie.param), (tie.source, tie.source_param)):
+                node = self.graph.nodes.get(node_id)
+                layer = None if node is None else self.catalog.find(node.type)
+                if layer is None or param in layer.param_sizes:
+                    continue  # a missing node or unknown type has its own error
+                path = self.prefix + node_id
+                names = ", ".join(sorted(layer.param_sizes)) or "none"
+                found.append(Diagnostic(
+                    Severity.error, path, f"{layer.type} '{path}' has no parameter {param!r} to tie "
+                    f"(tieable: {names})", field=param, code="tie"))
         return found
 
     @property
@@ -213,7 +234,9 @@ class ShapeInference:
             elif node.type == OUTPUT:
                 result.outputs = {}
             else:
-                result.outputs = layer.shape(params, result.inputs)
+                outputs = layer.shape(params, result.inputs)
+                self._check_size(layer, params, result.inputs, outputs)  # an oversized tensor feeds nothing
+                result.outputs = outputs
         except _BlockFailed:
             result.ok = False
         except ShapeError as exc:
@@ -225,6 +248,25 @@ class ShapeInference:
                 Severity.error, path, f"{layer.type} '{path}': cannot infer the output shape ({exc})",
                 code="shape"))
         return result
+
+    def _check_size(self, layer: LayerDef, params: Params, inputs: Mapping[str, TensorSpec],
+                    outputs: Mapping[str, TensorSpec]) -> None:
+        """Refuse a tensor or a layer over the limits (symbols count as 1: a batch of one is what must fit)."""
+        try:
+            count = int(layer.param_count(params, inputs))
+        except Exception:  # a rule that cannot count these specs: the cost estimate says so, nothing to limit
+            count = 0
+        if count > self.limits.layer_params:
+            raise ShapeError(None, f"at most {self.limits.layer_params:,} parameters in one layer (limit: "
+                             "layer_params)", f"{about(count)} parameters")
+        for port, spec in outputs.items():
+            elements = 1
+            for dim in spec.shape:
+                if isinstance(dim, int):
+                    elements *= max(dim, 0)
+            if elements > self.limits.tensor_elements:
+                raise ShapeError(None, f"at most {self.limits.tensor_elements:,} elements per tensor (limit: "
+                                 "tensor_elements)", f"output '{port}' of {about(elements)} elements")
 
     def _shape_diag(self, layer: LayerDef, path: str, exc: ShapeError) -> Diagnostic:
         where = f" input '{exc.port}'" if exc.port else ""
@@ -243,6 +285,7 @@ class ShapeInference:
         revision = deep_revision(body)
         if cached is not None and cached[0] == key and cached[1] == revision and cached[2].body is not None:
             result.body = cached[2].body
+            result.first_body = cached[2].first_body
             result.diagnostics.extend(cached[2].diagnostics)
             if any(d.is_error for d in cached[2].diagnostics):
                 raise _BlockFailed()
@@ -251,25 +294,47 @@ class ShapeInference:
         if repeat > 1 and len(ins) != len(outs):
             raise ShapeError(None, f"as many outputs as inputs to repeat the body {repeat} times",
                              f"{len(ins)} inputs, {len(outs)} outputs", field="repeat")
-        current = dict(result.inputs)
-        inner: ShapeInference | None = None
-        outputs: dict[str, TensorSpec] = {}
-        for i in range(repeat):
-            prefix = f"{path}/" if repeat == 1 else f"{path}[{i}]/"
-            inner = ShapeInference(body, self.catalog, prefix, current).run()
-            errors = inner.diagnostics
-            if errors:
-                result.diagnostics.extend(errors)
-            if inner.errors:
-                raise _BlockFailed()
-            produced = inner.graph_outputs()
-            outputs = {p.name: produced[p.name] for p in outs if p.name in produced}
-            current = {i_port.name: outputs[o_port.name] for i_port, o_port in zip(ins, outs, strict=False)
-                       if o_port.name in outputs}
-        summary = NodeShapes(result.inputs, outputs, params, list(result.diagnostics), inner)
+        # Every copy has the same body, so a copy's output shapes depend only on its input shapes. The first
+        # copy sees the block's inputs; when the second copy then sees what it gives back, every later copy
+        # does too. So at most two copies are inferred, whatever ``repeat`` is.
+        first, outputs = self._infer_copy(node, path, 0, dict(result.inputs), result)
+        inner, steady = first, None
+        if repeat > 1:
+            carried = self._carry(ins, outs, outputs)
+            if carried != result.inputs:
+                steady, outputs = self._infer_copy(node, path, 1, carried, result)
+                if self._carry(ins, outs, outputs) != carried:
+                    shapes = " → ".join(", ".join(map(str, specs.values())) for specs in
+                                        (result.inputs, carried, self._carry(ins, outs, outputs)))
+                    raise ShapeError(None, "a body that keeps the tensor shape from its second copy on, to be "
+                                     f"repeated {repeat} times", shapes, field="repeat")
+                inner = steady
+        first_body = first if steady is not None else None
+        summary = NodeShapes(result.inputs, outputs, params, list(result.diagnostics), inner, first_body)
         self._block_cache[node.id] = (key, revision, summary)
         result.body = inner
+        result.first_body = first_body
         return outputs
+
+    def _infer_copy(self, node: Node, path: str, index: int, inputs: dict[str, TensorSpec],
+                    result: NodeShapes) -> tuple[ShapeInference, dict[str, TensorSpec]]:
+        """Infer copy ``index`` of ``node``'s body on ``inputs``; its diagnostics go to ``result``."""
+        body = node.body
+        assert body is not None
+        prefix = f"{path}/" if node.repeat == 1 else f"{path}[{index}]/"
+        inner = ShapeInference(body, self.catalog, prefix, inputs, self.limits).run()
+        result.diagnostics.extend(inner.diagnostics)
+        if inner.errors:
+            raise _BlockFailed()
+        produced = inner.graph_outputs()
+        _, outs = node_ports(node, None, {})
+        return inner, {p.name: produced[p.name] for p in outs if p.name in produced}
+
+    @staticmethod
+    def _carry(ins: list[PortSpec], outs: list[PortSpec], outputs: Mapping[str, TensorSpec]) -> dict[str, TensorSpec]:
+        """What the next copy receives: the i-th output feeds the i-th input."""
+        return {i_port.name: outputs[o_port.name] for i_port, o_port in zip(ins, outs, strict=False)
+                if o_port.name in outputs}
 
 
 def deep_revision(graph: Graph) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import NoReturn
 
 from neuralforge_desktop.core.catalog.spec import LayerDef, ParamSpec
+from neuralforge_desktop.core.limits import DEFAULT_LIMITS
 
 
 def _not_direct(p: object, x: object) -> NoReturn:  # the engines expand blocks; reaching this is a bug in an engine
@@ -22,7 +23,8 @@ BLOCK = LayerDef(
     math="y = f_repeat(… f_2(f_1(x)))",
     help="A subgraph shown as one node. Its Input nodes are its inputs and its Output nodes its outputs. "
     "With repeat > 1 the body runs that many times, each copy with its own weights.",
-    params=(ParamSpec("repeat", "int", 1, "how many times the body is applied in sequence", minimum=1),),
+    params=(ParamSpec("repeat", "int", 1, "how many times the body is applied in sequence", minimum=1,
+                      maximum=DEFAULT_LIMITS.repeat),),
     inputs=(),
     outputs=(),
     shape=_not_direct,

@@ -13,6 +13,7 @@ from neuralforge_desktop.core.codegen.plan import (
     BlockPlan,
     GeneratedCodeError,
     ModelPlan,
+    PlanError,
     Step,
     literal,
     plan_model,
@@ -249,7 +250,11 @@ def _emit_example(out: _Writer, plan: ModelPlan, graph: Graph, batch: int) -> No
     exprs = []
     bindings = {"N": batch, **graph.symbols}
     for node, spec in zip(plan.input_nodes, plan.input_specs, strict=True):
-        dims = ", ".join(str(resolve_dim(d, bindings)) for d in spec.shape)
+        try:
+            dims = ", ".join(str(resolve_dim(d, bindings)) for d in spec.shape)
+        except (KeyError, ValueError) as exc:  # a named dimension the graph's symbols leave without a value
+            raise PlanError(f"Input '{node.id}' has shape {format_shape(spec.shape)}: cannot write example_input(): "
+                            f"{exc.args[0] if exc.args else exc}; give it a value in the graph's symbols") from None
         if spec.dtype.is_float:
             dtype = "" if spec.dtype.value == "float32" else f", dtype=torch.{spec.dtype.value}"
             exprs.append(f"torch.randn({dims}{dtype})" if dims else f"torch.randn(()){dtype}")

@@ -49,6 +49,7 @@ from neuralforge_desktop.core.catalog.registry import catalog as default_catalog
 from neuralforge_desktop.core.errors import UserError
 from neuralforge_desktop.core.ir.graph import BLOCK, Graph, GraphError, Node
 from neuralforge_desktop.core.ir.identifiers import check_graph
+from neuralforge_desktop.core.limits import DEFAULT_LIMITS, MAX_FILE_INT, Limits, over_limit
 
 FORMAT_MARKER = "neuralforge-graph"
 FORMAT_VERSION = 1
@@ -125,9 +126,12 @@ def _show(value: Any) -> str:
 
 
 class _Reader:
-    def __init__(self, cat: Catalog, file: str | os.PathLike[str] | None) -> None:
+    def __init__(self, cat: Catalog, file: str | os.PathLike[str] | None, limits: Limits) -> None:
         self.catalog = cat
         self.file = file
+        self.limits = limits
+        self.node_count = 0
+        self.depth = 0
 
     def fail(self, where: str, reason: str) -> NoReturn:
         raise GraphFileError(reason, where, self.file)
@@ -198,12 +202,17 @@ class _Reader:
                 self.fail(where, "a symbol name must be an identifier")
             if not _is_int(value):
                 self.fail(where, f"expected an integer, got {_show(value)}")
+            if not -MAX_FILE_INT - 1 <= value <= MAX_FILE_INT:  # a dimension size; larger breaks estimates
+                self.fail(where, f"integer out of range (more than 64 bits): {_show(value)}")
             graph.symbols[name] = value
         graph.meta = copy.deepcopy(self.as_object(obj.get("meta", {}), _at(prefix, "meta")))
         if "nodes" not in obj:
             self.fail(_at(prefix, "nodes"), "missing")
         for i, record in enumerate(self.as_list(obj["nodes"], _at(prefix, "nodes"))):
             where = f"{_at(prefix, 'nodes')}[{i}]"
+            self.node_count += 1
+            if self.node_count > self.limits.nodes:
+                self.fail(where, over_limit("the node count", self.node_count, self.limits.nodes, "nodes"))
             node = self.node(self.as_object(record, where), where)
             if node.id in graph.nodes:
                 self.fail(f"{where}.id", f"duplicate node id {node.id!r}")
@@ -264,7 +273,14 @@ class _Reader:
         if type_name == BLOCK:
             if "body" not in obj:
                 self.fail(f"{where}.body", "a Block needs a body graph")
+            repeat = params.get("repeat")
+            if isinstance(repeat, int) and not isinstance(repeat, bool) and repeat > self.limits.repeat:
+                self.fail(f"{where}.params.repeat", over_limit("repeat", repeat, self.limits.repeat, "repeat"))
+            self.depth += 1
+            if self.depth > self.limits.depth:
+                self.fail(f"{where}.body", over_limit("block nesting", self.depth, self.limits.depth, "depth"))
             node.body = self.graph(self.as_object(obj["body"], f"{where}.body"), f"{where}.body")
+            self.depth -= 1
         elif "body" in obj:
             self.fail(f"{where}.body", f"only Block nodes have a body, not {type_name}")
         if layer is not None and version < layer.version:
@@ -293,13 +309,14 @@ class _Reader:
 
 
 def graph_from_dict(data: Any, catalog: Catalog | None = None, *,
-                    source: str | os.PathLike[str] | None = None) -> Graph:
+                    source: str | os.PathLike[str] | None = None, limits: Limits = DEFAULT_LIMITS) -> Graph:
     """Build a graph from a parsed document (the whole ``{"format", "version", "graph"}`` object).
 
     ``catalog`` decides which types are known and which per-layer migrations apply (default: the
-    process-wide catalog). ``source`` names the file in error messages. The input is never modified.
+    process-wide catalog). ``source`` names the file in error messages; ``limits`` caps the node count,
+    the nesting depth and block repeats. The input is never modified.
     """
-    reader = _Reader(catalog if catalog is not None else default_catalog(), source)
+    reader = _Reader(catalog if catalog is not None else default_catalog(), source, limits)
     try:
         return reader.document(data)
     except RecursionError:
@@ -307,8 +324,10 @@ def graph_from_dict(data: Any, catalog: Catalog | None = None, *,
 
 
 def loads(text: str | bytes, catalog: Catalog | None = None, *,
-          source: str | os.PathLike[str] | None = None) -> Graph:
+          source: str | os.PathLike[str] | None = None, limits: Limits = DEFAULT_LIMITS) -> Graph:
     """Parse ``.nfg`` text (a leading byte-order mark is ignored)."""
+    if len(text) > limits.file_bytes:
+        raise GraphFileError(over_limit("the file size", len(text), limits.file_bytes, "file_bytes"), file=source)
     if isinstance(text, bytes | bytearray):
         try:
             text = bytes(text).decode("utf-8-sig")
@@ -327,12 +346,18 @@ def loads(text: str | bytes, catalog: Catalog | None = None, *,
         raise GraphFileError(f"invalid JSON: {exc}", file=source) from None
     except RecursionError:
         raise GraphFileError("invalid JSON: nested too deeply", file=source) from None
-    return graph_from_dict(data, catalog, source=source)
+    return graph_from_dict(data, catalog, source=source, limits=limits)
 
 
-def load_graph(path: str | os.PathLike[str], catalog: Catalog | None = None) -> Graph:
+def load_graph(path: str | os.PathLike[str], catalog: Catalog | None = None, *,
+               limits: Limits = DEFAULT_LIMITS) -> Graph:
     """Read a ``.nfg`` file. ``OSError`` (missing file, no permission) propagates as is."""
-    return loads(Path(path).read_bytes(), catalog, source=path)
+    with open(path, "rb") as file:
+        size = os.fstat(file.fileno()).st_size
+        if size > limits.file_bytes:
+            raise GraphFileError(over_limit("the file size", size, limits.file_bytes, "file_bytes"), file=path)
+        data = file.read(limits.file_bytes + 1)  # never more than the limit, whatever the size said
+    return loads(data, catalog, source=path, limits=limits)
 
 
 # -- writing ---------------------------------------------------------------------------------------------
