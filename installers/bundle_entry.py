@@ -1,11 +1,10 @@
-"""Entry point of the desktop bundles (PyInstaller): the ``neuralforge`` command, plus the two interpreter
-forms the app itself uses to start child processes.
+"""Entry point of the desktop bundles (PyInstaller): the ``neuralforge`` command, plus the interpreter forms
+the app itself uses to start child processes.
 
 Inside a bundle ``sys.executable`` is this program, not a Python interpreter, yet the app starts its training
-worker as ``sys.executable -u -m neuralforge_desktop.core.training.worker RUN_DIR`` and probes for CUDA with
-``sys.executable -c CODE``. Accepting those two forms here keeps one launch line for the installed package and
-the bundle; every other argument list is the CLI's. The CLI has no ``-m``/``-c``/``-u`` options, so nothing a
-user types is taken for them."""
+worker and its CUDA probe as ``sys.executable -P -c CODE ARGS…`` (and once used ``-u -m MODULE``). Accepting
+those forms here keeps one launch line for the installed package and the bundle; every other argument list is
+the CLI's. The CLI has no ``-m``/``-c``/``-u``/``-P`` options, so nothing a user types is taken for them."""
 
 from __future__ import annotations
 
@@ -15,17 +14,18 @@ import sys
 
 
 def run_as_interpreter(argv: list[str]) -> int | None:
-    """Run ``[-u] -m MODULE ARGS…`` or ``[-u] -c CODE ARGS…`` as Python would; None for any other argv."""
+    """Run ``[-u] [-P] -m MODULE ARGS…`` or ``… -c CODE ARGS…`` as Python would; None for any other argv."""
     args = list(argv)
-    unbuffered = False
-    while args and args[0] == "-u":
-        unbuffered = True
+    # -u (unbuffered) and -P (working directory not importable) need nothing more here: a bundle's import path
+    # never holds the working directory, and child output is made line-buffered below in any case.
+    while args and args[0] in ("-u", "-P"):
         args.pop(0)
     if len(args) < 2 or args[0] not in ("-m", "-c"):
         return None
-    if unbuffered:  # the worker's events must reach the app line by line, not when a block buffer fills
-        sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
-        sys.stderr.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    # The worker's events must reach the app line by line, not when a block buffer fills; a bundle does not
+    # read PYTHONUNBUFFERED from the environment the app passes.
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    sys.stderr.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     flag, target, rest = args[0], args[1], args[2:]
     try:
         if flag == "-m":

@@ -39,3 +39,13 @@ def test_a_failing_worker_reports_its_error_and_status() -> None:
     done = entry("-u", "-m", "neuralforge_desktop.core.training.worker", "/nonexistent/run")
     assert done.returncode != 0
     assert "run.json" in done.stderr
+
+
+def test_the_worker_command_the_app_builds_is_accepted() -> None:
+    # The exact argv the trainer starts its worker with, minus the interpreter: a bundle's entry point must run it.
+    from neuralforge_desktop.core.training.child_python import python_command, run_main_code
+
+    argv = python_command(run_main_code("neuralforge_desktop.core.training.worker"), "--help")[1:]
+    done = entry(*argv)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("usage: neuralforge-worker")

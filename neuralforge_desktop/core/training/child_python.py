@@ -44,6 +44,10 @@ def run_main_code(module: str, function: str = "main") -> str:
 
     if not (all(part.isidentifier() for part in module.split(".")) and function.isidentifier()):
         raise ValueError(f"not a module and function: {module}:{function}")
+    if getattr(sys, "frozen", False):
+        # A desktop bundle imports only from its own archive (the working directory is never on its path), and
+        # its package has no source files to load by location.
+        return "\n".join(["import sys", f"from {module} import {function}", f"sys.exit({function}())"])
     package = Path(neuralforge_desktop.__file__).resolve().parent
     return "\n".join([
         "import importlib.util, sys",
