@@ -90,3 +90,18 @@ def test_top_down_layout_places_below_and_shifts_down():
     assert placed.position == (0.0, 46.0 + 60.0)
     assert placed.moves["blocker"][0] == 0.0 and placed.moves["blocker"][1] > 110.0
     assert_clear(boxes_after(graph, placed))
+
+
+def test_the_next_layer_is_wired_from_the_first_output_not_yet_used():
+    from neuralforge_desktop.core.edit.canvas_edits import auto_connect_edge, new_node
+
+    graph = Graph("g")
+    graph.add_node("Split", "split", position=(0.0, 0.0))
+    first = new_node(graph, "ReLU", (240.0, 0.0))
+    edge, _ = auto_connect_edge(graph, None, "split", first)
+    assert edge is not None and edge.src_port == "y0"
+    graph.insert_node(first)
+    graph.connect(edge.src, edge.src_port, edge.dst, edge.dst_port)
+    second = new_node(graph, "ReLU", (240.0, 100.0))
+    edge, _ = auto_connect_edge(graph, None, "split", second)
+    assert edge is not None and edge.src_port == "y1"  # y0 already feeds the first ReLU
