@@ -75,8 +75,9 @@ def new_node(graph: Graph, type_name: str, position: tuple[float, float]) -> Nod
 
 def auto_connect_edge(graph: Graph, shapes: ShapeInference | None, source: str | None,
                       node: Node) -> tuple[Edge | None, str]:
-    """The edge from ``source``'s first output into ``node``'s first input when that is legal, else None
-    and the reason (empty when there was nothing to connect from)."""
+    """The edge from ``source``'s first free output (else its first output: outputs may feed several
+    layers) into ``node``'s first input when that is legal, else None and the reason (empty when there was
+    nothing to connect from)."""
     if source is None or source not in graph.nodes:
         return None, ""
     layer_src = catalog().find(graph.nodes[source].type)
@@ -87,12 +88,14 @@ def auto_connect_edge(graph: Graph, shapes: ShapeInference | None, source: str |
     if not outs or not ins:
         side = f"'{source}' has no output" if not outs else f"{node.type} has no input"
         return None, f"added {node.id} unconnected: {side}"
-    spec = shapes.spec(source, outs[0].name) if shapes is not None else None
+    used = {e.src_port for e in graph.outgoing(source)}
+    out = next((p for p in outs if p.name not in used), outs[0])
+    spec = shapes.spec(source, out.name) if shapes is not None else None
     problem = ins[0].check(spec) if spec is not None and (ins[0].ranks is not None or ins[0].dtype != "any") else None
     if problem is not None:
         return None, (f"added {node.id} unconnected: {node.type} input '{ins[0].name}' expects {problem}, "
                       f"'{source}' gives {spec}")
-    return Edge(source, outs[0].name, node.id, ins[0].name), ""
+    return Edge(source, out.name, node.id, ins[0].name), ""
 
 
 def group_edit(graph: Graph, shapes: ShapeInference | None, node_ids: Iterable[str]) -> GroupIntoBlock:

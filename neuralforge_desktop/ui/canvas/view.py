@@ -22,8 +22,8 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QApplication, QGraphicsView, QWidget
 
-from neuralforge_desktop.core.edit import canvas_edits
-from neuralforge_desktop.core.edit.edits import AddNode, Edit, SetMeta
+from neuralforge_desktop.core.edit import canvas_edits, placement
+from neuralforge_desktop.core.edit.edits import AddNode, Edit, Macro, MoveNodes, SetMeta
 from neuralforge_desktop.core.ir.graph import GraphError
 from neuralforge_desktop.ui.bridge import LAYER_MIME, DocumentBridge, SelectionModel
 from neuralforge_desktop.ui.canvas.commands import CommandsMixin
@@ -31,7 +31,7 @@ from neuralforge_desktop.ui.canvas.edge_item import LOD_FAR, LOD_LABEL, LOD_WIRE
 from neuralforge_desktop.ui.canvas.export import export_scene
 from neuralforge_desktop.ui.canvas.gestures import GestureMixin
 from neuralforge_desktop.ui.canvas.minimap import Minimap
-from neuralforge_desktop.ui.canvas.node_item import PORT_Y, WIDTH, NodeItem
+from neuralforge_desktop.ui.canvas.node_item import CONCEPT_WIDTH, PORT_Y, WIDTH, NodeItem
 from neuralforge_desktop.ui.canvas.quick_add import QuickAddPopup
 from neuralforge_desktop.ui.canvas.scene import BACKDROPS, GraphScene
 from neuralforge_desktop.ui.canvas.style import GRID
@@ -394,32 +394,56 @@ class GraphView(CommandsMixin, GestureMixin, QGraphicsView):
         return node.id
 
     def quick_add(self, pos: QPointF | None = None) -> QuickAddPopup:
-        """Open the layer search at scene ``pos`` (default: the cursor, else mid-view); the chosen layer is
-        added there, wired from the selected node's first output when that is legal."""
+        """Open the layer search. With a node selected and no ``pos`` (Tab), the chosen layer goes
+        downstream of that node, clear of the others; with ``pos`` (a double-click) it goes there; else at
+        the cursor or mid-view. It is wired from the selected node's first free output when that is legal."""
+        source = self.selection.current if self.selection.current in self.graph_scene.nodes else None
+        downstream = pos is None and source is not None
         if pos is None:
             local = self.viewport().mapFromGlobal(self.cursor().pos())
             inside = self.viewport().rect().contains(local)
             pos = self.mapToScene(local if inside else self.viewport().rect().center())
-        source = self.selection.current
         where = QPointF(pos)
+        if downstream:
+            x, y = self._downstream_of(source or "").position
+            where = QPointF(x + WIDTH / 2.0, y + PORT_Y)
+            self.ensureVisible(QRectF(x, y, WIDTH, 60.0), 40, 40)
 
         def chosen(type_name: str) -> None:
-            self._add_connected(type_name, where, source)
+            self._add_connected(type_name, None if downstream else where, source)
 
         if self._popup is None:  # one popup, reused: opening it is then instant
             self._popup = QuickAddPopup(self)
         self._popup.open_at(self.viewport().mapToGlobal(self.mapFromScene(where)), chosen)
         return self._popup
 
-    def _add_connected(self, type_name: str, pos: QPointF, source: str | None) -> str:
+    def _downstream_of(self, source: str) -> placement.Placement:
+        """Where a node added after ``source`` goes, and what moves out of its way (sizes as drawn; an
+        opened block counts as the card it replaces, since the view already makes room around it)."""
+        style = self.graph_scene.style
+        collapsed = (CONCEPT_WIDTH if style.concept else WIDTH, 46.0)
+        sizes = {nid: (collapsed if item.look.expanded else (item.look.width, item.look.height))
+                 for nid, item in self.graph_scene.nodes.items() if item.look is not None}
+        # A node with a summary row or several named ports is taller than a bare card: leave it that room.
+        new_size = (collapsed[0], 80.0 if not style.concept else 140.0)
+        return placement.place_downstream(self.graph_scene.graph, sizes, source, new_size,
+                                          grid=GRID if style.snap else None)
+
+    def _add_connected(self, type_name: str, pos: QPointF | None, source: str | None) -> str:
+        """Add ``type_name`` at ``pos`` (None: downstream of ``source``, shifting what is in the way), wired
+        from ``source`` when legal: one undo step."""
         graph = self.graph_scene.graph
+        spot = self._downstream_of(source) if pos is None and source in graph.nodes else None
         try:
-            node = canvas_edits.new_node(graph, type_name, self._place(pos))
+            node = canvas_edits.new_node(graph, type_name, spot.position if spot else self._place(pos))
         except GraphError as exc:
             self.status_message.emit(str(exc))
             return ""
         edge, reason = canvas_edits.auto_connect_edge(graph, self.bridge.document.shapes, source, node)
-        if not self.push(AddNode(node, (edge,) if edge else (), label=f"Add {type_name}")):
+        add = AddNode(node, (edge,) if edge else (), label=f"Add {type_name}")
+        edit: Edit = Macro((MoveNodes(spot.moves, label="Make room"), add), label=add.label) \
+            if spot and spot.moves else add
+        if not self.push(edit):
             return ""
         if reason:
             self.status_message.emit(reason)

@@ -33,6 +33,7 @@ HEAVY_POINTS = 400
 # Peak downsampling keeps a min and a max per bin; 2 bins per pixel is already exact to the eye (pyqtgraph's
 # default of 5 draws 2.5× more segments for nothing).
 DOWNSAMPLE_FACTOR = 2.0
+LEGEND_COLUMNS = 4  # legend entries per row in the strip above each plot
 
 # Live series: metric name → (legend text, plot, colour role, marker, width)
 _LIVE_SERIES: dict[str, tuple[str, str, str, str | None, float]] = {
@@ -122,10 +123,12 @@ class CurvesWidget(QWidget):
             item.addItem(grid, ignoreBounds=True)
             self._grids[key] = grid
             item.setLabel("left", title, units=unit or None)
-            # Loss falls towards the bottom right, accuracy rises towards the top right: put each legend in
-            # the corner its curves leave free.
-            legend = item.addLegend(offset=(-8, 8) if key == "loss" else (-8, -8), labelTextSize="8pt")
-            legend.hide()  # an empty legend is drawn as a stray little box: shown with the first series
+            for axis in ("left", "bottom"):
+                # A loss of 0.2–0.6 reads 0.2–0.6, not "Loss (x0.001)" with ticks 200–600.
+                item.getAxis(axis).enableAutoSIPrefix(False)
+            # Steps start at 0: auto-range padding would otherwise open the x axis at about −5 %.
+            item.getViewBox().setLimits(xMin=0)
+            self._add_legend_above(item)
             item.getViewBox().setMouseMode(pg.ViewBox.RectMode)  # drag a box to zoom; right-click resets
             widget.setMinimumHeight(120)
             self._plots[key] = widget
@@ -150,9 +153,9 @@ class CurvesWidget(QWidget):
             self._plots[series.plot].getPlotItem().removeItem(series.item)
         self._series.clear()
         self._run_colors.clear()
-        for widget in self._plots.values():
+        for key, widget in self._plots.items():
             widget.getPlotItem().enableAutoRange()
-            widget.getPlotItem().legend.hide()
+            self._fit_legend_strip(key)
 
     def series_count(self) -> int:
         return len(self._series)
@@ -198,9 +201,8 @@ class CurvesWidget(QWidget):
             series = self._series.pop(key)
             self._plots[series.plot].getPlotItem().removeItem(series.item)
         self._run_colors.pop(run_label, None)
-        for key, widget in self._plots.items():
-            if not any(s.plot == key for s in self._series.values()):
-                widget.getPlotItem().legend.hide()
+        for key in self._plots:
+            self._fit_legend_strip(key)
 
     def runs(self) -> list[str]:
         return list(dict.fromkeys(run for run, _ in self._series))
@@ -242,6 +244,22 @@ class CurvesWidget(QWidget):
             self._style(series)
 
     # -- internals ---------------------------------------------------------------------------------------
+    @staticmethod
+    def _add_legend_above(item: pg.PlotItem) -> None:
+        """A legend in a strip above the plot area (the hidden title's row), laid out in a row, so it never
+        covers the newest points, wherever the curves go."""
+        legend = pg.LegendItem(labelTextSize="8pt", colCount=LEGEND_COLUMNS, frame=False, verSpacing=-4)
+        legend.setParentItem(item)
+        legend.anchor(itemPos=(1, 0), parentPos=(1, 0), offset=(-8, 0))
+        item.legend = legend  # PlotItem.addItem adds every named series to it
+        legend.hide()  # an empty legend would still take its strip: shown with the first series
+
+    def _fit_legend_strip(self, key: str) -> None:
+        item = self._plots[key].getPlotItem()
+        shown = any(s.plot == key for s in self._series.values())
+        item.legend.setVisible(shown)
+        item.layout.setRowFixedHeight(0, item.legend.height() + 2 if shown else 0)
+
     def _append(self, run_label: str, name: str, steps: Sequence[float] | np.ndarray,
                 values: Sequence[float] | np.ndarray) -> None:
         self._extend(self._get(run_label, name), steps, values)
@@ -273,7 +291,7 @@ class CurvesWidget(QWidget):
             self._series[key] = series
             plot_item = self._plots[plot].getPlotItem()
             plot_item.addItem(item)
-            plot_item.legend.show()
+            self._fit_legend_strip(plot)
         return series
 
     def _style(self, series: _Series) -> None:

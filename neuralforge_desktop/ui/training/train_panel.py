@@ -176,6 +176,8 @@ class TrainPanel(QWidget):
         self._status_timer.timeout.connect(self._show_status)
         self.set_theme(DEFAULT_THEME)
         self._set_state("idle")
+        # The panel follows the open document: another file must not show the last file's curves or error.
+        bridge.replaced.connect(self._on_document_replaced)
 
     # -- public ------------------------------------------------------------------------------------------
     @property
@@ -373,6 +375,19 @@ class TrainPanel(QWidget):
                 store.set_status(run_id, status)
         except (OSError, StoreError) as exc:  # the message shown already tells the user what happened
             self._last_error += f"\n(could not mark the run {status}: {exc})"
+
+    def _on_document_replaced(self) -> None:
+        """A new or opened graph: forget the previous document's finished run, its curves and its message.
+        A run still in progress keeps being shown (it goes on training the graph it started with) until it
+        ends; the next Start trains the open document."""
+        if self._state in ACTIVE or self._state == "ending":
+            return
+        self.curves.clear()
+        self._run_id = None
+        self._run_info = {}
+        self._show_message("")
+        self._set_state("idle")
+        self._show_status()
 
     # -- helpers -----------------------------------------------------------------------------------------
     def _problems(self) -> list[str]:
