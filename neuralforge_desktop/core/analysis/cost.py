@@ -29,6 +29,7 @@ from typing import Any
 from neuralforge_desktop.core.analysis.devices import DeviceProfile, get_device, precision_itemsize
 from neuralforge_desktop.core.analysis.shapes import NodeShapes, ShapeInference
 from neuralforge_desktop.core.catalog.layer_memo import layer_token
+from neuralforge_desktop.core.catalog.node_params import is_data_input
 from neuralforge_desktop.core.catalog.spec import LayerDef, Params, Trait
 from neuralforge_desktop.core.ir.graph import BLOCK, INPUT, OUTPUT, Graph, Node
 from neuralforge_desktop.core.ir.types import BATCH, TensorSpec, format_shape, resolve_dim
@@ -377,10 +378,10 @@ def _row(node: Node, layer: LayerDef | None, raw: _Raw, path: str, depth: int, m
     macs = raw.macs or 0
     extra = raw.flops_extra or 0
     act = raw.activation_bytes or 0
-    if node.type == INPUT and in_body and node.params.get("role", "data") == "data":
+    if in_body and is_data_input(node):
         act = 0  # a body's data input aliases the block's input tensor
     skip = (layer is None or Trait.NO_KERNEL in layer.traits or layer.is_loss
-            or (node.type == INPUT and node.params.get("role") == "target"))
+            or (node.type == INPUT and not is_data_input(node)))
     latency = 0.0
     if not skip:
         assert layer is not None

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from neuralforge_desktop.core.analysis.shapes import NodeShapes
+from neuralforge_desktop.core.catalog.node_params import is_data_input
 from neuralforge_desktop.core.catalog.registry import Catalog
 from neuralforge_desktop.core.catalog.spec import LayerDef, Params, Trait
 from neuralforge_desktop.core.diagnostics import Diagnostic, Severity
@@ -124,7 +125,7 @@ Rule = Callable[[NodeContext], Iterator[Diagnostic]]
 # -- warnings ----------------------------------------------------------------------------------------------
 def unused_input(ctx: NodeContext) -> Iterator[Diagnostic]:
     if ctx.node.type == INPUT and not ctx.graph.consumers(ctx.node.id):
-        what = "a loss" if ctx.node.params.get("role", "data") == "target" else "a layer"
+        what = "a layer" if is_data_input(ctx.node) else "a loss"
         yield ctx.warn(f"Input '{ctx.path}' is not connected to anything; connect it to {what} or delete it",
                        "unused-input")
 

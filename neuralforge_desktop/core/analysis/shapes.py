@@ -10,6 +10,7 @@ import heapq
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from neuralforge_desktop.core.catalog.node_params import is_data_input
 from neuralforge_desktop.core.catalog.registry import Catalog, catalog
 from neuralforge_desktop.core.catalog.spec import LayerDef, Params, PortSpec
 from neuralforge_desktop.core.diagnostics import Diagnostic, ParamError, Severity, ShapeError
@@ -35,7 +36,7 @@ def node_ports(node: Node, layer: LayerDef | None,
                params: Mapping[str, object]) -> tuple[list[PortSpec], list[PortSpec]]:
     """Input and output ports of a node; blocks take theirs from the body's Input/Output nodes."""
     if node.is_block and node.body is not None:
-        ins = [PortSpec(n.id, dtype="any") for n in node.body.input_nodes if n.params.get("role", "data") == "data"]
+        ins = [PortSpec(n.id, dtype="any") for n in node.body.input_nodes if is_data_input(n)]
         outs = [PortSpec(n.id, dtype="any") for n in node.body.output_nodes]
         return ins, outs
     if layer is None:

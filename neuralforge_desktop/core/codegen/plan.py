@@ -20,6 +20,7 @@ from typing import Any
 
 from neuralforge_desktop.core.analysis.shapes import ShapeInference, node_ports
 from neuralforge_desktop.core.catalog.layer_memo import LayerMemo
+from neuralforge_desktop.core.catalog.node_params import is_data_input, node_params
 from neuralforge_desktop.core.catalog.registry import Catalog, catalog
 from neuralforge_desktop.core.catalog.spec import LayerDef, Params, PortSpec
 from neuralforge_desktop.core.errors import UserError
@@ -169,7 +170,7 @@ def model_side(graph: Graph, shapes: ShapeInference, cat: Catalog) -> list[str]:
     training_only: set[str] = set()
     for node in graph:
         layer = cat.find(node.type)
-        if (node.type == INPUT and node.params.get("role", "data") == "target") or (layer is not None and
+        if (node.type == INPUT and not is_data_input(node)) or (layer is not None and
                                                                                     layer.is_loss):
             training_only.add(node.id)
     training_only |= graph.descendants(list(training_only))
@@ -334,7 +335,7 @@ def _block_statement(step: Step) -> str:
 
 def _structure(graph: Graph) -> object:
     """What makes two bodies the same class: types, params, wiring and ties (not positions or notes)."""
-    nodes = [(n.id, n.type, json.dumps(n.params, sort_keys=True, default=str), n.trainable,
+    nodes = [(n.id, n.type, json.dumps(node_params(n), sort_keys=True, default=str), n.trainable,
               _structure(n.body) if n.body is not None else None) for n in graph]
     edges = sorted((e.src, e.src_port, e.dst, e.dst_port) for e in graph.edges)
     return [nodes, edges, sorted((t.node, t.param, t.source, t.source_param) for t in graph.ties)]
@@ -351,7 +352,7 @@ def _plan_block(node: Node, shapes: ShapeInference, cat: Catalog, classes: Names
     body = node.body
     assert body is not None and result.body is not None
     if node.repeat > 1:
-        ins = [n for n in body.input_nodes if n.params.get("role", "data") == "data"]
+        ins = [n for n in body.input_nodes if is_data_input(n)]
         outs = body.output_nodes
         first = [result.inputs[n.id] for n in ins]
         last = [result.outputs.get(n.id) for n in outs]

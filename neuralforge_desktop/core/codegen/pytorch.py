@@ -8,6 +8,7 @@ import textwrap
 from dataclasses import dataclass, field
 
 from neuralforge_desktop.core.analysis.shapes import ShapeInference
+from neuralforge_desktop.core.catalog.node_params import node_params
 from neuralforge_desktop.core.catalog.registry import Catalog, catalog
 from neuralforge_desktop.core.codegen.plan import (
     BlockPlan,
@@ -283,10 +284,9 @@ def index_high(graph: Graph, input_id: str) -> int:
     """Upper bound for random indices fed to an integer input: the smallest table it indexes."""
     highs = []
     for edge in graph.outgoing(input_id):
-        params = graph.nodes[edge.dst].params
-        for key in ("num_embeddings",):
-            if key in params:
-                highs.append(int(params[key]))
+        params = node_params(graph.nodes[edge.dst])
+        if params.get("num_embeddings") is not None:
+            highs.append(int(params["num_embeddings"]))
     return min(highs) if highs else 2
 
 

@@ -6,6 +6,7 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
+from neuralforge_desktop.core.catalog.node_params import node_params
 from neuralforge_desktop.core.edit.edits import Edit
 from neuralforge_desktop.core.ir.graph import BLOCK, INPUT, OUTPUT, Edge, Graph, GraphError, Node
 from neuralforge_desktop.core.ir.naming import unique_id
@@ -122,8 +123,8 @@ class UngroupBlock(Edit):
         for in_node in body.input_nodes:
             edge = feeds.get(in_node.id)
             if edge is not None:
-                io_shapes[(edge.src, edge.src_port)] = (list(in_node.params.get("shape", [])),
-                                                        str(in_node.params.get("dtype", "float32")))
+                params = node_params(in_node)
+                io_shapes[(edge.src, edge.src_port)] = (list(params.shape), str(params.dtype))
         ox, oy = block.position
         new_edges: list[Edge] = []
         for e in body.edges:

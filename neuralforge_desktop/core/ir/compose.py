@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from neuralforge_desktop.core.catalog.node_params import is_data_input
 from neuralforge_desktop.core.catalog.registry import catalog
 from neuralforge_desktop.core.ir.graph import BLOCK, INPUT, OUTPUT, Graph
 from neuralforge_desktop.core.ir.layout import layered_layout
@@ -60,7 +61,7 @@ class Composer:
               notes: str = "") -> Ref:
         body_graph = body.done(layout=True) if isinstance(body, Composer) else body
         self.graph.add_node(BLOCK, node_id, {"repeat": repeat}, body=body_graph, label=label, notes=notes)
-        ports = [n.id for n in body_graph.input_nodes if n.params.get("role", "data") == "data"]
+        ports = [n.id for n in body_graph.input_nodes if is_data_input(n)]
         self._wire(node_id, ports, x)
         outs = body_graph.output_nodes
         return Ref(node_id, outs[0].id if outs else "y")

@@ -442,11 +442,13 @@ class Graph:
             from neuralforge_desktop.core.catalog.registry import catalog
 
             cat = catalog()
+        from neuralforge_desktop.core.catalog.node_params import is_data_input
+
         known: dict[str, tuple[set[str], set[str]] | None] = {}
         for node in self.nodes.values():
             layer = None if node.unknown is not None else cat.find(node.type)
             if node.is_block and node.body is not None:
-                known[node.id] = ({n.id for n in node.body.input_nodes if n.params.get("role", "data") == "data"},
+                known[node.id] = ({n.id for n in node.body.input_nodes if is_data_input(n)},
                                   {n.id for n in node.body.output_nodes})
             elif layer is not None:
                 params, _ = layer.validate_params(node.params)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from neuralforge_desktop.core.analysis.shapes import ShapeInference
+from neuralforge_desktop.core.catalog.node_params import is_data_input, node_params
 from neuralforge_desktop.core.catalog.registry import catalog
 from neuralforge_desktop.core.errors import UserError
 from neuralforge_desktop.core.ir.graph import Graph
@@ -41,12 +42,13 @@ def bind_dataset(graph: Graph, bundle: Any) -> Graph:
     shapes = ShapeInference(graph).run()
     if shapes.errors:
         raise SetupError("the graph has errors:\n" + "\n".join(f"  {d.message}" for d in shapes.errors))
-    data_inputs = [n for n in graph.input_nodes if n.params.get("role", "data") == "data"]
+    data_inputs = [n for n in graph.input_nodes if is_data_input(n)]
     if len(data_inputs) != 1:
         raise SetupError(f"training needs exactly one data Input; this graph has {len(data_inputs)} "
                          f"({', '.join(n.id for n in data_inputs) or 'none'})")
     node = data_inputs[0]
-    declared = list(node.params.get("shape", []))
+    params = node_params(node)
+    declared = list(params.shape)
     actual = list(bundle.input_shape)
     if len(declared) != len(actual):
         raise SetupError(f"Input '{node.id}' has shape {tuple(declared)} but dataset {bundle.name} gives "
@@ -57,7 +59,7 @@ def bind_dataset(graph: Graph, bundle: Any) -> Graph:
         elif want != got:
             raise SetupError(f"Input '{node.id}' has shape {tuple(declared)} but dataset {bundle.name} gives "
                              f"{tuple(actual)} per example")
-    want_dtype = node.params.get("dtype", "float32")
+    want_dtype = params.dtype
     if (want_dtype in ("int64", "int32")) != (bundle.input_dtype == "int64"):
         raise SetupError(f"Input '{node.id}' is {want_dtype} but dataset {bundle.name} gives {bundle.input_dtype}")
     return graph

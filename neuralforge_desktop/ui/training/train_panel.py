@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from neuralforge_desktop.core.catalog.node_params import is_data_input, node_params
 from neuralforge_desktop.core.store.entities import StoreError
 from neuralforge_desktop.core.training.config import OPTIMIZERS, SCHEDULES, ConfigError, TrainConfig
 from neuralforge_desktop.core.training.events import (
@@ -56,13 +57,13 @@ def graph_problems(graph: Any, shapes: Any, dataset: Any = None) -> list[str]:
     problems = [f"{d.node}: {d.message}" if d.node else d.message for d in shapes.errors]
     if problems:
         return problems
-    data_inputs = [n for n in graph.input_nodes if n.params.get("role", "data") == "data"]
+    data_inputs = [n for n in graph.input_nodes if is_data_input(n)]
     if len(data_inputs) != 1:
         names = ", ".join(n.id for n in data_inputs) or "none"
         return [f"training needs exactly one data Input; this graph has {len(data_inputs)} ({names})"]
     if dataset is not None and dataset.input_shape is not None:
         node = data_inputs[0]
-        declared = list(node.params.get("shape", []))
+        declared = list(node_params(node).shape)
         actual = list(dataset.input_shape)
         fits = len(declared) == len(actual) and all(isinstance(want, str) or want == got
                                                       for want, got in zip(declared, actual, strict=True))
