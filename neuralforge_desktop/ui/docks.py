@@ -142,13 +142,13 @@ def default_window_size(preferred: tuple[int, int], available: QSize | None) -> 
     return min(preferred[0], int(available.width() * 0.9)), min(preferred[1], int(available.height() * 0.9))
 
 
-def fits_screen(size: QSize, available: QSize | None) -> bool:
-    """Whether a restored window size suits this screen: not larger than it, not under a third of it (a
-    layout saved on a much bigger or smaller screen is dropped for the defaults)."""
-    if available is None or available.isEmpty():
+def suits_screen(saved_on: tuple[int, int] | None, available: QSize | None) -> bool:
+    """Whether a layout saved on a screen of ``saved_on`` (its free area) suits this one: not if either side
+    differs by more than a quarter (its dock sizes and window size were made for another screen)."""
+    if saved_on is None or available is None or available.isEmpty():
         return True
-    return (size.width() <= available.width() and size.height() <= available.height()
-            and size.width() * 3 >= available.width() and size.height() * 3 >= available.height())
+    here = (available.width(), available.height())
+    return all(abs(old - new) <= new / 4 for old, new in zip(saved_on, here, strict=True))
 
 
 class DockRescaler(QObject):
@@ -185,6 +185,9 @@ class DockRescaler(QObject):
 
     def _apply(self, sides: list[QDockWidget], widths: list[int], bottoms: list[QDockWidget],
                heights: list[int]) -> None:
+        layout = self.window.layout()
+        if layout is not None:
+            layout.activate()  # lay the docks out at the new size first, or that layout undoes these sizes
         if sides:
             self.window.resizeDocks(sides, widths, Qt.Orientation.Horizontal)
         if bottoms:

@@ -25,8 +25,8 @@ from neuralforge_desktop.ui.docks import (
     apply_default_sizes,
     arrange_default,
     default_window_size,
-    fits_screen,
     make_dock,
+    suits_screen,
 )
 from neuralforge_desktop.ui.files import FileController
 from neuralforge_desktop.ui.settings import Settings
@@ -151,10 +151,8 @@ class MainWindow(QMainWindow):
         s = self.settings
         screen = self.screen() or QGuiApplication.primaryScreen()
         available = screen.availableGeometry().size() if screen is not None else None
-        geometry = s.geometry()
+        geometry = s.geometry() if suits_screen(s.layout_screen(), available) else None  # else: another screen's
         restored = geometry is not None and self.restoreGeometry(geometry)
-        if restored and not fits_screen(self.size(), available):
-            restored = False  # saved on a much larger or smaller screen: its sizes would not suit this one
         if not restored:
             self.setWindowState(Qt.WindowState.WindowNoState)
             self.resize(*default_window_size(DEFAULT_SIZE, available))
@@ -379,7 +377,9 @@ class MainWindow(QMainWindow):
             self.train_panel.shutdown()  # ask a running worker to stop (it checkpoints) before the app goes
         self.files.autosave_timer.stop()
         self.files.discard_recovery()  # saved or deliberately discarded: nothing to recover
-        self.settings.save_layout(self.saveGeometry(), self.saveState())
+        screen = self.screen()
+        self.settings.save_layout(self.saveGeometry(), self.saveState(),
+                                  screen.availableGeometry().size().toTuple() if screen is not None else None)
         self.settings.show_all_layers = bool(self.palette_panel.show_all())
         self.settings.sync()
         event.accept()

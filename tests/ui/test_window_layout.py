@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 import shiboken6
-from PySide6.QtCore import QEvent, QSettings, QSize
+from PySide6.QtCore import QEvent, QSettings, QSize, Qt
 from PySide6.QtWidgets import QApplication
 
 from neuralforge_desktop.core import zoo
 from neuralforge_desktop.core.edit.document import Document
 from neuralforge_desktop.ui.canvas import minimap as minimap_module
-from neuralforge_desktop.ui.docks import default_window_size, fits_screen
+from neuralforge_desktop.ui.docks import default_window_size, suits_screen
 from neuralforge_desktop.ui.main_window import MainWindow
 from neuralforge_desktop.ui.settings import Settings
 
@@ -107,15 +107,47 @@ def test_maximising_keeps_the_docks_share_of_the_window(open_at, qtbot):
     window = open_at(1280, 720)
     palette_share = window.docks.palette.width() / window.width()
     window.resize(1920, 1080)
-    qtbot.wait(50)
-    assert window.docks.palette.width() / window.width() == pytest.approx(palette_share, abs=0.03)
+
+    def keeps_share() -> None:
+        assert window.docks.palette.width() / window.width() == pytest.approx(palette_share, abs=0.03)
+
+    qtbot.waitUntil(keeps_share, timeout=2000)
     assert window.docks.palette.width() > 260
+    assert window.view.viewport().height() >= 0.45 * 1080
 
 
 def test_a_layout_saved_on_another_screen_size_is_not_restored_as_is():
     screen = QSize(1280, 720)
     assert default_window_size((1600, 1000), screen) == (1152, 648)
     assert default_window_size((1600, 1000), QSize(2560, 1440)) == (1600, 1000)
-    assert fits_screen(QSize(1200, 700), screen)
-    assert not fits_screen(QSize(2500, 1400), screen)  # saved on a 1440p screen
-    assert not fits_screen(QSize(400, 200), QSize(3840, 2160))  # saved on a small laptop, opened on 4K
+    assert suits_screen((1280, 700), screen)
+    assert suits_screen(None, screen)  # saved before the screen was recorded
+    assert not suits_screen((2560, 1400), screen)  # saved on a 1440p screen
+    assert not suits_screen((1366, 740), QSize(3840, 2100))  # saved on a small laptop, opened on 4K
+
+
+def test_a_layout_saved_on_a_larger_screen_gives_way_to_the_defaults(tmp_path, qtbot):
+    ini = tmp_path / "saved.ini"
+    screen = QApplication.primaryScreen().availableGeometry().size()
+    first = MainWindow(Settings(QSettings(str(ini), QSettings.Format.IniFormat)), recovery_dir=tmp_path / "r",
+                       store_path=tmp_path / "store.db")
+    first.resize(screen.width() - 40, screen.height() - 40)
+    first.show()
+    qtbot.waitExposed(first)
+    first.resizeDocks([first.docks.palette], [screen.width() // 2], Qt.Orientation.Horizontal)
+    first.close()
+    first.deleteLater()
+
+    def reopen() -> MainWindow:
+        window = MainWindow(Settings(QSettings(str(ini), QSettings.Format.IniFormat)), recovery_dir=tmp_path / "r",
+                            store_path=tmp_path / "store.db")
+        window.deleteLater()
+        return window
+
+    assert not reopen()._default_sizes_pending  # same screen: the user's layout comes back
+    saved = QSettings(str(ini), QSettings.Format.IniFormat)
+    saved.setValue("window/screen", [screen.width() * 2, screen.height() * 2])  # as if saved on a bigger one
+    saved.sync()
+    again = reopen()
+    assert again._default_sizes_pending  # its dock sizes are dropped for this window's defaults
+    assert again.width() <= screen.width() and again.height() <= screen.height()
