@@ -92,9 +92,16 @@ def file_arguments(app: QApplication) -> list[str]:
 
 def run_app(argv: list[str]) -> int:
     """Run the desktop app until its window closes; ``argv`` excludes the program name. Returns the exit
-    status (2 when there is no display to open a window on)."""
+    status (2 when there is no display to open a window on, or the system lacks libraries Qt needs for it)."""
     if not has_display():
         print(NO_DISPLAY, file=sys.stderr)
+        return 2
+    from neuralforge_desktop.ui.display_libs import check_xcb_libraries
+
+    # Before the QApplication: Qt would abort on a missing library, and name the wrong one.
+    missing = check_xcb_libraries()
+    if missing:
+        print(missing, file=sys.stderr)
         return 2
     app = create_application(argv)
     open_main_window(app, file_arguments(app))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QGuiApplication, QShowEvent
 from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QUndoView, QWidget
 
@@ -18,7 +18,16 @@ from neuralforge_desktop import __version__
 from neuralforge_desktop.core.edit.document import Document
 from neuralforge_desktop.ui.actions import WindowActions
 from neuralforge_desktop.ui.bridge import DocumentBridge, SelectionModel
-from neuralforge_desktop.ui.docks import Docks, LazyPanel, apply_default_sizes, arrange_default, make_dock
+from neuralforge_desktop.ui.docks import (
+    DockRescaler,
+    Docks,
+    LazyPanel,
+    apply_default_sizes,
+    arrange_default,
+    default_window_size,
+    make_dock,
+    suits_screen,
+)
 from neuralforge_desktop.ui.files import FileController
 from neuralforge_desktop.ui.settings import Settings
 from neuralforge_desktop.ui.theme import apply_theme
@@ -140,12 +149,17 @@ class MainWindow(QMainWindow):
 
     def _restore_settings(self) -> None:
         s = self.settings
-        geometry = s.geometry()
-        if geometry is None or not self.restoreGeometry(geometry):
-            self.resize(*DEFAULT_SIZE)
-        state = s.window_state()
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        available = screen.availableGeometry().size() if screen is not None else None
+        geometry = s.geometry() if suits_screen(s.layout_screen(), available) else None  # else: another screen's
+        restored = geometry is not None and self.restoreGeometry(geometry)
+        if not restored:
+            self.setWindowState(Qt.WindowState.WindowNoState)
+            self.resize(*default_window_size(DEFAULT_SIZE, available))
+        state = s.window_state() if restored else None
         # Default dock sizes need the window's real size, so they are applied when it is first shown.
         self._default_sizes_pending = state is None or not self.restoreState(state)
+        self._dock_rescaler = DockRescaler(self, self.docks)
         self.set_theme(s.theme)
         self.view.set_concept_mode(s.concept_mode)
         self.view.set_snap_to_grid(s.snap_to_grid)
@@ -157,6 +171,8 @@ class MainWindow(QMainWindow):
         if self._default_sizes_pending:
             self._default_sizes_pending = False
             apply_default_sizes(self, self.docks)
+            # Again once the window manager has settled the window's real size.
+            QTimer.singleShot(0, lambda: apply_default_sizes(self, self.docks))
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # Qt names this method
         if event.type() == QEvent.Type.Paint and watched is self.view.viewport():
@@ -361,7 +377,9 @@ class MainWindow(QMainWindow):
             self.train_panel.shutdown()  # ask a running worker to stop (it checkpoints) before the app goes
         self.files.autosave_timer.stop()
         self.files.discard_recovery()  # saved or deliberately discarded: nothing to recover
-        self.settings.save_layout(self.saveGeometry(), self.saveState())
+        screen = self.screen()
+        self.settings.save_layout(self.saveGeometry(), self.saveState(),
+                                  screen.availableGeometry().size().toTuple() if screen is not None else None)
         self.settings.show_all_layers = bool(self.palette_panel.show_all())
         self.settings.sync()
         event.accept()

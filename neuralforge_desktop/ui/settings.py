@@ -82,9 +82,23 @@ class Settings:
         value = self.store.value("window/state")
         return value if isinstance(value, QByteArray) and not value.isEmpty() else None
 
-    def save_layout(self, geometry: QByteArray, state: QByteArray) -> None:
+    def layout_screen(self) -> tuple[int, int] | None:
+        """The size of the screen (its free area) the layout was saved on; None for layouts saved before
+        this was recorded."""
+        value = self.store.value("window/screen")
+        if isinstance(value, str):  # the INI backend hands a one-element list back as a plain string
+            value = [value]
+        try:
+            width, height = (int(v) for v in value)  # type: ignore[union-attr]
+        except (TypeError, ValueError):
+            return None
+        return (width, height) if width > 0 and height > 0 else None
+
+    def save_layout(self, geometry: QByteArray, state: QByteArray, screen: tuple[int, int] | None = None) -> None:
         self.store.setValue("window/geometry", geometry)
         self.store.setValue("window/state", state)
+        if screen is not None:
+            self.store.setValue("window/screen", [int(screen[0]), int(screen[1])])
 
     # -- recent files --------------------------------------------------------------------------------
     def recent_files(self) -> list[str]:

@@ -4,7 +4,9 @@ It draws an overview picture of the scene (one coloured card per node, a line pe
 when the graph changes, and on screen only blits that pixmap and the outline. A live second view of the
 scene would redraw every item whenever the canvas repaints underneath it: 47 ms a frame at a thousand
 nodes, three times the frame budget. Click or drag in it to move the main view there. It shows itself only
-when the graph does not fit on screen.
+when the graph does not fit on screen, and only when the canvas is big enough to spare the room: its size
+follows the canvas (at most :data:`SIZE`, at most :data:`MAX_SHARE` of each side), so on a small window it
+never covers the graph it summarises.
 """
 
 from __future__ import annotations
@@ -18,9 +20,20 @@ from PySide6.QtWidgets import QWidget
 if TYPE_CHECKING:
     from neuralforge_desktop.ui.canvas.view import GraphView
 
-SIZE = (240, 150)
+SIZE = (240, 150)  # the largest it gets
+MIN_SIZE = (120, 75)  # below this the overview is unreadable: the minimap hides instead
+MAX_SHARE = 0.3  # of the canvas's width and of its height, so it covers at most ~9 % of the canvas
 MARGIN = 12
 PAD = 8.0
+
+
+def size_for(viewport_width: int, viewport_height: int) -> tuple[int, int] | None:
+    """The minimap's size for a canvas of this size (aspect kept), or None when it would be too small."""
+    scale = min(1.0, viewport_width * MAX_SHARE / SIZE[0], viewport_height * MAX_SHARE / SIZE[1])
+    width, height = int(SIZE[0] * scale), int(SIZE[1] * scale)
+    if width < MIN_SIZE[0] or height < MIN_SIZE[1]:
+        return None
+    return width, height
 
 
 class Minimap(QWidget):
@@ -62,9 +75,10 @@ class Minimap(QWidget):
             self.update()
             return
         area = content.adjusted(-40.0, -40.0, 40.0, 40.0)
-        scale = min((SIZE[0] - 2 * PAD) / area.width(), (SIZE[1] - 2 * PAD) / area.height())
-        dx = (SIZE[0] - area.width() * scale) / 2.0 - area.left() * scale
-        dy = (SIZE[1] - area.height() * scale) / 2.0 - area.top() * scale
+        width, height = self.width(), self.height()
+        scale = min((width - 2 * PAD) / area.width(), (height - 2 * PAD) / area.height())
+        dx = (width - area.width() * scale) / 2.0 - area.left() * scale
+        dy = (height - area.height() * scale) / 2.0 - area.top() * scale
         self._to_map = QTransform(scale, 0.0, 0.0, scale, dx, dy)
         painter = QPainter(picture)
         painter.setTransform(self._to_map)
@@ -92,16 +106,31 @@ class Minimap(QWidget):
         self.update()
 
     # -- placement and the outline -------------------------------------------------------------------
-    def place(self) -> None:
+    def fits(self) -> bool:
+        """Whether the canvas is big enough for the minimap (see :func:`size_for`)."""
         viewport = self.main.viewport()
-        self.move(viewport.x() + viewport.width() - SIZE[0] - MARGIN,
-                  viewport.y() + viewport.height() - SIZE[1] - MARGIN)
+        return size_for(viewport.width(), viewport.height()) is not None
+
+    def place(self) -> None:
+        """Size the minimap for the canvas and put it in the bottom-right corner."""
+        viewport = self.main.viewport()
+        size = size_for(viewport.width(), viewport.height())
+        if size is None:
+            return  # update_visible_rect hides it
+        if size != (self.width(), self.height()):
+            self.setFixedSize(*size)
+            self._stale = True
+        self.move(viewport.x() + viewport.width() - size[0] - MARGIN,
+                  viewport.y() + viewport.height() - size[1] - MARGIN)
 
     def update_visible_rect(self) -> None:
         """Called when the main view scrolls or zooms: show, hide or move the outline."""
         content = self.main.content_rect()
         visible = self.main.mapToScene(self.main.viewport().rect()).boundingRect()
-        want = self.enabled and len(self.main.graph_scene.nodes) > 1 and not visible.contains(content)
+        want = (self.enabled and len(self.main.graph_scene.nodes) > 1 and not visible.contains(content)
+                and self.fits())
+        if want and self._stale and self.isVisible():
+            self.refit()  # resized with the canvas: redraw the picture at the new size
         if want == self.isHidden():  # isHidden, not isVisible: the main view itself may not be shown yet
             self.setHidden(not want)
             if want:
@@ -117,7 +146,8 @@ class Minimap(QWidget):
         painter = QPainter(self)
         painter.drawPixmap(0, 0, self._picture)
         theme = self.main.graph_scene.style.theme
-        outline = self._to_map.mapRect(self._visible_rect).intersected(QRectF(0.5, 0.5, SIZE[0] - 1, SIZE[1] - 1))
+        frame = QRectF(0.5, 0.5, self.width() - 1, self.height() - 1)
+        outline = self._to_map.mapRect(self._visible_rect).intersected(frame)
         fill = QColor(theme.accent)
         fill.setAlpha(45)
         painter.setPen(QPen(theme.accent, 1.0))
@@ -125,7 +155,7 @@ class Minimap(QWidget):
         painter.drawRect(outline)
         painter.setPen(QPen(theme.node_border, 1.0))
         painter.setBrush(Qt.BrushStyle.NoBrush)
-        painter.drawRect(QRectF(0.5, 0.5, SIZE[0] - 1, SIZE[1] - 1))
+        painter.drawRect(frame)
         painter.end()
 
     # -- navigation ----------------------------------------------------------------------------------
