@@ -178,8 +178,8 @@ def check_graph_fits_dataset(graph: Any, config: Any) -> None:
         bundle = load_dataset(config.dataset, val_fraction=config.val_fraction, seed=config.seed,
                               normalize=config.normalize, limit=config.limit, options=dict(config.dataset_options))
         bind_dataset(graph.copy(), bundle)  # a copy: binding writes the data's sizes into the graph's symbols
-    except UserError as exc:
-        raise CliError(" ".join(str(exc).split())) from None
+    except UserError as exc:  # status 1, as when the worker reported it: the call was well formed
+        raise CliError(" ".join(str(exc).split()), status=1) from None
 
 
 def follow_run(process: Any, run_id: str, store: Any, as_json: bool) -> int:
