@@ -7,6 +7,7 @@ import json
 import sys
 
 from neuralforge_desktop.cli import option_types as opt
+from neuralforge_desktop.cli.fmt import plural
 from neuralforge_desktop.cli.graph_source import CliError, load_graph_arg
 from neuralforge_desktop.core.ir.graph import Graph
 
@@ -49,7 +50,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         print(f"{graph.name}: {len(errors)} error(s), {len(warnings)} warning(s)", file=sys.stderr)
         return 1
     outputs = ", ".join(f"{k} {v}" for k, v in shapes.graph_outputs().items())
-    print(f"{graph.name}: ok ({len(graph)} nodes; outputs: {outputs or 'none'}; {len(warnings)} warning(s))")
+    print(f"{graph.name}: ok ({plural(len(graph), 'node')}; outputs: {outputs or 'none'}; "
+          f"{plural(len(warnings), 'warning')})")
     return 0
 
 

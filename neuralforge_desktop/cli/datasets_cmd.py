@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from neuralforge_desktop.cli import option_types as opt
+from neuralforge_desktop.cli.fmt import plural
 from neuralforge_desktop.cli.graph_source import CliError
 
 
@@ -115,7 +116,7 @@ def cmd_datasets_show(args: argparse.Namespace) -> int:
         norm = bundle.normalization
         lines.append(f"  normalised   {norm['over']}, statistics of the train split ({_stats(norm)})")
     if bundle.vocab:
-        lines.append(f"  vocabulary   {len(bundle.vocab):,} tokens (<pad> = 0, <unk> = 1)")
+        lines.append(f"  vocabulary   {plural(len(bundle.vocab), 'token')} (<pad> = 0, <unk> = 1)")
     lines.append(f"  fingerprint  {bundle.fingerprint}")
     lines.extend(f"  note         {note}" for note in bundle.notes)
     print("\n".join(lines))

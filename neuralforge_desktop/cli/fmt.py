@@ -2,7 +2,23 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Sequence
+
+
+def plural(n: int, noun: str, nouns: str | None = None) -> str:
+    """1 → '1 run', 3 → '3 runs' (``nouns`` for irregular plurals)."""
+    return f"{n:,} {noun if n == 1 else (nouns or noun + 's')}"
+
+
+def terminal_width() -> int:
+    """The terminal's width in columns (80 when output is not a terminal and COLUMNS is unset)."""
+    return shutil.get_terminal_size((80, 24)).columns
+
+
+def fit(text: str, width: int) -> str:
+    """``text`` cut to ``width`` characters, ending in '…' when cut."""
+    return text if len(text) <= width else text[: max(width - 1, 0)].rstrip() + "…"
 
 
 def count(n: float) -> str:

@@ -22,7 +22,8 @@ def cmd_layers(args: argparse.Namespace) -> int:
 
     cat = catalog()
     if args.type:
-        layer = cat.find(args.type)
+        by_lower = {t.lower(): t for t in cat.types()}
+        layer = cat.find(args.type) or cat.find(by_lower.get(args.type.lower(), ""))
         if layer is None:
             import difflib
 

@@ -13,6 +13,7 @@ from typing import NoReturn
 from neuralforge_desktop import __version__
 from neuralforge_desktop.cli import (
     app_cmd,
+    calibrate_cmd,
     check_cmds,
     datasets_cmd,
     demo_cmd,
@@ -80,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     train_cmds.add_parsers(sub)
     runs_cmd.add_parsers(sub)
     demo_cmd.add_parsers(sub)
+    calibrate_cmd.add_parsers(sub)
     _add_debug_everywhere(parser)
     return parser
 

@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 from neuralforge_desktop.cli import option_types as opt
-from neuralforge_desktop.cli.fmt import table
+from neuralforge_desktop.cli.fmt import plural, table
 from neuralforge_desktop.cli.graph_source import CliError
 from neuralforge_desktop.cli.train_cmds import add_store_arg, find_run, open_store
 
@@ -52,6 +52,11 @@ def _fmt(value: float | None, name: str = "") -> str:
     if value is None:
         return ""
     return f"{value:.2%}" if name.endswith("acc") or "/top" in name else f"{value:.4g}"
+
+
+def _param(value: Any) -> str:
+    """A param as the table shows it: one that is not set (None, or absent from a run) reads "not set"."""
+    return "not set" if value is None else str(value)
 
 
 def _run_json(run: Any) -> dict[str, Any]:
@@ -102,18 +107,18 @@ def cmd_show(args: argparse.Namespace) -> int:
         print(f"  {run.status}: {run.tags['reason']}")
     if run.duration is not None:
         print(f"  took {run.duration:.1f} s (cpu {run.cpu_seconds:.1f} s, gpu {run.gpu_seconds:.1f} s)")
-    print(f"  checksum {run.checksum or '(not yet)'}\n  graph sha256 {run.graph_sha256}")
-    print("  params: " + ", ".join(f"{k}={v}" for k, v in sorted(run.params.items())))
+    print(f"  checksum {run.checksum or '(not yet)'}\n  graph sha256 {run.graph_sha256 or '(not recorded)'}")
+    print("  params: " + ", ".join(f"{k}={_param(v)}" for k, v in sorted(run.params.items())))
     print("  metrics (latest; min–max):")
     for name, m in sorted(run.metrics.items()):
         print(f"    {name:<22} {_fmt(m.value, name):>10}   ({_fmt(m.min, name)} – {_fmt(m.max, name)}, "
-              f"{m.count} points)")
+              f"{plural(m.count, 'point')})")
     env = run.environment
     if env:
         keys = ("python", "torch", "numpy", "platform", "device")
         print("  environment: " + ", ".join(f"{k} {env[k]}" for k in keys if k in env))
     for a in artifacts:
-        print(f"  artifact {a.name} ({a.kind}, {a.size:,} bytes, sha256 {a.sha256[:12]})")
+        print(f"  artifact {a.name} ({a.kind}, {plural(a.size, 'byte')}, sha256 {a.sha256[:12]})")
     return 0
 
 
@@ -131,10 +136,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
                           "metrics": {k: {rid: (m.value if m else None) for rid, m in v.items()}
                                       for k, v in comparison.metrics.items()}}, indent=2, default=str))
         return 0
-    rows = [[f"param {k}", *(str(v.get(rid, "")) for rid in ids)] for k, v in comparison.params_diff.items()]
+    rows = [[f"param {k}", *(_param(v.get(rid)) for rid in ids)] for k, v in comparison.params_diff.items()]
     rows += [[name, *(_fmt(per[rid].value if per.get(rid) else None, name) for rid in ids)]
              for name, per in sorted(comparison.metrics.items())]
     print(table(["", *ids], rows, right=list(range(1, len(ids) + 1))))
     if comparison.params_same:
-        print("same in all: " + ", ".join(f"{k}={v}" for k, v in sorted(comparison.params_same.items())))
+        print("same in all: " + ", ".join(f"{k}={_param(v)}" for k, v in sorted(comparison.params_same.items())))
     return 0

@@ -8,6 +8,7 @@ import json
 from neuralforge_desktop.cli import option_types as opt
 from neuralforge_desktop.cli.fmt import count, millis, nbytes, table
 from neuralforge_desktop.cli.graph_source import CliError, load_graph_arg
+from neuralforge_desktop.core.analysis.devices import DeviceProfile
 from neuralforge_desktop.core.ir.graph import Graph
 
 DEVICES = ("cpu", "t4", "a10g", "a100", "h100")
@@ -33,6 +34,14 @@ def cmd_summary(args: argparse.Namespace) -> int:
         raise CliError(f"--batch-size must be at least 1, got {args.batch_size}")
     graph = load_graph_arg(args.graph)
     return print_summary(graph, args.batch_size, args.device, show_all=args.all, as_json=args.json)
+
+
+def _measured_note(profile: DeviceProfile) -> str:
+    """For the measured CPU: when it was measured and how to measure it again."""
+    from neuralforge_desktop.core.analysis.devices import measured_when
+
+    when = measured_when(profile)
+    return f"  (CPU measured {when}; `neuralforge calibrate` measures again)" if when else ""
 
 
 def print_summary(graph: Graph, batch_size: int = 1, device: str = "cpu", *, show_all: bool = False,
@@ -68,7 +77,8 @@ def print_summary(graph: Graph, batch_size: int = 1, device: str = "cpu", *, sho
     print(f"activation memory    {nbytes(data['activation_bytes'])}")
     print(f"training memory      {nbytes(data['training_memory_bytes'])}  (weights + grads + Adam state + "
           "saved activations)")
-    print(f"latency estimate     {millis(data['latency_ms'])} on {data['device_profile'].get('name', device)}")
+    print(f"latency estimate     {millis(data['latency_ms'])} on {data['device_profile'].get('name', device)}"
+          f"{_measured_note(report.profile)}")
     if data["uncounted"]:
         print(f"not costed           {', '.join(data['uncounted'])}")
     for d in shapes.errors:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from neuralforge_desktop.cli import option_types as opt
+from neuralforge_desktop.cli.fmt import plural
 from neuralforge_desktop.cli.graph_source import CliError, load_graph_arg
 from neuralforge_desktop.core.training.events import (
     EpochEvent,
@@ -119,11 +120,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     check_dataset(args.dataset)
     check_code(config.metrics, args.trust_code)
+    check_graph_fits_dataset(graph, config)
     store = open_store(args.store)
     run_id, folder = prepare_run(graph, config, store, args.experiment, args.name)
     if not args.json:
-        epochs = f"{args.epochs} epoch{'s' if args.epochs != 1 else ''}"
-        print(f"run {run_id}: training {graph.name} on {args.dataset} ({epochs}) in a worker process")
+        print(f"run {run_id}: training {graph.name} on {args.dataset} ({plural(args.epochs, 'epoch')}) "
+              "in a worker process")
     return follow_run(TrainingProcess(folder, trust_code=args.trust_code).start(), run_id, store, args.json)
 
 
@@ -165,6 +167,21 @@ def check_dataset(spec: str) -> None:
         raise CliError(f"no dataset {spec!r}: not a built-in ({', '.join(names)}) and no such path")
 
 
+def check_graph_fits_dataset(graph: Any, config: Any) -> None:
+    """Refuse, before a run is recorded, a graph whose data Input does not match the dataset's examples: the
+    worker would load the same data and fail the same way, leaving a failed run for a mistake known up front."""
+    from neuralforge_desktop.core.errors import UserError
+    from neuralforge_desktop.core.training.datasets import load_dataset
+    from neuralforge_desktop.core.training.setup import bind_dataset
+
+    try:
+        bundle = load_dataset(config.dataset, val_fraction=config.val_fraction, seed=config.seed,
+                              normalize=config.normalize, limit=config.limit, options=dict(config.dataset_options))
+        bind_dataset(graph.copy(), bundle)  # a copy: binding writes the data's sizes into the graph's symbols
+    except UserError as exc:  # status 1, as when the worker reported it: the call was well formed
+        raise CliError(" ".join(str(exc).split()), status=1) from None
+
+
 def follow_run(process: Any, run_id: str, store: Any, as_json: bool) -> int:
     final: Event | None = None
     bar = _Progress(sys.stdout)
@@ -196,9 +213,7 @@ def follow_run(process: Any, run_id: str, store: Any, as_json: bool) -> int:
         raise CliError(f"run {run_id} failed: {final.error}", status=1)
     if not as_json:
         run = store.get_run(run_id)
-        best = final.best if isinstance(final, FinishedEvent) else None
-        best_epoch = final.best_epoch if isinstance(final, FinishedEvent) else None
-        print(f"run {run_id} {final.kind}: {bar.best_text(best)} (epoch {best_epoch}); checksum "
+        print(f"run {run_id} {final.kind}: {bar.outcome_text(final)}; checksum "
               f"{(run.checksum or '')[:12]}; store {store.path}")
     return 0
 
@@ -213,6 +228,21 @@ class _Progress:
         self.epochs = 1
         self.has_val = True
         self.classification = True
+        self.last_epoch: int | None = None  # the last epoch that completed
+        self.best_so_far: tuple[float, int | None] | None = None  # (value, epoch), as the worker ranks them
+
+    def outcome_text(self, final: Event) -> str:
+        """What is true at the end: the best epoch when the run finished; after a stop, where it stopped and
+        the best so far, or that no epoch completed."""
+        if isinstance(final, FinishedEvent):
+            epoch = f" (epoch {final.best_epoch})" if final.best is not None else ""
+            return self.best_text(final.best) + epoch
+        if self.last_epoch is None:
+            return "no completed epoch yet"
+        if self.best_so_far is None:
+            return f"stopped at epoch {self.last_epoch}"
+        value, epoch = self.best_so_far
+        return f"stopped at epoch {self.last_epoch}; {self.best_text(value)} so far (epoch {epoch})"
 
     def best_text(self, best: float | None) -> str:
         """What the run's best value is: the worker ranks epochs by val accuracy (classification) or val
@@ -231,7 +261,7 @@ class _Progress:
             ds = event.dataset
             self.has_val = bool(ds.get("val"))
             self.classification = ds.get("classes") is not None
-            print(f"device {event.device}, {event.params:,} params, loss {event.loss}; "
+            print(f"device {event.device}, {plural(event.params, 'param')}, loss {event.loss}; "
                   f"{ds['name']}: {ds['train']:,} train / {ds['val']:,} val", file=self.out)
             if not self.has_val:
                 print("no validation split: val metrics are not computed; the best epoch is the one with the "
@@ -243,7 +273,10 @@ class _Progress:
                            f"loss {event.loss:.4f}  {event.samples_per_s or 0:.0f} samples/s")
             self.out.flush()
         elif isinstance(event, EpochEvent) and event.metrics:
+            self.last_epoch = event.epoch
             m = event.metrics
+            if event.best is not None:
+                self.best_so_far = (event.best, event.best_epoch)
             parts = [f"train loss {m['train/loss']:.4f}"]
             if "train/acc" in m:
                 parts.append(f"acc {m['train/acc']:.2%}")

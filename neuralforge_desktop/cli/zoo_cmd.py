@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from neuralforge_desktop.cli import option_types as opt
-from neuralforge_desktop.cli.fmt import count
+from neuralforge_desktop.cli.fmt import count, fit, plural, terminal_width
 from neuralforge_desktop.cli.graph_source import CliError
 from neuralforge_desktop.core.ir.graph import Graph
 
@@ -42,6 +42,10 @@ def cmd_zoo_list(args: argparse.Namespace) -> int:
 
     rows = [[e.name, e.task, count(e.reference_params) if e.reference_params else "", e.description]
             for e in entries]
+    # the description column takes what the terminal has left (as `rich` tables do); --json has it whole
+    used = sum(max(len(h), *(len(r[i]) for r in rows)) + 2 for i, h in enumerate(["NAME", "TASK", "PARAMS"]))
+    for row in rows:
+        row[3] = fit(row[3], max(terminal_width() - used, 20))
     print(table(["NAME", "TASK", "PARAMS", "DESCRIPTION"], rows, right=[2]))
     print("\nStart from one:  neuralforge new --template NAME -o my-model.nfg")
     return 0
@@ -67,6 +71,6 @@ def new_from_template(template: str, path: Path, *, force: bool = False) -> Grap
         names = ", ".join(e.name for e in zoo.list_models())
         raise CliError(f"no zoo template {template!r}; available: {names}") from None
     save_graph(graph, path)
-    print(f"wrote {path} ({len(graph)} nodes, from template {template})")
+    print(f"wrote {path} ({plural(len(graph), 'node')}, from template {template})")
     print(f"next:  neuralforge summary {path}")
     return graph

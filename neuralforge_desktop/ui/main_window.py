@@ -99,7 +99,7 @@ class MainWindow(QMainWindow):
         self.code_view = CodeView(self.bridge, self.selection)
         self.problems = ProblemsPanel(self.bridge, self.selection)
         self.history = QUndoView(self.edits)
-        self.history.setEmptyLabel("<opened>")
+        self._label_history_start()
         self.train_host = LazyPanel(self.make_train_panel)
         self.runs_host = LazyPanel(self.make_runs_panel)
         docks = Docks(
@@ -221,7 +221,14 @@ class MainWindow(QMainWindow):
         self.update_title()
         self.refresh_status()
 
+    def _label_history_start(self) -> None:
+        """The History list's first entry (undo everything back to here) says which document it starts from."""
+        document = self.bridge.document
+        name = document.graph.name or "untitled"
+        self.history.setEmptyLabel(f"Opened {document.path.name}" if document.path else f"Start: {name}")
+
     def _on_replaced(self) -> None:
+        self._label_history_start()
         self.selection.clear()
         self.update_title()
         self.refresh_status()

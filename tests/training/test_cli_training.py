@@ -51,6 +51,7 @@ def test_train_refuses_a_graph_that_does_not_fit(tmp_path):
     proc = cli("train", "zoo:mnist-cnn", "--dataset", "digits", "--epochs", "1", "--store", str(tmp_path / "s.db"))
     assert proc.returncode == 1
     assert "Input 'image' has shape (1, 28, 28) but dataset digits gives (1, 8, 8)" in proc.stderr
+    assert "no runs in" in cli("runs", "list", "--store", str(tmp_path / "s.db")).stdout  # refused before a run
 
 
 def test_resume_refuses_finished_and_unknown_runs(tmp_path):

@@ -21,7 +21,10 @@ the fp32 peak. The CPU profile uses its measured fp32 rate for every precision.
 
 The CPU profile is measured once per machine (a float32 matrix multiply for achievable GFLOP/s, a large array
 copy for memory bandwidth) and cached as JSON in the user data directory; when measuring fails a conservative
-constant is used and the profile's ``source`` says so.
+constant is used and the profile's ``source`` says so. Other work on the machine slows a multi-threaded matmul
+down (a 2× lower figure was seen), so each figure is the best of several short runs, and the profile records
+when it was measured and the load average then: one measured on a busy machine is measured again at the next
+start that finds the machine idle. ``neuralforge calibrate`` measures again on demand.
 """
 
 from __future__ import annotations
@@ -37,7 +40,9 @@ from typing import Any
 
 PRECISIONS = ("fp32", "tf32", "fp16", "bf16")
 _ITEMSIZE = {"fp32": 4, "tf32": 4, "fp16": 2, "bf16": 2}
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2  # 2: records when and under what load it was measured (1 did not: measure again)
+_BUSY_LOAD_PER_CPU = 0.5  # a measurement taken at this load average per core or above is not trusted
+_IDLE_LOAD_PER_CPU = 0.25  # at or below this the machine is idle enough to measure again
 _FALLBACK_GFLOPS = 20.0
 _FALLBACK_GBS = 5.0
 
@@ -194,11 +199,45 @@ def fallback_cpu_profile(reason: str) -> DeviceProfile:
                         f"measuring this CPU failed ({reason})", {"measured": False})
 
 
-def measure_cpu_profile(matmul_size: int = 1024, copy_mib: int = 64, repeats: int = 3) -> DeviceProfile:
+def load_average() -> float | None:
+    """The machine's 1-minute load average, or None where the system has none (Windows)."""
+    try:
+        return float(os.getloadavg()[0])
+    except (OSError, AttributeError):
+        return None
+
+
+def _per_cpu(load: float) -> float:
+    return load / (os.cpu_count() or 1)
+
+
+def measured_under_load(profile: DeviceProfile) -> bool:
+    """Whether ``profile`` was measured while other work kept the machine busy (its figures may be low)."""
+    load = profile.extra.get("load_average")
+    return isinstance(load, int | float) and _per_cpu(float(load)) >= _BUSY_LOAD_PER_CPU
+
+
+def machine_is_idle() -> bool:
+    load = load_average()
+    return load is not None and _per_cpu(load) <= _IDLE_LOAD_PER_CPU
+
+
+def measured_when(profile: DeviceProfile) -> str | None:
+    """When a measured profile was measured, in local time ("2026-12-02 03:50"); None for spec sheets."""
+    stamp = profile.extra.get("measured_at")
+    if not isinstance(stamp, int | float):
+        return None
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(stamp))
+
+
+def measure_cpu_profile(matmul_size: int = 1024, copy_mib: int = 64, repeats: int = 7) -> DeviceProfile:
     """Measure this CPU: best-of-``repeats`` float32 matmul (GFLOP/s) and array copy (GB/s, read + write).
 
-    Takes a few tenths of a second. Falls back to :func:`fallback_cpu_profile` when anything goes wrong.
+    The best run is the one least disturbed by other work. Takes a few tenths of a second. Falls back to
+    :func:`fallback_cpu_profile` when anything goes wrong.
     """
+    load = load_average()  # read before measuring, so our own work does not count
+    measured_at = time.time()
     try:
         import numpy as np
 
@@ -228,11 +267,14 @@ def measure_cpu_profile(matmul_size: int = 1024, copy_mib: int = 64, repeats: in
             raise ValueError(f"implausible measurement: {gflops} GFLOP/s, {gbs} GB/s")
     except Exception as exc:  # measuring is best effort; the estimate must still work
         return fallback_cpu_profile(f"{type(exc).__name__}: {exc}")
+    load_note = "" if load is None else f", load average {load:.2f} on {os.cpu_count() or 1} cores"
     return _cpu_profile(
         gflops, gbs,
-        f"measured on this machine {time.strftime('%Y-%m-%d')}: float32 {n}×{n} matmul {gflops:.1f} GFLOP/s, "
-        f"{copy_mib} MiB copy {gbs:.1f} GB/s (numpy {np.__version__})",
-        {"measured": True, "fingerprint": _machine_fingerprint()},
+        f"measured on this machine {time.strftime('%Y-%m-%d %H:%M', time.localtime(measured_at))}{load_note}: "
+        f"float32 {n}×{n} matmul {gflops:.1f} GFLOP/s, {copy_mib} MiB copy {gbs:.1f} GB/s, best of {repeats} "
+        f"(numpy {np.__version__})",
+        {"measured": True, "fingerprint": _machine_fingerprint(), "measured_at": measured_at,
+         "load_average": load, "repeats": repeats},
     )
 
 
@@ -243,13 +285,16 @@ def cpu_profile(path: str | Path | None = None, *, refresh: bool = False) -> Dev
     """The CPU profile: from memory, else from the JSON cache at ``path``, else measured once and cached.
 
     ``path`` defaults to :func:`default_cpu_profile_path`. A cache written on another machine (different
-    processor or core count) is measured again. A fallback profile is never written to the cache.
+    processor or core count) is measured again, and so is one measured on a busy machine when this one is idle
+    now. A fallback profile is never written to the cache.
     """
     target = Path(path) if path is not None else default_cpu_profile_path()
     key = str(target)
     if not refresh and key in _CPU_MEMO:
         return _CPU_MEMO[key]
     profile = None if refresh else _read_cached(target)
+    if profile is not None and measured_under_load(profile) and machine_is_idle():
+        profile = None  # its figures were taken while other work ran: the idle machine gives truer ones
     if profile is None:
         profile = measure_cpu_profile()
         if profile.extra.get("measured"):

@@ -145,9 +145,11 @@ def _emit_class(out: _Writer, plan: ModelPlan, doc: str) -> None:
     for attr, param, source, source_param in plan.ties:
         out.add(f"        self.{attr}.{param} = self.{source}.{source_param}  # shared: stored and counted once")
     out.add()
-    args = ", ".join(f"{v}: torch.Tensor" for v in plan.input_vars)
+    args = "".join(f", {v}: torch.Tensor" for v in plan.input_vars)
     returns = "torch.Tensor" if len(plan.output_vars) == 1 else "tuple[torch.Tensor, ...]"
-    out.add(f"    def forward(self, {args}) -> {returns}:")
+    out.add(f"    def forward(self{args}) -> {returns}:")
+    if not plan.input_vars:
+        out.add("        # the graph has no Input node yet: add one to give forward() its arguments")
     for step in plan.steps:
         if not step.statement:
             continue
@@ -155,6 +157,9 @@ def _emit_class(out: _Writer, plan: ModelPlan, doc: str) -> None:
         out.add("\n".join("        " + line for line in text.split("\n")), node=step.node.id)
     if len(plan.output_vars) == 1:
         out.add(f"        return {plan.output_vars[0]}")
+    elif not plan.output_vars:
+        out.add("        # the graph has no Output node yet: connect one to return what it computes")
+        out.add("        return ()")
     else:
         out.add(f"        return {', '.join(plan.output_vars)}")
 
@@ -267,6 +272,8 @@ def _emit_example(out: _Writer, plan: ModelPlan, graph: Graph, batch: int) -> No
                          f"dtype=torch.{spec.dtype.value})")
     if single:
         out.add(f"    return {exprs[0]}")
+    elif not exprs:
+        out.add("    return ()  # the graph has no Input node yet")
     else:
         out.add("    return (")
         for expr in exprs:

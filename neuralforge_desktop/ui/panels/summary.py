@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from neuralforge_desktop.core.analysis.cost import CostReport, CostRow
-from neuralforge_desktop.core.analysis.devices import GPU_PROFILES, device_names
+from neuralforge_desktop.core.analysis.devices import GPU_PROFILES, device_names, measured_when
 from neuralforge_desktop.ui.bridge import DocumentBridge, SelectionModel
 from neuralforge_desktop.ui.theme import DEFAULT_THEME, roles, section_style
 
@@ -335,7 +335,10 @@ class SummaryPanel(QWidget):
         t["flops"].setToolTip(f"{report.flops:,} FLOPs (2 × MACs + elementwise work)")
         t["training"].setToolTip(report.conventions.get("training_memory_bytes", ""))
         t["latency"].setToolTip(report.conventions.get("latency_ms", ""))
-        self._device_note.setText(f"Latency estimated for {report.profile.title}, batch {report.batch_size}, "
+        when = measured_when(report.profile)
+        measured = f" (measured {when})" if when else ""
+        self._device_note.setText(f"Latency estimated for {report.profile.title}{measured}, "
+                                  f"batch {report.batch_size}, "
                                   f"{report.precision}; training memory assumes {report.optimizer}.")
         if report.uncounted:
             shown = ", ".join(report.uncounted[:8]) + (" …" if len(report.uncounted) > 8 else "")
