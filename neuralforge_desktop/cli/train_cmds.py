@@ -120,8 +120,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     check_dataset(args.dataset)
     check_code(config.metrics, args.trust_code)
+    store = open_store(args.store)  # a bad store is named first: it is the first thing the command needs
     check_graph_fits_dataset(graph, config)
-    store = open_store(args.store)
     run_id, folder = prepare_run(graph, config, store, args.experiment, args.name)
     if not args.json:
         print(f"run {run_id}: training {graph.name} on {args.dataset} ({plural(args.epochs, 'epoch')}) "
