@@ -403,6 +403,7 @@ class TrainPanel(QWidget):
         self.curves.clear()
         self._run_id = None
         self._run_info = {}
+        self._told.clear()  # a new graph's findings are shown before its first run too
         self._show_message("")
         self._set_state("idle")
         self._show_status()
