@@ -16,3 +16,14 @@ def digits_mlp(dropout: float = 0.1):
     label = c.input("label", [], dtype="int64", role="target")
     c.layer("CrossEntropyLoss", {"input": logits, "target": label}, "loss")
     return c.done()
+
+
+def wide_mlp_without_loss():
+    """An MNIST-shaped classifier whose last Linear gives 128 scores, with no loss node."""
+    c = Composer("wide")
+    x = c.input("image", [1, 28, 28])
+    x = c.layer("Flatten", x, "flat")
+    x = c.layer("Linear", x, "fc1", out_features=64)
+    x = c.layer("ReLU", x, "relu")
+    c.output(c.layer("Linear", x, "fc2", out_features=128), "logits")
+    return c.done()

@@ -301,7 +301,7 @@ class MainWindow(QMainWindow):
     def make_train_panel(self) -> QWidget:
         from neuralforge_desktop.ui.training import TrainPanel
 
-        panel = TrainPanel(self.bridge, self.store_path)
+        panel = TrainPanel(self.bridge, self.store_path, push_edit=self.edits.push_edit)
         panel.run_started.connect(self._on_run_started)
         panel.run_finished.connect(self._on_run_finished)
         panel.set_theme(self.theme)

@@ -9,6 +9,7 @@ UI thread through an :class:`EventPump`. Nothing here imports torch.
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from neuralforge_desktop.core.catalog.node_params import is_data_input, node_params
+from neuralforge_desktop.core.edit.edits import Edit
 from neuralforge_desktop.core.store.entities import StoreError
 from neuralforge_desktop.core.training.config import OPTIMIZERS, SCHEDULES, ConfigError, TrainConfig
 from neuralforge_desktop.core.training.events import (
@@ -39,6 +41,7 @@ from neuralforge_desktop.core.training.events import (
     StartedEvent,
     StepEvent,
 )
+from neuralforge_desktop.core.training.preflight import Finding, preflight
 from neuralforge_desktop.ui.bridge import DocumentBridge
 from neuralforge_desktop.ui.theme import DEFAULT_THEME, plot_colors
 from neuralforge_desktop.ui.training.curves import CurvesWidget
@@ -83,9 +86,12 @@ class TrainPanel(QWidget):
     run_finished = Signal(str, str)
 
     def __init__(self, bridge: DocumentBridge, store_path: str | Path | None = None,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, push_edit: Callable[[Edit], Any] | None = None) -> None:
         super().__init__(parent)
         self._bridge = bridge
+        # how a Fix changes the graph: the window's undo stack; without one, the document directly
+        self._push_edit = push_edit or (lambda edit: self._bridge.document.apply(edit))
+        self._told: set[str] = set()  # blocking findings already shown once: a second Start goes ahead
         self._store_path = Path(store_path) if store_path is not None else None
         self._store: Any = None  # opened on the first Start: constructing the panel touches no files
         self._theme = DEFAULT_THEME
@@ -158,6 +164,7 @@ class TrainPanel(QWidget):
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.message.hide()
+        self.fixes = QHBoxLayout()  # one "Fix: …" button per finding that has a fix, under the message
         self.status_line = QLabel("Not running", self)
         self.status_line.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.curves = CurvesWidget(self)
@@ -168,6 +175,7 @@ class TrainPanel(QWidget):
         layout.addLayout(form)
         layout.addLayout(buttons)
         layout.addWidget(self.message)
+        layout.addLayout(self.fixes)
         layout.addWidget(self.status_line)
         layout.addWidget(self.curves, 1)
 
@@ -239,6 +247,14 @@ class TrainPanel(QWidget):
         if problems:
             self._show_message("Cannot start training:\n" + "\n".join(f"• {p}" for p in problems))
             return False
+        findings = self._findings()
+        blocking = [f for f in findings if f.blocking and f.message not in self._told]
+        if blocking:  # shown once with its fixes; pressing Start again trains the graph as it is
+            self._told.update(f.message for f in blocking)
+            self._show_message("Check before training (press Start again to train as it is):\n"
+                               + "\n".join(f"• {f.message}" for f in findings))
+            self._show_fixes(findings)
+            return False
         config = self.config()
         from neuralforge_desktop.core.training.runner import TrainingProcess, prepare_run
 
@@ -256,7 +272,8 @@ class TrainPanel(QWidget):
             self._set_run_status(run_id, "failed")  # else it would stay "running", owned by this live process
             self._show_message(f"Could not start the training worker: {exc}")
             return False
-        self._show_message("")
+        notes = [f.message for f in findings if not f.blocking]
+        self._show_message("\n".join(f"Note: {m}" for m in notes))
         self._run_id = run_id
         self._run_info = {"run_id": run_id, "epochs": config.epochs, "dataset": config.dataset}
         self.curves.clear()
@@ -386,6 +403,7 @@ class TrainPanel(QWidget):
         self.curves.clear()
         self._run_id = None
         self._run_info = {}
+        self._told.clear()  # a new graph's findings are shown before its first run too
         self._show_message("")
         self._set_state("idle")
         self._show_status()
@@ -411,11 +429,41 @@ class TrainPanel(QWidget):
         document = self._bridge.document
         return graph_problems(document.graph, document.shapes, info) + problems
 
+    def _findings(self) -> list[Finding]:
+        from neuralforge_desktop.core.training.datasets import list_datasets
+
+        info = {d.name: d for d in list_datasets()}.get(self.dataset.dataset())
+        document = self._bridge.document
+        return preflight(document.graph, document.shapes, info)
+
+    def _show_fixes(self, findings: list[Finding]) -> None:
+        for finding in findings:
+            if finding.fix is not None:
+                button = QPushButton(finding.fix_label or "Fix", self)
+                button.clicked.connect(lambda _=False, f=finding: self._apply_fix(f))
+                self.fixes.addWidget(button)
+        self.fixes.addStretch(1)
+
+    def _apply_fix(self, finding: Finding) -> None:
+        """Change the graph as the finding says (undoable), then show what is still left to tell."""
+        assert finding.fix is not None
+        self._push_edit(finding.fix)
+        left = [f for f in self._findings() if f.blocking]
+        self._show_message("\n".join(f"• {f.message}" for f in left) if left
+                           else f"Done: {finding.fix_label.removeprefix('Fix: ')}. Press Start to train.")
+        self._show_fixes([f for f in left if f.fix is not None])
+
     def _show_message(self, text: str, details: str = "") -> None:
+        self._clear_fixes()
         self._last_error = text
         self.message.setText(text)
         self.message.setToolTip(details)
         self.message.setVisible(bool(text))
+
+    def _clear_fixes(self) -> None:
+        while (item := self.fixes.takeAt(0)) is not None:
+            if (widget := item.widget()) is not None:
+                widget.deleteLater()
 
     def _set_state(self, state: str) -> None:
         self._state = state
