@@ -9,12 +9,14 @@ thousand nodes) are recomputed once the event loop is idle, so a burst of edits 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
-from PySide6.QtCore import QObject, QPointF, QRectF, QTimer, Signal
+from PySide6.QtCore import QObject, QPointF, QRectF, QSizeF, QTimer, Signal
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene
 
 from neuralforge_desktop.core.analysis.level import Level
+from neuralforge_desktop.core.catalog.node_params import is_data_input
 from neuralforge_desktop.core.edit.document import Document, DocumentChange
 from neuralforge_desktop.core.edit.edits import (
     AddNode,
@@ -35,7 +37,7 @@ from neuralforge_desktop.core.ir.graph import Edge, Graph
 from neuralforge_desktop.ui.bridge import DocumentBridge
 from neuralforge_desktop.ui.canvas.backdrop_item import BackdropItem
 from neuralforge_desktop.ui.canvas.edge_item import EdgeItem
-from neuralforge_desktop.ui.canvas.node_item import NodeItem, Shift, room_shifts, shift_at
+from neuralforge_desktop.ui.canvas.node_item import CONCEPT_WIDTH, WIDTH, NodeItem, Shift, room_shifts, shift_at
 from neuralforge_desktop.ui.canvas.style import Style
 from neuralforge_desktop.ui.theme import DEFAULT_THEME, canvas_theme
 
@@ -44,6 +46,16 @@ LAZY_ABOVE = 150  # refreshing more nodes than this at once: those on screen now
 CHUNK = 100  # nodes per idle batch: ~10 ms, under a frame
 INDEX_SLACK = 2000.0  # room around the graph in the item index's rectangle, so small moves keep it
 _STRUCTURAL = (AddNode, RemoveNode, Connect, Disconnect, RenameNode, GroupIntoBlock, UngroupBlock)
+
+
+def folded_size(item: NodeItem) -> tuple[float, float] | None:
+    """A node's size as a card; an opened block counts as the card it folds to."""
+    look = item.look
+    if look is None:
+        return None
+    if look.expanded:
+        return (CONCEPT_WIDTH if item.style.concept else WIDTH, 46.0)
+    return (look.width, look.height)
 
 
 def leaf_edits(edit: Edit | None) -> Iterator[Edit]:
@@ -392,6 +404,36 @@ class GraphScene(QGraphicsScene):
             return None
         return edits[0] if len(edits) == 1 else Macro(tuple(edits), label="Move backdrop")
 
+    def node_sizes(self) -> dict[str, tuple[float, float]]:
+        """Each top-level node's size as drawn, an opened block counted as its folded card (the canvas makes
+        room around an opened block itself): what layouts place."""
+        return {nid: folded for nid, item in self.nodes.items() if (folded := folded_size(item)) is not None}
+
+    def measure(self, document: Document) -> dict[str, tuple[float, float]]:
+        """The sizes this scene would draw ``document``'s nodes at (folded), without showing it: for laying out
+        a graph before it opens."""
+        style = replace(self.style, expanded=set())
+        level = Level(document.graph, document.shapes, "", True, {})
+        sizes: dict[str, tuple[float, float]] = {}
+        for nid in document.graph.nodes:
+            size = folded_size(NodeItem(style, level, nid))
+            if size is not None:
+                sizes[nid] = size
+        return sizes
+
+    def start_rect(self) -> QRectF:
+        """Where the graph starts: its data inputs (else its top-left corner), for showing a big graph from
+        the beginning."""
+        rect = QRectF()
+        for node in self.graph.input_nodes:
+            item = self.nodes.get(node.id)
+            if item is not None and item.look is not None and is_data_input(node):
+                rect = rect.united(QRectF(item.pos(), QSizeF(item.look.width, item.look.height)))
+        if rect.isEmpty():
+            content = self.content_rect()
+            return QRectF(content.topLeft(), QSizeF(1.0, 1.0))
+        return rect
+
     def content_rect(self) -> QRectF:
         """The area covered by nodes and backdrops (scene coordinates)."""
         rect = QRectF()
@@ -401,6 +443,14 @@ class GraphScene(QGraphicsScene):
                 rect = rect.united(QRectF(item.x(), item.y(), look.width, look.height))
         for backdrop in self.backdrops.values():
             rect = rect.united(backdrop.scene_rect())
+        return rect
+
+    def drawn_rect(self) -> QRectF:
+        """The area nodes, backdrops and wires cover: a wire turning back to the next row reaches past the
+        nodes, and fitting the view must keep it in sight."""
+        rect = self.content_rect()
+        for edge in self.edges.values():
+            rect = rect.united(edge.sceneBoundingRect())
         return rect
 
     def restyle(self, geometry: bool) -> None:
