@@ -384,10 +384,14 @@ class NodeItem(QGraphicsRectItem):
     def _paint_name(self, painter: QPainter, look: NodeLook, lod: float) -> None:
         """Zoomed out: the node's name alone, as large as the card allows, so a whole model still reads."""
         font = QFont(self.style.theme.fonts["title"])
-        font.setPixelSize(max(12, round(min(NAME_PX / lod, NAME_MAX_PX))))
+        size = min(NAME_PX / lod, NAME_MAX_PX)
+        font.setPixelSize(max(12, round(size)))
         room = look.width - TEXT_X - 6.0
-        text = QFontMetricsF(font).elidedText(self.level.node(self.node_id).display_name,
-                                              Qt.TextElideMode.ElideRight, room)
+        name = self.level.node(self.node_id).display_name
+        wide = QFontMetricsF(font).horizontalAdvance(name)
+        if wide > room:  # a long name: smaller (to two thirds) before it is cut short
+            font.setPixelSize(max(12, round(size * max(room / wide, 0.66))))
+        text = QFontMetricsF(font).elidedText(name, Qt.TextElideMode.ElideRight, room)
         painter.setFont(font)
         painter.setPen(self.style.theme.text)
         painter.drawText(QRectF(TEXT_X, 0.0, room, look.height),
