@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import shiboken6
-from PySide6.QtCore import QEvent, QSettings
+from PySide6.QtCore import QEvent, QRectF, QSettings, QSizeF
 from PySide6.QtWidgets import QApplication
 
 from neuralforge_desktop.core import zoo
@@ -152,3 +152,22 @@ def test_zoomed_far_out_nodes_still_show_their_names(window):
     assert len(drawn) == len(names), sorted(set(names) - set(drawn))
     window.commands["view.fit_whole"].trigger()
     assert window.view.zoom <= 1.0
+
+
+def test_opening_a_block_in_wrapped_rows_leaves_rows_above_and_clears_the_rest(window):
+    window.files.new_from_template("resnet18")
+    settle()
+    scene = window.view.graph_scene
+    before = {nid: item.pos() for nid, item in scene.nodes.items()}
+    row = before["layer1"].y()
+    assert before["image"].y() < row < before["flatten"].y()  # wrapped: layer1 starts the second row
+    window.view.toggle_block_collapsed("layer1")
+    after = {nid: item.pos() for nid, item in scene.nodes.items()}
+    assert all(after[n] == before[n] for n in before if before[n].y() < row - 60)  # the first row stays
+    assert after["layer2"].x() > before["layer2"].x() and after["layer2"].y() == before["layer2"].y()
+    assert after["flatten"].y() >= before["flatten"].y()
+    boxes = {nid: QRectF(item.pos(), QSizeF(item.look.width, item.look.height)) for nid, item in scene.nodes.items()}
+    for (a, box_a), (b, box_b) in itertools.combinations(boxes.items(), 2):
+        assert not box_a.intersects(box_b), f"{a} and {b} overlap once layer1 is open"
+    window.view.toggle_block_collapsed("layer1")
+    assert {nid: item.pos() for nid, item in scene.nodes.items()} == before

@@ -44,6 +44,7 @@ from neuralforge_desktop.ui.theme import DEFAULT_THEME, canvas_theme
 BACKDROPS = "backdrops"
 LAZY_ABOVE = 150  # refreshing more nodes than this at once: those on screen now, the rest when idle
 CHUNK = 100  # nodes per idle batch: ~10 ms, under a frame
+ROW_BREAK = 72.0  # a vertical gap at least this wide parts two rows of nodes (wrapped layouts leave 80)
 INDEX_SLACK = 2000.0  # room around the graph in the item index's rectangle, so small moves keep it
 _STRUCTURAL = (AddNode, RemoveNode, Connect, Disconnect, RenameNode, GroupIntoBlock, UngroupBlock)
 
@@ -81,6 +82,7 @@ class GraphScene(QGraphicsScene):
         self.edges: dict[tuple[str, str], EdgeItem] = {}
         self.backdrops: dict[str, BackdropItem] = {}
         self._shifts: list[Shift] = []
+        self._rows: list[tuple[float, float]] = []  # the row each opened block sits in (see _compute_rows)
         self.labels_visible = True
         self.wires_visible = True
         self.level = Level(self.graph, self.document.shapes, "", True, self.warnings)
@@ -115,7 +117,7 @@ class GraphScene(QGraphicsScene):
         self.clear()
         self.nodes, self.edges, self.backdrops = {}, {}, {}
         self.style.expanded.clear()
-        self._shifts = []
+        self._shifts, self._rows = [], []
         self.level = Level(self.graph, self.document.shapes, "", True, self.warnings)
         self.update_lint(refresh=False)
         self.style.syncing = True
@@ -215,16 +217,43 @@ class GraphScene(QGraphicsScene):
 
     # -- room for opened blocks ----------------------------------------------------------------------
     # An opened block's frame is much larger than the node it replaces. Rather than cover its neighbours,
-    # the view pushes nodes to its right further right, and nodes below it in its column further down.
+    # the view pushes nodes to its right further right, and nodes below it in its column further down; in a
+    # layout of several rows (wrapped), rows above the block's stay put and rows below it move down whole.
     # This is view state only: items sit at (graph position + shift) and moves subtract it again.
     def _compute_shifts(self) -> list[Shift]:
         opened = [(self.graph.nodes[p].position, self.nodes[p]) for p in sorted(self.style.expanded)
                   if p in self.nodes and p in self.graph.nodes]
         return room_shifts(opened, self.style.concept)
 
+    def _compute_rows(self, shifts: list[Shift]) -> list[tuple[float, float]]:
+        """The top and bottom of the row of nodes each opened block sits in: nodes with no wide vertical
+        gap between them (rows of a wrapped layout are :data:`ROW_BREAK` or more apart)."""
+        if not shifts:
+            return []
+        spans = sorted((node.position[1], node.position[1] + size[1]) for nid, node in self.graph.nodes.items()
+                       if nid in self.nodes and (size := folded_size(self.nodes[nid])) is not None)
+        rows: list[list[float]] = []
+        for top, bottom in spans:
+            if rows and top - rows[-1][1] < ROW_BREAK:
+                rows[-1][1] = max(rows[-1][1], bottom)
+            else:
+                rows.append([top, bottom])
+        found = []
+        for shift in shifts:
+            row = next((r for r in rows if r[0] <= shift[1] <= r[1]), [shift[1], shift[1]])
+            found.append((row[0], row[1]))
+        return found
+
     def shift(self, x: float, y: float) -> tuple[float, float]:
         """How far the view moves a node at graph position (x, y) to make room for opened blocks."""
-        return shift_at(self._shifts, x, y)
+        ox = oy = 0.0
+        for shift, (top, bottom) in zip(self._shifts, self._rows, strict=True):
+            if y > bottom:  # a later row: down, all of it
+                oy += shift[4]
+            elif y >= top:  # the block's own row
+                dx, dy = shift_at([shift], x, y)
+                ox, oy = ox + dx, oy + dy
+        return ox, oy
 
     def target_pos(self, node_id: str) -> tuple[float, float]:
         x, y = self.graph.nodes[node_id].position
@@ -235,8 +264,9 @@ class GraphScene(QGraphicsScene):
 
     def _update_shifts(self) -> None:
         shifts = self._compute_shifts()
-        if shifts != self._shifts:
-            self._shifts = shifts
+        rows = self._compute_rows(shifts)
+        if shifts != self._shifts or rows != self._rows:
+            self._shifts, self._rows = shifts, rows
             self._sync_positions(set(self.nodes))
             self.content_changed.emit()
 
