@@ -162,7 +162,9 @@ class GraphView(CommandsMixin, GestureMixin, QGraphicsView):
             self._selection_guard = False
         current = self.graph_scene.nodes.get(ids[-1]) if ids else None
         if current is not None and self.isVisible():  # picked in another panel: bring it into view
-            self.ensureVisible(current.sceneBoundingRect(), 60, 60)
+            seen = self.mapToScene(self.viewport().rect()).boundingRect()
+            if not seen.contains(current.sceneBoundingRect()):  # already in sight: the view stays still
+                self.ensureVisible(current.sceneBoundingRect(), 60, 60)
 
     # -- extent --------------------------------------------------------------------------------------
     def _content_changed(self) -> None:
