@@ -13,6 +13,7 @@ import shiboken6
 from PySide6.QtCore import QEvent, QRectF, QSettings, QSizeF
 from PySide6.QtWidgets import QApplication
 
+from neuralforge_desktop.cli.zoo_cmd import new_from_template
 from neuralforge_desktop.core import zoo
 from neuralforge_desktop.core.ir.serialize import save_graph
 from neuralforge_desktop.ui.canvas.view import READABLE_ZOOM
@@ -171,3 +172,18 @@ def test_opening_a_block_in_wrapped_rows_leaves_rows_above_and_clears_the_rest(w
         assert not box_a.intersects(box_b), f"{a} and {b} overlap once layer1 is open"
     window.view.toggle_block_collapsed("layer1")
     assert {nid: item.pos() for nid, item in scene.nodes.items()} == before
+
+
+def test_files_made_by_neuralforge_new_open_readable_and_whole(window, tmp_path, capsys):
+    for name in TEMPLATES:
+        path = tmp_path / f"{name}.nfg"
+        new_from_template(name, path)
+        assert window.files.open(path)
+        settle()
+        view = window.view
+        seen = visible_scene_rect(view)
+        assert view.zoom >= READABLE_ZOOM, f"{name}.nfg opens at {view.zoom:.0%}"
+        assert all(seen.contains(item.sceneBoundingRect()) for item in view.graph_scene.nodes.values()), name
+    graph = new_from_template("resnet18", tmp_path / "tall.nfg", layout="vertical")
+    assert all(graph.nodes[e.src].position[1] < graph.nodes[e.dst].position[1] for e in graph.edges)
+    assert "wrote" in capsys.readouterr().out

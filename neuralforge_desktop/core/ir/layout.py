@@ -34,6 +34,7 @@ BAND_GAP = 80.0  # between the bands of a wrapped layout: the wire back to the n
 MIN_ROW = 60.0  # a short node still takes this much height, so rows of small nodes stay apart
 DEFAULT_SIZE: Size = (150.0, 60.0)
 DEFAULT_AREA: Size = (1600.0, 1000.0)
+EDITOR_AREA: Size = (1175.0, 920.0)  # what the editor's canvas shows of a graph at 80 % in its default window
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from neuralforge_desktop.ui.canvas.export import (
     check_target,
 )
 from neuralforge_desktop.ui.settings import Settings
+from neuralforge_desktop.ui.theme import roles
 
 LAYOUT_CHOICES = (
     ("wrapped", "Wrapped rows (fits a slide or a page)"),
@@ -90,7 +91,7 @@ class ExportDialog(QDialog):
         form.addRow("Scale (PNG)", scale_row)
         form.addRow("", self.shapes)
         self.problem = QLabel()
-        self.problem.setProperty("role", "errors")
+        self.problem.setStyleSheet(f"color: {roles(settings.theme).error};")
         self.problem.setWordWrap(True)
         self.problem.hide()
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
