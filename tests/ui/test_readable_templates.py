@@ -125,6 +125,10 @@ def test_the_layout_direction_is_a_remembered_choice(fresh_window, tmp_path):
     assert all(graph.nodes[e.src].position[1] < graph.nodes[e.dst].position[1] for e in graph.edges)
     assert window.view.zoom >= READABLE_ZOOM and window.edits.count() == 1
     assert window.settings.layout_direction == "vertical"
+    window.selection.set(["avgpool"])
+    window.view.quick_add().choose("Dropout")  # Tab: the next layer goes below, in the flow's direction
+    added = window.selection.current
+    assert added != "avgpool" and graph.nodes[added].position[1] > graph.nodes["avgpool"].position[1]
     window.settings.sync()
     close(window)
     again = make_window(tmp_path)
