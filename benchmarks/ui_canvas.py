@@ -137,9 +137,9 @@ def main() -> None:
     plain = plain_view(view)
     for name, setup in (("100%", lambda: view.set_zoom(1.0)),
                         ("25%", lambda: view.set_zoom(0.25)),
-                        ("fit_all", view.fit_all)):
+                        ("whole", view.fit_whole)):
         setup()
-        view.centerOn(QPointF(1600.0 if name != "fit_all" else view.content_rect().center().x(), 30.0))
+        view.centerOn(QPointF(1600.0 if name != "whole" else view.content_rect().center().x(), 30.0))
         app.processEvents()
         plain.setTransform(view.transform())
         plain.centerOn(view.mapToScene(view.viewport().rect().center()))

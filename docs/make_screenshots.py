@@ -1,9 +1,12 @@
-"""Render the documentation screenshots offscreen: docs/screenshots/*.png at 1600×1000.
+"""Render the documentation screenshots: docs/screenshots/*.png at 1600×1000, and templates as they first open
+at 1280×720 (docs/screenshots/template-*.png).
 
-    python docs/make_screenshots.py [--out DIR]
+    python docs/make_screenshots.py [--out DIR]                     # offscreen
+    QT_QPA_PLATFORM=xcb xvfb-run -s "-screen 0 1920x1200x24" python docs/make_screenshots.py   # real windows
 
-Uses throw-away settings and recovery folders, so the user's own preferences are neither read nor changed.
-Each PNG is kept under 400 KB (maximum compression, then a 256-colour palette if still too large).
+Templates are opened the way a user opens them (File ▸ New from Template), so the pictures show what a user
+first sees. Uses throw-away settings and recovery folders, so the user's own preferences are neither read nor
+changed. Each PNG is kept under 400 KB (maximum compression, then a 256-colour palette if still too large).
 """
 
 from __future__ import annotations
@@ -22,13 +25,13 @@ from PySide6.QtCore import QRectF, QSettings, Qt  # noqa: TID251
 from PySide6.QtGui import QImage  # noqa: TID251
 from PySide6.QtWidgets import QApplication, QWidget  # noqa: TID251
 
-from neuralforge_desktop.core import zoo
-from neuralforge_desktop.core.edit.document import Document
 from neuralforge_desktop.ui.app import create_application
 from neuralforge_desktop.ui.main_window import MainWindow
 from neuralforge_desktop.ui.settings import Settings
 
 SIZE = (1600, 1000)
+SMALL = (1280, 720)  # a laptop screen: templates must open readable here too
+TEMPLATE_SHOTS = ("mnist-cnn", "resnet18", "vgg11", "unet-small", "bert-base", "gpt2-small")
 MAX_BYTES = 400 * 1024
 
 
@@ -50,16 +53,18 @@ def save_png(image: QImage, path: Path) -> int:
     return path.stat().st_size
 
 
-def open_window(app: QApplication, folder: Path, template: str, theme: str = "dark") -> MainWindow:
-    settings = Settings(QSettings(str(folder / f"settings-{template}-{theme}.ini"), QSettings.Format.IniFormat))
+def open_window(app: QApplication, folder: Path, template: str, theme: str = "dark",
+                size: tuple[int, int] = SIZE, name: str = "") -> MainWindow:
+    # One settings file per picture: a choice made for one (Concept Mode, a layout direction) stays in it.
+    ini = folder / f"settings-{name or template}-{theme}.ini"
+    settings = Settings(QSettings(str(ini), QSettings.Format.IniFormat))
     settings.theme = theme
-    window = MainWindow(settings, recovery_dir=folder / "recovery", document=Document(zoo.build(template)),
-                        store_path=folder / "store.db")
+    window = MainWindow(settings, recovery_dir=folder / "recovery", store_path=folder / "store.db")
     window.files.ask_save_changes = lambda: "discard"  # type: ignore[method-assign]  # never a modal question
-    window.resize(*SIZE)
+    window.resize(*size)
     window.show()
     settle(app)
-    window.view.fit_all()
+    window.files.new_from_template(template)  # as File ▸ New from Template: laid out for this canvas
     settle(app)
     return window
 
@@ -100,38 +105,47 @@ def main(argv: list[str] | None = None) -> int:
     app = create_application([])
     folder = Path(tempfile.mkdtemp(prefix="nf-shots-"))
 
-    def window_shot(name: str, template: str, prepare: Callable[[MainWindow], None], theme: str = "dark") -> None:
-        window = open_window(app, folder, template, theme)
+    def window_shot(name: str, template: str, prepare: Callable[[MainWindow], None], theme: str = "dark",
+                    size: tuple[int, int] = SIZE) -> None:
+        window = open_window(app, folder, template, theme, size, name)
         prepare(window)
         shoot(app, window, out / f"{name}.png")
+        print(f"    {template}: zoom {window.view.zoom:.0%}")
         window.close()
 
     def mnist(window: MainWindow) -> None:
-        frame(app, window, "image", "pool1")
         select(window, "conv1")
 
     def resnet_collapsed(window: MainWindow) -> None:
-        frame(app, window, "conv1", "layer2")
         select(window, "layer1")
 
     def resnet_expanded(window: MainWindow) -> None:
         window.view.toggle_block_collapsed("layer1")
         settle(app)
-        frame(app, window, "maxpool", "layer2")
+        frame(app, window, "layer1", "layer3")
         select(window, "layer1")
+
+    def resnet_vertical(window: MainWindow) -> None:
+        window.set_layout_direction("vertical")  # View ▸ Layout Direction ▸ Top to Bottom: lays out and fits
+        settle(app)
 
     def concept(window: MainWindow) -> None:
         window.set_concept_mode(True)
         settle(app)
-        window.view.auto_layout()  # concept cards are larger: lay out again so they do not touch
-        frame(app, window, "image", "pool1")
+        window.view.auto_layout()  # concept cards are larger: lay out again (and fit) so they do not touch
         select(window, "conv1")
+
+    def as_opened(window: MainWindow) -> None:
+        pass
 
     window_shot("mnist-cnn", "mnist-cnn", mnist)
     window_shot("resnet18-collapsed", "resnet18", resnet_collapsed)
     window_shot("resnet18-layer1-expanded", "resnet18", resnet_expanded)
+    window_shot("resnet18-vertical", "resnet18", resnet_vertical)
     window_shot("concept-mode", "mnist-cnn", concept)
     window_shot("light-theme", "mnist-cnn", mnist, theme="light")
+    for template in TEMPLATE_SHOTS:
+        window_shot(f"template-{template}", template, as_opened, size=SMALL)
 
     def training(window: MainWindow) -> None:
         """The MNIST CNN trained in the app on MNIST-10k: live curves during the run, the result at the end."""
@@ -139,7 +153,6 @@ def main(argv: list[str] | None = None) -> int:
 
         from neuralforge_desktop.core.training.config import TrainConfig
 
-        frame(app, window, "image", "pool1")
         window.show_training()
         panel = window.train_panel
         panel.set_config(TrainConfig(dataset="mnist-10k", epochs=2, batch_size=64, limit=4000, seed=0))

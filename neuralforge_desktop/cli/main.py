@@ -17,6 +17,7 @@ from neuralforge_desktop.cli import (
     check_cmds,
     datasets_cmd,
     demo_cmd,
+    diagram_cmd,
     layers_cmd,
     runs_cmd,
     start_cmd,
@@ -39,6 +40,7 @@ examples:
   neuralforge new --template mnist-cnn -o mnist.nfg
   neuralforge validate mnist.nfg
   neuralforge codegen mnist.nfg -o mnist_model.py
+  neuralforge diagram zoo:resnet18 -o resnet18.svg
   neuralforge train mnist.nfg --dataset mnist-10k --epochs 3
   neuralforge runs list
   neuralforge demo"""
@@ -76,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     zoo_cmd.add_parsers(sub)
     summary_cmd.add_parsers(sub)
     check_cmds.add_parsers(sub)
+    diagram_cmd.add_parsers(sub)
     layers_cmd.add_parsers(sub)
     datasets_cmd.add_parsers(sub)
     train_cmds.add_parsers(sub)

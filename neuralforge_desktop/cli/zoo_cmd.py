@@ -10,6 +10,7 @@ from neuralforge_desktop.cli import option_types as opt
 from neuralforge_desktop.cli.fmt import count, fit, plural, terminal_width
 from neuralforge_desktop.cli.graph_source import CliError
 from neuralforge_desktop.core.ir.graph import Graph
+from neuralforge_desktop.core.ir.layout import ORIENTATIONS, Orientation
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -26,6 +27,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     new.add_argument("-o", "--output", required=True, type=opt.output_file, metavar="FILE",
                      help="the .nfg file to write")
     new.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    new.add_argument("--layout", choices=ORIENTATIONS, default="wrapped",
+                     help="how the nodes are placed: wrapped rows that fit the editor's canvas (default), one row "
+                     "left to right, or one column top to bottom")
     new.set_defaults(func=cmd_new)
 
 
@@ -52,13 +56,15 @@ def cmd_zoo_list(args: argparse.Namespace) -> int:
 
 
 def cmd_new(args: argparse.Namespace) -> int:
-    new_from_template(args.template, Path(args.output), force=args.force)
+    new_from_template(args.template, Path(args.output), force=args.force, layout=args.layout)
     return 0
 
 
-def new_from_template(template: str, path: Path, *, force: bool = False) -> Graph:
-    """Write the zoo template ``template`` to the graph file ``path`` and say so; returns the graph."""
+def new_from_template(template: str, path: Path, *, force: bool = False, layout: Orientation = "wrapped") -> Graph:
+    """Write the zoo template ``template`` to the graph file ``path``, its nodes placed as ``layout`` says (so
+    it opens readable in the editor), and say so; returns the graph."""
     from neuralforge_desktop.core import zoo
+    from neuralforge_desktop.core.ir.layout import EDITOR_AREA, layout_positions
     from neuralforge_desktop.core.ir.serialize import save_graph
 
     if path.exists() and not force:
@@ -70,6 +76,8 @@ def new_from_template(template: str, path: Path, *, force: bool = False) -> Grap
     except KeyError:
         names = ", ".join(e.name for e in zoo.list_models())
         raise CliError(f"no zoo template {template!r}; available: {names}") from None
+    for node_id, position in layout_positions(graph, orientation=layout, area=EDITOR_AREA).items():
+        graph.nodes[node_id].position = position
     save_graph(graph, path)
     print(f"wrote {path} ({plural(len(graph), 'node')}, from template {template})")
     print(f"next:  neuralforge summary {path}")

@@ -21,6 +21,11 @@ if TYPE_CHECKING:
     from neuralforge_desktop.ui.main_window import MainWindow
 
 Keys = str | QKeySequence.StandardKey | Sequence[str | QKeySequence.StandardKey]
+LAYOUT_DIRECTIONS = (
+    ("wrapped", "&Wrapped Rows", "Left to right in rows that wrap to fit the canvas, like lines of text"),
+    ("horizontal", "&Left to Right", "One long row, inputs on the left"),
+    ("vertical", "&Top to Bottom", "One column, inputs at the top"),
+)
 
 
 def _sequences(keys: Keys | None) -> list[QKeySequence]:
@@ -148,12 +153,24 @@ class WindowActions:
         w, s = self.window, self.window.settings
         self.add(m, "view.zoom_in", "Zoom &In", w.view.zoom_in, [QKeySequence.StandardKey.ZoomIn, "Ctrl+="])
         self.add(m, "view.zoom_out", "Zoom &Out", w.view.zoom_out, [QKeySequence.StandardKey.ZoomOut, "Ctrl+-"])
-        self.add(m, "view.fit", "&Fit All", w.view.fit_all, "F", canvas_only=True)
+        self.add(m, "view.fit", "&Fit All", w.view.fit_all, "F", canvas_only=True,
+                 tip="Show the whole graph, or as much of it as reads well, from its inputs")
         self.add(m, "view.zoom_selection", "Zoom to &Selection", w.view.zoom_to_selection, "Shift+F",
                  canvas_only=True)
         m.addSeparator()
+        self.add(m, "view.fit_whole", "&Whole Graph", w.view.fit_whole, "Ctrl+Shift+F",
+                 tip="Zoom out until the whole graph is on screen, however small")
+        m.addSeparator()
         self.add(m, "view.auto_layout", "Auto &Layout", lambda: w.view.auto_layout(), "L", canvas_only=True,
-                 tip="Arrange the nodes left to right in data-flow order")
+                 tip="Arrange the nodes in data-flow order, in the layout direction")
+        directions = m.addMenu("Layout &Direction")
+        group = QActionGroup(self.window)
+        group.setExclusive(True)
+        for name, text, tip in LAYOUT_DIRECTIONS:
+            action = self.add(directions, f"view.layout.{name}", text, checkable=True,
+                              checked=s.layout_direction == name, tip=tip)
+            action.triggered.connect(lambda _checked=False, n=name: w.set_layout_direction(n))
+            group.addAction(action)
         self.add(m, "view.snap", "Snap to &Grid", checkable=True, checked=s.snap_to_grid, toggled=w.set_snap_to_grid)
         self.add(m, "view.concept", "&Concept Mode", keys="Ctrl+M", checkable=True, checked=s.concept_mode,
                  toggled=w.set_concept_mode, tip="Plain-language node cards for teaching and explaining")

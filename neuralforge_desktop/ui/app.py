@@ -66,6 +66,18 @@ def create_application(argv: Sequence[str] = ()) -> QApplication:
     return app  # type: ignore[return-value]
 
 
+def headless_application() -> QApplication:
+    """The running QApplication, or one that draws without a screen (for writing pictures from the command
+    line: no window appears, and no display is needed)."""
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is None:
+        # The platform given as an argument, not through the environment: it holds for this process only.
+        app = QApplication([sys.argv[0] if sys.argv and sys.argv[0] else "neuralforge", "-platform", "offscreen"])
+    return app  # type: ignore[return-value]
+
+
 def open_main_window(app: QApplication, files: Sequence[str] = (), *, offer_recovery: bool = True) -> MainWindow:
     """Create and show the main window, open ``files[0]`` if given, then offer crash recovery."""
     from PySide6.QtCore import QTimer

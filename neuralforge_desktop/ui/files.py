@@ -21,12 +21,12 @@ from neuralforge_desktop.core.ir.graph import Graph
 from neuralforge_desktop.core.ir.serialize import GraphFileError, load_graph
 
 if TYPE_CHECKING:
+    from neuralforge_desktop.ui.canvas.export import ExportOptions
     from neuralforge_desktop.ui.main_window import MainWindow
 
 AUTOSAVE_MS = 5000
 STALE_TEMP_S = 60.0
 GRAPH_FILTER = "NeuralForge graph (*.nfg);;All files (*)"
-EXPORT_FILTERS = {"PNG image (*.png)": ".png", "SVG drawing (*.svg)": ".svg", "PDF document (*.pdf)": ".pdf"}
 
 
 def default_recovery_dir() -> Path:
@@ -76,13 +76,12 @@ class FileController(QObject):
         path, _ = QFileDialog.getSaveFileName(self.window, "Save graph as", suggested, GRAPH_FILTER)
         return path or None
 
-    def ask_export_path(self) -> str | None:
-        suggested = str(Path(self._start_dir()) / f"{self._stem()}.png")
-        path, chosen = QFileDialog.getSaveFileName(self.window, "Export diagram", suggested,
-                                                   ";;".join(EXPORT_FILTERS))
-        if path and Path(path).suffix.lower() not in EXPORT_FILTERS.values():
-            path += EXPORT_FILTERS.get(chosen, ".png")
-        return path or None
+    def ask_export(self) -> tuple[Path, ExportOptions] | None:
+        """Where to write the diagram and how to draw it (the export dialog), or None when cancelled."""
+        from neuralforge_desktop.ui.dialogs.export_diagram import ExportDialog
+
+        dialog = ExportDialog(Path(self._start_dir()) / f"{self._stem()}.png", self.window.settings, self.window)
+        return (dialog.target(), dialog.options()) if dialog.exec() else None
 
     def choose_template(self) -> str | None:
         from neuralforge_desktop.ui.dialogs.gallery import GalleryDialog
@@ -121,7 +120,9 @@ class FileController(QObject):
             return False
         from neuralforge_desktop.core import zoo
 
-        self._replace(Document(zoo.build(name)))
+        document = Document(zoo.build(name))
+        self.window.view.arrange(document)  # in the chosen layout direction, sized to this canvas
+        self._replace(document)
         self.status.emit(f"New graph from the {name} template")
         return True
 
@@ -158,12 +159,15 @@ class FileController(QObject):
             target = target.with_suffix(".nfg")
         return self._save_to(target)
 
-    def export_diagram(self, path: str | os.PathLike[str] | None = None) -> bool:
-        path = path or self.ask_export_path()
-        if not path:
-            return False
+    def export_diagram(self, path: str | os.PathLike[str] | None = None, options: ExportOptions | None = None) -> bool:
+        """Write a diagram of the graph; without ``path``, the export dialog asks where and how."""
+        if path is None:
+            chosen = self.ask_export()
+            if chosen is None:
+                return False
+            path, options = chosen
         try:
-            self.window.view.export_image(str(path))
+            self.window.view.export_image(str(path), options)
         except (OSError, ValueError) as exc:
             self.show_error("Could not export the diagram", str(exc))
             return False

@@ -163,6 +163,7 @@ class MainWindow(QMainWindow):
         self.set_theme(s.theme)
         self.view.set_concept_mode(s.concept_mode)
         self.view.set_snap_to_grid(s.snap_to_grid)
+        self.view.set_layout_direction(s.layout_direction)
         self.palette_panel.set_show_all(s.show_all_layers)
         self.view.set_minimap_enabled(s.minimap)
 
@@ -288,6 +289,15 @@ class MainWindow(QMainWindow):
     def set_snap_to_grid(self, on: bool) -> None:
         self.view.set_snap_to_grid(on)
         self.settings.snap_to_grid = on
+
+    def set_layout_direction(self, name: str) -> None:
+        """Remember the direction and lay the graph out that way now (one undo step)."""
+        self.view.set_layout_direction(name)
+        self.settings.layout_direction = name
+        action = self.commands.by_name.get(f"view.layout.{name}")
+        if action is not None and not action.isChecked():
+            action.setChecked(True)
+        self.view.auto_layout()
 
     def set_show_all_layers(self, on: bool) -> None:
         self.palette_panel.set_show_all(on)

@@ -11,11 +11,14 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
 
+from neuralforge_desktop.core.ir.layout import ORIENTATIONS
 from neuralforge_desktop.ui.theme import DEFAULT_THEME, THEMES
 
 ORGANIZATION = "NeuralForge"
 APPLICATION = "NeuralForge"
 MAX_RECENT = 10
+DEFAULT_LAYOUT = "wrapped"
+EXPORT_KEYS = ("layout", "background", "scale", "shapes", "theme", "folder")
 
 
 def _bool(value: object, default: bool) -> bool:
@@ -66,12 +69,38 @@ class Settings:
         self.store.setValue("canvas/minimap", bool(on))
 
     @property
+    def layout_direction(self) -> str:
+        """How Auto Layout and new templates arrange a graph: "wrapped" (rows that fit the canvas),
+        "horizontal" or "vertical"."""
+        value = str(self.store.value("canvas/layout_direction", DEFAULT_LAYOUT))
+        return value if value in ORIENTATIONS else DEFAULT_LAYOUT
+
+    @layout_direction.setter
+    def layout_direction(self, name: str) -> None:
+        self.store.setValue("canvas/layout_direction", name)
+
+    @property
     def show_all_layers(self) -> bool:
         return _bool(self.store.value("palette/show_all"), False)
 
     @show_all_layers.setter
     def show_all_layers(self, on: bool) -> None:
         self.store.setValue("palette/show_all", bool(on))
+
+    # -- diagram export ------------------------------------------------------------------------------
+    def export_choices(self) -> dict[str, str]:
+        """The options the last diagram was exported with, as saved (the dialog checks and converts them)."""
+        found: dict[str, str] = {}
+        for key in EXPORT_KEYS:
+            value = self.store.value(f"export/{key}")
+            if value is not None:
+                found[key] = str(value)
+        return found
+
+    def save_export_choices(self, choices: dict[str, str]) -> None:
+        for key in EXPORT_KEYS:
+            if key in choices:
+                self.store.setValue(f"export/{key}", str(choices[key]))
 
     # -- window layout -------------------------------------------------------------------------------
     def geometry(self) -> QByteArray | None:

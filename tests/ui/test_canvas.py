@@ -22,6 +22,7 @@ from neuralforge_desktop.core.ir.serialize import graph_to_dict
 from neuralforge_desktop.ui.bridge import LAYER_MIME, DocumentBridge, SelectionModel
 from neuralforge_desktop.ui.canvas import GraphView, Minimap
 from neuralforge_desktop.ui.canvas.edge_item import WireItem
+from neuralforge_desktop.ui.canvas.export import ExportOptions
 from neuralforge_desktop.ui.undo import EditStack
 
 CHAIN = ["Input", "Conv2d", "ReLU", "MaxPool2d", "Flatten", "Linear", "Output"]
@@ -356,17 +357,18 @@ def test_drop_from_the_palette_adds_at_the_drop_point(canvas):
 
 def test_export_png_svg_pdf(canvas, tmp_path):
     build_mnist(canvas)
-    content = canvas.view.content_rect()
+    as_drawn = ExportOptions(layout="canvas", background="theme")
     for suffix in ("png", "svg", "pdf"):
-        canvas.view.export_image(str(tmp_path / f"mnist.{suffix}"))
+        canvas.view.export_image(str(tmp_path / f"mnist.{suffix}"), as_drawn)
     png = QImage(str(tmp_path / "mnist.png"))
-    assert png.width() == round((content.width() + 80) * 2) and png.height() == round((content.height() + 80) * 2)
+    drawn = canvas.scene.itemsBoundingRect()
+    assert png.width() == round((drawn.width() + 48) * 2) and png.height() == round((drawn.height() + 48) * 2)
     assert len({png.pixel(x, png.height() // 2) for x in range(0, png.width(), 7)}) > 20  # not a blank picture
     svg = (tmp_path / "mnist.svg").read_text()
     assert "<svg" in svg and "conv2d" in svg and (tmp_path / "mnist.svg").stat().st_size > 5000
     pdf = (tmp_path / "mnist.pdf").read_bytes()
     assert pdf.startswith(b"%PDF") and len(pdf) > 5000
-    canvas.view.export_image(str(tmp_path / "white.png"), white_background=True)
+    canvas.view.export_image(str(tmp_path / "white.png"), ExportOptions(background="white"))
     assert QColor(QImage(str(tmp_path / "white.png")).pixel(2, 2)) == QColor("#ffffff")
     with pytest.raises(ValueError):
         canvas.view.export_image(str(tmp_path / "mnist.txt"))
@@ -425,5 +427,5 @@ def test_replacing_the_document_rebuilds_and_the_minimap_navigates(qtbot):
     QTest.mouseClick(minimap, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, target.toPoint())
     center = c.view.mapToScene(c.view.viewport().rect().center())
     assert abs(center.x() - 2000) < 30
-    c.view.fit_all()
+    c.view.fit_whole()  # the whole graph on screen: nothing for the minimap to show
     assert not minimap.isVisible()

@@ -11,13 +11,15 @@ from pathlib import Path
 import pytest
 import shiboken6
 from PySide6.QtCore import QEvent, QSettings
-from PySide6.QtGui import QKeySequence, QPalette
+from PySide6.QtGui import QImage, QKeySequence, QPalette
 from PySide6.QtWidgets import QApplication
 
 from neuralforge_desktop.core import zoo
 from neuralforge_desktop.core.edit.document import Document, write_recovery
 from neuralforge_desktop.core.ir.serialize import graph_to_dict, load_graph, save_graph
 from neuralforge_desktop.ui.app import NO_DISPLAY
+from neuralforge_desktop.ui.canvas.export import ExportOptions
+from neuralforge_desktop.ui.dialogs.export_diagram import ExportDialog
 from neuralforge_desktop.ui.main_window import MainWindow
 from neuralforge_desktop.ui.settings import Settings
 from neuralforge_desktop.ui.theme import roles
@@ -184,9 +186,41 @@ def test_export_diagram_writes_the_chosen_format(window, tmp_path, monkeypatch):
     window.files.new_from_template("mnist-cnn")
     for suffix in (".png", ".svg", ".pdf"):
         target = tmp_path / f"diagram{suffix}"
-        monkeypatch.setattr(window.files, "ask_export_path", lambda t=target: str(t))
+        monkeypatch.setattr(window.files, "ask_export", lambda t=target: (t, ExportOptions()))
         window.commands["file.export"].trigger()
         assert target.exists() and target.stat().st_size > 0
+
+
+def test_the_export_dialog_asks_how_and_remembers_it_for_next_time(window, tmp_path, monkeypatch):
+    window.files.new_from_template("resnet18")
+    seen: list[ExportDialog] = []
+
+    def fill_in(dialog: ExportDialog) -> int:
+        seen.append(dialog)
+        if len(seen) == 1:  # the first time: a name with no known format is refused in the dialog
+            dialog.path.setText(str(tmp_path / "figure.txt"))
+            dialog.accept()
+            assert dialog.problem.isVisibleTo(dialog) and ".png, .svg or .pdf" in dialog.problem.text()
+            dialog.path.setText(str(tmp_path / "figure.png"))
+            dialog.layout_choice.setCurrentIndex(dialog.layout_choice.findData("vertical"))
+            dialog.background.setCurrentIndex(dialog.background.findData("transparent"))
+            dialog.scale.setValue(3.0)
+            dialog.shapes.setChecked(False)
+        dialog.accept()
+        return int(dialog.result())
+
+    monkeypatch.setattr(ExportDialog, "exec", fill_in)
+    assert window.files.export_diagram()
+    picture = QImage(str(tmp_path / "figure.png"))
+    assert picture.height() > 2 * picture.width()  # top to bottom
+    assert picture.hasAlphaChannel() and picture.pixelColor(1, 1).alpha() == 0
+    assert round(picture.dotsPerMeterX() * 0.0254) == 288  # scale 3 = 288 dpi
+    # The next export starts from the same choices.
+    assert window.files.export_diagram()
+    second = seen[-1]
+    assert second.layout_choice.currentData() == "vertical" and second.background.currentData() == "transparent"
+    assert second.scale.value() == 3.0 and not second.shapes.isChecked()
+    assert second.target().parent == tmp_path
 
 
 # -- crash recovery --------------------------------------------------------------------------------------

@@ -17,11 +17,9 @@ from neuralforge_desktop.core.catalog.registry import catalog
 from neuralforge_desktop.core.edit.edits import AddNode, Connect, Disconnect, Edit, Macro, MoveNodes
 from neuralforge_desktop.core.edit.grouping import GroupIntoBlock, io_shapes_from
 from neuralforge_desktop.core.ir.graph import BLOCK, INPUT, OUTPUT, Edge, Graph, GraphError, Node, Tie
+from neuralforge_desktop.core.ir.layout import DEFAULT_AREA, Orientation, layout_positions
 from neuralforge_desktop.core.ir.naming import unique_id
 from neuralforge_desktop.core.ir.serialize import GraphFileError, dumps, loads
-
-COLUMN_GAP = 90.0  # room between columns for a shape label such as "N×512×7×7"
-ROW_GAP = 50.0
 
 
 @dataclass(frozen=True)
@@ -157,48 +155,14 @@ def paste_edit(graph: Graph, text: str, offset: tuple[float, float]) -> tuple[Ma
 
 
 # -- layout ------------------------------------------------------------------------------------------------
-def layered_positions(graph: Graph, node_ids: Iterable[str] | None, sizes: Mapping[str, tuple[float, float]],
-                      origin: tuple[float, float]) -> dict[str, tuple[float, float]]:
-    """Left-to-right layers by longest path (as ``core.ir.layout.layered_layout``), but sized to the nodes
-    as drawn, rows ordered by their producers' rows to uncross wires, and without touching the graph."""
-    chosen = set(node_ids) if node_ids is not None else set(graph.nodes)
-    order = [nid for nid in graph.topo_order() if nid in chosen]
-    column: dict[str, int] = {}
-    for nid in order:
-        column[nid] = max((column[p] + 1 for p in graph.producers(nid) if p in column), default=0)
-    columns: dict[int, list[str]] = {}
-    for nid in order:
-        columns.setdefault(column[nid], []).append(nid)
-    row_of: dict[str, float] = {}
-    positions: dict[str, tuple[float, float]] = {}
-    x = origin[0]
-    for c in sorted(columns):
-        members = columns[c]
-        rank = {nid: i for i, nid in enumerate(members)}
-
-        def key(nid: str, rank: dict[str, int] = rank) -> tuple[float, int]:
-            rows = [row_of[p] for p in graph.producers(nid) if p in row_of]
-            return (sum(rows) / len(rows) if rows else float(rank[nid]), rank[nid])
-
-        members.sort(key=key)
-        y = origin[1]
-        width = 0.0
-        for i, nid in enumerate(members):
-            w, h = sizes.get(nid, (150.0, 60.0))
-            positions[nid] = (x, y)
-            row_of[nid] = float(i)
-            y += max(h, 60.0) + ROW_GAP
-            width = max(width, w)
-        x += width + COLUMN_GAP
-    return positions
-
-
-def layout_edit(graph: Graph, node_ids: Iterable[str] | None,
-                sizes: Mapping[str, tuple[float, float]]) -> MoveNodes | None:
+def layout_edit(graph: Graph, node_ids: Iterable[str] | None, sizes: Mapping[str, tuple[float, float]],
+                orientation: Orientation = "horizontal", area: tuple[float, float] = DEFAULT_AREA) -> MoveNodes | None:
+    """One undoable move laying out the chosen nodes (all by default) with :func:`layout_positions`, keeping
+    the top-left corner they had; None when nothing would move."""
     chosen = list(node_ids) if node_ids is not None else list(graph.nodes)
     if not chosen:
         return None
     origin = (min(graph.nodes[n].position[0] for n in chosen), min(graph.nodes[n].position[1] for n in chosen))
-    positions = layered_positions(graph, chosen, sizes, origin)
+    positions = layout_positions(graph, chosen, sizes, orientation=orientation, origin=origin, area=area)
     moved = {nid: pos for nid, pos in positions.items() if tuple(graph.nodes[nid].position) != pos}
     return MoveNodes(moved, label="Auto layout") if moved else None

@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from neuralforge_desktop.core.edit.canvas_edits import COLUMN_GAP, ROW_GAP
 from neuralforge_desktop.core.ir.graph import Graph
+from neuralforge_desktop.core.ir.layout import COLUMN_GAP, ROW_GAP
 
 Direction = Literal["right", "down"]
 Size = tuple[float, float]

@@ -122,15 +122,18 @@ class CommandsMixin:
         return expanded
 
     def auto_layout(self: GraphView, selection_only: bool = False) -> None:
+        """Lay out the graph (or the selection) in the canvas's layout direction, as one undo step; the whole
+        graph is then fitted to the canvas again, since its shape changed."""
         ids = self.selected_ids() if selection_only else None
         if selection_only and not ids:
             self.status_message.emit("select the nodes to lay out")
             return
-        sizes = {nid: (item.look.width, item.look.height) for nid, item in self.graph_scene.nodes.items()
-                 if item.look is not None}
-        edit = canvas_edits.layout_edit(self.graph_scene.graph, ids, sizes)
+        edit = canvas_edits.layout_edit(self.graph_scene.graph, ids, self.graph_scene.node_sizes(),
+                                        self.layout_direction, self.layout_area())
         if edit is not None:
             self.push(edit)
+        if not selection_only:
+            self.fit_all()
 
     def add_backdrop(self: GraphView, title: str = "Group", color: str | None = None) -> str:
         """A titled backdrop around the selection (or mid-view); returns its id."""

@@ -33,6 +33,8 @@ LOD_WIRES = 0.03  # below this a 220 px column is under 7 screen pixels: wires a
 
 LONG = 480.0  # a level wire longer than ~two columns would run behind the nodes between its ends
 BEND = 50.0
+LANE_ABOVE = 25.0  # a wire that turns back runs this far above the node it enters: in the gap over it
+CORNER = 14.0
 
 
 def wire_path(p0: QPointF, p1: QPointF) -> QPainterPath:
@@ -52,6 +54,34 @@ def wire_path(p0: QPointF, p1: QPointF) -> QPainterPath:
     path = QPainterPath(p0)
     path.cubicTo(QPointF(p0.x() + dx, p0.y()), QPointF(p1.x() - dx, p1.y()), p1)
     return path
+
+
+def needs_lane(p0: QPointF, p1: QPointF, dst_top: float) -> bool:
+    """Whether a wire turns back to a node further down (the next row of a top-down or wrapped layout): an
+    S-curve would then cut across the nodes between, so it runs through the gap above that node instead."""
+    return p1.x() < p0.x() + 20.0 and dst_top - LANE_ABOVE > p0.y() + 2 * CORNER
+
+
+def lane_path(p0: QPointF, p1: QPointF, lane: float) -> tuple[QPainterPath, QPointF]:
+    """Right out of the output, down beside its node, back along ``lane``, down into the input from its
+    left: square turns with rounded corners. Returns the path and the middle of its run along the lane
+    (where the shape label goes)."""
+    # Wires that drop further turn further out, so a skip wire does not run on top of the chain's wires.
+    out_x = p0.x() + BEND / 2.0 + min(30.0, (lane - p0.y()) * 0.05)
+    in_x = p1.x() - BEND / 2.0
+    toward = -1.0 if in_x < out_x else 1.0
+    r = min(CORNER, (lane - p0.y()) / 2.0, (p1.y() - lane) / 2.0, abs(in_x - out_x) / 2.0)
+    path = QPainterPath(p0)
+    path.lineTo(out_x - r, p0.y())
+    path.quadTo(out_x, p0.y(), out_x, p0.y() + r)
+    path.lineTo(out_x, lane - r)
+    path.quadTo(out_x, lane, out_x + toward * r, lane)
+    path.lineTo(in_x - toward * r, lane)
+    path.quadTo(in_x, lane, in_x, lane + r)
+    path.lineTo(in_x, p1.y() - r)
+    path.quadTo(in_x, p1.y(), in_x + r, p1.y())
+    path.lineTo(p1)
+    return path, QPointF((out_x + in_x) / 2.0, lane)
 
 
 class EdgeLabel(QGraphicsRectItem):
@@ -186,13 +216,18 @@ class EdgeItem(QGraphicsPathItem):
         parent = self.parentItem()
         if parent is not None:
             p0, p1 = parent.mapFromScene(p0), parent.mapFromScene(p1)
-        path = wire_path(p0, p1)
+        dst_top = self.dst.y()  # wire and nodes share a parent (the scene, or an opened block's frame)
+        if needs_lane(p0, p1, dst_top):
+            path, middle = lane_path(p0, p1, dst_top - LANE_ABOVE)
+        else:
+            path = wire_path(p0, p1)
+            middle = path.pointAtPercent(0.5)
         self._ends = (p0, p1)
         self.setPath(path)
         stroker = QPainterPathStroker()
         stroker.setWidth(12.0)  # easy to hover and click, whatever the pen width
         self._hit = stroker.createStroke(path)
-        self.label.setPos(path.pointAtPercent(0.5))
+        self.label.setPos(middle)
         self._fit_label()
 
     def shape(self) -> QPainterPath:  # Qt names this

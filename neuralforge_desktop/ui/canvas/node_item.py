@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem, QStyleOptionGraphicsItem, QWidget
 
 from neuralforge_desktop.core.analysis.describe import param_summary, wrap
@@ -35,8 +35,10 @@ MARGIN = 9.0  # bounding-rect slack for the port rings and the selection ring
 RADIUS = 6.0
 BODY_PAD = 18.0
 BODY_HEADER = 34.0
-LOD_TEXT = 0.4  # below this zoom a node is a coloured card without text
+LOD_TEXT = 0.4  # below this zoom a node shows only its name, drawn larger so it still reads
 LOD_FLAT = 0.12  # below this, a flat rectangle
+NAME_PX = 10.0  # the on-screen size a zoomed-out node's name aims for
+NAME_MAX_PX = 28.0  # as large as the smallest card holds, so every name is drawn at one size
 
 
 Shift = tuple[float, float, float, float, float]  # opened block's x, y, collapsed width; push right, push down
@@ -375,7 +377,25 @@ class NodeItem(QGraphicsRectItem):
             painter.drawRoundedRect(rect.adjusted(-3.0, -3.0, 3.0, 3.0), RADIUS + 2, RADIUS + 2)
         if lod >= LOD_TEXT or self.style.exporting:
             self._paint_text(painter, look, color)
+        else:
+            self._paint_name(painter, look, lod)
         self._paint_ports(painter, look, color)
+
+    def _paint_name(self, painter: QPainter, look: NodeLook, lod: float) -> None:
+        """Zoomed out: the node's name alone, as large as the card allows, so a whole model still reads."""
+        font = QFont(self.style.theme.fonts["title"])
+        size = min(NAME_PX / lod, NAME_MAX_PX)
+        font.setPixelSize(max(12, round(size)))
+        room = look.width - TEXT_X - 6.0
+        name = self.level.node(self.node_id).display_name
+        wide = QFontMetricsF(font).horizontalAdvance(name)
+        if wide > room:  # a long name: smaller (to two thirds) before it is cut short
+            font.setPixelSize(max(12, round(size * max(room / wide, 0.66))))
+        text = QFontMetricsF(font).elidedText(name, Qt.TextElideMode.ElideRight, room)
+        painter.setFont(font)
+        painter.setPen(self.style.theme.text)
+        painter.drawText(QRectF(TEXT_X, 0.0, room, look.height),
+                         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text)
 
     def _paint_text(self, painter: QPainter, look: NodeLook, color: QColor) -> None:
         theme = self.style.theme

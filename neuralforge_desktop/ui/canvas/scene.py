@@ -9,12 +9,14 @@ thousand nodes) are recomputed once the event loop is idle, so a burst of edits 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
-from PySide6.QtCore import QObject, QPointF, QRectF, QTimer, Signal
+from PySide6.QtCore import QObject, QPointF, QRectF, QSizeF, QTimer, Signal
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene
 
 from neuralforge_desktop.core.analysis.level import Level
+from neuralforge_desktop.core.catalog.node_params import is_data_input
 from neuralforge_desktop.core.edit.document import Document, DocumentChange
 from neuralforge_desktop.core.edit.edits import (
     AddNode,
@@ -35,15 +37,26 @@ from neuralforge_desktop.core.ir.graph import Edge, Graph
 from neuralforge_desktop.ui.bridge import DocumentBridge
 from neuralforge_desktop.ui.canvas.backdrop_item import BackdropItem
 from neuralforge_desktop.ui.canvas.edge_item import EdgeItem
-from neuralforge_desktop.ui.canvas.node_item import NodeItem, Shift, room_shifts, shift_at
+from neuralforge_desktop.ui.canvas.node_item import CONCEPT_WIDTH, WIDTH, NodeItem, Shift, room_shifts, shift_at
 from neuralforge_desktop.ui.canvas.style import Style
 from neuralforge_desktop.ui.theme import DEFAULT_THEME, canvas_theme
 
 BACKDROPS = "backdrops"
 LAZY_ABOVE = 150  # refreshing more nodes than this at once: those on screen now, the rest when idle
 CHUNK = 100  # nodes per idle batch: ~10 ms, under a frame
+ROW_BREAK = 72.0  # a vertical gap at least this wide parts two rows of nodes (wrapped layouts leave 80)
 INDEX_SLACK = 2000.0  # room around the graph in the item index's rectangle, so small moves keep it
 _STRUCTURAL = (AddNode, RemoveNode, Connect, Disconnect, RenameNode, GroupIntoBlock, UngroupBlock)
+
+
+def folded_size(item: NodeItem) -> tuple[float, float] | None:
+    """A node's size as a card; an opened block counts as the card it folds to."""
+    look = item.look
+    if look is None:
+        return None
+    if look.expanded:
+        return (CONCEPT_WIDTH if item.style.concept else WIDTH, 46.0)
+    return (look.width, look.height)
 
 
 def leaf_edits(edit: Edit | None) -> Iterator[Edit]:
@@ -69,6 +82,7 @@ class GraphScene(QGraphicsScene):
         self.edges: dict[tuple[str, str], EdgeItem] = {}
         self.backdrops: dict[str, BackdropItem] = {}
         self._shifts: list[Shift] = []
+        self._rows: list[tuple[float, float]] = []  # the row each opened block sits in (see _compute_rows)
         self.labels_visible = True
         self.wires_visible = True
         self.level = Level(self.graph, self.document.shapes, "", True, self.warnings)
@@ -103,7 +117,7 @@ class GraphScene(QGraphicsScene):
         self.clear()
         self.nodes, self.edges, self.backdrops = {}, {}, {}
         self.style.expanded.clear()
-        self._shifts = []
+        self._shifts, self._rows = [], []
         self.level = Level(self.graph, self.document.shapes, "", True, self.warnings)
         self.update_lint(refresh=False)
         self.style.syncing = True
@@ -203,16 +217,43 @@ class GraphScene(QGraphicsScene):
 
     # -- room for opened blocks ----------------------------------------------------------------------
     # An opened block's frame is much larger than the node it replaces. Rather than cover its neighbours,
-    # the view pushes nodes to its right further right, and nodes below it in its column further down.
+    # the view pushes nodes to its right further right, and nodes below it in its column further down; in a
+    # layout of several rows (wrapped), rows above the block's stay put and rows below it move down whole.
     # This is view state only: items sit at (graph position + shift) and moves subtract it again.
     def _compute_shifts(self) -> list[Shift]:
         opened = [(self.graph.nodes[p].position, self.nodes[p]) for p in sorted(self.style.expanded)
                   if p in self.nodes and p in self.graph.nodes]
         return room_shifts(opened, self.style.concept)
 
+    def _compute_rows(self, shifts: list[Shift]) -> list[tuple[float, float]]:
+        """The top and bottom of the row of nodes each opened block sits in: nodes with no wide vertical
+        gap between them (rows of a wrapped layout are :data:`ROW_BREAK` or more apart)."""
+        if not shifts:
+            return []
+        spans = sorted((node.position[1], node.position[1] + size[1]) for nid, node in self.graph.nodes.items()
+                       if nid in self.nodes and (size := folded_size(self.nodes[nid])) is not None)
+        rows: list[list[float]] = []
+        for top, bottom in spans:
+            if rows and top - rows[-1][1] < ROW_BREAK:
+                rows[-1][1] = max(rows[-1][1], bottom)
+            else:
+                rows.append([top, bottom])
+        found = []
+        for shift in shifts:
+            row = next((r for r in rows if r[0] <= shift[1] <= r[1]), [shift[1], shift[1]])
+            found.append((row[0], row[1]))
+        return found
+
     def shift(self, x: float, y: float) -> tuple[float, float]:
         """How far the view moves a node at graph position (x, y) to make room for opened blocks."""
-        return shift_at(self._shifts, x, y)
+        ox = oy = 0.0
+        for shift, (top, bottom) in zip(self._shifts, self._rows, strict=True):
+            if y > bottom:  # a later row: down, all of it
+                oy += shift[4]
+            elif y >= top:  # the block's own row
+                dx, dy = shift_at([shift], x, y)
+                ox, oy = ox + dx, oy + dy
+        return ox, oy
 
     def target_pos(self, node_id: str) -> tuple[float, float]:
         x, y = self.graph.nodes[node_id].position
@@ -223,8 +264,9 @@ class GraphScene(QGraphicsScene):
 
     def _update_shifts(self) -> None:
         shifts = self._compute_shifts()
-        if shifts != self._shifts:
-            self._shifts = shifts
+        rows = self._compute_rows(shifts)
+        if shifts != self._shifts or rows != self._rows:
+            self._shifts, self._rows = shifts, rows
             self._sync_positions(set(self.nodes))
             self.content_changed.emit()
 
@@ -392,6 +434,36 @@ class GraphScene(QGraphicsScene):
             return None
         return edits[0] if len(edits) == 1 else Macro(tuple(edits), label="Move backdrop")
 
+    def node_sizes(self) -> dict[str, tuple[float, float]]:
+        """Each top-level node's size as drawn, an opened block counted as its folded card (the canvas makes
+        room around an opened block itself): what layouts place."""
+        return {nid: folded for nid, item in self.nodes.items() if (folded := folded_size(item)) is not None}
+
+    def measure(self, document: Document) -> dict[str, tuple[float, float]]:
+        """The sizes this scene would draw ``document``'s nodes at (folded), without showing it: for laying out
+        a graph before it opens."""
+        style = replace(self.style, expanded=set())
+        level = Level(document.graph, document.shapes, "", True, {})
+        sizes: dict[str, tuple[float, float]] = {}
+        for nid in document.graph.nodes:
+            size = folded_size(NodeItem(style, level, nid))
+            if size is not None:
+                sizes[nid] = size
+        return sizes
+
+    def start_rect(self) -> QRectF:
+        """Where the graph starts: its data inputs (else its top-left corner), for showing a big graph from
+        the beginning."""
+        rect = QRectF()
+        for node in self.graph.input_nodes:
+            item = self.nodes.get(node.id)
+            if item is not None and item.look is not None and is_data_input(node):
+                rect = rect.united(QRectF(item.pos(), QSizeF(item.look.width, item.look.height)))
+        if rect.isEmpty():
+            content = self.content_rect()
+            return QRectF(content.topLeft(), QSizeF(1.0, 1.0))
+        return rect
+
     def content_rect(self) -> QRectF:
         """The area covered by nodes and backdrops (scene coordinates)."""
         rect = QRectF()
@@ -401,6 +473,14 @@ class GraphScene(QGraphicsScene):
                 rect = rect.united(QRectF(item.x(), item.y(), look.width, look.height))
         for backdrop in self.backdrops.values():
             rect = rect.united(backdrop.scene_rect())
+        return rect
+
+    def drawn_rect(self) -> QRectF:
+        """The area nodes, backdrops and wires cover: a wire turning back to the next row reaches past the
+        nodes, and fitting the view must keep it in sight."""
+        rect = self.content_rect()
+        for edge in self.edges.values():
+            rect = rect.united(edge.sceneBoundingRect())
         return rect
 
     def restyle(self, geometry: bool) -> None:

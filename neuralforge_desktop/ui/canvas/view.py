@@ -7,6 +7,8 @@ explained through :attr:`GraphView.status_message`.
 
 from __future__ import annotations
 
+from typing import cast
+
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QDragEnterEvent,
@@ -23,12 +25,14 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QApplication, QGraphicsView, QWidget
 
 from neuralforge_desktop.core.edit import canvas_edits, placement
+from neuralforge_desktop.core.edit.document import Document
 from neuralforge_desktop.core.edit.edits import AddNode, Edit, Macro, MoveNodes, SetMeta
 from neuralforge_desktop.core.ir.graph import GraphError
+from neuralforge_desktop.core.ir.layout import COLUMN_GAP, DEFAULT_AREA, ORIENTATIONS, Orientation, layout_positions
 from neuralforge_desktop.ui.bridge import LAYER_MIME, DocumentBridge, SelectionModel
 from neuralforge_desktop.ui.canvas.commands import CommandsMixin
 from neuralforge_desktop.ui.canvas.edge_item import LOD_FAR, LOD_LABEL, LOD_WIRES
-from neuralforge_desktop.ui.canvas.export import export_scene
+from neuralforge_desktop.ui.canvas.export import Diagram, ExportOptions, export_graph
 from neuralforge_desktop.ui.canvas.gestures import GestureMixin
 from neuralforge_desktop.ui.canvas.minimap import Minimap
 from neuralforge_desktop.ui.canvas.node_item import CONCEPT_WIDTH, PORT_Y, WIDTH, NodeItem
@@ -40,6 +44,9 @@ from neuralforge_desktop.ui.undo import EditStack
 
 MIN_ZOOM, MAX_ZOOM = 0.002, 4.0
 STEP = 1.25
+READABLE_ZOOM = 0.6  # node names and wire shapes still read; fitting never goes below it
+LAYOUT_ZOOM = 0.8  # Auto Layout wraps a graph to fit the canvas at this zoom, where it can
+FIT_MARGIN = 24
 
 
 class GraphView(CommandsMixin, GestureMixin, QGraphicsView):
@@ -76,6 +83,7 @@ class GraphView(CommandsMixin, GestureMixin, QGraphicsView):
         self._content = QRectF()
         self._popup: QuickAddPopup | None = None
         self._shown_once = False
+        self.layout_direction: Orientation = "wrapped"  # how Auto Layout and new templates are arranged
         self.init_gestures()
         self.minimap = Minimap(self)
         self.graph_scene.selectionChanged.connect(self._scene_selection_changed)
@@ -154,7 +162,9 @@ class GraphView(CommandsMixin, GestureMixin, QGraphicsView):
             self._selection_guard = False
         current = self.graph_scene.nodes.get(ids[-1]) if ids else None
         if current is not None and self.isVisible():  # picked in another panel: bring it into view
-            self.ensureVisible(current.sceneBoundingRect(), 60, 60)
+            seen = self.mapToScene(self.viewport().rect()).boundingRect()
+            if not seen.contains(current.sceneBoundingRect()):  # already in sight: the view stays still
+                self.ensureVisible(current.sceneBoundingRect(), 60, 60)
 
     # -- extent --------------------------------------------------------------------------------------
     def _content_changed(self) -> None:
@@ -210,7 +220,9 @@ class GraphView(CommandsMixin, GestureMixin, QGraphicsView):
     def zoom_out(self) -> None:
         self._zoom_by(1.0 / STEP)
 
-    def _fit(self, rect: QRectF, most: float) -> None:
+    def _fit(self, rect: QRectF, most: float, least: float = MIN_ZOOM, start: QRectF | None = None) -> None:
+        """Zoom to show ``rect`` (at most ``most``). Where that needs less than ``least``, zoom to ``least``
+        instead and show the part of ``rect`` nearest ``start``, beginning at its top-left."""
         if rect.isEmpty():
             self.resetTransform()
             self._update_scene_rect()
@@ -219,16 +231,35 @@ class GraphView(CommandsMixin, GestureMixin, QGraphicsView):
             return
         self.resetTransform()
         self._update_scene_rect()
-        view = self.viewport().rect().adjusted(24, 24, -24, -24)
-        zoom = min(view.width() / rect.width(), view.height() / rect.height(), most)
-        self.scale(max(zoom, MIN_ZOOM), max(zoom, MIN_ZOOM))
+        view = self.viewport().rect().adjusted(FIT_MARGIN, FIT_MARGIN, -FIT_MARGIN, -FIT_MARGIN)
+        zoom = max(min(view.width() / rect.width(), view.height() / rect.height(), most), least, MIN_ZOOM)
+        self.scale(zoom, zoom)
         self._update_scene_rect()
-        self.centerOn(rect.center())
+        center = rect.center()
+        if start is not None:
+            seen_w, seen_h = view.width() / zoom, view.height() / zoom
+            if rect.width() > seen_w:
+                left = min(max(start.left(), rect.left()), rect.right() - seen_w)
+                center.setX(left + seen_w / 2.0)
+            if rect.height() > seen_h:
+                top = min(max(start.top(), rect.top()), rect.bottom() - seen_h)
+                center.setY(top + seen_h / 2.0)
+        self.centerOn(center)
         self._zoom_changed()
 
     def fit_all(self) -> None:
+        """Show the whole graph (up to 100 %), but never below :data:`READABLE_ZOOM`: a graph too big for
+        that is shown readable from its start (its inputs), and the rest is a scroll away."""
         self._content = self.graph_scene.content_rect()
-        self._fit(self._content, 1.0)
+        start = self.graph_scene.start_rect()
+        if start.width() > self.viewport().width() / READABLE_ZOOM:  # many inputs side by side: the first
+            start = QRectF(start.topLeft(), start.topLeft())
+        self._fit(self.graph_scene.drawn_rect(), 1.0, READABLE_ZOOM, start)
+
+    def fit_whole(self) -> None:
+        """Show the whole graph however small it gets (an overview of a big model)."""
+        self._content = self.graph_scene.content_rect()
+        self._fit(self.graph_scene.drawn_rect(), 1.0)
 
     def zoom_to_selection(self) -> None:
         rect = QRectF()
@@ -367,7 +398,7 @@ class GraphView(CommandsMixin, GestureMixin, QGraphicsView):
         else:
             current = self.graph_scene.nodes.get(self.selection.current or "")
             if current is not None and current.look is not None:
-                x, y = current.x() + current.look.width + canvas_edits.COLUMN_GAP, current.y()
+                x, y = current.x() + current.look.width + COLUMN_GAP, current.y()
             else:
                 center = self.mapToScene(self.viewport().rect().center())
                 x, y = center.x() - WIDTH / 2.0, center.y() - PORT_Y
@@ -419,14 +450,14 @@ class GraphView(CommandsMixin, GestureMixin, QGraphicsView):
 
     def _downstream_of(self, source: str) -> placement.Placement:
         """Where a node added after ``source`` goes, and what moves out of its way (sizes as drawn; an
-        opened block counts as the card it replaces, since the view already makes room around it)."""
+        opened block counts as the card it replaces, since the view already makes room around it); below it
+        when the graph is laid out top to bottom."""
         style = self.graph_scene.style
-        collapsed = (CONCEPT_WIDTH if style.concept else WIDTH, 46.0)
-        sizes = {nid: (collapsed if item.look.expanded else (item.look.width, item.look.height))
-                 for nid, item in self.graph_scene.nodes.items() if item.look is not None}
+        sizes = self.graph_scene.node_sizes()
         # A node with a summary row or several named ports is taller than a bare card: leave it that room.
-        new_size = (collapsed[0], 80.0 if not style.concept else 140.0)
+        new_size = (CONCEPT_WIDTH if style.concept else WIDTH, 80.0 if not style.concept else 140.0)
         return placement.place_downstream(self.graph_scene.graph, sizes, source, new_size,
+                                          "down" if self.layout_direction == "vertical" else "right",
                                           grid=GRID if style.snap else None)
 
     def _add_connected(self, type_name: str, pos: QPointF | None, source: str | None) -> str:
@@ -455,6 +486,30 @@ class GraphView(CommandsMixin, GestureMixin, QGraphicsView):
         self.graph_scene.restyle(geometry=True)
         self._content_changed()
 
+    # -- layout ------------------------------------------------------------------------------------
+    def set_layout_direction(self, orientation: str) -> None:
+        """How Auto Layout and new templates arrange the graph: "horizontal", "vertical" or "wrapped"."""
+        if orientation not in ORIENTATIONS:
+            raise ValueError(f"unknown layout direction {orientation!r}")
+        self.layout_direction = cast(Orientation, orientation)
+
+    def layout_area(self) -> tuple[float, float]:
+        """The scene area a wrapped layout should fill: this canvas at :data:`LAYOUT_ZOOM`."""
+        width = self.viewport().width() - 2 * FIT_MARGIN
+        height = self.viewport().height() - 2 * FIT_MARGIN
+        if width < 200 or height < 150:  # not laid out on screen yet
+            return DEFAULT_AREA
+        return (width / LAYOUT_ZOOM, height / LAYOUT_ZOOM)
+
+    def arrange(self, document: Document) -> None:
+        """Lay out a document nobody has seen yet (a new template) in this canvas's layout direction, sized to
+        the canvas. It sets the positions directly: the document opens this way, there is nothing to undo."""
+        graph = document.graph
+        positions = layout_positions(graph, sizes=self.graph_scene.measure(document),
+                                     orientation=self.layout_direction, area=self.layout_area())
+        for nid, position in positions.items():
+            graph.nodes[nid].position = position
+
     def set_theme(self, name: str) -> None:
         self.graph_scene.style.theme = canvas_theme(name)
         self.graph_scene.restyle(geometry=False)
@@ -469,12 +524,13 @@ class GraphView(CommandsMixin, GestureMixin, QGraphicsView):
         self.minimap.enabled = bool(on)
         self.minimap.update_visible_rect()
 
-    def export_image(self, path: str, white_background: bool = False) -> None:
-        """Write the whole graph to ``path`` (.png at 2×, .svg or .pdf), with a margin."""
+    def export_image(self, path: str, options: ExportOptions | None = None) -> Diagram:
+        """Write a diagram of the graph to ``path`` (.png, .svg or .pdf), drawn from a copy: full detail at
+        any zoom, and a new layout (``options.layout``) never moves the nodes on the canvas."""
         try:
-            target = export_scene(self.graph_scene, path, white=white_background)
+            diagram = export_graph(self.graph_scene.graph, path, options or ExportOptions(), canvas=self.graph_scene)
         except (ValueError, OSError) as exc:
             self.status_message.emit(str(exc))
             raise
-        self.status_message.emit(f"exported {target.name}")
-
+        self.status_message.emit(f"exported {diagram.path.name}")
+        return diagram
