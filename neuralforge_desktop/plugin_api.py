@@ -29,8 +29,11 @@ Declare what the analyses need to know as data on the ``LayerDef``, and your lay
 and summarised on the canvas like a built-in: ``traits`` (:class:`Trait` roles: ``NO_KERNEL`` for a view,
 ``CONVOLUTION``, ``DROPOUT``, ``CANCELS_BIAS``, ``SOFTMAX`` …), ``param_sizes`` (``{"weight": rule}``, the
 element count of a parameter tensor, so ties to it are counted once), ``loss_checks`` on a loss
-(:class:`LossCheck`: an activation that must not feed it, with the advice lint gives) and ``summary`` (the
-one line a node shows, ``"8 filters"``). The :class:`LayerDef` docstring lists what reads each of them.
+(:class:`LossCheck`: an activation that must not feed it, with the advice lint gives), ``summary`` (the
+one line a node shows, ``"8 filters"``) and ``latency`` (the kernels it runs at inference, as :class:`Kernel`
+values of a :class:`KernelKind` — ``linear``, ``conv``, ``elementwise``, ``reduce`` … build them — which the CPU
+latency model predicts from measured kernels of the same kind; without it the layer is costed as one generic
+kernel). The :class:`LayerDef` docstring lists what reads each of them.
 
 Bump ``LayerDef.version`` when the meaning of saved params changes and give ``LayerDef.migrate(old_version,
 params) -> params``; files saved with the old version are migrated as they load. A file that uses your layer
@@ -44,6 +47,25 @@ the way built-in layers do.
 
 from __future__ import annotations
 
+from neuralforge_desktop.core.catalog.kernels import (
+    Kernel,
+    KernelKind,
+    LatencyRule,
+    attention,
+    conv,
+    copy,
+    elementwise,
+    elementwise_math,
+    gather,
+    linear,
+    matmul,
+    norm_affine,
+    norm_stats,
+    pool,
+    recurrent,
+    reduce,
+    view,
+)
 from neuralforge_desktop.core.catalog.registry import PLUGIN_GROUP
 from neuralforge_desktop.core.catalog.shape_utils import (
     broadcast,
@@ -85,6 +107,9 @@ __all__ = [
     "DType",
     "Dim",
     "Example",
+    "Kernel",
+    "KernelKind",
+    "LatencyRule",
     "LayerDef",
     "LossCheck",
     "ParamError",
@@ -98,18 +123,32 @@ __all__ = [
     "TensorSpec",
     "TorchCall",
     "Trait",
+    "attention",
     "broadcast",
     "concrete",
+    "conv",
+    "copy",
     "describe_shape",
     "dim_expr",
+    "elementwise",
+    "elementwise_math",
     "float_dtype",
+    "gather",
+    "linear",
+    "matmul",
     "mul_dims",
     "no_params",
+    "norm_affine",
+    "norm_stats",
     "normalize_axis",
     "numel",
+    "pool",
     "prod",
+    "recurrent",
+    "reduce",
     "total_numel",
     "transposed_out",
+    "view",
     "window_out",
     "zero_cost",
 ]

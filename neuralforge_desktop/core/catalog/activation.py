@@ -3,13 +3,15 @@
 All keep the input's shape, have no weights and no multiply-accumulates. Cost convention for this family:
 ``flops_extra`` = elements × a per-element constant that counts every elementary operation once —
 comparison, add, multiply, divide, and each transcendental function (exp, log, tanh, erf) as 1. The
-constant and its breakdown sit next to each entry.
+constant and its breakdown sit next to each entry. Latency: one elementwise kernel, of the cheap kind for the
+piecewise-linear ones (ReLU and relatives) and of the exp/tanh/erf kind for the others.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from neuralforge_desktop.core.catalog.kernels import LatencyRule, elementwise, elementwise_math
 from neuralforge_desktop.core.catalog.shape_utils import normalize_axis, numel
 from neuralforge_desktop.core.catalog.spec import (
     Example,
@@ -67,6 +69,7 @@ def _activation(
     examples: tuple[Example, ...] = (),
     traits: frozenset[str] = frozenset(),
     summary: SummaryRule | None = None,
+    latency: LatencyRule = elementwise_math,
 ) -> LayerDef:
     return LayerDef(
         type=type_name,
@@ -84,6 +87,7 @@ def _activation(
         examples=_DEFAULT_EXAMPLES + examples,
         traits=traits,
         summary=summary,
+        latency=latency,
     )
 
 
@@ -112,6 +116,7 @@ RELU = _activation(
     help="Rectified linear unit, the default choice in most networks: cheap and keeps gradients alive for "
     "positive inputs.",
     keras="keras.layers.ReLU", simple=True, traits=frozenset({Trait.IDEMPOTENT}),
+    latency=elementwise,
 )
 
 RELU6 = _activation(
@@ -119,6 +124,7 @@ RELU6 = _activation(
     2,  # two comparisons
     help="ReLU clipped at 6, used in mobile networks (MobileNet) because it quantises well.",
     keras="keras.layers.ReLU(max_value=6)", traits=frozenset({Trait.IDEMPOTENT}),
+    latency=elementwise,
 )
 
 LEAKY_RELU = _activation(
@@ -130,6 +136,7 @@ LEAKY_RELU = _activation(
     init=_pass("negative_slope"),
     defaults={"negative_slope": 0.01},
     keras="keras.layers.LeakyReLU",
+    latency=elementwise,
     examples=(Example({"x": ((2, 6), "float32")}, {"negative_slope": 0.2}),),
     summary=lambda p: f"slope {number(p.get('negative_slope'))}",
 )
@@ -230,6 +237,7 @@ HARDSWISH = _activation(
     5,  # +3, two comparisons, multiply, divide
     help="Hard swish from MobileNetV3: close to SiLU but needs no exponential.",
     keras="keras.layers.Activation('hard_swish')",
+    latency=elementwise,
 )
 
 HARDSIGMOID = _activation(
@@ -237,6 +245,7 @@ HARDSIGMOID = _activation(
     4,  # +3, two comparisons, divide
     help="Hard sigmoid from MobileNetV3 (used inside squeeze-and-excitation blocks).",
     keras="keras.layers.Activation('hard_sigmoid')",
+    latency=elementwise,
 )
 
 LAYERS = [RELU, RELU6, LEAKY_RELU, GELU, SILU, SIGMOID, TANH, SOFTMAX, LOG_SOFTMAX, ELU, SELU, HARDSWISH,

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
+from neuralforge_desktop.core.catalog.kernels import Kernel, KernelKind, LatencyRule, attention, linear
 from neuralforge_desktop.core.catalog.shape_utils import concrete
 from neuralforge_desktop.core.catalog.spec import (
     CostRule,
@@ -129,6 +130,17 @@ def _mha_forward(p: Params) -> str:
     return "{y} = {self}({query}, {key}, {value}, need_weights=False" + mask + ")[0]"
 
 
+def _mask_kernels(t: int, s: int) -> tuple[Kernel, ...]:
+    # causal_mask(): a (T, S) boolean tensor of ones, then its upper triangle (1 byte per element, not 4)
+    return (Kernel(KernelKind.COPY, (max(1, t * s // 4),)),) * 2
+
+
+def _mha_kernels(p: Params, x: Shapes, y: Shapes) -> tuple[Kernel, ...]:
+    query, key, value = _mha_inputs(x)
+    core = attention(query[0], query[1], key[1], query[-1], p.num_heads, key[-1], value[-1])
+    return (core, *(_mask_kernels(query[1], key[1]) if p.causal else ()))
+
+
 _CAUSAL_HELP = "each position attends only to itself and earlier positions (for generating text left to right)"
 
 MULTIHEAD_ATTENTION = LayerDef(
@@ -178,6 +190,7 @@ MULTIHEAD_ATTENTION = LayerDef(
                 {"num_heads": 2, "causal": True, "dropout": 0.1}),
     ),
     summary=lambda p: f"{p.get('num_heads')} heads" + (" · causal" if p.get("causal") else ""),
+    latency=_mha_kernels,
 )
 
 
@@ -266,6 +279,31 @@ def _transformer_extra(decoder: bool) -> CostRule:
     return flops
 
 
+def _transformer_kernels(decoder: bool) -> LatencyRule:
+    """Self-attention (and cross-attention in a decoder), the feed-forward block, a residual add and a
+    LayerNorm per sub-block."""
+
+    def kernels(p: Params, x: Shapes, y: Shapes) -> tuple[Kernel, ...]:
+        batch, t, d_model = x["x"]
+        tokens = batch * t * d_model
+        found: list[Kernel] = [attention(batch, t, t, d_model, p.nhead, d_model, d_model)]
+        if p.causal:
+            found += _mask_kernels(t, t)
+        if decoder:
+            s = x["memory"][1]
+            found.append(attention(batch, t, s, d_model, p.nhead, d_model, d_model))
+        hidden = batch * t * p.dim_feedforward
+        activation = KernelKind.ELEMENTWISE_MATH if p.activation == "gelu" else KernelKind.ELEMENTWISE
+        found += [linear(batch * t, d_model, p.dim_feedforward, "feed-forward in"), Kernel(activation, (2 * hidden,)),
+                  linear(batch * t, p.dim_feedforward, d_model, "feed-forward out")]
+        for _ in range(3 if decoder else 2):
+            found += [Kernel(KernelKind.ELEMENTWISE, (3 * tokens,), note="residual add"),
+                      Kernel(KernelKind.NORM_STATS, (2 * tokens,), note="LayerNorm")]
+        return tuple(found)
+
+    return kernels
+
+
 def _encoder_forward(p: Params) -> str:
     if p.causal:
         return "{y} = {self}({x}, src_mask=causal_mask({x}, {x}), is_causal=True)"
@@ -318,6 +356,7 @@ TRANSFORMER_ENCODER_LAYER = LayerDef(
                 {"nhead": 2, "dim_feedforward": 16, "bias": False, "dropout": 0.0, "layer_norm_eps": 1e-6}),
     ),
     summary=_layer_summary,
+    latency=_transformer_kernels(decoder=False),
 )
 
 TRANSFORMER_DECODER_LAYER = LayerDef(
@@ -355,6 +394,7 @@ TRANSFORMER_DECODER_LAYER = LayerDef(
                 {"nhead": 2, "dim_feedforward": 24, "activation": "gelu", "norm_first": True, "bias": False}),
     ),
     summary=_layer_summary,
+    latency=_transformer_kernels(decoder=True),
 )
 
 LAYERS = [MULTIHEAD_ATTENTION, TRANSFORMER_ENCODER_LAYER, TRANSFORMER_DECODER_LAYER]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from neuralforge_desktop.core.catalog.kernels import Kernel, linear, view
 from neuralforge_desktop.core.catalog.shape_utils import concrete, mul_dims, normalize_axis, numel
 from neuralforge_desktop.core.catalog.spec import Example, LayerDef, Params, ParamSpec, PortSpec, TorchCall, Trait
 from neuralforge_desktop.core.ir.types import TensorSpec
@@ -25,6 +26,10 @@ def _linear_params(p: Params, x: Specs) -> int:
 
 def _linear_weight(p: Params, x: Specs) -> int:
     return concrete("x", x["x"], -1, "feature size") * p.out_features
+
+
+def _linear_kernels(p: Params, x: Shapes, y: Shapes) -> tuple[Kernel]:
+    return (linear(numel(y, "y") // p.out_features, x["x"][-1], p.out_features),)
 
 
 LINEAR = LayerDef(
@@ -58,6 +63,7 @@ LINEAR = LayerDef(
     traits=frozenset({Trait.DENSE}),
     param_sizes={"weight": _linear_weight, "bias": lambda p, x: p.out_features if p.bias else 0},
     summary=lambda p: f"→ {p.get('out_features')}",
+    latency=_linear_kernels,
 )
 
 
@@ -72,6 +78,7 @@ IDENTITY = LayerDef(
     keras="keras.layers.Identity",
     examples=(Example({"x": ((2, 3, 4), "float32")}),),
     traits=frozenset({Trait.NO_KERNEL, Trait.PASS_THROUGH}),
+    latency=lambda p, x, y: (),  # the forward step only renames the tensor: no torch call at all
 )
 
 
@@ -106,6 +113,7 @@ FLATTEN = LayerDef(
     keras="keras.layers.Flatten",
     examples=(Example({"x": ((2, 3, 4, 5), "float32")}), Example({"x": ((2, 3, 4, 5), "float32")}, {"end_dim": 2})),
     traits=frozenset({Trait.NO_KERNEL, Trait.FLATTENS}),
+    latency=view,
 )
 
 LAYERS = [LINEAR, IDENTITY, FLATTEN]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from neuralforge_desktop.core.catalog.kernels import view
 from neuralforge_desktop.core.catalog.spec import Example, LayerDef, Params, ParamSpec, PortSpec, TorchCall, Trait
 from neuralforge_desktop.core.catalog.summaries import dropout_rate
 from neuralforge_desktop.core.ir.types import TensorSpec
@@ -23,7 +24,7 @@ def _dropout_init(p: Params, x: Specs) -> dict[str, object]:
     return {"p": p.p}
 
 
-# The identity at inference: free in latency, looked through by pattern rules, and its p is checked.
+# The identity at inference: only its call costs latency, looked through by pattern rules, and its p is checked.
 _TRAITS = frozenset({Trait.DROPOUT, Trait.NO_KERNEL, Trait.PASS_THROUGH})
 
 
@@ -52,6 +53,7 @@ DROPOUT = LayerDef(
         Example({"x": ((2, 6), "float32")}, {"p": 1.0}),
     ),
     traits=_TRAITS,
+    latency=view,  # at inference torch returns the input: only the call costs
     summary=dropout_rate,
 )
 
@@ -73,6 +75,7 @@ DROPOUT_2D = LayerDef(
         Example({"x": ((2, 8, 5, 7), "float32")}, {"p": 0.2}),
     ),
     traits=_TRAITS,
+    latency=view,  # at inference torch returns the input: only the call costs
     summary=dropout_rate,
 )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from neuralforge_desktop.core.catalog.kernels import Kernel, KernelKind, gather
 from neuralforge_desktop.core.catalog.shape_utils import concrete, numel
 from neuralforge_desktop.core.catalog.spec import Example, LayerDef, Params, ParamSpec, PortSpec, TorchCall, Trait
 from neuralforge_desktop.core.diagnostics import ShapeError
@@ -74,6 +75,7 @@ EMBEDDING = LayerDef(
     traits=frozenset({Trait.LOOKUP}),
     param_sizes={"weight": _table_size},
     summary=lambda p: f"{p.get('num_embeddings')} → {p.get('embedding_dim')}",
+    latency=gather,
 )
 
 
@@ -88,6 +90,12 @@ POSITIONAL_EMBEDDING_SOURCE = '''class PositionalEmbedding(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.weight[: x.shape[1]]
 '''
+
+
+def _positional_kernels(p: Params, x: Shapes, y: Shapes) -> tuple[Kernel, ...]:
+    batch, steps, dim = x["x"]
+    # slicing the table is a view; the add reads x and the first T rows and writes y
+    return Kernel(KernelKind.VIEW), Kernel(KernelKind.ELEMENTWISE, (2 * batch * steps * dim + steps * dim,))
 
 
 def _positional_shape(p: Params, x: Specs) -> dict[str, TensorSpec]:
@@ -127,6 +135,7 @@ POSITIONAL_EMBEDDING = LayerDef(
     ),
     traits=frozenset({Trait.LOOKUP}),  # adds only the first T rows of its table
     param_sizes={"weight": lambda p, x: p.max_len * concrete("x", x["x"], -1, "embedding size")},
+    latency=_positional_kernels,
 )
 
 LAYERS = [EMBEDDING, POSITIONAL_EMBEDDING]

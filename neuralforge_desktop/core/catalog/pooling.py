@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 
+from neuralforge_desktop.core.catalog.kernels import Kernel, pool, reduce
 from neuralforge_desktop.core.catalog.shape_utils import numel, prod, window_out
 from neuralforge_desktop.core.catalog.spec import (
     Example,
@@ -114,6 +115,10 @@ def _pool_examples(nd: int, average: bool) -> tuple[Example, ...]:
     return tuple(examples)
 
 
+def _window_kernels(p: Params, x: Shapes, y: Shapes) -> tuple[Kernel]:
+    return (pool(prod(p.kernel_size), x, y),)
+
+
 def _max_pool(nd: int) -> LayerDef:
     return LayerDef(
         type=f"MaxPool{nd}d",
@@ -138,6 +143,7 @@ def _max_pool(nd: int) -> LayerDef:
         examples=_pool_examples(nd, average=False),
         traits=frozenset({Trait.WINDOWED}),
         summary=window,
+        latency=_window_kernels,
     )
 
 
@@ -163,6 +169,7 @@ AVG_POOL_2D = LayerDef(
     examples=_pool_examples(2, average=True),
     traits=frozenset({Trait.WINDOWED}),
     summary=window,
+    latency=_window_kernels,
 )
 
 
@@ -180,6 +187,12 @@ def _adaptive_flops(p: Params, x: Shapes, y: Shapes) -> int:
     n, c, h, w = x["x"]
     oh, ow = p.output_size
     return n * c * _adaptive_window_total(h, oh) * _adaptive_window_total(w, ow)
+
+
+def _adaptive_kernels(p: Params, x: Shapes, y: Shapes) -> tuple[Kernel]:
+    n, c, h, w = x["x"]
+    oh, ow = p.output_size
+    return (pool(math.ceil(h / oh) * math.ceil(w / ow), x, y),)
 
 
 ADAPTIVE_AVG_POOL_2D = LayerDef(
@@ -205,6 +218,7 @@ ADAPTIVE_AVG_POOL_2D = LayerDef(
         Example({"x": ((2, 3, 3, 3), "float32")}, {"output_size": 4}),
     ),
     summary=lambda p: f"→ {dims(p.get('output_size'))}",
+    latency=_adaptive_kernels,
 )
 
 
@@ -226,6 +240,7 @@ GLOBAL_AVG_POOL_2D = LayerDef(
     torch=TorchCall(forward="{y} = {x}.mean(dim=(2, 3))"),
     keras="keras.layers.GlobalAveragePooling2D",
     examples=(Example({"x": ((2, 3, 5, 7), "float32")}), Example({"x": ((1, 4, 1, 1), "float32")})),
+    latency=reduce,
 )
 
 GLOBAL_MAX_POOL_2D = LayerDef(
@@ -241,6 +256,7 @@ GLOBAL_MAX_POOL_2D = LayerDef(
     torch=TorchCall(forward="{y} = {x}.amax(dim=(2, 3))"),
     keras="keras.layers.GlobalMaxPooling2D",
     examples=(Example({"x": ((2, 3, 5, 7), "float32")}), Example({"x": ((1, 4, 1, 1), "float32")})),
+    latency=reduce,
 )
 
 LAYERS = [_max_pool(1), _max_pool(2), AVG_POOL_2D, ADAPTIVE_AVG_POOL_2D, GLOBAL_AVG_POOL_2D, GLOBAL_MAX_POOL_2D]

@@ -10,6 +10,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 
+from neuralforge_desktop.core.catalog.kernels import Kernel, copy, elementwise, matmul, reduce, view
 from neuralforge_desktop.core.catalog.shape_utils import broadcast, mul_dims, normalize_axis, numel
 from neuralforge_desktop.core.catalog.spec import Example, LayerDef, Params, ParamSpec, PortSpec, TorchCall, Trait
 from neuralforge_desktop.core.diagnostics import ShapeError
@@ -144,6 +145,7 @@ RESHAPE = LayerDef(
     keras="keras.layers.Reshape",
     examples=(_ex((2, 3, 4)), _ex((2, 15), shape=[3, 5]), _ex((2, 8, 3), shape=[4, -1, 2]), _ex((2, 1, 1), shape=[])),
     traits=_VIEW,
+    latency=view,
 )
 
 
@@ -172,6 +174,7 @@ PERMUTE = LayerDef(
     torch=TorchCall(forward=lambda p: f"{{y}} = {{x}}.permute({', '.join(str(d) for d in p.dims)})"),
     keras="keras.layers.Permute",
     examples=(_ex((2, 3, 4)), _ex((2, 3, 4, 5), dims=[0, 2, 3, 1]), _ex((2, 3, 4, 5), dims=[0, -1, 1, 2])),
+    latency=view,
 )
 
 
@@ -195,6 +198,7 @@ TRANSPOSE = LayerDef(
     shape=_transpose_shape,
     torch=TorchCall(forward="{y} = {x}.transpose({dim0}, {dim1})"),
     examples=(_ex((2, 3, 4)), _ex((2, 3, 4, 5), dim0=-1, dim1=1)),
+    latency=view,
 )
 
 
@@ -218,6 +222,7 @@ SQUEEZE = LayerDef(
     torch=TorchCall(forward="{y} = {x}.squeeze({dim})"),
     examples=(_ex((2, 1, 5)), _ex((2, 5, 1), dim=-1)),
     traits=_VIEW,
+    latency=view,
 )
 
 
@@ -239,6 +244,7 @@ UNSQUEEZE = LayerDef(
     torch=TorchCall(forward="{y} = {x}.unsqueeze({dim})"),
     examples=(_ex((2, 5)), _ex((2, 5), dim=-1), _ex((2, 5), dim=2)),
     traits=_VIEW,
+    latency=view,
 )
 
 
@@ -279,6 +285,7 @@ CONCAT = LayerDef(
         Example(_f32((2, 3, 1), (2, 3, 2), (2, 3, 3)), {"dim": -1, "num_inputs": 3}),
         Example(_f32((2, 3), (2, 3)), {"dim": 0}),
     ),
+    latency=copy,
 )
 
 
@@ -315,6 +322,7 @@ ADD = LayerDef(
         Example(_f32((2, 1, 4), (2, 3, 1), (2, 3, 4)), {"num_inputs": 3}),
         Example({"x0": ((2, 3), "int64"), "x1": ((2, 3), "int64")}, int_high=5),
     ),
+    latency=elementwise,
 )
 
 MULTIPLY = LayerDef(
@@ -333,6 +341,7 @@ MULTIPLY = LayerDef(
         Example(_f32((2, 3, 4), (2, 3, 4))), Example(_f32((2, 8, 5, 5), (2, 8, 1, 1))),
         Example(_f32((2, 4), (2, 1), (2, 4)), {"num_inputs": 3}),
     ),
+    latency=elementwise,
 )
 
 
@@ -356,6 +365,14 @@ def _matmul_shape(p: Params, x: Specs) -> dict[str, TensorSpec]:
     return {"y": TensorSpec(shape, a.dtype)}
 
 
+def _matmul_kernels(p: Params, x: Shapes, y: Shapes) -> tuple[Kernel]:
+    a, b = x["a"], x["b"]
+    m = a[-2] if len(a) > 1 else 1
+    n = b[-1] if len(b) > 1 else 1
+    batch = math.prod(y["y"]) // max(1, m * n)
+    return (matmul(m, a[-1], n, batch),)
+
+
 MATMUL = LayerDef(
     type="MatMul",
     category="Math",
@@ -371,6 +388,7 @@ MATMUL = LayerDef(
         Example({"a": ((2, 3, 4), "float32"), "b": ((2, 4, 5), "float32")}),
         Example({"a": ((2, 1, 3, 4), "float32"), "b": ((2, 5, 4, 2), "float32")}),
     ),
+    latency=_matmul_kernels,
 )
 
 
@@ -406,6 +424,7 @@ SPLIT = LayerDef(
     shape=_split_shape,
     torch=TorchCall(forward="{y} = torch.chunk({x}, {num_outputs}, dim={dim})"),
     examples=(_ex((2, 3, 8)), _ex((2, 6, 4), dim=1, num_outputs=3)),
+    latency=view,
 )
 
 
@@ -466,6 +485,7 @@ SLICE = LayerDef(
         _ex((2, 5, 3)), _ex((2, 10, 3), start=2, end=8, step=2), _ex((2, 10, 3), start=-3), _ex((2, 10, 3), end=-1),
         _ex((2, 3, 10), dim=-1, start=1, end=100, step=3), _ex((2, 4, 6, 3), dim=-2, start=1, end=4),
     ),
+    latency=view,
 )
 
 
@@ -495,6 +515,7 @@ SELECT = LayerDef(
     examples=(
         _ex((2, 5, 3)), _ex((2, 5, 3), index=-1), _ex((2, 5, 3), dim=-1, index=2), _ex((2, 5, 3, 4), dim=-2, index=1),
     ),
+    latency=view,
 )
 
 
@@ -540,6 +561,7 @@ MEAN = LayerDef(
     flops_extra=lambda p, x, y: numel(x, "x"),
     torch=TorchCall(forward=_mean_forward),
     examples=(_ex((2, 5, 3)), _ex((2, 3, 4, 5), dim=[2, 3], keepdim=True), _ex((2, 3, 4), dim=[-1])),
+    latency=reduce,
 )
 
 LAYERS = [RESHAPE, PERMUTE, TRANSPOSE, SQUEEZE, UNSQUEEZE, CONCAT, ADD, MULTIPLY, MATMUL, SPLIT, SLICE, SELECT, MEAN]

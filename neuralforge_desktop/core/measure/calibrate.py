@@ -1,0 +1,133 @@
+"""Calibrate this CPU for the latency estimate: time real torch ops of every kind (:mod:`.op_samples`) and turn
+the times into a :class:`~neuralforge_desktop.core.analysis.calibration.Calibration`.
+
+Timing runs in torch eager under ``no_grad`` with torch's default thread count, the way a built model runs.
+It waits for the machine to be idle first (other programs stretch multi-threaded ops many times over), keeps
+each op's best undisturbed time over several rounds, repeats rounds that other programs disturbed, and refuses
+(:class:`MachineBusy`) when it never gets a quiet machine — unless told to measure anyway, in which case the
+calibration is marked as measured under load and is measured again when the machine is next idle.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections import defaultdict
+from collections.abc import Callable
+
+from neuralforge_desktop.core.analysis import latency as names
+from neuralforge_desktop.core.analysis.calibration import Calibration, Sample, Table, environment_stamp
+from neuralforge_desktop.core.analysis.devices import load_average
+from neuralforge_desktop.core.errors import UserError
+from neuralforge_desktop.core.measure.cpu_busy import cpu_count, is_busy, wait_until_idle
+from neuralforge_desktop.core.measure.op_samples import (
+    HARNESS_STEPS,
+    MIXED_KERNELS,
+    MIXED_REPEATS,
+    OpSample,
+    build_samples,
+)
+from neuralforge_desktop.core.measure.timing import Case, Progress, time_cases
+
+
+class MachineBusy(UserError):
+    """Other programs kept the CPU busy, so nothing trustworthy could be measured."""
+
+
+def calibrate(progress: Progress | None = None, *, wait: float = 120.0, force: bool = False, rounds: int = 5,
+              cancelled: Callable[[], bool] | None = None) -> Calibration:
+    """Measure this CPU (about ten seconds when idle). ``wait``: seconds to wait for other programs to leave
+    the CPU; ``force``: measure even so, marking the result as measured under load."""
+    import torch
+
+    cores = cpu_count()
+    if not force:
+        def waiting(others: float, waited: float) -> None:
+            if progress is not None:
+                progress(0.0, f"waiting for the machine to be idle: other programs use {others:.1f} of {cores} "
+                         f"cores ({waited:.0f} s of {wait:.0f} s)")
+
+        others = wait_until_idle(wait, waiting)
+        if is_busy(others):
+            raise MachineBusy(f"other programs kept {others:.1f} of {cores} cores busy for {wait:.0f} s; nothing "
+                              "was measured (busy cores stretch torch's multi-threaded ops many times over). "
+                              "Calibrate when the machine is idle, or pass --force to measure anyway")
+    load = load_average()
+    started = time.time()
+    with torch.no_grad():
+        samples = build_samples(torch)
+        cases = [Case(f"{i}: {s.label}", s.fn) for i, s in enumerate(samples)]
+        result = time_cases(cases, rounds=rounds, min_clean=min(3, rounds), max_rounds=max(2 * rounds, rounds + 4),
+                            progress=progress, cancelled=cancelled)
+        threads = torch.get_num_threads()
+    if result.under_load and not force:
+        raise MachineBusy(f"other programs used up to {result.most_others or 0:.1f} of {cores} cores while "
+                          f"measuring, in {result.busy_chunks} of {result.chunks} stretches, even after "
+                          f"{result.rounds} rounds; nothing was saved. Calibrate when the machine is idle, or "
+                          "pass --force to keep figures measured under load")
+    seconds = [result.seconds[case.name] for case in cases]
+    tables, overheads = assemble(samples, seconds)
+    meta = {**environment_stamp(), "measured_at": started, "seconds": round(time.time() - started, 2),
+            "threads": threads, "load_average": load, "rounds": result.rounds, "chunks": result.chunks,
+            "busy_chunks": result.busy_chunks,
+            "most_other_cores": None if result.most_others is None else round(result.most_others, 3),
+            "under_load": result.under_load, "cores": cores, "pid": os.getpid()}
+    return Calibration(tables, overheads, meta)
+
+
+def assemble(samples: list[OpSample], seconds: list[float]) -> tuple[dict[str, Table], dict[str, float]]:
+    """Tables and overheads from the samples' best times (derived kinds use the matrix-product table)."""
+    timed = dict(zip((id(s) for s in samples), seconds, strict=True))
+    by_name = {s.table: timed[id(s)] for s in samples if s.table.startswith("overhead:")}
+
+    def overhead(name: str) -> float:
+        return by_name["overhead:" + name]
+
+    plain = overhead(names.STEP)  # entering the model, then HARNESS_STEPS steps that call nothing
+    empty = overhead(names.GRAPH)  # entering the model, no steps
+    step = max(0.0, (plain - empty) / HARNESS_STEPS)
+    module = max(0.0, (overhead(names.MODULE) - plain) / HARNESS_STEPS)
+    overheads = {names.STEP: step, names.MODULE: module, names.GRAPH: max(0.0, empty - module),
+                 names.SEQUENTIAL: max(0.0, overhead(names.SEQUENTIAL) - module), names.VIEW: overhead(names.VIEW)}
+    grouped: dict[str, list[Sample]] = defaultdict(list)
+    for sample in samples:
+        if not sample.table.startswith(("overhead:", "recurrent-")):  # derived below
+            grouped[sample.table].append(Sample(sample.features, sample.work, timed[id(sample)], sample.label))
+    tables = {name: Table(tuple(items)) for name, items in grouped.items()}
+
+    from neuralforge_desktop.core.analysis.devices import fallback_cpu_profile
+    from neuralforge_desktop.core.analysis.latency import CalibratedLatency
+
+    partial = CalibratedLatency(Calibration(tables, overheads), fallback_cpu_profile("calibrating"))
+    if "overhead:" + names.INTERLEAVED in by_name:
+        parts = MIXED_REPEATS * sum(step + module + partial.kernel_seconds(k) for k in MIXED_KERNELS)
+        mixed = overhead(names.INTERLEAVED) - empty - parts
+        overheads[names.INTERLEAVED] = max(0.0, mixed / (MIXED_REPEATS * len(MIXED_KERNELS)))
+
+    # recurrent layers: the same layer at two lengths; the difference is (steps more) × the per-step time
+    runs: dict[tuple[int, ...], dict[int, tuple[OpSample, float]]] = defaultdict(dict)
+    for sample in samples:
+        if sample.table.startswith("recurrent-"):
+            gates, batch, hidden, count = sample.extra
+            beyond = timed[id(sample)] - partial.matmul(1, batch * count, hidden, gates * hidden)
+            runs[(gates, batch, hidden)][count] = (sample, beyond)
+    per_steps: dict[str, list[Sample]] = defaultdict(list)
+    fixed: list[float] = []
+    for by_count in runs.values():
+        if len(by_count) < 2:
+            continue
+        (short, (_, short_s)), (long, (sample, long_s)) = sorted(by_count.items())[:2]
+        per_step = max((long_s - short_s) / (long - short), 1e-7)
+        per_steps[sample.table].append(Sample(sample.features, 1.0, per_step, sample.label))
+        fixed.append(short_s - short * per_step - module)
+    tables.update({name: Table(tuple(items)) for name, items in per_steps.items()})
+    overheads[names.RECURRENT_CALL] = max(0.0, statistics.median(fixed)) if fixed else 0.0
+
+    for sample in samples:
+        if sample.table == "overhead:" + names.ATTENTION_CALL:
+            batch, t, embed, heads = sample.extra
+            attention = partial.attention_parts((batch, t, t, embed, heads, embed, embed))
+            overheads[names.ATTENTION_CALL] = max(0.0, timed[id(sample)] - module - attention)
+    return tables, overheads
+
