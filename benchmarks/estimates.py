@@ -3,7 +3,8 @@
 First calibrates this CPU into a temporary file (``--use-saved`` uses the saved calibration instead), then for
 each template: the estimate from that calibration, and the measured forward pass (the model built as training
 builds it, eval mode under ``no_grad``, torch's default threads, warm-up, then the median of repeated runs; a
-measurement that other programs disturbed is repeated, up to three times). The headline is the share of
+measurement waits for an idle machine first, and one that other programs disturbed anyway is repeated, up to
+three times). The headline is the share of
 templates whose estimate is within ±25 % of the measurement; none should be off by more than 2×.
 
 Run from the repository root: ``python benchmarks/estimates.py [--use-saved] [--models a,b] [--nodes]``.
@@ -28,12 +29,13 @@ from neuralforge_desktop.core.analysis.devices import load_average
 from neuralforge_desktop.core.analysis.shapes import ShapeInference
 from neuralforge_desktop.core.build.torch_builder import build_model
 from neuralforge_desktop.core.measure.calibrate import calibrate
+from neuralforge_desktop.core.measure.cpu_busy import is_busy, wait_until_idle
 from neuralforge_desktop.core.measure.profile_graph import example_inputs, per_node_ms, time_runs
 
 WITHIN = 0.25
 
 
-def measure(name: str, budget: float, nodes: bool) -> tuple[dict, dict[str, float]]:
+def measure(name: str, budget: float, nodes: bool, wait: float) -> tuple[dict, dict[str, float]]:
     graph = zoo.build(name)
     shapes = ShapeInference(graph).run()
     torch.manual_seed(0)
@@ -41,6 +43,9 @@ def measure(name: str, budget: float, nodes: bool) -> tuple[dict, dict[str, floa
     inputs = example_inputs(graph, shapes, 1, torch.device("cpu"))
     result: dict = {}
     for _ in range(3):
+        others = wait_until_idle(wait)  # measure in a quiet moment: other programs stretch torch's ops
+        if is_busy(others):
+            print(f"  (still busy after waiting {wait:.0f} s: other programs use {others:.1f} cores)", flush=True)
         with torch.no_grad():
             result = time_runs(lambda: model(*inputs), torch.device("cpu"), budget=budget)
         if not result["busy"]:
@@ -56,6 +61,8 @@ def main() -> int:
     parser.add_argument("--budget", type=float, default=2.0, help="seconds of timed runs per model")
     parser.add_argument("--nodes", action="store_true", help="also print estimated vs profiled time per node")
     parser.add_argument("--force", action="store_true", help="calibrate even on a busy machine")
+    parser.add_argument("--wait", type=float, default=300.0,
+                        help="seconds to wait for an idle machine before calibrating and before each model")
     args = parser.parse_args()
 
     started = time.time()
@@ -63,7 +70,7 @@ def main() -> int:
     if not args.use_saved:
         path = Path(tempfile.mkdtemp()) / calib.FILE_NAME
         print(f"calibrating this CPU (load average {load_average()}) …", flush=True)
-        calib.save_calibration(calibrate(force=args.force), path)
+        calib.save_calibration(calibrate(wait=args.wait, force=args.force), path)
     calibration, reason = calib.read_calibration(path)
     if calibration is None:
         print(f"no calibration: {reason}", file=sys.stderr)
@@ -75,7 +82,7 @@ def main() -> int:
     for name in names:
         graph = zoo.build(name)
         report = estimate_cost(graph, batch_size=1, device="cpu", calibration_path=path)
-        measured, per_node = measure(name, args.budget, args.nodes)
+        measured, per_node = measure(name, args.budget, args.nodes, args.wait)
         load = load_average()
         loads.append(load)
         ratio = report.latency_ms / measured["median"]

@@ -59,10 +59,11 @@ def cmd_profile(args: argparse.Namespace) -> int:
     process = MeasureProcess(profile_args(graph_file, args.batch_size, args.device, training=not args.no_training,
                                           budget=args.budget)).start()
     last: dict[str, Any] = {}
+    live = not args.json and sys.stderr.isatty()  # a progress line that rewrites itself, on a terminal only
     try:
         for event in process.events():
             if event["event"] == "progress":
-                if not args.json:
+                if live:
                     print(f"\r{event.get('text', '')[:70]:<70}", end="", file=sys.stderr, flush=True)
             else:
                 last = event
@@ -70,7 +71,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
         process.kill()
         raise
     finally:
-        if not args.json:
+        if live:
             print("\r" + " " * 70 + "\r", end="", file=sys.stderr, flush=True)
         shutil.rmtree(graph_file.parent, ignore_errors=True)
     if last.get("event") != "measured":
@@ -107,14 +108,18 @@ def print_comparison(name: str, result: dict[str, Any], report: Any, path: str) 
         print(table(["NODE", "TYPE", "ESTIMATE", "MEASURED", "EST/MEAS"], rows, right=[2, 3, 4]))
         print("(per node: torch profiler times, which add the profiler's own cost to every op)")
         print()
-    spread = f"best {format_ms(forward['min'])}, 90 % under {format_ms(forward['p90'])}, {forward['reps']} runs"
+    spread = (f"median of {forward['reps']} runs after warm-up; best {format_ms(forward['min'])}, 90 % under "
+              f"{format_ms(forward['p90'])}")
     if report is not None:
-        print(f"forward pass         estimate {format_ms(report.latency_ms)}   measured {format_ms(forward['median'])} "
-              f"(median; {spread})   estimate/measured {_ratio(report.latency_ms, forward['median'])}")
+        measured = forward["median"]
+        print(f"forward pass         estimate {format_ms(report.latency_ms)}   measured {format_ms(measured)}   "
+              f"estimate/measured {_ratio(report.latency_ms, measured)}")
+        print(f"                     {spread}")
         print(f"latency model        {report.profile.latency_model}")
     else:
-        print(f"forward pass         measured {format_ms(forward['median'])} (median; {spread}); no spec-sheet "
-              "profile for this GPU, so no estimate")
+        print(f"forward pass         measured {format_ms(forward['median'])}; no spec-sheet profile for this GPU, "
+              "so no estimate")
+        print(f"                     {spread}")
     step = result.get("training_step_ms")
     if step:
         print(f"training step        measured {format_ms(step['median'])} (forward + backward + Adam, median of "

@@ -38,23 +38,21 @@ def write_graph(graph: Graph, folder: str | Path | None = None) -> Path:
 
 
 def profile_args(graph_file: Path, batch_size: int = 1, device: str = "cpu", *, training: bool = True,
-                 budget: float = 2.0, results_dir: Path | None = None) -> list[str]:
+                 budget: float = 2.0) -> list[str]:
+    """The worker's arguments; it saves the result where this process looks for results."""
+    from neuralforge_desktop.core.measure.results import default_results_dir
+
     args = ["profile", str(graph_file), "--batch-size", str(batch_size), "--device", device,
-            "--budget", f"{budget:g}"]
-    if not training:
-        args.append("--no-training")
-    if results_dir is not None:
-        args += ["--results-dir", str(results_dir)]
-    return args
+            "--budget", f"{budget:g}", "--results-dir", str(default_results_dir())]
+    return args if training else [*args, "--no-training"]
 
 
-def calibrate_args(path: Path | None = None, *, wait: float = 120.0, force: bool = False) -> list[str]:
-    args = ["calibrate", "--wait", f"{wait:g}"]
-    if force:
-        args.append("--force")
-    if path is not None:
-        args += ["--path", str(path)]
-    return args
+def calibrate_args(*, wait: float = 120.0, force: bool = False) -> list[str]:
+    """The worker's arguments; it saves the calibration where this process reads it."""
+    from neuralforge_desktop.core.analysis.calibration import default_calibration_path
+
+    args = ["calibrate", "--wait", f"{wait:g}", "--path", str(default_calibration_path())]
+    return [*args, "--force"] if force else args
 
 
 def parse_event(line: str) -> dict[str, Any] | None:

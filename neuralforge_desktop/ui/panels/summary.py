@@ -200,7 +200,6 @@ class SummaryPanel(QWidget):
         self._measure.setToolTip("Time this graph on this computer's CPU (in a separate process: the editor stays "
                                  "responsive) and show the measurement beside the estimate.")
         self._measure.clicked.connect(self._measure_clicked)
-        controls.addWidget(self._measure)
         self._runner = MeasureRunner(self)
         self._runner.progress.connect(self._measure_progress)
         self._runner.finished.connect(self._measure_finished)
@@ -221,6 +220,7 @@ class SummaryPanel(QWidget):
             grid.addWidget(caption, i, 0)
             grid.addWidget(value, i, 1)
             self._totals[key] = value
+        grid.addWidget(self._measure, len(names) - 1, 2)  # on the Measured row
         grid.setColumnStretch(1, 1)
         self._device_note = QLabel(self)
         self._device_note.setWordWrap(True)
@@ -439,13 +439,13 @@ class SummaryPanel(QWidget):
     def _measure_progress(self, text: str) -> None:
         label = self._totals["measured"]
         label.setStyleSheet("")
-        label.setText(text[:48])
+        label.setText(text if len(text) <= 32 else text[:31] + "…")
 
     def _measure_finished(self, event: dict) -> None:
         self._measure.setText("Measure")
         if event.get("event") != "measured":
             error = str(event.get("error", "failed"))
-            self._measure_error = "stopped" if error == "stopped" else f"not measured: {error.splitlines()[0][:80]}"
+            self._measure_error = "stopped" if error == "stopped" else "not measured (see the tooltip)"
             self._totals["measured"].setToolTip(error)
         self.refresh()
 
