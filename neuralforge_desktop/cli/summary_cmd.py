@@ -55,13 +55,14 @@ def ensure_calibrated(quiet: bool = False) -> None:
 
 
 def print_summary(graph: Graph, batch_size: int = 1, device: str = "cpu", *, show_all: bool = False,
-                  as_json: bool = False) -> int:
-    """Print ``graph``'s per-node shapes and costs and the totals; 1 when it has shape errors."""
+                  as_json: bool = False, calibrate: bool = True) -> int:
+    """Print ``graph``'s per-node shapes and costs and the totals; 1 when it has shape errors. ``calibrate``:
+    calibrate this CPU first when it has no valid calibration (see ``core/measure/auto.py``)."""
     from neuralforge_desktop.core.analysis.cost import estimate_cost
     from neuralforge_desktop.core.analysis.shapes import infer_shapes
     from neuralforge_desktop.core.measure.results import load_result, measured_line
 
-    if device == "cpu":
+    if device == "cpu" and calibrate:
         ensure_calibrated(quiet=as_json)
     shapes = infer_shapes(graph)
     report = estimate_cost(graph, shapes, batch_size=batch_size, device=device)

@@ -77,10 +77,13 @@ def time_cases(cases: list[Case], *, rounds: int = 5, min_clean: int = 3, max_ro
             if cancelled is not None and cancelled():
                 raise InterruptedError("timing was cancelled")
             runs = []
+            give_up = time.perf_counter() + 4 * round_target  # stalls on a busy machine must not stretch a round
             for _ in range(case.reps):
                 start = time.perf_counter()
                 case.fn()
                 runs.append(time.perf_counter() - start)
+                if start > give_up and len(runs) >= 5:
+                    break
             chunk.append((case, statistics.median(runs)))
             if meter.elapsed() >= chunk_target or j == len(todo) - 1:
                 others = meter.others()
