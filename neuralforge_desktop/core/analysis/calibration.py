@@ -37,24 +37,32 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")  # what changes torch'
 
 @dataclass(frozen=True)
 class Sample:
-    """One measured op: its sizes (log₂, the kind's features), its work (MACs, elements or steps), its time."""
+    """One measured op: its sizes (log₂, the kind's features), its work (MACs, elements or steps), and its time
+    with cold caches (among many other ops, as in a large network) and with warm ones (``warm_seconds``: among a
+    few, as in a small network; the cold time when not measured)."""
 
     features: tuple[float, ...]
     work: float
     seconds: float
     label: str = ""
+    warm_seconds: float | None = None
+
+    def time(self, warm: bool) -> float:
+        return self.warm_seconds if warm and self.warm_seconds is not None else self.seconds
 
     def to_json(self) -> dict[str, Any]:
-        return {"features": [round(f, 4) for f in self.features], "work": self.work, "seconds": self.seconds,
+        data = {"features": [round(f, 4) for f in self.features], "work": self.work, "seconds": self.seconds,
                 "label": self.label}
+        return data if self.warm_seconds is None else {**data, "warm_seconds": self.warm_seconds}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Sample:
         features = tuple(float(f) for f in data["features"])
         work, seconds = float(data["work"]), float(data["seconds"])
-        if not (work > 0 and seconds > 0 and all(math.isfinite(f) for f in features)):
-            raise ValueError(f"a sample needs positive work and time, got {dict(data)!r}")
-        return cls(features, work, seconds, str(data.get("label", "")))
+        warm = float(data["warm_seconds"]) if data.get("warm_seconds") is not None else None
+        if not (work > 0 and seconds > 0 and (warm is None or warm > 0) and all(math.isfinite(f) for f in features)):
+            raise ValueError(f"a sample needs positive work and times, got {dict(data)!r}")
+        return cls(features, work, seconds, str(data.get("label", "")), warm)
 
 
 @dataclass(frozen=True)
@@ -70,25 +78,25 @@ class Table:
         if any(len(s.features) != width for s in self.samples):
             raise ValueError("every sample of a table needs the same number of features")
 
-    @property
-    def floor(self) -> float:
+    def floor(self, warm: bool = False) -> float:
         """The kind's fixed cost: the fastest sample's time."""
-        return min(s.seconds for s in self.samples)
+        return min(s.time(warm) for s in self.samples)
 
-    def predict(self, features: Sequence[float], work: float) -> float:
-        """Seconds for ``work`` units at ``features`` (log₂ sizes, as the samples were recorded)."""
+    def predict(self, features: Sequence[float], work: float, warm: bool = False) -> float:
+        """Seconds for ``work`` units at ``features`` (log₂ sizes, as the samples were recorded), with cold or
+        ``warm`` caches."""
         if len(features) != len(self.samples[0].features):
             raise ValueError(f"expected {len(self.samples[0].features)} features, got {len(features)}")
         nearest = sorted(((sum((a - b) ** 2 for a, b in zip(features, s.features, strict=True)), s)
                           for s in self.samples), key=lambda item: item[0])[:len(features) + 1]
         weights = [1.0 / (distance + 1e-3) for distance, _ in nearest]
-        log_rate = sum(w * math.log(s.seconds / s.work) for w, (_, s) in zip(weights, nearest, strict=True))
+        log_rate = sum(w * math.log(s.time(warm) / s.work) for w, (_, s) in zip(weights, nearest, strict=True))
         seconds = max(work, 0.0) * math.exp(log_rate / sum(weights))
-        return max(seconds, self.floor)
+        return max(seconds, self.floor(warm))
 
     def best_rate(self) -> float:
-        """The most work per second any sample reached (GFLOP/s-like figures for the summary)."""
-        return max(s.work / s.seconds for s in self.samples)
+        """The most work per second any sample reached, caches warm (GFLOP/s-like figures for the summary)."""
+        return max(s.work / s.time(True) for s in self.samples)
 
     def to_json(self) -> list[dict[str, Any]]:
         return [s.to_json() for s in self.samples]

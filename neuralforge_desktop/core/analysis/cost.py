@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from neuralforge_desktop.core.analysis.devices import DeviceProfile, get_device, precision_itemsize
-from neuralforge_desktop.core.analysis.latency import LatencyModel, latency_model, node_kernels
+from neuralforge_desktop.core.analysis.devices import DeviceProfile, get_device
+from neuralforge_desktop.core.analysis.latency import LatencyModel, latency_model, node_kernels, touched_bytes
 from neuralforge_desktop.core.analysis.shapes import NodeShapes, ShapeInference
 from neuralforge_desktop.core.catalog.kernels import Kernel
 from neuralforge_desktop.core.catalog.layer_memo import layer_token
@@ -85,13 +85,14 @@ class CostRow:
     latency_ms: float = 0.0
     counted: bool = True
     note: str = ""
+    latency_warm_ms: float = 0.0  # with warm caches; estimate_cost blends it into latency_ms (not reported)
 
     @property
     def non_trainable_params(self) -> int:
         return self.params - self.trainable_params
 
     def to_json(self) -> dict[str, Any]:
-        data = {name: getattr(self, name) for name in self.__slots__}
+        data = {name: getattr(self, name) for name in self.__slots__ if name != "latency_warm_ms"}
         data["non_trainable_params"] = self.params - self.trainable_params
         return data
 
@@ -103,6 +104,7 @@ class CostRow:
         self.flops += other.flops
         self.activation_bytes += other.activation_bytes
         self.latency_ms += other.latency_ms
+        self.latency_warm_ms += other.latency_warm_ms
 
 
 @dataclass
@@ -334,12 +336,10 @@ def _apply_ties(graph: Graph, inference: ShapeInference, rows: dict[str, CostRow
 class _Ctx:
     bindings: dict[str, int]
     bkey: tuple[tuple[str, int], ...]
-    profile: DeviceProfile
-    precision: str
-    itemsize: int
     cache: _Caches
     uncounted: list[str]
     latency: LatencyModel
+    footprint: float = 0.0  # bytes of weights and activations one pass touches (how warm the caches stay)
     visited: int = 0  # node cache entries used by this estimate
     max_elements: int = 0  # the largest tensor costed: the shapes' limit at this batch size
 
@@ -384,15 +384,17 @@ def _row(node: Node, layer: LayerDef | None, raw: _Raw, path: str, depth: int, m
     act = raw.activation_bytes or 0
     if in_body and is_data_input(node):
         act = 0  # a body's data input aliases the block's input tensor
-    latency = 0.0
+    latency = warm = 0.0
     if layer is not None and not layer.is_loss and not (node.type == INPUT and not is_data_input(node)):
-        latency = ctx.latency.node_seconds(layer, raw, node.type not in (INPUT, OUTPUT)) * 1e3
+        cold_s, warm_s = ctx.latency.node_seconds(layer, raw, node.type not in (INPUT, OUTPUT))
+        latency, warm = cold_s * 1e3, warm_s * 1e3
+        ctx.footprint += touched_bytes(layer, raw) * mult
     counted = None not in (raw.params, raw.buffers, raw.macs, raw.flops_extra, raw.activation_bytes)
     if not counted:
         ctx.uncounted.append(f"{path} ({node.type})")
     return CostRow(path, node.type, depth, mult, raw.output_shape, params * mult, 0 if frozen else params * mult,
                    buffers * mult, macs * mult, (2 * macs + extra) * mult, act * mult, latency * mult, counted,
-                   raw.note)
+                   raw.note, warm * mult)
 
 
 def _cost_block(node: Node, result: NodeShapes | None, path: str, depth: int, mult: int, frozen: bool,
@@ -408,7 +410,7 @@ def _cost_block(node: Node, result: NodeShapes | None, path: str, depth: int, mu
         ctx.uncounted.append(f"{path} ({BLOCK})")
         return row
     row.output_shape = _shape_text(result.outputs, ctx.bindings)
-    row.latency_ms = ctx.latency.block_seconds(repeat) * 1e3 * mult  # its own calls; the body's nodes add theirs
+    row.latency_ms = row.latency_warm_ms = ctx.latency.block_seconds(repeat) * 1e3 * mult  # the body adds its own
     # At most two distinct copies (see ShapeInference._infer_block): the first, when it sees other shapes,
     # and the one every other copy repeats. Costs multiply; nothing iterates over ``repeat``.
     if result.first_body is None:
@@ -457,11 +459,13 @@ def estimate_cost(graph: Graph, shapes: ShapeInference | None = None, batch_size
     cache = _IDENTITY_CACHES.get(shapes)
     if cache is None:
         cache = _IDENTITY_CACHES[shapes] = _Caches()
-    ctx = _Ctx(bound, tuple(sorted(bound.items())), profile, precision, precision_itemsize(precision), cache, [],
-               latency_model(profile, precision))
+    ctx = _Ctx(bound, tuple(sorted(bound.items())), cache, [], latency_model(profile, precision))
     ctx.max_elements = shapes.limits.tensor_elements * max(1, bound[BATCH])
     rows: list[CostRow] = []
     total = _cost_graph(graph, shapes, "", 0, 1, False, ctx, rows)
+    warmth = ctx.latency.warmth(ctx.footprint)
+    for row in (*rows, total):  # cold and warm caches, blended by how much of the network the caches hold
+        row.latency_ms = (1 - warmth) * row.latency_ms + warmth * row.latency_warm_ms
     if len(cache.nodes) > 2 * ctx.visited + 100:  # entries of deleted nodes: start over (the content cache stays)
         cache.nodes.clear()
     trainable = total.trainable_params

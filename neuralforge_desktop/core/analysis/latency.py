@@ -6,8 +6,11 @@ forward loop calling it), a module call when the layer is an ``nn.Module``, and 
 (:mod:`.calibration`). So a recurrent layer costs its input projection plus T steps, each with its own fixed
 cost and its own small matrix product; a batch-1 dense layer costs reading its weights; a tiny model costs its
 calls. A block adds its module calls; the whole model adds one call. Kernels run one after another (torch
-eager on a CPU does not overlap them). A layer that declares no kernels is costed by the roofline below with
-rates taken from the calibration, and says so.
+eager on a CPU does not overlap them). Each kernel has two measured figures, with the caches cold (as in a
+network far larger than the last-level cache) and warm (as in one that fits an eighth of it); a network takes
+the blend its size calls for: the weights and activations one pass touches, against the cache size the
+calibration read (:meth:`CalibratedLatency.warmth`). A layer that declares no kernels is costed by the roofline
+below with rates taken from the calibration.
 
 **Roofline (GPU spec sheets, or a CPU not calibrated yet).** One kernel per node::
 
@@ -58,6 +61,8 @@ class RawCosts(Protocol):
     @property
     def io_other_bytes(self) -> int: ...
     @property
+    def activation_bytes(self) -> int | None: ...
+    @property
     def kernels(self) -> tuple[Kernel, ...] | None: ...
 
 
@@ -73,14 +78,26 @@ def node_kernels(layer: LayerDef, params: Params, x: Shapes, y: Shapes, notes: l
         return None
 
 
+def touched_bytes(layer: LayerDef, raw: RawCosts) -> float:
+    """Bytes of weights (only the gathered rows of a lookup) and outputs one node touches in a forward pass."""
+    weights = 0 if Trait.LOOKUP in layer.traits else (raw.params or 0) + (raw.buffers or 0)
+    return 4.0 * weights + (raw.activation_bytes or 0)
+
+
 class LatencyModel(Protocol):
     name: str  # "calibrated" | "roofline"
 
-    def node_seconds(self, layer: LayerDef, raw: RawCosts, has_step: bool) -> float: ...
+    def node_seconds(self, layer: LayerDef, raw: RawCosts, has_step: bool) -> tuple[float, float]:
+        """(with cold caches, with warm caches)"""
+        ...
 
     def block_seconds(self, repeat: int) -> float: ...
 
     def model_call_seconds(self) -> float: ...
+
+    def warmth(self, footprint_bytes: float) -> float:
+        """How much of the warm-cache figure to take for a network that touches ``footprint_bytes`` per pass."""
+        ...
 
 
 # -- roofline --------------------------------------------------------------------------------------------
@@ -99,10 +116,9 @@ class RooflineLatency:
         self.byte_rate = profile.bytes_per_s()
         self.launch_s = profile.launch_overhead_us * 1e-6
 
-    def node_seconds(self, layer: LayerDef, raw: RawCosts, has_step: bool) -> float:
-        if Trait.NO_KERNEL in layer.traits:
-            return 0.0
-        return self.kernel_seconds(layer, raw)
+    def node_seconds(self, layer: LayerDef, raw: RawCosts, has_step: bool) -> tuple[float, float]:
+        seconds = 0.0 if Trait.NO_KERNEL in layer.traits else self.kernel_seconds(layer, raw)
+        return seconds, seconds
 
     def kernel_seconds(self, layer: LayerDef, raw: RawCosts) -> float:
         weights = 0 if Trait.LOOKUP in layer.traits else (raw.params or 0) + (raw.buffers or 0)
@@ -117,18 +133,55 @@ class RooflineLatency:
     def model_call_seconds(self) -> float:
         return 0.0
 
+    def warmth(self, footprint_bytes: float) -> float:
+        return 0.0
+
 
 # -- calibrated ------------------------------------------------------------------------------------------
 def _log2(value: float) -> float:
     return math.log2(max(value, 1.0))
 
 
+DEFAULT_CACHE_BYTES = 8 << 20  # a last-level cache, where the calibration could not read the machine's
+
+
 class CalibratedLatency:
-    """Predictions from a :class:`Calibration`: per-call costs plus each kernel from its kind's table."""
+    """The calibrated model: each node from :class:`CalibratedKernels` with cold and with warm caches, blended by
+    how much of the network fits in the last-level cache (:meth:`warmth`)."""
 
     name = "calibrated"
 
     def __init__(self, calibration: Calibration, fallback: DeviceProfile) -> None:
+        self.cold = CalibratedKernels(calibration, fallback, warm=False)
+        self.warm = CalibratedKernels(calibration, fallback, warm=True)
+        cache = calibration.meta.get("cache_bytes")
+        self.cache_bytes = float(cache) if isinstance(cache, int | float) and cache > 0 else DEFAULT_CACHE_BYTES
+
+    def node_seconds(self, layer: LayerDef, raw: RawCosts, has_step: bool) -> tuple[float, float]:
+        return self.cold.node_seconds(layer, raw, has_step), self.warm.node_seconds(layer, raw, has_step)
+
+    def block_seconds(self, repeat: int) -> float:
+        return self.cold.block_seconds(repeat)
+
+    def model_call_seconds(self) -> float:
+        return self.cold.model_call_seconds()
+
+    def warmth(self, footprint_bytes: float) -> float:
+        """1 (warm) for a network whose weights and activations fit in an eighth of the last-level cache, 0
+        (cold) for one as large as the cache or larger, in between on a log scale."""
+        if footprint_bytes <= self.cache_bytes / 8:
+            return 1.0
+        if footprint_bytes >= self.cache_bytes:
+            return 0.0
+        return math.log(self.cache_bytes / footprint_bytes) / math.log(8.0)
+
+
+class CalibratedKernels:
+    """Predictions from a :class:`Calibration` with cold or ``warm`` caches: per-call costs plus each kernel from
+    its kind's table."""
+
+    def __init__(self, calibration: Calibration, fallback: DeviceProfile, warm: bool = False) -> None:
+        self.warm = warm
         self.calibration = calibration
         self.tables = calibration.tables
         self.fallback = RooflineLatency(fallback)
@@ -182,7 +235,7 @@ class CalibratedLatency:
         table = self.tables.get(name)
         if table is None:
             return self.view_s
-        return table.predict(features, work)
+        return table.predict(features, work, self.warm)
 
     def matmul(self, batch: int, m: int, k: int, n: int) -> float:
         if batch > 1 and "bmm" in self.tables:
@@ -244,6 +297,7 @@ def _conv_macs(dims: tuple[int, ...]) -> int:
 
 def latency_model(profile: DeviceProfile, precision: str = "fp32") -> LatencyModel:
     """The calibrated model when ``profile`` carries this machine's calibration, else its roofline."""
+    precision_itemsize(precision)  # an unknown precision is refused here, whichever model answers
     if profile.calibration is not None:
         return CalibratedLatency(profile.calibration, profile)
     return RooflineLatency(profile, precision)

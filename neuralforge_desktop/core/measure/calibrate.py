@@ -15,6 +15,7 @@ import statistics
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from pathlib import Path
 
 from neuralforge_desktop.core.analysis import latency as names
 from neuralforge_desktop.core.analysis.calibration import Calibration, Sample, Table, environment_stamp
@@ -66,20 +67,38 @@ def calibrate(progress: Progress | None = None, *, wait: float = 120.0, force: b
                           f"measuring, in {result.busy_chunks} of {result.chunks} stretches, even after "
                           f"{result.rounds} rounds; nothing was saved. Calibrate when the machine is idle, or "
                           "pass --force to keep figures measured under load")
-    seconds = [result.seconds[case.name] for case in cases]
-    tables, overheads = assemble(samples, seconds)
+    cold = [result.cold[case.name] for case in cases]
+    warm = [result.warm[case.name] for case in cases]
+    tables, overheads = assemble(samples, cold, warm)
     meta = {**environment_stamp(), "measured_at": started, "seconds": round(time.time() - started, 2),
             "threads": threads, "load_average": load, "rounds": result.rounds, "chunks": result.chunks,
             "busy_chunks": result.busy_chunks,
             "most_other_cores": None if result.most_others is None else round(result.most_others, 3),
-            "under_load": result.under_load, "cores": cores, "pid": os.getpid()}
+            "under_load": result.under_load, "cores": cores, "cache_bytes": last_level_cache(),
+            "pid": os.getpid()}
     return Calibration(tables, overheads, meta)
 
 
-def assemble(samples: list[OpSample], seconds: list[float]) -> tuple[dict[str, Table], dict[str, float]]:
-    """Tables and overheads from the samples' best times (derived kinds use the matrix-product table)."""
-    timed = dict(zip((id(s) for s in samples), seconds, strict=True))
-    by_name = {s.table: timed[id(s)] for s in samples if s.table.startswith("overhead:")}
+def last_level_cache() -> int | None:
+    """The size of this CPU's largest cache in bytes, from Linux's sysfs (None where it cannot be read)."""
+    sizes = []
+    for entry in Path("/sys/devices/system/cpu/cpu0/cache").glob("index*/size"):
+        try:
+            text = entry.read_text().strip().upper()
+            scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(text[-1:], 1)
+            sizes.append(int(text.rstrip("KMG")) * scale)
+        except (OSError, ValueError):
+            continue
+    return max(sizes) if sizes else None
+
+
+def assemble(samples: list[OpSample], cold: list[float],
+             warm: list[float]) -> tuple[dict[str, Table], dict[str, float]]:
+    """Tables and overheads from the samples' best times, with cold and with warm caches (derived kinds use the
+    matrix-product table; the eager call overheads, small and repeated, come from the warm times)."""
+    cold_of = dict(zip((id(s) for s in samples), cold, strict=True))
+    warm_of = dict(zip((id(s) for s in samples), warm, strict=True))
+    by_name = {s.table: warm_of[id(s)] for s in samples if s.table.startswith("overhead:")}
 
     def overhead(name: str) -> float:
         return by_name["overhead:" + name]
@@ -93,24 +112,29 @@ def assemble(samples: list[OpSample], seconds: list[float]) -> tuple[dict[str, T
     grouped: dict[str, list[Sample]] = defaultdict(list)
     for sample in samples:
         if not sample.table.startswith(("overhead:", "recurrent-")):  # derived below
-            grouped[sample.table].append(Sample(sample.features, sample.work, timed[id(sample)], sample.label))
+            grouped[sample.table].append(Sample(sample.features, sample.work, cold_of[id(sample)], sample.label,
+                                                warm_of[id(sample)]))
     tables = {name: Table(tuple(items)) for name, items in grouped.items()}
 
     from neuralforge_desktop.core.analysis.devices import fallback_cpu_profile
-    from neuralforge_desktop.core.analysis.latency import CalibratedLatency
+    from neuralforge_desktop.core.analysis.latency import CalibratedKernels
 
-    partial = CalibratedLatency(Calibration(tables, overheads), fallback_cpu_profile("calibrating"))
+    so_far = Calibration(tables, overheads)
+    predict = {True: CalibratedKernels(so_far, fallback_cpu_profile("calibrating"), warm=True),
+               False: CalibratedKernels(so_far, fallback_cpu_profile("calibrating"), warm=False)}
     if "overhead:" + names.INTERLEAVED in by_name:
-        parts = MIXED_REPEATS * sum(step + module + partial.kernel_seconds(k) for k in MIXED_KERNELS)
+        parts = MIXED_REPEATS * sum(step + module + predict[True].kernel_seconds(k) for k in MIXED_KERNELS)
         mixed = overhead(names.INTERLEAVED) - empty - parts
         overheads[names.INTERLEAVED] = max(0.0, mixed / (MIXED_REPEATS * len(MIXED_KERNELS)))
 
     # recurrent layers: the same layer at two lengths; the difference is (steps more) × the per-step time
-    runs: dict[tuple[int, ...], dict[int, tuple[OpSample, float]]] = defaultdict(dict)
+    runs: dict[tuple[int, ...], dict[int, tuple[OpSample, dict[bool, float]]]] = defaultdict(dict)
     for sample in samples:
         if sample.table.startswith("recurrent-"):
             gates, batch, hidden, count = sample.extra
-            beyond = timed[id(sample)] - partial.matmul(1, batch * count, hidden, gates * hidden)
+            beyond = {w: (warm_of if w else cold_of)[id(sample)] - predict[w].matmul(1, batch * count, hidden,
+                                                                                      gates * hidden)
+                      for w in (True, False)}
             runs[(gates, batch, hidden)][count] = (sample, beyond)
     per_steps: dict[str, list[Sample]] = defaultdict(list)
     fixed: list[float] = []
@@ -118,16 +142,15 @@ def assemble(samples: list[OpSample], seconds: list[float]) -> tuple[dict[str, T
         if len(by_count) < 2:
             continue
         (short, (_, short_s)), (long, (sample, long_s)) = sorted(by_count.items())[:2]
-        per_step = max((long_s - short_s) / (long - short), 1e-7)
-        per_steps[sample.table].append(Sample(sample.features, 1.0, per_step, sample.label))
-        fixed.append(short_s - short * per_step - module)
+        step_s = {w: max((long_s[w] - short_s[w]) / (long - short), 1e-7) for w in (True, False)}
+        per_steps[sample.table].append(Sample(sample.features, 1.0, step_s[False], sample.label, step_s[True]))
+        fixed.append(short_s[True] - short * step_s[True] - module)
     tables.update({name: Table(tuple(items)) for name, items in per_steps.items()})
     overheads[names.RECURRENT_CALL] = max(0.0, statistics.median(fixed)) if fixed else 0.0
 
     for sample in samples:
         if sample.table == "overhead:" + names.ATTENTION_CALL:
             batch, t, embed, heads = sample.extra
-            attention = partial.attention_parts((batch, t, t, embed, heads, embed, embed))
-            overheads[names.ATTENTION_CALL] = max(0.0, timed[id(sample)] - module - attention)
+            attention = predict[True].attention_parts((batch, t, t, embed, heads, embed, embed))
+            overheads[names.ATTENTION_CALL] = max(0.0, warm_of[id(sample)] - module - attention)
     return tables, overheads
-
