@@ -19,11 +19,11 @@ GPU_NAMES = {"t4": "T4", "a10g": "A10G", "a100": "A100", "h100": "H100"}  # prof
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("profile", help="measure a graph's latency and compare it with the estimate",
                        description="Build GRAPH (a .nfg file or zoo:NAME) in a worker process, time its forward "
-                       "pass (eval mode, no_grad, torch's default threads; warm-up, then the median of repeated "
-                       "runs) and one training step (forward, backward, Adam update), time every node with the "
-                       "torch profiler, and print the estimate and the measurement side by side with their "
-                       "ratio. The result is saved per graph, and `summary` and the app's Summary show it beside "
-                       "the estimate.")
+                       "pass (eval mode, no_grad, torch's default threads; warm-up, then rounds of repeated runs, "
+                       "the median of the quietest round) and one training step (forward, backward, Adam update), "
+                       "time every node with the torch profiler, and print the estimate and the measurement side by "
+                       "side with their ratio. The result is saved per graph, and `summary` and the app's Summary "
+                       "show it beside the estimate.")
     p.add_argument("graph", metavar="GRAPH", help="a .nfg file or zoo:NAME")
     p.add_argument("--batch-size", "-b", type=opt.positive_int, default=1, metavar="N", help="batch size (default 1)")
     p.add_argument("--device", "-d", choices=("cpu", "cuda"), default="cpu", help="where to run it (default cpu)")
@@ -108,8 +108,9 @@ def print_comparison(name: str, result: dict[str, Any], report: Any, path: str) 
         print(table(["NODE", "TYPE", "ESTIMATE", "MEASURED", "EST/MEAS"], rows, right=[2, 3, 4]))
         print("(per node: torch profiler times, which add the profiler's own cost to every op)")
         print()
-    spread = (f"median of {forward['reps']} runs after warm-up; best {format_ms(forward['min'])}, 90 % under "
-              f"{format_ms(forward['p90'])}")
+    spread = (f"median of the quietest of {forward.get('rounds', 1)} rounds ({forward['reps']} runs after warm-up; "
+              f"all runs: median {format_ms(forward.get('median_all', forward['median']))}, best "
+              f"{format_ms(forward['min'])}, 90 % under {format_ms(forward['p90'])})")
     if report is not None:
         measured = forward["median"]
         print(f"forward pass         estimate {format_ms(report.latency_ms)}   measured {format_ms(measured)}   "

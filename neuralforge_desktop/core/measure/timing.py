@@ -6,8 +6,8 @@ out other memory. How much faster depends on the network: a small one keeps all 
 in the caches, a large one streams them from memory. So every case is timed twice, *interleaved* with other
 cases, one call at a time:
 
-* **warm**: in small groups of different cases (about eight, like the layers of a small network), the group's
-  data stays in the caches;
+* **warm**: in small groups of different cases of about the same size (eight, like the layers of a small
+  network), so a group of small ones keeps its data in the caches;
 * **cold**: among all the cases at once, whose data is far larger than any cache, like a large network.
 
 A round makes several passes over the groups (warm), then over all the cases (cold), in a shuffled order, every
@@ -130,11 +130,12 @@ def time_cases(cases: list[Case], *, rounds: int = 5, min_clean: int = 3, max_ro
                round_target: float = 0.5, chunk_target: float = 0.1, progress: Progress | None = None,
                cancelled: Callable[[], bool] | None = None) -> TimingResult:
     """Time ``cases`` (see the module docstring); ``progress`` hears how far it got."""
-    one_pass = 0.0
+    sizes: dict[int, float] = {}
     for i, case in enumerate(cases):
         if progress is not None:
             progress(0.1 * i / max(1, len(cases)), f"warming up {case.name}")
-        one_pass += _warm_up(case)
+        sizes[id(case)] = _warm_up(case)
+    one_pass = sum(sizes.values())
     passes = max(5, min(40, int(round_target / max(one_pass, 1e-6))))
     rng = random.Random(0)
     meter = _Meter(chunk_target)
@@ -145,7 +146,8 @@ def time_cases(cases: list[Case], *, rounds: int = 5, min_clean: int = 3, max_ro
             break
         mixed = list(todo)
         rng.shuffle(mixed)
-        groups = [mixed[i:i + GROUP] for i in range(0, len(mixed), GROUP)]
+        by_size = sorted(todo, key=lambda c: sizes[id(c)])  # a warm group: cases of about the same size
+        groups = [by_size[i:i + GROUP] for i in range(0, len(by_size), GROUP)]
         for phase, phase_groups in ((WARM, groups), (COLD, [mixed])):
             def report(fraction: float, disturbed: bool, phase: int = phase, done: int = done) -> None:
                 if progress is not None:

@@ -408,7 +408,8 @@ class SummaryPanel(QWidget):
             label.setStyleSheet("font-weight: 600;")
             step = result.get("training_step_ms")
             label.setToolTip(
-                f"Median of {forward['reps']} forward passes on this CPU (best {format_ms(forward['min'])}, 90 % "
+                f"Median of the quietest round of forward passes on this CPU ({forward['reps']} runs; best "
+                f"{format_ms(forward['min'])}, 90 % "
                 f"under {format_ms(forward['p90'])}), batch {result['batch_size']}, torch {result['torch']}, "
                 f"{result['threads']} threads"
                 + (f"; one training step {format_ms(step['median'])}" if step else "")
