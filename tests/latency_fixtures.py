@@ -18,7 +18,8 @@ ELEMENT_RATE = 1e9  # elements read and written per second
 FIXED = 2e-6  # every kernel's fixed cost, seconds
 STEP_SECONDS = {1: 5e-6, 3: 12e-6, 4: 15e-6}  # one recurrent step, by gate count (batch 1, any size)
 OVERHEADS = {names.STEP: 1e-6, names.MODULE: 1.5e-6, names.GRAPH: 2e-6, names.SEQUENTIAL: 1e-6, names.VIEW: 1e-6,
-             names.INTERLEAVED: 0.5e-6, names.ATTENTION_CALL: 10e-6, names.RECURRENT_CALL: 20e-6}
+             names.INTERLEAVED: 0.5e-6, names.ATTENTION_CALL: 10e-6, names.recurrent_call(1): 15e-6,
+             names.recurrent_call(3): 20e-6, names.recurrent_call(4): 25e-6}
 
 
 def _lg(*values: float) -> tuple[float, ...]:

@@ -42,7 +42,13 @@ VIEW = "view"  # a torch call that moves no data
 ATTENTION_CALL = "attention"  # a multi-head attention call beyond its projections and attention kernel
 SEQUENTIAL = "sequential"  # an nn.Sequential container around repeated blocks
 INTERLEAVED = "interleaved"  # what a step costs beyond its parts when steps of different kinds follow each other
-RECURRENT_CALL = "recurrent"  # a recurrent layer's call beyond its input projection and its steps
+RECURRENT_CALL = "recurrent"  # a recurrent layer's call beyond its input projection and its steps, by gates
+
+
+def recurrent_call(gates: int) -> str:
+    """The overhead name of a recurrent call with ``gates`` gates (an LSTM's differs from a GRU's: torch runs
+    them differently)."""
+    return f"{RECURRENT_CALL}-{gates}"
 
 
 class RawCosts(Protocol):
@@ -267,10 +273,10 @@ class CalibratedKernels:
         return projections + core + out
 
     def _recurrent(self, kernel: Kernel) -> float:
-        gates, batch, input_size, hidden = kernel.dims
+        gates, batch, input_size, hidden, first = kernel.dims
         steps = kernel.launches
         projection = self.matmul(1, batch * steps, input_size, gates * hidden)  # all steps' inputs at once
-        call = self.calibration.overhead(RECURRENT_CALL)
+        call = self.calibration.overhead(recurrent_call(gates)) if first else 0.0  # once per module call
         return call + projection + steps * self.recurrent_step(gates, batch, hidden)
 
     def recurrent_step(self, gates: int, batch: int, hidden: int) -> float:

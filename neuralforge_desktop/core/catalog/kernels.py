@@ -29,8 +29,9 @@ class KernelKind:
     MATMUL = "matmul"  # [batch, m, k, n]: batch × (m×k @ k×n); a Linear layer is batch 1, m = rows
     ATTENTION = "attention"  # [batch, query length, key length, embed, heads, key dim, value dim]: projections,
     # scaled dot-product attention and the output projection of one multi-head attention call
-    RECURRENT = "recurrent"  # [gates, batch, input size, hidden size]; launches = time steps (one layer and
-    # direction): the input projection of all steps at once, then one step per launch
+    RECURRENT = "recurrent"  # [gates, batch, input size, hidden size, first]; launches = time steps (one layer
+    # and direction): the input projection of all steps at once, then one step per launch; ``first`` is 1 on the
+    # kernel that starts the module call (its fixed cost is paid once, not per layer)
     ELEMENTWISE = "elementwise"  # [elements read and written]: cheap arithmetic (ReLU, add, multiply)
     ELEMENTWISE_MATH = "elementwise-math"  # [elements read and written]: exp/tanh/erf per element (GELU,
     # sigmoid, softmax)
@@ -128,6 +129,7 @@ def attention(batch: int, t: int, s: int, embed: int, heads: int, kdim: int, vdi
                                          max(1, kdim), max(1, vdim)))
 
 
-def recurrent(gates: int, batch: int, input_size: int, hidden: int, steps: int, note: str = "") -> Kernel:
-    return Kernel(KernelKind.RECURRENT, (max(1, gates), max(1, batch), max(1, input_size), max(1, hidden)),
-                  launches=max(1, steps), note=note)
+def recurrent(gates: int, batch: int, input_size: int, hidden: int, steps: int, note: str = "",
+              first: bool = True) -> Kernel:
+    return Kernel(KernelKind.RECURRENT, (max(1, gates), max(1, batch), max(1, input_size), max(1, hidden),
+                                         int(first)), launches=max(1, steps), note=note)

@@ -6,7 +6,8 @@ Cost conventions (D = 2 when bidirectional else 1, L = num_layers, G = gates: 4 
   features for layer 0, D·H above) and the previous hidden state (H) by the gate weights, so
   ``macs = N · T · Σ_layers D · G · (in + H) · H``. Bias additions are not counted (as for Linear).
 * latency: one :data:`~.kernels.KernelKind.RECURRENT` kernel per layer and direction, launched once per time
-  step: the steps of a layer run one after another, each paying a fixed cost besides its matrix product.
+  step: the steps of a layer run one after another, each paying a fixed cost besides its matrix product; the
+  first kernel also carries the call's fixed cost.
 * flops_extra: elementwise gate work per hidden unit and time step, each sigmoid/tanh/ReLU, product and sum
   counted as one operation: LSTM 9 (3 sigmoids, 2 tanh, 3 products, 1 sum), GRU 9 (2 sigmoids, 1 tanh,
   3 products, 3 sums/differences), RNN 1 (the nonlinearity). Times N · T · L · D · H.
@@ -107,8 +108,8 @@ def _flops_extra(kind: str) -> CostRule:
 def _kernels(kind: str) -> Callable[[Params, Shapes, Shapes], tuple[Kernel, ...]]:
     def kernels(p: Params, x: Shapes, y: Shapes) -> tuple[Kernel, ...]:
         batch, steps = _batch_steps(p, x["x"])
-        return tuple(recurrent(_GATES[kind], batch, size, p.hidden_size, steps, f"layer {i}")
-                     for i, size in enumerate(_layer_inputs(p, x["x"][-1])) for _ in range(_directions(p)))
+        return tuple(recurrent(_GATES[kind], batch, size, p.hidden_size, steps, f"layer {i}", first=i == d == 0)
+                     for i, size in enumerate(_layer_inputs(p, x["x"][-1])) for d in range(_directions(p)))
 
     return kernels
 

@@ -79,6 +79,16 @@ def calibrate(progress: Progress | None = None, *, wait: float = 120.0, force: b
     return Calibration(tables, overheads, meta)
 
 
+def _line(points: list[tuple[int, float]]) -> tuple[float, float]:
+    """Least-squares slope and intercept of (x, y) points."""
+    n = len(points)
+    mean_x = sum(x for x, _ in points) / n
+    mean_y = sum(y for _, y in points) / n
+    spread = sum((x - mean_x) ** 2 for x, _ in points)
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in points) / spread if spread else 0.0
+    return slope, mean_y - slope * mean_x
+
+
 def last_level_cache() -> int | None:
     """The size of this CPU's largest cache in bytes, from Linux's sysfs (None where it cannot be read)."""
     sizes = []
@@ -127,26 +137,29 @@ def assemble(samples: list[OpSample], cold: list[float],
         mixed = overhead(names.INTERLEAVED) - empty - parts
         overheads[names.INTERLEAVED] = max(0.0, mixed / (MIXED_REPEATS * len(MIXED_KERNELS)))
 
-    # recurrent layers: the same layer at two lengths; the difference is (steps more) × the per-step time
-    runs: dict[tuple[int, ...], dict[int, tuple[OpSample, dict[bool, float]]]] = defaultdict(dict)
+    # recurrent layers: the same layer at several lengths; a straight line through (steps, time beyond the input
+    # projection) gives the per-step time (its slope) and the call's fixed cost (what is left at zero steps)
+    runs: dict[tuple[int, ...], list[tuple[OpSample, int, dict[bool, float]]]] = defaultdict(list)
     for sample in samples:
         if sample.table.startswith("recurrent-"):
             gates, batch, hidden, count = sample.extra
             beyond = {w: (warm_of if w else cold_of)[id(sample)] - predict[w].matmul(1, batch * count, hidden,
                                                                                       gates * hidden)
                       for w in (True, False)}
-            runs[(gates, batch, hidden)][count] = (sample, beyond)
+            runs[(gates, batch, hidden)].append((sample, count, beyond))
     per_steps: dict[str, list[Sample]] = defaultdict(list)
-    fixed: list[float] = []
-    for by_count in runs.values():
-        if len(by_count) < 2:
+    fixed: dict[str, list[float]] = defaultdict(list)
+    for points in runs.values():
+        if len(points) < 2:
             continue
-        (short, (_, short_s)), (long, (sample, long_s)) = sorted(by_count.items())[:2]
-        step_s = {w: max((long_s[w] - short_s[w]) / (long - short), 1e-7) for w in (True, False)}
+        sample = points[0][0]
+        lines = {w: _line([(count, beyond[w]) for _, count, beyond in points]) for w in (True, False)}
+        step_s = {w: max(lines[w][0], 1e-7) for w in (True, False)}
         per_steps[sample.table].append(Sample(sample.features, 1.0, step_s[False], sample.label, step_s[True]))
-        fixed.append(short_s[True] - short * step_s[True] - module)
+        fixed[sample.table].append(lines[True][1] - module)
     tables.update({name: Table(tuple(items)) for name, items in per_steps.items()})
-    overheads[names.RECURRENT_CALL] = max(0.0, statistics.median(fixed)) if fixed else 0.0
+    for name, values in fixed.items():
+        overheads[names.recurrent_call(int(name.rsplit("-", 1)[1]))] = max(0.0, statistics.median(values))
 
     for sample in samples:
         if sample.table == "overhead:" + names.ATTENTION_CALL:

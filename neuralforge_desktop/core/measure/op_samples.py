@@ -141,8 +141,9 @@ def build_samples(torch: Any) -> list[OpSample]:
         samples.append(OpSample(KernelKind.COPY, f"concat 2×{channels}×{side}×{side}", _lg(n), n,
                                 _call(torch.cat, [a, c], 1)))
 
-    # recurrent layers: one layer at two sequence lengths; the difference is the per-step time (derived once the
-    # matrix products, which give the input projections, are known)
+    # recurrent layers: one layer at several sequence lengths; the slope is the per-step time, what is left at
+    # zero steps the call's fixed cost (derived once the matrix products, which give the input projections, are
+    # known)
     nn = torch.nn
     for gates, module in ((4, nn.LSTM), (3, nn.GRU), (1, nn.RNN)):
         for batch, hidden in ((1, 16), (1, 64), (1, 128), (1, 256), (1, 512), (8, 128)):
@@ -165,7 +166,7 @@ def _call(fn: Callable[..., Any], *args: Any) -> Callable[[], object]:
 
 
 HARNESS_STEPS = 64
-RECURRENT_STEPS = (8, 40)
+RECURRENT_STEPS = (8, 32, 128)
 MIXED_REPEATS = 4  # the mixed sequence below, repeated: 4 × 8 steps
 
 
