@@ -58,7 +58,7 @@ def calibrate(progress: Progress | None = None, *, wait: float = 120.0, force: b
     started = time.time()
     with torch.no_grad():
         samples = build_samples(torch)
-        cases = [Case(f"{i}: {s.label}", s.fn) for i, s in enumerate(samples)]
+        cases = [Case(f"{i}: {s.label}", s.fn, alone=s.table.startswith("overhead:")) for i, s in enumerate(samples)]
         result = time_cases(cases, rounds=rounds, min_clean=min(3, rounds), max_rounds=max(2 * rounds, rounds + 4),
                             progress=progress, cancelled=cancelled)
         threads = torch.get_num_threads()

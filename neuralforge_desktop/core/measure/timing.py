@@ -7,7 +7,8 @@ in the caches, a large one streams them from memory. So every case is timed twic
 cases, one call at a time:
 
 * **warm**: in small groups of different cases of about the same size (eight, like the layers of a small
-  network), so a group of small ones keeps its data in the caches;
+  network), so a group of small ones keeps its data in the caches; a case that is a whole small network
+  itself (``alone``) is repeated on its own, as such a network runs again and again;
 * **cold**: among all the cases at once, whose data is far larger than any cache, like a large network.
 
 A round makes several passes over the groups (warm), then over all the cases (cold), in a shuffled order, every
@@ -39,6 +40,7 @@ class Case:
 
     name: str
     fn: Callable[[], object]
+    alone: bool = False  # warm phase: repeated on its own (a whole small network, run again and again)
     clean: tuple[list[float], list[float]] = field(default_factory=lambda: ([], []))
     busy: tuple[list[float], list[float]] = field(default_factory=lambda: ([], []))
 
@@ -146,8 +148,9 @@ def time_cases(cases: list[Case], *, rounds: int = 5, min_clean: int = 3, max_ro
             break
         mixed = list(todo)
         rng.shuffle(mixed)
-        by_size = sorted(todo, key=lambda c: sizes[id(c)])  # a warm group: cases of about the same size
-        groups = [by_size[i:i + GROUP] for i in range(0, len(by_size), GROUP)]
+        by_size = sorted((c for c in todo if not c.alone), key=lambda c: sizes[id(c)])
+        groups = [by_size[i:i + GROUP] for i in range(0, len(by_size), GROUP)]  # cases of about the same size
+        groups += [[c] for c in todo if c.alone]
         for phase, phase_groups in ((WARM, groups), (COLD, [mixed])):
             def report(fraction: float, disturbed: bool, phase: int = phase, done: int = done) -> None:
                 if progress is not None:
