@@ -2,10 +2,11 @@
 
 First calibrates this CPU into a temporary file (``--use-saved`` uses the saved calibration instead), then for
 each template: the estimate from that calibration, and the measured forward pass (the model built as training
-builds it, eval mode under ``no_grad``, torch's default threads, warm-up, then the median of repeated runs; a
-measurement waits for an idle machine first, and one that other programs disturbed anyway is repeated, up to
-three times). The headline is the share of
-templates whose estimate is within ±25 % of the measurement; none should be off by more than 2×.
+builds it, eval mode under ``no_grad``, torch's default threads, warm-up, then rounds of repeated runs; every
+template is timed once per round, so a disturbance spreads over all of them, and its figure is the median of its
+quietest round that other programs did not visibly disturb; each round waits for an idle machine first). The
+headline is the share of templates whose estimate is within ±25 % of the measurement; none should be off by
+more than 2×.
 
 Run from the repository root: ``python benchmarks/estimates.py [--use-saved] [--models a,b] [--nodes]``.
 Prints the table, then one JSON object on the last line."""
@@ -35,30 +36,37 @@ from neuralforge_desktop.core.measure.profile_graph import example_inputs, per_n
 WITHIN = 0.25
 
 
-def measure(name: str, budget: float, nodes: bool, wait: float) -> tuple[dict, dict[str, float]]:
-    graph = zoo.build(name)
-    shapes = ShapeInference(graph).run()
-    torch.manual_seed(0)
-    model = build_model(graph, shapes).eval()
-    inputs = example_inputs(graph, shapes, 1, torch.device("cpu"))
-    result: dict = {}
-    for _ in range(3):
-        others = wait_until_idle(wait)  # measure in a quiet moment: other programs stretch torch's ops
-        if is_busy(others):
-            print(f"  (still busy after waiting {wait:.0f} s: other programs use {others:.1f} cores)", flush=True)
+class Measured:
+    """One template, built as training builds it, timed over several rounds interleaved with the others."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.graph = zoo.build(name)
+        shapes = ShapeInference(self.graph).run()
+        torch.manual_seed(0)
+        self.model = build_model(self.graph, shapes).eval()
+        self.inputs = example_inputs(self.graph, shapes, 1, torch.device("cpu"))
+        self.rounds: list[dict] = []
+
+    def time_round(self, budget: float) -> None:
         with torch.no_grad():
-            result = time_runs(lambda: model(*inputs), torch.device("cpu"), budget=budget)
-        if not result["busy"]:
-            break
-    per_node = per_node_ms(model, inputs, torch.device("cpu")) if nodes else {}
-    return result, per_node
+            self.rounds.append(time_runs(lambda: self.model(*self.inputs), torch.device("cpu"), budget=budget,
+                                         rounds=1, max_reps=200))
+
+    def result(self) -> dict:
+        """The quietest undisturbed round (any round when all were disturbed)."""
+        quiet = [r for r in self.rounds if not r["busy"]] or self.rounds
+        best = min(quiet, key=lambda r: r["median"])
+        return {**best, "rounds": len(self.rounds), "busy": not any(not r["busy"] for r in self.rounds),
+                "round_medians": [round(r["median"], 4) for r in self.rounds]}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--use-saved", action="store_true", help="estimate from the saved calibration")
     parser.add_argument("--models", default="", help="comma-separated zoo names (default: all)")
-    parser.add_argument("--budget", type=float, default=2.0, help="seconds of timed runs per model")
+    parser.add_argument("--budget", type=float, default=3.0, help="seconds of timed runs per model, all rounds")
+    parser.add_argument("--rounds", type=int, default=5, help="measuring rounds over all the templates")
     parser.add_argument("--nodes", action="store_true", help="also print estimated vs profiled time per node")
     parser.add_argument("--force", action="store_true", help="calibrate even on a busy machine")
     parser.add_argument("--wait", type=float, default=300.0,
@@ -76,21 +84,30 @@ def main() -> int:
         print(f"no calibration: {reason}", file=sys.stderr)
         return 1
     names = [n for n in args.models.split(",") if n] or [e.name for e in zoo.list_models()]
-    rows = []
+    models = [Measured(name) for name in names]
     loads = []
-    print(f"{'model':<18}{'estimate ms':>12}{'measured ms':>13}{'ratio':>8}{'spread':>16}  load")
-    for name in names:
-        graph = zoo.build(name)
+    for round_number in range(args.rounds):  # every template once per round: disturbances spread over all
+        for model in models:
+            others = wait_until_idle(args.wait, probe=0.3)
+            if is_busy(others):
+                print(f"  (still busy after waiting {args.wait:.0f} s: other programs use {others:.1f} cores)")
+            model.time_round(args.budget / args.rounds)
+            loads.append(load_average())
+        print(f"  measured round {round_number + 1} of {args.rounds} (load average {load_average()})", flush=True)
+    rows = []
+    print(f"{'model':<18}{'estimate ms':>12}{'measured ms':>13}{'ratio':>8}{'spread':>16}  round medians")
+    for model in models:
+        name, graph = model.name, model.graph
         report = estimate_cost(graph, batch_size=1, device="cpu", calibration_path=path)
-        measured, per_node = measure(name, args.budget, args.nodes, args.wait)
-        load = load_average()
-        loads.append(load)
+        measured = model.result()
+        per_node = per_node_ms(model.model, model.inputs, torch.device("cpu")) if args.nodes else {}
         ratio = report.latency_ms / measured["median"]
         rows.append({"model": name, "estimate_ms": round(report.latency_ms, 4),
                      "measured_ms": round(measured["median"], 4), "measured_min_ms": round(measured["min"], 4),
-                     "ratio": round(ratio, 3), "other_cores": measured["other_cores"], "busy": measured["busy"]})
+                     "ratio": round(ratio, 3), "other_cores": measured["other_cores"], "busy": measured["busy"],
+                     "round_medians_ms": measured["round_medians"]})
         print(f"{name:<18}{report.latency_ms:>12.3f}{measured['median']:>13.3f}{ratio:>8.2f}"
-              f"{measured['min']:>8.3f}–{measured['p90']:<8.3f} {load}"
+              f"{measured['min']:>8.3f}–{measured['p90']:<8.3f} {measured['round_medians']}"
               + ("  (busy while measured)" if measured["busy"] else ""), flush=True)
         if args.nodes:
             for row in report.rows:
