@@ -89,17 +89,26 @@ def _int_option(options: dict[str, Any], key: str, default: int, low: int, high:
     return value
 
 
+_SNAP = 2_000  # characters a cut may move forward to end at a line break (or, failing that, a space)
+
+
 def _cut(text: str, shares: tuple[float, ...]) -> list[str]:
-    """``text`` in consecutive parts of about these shares of its characters, each cut at a line break."""
+    """``text`` in consecutive parts of about these shares of its characters, each cut just after a line
+    break (or a space) when one is near."""
     parts: list[str] = []
     start = 0
     position = 0.0
     for share in shares[:-1]:
         position += share
-        at = int(round(position * len(text)))
-        line_end = text.find("\n", at)
-        at = len(text) if line_end < 0 else line_end + 1
-        at = max(at, start)
+        if share <= 0:
+            parts.append("")
+            continue
+        at = max(int(round(position * len(text))), start)
+        for sep in ("\n", " "):
+            found = text.find(sep, at, at + _SNAP)
+            if found >= 0:
+                at = found + 1
+                break
         parts.append(text[start:at])
         start = at
     parts.append(text[start:])

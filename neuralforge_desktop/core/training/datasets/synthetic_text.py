@@ -5,7 +5,7 @@ label in the adjective, but a negation flips it ("was not great"), "could not ha
 and in "X is great, but Y is awful" the clause after "but" decides: a bag of words gets part of the way, word
 order the rest.
 
-``stories()``: short children's stories from a small grammar, about 150 KB of running text with names,
+``stories()``: short children's stories from a small grammar, about 370 KB of running text with names,
 pronouns that agree with them and recurring phrases: a corpus a small language model learns visibly in an
 epoch (its perplexity falls from the vocabulary size to a few tens).
 
@@ -19,9 +19,9 @@ import random
 
 REVIEWS_SEED = 20_240_601
 STORIES_SEED = 20_240_602
-REVIEW_COUNT = 2_000  # the pool train and validation come from
+REVIEW_COUNT = 4_000  # the pool train and validation come from
 REVIEW_TEST_COUNT = 400
-STORY_COUNT = 360
+STORY_COUNT = 1_000
 
 POSITIVE = ("great", "wonderful", "brilliant", "moving", "delightful", "superb", "charming", "gripping", "funny",
             "beautiful", "clever", "memorable")
