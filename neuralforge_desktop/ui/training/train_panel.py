@@ -8,6 +8,7 @@ UI thread through an :class:`EventPump`. Nothing here imports torch.
 
 from __future__ import annotations
 
+import math
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -506,6 +507,9 @@ def status_text(info: dict[str, Any], state: str) -> str:
         kind = info.get("best_kind", "val acc")
         value = f"{best:.2%}" if kind == "val acc" else f"{best:.4g}"
         epoch_note = f" (epoch {info['best_epoch']})" if info.get("best_epoch") else ""
+        dataset = info.get("dataset")
+        if isinstance(dataset, dict) and dataset.get("task") == "language-modeling" and kind != "val acc":
+            value += f", perplexity {math.exp(best):.4g}" if best < 700 else ", perplexity ∞"
         parts.append(f"best {kind} {value}{epoch_note}")
     final = info.get("final") or {}
     if terminal == "finished" and final.get("acc") is not None and final.get("split") == "test":
