@@ -51,7 +51,9 @@ def cmd_datasets_list(args: argparse.Namespace) -> int:
         print(json.dumps([{"name": i.name, "title": i.title, "task": i.task, "description": i.description,
                            "examples": i.num_examples, "input_shape": list(i.input_shape or ()),
                            "num_classes": i.num_classes, "available": i.available, "source": i.source,
-                           "how_to_get": i.how_to_get} for i in infos], indent=2))
+                           "how_to_get": i.how_to_get,
+                           "fields": {f.name: {"shape": list(f.shape), "dtype": f.dtype} for f in i.fields or ()}}
+                          for i in infos], indent=2))
         return 0
     from neuralforge_desktop.cli.fmt import table
 

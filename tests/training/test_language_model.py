@@ -91,3 +91,21 @@ def test_a_vocabulary_the_model_cannot_score_is_refused_naming_the_layer(tmp_pat
     assert result.status == "failed" and isinstance(events[-1], FailedEvent) and events[-1].user_error
     assert "tokenizer has" in events[-1].error and "Transpose 'logits_by_class' gives 200 scores per position" \
         in events[-1].error
+
+
+def test_without_a_loss_node_a_language_model_gets_next_token_cross_entropy(tmp_path):
+    from neuralforge_desktop.core.analysis.shapes import infer_shapes
+    from neuralforge_desktop.core.training.datasets import list_datasets
+    from neuralforge_desktop.core.training.preflight import preflight
+
+    graph = small_gpt()
+    for node_id in ("loss", "logits_by_class", "labels"):
+        graph.remove_node(node_id)
+    stories = {d.name: d for d in list_datasets()}["synthetic-stories"]
+    [finding] = preflight(graph, infer_shapes(graph), stories)
+    assert "cross-entropy over the vocabulary at every position" in finding.message and not finding.blocking
+    result, events, store, run_id, _ = train(graph, tmp_path)
+    assert result.status == "finished", events[-1]
+    assert "default for language modelling" in events[0].loss
+    metrics = [e for e in events if isinstance(e, EpochEvent) and e.metrics][-1].metrics
+    assert metrics["val/loss"] < math.log(300) and 0 < metrics["val/token_acc"] <= 1
