@@ -97,7 +97,7 @@ def final_report(parts: TrainingParts) -> dict[str, Any]:
     split = bundle.test if split_name == "test" else bundle.val
     if split is None or not len(split):
         return {}
-    x, y = to_tensors(split, parts.device, parts.task, parts.input_fields)
+    x, y = to_tensors(split, parts.device, parts.task, parts.input_fields, bundle.input_name)
     if parts.task == "language-modeling":
         metrics = language_model_metrics(parts, x, y)
         return {"split": split_name, **metrics} if metrics else {}

@@ -71,8 +71,9 @@ def build_parts(graph: Graph, cfg: TrainConfig) -> TrainingParts:
     check_fit(graph, bundle, setup)  # before the first step: a mismatch is a message, not a torch error
     model = setup.model.to(device)
     fields = [binding.fields[name] for name in model.input_names]
-    x_train, y_train = to_tensors(bundle.train, device, setup.task, fields)
-    x_val, y_val = to_tensors(bundle.val, device, setup.task, fields) if len(bundle.val) else (None, None)
+    x_train, y_train = to_tensors(bundle.train, device, setup.task, fields, bundle.input_name)
+    x_val, y_val = (to_tensors(bundle.val, device, setup.task, fields, bundle.input_name) if len(bundle.val)
+                    else (None, None))
     steps_per_epoch = math.ceil(len(y_train) / cfg.batch_size)
     optimizer = _optimizer(model, cfg)
     scheduler = _scheduler(optimizer, cfg, steps_per_epoch, steps_per_epoch * cfg.epochs)

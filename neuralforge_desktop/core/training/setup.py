@@ -88,11 +88,10 @@ def build_setup(graph: Graph, bundle: Any) -> Setup:
 
     from neuralforge_desktop.core.build.torch_builder import build_model
 
-    shapes = ShapeInference(graph).run()
-    model = build_model(graph, shapes)
     cat = catalog()
     losses = [n for n in graph if (layer := cat.find(n.type)) is not None and layer.is_loss]
     if not losses:  # the task's default loss: torch's own module, not a catalog layer type
+        model = build_model(graph, ShapeInference(graph).run())
         first = _output_source(graph, model.output_names[0]) if model.output_names else None
         if bundle.task == "classification":
             return Setup(model, nn.CrossEntropyLoss(), 0, "CrossEntropyLoss (default for classification)",
@@ -107,24 +106,28 @@ def build_setup(graph: Graph, bundle: Any) -> Setup:
     feed = graph.edge_into(loss_node.id, "input")
     if feed is None:
         raise SetupError(f"{loss_node.type} '{loss_node.id}' input 'input' is not connected")
-    output_index = _output_index(graph, model.output_names, (feed.src, feed.src_port))
-    if output_index is None:
+    source = (feed.src, feed.src_port)
+    model_graph, hidden = graph, None
+    if all(_output_source(graph, out.id) != source for out in graph.output_nodes):
         # The loss reads a result no Output returns (GPT-2's logits turned to put the vocabulary in dim 1):
         # the trained model returns it too, as a last output of its own. It adds no weights.
-        graph = graph.copy()
-        hidden = graph.new_id(f"{feed.src}_for_loss")
-        graph.add_node(OUTPUT, hidden)
-        graph.connect(feed.src, feed.src_port, hidden, "x")
-        model = build_model(graph, ShapeInference(graph).run())
-        output_index = model.output_names.index(hidden)
+        model_graph = graph.copy()
+        hidden = model_graph.new_id(f"{feed.src}_for_loss")
+        model_graph.add_node(OUTPUT, hidden)
+        model_graph.connect(feed.src, feed.src_port, hidden, "x")
+    shapes = ShapeInference(model_graph).run()
+    model = build_model(model_graph, shapes)
+    output_index = _output_index(model_graph, model.output_names, source)
+    if output_index is None:  # what the loss reads depends on a target Input or a loss: no model computes it
+        raise SetupError(f"{loss_node.type} '{loss_node.id}' reads '{feed.src}', which the model cannot compute "
+                         f"from its data Inputs alone; connect the loss to what the model outputs")
     layer = cat.get(loss_node.type)
     result = shapes.results[loss_node.id]
     call = layer.torch
     assert call is not None and call.module is not None and result.params is not None
     factory = getattr(nn, call.module.removeprefix("nn."))
     loss_fn = factory(**(call.init(result.params, result.inputs) if call.init else {}))
-    return Setup(model, loss_fn, output_index, f"{loss_node.type} '{loss_node.id}'", bundle.task,
-                 (feed.src, feed.src_port))
+    return Setup(model, loss_fn, output_index, f"{loss_node.type} '{loss_node.id}'", bundle.task, source)
 
 
 def _output_source(graph: Graph, output_id: str) -> tuple[str, str] | None:
@@ -243,12 +246,13 @@ def _check_token_scores(name: str, per_example: tuple[int, ...], class_dim: int,
                          f"the option vocab_size={scores})")
 
 
-def to_tensors(split: Any, device: Any, task: str, fields: list[str] | None = None) -> tuple[tuple[Any, ...], Any]:
+def to_tensors(split: Any, device: Any, task: str, fields: list[str] | None = None,
+               main: str | None = None) -> tuple[tuple[Any, ...], Any]:
     """The split's inputs (the named ``fields``, in the order the model takes them; by default its main one
-    alone) and its targets, as tensors on ``device``. A name not among ``split.extra`` is the main field."""
+    alone, ``split.x``, which is called ``main``) and its targets, as tensors on ``device``."""
     import torch
 
-    arrays = [split.extra.get(f, split.x) for f in fields] if fields else [split.x]
+    arrays = [split.x if f == main else split.extra[f] for f in fields] if fields else [split.x]
     xs = tuple(torch.from_numpy(a).to(device) for a in arrays)
     y = torch.from_numpy(split.y).to(device)
     if task in ("classification", "language-modeling"):

@@ -217,6 +217,10 @@ def prepare(raw: RawData, *, val_fraction: float, test_fraction: float | None, s
     extra = _check_extra(raw, raw.extra, len(y), "")
     test_count = len(raw.y_test) if raw.y_test is not None else 0
     extra_test = _check_extra(raw, raw.extra_test, test_count, " of the test split")
+    if raw.x_test is not None and test_fraction is None and set(extra_test) != set(extra):
+        missing = sorted(set(extra) ^ set(extra_test))
+        raise DatasetError(f"dataset {raw.name}: the training and test splits must have the same inputs; "
+                           f"{', '.join(missing)} is in only one of them")
     pick = _subset(len(y), limit, seed, raw.ordered)
     if pick is not None:
         x, y = _take(x, pick), y[pick]
