@@ -109,3 +109,19 @@ def test_without_a_loss_node_a_language_model_gets_next_token_cross_entropy(tmp_
     assert "default for language modelling" in events[0].loss
     metrics = [e for e in events if isinstance(e, EpochEvent) and e.metrics][-1].metrics
     assert metrics["val/loss"] < math.log(300) and 0 < metrics["val/token_acc"] <= 1
+
+
+def test_a_loss_reading_what_only_the_labels_make_is_refused_by_name():
+    from types import SimpleNamespace
+
+    from neuralforge_desktop.core.ir.compose import Composer
+    from neuralforge_desktop.core.training.setup import SetupError, build_setup
+
+    c = Composer("odd-loss")
+    c.output(c.layer("Linear", c.input("x", [4]), "fc", out_features=3), "logits")
+    label = c.input("label", [], "int64", role="target")
+    scores = c.layer("Embedding", label, "from_labels", num_embeddings=3, embedding_dim=3)
+    c.layer("CrossEntropyLoss", {"input": scores, "target": label}, "loss")
+    with pytest.raises(SetupError, match="CrossEntropyLoss 'loss' reads 'from_labels', which the model cannot "
+                                         "compute from its data Inputs alone"):
+        build_setup(c.done(), SimpleNamespace(task="classification"))
