@@ -255,6 +255,9 @@ class TorchCall:
     generated source and the trained model cannot drift. Placeholders: ``{self}`` is the node's module,
     an input or output port name is its variable (a variadic port expands to a list joined by ``, `` or
     by the separator after ``|``, e.g. ``{x| + }``), any other name is the repr of that parameter.
+    ``{?port:text}`` is ``text`` (which may hold placeholders) when the optional input ``port`` is
+    connected and nothing when it is not, e.g. ``{?mask:, key_padding_mask={mask} == 0}``: an argument
+    that exists only when its input does.
     """
 
     module: str | None = None  # "nn.Conv2d" or the class name of a helper below
