@@ -267,9 +267,15 @@ class TorchCall:
     forward: str | Callable[[Params], str] = "{y} = {self}({x})"
     helpers: tuple[str, ...] = ()  # class sources emitted into generated code and executed by the builder
     uses_functional: bool = False
+    # Statements run right after the module is constructed, e.g. an initialisation torch's constructor does not
+    # offer ("nn.init.normal_({self}.weight, std={init_std})"); ``{self}`` and parameters only; "" for none.
+    after_init: str | Callable[[Params], str] = ""
 
     def forward_template(self, params: Params) -> str:
         return self.forward(params) if callable(self.forward) else self.forward
+
+    def after_init_template(self, params: Params) -> str:
+        return self.after_init(params) if callable(self.after_init) else self.after_init
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,7 @@ class Step:
     statement: str  # forward statement with {self} rendered as ``self.<attr>`` / variables substituted
     module: str | None = None  # constructor expression head ("nn.Conv2d", helper or block class)
     init_args: list[tuple[str | None, Any]] = field(default_factory=list)  # (keyword or None, value)
+    init_statement: str = ""  # run right after construction (``self.<attr>`` rendered), e.g. a custom init
     block: BlockPlan | None = None
     in_specs: dict[str, TensorSpec] = field(default_factory=dict)
     out_specs: dict[str, TensorSpec] = field(default_factory=dict)
@@ -320,6 +321,7 @@ def _plan_step(node: Node, layer: LayerDef, params: Params, in_specs: Mapping[st
     if attr is not None:
         names["self"] = f"self.{attr}"
     statement = ""
+    init_statement = ""
     init_args: list[tuple[str | None, Any]] = []
     module = None
     if call is not None and node.type != BLOCK:
@@ -332,7 +334,9 @@ def _plan_step(node: Node, layer: LayerDef, params: Params, in_specs: Mapping[st
                 if i >= call.positional and key in call.defaults and call.defaults[key] == value:
                     continue
                 init_args.append((None if i < call.positional else key, value))
-    step = Step(node, layer, params, attr, reads, writes, statement, module, init_args)
+            after = call.after_init_template(params)
+            init_statement = render(after, {"self": names["self"]}, params) if after else ""
+    step = Step(node, layer, params, attr, reads, writes, statement, module, init_args, init_statement)
     return step
 
 

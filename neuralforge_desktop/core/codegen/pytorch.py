@@ -142,6 +142,8 @@ def _emit_class(out: _Writer, plan: ModelPlan, doc: str) -> None:
         if step.attr is None:
             continue
         out.add(_init_line(step), node=step.node.id)
+        if step.init_statement:
+            out.add("\n".join("        " + line for line in step.init_statement.split("\n")), node=step.node.id)
     for attr, param, source, source_param in plan.ties:
         out.add(f"        self.{attr}.{param} = self.{source}.{source_param}  # shared: stored and counted once")
     out.add()

@@ -20,6 +20,7 @@ from neuralforge_desktop.core.zoo.entry import ZooEntry, body, classification_lo
 
 BERT_SEQ_LEN = 128  # the example length bound to T; position embeddings allow up to max_positions
 LN_EPS = 1e-12
+INIT_STD = 0.02  # BERT's initializer_range: its embedding tables start at N(0, 0.02²), not torch's N(0, 1)
 
 
 @dataclass(frozen=True)
@@ -64,11 +65,11 @@ def bert_backbone(c: Composer, cfg: BertConfig) -> tuple[Ref, Ref]:
     types = c.input("token_type_ids", ["T"], "int64")
     mask = c.input("attention_mask", ["T"], "int64")
     words = c.layer("Embedding", ids, "word_embeddings", num_embeddings=cfg.vocab, embedding_dim=cfg.hidden,
-                    padding_idx=0)
+                    padding_idx=0, init_std=INIT_STD)
     segments = c.layer("Embedding", types, "token_type_embeddings", num_embeddings=cfg.type_vocab,
-                       embedding_dim=cfg.hidden)
+                       embedding_dim=cfg.hidden, init_std=INIT_STD)
     x = c.layer("Add", [words, segments], "embeddings_sum", num_inputs=2)
-    x = c.layer("PositionalEmbedding", x, "position_embeddings", max_len=cfg.max_positions)
+    x = c.layer("PositionalEmbedding", x, "position_embeddings", max_len=cfg.max_positions, init_std=INIT_STD)
     x = c.layer("LayerNorm", x, "embeddings_norm", eps=LN_EPS)
     x = c.layer("Dropout", x, "embeddings_dropout", p=cfg.dropout)
     hidden = c.block("encoder", bert_layer(cfg), [x, mask], repeat=cfg.layers,
