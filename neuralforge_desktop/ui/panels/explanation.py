@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QColor, QPainter, QPaintEvent
+from PySide6.QtGui import QPainter, QPaintEvent, QPalette
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from neuralforge_desktop.core.analysis.shapes import NodeShapes
@@ -23,13 +23,13 @@ FORMULA_PX = 16.0
 
 
 class FormulaView(QWidget):
-    """A typeset formula that wraps to the widget's width (drawn from a cached pixmap per width)."""
+    """A typeset formula that wraps to the widget's width, in the palette's text colour (drawn from a cached
+    pixmap per width and colour)."""
 
-    def __init__(self, source: str, color: QColor, px: float = FORMULA_PX, parent: QWidget | None = None) -> None:
+    def __init__(self, source: str, px: float = FORMULA_PX, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.source = source
         self.px = px
-        self.color = QColor(color)
         policy = QSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
         policy.setHeightForWidth(True)
         self.setSizePolicy(policy)
@@ -54,8 +54,8 @@ class FormulaView(QWidget):
         return QSize(60, self.heightForWidth(max(60, self.width())))
 
     def paintEvent(self, event: QPaintEvent) -> None:  # Qt names this
-        pixmap = formula_pixmap(self.source, self.px, self.color, max(40.0, self.width() - 2.0),
-                                self.devicePixelRatioF())
+        color = self.palette().color(QPalette.ColorRole.WindowText)
+        pixmap = formula_pixmap(self.source, self.px, color, max(40.0, self.width() - 2.0), self.devicePixelRatioF())
         painter = QPainter(self)
         painter.drawPixmap(1, 3, pixmap)
         painter.end()
@@ -74,7 +74,7 @@ class Explanation(QWidget):
         self.words.setWordWrap(True)
         self.words.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         box.addWidget(self.words)
-        self.formula = FormulaView(layer.math, QColor(colors.text), parent=self) if layer.math else None
+        self.formula = FormulaView(layer.math, parent=self) if layer.math else None
         if self.formula is not None:
             box.addWidget(self.formula)
         self.help = QLabel(layer.help, self)
