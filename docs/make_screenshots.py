@@ -1,6 +1,6 @@
 """Render the documentation screenshots offscreen: docs/screenshots/*.png at 1600×1000.
 
-    python docs/make_screenshots.py [--out DIR]
+    python docs/make_screenshots.py [--out DIR] [--only concept-mode,gallery,…]
 
 Uses throw-away settings and recovery folders, so the user's own preferences are neither read nor changed.
 Each PNG is kept under 400 KB (maximum compression, then a 256-colour palette if still too large).
@@ -51,9 +51,11 @@ def save_png(image: QImage, path: Path) -> int:
 
 
 def open_window(app: QApplication, folder: Path, template: str, theme: str = "dark") -> MainWindow:
+    """A window on the template (an empty graph for ``template=""``)."""
     settings = Settings(QSettings(str(folder / f"settings-{template}-{theme}.ini"), QSettings.Format.IniFormat))
     settings.theme = theme
-    window = MainWindow(settings, recovery_dir=folder / "recovery", document=Document(zoo.build(template)),
+    document = Document(zoo.build(template)) if template else Document()
+    window = MainWindow(settings, recovery_dir=folder / "recovery", document=document,
                         store_path=folder / "store.db")
     window.files.ask_save_changes = lambda: "discard"  # type: ignore[method-assign]  # never a modal question
     window.resize(*SIZE)
@@ -94,13 +96,21 @@ def shoot(app: QApplication, widget: QWidget, path: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "screenshots"))
+    parser.add_argument("--only", default="", help="comma-separated names to render (default: all)")
     args = parser.parse_args(argv)
+    only = {name.strip() for name in args.only.split(",") if name.strip()}
+
+    def wanted(name: str) -> bool:
+        return not only or name in only
+
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     app = create_application([])
     folder = Path(tempfile.mkdtemp(prefix="nf-shots-"))
 
     def window_shot(name: str, template: str, prepare: Callable[[MainWindow], None], theme: str = "dark") -> None:
+        if not wanted(name):
+            return
         window = open_window(app, folder, template, theme)
         prepare(window)
         shoot(app, window, out / f"{name}.png")
@@ -121,10 +131,9 @@ def main(argv: list[str] | None = None) -> int:
         select(window, "layer1")
 
     def concept(window: MainWindow) -> None:
-        window.set_concept_mode(True)
+        window.set_concept_mode(True)  # the view makes room for the larger cards: no new layout needed
         settle(app)
-        window.view.auto_layout()  # concept cards are larger: lay out again so they do not touch
-        frame(app, window, "image", "pool1")
+        frame(app, window, "image", "relu1")
         select(window, "conv1")
 
     window_shot("mnist-cnn", "mnist-cnn", mnist)
@@ -132,6 +141,38 @@ def main(argv: list[str] | None = None) -> int:
     window_shot("resnet18-layer1-expanded", "resnet18", resnet_expanded)
     window_shot("concept-mode", "mnist-cnn", concept)
     window_shot("light-theme", "mnist-cnn", mnist, theme="light")
+    window_shot("blank-canvas", "", lambda window: None)
+
+    def first_steps(window: MainWindow) -> None:
+        """The tutorial two steps in: an Input and a Flatten, wired; the card says what comes next."""
+        from PySide6.QtCore import QPointF  # noqa: TID251
+
+        from neuralforge_desktop.core.edit.edits import Connect
+
+        window.start_tutorial()
+        image = window.view.add_layer("Input", QPointF(0.0, 0.0))
+        flatten = window.view.add_layer("Flatten", QPointF(240.0, 0.0))
+        window.edits.push_edit(Connect(image, "y", flatten, "x"))
+        settle(app)
+        window.view.set_zoom(1.0)
+        window.view.centerOn(QPointF(200.0, 60.0))
+
+    window_shot("first-steps", "", first_steps)
+
+    def gallery_shot() -> None:
+        from neuralforge_desktop.ui.dialogs.gallery import GalleryDialog
+
+        dialog = GalleryDialog(theme="dark")
+        dialog.resize(1000, 620)
+        dialog.show()
+        while dialog.pending():  # every preview drawn, as a moment after opening
+            app.processEvents()
+        dialog.select("resnet18")
+        shoot(app, dialog, out / "gallery.png")
+        dialog.close()
+
+    if wanted("gallery"):
+        gallery_shot()
 
     def training(window: MainWindow) -> None:
         """The MNIST CNN trained in the app on MNIST-10k: live curves during the run, the result at the end."""
@@ -156,15 +197,16 @@ def main(argv: list[str] | None = None) -> int:
 
     window_shot("training", "mnist-cnn", training)
 
-    window = open_window(app, folder, "mnist-cnn")
-    panel = window.summary
-    window.docks.summary.raise_()
-    dock = window.docks.summary
-    dock.setFloating(True)
-    dock.resize(760, 720)
-    select(window, "fc1")
-    shoot(app, panel, out / "summary-panel.png")
-    window.close()
+    if wanted("summary-panel"):
+        window = open_window(app, folder, "mnist-cnn")
+        panel = window.summary
+        window.docks.summary.raise_()
+        dock = window.docks.summary
+        dock.setFloating(True)
+        dock.resize(760, 720)
+        select(window, "fc1")
+        shoot(app, panel, out / "summary-panel.png")
+        window.close()
     shutil.rmtree(folder, ignore_errors=True)
     return 0
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 
+import shiboken6
 from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QPainter, QPixmap
 
@@ -49,7 +50,8 @@ def render_graph(graph: Graph, size: QSize, theme: str, device_pixel_ratio: floa
     """``graph`` folded to the shape of ``size`` and drawn into a pixmap of that size (in ``theme``'s
     colours; shape labels on the wires when ``labels``). Takes a few milliseconds for a zoo template."""
     fold(graph, size.width() / max(1, size.height()))
-    scene = GraphScene(DocumentBridge(Document(graph)))
+    bridge = DocumentBridge(Document(graph))
+    scene = GraphScene(bridge)
     scene.style.theme = canvas_theme(theme)
     scene.restyle(geometry=False)
     scene.set_detail(labels=labels, far=False)
@@ -68,6 +70,7 @@ def render_graph(graph: Graph, size: QSize, theme: str, device_pixel_ratio: floa
     scene.render(painter, QRectF(0.0, 0.0, size.width(), size.height()), source,
                  Qt.AspectRatioMode.KeepAspectRatio)
     painter.end()
-    scene.clear()
-    scene.deleteLater()
+    # Freed now rather than whenever the garbage collector gets to them: previews are drawn one after another.
+    shiboken6.delete(scene)
+    shiboken6.delete(bridge)
     return pixmap

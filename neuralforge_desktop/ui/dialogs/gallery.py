@@ -8,7 +8,7 @@ selected one first) and kept for the rest of the session, so the next opening sh
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, QTimer
-from PySide6.QtGui import QFont, QIcon, QPixmap
+from PySide6.QtGui import QFont, QGuiApplication, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -86,7 +86,9 @@ class GalleryDialog(QDialog):
         super().__init__(parent)
         self.theme = theme
         self.setWindowTitle("New from template")
-        self.resize(1000, 620)
+        screen = (parent.screen() if parent is not None else None) or QGuiApplication.primaryScreen()
+        room = screen.availableGeometry().size() if screen is not None else QSize(1000, 620)
+        self.resize(min(1000, room.width() - 40), min(620, room.height() - 60))  # fits a 1280×720 screen
         heading = QLabel("Start from an architecture template")
         heading.setProperty("role", "heading")
         self.tree = QTreeWidget()
@@ -120,8 +122,13 @@ class GalleryDialog(QDialog):
         self._worker.timeout.connect(self._work)
         self._populate()
         self.tree.currentItemChanged.connect(self._on_current)
-        self.tree.itemDoubleClicked.connect(lambda item, _col: self.accept() if item.data(0, _NAME_ROLE) else None)
+        # A bound method, not a lambda holding the dialog: that would outlive the dialog's C++ side at exit.
+        self.tree.itemDoubleClicked.connect(self._on_double_click)
         self.select(zoo.list_models()[0].name)
+
+    def _on_double_click(self, item: QTreeWidgetItem, _column: int) -> None:
+        if item.data(0, _NAME_ROLE):
+            self.accept()
 
     def _build_details(self) -> QWidget:
         panel = QWidget()
