@@ -82,6 +82,8 @@ class WindowActions:
         self._edit_menu(bar.addMenu("&Edit"))
         self._view_menu(bar.addMenu("&View"))
         help_menu = bar.addMenu("&Help")
+        self.add(help_menu, "help.tutorial", "&First Steps Tutorial", w.start_tutorial,
+                 tip="Build and train an MNIST digit classifier in five guided steps")
         self.add(help_menu, "help.shortcuts", "&Keyboard Shortcuts", w.show_shortcuts, "F1")
         self.add(help_menu, "help.about", "&About NeuralForge", w.show_about)
 

@@ -363,8 +363,7 @@ class CanvasTheme:
             "type": _font(10),
             "summary": _font(10),
             "port": _font(9),
-            "concept": _font(9),
-            "math": _font(10, mono=True),
+            "concept": _font(11),  # Concept Mode's plain-language lines (the formula has its own typesetting)
             "label": _font(9),
             "badge": _font(10, bold=True),
             "backdrop": _font(14, bold=True),

@@ -107,7 +107,7 @@ def _dim_param() -> ParamSpec:
 
 
 RELU = _activation(
-    "ReLU", "keeps positive values, turns negative values into zero", "max(0, x)",
+    "ReLU", "keeps positive values, turns negative values into zero", r"$y = \max(0, x)$",
     1,  # compare
     help="Rectified linear unit, the default choice in most networks: cheap and keeps gradients alive for "
     "positive inputs.",
@@ -115,7 +115,7 @@ RELU = _activation(
 )
 
 RELU6 = _activation(
-    "ReLU6", "like ReLU but also caps values at 6", "min(max(0, x), 6)",
+    "ReLU6", "like ReLU but also caps values at 6", r"$y = \min(\max(0, x), 6)$",
     2,  # two comparisons
     help="ReLU clipped at 6, used in mobile networks (MobileNet) because it quantises well.",
     keras="keras.layers.ReLU(max_value=6)", traits=frozenset({Trait.IDEMPOTENT}),
@@ -123,7 +123,7 @@ RELU6 = _activation(
 
 LEAKY_RELU = _activation(
     "LeakyReLU", "keeps positive values, shrinks negative values instead of zeroing them",
-    "x if x > 0 else negative_slope · x",
+    r"$y = x$ if $x > 0$, else $\mathrm{negative\_slope} \cdot x$",
     2,  # compare, multiply
     help="Like ReLU, but negative inputs keep a small slope so their gradient is never exactly zero.",
     params=(ParamSpec("negative_slope", "float", 0.01, "slope for negative inputs", minimum=0.0),),
@@ -141,7 +141,7 @@ def _gelu_flops(p: Params, x: Shapes, y: Shapes) -> int:
 
 GELU = _activation(
     "GELU", "a smooth ReLU: lets values through in proportion to how likely they are to be positive",
-    "x · Φ(x),  Φ = standard normal CDF",
+    r"$y = x\, \Phi(x)$" "\n" r"$\Phi$: the standard normal CDF",
     _gelu_flops,
     help="Gaussian error linear unit, the usual activation in transformers (BERT, GPT). 'tanh' uses the "
     "faster tanh approximation.",
@@ -155,14 +155,14 @@ GELU = _activation(
 
 SILU = _activation(
     "SiLU", "multiplies each value by its own sigmoid: a smooth ReLU that dips slightly below zero",
-    "x · σ(x) = x / (1 + e^(−x))",
+    r"$y = x\, \sigma(x) = \frac{x}{1 + e^{-x}}$",
     4,  # exp, +1, divide, multiply
     help="Sigmoid linear unit, also called Swish; used in EfficientNet and many modern networks.",
     keras="keras.layers.Activation('silu')",
 )
 
 SIGMOID = _activation(
-    "Sigmoid", "squashes any value into the range 0 to 1 (a probability)", "σ(x) = 1 / (1 + e^(−x))",
+    "Sigmoid", "squashes any value into the range 0 to 1 (a probability)", r"$\sigma(x) = \frac{1}{1 + e^{-x}}$",
     3,  # exp, +1, divide
     help="Logistic sigmoid. Turns a score into a probability for yes/no outputs; as a hidden activation its "
     "gradients vanish for large inputs.",
@@ -170,7 +170,7 @@ SIGMOID = _activation(
 )
 
 TANH = _activation(
-    "Tanh", "squashes any value into the range −1 to 1", "tanh(x) = (eˣ − e^(−x)) / (eˣ + e^(−x))",
+    "Tanh", "squashes any value into the range −1 to 1", r"$\tanh(x) = \frac{e^{x} - e^{-x}}{e^{x} + e^{-x}}$",
     1,  # tanh
     help="Hyperbolic tangent: a zero-centred sigmoid, used in recurrent networks.",
     keras="keras.layers.Activation('tanh')", simple=True, traits=frozenset({Trait.IDEMPOTENT}),
@@ -178,7 +178,7 @@ TANH = _activation(
 
 SOFTMAX = _activation(
     "Softmax", "turns a row of scores into probabilities that are positive and add up to 1",
-    "softmax(x)_i = e^(x_i) / Σ_j e^(x_j)",
+    r"$\operatorname{softmax}(x)_i = \frac{e^{x_i}}{\sum_j e^{x_j}}$",
     5,  # subtract the row max (compare, subtract), exp, sum, divide
     help="Converts class scores (logits) into probabilities along dim. Do not put it before "
     "CrossEntropyLoss, which applies log-softmax itself.",
@@ -193,7 +193,7 @@ SOFTMAX = _activation(
 
 LOG_SOFTMAX = _activation(
     "LogSoftmax", "the logarithm of softmax: log-probabilities, computed in a numerically safe way",
-    "log_softmax(x)_i = x_i − log Σ_j e^(x_j)",
+    r"$\operatorname{log\_softmax}(x)_i = x_i - \log \sum_j e^{x_j}$",
     5,  # subtract the row max (compare, subtract), exp, sum, subtract the log-sum (the log is per row)
     help="Log-probabilities along dim; pair it with NLLLoss (together they equal CrossEntropyLoss).",
     params=(_dim_param(),),
@@ -206,7 +206,7 @@ LOG_SOFTMAX = _activation(
 
 ELU = _activation(
     "ELU", "keeps positive values, bends negative values smoothly towards −alpha",
-    "x if x > 0 else alpha · (eˣ − 1)",
+    r"$y = x$ if $x > 0$, else $\alpha (e^{x} - 1)$" "\n" r"($\alpha$ = alpha)",
     4,  # compare, exp, subtract, multiply
     help="Exponential linear unit: like ReLU for positives, smooth and saturating for negatives.",
     params=(ParamSpec("alpha", "float", 1.0, "value that large negative inputs approach (as −alpha)",
@@ -219,21 +219,23 @@ ELU = _activation(
 
 SELU = _activation(
     "SELU", "a scaled ELU whose fixed constants keep activations normalised through deep networks",
-    "scale · (x if x > 0 else α · (eˣ − 1)),  α ≈ 1.6733, scale ≈ 1.0507",
+    r"$y = \lambda x$ if $x > 0$, else $\lambda \alpha (e^{x} - 1)$" "\n"
+    r"$\alpha \approx 1.6733$, $\lambda \approx 1.0507$",
     5,  # ELU (4) and the scale multiply
     help="Scaled ELU for self-normalising networks; pair it with AlphaDropout and LeCun-normal weights.",
     keras="keras.layers.Activation('selu')",
 )
 
 HARDSWISH = _activation(
-    "Hardswish", "a cheap piecewise-linear version of SiLU/Swish", "x · min(max(0, x + 3), 6) / 6",
+    "Hardswish", "a cheap piecewise-linear version of SiLU/Swish", r"$y = x \frac{\min(\max(0, x + 3), 6)}{6}$",
     5,  # +3, two comparisons, multiply, divide
     help="Hard swish from MobileNetV3: close to SiLU but needs no exponential.",
     keras="keras.layers.Activation('hard_swish')",
 )
 
 HARDSIGMOID = _activation(
-    "Hardsigmoid", "a cheap piecewise-linear version of sigmoid, from 0 to 1", "min(max(0, x + 3), 6) / 6",
+    "Hardsigmoid", "a cheap piecewise-linear version of sigmoid, from 0 to 1", r"$y = \frac{\min(\max(0, x + 3), "
+    r"6)}{6}$",
     4,  # +3, two comparisons, divide
     help="Hard sigmoid from MobileNetV3 (used inside squeeze-and-excitation blocks).",
     keras="keras.layers.Activation('hard_sigmoid')",

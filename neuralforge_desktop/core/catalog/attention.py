@@ -173,7 +173,9 @@ MULTIHEAD_ATTENTION = LayerDef(
     title="Multi-Head Attention",
     description="each position looks at all positions of the key sequence and takes a weighted average of "
     "their values, with weights from how well query and key match; several heads do this in parallel",
-    math="head_i = softmax(Q W_qᵢ (K W_kᵢ)ᵀ / √(E/h)) V W_vᵢ;  y = concat(head_1…head_h) W_o",
+    math=r"$\mathrm{head}_i = \operatorname{softmax}\left(\frac{Q W^Q_i\, (K W^K_i)^{\top}}{\sqrt{E / h}}\right) V "
+    r"W^V_i$" "\n"
+    r"$y = \operatorname{concat}(\mathrm{head}_1, \ldots, \mathrm{head}_h)\, W^O$",
     help="Self-attention when only query is connected; connect key (and value) for cross-attention, e.g. to "
     "an encoder's output. embed_dim comes from the query's last dimension and must be divisible by "
     "num_heads; key and value may have other feature sizes (kdim, vdim). Connect attention_mask (N, S) "
@@ -335,8 +337,9 @@ TRANSFORMER_ENCODER_LAYER = LayerDef(
     title="Transformer Encoder Layer",
     description="one Transformer block: self-attention (every position looks at the others) then a small "
     "two-layer network applied to each position, each with a shortcut connection and LayerNorm",
-    math="post-norm: h = LN(x + MHA(x, x, x)); y = LN(h + W₂·act(W₁·h + b₁) + b₂)  "
-    "(pre-norm: h = x + MHA(LN(x)); y = h + FFN(LN(h)))",
+    math=r"post-norm: $h = \operatorname{LN}(x + \operatorname{MHA}(x, x, x))$," "\n"
+    r"$y = \operatorname{LN}(h + W_2 \operatorname{act}(W_1 h + b_1) + b_2)$" "\n"
+    r"pre-norm: $h = x + \operatorname{MHA}(\operatorname{LN}(x))$, $y = h + \operatorname{FFN}(\operatorname{LN}(h))$",
     help="d_model comes from the input's last dimension and must be divisible by nhead. Connect "
     "attention_mask (N, T) so that padded positions are ignored. " + _PARAMS_NOTE,
     params=_transformer_params(decoder=False),
@@ -375,7 +378,9 @@ TRANSFORMER_DECODER_LAYER = LayerDef(
     title="Transformer Decoder Layer",
     description="one Transformer decoder block: self-attention over the target sequence, then attention to the "
     "encoder's output (memory), then a small two-layer network per position, each with a shortcut and LayerNorm",
-    math="post-norm: h₁ = LN(x + MHA(x, x, x)); h₂ = LN(h₁ + MHA(h₁, m, m)); y = LN(h₂ + FFN(h₂))",
+    math=r"post-norm: $h_1 = \operatorname{LN}(x + \operatorname{MHA}(x, x, x))$," "\n"
+    r"$h_2 = \operatorname{LN}(h_1 + \operatorname{MHA}(h_1, m, m))$," "\n"
+    r"$y = \operatorname{LN}(h_2 + \operatorname{FFN}(h_2))$",
     help="x is the target sequence (N, T, d_model) and memory the encoder output (N, S, d_model); d_model comes "
     "from x and must be divisible by nhead. causal masks the self-attention (left-to-right generation); "
     "attention_mask (N, T) and memory_attention_mask (N, S) hide padded positions of x and memory.",

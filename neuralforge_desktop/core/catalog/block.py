@@ -20,7 +20,7 @@ BLOCK = LayerDef(
     type="Block",
     category="Structure",
     description="a reusable group of layers, applied repeat times in sequence (each copy has its own weights)",
-    math="y = f_repeat(… f_2(f_1(x)))",
+    math=r"$y = f_{\mathrm{repeat}}(\cdots f_2(f_1(x)))$",
     help="A subgraph shown as one node. Its Input nodes are its inputs and its Output nodes its outputs. "
     "With repeat > 1 the body runs that many times, each copy with its own weights.",
     params=(ParamSpec("repeat", "int", 1, "how many times the body is applied in sequence", minimum=1,

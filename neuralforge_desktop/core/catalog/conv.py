@@ -113,7 +113,8 @@ def _conv(nd: int) -> LayerDef:
         category="Convolution",
         title=f"Conv{nd}D",
         description="slides learned filters over the input (weighted sums of local patches) + bias",
-        math="y[c_out] = b[c_out] + Σ_{c_in} W[c_out, c_in] ⋆ x[c_in]",
+        math=r"$y[c_{\mathrm{out}}] = b[c_{\mathrm{out}}] + \sum_{c_{\mathrm{in}}} W[c_{\mathrm{out}}, "
+        r"c_{\mathrm{in}}] \star x[c_{\mathrm{in}}]$",
         help=f"{nd}-D convolution. in_channels comes from the input. Output size per spatial dimension: "
         "⌊(size + 2·padding − dilation·(kernel−1) − 1) / stride⌋ + 1.",
         params=_conv_params_spec(nd),
@@ -165,7 +166,7 @@ CONV_TRANSPOSE_2D = LayerDef(
     category="Convolution",
     title="ConvTranspose2D",
     description="learned upsampling: each input pixel paints a weighted filter onto the output",
-    math="y = Wᵀ ⋆ x + b (gradient of a convolution)",
+    math=r"$y = W^{\top} \star x + b$" "\n" "(the gradient of a convolution)",
     help="Transposed convolution. Output size: (size−1)·stride − 2·padding + dilation·(kernel−1) + "
     "output_padding + 1.",
     params=_conv_params_spec(2, transposed=True),

@@ -32,7 +32,7 @@ LINEAR = LayerDef(
     category="Dense",
     title="Linear (Dense)",
     description="matrix multiply + bias",
-    math="y = x·Wᵀ + b",
+    math=r"$y = x W^{\top} + b$",
     help="Fully connected layer: every output feature is a weighted sum of all input features. "
     "in_features comes from the incoming tensor's last dimension.",
     params=(
@@ -65,7 +65,7 @@ IDENTITY = LayerDef(
     type="Identity",
     category="Structure",
     description="passes the input through unchanged",
-    math="y = x",
+    math="$y = x$",
     inputs=(PortSpec("x", dtype="any"),),
     shape=lambda p, x: {"y": x["x"]},
     torch=TorchCall(forward="{y} = {x}"),
@@ -92,7 +92,7 @@ FLATTEN = LayerDef(
     type="Flatten",
     category="Reshape",
     description="lays the feature map out as one long vector per sample",
-    math="y[n] = vec(x[n])",
+    math=r"$y[n] = \operatorname{vec}(x[n])$",
     help="Merges dimensions start_dim…end_dim into one; by default everything except the batch.",
     params=(
         ParamSpec("start_dim", "int", 1, "first dimension to merge"),

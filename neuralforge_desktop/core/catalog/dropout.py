@@ -36,7 +36,7 @@ DROPOUT = LayerDef(
     type="Dropout",
     category="Regularization",
     description="during training, randomly switches off values so the network cannot rely on any single one",
-    math="y = m ⊙ x / (1 − p),  m ~ Bernoulli(1 − p)   (y = x at inference)",
+    math=r"$y = \frac{m \odot x}{1 - p}$,  $m \sim \operatorname{Bernoulli}(1 - p)$" "\n" r"($y = x$ at inference)",
     help="Zeroes each value with probability p while training and scales the rest by 1/(1 − p), so nothing "
     "changes at inference. Typical p: 0.1 to 0.5.",
     params=(_p_param("each value"),),
@@ -60,7 +60,8 @@ DROPOUT_2D = LayerDef(
     category="Regularization",
     title="Dropout2D",
     description="during training, randomly switches off whole channels (feature maps) of an image",
-    math="y[n, c] = m[n, c] · x[n, c] / (1 − p),  m ~ Bernoulli(1 − p)   (y = x at inference)",
+    math=r"$y[n, c] = \frac{m[n, c]\, x[n, c]}{1 - p}$,  $m \sim \operatorname{Bernoulli}(1 - p)$" "\n"
+    r"($y = x$ at inference)",
     help="Spatial dropout: neighbouring pixels are strongly correlated, so dropping single values does "
     "little; this drops entire channels instead.",
     params=(_p_param("each channel"),),

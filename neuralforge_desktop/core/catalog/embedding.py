@@ -59,7 +59,7 @@ EMBEDDING = LayerDef(
     type="Embedding",
     category="Embedding",
     description="looks up a learned vector for each integer token id",
-    math="y[…, :] = W[x[…], :]",
+    math=r"$y[\ldots, :] = W[x[\ldots], :]$",
     help="A table of num_embeddings learned vectors of size embedding_dim. Each integer in the input (a word "
     "or token id in [0, num_embeddings)) is replaced by its row of the table, so the output has one more "
     "dimension than the input. The row at padding_idx stays zero and receives no gradient.",
@@ -123,7 +123,7 @@ POSITIONAL_EMBEDDING = LayerDef(
     category="Embedding",
     title="Positional Embedding (learned)",
     description="adds a learned vector for each position in the sequence, so the model knows word order",
-    math="y[n, t, :] = x[n, t, :] + P[t, :]",
+    math=r"$y[n, t, :] = x[n, t, :] + P[t, :]$",
     help="Learns one vector per position (up to max_len positions) and adds it to the input sequence, as in "
     "BERT and GPT-2. The vector size comes from the input's last dimension; the shape is unchanged.",
     params=(ParamSpec("max_len", "int", 512, "longest sequence the table covers", minimum=1),

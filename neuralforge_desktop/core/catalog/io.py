@@ -32,7 +32,7 @@ INPUT = LayerDef(
     category="Input / Output",
     title="Input",
     description="a tensor fed into the model",
-    math="x",
+    math="$x$",
     help="A model input. Shape excludes the batch dimension, which is added as N. "
     "Use a name such as T for a variable-length dimension. Role 'target' marks labels for a loss.",
     params=(
@@ -56,7 +56,7 @@ OUTPUT = LayerDef(
     category="Input / Output",
     title="Output",
     description="a tensor the model returns",
-    math="y = x",
+    math="$y = x$",
     help="A model output; the node id names it in generated code.",
     inputs=(PortSpec("x", dtype="any"),),
     outputs=(),

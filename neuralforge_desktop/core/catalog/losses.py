@@ -136,7 +136,8 @@ CROSS_ENTROPY_LOSS = LayerDef(
     category="Loss",
     title="Cross-Entropy Loss",
     description="how surprised the model is by the true class: small when it gave the right class a high score",
-    math="loss = −log softmax(input)[target]   (averaged over samples)",
+    math=r"$\mathrm{loss} = -\log \operatorname{softmax}(\mathrm{input})[\mathrm{target}]$" "\n"
+    "averaged over samples",
     help="The standard classification loss. input holds raw class scores (logits) — do not apply Softmax "
     "first, it is built in. target holds integer class indices (N) or (N, d1, …) with values in [0, C), or "
     "float class probabilities shaped like input. label_smoothing moves a little probability onto every class.",
@@ -184,7 +185,7 @@ NLL_LOSS = LayerDef(
     category="Loss",
     title="Negative Log-Likelihood Loss",
     description="minus the log-probability the model gave the true class",
-    math="loss = −input[target]   (averaged over samples)",
+    math=r"$\mathrm{loss} = -\mathrm{input}[\mathrm{target}]$" "\n" "averaged over samples",
     help="Classification loss on log-probabilities: put LogSoftmax before it (LogSoftmax + NLLLoss = "
     "CrossEntropyLoss). target holds integer class indices (N) or (N, d1, …) with values in [0, C).",
     params=(_reduction(), _ignore_index()),
@@ -270,7 +271,7 @@ def _paired(
 
 MSE_LOSS = _paired(
     "MSELoss", "Mean Squared Error Loss", "the average squared difference between prediction and target",
-    "loss = mean((input − target)²)",
+    r"$\mathrm{loss} = \operatorname{mean}((\mathrm{input} - \mathrm{target})^2)$",
     "The standard regression loss; large errors count much more than small ones.",
     3,  # subtract, square, accumulate
     "keras.losses.MeanSquaredError",
@@ -279,7 +280,7 @@ MSE_LOSS = _paired(
 
 L1_LOSS = _paired(
     "L1Loss", "L1 (Mean Absolute Error) Loss", "the average absolute difference between prediction and target",
-    "loss = mean(|input − target|)",
+    r"$\mathrm{loss} = \operatorname{mean}(|\mathrm{input} - \mathrm{target}|)$",
     "Regression loss that is less sensitive to outliers than MSELoss.",
     3,  # subtract, absolute value, accumulate
     "keras.losses.MeanAbsoluteError",
@@ -287,7 +288,10 @@ L1_LOSS = _paired(
 
 SMOOTH_L1_LOSS = _paired(
     "SmoothL1Loss", "Smooth L1 Loss", "squared error for small differences, absolute error for large ones",
-    "d = |input − target|;  loss = mean(0.5·d²/beta if d < beta else d − 0.5·beta)",
+    r"$d = |\mathrm{input} - \mathrm{target}|$" "\n"
+    r"$\mathrm{loss} = \operatorname{mean}(\ell)$, $\ell = \frac{0.5\, d^2}{\beta}$ if $d < \beta$, else $d - 0.5 "
+    r"\beta$" "\n"
+    r"($\beta$ = beta)",
     "Regression loss that is gentle near zero and robust to outliers (used for bounding boxes). beta is "
     "where it switches from squared to absolute error; beta = 0 is L1Loss.",
     6,  # subtract, absolute value, compare, square, scale, accumulate
@@ -302,7 +306,8 @@ SMOOTH_L1_LOSS = _paired(
 BCE_WITH_LOGITS_LOSS = _paired(
     "BCEWithLogitsLoss", "Binary Cross-Entropy (with logits) Loss",
     "how wrong the yes/no predictions are; takes raw scores and applies the sigmoid itself",
-    "loss = −mean(t·log σ(x) + (1 − t)·log(1 − σ(x)))",
+    r"$\mathrm{loss} = -\operatorname{mean}(t \log \sigma(x) + (1 - t) \log(1 - \sigma(x)))$" "\n"
+    r"$x$: input (logits), $t$: target",
     "Loss for binary and multi-label classification. input holds raw scores (logits) — do not apply "
     "Sigmoid first; target holds 0/1 labels (or probabilities) as floats.",
     9,  # max(x, 0), x·t, subtract, |x|, exp, +1, log, add, accumulate (the numerically stable form)

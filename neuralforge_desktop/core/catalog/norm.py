@@ -134,7 +134,7 @@ def _batch_norm(nd: int) -> LayerDef:
         title=f"BatchNorm{nd}D",
         description="rescales each channel to mean 0 and variance 1 over the batch, then applies a learned "
         "scale and shift",
-        math="y = γ · (x − μ_batch) / √(σ²_batch + ε) + β",
+        math=r"$y = \gamma \frac{x - \mu_{\mathrm{batch}}}{\sqrt{\sigma^2_{\mathrm{batch}} + \epsilon}} + \beta$",
         help="Batch normalization. num_features is the input's channel count (dimension 1). During training "
         "it uses the statistics of the current batch and updates running averages; in evaluation it uses the "
         "running averages. Needs more than one value per channel when training.",
@@ -195,7 +195,8 @@ LAYER_NORM = LayerDef(
     title="LayerNorm",
     description="rescales each sample's features to mean 0 and variance 1, then applies a learned scale and "
     "shift per feature",
-    math="y = γ · (x − μ) / √(σ² + ε) + β   (μ, σ² over the last num_dims dimensions)",
+    math=r"$y = \gamma \frac{x - \mu}{\sqrt{\sigma^2 + \epsilon}} + \beta$" "\n"
+    r"$\mu, \sigma^2$ over the last num_dims dimensions",
     help="Layer normalization, as in transformers. Normalises over the last num_dims dimensions of each "
     "sample; their sizes (normalized_shape) come from the input. Independent of the batch size.",
     params=(
@@ -262,7 +263,7 @@ GROUP_NORM = LayerDef(
     title="GroupNorm",
     description="splits the channels into groups and rescales each group of each sample to mean 0 and "
     "variance 1, then applies a learned scale and shift per channel",
-    math="y = γ · (x − μ_group) / √(σ²_group + ε) + β",
+    math=r"$y = \gamma \frac{x - \mu_{\mathrm{group}}}{\sqrt{\sigma^2_{\mathrm{group}} + \epsilon}} + \beta$",
     help="Group normalization. The channel count (dimension 1) comes from the input and must be divisible "
     "by num_groups. num_groups = 1 normalises all channels together; num_groups = channels is instance "
     "normalization. Independent of the batch size.",
@@ -300,7 +301,7 @@ INSTANCE_NORM_2D = LayerDef(
     category="Normalization",
     title="InstanceNorm2D",
     description="rescales each channel of each image separately to mean 0 and variance 1",
-    math="y = γ · (x − μ_{n,c}) / √(σ²_{n,c} + ε) + β",
+    math=r"$y = \gamma \frac{x - \mu_{n,c}}{\sqrt{\sigma^2_{n,c} + \epsilon}} + \beta$",
     help="Instance normalization, common in style transfer. Statistics are taken over the spatial "
     "dimensions of every sample and channel. By default it has no learned scale/shift and keeps no "
     "running statistics. num_features is the input's channel count.",

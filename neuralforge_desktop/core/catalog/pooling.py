@@ -120,7 +120,7 @@ def _max_pool(nd: int) -> LayerDef:
         category="Pooling",
         title=f"MaxPool{nd}D",
         description="keeps the largest value in each window, shrinking the feature map",
-        math="y[c, i] = max_{k ∈ window(i)} x[c, k]",
+        math=r"$y[c, i] = \max_{k \in \mathrm{window}(i)} x[c, k]$",
         help=f"Max pooling over {nd}-D windows, channel by channel. Output size per dimension: "
         "⌊(size + 2·padding − kernel) / stride⌋ + 1 (rounded up with ceil_mode).",
         params=_pool_params(nd, average=False),
@@ -146,7 +146,7 @@ AVG_POOL_2D = LayerDef(
     category="Pooling",
     title="AvgPool2D",
     description="replaces each window by its average, shrinking the feature map",
-    math="y[c, i] = (1/|window|) Σ_{k ∈ window(i)} x[c, k]",
+    math=r"$y[c, i] = \frac{1}{|\mathrm{window}|} \sum_{k \in \mathrm{window}(i)} x[c, k]$",
     help="Average pooling over 2-D windows, channel by channel. Output size per dimension: "
     "⌊(size + 2·padding − kernel) / stride⌋ + 1 (rounded up with ceil_mode).",
     params=_pool_params(2, average=True),
@@ -187,7 +187,8 @@ ADAPTIVE_AVG_POOL_2D = LayerDef(
     category="Pooling",
     title="AdaptiveAvgPool2D",
     description="averages over windows sized so the output has a fixed height and width, whatever the input size",
-    math="y[c, i, j] = mean of x[c] over the region (i, j) of an output_size grid",
+    math=r"$y[c, i, j] = \frac{1}{|R_{ij}|} \sum_{(h, w) \in R_{ij}} x[c, h, w]$" "\n"
+    r"$R_{ij}$: cell $(i, j)$ of an output_size grid laid over the input",
     help="Output is (N, C, output_size): window sizes follow from the input. output_size 1 averages each "
     "channel to one value (global average pooling, kept 4-D).",
     params=(ParamSpec("output_size", "int_or_tuple", 1, "output height and width", minimum=1, length=2),),
@@ -218,7 +219,7 @@ GLOBAL_AVG_POOL_2D = LayerDef(
     category="Pooling",
     title="GlobalAvgPool2D",
     description="averages each channel over the whole image, giving one number per channel",
-    math="y[n, c] = (1/(H·W)) Σ_{h,w} x[n, c, h, w]",
+    math=r"$y[n, c] = \frac{1}{H W} \sum_{h, w} x[n, c, h, w]$",
     help="(N, C, H, W) → (N, C): the usual bridge from convolutions to a classifier head.",
     inputs=(PortSpec("x", ranks=(4,), layout=_LAYOUT[2]),),
     shape=_global_shape,
@@ -233,7 +234,7 @@ GLOBAL_MAX_POOL_2D = LayerDef(
     category="Pooling",
     title="GlobalMaxPool2D",
     description="keeps the largest value of each channel over the whole image, giving one number per channel",
-    math="y[n, c] = max_{h,w} x[n, c, h, w]",
+    math=r"$y[n, c] = \max_{h, w} x[n, c, h, w]$",
     help="(N, C, H, W) → (N, C): reports whether a feature was found anywhere in the image.",
     inputs=(PortSpec("x", ranks=(4,), layout=_LAYOUT[2]),),
     shape=_global_shape,

@@ -138,20 +138,22 @@ _TEXT = {
     "LSTM": (
         "a recurrent layer with gated memory cells: reads the sequence step by step, deciding what to keep, "
         "forget and output",
-        "i,f,o = σ(W·[x_t, h_{t−1}] + b); g = tanh(W_g·[x_t, h_{t−1}] + b_g); c_t = f⊙c_{t−1} + i⊙g; "
-        "h_t = o⊙tanh(c_t)",
+        r"$i, f, o = \sigma(W [x_t, h_{t-1}] + b)$" "\n" r"$g = \tanh(W_g [x_t, h_{t-1}] + b_g)$" "\n"
+        r"$c_t = f \odot c_{t-1} + i \odot g$" "\n" r"$h_t = o \odot \tanh(c_t)$",
         "Long short-term memory. Outputs y: the hidden state at every step (N, T, D·hidden_size); h and c: "
         f"the final hidden and cell states {_STATE}.",
     ),
     "GRU": (
         "a gated recurrent layer: like an LSTM with fewer gates, updating one hidden state per step",
-        "r,z = σ(W·[x_t, h_{t−1}] + b); n = tanh(W_in·x_t + b_in + r⊙(W_hn·h_{t−1} + b_hn)); "
-        "h_t = (1−z)⊙n + z⊙h_{t−1}",
+        r"$r, z = \sigma(W [x_t, h_{t-1}] + b)$" "\n"
+        r"$n = \tanh(W_{\mathrm{in}} x_t + b_{\mathrm{in}} + r \odot (W_{\mathrm{hn}} h_{t-1} + b_{\mathrm{hn}}))$" "\n"
+        r"$h_t = (1 - z) \odot n + z \odot h_{t-1}$",
         f"Gated recurrent unit. Outputs y: the hidden state at every step; h: the final hidden state {_STATE}.",
     ),
     "RNN": (
         "a simple recurrent layer: the new hidden state is an activation of the input plus the previous state",
-        "h_t = act(W_ih·x_t + b_ih + W_hh·h_{t−1} + b_hh)",
+        r"$h_t = \operatorname{act}(W_{\mathrm{ih}} x_t + b_{\mathrm{ih}} + W_{\mathrm{hh}} h_{t-1} + "
+        r"b_{\mathrm{hh}})$",
         f"Elman RNN. Outputs y: the hidden state at every step; h: the final hidden state {_STATE}.",
     ),
 }

@@ -53,7 +53,8 @@ UPSAMPLE = LayerDef(
     type="Upsample",
     category="Resize",
     description="enlarges the feature map by repeating (nearest) or blending (bilinear) neighbouring values",
-    math="y[c, i, j] = x[c, ⌊i / s⌋, ⌊j / s⌋] (nearest); weighted average of the 4 nearest inputs (bilinear)",
+    math=r"$y[c, i, j] = x[c, \lfloor i / s \rfloor, \lfloor j / s \rfloor]$ (nearest)" "\n"
+    "bilinear: a weighted average of the 4 nearest inputs",
     help="Scales every spatial dimension by scale_factor; output size ⌊size · scale_factor⌋. No weights: for a "
     "learned upsampling use ConvTranspose2d. align_corners only applies to bilinear.",
     params=(

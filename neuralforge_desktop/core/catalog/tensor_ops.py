@@ -134,7 +134,7 @@ RESHAPE = LayerDef(
     type="Reshape",
     category="Reshape",
     description="rearranges the values of each sample into a new shape (same values, same order)",
-    math="y[n] = reshape(x[n], shape)",
+    math=r"$y[n] = \operatorname{reshape}(x[n], \mathrm{shape})$",
     help="Target shape excludes the batch dimension, which is kept. One entry may be -1 (worked out from the "
     "rest) or a named size such as T taken from the input.",
     params=(ParamSpec("shape", "dims", (-1,), "target shape without the batch dimension, e.g. [4, -1] or [T, 2, 4]"),),
@@ -163,7 +163,7 @@ PERMUTE = LayerDef(
     type="Permute",
     category="Reshape",
     description="reorders the dimensions, e.g. channels-first to channels-last",
-    math="y[i_dims[0], …] = x[i_0, i_1, …]",
+    math=r"$y[i_{d_0}, i_{d_1}, \ldots] = x[i_0, i_1, \ldots]$" "\n" r"with $(d_0, d_1, \ldots)$ = dims",
     help="dims lists every dimension of the input once, batch (0) included: [0, 2, 3, 1] turns (N, C, H, W) "
     "into (N, H, W, C).",
     params=(ParamSpec("dims", "ints", (0, 2, 1), "new order of all dimensions, batch dimension 0 included"),),
@@ -188,7 +188,7 @@ TRANSPOSE = LayerDef(
     type="Transpose",
     category="Reshape",
     description="swaps two dimensions",
-    math="y = swap(x, dim0, dim1)",
+    math=r"$y[\ldots, i, \ldots, j, \ldots] = x[\ldots, j, \ldots, i, \ldots]$" "\n" r"$i$ at dim0, $j$ at dim1",
     help="Exchanges dimensions dim0 and dim1, e.g. (N, T, C) → (N, C, T) with 1 and 2.",
     params=(ParamSpec("dim0", "int", 1, "first dimension to swap"), ParamSpec("dim1", "int", 2, "second one")),
     inputs=(_X,),
@@ -210,7 +210,7 @@ SQUEEZE = LayerDef(
     type="Squeeze",
     category="Reshape",
     description="removes a dimension of size 1",
-    math="y = x without dimension dim",
+    math="$y = x$ without dimension dim (of size 1)",
     help="Drops dimension dim, which must have size 1: (N, 1, L) → (N, L).",
     params=(ParamSpec("dim", "int", 1, "the size-1 dimension to remove"),),
     inputs=(_X,),
@@ -231,7 +231,7 @@ UNSQUEEZE = LayerDef(
     type="Unsqueeze",
     category="Reshape",
     description="inserts a new dimension of size 1",
-    math="y = x with a size-1 dimension at dim",
+    math="$y = x$ with a size-1 dimension at dim",
     help="Adds a size-1 dimension at position dim of the output: (N, L) → (N, 1, L) with dim 1.",
     params=(ParamSpec("dim", "int", 1, "position of the new dimension in the output"),),
     inputs=(_X,),
@@ -266,7 +266,7 @@ CONCAT = LayerDef(
     type="Concat",
     category="Merge",
     description="joins tensors end to end along one dimension",
-    math="y = [x0 ‖ x1 ‖ …] along dim",
+    math=r"$y = [x_0 \,\|\, x_1 \,\|\, \ldots]$ along dim",
     help="All inputs must match in every dimension except dim; the output's dim is the sum. Along the "
     "channels (dim 1) this is how DenseNet and U-Net combine feature maps.",
     params=(ParamSpec("dim", "int", 1, "dimension to join along"), _NUM_INPUTS),
@@ -302,7 +302,7 @@ ADD = LayerDef(
     type="Add",
     category="Merge",
     description="adds tensors element by element; adding a block's input to its output is a residual connection",
-    math="y = x0 + x1 + …",
+    math=r"$y = x_0 + x_1 + \cdots$",
     help="Element-wise sum." + _BROADCAST_HELP,
     params=(_NUM_INPUTS,),
     inputs=(_XS,),
@@ -321,7 +321,7 @@ MULTIPLY = LayerDef(
     type="Multiply",
     category="Merge",
     description="multiplies tensors element by element, e.g. a gate scaling features",
-    math="y = x0 ⊙ x1 ⊙ …",
+    math=r"$y = x_0 \odot x_1 \odot \cdots$",
     help="Element-wise product." + _BROADCAST_HELP,
     params=(_NUM_INPUTS,),
     inputs=(_XS,),
@@ -360,7 +360,7 @@ MATMUL = LayerDef(
     type="MatMul",
     category="Math",
     description="matrix product of two tensors (batched over leading dimensions), as in attention scores",
-    math="y[…, i, j] = Σ_k a[…, i, k] · b[…, k, j]",
+    math=r"$y[\ldots, i, j] = \sum_k a[\ldots, i, k]\, b[\ldots, k, j]$",
     help="torch.matmul: the last dim of a must equal the second-to-last of b; leading dims broadcast. A 1-D "
     "operand is treated as a vector and its dimension is removed from the result.",
     inputs=(PortSpec("a", layout="(…, n, k)"), PortSpec("b", layout="(…, k, m)")),
@@ -394,7 +394,7 @@ SPLIT = LayerDef(
     type="Split",
     category="Split & select",
     description="cuts a tensor into equal pieces along one dimension",
-    math="y_i = x[…, i·s : (i+1)·s, …],  s = size / num_outputs",
+    math=r"$y_i = x[\ldots, i s : (i + 1) s, \ldots]$" "\n" r"with $s$ = size / num_outputs",
     help="Equal chunks, like torch.chunk: the size at dim must be divisible by num_outputs (a named size is "
     "assumed to be). Splitting a projection into query, key and value is a typical use.",
     params=(
@@ -450,7 +450,7 @@ SLICE = LayerDef(
     type="Slice",
     category="Split & select",
     description="keeps a range of positions along one dimension",
-    math="y = x[…, start:end:step, …]",
+    math=r"$y = x[\ldots, \mathrm{start} : \mathrm{end} : \mathrm{step}, \ldots]$",
     help="Python slicing along dim: positions start, start+step, … before end (no end = to the last). "
     "Negative positions count from the end.",
     params=(
@@ -483,7 +483,7 @@ SELECT = LayerDef(
     type="Select",
     category="Split & select",
     description="takes one position along a dimension and drops that dimension, e.g. the first (CLS) token",
-    math="y = x[…, index, …]",
+    math=r"$y = x[\ldots, \mathrm{index}, \ldots]$",
     help="x.select(dim, index): index 0 is the first position, -1 the last (the last time step of a sequence).",
     params=(
         ParamSpec("dim", "int", 1, "dimension to pick from"),
@@ -529,7 +529,7 @@ MEAN = LayerDef(
     type="Mean",
     category="Math",
     description="averages over the chosen dimensions, e.g. over the sequence to get one vector per sample",
-    math="y = (1/|S|) Σ_{i∈S} x_i over dims S",
+    math=r"$y = \frac{1}{|S|} \sum_{i \in S} x_i$" "\n" r"$S$: the dims averaged over",
     help="Mean over dims; with keepdim the averaged dimensions stay with size 1.",
     params=(
         ParamSpec("dim", "ints", (1,), "dimensions to average over, e.g. [1] or [2, 3]"),

@@ -18,15 +18,21 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem, QStyleOptionGrap
 from neuralforge_desktop.core.analysis.describe import param_summary, wrap
 from neuralforge_desktop.core.analysis.level import Level
 from neuralforge_desktop.core.analysis.shapes import deep_revision
+from neuralforge_desktop.core.catalog.mathtext import to_plain
 from neuralforge_desktop.core.ir.graph import BLOCK, INPUT, OUTPUT
 from neuralforge_desktop.ui.canvas.port_item import PortItem, draw_port
 from neuralforge_desktop.ui.canvas.style import GRID, Style
+from neuralforge_desktop.ui.formula import FormulaLayout
+from neuralforge_desktop.ui.formula import layout as formula_layout
 
 if TYPE_CHECKING:
     from neuralforge_desktop.ui.canvas.edge_item import EdgeItem
 
 WIDTH = 150.0  # fits the 220 px columns of layered_layout with room for a shape label between nodes
-CONCEPT_WIDTH = 184.0
+CONCEPT_WIDTH = 210.0  # the narrowest Concept Mode card; it widens to fit its formula, up to CONCEPT_MAX
+CONCEPT_MAX = 320.0  # wider formulas wrap (at a relation or an operator) instead
+FORMULA_PX = 14.0  # formula size on a Concept Mode card: as legible as the title at normal zoom
+CONCEPT_LINE = 14.0  # line height of the plain-language description
 STRIPE = 4.0
 TEXT_X = STRIPE + 8.0
 PORT_Y = 23.0  # single ports sit level with the title, so a chain of nodes gives straight wires
@@ -79,7 +85,8 @@ class NodeLook:
     summary: str
     summary_row: bool  # the summary did not fit beside the type, so it has its own row
     concept: tuple[str, ...]
-    math: tuple[str, ...]
+    math: tuple[str, ...]  # the formula as plain text (tooltips, tests, accessibility)
+    formula: FormulaLayout | None  # the typeset formula drawn under the description
     ins: tuple[tuple[str, float, bool], ...]  # name, y, connected
     outs: tuple[tuple[str, float, bool], ...]
     in_names: bool
@@ -181,7 +188,14 @@ class NodeItem(QGraphicsRectItem):
         params = level.params(node)
         ins, outs = level.ports(node)
         expanded = node.type == BLOCK and node.body is not None and self.path in style.expanded
-        width = CONCEPT_WIDTH if style.concept else WIDTH
+        width = WIDTH
+        formula: FormulaLayout | None = None
+        if style.concept and layer is not None:
+            natural = formula_layout(layer.math, FORMULA_PX)
+            width = min(CONCEPT_MAX, max(CONCEPT_WIDTH, math.ceil(natural.width + TEXT_X + 12.0)))
+            formula = formula_layout(layer.math, FORMULA_PX, width - TEXT_X - 10.0)
+        elif style.concept:
+            width = CONCEPT_WIDTH
         text_w = width - TEXT_X - 10.0
         type_text = node.type
         summary = param_summary(node, layer, params)
@@ -194,11 +208,12 @@ class NodeItem(QGraphicsRectItem):
             summary = theme.elided("summary", summary, text_w)
         y = 8.0 + 17.0 + 14.0 + (14.0 if summary_row else 0.0)
         concept: tuple[str, ...] = ()
-        math: tuple[str, ...] = ()
-        if style.concept and layer is not None:
-            concept = tuple(wrap(layer.description, text_w, lambda t: theme.width("concept", t), 3))
-            math = tuple(wrap(layer.math, text_w, lambda t: theme.width("math", t), 2))
-            y += 6.0 + 12.0 * len(concept) + 14.0 * len(math)
+        formula_text: tuple[str, ...] = ()
+        if formula is not None and layer is not None:
+            # The whole description, wrapped: Concept Mode is for reading, so nothing is cut short.
+            concept = tuple(wrap(layer.description, text_w, lambda t: theme.width("concept", t), 1000))
+            formula_text = (to_plain(layer.math),)
+            y += 8.0 + CONCEPT_LINE * len(concept) + 6.0 + formula.height + 4.0
         in_names, out_names = len(ins) > 1, len(outs) > 1
         rows_top = y + 4.0
         incoming = level.graph.incoming(self.node_id)
@@ -218,8 +233,8 @@ class NodeItem(QGraphicsRectItem):
         errors = tuple(d.message for d in level.errors(self.node_id))
         if not errors and node.type == BLOCK and not expanded:
             errors = tuple(d.message for d in level.inner_errors(self.node_id)[:3])
-        return NodeLook(width, height, title, type_text, summary, summary_row, concept, math, in_rows, out_rows,
-                        in_names, out_names, theme.category_color(layer.category if layer else None).name(),
+        return NodeLook(width, height, title, type_text, summary, summary_row, concept, formula_text, formula, in_rows,
+                        out_rows, in_names, out_names, theme.category_color(layer.category if layer else None).name(),
                         errors, tuple(level.warnings(self.node_id)), repeat, node.type == BLOCK, expanded)
 
     def _tooltip(self) -> str:
@@ -231,7 +246,7 @@ class NodeItem(QGraphicsRectItem):
         if not lines:
             lines = [f"{node.display_name} — {layer.display_name if layer else node.type}"]
             if layer is not None:
-                lines.append(f"{layer.description}\n{layer.math}")
+                lines.append(f"{layer.description}\n{to_plain(layer.math)}")
             if node.notes:
                 lines.append(node.notes)
         return "\n".join(lines)
@@ -414,20 +429,8 @@ class NodeItem(QGraphicsRectItem):
             sw = theme.width("summary", look.summary)
             painter.drawText(QPointF(w - 10.0 - sw, 25.0 + 11.0), look.summary)
         y = 39.0 + (14.0 if look.summary_row else 0.0) + 4.0
-        if look.concept or look.math:
-            painter.setPen(theme.pens["divider"])
-            painter.drawLine(QPointF(TEXT_X, y), QPointF(w - 10.0, y))
-            y += 2.0
-            painter.setFont(theme.fonts["concept"])
-            painter.setPen(theme.text_dim)
-            for line in look.concept:
-                painter.drawText(QPointF(TEXT_X, y + 10.0), line)
-                y += 12.0
-            painter.setFont(theme.fonts["math"])
-            painter.setPen(theme.text)
-            for line in look.math:
-                painter.drawText(QPointF(TEXT_X, y + 12.0), line)
-                y += 14.0
+        if look.formula is not None:
+            self._paint_concept(painter, look, y)
         if look.block:
             text = f"×{look.repeat}"
             bw = theme.width("badge", text) + 8.0
@@ -455,6 +458,20 @@ class NodeItem(QGraphicsRectItem):
             for name, py, _ in look.outs:
                 nw = theme.width("port", name)
                 painter.drawText(QPointF(w - 10.0 - nw, py + 3.5), name)
+
+    def _paint_concept(self, painter: QPainter, look: NodeLook, y: float) -> None:
+        """Concept Mode: the plain-language description, then the typeset formula."""
+        theme = self.style.theme
+        painter.setPen(theme.pens["divider"])
+        painter.drawLine(QPointF(TEXT_X, y), QPointF(look.width - 10.0, y))
+        y += 4.0
+        painter.setFont(theme.fonts["concept"])
+        painter.setPen(theme.text_dim)
+        for line in look.concept:
+            painter.drawText(QPointF(TEXT_X, y + 11.0), line)
+            y += CONCEPT_LINE
+        if look.formula is not None:
+            look.formula.draw(painter, TEXT_X, y + 6.0, theme.text)
 
     def _paint_ports(self, painter: QPainter, look: NodeLook, color: QColor) -> None:
         fill = self.style.theme.port_fill

@@ -36,6 +36,7 @@ from neuralforge_desktop.core.edit.grouping import GroupIntoBlock, UngroupBlock
 from neuralforge_desktop.core.ir.graph import Edge, Graph
 from neuralforge_desktop.ui.bridge import DocumentBridge
 from neuralforge_desktop.ui.canvas.backdrop_item import BackdropItem
+from neuralforge_desktop.ui.canvas.concept_room import Spread, concept_spread
 from neuralforge_desktop.ui.canvas.edge_item import EdgeItem
 from neuralforge_desktop.ui.canvas.node_item import CONCEPT_WIDTH, WIDTH, NodeItem, Shift, room_shifts, shift_at
 from neuralforge_desktop.ui.canvas.style import Style
@@ -83,6 +84,7 @@ class GraphScene(QGraphicsScene):
         self.backdrops: dict[str, BackdropItem] = {}
         self._shifts: list[Shift] = []
         self._rows: list[tuple[float, float]] = []  # the row each opened block sits in (see _compute_rows)
+        self._spread: Spread | None = None  # Concept Mode's larger cards: columns and rows moved apart
         self.labels_visible = True
         self.wires_visible = True
         self.level = Level(self.graph, self.document.shapes, "", True, self.warnings)
@@ -118,6 +120,7 @@ class GraphScene(QGraphicsScene):
         self.nodes, self.edges, self.backdrops = {}, {}, {}
         self.style.expanded.clear()
         self._shifts, self._rows = [], []
+        self._spread = None
         self.level = Level(self.graph, self.document.shapes, "", True, self.warnings)
         self.update_lint(refresh=False)
         self.style.syncing = True
@@ -244,8 +247,22 @@ class GraphScene(QGraphicsScene):
             found.append((row[0], row[1]))
         return found
 
+    def _compute_spread(self) -> Spread | None:
+        """Concept Mode: how far columns and rows move apart to fit the larger cards (an opened block counts as
+        its card: the room for its body is made above)."""
+        if not self.style.concept:
+            return None
+        boxes = []
+        for nid, item in self.nodes.items():
+            node, look = self.graph.nodes.get(nid), item.look
+            if node is not None and look is not None:
+                size = (CONCEPT_WIDTH, 46.0) if look.expanded else (look.width, look.height)
+                boxes.append((node.position[0], node.position[1], *size))
+        return concept_spread(boxes, WIDTH, 46.0)
+
     def shift(self, x: float, y: float) -> tuple[float, float]:
-        """How far the view moves a node at graph position (x, y) to make room for opened blocks."""
+        """How far the view moves a node at graph position (x, y) to make room for opened blocks and for
+        Concept Mode's larger cards."""
         ox = oy = 0.0
         for shift, (top, bottom) in zip(self._shifts, self._rows, strict=True):
             if y > bottom:  # a later row: down, all of it
@@ -253,20 +270,23 @@ class GraphScene(QGraphicsScene):
             elif y >= top:  # the block's own row
                 dx, dy = shift_at([shift], x, y)
                 ox, oy = ox + dx, oy + dy
+        if self._spread is not None:
+            sx, sy = self._spread.at(x, y)
+            ox, oy = ox + sx, oy + sy
         return ox, oy
 
     def target_pos(self, node_id: str) -> tuple[float, float]:
         x, y = self.graph.nodes[node_id].position
-        if not self._shifts:
+        if not self._shifts and self._spread is None:
             return x, y
         ox, oy = self.shift(x, y)
         return x + ox, y + oy
 
     def _update_shifts(self) -> None:
-        shifts = self._compute_shifts()
+        shifts, spread = self._compute_shifts(), self._compute_spread()
         rows = self._compute_rows(shifts)
-        if shifts != self._shifts or rows != self._rows:
-            self._shifts, self._rows = shifts, rows
+        if shifts != self._shifts or rows != self._rows or spread != self._spread:
+            self._shifts, self._rows, self._spread = shifts, rows, spread
             self._sync_positions(set(self.nodes))
             self.content_changed.emit()
 
@@ -306,6 +326,8 @@ class GraphScene(QGraphicsScene):
         self._refresh_now(batch, False)
         if self._pending:
             self._pending_timer.start()
+        elif self.style.concept:
+            self._update_shifts()  # every card has its Concept Mode size now
 
     def visible_area(self) -> QRectF:
         area = QRectF()
@@ -418,7 +440,7 @@ class GraphScene(QGraphicsScene):
         moved: dict[str, tuple[float, float]] = {}
         for nid, item in self.nodes.items():
             if nid in graph.nodes:
-                ox, oy = self.shift(*graph.nodes[nid].position) if self._shifts else (0.0, 0.0)
+                ox, oy = self.shift(*graph.nodes[nid].position)
                 where = (item.x() - ox, item.y() - oy)
                 if where != tuple(graph.nodes[nid].position):
                     moved[nid] = where

@@ -42,7 +42,7 @@ MISH = LayerDef(
     category="Activation",
     title="Mish",
     description="smooth, non-monotonic activation: the input scaled by tanh of its softplus",
-    math="y = x·tanh(ln(1 + eˣ))",
+    math=r"$y = x \tanh(\ln(1 + e^{x}))$",
     help="Like Swish/SiLU, Mish keeps a small negative response and is smooth everywhere. "
     f"Costs about {MISH_FLOPS_PER_ELEMENT} floating-point operations per element and no multiply-adds.",
     inputs=(PortSpec("x"),),
@@ -113,7 +113,7 @@ SQUEEZE_EXCITE = LayerDef(
     title="Squeeze-and-Excitation",
     description="channel attention: average each channel, pass the averages through a small bottleneck MLP "
     "and scale each channel by the resulting gate in (0, 1)",
-    math="s = σ(W₂·ReLU(W₁·mean_hw(x) + b₁) + b₂);  y = x ⊙ s",
+    math=r"$s = \sigma(W_2 \operatorname{ReLU}(W_1 \operatorname{mean}_{h,w}(x) + b_1) + b_2)$" "\n" r"$y = x \odot s$",
     help="From Hu et al., 'Squeeze-and-Excitation Networks'. The bottleneck width is C // reduction (at "
     "least 1). Parameters: 2·C·h + h + C with h the bottleneck width. Multiply-adds: 2·N·C·h. Other "
     "floating-point work: 2·N·C·H·W (pooling sum and rescale) + N·(2·C + h).",
