@@ -168,7 +168,7 @@ def test_bert_tiny_trains_on_the_builtin_reviews(tmp_path):
     result, events, store, run_id = run(zoo.build("bert-tiny"), tmp_path, limit=256, lr=1e-3)
     assert result.status == "finished", events[-1]
     started = next(e for e in events if isinstance(e, StartedEvent))
-    assert started.dataset["inputs"] == {"input_ids": "input_ids", "token_type_ids": "token_type_ids"}
+    assert started.dataset["inputs"] == {name: name for name in ("input_ids", "token_type_ids", "attention_mask")}
     record = store.get_run(run_id)
     assert record.status == "finished"
     assert {"train/loss", "train/acc", "val/loss", "val/acc", "final/acc"} <= set(record.metrics)

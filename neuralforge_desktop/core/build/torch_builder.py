@@ -115,6 +115,8 @@ def _instantiate(plan: ModelPlan, ns: dict[str, Any]) -> Any:
             kwargs = {k: v for k, v in step.init_args if k is not None}
             sub = factory(*args, **kwargs)
         setattr(module, step.attr, sub)
+        if step.init_statement:  # right after construction, as the generated __init__ does: the same draws
+            _run_init_statement(module, step.init_statement, ns, f"{plan.class_name}.{step.node.id}")
     for attr, param, source, source_param in plan.ties:
         _tie(module, attr, param, source, source_param)
     steps = []
@@ -138,6 +140,12 @@ def _instantiate(plan: ModelPlan, ns: dict[str, Any]) -> Any:
         steps.append((local["_step"], reads, tuple(step.outputs)))
     module._steps = steps
     return module
+
+
+def _run_init_statement(module: Any, statement: str, ns: dict[str, Any], where: str) -> None:
+    check_statement(statement, {"self", *(k for k in ns if not k.startswith("_"))}, where)
+    # trusted: a catalog template filled with the module attribute and parameter literals, vetted just above
+    exec(compile(statement, f"<{where}>", "exec"), ns, {"self": module})  # trusted: vetted, as said above
 
 
 def _tie(module: Any, attr: str, param: str, source: str, source_param: str) -> None:

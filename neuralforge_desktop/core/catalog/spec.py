@@ -255,6 +255,9 @@ class TorchCall:
     generated source and the trained model cannot drift. Placeholders: ``{self}`` is the node's module,
     an input or output port name is its variable (a variadic port expands to a list joined by ``, `` or
     by the separator after ``|``, e.g. ``{x| + }``), any other name is the repr of that parameter.
+    ``{?port:text}`` is ``text`` (which may hold placeholders) when the optional input ``port`` is
+    connected and nothing when it is not, e.g. ``{?mask:, key_padding_mask={mask} == 0}``: an argument
+    that exists only when its input does.
     """
 
     module: str | None = None  # "nn.Conv2d" or the class name of a helper below
@@ -264,9 +267,15 @@ class TorchCall:
     forward: str | Callable[[Params], str] = "{y} = {self}({x})"
     helpers: tuple[str, ...] = ()  # class sources emitted into generated code and executed by the builder
     uses_functional: bool = False
+    # Statements run right after the module is constructed, e.g. an initialisation torch's constructor does not
+    # offer ("nn.init.normal_({self}.weight, std={init_std})"); ``{self}`` and parameters only; "" for none.
+    after_init: str | Callable[[Params], str] = ""
 
     def forward_template(self, params: Params) -> str:
         return self.forward(params) if callable(self.forward) else self.forward
+
+    def after_init_template(self, params: Params) -> str:
+        return self.after_init(params) if callable(self.after_init) else self.after_init
 
 
 @dataclass(frozen=True)

@@ -48,11 +48,12 @@ class GPT2Config:
 
 GPT2_SMALL = GPT2Config(layers=12, dim=768, heads=12, vocab=50_257, context=1024, seq_len=128)
 # Small enough to train an epoch of the built-in stories on a laptop CPU in seconds; its vocabulary is the
-# size of the byte-level BPE a text corpus is tokenised with by default.
-# Untied: GPT-2 ties the head to the embedding and starts both at std 0.02, but an Embedding starts at torch's
-# N(0, 1), which tied makes the first logits about √dim too large (a first loss of ~46 instead of ln 2048 ≈ 7.6).
+# size of the byte-level BPE a text corpus is tokenised with by default. Its LM head has weights of its own.
 GPT2_TINY = GPT2Config(layers=2, dim=128, heads=4, vocab=2048, context=256, seq_len=64, tied=False)
 LN_EPS = 1e-5
+# GPT-2 starts its token and position tables at N(0, 0.02²); torch's N(0, 1) would make the tied head's first
+# logits about √dim too large (gpt2-small's first loss ~460 instead of ln 50,257 ≈ 10.8).
+INIT_STD = 0.02
 
 
 def gpt2_layer(cfg: GPT2Config) -> Graph:
@@ -75,8 +76,8 @@ def gpt2(name: str, cfg: GPT2Config) -> Graph:
     c = Composer(name)
     c.graph.set_symbol("T", cfg.seq_len)
     x = c.input("input_ids", ["T"], "int64")
-    x = c.layer("Embedding", x, "wte", num_embeddings=cfg.vocab, embedding_dim=cfg.dim)
-    x = c.layer("PositionalEmbedding", x, "wpe", max_len=cfg.context)
+    x = c.layer("Embedding", x, "wte", num_embeddings=cfg.vocab, embedding_dim=cfg.dim, init_std=INIT_STD)
+    x = c.layer("PositionalEmbedding", x, "wpe", max_len=cfg.context, init_std=INIT_STD)
     x = c.layer("Dropout", x, "drop", p=cfg.dropout)
     x = c.block("h", gpt2_layer(cfg), x, repeat=cfg.layers, label=f"transformer block × {cfg.layers}")
     x = c.layer("LayerNorm", x, "ln_f", eps=LN_EPS)
