@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from neuralforge_desktop.core.analysis.devices import DeviceProfile, get_device, precision_itemsize
+from neuralforge_desktop.core.analysis.memory import MemoryReport, estimate_memory
 from neuralforge_desktop.core.analysis.shapes import NodeShapes, ShapeInference
 from neuralforge_desktop.core.catalog.layer_memo import layer_token
 from neuralforge_desktop.core.catalog.node_params import is_data_input
@@ -79,6 +80,7 @@ class CostRow:
     latency_ms: float = 0.0
     counted: bool = True
     note: str = ""
+    saved_bytes: int = 0  # kept for backward by this node (a block: by its body) and by no earlier node
 
     @property
     def non_trainable_params(self) -> int:
@@ -121,6 +123,7 @@ class CostReport:
     uncounted: list[str]
     rows: list[CostRow]
     profile: DeviceProfile
+    memory: MemoryReport = field(default_factory=MemoryReport)
     conventions: dict[str, str] = field(default_factory=lambda: dict(CONVENTIONS))
 
     @property
@@ -128,8 +131,18 @@ class CostReport:
         return self.params - self.trainable_params
 
     @property
+    def saved_activation_bytes(self) -> int:
+        """Activations a training step keeps for the backward pass, at the batch size (see memory.py)."""
+        return self.memory.saved_bytes
+
+    @property
+    def peak_inference_activation_bytes(self) -> int:
+        """The most activation memory an inference pass holds at once (see memory.py)."""
+        return self.memory.peak_inference_bytes
+
+    @property
     def training_memory_bytes(self) -> int:
-        return self.weight_bytes + self.gradient_bytes + self.optimizer_bytes + self.activation_bytes
+        return self.weight_bytes + self.gradient_bytes + self.optimizer_bytes + self.saved_activation_bytes
 
     def row(self, path: str) -> CostRow | None:
         return next((r for r in self.rows if r.path == path), None)
@@ -142,6 +155,9 @@ class CostReport:
             "buffers": self.buffers, "macs": self.macs, "flops": self.flops,
             "activation_bytes": self.activation_bytes, "weight_bytes": self.weight_bytes,
             "gradient_bytes": self.gradient_bytes, "optimizer_bytes": self.optimizer_bytes,
+            "saved_activation_bytes": self.saved_activation_bytes,
+            "saved_activation_inexact_bytes": self.memory.inexact_saved_bytes,
+            "peak_inference_activation_bytes": self.peak_inference_activation_bytes,
             "training_memory_bytes": self.training_memory_bytes, "latency_ms": self.latency_ms,
             "uncounted": list(self.uncounted), "conventions": dict(self.conventions),
             "device_profile": self.profile.to_json(), "nodes": [r.to_json() for r in self.rows],
@@ -468,6 +484,7 @@ def estimate_cost(graph: Graph, shapes: ShapeInference | None = None, batch_size
     total = _cost_graph(graph, shapes, "", 0, 1, False, ctx, rows)
     if len(cache.nodes) > 2 * ctx.visited + 100:  # entries of deleted nodes: start over (the content cache stays)
         cache.nodes.clear()
+    memory = _memory(graph, shapes, ctx, rows)
     trainable = total.trainable_params
     return CostReport(
         batch_size=bound[BATCH], device=profile.name, precision=precision, optimizer=optimizer,
@@ -475,5 +492,17 @@ def estimate_cost(graph: Graph, shapes: ShapeInference | None = None, batch_size
         macs=total.macs, flops=total.flops, activation_bytes=total.activation_bytes,
         weight_bytes=(total.params + total.buffers) * WEIGHT_BYTES, gradient_bytes=trainable * WEIGHT_BYTES,
         optimizer_bytes=OPTIMIZER_STATES[optimizer] * trainable * WEIGHT_BYTES, latency_ms=total.latency_ms,
-        uncounted=list(dict.fromkeys(ctx.uncounted)), rows=rows, profile=profile,
+        uncounted=list(dict.fromkeys(ctx.uncounted + memory.uncounted)), rows=rows, profile=profile, memory=memory,
     )
+
+
+# -- memory (activations saved for backward, peak at inference: see memory.py) ----------------------------
+def _memory(graph: Graph, shapes: ShapeInference, ctx: _Ctx, rows: list[CostRow]) -> MemoryReport:
+    """Both activation figures, each node's share of the saved bytes put on its row."""
+    memory = estimate_memory(graph, shapes, ctx.bindings, ctx.max_elements)
+    for row in rows:
+        row.saved_bytes = memory.node_saved.get(row.path, 0)
+        note = memory.notes.get(row.path)
+        if note and note not in row.note:
+            row.note = "; ".join(filter(None, [row.note, note]))
+    return memory

@@ -16,6 +16,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
+from neuralforge_desktop.core.catalog.attention_memory import (
+    mha_layout,
+    mha_saves,
+    transformer_layout,
+    transformer_saves,
+)
 from neuralforge_desktop.core.catalog.shape_utils import concrete
 from neuralforge_desktop.core.catalog.spec import (
     CostRule,
@@ -29,7 +35,7 @@ from neuralforge_desktop.core.catalog.spec import (
     TorchCall,
 )
 from neuralforge_desktop.core.diagnostics import ShapeError
-from neuralforge_desktop.core.ir.types import TensorSpec, describe_shape
+from neuralforge_desktop.core.ir.types import TensorSpec, describe_shape, dims_equal
 
 Specs = Mapping[str, TensorSpec]
 Shapes = Mapping[str, tuple[int, ...]]
@@ -59,7 +65,7 @@ def _check_pair(ref: TensorSpec, ref_port: str, other: TensorSpec, port: str, le
     axes = (0, 1) if length else (0,)
     for axis in axes:
         a, b = ref.shape[axis], other.shape[axis]
-        if isinstance(a, int) and isinstance(b, int) and a != b:
+        if not dims_equal(a, b):  # a symbol against a number (N against 1) may differ at run time: refused
             what = "batch size" if axis == 0 else "sequence length"
             raise ShapeError(port, f"the same {what} as {ref_port} {describe_shape(ref.shape)}",
                              describe_shape(other.shape))
@@ -178,6 +184,8 @@ MULTIHEAD_ATTENTION = LayerDef(
                 {"num_heads": 2, "causal": True, "dropout": 0.1}),
     ),
     summary=lambda p: f"{p.get('num_heads')} heads" + (" · causal" if p.get("causal") else ""),
+    saves=lambda p, x, y, grad: mha_saves(p, x, grad),
+    layout=mha_layout,
 )
 
 
@@ -318,6 +326,8 @@ TRANSFORMER_ENCODER_LAYER = LayerDef(
                 {"nhead": 2, "dim_feedforward": 16, "bias": False, "dropout": 0.0, "layer_norm_eps": 1e-6}),
     ),
     summary=_layer_summary,
+    saves=transformer_saves(decoder=False),
+    layout=transformer_layout,
 )
 
 TRANSFORMER_DECODER_LAYER = LayerDef(
@@ -355,6 +365,8 @@ TRANSFORMER_DECODER_LAYER = LayerDef(
                 {"nhead": 2, "dim_feedforward": 24, "activation": "gelu", "norm_first": True, "bias": False}),
     ),
     summary=_layer_summary,
+    saves=transformer_saves(decoder=True),
+    layout=transformer_layout,
 )
 
 LAYERS = [MULTIHEAD_ATTENTION, TRANSFORMER_ENCODER_LAYER, TRANSFORMER_DECODER_LAYER]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from neuralforge_desktop.core.catalog.memory_spec import Autograd, Saved, elementwise, saves_nothing
 from neuralforge_desktop.core.catalog.shape_utils import concrete, numel
 from neuralforge_desktop.core.catalog.spec import Example, LayerDef, Params, ParamSpec, PortSpec, TorchCall, Trait
 from neuralforge_desktop.core.diagnostics import ShapeError
@@ -39,6 +40,10 @@ def _embedding_init(p: Params, x: Specs) -> dict[str, object]:
 
 def _table_size(p: Params, x: Specs) -> int:
     return p.num_embeddings * p.embedding_dim
+
+
+def _embedding_saves(p: Params, x: Shapes, y: Shapes, grad: Autograd) -> list[Saved]:
+    return [Saved.input()] if grad.trains_params else []  # the ids, to add each gradient row to its table row
 
 
 EMBEDDING = LayerDef(
@@ -74,6 +79,7 @@ EMBEDDING = LayerDef(
     traits=frozenset({Trait.LOOKUP}),
     param_sizes={"weight": _table_size},
     summary=lambda p: f"{p.get('num_embeddings')} → {p.get('embedding_dim')}",
+    saves=_embedding_saves,
 )
 
 
@@ -127,6 +133,8 @@ POSITIONAL_EMBEDDING = LayerDef(
     ),
     traits=frozenset({Trait.LOOKUP}),  # adds only the first T rows of its table
     param_sizes={"weight": lambda p, x: p.max_len * concrete("x", x["x"], -1, "embedding size")},
+    saves=saves_nothing,  # x + P[:T]: an addition keeps nothing
+    layout=elementwise,
 )
 
 LAYERS = [EMBEDDING, POSITIONAL_EMBEDDING]
