@@ -28,6 +28,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from neuralforge_desktop.core.analysis.cost import estimate_cost
 from neuralforge_desktop.core.analysis.memory_check import (
     example_inputs,
+    measure_inference_peak,
     measure_saved_bytes,
     measure_training_step,
 )
@@ -47,6 +48,10 @@ STRUCTURAL = {"Input", "Output", "Block"}
 # torch's FlopCounterMode has no formula for these kernels (see test_catalog_conformance.TORCH_COUNTS_NOTHING)
 TORCH_COUNTS_NOTHING = {"LSTM", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "InstanceNorm2d"}
 INEXACT_TOLERANCE = 0.3  # saved bytes whose size the kernel library picks may be off by this share
+# Layers whose inference temporaries torch keeps inside fused kernels or builds differently by path (the
+# fast attention path, oneDNN's LSTM): their peak is not compared
+OPAQUE_AT_INFERENCE = {"MultiheadAttention", "TransformerEncoderLayer", "TransformerDecoderLayer", "LSTM", "GRU",
+                       "RNN", "SqueezeExcite"}
 
 # Refusals the core makes on purpose where torch would run the layer: each names what the core says and why.
 DELIBERATE_REFUSALS = {
@@ -346,6 +351,10 @@ class _Grower:
             return
         if first is not None and first_port and first_port[0].name in inputs and self.rng.random() < 0.8:
             inputs[first_port[0].name] = first
+        if "max_len" in params and "x" in inputs and inputs["x"].spec.rank == 3 and not isinstance(
+                inputs["x"].spec.shape[1], int):  # a named length is assumed to fit the table (see its help)
+            params["max_len"] = max(params["max_len"] or 1, *(v.shape[1] for v in inputs["x"].values))
+            validated, _ = layer.validate_params(params)
         if "num_embeddings" in params:  # ids must index the table (a matter of data, not of shapes)
             ids = inputs.get("x")
             if ids is not None and not ids.spec.dtype.is_float:
@@ -563,6 +572,12 @@ def check_graph(built: Built) -> list[str]:
     ours, theirs = 2 * (report.macs - uncounted_macs), counter.get_total_flops()
     if abs(ours - theirs) > 0.02 * max(theirs, 1):
         problems.append(f"{where}: 2×MACs {ours:,} (without the kernels torch does not count), torch {theirs:,}")
+    kinds = {n.type for _, n in graph.walk()}
+    if not kinds & OPAQUE_AT_INFERENCE:
+        estimated_peak = report.peak_inference_activation_bytes
+        measured_peak = measure_inference_peak(model, inputs)
+        if estimated_peak != measured_peak:
+            problems.append(f"{where}: inference peak: estimated {estimated_peak:,} B, measured {measured_peak:,} B")
     if not any(catalog().find(n.type) is not None and catalog().get(n.type).saves is None for _, n in graph.walk()):
         measured = _measured_saved(graph, shapes, model, inputs, built)
         estimated = report.saved_activation_bytes

@@ -2,9 +2,10 @@
 
 Conventions, stated in full in :data:`CONVENTIONS` (also ``CostReport.to_json()["conventions"]``):
 **FLOPs = 2 × MACs + flops_extra** (elementwise work); a tied parameter is counted once, at its source;
-activation memory is the sum of all node outputs at the batch size in their dtype (fp32 by default);
-training memory = fp32 weights + gradients + optimizer state (Adam 2×, SGD with momentum 1×, SGD 0× the
-trainable params) + all activations saved for backward; latency is an inference forward pass from the
+memory is split into fp32 weights, gradients, optimizer state (Adam 2×, SGD with momentum 1×, SGD 0× the
+trainable params), the activations a training step keeps for backward and the peak of live activations at
+inference (both from what each layer declares, see :mod:`.memory`); training memory = weights + gradients +
+optimizer state + saved activations; latency is an inference forward pass from the
 roofline model in :mod:`.devices`, one kernel per node in sequence, with layers that declare
 ``Trait.NO_KERNEL`` (views, dropout), losses and target inputs free. What a layer is (a convolution, a lookup,
 a view) and how big a tied parameter is come from its catalog entry, never from its type name. A block's row
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from neuralforge_desktop.core.analysis.devices import DeviceProfile, get_device, precision_itemsize
-from neuralforge_desktop.core.analysis.memory import MemoryReport, estimate_memory
+from neuralforge_desktop.core.analysis.memory import MEMORY_CONVENTIONS, MemoryReport, estimate_memory
 from neuralforge_desktop.core.analysis.shapes import NodeShapes, ShapeInference
 from neuralforge_desktop.core.catalog.layer_memo import layer_token
 from neuralforge_desktop.core.catalog.node_params import is_data_input
@@ -44,13 +45,7 @@ CONVENTIONS: dict[str, str] = {
     "flops": "FLOPs = 2 × MACs + flops_extra (the layer's elementwise work: bias adds, activations, norms)",
     "params": "learnable parameters; tied (shared) parameters are counted once, at their source",
     "buffers": "non-learned state such as running statistics; never trainable; stored with the weights",
-    "activation_bytes": "sum of every node's output tensors at the batch size, in the tensor's dtype (fp32 "
-    "by default); Output nodes and block-body inputs alias counted tensors and add nothing; views (Identity, "
-    "Flatten) are counted as if materialised, so this is an upper bound",  # names are examples for the reader
-    "training_memory_bytes": "weights + gradients + optimizer state + saved activations: 4-byte (fp32) "
-    "weights and buffers, one fp32 gradient per trainable param, optimizer state per trainable param "
-    "(Adam/AdamW 2 fp32 moments, SGD with momentum 1, plain SGD 0), and every activation saved for backward; "
-    "excludes framework/CUDA context, workspaces, allocator fragmentation and mixed-precision copies",
+    **MEMORY_CONVENTIONS,  # weights, gradients, optimizer state, activations saved / at the inference peak
     "latency_ms": "one inference forward pass, one kernel per node run in sequence (no fusion, no overlap): "
     "max(2·MACs/(matmul peak·eff) + flops_extra/(vector peak·eff), (input+output+weight bytes)/(bandwidth·eff)) "
     "+ launch overhead; Input, Output, views (Identity, Flatten, Reshape, Squeeze, Unsqueeze), Dropout, losses "

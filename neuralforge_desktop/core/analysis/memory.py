@@ -12,7 +12,9 @@ gradient and hold no trained parameters record nothing, as in torch: a ReLU on t
 **Peak inference activations**: the graph runs in topological order; a layer's outputs are allocated when it
 runs and freed after their last reader (graph outputs live to the end); views and layers that pass their input
 through at inference (dropout, identity) allocate nothing; a layer's declared temporaries (``scratch``) count
-while it runs. The peak is the largest sum of live tensors over the steps. Graph inputs count while read.
+while it runs. The peak is the largest sum of live tensors over the steps. Graph inputs count throughout
+(the caller holds them), and a block's input until the block (each copy's, until that copy) returns. The
+product's model frees a value after its last reader the same way.
 
 Blocks are walked copy by copy (three copies at most: every later copy repeats the third's figures).
 """
@@ -39,6 +41,33 @@ from neuralforge_desktop.core.ir.graph import BLOCK, INPUT, OUTPUT, Graph, Node
 from neuralforge_desktop.core.ir.types import DType, TensorSpec, resolve_dim
 
 _SIMULATED_COPIES = 3  # a repeated block's later copies repeat the third copy's figures
+
+# The memory figures of a cost report, as its conventions state them (cost.CONVENTIONS includes these).
+MEMORY_CONVENTIONS: dict[str, str] = {
+    "weight_bytes": "the weights and buffers as fp32 master copies: (params + buffers) × 4 bytes",
+    "gradient_bytes": "one fp32 gradient per trainable parameter",
+    "optimizer_bytes": "optimizer state per trainable parameter: Adam/AdamW 2 fp32 moments, SGD with momentum 1, "
+    "plain SGD 0",
+    "saved_activation_bytes": "activations one training step keeps for the backward pass, at the batch size, "
+    "loss included: what each layer's catalog entry declares autograd keeps (ReLU its output, a convolution or "
+    "linear layer its input, attention its probabilities and dropout mask, dropout its mask, LayerNorm its "
+    "input and statistics, a view nothing), each tensor counted once however many layers keep it, a view "
+    "counting its whole base tensor; a layer that reads no tensor carrying a gradient and trains no parameter "
+    "keeps nothing (a ReLU on the raw input); as PyTorch's CPU kernels keep them (fused GPU kernels such as "
+    "flash attention, cuDNN RNNs and 1-byte dropout masks keep less); a size the kernel library picks (an LSTM "
+    "workspace) is estimated, and that part is saved_activation_inexact_bytes",
+    "peak_inference_activation_bytes": "the most activation memory alive at once in one inference pass at the "
+    "batch size: each layer's outputs are allocated when it runs and freed after their last reader (graph "
+    "outputs are kept), views and layers that pass their input through at inference (dropout, identity) add "
+    "nothing, a layer's temporaries count while it runs, the graph inputs count throughout (the caller holds "
+    "them)",
+    "activation_bytes": "every node's output tensors added up at the batch size, as if nothing were freed or "
+    "shared (Output nodes and block-body inputs alias counted tensors and add nothing): a size of all the "
+    "intermediate results, not a memory figure (see saved_activation_bytes, peak_inference_activation_bytes)",
+    "training_memory_bytes": "weight_bytes + gradient_bytes + optimizer_bytes + saved_activation_bytes; excludes "
+    "framework/CUDA context, kernel workspaces, allocator fragmentation, the gradients alive during the "
+    "backward pass and mixed-precision copies",
+}
 
 
 @dataclass
@@ -171,9 +200,13 @@ class _Walk:
             inference = result.first_body if copy == 0 and result.first_body is not None else result.body
             before = (self.report.saved_bytes, self.report.inexact_saved_bytes, dict(self.report.node_saved))
             produced = self.graph(body, inference, f"{path}/", frozen, current, blocks + (path,))
+            for value in current.values():  # the caller holds a copy's input until the copy returns
+                value.storage.last = max(value.storage.last, self.step - 1)
             if copy == _SIMULATED_COPIES - 1 and repeat > _SIMULATED_COPIES:
                 self._extrapolate(repeat - _SIMULATED_COPIES, before)
             current = {i: produced[o] for i, o in zip(ins, outs, strict=False) if o in produced}
+        for value in inputs.values():  # and the block's own input until its last copy returns
+            value.storage.last = max(value.storage.last, self.step - 1)
         return produced
 
     def _extrapolate(self, times: int, before: tuple[int, int, dict[str, int]]) -> None:
@@ -223,13 +256,17 @@ class _Walk:
             if recorded:
                 self._keep(layer, node, path, params, x, y, inputs, outputs, grad_in, trains, owners)
         else:
+            context = Autograd(frozenset(), False, {p: v.layout for p, v in inputs.items()},
+                               {p: id(v) for p, v in inputs.items()})
             try:
-                elements = int(layer.scratch(params, x, y))
-            except Exception as exc:
+                temporaries = list(layer.scratch(params, x, y, context))
+            except Exception as exc:  # a faulty (plugin) rule: reported, never fatal
                 self.report.notes[path] = f"scratch rule failed: {exc}"
-                elements = 0
-            if elements:
-                self.scratch[self.step] = self.scratch.get(self.step, 0) + elements * _float_type(result).itemsize
+                temporaries = []
+            size = sum(t.elements * (itemsize(t.dtype) if t.dtype else _element_type(result).itemsize)
+                       for t in temporaries)
+            if size:
+                self.scratch[self.step] = self.scratch.get(self.step, 0) + size
         self.step += 1
         return outputs
 
@@ -321,11 +358,13 @@ class _Walk:
         return best
 
 
-def _float_type(result: NodeShapes) -> DType:
-    for spec in (*result.inputs.values(), *result.outputs.values()):
+def _element_type(result: NodeShapes) -> DType:
+    """The layer's float type, or for a layer on integers (an addition of ids) its inputs' type."""
+    specs = (*result.inputs.values(), *result.outputs.values())
+    for spec in specs:
         if spec.dtype.is_float:
             return spec.dtype
-    return DType.float32
+    return specs[0].dtype if specs else DType.float32
 
 
 def _float_type_of(inputs: Mapping[str, _Value], outputs: Mapping[str, _Value]) -> DType:
@@ -346,6 +385,9 @@ def estimate_memory(graph: Graph, shapes: ShapeInference, bindings: Mapping[str,
     outputs = inference.graph(graph, shapes, "", False, None, ())
     for value in outputs.values():
         value.storage.pinned = True
+    for storage in inference.storages:
+        if storage.born < 0:
+            storage.pinned = True  # the graph inputs: the caller holds them through the pass
     report.peak_inference_bytes = inference.peak()
     report.notes.update(inference.report.notes)
     report.uncounted = list(dict.fromkeys(report.uncounted + inference.report.uncounted))

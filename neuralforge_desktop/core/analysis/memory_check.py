@@ -5,7 +5,9 @@
 backward pass, each block of memory (a storage, which views share) once, parameters and buffers left out —
 the figure :mod:`.memory` estimates as ``saved_bytes``. :func:`measure_training_step` does it for a graph as
 training runs it: the model built as the trainer builds it and, when the graph has a loss, the loss on random
-targets. torch is imported only when these run.
+targets. :func:`measure_inference_peak` watches every tensor an inference pass makes (a dispatch mode sees
+each kernel's outputs; a finaliser on each block of memory sees it freed) and reports the most alive at once —
+the figure :mod:`.memory` estimates as ``peak_inference_bytes``. torch is imported only when these run.
 """
 
 from __future__ import annotations
@@ -114,3 +116,50 @@ class _Task:
 
     def __init__(self, task: str) -> None:
         self.task = task
+
+
+def measure_inference_peak(model: Any, inputs: Sequence[Any]) -> int:
+    """The most activation memory alive at once during one inference pass of ``model`` on ``inputs`` (which
+    count throughout: the caller holds them), parameters and buffers left out."""
+    import weakref
+
+    import torch
+    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch.utils._pytree import tree_flatten
+
+    model.eval()
+    skipped = {t.untyped_storage().data_ptr() for t in (*model.parameters(), *model.buffers())}
+
+    class Watch(TorchDispatchMode):
+        def __init__(self) -> None:
+            super().__init__()
+            self.live = self.peak = 0
+            self.alive: set[int] = set()
+
+        def track(self, tensor: torch.Tensor) -> None:
+            storage = tensor.untyped_storage()
+            pointer, size = storage.data_ptr(), storage.nbytes()
+            if pointer in skipped or pointer in self.alive or size == 0:
+                return
+            self.alive.add(pointer)
+            self.live += size
+            self.peak = max(self.peak, self.live)
+            weakref.finalize(storage, self.free, pointer, size)  # storages keep one Python object: freed once
+
+        def free(self, pointer: int, size: int) -> None:
+            self.alive.discard(pointer)
+            self.live -= size
+
+        def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+            out = func(*args, **(kwargs or {}))
+            for item in tree_flatten(out)[0]:
+                if isinstance(item, torch.Tensor):
+                    self.track(item)
+            return out
+
+    watch = Watch()
+    with torch.no_grad(), watch:
+        for tensor in inputs:
+            watch.track(tensor)
+        model(*inputs)
+    return watch.peak

@@ -24,15 +24,15 @@ def linear_keeps(port: str, shape: Sequence[int], layout: Layout, needs_grad: bo
     """What ``F.linear(x, W, b)`` keeps of its input ``x`` (on ``port``; ``shape`` and ``layout`` describe the
     tensor actually passed). The weight is a parameter and is never counted here.
 
-    A matrix, or a contiguous 3-D input with a bias, goes to ``addmm`` (on a view): it keeps the input when
-    the weight is trained. Anything else goes through ``matmul``, which reshapes the input to a matrix — a view
+    A matrix, or a contiguous input with a bias, goes to ``addmm`` (on a view): it keeps the input when the
+    weight is trained. Anything else goes through ``matmul``, which reshapes the input to a matrix — a view
     when the strides allow, a copy otherwise — and keeps that when the weight is trained; with a frozen weight
     and an input that does not fold it runs a batched product on the weight expanded to the batch, and keeps
     that copy.
     """
     rank = len(shape)
     elements = math.prod(shape)
-    if rank <= 2 or (rank == 3 and bias and layout.is_contiguous(shape)):
+    if rank <= 2 or (bias and layout.is_contiguous(shape)):
         return [Saved.input(port)] if trains else []
     folds = layout.viewed(shape, (elements // max(shape[-1], 1), shape[-1])) is not None
     if trains:
@@ -41,6 +41,18 @@ def linear_keeps(port: str, shape: Sequence[int], layout: Layout, needs_grad: bo
         batch = math.prod(shape[:-2])
         return [Saved.inner(batch * shape[-1] * out_features)]
     return []
+
+
+def linear_temporaries(shape: Sequence[int], layout: Layout, bias: bool, out_elements: int) -> list[Saved]:
+    """The temporaries ``F.linear`` makes at inference outside ``addmm``: a copy of an input that does not fold
+    into a matrix, and with a bias the product before the bias is added (a new tensor)."""
+    rank = len(shape)
+    if rank <= 2 or (bias and layout.is_contiguous(shape)):
+        return []
+    elements = math.prod(shape)
+    copy = 0 if layout.viewed(shape, (elements // max(shape[-1], 1), shape[-1])) is not None else elements
+    largest = max(copy, out_elements) if bias else copy
+    return [Saved.inner(largest)] if largest else []
 
 
 def dropout_keeps(p: float, mask_elements: int) -> list[Saved]:
@@ -108,6 +120,25 @@ def matmul_keeps(a: Operand, b: Operand) -> list[Saved]:
         else:
             kept.append(Saved.inner(expanded * rows * cols))
     return kept
+
+
+def matmul_copies(a: Operand, b: Operand) -> list[Saved]:
+    """The copies ``torch.matmul(a, b)`` makes at inference (no gradients): operands expanded to the common
+    batch, or reshaped where the strides allow no view. Nothing for products of matrices and vectors."""
+    da, db = len(a.shape), len(b.shape)
+    if da <= 2 and db <= 2:
+        return []
+    if da >= 3 and db <= 2 and a.folds():
+        return []
+    batch_a, batch_b = a.shape[:-2] if da >= 2 else (), b.shape[:-2] if db >= 2 else ()
+    batch = _broadcast(batch_a, batch_b)
+    expanded = math.prod(batch)
+    n, k, m = (a.shape[-2] if da >= 2 else 1), a.shape[-1], (b.shape[-1] if db >= 2 else 1)
+    copies = []
+    for op, own, rows, cols in ((a, batch_a, n, k), (b, batch_b, k, m)):
+        if not (tuple(own) == tuple(batch) and len(op.shape) >= 2 and op.reshapes_to((expanded, rows, cols))):
+            copies.append(Saved.inner(expanded * rows * cols))
+    return copies
 
 
 def _broadcast(a: Sequence[int], b: Sequence[int]) -> tuple[int, ...]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from neuralforge_desktop.core.catalog.autograd_rules import linear_keeps
+from neuralforge_desktop.core.catalog.autograd_rules import linear_keeps, linear_temporaries
 from neuralforge_desktop.core.catalog.memory_spec import (
     Autograd,
     Layout,
@@ -85,6 +85,7 @@ LINEAR = LayerDef(
     param_sizes={"weight": _linear_weight, "bias": lambda p, x: p.out_features if p.bias else 0},
     summary=lambda p: f"→ {p.get('out_features')}",
     saves=_linear_saves,
+    scratch=lambda p, x, y, grad: linear_temporaries(x["x"], grad.layout("x"), p.bias, numel(y, "y")),
 )
 
 

@@ -141,7 +141,10 @@ def _cross_entropy_saves(p: Params, x: Shapes, y: Shapes, grad: Autograd) -> lis
 
 
 def _nll_saves(p: Params, x: Shapes, y: Shapes, grad: Autograd) -> list[Saved]:
-    return [Saved.input("input"), Saved.input("target"), Saved.inner(1, "float32")]  # and the total weight
+    """The log-probabilities (a contiguous copy of non-contiguous ones past two dimensions), the targets and
+    the total weight (a scalar)."""
+    kept = Saved.input("input") if len(x["input"]) == 2 else grad.kept_contiguous("input", x["input"])
+    return [kept, Saved.input("target"), Saved.inner(1, "float32")]
 
 
 def _pair_saves(p: Params, x: Shapes, y: Shapes, grad: Autograd) -> list[Saved]:

@@ -16,9 +16,11 @@ for a type name.
 * ``layout(params, input shapes, input layout) → Placement``: whether the output is a *view* sharing the
   first input's memory (a reshape, a slice) or new memory, and how it is laid out. Layouts matter because
   torch copies a tensor it must reshape when its elements are not in order, and that copy is what it keeps.
-* ``scratch(params, input shapes, output shapes) → elements``: the most elements of temporary tensors alive
-  inside the layer at once at inference (a Transformer block's feed-forward hidden layer), in the layer's
-  float type; they are freed before the layer returns.
+* ``scratch(params, input shapes, output shapes, autograd) → [Saved.inner(…), …]``: the temporary tensors
+  alive inside the layer at inference while it runs, besides its inputs and outputs (max pooling's indices,
+  normalisation statistics, the partial sum of three inputs, a linear layer's product before its bias), freed
+  before it returns; the :class:`Autograd` carries the inputs' layouts (no input carries a gradient at
+  inference). A fused kernel's private workspace is not counted.
 """
 
 from __future__ import annotations
@@ -237,7 +239,7 @@ class Autograd:
 
 SavedRule = Callable[[Any, Shapes, Shapes, Autograd], Sequence[Saved]]
 LayoutRule = Callable[[Any, Shapes, Layout], Placement]
-ScratchRule = Callable[[Any, Shapes, Shapes], int]
+ScratchRule = Callable[[Any, Shapes, Shapes, Autograd], Sequence[Saved]]
 
 
 # -- common declarations ----------------------------------------------------------------------------------
@@ -285,5 +287,5 @@ def reshaped(shape: Sequence[int], new_shape: Sequence[int], layout: Layout) -> 
     return NEW if viewed is None else Placement(view=True, layout=viewed)
 
 
-def no_scratch(p: Any, x: Shapes, y: Shapes) -> int:
-    return 0
+def no_scratch(p: Any, x: Shapes, y: Shapes, grad: Autograd) -> Sequence[Saved]:
+    return ()

@@ -146,6 +146,23 @@ def _instance_norm_saves(p: Params, x: Shapes, y: Shapes, grad: Autograd) -> lis
     return [grad.kept_contiguous("x", x["x"]), *(Saved.inner(planes, "float32") for _ in range(2 + repeated))]
 
 
+def _stats(rows: int) -> list[Saved]:
+    """Mean and 1/σ per row, computed at inference when the layer keeps no running statistics."""
+    return [Saved.inner(2 * rows, "float32")]
+
+
+def _batch_norm_scratch(p: Params, x: Shapes, y: Shapes, grad: Autograd) -> list[Saved]:
+    return [] if p.track_running_stats else _stats(x["x"][1])
+
+
+def _instance_norm_scratch(p: Params, x: Shapes, y: Shapes, grad: Autograd) -> list[Saved]:
+    """Statistics per sample and channel (without running ones), the weight, bias and running statistics
+    repeated for every sample."""
+    planes = x["x"][0] * x["x"][1]
+    repeated = (1 if p.affine else 0) + (1 if p.affine and p.bias else 0) + (2 if p.track_running_stats else 0)
+    return ([] if p.track_running_stats else _stats(planes)) + [Saved.inner(repeated * planes, "float32")]
+
+
 # -- BatchNorm -------------------------------------------------------------------------------------------
 _BATCH_LAYOUT = {1: "(N, C) or (N, C, L)", 2: "(N, C, H, W)"}
 _BATCH_RANKS = {1: (2, 3), 2: (4,)}
@@ -195,6 +212,7 @@ def _batch_norm(nd: int) -> LayerDef:
         param_sizes={"weight": lambda p, x: _channels(x) if p.affine else 0,
                      "bias": lambda p, x: _channels(x) if p.affine and p.bias else 0},
         saves=_batch_norm_saves,
+        scratch=_batch_norm_scratch,
     )
 
 
@@ -264,6 +282,7 @@ LAYER_NORM = LayerDef(
         Example({"x": ((2, 7, 8), "float32")}, {"bias": False}),
     ),
     saves=_layer_norm_saves,
+    scratch=lambda p, x, y, grad: _stats(prod(x["x"][: len(x["x"]) - p.num_dims])),
 )
 
 
@@ -332,6 +351,7 @@ GROUP_NORM = LayerDef(
     ),
     summary=lambda p: f"{p.get('num_groups')} groups",
     saves=_group_norm_saves,
+    scratch=lambda p, x, y, grad: _stats(x["x"][0] * p.num_groups),
 )
 
 
@@ -365,6 +385,7 @@ INSTANCE_NORM_2D = LayerDef(
         Example({"x": ((2, 4, 5, 5), "float32")}, {"affine": True, "bias": False, "momentum": None}),
     ),
     saves=_instance_norm_saves,
+    scratch=_instance_norm_scratch,
 )
 
 LAYERS = [_batch_norm(1), _batch_norm(2), LAYER_NORM, GROUP_NORM, INSTANCE_NORM_2D]

@@ -120,6 +120,10 @@ def _max_pool_saves(p: Params, x: Shapes, y: Shapes, grad: Autograd) -> list[Sav
     return [Saved.input(), Saved.inner(numel(y, "y"), "int64")]
 
 
+def _max_pool_scratch(p: Params, x: Shapes, y: Shapes, grad: Autograd) -> list[Saved]:
+    return [Saved.inner(numel(y, "y"), "int64")]  # torch's CPU kernel finds the indices at inference too
+
+
 def _adaptive_saves(p: Params, x: Shapes, y: Shapes, grad: Autograd) -> list[Saved]:
     """A 1×1 output is a mean over the plane (backward needs only the sizes); any other keeps the input."""
     return [] if tuple(p.output_size) == (1, 1) else [Saved.input()]
@@ -154,6 +158,7 @@ def _max_pool(nd: int) -> LayerDef:
         traits=frozenset({Trait.WINDOWED}),
         summary=window,
         saves=_max_pool_saves,
+        scratch=_max_pool_scratch,
     )
 
 

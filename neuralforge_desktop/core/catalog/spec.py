@@ -290,7 +290,7 @@ class LayerDef:
       non-advanced params that differ from their defaults.
     * ``saves``, ``layout``, ``scratch`` — memory (see :mod:`.memory_spec`): the tensors autograd keeps of one
       call for the backward pass, whether the output is a view of the input or new memory and how it is laid
-      out, and the temporary elements alive inside the layer at inference. ``saves=None`` means undeclared:
+      out, and the temporary tensors alive inside the layer while it runs at inference. ``saves=None`` means undeclared:
       the memory analysis then assumes the layer keeps its inputs and says so.
     """
 
@@ -322,7 +322,7 @@ class LayerDef:
     summary: SummaryRule | None = None  # the canvas one-liner; None: params that differ from the defaults
     saves: SavedRule | None = None  # tensors kept for backward; None: undeclared (assumed: its inputs)
     layout: LayoutRule | None = None  # where the outputs lie; None: new contiguous memory
-    scratch: ScratchRule = no_scratch  # temporary elements alive inside the layer at inference
+    scratch: ScratchRule = no_scratch  # temporary tensors alive inside the layer while it runs at inference
 
     @property
     def display_name(self) -> str:

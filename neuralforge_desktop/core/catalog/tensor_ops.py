@@ -10,7 +10,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 
-from neuralforge_desktop.core.catalog.autograd_rules import Operand, matmul_keeps
+from neuralforge_desktop.core.catalog.autograd_rules import Operand, matmul_copies, matmul_keeps
 from neuralforge_desktop.core.catalog.memory_spec import (
     Autograd,
     Layout,
@@ -332,6 +332,16 @@ def _elementwise_flops(p: Params, x: Shapes, y: Shapes) -> int:
 _BROADCAST_HELP = " Shapes broadcast as in NumPy: sizes are matched from the last dimension and a size of 1 " \
     "(or a missing dimension) stretches to the other size."
 
+def _partial_sums(p: Params, x: Shapes, y: Shapes, grad: Autograd) -> list[Saved]:
+    """x0 ∘ x1 ∘ …, left to right: each partial result lives until the next is made."""
+    shape, partials = x["x0"], []
+    for i in range(1, p.num_inputs - 1):
+        shape = _broadcast_sizes(shape, x[f"x{i}"])
+        partials.append(math.prod(shape))
+    pairs = [a + b for a, b in zip(partials, partials[1:], strict=False)] or partials
+    return [Saved.inner(max(pairs))] if pairs else []
+
+
 ADD = LayerDef(
     type="Add",
     category="Merge",
@@ -351,6 +361,7 @@ ADD = LayerDef(
     ),
     saves=saves_nothing,
     layout=elementwise,
+    scratch=_partial_sums,
 )
 
 def _multiply_saves(p: Params, x: Shapes, y: Shapes, grad: Autograd) -> list[Saved]:
@@ -393,6 +404,7 @@ MULTIPLY = LayerDef(
     ),
     saves=_multiply_saves,
     layout=elementwise,
+    scratch=_partial_sums,
 )
 
 
@@ -421,6 +433,12 @@ def _matmul_saves(p: Params, x: Shapes, y: Shapes, grad: Autograd) -> list[Saved
     return matmul_keeps(a, b)
 
 
+def _matmul_scratch(p: Params, x: Shapes, y: Shapes, grad: Autograd) -> list[Saved]:
+    a, b = (Operand(x[port], False, grad.layout(port), Saved.input(port)) for port in ("a", "b"))
+    return matmul_copies(a, b)
+
+
+
 MATMUL = LayerDef(
     type="MatMul",
     category="Math",
@@ -437,6 +455,7 @@ MATMUL = LayerDef(
         Example({"a": ((2, 1, 3, 4), "float32"), "b": ((2, 5, 4, 2), "float32")}),
     ),
     saves=_matmul_saves,
+    scratch=_matmul_scratch,
 )
 
 
