@@ -79,6 +79,20 @@ class Operand:
     def folds(self) -> bool:
         return self.reshapes_to((math.prod(self.shape[:-1]), self.shape[-1]))
 
+    def expands_to(self, batch: Sequence[int], rows: int, cols: int) -> bool:
+        """Whether ``expand(batch + (rows, cols)).reshape(prod(batch), rows, cols)`` is a view: broadcast
+        dimensions get stride 0, and the reshape must merge the batch without copying."""
+        shape = self.shape if len(self.shape) >= 2 else (1, *self.shape)
+        strides = self.layout.of(self.shape)
+        strides = strides if len(self.shape) >= 2 else (self.shape[0] * strides[0], *strides)
+        own = len(shape) - 2
+        expanded_strides = []
+        for i, size in enumerate(batch):
+            j = i - (len(batch) - own)
+            expanded_strides.append(strides[j] if j >= 0 and shape[j] == size else 0)
+        expanded = Layout((*expanded_strides, *strides[-2:]))
+        return expanded.viewed((*batch, rows, cols), (math.prod(batch), rows, cols)) is not None
+
 
 def matmul_keeps(a: Operand, b: Operand) -> list[Saved]:
     """What ``torch.matmul(a, b)`` keeps, following its dispatch (dot, mv, mm, folding a batch into a matrix,
@@ -112,13 +126,9 @@ def matmul_keeps(a: Operand, b: Operand) -> list[Saved]:
     k = a.shape[-1]
     m = b.shape[-1] if db >= 2 else 1
     expanded = math.prod(batch)
-    for op, other, own_batch, rows, cols in ((a, b, batch_a, n, k), (b, a, batch_b, k, m)):
-        if not other.needs_grad:
-            continue
-        if tuple(own_batch) == tuple(batch) and len(op.shape) >= 2 and op.reshapes_to((expanded, rows, cols)):
-            kept.append(op.kept)
-        else:
-            kept.append(Saved.inner(expanded * rows * cols))
+    for op, other, rows, cols in ((a, b, n, k), (b, a, k, m)):
+        if other.needs_grad:
+            kept.append(op.kept if op.expands_to(batch, rows, cols) else Saved.inner(expanded * rows * cols))
     return kept
 
 
@@ -134,11 +144,8 @@ def matmul_copies(a: Operand, b: Operand) -> list[Saved]:
     batch = _broadcast(batch_a, batch_b)
     expanded = math.prod(batch)
     n, k, m = (a.shape[-2] if da >= 2 else 1), a.shape[-1], (b.shape[-1] if db >= 2 else 1)
-    copies = []
-    for op, own, rows, cols in ((a, batch_a, n, k), (b, batch_b, k, m)):
-        if not (tuple(own) == tuple(batch) and len(op.shape) >= 2 and op.reshapes_to((expanded, rows, cols))):
-            copies.append(Saved.inner(expanded * rows * cols))
-    return copies
+    return [Saved.inner(expanded * rows * cols) for op, rows, cols in ((a, n, k), (b, k, m))
+            if not op.expands_to(batch, rows, cols)]
 
 
 def _broadcast(a: Sequence[int], b: Sequence[int]) -> tuple[int, ...]:
