@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import pytest
 
-from random_graphs import check_graph, layer_types, loss_types, random_graph
+from random_graphs import layer_types, loss_types, random_graph
+from torch_agreement import check_graph
 
 QUICK = 60
 LONG = 600
