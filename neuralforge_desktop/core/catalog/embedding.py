@@ -113,7 +113,8 @@ POSITIONAL_EMBEDDING = LayerDef(
     description="adds a learned vector for each position in the sequence, so the model knows word order",
     math="y[n, t, :] = x[n, t, :] + P[t, :]",
     help="Learns one vector per position (up to max_len positions) and adds it to the input sequence, as in "
-    "BERT and GPT-2. The vector size comes from the input's last dimension; the shape is unchanged.",
+    "BERT and GPT-2. The vector size comes from the input's last dimension; the shape is unchanged. A named "
+    "sequence length such as T is assumed to be at most max_len.",
     params=(ParamSpec("max_len", "int", 512, "longest sequence the table covers", minimum=1),),
     inputs=(PortSpec("x", ranks=(3,), layout="(N, T, E)"),),
     shape=_positional_shape,
