@@ -217,3 +217,21 @@ def test_conventions_define_every_memory_figure() -> None:
                 "peak_inference_activation_bytes", "activation_bytes", "training_memory_bytes"):
         assert CONVENTIONS.get(key), key
     assert "saved" in CONVENTIONS["training_memory_bytes"]
+
+
+def test_figures_follow_edits_and_survive_a_device_switch() -> None:
+    c = Composer("edits")
+    x = c.layer("Linear", c.input("x", [6]), "lin1", out_features=8)
+    c.output(c.layer("Linear", x, "lin2", out_features=4), "y")
+    graph = c.done()
+    shapes = infer_shapes(graph)
+    first = estimate_cost(graph, shapes, batch_size=2, device="t4")
+    assert estimate_cost(graph, shapes, batch_size=2, device="h100").memory is first.memory  # reused
+    graph.nodes["lin1"].trainable = False  # lin1 reads the raw input: frozen, it keeps nothing
+    frozen = estimate_cost(graph, shapes, batch_size=2, device="t4")
+    assert frozen.saved_activation_bytes == first.saved_activation_bytes - 2 * 6 * F32
+    graph.set_param("lin1", "out_features", 16)
+    shapes.update(["lin1"])
+    wider = estimate_cost(graph, shapes, batch_size=2, device="t4")
+    assert wider.saved_activation_bytes == 2 * 16 * F32  # lin2's input
+    assert wider.to_json() == estimate_cost(graph, infer_shapes(graph), batch_size=2, device="t4").to_json()

@@ -29,7 +29,7 @@ from typing import Any
 
 from neuralforge_desktop.core.analysis.devices import DeviceProfile, get_device, precision_itemsize
 from neuralforge_desktop.core.analysis.memory import MEMORY_CONVENTIONS, MemoryReport, estimate_memory
-from neuralforge_desktop.core.analysis.shapes import NodeShapes, ShapeInference
+from neuralforge_desktop.core.analysis.shapes import NodeShapes, ShapeInference, deep_revision
 from neuralforge_desktop.core.catalog.layer_memo import layer_token
 from neuralforge_desktop.core.catalog.node_params import is_data_input
 from neuralforge_desktop.core.catalog.spec import LayerDef, Params, Trait
@@ -183,10 +183,11 @@ _NodeEntry = tuple[NodeShapes, LayerDef | None, tuple[tuple[str, int], ...], _Ra
 class _Caches:
     """Per-:class:`ShapeInference` caches, keyed by the node's inference path (``blk[2]/lin``)."""
 
-    __slots__ = ("nodes",)
+    __slots__ = ("nodes", "memory")
 
     def __init__(self) -> None:
         self.nodes: dict[str, _NodeEntry] = {}
+        self.memory: tuple[tuple[Any, ...], MemoryReport] | None = None  # (what it depends on, the report)
 
 
 _IDENTITY_CACHES: weakref.WeakKeyDictionary[ShapeInference, _Caches] = weakref.WeakKeyDictionary()
@@ -493,11 +494,30 @@ def estimate_cost(graph: Graph, shapes: ShapeInference | None = None, batch_size
 
 # -- memory (activations saved for backward, peak at inference: see memory.py) ----------------------------
 def _memory(graph: Graph, shapes: ShapeInference, ctx: _Ctx, rows: list[CostRow]) -> MemoryReport:
-    """Both activation figures, each node's share of the saved bytes put on its row."""
-    memory = estimate_memory(graph, shapes, ctx.bindings, ctx.max_elements)
+    """Both activation figures, each node's share of the saved bytes put on its row. The report is reused
+    while the shape results, trainable flags and bindings are the same (another device, another precision)."""
+    key = (ctx.bkey, *_memory_inputs(graph, shapes))
+    cached = ctx.cache.memory
+    if cached is not None and len(cached[0]) == len(key) and all(
+            a is b or (type(a) is not NodeShapes and a == b) for a, b in zip(cached[0], key, strict=True)):
+        memory = cached[1]
+    else:
+        memory = estimate_memory(graph, shapes, ctx.bindings, ctx.max_elements)
+        ctx.cache.memory = (key, memory)
     for row in rows:
         row.saved_bytes = memory.node_saved.get(row.path, 0)
         note = memory.notes.get(row.path)
         if note and note not in row.note:
             row.note = "; ".join(filter(None, [row.note, note]))
     return memory
+
+
+def _memory_inputs(graph: Graph, shapes: ShapeInference) -> tuple[Any, ...]:
+    """What the memory figures read besides the bindings: every shape result (compared by identity: inference
+    replaces a result whenever it recomputes it) and trainable flag, and the revisions of nested bodies."""
+    parts: list[Any] = [graph.structure_revision]
+    for nid, node in graph.nodes.items():
+        parts += [nid, shapes.results.get(nid), node.trainable]
+        if node.body is not None:
+            parts.append(deep_revision(node.body))
+    return tuple(parts)

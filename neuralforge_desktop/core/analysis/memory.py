@@ -34,6 +34,7 @@ from neuralforge_desktop.core.catalog.memory_spec import (
     Placement,
     Saved,
     itemsize,
+    no_scratch,
 )
 from neuralforge_desktop.core.catalog.node_params import is_data_input
 from neuralforge_desktop.core.catalog.spec import LayerDef, Params, Trait
@@ -50,8 +51,9 @@ MEMORY_CONVENTIONS: dict[str, str] = {
     "plain SGD 0",
     "saved_activation_bytes": "activations one training step keeps for the backward pass, at the batch size, "
     "loss included: what each layer's catalog entry declares autograd keeps (ReLU its output, a convolution or "
-    "linear layer its input, attention its probabilities and dropout mask, dropout its mask, LayerNorm its "
-    "input and statistics, a view nothing), each tensor counted once however many layers keep it, a view "
+    "linear layer its input, attention with dropout its probabilities, their mask and the dropped "
+    "probabilities (without dropout only q, k, v, its output and a log-sum-exp), dropout its mask, LayerNorm "
+    "its input and statistics, a view nothing), each tensor counted once however many layers keep it, a view "
     "counting its whole base tensor; a layer that reads no tensor carrying a gradient and trains no parameter "
     "keeps nothing (a ReLU on the raw input); as PyTorch's CPU kernels keep them (fused GPU kernels such as "
     "flash attention, cuDNN RNNs and 1-byte dropout masks keep less); a size the kernel library picks (an LSTM "
@@ -104,9 +106,11 @@ class _Value:
 
 
 class _Walk:
-    def __init__(self, train: bool, bindings: Mapping[str, int], max_elements: int, report: MemoryReport) -> None:
+    def __init__(self, train: bool, bindings: Mapping[str, int], max_elements: int, report: MemoryReport,
+                 sizes: dict[TensorSpec, tuple[int, ...]]) -> None:
         self.train = train
         self.bindings = bindings
+        self.sizes = sizes  # spec → its shape under the bindings (shared by both walks)
         self.max_elements = max_elements
         self.report = report
         self.step = 0
@@ -115,9 +119,12 @@ class _Walk:
 
     # -- sizes -----------------------------------------------------------------------------------------
     def _shape(self, spec: TensorSpec) -> tuple[int, ...]:
-        shape = tuple(resolve_dim(d, self.bindings) for d in spec.shape)
-        if math.prod(shape) > self.max_elements:
-            raise ValueError(f"a tensor of {math.prod(shape):,} elements is over the limit")
+        shape = self.sizes.get(spec)
+        if shape is None:
+            shape = tuple(resolve_dim(d, self.bindings) for d in spec.shape)
+            if math.prod(shape) > self.max_elements:
+                raise ValueError(f"a tensor of {math.prod(shape):,} elements is over the limit")
+            self.sizes[spec] = shape
         return shape
 
     def _new(self, shape: tuple[int, ...], dtype: DType, layout: Layout, grad: bool) -> _Value:
@@ -239,9 +246,12 @@ class _Walk:
         except Exception as exc:  # a faulty (plugin) rule: reported, never fatal
             self._skip(path, node, f"layout rule failed: {exc}")
             return {}
-        grad_in = frozenset(p for p, v in inputs.items() if v.grad and v.dtype.is_float)
-        trains = not frozen and self._has_params(layer, params, result)
-        recorded = self.train and bool(grad_in or trains)
+        if self.train:
+            grad_in = frozenset(p for p, v in inputs.items() if v.grad and v.dtype.is_float)
+            trains = not frozen and _has_params(layer, params, result)
+            recorded = bool(grad_in or trains)
+        else:
+            grad_in, trains, recorded = frozenset(), False, False
         outputs: dict[str, _Value] = {}
         for port, spec in result.outputs.items():
             grad = recorded and spec.dtype.is_float
@@ -255,7 +265,7 @@ class _Walk:
         if self.train:
             if recorded:
                 self._keep(layer, node, path, params, x, y, inputs, outputs, grad_in, trains, owners)
-        else:
+        elif layer.scratch is not no_scratch:
             context = Autograd(frozenset(), False, {p: v.layout for p, v in inputs.items()},
                                {p: id(v) for p, v in inputs.items()})
             try:
@@ -279,13 +289,6 @@ class _Walk:
         if layer.layout is None:
             return NEW
         return layer.layout(params, x, first.layout)
-
-    @staticmethod
-    def _has_params(layer: LayerDef, params: Params, result: NodeShapes) -> bool:
-        try:
-            return int(layer.param_count(params, result.inputs)) > 0
-        except Exception:  # cannot count: the cost report says so; assume trained, as most layers with a rule
-            return True
 
     def _keep(self, layer: LayerDef, node: Node, path: str, params: Params, x: Mapping[str, tuple[int, ...]],
               y: Mapping[str, tuple[int, ...]], inputs: Mapping[str, _Value], outputs: Mapping[str, _Value],
@@ -358,6 +361,25 @@ class _Walk:
         return best
 
 
+_PARAMS_MEMO: dict[int, tuple[NodeShapes, bool]] = {}  # id(shape result) → (that result, has parameters)
+
+
+def _has_params(layer: LayerDef, params: Params, result: NodeShapes) -> bool:
+    """Whether the layer holds parameters; remembered per shape result (inference replaces only the results
+    it recomputes, so an estimate after an edit recounts only the edited nodes)."""
+    hit = _PARAMS_MEMO.get(id(result))
+    if hit is not None and hit[0] is result:
+        return hit[1]
+    try:
+        found = int(layer.param_count(params, result.inputs)) > 0
+    except Exception:  # cannot count: the cost report says so; assume trained, as most layers with a rule
+        found = True
+    if len(_PARAMS_MEMO) > 50_000:
+        _PARAMS_MEMO.clear()
+    _PARAMS_MEMO[id(result)] = (result, found)
+    return found
+
+
 def _element_type(result: NodeShapes) -> DType:
     """The layer's float type, or for a layer on integers (an addition of ids) its inputs' type."""
     specs = (*result.inputs.values(), *result.outputs.values())
@@ -379,9 +401,10 @@ def estimate_memory(graph: Graph, shapes: ShapeInference, bindings: Mapping[str,
     """Both activation figures of ``graph`` (see the module docstring); ``bindings`` give every symbol a
     value (``N`` the batch size); a tensor over ``max_elements`` is not sized."""
     report = MemoryReport()
-    train = _Walk(True, bindings, max_elements, report)
+    sizes: dict[TensorSpec, tuple[int, ...]] = {}
+    train = _Walk(True, bindings, max_elements, report, sizes)
     train.graph(graph, shapes, "", False, None, ())
-    inference = _Walk(False, bindings, max_elements, MemoryReport())
+    inference = _Walk(False, bindings, max_elements, MemoryReport(), sizes)
     outputs = inference.graph(graph, shapes, "", False, None, ())
     for value in outputs.values():
         value.storage.pinned = True
