@@ -455,7 +455,7 @@ class _Grower:
                 target_shape, dtype = [shape[0 + i] for i in range(2, len(shape))], "int64"
         else:
             target_shape, dtype = list(shape[1:]), "float32"
-        if shape[0] != "N" or any(not isinstance(d, int) and (d == "N" or not d.isidentifier()) for d in target_shape):
+        if not shape or shape[0] != "N" or any(not isinstance(d, int) and (d == "N" or not d.isidentifier()) for d in target_shape):
             return  # a target Input declares plain sizes after its batch
         target = self.add_input("vector", role="target", shape=target_shape, dtype=dtype)
         params = {spec.name: _draw_param(self.rng, spec, layer, prediction.spec) for spec in layer.params}

@@ -16,7 +16,8 @@ while it runs. The peak is the largest sum of live tensors over the steps. Graph
 (the caller holds them), and a block's input until the block (each copy's, until that copy) returns. The
 product's model frees a value after its last reader the same way.
 
-Blocks are walked copy by copy (three copies at most: every later copy repeats the third's figures).
+Blocks are walked copy by copy (three copies at most, fewer inside other blocks: every later copy repeats the
+last walked copy's figures).
 """
 
 from __future__ import annotations
@@ -41,7 +42,12 @@ from neuralforge_desktop.core.catalog.spec import LayerDef, Params, Trait
 from neuralforge_desktop.core.ir.graph import BLOCK, INPUT, OUTPUT, Graph, Node
 from neuralforge_desktop.core.ir.types import DType, TensorSpec, resolve_dim
 
-_SIMULATED_COPIES = 3  # a repeated block's later copies repeat the third copy's figures
+# Copies of a repeated block walked one by one; later copies repeat the last walked copy's figures. Three reach
+# the steady state (the first copy may read a tensor kept elsewhere, the second one a copy's output). In
+# training a copy's effect is remembered by what it depends on, so nested blocks cost no more than one walk of
+# each distinct copy; the inference walk, which must see every step, walks fewer copies inside other blocks.
+_TRAINING_COPIES = 3
+_INFERENCE_COPIES = (3, 2)
 
 # The memory figures of a cost report, as its conventions state them (cost.CONVENTIONS includes these).
 MEMORY_CONVENTIONS: dict[str, str] = {
@@ -105,6 +111,20 @@ class _Value:
     grad: bool
 
 
+@dataclass(slots=True)
+class _CopyEffect:
+    """What walking one copy of a block body did, to replay it: bytes kept (in all and per node), the inputs it
+    keeps, and its outputs, each an input's memory (index ≥ 0) or memory it made (``-1 - index`` into
+    ``made``: size and kept flag)."""
+
+    saved: int
+    inexact: int
+    node_saved: dict[str, int]
+    kept_inputs: list[int]
+    made: dict[int, tuple[int, bool]]
+    outputs: dict[str, tuple[int, tuple[int, ...], DType, Layout, bool]] = field(default_factory=dict)
+
+
 class _Walk:
     def __init__(self, train: bool, bindings: Mapping[str, int], max_elements: int, report: MemoryReport,
                  sizes: dict[TensorSpec, tuple[int, ...]]) -> None:
@@ -114,6 +134,7 @@ class _Walk:
         self.max_elements = max_elements
         self.report = report
         self.step = 0
+        self.copies: dict[tuple[object, ...], tuple[ShapeInference, _CopyEffect]] = {}  # see _training_copy
         self.scratch: dict[int, int] = {}
         self.storages: list[_Storage] = []
 
@@ -203,18 +224,67 @@ class _Walk:
         repeat = node.repeat
         current = dict(inputs)
         produced: dict[str, _Value] = {}
-        for copy in range(min(repeat, _SIMULATED_COPIES)):
+        if self.train:
+            walked = min(repeat, _TRAINING_COPIES)
+        else:
+            walked = min(repeat, _INFERENCE_COPIES[len(blocks)] if len(blocks) < len(_INFERENCE_COPIES) else 1)
+        for copy in range(walked):
             inference = result.first_body if copy == 0 and result.first_body is not None else result.body
             before = (self.report.saved_bytes, self.report.inexact_saved_bytes, dict(self.report.node_saved))
-            produced = self.graph(body, inference, f"{path}/", frozen, current, blocks + (path,))
+            if self.train:
+                produced = self._training_copy(body, inference, path, frozen, current, blocks)
+            else:
+                produced = self.graph(body, inference, f"{path}/", frozen, current, blocks + (path,))
             for value in current.values():  # the caller holds a copy's input until the copy returns
                 value.storage.last = max(value.storage.last, self.step - 1)
-            if copy == _SIMULATED_COPIES - 1 and repeat > _SIMULATED_COPIES:
-                self._extrapolate(repeat - _SIMULATED_COPIES, before)
+            if copy == walked - 1 and repeat > walked:
+                self._extrapolate(repeat - walked, before)
             current = {i: produced[o] for i, o in zip(ins, outs, strict=False) if o in produced}
         for value in inputs.values():  # and the block's own input until its last copy returns
             value.storage.last = max(value.storage.last, self.step - 1)
         return produced
+
+    def _training_copy(self, body: Graph, inference: ShapeInference, path: str, frozen: bool,
+                       current: dict[str, _Value], blocks: tuple[str, ...]) -> dict[str, _Value]:
+        """One copy of a block body in the training walk. Its effect (bytes kept, which inputs it keeps, what it
+        returns) depends only on the body and on its inputs' sizes, layouts, gradients and kept flags: it is
+        worked out once per such signature, on stand-ins for the inputs, and replayed after."""
+        storages = list({id(v.storage): v.storage for v in current.values()}.values())
+        where = {id(st): i for i, st in enumerate(storages)}
+        key = (path, id(inference), frozen, tuple(sorted(
+            (port, where[id(v.storage)], v.shape, v.dtype, v.layout, v.grad) for port, v in current.items())),
+            tuple((st.nbytes, st.kept) for st in storages))
+        report = self.report
+        hit = self.copies.get(key)
+        if hit is None or hit[0] is not inference:
+            stand_ins = [_Storage(st.nbytes, kept=st.kept) for st in storages]
+            given = {port: _Value(stand_ins[where[id(v.storage)]], v.shape, v.dtype, v.layout, v.grad)
+                     for port, v in current.items()}
+            before = (report.saved_bytes, report.inexact_saved_bytes, dict(report.node_saved))
+            produced = self.graph(body, inference, f"{path}/", frozen, given, blocks + (path,))
+            effect = _CopyEffect(
+                report.saved_bytes - before[0], report.inexact_saved_bytes - before[1],
+                {k: v - before[2].get(k, 0) for k, v in report.node_saved.items() if v != before[2].get(k, 0)},
+                [i for i, st in enumerate(stand_ins) if st.kept and not storages[i].kept], {})
+            made: dict[int, int] = {}
+            for port, value in produced.items():
+                known = next((i for i, st in enumerate(stand_ins) if st is value.storage), None)
+                if known is None:
+                    known = -1 - made.setdefault(id(value.storage), len(made))
+                    effect.made[-1 - known] = (value.storage.nbytes, value.storage.kept)
+                effect.outputs[port] = (known, value.shape, value.dtype, value.layout, value.grad)
+            self.copies[key] = (inference, effect)
+        else:
+            effect = hit[1]
+            report.saved_bytes += effect.saved
+            report.inexact_saved_bytes += effect.inexact
+            for k, v in effect.node_saved.items():
+                report.node_saved[k] = report.node_saved.get(k, 0) + v
+        for i in effect.kept_inputs:
+            storages[i].kept = True
+        fresh = [_Storage(nbytes, kept=kept) for nbytes, kept in (effect.made[i] for i in range(len(effect.made)))]
+        return {port: _Value(storages[index] if index >= 0 else fresh[-1 - index], shape, dtype, layout, grad)
+                for port, (index, shape, dtype, layout, grad) in effect.outputs.items()}
 
     def _extrapolate(self, times: int, before: tuple[int, int, dict[str, int]]) -> None:
         """Add ``times`` more copies of what the last simulated copy added."""

@@ -60,6 +60,7 @@ def _activation(
     *,
     saves: SavedRule,
     layout: LayoutRule | None = elementwise,
+
     help: str = "",
     params: tuple[ParamSpec, ...] = (),
     init: InitRule = _no_args,

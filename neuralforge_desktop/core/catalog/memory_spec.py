@@ -9,13 +9,14 @@ for a type name.
   call of the layer during training (its ``saved_tensors``): an input or an output it keeps (counted once
   however many layers keep the same tensor), or a tensor made inside the layer (attention probabilities, a
   dropout mask, normalisation statistics, the hidden layer of a feed-forward block). :class:`Autograd` says
-  which inputs carry gradients, whether the layer's parameters are trained and which inputs are contiguous,
-  since torch decides on all three (a product saves an operand only for the other operand's gradient; a
-  matrix product folds a contiguous input in place and copies any other). When no input carries a gradient
-  and no parameter is trained, autograd records nothing and the rule is not asked.
+  which inputs carry gradients, whether the layer's parameters are trained and how the inputs lie in memory
+  (their strides), since torch decides on all three (a product saves an operand only for the other operand's
+  gradient; a matrix product folds an input into a matrix in place when its strides allow, and copies it
+  otherwise). When no input carries a gradient and no parameter is trained, autograd records nothing and the
+  rule is not asked.
 * ``layout(params, input shapes, input layout) → Placement``: whether the output is a *view* sharing the
   first input's memory (a reshape, a slice) or new memory, and how it is laid out. Layouts matter because
-  torch copies a tensor it must reshape when its elements are not in order, and that copy is what it keeps.
+  torch copies a tensor it must reshape when its strides allow no view, and that copy is what it keeps.
 * ``scratch(params, input shapes, output shapes, autograd) → [Saved.inner(…), …]``: the temporary tensors
   alive inside the layer at inference while it runs, besides its inputs and outputs (max pooling's indices,
   normalisation statistics, the partial sum of three inputs, a linear layer's product before its bias), freed
@@ -223,10 +224,6 @@ class Autograd:
     def is_contiguous(self, port: str, shape: Sequence[int]) -> bool:
         return self.layout(port).is_contiguous(shape)
 
-    def folds(self, port: str, shape: Sequence[int]) -> bool:
-        """Whether the input reshaped to a matrix (all but the last dimension merged) is a view of it."""
-        return self.layout(port).viewed(shape, (math.prod(shape[:-1]), shape[-1])) is not None
-
     def same_tensor(self, a: str, b: str) -> bool:
         """Whether ports ``a`` and ``b`` receive the very same tensor (one edge source, or a fallback)."""
         ta, tb = self.tensors.get(a), self.tensors.get(b)
@@ -289,3 +286,9 @@ def reshaped(shape: Sequence[int], new_shape: Sequence[int], layout: Layout) -> 
 
 def no_scratch(p: Any, x: Shapes, y: Shapes, grad: Autograd) -> Sequence[Saved]:
     return ()
+
+
+def contiguous_copy(p: Any, x: Shapes, y: Shapes, grad: Autograd) -> Sequence[Saved]:
+    """A layer that works on a contiguous input copies a non-contiguous one first (group and instance norm)."""
+    shape = x["x"]
+    return () if grad.is_contiguous("x", shape) else (Saved.inner(math.prod(shape)),)

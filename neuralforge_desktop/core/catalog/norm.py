@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from neuralforge_desktop.core.catalog.memory_spec import Autograd, Saved
+from neuralforge_desktop.core.catalog.memory_spec import Autograd, Saved, contiguous_copy
 from neuralforge_desktop.core.catalog.shape_utils import concrete, numel, prod
 from neuralforge_desktop.core.catalog.spec import Example, LayerDef, Params, ParamSpec, PortSpec, TorchCall, Trait
 from neuralforge_desktop.core.diagnostics import ShapeError
@@ -160,7 +160,8 @@ def _instance_norm_scratch(p: Params, x: Shapes, y: Shapes, grad: Autograd) -> l
     repeated for every sample."""
     planes = x["x"][0] * x["x"][1]
     repeated = (1 if p.affine else 0) + (1 if p.affine and p.bias else 0) + (2 if p.track_running_stats else 0)
-    return ([] if p.track_running_stats else _stats(planes)) + [Saved.inner(repeated * planes, "float32")]
+    return [*contiguous_copy(p, x, y, grad), *([] if p.track_running_stats else _stats(planes)),
+            Saved.inner(repeated * planes, "float32")]
 
 
 # -- BatchNorm -------------------------------------------------------------------------------------------
@@ -351,7 +352,7 @@ GROUP_NORM = LayerDef(
     ),
     summary=lambda p: f"{p.get('num_groups')} groups",
     saves=_group_norm_saves,
-    scratch=lambda p, x, y, grad: _stats(x["x"][0] * p.num_groups),
+    scratch=lambda p, x, y, grad: [*contiguous_copy(p, x, y, grad), *_stats(x["x"][0] * p.num_groups)],
 )
 
 
