@@ -415,8 +415,8 @@ class _Walk:
     # -- the peak ----------------------------------------------------------------------------------------
     def peak(self) -> int:
         steps = self.step
-        if steps == 0:
-            return 0
+        if steps == 0:  # nothing runs: the inputs the caller holds are all there is
+            return sum(storage.nbytes for storage in self.storages if storage.pinned)
         delta = [0] * (steps + 1)
         for storage in self.storages:
             start = max(storage.born, 0)
