@@ -446,16 +446,18 @@ class _Grower:
             return
         layer = self.rng.choice(loss_types())
         shape = prediction.spec.shape
+        if not shape or shape[0] != "N":
+            return  # a target Input has the batch first
         if layer.type in ("CrossEntropyLoss", "NLLLoss"):
             if prediction.spec.rank < 2:
                 return
             if layer.type == "CrossEntropyLoss" and self.rng.random() < 0.3:
                 target_shape, dtype = list(shape[1:]), "float32"
             else:
-                target_shape, dtype = [shape[0 + i] for i in range(2, len(shape))], "int64"
+                target_shape, dtype = list(shape[2:]), "int64"
         else:
             target_shape, dtype = list(shape[1:]), "float32"
-        if not shape or shape[0] != "N" or any(not isinstance(d, int) and (d == "N" or not d.isidentifier()) for d in target_shape):
+        if any(not isinstance(d, int) and (d == "N" or not d.isidentifier()) for d in target_shape):
             return  # a target Input declares plain sizes after its batch
         target = self.add_input("vector", role="target", shape=target_shape, dtype=dtype)
         params = {spec.name: _draw_param(self.rng, spec, layer, prediction.spec) for spec in layer.params}
