@@ -16,8 +16,8 @@ while it runs. The peak is the largest sum of live tensors over the steps. Graph
 (the caller holds them), and a block's input until the block (each copy's, until that copy) returns. The
 product's model frees a value after its last reader the same way.
 
-Blocks are walked copy by copy (three copies at most, fewer inside other blocks: every later copy repeats the
-last walked copy's figures).
+Blocks are walked copy by copy: three copies at most (fewer inside other blocks at inference), every later
+copy repeating the last walked copy's figures; in training each distinct copy is worked out once and replayed.
 """
 
 from __future__ import annotations
