@@ -44,6 +44,17 @@ the way built-in layers do.
 
 from __future__ import annotations
 
+from neuralforge_desktop.core.catalog.memory_spec import (
+    Autograd,
+    Layout,
+    Placement,
+    Saved,
+    elementwise,
+    same_view,
+    saves_input,
+    saves_nothing,
+    saves_output,
+)
 from neuralforge_desktop.core.catalog.registry import PLUGIN_GROUP
 from neuralforge_desktop.core.catalog.shape_utils import (
     broadcast,
@@ -79,6 +90,10 @@ from neuralforge_desktop.core.ir.types import BATCH, Dim, DType, TensorSpec, des
 
 __all__ = [
     "BATCH",
+    "Autograd",
+    "Layout",
+    "Placement",
+    "Saved",
     "PLUGIN_GROUP",
     "CostRule",
     "CountRule",
@@ -102,12 +117,17 @@ __all__ = [
     "concrete",
     "describe_shape",
     "dim_expr",
+    "elementwise",
     "float_dtype",
     "mul_dims",
     "no_params",
     "normalize_axis",
     "numel",
     "prod",
+    "same_view",
+    "saves_input",
+    "saves_nothing",
+    "saves_output",
     "total_numel",
     "transposed_out",
     "window_out",

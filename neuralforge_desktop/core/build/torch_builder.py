@@ -33,6 +33,7 @@ def _graph_module_class() -> type:
             self._input_vars = list(plan.input_vars)
             self._output_vars = list(plan.output_vars)
             self._steps: list[tuple[Any, tuple[str, ...], tuple[str, ...]]] = []
+            self._release: list[tuple[str, ...]] = []  # per step: values no later step reads (freed then)
             self.input_names = [n.id for n in plan.input_nodes]
             self.output_names = [n.id for n in plan.output_nodes]
 
@@ -41,10 +42,12 @@ def _graph_module_class() -> type:
                 raise TypeError(f"{type(self).__name__} takes {len(self._input_vars)} inputs "
                                 f"({', '.join(self._input_vars)}), got {len(inputs)}")
             env = dict(zip(self._input_vars, inputs, strict=True))
-            for fn, reads, writes in self._steps:
+            for (fn, reads, writes), release in zip(self._steps, self._release, strict=True):
                 results = fn(self, *[env[r] for r in reads])
                 for name, value in zip(writes, results, strict=True):
                     env[name] = value
+                for name in release:  # as generated code would: a value nothing reads again is let go
+                    del env[name]
             if len(self._output_vars) == 1:
                 return env[self._output_vars[0]]
             return tuple(env[v] for v in self._output_vars)
@@ -139,6 +142,7 @@ def _instantiate(plan: ModelPlan, ns: dict[str, Any]) -> Any:
         exec(compile(src, f"<{where}>", "exec"), ns, local)  # trusted: vetted statement, as said above
         steps.append((local["_step"], reads, tuple(step.outputs)))
     module._steps = steps
+    module._release = _releases(steps, plan.output_vars)
     return module
 
 
@@ -146,6 +150,21 @@ def _run_init_statement(module: Any, statement: str, ns: dict[str, Any], where: 
     check_statement(statement, {"self", *(k for k in ns if not k.startswith("_"))}, where)
     # trusted: a catalog template filled with the module attribute and parameter literals, vetted just above
     exec(compile(statement, f"<{where}>", "exec"), ns, {"self": module})  # trusted: vetted, as said above
+
+
+def _releases(steps: list[tuple[Any, tuple[str, ...], tuple[str, ...]]], outputs: Any) -> list[tuple[str, ...]]:
+    """For each step, the values to drop after it: read for the last time there, or written and never read
+    (never a model output), so a forward pass holds only the activations still needed."""
+    last: dict[str, int] = {}
+    for i, (_, reads, writes) in enumerate(steps):
+        for name in (*writes, *reads):
+            last[name] = i
+    keep = set(outputs)
+    release: list[list[str]] = [[] for _ in steps]
+    for name, i in last.items():
+        if name not in keep:
+            release[i].append(name)
+    return [tuple(names) for names in release]
 
 
 def _tie(module: Any, attr: str, param: str, source: str, source_param: str) -> None:

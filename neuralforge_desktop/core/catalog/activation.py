@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from neuralforge_desktop.core.catalog.memory_spec import LayoutRule, SavedRule, elementwise, saves_input, saves_output
 from neuralforge_desktop.core.catalog.shape_utils import normalize_axis, numel
 from neuralforge_desktop.core.catalog.spec import (
     Example,
@@ -57,6 +58,9 @@ def _activation(
     math: str,
     flops: int | CostRule,
     *,
+    saves: SavedRule,
+    layout: LayoutRule | None = elementwise,
+
     help: str = "",
     params: tuple[ParamSpec, ...] = (),
     init: InitRule = _no_args,
@@ -84,6 +88,8 @@ def _activation(
         examples=_DEFAULT_EXAMPLES + examples,
         traits=traits,
         summary=summary,
+        saves=saves,
+        layout=layout,
     )
 
 
@@ -109,6 +115,7 @@ def _dim_param() -> ParamSpec:
 RELU = _activation(
     "ReLU", "keeps positive values, turns negative values into zero", r"$y = \max(0, x)$",
     1,  # compare
+    saves=saves_output,
     help="Rectified linear unit, the default choice in most networks: cheap and keeps gradients alive for "
     "positive inputs.",
     keras="keras.layers.ReLU", simple=True, traits=frozenset({Trait.IDEMPOTENT}),
@@ -117,6 +124,7 @@ RELU = _activation(
 RELU6 = _activation(
     "ReLU6", "like ReLU but also caps values at 6", r"$y = \min(\max(0, x), 6)$",
     2,  # two comparisons
+    saves=saves_input,
     help="ReLU clipped at 6, used in mobile networks (MobileNet) because it quantises well.",
     keras="keras.layers.ReLU(max_value=6)", traits=frozenset({Trait.IDEMPOTENT}),
 )
@@ -125,6 +133,7 @@ LEAKY_RELU = _activation(
     "LeakyReLU", "keeps positive values, shrinks negative values instead of zeroing them",
     r"$y = x$ if $x > 0$, else $\mathrm{negative\_slope} \cdot x$",
     2,  # compare, multiply
+    saves=saves_input,
     help="Like ReLU, but negative inputs keep a small slope so their gradient is never exactly zero.",
     params=(ParamSpec("negative_slope", "float", 0.01, "slope for negative inputs", minimum=0.0),),
     init=_pass("negative_slope"),
@@ -143,6 +152,7 @@ GELU = _activation(
     "GELU", "a smooth ReLU: lets values through in proportion to how likely they are to be positive",
     r"$y = x\, \Phi(x)$" "\n" r"$\Phi$: the standard normal CDF",
     _gelu_flops,
+    saves=saves_input,
     help="Gaussian error linear unit, the usual activation in transformers (BERT, GPT). 'tanh' uses the "
     "faster tanh approximation.",
     params=(ParamSpec("approximate", "choice", "none", "'none' for the exact erf form, 'tanh' for the "
@@ -157,6 +167,7 @@ SILU = _activation(
     "SiLU", "multiplies each value by its own sigmoid: a smooth ReLU that dips slightly below zero",
     r"$y = x\, \sigma(x) = \frac{x}{1 + e^{-x}}$",
     4,  # exp, +1, divide, multiply
+    saves=saves_input,
     help="Sigmoid linear unit, also called Swish; used in EfficientNet and many modern networks.",
     keras="keras.layers.Activation('silu')",
 )
@@ -164,6 +175,7 @@ SILU = _activation(
 SIGMOID = _activation(
     "Sigmoid", "squashes any value into the range 0 to 1 (a probability)", r"$\sigma(x) = \frac{1}{1 + e^{-x}}$",
     3,  # exp, +1, divide
+    saves=saves_output,
     help="Logistic sigmoid. Turns a score into a probability for yes/no outputs; as a hidden activation its "
     "gradients vanish for large inputs.",
     keras="keras.layers.Activation('sigmoid')", simple=True, traits=frozenset({Trait.SIGMOID, Trait.IDEMPOTENT}),
@@ -172,6 +184,7 @@ SIGMOID = _activation(
 TANH = _activation(
     "Tanh", "squashes any value into the range −1 to 1", r"$\tanh(x) = \frac{e^{x} - e^{-x}}{e^{x} + e^{-x}}$",
     1,  # tanh
+    saves=saves_output,
     help="Hyperbolic tangent: a zero-centred sigmoid, used in recurrent networks.",
     keras="keras.layers.Activation('tanh')", simple=True, traits=frozenset({Trait.IDEMPOTENT}),
 )
@@ -180,6 +193,8 @@ SOFTMAX = _activation(
     "Softmax", "turns a row of scores into probabilities that are positive and add up to 1",
     r"$\operatorname{softmax}(x)_i = \frac{e^{x_i}}{\sum_j e^{x_j}}$",
     5,  # subtract the row max (compare, subtract), exp, sum, divide
+    saves=saves_output,
+    layout=None,  # torch's softmax works on (and returns) a contiguous tensor
     help="Converts class scores (logits) into probabilities along dim. Do not put it before "
     "CrossEntropyLoss, which applies log-softmax itself.",
     params=(_dim_param(),),
@@ -195,6 +210,8 @@ LOG_SOFTMAX = _activation(
     "LogSoftmax", "the logarithm of softmax: log-probabilities, computed in a numerically safe way",
     r"$\operatorname{log\_softmax}(x)_i = x_i - \log \sum_j e^{x_j}$",
     5,  # subtract the row max (compare, subtract), exp, sum, subtract the log-sum (the log is per row)
+    saves=saves_output,
+    layout=None,  # torch's log-softmax works on (and returns) a contiguous tensor
     help="Log-probabilities along dim; pair it with NLLLoss (together they equal CrossEntropyLoss).",
     params=(_dim_param(),),
     init=_pass("dim"),  # no default: torch's implicit dimension is deprecated, so dim is always written
@@ -208,6 +225,7 @@ ELU = _activation(
     "ELU", "keeps positive values, bends negative values smoothly towards −alpha",
     r"$y = x$ if $x > 0$, else $\alpha (e^{x} - 1)$" "\n" r"($\alpha$ = alpha)",
     4,  # compare, exp, subtract, multiply
+    saves=saves_input,
     help="Exponential linear unit: like ReLU for positives, smooth and saturating for negatives.",
     params=(ParamSpec("alpha", "float", 1.0, "value that large negative inputs approach (as −alpha)",
                       minimum=0.0),),
@@ -222,6 +240,7 @@ SELU = _activation(
     r"$y = \lambda x$ if $x > 0$, else $\lambda \alpha (e^{x} - 1)$" "\n"
     r"$\alpha \approx 1.6733$, $\lambda \approx 1.0507$",
     5,  # ELU (4) and the scale multiply
+    saves=saves_input,
     help="Scaled ELU for self-normalising networks; pair it with AlphaDropout and LeCun-normal weights.",
     keras="keras.layers.Activation('selu')",
 )
@@ -229,6 +248,7 @@ SELU = _activation(
 HARDSWISH = _activation(
     "Hardswish", "a cheap piecewise-linear version of SiLU/Swish", r"$y = x \frac{\min(\max(0, x + 3), 6)}{6}$",
     5,  # +3, two comparisons, multiply, divide
+    saves=saves_input,
     help="Hard swish from MobileNetV3: close to SiLU but needs no exponential.",
     keras="keras.layers.Activation('hard_swish')",
 )
@@ -237,6 +257,7 @@ HARDSIGMOID = _activation(
     "Hardsigmoid", "a cheap piecewise-linear version of sigmoid, from 0 to 1", r"$y = \frac{\min(\max(0, x + 3), "
     r"6)}{6}$",
     4,  # +3, two comparisons, divide
+    saves=saves_input,
     help="Hard sigmoid from MobileNetV3 (used inside squeeze-and-excitation blocks).",
     keras="keras.layers.Activation('hard_sigmoid')",
 )

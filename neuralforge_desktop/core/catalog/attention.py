@@ -16,6 +16,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
+from neuralforge_desktop.core.catalog.attention_memory import (
+    mha_layout,
+    mha_saves,
+    transformer_layout,
+    transformer_saves,
+)
 from neuralforge_desktop.core.catalog.shape_utils import concrete
 from neuralforge_desktop.core.catalog.spec import (
     CostRule,
@@ -29,7 +35,7 @@ from neuralforge_desktop.core.catalog.spec import (
     TorchCall,
 )
 from neuralforge_desktop.core.diagnostics import ShapeError
-from neuralforge_desktop.core.ir.types import TensorSpec, describe_shape
+from neuralforge_desktop.core.ir.types import TensorSpec, describe_shape, dims_equal
 
 Specs = Mapping[str, TensorSpec]
 Shapes = Mapping[str, tuple[int, ...]]
@@ -69,7 +75,7 @@ def _check_pair(ref: TensorSpec, ref_port: str, other: TensorSpec, port: str, le
     axes = (0, 1) if length else (0,)
     for axis in axes:
         a, b = ref.shape[axis], other.shape[axis]
-        if isinstance(a, int) and isinstance(b, int) and a != b:
+        if not dims_equal(a, b):  # a symbol against a number (N against 1) may differ at run time: refused
             what = "batch size" if axis == 0 else "sequence length"
             raise ShapeError(port, f"the same {what} as {ref_port} {describe_shape(ref.shape)}",
                              describe_shape(other.shape))
@@ -106,8 +112,8 @@ def _check_mask(x: Specs, port: str, seq: TensorSpec, seq_port: str) -> None:
         raise ShapeError(port, "an integer or boolean mask (1 = real token, 0 = padding)",
                          f"{describe_shape(mask.shape)} {mask.dtype.value}")
     for axis, what in ((0, "batch size"), (1, "sequence length")):
-        a, b = seq.shape[axis], mask.shape[axis]
-        if isinstance(a, int) and isinstance(b, int) and a != b:
+        # torch needs the sizes equal for every batch and length, so a size that only may match is refused
+        if not dims_equal(seq.shape[axis], mask.shape[axis]):
             raise ShapeError(port, f"the same {what} as {seq_port} {describe_shape(seq.shape)}",
                              describe_shape(mask.shape))
 
@@ -221,6 +227,8 @@ MULTIHEAD_ATTENTION = LayerDef(
                 {"num_heads": 2}),
     ),
     summary=lambda p: f"{p.get('num_heads')} heads" + (" · causal" if p.get("causal") else ""),
+    saves=lambda p, x, y, grad: mha_saves(p, x, grad),
+    layout=mha_layout,
 )
 
 
@@ -370,6 +378,8 @@ TRANSFORMER_ENCODER_LAYER = LayerDef(
                 {"nhead": 2, "dim_feedforward": 16, "norm_first": True}),
     ),
     summary=_layer_summary,
+    saves=transformer_saves(decoder=False),
+    layout=transformer_layout,
 )
 
 TRANSFORMER_DECODER_LAYER = LayerDef(
@@ -414,6 +424,8 @@ TRANSFORMER_DECODER_LAYER = LayerDef(
                  "memory_attention_mask": ((2, 3), "int64")}, {"nhead": 2, "dim_feedforward": 16}),
     ),
     summary=_layer_summary,
+    saves=transformer_saves(decoder=True),
+    layout=transformer_layout,
 )
 
 LAYERS = [MULTIHEAD_ATTENTION, TRANSFORMER_ENCODER_LAYER, TRANSFORMER_DECODER_LAYER]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import NoReturn
 
+from neuralforge_desktop.core.catalog.memory_spec import saves_nothing
 from neuralforge_desktop.core.catalog.spec import LayerDef, ParamSpec
 from neuralforge_desktop.core.limits import DEFAULT_LIMITS
 
@@ -28,6 +29,7 @@ BLOCK = LayerDef(
     inputs=(),
     outputs=(),
     shape=_not_direct,
+    saves=saves_nothing,  # the memory analysis walks the body
 )
 
 LAYERS = [BLOCK]

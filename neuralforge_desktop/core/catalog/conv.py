@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from neuralforge_desktop.core.catalog.memory_spec import saves_input
 from neuralforge_desktop.core.catalog.shape_utils import concrete, numel, prod, transposed_out, window_out
 from neuralforge_desktop.core.catalog.spec import (
     Example,
@@ -140,12 +141,19 @@ def _conv(nd: int) -> LayerDef:
         traits=frozenset({Trait.CONVOLUTION, Trait.WINDOWED}),
         param_sizes={"weight": _conv_weight, "bias": _bias},
         summary=filters,
+        saves=saves_input,  # and the weight, a parameter
     )
 
 
 def _tconv_shape(p: Params, x: Specs) -> dict[str, TensorSpec]:
     spec = x["x"]
     _in_channels(p, x)
+    for i in range(2):  # torch refuses it: the extra row would lie beyond what any input pixel paints
+        limit = max(p.stride[i], p.dilation[i])
+        if p.output_padding[i] >= limit:
+            raise ShapeError("x", f"output_padding smaller than stride or dilation (below {limit} in dimension "
+                             f"{i})", f"output_padding {_compact(p.output_padding)} with stride "
+                             f"{_compact(p.stride)}, dilation {_compact(p.dilation)}", field="output_padding")
     spatial = tuple(
         transposed_out(spec.shape[2 + i], p.kernel_size[i], p.stride[i], p.padding[i], p.output_padding[i],
                        p.dilation[i])
@@ -168,7 +176,7 @@ CONV_TRANSPOSE_2D = LayerDef(
     description="learned upsampling: each input pixel paints a weighted filter onto the output",
     math=r"$y = W^{\top} \star x + b$" "\n" "(the gradient of a convolution)",
     help="Transposed convolution. Output size: (size−1)·stride − 2·padding + dilation·(kernel−1) + "
-    "output_padding + 1.",
+    "output_padding + 1; output_padding must be smaller than stride or dilation.",
     params=_conv_params_spec(2, transposed=True),
     inputs=(PortSpec("x", ranks=(4,), layout=_LAYOUT[2]),),
     shape=_tconv_shape,
@@ -190,6 +198,7 @@ CONV_TRANSPOSE_2D = LayerDef(
     traits=frozenset({Trait.CONVOLUTION}),
     param_sizes={"weight": _tconv_weight, "bias": _bias},
     summary=filters,
+    saves=saves_input,  # and the weight, a parameter
 )
 
 LAYERS = [_conv(1), _conv(2), _conv(3), CONV_TRANSPOSE_2D]

@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
+from neuralforge_desktop.core.catalog.autograd_rules import linear_keeps, linear_temporaries
+from neuralforge_desktop.core.catalog.memory_spec import (
+    Autograd,
+    Layout,
+    Placement,
+    Saved,
+    reshaped,
+    same_view,
+    saves_nothing,
+)
 from neuralforge_desktop.core.catalog.shape_utils import concrete, mul_dims, normalize_axis, numel
 from neuralforge_desktop.core.catalog.spec import Example, LayerDef, Params, ParamSpec, PortSpec, TorchCall, Trait
 from neuralforge_desktop.core.ir.types import TensorSpec
@@ -25,6 +36,21 @@ def _linear_params(p: Params, x: Specs) -> int:
 
 def _linear_weight(p: Params, x: Specs) -> int:
     return concrete("x", x["x"], -1, "feature size") * p.out_features
+
+
+def _linear_saves(p: Params, x: Shapes, y: Shapes, grad: Autograd) -> list[Saved]:
+    shape = x["x"]
+    return linear_keeps("x", shape, grad.layout("x"), grad.needs("x"), grad.trains_params, p.bias, p.out_features)
+
+
+def _flatten_layout(p: Params, x: Shapes, layout: Layout) -> Placement:
+    shape = x["x"]
+    rank = len(shape)
+    start, end = p.start_dim % max(rank, 1), p.end_dim % max(rank, 1)
+    if start >= end:
+        return same_view(p, x, layout)  # nothing merged: x itself
+    merged = (*shape[:start], math.prod(shape[start:end + 1]), *shape[end + 1:])
+    return reshaped(shape, merged, layout)
 
 
 LINEAR = LayerDef(
@@ -58,6 +84,8 @@ LINEAR = LayerDef(
     traits=frozenset({Trait.DENSE}),
     param_sizes={"weight": _linear_weight, "bias": lambda p, x: p.out_features if p.bias else 0},
     summary=lambda p: f"→ {p.get('out_features')}",
+    saves=_linear_saves,
+    scratch=lambda p, x, y, grad: linear_temporaries(x["x"], grad.layout("x"), p.bias, numel(y, "y")),
 )
 
 
@@ -72,6 +100,8 @@ IDENTITY = LayerDef(
     keras="keras.layers.Identity",
     examples=(Example({"x": ((2, 3, 4), "float32")}),),
     traits=frozenset({Trait.NO_KERNEL, Trait.PASS_THROUGH}),
+    saves=saves_nothing,
+    layout=same_view,
 )
 
 
@@ -106,6 +136,8 @@ FLATTEN = LayerDef(
     keras="keras.layers.Flatten",
     examples=(Example({"x": ((2, 3, 4, 5), "float32")}), Example({"x": ((2, 3, 4, 5), "float32")}, {"end_dim": 2})),
     traits=frozenset({Trait.NO_KERNEL, Trait.FLATTENS}),
+    saves=saves_nothing,
+    layout=_flatten_layout,
 )
 
 LAYERS = [LINEAR, IDENTITY, FLATTEN]

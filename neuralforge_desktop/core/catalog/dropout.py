@@ -6,13 +6,17 @@ pass-through.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
+from neuralforge_desktop.core.catalog.autograd_rules import dropout_keeps
+from neuralforge_desktop.core.catalog.memory_spec import Autograd, Layout, Placement, Saved, elementwise, same_view
 from neuralforge_desktop.core.catalog.spec import Example, LayerDef, Params, ParamSpec, PortSpec, TorchCall, Trait
 from neuralforge_desktop.core.catalog.summaries import dropout_rate
 from neuralforge_desktop.core.ir.types import TensorSpec
 
 Specs = Mapping[str, TensorSpec]
+Shapes = Mapping[str, tuple[int, ...]]
 
 
 def _same_shape(p: Params, x: Specs) -> dict[str, TensorSpec]:
@@ -21,6 +25,19 @@ def _same_shape(p: Params, x: Specs) -> dict[str, TensorSpec]:
 
 def _dropout_init(p: Params, x: Specs) -> dict[str, object]:
     return {"p": p.p}
+
+
+def _dropout_saves(p: Params, x: Shapes, y: Shapes, grad: Autograd) -> list[Saved]:
+    return dropout_keeps(p.p, math.prod(x["x"]))
+
+
+def _channel_dropout_saves(p: Params, x: Shapes, y: Shapes, grad: Autograd) -> list[Saved]:
+    return dropout_keeps(p.p, x["x"][0] * x["x"][1])  # one mask value per (sample, channel)
+
+
+def _dropout_layout(p: Params, x: Shapes, layout: Layout) -> Placement:
+    """In training p = 0 hands the input back; any other p makes a new tensor (input times mask)."""
+    return same_view(p, x, layout) if p.p == 0 else elementwise(p, x, layout)
 
 
 # The identity at inference: free in latency, looked through by pattern rules, and its p is checked.
@@ -53,6 +70,8 @@ DROPOUT = LayerDef(
     ),
     traits=_TRAITS,
     summary=dropout_rate,
+    saves=_dropout_saves,
+    layout=_dropout_layout,
 )
 
 DROPOUT_2D = LayerDef(
@@ -75,6 +94,8 @@ DROPOUT_2D = LayerDef(
     ),
     traits=_TRAITS,
     summary=dropout_rate,
+    saves=_channel_dropout_saves,
+    layout=_dropout_layout,
 )
 
 LAYERS = [DROPOUT, DROPOUT_2D]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from neuralforge_desktop.core.catalog.memory_spec import Autograd, Saved, elementwise, saves_nothing
 from neuralforge_desktop.core.catalog.shape_utils import concrete, numel
 from neuralforge_desktop.core.catalog.spec import Example, LayerDef, Params, ParamSpec, PortSpec, TorchCall, Trait
 from neuralforge_desktop.core.diagnostics import ShapeError
@@ -55,6 +56,10 @@ def _table_size(p: Params, x: Specs) -> int:
     return p.num_embeddings * p.embedding_dim
 
 
+def _embedding_saves(p: Params, x: Shapes, y: Shapes, grad: Autograd) -> list[Saved]:
+    return [Saved.input()] if grad.trains_params else []  # the ids, to add each gradient row to its table row
+
+
 EMBEDDING = LayerDef(
     type="Embedding",
     category="Embedding",
@@ -92,6 +97,7 @@ EMBEDDING = LayerDef(
     traits=frozenset({Trait.LOOKUP}),
     param_sizes={"weight": _table_size},
     summary=lambda p: f"{p.get('num_embeddings')} → {p.get('embedding_dim')}",
+    saves=_embedding_saves,
 )
 
 
@@ -125,7 +131,8 @@ POSITIONAL_EMBEDDING = LayerDef(
     description="adds a learned vector for each position in the sequence, so the model knows word order",
     math=r"$y[n, t, :] = x[n, t, :] + P[t, :]$",
     help="Learns one vector per position (up to max_len positions) and adds it to the input sequence, as in "
-    "BERT and GPT-2. The vector size comes from the input's last dimension; the shape is unchanged.",
+    "BERT and GPT-2. The vector size comes from the input's last dimension; the shape is unchanged. A named "
+    "sequence length such as T is assumed to be at most max_len.",
     params=(ParamSpec("max_len", "int", 512, "longest sequence the table covers", minimum=1),
             ParamSpec("init_std", "float", None, _INIT_STD_HELP, minimum=0.0, optional=True, advanced=True)),
     inputs=(PortSpec("x", ranks=(3,), layout="(N, T, E)"),),
@@ -148,6 +155,8 @@ POSITIONAL_EMBEDDING = LayerDef(
     ),
     traits=frozenset({Trait.LOOKUP}),  # adds only the first T rows of its table
     param_sizes={"weight": lambda p, x: p.max_len * concrete("x", x["x"], -1, "embedding size")},
+    saves=saves_nothing,  # x + P[:T]: an addition keeps nothing
+    layout=elementwise,
 )
 
 LAYERS = [EMBEDDING, POSITIONAL_EMBEDDING]

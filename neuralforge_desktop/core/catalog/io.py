@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from neuralforge_desktop.core.catalog.memory_spec import saves_nothing
 from neuralforge_desktop.core.catalog.spec import LayerDef, Params, ParamSpec, PortSpec, TorchCall, Trait
 from neuralforge_desktop.core.catalog.summaries import dims
 from neuralforge_desktop.core.ir.types import BATCH, DType, TensorSpec
@@ -48,6 +49,7 @@ INPUT = LayerDef(
     simple=True,
     keras="keras.Input",
     traits=frozenset({Trait.NO_KERNEL}),
+    saves=saves_nothing,
     summary=_input_summary,
 )
 
@@ -64,6 +66,7 @@ OUTPUT = LayerDef(
     torch=TorchCall(forward=""),
     simple=True,
     traits=frozenset({Trait.NO_KERNEL}),
+    saves=saves_nothing,
 )
 
 LAYERS = [INPUT, OUTPUT]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from neuralforge_desktop.core.catalog.memory_spec import Autograd, Saved, SavedRule
 from neuralforge_desktop.core.catalog.shape_utils import numel
 from neuralforge_desktop.core.catalog.spec import (
     Example,
@@ -124,6 +125,40 @@ def _nll_flops(p: Params, x: Shapes, y: Shapes) -> int:
     return numel(x, "target") * PICK_FLOPS
 
 
+def _cross_entropy_saves(p: Params, x: Shapes, y: Shapes, grad: Autograd) -> list[Saved]:
+    """The log-softmax of the logits; with class indices also the targets and the total weight (a scalar),
+    and with label smoothing the mask of ignored positions (and, for the mean, their count)."""
+    logits = numel(x, "input")
+    kept = [Saved.inner(logits)]
+    if len(x["target"]) == len(x["input"]):  # class probabilities, smoothed into a new tensor if asked
+        return kept + [Saved.inner(logits) if p.label_smoothing > 0 else Saved.input("target")]
+    kept += [Saved.input("target"), Saved.inner(1, "float32")]
+    if p.label_smoothing > 0:
+        kept.append(Saved.inner(numel(x, "target"), "bool"))
+        if p.reduction == "mean":
+            kept.append(Saved.inner(1, "int64"))
+    return kept
+
+
+def _nll_saves(p: Params, x: Shapes, y: Shapes, grad: Autograd) -> list[Saved]:
+    """The log-probabilities (a contiguous copy of non-contiguous ones past two dimensions), the targets and
+    the total weight (a scalar)."""
+    kept = Saved.input("input") if len(x["input"]) == 2 else grad.kept_contiguous("input", x["input"])
+    return [kept, Saved.input("target"), Saved.inner(1, "float32")]
+
+
+def _pair_saves(p: Params, x: Shapes, y: Shapes, grad: Autograd) -> list[Saved]:
+    return [Saved.input("input"), Saved.input("target")]
+
+
+def _difference_saves(p: Params, x: Shapes, y: Shapes, grad: Autograd) -> list[Saved]:
+    return [Saved.inner(numel(x, "input"))]  # |input − target| keeps the difference
+
+
+def _smooth_l1_saves(p: Params, x: Shapes, y: Shapes, grad: Autograd) -> list[Saved]:
+    return _difference_saves(p, x, y, grad) if p.beta == 0 else _pair_saves(p, x, y, grad)  # beta 0: L1
+
+
 def _class_ports(what: str) -> tuple[PortSpec, PortSpec]:
     return (
         PortSpec("input", ranks=(2, 3, 4, 5), layout=_CLASS_LAYOUT, help=what),
@@ -178,6 +213,7 @@ CROSS_ENTROPY_LOSS = LayerDef(
                   "which applies log-softmax itself; connect the raw logits to CrossEntropyLoss, or use NLLLoss "
                   "after LogSoftmax"),
     ),
+    saves=_cross_entropy_saves,
 )
 
 NLL_LOSS = LayerDef(
@@ -210,6 +246,7 @@ NLL_LOSS = LayerDef(
     loss_checks=(LossCheck(Trait.SOFTMAX, "softmax-before-nll",
                            "which expects log-probabilities; use LogSoftmax instead of Softmax (or "
                            "CrossEntropyLoss on the raw logits)"),),
+    saves=_nll_saves,
 )
 
 
@@ -235,6 +272,7 @@ def _paired(
     simple: bool = False,
     examples: tuple[Example, ...] = (),
     loss_checks: tuple[LossCheck, ...] = (),
+    saves: SavedRule = _pair_saves,
 ) -> LayerDef:
     """A loss comparing ``input`` and ``target`` of the same shape element by element."""
     defaults = {"reduction": "mean", **{spec.name: spec.default for spec in extra}}
@@ -266,6 +304,7 @@ def _paired(
             Example({"input": ((5, 1), "float32"), "target": ((5, 1), "float32")}, {"reduction": "sum"}),
         ) + examples,
         loss_checks=loss_checks,
+        saves=saves,
     )
 
 
@@ -284,6 +323,7 @@ L1_LOSS = _paired(
     "Regression loss that is less sensitive to outliers than MSELoss.",
     3,  # subtract, absolute value, accumulate
     "keras.losses.MeanAbsoluteError",
+    saves=_difference_saves,
 )
 
 SMOOTH_L1_LOSS = _paired(
@@ -301,6 +341,7 @@ SMOOTH_L1_LOSS = _paired(
     examples=(Example({"input": ((4, 6), "float32"), "target": ((4, 6), "float32")}, {"beta": 0.5}),
               Example({"input": ((4, 6), "float32"), "target": ((4, 6), "float32")},
                       {"beta": 0.0, "reduction": "none"})),
+    saves=_smooth_l1_saves,
 )
 
 BCE_WITH_LOGITS_LOSS = _paired(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 
+from neuralforge_desktop.core.catalog.memory_spec import Autograd, Saved, saves_input, saves_nothing
 from neuralforge_desktop.core.catalog.shape_utils import numel, prod, window_out
 from neuralforge_desktop.core.catalog.spec import (
     Example,
@@ -114,6 +115,24 @@ def _pool_examples(nd: int, average: bool) -> tuple[Example, ...]:
     return tuple(examples)
 
 
+def _max_pool_saves(p: Params, x: Shapes, y: Shapes, grad: Autograd) -> list[Saved]:
+    """The input and the position of each maximum (int64, one per output element)."""
+    return [Saved.input(), Saved.inner(numel(y, "y"), "int64")]
+
+
+def _max_pool_scratch(p: Params, x: Shapes, y: Shapes, grad: Autograd) -> list[Saved]:
+    return [Saved.inner(numel(y, "y"), "int64")]  # torch's CPU kernel finds the indices at inference too
+
+
+def _adaptive_saves(p: Params, x: Shapes, y: Shapes, grad: Autograd) -> list[Saved]:
+    """A 1×1 output is a mean over the plane (backward needs only the sizes); any other keeps the input."""
+    return [] if tuple(p.output_size) == (1, 1) else [Saved.input()]
+
+
+def _amax_saves(p: Params, x: Shapes, y: Shapes, grad: Autograd) -> list[Saved]:
+    return [Saved.input(), Saved.output()]  # backward finds where the maximum was
+
+
 def _max_pool(nd: int) -> LayerDef:
     return LayerDef(
         type=f"MaxPool{nd}d",
@@ -138,6 +157,8 @@ def _max_pool(nd: int) -> LayerDef:
         examples=_pool_examples(nd, average=False),
         traits=frozenset({Trait.WINDOWED}),
         summary=window,
+        saves=_max_pool_saves,
+        scratch=_max_pool_scratch,
     )
 
 
@@ -163,6 +184,7 @@ AVG_POOL_2D = LayerDef(
     examples=_pool_examples(2, average=True),
     traits=frozenset({Trait.WINDOWED}),
     summary=window,
+    saves=saves_input,
 )
 
 
@@ -206,6 +228,7 @@ ADAPTIVE_AVG_POOL_2D = LayerDef(
         Example({"x": ((2, 3, 3, 3), "float32")}, {"output_size": 4}),
     ),
     summary=lambda p: f"→ {dims(p.get('output_size'))}",
+    saves=_adaptive_saves,
 )
 
 
@@ -227,6 +250,7 @@ GLOBAL_AVG_POOL_2D = LayerDef(
     torch=TorchCall(forward="{y} = {x}.mean(dim=(2, 3))"),
     keras="keras.layers.GlobalAveragePooling2D",
     examples=(Example({"x": ((2, 3, 5, 7), "float32")}), Example({"x": ((1, 4, 1, 1), "float32")})),
+    saves=saves_nothing,
 )
 
 GLOBAL_MAX_POOL_2D = LayerDef(
@@ -242,6 +266,7 @@ GLOBAL_MAX_POOL_2D = LayerDef(
     torch=TorchCall(forward="{y} = {x}.amax(dim=(2, 3))"),
     keras="keras.layers.GlobalMaxPooling2D",
     examples=(Example({"x": ((2, 3, 5, 7), "float32")}), Example({"x": ((1, 4, 1, 1), "float32")})),
+    saves=_amax_saves,
 )
 
 LAYERS = [_max_pool(1), _max_pool(2), AVG_POOL_2D, ADAPTIVE_AVG_POOL_2D, GLOBAL_AVG_POOL_2D, GLOBAL_MAX_POOL_2D]

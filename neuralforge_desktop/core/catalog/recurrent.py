@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from neuralforge_desktop.core.catalog.recurrent_memory import recurrent_layout, recurrent_saves
 from neuralforge_desktop.core.catalog.shape_utils import concrete
 from neuralforge_desktop.core.catalog.spec import (
     CostRule,
@@ -207,6 +208,8 @@ def _recurrent(kind: str) -> LayerDef:
         examples=_examples(kind),
         traits=frozenset({Trait.STACKED}),
         summary=_summary,
+        saves=recurrent_saves(kind),
+        layout=recurrent_layout,
     )
 
 

@@ -6,6 +6,7 @@ import math
 from collections.abc import Mapping
 from fractions import Fraction
 
+from neuralforge_desktop.core.catalog.memory_spec import saves_nothing
 from neuralforge_desktop.core.catalog.shape_utils import numel
 from neuralforge_desktop.core.catalog.spec import Example, LayerDef, Params, ParamSpec, PortSpec, TorchCall
 from neuralforge_desktop.core.catalog.summaries import number
@@ -83,6 +84,7 @@ UPSAMPLE = LayerDef(
         Example({"x": ((2, 3, 8, 6), "float32")}, {"scale_factor": 0.5}),
     ),
     summary=lambda p: f"×{number(p.get('scale_factor'))} {p.get('mode', '')}".strip(),
+    saves=saves_nothing,  # nearest and bilinear backward need only the sizes
 )
 
 LAYERS = [UPSAMPLE]

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from typing import Any
 
+from neuralforge_desktop.core.catalog.memory_spec import LayoutRule, SavedRule, ScratchRule, no_scratch
 from neuralforge_desktop.core.catalog.summaries import number
 from neuralforge_desktop.core.diagnostics import ParamError
 from neuralforge_desktop.core.ir.identifiers import is_identifier
@@ -296,6 +297,10 @@ class LayerDef:
     * ``loss_checks`` — on a loss, the activations that must not feed its prediction (:class:`LossCheck`).
     * ``summary`` — the canvas's one-line parameter summary (``"32 · 3×3"``); without one, the first two
       non-advanced params that differ from their defaults.
+    * ``saves``, ``layout``, ``scratch`` — memory (see :mod:`.memory_spec`): the tensors autograd keeps of one
+      call for the backward pass, whether the output is a view of the input or new memory and how it is laid
+      out, and the temporary tensors alive inside the layer while it runs at inference. ``saves=None`` means undeclared:
+      the memory analysis then assumes the layer keeps its inputs and says so.
     """
 
     type: str
@@ -324,6 +329,9 @@ class LayerDef:
     param_sizes: Mapping[str, SizeRule] = field(default_factory=dict)  # parameter name → element count rule
     loss_checks: tuple[LossCheck, ...] = ()  # a loss: activations that must not feed its prediction
     summary: SummaryRule | None = None  # the canvas one-liner; None: params that differ from the defaults
+    saves: SavedRule | None = None  # tensors kept for backward; None: undeclared (assumed: its inputs)
+    layout: LayoutRule | None = None  # where the outputs lie; None: new contiguous memory
+    scratch: ScratchRule = no_scratch  # temporary tensors alive inside the layer while it runs at inference
 
     @property
     def display_name(self) -> str:

@@ -294,10 +294,11 @@ def _symbol_note(graph: Graph) -> str:
 
 
 def index_high(graph: Graph, input_id: str) -> int:
-    """Upper bound for random indices fed to an integer input: the smallest table it indexes."""
+    """Upper bound for random indices fed to an integer input: the smallest table it indexes, directly or
+    through the layers after it (a slice, a concatenation)."""
     highs = []
-    for edge in graph.outgoing(input_id):
-        params = node_params(graph.nodes[edge.dst])
+    for node_id in graph.descendants([input_id]):
+        params = node_params(graph.nodes[node_id])
         if params.get("num_embeddings") is not None:
             highs.append(int(params["num_embeddings"]))
     return min(highs) if highs else 2

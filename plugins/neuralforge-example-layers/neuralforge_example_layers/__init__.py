@@ -14,15 +14,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from neuralforge_desktop.plugin_api import (
+    Autograd,
     Example,
     LayerDef,
     Params,
     ParamSpec,
     PortSpec,
+    Saved,
     TensorSpec,
     TorchCall,
     concrete,
+    elementwise,
     numel,
+    saves_input,
     zero_cost,
 )
 
@@ -54,6 +58,8 @@ MISH = LayerDef(
         Example({"x": ((2, 7), "float32")}),
         Example({"x": ((2, 3, 5, 5), "float32")}),
     ),
+    saves=saves_input,  # backward needs x (as torch's mish kernel keeps it)
+    layout=elementwise,
 )
 
 
@@ -107,6 +113,14 @@ def _se_flops(p: Params, x: Shapes, y: Shapes) -> int:
     return 2 * numel(x, "x") + n * (2 * c + h)
 
 
+def _se_saves(p: Params, x: Shapes, y: Shapes, grad: Autograd) -> list[Saved]:
+    """What autograd keeps of the helper module's forward: x (for the gate's gradient), the channel means (fc1's
+    input, when the weights train), the ReLU output and the sigmoid gate."""
+    n, c = x["x"][0], x["x"][1]
+    kept = [Saved.input("x"), Saved.inner(n * se_hidden(c, p.reduction)), Saved.inner(n * c)]
+    return kept + ([Saved.inner(n * c)] if grad.trains_params else [])
+
+
 SQUEEZE_EXCITE = LayerDef(
     type="SqueezeExcite",
     category="Attention",
@@ -135,6 +149,8 @@ SQUEEZE_EXCITE = LayerDef(
         Example({"x": ((2, 8, 3, 4), "float32")}, {"reduction": 2}),
         Example({"x": ((1, 3, 4, 4), "float32")}, {"reduction": 8}),
     ),
+    saves=_se_saves,
+    layout=elementwise,  # x * gate: laid out like x
 )
 
 
