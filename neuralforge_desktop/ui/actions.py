@@ -178,7 +178,9 @@ class WindowActions:
                  toggled=w.set_concept_mode, tip="Plain-language node cards for teaching and explaining")
         self.add(m, "view.show_all", "Show &All Layers", checkable=True, checked=s.show_all_layers,
                  toggled=w.set_show_all_layers, tip="List every layer in the palette, not only the common ones")
-        self.add(m, "view.minimap", "&Minimap", checkable=True, checked=s.minimap, toggled=w.set_minimap_visible)
+        self.add(m, "view.minimap", "&Minimap", checkable=True, checked=w.minimap.enabled,
+                 toggled=w.set_minimap_visible,
+                 tip="An overview of the graph in the canvas's corner (off by default on a small canvas)")
         m.addSeparator()
         themes = m.addMenu("&Theme")
         group = QActionGroup(self.window)

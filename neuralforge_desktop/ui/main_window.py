@@ -151,6 +151,8 @@ class MainWindow(QMainWindow):
         self.empty_hint.template_requested.connect(self.files.new_from_template)
         self.empty_hint.open_requested.connect(self.files.open)
         self.empty_hint.tutorial_requested.connect(self.start_tutorial)
+        self.minimap.switched.connect(self._show_minimap_switch)
+        self._show_minimap_switch(self.minimap.enabled)
         # Wheel zooming happens inside the canvas; refresh the figure whenever its viewport repaints.
         self.view.viewport().installEventFilter(self)
 
@@ -312,8 +314,17 @@ class MainWindow(QMainWindow):
         self.settings.show_all_layers = on
 
     def set_minimap_visible(self, on: bool) -> None:
+        """View ▸ Minimap: the user's choice from now on, whatever the canvas's size."""
         self.view.set_minimap_enabled(on)
         self.settings.minimap = on
+
+    def _show_minimap_switch(self, on: bool) -> None:
+        """Keep View ▸ Minimap's tick in step when the canvas's size switched the minimap (no choice made yet)."""
+        action = self.commands.by_name["view.minimap"]
+        if action.isChecked() != on:
+            action.blockSignals(True)  # showing the state is not the user choosing it
+            action.setChecked(on)
+            action.blockSignals(False)
 
     # -- training (built on first show of the Train / Runs docks) ---------------------------------------
     def make_train_panel(self) -> QWidget:

@@ -38,7 +38,7 @@ from neuralforge_desktop.ui.bridge import DocumentBridge
 from neuralforge_desktop.ui.canvas.backdrop_item import BackdropItem
 from neuralforge_desktop.ui.canvas.concept_room import Spread, concept_spread
 from neuralforge_desktop.ui.canvas.edge_item import EdgeItem
-from neuralforge_desktop.ui.canvas.node_item import CONCEPT_WIDTH, WIDTH, NodeItem, Shift, room_shifts, shift_at
+from neuralforge_desktop.ui.canvas.node_item import WIDTH, NodeItem, Shift, room_shifts, shift_at
 from neuralforge_desktop.ui.canvas.style import Style
 from neuralforge_desktop.ui.theme import DEFAULT_THEME, canvas_theme
 
@@ -55,9 +55,7 @@ def folded_size(item: NodeItem) -> tuple[float, float] | None:
     look = item.look
     if look is None:
         return None
-    if look.expanded:
-        return (CONCEPT_WIDTH if item.style.concept else WIDTH, 46.0)
-    return (look.width, look.height)
+    return look.card
 
 
 def leaf_edits(edit: Edit | None) -> Iterator[Edit]:
@@ -226,7 +224,7 @@ class GraphScene(QGraphicsScene):
     def _compute_shifts(self) -> list[Shift]:
         opened = [(self.graph.nodes[p].position, self.nodes[p]) for p in sorted(self.style.expanded)
                   if p in self.nodes and p in self.graph.nodes]
-        return room_shifts(opened, self.style.concept)
+        return room_shifts(opened)
 
     def _compute_rows(self, shifts: list[Shift]) -> list[tuple[float, float]]:
         """The top and bottom of the row of nodes each opened block sits in: nodes with no wide vertical
@@ -256,8 +254,7 @@ class GraphScene(QGraphicsScene):
         for nid, item in self.nodes.items():
             node, look = self.graph.nodes.get(nid), item.look
             if node is not None and look is not None:
-                size = (CONCEPT_WIDTH, 46.0) if look.expanded else (look.width, look.height)
-                boxes.append((node.position[0], node.position[1], *size))
+                boxes.append((node.position[0], node.position[1], *look.card))
         return concept_spread(boxes, WIDTH, 46.0)
 
     def shift(self, x: float, y: float) -> tuple[float, float]:

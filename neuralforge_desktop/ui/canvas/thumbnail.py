@@ -9,13 +9,15 @@ looks like what opens.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import shiboken6
 from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QPainter, QPixmap
 
 from neuralforge_desktop.core.edit.document import Document
 from neuralforge_desktop.core.ir.graph import Graph
-from neuralforge_desktop.core.ir.layout import layout_positions
+from neuralforge_desktop.core.ir.layout import Size, layout_positions
 from neuralforge_desktop.ui.bridge import DocumentBridge
 from neuralforge_desktop.ui.canvas.scene import GraphScene
 from neuralforge_desktop.ui.theme import canvas_theme
@@ -23,14 +25,15 @@ from neuralforge_desktop.ui.theme import canvas_theme
 MARGIN = 30.0
 
 
-def fold(graph: Graph, aspect: float) -> None:
+def fold(graph: Graph, aspect: float, sizes: Mapping[str, Size] | None = None) -> None:
     """Lay ``graph`` out in wrapped rows (the core layout the canvas uses) so that it can be drawn as large as
-    possible in a picture ``aspect`` (width / height) wide. Moves the nodes of ``graph``: give it a copy."""
+    possible in a picture ``aspect`` (width / height) wide, its cards ``sizes`` large. Moves the nodes of
+    ``graph``: give it a copy."""
     if not graph.nodes:
         return
     # An area far smaller than any graph: the layout then picks the row split that draws largest in its shape.
     area = (100.0 * aspect, 100.0)
-    for nid, position in layout_positions(graph, orientation="wrapped", area=area).items():
+    for nid, position in layout_positions(graph, sizes=sizes, orientation="wrapped", area=area).items():
         graph.nodes[nid].position = position
 
 
@@ -38,11 +41,12 @@ def render_graph(graph: Graph, size: QSize, theme: str, device_pixel_ratio: floa
                  labels: bool = False) -> QPixmap:
     """``graph`` folded to the shape of ``size`` and drawn into a pixmap of that size (in ``theme``'s
     colours; shape labels on the wires when ``labels``). Takes a few milliseconds for a zoo template."""
-    fold(graph, size.width() / max(1, size.height()))
     bridge = DocumentBridge(Document(graph))
     scene = GraphScene(bridge)
     scene.style.theme = canvas_theme(theme)
     scene.restyle(geometry=False)
+    fold(graph, size.width() / max(1, size.height()), scene.node_sizes())  # cards as wide as their names
+    scene.rebuild()  # the items at their new places
     scene.set_detail(labels=labels, far=False)
     scene.style.exporting = True  # full detail whatever the scale, no selection or hover
     for edge in scene.edges.values():
