@@ -51,6 +51,8 @@ DELIBERATE_REFUSALS = {
                                  "the batch size",
     "follows the batch size N": "a window (convolution, pooling) over a size that follows the batch: the batch "
                                 "may be 1, too small for the window",
+    "an integer or boolean mask": "a float attention mask: torch reads a float padding mask as values added to "
+                                  "the scores, not as 1 = token, 0 = padding, so the core asks for ints or bools",
     "within rank 0": "a dimension of a scalar: the core gives a scalar no dimensions (torch lets dim 0 and -1 "
                      "name it)",
 }
