@@ -203,8 +203,10 @@ def apply_theme(name: str, app: QApplication | None = None) -> str:
     app = app or QApplication.instance()  # type: ignore[assignment]
     if app is None:
         return name
-    # Fusion draws every control from the palette, so both themes look the same on every platform.
-    app.setStyle("Fusion")
+    # Fusion draws every control from the palette, so both themes look the same on every platform. Set once:
+    # setStyle destroys the previous style object, which a widget being torn down may still reach.
+    if app.style().name().lower() != "fusion":
+        app.setStyle("Fusion")
     app.setPalette(palette(name))
     app.setStyleSheet(stylesheet(name))
     return name
