@@ -1,7 +1,7 @@
 """Render the documentation screenshots: docs/screenshots/*.png at 1600×1000, and templates as they first open
 at 1280×720 (docs/screenshots/template-*.png).
 
-    python docs/make_screenshots.py [--out DIR]                     # offscreen
+    python docs/make_screenshots.py [--out DIR] [--only concept-mode,gallery,…]        # offscreen
     QT_QPA_PLATFORM=xcb xvfb-run -s "-screen 0 1920x1200x24" python docs/make_screenshots.py   # real windows
 
 Templates are opened the way a user opens them (File ▸ New from Template), so the pictures show what a user
@@ -55,8 +55,9 @@ def save_png(image: QImage, path: Path) -> int:
 
 def open_window(app: QApplication, folder: Path, template: str, theme: str = "dark",
                 size: tuple[int, int] = SIZE, name: str = "") -> MainWindow:
+    """A window on the template, opened as File ▸ New from Template does (an empty graph for ``template=""``)."""
     # One settings file per picture: a choice made for one (Concept Mode, a layout direction) stays in it.
-    ini = folder / f"settings-{name or template}-{theme}.ini"
+    ini = folder / f"settings-{name or template or 'blank'}-{theme}.ini"
     settings = Settings(QSettings(str(ini), QSettings.Format.IniFormat))
     settings.theme = theme
     window = MainWindow(settings, recovery_dir=folder / "recovery", store_path=folder / "store.db")
@@ -64,8 +65,9 @@ def open_window(app: QApplication, folder: Path, template: str, theme: str = "da
     window.resize(*size)
     window.show()
     settle(app)
-    window.files.new_from_template(template)  # as File ▸ New from Template: laid out for this canvas
-    settle(app)
+    if template:
+        window.files.new_from_template(template)  # as File ▸ New from Template: laid out for this canvas
+        settle(app)
     return window
 
 
@@ -99,7 +101,13 @@ def shoot(app: QApplication, widget: QWidget, path: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "screenshots"))
+    parser.add_argument("--only", default="", help="comma-separated names to render (default: all)")
     args = parser.parse_args(argv)
+    only = {name.strip() for name in args.only.split(",") if name.strip()}
+
+    def wanted(name: str) -> bool:
+        return not only or name in only
+
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     app = create_application([])
@@ -107,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
 
     def window_shot(name: str, template: str, prepare: Callable[[MainWindow], None], theme: str = "dark",
                     size: tuple[int, int] = SIZE) -> None:
+        if not wanted(name):
+            return
         window = open_window(app, folder, template, theme, size, name)
         prepare(window)
         shoot(app, window, out / f"{name}.png")
@@ -130,9 +140,9 @@ def main(argv: list[str] | None = None) -> int:
         settle(app)
 
     def concept(window: MainWindow) -> None:
-        window.set_concept_mode(True)
+        window.set_concept_mode(True)  # the view makes room for the larger cards: no new layout needed
         settle(app)
-        window.view.auto_layout()  # concept cards are larger: lay out again (and fit) so they do not touch
+        frame(app, window, "image", "relu1")
         select(window, "conv1")
 
     def as_opened(window: MainWindow) -> None:
@@ -146,6 +156,38 @@ def main(argv: list[str] | None = None) -> int:
     window_shot("light-theme", "mnist-cnn", mnist, theme="light")
     for template in TEMPLATE_SHOTS:
         window_shot(f"template-{template}", template, as_opened, size=SMALL)
+    window_shot("blank-canvas", "", lambda window: None)
+
+    def first_steps(window: MainWindow) -> None:
+        """The tutorial two steps in: an Input and a Flatten, wired; the card says what comes next."""
+        from PySide6.QtCore import QPointF  # noqa: TID251
+
+        from neuralforge_desktop.core.edit.edits import Connect
+
+        window.start_tutorial()
+        image = window.view.add_layer("Input", QPointF(0.0, 0.0))
+        flatten = window.view.add_layer("Flatten", QPointF(240.0, 0.0))
+        window.edits.push_edit(Connect(image, "y", flatten, "x"))
+        settle(app)
+        window.view.set_zoom(1.0)
+        window.view.centerOn(QPointF(200.0, 60.0))
+
+    window_shot("first-steps", "", first_steps)
+
+    def gallery_shot() -> None:
+        from neuralforge_desktop.ui.dialogs.gallery import GalleryDialog
+
+        dialog = GalleryDialog(theme="dark")
+        dialog.resize(1000, 620)
+        dialog.show()
+        while dialog.pending():  # every preview drawn, as a moment after opening
+            app.processEvents()
+        dialog.select("resnet18")
+        shoot(app, dialog, out / "gallery.png")
+        dialog.close()
+
+    if wanted("gallery"):
+        gallery_shot()
 
     def training(window: MainWindow) -> None:
         """The MNIST CNN trained in the app on MNIST-10k: live curves during the run, the result at the end."""
@@ -169,15 +211,16 @@ def main(argv: list[str] | None = None) -> int:
 
     window_shot("training", "mnist-cnn", training)
 
-    window = open_window(app, folder, "mnist-cnn")
-    panel = window.summary
-    window.docks.summary.raise_()
-    dock = window.docks.summary
-    dock.setFloating(True)
-    dock.resize(760, 720)
-    select(window, "fc1")
-    shoot(app, panel, out / "summary-panel.png")
-    window.close()
+    if wanted("summary-panel"):
+        window = open_window(app, folder, "mnist-cnn")
+        panel = window.summary
+        window.docks.summary.raise_()
+        dock = window.docks.summary
+        dock.setFloating(True)
+        dock.resize(760, 720)
+        select(window, "fc1")
+        shoot(app, panel, out / "summary-panel.png")
+        window.close()
     shutil.rmtree(folder, ignore_errors=True)
     return 0
 

@@ -128,6 +128,16 @@ def test_editor_window_opens_from_the_bundle(bundle: Path, tmp_path: Path) -> No
     assert svg.read_text().count("<text") > 5 and pdf.read_bytes().startswith(b"%PDF")
 
 
+def test_text_corpora_get_their_bpe_tokenizer_in_the_bundle(bundle: Path, tmp_path: Path) -> None:
+    """tokenizers is bundled: the default tokenizer of a text corpus (bpe) trains without the full install."""
+    script = ("from neuralforge_desktop.core.training.datasets.tokenizer import train_tokenizer\n"
+              "tok = train_tokenizer('bpe', ['the cat sat on the mat. '] * 50, 300)\n"
+              "print(tok.kind, tok.decode(tok.encode('the cat')))\n")
+    result = run([str(bundle), "-c", script], user_env(tmp_path))
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert result.stdout.strip() == "bpe the cat"
+
+
 def test_cuda_probe_runs_in_the_bundle(bundle: Path, tmp_path: Path) -> None:
     from neuralforge_desktop.ui.training.train_form import DeviceCombo
 

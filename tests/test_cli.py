@@ -33,6 +33,25 @@ def test_summary_resnet18_json_reports_reference_params_and_macs(capsys):
     assert data["flops"] >= 2 * data["macs"]
 
 
+def test_summary_json_memory_is_what_autograd_keeps(capsys):
+    """saved_activation_bytes at the batch size asked is what torch keeps for backward in a training step."""
+    from neuralforge_desktop.core import zoo
+    from neuralforge_desktop.core.analysis.memory_check import measure_training_step
+    from neuralforge_desktop.core.analysis.shapes import infer_shapes
+
+    status, out, _ = run(capsys, "summary", "zoo:mnist-cnn", "--json", "--batch-size", "4")
+    data = json.loads(out)
+    assert status == 0 and data["batch_size"] == 4
+    graph = zoo.build("mnist-cnn")
+    shapes = infer_shapes(graph)
+    assert data["saved_activation_bytes"] == measure_training_step(graph, shapes, 4)  # model and loss
+    assert 0 < data["peak_inference_activation_bytes"] < data["activation_bytes"]
+    assert data["training_memory_bytes"] == (data["weight_bytes"] + data["gradient_bytes"] + data["optimizer_bytes"]
+                                             + data["saved_activation_bytes"])
+    status, out, _ = run(capsys, "summary", "zoo:mnist-cnn", "--batch-size", "4")
+    assert "kept for backward" in out and "at inference" in out
+
+
 def test_summary_scales_with_batch_size_and_device(capsys):
     _, out1, _ = run(capsys, "summary", "zoo:mnist-cnn", "--json", "--batch-size", "1", "--device", "t4")
     _, out8, _ = run(capsys, "summary", "zoo:mnist-cnn", "--json", "--batch-size", "8", "--device", "t4")

@@ -64,7 +64,7 @@ def count_params(graph: Graph, overrides: Mapping[str, TensorSpec] | None = None
 # -- the registry ---------------------------------------------------------------------------------------------
 def test_registry_lists_the_agreed_models() -> None:
     expected = {"mnist-cnn", "lenet5", "resnet18", "resnet50", "mobilenet-v2", "vgg11", "unet-small",
-                "autoencoder", "lstm-text", "transformer-text", "bert-tiny", "bert-base", "gpt2-small"}
+                "autoencoder", "lstm-text", "transformer-text", "bert-tiny", "bert-base", "gpt2-small", "gpt2-tiny"}
     assert expected <= set(NAMES)
     assert len(NAMES) == len(set(NAMES))
     for entry in zoo.list_models():
@@ -158,7 +158,7 @@ def test_symbols_and_ties() -> None:
 
 
 def test_attention_is_causal_only_in_gpt2() -> None:
-    for name, causal in (("gpt2-small", True), ("bert-base", False), ("bert-tiny", False)):
+    for name, causal in (("gpt2-small", True), ("gpt2-tiny", True), ("bert-base", False), ("bert-tiny", False)):
         attention = [n for _, n in zoo.build(name).walk() if n.type == "MultiheadAttention"]
         assert attention and all(n.params.get("causal", False) is causal for n in attention), name
 
@@ -337,6 +337,9 @@ def torch_references() -> dict[str, Callable[[], Any]]:
         "bert-tiny": lambda: nn.ModuleList([_bert(2, 128, 2, 512), nn.Linear(128, 2)]),
         "bert-base": lambda: _bert(12, 768, 12, 3072),
         "gpt2-small": _gpt2,
+        "gpt2-tiny": lambda: nn.ModuleList([nn.Embedding(2048, 128), nn.Embedding(256, 128),
+                                            _encoder_stack(128, 4, 512, 2, True), nn.LayerNorm(128),
+                                            nn.Linear(128, 2048, bias=False)]),
         "tabular-mlp": lambda: _seq(nn.Linear(16, 64), nn.BatchNorm1d(64), nn.ReLU(), nn.Dropout(0.2),
                                     nn.Linear(64, 64), nn.BatchNorm1d(64), nn.ReLU(), nn.Dropout(0.2),
                                     nn.Linear(64, 2)),

@@ -51,7 +51,9 @@ def cmd_datasets_list(args: argparse.Namespace) -> int:
         print(json.dumps([{"name": i.name, "title": i.title, "task": i.task, "description": i.description,
                            "examples": i.num_examples, "input_shape": list(i.input_shape or ()),
                            "num_classes": i.num_classes, "available": i.available, "source": i.source,
-                           "how_to_get": i.how_to_get} for i in infos], indent=2))
+                           "how_to_get": i.how_to_get,
+                           "fields": {f.name: {"shape": list(f.shape), "dtype": f.dtype} for f in i.fields or ()}}
+                          for i in infos], indent=2))
         return 0
     from neuralforge_desktop.cli.fmt import table
 
@@ -97,7 +99,8 @@ def cmd_datasets_show(args: argparse.Namespace) -> int:
             "input_shape": list(bundle.input_shape), "input_dtype": bundle.input_dtype,
             "num_classes": bundle.num_classes, "class_names": bundle.class_names, "splits": splits,
             "target_shape": list(bundle.train.y.shape[1:]), "fingerprint": bundle.fingerprint,
-            "normalization": bundle.normalization, "vocab_size": len(bundle.vocab) if bundle.vocab else None,
+            "normalization": bundle.normalization, "vocab_size": bundle.vocab_size,
+            "fields": {f.name: {"shape": list(f.shape), "dtype": f.dtype} for f in bundle.fields()},
             "notes": bundle.notes}, indent=2))
         return 0
     lines = [
@@ -105,18 +108,33 @@ def cmd_datasets_show(args: argparse.Namespace) -> int:
         f"  source       {bundle.source}",
         f"  input        {_shape(bundle.input_shape) or 'scalar'} {bundle.input_dtype} per example",
     ]
-    if bundle.num_classes is not None:
+    fields = bundle.fields()
+    if len(fields) > 1:
+        lines.append("  fields       " + ", ".join(f.describe() for f in fields)
+                     + "; a graph's data Inputs read the fields named like them")
+    if bundle.task == "language-modeling":
+        lines.append(f"  target       the next token at each of {_shape(bundle.train.y.shape[1:])} positions "
+                     f"(int64; -100 after the text ends)")
+    elif bundle.num_classes is not None:
         names = bundle.class_names or [str(i) for i in range(bundle.num_classes)]
         shown = ", ".join(names[:12]) + (" …" if len(names) > 12 else "")
         lines.append(f"  classes      {bundle.num_classes}: {shown}")
     else:
         lines.append(f"  target       {_shape(bundle.train.y.shape[1:])} float32 per example")
     lines.append("  splits       " + ", ".join(f"{name} {n:,}" for name, n in splits.items()))
-    if bundle.normalization:
-        norm = bundle.normalization
+    norm = bundle.normalization or {}
+    if "over" in norm:
         lines.append(f"  normalised   {norm['over']}, statistics of the train split ({_stats(norm)})")
+    for name, field_norm in norm.get("fields", {}).items():
+        lines.append(f"  normalised   {name}: {field_norm['over']}, statistics of the train split "
+                     f"({_stats(field_norm)})")
     if bundle.vocab:
         lines.append(f"  vocabulary   {plural(len(bundle.vocab), 'token')} (<pad> = 0, <unk> = 1)")
+    elif bundle.vocab_size:
+        from neuralforge_desktop.core.training.datasets.tokenizer import load_tokenizer
+
+        kind = load_tokenizer(bundle.tokenizer).kind if bundle.tokenizer else "token"
+        lines.append(f"  vocabulary   {plural(bundle.vocab_size, 'token')} ({kind} tokenizer, <pad> = 0)")
     lines.append(f"  fingerprint  {bundle.fingerprint}")
     lines.extend(f"  note         {note}" for note in bundle.notes)
     print("\n".join(lines))

@@ -18,6 +18,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_layers(args: argparse.Namespace) -> int:
+    from neuralforge_desktop.core.catalog.mathtext import to_plain
     from neuralforge_desktop.core.catalog.registry import catalog
 
     cat = catalog()
@@ -33,7 +34,8 @@ def cmd_layers(args: argparse.Namespace) -> int:
             raise CliError(f"no layer type {args.type!r}{hint}")
         info = {
             "type": layer.type, "category": layer.category, "description": layer.description,
-            "math": layer.math, "help": layer.help, "params": [p.to_json() for p in layer.params],
+            "math": layer.math, "math_text": to_plain(layer.math), "help": layer.help,
+            "params": [p.to_json() for p in layer.params],
             "inputs": [{"name": p.name, "layout": p.layout, "optional": p.optional} for p in layer.inputs],
             "outputs": [p.name for p in layer.outputs], "keras": layer.keras, "plugin": layer.plugin,
         }
@@ -42,7 +44,7 @@ def cmd_layers(args: argparse.Namespace) -> int:
             return 0
         print(f"{layer.display_name} ({layer.category}){'  [plugin ' + layer.plugin + ']' if layer.plugin else ''}")
         print(f"  {layer.description}")
-        print(f"  math: {layer.math}")
+        print(f"  math: {to_plain(layer.math)}")
         if layer.help:
             print(f"  {layer.help}")
         ins = ", ".join(f"{p.name}{' ' + p.layout if p.layout else ''}{' (optional)' if p.optional else ''}"

@@ -14,6 +14,8 @@ from neuralforge_desktop.cli.graph_source import CliError
 from neuralforge_desktop.cli.train_cmds import add_store_arg, find_run, open_store
 
 SUMMARY_METRICS = ("val/acc", "val/loss", "train/loss")
+# Shown as a column only when some listed run has it (language models).
+OPTIONAL_METRICS = (("val/perplexity", "VAL PPL"),)
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -86,10 +88,16 @@ def list_runs(store_path: str | None, experiment: str | None = None, *, status: 
     if not runs:
         print(f"no runs in {store.path}; start one with `neuralforge train zoo:mnist-cnn --dataset mnist-10k`")
         return 0
+    metrics = list(SUMMARY_METRICS)
+    headers = ["VAL ACC", "VAL LOSS", "TRAIN LOSS"]
+    for name, header in OPTIONAL_METRICS:
+        if any(name in r.metrics for r in runs):
+            metrics.append(name)
+            headers.append(header)
     rows = [[r.id, r.name, r.experiment, r.status, time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created)),
-             *(_fmt(_metric(r, m), m) for m in SUMMARY_METRICS), (r.checksum or "")[:12]] for r in runs]
-    print(table(["RUN", "NAME", "EXPERIMENT", "STATUS", "CREATED", "VAL ACC", "VAL LOSS", "TRAIN LOSS",
-                 "CHECKSUM"], rows, right=[5, 6, 7]))
+             *(_fmt(_metric(r, m), m) for m in metrics), (r.checksum or "")[:12]] for r in runs]
+    print(table(["RUN", "NAME", "EXPERIMENT", "STATUS", "CREATED", *headers, "CHECKSUM"], rows,
+                right=list(range(5, 5 + len(metrics)))))
     return 0
 
 

@@ -19,8 +19,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("summary", help="parameters, MACs/FLOPs, memory and latency, per node",
                        description="Summarise GRAPH (a .nfg file or zoo:NAME): every node's output shape, "
                        "parameters and cost, and totals: MACs (FLOPs = 2 × MACs + elementwise work), "
-                       "activation memory, training memory (weights + gradients + Adam state + saved "
-                       "activations) and a latency estimate for a device profile.")
+                       "activations kept for backward in training and the peak at inference, training memory "
+                       "(weights + gradients + Adam state + saved activations) and a latency estimate for a "
+                       "device profile. --json adds saved_activation_bytes and peak_inference_activation_bytes "
+                       "(at the batch size asked) beside the other totals.")
     p.add_argument("graph", metavar="GRAPH", help="a .nfg file or zoo:NAME")
     p.add_argument("--batch-size", "-b", type=opt.positive_int, default=1, metavar="N", help="batch size (default 1)")
     p.add_argument("--device", "-d", choices=DEVICES, default="cpu",
@@ -90,9 +92,12 @@ def print_summary(graph: Graph, batch_size: int = 1, device: str = "cpu", *, sho
           f"frozen {data['non_trainable_params']:,}; buffers {data['buffers']:,})")
     print(f"MACs                 {count(data['macs'])}   FLOPs {count(data['flops'])}  (FLOPs = 2 × MACs + "
           "elementwise)")
-    print(f"activation memory    {nbytes(data['activation_bytes'])}")
-    print(f"training memory      {nbytes(data['training_memory_bytes'])}  (weights + grads + Adam state + "
-          "saved activations)")
+    print(f"activations          {nbytes(data['saved_activation_bytes'])} kept for backward in training, peak "
+          f"{nbytes(data['peak_inference_activation_bytes'])} at inference (all outputs: "
+          f"{nbytes(data['activation_bytes'])})")
+    print(f"training memory      {nbytes(data['training_memory_bytes'])}  (weights {nbytes(data['weight_bytes'])} + "
+          f"grads {nbytes(data['gradient_bytes'])} + Adam state {nbytes(data['optimizer_bytes'])} + saved "
+          "activations)")
     print(f"latency estimate     {millis(data['latency_ms'])} on {data['device_profile'].get('name', device)}"
           f"{_measured_note(report.profile)}")
     print(f"latency model        {report.profile.latency_model}")

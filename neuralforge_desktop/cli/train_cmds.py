@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -82,6 +83,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.add_argument("--limit", type=opt.positive_int, metavar="N", help="use at most N training examples")
     p.add_argument("--val-fraction", type=opt.fraction, default=0.1)
+    p.add_argument("--option", "-o", action="append", default=[], metavar="KEY=VALUE",
+                   help="a dataset loader option, e.g. -o max_len=64 -o context=128 -o tokenizer=bytes (see "
+                   "`neuralforge datasets show`)")
     p.add_argument("--augment", action="append", choices=["flip", "crop"], default=[],
                    help="image augmentation (repeatable)")
     p.add_argument("--metric", action="append", default=[], metavar="NAME",
@@ -104,6 +108,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from neuralforge_desktop.cli.datasets_cmd import parse_options
     from neuralforge_desktop.core.training.config import ConfigError, TrainConfig
     from neuralforge_desktop.core.training.runner import TrainingProcess, prepare_run
 
@@ -115,7 +120,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                              early_stopping=args.early_stopping, seed=args.seed, device=args.device,
                              limit=args.limit, val_fraction=args.val_fraction, augment_flip="flip" in args.augment,
                              augment_crop=4 if "crop" in args.augment else 0, metrics=list(args.metric),
-                             trust_code=args.trust_code).validate()
+                             trust_code=args.trust_code, dataset_options=parse_options(args.option)).validate()
     except ConfigError as exc:
         raise CliError(str(exc)) from None
     check_dataset(args.dataset)
@@ -228,6 +233,7 @@ class _Progress:
         self.epochs = 1
         self.has_val = True
         self.classification = True
+        self.language_model = False
         self.last_epoch: int | None = None  # the last epoch that completed
         self.best_so_far: tuple[float, int | None] | None = None  # (value, epoch), as the worker ranks them
 
@@ -249,11 +255,12 @@ class _Progress:
         loss, and by train loss when there is no validation split."""
         if best is None:
             return "no best epoch"
+        ppl = f", perplexity {perplexity(best):.4g}" if self.language_model else ""
         if not self.has_val:
-            return f"best train loss {best:.4f} (no validation split)"
+            return f"best train loss {best:.4f}{ppl} (no validation split)"
         if self.classification:
             return f"best val accuracy {best:.2%}"
-        return f"best val loss {best:.4f}"
+        return f"best val loss {best:.4f}{ppl}"
 
     def show(self, event: Event) -> None:
         if isinstance(event, StartedEvent):
@@ -261,8 +268,12 @@ class _Progress:
             ds = event.dataset
             self.has_val = bool(ds.get("val"))
             self.classification = ds.get("classes") is not None
+            self.language_model = ds.get("task") == "language-modeling"
+            inputs = ds.get("inputs") or {}
+            fed = ("; inputs " + ", ".join(f"{node} ← {field}" for node, field in inputs.items())
+                   if len(inputs) > 1 or any(node != field for node, field in inputs.items()) else "")
             print(f"device {event.device}, {plural(event.params, 'param')}, loss {event.loss}; "
-                  f"{ds['name']}: {ds['train']:,} train / {ds['val']:,} val", file=self.out)
+                  f"{ds['name']}: {ds['train']:,} train / {ds['val']:,} val{fed}", file=self.out)
             if not self.has_val:
                 print("no validation split: val metrics are not computed; the best epoch is the one with the "
                       "lowest train loss", file=self.out)
@@ -280,10 +291,14 @@ class _Progress:
             parts = [f"train loss {m['train/loss']:.4f}"]
             if "train/acc" in m:
                 parts.append(f"acc {m['train/acc']:.2%}")
+            if "train/perplexity" in m:
+                parts.append(f"ppl {m['train/perplexity']:.4g}")
             if "val/loss" in m:
                 parts.append(f"val loss {m['val/loss']:.4f}")
             if "val/acc" in m:
                 parts.append(f"val acc {m['val/acc']:.2%}")
+            if "val/perplexity" in m:
+                parts.append(f"val ppl {m['val/perplexity']:.4g}")
             parts.append(f"{m['epoch_seconds']:.1f}s")
             prefix = "\r" if self.tty else ""
             print(f"{prefix}epoch {event.epoch}/{event.epochs}: " + ", ".join(parts) + " " * 10, file=self.out)
@@ -291,6 +306,10 @@ class _Progress:
             print(event.note, file=self.out)
         elif isinstance(event, PausedEvent | ResumedEvent):
             print(event.kind, file=self.out)
+
+
+def perplexity(loss: float) -> float:
+    return math.exp(loss) if loss < 700 else math.inf
 
 
 def dumps(obj: Any) -> str:

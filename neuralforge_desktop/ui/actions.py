@@ -82,6 +82,8 @@ class WindowActions:
         self._edit_menu(bar.addMenu("&Edit"))
         self._view_menu(bar.addMenu("&View"))
         help_menu = bar.addMenu("&Help")
+        self.add(help_menu, "help.tutorial", "&First Steps Tutorial", w.start_tutorial,
+                 tip="Build and train an MNIST digit classifier in five guided steps")
         self.add(help_menu, "help.shortcuts", "&Keyboard Shortcuts", w.show_shortcuts, "F1")
         self.add(help_menu, "help.about", "&About NeuralForge", w.show_about)
 
@@ -176,7 +178,9 @@ class WindowActions:
                  toggled=w.set_concept_mode, tip="Plain-language node cards for teaching and explaining")
         self.add(m, "view.show_all", "Show &All Layers", checkable=True, checked=s.show_all_layers,
                  toggled=w.set_show_all_layers, tip="List every layer in the palette, not only the common ones")
-        self.add(m, "view.minimap", "&Minimap", checkable=True, checked=s.minimap, toggled=w.set_minimap_visible)
+        self.add(m, "view.minimap", "&Minimap", checkable=True, checked=w.minimap.enabled,
+                 toggled=w.set_minimap_visible,
+                 tip="An overview of the graph in the canvas's corner (off by default on a small canvas)")
         m.addSeparator()
         themes = m.addMenu("&Theme")
         group = QActionGroup(self.window)

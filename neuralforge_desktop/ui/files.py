@@ -86,7 +86,7 @@ class FileController(QObject):
     def choose_template(self) -> str | None:
         from neuralforge_desktop.ui.dialogs.gallery import GalleryDialog
 
-        dialog = GalleryDialog(self.window)
+        dialog = GalleryDialog(self.window, theme=getattr(self.window, "theme", "dark"))
         return dialog.selected_name() if dialog.exec() else None
 
     def show_error(self, title: str, text: str) -> None:

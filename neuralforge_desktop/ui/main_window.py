@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from neuralforge_desktop.ui.dialogs.recovery import RecoveryDialog
     from neuralforge_desktop.ui.dialogs.shortcuts import ShortcutsDialog
     from neuralforge_desktop.ui.training import RunsPanel, TrainPanel
+    from neuralforge_desktop.ui.tutorial import TutorialCard
 
 APP_TITLE = "NeuralForge"
 DEFAULT_SIZE = (1600, 1000)
@@ -67,6 +68,7 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.store_path = store_path  # the experiment store for Train / Runs (None: the user data dir)
         from neuralforge_desktop.ui.canvas import GraphView
+        from neuralforge_desktop.ui.canvas.empty_hint import EmptyCanvasHint
 
         self.setObjectName("NeuralForgeMainWindow")
         self.settings = settings or Settings()
@@ -78,6 +80,8 @@ class MainWindow(QMainWindow):
         self.view = GraphView(self.bridge, self.selection, self.edits)
         self.setCentralWidget(self.view)
         self.minimap = self.view.minimap  # the canvas's own overlay (it hides itself when the graph fits)
+        self.empty_hint = EmptyCanvasHint(self.view)  # where to start, while the canvas is empty
+        self.tutorial: TutorialCard | None = None
         self.files = FileController(self, recovery_dir)
         self.docks = self._build_docks()
         self.commands = WindowActions(self)  # not "actions": QWidget.actions() is a Qt method
@@ -144,6 +148,11 @@ class MainWindow(QMainWindow):
         self.problems.count_changed.connect(self._on_problem_counts)
         self._on_problem_counts(*self.problems.counts())  # it may have counted before we listened
         self.palette_panel.layer_activated.connect(self.add_layer)
+        self.empty_hint.template_requested.connect(self.files.new_from_template)
+        self.empty_hint.open_requested.connect(self.files.open)
+        self.empty_hint.tutorial_requested.connect(self.start_tutorial)
+        self.minimap.switched.connect(self._show_minimap_switch)
+        self._show_minimap_switch(self.minimap.enabled)
         # Wheel zooming happens inside the canvas; refresh the figure whenever its viewport repaints.
         self.view.viewport().installEventFilter(self)
 
@@ -273,8 +282,9 @@ class MainWindow(QMainWindow):
         self.settings.theme = self.theme
         trained = [self.train_panel] if self.train_host.built else []
         listed = [self.runs_panel] if self.runs_host.built else []
+        guided = [self.tutorial] if self.tutorial is not None else []
         for widget in (self.view, self.palette_panel, self.inspector, self.summary, self.code_view,
-                       self.problems, *trained, *listed):
+                       self.problems, self.empty_hint, *guided, *trained, *listed):
             set_theme = getattr(widget, "set_theme", None)
             if callable(set_theme):
                 set_theme(self.theme)
@@ -304,8 +314,17 @@ class MainWindow(QMainWindow):
         self.settings.show_all_layers = on
 
     def set_minimap_visible(self, on: bool) -> None:
+        """View ▸ Minimap: the user's choice from now on, whatever the canvas's size."""
         self.view.set_minimap_enabled(on)
         self.settings.minimap = on
+
+    def _show_minimap_switch(self, on: bool) -> None:
+        """Keep View ▸ Minimap's tick in step when the canvas's size switched the minimap (no choice made yet)."""
+        action = self.commands.by_name["view.minimap"]
+        if action.isChecked() != on:
+            action.blockSignals(True)  # showing the state is not the user choosing it
+            action.setChecked(on)
+            action.blockSignals(False)
 
     # -- training (built on first show of the Train / Runs docks) ---------------------------------------
     def make_train_panel(self) -> QWidget:
@@ -338,6 +357,8 @@ class MainWindow(QMainWindow):
 
     def _on_run_started(self, run_id: str) -> None:
         self.show_message(f"training run {run_id} started")
+        if self.tutorial is not None:
+            self.tutorial.mark_trained()
         if self.runs_host.built:
             self.runs_panel.follow(run_id)
 
@@ -345,6 +366,24 @@ class MainWindow(QMainWindow):
         self.show_message(f"run {run_id} {status}")
         if self.runs_host.built:
             self.runs_panel.refresh()
+
+    def start_tutorial(self) -> TutorialCard | None:
+        """The guided first steps, on a blank graph (the current one is offered for saving first)."""
+        if len(self.bridge.document.graph) and not self.files.new_blank():
+            return None
+        from neuralforge_desktop.ui.tutorial import TutorialCard
+
+        if self.tutorial is not None:
+            self.tutorial.close()
+        card = TutorialCard(self.view, self.bridge, self.theme)
+        card.closed.connect(self._on_tutorial_closed)
+        card.show()
+        self.tutorial = card
+        self.view.setFocus()
+        return card
+
+    def _on_tutorial_closed(self) -> None:
+        self.tutorial = None
 
     def reset_layout(self) -> None:
         arrange_default(self, self.docks)

@@ -61,12 +61,14 @@ class Settings:
         self.store.setValue("canvas/snap_to_grid", bool(on))
 
     @property
-    def minimap(self) -> bool:
-        return _bool(self.store.value("canvas/minimap"), True)
+    def minimap(self) -> bool | None:
+        """The user's View ▸ Minimap choice; None until they make one (then the canvas's size decides)."""
+        value = self.store.value("canvas/minimap")
+        return None if value is None or value == "auto" else _bool(value, True)
 
     @minimap.setter
-    def minimap(self, on: bool) -> None:
-        self.store.setValue("canvas/minimap", bool(on))
+    def minimap(self, on: bool | None) -> None:
+        self.store.setValue("canvas/minimap", "auto" if on is None else bool(on))
 
     @property
     def layout_direction(self) -> str:

@@ -203,8 +203,10 @@ def apply_theme(name: str, app: QApplication | None = None) -> str:
     app = app or QApplication.instance()  # type: ignore[assignment]
     if app is None:
         return name
-    # Fusion draws every control from the palette, so both themes look the same on every platform.
-    app.setStyle("Fusion")
+    # Fusion draws every control from the palette, so both themes look the same on every platform. Set once:
+    # setStyle destroys the previous style object, which a widget being torn down may still reach.
+    if app.style().name().lower() != "fusion":
+        app.setStyle("Fusion")
     app.setPalette(palette(name))
     app.setStyleSheet(stylesheet(name))
     return name
@@ -363,8 +365,7 @@ class CanvasTheme:
             "type": _font(10),
             "summary": _font(10),
             "port": _font(9),
-            "concept": _font(9),
-            "math": _font(10, mono=True),
+            "concept": _font(11),  # Concept Mode's plain-language lines (the formula has its own typesetting)
             "label": _font(9),
             "badge": _font(10, bold=True),
             "backdrop": _font(14, bold=True),

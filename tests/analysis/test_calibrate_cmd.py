@@ -40,8 +40,11 @@ def test_calibrate_times_real_ops_and_saves_them_with_torch_and_threads(quick_sa
     for name in ("matmul", "elementwise", "recurrent-3"):
         assert all(s.seconds > 0 and s.work > 0 for s in saved.tables[name].samples)
     # a bigger matrix product takes longer than a tiny one; a GRU step costs something
-    assert saved.tables["matmul"].predict((7.0, 10.0, 10.0), 2 ** 27) > saved.tables["matmul"].floor
-    assert saved.tables["recurrent-3"].predict((0.0, 7.0), 1.0) > 0
+    for warm in (False, True):  # measured with cold caches (among all ops) and warm ones (among a few)
+        assert saved.tables["matmul"].predict((7.0, 10.0, 10.0), 2 ** 27, warm) > saved.tables["matmul"].floor(warm)
+        assert saved.tables["recurrent-3"].predict((0.0, 7.0), 1.0, warm) > 0
+    assert all(s.warm_seconds is not None for s in saved.tables["elementwise"].samples)
+    assert saved.meta["cache_bytes"] is None or saved.meta["cache_bytes"] >= 1 << 16
     assert saved.overhead("step") >= 0 and saved.overhead("module") > 0
 
 

@@ -276,13 +276,15 @@ def test_training_memory_formula() -> None:
     shapes = ShapeInference(graph).run()
     report = estimate_cost(graph, shapes, batch_size=2, device="t4")
     params, trainable = 8 * 16 + 16 + 16 * 4 + 4, 16 * 4 + 4
-    activations = 4 * 2 * (8 + 16 + 4)
     assert (report.params, report.trainable_params) == (params, trainable)
     assert report.non_trainable_params == params - trainable
-    assert report.activation_bytes == activations
-    assert report.training_memory_bytes == 4 * params + 4 * trainable + 2 * 4 * trainable + activations
+    assert report.activation_bytes == 4 * 2 * (8 + 16 + 4)  # every output, kept or not
+    # the frozen layer reads the raw input, so autograd records nothing there; the head keeps its input
+    saved = 4 * 2 * 16
+    assert report.saved_activation_bytes == saved
+    assert report.training_memory_bytes == 4 * params + 4 * trainable + 2 * 4 * trainable + saved
     sgd = estimate_cost(graph, shapes, batch_size=2, device="t4", optimizer="sgd")
-    assert sgd.training_memory_bytes == 4 * params + 4 * trainable + activations
+    assert sgd.training_memory_bytes == 4 * params + 4 * trainable + saved
     momentum = estimate_cost(graph, shapes, batch_size=2, device="t4", optimizer="sgd_momentum")
     assert momentum.training_memory_bytes == sgd.training_memory_bytes + 4 * trainable
     with pytest.raises(ValueError, match="optimizer"):
@@ -324,14 +326,14 @@ def test_losses_and_targets_cost_no_latency() -> None:
 def test_json_report_has_every_key() -> None:
     data = estimate_cost(_cnn(), batch_size=3, device="a100").to_json()
     for key in ("batch_size", "device", "params", "trainable_params", "non_trainable_params", "buffers", "macs",
-                "flops", "activation_bytes", "training_memory_bytes", "latency_ms", "uncounted", "conventions",
-                "nodes"):
+                "flops", "activation_bytes", "saved_activation_bytes", "peak_inference_activation_bytes",
+                "training_memory_bytes", "latency_ms", "uncounted", "conventions", "nodes"):
         assert key in data, key
     assert data["batch_size"] == 3 and data["device"] == "a100"
     assert data["conventions"] == CONVENTIONS and "2 × MACs" in data["conventions"]["flops"]
     row = data["nodes"][1]
     for key in ("path", "type", "output_shape", "params", "trainable_params", "buffers", "macs", "flops",
-                "activation_bytes", "latency_ms", "depth"):
+                "activation_bytes", "saved_bytes", "latency_ms", "depth"):
         assert key in row, key
     json.dumps(data)
 

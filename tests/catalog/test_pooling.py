@@ -60,8 +60,10 @@ def test_symbolic_spatial_sizes() -> None:
     assert out("AdaptiveAvgPool2d", (0, 3, "H", "W"), output_size=[2, 3]) == ("N", 3, 2, 3)
     assert out("GlobalAvgPool2d", (0, 3, "H", "W")) == ("N", 3)
     assert out("GlobalMaxPool2d", (0, "C", "H", "W")) == ("N", "C")
-    assert out("Upsample", (0, 3, "H", "W")) == ("N", 3, "H*2", "W*2")
-    assert out("Upsample", (0, 3, "H", "W"), scale_factor=1.5) == ("N", 3, "H*3//2", "W*3//2")
+    assert out("Upsample", (0, 3, "H", "W")) == ("N", 3, "2*H", "2*W")  # canonical form: coefficient first
+    assert out("Upsample", (0, 3, "H", "W"), scale_factor=1.5) == ("N", 3, "(3*H)//2", "(3*W)//2")
+    # a 1×1 window over a symbolic size gives that size back, spelled as the symbol itself
+    assert out("MaxPool1d", (0, 3, "T"), kernel_size=1) == ("N", 3, "T")
 
 
 @pytest.mark.parametrize("ceil_mode", [False, True])

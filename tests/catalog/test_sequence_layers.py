@@ -7,6 +7,7 @@ builder and generated code. Symbolic sequence lengths, causal masking and MACs a
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import pytest
@@ -53,10 +54,18 @@ SYMBOLIC = {
     "LSTM": {"x": "T"},
     "GRU": {"x": "T"},
     "RNN": {"x": "T"},
-    "MultiheadAttention": {"query": "T", "key": "S", "value": "S"},
-    "TransformerEncoderLayer": {"x": "T"},
-    "TransformerDecoderLayer": {"x": "T", "memory": "S"},
+    "MultiheadAttention": {"query": "T", "key": "S", "value": "S", "attention_mask": "S"},
+    "TransformerEncoderLayer": {"x": "T", "attention_mask": "T"},
+    "TransformerDecoderLayer": {"x": "T", "memory": "S", "attention_mask": "T", "memory_attention_mask": "S"},
 }
+
+
+def _symbols(layer: LayerDef, ports: Iterable[str]) -> dict[str, str]:
+    """The named length of each connected sequence port; a mask over an unconnected key is over the query."""
+    named = {p: s for p, s in SYMBOLIC[layer.type].items() if p in ports}
+    if layer.type == "MultiheadAttention" and "key" not in named and "attention_mask" in named:
+        named["attention_mask"] = "T"
+    return named
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c[0].type in SYMBOLIC
@@ -65,7 +74,7 @@ def test_symbolic_sequence_length(case: tuple[LayerDef, int]) -> None:
     """With dimension 1 named, inference keeps the name and the generated code runs for the real length."""
     layer, index = case
     example = layer.examples[index]
-    symbols = {p: s for p, s in SYMBOLIC[layer.type].items() if p in example.inputs}
+    symbols = _symbols(layer, example.inputs)
     declared = {port: ((0, symbols[port], *shape[2:]) if port in symbols else (0, *shape[1:]), dtype)
                 for port, (shape, dtype) in example.inputs.items()}
     result = infer(layer, declared, example.params)

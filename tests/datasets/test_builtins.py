@@ -14,10 +14,10 @@ from neuralforge_desktop.core.training.datasets import DatasetError, builtins, l
 def test_list_names_every_builtin_with_how_to_get_it():
     infos = {i.name: i for i in list_datasets()}
     assert set(infos) == {"mnist-10k", "fashion-mnist", "digits", "iris", "wine", "breast-cancer", "sunspots",
-                          "co2"}
+                          "co2", "synthetic-reviews", "synthetic-stories"}
     for info in infos.values():
         assert info.title and info.description and info.source and info.how_to_get
-        assert info.task in ("classification", "regression")
+        assert info.task in ("classification", "regression", "language-modeling")
     assert infos["mnist-10k"].available and infos["mnist-10k"].input_shape == (1, 28, 28)
 
 

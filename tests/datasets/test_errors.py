@@ -145,8 +145,10 @@ def test_imdb_without_neg_folder_and_unknown_folder(tmp_path):
     fails(top, "test/: expected sub-folders pos/ and neg/ .*; neg/ is missing")
     empty = tmp_path / "empty"
     empty.mkdir()
-    (empty / "readme.txt").write_text("hi")
+    (empty / "notes.md").write_text("hi")
     fails(empty, "found no dataset in this folder; expected MNIST idx files")
+    (empty / "readme.txt").write_text("hi")  # a folder of .txt files is a text corpus, here one too short
+    fails(empty, r"dataset empty \(text corpus readme.txt\): its training text is too short", val_fraction=0.0)
 
 
 def test_unknown_file_type_and_bad_arguments(tmp_path):

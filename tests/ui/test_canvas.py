@@ -380,7 +380,7 @@ def test_concept_mode_shows_plain_words_and_the_formula(canvas):
     height = item.look.height
     canvas.view.set_concept_mode(True)
     lines = item.display_lines()
-    assert "matrix multiply + bias" in lines and "y = x·Wᵀ + b" in lines
+    assert "matrix multiply + bias" in lines and "y = xWᵀ + b" in lines  # the typeset formula, as text
     assert item.look.height > height
     canvas.view.set_concept_mode(False)
     assert "matrix multiply + bias" not in item.display_lines()

@@ -30,7 +30,7 @@ from neuralforge_desktop.ui.panels.param_widgets import (
     check_text,
     parse_text,
 )
-from neuralforge_desktop.ui.panels.summary import PATH_ROLE
+from neuralforge_desktop.ui.panels.summary import PATH_ROLE, human_bytes
 from neuralforge_desktop.ui.undo import EditStack
 
 
@@ -307,6 +307,10 @@ def test_summary_totals(qtbot, name: str, params: str) -> None:
     before = panel.report().macs
     panel.set_batch_size(4)
     assert panel.report().macs == 4 * before
+    report = panel.report()
+    assert panel.total_text("saved") == human_bytes(report.saved_activation_bytes)
+    assert panel.total_text("peak") == human_bytes(report.peak_inference_activation_bytes)
+    assert report.peak_inference_activation_bytes < report.saved_activation_bytes
 
 
 def test_summary_sort_click_and_nested_rows(qtbot) -> None:

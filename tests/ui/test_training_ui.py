@@ -205,7 +205,7 @@ def test_start_refuses_a_graph_that_cannot_train_and_names_the_problem(qtbot: An
     assert panel.run_id is None and panel.state == "idle"
 
     panel._bridge.set_document(Document(Graph("empty")))
-    assert panel.start() is False and "exactly one data Input" in panel.last_error
+    assert panel.start() is False and "training needs a data Input" in panel.last_error
 
     panel._bridge.set_document(Document(digits_graph()))
     panel.lr.setValue(0.0)  # clamped to the spin box minimum, never 0

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import shiboken6
-from PySide6.QtCore import QEvent, QSettings, QSize, Qt
+from PySide6.QtCore import QEvent, QRect, QSettings, QSize, Qt
 from PySide6.QtWidgets import QApplication
 
 from neuralforge_desktop.core import zoo
@@ -60,11 +60,18 @@ def test_default_layout_leaves_the_canvas_room_and_every_panel_readable(open_at,
     assert viewport.height() >= 0.45 * height, (viewport.height(), height)
     assert viewport.width() >= 0.45 * width, (viewport.width(), width)
 
-    # Zoomed in so the graph does not fit: the minimap is wanted, and covers little of the canvas.
+    # Zoomed in so the graph does not fit: the minimap is wanted, and covers little of the canvas. A laptop's
+    # canvas has no corner to spare, so there it waits to be switched on from the View menu.
     window.view.scale(3.0, 3.0)
     window.view.minimap.update_visible_rect()
     minimap = window.view.minimap
-    assert minimap.isVisible()
+    toggle = window.commands.by_name["view.minimap"]
+    roomy = minimap_module.roomy(viewport.width(), viewport.height())
+    assert roomy == (width >= 1600)
+    assert minimap.isVisible() == roomy and toggle.isChecked() == roomy
+    if not roomy:
+        toggle.trigger()
+    assert minimap.isVisible() and toggle.isChecked()
     covered = minimap.width() * minimap.height() / (viewport.width() * viewport.height())
     assert covered <= 0.25, covered
 
@@ -92,6 +99,7 @@ def test_the_minimap_shrinks_with_the_canvas_and_hides_when_it_is_small():
 
 def test_the_minimap_hides_on_a_small_canvas_in_the_window(open_at, qtbot):
     window = open_at(1280, 720)
+    window.commands.by_name["view.minimap"].trigger()  # switched on by hand
     window.view.scale(3.0, 3.0)
     window.view.minimap.update_visible_rect()
     assert window.view.minimap.isVisible()
@@ -101,6 +109,53 @@ def test_the_minimap_hides_on_a_small_canvas_in_the_window(open_at, qtbot):
     assert viewport.width() * minimap_module.MAX_SHARE < minimap_module.MIN_SIZE[0] or \
         viewport.height() * minimap_module.MAX_SHARE < minimap_module.MIN_SIZE[1], viewport.size()
     assert not window.view.minimap.isVisible()
+
+
+def node_rects_on_screen(window: MainWindow) -> list[QRect]:
+    """Where each node's card is in the canvas widget's coordinates (the minimap's parent's), for those at least
+    partly on screen."""
+    view = window.view
+    viewport = view.viewport()
+    rects = [view.mapFromScene(item.sceneBoundingRect()).boundingRect() for item in view.graph_scene.nodes.values()]
+    return [r.translated(viewport.pos()) for r in rects if r.intersects(viewport.rect())]
+
+
+def test_a_template_opened_on_a_laptop_screen_is_not_covered_by_the_minimap(open_at, qtbot, tmp_path):
+    window = open_at(1280, 720)
+    window.files.new_from_template("vgg11")  # rows down to the canvas's bottom edge, where the minimap sits
+    qtbot.wait(20)
+    view, minimap = window.view, window.view.minimap
+    assert node_rects_on_screen(window)
+    assert not view.mapToScene(view.viewport().rect()).boundingRect().contains(view.content_rect())
+    covered = [r for r in node_rects_on_screen(window) if minimap.isVisible() and r.intersects(minimap.geometry())]
+    assert not covered, f"the minimap at {minimap.geometry()} covers nodes at {covered}"
+    toggle = window.commands.by_name["view.minimap"]
+    assert not toggle.isChecked()
+
+    toggle.trigger()  # the user asks for it: it comes, on this canvas too, and the choice is kept
+    assert minimap.isVisible()
+    assert window.settings.minimap is True
+    toggle.trigger()
+    assert not minimap.isVisible() and window.settings.minimap is False
+
+    window.resize(1920, 1080)  # a big canvas does not overrule a choice the user made
+    qtbot.wait(50)
+    assert not minimap.isVisible() and not toggle.isChecked()
+
+
+def test_with_no_choice_made_the_minimap_follows_the_canvas_size(open_at, qtbot):
+    window = open_at(1280, 720)
+    window.view.scale(3.0, 3.0)  # the graph no longer fits: a minimap would be useful
+    window.view.minimap.update_visible_rect()
+    toggle = window.commands.by_name["view.minimap"]
+    assert not window.view.minimap.isVisible() and not toggle.isChecked()
+    window.resize(1920, 1080)
+
+    def shown() -> None:
+        assert window.view.minimap.isVisible() and toggle.isChecked()
+
+    qtbot.waitUntil(shown, timeout=2000)
+    assert window.settings.minimap is None  # still no choice: a smaller window hides it again
 
 
 def test_maximising_keeps_the_docks_share_of_the_window(open_at, qtbot):

@@ -2,12 +2,13 @@
 
 Conventions, stated in full in :data:`CONVENTIONS` (also ``CostReport.to_json()["conventions"]``):
 **FLOPs = 2 × MACs + flops_extra** (elementwise work); a tied parameter is counted once, at its source;
-activation memory is the sum of all node outputs at the batch size in their dtype (fp32 by default);
-training memory = fp32 weights + gradients + optimizer state (Adam 2×, SGD with momentum 1×, SGD 0× the
-trainable params) + all activations saved for backward; latency is an inference forward pass predicted by
-:mod:`.latency` (this CPU: from its calibration, kernel by kernel; GPUs: spec-sheet rooflines), with losses and
-target inputs free. What a layer runs (its kernels, a convolution, a lookup, a view) and how big a tied
-parameter is come from its catalog entry, never from its type name. A block's row
+memory is split into fp32 weights, gradients, optimizer state (Adam 2×, SGD with momentum 1×, SGD 0× the
+trainable params), the activations a training step keeps for backward and the peak of live activations at
+inference (both from what each layer declares, see :mod:`.memory`); training memory = weights + gradients +
+optimizer state + saved activations; latency is an inference forward pass predicted by :mod:`.latency` (this
+CPU: from its calibration, kernel by kernel; GPUs: spec-sheet rooflines), with losses and target inputs free.
+What a layer runs (its kernels, a convolution, a lookup, a view) and how big a tied parameter is come from its
+catalog entry, never from its type name. A block's row
 sums its body; body rows follow with ``depth + 1``, paths ``block/inner``, already multiplied by ``repeat``.
 Nothing unknown is a silent zero: ops without a cost rule, of unknown type, with shape errors or unbound
 dimension symbols are listed in ``uncounted`` as ``"path (Type)"``.
@@ -28,7 +29,8 @@ from typing import Any
 
 from neuralforge_desktop.core.analysis.devices import DeviceProfile, get_device
 from neuralforge_desktop.core.analysis.latency import LatencyModel, latency_model, node_kernels, touched_bytes
-from neuralforge_desktop.core.analysis.shapes import NodeShapes, ShapeInference
+from neuralforge_desktop.core.analysis.memory import MEMORY_CONVENTIONS, MemoryReport, estimate_memory
+from neuralforge_desktop.core.analysis.shapes import NodeShapes, ShapeInference, deep_revision
 from neuralforge_desktop.core.catalog.kernels import Kernel
 from neuralforge_desktop.core.catalog.layer_memo import layer_token
 from neuralforge_desktop.core.catalog.node_params import is_data_input
@@ -45,13 +47,7 @@ CONVENTIONS: dict[str, str] = {
     "flops": "FLOPs = 2 × MACs + flops_extra (the layer's elementwise work: bias adds, activations, norms)",
     "params": "learnable parameters; tied (shared) parameters are counted once, at their source",
     "buffers": "non-learned state such as running statistics; never trainable; stored with the weights",
-    "activation_bytes": "sum of every node's output tensors at the batch size, in the tensor's dtype (fp32 "
-    "by default); Output nodes and block-body inputs alias counted tensors and add nothing; views (Identity, "
-    "Flatten) are counted as if materialised, so this is an upper bound",  # names are examples for the reader
-    "training_memory_bytes": "weights + gradients + optimizer state + saved activations: 4-byte (fp32) "
-    "weights and buffers, one fp32 gradient per trainable param, optimizer state per trainable param "
-    "(Adam/AdamW 2 fp32 moments, SGD with momentum 1, plain SGD 0), and every activation saved for backward; "
-    "excludes framework/CUDA context, workspaces, allocator fragmentation and mixed-precision copies",
+    **MEMORY_CONVENTIONS,  # weights, gradients, optimizer state, activations saved / at the inference peak
     "latency_ms": "one inference forward pass in eager PyTorch, nodes run one after another (no fusion, no "
     "overlap). This computer's CPU, calibrated: each node's step and module call plus each kernel it declares "
     "(convolution, matrix product, attention, recurrent layer = input projection + T sequential steps, norm, "
@@ -85,6 +81,7 @@ class CostRow:
     latency_ms: float = 0.0
     counted: bool = True
     note: str = ""
+    saved_bytes: int = 0  # kept for backward by this node (a block: by its body) and by no earlier node
     latency_warm_ms: float = 0.0  # with warm caches; estimate_cost blends it into latency_ms (not reported)
 
     @property
@@ -129,6 +126,7 @@ class CostReport:
     uncounted: list[str]
     rows: list[CostRow]
     profile: DeviceProfile
+    memory: MemoryReport = field(default_factory=MemoryReport)
     conventions: dict[str, str] = field(default_factory=lambda: dict(CONVENTIONS))
 
     @property
@@ -136,8 +134,18 @@ class CostReport:
         return self.params - self.trainable_params
 
     @property
+    def saved_activation_bytes(self) -> int:
+        """Activations a training step keeps for the backward pass, at the batch size (see memory.py)."""
+        return self.memory.saved_bytes
+
+    @property
+    def peak_inference_activation_bytes(self) -> int:
+        """The most activation memory an inference pass holds at once (see memory.py)."""
+        return self.memory.peak_inference_bytes
+
+    @property
     def training_memory_bytes(self) -> int:
-        return self.weight_bytes + self.gradient_bytes + self.optimizer_bytes + self.activation_bytes
+        return self.weight_bytes + self.gradient_bytes + self.optimizer_bytes + self.saved_activation_bytes
 
     def row(self, path: str) -> CostRow | None:
         return next((r for r in self.rows if r.path == path), None)
@@ -150,6 +158,9 @@ class CostReport:
             "buffers": self.buffers, "macs": self.macs, "flops": self.flops,
             "activation_bytes": self.activation_bytes, "weight_bytes": self.weight_bytes,
             "gradient_bytes": self.gradient_bytes, "optimizer_bytes": self.optimizer_bytes,
+            "saved_activation_bytes": self.saved_activation_bytes,
+            "saved_activation_inexact_bytes": self.memory.inexact_saved_bytes,
+            "peak_inference_activation_bytes": self.peak_inference_activation_bytes,
             "training_memory_bytes": self.training_memory_bytes, "latency_ms": self.latency_ms,
             "uncounted": list(self.uncounted), "conventions": dict(self.conventions),
             "device_profile": self.profile.to_json(), "nodes": [r.to_json() for r in self.rows],
@@ -181,10 +192,11 @@ _NodeEntry = tuple[NodeShapes, LayerDef | None, tuple[tuple[str, int], ...], _Ra
 class _Caches:
     """Per-:class:`ShapeInference` caches, keyed by the node's inference path (``blk[2]/lin``)."""
 
-    __slots__ = ("nodes",)
+    __slots__ = ("nodes", "memory")
 
     def __init__(self) -> None:
         self.nodes: dict[str, _NodeEntry] = {}
+        self.memory: tuple[tuple[Any, ...], MemoryReport] | None = None  # (what it depends on, the report)
 
 
 _IDENTITY_CACHES: weakref.WeakKeyDictionary[ShapeInference, _Caches] = weakref.WeakKeyDictionary()
@@ -394,7 +406,7 @@ def _row(node: Node, layer: LayerDef | None, raw: _Raw, path: str, depth: int, m
         ctx.uncounted.append(f"{path} ({node.type})")
     return CostRow(path, node.type, depth, mult, raw.output_shape, params * mult, 0 if frozen else params * mult,
                    buffers * mult, macs * mult, (2 * macs + extra) * mult, act * mult, latency * mult, counted,
-                   raw.note, warm * mult)
+                   raw.note, latency_warm_ms=warm * mult)
 
 
 def _cost_block(node: Node, result: NodeShapes | None, path: str, depth: int, mult: int, frozen: bool,
@@ -468,6 +480,7 @@ def estimate_cost(graph: Graph, shapes: ShapeInference | None = None, batch_size
         row.latency_ms = (1 - warmth) * row.latency_ms + warmth * row.latency_warm_ms
     if len(cache.nodes) > 2 * ctx.visited + 100:  # entries of deleted nodes: start over (the content cache stays)
         cache.nodes.clear()
+    memory = _memory(graph, shapes, ctx, rows)
     trainable = total.trainable_params
     return CostReport(
         batch_size=bound[BATCH], device=profile.name, precision=precision, optimizer=optimizer,
@@ -476,5 +489,36 @@ def estimate_cost(graph: Graph, shapes: ShapeInference | None = None, batch_size
         weight_bytes=(total.params + total.buffers) * WEIGHT_BYTES, gradient_bytes=trainable * WEIGHT_BYTES,
         optimizer_bytes=OPTIMIZER_STATES[optimizer] * trainable * WEIGHT_BYTES,
         latency_ms=total.latency_ms + ctx.latency.model_call_seconds() * 1e3,
-        uncounted=list(dict.fromkeys(ctx.uncounted)), rows=rows, profile=profile,
+        uncounted=list(dict.fromkeys(ctx.uncounted + memory.uncounted)), rows=rows, profile=profile, memory=memory,
     )
+
+
+# -- memory (activations saved for backward, peak at inference: see memory.py) ----------------------------
+def _memory(graph: Graph, shapes: ShapeInference, ctx: _Ctx, rows: list[CostRow]) -> MemoryReport:
+    """Both activation figures, each node's share of the saved bytes put on its row. The report is reused
+    while the shape results, trainable flags and bindings are the same (another device, another precision)."""
+    key = (ctx.bkey, *_memory_inputs(graph, shapes))
+    cached = ctx.cache.memory
+    if cached is not None and len(cached[0]) == len(key) and all(
+            a is b or (type(a) is not NodeShapes and a == b) for a, b in zip(cached[0], key, strict=True)):
+        memory = cached[1]
+    else:
+        memory = estimate_memory(graph, shapes, ctx.bindings, ctx.max_elements)
+        ctx.cache.memory = (key, memory)
+    for row in rows:
+        row.saved_bytes = memory.node_saved.get(row.path, 0)
+        note = memory.notes.get(row.path)
+        if note and note not in row.note:
+            row.note = "; ".join(filter(None, [row.note, note]))
+    return memory
+
+
+def _memory_inputs(graph: Graph, shapes: ShapeInference) -> tuple[Any, ...]:
+    """What the memory figures read besides the bindings: every shape result (compared by identity: inference
+    replaces a result whenever it recomputes it) and trainable flag, and the revisions of nested bodies."""
+    parts: list[Any] = [graph.structure_revision]
+    for nid, node in graph.nodes.items():
+        parts += [nid, shapes.results.get(nid), node.trainable]
+        if node.body is not None:
+            parts.append(deep_revision(node.body))
+    return tuple(parts)

@@ -35,6 +35,7 @@ def _graph_module_class() -> type:
             self._steps: list[tuple[Any, tuple[str, ...], tuple[str, ...]]] = []
             self._step_nodes: tuple[str, ...] = ()  # the node id of each step (profiling maps times back)
             self._step_attrs: tuple[str | None, ...] = ()  # the attribute of each step's submodule, if any
+            self._release: list[tuple[str, ...]] = []  # per step: values no later step reads (freed then)
             self.input_names = [n.id for n in plan.input_nodes]
             self.output_names = [n.id for n in plan.output_nodes]
 
@@ -43,10 +44,12 @@ def _graph_module_class() -> type:
                 raise TypeError(f"{type(self).__name__} takes {len(self._input_vars)} inputs "
                                 f"({', '.join(self._input_vars)}), got {len(inputs)}")
             env = dict(zip(self._input_vars, inputs, strict=True))
-            for fn, reads, writes in self._steps:
+            for (fn, reads, writes), release in zip(self._steps, self._release, strict=True):
                 results = fn(self, *[env[r] for r in reads])
                 for name, value in zip(writes, results, strict=True):
                     env[name] = value
+                for name in release:  # as generated code would: a value nothing reads again is let go
+                    del env[name]
             if len(self._output_vars) == 1:
                 return env[self._output_vars[0]]
             return tuple(env[v] for v in self._output_vars)
@@ -117,6 +120,8 @@ def _instantiate(plan: ModelPlan, ns: dict[str, Any]) -> Any:
             kwargs = {k: v for k, v in step.init_args if k is not None}
             sub = factory(*args, **kwargs)
         setattr(module, step.attr, sub)
+        if step.init_statement:  # right after construction, as the generated __init__ does: the same draws
+            _run_init_statement(module, step.init_statement, ns, f"{plan.class_name}.{step.node.id}")
     for attr, param, source, source_param in plan.ties:
         _tie(module, attr, param, source, source_param)
     steps = []
@@ -145,7 +150,29 @@ def _instantiate(plan: ModelPlan, ns: dict[str, Any]) -> Any:
     module._steps = steps
     module._step_nodes = tuple(step_nodes)
     module._step_attrs = tuple(step_attrs)
+    module._release = _releases(steps, plan.output_vars)
     return module
+
+
+def _run_init_statement(module: Any, statement: str, ns: dict[str, Any], where: str) -> None:
+    check_statement(statement, {"self", *(k for k in ns if not k.startswith("_"))}, where)
+    # trusted: a catalog template filled with the module attribute and parameter literals, vetted just above
+    exec(compile(statement, f"<{where}>", "exec"), ns, {"self": module})  # trusted: vetted, as said above
+
+
+def _releases(steps: list[tuple[Any, tuple[str, ...], tuple[str, ...]]], outputs: Any) -> list[tuple[str, ...]]:
+    """For each step, the values to drop after it: read for the last time there, or written and never read
+    (never a model output), so a forward pass holds only the activations still needed."""
+    last: dict[str, int] = {}
+    for i, (_, reads, writes) in enumerate(steps):
+        for name in (*writes, *reads):
+            last[name] = i
+    keep = set(outputs)
+    release: list[list[str]] = [[] for _ in steps]
+    for name, i in last.items():
+        if name not in keep:
+            release[i].append(name)
+    return [tuple(names) for names in release]
 
 
 def _tie(module: Any, attr: str, param: str, source: str, source_param: str) -> None:

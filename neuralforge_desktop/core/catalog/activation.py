@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from neuralforge_desktop.core.catalog.kernels import LatencyRule, elementwise, elementwise_math
+from neuralforge_desktop.core.catalog.kernels import LatencyRule, runs_elementwise, runs_elementwise_math
+from neuralforge_desktop.core.catalog.memory_spec import LayoutRule, SavedRule, elementwise, saves_input, saves_output
 from neuralforge_desktop.core.catalog.shape_utils import normalize_axis, numel
 from neuralforge_desktop.core.catalog.spec import (
     Example,
@@ -59,6 +60,9 @@ def _activation(
     math: str,
     flops: int | CostRule,
     *,
+    saves: SavedRule,
+    layout: LayoutRule | None = elementwise,
+
     help: str = "",
     params: tuple[ParamSpec, ...] = (),
     init: InitRule = _no_args,
@@ -69,7 +73,7 @@ def _activation(
     examples: tuple[Example, ...] = (),
     traits: frozenset[str] = frozenset(),
     summary: SummaryRule | None = None,
-    latency: LatencyRule = elementwise_math,
+    latency: LatencyRule = runs_elementwise_math,
 ) -> LayerDef:
     return LayerDef(
         type=type_name,
@@ -88,6 +92,8 @@ def _activation(
         traits=traits,
         summary=summary,
         latency=latency,
+        saves=saves,
+        layout=layout,
     )
 
 
@@ -111,32 +117,35 @@ def _dim_param() -> ParamSpec:
 
 
 RELU = _activation(
-    "ReLU", "keeps positive values, turns negative values into zero", "max(0, x)",
+    "ReLU", "keeps positive values, turns negative values into zero", r"$y = \max(0, x)$",
     1,  # compare
+    saves=saves_output,
     help="Rectified linear unit, the default choice in most networks: cheap and keeps gradients alive for "
     "positive inputs.",
     keras="keras.layers.ReLU", simple=True, traits=frozenset({Trait.IDEMPOTENT}),
-    latency=elementwise,
+    latency=runs_elementwise,
 )
 
 RELU6 = _activation(
-    "ReLU6", "like ReLU but also caps values at 6", "min(max(0, x), 6)",
+    "ReLU6", "like ReLU but also caps values at 6", r"$y = \min(\max(0, x), 6)$",
     2,  # two comparisons
+    saves=saves_input,
     help="ReLU clipped at 6, used in mobile networks (MobileNet) because it quantises well.",
     keras="keras.layers.ReLU(max_value=6)", traits=frozenset({Trait.IDEMPOTENT}),
-    latency=elementwise,
+    latency=runs_elementwise,
 )
 
 LEAKY_RELU = _activation(
     "LeakyReLU", "keeps positive values, shrinks negative values instead of zeroing them",
-    "x if x > 0 else negative_slope · x",
+    r"$y = x$ if $x > 0$, else $\mathrm{negative\_slope} \cdot x$",
     2,  # compare, multiply
+    saves=saves_input,
     help="Like ReLU, but negative inputs keep a small slope so their gradient is never exactly zero.",
     params=(ParamSpec("negative_slope", "float", 0.01, "slope for negative inputs", minimum=0.0),),
     init=_pass("negative_slope"),
     defaults={"negative_slope": 0.01},
     keras="keras.layers.LeakyReLU",
-    latency=elementwise,
+    latency=runs_elementwise,
     examples=(Example({"x": ((2, 6), "float32")}, {"negative_slope": 0.2}),),
     summary=lambda p: f"slope {number(p.get('negative_slope'))}",
 )
@@ -148,8 +157,9 @@ def _gelu_flops(p: Params, x: Shapes, y: Shapes) -> int:
 
 GELU = _activation(
     "GELU", "a smooth ReLU: lets values through in proportion to how likely they are to be positive",
-    "x · Φ(x),  Φ = standard normal CDF",
+    r"$y = x\, \Phi(x)$" "\n" r"$\Phi$: the standard normal CDF",
     _gelu_flops,
+    saves=saves_input,
     help="Gaussian error linear unit, the usual activation in transformers (BERT, GPT). 'tanh' uses the "
     "faster tanh approximation.",
     params=(ParamSpec("approximate", "choice", "none", "'none' for the exact erf form, 'tanh' for the "
@@ -162,31 +172,36 @@ GELU = _activation(
 
 SILU = _activation(
     "SiLU", "multiplies each value by its own sigmoid: a smooth ReLU that dips slightly below zero",
-    "x · σ(x) = x / (1 + e^(−x))",
+    r"$y = x\, \sigma(x) = \frac{x}{1 + e^{-x}}$",
     4,  # exp, +1, divide, multiply
+    saves=saves_input,
     help="Sigmoid linear unit, also called Swish; used in EfficientNet and many modern networks.",
     keras="keras.layers.Activation('silu')",
 )
 
 SIGMOID = _activation(
-    "Sigmoid", "squashes any value into the range 0 to 1 (a probability)", "σ(x) = 1 / (1 + e^(−x))",
+    "Sigmoid", "squashes any value into the range 0 to 1 (a probability)", r"$\sigma(x) = \frac{1}{1 + e^{-x}}$",
     3,  # exp, +1, divide
+    saves=saves_output,
     help="Logistic sigmoid. Turns a score into a probability for yes/no outputs; as a hidden activation its "
     "gradients vanish for large inputs.",
     keras="keras.layers.Activation('sigmoid')", simple=True, traits=frozenset({Trait.SIGMOID, Trait.IDEMPOTENT}),
 )
 
 TANH = _activation(
-    "Tanh", "squashes any value into the range −1 to 1", "tanh(x) = (eˣ − e^(−x)) / (eˣ + e^(−x))",
+    "Tanh", "squashes any value into the range −1 to 1", r"$\tanh(x) = \frac{e^{x} - e^{-x}}{e^{x} + e^{-x}}$",
     1,  # tanh
+    saves=saves_output,
     help="Hyperbolic tangent: a zero-centred sigmoid, used in recurrent networks.",
     keras="keras.layers.Activation('tanh')", simple=True, traits=frozenset({Trait.IDEMPOTENT}),
 )
 
 SOFTMAX = _activation(
     "Softmax", "turns a row of scores into probabilities that are positive and add up to 1",
-    "softmax(x)_i = e^(x_i) / Σ_j e^(x_j)",
+    r"$\operatorname{softmax}(x)_i = \frac{e^{x_i}}{\sum_j e^{x_j}}$",
     5,  # subtract the row max (compare, subtract), exp, sum, divide
+    saves=saves_output,
+    layout=None,  # torch's softmax works on (and returns) a contiguous tensor
     help="Converts class scores (logits) into probabilities along dim. Do not put it before "
     "CrossEntropyLoss, which applies log-softmax itself.",
     params=(_dim_param(),),
@@ -200,8 +215,10 @@ SOFTMAX = _activation(
 
 LOG_SOFTMAX = _activation(
     "LogSoftmax", "the logarithm of softmax: log-probabilities, computed in a numerically safe way",
-    "log_softmax(x)_i = x_i − log Σ_j e^(x_j)",
+    r"$\operatorname{log\_softmax}(x)_i = x_i - \log \sum_j e^{x_j}$",
     5,  # subtract the row max (compare, subtract), exp, sum, subtract the log-sum (the log is per row)
+    saves=saves_output,
+    layout=None,  # torch's log-softmax works on (and returns) a contiguous tensor
     help="Log-probabilities along dim; pair it with NLLLoss (together they equal CrossEntropyLoss).",
     params=(_dim_param(),),
     init=_pass("dim"),  # no default: torch's implicit dimension is deprecated, so dim is always written
@@ -213,8 +230,9 @@ LOG_SOFTMAX = _activation(
 
 ELU = _activation(
     "ELU", "keeps positive values, bends negative values smoothly towards −alpha",
-    "x if x > 0 else alpha · (eˣ − 1)",
+    r"$y = x$ if $x > 0$, else $\alpha (e^{x} - 1)$" "\n" r"($\alpha$ = alpha)",
     4,  # compare, exp, subtract, multiply
+    saves=saves_input,
     help="Exponential linear unit: like ReLU for positives, smooth and saturating for negatives.",
     params=(ParamSpec("alpha", "float", 1.0, "value that large negative inputs approach (as −alpha)",
                       minimum=0.0),),
@@ -226,26 +244,31 @@ ELU = _activation(
 
 SELU = _activation(
     "SELU", "a scaled ELU whose fixed constants keep activations normalised through deep networks",
-    "scale · (x if x > 0 else α · (eˣ − 1)),  α ≈ 1.6733, scale ≈ 1.0507",
+    r"$y = \lambda x$ if $x > 0$, else $\lambda \alpha (e^{x} - 1)$" "\n"
+    r"$\alpha \approx 1.6733$, $\lambda \approx 1.0507$",
     5,  # ELU (4) and the scale multiply
+    saves=saves_input,
     help="Scaled ELU for self-normalising networks; pair it with AlphaDropout and LeCun-normal weights.",
     keras="keras.layers.Activation('selu')",
 )
 
 HARDSWISH = _activation(
-    "Hardswish", "a cheap piecewise-linear version of SiLU/Swish", "x · min(max(0, x + 3), 6) / 6",
+    "Hardswish", "a cheap piecewise-linear version of SiLU/Swish", r"$y = x \frac{\min(\max(0, x + 3), 6)}{6}$",
     5,  # +3, two comparisons, multiply, divide
+    saves=saves_input,
     help="Hard swish from MobileNetV3: close to SiLU but needs no exponential.",
     keras="keras.layers.Activation('hard_swish')",
-    latency=elementwise,
+    latency=runs_elementwise,
 )
 
 HARDSIGMOID = _activation(
-    "Hardsigmoid", "a cheap piecewise-linear version of sigmoid, from 0 to 1", "min(max(0, x + 3), 6) / 6",
+    "Hardsigmoid", "a cheap piecewise-linear version of sigmoid, from 0 to 1", r"$y = \frac{\min(\max(0, x + 3), "
+    r"6)}{6}$",
     4,  # +3, two comparisons, divide
+    saves=saves_input,
     help="Hard sigmoid from MobileNetV3 (used inside squeeze-and-excitation blocks).",
     keras="keras.layers.Activation('hard_sigmoid')",
-    latency=elementwise,
+    latency=runs_elementwise,
 )
 
 LAYERS = [RELU, RELU6, LEAKY_RELU, GELU, SILU, SIGMOID, TANH, SOFTMAX, LOG_SOFTMAX, ELU, SELU, HARDSWISH,

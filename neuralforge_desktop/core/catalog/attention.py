@@ -16,7 +16,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from neuralforge_desktop.core.catalog.kernels import Kernel, KernelKind, LatencyRule, attention, linear
+from neuralforge_desktop.core.catalog.attention_memory import (
+    mha_layout,
+    mha_saves,
+    transformer_layout,
+    transformer_saves,
+)
+from neuralforge_desktop.core.catalog.kernels import Kernel, KernelKind, LatencyRule, attention_kernel, linear_kernel
 from neuralforge_desktop.core.catalog.shape_utils import concrete
 from neuralforge_desktop.core.catalog.spec import (
     CostRule,
@@ -30,7 +36,7 @@ from neuralforge_desktop.core.catalog.spec import (
     TorchCall,
 )
 from neuralforge_desktop.core.diagnostics import ShapeError
-from neuralforge_desktop.core.ir.types import TensorSpec, describe_shape
+from neuralforge_desktop.core.ir.types import TensorSpec, describe_shape, dims_equal
 
 Specs = Mapping[str, TensorSpec]
 Shapes = Mapping[str, tuple[int, ...]]
@@ -40,6 +46,16 @@ CAUSAL_MASK_SOURCE = '''def causal_mask(query: torch.Tensor, key: torch.Tensor) 
     """Boolean (T, S) mask for batch-first (N, T, E) query and (N, S, E) key: True hides later positions."""
     return torch.ones(query.shape[1], key.shape[1], dtype=torch.bool, device=query.device).triu(1)
 '''
+
+PADDING_MASK_SOURCE = '''def padding_mask(attention_mask: torch.Tensor) -> torch.Tensor:
+    """torch's key_padding_mask (True = ignore) from an (N, S) attention mask that marks real tokens with 1
+    (or True) and padding with 0. A sequence with no real token at all keeps every position, so its attention
+    stays finite instead of becoming NaN."""
+    ignore = attention_mask == 0
+    return ignore & ~ignore.all(dim=1, keepdim=True)
+'''
+# The argument a mask input adds to a torch call, only when the input is connected.
+_MASK_ARGUMENT = "{{?{port}:, {keyword}=padding_mask({{{port}}})}}"
 
 _SOFTMAX_FLOPS = 4  # scale, exp, sum, divide per attention score
 _LAYER_NORM_FLOPS = 7
@@ -60,7 +76,7 @@ def _check_pair(ref: TensorSpec, ref_port: str, other: TensorSpec, port: str, le
     axes = (0, 1) if length else (0,)
     for axis in axes:
         a, b = ref.shape[axis], other.shape[axis]
-        if isinstance(a, int) and isinstance(b, int) and a != b:
+        if not dims_equal(a, b):  # a symbol against a number (N against 1) may differ at run time: refused
             what = "batch size" if axis == 0 else "sequence length"
             raise ShapeError(port, f"the same {what} as {ref_port} {describe_shape(ref.shape)}",
                              describe_shape(other.shape))
@@ -79,6 +95,30 @@ def _mha_macs(batch: int, t: int, s: int, embed: int, kdim: int, vdim: int) -> i
     return projections + 2 * batch * t * s * embed
 
 
+def _mask_port(name: str, over: str, layout: str) -> PortSpec:
+    # With causal attention a position that has only padding at and before it sees nothing at all, which
+    # torch's inference kernel turns into NaN: hence "pad on the right" (NeuralForge's datasets do).
+    return PortSpec(name, ranks=(2,), dtype="any", layout=layout, optional=True,
+                    help=f"which {over} positions are real tokens (1 or True) and which are padding (0 or False), "
+                    "as a tokenizer's attention_mask gives them; padding is never attended to (with causal "
+                    "attention, pad on the right)")
+
+
+def _check_mask(x: Specs, port: str, seq: TensorSpec, seq_port: str) -> None:
+    """An optional (N, S) mask over ``seq``'s positions: integers or booleans with its batch and length."""
+    mask = x.get(port)
+    if mask is None:
+        return
+    if mask.dtype.is_float:
+        raise ShapeError(port, "an integer or boolean mask (1 = real token, 0 = padding)",
+                         f"{describe_shape(mask.shape)} {mask.dtype.value}")
+    for axis, what in ((0, "batch size"), (1, "sequence length")):
+        # torch needs the sizes equal for every batch and length, so a size that only may match is refused
+        if not dims_equal(seq.shape[axis], mask.shape[axis]):
+            raise ShapeError(port, f"the same {what} as {seq_port} {describe_shape(seq.shape)}",
+                             describe_shape(mask.shape))
+
+
 # -- MultiheadAttention -------------------------------------------------------------------------------
 def _mha_inputs(x: Mapping[str, _T]) -> tuple[_T, _T, _T]:
     """query, key and value; an unconnected key is the query and an unconnected value the key."""
@@ -94,6 +134,7 @@ def _mha_shape(p: Params, x: Specs) -> dict[str, TensorSpec]:
     concrete("value", value, -1, "feature size")
     _check_pair(query, "query", key, "key")
     _check_pair(key, "key", value, "value", length=True)
+    _check_mask(x, "attention_mask", key, "key")
     return {"y": query}
 
 
@@ -126,8 +167,9 @@ def _mha_init(p: Params, x: Specs) -> dict[str, object]:
 
 
 def _mha_forward(p: Params) -> str:
-    mask = ", attn_mask=causal_mask({query}, {key}), is_causal=True" if p.causal else ""
-    return "{y} = {self}({query}, {key}, {value}, need_weights=False" + mask + ")[0]"
+    padding = _MASK_ARGUMENT.format(port="attention_mask", keyword="key_padding_mask")
+    causal = ", attn_mask=causal_mask({query}, {key}), is_causal=True" if p.causal else ""
+    return "{y} = {self}({query}, {key}, {value}" + padding + ", need_weights=False" + causal + ")[0]"
 
 
 def _mask_kernels(t: int, s: int) -> tuple[Kernel, ...]:
@@ -137,7 +179,7 @@ def _mask_kernels(t: int, s: int) -> tuple[Kernel, ...]:
 
 def _mha_kernels(p: Params, x: Shapes, y: Shapes) -> tuple[Kernel, ...]:
     query, key, value = _mha_inputs(x)
-    core = attention(query[0], query[1], key[1], query[-1], p.num_heads, key[-1], value[-1])
+    core = attention_kernel(query[0], query[1], key[1], query[-1], p.num_heads, key[-1], value[-1])
     return (core, *(_mask_kernels(query[1], key[1]) if p.causal else ()))
 
 
@@ -149,10 +191,13 @@ MULTIHEAD_ATTENTION = LayerDef(
     title="Multi-Head Attention",
     description="each position looks at all positions of the key sequence and takes a weighted average of "
     "their values, with weights from how well query and key match; several heads do this in parallel",
-    math="head_i = softmax(Q W_qᵢ (K W_kᵢ)ᵀ / √(E/h)) V W_vᵢ;  y = concat(head_1…head_h) W_o",
+    math=r"$\mathrm{head}_i = \operatorname{softmax}\left(\frac{Q W^Q_i\, (K W^K_i)^{\top}}{\sqrt{E / h}}\right) V "
+    r"W^V_i$" "\n"
+    r"$y = \operatorname{concat}(\mathrm{head}_1, \ldots, \mathrm{head}_h)\, W^O$",
     help="Self-attention when only query is connected; connect key (and value) for cross-attention, e.g. to "
     "an encoder's output. embed_dim comes from the query's last dimension and must be divisible by "
-    "num_heads; key and value may have other feature sizes (kdim, vdim).",
+    "num_heads; key and value may have other feature sizes (kdim, vdim). Connect attention_mask (N, S) "
+    "so that padded key positions are ignored.",
     params=(
         ParamSpec("num_heads", "int", 8, "parallel attention heads; embed_dim must be divisible by it", minimum=1),
         ParamSpec("dropout", "float", 0.0, "dropout on the attention weights during training", minimum=0.0,
@@ -166,6 +211,7 @@ MULTIHEAD_ATTENTION = LayerDef(
                  help="the positions looked at; defaults to query (self-attention)"),
         PortSpec("value", ranks=(3,), layout="(N, S, vdim)", optional=True, fallback="key",
                  help="what is averaged; defaults to key"),
+        _mask_port("attention_mask", "key", "(N, S)"),
     ),
     shape=_mha_shape,
     param_count=_mha_count,
@@ -177,7 +223,7 @@ MULTIHEAD_ATTENTION = LayerDef(
         positional=2,
         defaults={"dropout": 0.0, "bias": True, "kdim": None, "vdim": None, "batch_first": False},
         forward=_mha_forward,
-        helpers=(CAUSAL_MASK_SOURCE,),
+        helpers=(CAUSAL_MASK_SOURCE, PADDING_MASK_SOURCE),
     ),
     keras="keras.layers.MultiHeadAttention",
     examples=(
@@ -188,9 +234,14 @@ MULTIHEAD_ATTENTION = LayerDef(
                 {"num_heads": 3, "bias": False}),
         Example({"query": ((2, 4, 8), "float32"), "key": ((2, 6, 8), "float32"), "value": ((2, 6, 8), "float32")},
                 {"num_heads": 2, "causal": True, "dropout": 0.1}),
+        Example({"query": ((3, 5, 8), "float32"), "attention_mask": ((3, 5), "int64")}, {"num_heads": 2}),
+        Example({"query": ((2, 4, 8), "float32"), "key": ((2, 6, 8), "float32"), "attention_mask": ((2, 6), "bool")},
+                {"num_heads": 2}),
     ),
     summary=lambda p: f"{p.get('num_heads')} heads" + (" · causal" if p.get("causal") else ""),
     latency=_mha_kernels,
+    saves=lambda p, x, y, grad: mha_saves(p, x, grad),
+    layout=mha_layout,
 )
 
 
@@ -234,12 +285,14 @@ def _transformer_shape(decoder: bool) -> ShapeRule:
     def rule(p: Params, x: Specs) -> dict[str, TensorSpec]:
         spec = x["x"]
         d_model = _model_size(p.nhead, spec, "x", "nhead")
+        _check_mask(x, "attention_mask", spec, "x")
         if decoder:
             memory = x["memory"]
             size = concrete("memory", memory, -1, "feature size")
             if size != d_model:
                 raise ShapeError("memory", f"feature size {d_model} (d_model, from x)", describe_shape(memory.shape))
             _check_pair(spec, "x", memory, "memory")
+            _check_mask(x, "memory_attention_mask", memory, "memory")
         return {"y": spec}
 
     return rule
@@ -286,16 +339,17 @@ def _transformer_kernels(decoder: bool) -> LatencyRule:
     def kernels(p: Params, x: Shapes, y: Shapes) -> tuple[Kernel, ...]:
         batch, t, d_model = x["x"]
         tokens = batch * t * d_model
-        found: list[Kernel] = [attention(batch, t, t, d_model, p.nhead, d_model, d_model)]
+        found: list[Kernel] = [attention_kernel(batch, t, t, d_model, p.nhead, d_model, d_model)]
         if p.causal:
             found += _mask_kernels(t, t)
         if decoder:
             s = x["memory"][1]
-            found.append(attention(batch, t, s, d_model, p.nhead, d_model, d_model))
+            found.append(attention_kernel(batch, t, s, d_model, p.nhead, d_model, d_model))
         hidden = batch * t * p.dim_feedforward
         activation = KernelKind.ELEMENTWISE_MATH if p.activation == "gelu" else KernelKind.ELEMENTWISE
-        found += [linear(batch * t, d_model, p.dim_feedforward, "feed-forward in"), Kernel(activation, (2 * hidden,)),
-                  linear(batch * t, p.dim_feedforward, d_model, "feed-forward out")]
+        found += [linear_kernel(batch * t, d_model, p.dim_feedforward, "feed-forward in"),
+                  Kernel(activation, (2 * hidden,)),
+                  linear_kernel(batch * t, p.dim_feedforward, d_model, "feed-forward out")]
         for _ in range(3 if decoder else 2):
             found += [Kernel(KernelKind.ELEMENTWISE, (3 * tokens,), note="residual add"),
                       Kernel(KernelKind.NORM_STATS, (2 * tokens,), note="LayerNorm")]
@@ -305,15 +359,16 @@ def _transformer_kernels(decoder: bool) -> LatencyRule:
 
 
 def _encoder_forward(p: Params) -> str:
-    if p.causal:
-        return "{y} = {self}({x}, src_mask=causal_mask({x}, {x}), is_causal=True)"
-    return "{y} = {self}({x})"
+    padding = _MASK_ARGUMENT.format(port="attention_mask", keyword="src_key_padding_mask")
+    causal = ", src_mask=causal_mask({x}, {x}), is_causal=True" if p.causal else ""
+    return "{y} = {self}({x}" + causal + padding + ")"
 
 
 def _decoder_forward(p: Params) -> str:
-    if p.causal:
-        return "{y} = {self}({x}, {memory}, tgt_mask=causal_mask({x}, {x}), tgt_is_causal=True)"
-    return "{y} = {self}({x}, {memory})"
+    padding = (_MASK_ARGUMENT.format(port="attention_mask", keyword="tgt_key_padding_mask")
+               + _MASK_ARGUMENT.format(port="memory_attention_mask", keyword="memory_key_padding_mask"))
+    causal = ", tgt_mask=causal_mask({x}, {x}), tgt_is_causal=True" if p.causal else ""
+    return "{y} = {self}({x}, {memory}" + causal + padding + ")"
 
 
 _PARAMS_NOTE = ("With dim_feedforward = 4·d_model it has exactly the parameters of a BERT or GPT-2 block "
@@ -329,11 +384,13 @@ TRANSFORMER_ENCODER_LAYER = LayerDef(
     title="Transformer Encoder Layer",
     description="one Transformer block: self-attention (every position looks at the others) then a small "
     "two-layer network applied to each position, each with a shortcut connection and LayerNorm",
-    math="post-norm: h = LN(x + MHA(x, x, x)); y = LN(h + W₂·act(W₁·h + b₁) + b₂)  "
-    "(pre-norm: h = x + MHA(LN(x)); y = h + FFN(LN(h)))",
-    help="d_model comes from the input's last dimension and must be divisible by nhead. " + _PARAMS_NOTE,
+    math=r"post-norm: $h = \operatorname{LN}(x + \operatorname{MHA}(x, x, x))$," "\n"
+    r"$y = \operatorname{LN}(h + W_2 \operatorname{act}(W_1 h + b_1) + b_2)$" "\n"
+    r"pre-norm: $h = x + \operatorname{MHA}(\operatorname{LN}(x))$, $y = h + \operatorname{FFN}(\operatorname{LN}(h))$",
+    help="d_model comes from the input's last dimension and must be divisible by nhead. Connect "
+    "attention_mask (N, T) so that padded positions are ignored. " + _PARAMS_NOTE,
     params=_transformer_params(decoder=False),
-    inputs=(PortSpec("x", ranks=(3,), layout="(N, T, d_model)"),),
+    inputs=(PortSpec("x", ranks=(3,), layout="(N, T, d_model)"), _mask_port("attention_mask", "x", "(N, T)")),
     shape=_transformer_shape(decoder=False),
     param_count=_transformer_count(decoder=False),
     macs=_transformer_macs(decoder=False),
@@ -344,7 +401,7 @@ TRANSFORMER_ENCODER_LAYER = LayerDef(
         positional=2,
         defaults=_TRANSFORMER_DEFAULTS,
         forward=_encoder_forward,
-        helpers=(CAUSAL_MASK_SOURCE,),
+        helpers=(CAUSAL_MASK_SOURCE, PADDING_MASK_SOURCE),
     ),
     keras="keras_hub.layers.TransformerEncoder",
     examples=(
@@ -354,9 +411,15 @@ TRANSFORMER_ENCODER_LAYER = LayerDef(
                 {"nhead": 3, "dim_feedforward": 48, "activation": "gelu", "norm_first": True, "causal": True}),
         Example({"x": ((2, 4, 8), "float32")},
                 {"nhead": 2, "dim_feedforward": 16, "bias": False, "dropout": 0.0, "layer_norm_eps": 1e-6}),
+        Example({"x": ((3, 5, 8), "float32"), "attention_mask": ((3, 5), "int64")},
+                {"nhead": 2, "dim_feedforward": 16}),
+        Example({"x": ((2, 4, 8), "float32"), "attention_mask": ((2, 4), "bool")},
+                {"nhead": 2, "dim_feedforward": 16, "norm_first": True}),
     ),
     summary=_layer_summary,
     latency=_transformer_kernels(decoder=False),
+    saves=transformer_saves(decoder=False),
+    layout=transformer_layout,
 )
 
 TRANSFORMER_DECODER_LAYER = LayerDef(
@@ -365,13 +428,18 @@ TRANSFORMER_DECODER_LAYER = LayerDef(
     title="Transformer Decoder Layer",
     description="one Transformer decoder block: self-attention over the target sequence, then attention to the "
     "encoder's output (memory), then a small two-layer network per position, each with a shortcut and LayerNorm",
-    math="post-norm: h₁ = LN(x + MHA(x, x, x)); h₂ = LN(h₁ + MHA(h₁, m, m)); y = LN(h₂ + FFN(h₂))",
+    math=r"post-norm: $h_1 = \operatorname{LN}(x + \operatorname{MHA}(x, x, x))$," "\n"
+    r"$h_2 = \operatorname{LN}(h_1 + \operatorname{MHA}(h_1, m, m))$," "\n"
+    r"$y = \operatorname{LN}(h_2 + \operatorname{FFN}(h_2))$",
     help="x is the target sequence (N, T, d_model) and memory the encoder output (N, S, d_model); d_model comes "
-    "from x and must be divisible by nhead. causal masks the self-attention (left-to-right generation).",
+    "from x and must be divisible by nhead. causal masks the self-attention (left-to-right generation); "
+    "attention_mask (N, T) and memory_attention_mask (N, S) hide padded positions of x and memory.",
     params=_transformer_params(decoder=True),
     inputs=(
         PortSpec("x", ranks=(3,), layout="(N, T, d_model)", help="target sequence"),
         PortSpec("memory", ranks=(3,), layout="(N, S, d_model)", help="encoder output attended to"),
+        _mask_port("attention_mask", "x", "(N, T)"),
+        _mask_port("memory_attention_mask", "memory", "(N, S)"),
     ),
     shape=_transformer_shape(decoder=True),
     param_count=_transformer_count(decoder=True),
@@ -383,7 +451,7 @@ TRANSFORMER_DECODER_LAYER = LayerDef(
         positional=2,
         defaults=_TRANSFORMER_DEFAULTS,
         forward=_decoder_forward,
-        helpers=(CAUSAL_MASK_SOURCE,),
+        helpers=(CAUSAL_MASK_SOURCE, PADDING_MASK_SOURCE),
     ),
     keras="keras_hub.layers.TransformerDecoder",
     examples=(
@@ -392,9 +460,13 @@ TRANSFORMER_DECODER_LAYER = LayerDef(
                 {"nhead": 4, "dim_feedforward": 32, "causal": True}),
         Example({"x": ((3, 4, 12), "float32"), "memory": ((3, 4, 12), "float32")},
                 {"nhead": 2, "dim_feedforward": 24, "activation": "gelu", "norm_first": True, "bias": False}),
+        Example({"x": ((2, 5, 8), "float32"), "memory": ((2, 3, 8), "float32"), "attention_mask": ((2, 5), "int64"),
+                 "memory_attention_mask": ((2, 3), "int64")}, {"nhead": 2, "dim_feedforward": 16}),
     ),
     summary=_layer_summary,
     latency=_transformer_kernels(decoder=True),
+    saves=transformer_saves(decoder=True),
+    layout=transformer_layout,
 )
 
 LAYERS = [MULTIHEAD_ATTENTION, TRANSFORMER_ENCODER_LAYER, TRANSFORMER_DECODER_LAYER]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import NoReturn
 
+from neuralforge_desktop.core.catalog.memory_spec import saves_nothing
 from neuralforge_desktop.core.catalog.spec import LayerDef, ParamSpec
 from neuralforge_desktop.core.limits import DEFAULT_LIMITS
 
@@ -20,7 +21,7 @@ BLOCK = LayerDef(
     type="Block",
     category="Structure",
     description="a reusable group of layers, applied repeat times in sequence (each copy has its own weights)",
-    math="y = f_repeat(… f_2(f_1(x)))",
+    math=r"$y = f_{\mathrm{repeat}}(\cdots f_2(f_1(x)))$",
     help="A subgraph shown as one node. Its Input nodes are its inputs and its Output nodes its outputs. "
     "With repeat > 1 the body runs that many times, each copy with its own weights.",
     params=(ParamSpec("repeat", "int", 1, "how many times the body is applied in sequence", minimum=1,
@@ -28,6 +29,7 @@ BLOCK = LayerDef(
     inputs=(),
     outputs=(),
     shape=_not_direct,
+    saves=saves_nothing,  # the memory analysis walks the body
 )
 
 LAYERS = [BLOCK]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from neuralforge_desktop.core.catalog.kernels import Kernel, KernelKind, conv
+from neuralforge_desktop.core.catalog.kernels import Kernel, KernelKind, conv_kernel
+from neuralforge_desktop.core.catalog.memory_spec import saves_input
 from neuralforge_desktop.core.catalog.shape_utils import concrete, numel, prod, transposed_out, window_out
 from neuralforge_desktop.core.catalog.spec import (
     Example,
@@ -59,12 +60,13 @@ def _conv_macs(p: Params, x: Mapping[str, tuple[int, ...]], y: Mapping[str, tupl
 
 def _conv_kernels(p: Params, x: Mapping[str, tuple[int, ...]], y: Mapping[str, tuple[int, ...]]) -> tuple[Kernel]:
     positions = numel(y, "y") // p.out_channels
-    return (conv(KernelKind.CONV, prod(p.kernel_size), x["x"][1], p.out_channels, p.groups, positions),)
+    return (conv_kernel(KernelKind.CONV, prod(p.kernel_size), x["x"][1], p.out_channels, p.groups, positions),)
 
 
 def _tconv_kernels(p: Params, x: Mapping[str, tuple[int, ...]], y: Mapping[str, tuple[int, ...]]) -> tuple[Kernel]:
     positions = numel(x, "x") // x["x"][1]  # each input position paints a kernel-sized patch of the output
-    return (conv(KernelKind.CONV_TRANSPOSE, prod(p.kernel_size), x["x"][1], p.out_channels, p.groups, positions),)
+    return (conv_kernel(KernelKind.CONV_TRANSPOSE, prod(p.kernel_size), x["x"][1], p.out_channels, p.groups,
+                        positions),)
 
 
 def _conv_params_spec(nd: int, transposed: bool = False) -> tuple[ParamSpec, ...]:
@@ -124,7 +126,8 @@ def _conv(nd: int) -> LayerDef:
         category="Convolution",
         title=f"Conv{nd}D",
         description="slides learned filters over the input (weighted sums of local patches) + bias",
-        math="y[c_out] = b[c_out] + Σ_{c_in} W[c_out, c_in] ⋆ x[c_in]",
+        math=r"$y[c_{\mathrm{out}}] = b[c_{\mathrm{out}}] + \sum_{c_{\mathrm{in}}} W[c_{\mathrm{out}}, "
+        r"c_{\mathrm{in}}] \star x[c_{\mathrm{in}}]$",
         help=f"{nd}-D convolution. in_channels comes from the input. Output size per spatial dimension: "
         "⌊(size + 2·padding − dilation·(kernel−1) − 1) / stride⌋ + 1.",
         params=_conv_params_spec(nd),
@@ -151,12 +154,19 @@ def _conv(nd: int) -> LayerDef:
         param_sizes={"weight": _conv_weight, "bias": _bias},
         summary=filters,
         latency=_conv_kernels,
+        saves=saves_input,  # and the weight, a parameter
     )
 
 
 def _tconv_shape(p: Params, x: Specs) -> dict[str, TensorSpec]:
     spec = x["x"]
     _in_channels(p, x)
+    for i in range(2):  # torch refuses it: the extra row would lie beyond what any input pixel paints
+        limit = max(p.stride[i], p.dilation[i])
+        if p.output_padding[i] >= limit:
+            raise ShapeError("x", f"output_padding smaller than stride or dilation (below {limit} in dimension "
+                             f"{i})", f"output_padding {_compact(p.output_padding)} with stride "
+                             f"{_compact(p.stride)}, dilation {_compact(p.dilation)}", field="output_padding")
     spatial = tuple(
         transposed_out(spec.shape[2 + i], p.kernel_size[i], p.stride[i], p.padding[i], p.output_padding[i],
                        p.dilation[i])
@@ -177,9 +187,9 @@ CONV_TRANSPOSE_2D = LayerDef(
     category="Convolution",
     title="ConvTranspose2D",
     description="learned upsampling: each input pixel paints a weighted filter onto the output",
-    math="y = Wᵀ ⋆ x + b (gradient of a convolution)",
+    math=r"$y = W^{\top} \star x + b$" "\n" "(the gradient of a convolution)",
     help="Transposed convolution. Output size: (size−1)·stride − 2·padding + dilation·(kernel−1) + "
-    "output_padding + 1.",
+    "output_padding + 1; output_padding must be smaller than stride or dilation.",
     params=_conv_params_spec(2, transposed=True),
     inputs=(PortSpec("x", ranks=(4,), layout=_LAYOUT[2]),),
     shape=_tconv_shape,
@@ -202,6 +212,7 @@ CONV_TRANSPOSE_2D = LayerDef(
     param_sizes={"weight": _tconv_weight, "bias": _bias},
     summary=filters,
     latency=_tconv_kernels,
+    saves=saves_input,  # and the weight, a parameter
 )
 
 LAYERS = [_conv(1), _conv(2), _conv(3), CONV_TRANSPOSE_2D]

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
-from neuralforge_desktop.core.catalog.kernels import Kernel, linear, view
+from neuralforge_desktop.core.catalog.autograd_rules import linear_keeps, linear_temporaries
+from neuralforge_desktop.core.catalog.kernels import Kernel, linear_kernel, runs_view
+from neuralforge_desktop.core.catalog.memory_spec import (
+    Autograd,
+    Layout,
+    Placement,
+    Saved,
+    reshaped,
+    same_view,
+    saves_nothing,
+)
 from neuralforge_desktop.core.catalog.shape_utils import concrete, mul_dims, normalize_axis, numel
 from neuralforge_desktop.core.catalog.spec import Example, LayerDef, Params, ParamSpec, PortSpec, TorchCall, Trait
 from neuralforge_desktop.core.ir.types import TensorSpec
@@ -29,7 +40,20 @@ def _linear_weight(p: Params, x: Specs) -> int:
 
 
 def _linear_kernels(p: Params, x: Shapes, y: Shapes) -> tuple[Kernel]:
-    return (linear(numel(y, "y") // p.out_features, x["x"][-1], p.out_features),)
+    return (linear_kernel(numel(y, "y") // p.out_features, x["x"][-1], p.out_features),)
+def _linear_saves(p: Params, x: Shapes, y: Shapes, grad: Autograd) -> list[Saved]:
+    shape = x["x"]
+    return linear_keeps("x", shape, grad.layout("x"), grad.needs("x"), grad.trains_params, p.bias, p.out_features)
+
+
+def _flatten_layout(p: Params, x: Shapes, layout: Layout) -> Placement:
+    shape = x["x"]
+    rank = len(shape)
+    start, end = p.start_dim % max(rank, 1), p.end_dim % max(rank, 1)
+    if start >= end:
+        return same_view(p, x, layout)  # nothing merged: x itself
+    merged = (*shape[:start], math.prod(shape[start:end + 1]), *shape[end + 1:])
+    return reshaped(shape, merged, layout)
 
 
 LINEAR = LayerDef(
@@ -37,7 +61,7 @@ LINEAR = LayerDef(
     category="Dense",
     title="Linear (Dense)",
     description="matrix multiply + bias",
-    math="y = x·Wᵀ + b",
+    math=r"$y = x W^{\top} + b$",
     help="Fully connected layer: every output feature is a weighted sum of all input features. "
     "in_features comes from the incoming tensor's last dimension.",
     params=(
@@ -64,6 +88,8 @@ LINEAR = LayerDef(
     param_sizes={"weight": _linear_weight, "bias": lambda p, x: p.out_features if p.bias else 0},
     summary=lambda p: f"→ {p.get('out_features')}",
     latency=_linear_kernels,
+    saves=_linear_saves,
+    scratch=lambda p, x, y, grad: linear_temporaries(x["x"], grad.layout("x"), p.bias, numel(y, "y")),
 )
 
 
@@ -71,7 +97,7 @@ IDENTITY = LayerDef(
     type="Identity",
     category="Structure",
     description="passes the input through unchanged",
-    math="y = x",
+    math="$y = x$",
     inputs=(PortSpec("x", dtype="any"),),
     shape=lambda p, x: {"y": x["x"]},
     torch=TorchCall(forward="{y} = {x}"),
@@ -79,6 +105,8 @@ IDENTITY = LayerDef(
     examples=(Example({"x": ((2, 3, 4), "float32")}),),
     traits=frozenset({Trait.NO_KERNEL, Trait.PASS_THROUGH}),
     latency=lambda p, x, y: (),  # the forward step only renames the tensor: no torch call at all
+    saves=saves_nothing,
+    layout=same_view,
 )
 
 
@@ -99,7 +127,7 @@ FLATTEN = LayerDef(
     type="Flatten",
     category="Reshape",
     description="lays the feature map out as one long vector per sample",
-    math="y[n] = vec(x[n])",
+    math=r"$y[n] = \operatorname{vec}(x[n])$",
     help="Merges dimensions start_dim…end_dim into one; by default everything except the batch.",
     params=(
         ParamSpec("start_dim", "int", 1, "first dimension to merge"),
@@ -113,7 +141,9 @@ FLATTEN = LayerDef(
     keras="keras.layers.Flatten",
     examples=(Example({"x": ((2, 3, 4, 5), "float32")}), Example({"x": ((2, 3, 4, 5), "float32")}, {"end_dim": 2})),
     traits=frozenset({Trait.NO_KERNEL, Trait.FLATTENS}),
-    latency=view,
+    latency=runs_view,
+    saves=saves_nothing,
+    layout=_flatten_layout,
 )
 
 LAYERS = [LINEAR, IDENTITY, FLATTEN]

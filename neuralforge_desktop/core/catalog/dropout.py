@@ -6,14 +6,18 @@ pass-through.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
-from neuralforge_desktop.core.catalog.kernels import view
+from neuralforge_desktop.core.catalog.autograd_rules import dropout_keeps
+from neuralforge_desktop.core.catalog.kernels import runs_view
+from neuralforge_desktop.core.catalog.memory_spec import Autograd, Layout, Placement, Saved, elementwise, same_view
 from neuralforge_desktop.core.catalog.spec import Example, LayerDef, Params, ParamSpec, PortSpec, TorchCall, Trait
 from neuralforge_desktop.core.catalog.summaries import dropout_rate
 from neuralforge_desktop.core.ir.types import TensorSpec
 
 Specs = Mapping[str, TensorSpec]
+Shapes = Mapping[str, tuple[int, ...]]
 
 
 def _same_shape(p: Params, x: Specs) -> dict[str, TensorSpec]:
@@ -22,6 +26,19 @@ def _same_shape(p: Params, x: Specs) -> dict[str, TensorSpec]:
 
 def _dropout_init(p: Params, x: Specs) -> dict[str, object]:
     return {"p": p.p}
+
+
+def _dropout_saves(p: Params, x: Shapes, y: Shapes, grad: Autograd) -> list[Saved]:
+    return dropout_keeps(p.p, math.prod(x["x"]))
+
+
+def _channel_dropout_saves(p: Params, x: Shapes, y: Shapes, grad: Autograd) -> list[Saved]:
+    return dropout_keeps(p.p, x["x"][0] * x["x"][1])  # one mask value per (sample, channel)
+
+
+def _dropout_layout(p: Params, x: Shapes, layout: Layout) -> Placement:
+    """In training p = 0 hands the input back; any other p makes a new tensor (input times mask)."""
+    return same_view(p, x, layout) if p.p == 0 else elementwise(p, x, layout)
 
 
 # The identity at inference: only its call costs latency, looked through by pattern rules, and its p is checked.
@@ -37,7 +54,7 @@ DROPOUT = LayerDef(
     type="Dropout",
     category="Regularization",
     description="during training, randomly switches off values so the network cannot rely on any single one",
-    math="y = m ⊙ x / (1 − p),  m ~ Bernoulli(1 − p)   (y = x at inference)",
+    math=r"$y = \frac{m \odot x}{1 - p}$,  $m \sim \operatorname{Bernoulli}(1 - p)$" "\n" r"($y = x$ at inference)",
     help="Zeroes each value with probability p while training and scales the rest by 1/(1 − p), so nothing "
     "changes at inference. Typical p: 0.1 to 0.5.",
     params=(_p_param("each value"),),
@@ -53,8 +70,10 @@ DROPOUT = LayerDef(
         Example({"x": ((2, 6), "float32")}, {"p": 1.0}),
     ),
     traits=_TRAITS,
-    latency=view,  # at inference torch returns the input: only the call costs
+    latency=runs_view,  # at inference torch returns the input: only the call costs
     summary=dropout_rate,
+    saves=_dropout_saves,
+    layout=_dropout_layout,
 )
 
 DROPOUT_2D = LayerDef(
@@ -62,7 +81,8 @@ DROPOUT_2D = LayerDef(
     category="Regularization",
     title="Dropout2D",
     description="during training, randomly switches off whole channels (feature maps) of an image",
-    math="y[n, c] = m[n, c] · x[n, c] / (1 − p),  m ~ Bernoulli(1 − p)   (y = x at inference)",
+    math=r"$y[n, c] = \frac{m[n, c]\, x[n, c]}{1 - p}$,  $m \sim \operatorname{Bernoulli}(1 - p)$" "\n"
+    r"($y = x$ at inference)",
     help="Spatial dropout: neighbouring pixels are strongly correlated, so dropping single values does "
     "little; this drops entire channels instead.",
     params=(_p_param("each channel"),),
@@ -75,8 +95,10 @@ DROPOUT_2D = LayerDef(
         Example({"x": ((2, 8, 5, 7), "float32")}, {"p": 0.2}),
     ),
     traits=_TRAITS,
-    latency=view,  # at inference torch returns the input: only the call costs
+    latency=runs_view,  # at inference torch returns the input: only the call costs
     summary=dropout_rate,
+    saves=_channel_dropout_saves,
+    layout=_dropout_layout,
 )
 
 LAYERS = [DROPOUT, DROPOUT_2D]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from neuralforge_desktop.core.catalog.memory_spec import saves_nothing
 from neuralforge_desktop.core.catalog.spec import LayerDef, Params, ParamSpec, PortSpec, TorchCall, Trait
 from neuralforge_desktop.core.catalog.summaries import dims
 from neuralforge_desktop.core.ir.types import BATCH, DType, TensorSpec
@@ -32,7 +33,7 @@ INPUT = LayerDef(
     category="Input / Output",
     title="Input",
     description="a tensor fed into the model",
-    math="x",
+    math="$x$",
     help="A model input. Shape excludes the batch dimension, which is added as N. "
     "Use a name such as T for a variable-length dimension. Role 'target' marks labels for a loss.",
     params=(
@@ -48,6 +49,7 @@ INPUT = LayerDef(
     simple=True,
     keras="keras.Input",
     traits=frozenset({Trait.NO_KERNEL}),
+    saves=saves_nothing,
     summary=_input_summary,
 )
 
@@ -56,7 +58,7 @@ OUTPUT = LayerDef(
     category="Input / Output",
     title="Output",
     description="a tensor the model returns",
-    math="y = x",
+    math="$y = x$",
     help="A model output; the node id names it in generated code.",
     inputs=(PortSpec("x", dtype="any"),),
     outputs=(),
@@ -64,6 +66,7 @@ OUTPUT = LayerDef(
     torch=TorchCall(forward=""),
     simple=True,
     traits=frozenset({Trait.NO_KERNEL}),
+    saves=saves_nothing,
 )
 
 LAYERS = [INPUT, OUTPUT]

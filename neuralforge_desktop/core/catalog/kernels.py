@@ -69,67 +69,67 @@ def io_elements(x: Shapes, y: Shapes) -> int:
 
 
 # -- rules entries share -------------------------------------------------------------------------------------
-def view(p: Any, x: Shapes, y: Shapes) -> tuple[Kernel, ...]:
+def runs_view(p: Any, x: Shapes, y: Shapes) -> tuple[Kernel, ...]:
     """A call that moves no data (a view, a dropout at inference)."""
     return (Kernel(KernelKind.VIEW),)
 
 
-def elementwise(p: Any, x: Shapes, y: Shapes) -> tuple[Kernel, ...]:
+def runs_elementwise(p: Any, x: Shapes, y: Shapes) -> tuple[Kernel, ...]:
     return (Kernel(KernelKind.ELEMENTWISE, (io_elements(x, y),)),)
 
 
-def elementwise_math(p: Any, x: Shapes, y: Shapes) -> tuple[Kernel, ...]:
+def runs_elementwise_math(p: Any, x: Shapes, y: Shapes) -> tuple[Kernel, ...]:
     return (Kernel(KernelKind.ELEMENTWISE_MATH, (io_elements(x, y),)),)
 
 
-def norm_affine(p: Any, x: Shapes, y: Shapes) -> tuple[Kernel, ...]:
+def runs_norm_affine(p: Any, x: Shapes, y: Shapes) -> tuple[Kernel, ...]:
     return (Kernel(KernelKind.NORM_AFFINE, (io_elements(x, y),)),)
 
 
-def norm_stats(p: Any, x: Shapes, y: Shapes) -> tuple[Kernel, ...]:
+def runs_norm_stats(p: Any, x: Shapes, y: Shapes) -> tuple[Kernel, ...]:
     return (Kernel(KernelKind.NORM_STATS, (io_elements(x, y),)),)
 
 
-def reduce(p: Any, x: Shapes, y: Shapes) -> tuple[Kernel, ...]:
+def runs_reduce(p: Any, x: Shapes, y: Shapes) -> tuple[Kernel, ...]:
     return (Kernel(KernelKind.REDUCE, (io_elements(x, y),)),)
 
 
-def copy(p: Any, x: Shapes, y: Shapes) -> tuple[Kernel, ...]:
+def runs_copy(p: Any, x: Shapes, y: Shapes) -> tuple[Kernel, ...]:
     return (Kernel(KernelKind.COPY, (io_elements(x, y),)),)
 
 
-def gather(p: Any, x: Shapes, y: Shapes) -> tuple[Kernel, ...]:
+def runs_gather(p: Any, x: Shapes, y: Shapes) -> tuple[Kernel, ...]:
     """A lookup reads the rows it gathers (as many as it writes), not the whole table."""
     written = sum(numel(s) for s in y.values())
     return (Kernel(KernelKind.GATHER, (2 * written,)),)
 
 
-def pool(window: int, x: Shapes, y: Shapes) -> Kernel:
+def pool_kernel(window: int, x: Shapes, y: Shapes) -> Kernel:
     return Kernel(KernelKind.POOL, (io_elements(x, y), max(1, window)))
 
 
-def matmul(m: int, k: int, n: int, batch: int = 1, note: str = "") -> Kernel:
+def matmul_kernel(m: int, k: int, n: int, batch: int = 1, note: str = "") -> Kernel:
     return Kernel(KernelKind.MATMUL, (max(1, batch), max(1, m), max(1, k), max(1, n)), note=note)
 
 
-def linear(rows: int, in_features: int, out_features: int, note: str = "") -> Kernel:
+def linear_kernel(rows: int, in_features: int, out_features: int, note: str = "") -> Kernel:
     """``rows`` vectors through a dense layer: one matrix product (the bias add is fused into it)."""
-    return matmul(rows, in_features, out_features, note=note)
+    return matmul_kernel(rows, in_features, out_features, note=note)
 
 
-def conv(kind: str, taps: int, cin: int, cout: int, groups: int, positions: int) -> Kernel:
+def conv_kernel(kind: str, taps: int, cin: int, cout: int, groups: int, positions: int) -> Kernel:
     """A convolution: ``taps`` kernel positions, ``cin``/``cout`` channels in all (divided by ``groups`` here),
     ``positions`` output positions over the batch."""
     groups = max(1, groups)
     return Kernel(kind, (max(1, taps), max(1, cin // groups), max(1, cout // groups), groups, max(1, positions)))
 
 
-def attention(batch: int, t: int, s: int, embed: int, heads: int, kdim: int, vdim: int) -> Kernel:
+def attention_kernel(batch: int, t: int, s: int, embed: int, heads: int, kdim: int, vdim: int) -> Kernel:
     return Kernel(KernelKind.ATTENTION, (max(1, batch), max(1, t), max(1, s), max(1, embed), max(1, heads),
                                          max(1, kdim), max(1, vdim)))
 
 
-def recurrent(gates: int, batch: int, input_size: int, hidden: int, steps: int, note: str = "",
+def recurrent_kernel(gates: int, batch: int, input_size: int, hidden: int, steps: int, note: str = "",
               first: bool = True) -> Kernel:
     return Kernel(KernelKind.RECURRENT, (max(1, gates), max(1, batch), max(1, input_size), max(1, hidden),
                                          int(first)), launches=max(1, steps), note=note)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from neuralforge_desktop.core.catalog.memory_spec import Autograd, Saved, SavedRule
 from neuralforge_desktop.core.catalog.shape_utils import numel
 from neuralforge_desktop.core.catalog.spec import (
     Example,
@@ -124,6 +125,40 @@ def _nll_flops(p: Params, x: Shapes, y: Shapes) -> int:
     return numel(x, "target") * PICK_FLOPS
 
 
+def _cross_entropy_saves(p: Params, x: Shapes, y: Shapes, grad: Autograd) -> list[Saved]:
+    """The log-softmax of the logits; with class indices also the targets and the total weight (a scalar),
+    and with label smoothing the mask of ignored positions (and, for the mean, their count)."""
+    logits = numel(x, "input")
+    kept = [Saved.inner(logits)]
+    if len(x["target"]) == len(x["input"]):  # class probabilities, smoothed into a new tensor if asked
+        return kept + [Saved.inner(logits) if p.label_smoothing > 0 else Saved.input("target")]
+    kept += [Saved.input("target"), Saved.inner(1, "float32")]
+    if p.label_smoothing > 0:
+        kept.append(Saved.inner(numel(x, "target"), "bool"))
+        if p.reduction == "mean":
+            kept.append(Saved.inner(1, "int64"))
+    return kept
+
+
+def _nll_saves(p: Params, x: Shapes, y: Shapes, grad: Autograd) -> list[Saved]:
+    """The log-probabilities (a contiguous copy of non-contiguous ones past two dimensions), the targets and
+    the total weight (a scalar)."""
+    kept = Saved.input("input") if len(x["input"]) == 2 else grad.kept_contiguous("input", x["input"])
+    return [kept, Saved.input("target"), Saved.inner(1, "float32")]
+
+
+def _pair_saves(p: Params, x: Shapes, y: Shapes, grad: Autograd) -> list[Saved]:
+    return [Saved.input("input"), Saved.input("target")]
+
+
+def _difference_saves(p: Params, x: Shapes, y: Shapes, grad: Autograd) -> list[Saved]:
+    return [Saved.inner(numel(x, "input"))]  # |input − target| keeps the difference
+
+
+def _smooth_l1_saves(p: Params, x: Shapes, y: Shapes, grad: Autograd) -> list[Saved]:
+    return _difference_saves(p, x, y, grad) if p.beta == 0 else _pair_saves(p, x, y, grad)  # beta 0: L1
+
+
 def _class_ports(what: str) -> tuple[PortSpec, PortSpec]:
     return (
         PortSpec("input", ranks=(2, 3, 4, 5), layout=_CLASS_LAYOUT, help=what),
@@ -136,7 +171,8 @@ CROSS_ENTROPY_LOSS = LayerDef(
     category="Loss",
     title="Cross-Entropy Loss",
     description="how surprised the model is by the true class: small when it gave the right class a high score",
-    math="loss = −log softmax(input)[target]   (averaged over samples)",
+    math=r"$\mathrm{loss} = -\log \operatorname{softmax}(\mathrm{input})[\mathrm{target}]$" "\n"
+    "averaged over samples",
     help="The standard classification loss. input holds raw class scores (logits) — do not apply Softmax "
     "first, it is built in. target holds integer class indices (N) or (N, d1, …) with values in [0, C), or "
     "float class probabilities shaped like input. label_smoothing moves a little probability onto every class.",
@@ -177,6 +213,7 @@ CROSS_ENTROPY_LOSS = LayerDef(
                   "which applies log-softmax itself; connect the raw logits to CrossEntropyLoss, or use NLLLoss "
                   "after LogSoftmax"),
     ),
+    saves=_cross_entropy_saves,
 )
 
 NLL_LOSS = LayerDef(
@@ -184,7 +221,7 @@ NLL_LOSS = LayerDef(
     category="Loss",
     title="Negative Log-Likelihood Loss",
     description="minus the log-probability the model gave the true class",
-    math="loss = −input[target]   (averaged over samples)",
+    math=r"$\mathrm{loss} = -\mathrm{input}[\mathrm{target}]$" "\n" "averaged over samples",
     help="Classification loss on log-probabilities: put LogSoftmax before it (LogSoftmax + NLLLoss = "
     "CrossEntropyLoss). target holds integer class indices (N) or (N, d1, …) with values in [0, C).",
     params=(_reduction(), _ignore_index()),
@@ -209,6 +246,7 @@ NLL_LOSS = LayerDef(
     loss_checks=(LossCheck(Trait.SOFTMAX, "softmax-before-nll",
                            "which expects log-probabilities; use LogSoftmax instead of Softmax (or "
                            "CrossEntropyLoss on the raw logits)"),),
+    saves=_nll_saves,
 )
 
 
@@ -234,6 +272,7 @@ def _paired(
     simple: bool = False,
     examples: tuple[Example, ...] = (),
     loss_checks: tuple[LossCheck, ...] = (),
+    saves: SavedRule = _pair_saves,
 ) -> LayerDef:
     """A loss comparing ``input`` and ``target`` of the same shape element by element."""
     defaults = {"reduction": "mean", **{spec.name: spec.default for spec in extra}}
@@ -265,12 +304,13 @@ def _paired(
             Example({"input": ((5, 1), "float32"), "target": ((5, 1), "float32")}, {"reduction": "sum"}),
         ) + examples,
         loss_checks=loss_checks,
+        saves=saves,
     )
 
 
 MSE_LOSS = _paired(
     "MSELoss", "Mean Squared Error Loss", "the average squared difference between prediction and target",
-    "loss = mean((input − target)²)",
+    r"$\mathrm{loss} = \operatorname{mean}((\mathrm{input} - \mathrm{target})^2)$",
     "The standard regression loss; large errors count much more than small ones.",
     3,  # subtract, square, accumulate
     "keras.losses.MeanSquaredError",
@@ -279,15 +319,19 @@ MSE_LOSS = _paired(
 
 L1_LOSS = _paired(
     "L1Loss", "L1 (Mean Absolute Error) Loss", "the average absolute difference between prediction and target",
-    "loss = mean(|input − target|)",
+    r"$\mathrm{loss} = \operatorname{mean}(|\mathrm{input} - \mathrm{target}|)$",
     "Regression loss that is less sensitive to outliers than MSELoss.",
     3,  # subtract, absolute value, accumulate
     "keras.losses.MeanAbsoluteError",
+    saves=_difference_saves,
 )
 
 SMOOTH_L1_LOSS = _paired(
     "SmoothL1Loss", "Smooth L1 Loss", "squared error for small differences, absolute error for large ones",
-    "d = |input − target|;  loss = mean(0.5·d²/beta if d < beta else d − 0.5·beta)",
+    r"$d = |\mathrm{input} - \mathrm{target}|$" "\n"
+    r"$\mathrm{loss} = \operatorname{mean}(\ell)$, $\ell = \frac{0.5\, d^2}{\beta}$ if $d < \beta$, else $d - 0.5 "
+    r"\beta$" "\n"
+    r"($\beta$ = beta)",
     "Regression loss that is gentle near zero and robust to outliers (used for bounding boxes). beta is "
     "where it switches from squared to absolute error; beta = 0 is L1Loss.",
     6,  # subtract, absolute value, compare, square, scale, accumulate
@@ -297,12 +341,14 @@ SMOOTH_L1_LOSS = _paired(
     examples=(Example({"input": ((4, 6), "float32"), "target": ((4, 6), "float32")}, {"beta": 0.5}),
               Example({"input": ((4, 6), "float32"), "target": ((4, 6), "float32")},
                       {"beta": 0.0, "reduction": "none"})),
+    saves=_smooth_l1_saves,
 )
 
 BCE_WITH_LOGITS_LOSS = _paired(
     "BCEWithLogitsLoss", "Binary Cross-Entropy (with logits) Loss",
     "how wrong the yes/no predictions are; takes raw scores and applies the sigmoid itself",
-    "loss = −mean(t·log σ(x) + (1 − t)·log(1 − σ(x)))",
+    r"$\mathrm{loss} = -\operatorname{mean}(t \log \sigma(x) + (1 - t) \log(1 - \sigma(x)))$" "\n"
+    r"$x$: input (logits), $t$: target",
     "Loss for binary and multi-label classification. input holds raw scores (logits) — do not apply "
     "Sigmoid first; target holds 0/1 labels (or probabilities) as floats.",
     9,  # max(x, 0), x·t, subtract, |x|, exp, +1, log, add, accumulate (the numerically stable form)

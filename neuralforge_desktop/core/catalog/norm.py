@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from neuralforge_desktop.core.catalog.kernels import Kernel, norm_affine, norm_stats
+from neuralforge_desktop.core.catalog.kernels import Kernel, runs_norm_affine, runs_norm_stats
+from neuralforge_desktop.core.catalog.memory_spec import Autograd, Saved, contiguous_copy
 from neuralforge_desktop.core.catalog.shape_utils import concrete, numel, prod
 from neuralforge_desktop.core.catalog.spec import Example, LayerDef, Params, ParamSpec, PortSpec, TorchCall, Trait
 from neuralforge_desktop.core.diagnostics import ShapeError
@@ -61,9 +62,21 @@ def _channels(x: Specs) -> int:
     return concrete("x", x["x"], 1, "channel count")
 
 
-def _same_shape(p: Params, x: Specs) -> dict[str, TensorSpec]:
-    _channels(x)
-    return {"y": x["x"]}
+def _single_value_check(axes: slice, what: str) -> Callable[[Params, Specs], dict[str, TensorSpec]]:
+    """A shape rule that also refuses statistics over one value (torch refuses to train on them): ``axes``
+    picks the dimensions the statistics run over, besides the channel."""
+
+    def rule(p: Params, x: Specs) -> dict[str, TensorSpec]:
+        spec = x["x"]
+        _channels(x)
+        dims = [d for i, d in enumerate(spec.shape) if i != 1][axes]
+        sizes = [d for d in dims if isinstance(d, int)]
+        if len(sizes) == len(dims) and prod(sizes) == 1:  # a symbol (the batch N) may be larger
+            raise ShapeError("x", f"more than one value per channel {what} to take statistics over in training",
+                             describe_shape(spec.shape))
+        return {"y": spec}
+
+    return rule
 
 
 def _affine_params(flag: str) -> Callable[[Params, Specs], int]:
@@ -101,7 +114,7 @@ def _computed_stats_flops(p: Params, x: Shapes, y: Shapes) -> int:
 def _running_norm_kernels(p: Params, x: Shapes, y: Shapes) -> tuple[Kernel, ...]:
     """At inference, running statistics make the norm a per-channel scale and shift; without them the
     statistics are computed from the input."""
-    return norm_affine(p, x, y) if p.track_running_stats else norm_stats(p, x, y)
+    return runs_norm_affine(p, x, y) if p.track_running_stats else runs_norm_stats(p, x, y)
 
 
 def _batch_init(p: Params, x: Specs) -> dict[str, object]:
@@ -113,6 +126,49 @@ def _batch_init(p: Params, x: Specs) -> dict[str, object]:
         "track_running_stats": p.track_running_stats,
         "bias": p.bias,
     }
+
+
+# -- what backward keeps: the input and the statistics it was normalised with (mean and 1/σ per group) ------
+def _batch_norm_saves(p: Params, x: Shapes, y: Shapes, grad: Autograd) -> list[Saved]:
+    channels = x["x"][1]
+    return [Saved.input(), Saved.inner(channels, "float32"), Saved.inner(channels, "float32")]
+
+
+def _layer_norm_saves(p: Params, x: Shapes, y: Shapes, grad: Autograd) -> list[Saved]:
+    rows = prod(x["x"][: len(x["x"]) - p.num_dims])
+    return [Saved.input(), Saved.inner(rows, "float32"), Saved.inner(rows, "float32")]
+
+
+def _group_norm_saves(p: Params, x: Shapes, y: Shapes, grad: Autograd) -> list[Saved]:
+    groups = x["x"][0] * p.num_groups
+    # torch normalises a contiguous copy of a non-contiguous input, and keeps that
+    return [grad.kept_contiguous("x", x["x"]), Saved.inner(groups, "float32"), Saved.inner(groups, "float32")]
+
+
+def _instance_norm_saves(p: Params, x: Shapes, y: Shapes, grad: Autograd) -> list[Saved]:
+    """Instance norm runs as batch norm over a (1, N·C, H, W) view: statistics per sample and channel, and the
+    weight and running statistics repeated N times (new tensors, so they count)."""
+    planes = x["x"][0] * x["x"][1]
+    repeated = (1 if p.affine else 0) + (2 if p.track_running_stats else 0)
+    return [grad.kept_contiguous("x", x["x"]), *(Saved.inner(planes, "float32") for _ in range(2 + repeated))]
+
+
+def _stats(rows: int) -> list[Saved]:
+    """Mean and 1/σ per row, computed at inference when the layer keeps no running statistics."""
+    return [Saved.inner(2 * rows, "float32")]
+
+
+def _batch_norm_scratch(p: Params, x: Shapes, y: Shapes, grad: Autograd) -> list[Saved]:
+    return [] if p.track_running_stats else _stats(x["x"][1])
+
+
+def _instance_norm_scratch(p: Params, x: Shapes, y: Shapes, grad: Autograd) -> list[Saved]:
+    """Statistics per sample and channel (without running ones), the weight, bias and running statistics
+    repeated for every sample."""
+    planes = x["x"][0] * x["x"][1]
+    repeated = (1 if p.affine else 0) + (1 if p.affine and p.bias else 0) + (2 if p.track_running_stats else 0)
+    return [*contiguous_copy(p, x, y, grad), *([] if p.track_running_stats else _stats(planes)),
+            Saved.inner(repeated * planes, "float32")]
 
 
 # -- BatchNorm -------------------------------------------------------------------------------------------
@@ -141,13 +197,13 @@ def _batch_norm(nd: int) -> LayerDef:
         title=f"BatchNorm{nd}D",
         description="rescales each channel to mean 0 and variance 1 over the batch, then applies a learned "
         "scale and shift",
-        math="y = γ · (x − μ_batch) / √(σ²_batch + ε) + β",
+        math=r"$y = \gamma \frac{x - \mu_{\mathrm{batch}}}{\sqrt{\sigma^2_{\mathrm{batch}} + \epsilon}} + \beta$",
         help="Batch normalization. num_features is the input's channel count (dimension 1). During training "
         "it uses the statistics of the current batch and updates running averages; in evaluation it uses the "
         "running averages. Needs more than one value per channel when training.",
         params=(_affine(True), _track(True), _eps(), _momentum(), _bias()),
         inputs=(PortSpec("x", ranks=_BATCH_RANKS[nd], layout=_BATCH_LAYOUT[nd]),),
-        shape=_same_shape,
+        shape=_single_value_check(slice(None), "(over the batch and positions)"),
         param_count=_affine_params("affine"),
         buffer_count=_running_buffers,
         macs=_affine_macs("affine"),
@@ -164,6 +220,8 @@ def _batch_norm(nd: int) -> LayerDef:
         param_sizes={"weight": lambda p, x: _channels(x) if p.affine else 0,
                      "bias": lambda p, x: _channels(x) if p.affine and p.bias else 0},
         latency=_running_norm_kernels,
+        saves=_batch_norm_saves,
+        scratch=_batch_norm_scratch,
     )
 
 
@@ -203,7 +261,8 @@ LAYER_NORM = LayerDef(
     title="LayerNorm",
     description="rescales each sample's features to mean 0 and variance 1, then applies a learned scale and "
     "shift per feature",
-    math="y = γ · (x − μ) / √(σ² + ε) + β   (μ, σ² over the last num_dims dimensions)",
+    math=r"$y = \gamma \frac{x - \mu}{\sqrt{\sigma^2 + \epsilon}} + \beta$" "\n"
+    r"$\mu, \sigma^2$ over the last num_dims dimensions",
     help="Layer normalization, as in transformers. Normalises over the last num_dims dimensions of each "
     "sample; their sizes (normalized_shape) come from the input. Independent of the batch size.",
     params=(
@@ -232,7 +291,9 @@ LAYER_NORM = LayerDef(
         Example({"x": ((2, 3, 4, 4), "float32")}, {"num_dims": 3, "elementwise_affine": False}),
         Example({"x": ((2, 7, 8), "float32")}, {"bias": False}),
     ),
-    latency=norm_stats,
+    latency=runs_norm_stats,
+    saves=_layer_norm_saves,
+    scratch=lambda p, x, y, grad: _stats(prod(x["x"][: len(x["x"]) - p.num_dims])),
 )
 
 
@@ -271,7 +332,7 @@ GROUP_NORM = LayerDef(
     title="GroupNorm",
     description="splits the channels into groups and rescales each group of each sample to mean 0 and "
     "variance 1, then applies a learned scale and shift per channel",
-    math="y = γ · (x − μ_group) / √(σ²_group + ε) + β",
+    math=r"$y = \gamma \frac{x - \mu_{\mathrm{group}}}{\sqrt{\sigma^2_{\mathrm{group}} + \epsilon}} + \beta$",
     help="Group normalization. The channel count (dimension 1) comes from the input and must be divisible "
     "by num_groups. num_groups = 1 normalises all channels together; num_groups = channels is instance "
     "normalization. Independent of the batch size.",
@@ -300,7 +361,9 @@ GROUP_NORM = LayerDef(
         Example({"x": ((2, 4, 3, 3, 3), "float32")}, {"num_groups": 1, "bias": False}),
     ),
     summary=lambda p: f"{p.get('num_groups')} groups",
-    latency=norm_stats,
+    latency=runs_norm_stats,
+    saves=_group_norm_saves,
+    scratch=lambda p, x, y, grad: [*contiguous_copy(p, x, y, grad), *_stats(x["x"][0] * p.num_groups)],
 )
 
 
@@ -310,13 +373,13 @@ INSTANCE_NORM_2D = LayerDef(
     category="Normalization",
     title="InstanceNorm2D",
     description="rescales each channel of each image separately to mean 0 and variance 1",
-    math="y = γ · (x − μ_{n,c}) / √(σ²_{n,c} + ε) + β",
+    math=r"$y = \gamma \frac{x - \mu_{n,c}}{\sqrt{\sigma^2_{n,c} + \epsilon}} + \beta$",
     help="Instance normalization, common in style transfer. Statistics are taken over the spatial "
     "dimensions of every sample and channel. By default it has no learned scale/shift and keeps no "
     "running statistics. num_features is the input's channel count.",
     params=(_affine(False), _track(False), _eps(), _momentum(), _bias()),
     inputs=(PortSpec("x", ranks=(4,), layout="(N, C, H, W)"),),
-    shape=_same_shape,
+    shape=_single_value_check(slice(1, None), "and sample (over the positions)"),
     param_count=_affine_params("affine"),
     buffer_count=_running_buffers,
     macs=_affine_macs("affine"),
@@ -334,6 +397,8 @@ INSTANCE_NORM_2D = LayerDef(
         Example({"x": ((2, 4, 5, 5), "float32")}, {"affine": True, "bias": False, "momentum": None}),
     ),
     latency=_running_norm_kernels,
+    saves=_instance_norm_saves,
+    scratch=_instance_norm_scratch,
 )
 
 LAYERS = [_batch_norm(1), _batch_norm(2), LAYER_NORM, GROUP_NORM, INSTANCE_NORM_2D]

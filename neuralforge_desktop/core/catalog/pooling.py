@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 
-from neuralforge_desktop.core.catalog.kernels import Kernel, pool, reduce
+from neuralforge_desktop.core.catalog.kernels import Kernel, pool_kernel, runs_reduce
+from neuralforge_desktop.core.catalog.memory_spec import Autograd, Saved, saves_input, saves_nothing
 from neuralforge_desktop.core.catalog.shape_utils import numel, prod, window_out
 from neuralforge_desktop.core.catalog.spec import (
     Example,
@@ -116,7 +117,23 @@ def _pool_examples(nd: int, average: bool) -> tuple[Example, ...]:
 
 
 def _window_kernels(p: Params, x: Shapes, y: Shapes) -> tuple[Kernel]:
-    return (pool(prod(p.kernel_size), x, y),)
+    return (pool_kernel(prod(p.kernel_size), x, y),)
+def _max_pool_saves(p: Params, x: Shapes, y: Shapes, grad: Autograd) -> list[Saved]:
+    """The input and the position of each maximum (int64, one per output element)."""
+    return [Saved.input(), Saved.inner(numel(y, "y"), "int64")]
+
+
+def _max_pool_scratch(p: Params, x: Shapes, y: Shapes, grad: Autograd) -> list[Saved]:
+    return [Saved.inner(numel(y, "y"), "int64")]  # torch's CPU kernel finds the indices at inference too
+
+
+def _adaptive_saves(p: Params, x: Shapes, y: Shapes, grad: Autograd) -> list[Saved]:
+    """A 1×1 output is a mean over the plane (backward needs only the sizes); any other keeps the input."""
+    return [] if tuple(p.output_size) == (1, 1) else [Saved.input()]
+
+
+def _amax_saves(p: Params, x: Shapes, y: Shapes, grad: Autograd) -> list[Saved]:
+    return [Saved.input(), Saved.output()]  # backward finds where the maximum was
 
 
 def _max_pool(nd: int) -> LayerDef:
@@ -125,7 +142,7 @@ def _max_pool(nd: int) -> LayerDef:
         category="Pooling",
         title=f"MaxPool{nd}D",
         description="keeps the largest value in each window, shrinking the feature map",
-        math="y[c, i] = max_{k ∈ window(i)} x[c, k]",
+        math=r"$y[c, i] = \max_{k \in \mathrm{window}(i)} x[c, k]$",
         help=f"Max pooling over {nd}-D windows, channel by channel. Output size per dimension: "
         "⌊(size + 2·padding − kernel) / stride⌋ + 1 (rounded up with ceil_mode).",
         params=_pool_params(nd, average=False),
@@ -144,6 +161,8 @@ def _max_pool(nd: int) -> LayerDef:
         traits=frozenset({Trait.WINDOWED}),
         summary=window,
         latency=_window_kernels,
+        saves=_max_pool_saves,
+        scratch=_max_pool_scratch,
     )
 
 
@@ -152,7 +171,7 @@ AVG_POOL_2D = LayerDef(
     category="Pooling",
     title="AvgPool2D",
     description="replaces each window by its average, shrinking the feature map",
-    math="y[c, i] = (1/|window|) Σ_{k ∈ window(i)} x[c, k]",
+    math=r"$y[c, i] = \frac{1}{|\mathrm{window}|} \sum_{k \in \mathrm{window}(i)} x[c, k]$",
     help="Average pooling over 2-D windows, channel by channel. Output size per dimension: "
     "⌊(size + 2·padding − kernel) / stride⌋ + 1 (rounded up with ceil_mode).",
     params=_pool_params(2, average=True),
@@ -170,6 +189,7 @@ AVG_POOL_2D = LayerDef(
     traits=frozenset({Trait.WINDOWED}),
     summary=window,
     latency=_window_kernels,
+    saves=saves_input,
 )
 
 
@@ -192,7 +212,7 @@ def _adaptive_flops(p: Params, x: Shapes, y: Shapes) -> int:
 def _adaptive_kernels(p: Params, x: Shapes, y: Shapes) -> tuple[Kernel]:
     n, c, h, w = x["x"]
     oh, ow = p.output_size
-    return (pool(math.ceil(h / oh) * math.ceil(w / ow), x, y),)
+    return (pool_kernel(math.ceil(h / oh) * math.ceil(w / ow), x, y),)
 
 
 ADAPTIVE_AVG_POOL_2D = LayerDef(
@@ -200,7 +220,8 @@ ADAPTIVE_AVG_POOL_2D = LayerDef(
     category="Pooling",
     title="AdaptiveAvgPool2D",
     description="averages over windows sized so the output has a fixed height and width, whatever the input size",
-    math="y[c, i, j] = mean of x[c] over the region (i, j) of an output_size grid",
+    math=r"$y[c, i, j] = \frac{1}{|R_{ij}|} \sum_{(h, w) \in R_{ij}} x[c, h, w]$" "\n"
+    r"$R_{ij}$: cell $(i, j)$ of an output_size grid laid over the input",
     help="Output is (N, C, output_size): window sizes follow from the input. output_size 1 averages each "
     "channel to one value (global average pooling, kept 4-D).",
     params=(ParamSpec("output_size", "int_or_tuple", 1, "output height and width", minimum=1, length=2),),
@@ -219,6 +240,7 @@ ADAPTIVE_AVG_POOL_2D = LayerDef(
     ),
     summary=lambda p: f"→ {dims(p.get('output_size'))}",
     latency=_adaptive_kernels,
+    saves=_adaptive_saves,
 )
 
 
@@ -232,7 +254,7 @@ GLOBAL_AVG_POOL_2D = LayerDef(
     category="Pooling",
     title="GlobalAvgPool2D",
     description="averages each channel over the whole image, giving one number per channel",
-    math="y[n, c] = (1/(H·W)) Σ_{h,w} x[n, c, h, w]",
+    math=r"$y[n, c] = \frac{1}{H W} \sum_{h, w} x[n, c, h, w]$",
     help="(N, C, H, W) → (N, C): the usual bridge from convolutions to a classifier head.",
     inputs=(PortSpec("x", ranks=(4,), layout=_LAYOUT[2]),),
     shape=_global_shape,
@@ -240,7 +262,8 @@ GLOBAL_AVG_POOL_2D = LayerDef(
     torch=TorchCall(forward="{y} = {x}.mean(dim=(2, 3))"),
     keras="keras.layers.GlobalAveragePooling2D",
     examples=(Example({"x": ((2, 3, 5, 7), "float32")}), Example({"x": ((1, 4, 1, 1), "float32")})),
-    latency=reduce,
+    latency=runs_reduce,
+    saves=saves_nothing,
 )
 
 GLOBAL_MAX_POOL_2D = LayerDef(
@@ -248,7 +271,7 @@ GLOBAL_MAX_POOL_2D = LayerDef(
     category="Pooling",
     title="GlobalMaxPool2D",
     description="keeps the largest value of each channel over the whole image, giving one number per channel",
-    math="y[n, c] = max_{h,w} x[n, c, h, w]",
+    math=r"$y[n, c] = \max_{h, w} x[n, c, h, w]$",
     help="(N, C, H, W) → (N, C): reports whether a feature was found anywhere in the image.",
     inputs=(PortSpec("x", ranks=(4,), layout=_LAYOUT[2]),),
     shape=_global_shape,
@@ -256,7 +279,8 @@ GLOBAL_MAX_POOL_2D = LayerDef(
     torch=TorchCall(forward="{y} = {x}.amax(dim=(2, 3))"),
     keras="keras.layers.GlobalMaxPooling2D",
     examples=(Example({"x": ((2, 3, 5, 7), "float32")}), Example({"x": ((1, 4, 1, 1), "float32")})),
-    latency=reduce,
+    latency=runs_reduce,
+    saves=_amax_saves,
 )
 
 LAYERS = [_max_pool(1), _max_pool(2), AVG_POOL_2D, ADAPTIVE_AVG_POOL_2D, GLOBAL_AVG_POOL_2D, GLOBAL_MAX_POOL_2D]

@@ -18,7 +18,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from neuralforge_desktop.core.catalog.kernels import Kernel, recurrent
+from neuralforge_desktop.core.catalog.kernels import Kernel, recurrent_kernel
+from neuralforge_desktop.core.catalog.recurrent_memory import recurrent_layout, recurrent_saves
 from neuralforge_desktop.core.catalog.shape_utils import concrete
 from neuralforge_desktop.core.catalog.spec import (
     CostRule,
@@ -108,7 +109,7 @@ def _flops_extra(kind: str) -> CostRule:
 def _kernels(kind: str) -> Callable[[Params, Shapes, Shapes], tuple[Kernel, ...]]:
     def kernels(p: Params, x: Shapes, y: Shapes) -> tuple[Kernel, ...]:
         batch, steps = _batch_steps(p, x["x"])
-        return tuple(recurrent(_GATES[kind], batch, size, p.hidden_size, steps, f"layer {i}", first=i == d == 0)
+        return tuple(recurrent_kernel(_GATES[kind], batch, size, p.hidden_size, steps, f"layer {i}", first=i == d == 0)
                      for i, size in enumerate(_layer_inputs(p, x["x"][-1])) for d in range(_directions(p)))
 
     return kernels
@@ -151,20 +152,22 @@ _TEXT = {
     "LSTM": (
         "a recurrent layer with gated memory cells: reads the sequence step by step, deciding what to keep, "
         "forget and output",
-        "i,f,o = σ(W·[x_t, h_{t−1}] + b); g = tanh(W_g·[x_t, h_{t−1}] + b_g); c_t = f⊙c_{t−1} + i⊙g; "
-        "h_t = o⊙tanh(c_t)",
+        r"$i, f, o = \sigma(W [x_t, h_{t-1}] + b)$" "\n" r"$g = \tanh(W_g [x_t, h_{t-1}] + b_g)$" "\n"
+        r"$c_t = f \odot c_{t-1} + i \odot g$" "\n" r"$h_t = o \odot \tanh(c_t)$",
         "Long short-term memory. Outputs y: the hidden state at every step (N, T, D·hidden_size); h and c: "
         f"the final hidden and cell states {_STATE}.",
     ),
     "GRU": (
         "a gated recurrent layer: like an LSTM with fewer gates, updating one hidden state per step",
-        "r,z = σ(W·[x_t, h_{t−1}] + b); n = tanh(W_in·x_t + b_in + r⊙(W_hn·h_{t−1} + b_hn)); "
-        "h_t = (1−z)⊙n + z⊙h_{t−1}",
+        r"$r, z = \sigma(W [x_t, h_{t-1}] + b)$" "\n"
+        r"$n = \tanh(W_{\mathrm{in}} x_t + b_{\mathrm{in}} + r \odot (W_{\mathrm{hn}} h_{t-1} + b_{\mathrm{hn}}))$" "\n"
+        r"$h_t = (1 - z) \odot n + z \odot h_{t-1}$",
         f"Gated recurrent unit. Outputs y: the hidden state at every step; h: the final hidden state {_STATE}.",
     ),
     "RNN": (
         "a simple recurrent layer: the new hidden state is an activation of the input plus the previous state",
-        "h_t = act(W_ih·x_t + b_ih + W_hh·h_{t−1} + b_hh)",
+        r"$h_t = \operatorname{act}(W_{\mathrm{ih}} x_t + b_{\mathrm{ih}} + W_{\mathrm{hh}} h_{t-1} + "
+        r"b_{\mathrm{hh}})$",
         f"Elman RNN. Outputs y: the hidden state at every step; h: the final hidden state {_STATE}.",
     ),
 }
@@ -219,6 +222,8 @@ def _recurrent(kind: str) -> LayerDef:
         traits=frozenset({Trait.STACKED}),
         summary=_summary,
         latency=_kernels(kind),
+        saves=recurrent_saves(kind),
+        layout=recurrent_layout,
     )
 
 

@@ -16,6 +16,7 @@ _FAMILIES = (
     "io",
     "core",
     "tensor_ops",
+    "selection",
     "conv",
     "pooling",
     "norm",

@@ -6,7 +6,8 @@ import math
 from collections.abc import Mapping
 from fractions import Fraction
 
-from neuralforge_desktop.core.catalog.kernels import copy, elementwise_math
+from neuralforge_desktop.core.catalog.kernels import runs_copy, runs_elementwise_math
+from neuralforge_desktop.core.catalog.memory_spec import saves_nothing
 from neuralforge_desktop.core.catalog.shape_utils import numel
 from neuralforge_desktop.core.catalog.spec import Example, LayerDef, Params, ParamSpec, PortSpec, TorchCall
 from neuralforge_desktop.core.catalog.summaries import number
@@ -54,7 +55,8 @@ UPSAMPLE = LayerDef(
     type="Upsample",
     category="Resize",
     description="enlarges the feature map by repeating (nearest) or blending (bilinear) neighbouring values",
-    math="y[c, i, j] = x[c, ⌊i / s⌋, ⌊j / s⌋] (nearest); weighted average of the 4 nearest inputs (bilinear)",
+    math=r"$y[c, i, j] = x[c, \lfloor i / s \rfloor, \lfloor j / s \rfloor]$ (nearest)" "\n"
+    "bilinear: a weighted average of the 4 nearest inputs",
     help="Scales every spatial dimension by scale_factor; output size ⌊size · scale_factor⌋. No weights: for a "
     "learned upsampling use ConvTranspose2d. align_corners only applies to bilinear.",
     params=(
@@ -83,7 +85,8 @@ UPSAMPLE = LayerDef(
         Example({"x": ((2, 3, 8, 6), "float32")}, {"scale_factor": 0.5}),
     ),
     summary=lambda p: f"×{number(p.get('scale_factor'))} {p.get('mode', '')}".strip(),
-    latency=lambda p, x, y: elementwise_math(p, x, y) if p.mode == "bilinear" else copy(p, x, y),
+    latency=lambda p, x, y: runs_elementwise_math(p, x, y) if p.mode == "bilinear" else runs_copy(p, x, y),
+    saves=saves_nothing,  # nearest and bilinear backward need only the sizes
 )
 
 LAYERS = [UPSAMPLE]

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 
 from neuralforge_desktop.core.diagnostics import ShapeError
-from neuralforge_desktop.core.ir.types import Dim, TensorSpec, describe_shape, dim_expr
+from neuralforge_desktop.core.ir.dim_algebra import multiply_dims
+from neuralforge_desktop.core.ir.types import BATCH, Dim, TensorSpec, describe_shape, dim_expr, dims_equal
+
+_NAMES = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
+
+
+def batch_sized(size: Dim) -> bool:
+    """Whether a size grows with the batch size N (``N``, ``2*N``, ``(N-1)//2``): it can be as small as 1."""
+    return isinstance(size, str) and BATCH in _NAMES.findall(size)
 
 
 def concrete(port: str, spec: TensorSpec, axis: int, what: str) -> int:
@@ -35,6 +44,11 @@ def window_out(size: Dim, kernel: int, stride: int, padding: int, dilation: int,
                 describe_shape(spec.shape),
             )
         return out
+    needed = span + 1 - 2 * padding
+    if needed > 1 and batch_sized(size):
+        # a named length (T) is taken to be long enough; a size that follows the batch can be 1
+        raise ShapeError(port, f"a fixed or named spatial size for kernel {kernel} (at least {needed}): "
+                         f"{size} follows the batch size N, which may be smaller", describe_shape(spec.shape))
     return dim_expr(size, f"({{}}+{2 * padding - span - 1})//{stride}+1")
 
 
@@ -64,14 +78,10 @@ def normalize_axis(axis: int, rank: int, port: str, spec: TensorSpec, field: str
 
 
 def mul_dims(dims: Sequence[Dim]) -> Dim:
-    """Product of dimensions; symbolic factors make an expression."""
-    ints = [d for d in dims if isinstance(d, int)]
-    syms = [d if str(d).isidentifier() else f"({d})" for d in dims if not isinstance(d, int)]
-    value = math.prod(ints)
-    if not syms:
-        return value
-    parts = ([str(value)] if value != 1 else []) + [str(s) for s in syms]
-    return "*".join(parts)
+    """Product of dimensions; symbolic factors make an expression (in canonical form: ``8*T``)."""
+    if all(isinstance(d, int) for d in dims):
+        return math.prod(d for d in dims if isinstance(d, int))
+    return multiply_dims(dims)
 
 
 def broadcast(a: TensorSpec, b: TensorSpec, port_a: str, port_b: str) -> tuple[Dim, ...]:
@@ -81,7 +91,7 @@ def broadcast(a: TensorSpec, b: TensorSpec, port_a: str, port_b: str) -> tuple[D
     for i in range(max(len(ra), len(rb))):
         da = ra[i] if i < len(ra) else 1
         db = rb[i] if i < len(rb) else 1
-        if da == db or db == 1:
+        if db == 1 or dims_equal(da, db):
             out.append(da)
         elif da == 1:
             out.append(db)

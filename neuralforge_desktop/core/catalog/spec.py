@@ -15,6 +15,7 @@ from functools import cached_property, lru_cache
 from typing import Any
 
 from neuralforge_desktop.core.catalog.kernels import LatencyRule
+from neuralforge_desktop.core.catalog.memory_spec import LayoutRule, SavedRule, ScratchRule, no_scratch
 from neuralforge_desktop.core.catalog.summaries import number
 from neuralforge_desktop.core.diagnostics import ParamError
 from neuralforge_desktop.core.ir.identifiers import is_identifier
@@ -256,6 +257,9 @@ class TorchCall:
     generated source and the trained model cannot drift. Placeholders: ``{self}`` is the node's module,
     an input or output port name is its variable (a variadic port expands to a list joined by ``, `` or
     by the separator after ``|``, e.g. ``{x| + }``), any other name is the repr of that parameter.
+    ``{?port:text}`` is ``text`` (which may hold placeholders) when the optional input ``port`` is
+    connected and nothing when it is not, e.g. ``{?mask:, key_padding_mask={mask} == 0}``: an argument
+    that exists only when its input does.
     """
 
     module: str | None = None  # "nn.Conv2d" or the class name of a helper below
@@ -265,9 +269,15 @@ class TorchCall:
     forward: str | Callable[[Params], str] = "{y} = {self}({x})"
     helpers: tuple[str, ...] = ()  # class sources emitted into generated code and executed by the builder
     uses_functional: bool = False
+    # Statements run right after the module is constructed, e.g. an initialisation torch's constructor does not
+    # offer ("nn.init.normal_({self}.weight, std={init_std})"); ``{self}`` and parameters only; "" for none.
+    after_init: str | Callable[[Params], str] = ""
 
     def forward_template(self, params: Params) -> str:
         return self.forward(params) if callable(self.forward) else self.forward
+
+    def after_init_template(self, params: Params) -> str:
+        return self.after_init(params) if callable(self.after_init) else self.after_init
 
 
 @dataclass(frozen=True)
@@ -291,6 +301,10 @@ class LayerDef:
     * ``latency`` — the kernels it runs at inference (:mod:`.kernels`), from params and input/output shapes: what
       the latency model predicts from. Without one, a ``NO_KERNEL`` layer is a call that moves no data and any
       other layer one generic kernel costed from its MACs and the bytes it moves.
+    * ``saves``, ``layout``, ``scratch`` — memory (see :mod:`.memory_spec`): the tensors autograd keeps of one
+      call for the backward pass, whether the output is a view of the input or new memory and how it is laid
+      out, and the temporary tensors alive inside the layer while it runs at inference. ``saves=None`` means undeclared:
+      the memory analysis then assumes the layer keeps its inputs and says so.
     """
 
     type: str
@@ -320,6 +334,9 @@ class LayerDef:
     loss_checks: tuple[LossCheck, ...] = ()  # a loss: activations that must not feed its prediction
     summary: SummaryRule | None = None  # the canvas one-liner; None: params that differ from the defaults
     latency: LatencyRule | None = None  # the kernels it runs at inference (see the class docstring)
+    saves: SavedRule | None = None  # tensors kept for backward; None: undeclared (assumed: its inputs)
+    layout: LayoutRule | None = None  # where the outputs lie; None: new contiguous memory
+    scratch: ScratchRule = no_scratch  # temporary tensors alive inside the layer while it runs at inference
 
     @property
     def display_name(self) -> str:

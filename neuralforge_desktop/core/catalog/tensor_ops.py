@@ -1,4 +1,5 @@
-"""Tensor plumbing: reshape, permute, merge (concat, add, multiply), matmul, split, slice, select and mean.
+"""Tensor plumbing: reshape, permute, merge (concat, add, multiply), matmul and mean (split, slice and select are in
+:mod:`.selection`).
 
 None of these layers has weights. Shapes may be symbolic (``N`` for the batch, ``T`` for a sequence); rules
 compute on symbols where the result is certain and say so when it is not.
@@ -10,11 +11,29 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 
-from neuralforge_desktop.core.catalog.kernels import Kernel, copy, elementwise, matmul, reduce, view
+from neuralforge_desktop.core.catalog.autograd_rules import Operand, matmul_copies, matmul_keeps
+from neuralforge_desktop.core.catalog.kernels import (
+    Kernel,
+    matmul_kernel,
+    runs_copy,
+    runs_elementwise,
+    runs_reduce,
+    runs_view,
+)
+from neuralforge_desktop.core.catalog.memory_spec import (
+    Autograd,
+    Layout,
+    Placement,
+    Saved,
+    elementwise,
+    reshaped,
+    saves_nothing,
+)
 from neuralforge_desktop.core.catalog.shape_utils import broadcast, mul_dims, normalize_axis, numel
 from neuralforge_desktop.core.catalog.spec import Example, LayerDef, Params, ParamSpec, PortSpec, TorchCall, Trait
 from neuralforge_desktop.core.diagnostics import ShapeError
-from neuralforge_desktop.core.ir.types import Dim, DType, TensorSpec, describe_shape, dim_expr
+from neuralforge_desktop.core.ir.dim_algebra import add_dims
+from neuralforge_desktop.core.ir.types import Dim, DType, TensorSpec, describe_shape, dims_equal
 
 Specs = Mapping[str, TensorSpec]
 Shapes = Mapping[str, tuple[int, ...]]
@@ -54,19 +73,8 @@ def _promote(specs: Sequence[TensorSpec]) -> DType:
 
 
 def _sum_dims(dims: Sequence[Dim]) -> Dim:
-    """Sum of dimensions; repeated symbols are counted (``T, T, 4`` → ``2*T+4``)."""
-    const = 0
-    terms: dict[str, int] = {}
-    for d in dims:
-        if isinstance(d, int):
-            const += d
-        else:
-            key = d if d.isidentifier() else f"({d})"
-            terms[key] = terms.get(key, 0) + 1
-    if not terms:
-        return const
-    expr = "+".join(s if c == 1 else f"{c}*{s}" for s, c in terms.items())
-    return f"{expr}+{const}" if const else expr
+    """Sum of dimensions, in canonical form; repeated symbols are counted (``T, T, 4`` → ``2*T+4``)."""
+    return add_dims(dims)
 
 
 def _factors(dim: Dim) -> tuple[int, list[str]]:
@@ -82,11 +90,6 @@ def _factors(dim: Dim) -> tuple[int, list[str]]:
         else:
             symbols.append(part)
     return fixed, symbols
-
-
-def _subscript(dim: int, item: str) -> str:
-    """Indexing text applying ``item`` at ``dim``: ``(1, "0")`` → ``[:, 0]``, ``(-2, "1:")`` → ``[..., 1:, :]``."""
-    return f"[{':, ' * dim}{item}]" if dim >= 0 else f"[..., {item}{', :' * (-dim - 1)}]"
 
 
 # -- reshaping ---------------------------------------------------------------------------------------
@@ -126,6 +129,15 @@ def _reshape_shape(p: Params, x: Specs) -> dict[str, TensorSpec]:
     return {"y": spec.with_shape((spec.shape[0],) + tuple(inferred if d == -1 else d for d in target))}
 
 
+def _reshape_layout(p: Params, x: Shapes, layout: Layout) -> Placement:
+    shape = x["x"]
+    per_sample = math.prod(shape[1:])
+    known = math.prod(d for d in p.shape if isinstance(d, int) and d > 0)
+    free = per_sample // known if known else per_sample  # the -1 or named entry (at most one)
+    target = (shape[0], *(d if isinstance(d, int) and d > 0 else free for d in p.shape))
+    return reshaped(shape, target, layout)
+
+
 def _reshape_forward(p: Params) -> str:
     sizes = "".join(f", {-1 if isinstance(d, str) else d}" for d in p.shape)
     return f"{{y}} = {{x}}.reshape({{x}}.shape[0]{sizes})"
@@ -135,7 +147,7 @@ RESHAPE = LayerDef(
     type="Reshape",
     category="Reshape",
     description="rearranges the values of each sample into a new shape (same values, same order)",
-    math="y[n] = reshape(x[n], shape)",
+    math=r"$y[n] = \operatorname{reshape}(x[n], \mathrm{shape})$",
     help="Target shape excludes the batch dimension, which is kept. One entry may be -1 (worked out from the "
     "rest) or a named size such as T taken from the input.",
     params=(ParamSpec("shape", "dims", (-1,), "target shape without the batch dimension, e.g. [4, -1] or [T, 2, 4]"),),
@@ -145,7 +157,9 @@ RESHAPE = LayerDef(
     keras="keras.layers.Reshape",
     examples=(_ex((2, 3, 4)), _ex((2, 15), shape=[3, 5]), _ex((2, 8, 3), shape=[4, -1, 2]), _ex((2, 1, 1), shape=[])),
     traits=_VIEW,
-    latency=view,
+    saves=saves_nothing,
+    layout=_reshape_layout,
+    latency=runs_view,
 )
 
 
@@ -161,11 +175,24 @@ def _permute_shape(p: Params, x: Specs) -> dict[str, TensorSpec]:
     return {"y": spec.with_shape(tuple(spec.shape[d] for d in order))}
 
 
+def _permute_layout(p: Params, x: Shapes, layout: Layout) -> Placement:
+    shape = x["x"]
+    return Placement(view=True, layout=layout.permuted(shape, [d % len(shape) for d in p.dims]))
+
+
+def _transpose_layout(p: Params, x: Shapes, layout: Layout) -> Placement:
+    shape = x["x"]
+    dims = list(range(len(shape)))
+    a, b = p.dim0 % len(shape), p.dim1 % len(shape)
+    dims[a], dims[b] = dims[b], dims[a]
+    return Placement(view=True, layout=layout.permuted(shape, dims))
+
+
 PERMUTE = LayerDef(
     type="Permute",
     category="Reshape",
     description="reorders the dimensions, e.g. channels-first to channels-last",
-    math="y[i_dims[0], …] = x[i_0, i_1, …]",
+    math=r"$y[i_{d_0}, i_{d_1}, \ldots] = x[i_0, i_1, \ldots]$" "\n" r"with $(d_0, d_1, \ldots)$ = dims",
     help="dims lists every dimension of the input once, batch (0) included: [0, 2, 3, 1] turns (N, C, H, W) "
     "into (N, H, W, C).",
     params=(ParamSpec("dims", "ints", (0, 2, 1), "new order of all dimensions, batch dimension 0 included"),),
@@ -174,7 +201,9 @@ PERMUTE = LayerDef(
     torch=TorchCall(forward=lambda p: f"{{y}} = {{x}}.permute({', '.join(str(d) for d in p.dims)})"),
     keras="keras.layers.Permute",
     examples=(_ex((2, 3, 4)), _ex((2, 3, 4, 5), dims=[0, 2, 3, 1]), _ex((2, 3, 4, 5), dims=[0, -1, 1, 2])),
-    latency=view,
+    saves=saves_nothing,
+    layout=_permute_layout,
+    latency=runs_view,
 )
 
 
@@ -191,14 +220,16 @@ TRANSPOSE = LayerDef(
     type="Transpose",
     category="Reshape",
     description="swaps two dimensions",
-    math="y = swap(x, dim0, dim1)",
+    math=r"$y[\ldots, i, \ldots, j, \ldots] = x[\ldots, j, \ldots, i, \ldots]$" "\n" r"$i$ at dim0, $j$ at dim1",
     help="Exchanges dimensions dim0 and dim1, e.g. (N, T, C) → (N, C, T) with 1 and 2.",
     params=(ParamSpec("dim0", "int", 1, "first dimension to swap"), ParamSpec("dim1", "int", 2, "second one")),
     inputs=(_X,),
     shape=_transpose_shape,
     torch=TorchCall(forward="{y} = {x}.transpose({dim0}, {dim1})"),
     examples=(_ex((2, 3, 4)), _ex((2, 3, 4, 5), dim0=-1, dim1=1)),
-    latency=view,
+    saves=saves_nothing,
+    layout=_transpose_layout,
+    latency=runs_view,
 )
 
 
@@ -214,7 +245,7 @@ SQUEEZE = LayerDef(
     type="Squeeze",
     category="Reshape",
     description="removes a dimension of size 1",
-    math="y = x without dimension dim",
+    math="$y = x$ without dimension dim (of size 1)",
     help="Drops dimension dim, which must have size 1: (N, 1, L) → (N, L).",
     params=(ParamSpec("dim", "int", 1, "the size-1 dimension to remove"),),
     inputs=(_X,),
@@ -222,7 +253,9 @@ SQUEEZE = LayerDef(
     torch=TorchCall(forward="{y} = {x}.squeeze({dim})"),
     examples=(_ex((2, 1, 5)), _ex((2, 5, 1), dim=-1)),
     traits=_VIEW,
-    latency=view,
+    saves=saves_nothing,
+    layout=lambda p, x, layout: Placement(True, layout.without(x["x"], p.dim % len(x["x"]))),
+    latency=runs_view,
 )
 
 
@@ -236,7 +269,7 @@ UNSQUEEZE = LayerDef(
     type="Unsqueeze",
     category="Reshape",
     description="inserts a new dimension of size 1",
-    math="y = x with a size-1 dimension at dim",
+    math="$y = x$ with a size-1 dimension at dim",
     help="Adds a size-1 dimension at position dim of the output: (N, L) → (N, 1, L) with dim 1.",
     params=(ParamSpec("dim", "int", 1, "position of the new dimension in the output"),),
     inputs=(_X,),
@@ -244,7 +277,9 @@ UNSQUEEZE = LayerDef(
     torch=TorchCall(forward="{y} = {x}.unsqueeze({dim})"),
     examples=(_ex((2, 5)), _ex((2, 5), dim=-1), _ex((2, 5), dim=2)),
     traits=_VIEW,
-    latency=view,
+    saves=saves_nothing,
+    layout=lambda p, x, layout: Placement(True, layout.inserted(x["x"], p.dim % (len(x["x"]) + 1))),
+    latency=runs_view,
 )
 
 
@@ -259,7 +294,7 @@ def _concat_shape(p: Params, x: Specs) -> dict[str, TensorSpec]:
     axis = normalize_axis(p.dim, first.rank, name0, first)
     for name, spec in ports[1:]:
         same = spec.rank == first.rank and all(
-            a == b for i, (a, b) in enumerate(zip(first.shape, spec.shape, strict=False)) if i != axis)
+            dims_equal(a, b) for i, (a, b) in enumerate(zip(first.shape, spec.shape, strict=False)) if i != axis)
         if not same:
             raise ShapeError(name, f"the shape of {name0} {describe_shape(first.shape)} in every dimension "
                              f"except dim {p.dim}", describe_shape(spec.shape))
@@ -272,7 +307,7 @@ CONCAT = LayerDef(
     type="Concat",
     category="Merge",
     description="joins tensors end to end along one dimension",
-    math="y = [x0 ‖ x1 ‖ …] along dim",
+    math=r"$y = [x_0 \,\|\, x_1 \,\|\, \ldots]$ along dim",
     help="All inputs must match in every dimension except dim; the output's dim is the sum. Along the "
     "channels (dim 1) this is how DenseNet and U-Net combine feature maps.",
     params=(ParamSpec("dim", "int", 1, "dimension to join along"), _NUM_INPUTS),
@@ -285,7 +320,8 @@ CONCAT = LayerDef(
         Example(_f32((2, 3, 1), (2, 3, 2), (2, 3, 3)), {"dim": -1, "num_inputs": 3}),
         Example(_f32((2, 3), (2, 3)), {"dim": 0}),
     ),
-    latency=copy,
+    saves=saves_nothing,
+    latency=runs_copy,
 )
 
 
@@ -305,11 +341,21 @@ def _elementwise_flops(p: Params, x: Shapes, y: Shapes) -> int:
 _BROADCAST_HELP = " Shapes broadcast as in NumPy: sizes are matched from the last dimension and a size of 1 " \
     "(or a missing dimension) stretches to the other size."
 
+def _partial_sums(p: Params, x: Shapes, y: Shapes, grad: Autograd) -> list[Saved]:
+    """x0 ∘ x1 ∘ …, left to right: each partial result lives until the next is made."""
+    shape, partials = x["x0"], []
+    for i in range(1, p.num_inputs - 1):
+        shape = _broadcast_sizes(shape, x[f"x{i}"])
+        partials.append(math.prod(shape))
+    pairs = [a + b for a, b in zip(partials, partials[1:], strict=False)] or partials
+    return [Saved.inner(max(pairs))] if pairs else []
+
+
 ADD = LayerDef(
     type="Add",
     category="Merge",
     description="adds tensors element by element; adding a block's input to its output is a residual connection",
-    math="y = x0 + x1 + …",
+    math=r"$y = x_0 + x_1 + \cdots$",
     help="Element-wise sum." + _BROADCAST_HELP,
     params=(_NUM_INPUTS,),
     inputs=(_XS,),
@@ -322,14 +368,39 @@ ADD = LayerDef(
         Example(_f32((2, 1, 4), (2, 3, 1), (2, 3, 4)), {"num_inputs": 3}),
         Example({"x0": ((2, 3), "int64"), "x1": ((2, 3), "int64")}, int_high=5),
     ),
-    latency=elementwise,
+    saves=saves_nothing,
+    layout=elementwise,
+    scratch=_partial_sums,
+    latency=runs_elementwise,
 )
+
+def _multiply_saves(p: Params, x: Shapes, y: Shapes, grad: Autograd) -> list[Saved]:
+    """x0 * x1 * …, left to right: each product keeps one factor for the other factor's gradient."""
+    kept: list[Saved] = []
+    shape, needs, factor = x["x0"], grad.needs("x0"), Saved.input("x0")
+    for i in range(1, p.num_inputs):
+        port = f"x{i}"
+        if needs:
+            kept.append(Saved.input(port))
+        if grad.needs(port):
+            kept.append(factor)
+        shape = _broadcast_sizes(shape, x[port])
+        needs = needs or grad.needs(port)
+        factor = Saved.inner(math.prod(shape))  # the running product: a new tensor
+    return kept
+
+
+def _broadcast_sizes(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
+    rank = max(len(a), len(b))
+    a, b = (1,) * (rank - len(a)) + a, (1,) * (rank - len(b)) + b
+    return tuple(max(i, j) if 1 in (i, j) else i for i, j in zip(a, b, strict=True))
+
 
 MULTIPLY = LayerDef(
     type="Multiply",
     category="Merge",
     description="multiplies tensors element by element, e.g. a gate scaling features",
-    math="y = x0 ⊙ x1 ⊙ …",
+    math=r"$y = x_0 \odot x_1 \odot \cdots$",
     help="Element-wise product." + _BROADCAST_HELP,
     params=(_NUM_INPUTS,),
     inputs=(_XS,),
@@ -341,7 +412,10 @@ MULTIPLY = LayerDef(
         Example(_f32((2, 3, 4), (2, 3, 4))), Example(_f32((2, 8, 5, 5), (2, 8, 1, 1))),
         Example(_f32((2, 4), (2, 1), (2, 4)), {"num_inputs": 3}),
     ),
-    latency=elementwise,
+    saves=_multiply_saves,
+    layout=elementwise,
+    scratch=_partial_sums,
+    latency=runs_elementwise,
 )
 
 
@@ -352,7 +426,7 @@ def _matmul_shape(p: Params, x: Specs) -> dict[str, TensorSpec]:
             raise ShapeError(name, "a tensor of rank 1 or more", describe_shape(spec.shape))
     a_shape = (1,) + a.shape if a.rank == 1 else a.shape
     b_shape = b.shape + (1,) if b.rank == 1 else b.shape
-    if a_shape[-1] != b_shape[-2]:
+    if not dims_equal(a_shape[-1], b_shape[-2]):
         where = "size" if b.rank == 1 else "dim -2"
         raise ShapeError("b", f"{where} {a_shape[-1]} to match the last dim of a {describe_shape(a.shape)}",
                          describe_shape(b.shape))
@@ -365,19 +439,29 @@ def _matmul_shape(p: Params, x: Specs) -> dict[str, TensorSpec]:
     return {"y": TensorSpec(shape, a.dtype)}
 
 
+def _matmul_saves(p: Params, x: Shapes, y: Shapes, grad: Autograd) -> list[Saved]:
+    a, b = (Operand(x[port], grad.needs(port), grad.layout(port), Saved.input(port)) for port in ("a", "b"))
+    return matmul_keeps(a, b)
+
+
+def _matmul_scratch(p: Params, x: Shapes, y: Shapes, grad: Autograd) -> list[Saved]:
+    a, b = (Operand(x[port], False, grad.layout(port), Saved.input(port)) for port in ("a", "b"))
+    return matmul_copies(a, b)
+
+
 def _matmul_kernels(p: Params, x: Shapes, y: Shapes) -> tuple[Kernel]:
     a, b = x["a"], x["b"]
     m = a[-2] if len(a) > 1 else 1
     n = b[-1] if len(b) > 1 else 1
     batch = math.prod(y["y"]) // max(1, m * n)
-    return (matmul(m, a[-1], n, batch),)
+    return (matmul_kernel(m, a[-1], n, batch),)
 
 
 MATMUL = LayerDef(
     type="MatMul",
     category="Math",
     description="matrix product of two tensors (batched over leading dimensions), as in attention scores",
-    math="y[…, i, j] = Σ_k a[…, i, k] · b[…, k, j]",
+    math=r"$y[\ldots, i, j] = \sum_k a[\ldots, i, k]\, b[\ldots, k, j]$",
     help="torch.matmul: the last dim of a must equal the second-to-last of b; leading dims broadcast. A 1-D "
     "operand is treated as a vector and its dimension is removed from the result.",
     inputs=(PortSpec("a", layout="(…, n, k)"), PortSpec("b", layout="(…, k, m)")),
@@ -388,134 +472,9 @@ MATMUL = LayerDef(
         Example({"a": ((2, 3, 4), "float32"), "b": ((2, 4, 5), "float32")}),
         Example({"a": ((2, 1, 3, 4), "float32"), "b": ((2, 5, 4, 2), "float32")}),
     ),
+    saves=_matmul_saves,
+    scratch=_matmul_scratch,
     latency=_matmul_kernels,
-)
-
-
-# -- splitting and selecting ---------------------------------------------------------------------------
-
-
-def _split_shape(p: Params, x: Specs) -> dict[str, TensorSpec]:
-    spec = x["x"]
-    axis = normalize_axis(p.dim, spec.rank, "x", spec)
-    size = spec.shape[axis]
-    if isinstance(size, int) and size % p.num_outputs:
-        raise ShapeError("x", f"a size at dim {p.dim} divisible by num_outputs ({p.num_outputs})",
-                         describe_shape(spec.shape), field="num_outputs")
-    shape = list(spec.shape)
-    shape[axis] = dim_expr(size, f"{{}}//{p.num_outputs}")
-    out = spec.with_shape(shape)
-    return {f"y{i}": out for i in range(p.num_outputs)}
-
-
-SPLIT = LayerDef(
-    type="Split",
-    category="Split & select",
-    description="cuts a tensor into equal pieces along one dimension",
-    math="y_i = x[…, i·s : (i+1)·s, …],  s = size / num_outputs",
-    help="Equal chunks, like torch.chunk: the size at dim must be divisible by num_outputs (a named size is "
-    "assumed to be). Splitting a projection into query, key and value is a typical use.",
-    params=(
-        ParamSpec("dim", "int", -1, "dimension to cut"),
-        ParamSpec("num_outputs", "int", 2, "number of equal pieces", minimum=2, maximum=16),
-    ),
-    inputs=(_X,),
-    outputs=(PortSpec("y", dtype="any", variadic=True, count_param="num_outputs"),),
-    shape=_split_shape,
-    torch=TorchCall(forward="{y} = torch.chunk({x}, {num_outputs}, dim={dim})"),
-    examples=(_ex((2, 3, 8)), _ex((2, 6, 4), dim=1, num_outputs=3)),
-    latency=view,
-)
-
-
-def _slice_shape(p: Params, x: Specs) -> dict[str, TensorSpec]:
-    spec = x["x"]
-    axis = normalize_axis(p.dim, spec.rank, "x", spec)
-    size = spec.shape[axis]
-    if isinstance(size, int):
-        length: Dim = len(range(*slice(p.start, p.end, p.step).indices(size)))
-    else:
-        # each bound either counts from the symbolic end or not; bounds are assumed to lie inside the size
-        start_from_end, end_from_end = p.start < 0, p.end is None or p.end < 0
-        if start_from_end and not end_from_end:
-            raise ShapeError("x", f"a fixed size at dim {p.dim} to slice from a negative start to a positive end",
-                             describe_shape(spec.shape), field="start")
-        span = (p.end or 0) - p.start + p.step - 1
-        if end_from_end and not start_from_end:
-            offset = f"{span:+d}" if span else ""
-            if p.step > 1:
-                length = dim_expr(size, f"({{}}{offset})//{p.step}")
-            else:
-                length = dim_expr(size, f"{{}}{offset}") if offset else size
-        else:
-            length = span // p.step
-    if isinstance(length, int) and length < 1:
-        stop = "" if p.end is None else p.end
-        raise ShapeError("x", f"a non-empty slice {p.start}:{stop}:{p.step} at dim {p.dim}",
-                         describe_shape(spec.shape), field="start" if p.end is None else "end")
-    shape = list(spec.shape)
-    shape[axis] = length
-    return {"y": spec.with_shape(shape)}
-
-
-def _slice_forward(p: Params) -> str:
-    start = str(p.start) if p.start else ""
-    end = "" if p.end is None else str(p.end)
-    step = f":{p.step}" if p.step != 1 else ""
-    return f"{{y}} = {{x}}{_subscript(p.dim, f'{start}:{end}{step}')}"
-
-
-SLICE = LayerDef(
-    type="Slice",
-    category="Split & select",
-    description="keeps a range of positions along one dimension",
-    math="y = x[…, start:end:step, …]",
-    help="Python slicing along dim: positions start, start+step, … before end (no end = to the last). "
-    "Negative positions count from the end.",
-    params=(
-        ParamSpec("dim", "int", 1, "dimension to slice"),
-        ParamSpec("start", "int", 0, "first position kept (negative counts from the end)"),
-        ParamSpec("end", "int", None, "position to stop before; empty = to the end", optional=True),
-        ParamSpec("step", "int", 1, "keep every step-th position", minimum=1),
-    ),
-    inputs=(_X,),
-    shape=_slice_shape,
-    torch=TorchCall(forward=_slice_forward),
-    examples=(
-        _ex((2, 5, 3)), _ex((2, 10, 3), start=2, end=8, step=2), _ex((2, 10, 3), start=-3), _ex((2, 10, 3), end=-1),
-        _ex((2, 3, 10), dim=-1, start=1, end=100, step=3), _ex((2, 4, 6, 3), dim=-2, start=1, end=4),
-    ),
-    latency=view,
-)
-
-
-def _select_shape(p: Params, x: Specs) -> dict[str, TensorSpec]:
-    spec = x["x"]
-    axis = normalize_axis(p.dim, spec.rank, "x", spec)
-    size = spec.shape[axis]
-    if isinstance(size, int) and not -size <= p.index < size:
-        raise ShapeError("x", f"index {p.index} within the size at dim {p.dim}", describe_shape(spec.shape),
-                         field="index")
-    return {"y": spec.with_shape(spec.shape[:axis] + spec.shape[axis + 1:])}
-
-
-SELECT = LayerDef(
-    type="Select",
-    category="Split & select",
-    description="takes one position along a dimension and drops that dimension, e.g. the first (CLS) token",
-    math="y = x[…, index, …]",
-    help="x.select(dim, index): index 0 is the first position, -1 the last (the last time step of a sequence).",
-    params=(
-        ParamSpec("dim", "int", 1, "dimension to pick from"),
-        ParamSpec("index", "int", 0, "position to keep (negative counts from the end)"),
-    ),
-    inputs=(_X,),
-    shape=_select_shape,
-    torch=TorchCall(forward=lambda p: f"{{y}} = {{x}}{_subscript(p.dim, str(p.index))}"),
-    examples=(
-        _ex((2, 5, 3)), _ex((2, 5, 3), index=-1), _ex((2, 5, 3), dim=-1, index=2), _ex((2, 5, 3, 4), dim=-2, index=1),
-    ),
-    latency=view,
 )
 
 
@@ -550,7 +509,7 @@ MEAN = LayerDef(
     type="Mean",
     category="Math",
     description="averages over the chosen dimensions, e.g. over the sequence to get one vector per sample",
-    math="y = (1/|S|) Σ_{i∈S} x_i over dims S",
+    math=r"$y = \frac{1}{|S|} \sum_{i \in S} x_i$" "\n" r"$S$: the dims averaged over",
     help="Mean over dims; with keepdim the averaged dimensions stay with size 1.",
     params=(
         ParamSpec("dim", "ints", (1,), "dimensions to average over, e.g. [1] or [2, 3]"),
@@ -561,7 +520,8 @@ MEAN = LayerDef(
     flops_extra=lambda p, x, y: numel(x, "x"),
     torch=TorchCall(forward=_mean_forward),
     examples=(_ex((2, 5, 3)), _ex((2, 3, 4, 5), dim=[2, 3], keepdim=True), _ex((2, 3, 4), dim=[-1])),
-    latency=reduce,
+    saves=saves_nothing,
+    latency=runs_reduce,
 )
 
-LAYERS = [RESHAPE, PERMUTE, TRANSPOSE, SQUEEZE, UNSQUEEZE, CONCAT, ADD, MULTIPLY, MATMUL, SPLIT, SLICE, SELECT, MEAN]
+LAYERS = [RESHAPE, PERMUTE, TRANSPOSE, SQUEEZE, UNSQUEEZE, CONCAT, ADD, MULTIPLY, MATMUL, MEAN]

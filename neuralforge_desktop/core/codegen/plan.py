@@ -14,7 +14,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,8 +37,10 @@ MODULE_RESERVED = frozenset({
     "register_parameter", "register_module", "add_module", "get_submodule", "requires_grad_", "extra_repr",
     "type", "share_memory", "dump_patches", "call_super_init", "ipu", "xpu", "mtia", "compile",
 })
-LOCAL_RESERVED = frozenset({"self", "torch", "nn", "F", "math", "super", "causal_mask"})
+LOCAL_RESERVED = frozenset({"self", "torch", "nn", "F", "math", "super", "causal_mask", "padding_mask"})
 _TOKEN = re.compile(r"\{([A-Za-z_][A-Za-z_0-9]*)(?:\|([^}]*))?\}")
+# ``{?port:text}``: text (placeholders allowed, one level of braces) kept only when ``port`` is connected.
+_SECTION = re.compile(r"\{\?([A-Za-z_][A-Za-z_0-9]*):((?:[^{}]|\{[^{}]*\})*)\}")
 
 
 class PlanError(UserError):
@@ -66,6 +68,7 @@ class Step:
     statement: str  # forward statement with {self} rendered as ``self.<attr>`` / variables substituted
     module: str | None = None  # constructor expression head ("nn.Conv2d", helper or block class)
     init_args: list[tuple[str | None, Any]] = field(default_factory=list)  # (keyword or None, value)
+    init_statement: str = ""  # run right after construction (``self.<attr>`` rendered), e.g. a custom init
     block: BlockPlan | None = None
     in_specs: dict[str, TensorSpec] = field(default_factory=dict)
     out_specs: dict[str, TensorSpec] = field(default_factory=dict)
@@ -129,8 +132,12 @@ def _parse_template(template: str) -> tuple[tuple[str, str | None, str | None], 
     return tuple(parts)
 
 
-def render(template: str, names: Mapping[str, str | list[str]], params: Mapping[str, Any]) -> str:
-    """Fill a forward template. Unknown placeholders are a catalog bug and raise ``KeyError``."""
+def render(template: str, names: Mapping[str, str | list[str]], params: Mapping[str, Any],
+           unwired: Collection[str] = ()) -> str:
+    """Fill a forward template; a ``{?port:…}`` section is left out when ``port`` is in ``unwired`` (an
+    optional input nothing feeds). Unknown placeholders are a catalog bug and raise ``KeyError``."""
+    if "{?" in template:
+        template = _SECTION.sub(lambda m: _section(m, names, unwired), template)
     out: list[str] = []
     for text, key, sep in _parse_template(template):
         out.append(text)
@@ -144,6 +151,13 @@ def render(template: str, names: Mapping[str, str | list[str]], params: Mapping[
         else:
             raise KeyError(f"template placeholder {{{key}}} is neither a port nor a parameter")
     return "".join(out)
+
+
+def _section(match: re.Match[str], names: Mapping[str, object], unwired: Collection[str]) -> str:
+    port = match.group(1)
+    if port not in names:
+        raise KeyError(f"template section {{?{port}:…}} names no input port")
+    return "" if port in unwired else match.group(2)
 
 
 def literal(value: Any) -> str:
@@ -283,6 +297,7 @@ def _plan_step(node: Node, layer: LayerDef, params: Params, in_specs: Mapping[st
             var = env[(edge.src, edge.src_port)]
             names[port.name] = var
             reads.append(var)
+    unwired = [port.name for port in ins if port.name not in names]
     for port in ins:
         if port.name not in names:
             fallback = port.fallback
@@ -306,11 +321,12 @@ def _plan_step(node: Node, layer: LayerDef, params: Params, in_specs: Mapping[st
     if attr is not None:
         names["self"] = f"self.{attr}"
     statement = ""
+    init_statement = ""
     init_args: list[tuple[str | None, Any]] = []
     module = None
     if call is not None and node.type != BLOCK:
         template = call.forward_template(params)
-        statement = render(template, names, params) if template else ""
+        statement = render(template, names, params, unwired) if template else ""
         if call.module is not None:
             module = call.module
             kwargs = call.init(params, in_specs) if call.init else {}
@@ -318,7 +334,9 @@ def _plan_step(node: Node, layer: LayerDef, params: Params, in_specs: Mapping[st
                 if i >= call.positional and key in call.defaults and call.defaults[key] == value:
                     continue
                 init_args.append((None if i < call.positional else key, value))
-    step = Step(node, layer, params, attr, reads, writes, statement, module, init_args)
+            after = call.after_init_template(params)
+            init_statement = render(after, {"self": names["self"]}, params) if after else ""
+    step = Step(node, layer, params, attr, reads, writes, statement, module, init_args, init_statement)
     return step
 
 

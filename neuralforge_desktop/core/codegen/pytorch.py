@@ -142,12 +142,18 @@ def _emit_class(out: _Writer, plan: ModelPlan, doc: str) -> None:
         if step.attr is None:
             continue
         out.add(_init_line(step), node=step.node.id)
+        if step.init_statement:
+            out.add("\n".join("        " + line for line in step.init_statement.split("\n")), node=step.node.id)
     for attr, param, source, source_param in plan.ties:
         out.add(f"        self.{attr}.{param} = self.{source}.{source_param}  # shared: stored and counted once")
     out.add()
     args = "".join(f", {v}: torch.Tensor" for v in plan.input_vars)
     returns = "torch.Tensor" if len(plan.output_vars) == 1 else "tuple[torch.Tensor, ...]"
-    out.add(f"    def forward(self{args}) -> {returns}:")
+    signature = f"    def forward(self{args}) -> {returns}:"
+    if len(signature) > LINE_LIMIT:  # many or long input names: one argument per line
+        arguments = "".join(f"        {v}: torch.Tensor,\n" for v in plan.input_vars)
+        signature = f"    def forward(\n        self,\n{arguments}    ) -> {returns}:"
+    out.add(signature)
     if not plan.input_vars:
         out.add("        # the graph has no Input node yet: add one to give forward() its arguments")
     for step in plan.steps:
@@ -288,10 +294,11 @@ def _symbol_note(graph: Graph) -> str:
 
 
 def index_high(graph: Graph, input_id: str) -> int:
-    """Upper bound for random indices fed to an integer input: the smallest table it indexes."""
+    """Upper bound for random indices fed to an integer input: the smallest table it indexes, directly or
+    through the layers after it (a slice, a concatenation)."""
     highs = []
-    for edge in graph.outgoing(input_id):
-        params = node_params(graph.nodes[edge.dst])
+    for node_id in graph.descendants([input_id]):
+        params = node_params(graph.nodes[node_id])
         if params.get("num_embeddings") is not None:
             highs.append(int(params["num_embeddings"]))
     return min(highs) if highs else 2

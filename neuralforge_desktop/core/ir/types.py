@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from neuralforge_desktop.core.errors import UserError
+from neuralforge_desktop.core.ir.dim_algebra import canonical_dim
 
 Dim = int | str
 
@@ -167,13 +168,20 @@ _OPERATORS: dict[type[ast.operator], Callable[[int, int], int]] = {
 def dim_expr(dim: Dim, template: str) -> Dim:
     """Apply an integer formula to a dimension; ``template`` uses ``{}`` for the dimension.
 
-    Concrete dimensions are computed; symbolic ones become an expression string.
+    Concrete dimensions are computed; symbolic ones become an expression in canonical form
+    (:mod:`.dim_algebra`), so equal sizes are spelled the same.
     """
     if isinstance(dim, int):
         return evaluate_dim_expression(template.format(dim), {})
     inner = dim if _NAME.fullmatch(dim) else f"({dim})"
-    return template.format(inner)
+    return canonical_dim(template.format(inner))
 
 
 def dims_equal(a: Dim, b: Dim) -> bool:
-    return a == b
+    """Whether two dimensions are the same size for every value of their symbols that the canonical form
+    can tell (``(N+-1)//1+1`` is ``N``)."""
+    if a == b:
+        return True
+    if isinstance(a, int) and isinstance(b, int):
+        return False
+    return canonical_dim(str(a)) == canonical_dim(str(b))

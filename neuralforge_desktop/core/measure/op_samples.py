@@ -182,6 +182,7 @@ def _overheads(torch: Any) -> list[OpSample]:
         model = graph_module(plan)
         model.ident = torch.nn.Identity()
         model._steps = [(step, ("x",), ("x",))] * count
+        model._release = [()] * count
         return model
 
     plain = harness(lambda self, x: (x,), HARNESS_STEPS)
@@ -191,6 +192,7 @@ def _overheads(torch: Any) -> list[OpSample]:
         setattr(mixed, f"m{i}", layer)
         mixed_steps.append((_module_step(f"m{i}"), ("x",), ("x",)))
     mixed._steps = mixed_steps
+    mixed._release = [()] * len(mixed_steps)
     calling = harness(lambda self, x: (self.ident(x),), HARNESS_STEPS)
     empty = harness(lambda self, x: (x,), 0)
     sequential = torch.nn.Sequential()
@@ -214,9 +216,9 @@ def mixed_layers(torch: Any) -> list[Any]:
             nn.Linear(16, 16), nn.Sigmoid()]
 
 
-MIXED_KERNELS = (kernels.linear(1, 16, 16), Kernel(KernelKind.ELEMENTWISE, (32,)),
-                 Kernel(KernelKind.NORM_STATS, (32,)), kernels.linear(1, 16, 16),
-                 Kernel(KernelKind.ELEMENTWISE_MATH, (32,)), Kernel(KernelKind.VIEW), kernels.linear(1, 16, 16),
+MIXED_KERNELS = (kernels.linear_kernel(1, 16, 16), Kernel(KernelKind.ELEMENTWISE, (32,)),
+                 Kernel(KernelKind.NORM_STATS, (32,)), kernels.linear_kernel(1, 16, 16),
+                 Kernel(KernelKind.ELEMENTWISE_MATH, (32,)), Kernel(KernelKind.VIEW), kernels.linear_kernel(1, 16, 16),
                  Kernel(KernelKind.ELEMENTWISE_MATH, (32,)))
 
 

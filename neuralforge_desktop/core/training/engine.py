@@ -25,7 +25,7 @@ from neuralforge_desktop.core.training.checkpoints import (
     save_checkpoint,
 )
 from neuralforge_desktop.core.training.config import TrainConfig
-from neuralforge_desktop.core.training.evaluation import final_report, validation_metrics
+from neuralforge_desktop.core.training.evaluation import final_report, perplexity, validation_metrics
 from neuralforge_desktop.core.training.events import (
     CheckpointEvent,
     EpochEvent,
@@ -40,6 +40,8 @@ from neuralforge_desktop.core.training.events import (
 )
 from neuralforge_desktop.core.training.loop_state import EpochTally, LoopState
 from neuralforge_desktop.core.training.parts import TrainingParts, build_parts
+
+TOKENIZER_FILE = "tokenizer.json"
 
 
 class Control:
@@ -110,6 +112,8 @@ class Trainer:
         if self.store is not None:
             self.store.set_status(self.run_id, "running")  # this process owns the run now
             self._record_checksum(self.store, parts.bundle)
+        if parts.bundle.tokenizer is not None:
+            self._save_tokenizer(parts.bundle.tokenizer)
         self._announce(parts, state)
         state.started_at = state.last_checkpoint_at = time.monotonic()
         stopped = False
@@ -157,9 +161,10 @@ class Trainer:
         params = sum(p.numel() for p in {id(p): p for p in parts.model.parameters()}.values())
         self.sink(StartedEvent(
             run_id=self.run_id, device=str(parts.device), amp=parts.amp, params=params, loss=parts.setup.loss_name,
-            dataset={"name": bundle.name, "train": len(bundle.train), "val": len(bundle.val),
+            dataset={"name": bundle.name, "task": bundle.task, "train": len(bundle.train), "val": len(bundle.val),
                      "input_shape": list(bundle.input_shape), "classes": bundle.num_classes,
-                     "fingerprint": bundle.fingerprint},
+                     "fingerprint": bundle.fingerprint,
+                     "inputs": dict(zip(parts.model.input_names, parts.input_fields, strict=True))},
             epochs=cfg.epochs, steps_per_epoch=parts.steps_per_epoch, resumed_from=state.global_step or None,
             config=cfg.to_json()))
 
@@ -170,7 +175,7 @@ class Trainer:
         cfg = self.config
         parts.model.train()
         shuffle = torch.Generator().manual_seed(cfg.seed * 100_003 + state.epoch)
-        order = torch.randperm(len(parts.x_train), generator=shuffle).to(parts.device)
+        order = torch.randperm(len(parts.y_train), generator=shuffle).to(parts.device)
         tally = EpochTally.start(state, parts.device)
         for step in range(state.step_in_epoch, parts.steps_per_epoch):
             command = self.control.command()
@@ -191,11 +196,12 @@ class Trainer:
         import torch
 
         cfg = self.config
-        xb, yb = parts.x_train[index], parts.y_train[index]
+        xb, yb = tuple(x[index] for x in parts.x_train), parts.y_train[index]
         if cfg.augment_flip or cfg.augment_crop:
-            xb = _augment(xb, cfg, state.epoch, step)
+            xb = tuple(_augment(x, cfg, state.epoch, step) if x.is_floating_point() and x.dim() == 4 else x
+                       for x in xb)
         with torch.autocast(parts.device.type, dtype=parts.amp_dtype, enabled=parts.amp):
-            out = parts.forward(xb)
+            out = parts.forward(*xb)
             loss = parts.setup.loss_fn(out, yb)
         optimizer, scaler = parts.optimizer, parts.scaler
         optimizer.zero_grad(set_to_none=True)
@@ -227,10 +233,12 @@ class Trainer:
         loss_total, correct_total, seen_total = tally.totals()
         train_loss = loss_total / max(seen_total, 1)
         train_acc = correct_total / max(seen_total, 1) if parts.task == "classification" else None
+        train_perplexity = perplexity(train_loss) if parts.task == "language-modeling" else None
         val = validation_metrics(parts)
         state.next_epoch()
         metrics: dict[str, float | None] = {
-            "train/loss": train_loss, "train/acc": train_acc, **{f"val/{k}": v for k, v in val.items()},
+            "train/loss": train_loss, "train/acc": train_acc, "train/perplexity": train_perplexity,
+            **{f"val/{k}": v for k, v in val.items()},
             "lr": parts.optimizer.param_groups[0]["lr"], "epoch_seconds": time.monotonic() - tally.started_at}
         self._log(metrics, state.global_step)
         key = ranking_metric(parts.task, has_val=parts.x_val is not None)
@@ -277,6 +285,17 @@ class Trainer:
             self.store.set_status(self.run_id, "finished")
         self.sink(FinishedEvent(run_id=self.run_id, best=state.best, best_epoch=state.best_epoch,
                                 epochs=state.epoch, steps=state.global_step, seconds=seconds, final=final))
+
+    def _save_tokenizer(self, text: str) -> None:
+        """The dataset's tokenizer (JSON) beside the run and among its artifacts: what turns new text into the
+        ids this model was trained on."""
+        from neuralforge_desktop.core.ir.atomic import write_text_atomic
+
+        path = self.run_dir / TOKENIZER_FILE
+        with writing(str(path)):
+            write_text_atomic(path, text)
+        if self.store is not None:
+            self.store.log_artifact(self.run_id, path, TOKENIZER_FILE, kind="tokenizer")
 
     def _pause(self) -> str:
         if self.store is not None:  # store first, event second: a reader of the event sees the new status

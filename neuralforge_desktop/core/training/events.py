@@ -61,7 +61,8 @@ class Event:
 class StartedEvent(Event):
     """The model is built and on its device; training is about to begin (or continue, after a resume).
 
-    ``dataset`` holds name, train, val (example counts), input_shape, classes and fingerprint."""
+    ``dataset`` holds name, task, train, val (example counts), input_shape, classes, fingerprint and inputs
+    (the dataset field each model input reads, by Input id)."""
 
     KIND: ClassVar[str] = "started"
     device: str = ""

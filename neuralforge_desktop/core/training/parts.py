@@ -28,9 +28,10 @@ class TrainingParts:
     bundle: Any  # the loaded dataset (see datasets.types)
     setup: Setup
     model: Any
-    x_train: Any
+    input_fields: list[str]  # the dataset field each model input reads, in the order forward takes them
+    x_train: tuple[Any, ...]  # one tensor per model input
     y_train: Any
-    x_val: Any | None  # None when the dataset has no validation split
+    x_val: tuple[Any, ...] | None  # None when the dataset has no validation split
     y_val: Any | None
     steps_per_epoch: int
     optimizer: Any
@@ -44,9 +45,10 @@ class TrainingParts:
     def task(self) -> str:
         return self.setup.task
 
-    def forward(self, x: Any) -> Any:
-        """The output the loss reads (a model with several outputs returns a tuple)."""
-        out = self.model(x)
+    def forward(self, *inputs: Any) -> Any:
+        """The output the loss reads, for a batch of every model input (a model with several outputs returns a
+        tuple)."""
+        out = self.model(*inputs)
         return out[self.setup.output_index] if isinstance(out, tuple) else out
 
 
@@ -63,20 +65,22 @@ def build_parts(graph: Graph, cfg: TrainConfig) -> TrainingParts:
         torch.use_deterministic_algorithms(True, warn_only=True)
     bundle = load_dataset(cfg.dataset, val_fraction=cfg.val_fraction, seed=cfg.seed, normalize=cfg.normalize,
                           limit=cfg.limit, options=dict(cfg.dataset_options))
-    bind_dataset(graph, bundle)
+    binding = bind_dataset(graph, bundle)
     torch.manual_seed(cfg.seed)  # weights start the same whatever loading consumed
     setup = build_setup(graph, bundle)
     check_fit(graph, bundle, setup)  # before the first step: a mismatch is a message, not a torch error
     model = setup.model.to(device)
-    x_train, y_train = to_tensors(bundle.train, device, setup.task)
-    x_val, y_val = to_tensors(bundle.val, device, setup.task) if len(bundle.val) else (None, None)
-    steps_per_epoch = math.ceil(len(x_train) / cfg.batch_size)
+    fields = [binding.fields[name] for name in model.input_names]
+    x_train, y_train = to_tensors(bundle.train, device, setup.task, fields, bundle.input_name)
+    x_val, y_val = (to_tensors(bundle.val, device, setup.task, fields, bundle.input_name) if len(bundle.val)
+                    else (None, None))
+    steps_per_epoch = math.ceil(len(y_train) / cfg.batch_size)
     optimizer = _optimizer(model, cfg)
     scheduler = _scheduler(optimizer, cfg, steps_per_epoch, steps_per_epoch * cfg.epochs)
     amp = cfg.amp if cfg.amp is not None else device.type == "cuda"
     amp_dtype = torch.bfloat16 if device.type == "cuda" and torch.cuda.is_bf16_supported() else torch.float16
     scaler = torch.amp.GradScaler("cuda", enabled=amp and amp_dtype == torch.float16)
-    return TrainingParts(cfg, device, bundle, setup, model, x_train, y_train, x_val, y_val, steps_per_epoch,
+    return TrainingParts(cfg, device, bundle, setup, model, fields, x_train, y_train, x_val, y_val, steps_per_epoch,
                          optimizer, scheduler, scaler, bool(amp), amp_dtype,
                          {name: resolve_metric(name, cfg.trust_code) for name in cfg.metrics})
 

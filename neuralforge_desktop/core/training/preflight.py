@@ -43,6 +43,9 @@ def preflight(graph: Graph, shapes: ShapeInference, dataset: Any) -> list[Findin
                                     blocking=False))
     elif dataset.task == "regression" and not has_loss:
         findings.append(Finding("no loss node: MSELoss will be used for regression", blocking=False))
+    elif dataset.task == "language-modeling" and not has_loss:
+        findings.append(Finding("no loss node: cross-entropy over the vocabulary at every position will be used "
+                                "for language modelling", blocking=False))
     return findings
 
 

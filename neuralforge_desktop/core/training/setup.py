@@ -1,5 +1,8 @@
 """From a graph and a dataset to what the loop needs: the model, the loss, which model output the loss reads,
-and the data as tensors on the device (batched later by index, never through a per-sample DataLoader)."""
+and the data as tensors on the device (batched later by index, never through a per-sample DataLoader).
+
+A graph may have several data Inputs; ``bind_dataset`` decides which dataset field feeds each (see
+``binding.py``) and the model takes them in its ``input_names`` order (:func:`to_tensors`)."""
 
 from __future__ import annotations
 
@@ -7,11 +10,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from neuralforge_desktop.core.analysis.shapes import ShapeInference
-from neuralforge_desktop.core.catalog.node_params import is_data_input, node_params
+from neuralforge_desktop.core.catalog.node_params import node_params
 from neuralforge_desktop.core.catalog.registry import catalog
+from neuralforge_desktop.core.catalog.spec import Trait
 from neuralforge_desktop.core.errors import UserError
-from neuralforge_desktop.core.ir.graph import Graph
-from neuralforge_desktop.core.ir.types import BATCH, resolve_dim
+from neuralforge_desktop.core.ir.graph import OUTPUT, Graph
+from neuralforge_desktop.core.ir.types import resolve_dim
+from neuralforge_desktop.core.training.binding import Binding, match_inputs
+from neuralforge_desktop.core.training.datasets.types import IGNORE_INDEX
 
 
 class SetupError(UserError, ValueError):
@@ -25,6 +31,10 @@ class Setup:
     output_index: int  # which model output the loss reads
     loss_name: str
     task: str
+    # The graph node and port whose result the loss reads, and where in it the class scores lie (dim 1 for
+    # a cross-entropy node; the last dim for the default loss of a language model, which reads N×T×vocab).
+    scores_from: tuple[str, str] | None = None
+    class_dim: int = 1
 
 
 def pick_device(name: str) -> Any:
@@ -37,32 +47,40 @@ def pick_device(name: str) -> Any:
     return torch.device(name)
 
 
-def bind_dataset(graph: Graph, bundle: Any) -> Graph:
-    """Check the graph's data input against the dataset and bind symbolic sizes (e.g. T) to the data's."""
+def bind_dataset(graph: Graph, bundle: Any) -> Binding:
+    """Check the graph's data Inputs against the dataset's fields (every problem, each naming its Input), bind
+    symbolic sizes (e.g. T) to the data's, and check token ids against the lookup tables they index.
+    Returns which field each Input reads."""
     shapes = ShapeInference(graph).run()
     if shapes.errors:
         raise SetupError("the graph has errors:\n" + "\n".join(f"  {d.message}" for d in shapes.errors))
-    data_inputs = [n for n in graph.input_nodes if is_data_input(n)]
-    if len(data_inputs) != 1:
-        raise SetupError(f"training needs exactly one data Input; this graph has {len(data_inputs)} "
-                         f"({', '.join(n.id for n in data_inputs) or 'none'})")
-    node = data_inputs[0]
-    params = node_params(node)
-    declared = list(params.shape)
-    actual = list(bundle.input_shape)
-    if len(declared) != len(actual):
-        raise SetupError(f"Input '{node.id}' has shape {tuple(declared)} but dataset {bundle.name} gives "
-                         f"{tuple(actual)} per example")
-    for want, got in zip(declared, actual, strict=True):
-        if isinstance(want, str) and want != BATCH:
-            graph.symbols[want] = int(got)
-        elif want != got:
-            raise SetupError(f"Input '{node.id}' has shape {tuple(declared)} but dataset {bundle.name} gives "
-                             f"{tuple(actual)} per example")
-    want_dtype = params.dtype
-    if (want_dtype in ("int64", "int32")) != (bundle.input_dtype == "int64"):
-        raise SetupError(f"Input '{node.id}' is {want_dtype} but dataset {bundle.name} gives {bundle.input_dtype}")
-    return graph
+    binding, problems = match_inputs(graph, bundle.fields(), bundle.name)
+    if problems:
+        raise SetupError(problems[0] if len(problems) == 1 else
+                         f"{len(problems)} problems:\n" + "\n".join(f"  {p}" for p in problems))
+    graph.symbols.update(binding.symbols)
+    _check_token_ranges(graph, bundle, binding)
+    return binding
+
+
+def _check_token_ranges(graph: Graph, bundle: Any, binding: Binding) -> None:
+    """Every id an integer field holds must be a row of each lookup table (Embedding) its Input feeds: an id
+    past the table is an index error in the middle of a run otherwise."""
+    cat = catalog()
+    for node_id, field in binding.fields.items():
+        arrays = [split.x if field == bundle.input_name else split.extra[field] for split in bundle.splits().values()
+                  if len(split)]
+        if not arrays or arrays[0].dtype.kind not in "iu":
+            continue
+        highest = max(int(a.max()) for a in arrays if a.size)
+        for edge in graph.outgoing(node_id):
+            consumer = graph.node(edge.dst)
+            layer = cat.find(consumer.type)
+            rows = node_params(consumer).get("num_embeddings") if layer and Trait.LOOKUP in layer.traits else None
+            if isinstance(rows, int) and highest >= rows:
+                raise SetupError(f"{consumer.type} '{consumer.id}' has {rows:,} rows (num_embeddings), but the ids "
+                                 f"of dataset {bundle.name}'s field {field} (Input '{node_id}') reach {highest:,}; "
+                                 f"set num_embeddings to at least {highest + 1:,}")
 
 
 def build_setup(graph: Graph, bundle: Any) -> Setup:
@@ -70,36 +88,66 @@ def build_setup(graph: Graph, bundle: Any) -> Setup:
 
     from neuralforge_desktop.core.build.torch_builder import build_model
 
-    shapes = ShapeInference(graph).run()
-    model = build_model(graph, shapes)
     cat = catalog()
     losses = [n for n in graph if (layer := cat.find(n.type)) is not None and layer.is_loss]
     if not losses:  # the task's default loss: torch's own module, not a catalog layer type
+        model = build_model(graph, ShapeInference(graph).run())
+        first = _output_source(graph, model.output_names[0]) if model.output_names else None
         if bundle.task == "classification":
             return Setup(model, nn.CrossEntropyLoss(), 0, "CrossEntropyLoss (default for classification)",
-                         bundle.task)
-        return Setup(model, nn.MSELoss(), 0, "MSELoss (default for regression)", bundle.task)
+                         bundle.task, first)
+        if bundle.task == "language-modeling":
+            return Setup(model, next_token_loss, 0, "cross-entropy over the vocabulary at every position "
+                         "(default for language modelling)", bundle.task, first, class_dim=-1)
+        return Setup(model, nn.MSELoss(), 0, "MSELoss (default for regression)", bundle.task, first)
     if len(losses) > 1:
         raise SetupError(f"training uses one loss; this graph has {len(losses)} ({', '.join(n.id for n in losses)})")
     loss_node = losses[0]
     feed = graph.edge_into(loss_node.id, "input")
     if feed is None:
         raise SetupError(f"{loss_node.type} '{loss_node.id}' input 'input' is not connected")
-    output_index = None
-    for i, out_id in enumerate(model.output_names):  # the model's outputs, in the order forward returns them
-        edge = graph.edge_into(out_id, "x")
-        if edge is not None and (edge.src, edge.src_port) == (feed.src, feed.src_port):
-            output_index = i
-    if output_index is None:
-        raise SetupError(f"{loss_node.type} '{loss_node.id}' reads '{feed.src}', which is not a model Output; "
-                         f"connect '{feed.src}' to an Output node too")
+    source = (feed.src, feed.src_port)
+    model_graph, hidden = graph, None
+    if all(_output_source(graph, out.id) != source for out in graph.output_nodes):
+        # The loss reads a result no Output returns (GPT-2's logits turned to put the vocabulary in dim 1):
+        # the trained model returns it too, as a last output of its own. It adds no weights.
+        model_graph = graph.copy()
+        hidden = model_graph.new_id(f"{feed.src}_for_loss")
+        model_graph.add_node(OUTPUT, hidden)
+        model_graph.connect(feed.src, feed.src_port, hidden, "x")
+    shapes = ShapeInference(model_graph).run()
+    model = build_model(model_graph, shapes)
+    output_index = _output_index(model_graph, model.output_names, source)
+    if output_index is None:  # what the loss reads depends on a target Input or a loss: no model computes it
+        raise SetupError(f"{loss_node.type} '{loss_node.id}' reads '{feed.src}', which the model cannot compute "
+                         f"from its data Inputs alone; connect the loss to what the model outputs")
     layer = cat.get(loss_node.type)
     result = shapes.results[loss_node.id]
     call = layer.torch
     assert call is not None and call.module is not None and result.params is not None
     factory = getattr(nn, call.module.removeprefix("nn."))
     loss_fn = factory(**(call.init(result.params, result.inputs) if call.init else {}))
-    return Setup(model, loss_fn, output_index, f"{loss_node.type} '{loss_node.id}'", bundle.task)
+    return Setup(model, loss_fn, output_index, f"{loss_node.type} '{loss_node.id}'", bundle.task, source)
+
+
+def _output_source(graph: Graph, output_id: str) -> tuple[str, str] | None:
+    edge = graph.edge_into(output_id, "x")
+    return None if edge is None else (edge.src, edge.src_port)
+
+
+def _output_index(graph: Graph, output_names: list[str], source: tuple[str, str]) -> int | None:
+    """Which of the model's outputs (in the order forward returns them) returns ``source``'s result."""
+    for i, out_id in enumerate(output_names):
+        if _output_source(graph, out_id) == source:
+            return i
+    return None
+
+
+def next_token_loss(scores: Any, targets: Any) -> Any:
+    """Cross-entropy of N×T×vocab scores against N×T next-token ids, skipping IGNORE_INDEX (padding)."""
+    from torch.nn import functional
+
+    return functional.cross_entropy(scores.movedim(-1, 1), targets, ignore_index=IGNORE_INDEX)
 
 
 def check_fit(graph: Graph, bundle: Any, setup: Setup) -> None:
@@ -109,61 +157,104 @@ def check_fit(graph: Graph, bundle: Any, setup: Setup) -> None:
         layer = cat.find(node.type)
         if layer is not None and layer.is_loss:
             check_loss_fits(node, layer, bundle)
-    output_names = getattr(setup.model, "output_names", [])
-    if output_names:
-        check_output_fits(graph, ShapeInference(graph).run(), output_names[setup.output_index], bundle)
+    if setup.scores_from is not None:
+        check_output_fits(graph, ShapeInference(graph).run(), setup, bundle)
 
 
 def check_loss_fits(loss_node: Any, layer: Any, bundle: Any) -> None:
     """A loss whose target port takes floats (MSE, L1, BCE …) needs regression targets; one that takes any
-    (cross-entropy, NLL) reads class labels."""
+    (cross-entropy, NLL) reads class labels (or a language model's next-token ids)."""
     ports = {p.name: p for p in layer.input_ports({})}
     wants_floats = "target" in ports and ports["target"].dtype == "float"
     if bundle.task == "classification" and wants_floats:
         raise SetupError(f"{loss_node.type} '{loss_node.id}' needs float targets, but dataset {bundle.name} gives "
                          f"class labels ({bundle.num_classes} classes); use CrossEntropyLoss for a classification")
+    if bundle.task == "language-modeling" and wants_floats:
+        raise SetupError(f"{loss_node.type} '{loss_node.id}' needs float targets, but dataset {bundle.name} gives "
+                         f"the next token's id at each position; use CrossEntropyLoss for a language model")
     if bundle.task == "regression" and not wants_floats:
         raise SetupError(f"{loss_node.type} '{loss_node.id}' reads class labels, but dataset {bundle.name} gives "
                          f"regression targets of shape {tuple(bundle.train.y.shape[1:])} per example; use MSELoss")
 
 
-def check_output_fits(graph: Graph, shapes: ShapeInference, output_id: str, bundle: Any) -> None:
+def _scores_name(graph: Graph, setup: Setup) -> str:
+    """How messages call what the loss reads: the Output that returns it, else the node that makes it."""
+    assert setup.scores_from is not None
+    for out in graph.output_nodes:
+        if _output_source(graph, out.id) == setup.scores_from:
+            return f"Output '{out.id}'"
+    node = graph.node(setup.scores_from[0])
+    return f"{node.type} '{node.id}'"
+
+
+def check_output_fits(graph: Graph, shapes: ShapeInference, setup: Setup, bundle: Any) -> None:
     """The model output the loss reads must be able to match the dataset's targets: K ≥ classes scores per
-    example for class labels, the targets' own shape for regression. Checked before the first step, so that
-    a mismatch is a message naming both sides, not a torch error (or a silent broadcast) in the loop."""
-    spec = shapes.graph_outputs().get(output_id)
+    example for class labels, a score per vocabulary token at every position for a language model, the
+    targets' own shape for regression. Checked before the first step, so that a mismatch is a message naming
+    both sides, not a torch error (or a silent broadcast) in the loop."""
+    assert setup.scores_from is not None
+    spec = shapes.spec(*setup.scores_from)
     if spec is None:
         return
     try:
         per_example = tuple(resolve_dim(d, graph.symbols) for d in spec.shape[1:])
     except (KeyError, ValueError):
         return  # an unbound size: the shape check of the graph reports it
+    name = _scores_name(graph, setup)
     shown = "×".join(map(str, per_example)) or "a scalar"
     like_input = (" — the shape of its input, as an autoencoder's output has; it cannot be trained on labels"
                   if per_example == tuple(bundle.input_shape) else "")
     if bundle.task == "classification":
         classes = int(bundle.num_classes or 0)
         if len(per_example) != 1:
-            raise SetupError(f"Output '{output_id}' gives {shown} per example{like_input}, but dataset "
+            raise SetupError(f"{name} gives {shown} per example{like_input}, but dataset "
                              f"{bundle.name} gives one class label per example ({classes} classes), so the model "
                              f"must output {classes} class scores per example")
         if per_example[0] < classes:
-            raise SetupError(f"dataset {bundle.name} has {classes} classes (labels 0‥{classes - 1}), but Output "
-                             f"'{output_id}' gives {per_example[0]} scores per example{like_input}; give the last "
+            raise SetupError(f"dataset {bundle.name} has {classes} classes (labels 0‥{classes - 1}), but "
+                             f"{name} gives {per_example[0]} scores per example{like_input}; give the last "
                              f"layer {classes} outputs")
         return
     target = tuple(int(d) for d in bundle.train.y.shape[1:])
+    want = "×".join(map(str, target)) or "a scalar"
+    if bundle.task == "language-modeling":
+        _check_token_scores(name, per_example, setup.class_dim, target, bundle)
+        return
     if per_example != target:
-        want = "×".join(map(str, target)) or "a scalar"
-        raise SetupError(f"Output '{output_id}' gives {shown} per example{like_input}, but dataset {bundle.name}'s "
+        raise SetupError(f"{name} gives {shown} per example{like_input}, but dataset {bundle.name}'s "
                          f"targets are {want} per example")
 
 
-def to_tensors(split: Any, device: Any, task: str) -> tuple[Any, Any]:
+def _check_token_scores(name: str, per_example: tuple[int, ...], class_dim: int, target: tuple[int, ...],
+                        bundle: Any) -> None:
+    """A language model's scores: the vocabulary in ``class_dim`` (at least the tokenizer's size), the
+    targets' positions in the other dimensions."""
+    vocab = int(bundle.vocab_size or 0)
+    shown = "×".join(map(str, per_example))
+    if len(per_example) != len(target) + 1:
+        raise SetupError(f"{name} gives {shown} per example, but dataset {bundle.name} has a next token at each of "
+                         f"{'×'.join(map(str, target))} positions, so the model must give {vocab} scores (one per "
+                         f"token of its vocabulary) at each position")
+    at = class_dim - 1 if class_dim > 0 else len(per_example) + class_dim
+    scores, positions = per_example[at], per_example[:at] + per_example[at + 1:]
+    if positions != target:
+        raise SetupError(f"{name} gives {shown} per example: scores at {'×'.join(map(str, positions))} positions, "
+                         f"but dataset {bundle.name}'s sequences have {'×'.join(map(str, target))}")
+    if scores < vocab:
+        raise SetupError(f"dataset {bundle.name}'s tokenizer has {vocab:,} tokens, but {name} gives {scores:,} "
+                         f"scores per position; give the last layer {vocab:,} outputs (or train the tokenizer with "
+                         f"the option vocab_size={scores})")
+
+
+def to_tensors(split: Any, device: Any, task: str, fields: list[str] | None = None,
+               main: str | None = None) -> tuple[tuple[Any, ...], Any]:
+    """The split's inputs (the named ``fields``, in the order the model takes them; by default its main one
+    alone, ``split.x``, which is called ``main``) and its targets, as tensors on ``device``."""
     import torch
 
-    x = torch.from_numpy(split.x).to(device)
+    arrays = [split.x if f == main else split.extra[f] for f in fields] if fields else [split.x]
+    xs = tuple(torch.from_numpy(a).to(device) for a in arrays)
     y = torch.from_numpy(split.y).to(device)
-    if task == "classification":
+    if task in ("classification", "language-modeling"):
         y = y.to(torch.int64)
-    return x, y
+    return xs, y

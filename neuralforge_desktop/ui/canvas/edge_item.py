@@ -34,6 +34,10 @@ LOD_WIRES = 0.03  # below this a 220 px column is under 7 screen pixels: wires a
 LONG = 480.0  # a level wire longer than ~two columns would run behind the nodes between its ends
 BEND = 50.0
 LANE_ABOVE = 25.0  # a wire that turns back runs this far above the node it enters: in the gap over it
+LANE_NEAR = 12.0  # a wire running forward to a lower row runs nearer that row, so the two kinds never overlap
+LOWER_ROW = 70.0  # a node whose top is this far below another's bottom is in a lower row (wrapped layouts leave
+#                   80 between rows; the nodes stacked in one column of a horizontal layout are 50-64 apart)
+ACROSS = 160.0  # a wire to a lower row spanning more than a column gap would cut across the nodes between
 CORNER = 14.0
 
 
@@ -60,6 +64,13 @@ def needs_lane(p0: QPointF, p1: QPointF, dst_top: float) -> bool:
     """Whether a wire turns back to a node further down (the next row of a top-down or wrapped layout): an
     S-curve would then cut across the nodes between, so it runs through the gap above that node instead."""
     return p1.x() < p0.x() + 20.0 and dst_top - LANE_ABOVE > p0.y() + 2 * CORNER
+
+
+def drops_to_lower_row(p0: QPointF, p1: QPointF, src_bottom: float, dst_top: float) -> bool:
+    """Whether a wire runs forward to a node in a lower row, past more than the gap beside its source (a skip
+    connection of a wrapped layout): an S-curve would cross the rows between diagonally, over their nodes, so
+    it runs down beside its source and along the gap above the node it enters instead."""
+    return p1.x() - p0.x() > ACROSS and dst_top - src_bottom >= LOWER_ROW
 
 
 def lane_path(p0: QPointF, p1: QPointF, lane: float) -> tuple[QPainterPath, QPointF]:
@@ -140,6 +151,7 @@ class EdgeItem(QGraphicsPathItem):
         self._hit = QPainterPath()
         self._texts: list[tuple[str, float]] = []
         self._ends: tuple[QPointF, QPointF] | None = None
+        self.laned = False  # routed along the gap above its destination's row (see lane_path)
         self.label = EdgeLabel(self)
         self.setZValue(-1.0)
         self.setAcceptHoverEvents(level.editable)
@@ -200,10 +212,17 @@ class EdgeItem(QGraphicsPathItem):
         if self.style.far and self.parentItem() is None:
             name += "_far"
         self.setPen(self.style.theme.pens[name])
-        # A wire behind a selected or broken node should still read clearly: raise the loud ones.
-        self.setZValue(-0.5 if (self.marked or state != OK) else -1.0)
+        self._stack()
+
+    def _stack(self) -> None:
+        state = self.look.state if self.look else OK
+        # A wire behind a selected or broken node should still read clearly: raise the loud ones. A wire that
+        # runs along a lane crosses the gaps between columns where other wires carry their shape labels: it
+        # goes under them, so it passes behind a label instead of striking through it.
+        z = (-0.5 if (self.marked or state != OK) else -1.0) - (0.2 if self.laned else 0.0)
         if self.parentItem() is not None:
-            self.setZValue(self.zValue() + 1.0)  # inside a block frame: above the frame, below its nodes
+            z += 1.0  # inside a block frame: above the frame, below its nodes
+        self.setZValue(z)
 
     def set_marked(self, marked: bool) -> None:
         if marked != self.marked:
@@ -217,11 +236,19 @@ class EdgeItem(QGraphicsPathItem):
         if parent is not None:
             p0, p1 = parent.mapFromScene(p0), parent.mapFromScene(p1)
         dst_top = self.dst.y()  # wire and nodes share a parent (the scene, or an opened block's frame)
+        src_bottom = self.src.y() + (self.src.look.height if self.src.look is not None else 0.0)
+        laned = True
         if needs_lane(p0, p1, dst_top):
             path, middle = lane_path(p0, p1, dst_top - LANE_ABOVE)
+        elif drops_to_lower_row(p0, p1, src_bottom, dst_top):
+            path, middle = lane_path(p0, p1, dst_top - LANE_NEAR)
         else:
+            laned = False
             path = wire_path(p0, p1)
             middle = path.pointAtPercent(0.5)
+        if laned != self.laned:
+            self.laned = laned
+            self._stack()
         self._ends = (p0, p1)
         self.setPath(path)
         stroker = QPainterPathStroker()

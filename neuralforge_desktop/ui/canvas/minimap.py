@@ -4,16 +4,20 @@ It draws an overview picture of the scene (one coloured card per node, a line pe
 when the graph changes, and on screen only blits that pixmap and the outline. A live second view of the
 scene would redraw every item whenever the canvas repaints underneath it: 47 ms a frame at a thousand
 nodes, three times the frame budget. Click or drag in it to move the main view there. It shows itself only
-when the graph does not fit on screen, and only when the canvas is big enough to spare the room: its size
-follows the canvas (at most :data:`SIZE`, at most :data:`MAX_SHARE` of each side), so on a small window it
-never covers the graph it summarises.
+when the graph does not fit on screen; its size follows the canvas (at most :data:`SIZE`, at most
+:data:`MAX_SHARE` of each side).
+
+Whether it is switched on is the user's choice (View ▸ Minimap), and until they make one it is on only where the
+canvas has a corner to spare (:data:`ROOMY`). On a laptop-sized window the canvas is too small for that: a
+minimap in its corner would sit on the graph's last row, just where a template opens. There it stays off until
+the user turns it on, as they would expect of an overlay they can summon.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen, QPixmap, QTransform
 from PySide6.QtWidgets import QWidget
 
@@ -23,8 +27,14 @@ if TYPE_CHECKING:
 SIZE = (240, 150)  # the largest it gets
 MIN_SIZE = (120, 75)  # below this the overview is unreadable: the minimap hides instead
 MAX_SHARE = 0.3  # of the canvas's width and of its height, so it covers at most ~9 % of the canvas
+ROOMY = (900, 600)  # a canvas at least this big has a corner to spare (the canvas of a 1600×1000 window has)
 MARGIN = 12
 PAD = 8.0
+
+
+def roomy(viewport_width: int, viewport_height: int) -> bool:
+    """Whether a canvas this big keeps the minimap on when the user has not said either way."""
+    return viewport_width >= ROOMY[0] and viewport_height >= ROOMY[1]
 
 
 def size_for(viewport_width: int, viewport_height: int) -> tuple[int, int] | None:
@@ -37,10 +47,13 @@ def size_for(viewport_width: int, viewport_height: int) -> tuple[int, int] | Non
 
 
 class Minimap(QWidget):
+    switched = Signal(bool)  # whether it is switched on changed (the canvas grew or shrank past ROOMY)
+
     def __init__(self, view: GraphView) -> None:
         super().__init__(view)
         self.main = view
-        self.enabled = True  # the user's switch; visibility also depends on the graph not fitting
+        self.choice: bool | None = None  # the user's switch; None: on where the canvas is roomy
+        self._switched_on: bool | None = None
         self.setFixedSize(*SIZE)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setToolTip("Overview: click or drag to move the view")
@@ -123,12 +136,23 @@ class Minimap(QWidget):
         self.move(viewport.x() + viewport.width() - size[0] - MARGIN,
                   viewport.y() + viewport.height() - size[1] - MARGIN)
 
+    @property
+    def enabled(self) -> bool:
+        """Whether it is switched on for this canvas: the user's choice, else whether the canvas is roomy."""
+        if self.choice is not None:
+            return self.choice
+        viewport = self.main.viewport()
+        return roomy(viewport.width(), viewport.height())
+
     def update_visible_rect(self) -> None:
-        """Called when the main view scrolls or zooms: show, hide or move the outline."""
+        """Called when the main view scrolls, zooms or resizes: show, hide or move the outline."""
+        enabled = self.enabled
+        if enabled != self._switched_on:
+            self._switched_on = enabled
+            self.switched.emit(enabled)
         content = self.main.content_rect()
         visible = self.main.mapToScene(self.main.viewport().rect()).boundingRect()
-        want = (self.enabled and len(self.main.graph_scene.nodes) > 1 and not visible.contains(content)
-                and self.fits())
+        want = enabled and len(self.main.graph_scene.nodes) > 1 and not visible.contains(content) and self.fits()
         if want and self._stale and self.isVisible():
             self.refit()  # resized with the canvas: redraw the picture at the new size
         if want == self.isHidden():  # isHidden, not isVisible: the main view itself may not be shown yet

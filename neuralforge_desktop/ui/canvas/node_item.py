@@ -18,15 +18,21 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem, QStyleOptionGrap
 from neuralforge_desktop.core.analysis.describe import param_summary, wrap
 from neuralforge_desktop.core.analysis.level import Level
 from neuralforge_desktop.core.analysis.shapes import deep_revision
+from neuralforge_desktop.core.catalog.mathtext import to_plain
 from neuralforge_desktop.core.ir.graph import BLOCK, INPUT, OUTPUT
+from neuralforge_desktop.ui.canvas.card_text import MAX_WIDTH, TEXT_PAD, WIDTH, Measure, card_text
 from neuralforge_desktop.ui.canvas.port_item import PortItem, draw_port
 from neuralforge_desktop.ui.canvas.style import GRID, Style
+from neuralforge_desktop.ui.formula import FormulaLayout
+from neuralforge_desktop.ui.formula import layout as formula_layout
 
 if TYPE_CHECKING:
     from neuralforge_desktop.ui.canvas.edge_item import EdgeItem
 
-WIDTH = 150.0  # fits the 220 px columns of layered_layout with room for a shape label between nodes
-CONCEPT_WIDTH = 184.0
+CONCEPT_WIDTH = 210.0  # the narrowest Concept Mode card; it widens to fit its formula, up to CONCEPT_MAX
+CONCEPT_MAX = 320.0  # wider formulas wrap (at a relation or an operator) instead
+FORMULA_PX = 14.0  # formula size on a Concept Mode card: as legible as the title at normal zoom
+CONCEPT_LINE = 14.0  # line height of the plain-language description
 STRIPE = 4.0
 TEXT_X = STRIPE + 8.0
 PORT_Y = 23.0  # single ports sit level with the title, so a chain of nodes gives straight wires
@@ -44,14 +50,15 @@ NAME_MAX_PX = 28.0  # as large as the smallest card holds, so every name is draw
 Shift = tuple[float, float, float, float, float]  # opened block's x, y, collapsed width; push right, push down
 
 
-def room_shifts(opened: list[tuple[tuple[float, float], NodeItem]], concept: bool) -> list[Shift]:
-    """How much room each opened block needs beyond the node it replaces (rounded to the grid)."""
-    collapsed = CONCEPT_WIDTH if concept else WIDTH
+def room_shifts(opened: list[tuple[tuple[float, float], NodeItem]]) -> list[Shift]:
+    """How much room each opened block needs beyond the card it replaces (rounded to the grid)."""
     shifts: list[Shift] = []
     for (x, y), item in opened:
-        if item.look is not None and item.look.expanded:
-            dx = math.ceil(max(0.0, item.look.width - collapsed) / GRID) * GRID
-            dy = math.ceil(max(0.0, item.look.height - 46.0) / GRID) * GRID
+        look = item.look
+        if look is not None and look.expanded:
+            collapsed, folded_height = look.card
+            dx = math.ceil(max(0.0, look.width - collapsed) / GRID) * GRID
+            dy = math.ceil(max(0.0, look.height - folded_height) / GRID) * GRID
             shifts.append((x, y, collapsed, dx, dy))
     return shifts
 
@@ -74,14 +81,17 @@ class NodeLook:
 
     width: float
     height: float
+    card: tuple[float, float]  # its size as a card: an opened block's frame folds back to this
     title: str
     type_text: str
     summary: str
     summary_row: bool  # the summary did not fit beside the type, so it has its own row
     concept: tuple[str, ...]
-    math: tuple[str, ...]
+    math: tuple[str, ...]  # the formula as plain text (tooltips, tests, accessibility)
+    formula: FormulaLayout | None  # the typeset formula drawn under the description
     ins: tuple[tuple[str, float, bool], ...]  # name, y, connected
     outs: tuple[tuple[str, float, bool], ...]
+    optional_ins: frozenset[str]  # inputs the layer does without (a figure leaves them out when free)
     in_names: bool
     out_names: bool
     color: str
@@ -90,6 +100,16 @@ class NodeLook:
     repeat: int
     block: bool
     expanded: bool
+
+
+def _port_rows_width(measure: Measure, ins: list[str], outs: list[str]) -> float:
+    """The widest row of named ports: an input's name on the left, the output's on the same row at the right."""
+    widest = 0.0
+    for i in range(max(len(ins), len(outs))):
+        left = measure("port", ins[i]) if i < len(ins) else 0.0
+        right = measure("port", outs[i]) if i < len(outs) else 0.0
+        widest = max(widest, left + right + (12.0 if left and right else 0.0))
+    return widest
 
 
 class NodeItem(QGraphicsRectItem):
@@ -181,25 +201,38 @@ class NodeItem(QGraphicsRectItem):
         params = level.params(node)
         ins, outs = level.ports(node)
         expanded = node.type == BLOCK and node.body is not None and self.path in style.expanded
-        width = CONCEPT_WIDTH if style.concept else WIDTH
-        text_w = width - TEXT_X - 10.0
+        least, most = WIDTH, MAX_WIDTH
+        natural: FormulaLayout | None = None
+        if style.concept and layer is not None:
+            natural = formula_layout(layer.math, FORMULA_PX)
+            least = min(CONCEPT_MAX, max(CONCEPT_WIDTH, math.ceil(natural.width + TEXT_X + 12.0)))
+            most = CONCEPT_MAX
+        elif style.concept:
+            least, most = CONCEPT_WIDTH, CONCEPT_MAX
         type_text = node.type
         summary = param_summary(node, layer, params)
         repeat = node.repeat if node.type == BLOCK else 1
         badge = theme.width("badge", f"×{repeat}") + 12.0 if node.type == BLOCK else 0.0
+        in_names, out_names = len(ins) > 1, len(outs) > 1
+        port_rows = _port_rows_width(theme.width, [p.name for p in ins] if in_names else [],
+                                     [p.name for p in outs] if out_names else []) if in_names or out_names else 0.0
+        width, summary_row = card_text(theme.width, node.display_name, badge, type_text, summary, port_rows,
+                                       least, most)
+        text_w = width - TEXT_PAD
+        formula: FormulaLayout | None = None
+        if natural is not None and layer is not None:
+            formula = formula_layout(layer.math, FORMULA_PX, text_w)
         title = theme.elided("title", node.display_name, text_w - badge)
-        side = theme.width("type", type_text) + 10.0 + theme.width("summary", summary)
-        summary_row = bool(summary) and side > text_w
         if summary_row:
             summary = theme.elided("summary", summary, text_w)
         y = 8.0 + 17.0 + 14.0 + (14.0 if summary_row else 0.0)
         concept: tuple[str, ...] = ()
-        math: tuple[str, ...] = ()
-        if style.concept and layer is not None:
-            concept = tuple(wrap(layer.description, text_w, lambda t: theme.width("concept", t), 3))
-            math = tuple(wrap(layer.math, text_w, lambda t: theme.width("math", t), 2))
-            y += 6.0 + 12.0 * len(concept) + 14.0 * len(math)
-        in_names, out_names = len(ins) > 1, len(outs) > 1
+        formula_text: tuple[str, ...] = ()
+        if formula is not None and layer is not None:
+            # The whole description, wrapped: Concept Mode is for reading, so nothing is cut short.
+            concept = tuple(wrap(layer.description, text_w, lambda t: theme.width("concept", t), 1000))
+            formula_text = (to_plain(layer.math),)
+            y += 8.0 + CONCEPT_LINE * len(concept) + 6.0 + formula.height + 4.0
         rows_top = y + 4.0
         incoming = level.graph.incoming(self.node_id)
         used = {e.src_port for e in level.graph.outgoing(self.node_id)}
@@ -211,6 +244,7 @@ class NodeItem(QGraphicsRectItem):
         height = max(46.0, y + 6.0 + (ROW * rows + 2.0 if rows else 0.0))
         if node.type in (INPUT, OUTPUT) and not summary_row and not concept:
             height = 46.0
+        card_size = (width, height)
         if expanded:
             width, height, in_rows, out_rows = self._body_geometry(node, in_rows, out_rows, force)
         elif self._body_items:
@@ -218,8 +252,10 @@ class NodeItem(QGraphicsRectItem):
         errors = tuple(d.message for d in level.errors(self.node_id))
         if not errors and node.type == BLOCK and not expanded:
             errors = tuple(d.message for d in level.inner_errors(self.node_id)[:3])
-        return NodeLook(width, height, title, type_text, summary, summary_row, concept, math, in_rows, out_rows,
-                        in_names, out_names, theme.category_color(layer.category if layer else None).name(),
+        optional = frozenset(p.name for p in ins if p.optional)
+        return NodeLook(width, height, card_size, title, type_text, summary, summary_row, concept, formula_text,
+                        formula, in_rows, out_rows, optional, in_names, out_names,
+                        theme.category_color(layer.category if layer else None).name(),
                         errors, tuple(level.warnings(self.node_id)), repeat, node.type == BLOCK, expanded)
 
     def _tooltip(self) -> str:
@@ -231,7 +267,7 @@ class NodeItem(QGraphicsRectItem):
         if not lines:
             lines = [f"{node.display_name} — {layer.display_name if layer else node.type}"]
             if layer is not None:
-                lines.append(f"{layer.description}\n{layer.math}")
+                lines.append(f"{layer.description}\n{to_plain(layer.math)}")
             if node.notes:
                 lines.append(node.notes)
         return "\n".join(lines)
@@ -254,7 +290,7 @@ class NodeItem(QGraphicsRectItem):
         left, top = min(xs), min(ys)
         width, height = 260.0, BODY_HEADER + 60.0
         # Opened blocks inside the body make room the same way as at the top level.
-        shifts = room_shifts([(node.body.nodes[n].position, i) for n, i in items.items()], self.style.concept)
+        shifts = room_shifts([(node.body.nodes[n].position, i) for n, i in items.items()])
         for nid, item in items.items():
             x, y = node.body.nodes[nid].position
             ox, oy = shift_at(shifts, x, y)
@@ -414,20 +450,8 @@ class NodeItem(QGraphicsRectItem):
             sw = theme.width("summary", look.summary)
             painter.drawText(QPointF(w - 10.0 - sw, 25.0 + 11.0), look.summary)
         y = 39.0 + (14.0 if look.summary_row else 0.0) + 4.0
-        if look.concept or look.math:
-            painter.setPen(theme.pens["divider"])
-            painter.drawLine(QPointF(TEXT_X, y), QPointF(w - 10.0, y))
-            y += 2.0
-            painter.setFont(theme.fonts["concept"])
-            painter.setPen(theme.text_dim)
-            for line in look.concept:
-                painter.drawText(QPointF(TEXT_X, y + 10.0), line)
-                y += 12.0
-            painter.setFont(theme.fonts["math"])
-            painter.setPen(theme.text)
-            for line in look.math:
-                painter.drawText(QPointF(TEXT_X, y + 12.0), line)
-                y += 14.0
+        if look.formula is not None:
+            self._paint_concept(painter, look, y)
         if look.block:
             text = f"×{look.repeat}"
             bw = theme.width("badge", text) + 8.0
@@ -456,12 +480,32 @@ class NodeItem(QGraphicsRectItem):
                 nw = theme.width("port", name)
                 painter.drawText(QPointF(w - 10.0 - nw, py + 3.5), name)
 
+    def _paint_concept(self, painter: QPainter, look: NodeLook, y: float) -> None:
+        """Concept Mode: the plain-language description, then the typeset formula."""
+        theme = self.style.theme
+        painter.setPen(theme.pens["divider"])
+        painter.drawLine(QPointF(TEXT_X, y), QPointF(look.width - 10.0, y))
+        y += 4.0
+        painter.setFont(theme.fonts["concept"])
+        painter.setPen(theme.text_dim)
+        for line in look.concept:
+            painter.drawText(QPointF(TEXT_X, y + 11.0), line)
+            y += CONCEPT_LINE
+        if look.formula is not None:
+            look.formula.draw(painter, TEXT_X, y + 6.0, theme.text)
+
     def _paint_ports(self, painter: QPainter, look: NodeLook, color: QColor) -> None:
         fill = self.style.theme.port_fill
+        # A figure shows how data flows, so it leaves out the free ports that are only there to start a wire
+        # from in the editor (a loss's output, an attention's optional key): rings that lead nowhere would
+        # read as something missing. A free input the layer needs is a real gap and stays drawn.
+        figure = self.style.exporting
         for name, py, connected in look.ins:
-            draw_port(painter, QPointF(0.0, py), color, fill, connected, self.highlight == (name, False))
+            if connected or not (figure and name in look.optional_ins):
+                draw_port(painter, QPointF(0.0, py), color, fill, connected, self.highlight == (name, False))
         for name, py, connected in look.outs:
-            draw_port(painter, QPointF(look.width, py), color, fill, connected, self.highlight == (name, True))
+            if connected or not figure:
+                draw_port(painter, QPointF(look.width, py), color, fill, connected, self.highlight == (name, True))
 
     def _paint_frame(self, painter: QPainter, rect: QRectF, color: QColor, selected: bool) -> None:
         theme = self.style.theme

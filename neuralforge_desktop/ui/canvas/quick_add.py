@@ -8,6 +8,7 @@ from PySide6.QtCore import QEvent, QObject, QPoint, Qt
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QFrame, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
+from neuralforge_desktop.core.catalog.mathtext import to_plain
 from neuralforge_desktop.core.catalog.registry import catalog
 from neuralforge_desktop.core.catalog.spec import LayerDef
 
@@ -63,7 +64,7 @@ class QuickAddPopup(QFrame):
         for layer in rank(self._layers, text):
             item = QListWidgetItem(f"{layer.type}   ·  {layer.category}")
             item.setData(Qt.ItemDataRole.UserRole, layer.type)
-            item.setToolTip(f"{layer.description}\n{layer.math}")
+            item.setToolTip(f"{layer.description}\n{to_plain(layer.math)}")
             self.list.addItem(item)
         if self.list.count():
             self.list.setCurrentRow(0)

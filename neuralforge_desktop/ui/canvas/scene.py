@@ -36,8 +36,9 @@ from neuralforge_desktop.core.edit.grouping import GroupIntoBlock, UngroupBlock
 from neuralforge_desktop.core.ir.graph import Edge, Graph
 from neuralforge_desktop.ui.bridge import DocumentBridge
 from neuralforge_desktop.ui.canvas.backdrop_item import BackdropItem
+from neuralforge_desktop.ui.canvas.concept_room import Spread, concept_spread
 from neuralforge_desktop.ui.canvas.edge_item import EdgeItem
-from neuralforge_desktop.ui.canvas.node_item import CONCEPT_WIDTH, WIDTH, NodeItem, Shift, room_shifts, shift_at
+from neuralforge_desktop.ui.canvas.node_item import WIDTH, NodeItem, Shift, room_shifts, shift_at
 from neuralforge_desktop.ui.canvas.style import Style
 from neuralforge_desktop.ui.theme import DEFAULT_THEME, canvas_theme
 
@@ -54,9 +55,7 @@ def folded_size(item: NodeItem) -> tuple[float, float] | None:
     look = item.look
     if look is None:
         return None
-    if look.expanded:
-        return (CONCEPT_WIDTH if item.style.concept else WIDTH, 46.0)
-    return (look.width, look.height)
+    return look.card
 
 
 def leaf_edits(edit: Edit | None) -> Iterator[Edit]:
@@ -83,6 +82,7 @@ class GraphScene(QGraphicsScene):
         self.backdrops: dict[str, BackdropItem] = {}
         self._shifts: list[Shift] = []
         self._rows: list[tuple[float, float]] = []  # the row each opened block sits in (see _compute_rows)
+        self._spread: Spread | None = None  # Concept Mode's larger cards: columns and rows moved apart
         self.labels_visible = True
         self.wires_visible = True
         self.level = Level(self.graph, self.document.shapes, "", True, self.warnings)
@@ -118,6 +118,7 @@ class GraphScene(QGraphicsScene):
         self.nodes, self.edges, self.backdrops = {}, {}, {}
         self.style.expanded.clear()
         self._shifts, self._rows = [], []
+        self._spread = None
         self.level = Level(self.graph, self.document.shapes, "", True, self.warnings)
         self.update_lint(refresh=False)
         self.style.syncing = True
@@ -223,7 +224,7 @@ class GraphScene(QGraphicsScene):
     def _compute_shifts(self) -> list[Shift]:
         opened = [(self.graph.nodes[p].position, self.nodes[p]) for p in sorted(self.style.expanded)
                   if p in self.nodes and p in self.graph.nodes]
-        return room_shifts(opened, self.style.concept)
+        return room_shifts(opened)
 
     def _compute_rows(self, shifts: list[Shift]) -> list[tuple[float, float]]:
         """The top and bottom of the row of nodes each opened block sits in: nodes with no wide vertical
@@ -244,8 +245,21 @@ class GraphScene(QGraphicsScene):
             found.append((row[0], row[1]))
         return found
 
+    def _compute_spread(self) -> Spread | None:
+        """Concept Mode: how far columns and rows move apart to fit the larger cards (an opened block counts as
+        its card: the room for its body is made above)."""
+        if not self.style.concept:
+            return None
+        boxes = []
+        for nid, item in self.nodes.items():
+            node, look = self.graph.nodes.get(nid), item.look
+            if node is not None and look is not None:
+                boxes.append((node.position[0], node.position[1], *look.card))
+        return concept_spread(boxes, WIDTH, 46.0)
+
     def shift(self, x: float, y: float) -> tuple[float, float]:
-        """How far the view moves a node at graph position (x, y) to make room for opened blocks."""
+        """How far the view moves a node at graph position (x, y) to make room for opened blocks and for
+        Concept Mode's larger cards."""
         ox = oy = 0.0
         for shift, (top, bottom) in zip(self._shifts, self._rows, strict=True):
             if y > bottom:  # a later row: down, all of it
@@ -253,20 +267,23 @@ class GraphScene(QGraphicsScene):
             elif y >= top:  # the block's own row
                 dx, dy = shift_at([shift], x, y)
                 ox, oy = ox + dx, oy + dy
+        if self._spread is not None:
+            sx, sy = self._spread.at(x, y)
+            ox, oy = ox + sx, oy + sy
         return ox, oy
 
     def target_pos(self, node_id: str) -> tuple[float, float]:
         x, y = self.graph.nodes[node_id].position
-        if not self._shifts:
+        if not self._shifts and self._spread is None:
             return x, y
         ox, oy = self.shift(x, y)
         return x + ox, y + oy
 
     def _update_shifts(self) -> None:
-        shifts = self._compute_shifts()
+        shifts, spread = self._compute_shifts(), self._compute_spread()
         rows = self._compute_rows(shifts)
-        if shifts != self._shifts or rows != self._rows:
-            self._shifts, self._rows = shifts, rows
+        if shifts != self._shifts or rows != self._rows or spread != self._spread:
+            self._shifts, self._rows, self._spread = shifts, rows, spread
             self._sync_positions(set(self.nodes))
             self.content_changed.emit()
 
@@ -306,6 +323,8 @@ class GraphScene(QGraphicsScene):
         self._refresh_now(batch, False)
         if self._pending:
             self._pending_timer.start()
+        elif self.style.concept:
+            self._update_shifts()  # every card has its Concept Mode size now
 
     def visible_area(self) -> QRectF:
         area = QRectF()
@@ -418,7 +437,7 @@ class GraphScene(QGraphicsScene):
         moved: dict[str, tuple[float, float]] = {}
         for nid, item in self.nodes.items():
             if nid in graph.nodes:
-                ox, oy = self.shift(*graph.nodes[nid].position) if self._shifts else (0.0, 0.0)
+                ox, oy = self.shift(*graph.nodes[nid].position)
                 where = (item.x() - ox, item.y() - oy)
                 if where != tuple(graph.nodes[nid].position):
                     moved[nid] = where

@@ -520,8 +520,9 @@ class GraphView(CommandsMixin, GestureMixin, QGraphicsView):
     def set_snap_to_grid(self, on: bool) -> None:
         self.graph_scene.style.snap = bool(on)
 
-    def set_minimap_enabled(self, on: bool) -> None:
-        self.minimap.enabled = bool(on)
+    def set_minimap_enabled(self, on: bool | None) -> None:
+        """Switch the minimap on or off; None: on only where the canvas has room to spare (see minimap.ROOMY)."""
+        self.minimap.choice = None if on is None else bool(on)
         self.minimap.update_visible_rect()
 
     def export_image(self, path: str, options: ExportOptions | None = None) -> Diagram:

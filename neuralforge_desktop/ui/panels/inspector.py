@@ -24,6 +24,7 @@ from neuralforge_desktop.core.edit.edits import Edit, Macro, RenameNode, SetNode
 from neuralforge_desktop.core.ir.graph import BLOCK, INPUT, OUTPUT, GraphError, Node
 from neuralforge_desktop.core.ir.types import TensorSpec, format_shape
 from neuralforge_desktop.ui.bridge import DocumentBridge, SelectionModel
+from neuralforge_desktop.ui.panels.explanation import Explanation
 from neuralforge_desktop.ui.panels.param_widgets import ParamField, make_field, same_value
 from neuralforge_desktop.ui.panels.sections import NotesEdit, Section, form_label, make_form
 from neuralforge_desktop.ui.theme import DEFAULT_THEME, roles, severity_icon
@@ -57,6 +58,7 @@ class Inspector(QWidget):
         self._messages: list[tuple[str, str]] = []
         self._more: Section | None = None
         self._content: QWidget | None = None
+        self.explanation: Explanation | None = None
 
         self._scroll = QScrollArea(self)
         self._scroll.setWidgetResizable(True)
@@ -145,6 +147,7 @@ class Inspector(QWidget):
         label.setStyleSheet(f"color: {roles(self._theme).muted}; padding: 24px;")
         self.fields = {}
         self._messages = []
+        self.explanation = None
         self._replace_content(label)
 
     def _build(self, node: Node, layer: LayerDef | None) -> None:
@@ -170,11 +173,10 @@ class Inspector(QWidget):
         head.addWidget(self._selection_note)
         outer.addLayout(head)
         outer.addWidget(sub)
-        if layer is not None and layer.description:
-            about = QLabel(layer.description, content)
-            about.setWordWrap(True)
-            about.setToolTip(f"{layer.math}\n\n{layer.help}".strip())
-            outer.addWidget(about)
+        # What the layer computes: plain words, the formula, the help and its shapes at this node.
+        self.explanation = Explanation(layer, self._theme, content) if layer is not None else None
+        if self.explanation is not None:
+            outer.addWidget(self.explanation)
 
         self._more = None
         outer.addWidget(self._build_identity(node, layer))
@@ -284,6 +286,8 @@ class Inspector(QWidget):
         if self._more is not None and self._more_has_error():
             self._more.toggle.setChecked(True)  # never hide an error behind a collapsed section
         self._fill_shapes(node, result)
+        if self.explanation is not None:
+            self.explanation.set_shapes(result)
         if self._body_section is not None:
             self._body_label.setText(self._body_summary(node, result))
         self._fill_problems(node, layer, result)

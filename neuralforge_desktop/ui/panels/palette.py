@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from neuralforge_desktop.core.catalog.mathtext import to_plain
 from neuralforge_desktop.core.catalog.registry import Catalog, catalog
 from neuralforge_desktop.core.catalog.spec import LayerDef
 from neuralforge_desktop.ui.bridge import LAYER_MIME
@@ -40,7 +41,7 @@ def layer_tooltip(layer: LayerDef) -> str:
     if layer.description:
         parts.append(html.escape(layer.description))
     if layer.math:
-        parts.append(f"<code>{html.escape(layer.math)}</code>")
+        parts.append(f"<i>{html.escape(to_plain(layer.math))}</i>")
     if layer.help:
         parts.append(f"<span style='color:gray'>{html.escape(layer.help)}</span>")
     if layer.plugin:

@@ -161,7 +161,8 @@ class CostTableModel(QAbstractTableModel):
         if column == 0:
             return row.path + (f"\n{row.note}" if row.note else "")
         exact = {3: f"{row.params:,} params ({row.trainable_params:,} trainable)", 4: f"{row.macs:,} MACs",
-                 5: f"{row.flops:,} FLOPs", 6: f"{row.activation_bytes:,} bytes", 7: f"{row.latency_ms:.4f} ms"}
+                 5: f"{row.flops:,} FLOPs", 6: f"{row.activation_bytes:,} bytes of output; "
+                 f"{human_bytes(row.saved_bytes)} kept for backward in training", 7: f"{row.latency_ms:.4f} ms"}
         text = exact.get(column, "")
         return text + (f"\nnot fully counted: {row.note}" if not row.counted and row.note else "")
 
@@ -210,8 +211,9 @@ class SummaryPanel(QWidget):
         grid.setHorizontalSpacing(12)
         grid.setVerticalSpacing(3)
         names = [("params", "Parameters"), ("trainable", "Trainable"), ("frozen", "Frozen"),
-                 ("macs", "MACs"), ("flops", "FLOPs"), ("activations", "Activations"),
-                 ("training", "Training memory"), ("latency", "Latency"), ("measured", "Measured")]
+                 ("macs", "MACs"), ("flops", "FLOPs"), ("saved", "Activations kept (training)"),
+                 ("peak", "Activations peak (inference)"), ("training", "Training memory"), ("latency", "Latency"),
+                 ("measured", "Measured")]
         for i, (key, title) in enumerate(names):
             caption = QLabel(title, self)
             value = QLabel("–", self)
@@ -220,7 +222,6 @@ class SummaryPanel(QWidget):
             grid.addWidget(caption, i, 0)
             grid.addWidget(value, i, 1)
             self._totals[key] = value
-        grid.addWidget(self._measure, len(names) - 1, 2)  # on the Measured row
         grid.setColumnStretch(1, 1)
         self._device_note = QLabel(self)
         self._device_note.setWordWrap(True)
@@ -265,7 +266,11 @@ class SummaryPanel(QWidget):
         layout.setContentsMargins(8, 8, 8, 8)
         layout.setSpacing(6)
         layout.addLayout(controls)
-        layout.addWidget(self._totals_heading)
+        totals_head = QHBoxLayout()  # the heading, and Measure at its right: it fills the Measured total
+        totals_head.addWidget(self._totals_heading)
+        totals_head.addStretch(1)
+        totals_head.addWidget(self._measure)
+        layout.addLayout(totals_head)
         layout.addLayout(grid)
         layout.addWidget(self._device_note)
         layout.addWidget(self._uncounted)
@@ -315,7 +320,7 @@ class SummaryPanel(QWidget):
         return self._table
 
     def total_text(self, key: str) -> str:
-        """Text of one total (``params``, ``trainable``, ``frozen``, ``macs``, ``flops``, ``activations``,
+        """Text of one total (``params``, ``trainable``, ``frozen``, ``macs``, ``flops``, ``saved``, ``peak``,
         ``training``, ``latency``, ``measured``)."""
         return self._totals[key].text()
 
@@ -357,13 +362,19 @@ class SummaryPanel(QWidget):
         t["frozen"].setText(f"{report.non_trainable_params:,}")
         t["macs"].setText(partial + human(report.macs))
         t["flops"].setText(partial + human(report.flops))
-        t["activations"].setText(partial + human_bytes(report.activation_bytes))
+        t["saved"].setText(partial + human_bytes(report.saved_activation_bytes))
+        t["peak"].setText(partial + human_bytes(report.peak_inference_activation_bytes))
         t["training"].setText(partial + human_bytes(report.training_memory_bytes))
         t["latency"].setText(partial + human_ms(report.latency_ms))
         t["params"].setToolTip(f"{human(report.params)} parameters, {report.buffers:,} buffer values")
         t["macs"].setToolTip(f"{report.macs:,} multiply-accumulates at batch {report.batch_size}")
         t["flops"].setToolTip(f"{report.flops:,} FLOPs (2 × MACs + elementwise work)")
-        t["training"].setToolTip(report.conventions.get("training_memory_bytes", ""))
+        for key, convention in (("saved", "saved_activation_bytes"), ("peak", "peak_inference_activation_bytes")):
+            t[key].setToolTip(report.conventions.get(convention, ""))
+        t["training"].setToolTip(
+            f"weights {human_bytes(report.weight_bytes)} + gradients {human_bytes(report.gradient_bytes)} + "
+            f"optimizer state ({report.optimizer}) {human_bytes(report.optimizer_bytes)} + activations kept "
+            f"{human_bytes(report.saved_activation_bytes)}\n\n" + report.conventions.get("training_memory_bytes", ""))
         t["latency"].setToolTip(report.conventions.get("latency_ms", ""))
         profile = report.profile
         when = measured_when(profile)

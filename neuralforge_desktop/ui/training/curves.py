@@ -1,4 +1,5 @@
-"""Training curves: loss and accuracy over the global step, live from worker events or overlaid from the store.
+"""Training curves: loss and accuracy (or, for a language model, perplexity) over the global step, live from
+worker events or overlaid from the store.
 
 Long runs log hundreds of thousands of points, so the widget is built to stream:
 
@@ -22,7 +23,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from neuralforge_desktop.core.training.events import EpochEvent, Event, StepEvent
+from neuralforge_desktop.core.training.events import EpochEvent, Event, StartedEvent, StepEvent
 from neuralforge_desktop.ui.theme import DEFAULT_THEME, RUN_COLORS, PlotColors, plot_colors
 
 REDRAW_MS = 50
@@ -42,7 +43,13 @@ _LIVE_SERIES: dict[str, tuple[str, str, str, str | None, float]] = {
     "val/loss": ("val loss", "loss", "val", "o", 2.0),
     "train/acc": ("train acc", "acc", "train", "o", 2.0),
     "val/acc": ("val acc", "acc", "val", "o", 2.0),
+    "train/perplexity": ("train perplexity", "ppl", "train", "o", 2.0),
+    "val/perplexity": ("val perplexity", "ppl", "val", "o", 2.0),
 }
+# The plots under the loss: key → (axis title, unit, log y axis). A language model has no accuracy to show; its
+# quality plot is perplexity, on a log axis (it falls from about the vocabulary size to single digits).
+_METRIC_PLOTS: dict[str, tuple[str, str, bool]] = {"acc": ("Accuracy", "%", False), "ppl": ("Perplexity", "", True)}
+LANGUAGE_MODELING = "language-modeling"
 
 
 class _Buffer:
@@ -90,11 +97,28 @@ class _Series:
 
 
 def _plot_for(name: str) -> str:
-    return "acc" if name.rsplit("/", 1)[-1].startswith(("acc", "top")) else "loss"
+    metric = name.rsplit("/", 1)[-1]
+    if metric == "perplexity":
+        return "ppl"
+    return "acc" if metric.startswith(("acc", "top")) else "loss"
+
+
+class _PlainLogAxis(pg.AxisItem):
+    """A log axis labelled 5, 10, 20, 50, 100 … rather than 5·10⁰, 2·10¹ …: a perplexity is read as a plain
+    number; the other minor ticks keep their grid line and lose their label."""
+
+    def logTickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
+        labels = []
+        for value in 10 ** np.asarray(values, dtype=np.float64) * scale:
+            mantissa = value / 10 ** np.floor(np.log10(value)) if value > 0 else 0.0
+            labels.append(f"{value:.4g}" if round(mantissa, 6) in (1.0, 2.0, 5.0) else "")
+        return labels
 
 
 class CurvesWidget(QWidget):
-    """Loss (top) and accuracy in % (bottom) against the global step, x axes linked.
+    """Loss (top) and accuracy in % (bottom) against the global step, x axes linked. Perplexity series (a
+    language model's) get a plot of their own, on a log axis, shown instead of the accuracy plot when no
+    series needs that one (both when runs of each kind are overlaid).
 
     Live use: ``clear()`` then ``add_event(event)`` for each worker event. Comparing runs:
     ``add_series(run_label, name, steps, values)`` per run and metric (a colour per run; validation solid,
@@ -108,12 +132,16 @@ class CurvesWidget(QWidget):
         self._run_colors: dict[str, str] = {}
         self._plots: dict[str, pg.PlotWidget] = {}
         self._grids: dict[str, pg.GridItem] = {}
+        self._expects_perplexity = False  # a language model's run has started: show its plot before the data
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
-        for key, title, unit in (("loss", "Loss", ""), ("acc", "Accuracy", "%")):
-            widget = pg.PlotWidget(self)
+        plots = [("loss", "Loss", "", False)] + [(key, *spec) for key, spec in _METRIC_PLOTS.items()]
+        for key, title, unit, log_y in plots:
+            widget = pg.PlotWidget(self, axisItems={"left": _PlainLogAxis("left")} if log_y else None)
             item = widget.getPlotItem()
+            if log_y:
+                item.setLogMode(y=True)
             item.setClipToView(True)
             item.setDownsampling(auto=True, mode="peak")
             # A GridItem, not the axes' grid: pyqtgraph's axis grid costs ~10 ms per repaint, this ~1 ms.
@@ -133,8 +161,10 @@ class CurvesWidget(QWidget):
             widget.setMinimumHeight(120)
             self._plots[key] = widget
             layout.addWidget(widget, 1)
-        self._plots["acc"].setXLink(self._plots["loss"])
-        self._plots["acc"].getPlotItem().setLabel("bottom", "step")
+        for key in _METRIC_PLOTS:
+            self._plots[key].setXLink(self._plots["loss"])
+            self._plots[key].getPlotItem().setLabel("bottom", "step")
+        self._show_metric_plots()
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(REDRAW_MS)
@@ -143,8 +173,12 @@ class CurvesWidget(QWidget):
 
     # -- public ------------------------------------------------------------------------------------------
     def plot_widget(self, key: str) -> pg.PlotWidget:
-        """The "loss" or "acc" PlotWidget (for context menus or image export)."""
+        """The "loss", "acc" or "ppl" (perplexity) PlotWidget (for context menus or image export)."""
         return self._plots[key]
+
+    def shown_plots(self) -> list[str]:
+        """Keys of the plots on show, top to bottom."""
+        return [key for key, widget in self._plots.items() if not widget.isHidden()]
 
     def clear(self) -> None:
         """Remove every series (a new run, or a new selection of runs)."""
@@ -153,9 +187,11 @@ class CurvesWidget(QWidget):
             self._plots[series.plot].getPlotItem().removeItem(series.item)
         self._series.clear()
         self._run_colors.clear()
+        self._expects_perplexity = False
         for key, widget in self._plots.items():
             widget.getPlotItem().enableAutoRange()
             self._fit_legend_strip(key)
+        self._show_metric_plots()
 
     def series_count(self) -> int:
         return len(self._series)
@@ -174,11 +210,18 @@ class CurvesWidget(QWidget):
         return x.copy(), y.copy()
 
     def add_event(self, event: Event) -> None:
-        """Take one worker event: ``step`` adds to the per-step loss, ``epoch`` to the epoch-level series."""
+        """Take one worker event: ``step`` adds to the per-step loss, ``epoch`` to the epoch-level series;
+        ``started`` for a language model shows the perplexity plot in place of accuracy."""
         if isinstance(event, StepEvent):
             self._append(LIVE, "train/loss_step", [event.step], [event.loss])
+        elif isinstance(event, StartedEvent):
+            if event.dataset.get("task") == LANGUAGE_MODELING:
+                self._expects_perplexity = True
+                self._show_metric_plots()
         elif isinstance(event, EpochEvent):
-            for name in ("train/loss", "val/loss", "train/acc", "val/acc"):
+            for name in _LIVE_SERIES:
+                if name.endswith("_step"):
+                    continue
                 value = event.metrics.get(name)
                 if value is not None:
                     self._append(LIVE, name, [event.step], [value])
@@ -203,6 +246,7 @@ class CurvesWidget(QWidget):
         self._run_colors.pop(run_label, None)
         for key in self._plots:
             self._fit_legend_strip(key)
+        self._show_metric_plots()
 
     def runs(self) -> list[str]:
         return list(dict.fromkeys(run for run, _ in self._series))
@@ -254,6 +298,15 @@ class CurvesWidget(QWidget):
         item.legend = legend  # PlotItem.addItem adds every named series to it
         legend.hide()  # an empty legend would still take its strip: shown with the first series
 
+    def _show_metric_plots(self) -> None:
+        """Perplexity when a series (or a started language model) needs it; accuracy when a series needs it
+        or nothing else is shown, as before any data; the lowest plot shown labels the step axis."""
+        used = {s.plot for s in self._series.values()}
+        perplexity = "ppl" in used or self._expects_perplexity
+        self._plots["ppl"].setVisible(perplexity)
+        self._plots["acc"].setVisible("acc" in used or not perplexity)
+        self._plots["acc"].getPlotItem().showLabel("bottom", not perplexity)
+
     def _fit_legend_strip(self, key: str) -> None:
         item = self._plots[key].getPlotItem()
         shown = any(s.plot == key for s in self._series.values())
@@ -268,6 +321,8 @@ class CurvesWidget(QWidget):
         ys = np.asarray(values, dtype=np.float64)
         if series.plot == "acc":
             ys = ys * 100.0
+        elif series.plot == "ppl":  # an infinite perplexity (a loss past 700) leaves a gap, not a broken axis
+            ys = np.where(np.isfinite(ys), ys, np.nan)
         series.buffer.extend(steps, ys)
         series.dirty = True
         if not self._timer.isActive():
@@ -292,6 +347,7 @@ class CurvesWidget(QWidget):
             plot_item = self._plots[plot].getPlotItem()
             plot_item.addItem(item)
             self._fit_legend_strip(plot)
+            self._show_metric_plots()
         return series
 
     def _style(self, series: _Series) -> None:

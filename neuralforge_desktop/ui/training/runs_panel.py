@@ -32,7 +32,7 @@ from neuralforge_desktop.ui.training.curves import CurvesWidget
 from neuralforge_desktop.ui.training.runs_model import COLUMNS, RUN_ID_ROLE, RunFilterProxy, RunsTableModel
 
 AUTO_REFRESH_MS = 2000
-OVERLAY_METRICS = ("val/acc", "train/loss")
+OVERLAY_METRICS = ("val/acc", "val/perplexity", "train/loss")  # perplexity: a language model's quality curve
 MAX_OVERLAID = 10  # more runs than colours stop being told apart
 LIST_LIMIT = 5000
 

@@ -8,6 +8,7 @@ UI thread through an :class:`EventPump`. Nothing here imports torch.
 
 from __future__ import annotations
 
+import math
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -27,9 +28,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from neuralforge_desktop.core.catalog.node_params import is_data_input, node_params
 from neuralforge_desktop.core.edit.edits import Edit
 from neuralforge_desktop.core.store.entities import StoreError
+from neuralforge_desktop.core.training.binding import training_problems
 from neuralforge_desktop.core.training.config import OPTIMIZERS, SCHEDULES, ConfigError, TrainConfig
 from neuralforge_desktop.core.training.events import (
     EpochEvent,
@@ -55,25 +56,9 @@ ACTIVE = ("starting", "running", "pausing", "paused", "stopping")
 def graph_problems(graph: Any, shapes: Any, dataset: Any = None) -> list[str]:
     """Why this graph cannot be trained (on ``dataset``, a DatasetInfo), one message each; empty if it can.
 
-    Mirrors the checks the worker makes before training (core.training.setup.bind_dataset), so a mistake is
-    reported here at once instead of after the worker has loaded torch and the data."""
-    problems = [f"{d.node}: {d.message}" if d.node else d.message for d in shapes.errors]
-    if problems:
-        return problems
-    data_inputs = [n for n in graph.input_nodes if is_data_input(n)]
-    if len(data_inputs) != 1:
-        names = ", ".join(n.id for n in data_inputs) or "none"
-        return [f"training needs exactly one data Input; this graph has {len(data_inputs)} ({names})"]
-    if dataset is not None and dataset.input_shape is not None:
-        node = data_inputs[0]
-        declared = list(node_params(node).shape)
-        actual = list(dataset.input_shape)
-        fits = len(declared) == len(actual) and all(isinstance(want, str) or want == got
-                                                      for want, got in zip(declared, actual, strict=True))
-        if not fits:
-            problems.append(f"Input '{node.id}' has shape {tuple(declared)} but dataset {dataset.name} gives "
-                            f"{tuple(actual)} per example")
-    return problems
+    The worker's own check (core.training.binding, which setup.bind_dataset runs), made here at once instead
+    of after the worker has loaded torch and the data."""
+    return training_problems(graph, shapes, dataset)
 
 
 class TrainPanel(QWidget):
@@ -522,6 +507,9 @@ def status_text(info: dict[str, Any], state: str) -> str:
         kind = info.get("best_kind", "val acc")
         value = f"{best:.2%}" if kind == "val acc" else f"{best:.4g}"
         epoch_note = f" (epoch {info['best_epoch']})" if info.get("best_epoch") else ""
+        dataset = info.get("dataset")
+        if isinstance(dataset, dict) and dataset.get("task") == "language-modeling" and kind != "val acc":
+            value += f", perplexity {math.exp(best):.4g}" if best < 700 else ", perplexity ∞"
         parts.append(f"best {kind} {value}{epoch_note}")
     final = info.get("final") or {}
     if terminal == "finished" and final.get("acc") is not None and final.get("split") == "test":

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from neuralforge_desktop.plugin_api import (
+    Autograd,
     Example,
     Kernel,
     KernelKind,
@@ -21,12 +22,15 @@ from neuralforge_desktop.plugin_api import (
     Params,
     ParamSpec,
     PortSpec,
+    Saved,
     TensorSpec,
     TorchCall,
     concrete,
-    elementwise_math,
-    linear,
+    elementwise,
+    linear_kernel,
     numel,
+    runs_elementwise_math,
+    saves_input,
     zero_cost,
 )
 
@@ -46,7 +50,7 @@ MISH = LayerDef(
     category="Activation",
     title="Mish",
     description="smooth, non-monotonic activation: the input scaled by tanh of its softplus",
-    math="y = x·tanh(ln(1 + eˣ))",
+    math=r"$y = x \tanh(\ln(1 + e^{x}))$",
     help="Like Swish/SiLU, Mish keeps a small negative response and is smooth everywhere. "
     f"Costs about {MISH_FLOPS_PER_ELEMENT} floating-point operations per element and no multiply-adds.",
     inputs=(PortSpec("x"),),
@@ -54,11 +58,13 @@ MISH = LayerDef(
     macs=zero_cost,
     flops_extra=lambda p, x, y: MISH_FLOPS_PER_ELEMENT * numel(y, "y"),
     torch=TorchCall(module="nn.Mish", init=lambda p, x: {}),
-    latency=elementwise_math,  # one elementwise kernel with exp, log and tanh per element
+    latency=runs_elementwise_math,  # one elementwise kernel with exp, log and tanh per element
     examples=(
         Example({"x": ((2, 7), "float32")}),
         Example({"x": ((2, 3, 5, 5), "float32")}),
     ),
+    saves=saves_input,  # backward needs x (as torch's mish kernel keeps it)
+    layout=elementwise,
 )
 
 
@@ -118,10 +124,18 @@ def _se_kernels(p: Params, x: Shapes, y: Shapes) -> tuple[Kernel, ...]:
     n, c = x["x"][0], x["x"][1]
     h = se_hidden(c, p.reduction)
     elements = numel(x, "x")
-    return (Kernel(KernelKind.REDUCE, (elements + n * c,)), linear(n, c, h),
-            Kernel(KernelKind.ELEMENTWISE, (2 * n * h,)), linear(n, h, c),
+    return (Kernel(KernelKind.REDUCE, (elements + n * c,)), linear_kernel(n, c, h),
+            Kernel(KernelKind.ELEMENTWISE, (2 * n * h,)), linear_kernel(n, h, c),
             Kernel(KernelKind.ELEMENTWISE_MATH, (2 * n * c,)), Kernel(KernelKind.VIEW),
             Kernel(KernelKind.ELEMENTWISE, (2 * elements + n * c,)))
+
+
+def _se_saves(p: Params, x: Shapes, y: Shapes, grad: Autograd) -> list[Saved]:
+    """What autograd keeps of the helper module's forward: x (for the gate's gradient), the channel means (fc1's
+    input, when the weights train), the ReLU output and the sigmoid gate."""
+    n, c = x["x"][0], x["x"][1]
+    kept = [Saved.input("x"), Saved.inner(n * se_hidden(c, p.reduction)), Saved.inner(n * c)]
+    return kept + ([Saved.inner(n * c)] if grad.trains_params else [])
 
 
 SQUEEZE_EXCITE = LayerDef(
@@ -130,7 +144,7 @@ SQUEEZE_EXCITE = LayerDef(
     title="Squeeze-and-Excitation",
     description="channel attention: average each channel, pass the averages through a small bottleneck MLP "
     "and scale each channel by the resulting gate in (0, 1)",
-    math="s = σ(W₂·ReLU(W₁·mean_hw(x) + b₁) + b₂);  y = x ⊙ s",
+    math=r"$s = \sigma(W_2 \operatorname{ReLU}(W_1 \operatorname{mean}_{h,w}(x) + b_1) + b_2)$" "\n" r"$y = x \odot s$",
     help="From Hu et al., 'Squeeze-and-Excitation Networks'. The bottleneck width is C // reduction (at "
     "least 1). Parameters: 2·C·h + h + C with h the bottleneck width. Multiply-adds: 2·N·C·h. Other "
     "floating-point work: 2·N·C·H·W (pooling sum and rescale) + N·(2·C + h).",
@@ -153,6 +167,8 @@ SQUEEZE_EXCITE = LayerDef(
         Example({"x": ((1, 3, 4, 4), "float32")}, {"reduction": 8}),
     ),
     latency=_se_kernels,
+    saves=_se_saves,
+    layout=elementwise,  # x * gate: laid out like x
 )
 
 

@@ -22,22 +22,32 @@ options=None) -> DatasetBundle``
 - ``limit``: at most this many examples from the training pool (a seeded random pick; a series keeps the
   first ones) and at most this many from the dataset's own test split.
 - ``options``: loader settings. Series: ``window`` (int), ``layout`` ("flat" N×T, "sequence" N×T×1,
-  "channels" N×1×T). IMDB: ``vocab_size`` (20000, including <pad> = 0 and <unk> = 1), ``max_len`` (256).
-  Image folders: ``size`` (int or [H, W]), ``channels`` (1 or 3). Tables: ``target``, ``features``,
-  ``task``, ``dropna``, ``sep``. npz: ``x_key``, ``y_key``, ``x_kind`` ("image", "features", "tokens"),
-  ``task``. Every loader: ``max_bytes`` and ``max_image_pixels``, the size limits (see ``limits``).
+  "channels" N×1×T). IMDB and synthetic-reviews: ``vocab_size`` (20000, including <pad> = 0 and <unk> = 1),
+  ``max_len`` (256; 24 for synthetic-reviews). Text corpora (``.txt``, synthetic-stories): ``context`` (64),
+  ``tokenizer`` ("bpe" or "bytes"), ``vocab_size`` (2048, bpe). Image folders: ``size`` (int or [H, W]),
+  ``channels`` (1 or 3). Tables: ``target``, ``features``, ``task``, ``dropna``, ``sep``. npz: ``x_key`` (a
+  key, or a list of keys: several named inputs, the first the main one), ``y_key``, ``x_kind`` ("image",
+  "features", "tokens"), ``task``. Every loader: ``max_bytes`` and ``max_image_pixels``, the size limits
+  (see ``limits``).
 
-``DatasetBundle``: ``name``, ``task`` ("classification" | "regression"), ``train``/``val``/``test``
-(``Split(x, y)``, ``len(split)``; ``test`` may be None), ``num_classes``, ``input_shape`` (no batch axis),
-``input_dtype`` ("float32" | "int64"), ``class_names``, ``source``, ``fingerprint`` (sha256 over the arrays
-and the settings that made them), ``normalization``, ``vocab`` (token sequences) and ``notes`` (what the
-loader decided: keys used, columns dropped …). Images are float32 N×C×H×W, features float32 N×F, token
-sequences int64 N×T; class labels are int64 N, regression targets float32 N×k.
+``DatasetBundle``: ``name``, ``task`` ("classification" | "regression" | "language-modeling"),
+``train``/``val``/``test`` (``Split(x, y, extra)``, ``len(split)``; ``test`` may be None), ``num_classes``,
+``input_shape`` (no batch axis), ``input_dtype`` ("float32" | "int64"), ``class_names``, ``source``,
+``fingerprint`` (sha256 over the arrays and the settings that made them), ``normalization``, ``vocab`` (word
+sequences), ``tokenizer`` (its JSON, for token sequences), ``vocab_size`` and ``notes`` (what the loader
+decided: keys used, columns dropped …). Images are float32 N×C×H×W, features float32 N×F, token sequences
+int64 N×T; class labels are int64 N, regression targets float32 N×k, next-token targets int64 N×T.
+
+Named inputs: ``bundle.fields()`` lists them, the main one (``x``, called ``input_name``) first and the
+others (``split.extra``) after it: text datasets give ``input_ids``, ``token_type_ids`` and
+``attention_mask``; an npz archive gives one per key of a list ``x_key``. A graph's data Inputs read the
+fields named like them (see ``training.binding``).
 
 Paths are recognised by what they hold: MNIST-style idx files (``train-images-idx3-ubyte[.gz]`` …, a folder
 or one file), CIFAR-10 python batches (``data_batch_1`` … ``test_batch``, ``batches.meta``), IMDB
 (``aclImdb/{train,test}/{pos,neg}/*.txt``), image folders (one sub-folder per class, optionally under
-``train/`` and ``test/``), tables (``.csv``, ``.tsv``, ``.parquet``) and ``.npz`` archives.
+``train/`` and ``test/``), tables (``.csv``, ``.tsv``, ``.parquet``), ``.npz`` archives and text corpora for
+language modelling (a ``.txt`` file, or a folder with ``.txt`` files in it; see ``corpus``).
 
 Every problem — a missing file, a wrong layout, an unknown name, a file too large for the limits, labels out
 of range, NaN features, an empty split — raises ``DatasetError`` with a message naming the file (or dataset),
@@ -49,7 +59,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from neuralforge_desktop.core.training.datasets import cifar, idx, images, tables, text
+from neuralforge_desktop.core.training.datasets import cifar, corpus, idx, images, tables, text
 from neuralforge_desktop.core.training.datasets.builtins import BUILTINS
 from neuralforge_desktop.core.training.datasets.limits import Limits
 from neuralforge_desktop.core.training.datasets.prepare import check_fractions, prepare
@@ -58,7 +68,7 @@ from neuralforge_desktop.core.training.datasets.types import DatasetBundle, Data
 __all__ = ["DatasetBundle", "DatasetError", "DatasetInfo", "Split", "list_datasets", "load_dataset", "read_path"]
 
 FORMATS = ("MNIST idx files, CIFAR-10 python batches, an aclImdb folder, an image folder with one sub-folder per "
-           "class, a .csv/.tsv/.parquet table or an .npz archive")
+           "class, a .csv/.tsv/.parquet table, an .npz archive, or a .txt file (or a folder of them) of text")
 
 
 def list_datasets() -> list[DatasetInfo]:
@@ -81,6 +91,8 @@ def read_path(path: Path, options: dict[str, Any]) -> RawData:
             return idx.load_idx(path, limits=limits)
         if path.name in (*cifar.TRAIN_BATCHES, cifar.TEST_BATCH):
             return cifar.load_cifar(path)
+        if suffix == corpus.TEXT_SUFFIX:
+            return corpus.load_corpus(path, options, limits)
         raise DatasetError(f"{path.name}: unknown dataset file; expected {FORMATS}")
     if text.find_root(path) is not None:
         return text.load_imdb(path, options, limits)
@@ -90,6 +102,8 @@ def read_path(path: Path, options: dict[str, Any]) -> RawData:
         return idx.load_idx(path, limits=limits)
     if images.looks_like_image_folder(path):
         return images.load_image_folder(path, options, limits)
+    if corpus.looks_like_corpus_folder(path):
+        return corpus.load_corpus(path, options, limits)
     raise DatasetError(f"{path}: found no dataset in this folder; expected {FORMATS}")
 
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from neuralforge_desktop.core.training.datasets.checks import check_converted_size, check_raw
 from neuralforge_desktop.core.training.datasets.limits import LIMIT_OPTIONS, Limits
+from neuralforge_desktop.core.training.datasets.tokenizer import WordTokenizer
 from neuralforge_desktop.core.training.datasets.types import DatasetBundle, DatasetError, RawData, Split
 
 _LIMIT, _SPLIT, _LIMIT_TEST = 1, 2, 3  # second half of the rng seed, one per purpose
@@ -149,11 +150,52 @@ def encode(docs: Sequence[Sequence[str]], vocab: Sequence[str], max_len: int) ->
     return out
 
 
+def bert_fields(ids: np.ndarray) -> dict[str, np.ndarray]:
+    """The inputs a BERT-style model takes beside the token ids: one segment (token type 0 everywhere) and
+    an attention mask of 1 on the tokens and 0 on the padding."""
+    return {"token_type_ids": np.zeros_like(ids), "attention_mask": (ids != 0).astype(np.int64)}
+
+
+def _check_extra(raw: RawData, extra: dict[str, np.ndarray], n: int, which: str) -> dict[str, np.ndarray]:
+    """A loader's other named inputs: arrays of numbers with one row per example, named unlike ``x``."""
+    out = {}
+    for name, array in extra.items():
+        array = np.asarray(array)
+        field = f"dataset {raw.name}: input {name}{which}"
+        if name == raw.input_name:
+            raise DatasetError(f"{field}: the main input is called {name} already")
+        if array.dtype.kind not in "iufb" or array.ndim == 0 or len(array) != n:
+            raise DatasetError(f"{field}: expected numbers with one row per example ({n}), got {array.dtype} "
+                               f"of shape {array.shape}")
+        out[name] = array
+    return out
+
+
+def _convert_extra(extras: dict[str, dict[str, np.ndarray]], normalize: bool
+                   ) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, Any]]:
+    """Integer fields become int64 (ids, masks); the others float32, normalised per feature with the train
+    split's statistics when ``normalize`` is on. Returns the fields by split and those statistics by field."""
+    out: dict[str, dict[str, np.ndarray]] = {name: {} for name in extras}
+    stats: dict[str, Any] = {}
+    for key, train in extras["train"].items():
+        floats = train.dtype.kind == "f"
+        converted: dict[str, np.ndarray] = {
+            name: np.array(split[key], dtype=np.float32 if floats else np.int64) for name, split in extras.items()}
+        if floats and normalize:
+            mean, std = _channel_stats(converted["train"], (0,))
+            m32, s32 = mean.astype(np.float32), std.astype(np.float32)
+            converted = {name: (array - m32) / s32 for name, array in converted.items()}
+            stats[key] = {"mean": mean.tolist(), "std": std.tolist(), "over": "per feature"}
+        for name, array in converted.items():
+            out[name][key] = array
+    return out, stats
+
+
 def _fingerprint(splits: dict[str, Split], settings: dict[str, Any], vocab: list[str] | None) -> str:
     digest = hashlib.sha256()
     digest.update(json.dumps(settings, sort_keys=True, default=str).encode())
     for name, split in splits.items():
-        for part, array in (("x", split.x), ("y", split.y)):
+        for part, array in (("x", split.x), ("y", split.y), *split.extra.items()):
             array = np.ascontiguousarray(array)
             digest.update(f"{name}.{part}:{array.dtype.str}:{array.shape}".encode())
             digest.update(array.reshape(-1).view(np.uint8))  # type: ignore[arg-type]  # numpy declares __buffer__ for 3.12+ only
@@ -165,11 +207,24 @@ def _fingerprint(splits: dict[str, Split], settings: dict[str, Any], vocab: list
 def prepare(raw: RawData, *, val_fraction: float, test_fraction: float | None, seed: int, normalize: bool,
             limit: int | None, options: dict[str, Any]) -> DatasetBundle:
     check_fractions(val_fraction, test_fraction)
+    if raw.kind == "corpus":  # running text: cut and tokenised in order, not split by example
+        from neuralforge_desktop.core.training.datasets.corpus import prepare_corpus
+
+        return prepare_corpus(raw, val_fraction=val_fraction, test_fraction=test_fraction, limit=limit,
+                              options=options)
     check_raw(raw)
     x, y = raw.x, np.asarray(raw.y)
+    extra = _check_extra(raw, raw.extra, len(y), "")
+    test_count = len(raw.y_test) if raw.y_test is not None else 0
+    extra_test = _check_extra(raw, raw.extra_test, test_count, " of the test split")
+    if raw.x_test is not None and test_fraction is None and set(extra_test) != set(extra):
+        missing = sorted(set(extra) ^ set(extra_test))
+        raise DatasetError(f"dataset {raw.name}: the training and test splits must have the same inputs; "
+                           f"{', '.join(missing)} is in only one of them")
     pick = _subset(len(y), limit, seed, raw.ordered)
     if pick is not None:
         x, y = _take(x, pick), y[pick]
+        extra = {name: array[pick] for name, array in extra.items()}
     _check_converted(raw, x, raw.x_test if test_fraction is None else None, limit, options)
     try:
         train_i, val_i, test_i = split_indices(y, task=raw.task, val_fraction=val_fraction, seed=seed,
@@ -178,15 +233,19 @@ def prepare(raw: RawData, *, val_fraction: float, test_fraction: float | None, s
         raise DatasetError(f"dataset {raw.name}: {exc}") from None
     parts: dict[str, tuple[Any, np.ndarray]] = {"train": (_take(x, train_i), y[train_i]),
                                                 "val": (_take(x, val_i), y[val_i])}
+    extras = {"train": {k: a[train_i] for k, a in extra.items()}, "val": {k: a[val_i] for k, a in extra.items()}}
     notes = list(raw.notes)
     if test_fraction is None and raw.x_test is not None and raw.y_test is not None:
         xt, yt = raw.x_test, np.asarray(raw.y_test)
         cap = _subset(len(yt), limit, seed, raw.ordered, _LIMIT_TEST)
         if cap is not None:
             xt, yt = _take(xt, cap), yt[cap]
+            extra_test = {name: array[cap] for name, array in extra_test.items()}
         parts["test"] = (xt, yt)
+        extras["test"] = extra_test
     elif test_fraction:
         parts["test"] = (_take(x, test_i), y[test_i])
+        extras["test"] = {k: a[test_i] for k, a in extra.items()}
         if raw.x_test is not None:
             notes.append("test_fraction was given, so the dataset's own test split is not used")
 
@@ -196,12 +255,16 @@ def prepare(raw: RawData, *, val_fraction: float, test_fraction: float | None, s
         notes.append(f"no validation split ({why}): val metrics are not computed")
 
     vocab: list[str] | None = None
+    tokenizer: str | None = None
     normalization: dict[str, Any] | None = None
     arrays: dict[str, np.ndarray] = {}
     if raw.kind == "text":
+        max_len = int(raw.settings["max_len"])
         vocab = _build_vocab(parts["train"][0], int(raw.settings["vocab_size"]))
+        tokenizer = WordTokenizer(vocab, max_len).to_json()
         for name, (px, _) in parts.items():
-            arrays[name] = encode(px, vocab, int(raw.settings["max_len"]))
+            arrays[name] = encode(px, vocab, max_len)
+            extras[name] = bert_fields(arrays[name])
     elif raw.kind == "tokens":
         arrays = {name: np.asarray(px, dtype=np.int64) for name, (px, _) in parts.items()}
     else:
@@ -210,8 +273,13 @@ def prepare(raw: RawData, *, val_fraction: float, test_fraction: float | None, s
         if normalize:
             normalization = _normalize(raw, arrays, parts)
 
+    if raw.kind != "text":
+        extras, field_stats = _convert_extra(extras, normalize)
+        if field_stats:
+            normalization = {**(normalization or {}), "fields": field_stats}
     targets = {name: _targets(raw, py) for name, (_, py) in parts.items()}
-    splits = {name: Split(_writable(arrays[name]), _writable(targets[name])) for name in parts}
+    splits = {name: Split(_writable(arrays[name]), _writable(targets[name]),
+                          {k: _writable(a) for k, a in extras[name].items()}) for name in parts}
     # Size limits change no array, so they stay out of the fingerprint.
     kept = {k: v for k, v in options.items() if k not in LIMIT_OPTIONS}
     settings = {"raw": raw.settings, "val_fraction": val_fraction, "test_fraction": test_fraction, "seed": seed,
@@ -222,7 +290,8 @@ def prepare(raw: RawData, *, val_fraction: float, test_fraction: float | None, s
         num_classes=raw.num_classes, input_shape=tuple(int(d) for d in train.x.shape[1:]),
         input_dtype="int64" if train.x.dtype == np.int64 else "float32", class_names=raw.class_names,
         source=raw.source, fingerprint=_fingerprint(splits, settings, vocab), normalization=normalization,
-        vocab=vocab, notes=notes)
+        vocab=vocab, notes=notes, input_name=raw.input_name, tokenizer=tokenizer,
+        vocab_size=len(vocab) if vocab is not None else None)
 
 
 def _check_converted(raw: RawData, x: Any, x_test: Any, limit: int | None, options: dict[str, Any]) -> None:

@@ -226,6 +226,11 @@ def load_npz(path: Path, options: dict[str, Any], limits: Limits | None = None) 
     with archive:
         keys = list(archive.files)
         xk, yk = options.get("x_key"), options.get("y_key")
+        extra_keys: list[str] = []
+        if isinstance(xk, list):  # several named inputs: the first is the main one
+            if not xk or not all(isinstance(k, str) for k in xk):
+                raise DatasetError(f"option x_key must be a key or a list of keys, got {xk!r}")
+            xk, extra_keys = xk[0], list(dict.fromkeys(xk[1:]))
         if (xk is None) != (yk is None):
             raise DatasetError("options x_key and y_key go together; pass both")
         if xk is None:
@@ -235,17 +240,21 @@ def load_npz(path: Path, options: dict[str, Any], limits: Limits | None = None) 
                 raise DatasetError(f"{path.name}: expected two arrays (inputs and targets); keys are "
                                    f"{', '.join(keys) or 'none'}")
             xk, yk = keys[0], keys[1]
-        for key in (xk, yk):
+        for key in (xk, yk, *extra_keys):
             if key not in keys:
                 raise DatasetError(f"{path.name}: no array {key!r}; keys are {', '.join(keys)}")
         assert yk is not None  # set together with xk above
         test_keys = None
+        extra_test_keys: list[str] = []
         if xk.endswith("_train"):
             tk = (xk[:-6] + "_test", yk[:-6] + "_test")
             test_keys = tk if tk[0] in keys and tk[1] in keys else None
-        _check_members(archive, [xk, yk, *(test_keys or ())], path, limits)
+            if test_keys:
+                extra_test_keys = [_test_key(path, k, keys) for k in extra_keys]
+        wanted = [xk, yk, *(test_keys or ()), *extra_keys, *extra_test_keys]
+        _check_members(archive, wanted, path, limits)
         try:
-            arrays = {k: archive[k] for k in (xk, yk, *(test_keys or ()))}
+            arrays = {k: archive[k] for k in wanted}
         except ValueError as exc:  # object arrays need pickle, which stays off for files from anywhere
             raise DatasetError(f"{path.name}: {exc}") from None
     x, y = arrays[xk], arrays[yk]
@@ -264,9 +273,29 @@ def load_npz(path: Path, options: dict[str, Any], limits: Limits | None = None) 
                                f"{xk} examples {x.shape[1:]}")
     both = y if y_test is None else np.concatenate([y, y_test])
     task, encoded, num_classes, names, notes = encode_targets(both, _task_option(options), f"{path.name}: {yk}")
-    used = f"keys {xk}, {yk}" + (f" (test: {test_keys[0]}, {test_keys[1]})" if test_keys else "")
+    used = f"keys {', '.join([xk, *extra_keys])}, {yk}" + (f" (test: {test_keys[0]}, {test_keys[1]})"
+                                                            if test_keys else "")
     notes.insert(0, f"{path.name}: used {used}")
+    settings: dict[str, Any] = {"x_key": xk, "y_key": yk, "kind": kind}
+    if extra_keys:
+        settings["x_key"] = [xk, *extra_keys]
     return RawData(name=path.stem, task=task, kind=kind, x=x, y=encoded[: len(y)], x_test=x_test,
                    y_test=encoded[len(y):] if y_test is not None else None, num_classes=num_classes,
                    class_names=names, source=f"npz {path} ({used})", notes=notes, scale=scale,
-                   settings={"x_key": xk, "y_key": yk, "kind": kind}, x_field=xk, y_field=yk)
+                   settings=settings, x_field=xk, y_field=yk, input_name=_field_name(xk),
+                   extra={_field_name(k): arrays[k] for k in extra_keys},
+                   extra_test={_field_name(k): arrays[_test_key(path, k, keys)] for k in extra_keys} if test_keys
+                   else {})
+
+
+def _field_name(key: str) -> str:
+    """What a graph's Input is called to read the array ``key``: ``ids_train`` is read as ``ids``."""
+    return key[:-6] if key.endswith("_train") else key
+
+
+def _test_key(path: Path, key: str, keys: list[str]) -> str:
+    """The test array of the input ``key`` (``a_train`` → ``a_test``), which a test split must have."""
+    test = _field_name(key) + "_test"
+    if not key.endswith("_train") or test not in keys:
+        raise DatasetError(f"{path.name}: the test split needs {test} beside {key}; keys are {', '.join(keys)}")
+    return test

@@ -4,6 +4,10 @@ Reviews are lower-cased, the ``<br />`` line breaks dropped, and split into word
 an apostrophe suffix kept: "don't"). ``prepare`` then builds the vocabulary from the training split only —
 the ``vocab_size`` − 2 most frequent words after <pad> = 0 and <unk> = 1 — and pads or truncates every
 review to ``max_len`` ids (the first ``max_len`` words are kept; padding goes at the end).
+
+A text dataset has the three named inputs of a BERT-style model: ``input_ids`` (the main one, which a graph
+with a single Input reads whatever its name), ``token_type_ids`` (all 0: one segment) and ``attention_mask``
+(1 on words, 0 on padding). Graphs with several Inputs name them after the fields they read.
 """
 
 from __future__ import annotations
@@ -77,13 +81,27 @@ def load_imdb(path: Path, options: dict[str, Any], limits: Limits | None = None)
     if root is None:
         raise DatasetError(f"{path}: expected an aclImdb folder with train/pos/*.txt and train/neg/*.txt")
     _check_size(root, limits or Limits())
-    vocab_size = _positive_int(options, "vocab_size", DEFAULT_VOCAB_SIZE, 3)
-    max_len = _positive_int(options, "max_len", DEFAULT_MAX_LEN, 1)
+    vocab_size, max_len = text_options(options)
     x, y = _read_split(root / "train")
     x_test = y_test = None
     if (root / "test").is_dir():
         x_test, y_test = _read_split(root / "test")
-    return RawData(name=root.name, task="classification", kind="text", x=x, y=y, x_test=x_test, y_test=y_test,
-                   num_classes=2, class_names=list(CLASSES), source=f"IMDB reviews in {root}",
-                   settings={"vocab_size": vocab_size, "max_len": max_len},
-                   notes=[f"vocabulary: top {vocab_size} tokens of the training split; sequences of {max_len}"])
+    return text_raw(root.name, x, y, x_test, y_test, f"IMDB reviews in {root}", vocab_size, max_len)
+
+
+def text_raw(name: str, docs: list[list[str]], labels: np.ndarray, test_docs: list[list[str]] | None,
+             test_labels: np.ndarray | None, source: str, vocab_size: int, max_len: int,
+             class_names: list[str] | None = None) -> RawData:
+    """RawData for tokenised documents with class labels (negative/positive unless ``class_names`` says)."""
+    names = list(class_names or CLASSES)
+    return RawData(name=name, task="classification", kind="text", x=docs, y=labels, x_test=test_docs,
+                   y_test=test_labels, num_classes=len(names), class_names=names, source=source,
+                   settings={"vocab_size": vocab_size, "max_len": max_len}, input_name="input_ids",
+                   notes=[f"vocabulary: top {vocab_size} tokens of the training split; sequences of {max_len}; "
+                          f"fields input_ids, token_type_ids (all 0), attention_mask (1 on words, 0 on padding)"])
+
+
+def text_options(options: dict[str, Any], default_max_len: int = DEFAULT_MAX_LEN) -> tuple[int, int]:
+    """(vocab_size, max_len) from the options, checked."""
+    return (_positive_int(options, "vocab_size", DEFAULT_VOCAB_SIZE, 3),
+            _positive_int(options, "max_len", default_max_len, 1))
