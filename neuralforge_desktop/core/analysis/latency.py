@@ -40,6 +40,7 @@ MODULE = "module"  # calling an nn.Module (hooks check, forward dispatch)
 GRAPH = "graph"  # entering a built (sub)model's forward: its loop and variables
 VIEW = "view"  # a torch call that moves no data
 ATTENTION_CALL = "attention"  # a multi-head attention call beyond its projections and attention kernel
+ATTENTION_MASKED_CALL = "attention-masked"  # the same with a mask: torch leaves its fused path for Python's
 SEQUENTIAL = "sequential"  # an nn.Sequential container around repeated blocks
 INTERLEAVED = "interleaved"  # what a step costs beyond its parts when steps of different kinds follow each other
 RECURRENT_CALL = "recurrent"  # a recurrent layer's call beyond its input projection and its steps, by gates
@@ -256,7 +257,9 @@ class CalibratedKernels:
         return self._table(KernelKind.CONV, _conv_features(dims), _conv_macs(dims))
 
     def _attention(self, dims: tuple[int, ...]) -> float:
-        return self.calibration.overhead(ATTENTION_CALL) + self.attention_parts(dims)
+        masked = len(dims) > 7 and dims[7] and ATTENTION_MASKED_CALL in self.calibration.overheads
+        call = self.calibration.overhead(ATTENTION_MASKED_CALL if masked else ATTENTION_CALL)
+        return call + self.attention_parts(dims[:7])
 
     def attention_parts(self, dims: tuple[int, ...]) -> float:
         """The projections, the attention kernel and the output projection of one attention call."""

@@ -179,7 +179,8 @@ def _mask_kernels(t: int, s: int) -> tuple[Kernel, ...]:
 
 def _mha_kernels(p: Params, x: Shapes, y: Shapes) -> tuple[Kernel, ...]:
     query, key, value = _mha_inputs(x)
-    core = attention_kernel(query[0], query[1], key[1], query[-1], p.num_heads, key[-1], value[-1])
+    masked = p.causal or "attention_mask" in x
+    core = attention_kernel(query[0], query[1], key[1], query[-1], p.num_heads, key[-1], value[-1], masked)
     return (core, *(_mask_kernels(query[1], key[1]) if p.causal else ()))
 
 
@@ -339,12 +340,13 @@ def _transformer_kernels(decoder: bool) -> LatencyRule:
     def kernels(p: Params, x: Shapes, y: Shapes) -> tuple[Kernel, ...]:
         batch, t, d_model = x["x"]
         tokens = batch * t * d_model
-        found: list[Kernel] = [attention_kernel(batch, t, t, d_model, p.nhead, d_model, d_model)]
+        masked = p.causal or "attention_mask" in x
+        found: list[Kernel] = [attention_kernel(batch, t, t, d_model, p.nhead, d_model, d_model, masked)]
         if p.causal:
             found += _mask_kernels(t, t)
         if decoder:
-            s = x["memory"][1]
-            found.append(attention_kernel(batch, t, s, d_model, p.nhead, d_model, d_model))
+            s, memory_masked = x["memory"][1], "memory_attention_mask" in x
+            found.append(attention_kernel(batch, t, s, d_model, p.nhead, d_model, d_model, memory_masked))
         hidden = batch * t * p.dim_feedforward
         activation = KernelKind.ELEMENTWISE_MATH if p.activation == "gelu" else KernelKind.ELEMENTWISE
         found += [linear_kernel(batch * t, d_model, p.dim_feedforward, "feed-forward in"),

@@ -27,8 +27,9 @@ class KernelKind:
     CONV = "conv"  # [taps, in channels per group, out channels per group, groups, output positions]
     CONV_TRANSPOSE = "conv-transpose"  # as CONV
     MATMUL = "matmul"  # [batch, m, k, n]: batch × (m×k @ k×n); a Linear layer is batch 1, m = rows
-    ATTENTION = "attention"  # [batch, query length, key length, embed, heads, key dim, value dim]: projections,
-    # scaled dot-product attention and the output projection of one multi-head attention call
+    ATTENTION = "attention"  # [batch, query length, key length, embed, heads, key dim, value dim, masked]:
+    # projections, scaled dot-product attention and the output projection of one multi-head attention call;
+    # masked is 1 when a causal or padding mask goes in (torch then takes its slower, unfused path)
     RECURRENT = "recurrent"  # [gates, batch, input size, hidden size, first]; launches = time steps (one layer
     # and direction): the input projection of all steps at once, then one step per launch; ``first`` is 1 on the
     # kernel that starts the module call (its fixed cost is paid once, not per layer)
@@ -124,9 +125,10 @@ def conv_kernel(kind: str, taps: int, cin: int, cout: int, groups: int, position
     return Kernel(kind, (max(1, taps), max(1, cin // groups), max(1, cout // groups), groups, max(1, positions)))
 
 
-def attention_kernel(batch: int, t: int, s: int, embed: int, heads: int, kdim: int, vdim: int) -> Kernel:
+def attention_kernel(batch: int, t: int, s: int, embed: int, heads: int, kdim: int, vdim: int,
+                     masked: bool = False) -> Kernel:
     return Kernel(KernelKind.ATTENTION, (max(1, batch), max(1, t), max(1, s), max(1, embed), max(1, heads),
-                                         max(1, kdim), max(1, vdim)))
+                                         max(1, kdim), max(1, vdim), int(masked)))
 
 
 def recurrent_kernel(gates: int, batch: int, input_size: int, hidden: int, steps: int, note: str = "",

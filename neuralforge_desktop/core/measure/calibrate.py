@@ -162,8 +162,8 @@ def assemble(samples: list[OpSample], cold: list[float],
         overheads[names.recurrent_call(int(name.rsplit("-", 1)[1]))] = max(0.0, statistics.median(values))
 
     for sample in samples:
-        if sample.table == "overhead:" + names.ATTENTION_CALL:
+        if sample.table in ("overhead:" + names.ATTENTION_CALL, "overhead:" + names.ATTENTION_MASKED_CALL):
             batch, t, embed, heads = sample.extra
             attention = predict[True].attention_parts((batch, t, t, embed, heads, embed, embed))
-            overheads[names.ATTENTION_CALL] = max(0.0, warm_of[id(sample)] - module - attention)
+            overheads[sample.table.split(":", 1)[1]] = max(0.0, warm_of[id(sample)] - module - attention)
     return tables, overheads

@@ -158,6 +158,10 @@ def build_samples(torch: Any) -> list[OpSample]:
     x = randn(1, 4, 16)
     samples.append(OpSample("overhead:" + names.ATTENTION_CALL, "multi-head attention 16-d, 2 heads, 4 tokens",
                             (), 1.0, lambda: mha(x, x, x, need_weights=False), (1, 4, 16, 2)))
+    causal = torch.ones(4, 4, dtype=torch.bool).triu(1)  # as the built model passes it (made by its own kernels)
+    samples.append(OpSample("overhead:" + names.ATTENTION_MASKED_CALL, "the same with a causal mask", (), 1.0,
+                            lambda: mha(x, x, x, need_weights=False, attn_mask=causal, is_causal=True),
+                            (1, 4, 16, 2)))
     return samples
 
 
