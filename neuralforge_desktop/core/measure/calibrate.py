@@ -36,7 +36,7 @@ class MachineBusy(UserError):
     """Other programs kept the CPU busy, so nothing trustworthy could be measured."""
 
 
-def calibrate(progress: Progress | None = None, *, wait: float = 120.0, force: bool = False, rounds: int = 5,
+def calibrate(progress: Progress | None = None, *, wait: float = 120.0, force: bool = False, rounds: int = 8,
               cancelled: Callable[[], bool] | None = None) -> Calibration:
     """Measure this CPU (about ten seconds when idle). ``wait``: seconds to wait for other programs to leave
     the CPU; ``force``: measure even so, marking the result as measured under load."""
@@ -59,7 +59,7 @@ def calibrate(progress: Progress | None = None, *, wait: float = 120.0, force: b
     with torch.no_grad():
         samples = build_samples(torch)
         cases = [Case(f"{i}: {s.label}", s.fn, alone=s.table.startswith("overhead:")) for i, s in enumerate(samples)]
-        result = time_cases(cases, rounds=rounds, min_clean=min(3, rounds), max_rounds=max(2 * rounds, rounds + 4),
+        result = time_cases(cases, rounds=rounds, min_clean=min(3, rounds), max_rounds=rounds + 4,
                             progress=progress, cancelled=cancelled)
         threads = torch.get_num_threads()
     if result.under_load and not force:

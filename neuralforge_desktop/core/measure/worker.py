@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     cal.add_argument("--path", type=Path, default=None)
     cal.add_argument("--wait", type=float, default=120.0)
     cal.add_argument("--force", action="store_true")
-    cal.add_argument("--rounds", type=int, default=5)
+    cal.add_argument("--rounds", type=int, default=8)
     prof = sub.add_parser("profile")
     prof.add_argument("graph", type=Path)
     prof.add_argument("--batch-size", type=int, default=1)
