@@ -106,7 +106,8 @@ def print_comparison(name: str, result: dict[str, Any], report: Any, path: str) 
           f"{result['threads']} threads)")
     if rows:
         print(table(["NODE", "TYPE", "ESTIMATE", "MEASURED", "EST/MEAS"], rows, right=[2, 3, 4]))
-        print("(per node: torch profiler times, which add the profiler's own cost to every op)")
+        print("(per node: the torch profiler's times, scaled so the top-level nodes add up to the forward pass "
+              "timed without it: the profiler's own cost inflates every op)")
         print()
     spread = (f"median of the quietest of {forward.get('rounds', 1)} rounds ({forward['reps']} runs after warm-up; "
               f"all runs: median {format_ms(forward.get('median_all', forward['median']))}, best "
