@@ -29,8 +29,11 @@ Declare what the analyses need to know as data on the ``LayerDef``, and your lay
 and summarised on the canvas like a built-in: ``traits`` (:class:`Trait` roles: ``NO_KERNEL`` for a view,
 ``CONVOLUTION``, ``DROPOUT``, ``CANCELS_BIAS``, ``SOFTMAX`` …), ``param_sizes`` (``{"weight": rule}``, the
 element count of a parameter tensor, so ties to it are counted once), ``loss_checks`` on a loss
-(:class:`LossCheck`: an activation that must not feed it, with the advice lint gives) and ``summary`` (the
-one line a node shows, ``"8 filters"``). The :class:`LayerDef` docstring lists what reads each of them.
+(:class:`LossCheck`: an activation that must not feed it, with the advice lint gives), ``summary`` (the
+one line a node shows, ``"8 filters"``) and ``latency`` (the kernels it runs at inference, as :class:`Kernel`
+values of a :class:`KernelKind` — ``linear_kernel``, ``conv_kernel``, ``runs_elementwise`` … build them — which
+the CPU latency model predicts from measured kernels of the same kind; without it the layer is costed as one
+generic kernel). The :class:`LayerDef` docstring lists what reads each of them.
 
 Bump ``LayerDef.version`` when the meaning of saved params changes and give ``LayerDef.migrate(old_version,
 params) -> params``; files saved with the old version are migrated as they load. A file that uses your layer
@@ -44,6 +47,25 @@ the way built-in layers do.
 
 from __future__ import annotations
 
+from neuralforge_desktop.core.catalog.kernels import (
+    Kernel,
+    KernelKind,
+    LatencyRule,
+    attention_kernel,
+    conv_kernel,
+    linear_kernel,
+    matmul_kernel,
+    pool_kernel,
+    recurrent_kernel,
+    runs_copy,
+    runs_elementwise,
+    runs_elementwise_math,
+    runs_gather,
+    runs_norm_affine,
+    runs_norm_stats,
+    runs_reduce,
+    runs_view,
+)
 from neuralforge_desktop.core.catalog.memory_spec import (
     Autograd,
     Layout,
@@ -100,6 +122,9 @@ __all__ = [
     "DType",
     "Dim",
     "Example",
+    "Kernel",
+    "KernelKind",
+    "LatencyRule",
     "LayerDef",
     "LossCheck",
     "ParamError",
@@ -113,17 +138,31 @@ __all__ = [
     "TensorSpec",
     "TorchCall",
     "Trait",
+    "attention_kernel",
     "broadcast",
     "concrete",
+    "conv_kernel",
     "describe_shape",
     "dim_expr",
     "elementwise",
     "float_dtype",
+    "linear_kernel",
+    "matmul_kernel",
     "mul_dims",
     "no_params",
     "normalize_axis",
     "numel",
+    "pool_kernel",
     "prod",
+    "recurrent_kernel",
+    "runs_copy",
+    "runs_elementwise",
+    "runs_elementwise_math",
+    "runs_gather",
+    "runs_norm_affine",
+    "runs_norm_stats",
+    "runs_reduce",
+    "runs_view",
     "same_view",
     "saves_input",
     "saves_nothing",

@@ -19,6 +19,7 @@ from neuralforge_desktop.cli import (
     demo_cmd,
     diagram_cmd,
     layers_cmd,
+    profile_cmd,
     runs_cmd,
     start_cmd,
     summary_cmd,
@@ -37,6 +38,7 @@ EPILOG = """\
 examples:
   neuralforge zoo list
   neuralforge summary zoo:resnet18 --batch-size 32 --device a100
+  neuralforge profile zoo:resnet18
   neuralforge new --template mnist-cnn -o mnist.nfg
   neuralforge validate mnist.nfg
   neuralforge codegen mnist.nfg -o mnist_model.py
@@ -85,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     runs_cmd.add_parsers(sub)
     demo_cmd.add_parsers(sub)
     calibrate_cmd.add_parsers(sub)
+    profile_cmd.add_parsers(sub)
     _add_debug_everywhere(parser)
     return parser
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from neuralforge_desktop.cli import option_types as opt
 from neuralforge_desktop.cli.fmt import count, millis, nbytes, table
@@ -25,7 +26,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("graph", metavar="GRAPH", help="a .nfg file or zoo:NAME")
     p.add_argument("--batch-size", "-b", type=opt.positive_int, default=1, metavar="N", help="batch size (default 1)")
     p.add_argument("--device", "-d", choices=DEVICES, default="cpu",
-                   help="latency profile: this machine's CPU (measured once) or a GPU spec sheet")
+                   help="latency profile: this machine's CPU (calibrated once, from real torch ops) or a GPU "
+                   "spec sheet (a roofline: no GPU is measured here)")
     p.add_argument("--all", action="store_true", help="also list the nodes inside blocks")
     p.add_argument("--json", action="store_true", help="print JSON (totals and per-node rows)")
     p.set_defaults(func=cmd_summary)
@@ -43,20 +45,34 @@ def _measured_note(profile: DeviceProfile) -> str:
     from neuralforge_desktop.core.analysis.devices import measured_when
 
     when = measured_when(profile)
-    return f"  (CPU measured {when}; `neuralforge calibrate` measures again)" if when else ""
+    what = "calibrated" if profile.calibration is not None else "measured"
+    return f"  (CPU {what} {when}; `neuralforge calibrate` measures again)" if when else ""
+
+
+def ensure_calibrated(quiet: bool = False) -> None:
+    """Before a CPU estimate: calibrate this CPU once (notes on stderr, never on stdout)."""
+    from neuralforge_desktop.core.measure.auto import ensure_calibrated as ensure
+
+    ensure(None if quiet else (lambda text: print(text, file=sys.stderr, flush=True)))
 
 
 def print_summary(graph: Graph, batch_size: int = 1, device: str = "cpu", *, show_all: bool = False,
-                  as_json: bool = False) -> int:
-    """Print ``graph``'s per-node shapes and costs and the totals; 1 when it has shape errors."""
+                  as_json: bool = False, calibrate: bool = True) -> int:
+    """Print ``graph``'s per-node shapes and costs and the totals; 1 when it has shape errors. ``calibrate``:
+    calibrate this CPU first when it has no valid calibration (see ``core/measure/auto.py``)."""
     from neuralforge_desktop.core.analysis.cost import estimate_cost
     from neuralforge_desktop.core.analysis.shapes import infer_shapes
+    from neuralforge_desktop.core.measure.results import load_result, measured_line
 
+    if device == "cpu" and calibrate:
+        ensure_calibrated(quiet=as_json)
     shapes = infer_shapes(graph)
     report = estimate_cost(graph, shapes, batch_size=batch_size, device=device)
     data = report.to_json()
     data["graph"] = graph.name
     data["errors"] = [d.to_json() for d in shapes.errors]
+    measured = load_result(graph, batch_size, "cpu") if device == "cpu" and not shapes.errors else None
+    data["measured"] = measured
     if as_json:
         print(json.dumps(data, indent=2))
         return 1 if shapes.errors else 0
@@ -84,6 +100,9 @@ def print_summary(graph: Graph, batch_size: int = 1, device: str = "cpu", *, sho
           "activations)")
     print(f"latency estimate     {millis(data['latency_ms'])} on {data['device_profile'].get('name', device)}"
           f"{_measured_note(report.profile)}")
+    print(f"latency model        {report.profile.latency_model}")
+    if measured:
+        print(f"                     {measured_line(measured, report.latency_ms)} by `neuralforge profile`")
     if data["uncounted"]:
         print(f"not costed           {', '.join(data['uncounted'])}")
     for d in shapes.errors:

@@ -1,4 +1,5 @@
-"""The Summary panel says when this computer's CPU was measured for its latency estimate."""
+"""The Summary panel says when this computer's CPU was measured for its latency estimate, and that the quick
+measurement is only a rough roofline until the CPU is calibrated."""
 
 from __future__ import annotations
 
@@ -35,4 +36,5 @@ def test_summary_note_says_when_the_cpu_was_measured(qtbot, monkeypatch: pytest.
                      if label.text().startswith("Latency estimated for")), "")
 
     qtbot.waitUntil(lambda: "measured" in note())
-    assert "this computer's CPU (2 logical cores) (measured 2026-11-30 09:15)" in note()
+    assert ("this computer's CPU (2 logical cores) (measured 2026-11-30 09:15: a rough roofline until this CPU is "
+            "calibrated)") in note()

@@ -5,10 +5,10 @@ Conventions, stated in full in :data:`CONVENTIONS` (also ``CostReport.to_json()[
 memory is split into fp32 weights, gradients, optimizer state (Adam 2×, SGD with momentum 1×, SGD 0× the
 trainable params), the activations a training step keeps for backward and the peak of live activations at
 inference (both from what each layer declares, see :mod:`.memory`); training memory = weights + gradients +
-optimizer state + saved activations; latency is an inference forward pass from the
-roofline model in :mod:`.devices`, one kernel per node in sequence, with layers that declare
-``Trait.NO_KERNEL`` (views, dropout), losses and target inputs free. What a layer is (a convolution, a lookup,
-a view) and how big a tied parameter is come from its catalog entry, never from its type name. A block's row
+optimizer state + saved activations; latency is an inference forward pass predicted by :mod:`.latency` (this
+CPU: from its calibration, kernel by kernel; GPUs: spec-sheet rooflines), with losses and target inputs free.
+What a layer runs (its kernels, a convolution, a lookup, a view) and how big a tied parameter is come from its
+catalog entry, never from its type name. A block's row
 sums its body; body rows follow with ``depth + 1``, paths ``block/inner``, already multiplied by ``repeat``.
 Nothing unknown is a silent zero: ops without a cost rule, of unknown type, with shape errors or unbound
 dimension symbols are listed in ``uncounted`` as ``"path (Type)"``.
@@ -27,12 +27,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from neuralforge_desktop.core.analysis.devices import DeviceProfile, get_device, precision_itemsize
+from neuralforge_desktop.core.analysis.devices import DeviceProfile, get_device
+from neuralforge_desktop.core.analysis.latency import LatencyModel, latency_model, node_kernels, touched_bytes
 from neuralforge_desktop.core.analysis.memory import MEMORY_CONVENTIONS, MemoryReport, estimate_memory
 from neuralforge_desktop.core.analysis.shapes import NodeShapes, ShapeInference, deep_revision
+from neuralforge_desktop.core.catalog.kernels import Kernel
 from neuralforge_desktop.core.catalog.layer_memo import layer_token
 from neuralforge_desktop.core.catalog.node_params import is_data_input
-from neuralforge_desktop.core.catalog.spec import LayerDef, Params, Trait
+from neuralforge_desktop.core.catalog.spec import LayerDef, Params
 from neuralforge_desktop.core.ir.graph import BLOCK, INPUT, OUTPUT, Graph, Node
 from neuralforge_desktop.core.ir.types import BATCH, TensorSpec, format_shape, resolve_dim
 from neuralforge_desktop.core.limits import about
@@ -46,10 +48,14 @@ CONVENTIONS: dict[str, str] = {
     "params": "learnable parameters; tied (shared) parameters are counted once, at their source",
     "buffers": "non-learned state such as running statistics; never trainable; stored with the weights",
     **MEMORY_CONVENTIONS,  # weights, gradients, optimizer state, activations saved / at the inference peak
-    "latency_ms": "one inference forward pass, one kernel per node run in sequence (no fusion, no overlap): "
-    "max(2·MACs/(matmul peak·eff) + flops_extra/(vector peak·eff), (input+output+weight bytes)/(bandwidth·eff)) "
-    "+ launch overhead; Input, Output, views (Identity, Flatten, Reshape, Squeeze, Unsqueeze), Dropout, losses "
-    "and target inputs cost nothing; lookups (Embedding) read only the gathered rows, not the whole table",
+    "latency_ms": "one inference forward pass in eager PyTorch, nodes run one after another (no fusion, no "
+    "overlap). This computer's CPU, calibrated: each node's step and module call plus each kernel it declares "
+    "(convolution, matrix product, attention, recurrent layer = input projection + T sequential steps, norm, "
+    "elementwise, pooling, lookup, copy, view), each predicted from real torch ops of its kind timed on this "
+    "machine; blocks add their module calls, the model one call. GPUs (spec sheets, none measured here) and an "
+    "uncalibrated CPU: a roofline per node, max(2·MACs/(matmul peak·eff) + flops_extra/(vector peak·eff), "
+    "(input+output+weight bytes)/(bandwidth·eff)) + launch overhead, views and dropout free, lookups reading only "
+    "the gathered rows. Input, Output, losses and target inputs cost nothing",
     "blocks": "a block row is the sum of its body; body rows follow with depth+1, paths block/inner, "
     "multiplied by repeat (each copy has its own weights)",
     "uncounted": "ops without a cost rule, of unknown type, with shape errors or unbound dimension symbols; "
@@ -76,13 +82,14 @@ class CostRow:
     counted: bool = True
     note: str = ""
     saved_bytes: int = 0  # kept for backward by this node (a block: by its body) and by no earlier node
+    latency_warm_ms: float = 0.0  # with warm caches; estimate_cost blends it into latency_ms (not reported)
 
     @property
     def non_trainable_params(self) -> int:
         return self.params - self.trainable_params
 
     def to_json(self) -> dict[str, Any]:
-        data = {name: getattr(self, name) for name in self.__slots__}
+        data = {name: getattr(self, name) for name in self.__slots__ if name != "latency_warm_ms"}
         data["non_trainable_params"] = self.params - self.trainable_params
         return data
 
@@ -94,6 +101,7 @@ class CostRow:
         self.flops += other.flops
         self.activation_bytes += other.activation_bytes
         self.latency_ms += other.latency_ms
+        self.latency_warm_ms += other.latency_warm_ms
 
 
 @dataclass
@@ -173,6 +181,7 @@ class _Raw:
     io_other_bytes: int  # bytes of non-float tensors read and written
     output_shape: str
     note: str
+    kernels: tuple[Kernel, ...] | None = None  # what it runs at inference (None: declares none)
 
 
 _CONTENT_CACHE: dict[tuple[Any, ...], tuple[LayerDef, _Raw]] = {}
@@ -245,7 +254,8 @@ def _compute_raw(layer: LayerDef | None, node: Node, result: NodeShapes | None,
                 io_other += count * spec.dtype.itemsize
     for port, spec in result.outputs.items():
         act += math.prod(y[port]) * spec.dtype.itemsize
-    return _Raw(n_params, n_buffers, macs, extra, act, io_float, io_other, text, "; ".join(notes))
+    kernels = node_kernels(layer, params, x, y, notes)
+    return _Raw(n_params, n_buffers, macs, extra, act, io_float, io_other, text, "; ".join(notes), kernels)
 
 
 def _count(rule: Any, params: Params, inputs: Mapping[str, TensorSpec], notes: list[str], what: str) -> int | None:
@@ -338,16 +348,10 @@ def _apply_ties(graph: Graph, inference: ShapeInference, rows: dict[str, CostRow
 class _Ctx:
     bindings: dict[str, int]
     bkey: tuple[tuple[str, int], ...]
-    profile: DeviceProfile
-    precision: str
-    itemsize: int
     cache: _Caches
     uncounted: list[str]
-    matmul_rate: float = 0.0  # achievable FLOP/s, bytes/s and launch seconds, precomputed for the hot loop
-    vector_rate: float = 0.0
-    byte_rate: float = 0.0
-    launch_s: float = 0.0
-    conv_rate: float = 0.0  # convolutions: cuDNN runs fp32 convolutions in TF32 by default on Ampere and newer
+    latency: LatencyModel
+    footprint: float = 0.0  # bytes of weights and activations one pass touches (how warm the caches stay)
     visited: int = 0  # node cache entries used by this estimate
     max_elements: int = 0  # the largest tensor costed: the shapes' limit at this batch size
 
@@ -392,23 +396,17 @@ def _row(node: Node, layer: LayerDef | None, raw: _Raw, path: str, depth: int, m
     act = raw.activation_bytes or 0
     if in_body and is_data_input(node):
         act = 0  # a body's data input aliases the block's input tensor
-    skip = (layer is None or Trait.NO_KERNEL in layer.traits or layer.is_loss
-            or (node.type == INPUT and not is_data_input(node)))
-    latency = 0.0
-    if not skip:
-        assert layer is not None
-        weights = 0 if Trait.LOOKUP in layer.traits else params + buffers
-        moved = (raw.io_float + weights) * ctx.itemsize + raw.io_other_bytes
-        # DeviceProfile.kernel_seconds, inlined with precomputed rates
-        rate = ctx.conv_rate if Trait.CONVOLUTION in layer.traits else ctx.matmul_rate
-        latency = (max(2.0 * macs / rate + extra / ctx.vector_rate, moved / ctx.byte_rate)
-                   + ctx.launch_s) * 1e3
+    latency = warm = 0.0
+    if layer is not None and not layer.is_loss and not (node.type == INPUT and not is_data_input(node)):
+        cold_s, warm_s = ctx.latency.node_seconds(layer, raw, node.type not in (INPUT, OUTPUT))
+        latency, warm = cold_s * 1e3, warm_s * 1e3
+        ctx.footprint += touched_bytes(layer, raw) * mult
     counted = None not in (raw.params, raw.buffers, raw.macs, raw.flops_extra, raw.activation_bytes)
     if not counted:
         ctx.uncounted.append(f"{path} ({node.type})")
     return CostRow(path, node.type, depth, mult, raw.output_shape, params * mult, 0 if frozen else params * mult,
                    buffers * mult, macs * mult, (2 * macs + extra) * mult, act * mult, latency * mult, counted,
-                   raw.note)
+                   raw.note, latency_warm_ms=warm * mult)
 
 
 def _cost_block(node: Node, result: NodeShapes | None, path: str, depth: int, mult: int, frozen: bool,
@@ -424,6 +422,7 @@ def _cost_block(node: Node, result: NodeShapes | None, path: str, depth: int, mu
         ctx.uncounted.append(f"{path} ({BLOCK})")
         return row
     row.output_shape = _shape_text(result.outputs, ctx.bindings)
+    row.latency_ms = row.latency_warm_ms = ctx.latency.block_seconds(repeat) * 1e3 * mult  # the body adds its own
     # At most two distinct copies (see ShapeInference._infer_block): the first, when it sees other shapes,
     # and the one every other copy repeats. Costs multiply; nothing iterates over ``repeat``.
     if result.first_body is None:
@@ -452,7 +451,8 @@ def _cost_block(node: Node, result: NodeShapes | None, path: str, depth: int, mu
 def estimate_cost(graph: Graph, shapes: ShapeInference | None = None, batch_size: int = 1,
                   device: str | DeviceProfile = "cpu", bindings: Mapping[str, int] | None = None, *,
                   precision: str = "fp32", optimizer: str = "adam",
-                  cpu_profile_path: str | Path | None = None) -> CostReport:
+                  cpu_profile_path: str | Path | None = None,
+                  calibration_path: str | Path | None = None) -> CostReport:
     """Estimate the costs of ``graph`` at ``batch_size`` on ``device`` (see the module docstring).
 
     ``shapes`` is a current :class:`ShapeInference` of ``graph`` (run here when omitted). Dimension symbols
@@ -466,18 +466,18 @@ def estimate_cost(graph: Graph, shapes: ShapeInference | None = None, batch_size
         raise ValueError("shapes belong to a different graph")
     if optimizer not in OPTIMIZER_STATES:
         raise ValueError(f"unknown optimizer {optimizer!r}; expected one of {', '.join(OPTIMIZER_STATES)}")
-    profile = get_device(device, cpu_profile_path=cpu_profile_path)
+    profile = get_device(device, cpu_profile_path=cpu_profile_path, calibration_path=calibration_path)
     bound: dict[str, int] = {BATCH: int(batch_size), **graph.symbols, **(bindings or {})}
     cache = _IDENTITY_CACHES.get(shapes)
     if cache is None:
         cache = _IDENTITY_CACHES[shapes] = _Caches()
-    ctx = _Ctx(bound, tuple(sorted(bound.items())), profile, precision, precision_itemsize(precision), cache, [],
-               profile.matmul_flops_per_s(precision), profile.vector_flops_per_s(), profile.bytes_per_s(),
-               profile.launch_overhead_us * 1e-6,
-               profile.matmul_flops_per_s("tf32" if precision == "fp32" and profile.kind == "gpu" else precision))
+    ctx = _Ctx(bound, tuple(sorted(bound.items())), cache, [], latency_model(profile, precision))
     ctx.max_elements = shapes.limits.tensor_elements * max(1, bound[BATCH])
     rows: list[CostRow] = []
     total = _cost_graph(graph, shapes, "", 0, 1, False, ctx, rows)
+    warmth = ctx.latency.warmth(ctx.footprint)
+    for row in (*rows, total):  # cold and warm caches, blended by how much of the network the caches hold
+        row.latency_ms = (1 - warmth) * row.latency_ms + warmth * row.latency_warm_ms
     if len(cache.nodes) > 2 * ctx.visited + 100:  # entries of deleted nodes: start over (the content cache stays)
         cache.nodes.clear()
     memory = _memory(graph, shapes, ctx, rows)
@@ -487,7 +487,8 @@ def estimate_cost(graph: Graph, shapes: ShapeInference | None = None, batch_size
         bindings=bound, params=total.params, trainable_params=trainable, buffers=total.buffers,
         macs=total.macs, flops=total.flops, activation_bytes=total.activation_bytes,
         weight_bytes=(total.params + total.buffers) * WEIGHT_BYTES, gradient_bytes=trainable * WEIGHT_BYTES,
-        optimizer_bytes=OPTIMIZER_STATES[optimizer] * trainable * WEIGHT_BYTES, latency_ms=total.latency_ms,
+        optimizer_bytes=OPTIMIZER_STATES[optimizer] * trainable * WEIGHT_BYTES,
+        latency_ms=total.latency_ms + ctx.latency.model_call_seconds() * 1e3,
         uncounted=list(dict.fromkeys(ctx.uncounted + memory.uncounted)), rows=rows, profile=profile, memory=memory,
     )
 

@@ -1,42 +1,46 @@
-"""Device profiles for the latency estimate: this machine's CPU (measured once) and common GPUs (spec sheets).
+"""Device profiles for the latency estimate: this machine's CPU (calibrated) and common GPUs (spec sheets).
 
-Latency model, per node (one kernel each, run one after another, no fusion and no overlap)::
+**This computer's CPU** is costed from its calibration (:mod:`.calibration`, :mod:`.latency`): real torch ops of
+each kind of kernel, timed on this machine by ``neuralforge calibrate`` (or by the app in the background) and
+saved with the date, the torch version and the thread count. Its :class:`DeviceProfile` carries that calibration
+and summary figures taken from it (the best matrix-multiply rate, the bandwidth of large elementwise ops, the
+cost of one eager call). Until a valid calibration exists (none yet, or one made on another processor, with
+another torch or thread setting) the CPU falls back to a roofline measured with numpy in a fraction of a second
+(a float32 matmul for GFLOP/s, an array copy for bandwidth, best of several runs, cached with the time and the
+load average and measured again at a start that finds the machine idle when it was taken on a busy one); the
+profile's ``source`` says which one is in use and why.
+
+**GPUs** (T4, A10G, A100, H100) are spec-sheet rooflines, no GPU is measured here::
 
     compute = 2·MACs / (matmul peak · efficiency) + flops_extra / (vector peak · efficiency)
     memory  = (input + output + weight bytes) / (bandwidth · memory efficiency)
     time    = max(compute, memory) + launch overhead
 
-This is a roofline: a node is either compute-bound or memory-bound. Peaks are the dense (no sparsity) figures
-of the vendor's spec sheet; ``efficiency`` is the fraction of the peak that real kernels reach (large cuBLAS/
-cuDNN kernels reach 60-80%; small ones much less, which the launch overhead partly stands in for).
+Peaks are the dense (no sparsity) figures of the vendor's spec sheet; ``efficiency`` is the fraction of the peak
+that real kernels reach (large cuBLAS/cuDNN kernels reach 60-80%; small ones much less, which the launch
+overhead partly stands in for).
 
 Precision. ``"fp32"`` (the default) uses the plain FP32 (CUDA core) peak for every op: PyTorch runs fp32
 matmuls in full precision unless ``torch.backends.cuda.matmul.allow_tf32`` (or ``set_float32_matmul_precision``)
 is changed. cuDNN convolutions *do* use TF32 by default on Ampere and newer, so in ``"fp32"`` the cost model
 rates GPU convolutions at the TF32 peak (the T4 has none: its FP32 peak); ask for ``"tf32"`` to model TF32
 matmuls as well. The per-op overhead of GPU profiles (20 µs) is eager PyTorch's, measured on an H100.
-``"fp16"`` and ``"bf16"`` use the tensor-core
-peaks and 2-byte activations and weights. GPUs without a native format (bf16 and tf32 on the T4) fall back to
-the fp32 peak. The CPU profile uses its measured fp32 rate for every precision.
-
-The CPU profile is measured once per machine (a float32 matrix multiply for achievable GFLOP/s, a large array
-copy for memory bandwidth) and cached as JSON in the user data directory; when measuring fails a conservative
-constant is used and the profile's ``source`` says so. Other work on the machine slows a multi-threaded matmul
-down (a 2× lower figure was seen), so each figure is the best of several short runs, and the profile records
-when it was measured and the load average then: one measured on a busy machine is measured again at the next
-start that finds the machine idle. ``neuralforge calibrate`` measures again on demand.
+``"fp16"`` and ``"bf16"`` use the tensor-core peaks and 2-byte activations and weights. GPUs without a native
+format (bf16 and tf32 on the T4) fall back to the fp32 peak. The CPU uses its measured fp32 figures for every
+precision.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import platform
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+from neuralforge_desktop.core.analysis.calibration import Calibration, machine_fingerprint, read_calibration
 
 PRECISIONS = ("fp32", "tf32", "fp16", "bf16")
 _ITEMSIZE = {"fp32": 4, "tf32": 4, "fp16": 2, "bf16": 2}
@@ -62,6 +66,17 @@ class DeviceProfile:
     source: str
     kind: str = "gpu"  # "gpu" | "cpu"
     extra: Mapping[str, Any] = field(default_factory=dict)
+    calibration: Calibration | None = field(default=None, compare=False, repr=False)  # the CPU's, when valid
+
+    @property
+    def latency_model(self) -> str:
+        """How latency is estimated on this device, in words (the Summary and JSON say it)."""
+        if self.calibration is not None:
+            return "calibrated: measured kernels of each kind on this machine"
+        if self.kind == "gpu":
+            return "spec-sheet roofline (no GPU is measured here)"
+        reason = self.extra.get("uncalibrated_reason") or "not calibrated yet"
+        return f"roofline from a quick measurement ({reason}; `neuralforge calibrate` measures each kind of op)"
 
     def matmul_flops_per_s(self, precision: str = "fp32") -> float:
         """Achievable FLOP/s for matrix work (peak × efficiency) at ``precision``."""
@@ -93,6 +108,7 @@ class DeviceProfile:
             "memory_efficiency": self.memory_efficiency,
             "launch_overhead_us": self.launch_overhead_us,
             "source": self.source,
+            "latency_model": self.latency_model,
             **({"extra": dict(self.extra)} if self.extra else {}),
         }
 
@@ -171,11 +187,6 @@ def default_cpu_profile_path() -> Path:
     return Path(platformdirs.user_data_dir("neuralforge")) / "cpu_profile.json"
 
 
-def _machine_fingerprint() -> dict[str, Any]:
-    return {"machine": platform.machine(), "processor": platform.processor(), "cpus": os.cpu_count() or 1,
-            "system": platform.system()}
-
-
 def _cpu_profile(gflops: float, gbs: float, source: str, extra: Mapping[str, Any]) -> DeviceProfile:
     return DeviceProfile(
         name="cpu",
@@ -212,7 +223,9 @@ def _per_cpu(load: float) -> float:
 
 
 def measured_under_load(profile: DeviceProfile) -> bool:
-    """Whether ``profile`` was measured while other work kept the machine busy (its figures may be low)."""
+    """Whether ``profile`` was measured while other work kept the machine busy (its figures may be off)."""
+    if profile.calibration is not None:
+        return profile.calibration.under_load
     load = profile.extra.get("load_average")
     return isinstance(load, int | float) and _per_cpu(float(load)) >= _BUSY_LOAD_PER_CPU
 
@@ -273,16 +286,67 @@ def measure_cpu_profile(matmul_size: int = 1024, copy_mib: int = 64, repeats: in
         f"measured on this machine {time.strftime('%Y-%m-%d %H:%M', time.localtime(measured_at))}{load_note}: "
         f"float32 {n}×{n} matmul {gflops:.1f} GFLOP/s, {copy_mib} MiB copy {gbs:.1f} GB/s, best of {repeats} "
         f"(numpy {np.__version__})",
-        {"measured": True, "fingerprint": _machine_fingerprint(), "measured_at": measured_at,
+        {"measured": True, "fingerprint": machine_fingerprint(), "measured_at": measured_at,
          "load_average": load, "repeats": repeats},
     )
 
 
 _CPU_MEMO: dict[str, DeviceProfile] = {}
+_CALIBRATED: dict[str, tuple[Calibration, DeviceProfile]] = {}
 
 
-def cpu_profile(path: str | Path | None = None, *, refresh: bool = False) -> DeviceProfile:
-    """The CPU profile: from memory, else from the JSON cache at ``path``, else measured once and cached.
+def cpu_profile(path: str | Path | None = None, *, refresh: bool = False,
+                calibration_path: str | Path | None = None) -> DeviceProfile:
+    """This computer's CPU: calibrated when a valid calibration is saved (see :mod:`.calibration`), else the
+    quick numpy roofline of :func:`roofline_cpu_profile` (``path``, ``refresh``), which says why."""
+    calibration, reason = read_calibration(calibration_path)
+    if calibration is not None:
+        key = str(calibration_path)
+        cached = _CALIBRATED.get(key)
+        if cached is None or cached[0] is not calibration:
+            cached = _CALIBRATED[key] = (calibration, calibrated_cpu_profile(calibration))
+        return cached[1]
+    profile = roofline_cpu_profile(path, refresh=refresh)
+    if profile.extra.get("uncalibrated_reason") != reason:
+        profile = replace(profile, extra={**profile.extra, "uncalibrated_reason": reason})
+        _CPU_MEMO[str(Path(path) if path is not None else default_cpu_profile_path())] = profile
+    return profile
+
+
+def calibrated_cpu_profile(calibration: Calibration) -> DeviceProfile:
+    """The CPU profile of a calibration: its summary figures, and the calibration the latency model reads."""
+    meta = calibration.meta
+    matmul, elementwise = calibration.tables.get("matmul"), calibration.tables.get("elementwise")
+    gflops = 2.0 * matmul.best_rate() / 1e9 if matmul is not None else _FALLBACK_GFLOPS  # work = MACs
+    gbs = 4.0 * elementwise.best_rate() / 1e9 if elementwise is not None else _FALLBACK_GBS  # work = elements
+    load = meta.get("load_average")
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(calibration.measured_at or 0))
+    busy = ", while other programs kept the machine busy" if calibration.under_load else ""
+    load_note = f", load average {load:.2f}" if isinstance(load, int | float) else ""
+    samples = sum(len(t.samples) for t in calibration.tables.values())
+    source = (f"calibrated on this machine {when} with torch {meta.get('torch') or '?'} on {meta.get('threads', '?')} "
+              f"threads{load_note}{busy}: {samples} ops of {len(calibration.tables)} kinds timed, best of "
+              f"{meta.get('rounds', '?')} rounds")
+    extra = {"measured": True, "calibrated": True, "measured_at": calibration.measured_at, "load_average": load,
+             "under_load": calibration.under_load, "torch": meta.get("torch"), "threads": meta.get("threads")}
+    return DeviceProfile(
+        name="cpu",
+        title=f"this computer's CPU ({os.cpu_count() or 1} logical cores)",
+        matmul_tflops={p: gflops / 1000.0 for p in PRECISIONS},
+        vector_tflops=gflops / 1000.0,
+        bandwidth_gbs=gbs,
+        compute_efficiency=0.8,
+        memory_efficiency=1.0,
+        launch_overhead_us=calibration.overhead("view") * 1e6,
+        source=source,
+        kind="cpu",
+        extra=extra,
+        calibration=calibration,
+    )
+
+
+def roofline_cpu_profile(path: str | Path | None = None, *, refresh: bool = False) -> DeviceProfile:
+    """The quick CPU roofline: from memory, else from the JSON cache at ``path``, else measured once and cached.
 
     ``path`` defaults to :func:`default_cpu_profile_path`. A cache written on another machine (different
     processor or core count) is measured again, and so is one measured on a busy machine when this one is idle
@@ -306,7 +370,7 @@ def cpu_profile(path: str | Path | None = None, *, refresh: bool = False) -> Dev
 def _read_cached(path: Path) -> DeviceProfile | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("version") != _CACHE_VERSION or data.get("fingerprint") != _machine_fingerprint():
+        if data.get("version") != _CACHE_VERSION or data.get("fingerprint") != machine_fingerprint():
             return None
         return DeviceProfile.from_json(data["profile"])
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
@@ -314,7 +378,7 @@ def _read_cached(path: Path) -> DeviceProfile | None:
 
 
 def _write_cached(path: Path, profile: DeviceProfile) -> None:
-    data = {"version": _CACHE_VERSION, "fingerprint": _machine_fingerprint(), "profile": profile.to_json()}
+    data = {"version": _CACHE_VERSION, "fingerprint": machine_fingerprint(), "profile": profile.to_json()}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
@@ -329,13 +393,14 @@ def device_names() -> list[str]:
     return ["cpu", *GPU_PROFILES]
 
 
-def get_device(device: str | DeviceProfile, *, cpu_profile_path: str | Path | None = None) -> DeviceProfile:
+def get_device(device: str | DeviceProfile, *, cpu_profile_path: str | Path | None = None,
+               calibration_path: str | Path | None = None) -> DeviceProfile:
     """Profile by name (``cpu``, ``t4``, ``a10g``, ``a100``, ``h100``; case-insensitive), or ``device`` itself."""
     if isinstance(device, DeviceProfile):
         return device
     name = device.strip().lower()
     if name == "cpu":
-        return cpu_profile(cpu_profile_path)
+        return cpu_profile(cpu_profile_path, calibration_path=calibration_path)
     try:
         return GPU_PROFILES[name]
     except KeyError:

@@ -33,6 +33,8 @@ def _graph_module_class() -> type:
             self._input_vars = list(plan.input_vars)
             self._output_vars = list(plan.output_vars)
             self._steps: list[tuple[Any, tuple[str, ...], tuple[str, ...]]] = []
+            self._step_nodes: tuple[str, ...] = ()  # the node id of each step (profiling maps times back)
+            self._step_attrs: tuple[str | None, ...] = ()  # the attribute of each step's submodule, if any
             self._release: list[tuple[str, ...]] = []  # per step: values no later step reads (freed then)
             self.input_names = [n.id for n in plan.input_nodes]
             self.output_names = [n.id for n in plan.output_nodes]
@@ -123,6 +125,8 @@ def _instantiate(plan: ModelPlan, ns: dict[str, Any]) -> Any:
     for attr, param, source, source_param in plan.ties:
         _tie(module, attr, param, source, source_param)
     steps = []
+    step_nodes: list[str] = []
+    step_attrs: list[str | None] = []
     for step in plan.steps:
         if not step.statement:
             continue
@@ -141,7 +145,11 @@ def _instantiate(plan: ModelPlan, ns: dict[str, Any]) -> Any:
         # literals from repr/JSON, and check_statement has just vetted its syntax tree.
         exec(compile(src, f"<{where}>", "exec"), ns, local)  # trusted: vetted statement, as said above
         steps.append((local["_step"], reads, tuple(step.outputs)))
+        step_nodes.append(step.node.id)
+        step_attrs.append(step.attr)
     module._steps = steps
+    module._step_nodes = tuple(step_nodes)
+    module._step_attrs = tuple(step_attrs)
     module._release = _releases(steps, plan.output_vars)
     return module
 

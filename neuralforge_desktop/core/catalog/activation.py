@@ -3,13 +3,15 @@
 All keep the input's shape, have no weights and no multiply-accumulates. Cost convention for this family:
 ``flops_extra`` = elements × a per-element constant that counts every elementary operation once —
 comparison, add, multiply, divide, and each transcendental function (exp, log, tanh, erf) as 1. The
-constant and its breakdown sit next to each entry.
+constant and its breakdown sit next to each entry. Latency: one elementwise kernel, of the cheap kind for the
+piecewise-linear ones (ReLU and relatives) and of the exp/tanh/erf kind for the others.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from neuralforge_desktop.core.catalog.kernels import LatencyRule, runs_elementwise, runs_elementwise_math
 from neuralforge_desktop.core.catalog.memory_spec import LayoutRule, SavedRule, elementwise, saves_input, saves_output
 from neuralforge_desktop.core.catalog.shape_utils import normalize_axis, numel
 from neuralforge_desktop.core.catalog.spec import (
@@ -71,6 +73,7 @@ def _activation(
     examples: tuple[Example, ...] = (),
     traits: frozenset[str] = frozenset(),
     summary: SummaryRule | None = None,
+    latency: LatencyRule = runs_elementwise_math,
 ) -> LayerDef:
     return LayerDef(
         type=type_name,
@@ -88,6 +91,7 @@ def _activation(
         examples=_DEFAULT_EXAMPLES + examples,
         traits=traits,
         summary=summary,
+        latency=latency,
         saves=saves,
         layout=layout,
     )
@@ -119,6 +123,7 @@ RELU = _activation(
     help="Rectified linear unit, the default choice in most networks: cheap and keeps gradients alive for "
     "positive inputs.",
     keras="keras.layers.ReLU", simple=True, traits=frozenset({Trait.IDEMPOTENT}),
+    latency=runs_elementwise,
 )
 
 RELU6 = _activation(
@@ -127,6 +132,7 @@ RELU6 = _activation(
     saves=saves_input,
     help="ReLU clipped at 6, used in mobile networks (MobileNet) because it quantises well.",
     keras="keras.layers.ReLU(max_value=6)", traits=frozenset({Trait.IDEMPOTENT}),
+    latency=runs_elementwise,
 )
 
 LEAKY_RELU = _activation(
@@ -139,6 +145,7 @@ LEAKY_RELU = _activation(
     init=_pass("negative_slope"),
     defaults={"negative_slope": 0.01},
     keras="keras.layers.LeakyReLU",
+    latency=runs_elementwise,
     examples=(Example({"x": ((2, 6), "float32")}, {"negative_slope": 0.2}),),
     summary=lambda p: f"slope {number(p.get('negative_slope'))}",
 )
@@ -251,6 +258,7 @@ HARDSWISH = _activation(
     saves=saves_input,
     help="Hard swish from MobileNetV3: close to SiLU but needs no exponential.",
     keras="keras.layers.Activation('hard_swish')",
+    latency=runs_elementwise,
 )
 
 HARDSIGMOID = _activation(
@@ -260,6 +268,7 @@ HARDSIGMOID = _activation(
     saves=saves_input,
     help="Hard sigmoid from MobileNetV3 (used inside squeeze-and-excitation blocks).",
     keras="keras.layers.Activation('hard_sigmoid')",
+    latency=runs_elementwise,
 )
 
 LAYERS = [RELU, RELU6, LEAKY_RELU, GELU, SILU, SIGMOID, TANH, SOFTMAX, LOG_SOFTMAX, ELU, SELU, HARDSWISH,

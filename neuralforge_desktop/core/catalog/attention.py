@@ -22,6 +22,7 @@ from neuralforge_desktop.core.catalog.attention_memory import (
     transformer_layout,
     transformer_saves,
 )
+from neuralforge_desktop.core.catalog.kernels import Kernel, KernelKind, LatencyRule, attention_kernel, linear_kernel
 from neuralforge_desktop.core.catalog.shape_utils import concrete
 from neuralforge_desktop.core.catalog.spec import (
     CostRule,
@@ -171,6 +172,18 @@ def _mha_forward(p: Params) -> str:
     return "{y} = {self}({query}, {key}, {value}" + padding + ", need_weights=False" + causal + ")[0]"
 
 
+def _mask_kernels(t: int, s: int) -> tuple[Kernel, ...]:
+    # causal_mask(): a (T, S) boolean tensor of ones, then its upper triangle (1 byte per element, not 4)
+    return (Kernel(KernelKind.COPY, (max(1, t * s // 4),)),) * 2
+
+
+def _mha_kernels(p: Params, x: Shapes, y: Shapes) -> tuple[Kernel, ...]:
+    query, key, value = _mha_inputs(x)
+    masked = p.causal or "attention_mask" in x
+    core = attention_kernel(query[0], query[1], key[1], query[-1], p.num_heads, key[-1], value[-1], masked)
+    return (core, *(_mask_kernels(query[1], key[1]) if p.causal else ()))
+
+
 _CAUSAL_HELP = "each position attends only to itself and earlier positions (for generating text left to right)"
 
 MULTIHEAD_ATTENTION = LayerDef(
@@ -227,6 +240,7 @@ MULTIHEAD_ATTENTION = LayerDef(
                 {"num_heads": 2}),
     ),
     summary=lambda p: f"{p.get('num_heads')} heads" + (" · causal" if p.get("causal") else ""),
+    latency=_mha_kernels,
     saves=lambda p, x, y, grad: mha_saves(p, x, grad),
     layout=mha_layout,
 )
@@ -319,6 +333,33 @@ def _transformer_extra(decoder: bool) -> CostRule:
     return flops
 
 
+def _transformer_kernels(decoder: bool) -> LatencyRule:
+    """Self-attention (and cross-attention in a decoder), the feed-forward block, a residual add and a
+    LayerNorm per sub-block."""
+
+    def kernels(p: Params, x: Shapes, y: Shapes) -> tuple[Kernel, ...]:
+        batch, t, d_model = x["x"]
+        tokens = batch * t * d_model
+        masked = p.causal or "attention_mask" in x
+        found: list[Kernel] = [attention_kernel(batch, t, t, d_model, p.nhead, d_model, d_model, masked)]
+        if p.causal:
+            found += _mask_kernels(t, t)
+        if decoder:
+            s, memory_masked = x["memory"][1], "memory_attention_mask" in x
+            found.append(attention_kernel(batch, t, s, d_model, p.nhead, d_model, d_model, memory_masked))
+        hidden = batch * t * p.dim_feedforward
+        activation = KernelKind.ELEMENTWISE_MATH if p.activation == "gelu" else KernelKind.ELEMENTWISE
+        found += [linear_kernel(batch * t, d_model, p.dim_feedforward, "feed-forward in"),
+                  Kernel(activation, (2 * hidden,)),
+                  linear_kernel(batch * t, p.dim_feedforward, d_model, "feed-forward out")]
+        for _ in range(3 if decoder else 2):
+            found += [Kernel(KernelKind.ELEMENTWISE, (3 * tokens,), note="residual add"),
+                      Kernel(KernelKind.NORM_STATS, (2 * tokens,), note="LayerNorm")]
+        return tuple(found)
+
+    return kernels
+
+
 def _encoder_forward(p: Params) -> str:
     padding = _MASK_ARGUMENT.format(port="attention_mask", keyword="src_key_padding_mask")
     causal = ", src_mask=causal_mask({x}, {x}), is_causal=True" if p.causal else ""
@@ -378,6 +419,7 @@ TRANSFORMER_ENCODER_LAYER = LayerDef(
                 {"nhead": 2, "dim_feedforward": 16, "norm_first": True}),
     ),
     summary=_layer_summary,
+    latency=_transformer_kernels(decoder=False),
     saves=transformer_saves(decoder=False),
     layout=transformer_layout,
 )
@@ -424,6 +466,7 @@ TRANSFORMER_DECODER_LAYER = LayerDef(
                  "memory_attention_mask": ((2, 3), "int64")}, {"nhead": 2, "dim_feedforward": 16}),
     ),
     summary=_layer_summary,
+    latency=_transformer_kernels(decoder=True),
     saves=transformer_saves(decoder=True),
     layout=transformer_layout,
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from neuralforge_desktop.core.catalog.kernels import Kernel, KernelKind, conv_kernel
 from neuralforge_desktop.core.catalog.memory_spec import saves_input
 from neuralforge_desktop.core.catalog.shape_utils import concrete, numel, prod, transposed_out, window_out
 from neuralforge_desktop.core.catalog.spec import (
@@ -55,6 +56,17 @@ def _conv_params(p: Params, x: Specs) -> int:
 
 def _conv_macs(p: Params, x: Mapping[str, tuple[int, ...]], y: Mapping[str, tuple[int, ...]]) -> int:
     return numel(y, "y") * (x["x"][1] // p.groups) * prod(p.kernel_size)
+
+
+def _conv_kernels(p: Params, x: Mapping[str, tuple[int, ...]], y: Mapping[str, tuple[int, ...]]) -> tuple[Kernel]:
+    positions = numel(y, "y") // p.out_channels
+    return (conv_kernel(KernelKind.CONV, prod(p.kernel_size), x["x"][1], p.out_channels, p.groups, positions),)
+
+
+def _tconv_kernels(p: Params, x: Mapping[str, tuple[int, ...]], y: Mapping[str, tuple[int, ...]]) -> tuple[Kernel]:
+    positions = numel(x, "x") // x["x"][1]  # each input position paints a kernel-sized patch of the output
+    return (conv_kernel(KernelKind.CONV_TRANSPOSE, prod(p.kernel_size), x["x"][1], p.out_channels, p.groups,
+                        positions),)
 
 
 def _conv_params_spec(nd: int, transposed: bool = False) -> tuple[ParamSpec, ...]:
@@ -141,6 +153,7 @@ def _conv(nd: int) -> LayerDef:
         traits=frozenset({Trait.CONVOLUTION, Trait.WINDOWED}),
         param_sizes={"weight": _conv_weight, "bias": _bias},
         summary=filters,
+        latency=_conv_kernels,
         saves=saves_input,  # and the weight, a parameter
     )
 
@@ -198,6 +211,7 @@ CONV_TRANSPOSE_2D = LayerDef(
     traits=frozenset({Trait.CONVOLUTION}),
     param_sizes={"weight": _tconv_weight, "bias": _bias},
     summary=filters,
+    latency=_tconv_kernels,
     saves=saves_input,  # and the weight, a parameter
 )
 

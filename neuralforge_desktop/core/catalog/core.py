@@ -6,6 +6,7 @@ import math
 from collections.abc import Mapping
 
 from neuralforge_desktop.core.catalog.autograd_rules import linear_keeps, linear_temporaries
+from neuralforge_desktop.core.catalog.kernels import Kernel, linear_kernel, runs_view
 from neuralforge_desktop.core.catalog.memory_spec import (
     Autograd,
     Layout,
@@ -38,6 +39,8 @@ def _linear_weight(p: Params, x: Specs) -> int:
     return concrete("x", x["x"], -1, "feature size") * p.out_features
 
 
+def _linear_kernels(p: Params, x: Shapes, y: Shapes) -> tuple[Kernel]:
+    return (linear_kernel(numel(y, "y") // p.out_features, x["x"][-1], p.out_features),)
 def _linear_saves(p: Params, x: Shapes, y: Shapes, grad: Autograd) -> list[Saved]:
     shape = x["x"]
     return linear_keeps("x", shape, grad.layout("x"), grad.needs("x"), grad.trains_params, p.bias, p.out_features)
@@ -84,6 +87,7 @@ LINEAR = LayerDef(
     traits=frozenset({Trait.DENSE}),
     param_sizes={"weight": _linear_weight, "bias": lambda p, x: p.out_features if p.bias else 0},
     summary=lambda p: f"→ {p.get('out_features')}",
+    latency=_linear_kernels,
     saves=_linear_saves,
     scratch=lambda p, x, y, grad: linear_temporaries(x["x"], grad.layout("x"), p.bias, numel(y, "y")),
 )
@@ -100,6 +104,7 @@ IDENTITY = LayerDef(
     keras="keras.layers.Identity",
     examples=(Example({"x": ((2, 3, 4), "float32")}),),
     traits=frozenset({Trait.NO_KERNEL, Trait.PASS_THROUGH}),
+    latency=lambda p, x, y: (),  # the forward step only renames the tensor: no torch call at all
     saves=saves_nothing,
     layout=same_view,
 )
@@ -136,6 +141,7 @@ FLATTEN = LayerDef(
     keras="keras.layers.Flatten",
     examples=(Example({"x": ((2, 3, 4, 5), "float32")}), Example({"x": ((2, 3, 4, 5), "float32")}, {"end_dim": 2})),
     traits=frozenset({Trait.NO_KERNEL, Trait.FLATTENS}),
+    latency=runs_view,
     saves=saves_nothing,
     layout=_flatten_layout,
 )

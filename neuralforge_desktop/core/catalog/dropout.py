@@ -10,6 +10,7 @@ import math
 from collections.abc import Mapping
 
 from neuralforge_desktop.core.catalog.autograd_rules import dropout_keeps
+from neuralforge_desktop.core.catalog.kernels import runs_view
 from neuralforge_desktop.core.catalog.memory_spec import Autograd, Layout, Placement, Saved, elementwise, same_view
 from neuralforge_desktop.core.catalog.spec import Example, LayerDef, Params, ParamSpec, PortSpec, TorchCall, Trait
 from neuralforge_desktop.core.catalog.summaries import dropout_rate
@@ -40,7 +41,7 @@ def _dropout_layout(p: Params, x: Shapes, layout: Layout) -> Placement:
     return same_view(p, x, layout) if p.p == 0 else elementwise(p, x, layout)
 
 
-# The identity at inference: free in latency, looked through by pattern rules, and its p is checked.
+# The identity at inference: only its call costs latency, looked through by pattern rules, and its p is checked.
 _TRAITS = frozenset({Trait.DROPOUT, Trait.NO_KERNEL, Trait.PASS_THROUGH})
 
 
@@ -69,6 +70,7 @@ DROPOUT = LayerDef(
         Example({"x": ((2, 6), "float32")}, {"p": 1.0}),
     ),
     traits=_TRAITS,
+    latency=runs_view,  # at inference torch returns the input: only the call costs
     summary=dropout_rate,
     saves=_dropout_saves,
     layout=_dropout_layout,
@@ -93,6 +95,7 @@ DROPOUT_2D = LayerDef(
         Example({"x": ((2, 8, 5, 7), "float32")}, {"p": 0.2}),
     ),
     traits=_TRAITS,
+    latency=runs_view,  # at inference torch returns the input: only the call costs
     summary=dropout_rate,
     saves=_channel_dropout_saves,
     layout=_dropout_layout,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from neuralforge_desktop.core.catalog.kernels import Kernel, KernelKind, runs_gather
 from neuralforge_desktop.core.catalog.memory_spec import Autograd, Saved, elementwise, saves_nothing
 from neuralforge_desktop.core.catalog.shape_utils import concrete, numel
 from neuralforge_desktop.core.catalog.spec import Example, LayerDef, Params, ParamSpec, PortSpec, TorchCall, Trait
@@ -97,6 +98,7 @@ EMBEDDING = LayerDef(
     traits=frozenset({Trait.LOOKUP}),
     param_sizes={"weight": _table_size},
     summary=lambda p: f"{p.get('num_embeddings')} → {p.get('embedding_dim')}",
+    latency=runs_gather,
     saves=_embedding_saves,
 )
 
@@ -112,6 +114,12 @@ POSITIONAL_EMBEDDING_SOURCE = '''class PositionalEmbedding(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.weight[: x.shape[1]]
 '''
+
+
+def _positional_kernels(p: Params, x: Shapes, y: Shapes) -> tuple[Kernel, ...]:
+    batch, steps, dim = x["x"]
+    # slicing the table is a view; the add reads x and the first T rows and writes y
+    return Kernel(KernelKind.VIEW), Kernel(KernelKind.ELEMENTWISE, (2 * batch * steps * dim + steps * dim,))
 
 
 def _positional_shape(p: Params, x: Specs) -> dict[str, TensorSpec]:
@@ -155,6 +163,7 @@ POSITIONAL_EMBEDDING = LayerDef(
     ),
     traits=frozenset({Trait.LOOKUP}),  # adds only the first T rows of its table
     param_sizes={"weight": lambda p, x: p.max_len * concrete("x", x["x"], -1, "embedding size")},
+    latency=_positional_kernels,
     saves=saves_nothing,  # x + P[:T]: an addition keeps nothing
     layout=elementwise,
 )

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from neuralforge_desktop.core.catalog.kernels import Kernel, runs_norm_affine, runs_norm_stats
 from neuralforge_desktop.core.catalog.memory_spec import Autograd, Saved, contiguous_copy
 from neuralforge_desktop.core.catalog.shape_utils import concrete, numel, prod
 from neuralforge_desktop.core.catalog.spec import Example, LayerDef, Params, ParamSpec, PortSpec, TorchCall, Trait
@@ -108,6 +109,12 @@ def _running_stats_flops(p: Params, x: Shapes, y: Shapes) -> int:
 
 def _computed_stats_flops(p: Params, x: Shapes, y: Shapes) -> int:
     return numel(x, "x") * (NORMALISE_FLOPS + STATISTICS_FLOPS)
+
+
+def _running_norm_kernels(p: Params, x: Shapes, y: Shapes) -> tuple[Kernel, ...]:
+    """At inference, running statistics make the norm a per-channel scale and shift; without them the
+    statistics are computed from the input."""
+    return runs_norm_affine(p, x, y) if p.track_running_stats else runs_norm_stats(p, x, y)
 
 
 def _batch_init(p: Params, x: Specs) -> dict[str, object]:
@@ -212,6 +219,7 @@ def _batch_norm(nd: int) -> LayerDef:
         traits=frozenset({Trait.CANCELS_BIAS}),
         param_sizes={"weight": lambda p, x: _channels(x) if p.affine else 0,
                      "bias": lambda p, x: _channels(x) if p.affine and p.bias else 0},
+        latency=_running_norm_kernels,
         saves=_batch_norm_saves,
         scratch=_batch_norm_scratch,
     )
@@ -283,6 +291,7 @@ LAYER_NORM = LayerDef(
         Example({"x": ((2, 3, 4, 4), "float32")}, {"num_dims": 3, "elementwise_affine": False}),
         Example({"x": ((2, 7, 8), "float32")}, {"bias": False}),
     ),
+    latency=runs_norm_stats,
     saves=_layer_norm_saves,
     scratch=lambda p, x, y, grad: _stats(prod(x["x"][: len(x["x"]) - p.num_dims])),
 )
@@ -352,6 +361,7 @@ GROUP_NORM = LayerDef(
         Example({"x": ((2, 4, 3, 3, 3), "float32")}, {"num_groups": 1, "bias": False}),
     ),
     summary=lambda p: f"{p.get('num_groups')} groups",
+    latency=runs_norm_stats,
     saves=_group_norm_saves,
     scratch=lambda p, x, y, grad: [*contiguous_copy(p, x, y, grad), *_stats(x["x"][0] * p.num_groups)],
 )
@@ -386,6 +396,7 @@ INSTANCE_NORM_2D = LayerDef(
         Example({"x": ((2, 4, 5, 7), "float32")}, {"affine": True, "track_running_stats": True}),
         Example({"x": ((2, 4, 5, 5), "float32")}, {"affine": True, "bias": False, "momentum": None}),
     ),
+    latency=_running_norm_kernels,
     saves=_instance_norm_saves,
     scratch=_instance_norm_scratch,
 )

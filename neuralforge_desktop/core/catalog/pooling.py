@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 
+from neuralforge_desktop.core.catalog.kernels import Kernel, pool_kernel, runs_reduce
 from neuralforge_desktop.core.catalog.memory_spec import Autograd, Saved, saves_input, saves_nothing
 from neuralforge_desktop.core.catalog.shape_utils import numel, prod, window_out
 from neuralforge_desktop.core.catalog.spec import (
@@ -115,6 +116,8 @@ def _pool_examples(nd: int, average: bool) -> tuple[Example, ...]:
     return tuple(examples)
 
 
+def _window_kernels(p: Params, x: Shapes, y: Shapes) -> tuple[Kernel]:
+    return (pool_kernel(prod(p.kernel_size), x, y),)
 def _max_pool_saves(p: Params, x: Shapes, y: Shapes, grad: Autograd) -> list[Saved]:
     """The input and the position of each maximum (int64, one per output element)."""
     return [Saved.input(), Saved.inner(numel(y, "y"), "int64")]
@@ -157,6 +160,7 @@ def _max_pool(nd: int) -> LayerDef:
         examples=_pool_examples(nd, average=False),
         traits=frozenset({Trait.WINDOWED}),
         summary=window,
+        latency=_window_kernels,
         saves=_max_pool_saves,
         scratch=_max_pool_scratch,
     )
@@ -184,6 +188,7 @@ AVG_POOL_2D = LayerDef(
     examples=_pool_examples(2, average=True),
     traits=frozenset({Trait.WINDOWED}),
     summary=window,
+    latency=_window_kernels,
     saves=saves_input,
 )
 
@@ -202,6 +207,12 @@ def _adaptive_flops(p: Params, x: Shapes, y: Shapes) -> int:
     n, c, h, w = x["x"]
     oh, ow = p.output_size
     return n * c * _adaptive_window_total(h, oh) * _adaptive_window_total(w, ow)
+
+
+def _adaptive_kernels(p: Params, x: Shapes, y: Shapes) -> tuple[Kernel]:
+    n, c, h, w = x["x"]
+    oh, ow = p.output_size
+    return (pool_kernel(math.ceil(h / oh) * math.ceil(w / ow), x, y),)
 
 
 ADAPTIVE_AVG_POOL_2D = LayerDef(
@@ -228,6 +239,7 @@ ADAPTIVE_AVG_POOL_2D = LayerDef(
         Example({"x": ((2, 3, 3, 3), "float32")}, {"output_size": 4}),
     ),
     summary=lambda p: f"→ {dims(p.get('output_size'))}",
+    latency=_adaptive_kernels,
     saves=_adaptive_saves,
 )
 
@@ -250,6 +262,7 @@ GLOBAL_AVG_POOL_2D = LayerDef(
     torch=TorchCall(forward="{y} = {x}.mean(dim=(2, 3))"),
     keras="keras.layers.GlobalAveragePooling2D",
     examples=(Example({"x": ((2, 3, 5, 7), "float32")}), Example({"x": ((1, 4, 1, 1), "float32")})),
+    latency=runs_reduce,
     saves=saves_nothing,
 )
 
@@ -266,6 +279,7 @@ GLOBAL_MAX_POOL_2D = LayerDef(
     torch=TorchCall(forward="{y} = {x}.amax(dim=(2, 3))"),
     keras="keras.layers.GlobalMaxPooling2D",
     examples=(Example({"x": ((2, 3, 5, 7), "float32")}), Example({"x": ((1, 4, 1, 1), "float32")})),
+    latency=runs_reduce,
     saves=_amax_saves,
 )
 

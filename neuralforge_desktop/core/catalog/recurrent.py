@@ -5,6 +5,9 @@ Cost conventions (D = 2 when bidirectional else 1, L = num_layers, G = gates: 4 
 * MACs: every time step of every layer and direction multiplies the step's input (size ``in``: the input
   features for layer 0, D·H above) and the previous hidden state (H) by the gate weights, so
   ``macs = N · T · Σ_layers D · G · (in + H) · H``. Bias additions are not counted (as for Linear).
+* latency: one :data:`~.kernels.KernelKind.RECURRENT` kernel per layer and direction, launched once per time
+  step: the steps of a layer run one after another, each paying a fixed cost besides its matrix product; the
+  first kernel also carries the call's fixed cost.
 * flops_extra: elementwise gate work per hidden unit and time step, each sigmoid/tanh/ReLU, product and sum
   counted as one operation: LSTM 9 (3 sigmoids, 2 tanh, 3 products, 1 sum), GRU 9 (2 sigmoids, 1 tanh,
   3 products, 3 sums/differences), RNN 1 (the nonlinearity). Times N · T · L · D · H.
@@ -12,9 +15,10 @@ Cost conventions (D = 2 when bidirectional else 1, L = num_layers, G = gates: 4 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from neuralforge_desktop.core.catalog.kernels import Kernel, recurrent_kernel
 from neuralforge_desktop.core.catalog.recurrent_memory import recurrent_layout, recurrent_saves
 from neuralforge_desktop.core.catalog.shape_utils import concrete
 from neuralforge_desktop.core.catalog.spec import (
@@ -100,6 +104,15 @@ def _flops_extra(kind: str) -> CostRule:
         return _ELEMENTWISE[kind] * batch * steps * p.num_layers * _directions(p) * p.hidden_size
 
     return flops
+
+
+def _kernels(kind: str) -> Callable[[Params, Shapes, Shapes], tuple[Kernel, ...]]:
+    def kernels(p: Params, x: Shapes, y: Shapes) -> tuple[Kernel, ...]:
+        batch, steps = _batch_steps(p, x["x"])
+        return tuple(recurrent_kernel(_GATES[kind], batch, size, p.hidden_size, steps, f"layer {i}", first=i == d == 0)
+                     for i, size in enumerate(_layer_inputs(p, x["x"][-1])) for d in range(_directions(p)))
+
+    return kernels
 
 
 def _params(kind: str) -> tuple[ParamSpec, ...]:
@@ -208,6 +221,7 @@ def _recurrent(kind: str) -> LayerDef:
         examples=_examples(kind),
         traits=frozenset({Trait.STACKED}),
         summary=_summary,
+        latency=_kernels(kind),
         saves=recurrent_saves(kind),
         layout=recurrent_layout,
     )

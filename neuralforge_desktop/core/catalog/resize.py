@@ -6,6 +6,7 @@ import math
 from collections.abc import Mapping
 from fractions import Fraction
 
+from neuralforge_desktop.core.catalog.kernels import runs_copy, runs_elementwise_math
 from neuralforge_desktop.core.catalog.memory_spec import saves_nothing
 from neuralforge_desktop.core.catalog.shape_utils import numel
 from neuralforge_desktop.core.catalog.spec import Example, LayerDef, Params, ParamSpec, PortSpec, TorchCall
@@ -84,6 +85,7 @@ UPSAMPLE = LayerDef(
         Example({"x": ((2, 3, 8, 6), "float32")}, {"scale_factor": 0.5}),
     ),
     summary=lambda p: f"×{number(p.get('scale_factor'))} {p.get('mode', '')}".strip(),
+    latency=lambda p, x, y: runs_elementwise_math(p, x, y) if p.mode == "bilinear" else runs_copy(p, x, y),
     saves=saves_nothing,  # nearest and bilinear backward need only the sizes
 )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from neuralforge_desktop.core.catalog.kernels import runs_view
 from neuralforge_desktop.core.catalog.memory_spec import Layout, Placement, saves_nothing
 from neuralforge_desktop.core.catalog.shape_utils import batch_sized, normalize_axis
 from neuralforge_desktop.core.catalog.spec import LayerDef, Params, ParamSpec, PortSpec, TorchCall
@@ -72,6 +73,7 @@ SPLIT = LayerDef(
     examples=(_ex((2, 3, 8)), _ex((2, 6, 4), dim=1, num_outputs=3)),
     saves=saves_nothing,
     layout=_split_layout,
+    latency=runs_view,  # views of the input: only the call costs
 )
 
 
@@ -152,6 +154,7 @@ SLICE = LayerDef(
     ),
     saves=saves_nothing,
     layout=_slice_layout,
+    latency=runs_view,  # views of the input: only the call costs
 )
 
 
@@ -187,6 +190,7 @@ SELECT = LayerDef(
     ),
     saves=saves_nothing,
     layout=_select_layout,
+    latency=runs_view,  # views of the input: only the call costs
 )
 
 

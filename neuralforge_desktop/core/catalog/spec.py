@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from typing import Any
 
+from neuralforge_desktop.core.catalog.kernels import LatencyRule
 from neuralforge_desktop.core.catalog.memory_spec import LayoutRule, SavedRule, ScratchRule, no_scratch
 from neuralforge_desktop.core.catalog.summaries import number
 from neuralforge_desktop.core.diagnostics import ParamError
@@ -213,7 +214,7 @@ class Trait:
     """Roles a layer declares in :attr:`LayerDef.traits`. Analyses ask for a role, never for a type name, so a
     plugin layer that declares a role is costed, linted and hinted like the built-ins that declare it."""
 
-    NO_KERNEL = "no-kernel"  # runs no kernel at inference (views, dropout, graph inputs/outputs): free in latency
+    NO_KERNEL = "no-kernel"  # runs no kernel at inference (views, dropout, graph inputs/outputs): only its call costs
     PASS_THROUGH = "pass-through"  # at inference the output is the input unchanged; pattern rules look through it
     DROPOUT = "dropout"  # zeroes values at random while training, with probability param ``p``
     LOOKUP = "lookup"  # gathers rows of its weight table: reads only those rows, not the whole table
@@ -286,8 +287,8 @@ class LayerDef:
     Besides the schema, shape and cost rules, an entry declares what the analyses need to know about it, as
     data rather than as type names written into the analyses:
 
-    * ``traits`` — the :class:`Trait` roles it plays: the cost model gives ``NO_KERNEL`` layers no latency,
-      reads only the gathered rows of a ``LOOKUP`` and runs a ``CONVOLUTION`` at the convolution rate; lint
+    * ``traits`` — the :class:`Trait` roles it plays: the spec-sheet roofline gives ``NO_KERNEL`` layers no
+      latency, reads only the gathered rows of a ``LOOKUP`` and runs a ``CONVOLUTION`` at the convolution rate; lint
       looks through ``PASS_THROUGH`` layers and warns about a ``CONVOLUTION``'s bias before a
       ``CANCELS_BIAS`` norm, a ``DROPOUT`` before the output, a ``DENSE`` layer right after one that
       ``FLATTENS``; hints check a ``DROPOUT``'s ``p``, a ``WINDOWED`` layer's stride, a ``STACKED`` layer's
@@ -297,6 +298,9 @@ class LayerDef:
     * ``loss_checks`` — on a loss, the activations that must not feed its prediction (:class:`LossCheck`).
     * ``summary`` — the canvas's one-line parameter summary (``"32 · 3×3"``); without one, the first two
       non-advanced params that differ from their defaults.
+    * ``latency`` — the kernels it runs at inference (:mod:`.kernels`), from params and input/output shapes: what
+      the latency model predicts from. Without one, a ``NO_KERNEL`` layer is a call that moves no data and any
+      other layer one generic kernel costed from its MACs and the bytes it moves.
     * ``saves``, ``layout``, ``scratch`` — memory (see :mod:`.memory_spec`): the tensors autograd keeps of one
       call for the backward pass, whether the output is a view of the input or new memory and how it is laid
       out, and the temporary tensors alive inside the layer while it runs at inference. ``saves=None`` means undeclared:
@@ -329,6 +333,7 @@ class LayerDef:
     param_sizes: Mapping[str, SizeRule] = field(default_factory=dict)  # parameter name → element count rule
     loss_checks: tuple[LossCheck, ...] = ()  # a loss: activations that must not feed its prediction
     summary: SummaryRule | None = None  # the canvas one-liner; None: params that differ from the defaults
+    latency: LatencyRule | None = None  # the kernels it runs at inference (see the class docstring)
     saves: SavedRule | None = None  # tensors kept for backward; None: undeclared (assumed: its inputs)
     layout: LayoutRule | None = None  # where the outputs lie; None: new contiguous memory
     scratch: ScratchRule = no_scratch  # temporary tensors alive inside the layer while it runs at inference

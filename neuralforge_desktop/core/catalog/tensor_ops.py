@@ -12,6 +12,14 @@ import re
 from collections.abc import Mapping, Sequence
 
 from neuralforge_desktop.core.catalog.autograd_rules import Operand, matmul_copies, matmul_keeps
+from neuralforge_desktop.core.catalog.kernels import (
+    Kernel,
+    matmul_kernel,
+    runs_copy,
+    runs_elementwise,
+    runs_reduce,
+    runs_view,
+)
 from neuralforge_desktop.core.catalog.memory_spec import (
     Autograd,
     Layout,
@@ -151,6 +159,7 @@ RESHAPE = LayerDef(
     traits=_VIEW,
     saves=saves_nothing,
     layout=_reshape_layout,
+    latency=runs_view,
 )
 
 
@@ -194,6 +203,7 @@ PERMUTE = LayerDef(
     examples=(_ex((2, 3, 4)), _ex((2, 3, 4, 5), dims=[0, 2, 3, 1]), _ex((2, 3, 4, 5), dims=[0, -1, 1, 2])),
     saves=saves_nothing,
     layout=_permute_layout,
+    latency=runs_view,
 )
 
 
@@ -219,6 +229,7 @@ TRANSPOSE = LayerDef(
     examples=(_ex((2, 3, 4)), _ex((2, 3, 4, 5), dim0=-1, dim1=1)),
     saves=saves_nothing,
     layout=_transpose_layout,
+    latency=runs_view,
 )
 
 
@@ -244,6 +255,7 @@ SQUEEZE = LayerDef(
     traits=_VIEW,
     saves=saves_nothing,
     layout=lambda p, x, layout: Placement(True, layout.without(x["x"], p.dim % len(x["x"]))),
+    latency=runs_view,
 )
 
 
@@ -267,6 +279,7 @@ UNSQUEEZE = LayerDef(
     traits=_VIEW,
     saves=saves_nothing,
     layout=lambda p, x, layout: Placement(True, layout.inserted(x["x"], p.dim % (len(x["x"]) + 1))),
+    latency=runs_view,
 )
 
 
@@ -308,6 +321,7 @@ CONCAT = LayerDef(
         Example(_f32((2, 3), (2, 3)), {"dim": 0}),
     ),
     saves=saves_nothing,
+    latency=runs_copy,
 )
 
 
@@ -357,6 +371,7 @@ ADD = LayerDef(
     saves=saves_nothing,
     layout=elementwise,
     scratch=_partial_sums,
+    latency=runs_elementwise,
 )
 
 def _multiply_saves(p: Params, x: Shapes, y: Shapes, grad: Autograd) -> list[Saved]:
@@ -400,6 +415,7 @@ MULTIPLY = LayerDef(
     saves=_multiply_saves,
     layout=elementwise,
     scratch=_partial_sums,
+    latency=runs_elementwise,
 )
 
 
@@ -433,6 +449,13 @@ def _matmul_scratch(p: Params, x: Shapes, y: Shapes, grad: Autograd) -> list[Sav
     return matmul_copies(a, b)
 
 
+def _matmul_kernels(p: Params, x: Shapes, y: Shapes) -> tuple[Kernel]:
+    a, b = x["a"], x["b"]
+    m = a[-2] if len(a) > 1 else 1
+    n = b[-1] if len(b) > 1 else 1
+    batch = math.prod(y["y"]) // max(1, m * n)
+    return (matmul_kernel(m, a[-1], n, batch),)
+
 
 MATMUL = LayerDef(
     type="MatMul",
@@ -451,6 +474,7 @@ MATMUL = LayerDef(
     ),
     saves=_matmul_saves,
     scratch=_matmul_scratch,
+    latency=_matmul_kernels,
 )
 
 
@@ -497,6 +521,7 @@ MEAN = LayerDef(
     torch=TorchCall(forward=_mean_forward),
     examples=(_ex((2, 5, 3)), _ex((2, 3, 4, 5), dim=[2, 3], keepdim=True), _ex((2, 3, 4), dim=[-1])),
     saves=saves_nothing,
+    latency=runs_reduce,
 )
 
 LAYERS = [RESHAPE, PERMUTE, TRANSPOSE, SQUEEZE, UNSQUEEZE, CONCAT, ADD, MULTIPLY, MATMUL, MEAN]

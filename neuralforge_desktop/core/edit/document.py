@@ -108,9 +108,11 @@ class Document:
         return value
 
     def cost(self, batch_size: int = 1, device: str = "cpu") -> Any:
+        from neuralforge_desktop.core.analysis.calibration import calibration_token
         from neuralforge_desktop.core.analysis.cost import estimate_cost
 
-        return self.derived(f"cost:{batch_size}:{device}",
+        calibrated = calibration_token() if device == "cpu" else ""  # a new calibration changes CPU estimates
+        return self.derived(f"cost:{batch_size}:{device}:{calibrated}",
                             lambda: estimate_cost(self.graph, self.shapes, batch_size=batch_size, device=device))
 
     def lint(self) -> list[Any]:

@@ -27,15 +27,20 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QPushButton,
     QSpinBox,
     QTableView,
     QVBoxLayout,
     QWidget,
 )
 
+from neuralforge_desktop.core.analysis.calibration import calibration_token
 from neuralforge_desktop.core.analysis.cost import CostReport, CostRow
 from neuralforge_desktop.core.analysis.devices import GPU_PROFILES, device_names, measured_when
+from neuralforge_desktop.core.measure import auto
+from neuralforge_desktop.core.measure.results import format_ms, graph_fingerprint, load_result
 from neuralforge_desktop.ui.bridge import DocumentBridge, SelectionModel
+from neuralforge_desktop.ui.panels.measure import MeasureRunner
 from neuralforge_desktop.ui.theme import DEFAULT_THEME, roles, section_style
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1  # raw number (or text) the proxy sorts by
@@ -177,8 +182,9 @@ class SummaryPanel(QWidget):
         for name in device_names():
             profile = GPU_PROFILES.get(name)
             self._device.addItem(name.upper() if name != "cpu" else "CPU (this computer)", name)
-            self._device.setItemData(self._device.count() - 1, profile.title if profile else
-                                     "measured on this machine", Qt.ItemDataRole.ToolTipRole)
+            self._device.setItemData(self._device.count() - 1, f"{profile.title}: a spec-sheet roofline, no GPU "
+                                     "is measured here" if profile else "calibrated on this machine from real "
+                                     "torch ops", Qt.ItemDataRole.ToolTipRole)
         self._device.currentIndexChanged.connect(lambda _: self.refresh())
         self._batch = QSpinBox(self)
         self._batch.setRange(1, 1 << 20)
@@ -191,6 +197,14 @@ class SummaryPanel(QWidget):
         controls.addSpacing(8)
         controls.addWidget(QLabel("Batch"))
         controls.addWidget(self._batch)
+        self._measure = QPushButton("Measure", self)
+        self._measure.setToolTip("Time this graph on this computer's CPU (in a separate process: the editor stays "
+                                 "responsive) and show the measurement beside the estimate.")
+        self._measure.clicked.connect(self._measure_clicked)
+        self._runner = MeasureRunner(self)
+        self._runner.progress.connect(self._measure_progress)
+        self._runner.finished.connect(self._measure_finished)
+        self._measure_error = ""
 
         self._totals: dict[str, QLabel] = {}
         grid = QGridLayout()
@@ -198,7 +212,8 @@ class SummaryPanel(QWidget):
         grid.setVerticalSpacing(3)
         names = [("params", "Parameters"), ("trainable", "Trainable"), ("frozen", "Frozen"),
                  ("macs", "MACs"), ("flops", "FLOPs"), ("saved", "Activations kept (training)"),
-                 ("peak", "Activations peak (inference)"), ("training", "Training memory"), ("latency", "Latency")]
+                 ("peak", "Activations peak (inference)"), ("training", "Training memory"), ("latency", "Latency"),
+                 ("measured", "Measured")]
         for i, (key, title) in enumerate(names):
             caption = QLabel(title, self)
             value = QLabel("–", self)
@@ -251,7 +266,11 @@ class SummaryPanel(QWidget):
         layout.setContentsMargins(8, 8, 8, 8)
         layout.setSpacing(6)
         layout.addLayout(controls)
-        layout.addWidget(self._totals_heading)
+        totals_head = QHBoxLayout()  # the heading, and Measure at its right: it fills the Measured total
+        totals_head.addWidget(self._totals_heading)
+        totals_head.addStretch(1)
+        totals_head.addWidget(self._measure)
+        layout.addLayout(totals_head)
         layout.addLayout(grid)
         layout.addWidget(self._device_note)
         layout.addWidget(self._uncounted)
@@ -265,6 +284,13 @@ class SummaryPanel(QWidget):
         bridge.changed.connect(lambda _change: self._timer.start())
         bridge.replaced.connect(self._timer.start)
         selection.changed.connect(self._follow_selection)
+        # a calibration made in the background (none yet, or one taken on a busy machine) refreshes the estimate
+        self._calibration = calibration_token()
+        self._calibration_watch = QTimer(self)
+        self._calibration_watch.setInterval(3000)
+        self._calibration_watch.timeout.connect(self._check_calibration)
+        if auto.recheck_in_background():
+            self._calibration_watch.start()
         self.set_theme(self._theme)
         self.refresh()
 
@@ -295,8 +321,14 @@ class SummaryPanel(QWidget):
 
     def total_text(self, key: str) -> str:
         """Text of one total (``params``, ``trainable``, ``frozen``, ``macs``, ``flops``, ``saved``, ``peak``,
-        ``training``, ``latency``)."""
+        ``training``, ``latency``, ``measured``)."""
         return self._totals[key].text()
+
+    def measure_button(self) -> QPushButton:
+        return self._measure
+
+    def measure_runner(self) -> MeasureRunner:
+        return self._runner
 
     def set_theme(self, name: str) -> None:
         self._theme = name
@@ -308,6 +340,7 @@ class SummaryPanel(QWidget):
         self._model.set_warning_color(c.warning)
         for label in self._totals.values():
             label.setStyleSheet("font-weight: 600;")
+        self._warning_color = c.warning
 
     def refresh(self) -> None:
         """Recompute now (the document caches the report per revision, device and batch size)."""
@@ -318,6 +351,7 @@ class SummaryPanel(QWidget):
         rows = report.rows if self._nested.isChecked() else [r for r in report.rows if r.depth == 0]
         if self._model.set_rows(rows):
             self._follow_selection(self._selection.ids)
+        self._show_measured(report)
 
     # -- internals ---------------------------------------------------------------------------------------
     def _show_totals(self, report: CostReport) -> None:
@@ -342,16 +376,97 @@ class SummaryPanel(QWidget):
             f"optimizer state ({report.optimizer}) {human_bytes(report.optimizer_bytes)} + activations kept "
             f"{human_bytes(report.saved_activation_bytes)}\n\n" + report.conventions.get("training_memory_bytes", ""))
         t["latency"].setToolTip(report.conventions.get("latency_ms", ""))
-        when = measured_when(report.profile)
-        measured = f" (measured {when})" if when else ""
-        self._device_note.setText(f"Latency estimated for {report.profile.title}{measured}, "
-                                  f"batch {report.batch_size}, "
+        profile = report.profile
+        when = measured_when(profile)
+        if profile.calibration is not None:
+            how = f" (calibrated {when})"
+        elif profile.kind == "cpu":
+            how = (f" (measured {when}" if when else " (") + ": a rough roofline until this CPU is calibrated"
+            how += ", calibrating in the background)" if self._calibration_watch.isActive() else ")"
+        else:
+            how = " (its spec sheet: a roofline, no GPU is measured here)"
+        self._device_note.setText(f"Latency estimated for {profile.title}{how}, batch {report.batch_size}, "
                                   f"{report.precision}; training memory assumes {report.optimizer}.")
+        self._device_note.setToolTip(profile.latency_model + "\n" + profile.source)
         if report.uncounted:
             shown = ", ".join(report.uncounted[:8]) + (" …" if len(report.uncounted) > 8 else "")
             self._uncounted.setText(f"Not counted ({len(report.uncounted)}): {shown}. Totals are lower bounds.")
             self._uncounted.setToolTip("\n".join(report.uncounted))
         self._uncounted.setVisible(bool(report.uncounted))
+
+    # -- measuring ---------------------------------------------------------------------------------------
+    def _measurable(self) -> str:
+        """Why Measure cannot run now ("" when it can)."""
+        if self.device() != "cpu":
+            return "Measure times the graph on this computer's CPU: choose the CPU device."
+        if not self._bridge.document.shapes.ok:
+            return "Fix the graph's errors first: a graph with errors cannot be built."
+        return ""
+
+    def _show_measured(self, report: CostReport) -> None:
+        label = self._totals["measured"]
+        document = self._bridge.document
+        result = None
+        if self.device() == "cpu" and document.shapes.ok:
+            fingerprint = document.derived("fingerprint", lambda: graph_fingerprint(document.graph))
+            result = load_result(document.graph, report.batch_size, "cpu", fingerprint=fingerprint)
+        if self._runner.running():
+            pass  # the progress text stays until the worker finishes
+        elif result is not None:
+            forward = result["forward_ms"]
+            measured = float(forward["median"])
+            label.setText(f"{format_ms(measured)}  (estimate ×{report.latency_ms / measured:.2f})")
+            label.setStyleSheet("font-weight: 600;")
+            step = result.get("training_step_ms")
+            label.setToolTip(
+                f"Median of the quietest round of forward passes on this CPU ({forward['reps']} runs; best "
+                f"{format_ms(forward['min'])}, 90 % "
+                f"under {format_ms(forward['p90'])}), batch {result['batch_size']}, torch {result['torch']}, "
+                f"{result['threads']} threads"
+                + (f"; one training step {format_ms(step['median'])}" if step else "")
+                + (".\nOther programs kept the CPU busy meanwhile: the times are likely high." if forward.get("busy")
+                   else "."))
+        elif self._measure_error:
+            label.setText(self._measure_error)
+            label.setStyleSheet(f"color: {self._warning_color};")
+        else:
+            label.setText("–")
+            label.setStyleSheet("font-weight: 600;")
+            label.setToolTip("Not measured at this batch size yet: Measure times it on this CPU.")
+        why = self._measurable()
+        self._measure.setEnabled(self._runner.running() or not why)
+        self._measure.setToolTip(why or "Time this graph on this computer's CPU (in a separate process: the editor "
+                                 "stays responsive) and show the measurement beside the estimate.")
+
+    def _measure_clicked(self) -> None:
+        if self._runner.running():
+            self._runner.stop()
+            return
+        if self._measurable():
+            return
+        self._measure_error = ""
+        self._measure.setText("Stop")
+        self._runner.start(self._bridge.document.graph.copy(), self.batch_size())
+
+    def _measure_progress(self, text: str) -> None:
+        label = self._totals["measured"]
+        label.setStyleSheet("")
+        label.setText(text if len(text) <= 32 else text[:31] + "…")
+
+    def _measure_finished(self, event: dict) -> None:
+        self._measure.setText("Measure")
+        if event.get("event") != "measured":
+            error = str(event.get("error", "failed"))
+            self._measure_error = "stopped" if error == "stopped" else "not measured (see the tooltip)"
+            self._totals["measured"].setToolTip(error)
+        self.refresh()
+
+    def _check_calibration(self) -> None:
+        token = calibration_token()
+        if token != self._calibration:
+            self._calibration = token
+            self._calibration_watch.stop()
+            self.refresh()
 
     def _row_clicked(self, index: QModelIndex) -> None:
         if self._syncing or not index.isValid():

@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from neuralforge_desktop.plugin_api import (
     Autograd,
     Example,
+    Kernel,
+    KernelKind,
     LayerDef,
     Params,
     ParamSpec,
@@ -25,7 +27,9 @@ from neuralforge_desktop.plugin_api import (
     TorchCall,
     concrete,
     elementwise,
+    linear_kernel,
     numel,
+    runs_elementwise_math,
     saves_input,
     zero_cost,
 )
@@ -54,6 +58,7 @@ MISH = LayerDef(
     macs=zero_cost,
     flops_extra=lambda p, x, y: MISH_FLOPS_PER_ELEMENT * numel(y, "y"),
     torch=TorchCall(module="nn.Mish", init=lambda p, x: {}),
+    latency=runs_elementwise_math,  # one elementwise kernel with exp, log and tanh per element
     examples=(
         Example({"x": ((2, 7), "float32")}),
         Example({"x": ((2, 3, 5, 5), "float32")}),
@@ -113,6 +118,18 @@ def _se_flops(p: Params, x: Shapes, y: Shapes) -> int:
     return 2 * numel(x, "x") + n * (2 * c + h)
 
 
+def _se_kernels(p: Params, x: Shapes, y: Shapes) -> tuple[Kernel, ...]:
+    """What the helper's forward runs, call by call: the mean, two small Linear layers with ReLU and sigmoid
+    between and after, the indexing view and the rescale."""
+    n, c = x["x"][0], x["x"][1]
+    h = se_hidden(c, p.reduction)
+    elements = numel(x, "x")
+    return (Kernel(KernelKind.REDUCE, (elements + n * c,)), linear_kernel(n, c, h),
+            Kernel(KernelKind.ELEMENTWISE, (2 * n * h,)), linear_kernel(n, h, c),
+            Kernel(KernelKind.ELEMENTWISE_MATH, (2 * n * c,)), Kernel(KernelKind.VIEW),
+            Kernel(KernelKind.ELEMENTWISE, (2 * elements + n * c,)))
+
+
 def _se_saves(p: Params, x: Shapes, y: Shapes, grad: Autograd) -> list[Saved]:
     """What autograd keeps of the helper module's forward: x (for the gate's gradient), the channel means (fc1's
     input, when the weights train), the ReLU output and the sigmoid gate."""
@@ -149,6 +166,7 @@ SQUEEZE_EXCITE = LayerDef(
         Example({"x": ((2, 8, 3, 4), "float32")}, {"reduction": 2}),
         Example({"x": ((1, 3, 4, 4), "float32")}, {"reduction": 8}),
     ),
+    latency=_se_kernels,
     saves=_se_saves,
     layout=elementwise,  # x * gate: laid out like x
 )
