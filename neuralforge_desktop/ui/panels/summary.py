@@ -207,6 +207,7 @@ class SummaryPanel(QWidget):
         self._measure_error = ""
 
         self._totals: dict[str, QLabel] = {}
+        self._captions: dict[str, QLabel] = {}
         grid = QGridLayout()
         grid.setHorizontalSpacing(12)
         grid.setVerticalSpacing(3)
@@ -222,6 +223,7 @@ class SummaryPanel(QWidget):
             grid.addWidget(caption, i, 0)
             grid.addWidget(value, i, 1)
             self._totals[key] = value
+            self._captions[key] = caption
         grid.setColumnStretch(1, 1)
         self._device_note = QLabel(self)
         self._device_note.setWordWrap(True)
@@ -406,13 +408,15 @@ class SummaryPanel(QWidget):
     def _show_measured(self, report: CostReport) -> None:
         label = self._totals["measured"]
         document = self._bridge.document
+        shown = False  # the Measured row appears once there is something in it: room for the per-node table
         result = None
         if self.device() == "cpu" and document.shapes.ok:
             fingerprint = document.derived("fingerprint", lambda: graph_fingerprint(document.graph))
             result = load_result(document.graph, report.batch_size, "cpu", fingerprint=fingerprint)
         if self._runner.running():
-            pass  # the progress text stays until the worker finishes
+            shown = True  # the progress text stays until the worker finishes
         elif result is not None:
+            shown = True
             forward = result["forward_ms"]
             measured = float(forward["median"])
             label.setText(f"{format_ms(measured)}  (estimate ×{report.latency_ms / measured:.2f})")
@@ -427,12 +431,15 @@ class SummaryPanel(QWidget):
                 + (".\nOther programs kept the CPU busy meanwhile: the times are likely high." if forward.get("busy")
                    else "."))
         elif self._measure_error:
+            shown = True
             label.setText(self._measure_error)
             label.setStyleSheet(f"color: {self._warning_color};")
         else:
             label.setText("–")
             label.setStyleSheet("font-weight: 600;")
             label.setToolTip("Not measured at this batch size yet: Measure times it on this CPU.")
+        label.setVisible(shown)
+        self._captions["measured"].setVisible(shown)
         why = self._measurable()
         self._measure.setEnabled(self._runner.running() or not why)
         self._measure.setToolTip(why or "Time this graph on this computer's CPU (in a separate process: the editor "
@@ -450,6 +457,8 @@ class SummaryPanel(QWidget):
 
     def _measure_progress(self, text: str) -> None:
         label = self._totals["measured"]
+        label.show()
+        self._captions["measured"].show()
         label.setStyleSheet("")
         label.setText(text if len(text) <= 32 else text[:31] + "…")
 
