@@ -1,0 +1,1 @@
+"""Exporters: one module per format (ONNX, TFLite, Core ML) behind one registry (see :mod:`.base`)."""
