@@ -189,3 +189,41 @@ def test_every_layer_that_runs_says_what_kernels_it_runs(saved: Path) -> None:
 
 def test_the_calibration_file_lives_beside_the_other_device_figures() -> None:
     assert os.path.basename(calib.default_calibration_path()) == "cpu_calibration.json"
+
+
+def test_programs_asking_at_once_start_one_background_calibration(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two commands that find the CPU uncalibrated at the same moment must not start two calibrations: they
+    would disturb each other's timing for minutes."""
+    import sys
+    import threading
+
+    from neuralforge_desktop.core.measure import process
+
+    started: list[object] = []
+    monkeypatch.setattr(process, "worker_command",
+                        lambda args: [sys.executable, "-c", "import time; time.sleep(3)"])
+    real_popen = process.subprocess.Popen
+
+    def popen(*args, **kwargs):
+        child = real_popen(*args, **kwargs)
+        started.append(child)
+        return child
+
+    monkeypatch.setattr(process.subprocess, "Popen", popen)
+    barrier = threading.Barrier(6)
+
+    def ask() -> None:
+        barrier.wait()
+        process.start_background_calibration()
+
+    threads = [threading.Thread(target=ask) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        assert len(started) == 1 and process.background_calibration_running()
+    finally:
+        for child in started:
+            child.kill()
+            child.wait()

@@ -9,6 +9,7 @@ measured under load, or makes the first one.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -119,12 +120,29 @@ def background_calibration_running() -> bool:
 
 def start_background_calibration(wait: float = 600.0) -> subprocess.Popen[bytes] | None:
     """Start a detached calibration unless one is running; it waits up to ``wait`` s for an idle machine."""
-    if background_calibration_running():
-        return None
     lock = _lock_path()
     lock.parent.mkdir(parents=True, exist_ok=True)
-    process = subprocess.Popen(worker_command(calibrate_args(wait=wait)), stdin=subprocess.DEVNULL,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-                               env=child_environment())
-    lock.write_text(str(process.pid))
+    with _exclusive(lock.with_name("calibrating.lock")):  # two programs asking at once start one calibration
+        if background_calibration_running():
+            return None
+        process = subprocess.Popen(worker_command(calibrate_args(wait=wait)), stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                                   env=child_environment())
+        lock.write_text(str(process.pid))
     return process
+
+
+@contextlib.contextmanager
+def _exclusive(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (a lock file) for the block; other processes wait for it."""
+    with open(path, "a+b") as handle:
+        try:
+            import fcntl
+        except ImportError:  # Windows: the check-then-start window stays open there (milliseconds)
+            yield
+            return
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
