@@ -12,7 +12,7 @@ cases, one call at a time:
 * **cold**: among all the cases at once, whose data is far larger than any cache, like a large network.
 
 A round makes several passes over the groups (warm), then over all the cases (cold), in a shuffled order, every
-call timed on its own; the round's figure for a case is the median of its calls. Several rounds follow, and each
+call timed on its own; the round's figure for a case is the lower quartile of its calls. Several rounds follow, and each
 case keeps its best (lowest) round. Passes are grouped into chunks of about a tenth of a second, and a
 :class:`~.cpu_busy.CpuMeter` says whether other programs used the CPU during each chunk: only calls in
 undisturbed chunks count. Cases without enough undisturbed rounds get more rounds, up to a limit, after which
@@ -22,7 +22,6 @@ the result says it was measured under load.
 from __future__ import annotations
 
 import random
-import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -123,9 +122,19 @@ def _run_phase(groups: list[list[Case]], passes: int, phase: int, meter: _Meter,
         for case in group:
             calls = clean.get(id(case), [])
             if len(calls) >= max(3, passes // 2):
-                case.clean[phase].append(statistics.median(calls))
+                case.clean[phase].append(lower_quartile(calls))
             else:
-                case.busy[phase].append(statistics.median(calls + disturbed_calls.get(id(case), [])))
+                case.busy[phase].append(lower_quartile(calls + disturbed_calls.get(id(case), [])))
+
+
+def lower_quartile(values: list[float]) -> float:
+    """The round's figure for a case: the lower quartile of its calls. Small ops run in a fast and a slow mode
+    (torch's worker threads still spinning from the op before, or asleep and woken by a 50 µs system call), and
+    which mode a call meets changes from round to round; within a network one op follows the other, so the
+    threads spin and the fast mode is the one a network meets. The median flips between the modes from one
+    calibration to the next; the lower quartile stays with the fast one."""
+    ordered = sorted(values)
+    return ordered[(len(ordered) - 1) // 4]
 
 
 def time_cases(cases: list[Case], *, rounds: int = 5, min_clean: int = 3, max_rounds: int = 12,
