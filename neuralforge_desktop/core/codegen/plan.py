@@ -213,7 +213,8 @@ def plan_model(graph: Graph, shapes: ShapeInference | None = None, cat: Catalog 
                _bodies: dict[str, BlockPlan] | None = None, reserved: frozenset[str] = frozenset()) -> ModelPlan:
     """Plan ``graph``'s forward pass. Raises :class:`PlanError` listing every shape error first.
 
-    ``reserved``: more names no variable may take (the modules another framework's generated code imports).
+    ``reserved``: more names no variable or class may take (the modules and helpers another framework's
+    generated code uses).
     """
     cat = cat or catalog()
     for where, reason in graph_problems(graph, cat):  # again here: a graph built in code skips the file's check
@@ -221,7 +222,7 @@ def plan_model(graph: Graph, shapes: ShapeInference | None = None, cat: Catalog 
     shapes = shapes or ShapeInference(graph, cat).run()
     if shapes.errors:
         raise PlanError("the graph has errors:\n" + "\n".join(f"  {d.message}" for d in shapes.errors))
-    classes = _classes or Namespace(LOCAL_RESERVED)
+    classes = _classes or Namespace(LOCAL_RESERVED | reserved)
     bodies = _bodies if _bodies is not None else {}
     name = class_name or classes.name(camel_case(graph.name))
     attrs = Namespace(MODULE_RESERVED | LOCAL_RESERVED)
