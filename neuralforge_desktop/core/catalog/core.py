@@ -138,11 +138,17 @@ def _flatten_shape(p: Params, x: Specs) -> dict[str, TensorSpec]:
     return {"y": spec.with_shape(spec.shape[:start] + (merged,) + spec.shape[end + 1 :])}
 
 
-def _keras_flatten(p: Params, rank: int) -> str:
-    """keras.layers.Flatten would follow the configured image data format; a reshape always merges in order."""
+def _keras_flatten(p: Params, spec: TensorSpec) -> str:
+    """keras.layers.Flatten would follow the configured image data format; a reshape always merges in order.
+    With fixed sizes after the batch the batch is the -1, so the model also runs on a batch size unknown
+    until it runs (an exported model's)."""
+    rank = spec.rank
     start, end = p.start_dim % rank, p.end_dim % rank
-    if start == 1 and end == rank - 1:
-        return "{y} = ops.reshape({x}, (ops.shape({x})[0], -1))"
+    sizes = spec.shape[1:]
+    if start >= 1 and all(isinstance(d, int) for d in sizes):
+        merged = math.prod(int(d) for d in spec.shape[start:end + 1])
+        kept = (*spec.shape[1:start], merged, *spec.shape[end + 1:])
+        return f"{{y}} = ops.reshape({{x}}, (-1, {', '.join(str(d) for d in kept)}))"
     head = f"ops.shape({{x}})[:{start}] + " if start else ""
     tail = f" + ops.shape({{x}})[{end + 1}:]" if end < rank - 1 else ""
     return f"{{y}} = ops.reshape({{x}}, {head}(-1,){tail})"
@@ -162,7 +168,7 @@ FLATTEN = LayerDef(
     shape=_flatten_shape,
     torch=TorchCall(forward=lambda p: "{y} = torch.flatten({x}, {start_dim})" if p.end_dim == -1
                     else "{y} = torch.flatten({x}, {start_dim}, {end_dim})"),
-    keras=KerasCall(call=lambda p, x: _keras_flatten(p, x["x"].rank), doc="keras.layers.Flatten"),
+    keras=KerasCall(call=lambda p, x: _keras_flatten(p, x["x"]), doc="keras.layers.Flatten"),
     simple=True,
     examples=(Example({"x": ((2, 3, 4, 5), "float32")}), Example({"x": ((2, 3, 4, 5), "float32")}, {"end_dim": 2})),
     traits=frozenset({Trait.NO_KERNEL, Trait.FLATTENS}),

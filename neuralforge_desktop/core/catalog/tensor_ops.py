@@ -147,7 +147,13 @@ def _reshape_layout(p: Params, x: Shapes, layout: Layout) -> Placement:
     return reshaped(shape, target, layout)
 
 
-def _keras_reshape(p: Params) -> str:
+def _keras_reshape(p: Params, spec: TensorSpec) -> str:
+    """With fixed sizes after the batch every target size is known and the batch is the -1 (as for Flatten)."""
+    if all(isinstance(d, int) for d in spec.shape[1:]):
+        per_sample = math.prod(int(d) for d in spec.shape[1:])
+        fixed = math.prod(d for d in p.shape if isinstance(d, int) and d > 0)
+        sizes = "".join(f", {d if isinstance(d, int) and d > 0 else per_sample // fixed}" for d in p.shape)
+        return f"{{y}} = ops.reshape({{x}}, (-1{sizes or ','}))"
     sizes = "".join(f", {-1 if isinstance(d, str) else d}" for d in p.shape)
     return f"{{y}} = ops.reshape({{x}}, (ops.shape({{x}})[0]{sizes}))"
 
@@ -168,7 +174,7 @@ RESHAPE = LayerDef(
     inputs=(_X,),
     shape=_reshape_shape,
     torch=TorchCall(forward=_reshape_forward),
-    keras=KerasCall(call=lambda p, x: _keras_reshape(p), doc="keras.layers.Reshape"),
+    keras=KerasCall(call=lambda p, x: _keras_reshape(p, x["x"]), doc="keras.layers.Reshape"),
     examples=(_ex((2, 3, 4)), _ex((2, 15), shape=[3, 5]), _ex((2, 8, 3), shape=[4, -1, 2]), _ex((2, 1, 1), shape=[])),
     traits=_VIEW,
     saves=saves_nothing,
