@@ -11,6 +11,10 @@ Writing a plugin
    namespace holding ``torch``, ``nn``, ``F`` and ``math`` and pasted into generated code, so it must not
    import anything and should pass a linter on its own. Give a few :class:`Example` cases; the catalog-wide
    conformance test builds each one with torch and compares shapes and parameter counts with your rules.
+   Optionally a :class:`KerasCall` (``keras=``) says how it becomes Keras 3 for ``neuralforge codegen
+   --framework keras``: the layer or ``keras.ops`` call, in PyTorch's tensor layout, and how its weights come
+   from the PyTorch module's (``"{self}.set_weights([{weight}.T])"``); without one, Keras code generation
+   refuses graphs that use the layer.
 2. Expose the definitions from a function returning a list of ``LayerDef`` (or from a plain list)::
 
        def layers() -> list[LayerDef]:
@@ -93,6 +97,7 @@ from neuralforge_desktop.core.catalog.spec import (
     CostRule,
     CountRule,
     Example,
+    KerasCall,
     LayerDef,
     LossCheck,
     Params,
@@ -122,6 +127,7 @@ __all__ = [
     "DType",
     "Dim",
     "Example",
+    "KerasCall",
     "Kernel",
     "KernelKind",
     "LatencyRule",

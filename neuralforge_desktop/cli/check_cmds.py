@@ -22,12 +22,17 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
     gen = sub.add_parser("codegen", help="generate model source code",
                          description="Generate a standalone module with the model class, build_model() and "
-                         "example_input().")
+                         "example_input(). Keras code keeps PyTorch's tensor layout (channels_first) and adds "
+                         "load_torch_weights(), which takes the PyTorch model's weights.")
     gen.add_argument("graph", metavar="GRAPH", help="a .nfg file or zoo:NAME")
-    gen.add_argument("--framework", choices=["pytorch"], default="pytorch", help="target framework")
+    gen.add_argument("--framework", choices=["pytorch", "keras"], default="pytorch",
+                     help="target framework: pytorch (default) or keras (Keras 3)")
     gen.add_argument("-o", "--output", type=opt.output_file, metavar="FILE",
                      help="write here instead of standard output")
     gen.set_defaults(func=cmd_codegen)
+
+
+_FRAMEWORKS = {"pytorch": "PyTorch", "keras": "Keras"}
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -56,21 +61,31 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_codegen(args: argparse.Namespace) -> int:
-    return write_pytorch(load_graph_arg(args.graph), args.output)
+    return write_code(load_graph_arg(args.graph), args.output, args.framework)
 
 
 def write_pytorch(graph: Graph, output: str | None) -> int:
     """Generate ``graph``'s PyTorch module into the file ``output`` (saying so), or onto standard output."""
-    from neuralforge_desktop.core.codegen.plan import PlanError
-    from neuralforge_desktop.core.codegen.pytorch import generate_pytorch
+    return write_code(graph, output, "pytorch")
 
+
+def write_code(graph: Graph, output: str | None, framework: str) -> int:
+    """Generate ``graph``'s module for ``framework`` into the file ``output`` (saying so), or onto standard
+    output. A graph with errors, or (for Keras) with layers Keras cannot express, is one line and status 1."""
+    from neuralforge_desktop.core.codegen.plan import PlanError
+
+    if framework == "keras":
+        from neuralforge_desktop.core.codegen.keras import generate_keras as generate
+    else:
+        from neuralforge_desktop.core.codegen.pytorch import generate_pytorch as generate
     try:
-        code = generate_pytorch(graph)
+        code = generate(graph)
     except PlanError as exc:
-        raise CliError(f"{graph.name}: cannot generate code: {exc}", status=1) from None
+        raise CliError(f"{graph.name}: cannot generate {_FRAMEWORKS[framework]} code: {exc}", status=1) from None
     if output:
         code.write(output)
-        print(f"wrote {output} (class {code.class_name}; build_model(), example_input())")
+        extra = ", load_torch_weights()" if framework == "keras" else ""
+        print(f"wrote {output} (class {code.class_name}; build_model(), example_input(){extra})")
     else:
         sys.stdout.write(code.source)
     return 0

@@ -37,7 +37,7 @@ def cmd_layers(args: argparse.Namespace) -> int:
             "math": layer.math, "math_text": to_plain(layer.math), "help": layer.help,
             "params": [p.to_json() for p in layer.params],
             "inputs": [{"name": p.name, "layout": p.layout, "optional": p.optional} for p in layer.inputs],
-            "outputs": [p.name for p in layer.outputs], "keras": layer.keras, "plugin": layer.plugin,
+            "outputs": [p.name for p in layer.outputs], "keras": layer.keras_name, "plugin": layer.plugin,
         }
         if args.json:
             print(json.dumps(info, indent=2))

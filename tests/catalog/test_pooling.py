@@ -26,7 +26,7 @@ FAMILY: list[LayerDef] = pooling.LAYERS + resize.LAYERS
 def test_palette_and_keras() -> None:
     simple = {layer.type for layer in FAMILY if layer.simple}
     assert simple == {"MaxPool2d"}
-    keras = {layer.type: layer.keras for layer in FAMILY}
+    keras = {layer.type: layer.keras_name for layer in FAMILY}
     assert keras["MaxPool2d"] == "keras.layers.MaxPooling2D"
     assert keras["GlobalAvgPool2d"] == "keras.layers.GlobalAveragePooling2D"
     assert keras["Upsample"] == "keras.layers.UpSampling2D"

@@ -16,6 +16,7 @@ from neuralforge_desktop.core.catalog.memory_spec import LayoutRule, SavedRule, 
 from neuralforge_desktop.core.catalog.shape_utils import normalize_axis, numel
 from neuralforge_desktop.core.catalog.spec import (
     Example,
+    KerasCall,
     LayerDef,
     Params,
     ParamSpec,
@@ -68,7 +69,7 @@ def _activation(
     init: InitRule = _no_args,
     defaults: Mapping[str, object] | None = None,
     shape: Callable[[Params, Specs], dict[str, TensorSpec]] = _same_shape,
-    keras: str = "",
+    keras: str | KerasCall = "",  # the call template (a KerasCall where it needs more)
     simple: bool = False,
     examples: tuple[Example, ...] = (),
     traits: frozenset[str] = frozenset(),
@@ -87,7 +88,7 @@ def _activation(
         flops_extra=flops if callable(flops) else _per_element(flops),
         torch=TorchCall(module=f"nn.{type_name}", init=init, defaults=dict(defaults or {})),
         simple=simple,
-        keras=keras,
+        keras=KerasCall(call=keras) if isinstance(keras, str) and keras else keras or None,
         examples=_DEFAULT_EXAMPLES + examples,
         traits=traits,
         summary=summary,
@@ -122,7 +123,7 @@ RELU = _activation(
     saves=saves_output,
     help="Rectified linear unit, the default choice in most networks: cheap and keeps gradients alive for "
     "positive inputs.",
-    keras="keras.layers.ReLU", simple=True, traits=frozenset({Trait.IDEMPOTENT}),
+    keras="{y} = ops.relu({x})", simple=True, traits=frozenset({Trait.IDEMPOTENT}),
     latency=runs_elementwise,
 )
 
@@ -131,7 +132,7 @@ RELU6 = _activation(
     2,  # two comparisons
     saves=saves_input,
     help="ReLU clipped at 6, used in mobile networks (MobileNet) because it quantises well.",
-    keras="keras.layers.ReLU(max_value=6)", traits=frozenset({Trait.IDEMPOTENT}),
+    keras="{y} = ops.relu6({x})", traits=frozenset({Trait.IDEMPOTENT}),
     latency=runs_elementwise,
 )
 
@@ -144,7 +145,7 @@ LEAKY_RELU = _activation(
     params=(ParamSpec("negative_slope", "float", 0.01, "slope for negative inputs", minimum=0.0),),
     init=_pass("negative_slope"),
     defaults={"negative_slope": 0.01},
-    keras="keras.layers.LeakyReLU",
+    keras="{y} = ops.leaky_relu({x}, negative_slope={negative_slope})",
     latency=runs_elementwise,
     examples=(Example({"x": ((2, 6), "float32")}, {"negative_slope": 0.2}),),
     summary=lambda p: f"slope {number(p.get('negative_slope'))}",
@@ -166,7 +167,8 @@ GELU = _activation(
                       "approximation", choices=("none", "tanh")),),
     init=_pass("approximate"),
     defaults={"approximate": "none"},
-    keras="keras.layers.Activation('gelu')",
+    keras=KerasCall(call=lambda p, x: f"{{y}} = ops.gelu({{x}}, approximate={p.approximate == 'tanh'})",
+                    doc="keras.ops.gelu"),
     examples=(Example({"x": ((2, 4, 16), "float32")}, {"approximate": "tanh"}),),
 )
 
@@ -176,7 +178,7 @@ SILU = _activation(
     4,  # exp, +1, divide, multiply
     saves=saves_input,
     help="Sigmoid linear unit, also called Swish; used in EfficientNet and many modern networks.",
-    keras="keras.layers.Activation('silu')",
+    keras="{y} = ops.silu({x})",
 )
 
 SIGMOID = _activation(
@@ -185,7 +187,7 @@ SIGMOID = _activation(
     saves=saves_output,
     help="Logistic sigmoid. Turns a score into a probability for yes/no outputs; as a hidden activation its "
     "gradients vanish for large inputs.",
-    keras="keras.layers.Activation('sigmoid')", simple=True, traits=frozenset({Trait.SIGMOID, Trait.IDEMPOTENT}),
+    keras="{y} = ops.sigmoid({x})", simple=True, traits=frozenset({Trait.SIGMOID, Trait.IDEMPOTENT}),
 )
 
 TANH = _activation(
@@ -193,7 +195,7 @@ TANH = _activation(
     1,  # tanh
     saves=saves_output,
     help="Hyperbolic tangent: a zero-centred sigmoid, used in recurrent networks.",
-    keras="keras.layers.Activation('tanh')", simple=True, traits=frozenset({Trait.IDEMPOTENT}),
+    keras="{y} = ops.tanh({x})", simple=True, traits=frozenset({Trait.IDEMPOTENT}),
 )
 
 SOFTMAX = _activation(
@@ -207,7 +209,7 @@ SOFTMAX = _activation(
     params=(_dim_param(),),
     init=_pass("dim"),  # no default: torch's implicit dimension is deprecated, so dim is always written
     shape=_dim_shape,
-    keras="keras.layers.Softmax",
+    keras="{y} = ops.softmax({x}, axis={dim})",
     simple=True,
     examples=(Example({"x": ((2, 3, 4), "float32")}, {"dim": 1}), Example({"x": ((2, 5), "float32")}, {"dim": 0})),
     traits=frozenset({Trait.SOFTMAX, Trait.IDEMPOTENT}),
@@ -223,7 +225,7 @@ LOG_SOFTMAX = _activation(
     params=(_dim_param(),),
     init=_pass("dim"),  # no default: torch's implicit dimension is deprecated, so dim is always written
     shape=_dim_shape,
-    keras="keras.layers.Activation('log_softmax')",
+    keras="{y} = ops.log_softmax({x}, axis={dim})",
     examples=(Example({"x": ((2, 3, 4), "float32")}, {"dim": 1}),),
     traits=frozenset({Trait.LOG_SOFTMAX}),
 )
@@ -238,7 +240,7 @@ ELU = _activation(
                       minimum=0.0),),
     init=_pass("alpha"),
     defaults={"alpha": 1.0},
-    keras="keras.layers.ELU",
+    keras="{y} = ops.elu({x}, alpha={alpha})",
     examples=(Example({"x": ((2, 6), "float32")}, {"alpha": 0.5}),),
 )
 
@@ -249,7 +251,7 @@ SELU = _activation(
     5,  # ELU (4) and the scale multiply
     saves=saves_input,
     help="Scaled ELU for self-normalising networks; pair it with AlphaDropout and LeCun-normal weights.",
-    keras="keras.layers.Activation('selu')",
+    keras="{y} = ops.selu({x})",
 )
 
 HARDSWISH = _activation(
@@ -257,7 +259,7 @@ HARDSWISH = _activation(
     5,  # +3, two comparisons, multiply, divide
     saves=saves_input,
     help="Hard swish from MobileNetV3: close to SiLU but needs no exponential.",
-    keras="keras.layers.Activation('hard_swish')",
+    keras="{y} = ops.hard_swish({x})",
     latency=runs_elementwise,
 )
 
@@ -267,7 +269,7 @@ HARDSIGMOID = _activation(
     4,  # +3, two comparisons, divide
     saves=saves_input,
     help="Hard sigmoid from MobileNetV3 (used inside squeeze-and-excitation blocks).",
-    keras="keras.layers.Activation('hard_sigmoid')",
+    keras="{y} = ops.hard_sigmoid({x})",
     latency=runs_elementwise,
 )
 

@@ -22,12 +22,19 @@ from neuralforge_desktop.core.catalog.attention_memory import (
     transformer_layout,
     transformer_saves,
 )
+from neuralforge_desktop.core.catalog.keras_sources import (
+    ATTENTION_WEIGHTS_SOURCE,
+    KERAS_PADDING_MASK_SOURCE,
+    TRANSFORMER_DECODER_SOURCE,
+    TRANSFORMER_ENCODER_SOURCE,
+)
 from neuralforge_desktop.core.catalog.kernels import Kernel, KernelKind, LatencyRule, attention_kernel, linear_kernel
 from neuralforge_desktop.core.catalog.shape_utils import concrete
 from neuralforge_desktop.core.catalog.spec import (
     CostRule,
     CountRule,
     Example,
+    KerasCall,
     LayerDef,
     Params,
     ParamSpec,
@@ -172,6 +179,39 @@ def _mha_forward(p: Params) -> str:
     return "{y} = {self}({query}, {key}, {value}" + padding + ", need_weights=False" + causal + ")[0]"
 
 
+def _keras_mha_init(p: Params, x: Specs) -> dict[str, object]:
+    embed = x["query"].shape[-1]
+    assert isinstance(embed, int)  # the shape rule has checked it
+    return {"num_heads": p.num_heads, "key_dim": embed // p.num_heads, "dropout": p.dropout, "use_bias": p.bias}
+
+
+def _keras_mha_call(p: Params, x: Specs) -> str:
+    # Keras takes the value before the key, and the key defaults to the value
+    extras = "{?key:, key={key}}{?attention_mask:, attention_mask=padding_mask({attention_mask})}"
+    return "{y} = {self}({query}, {value}" + extras + (", use_causal_mask=True" if p.causal else "") + ")"
+
+
+def _keras_transformer(decoder: bool) -> KerasCall:
+    helpers: tuple[str, ...]
+    if decoder:
+        call = ("{y} = {self}({x}, {memory}{?attention_mask:, attention_mask={attention_mask}}"
+                "{?memory_attention_mask:, memory_attention_mask={memory_attention_mask}}")
+        helpers = (KERAS_PADDING_MASK_SOURCE, ATTENTION_WEIGHTS_SOURCE, TRANSFORMER_ENCODER_SOURCE,
+                   TRANSFORMER_DECODER_SOURCE)
+    else:
+        call = "{y} = {self}({x}{?attention_mask:, attention_mask={attention_mask}}"
+        helpers = (KERAS_PADDING_MASK_SOURCE, ATTENTION_WEIGHTS_SOURCE, TRANSFORMER_ENCODER_SOURCE)
+    return KerasCall(
+        layer="TransformerDecoderLayer" if decoder else "TransformerEncoderLayer",
+        init=lambda p, x: {key: value for key, value in _transformer_init(p, x).items() if key != "batch_first"},
+        positional=2,
+        defaults=_TRANSFORMER_DEFAULTS,
+        call=lambda p, x: call + (", use_causal_mask=True" if p.causal else "") + ")",
+        load="{self}.load_torch_state(state, {prefix})",
+        helpers=helpers,
+    )
+
+
 def _mask_kernels(t: int, s: int) -> tuple[Kernel, ...]:
     # causal_mask(): a (T, S) boolean tensor of ones, then its upper triangle (1 byte per element, not 4)
     return (Kernel(KernelKind.COPY, (max(1, t * s // 4),)),) * 2
@@ -226,7 +266,15 @@ MULTIHEAD_ATTENTION = LayerDef(
         forward=_mha_forward,
         helpers=(CAUSAL_MASK_SOURCE, PADDING_MASK_SOURCE),
     ),
-    keras="keras.layers.MultiHeadAttention",
+    keras=KerasCall(
+        layer="layers.MultiHeadAttention",
+        init=_keras_mha_init,
+        positional=2,
+        defaults={"dropout": 0.0, "use_bias": True},
+        call=_keras_mha_call,
+        load=lambda p, x: f"{{self}}.set_weights(attention_weights(state, {{prefix}}, {p.num_heads}))",
+        helpers=(KERAS_PADDING_MASK_SOURCE, ATTENTION_WEIGHTS_SOURCE),
+    ),
     examples=(
         Example({"query": ((2, 5, 16), "float32")}),
         Example({"query": ((2, 6, 16), "float32")}, {"num_heads": 4, "causal": True}),
@@ -405,7 +453,7 @@ TRANSFORMER_ENCODER_LAYER = LayerDef(
         forward=_encoder_forward,
         helpers=(CAUSAL_MASK_SOURCE, PADDING_MASK_SOURCE),
     ),
-    keras="keras_hub.layers.TransformerEncoder",
+    keras=_keras_transformer(decoder=False),
     examples=(
         Example({"x": ((2, 5, 16), "float32")}),
         Example({"x": ((2, 6, 16), "float32")}, {"nhead": 4, "dim_feedforward": 64}),
@@ -455,7 +503,7 @@ TRANSFORMER_DECODER_LAYER = LayerDef(
         forward=_decoder_forward,
         helpers=(CAUSAL_MASK_SOURCE, PADDING_MASK_SOURCE),
     ),
-    keras="keras_hub.layers.TransformerDecoder",
+    keras=_keras_transformer(decoder=True),
     examples=(
         Example({"x": ((2, 5, 16), "float32"), "memory": ((2, 7, 16), "float32")}),
         Example({"x": ((2, 6, 16), "float32"), "memory": ((2, 3, 16), "float32")},

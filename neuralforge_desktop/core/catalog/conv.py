@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from neuralforge_desktop.core.catalog.keras_sources import keras_pad
 from neuralforge_desktop.core.catalog.kernels import Kernel, KernelKind, conv_kernel
 from neuralforge_desktop.core.catalog.memory_spec import saves_input
 from neuralforge_desktop.core.catalog.shape_utils import concrete, numel, prod, transposed_out, window_out
 from neuralforge_desktop.core.catalog.spec import (
     Example,
+    KerasCall,
     LayerDef,
     Params,
     ParamSpec,
@@ -120,6 +122,99 @@ def _compact(value: tuple[int, ...]) -> int | tuple[int, ...]:
     return value[0] if len(set(value)) == 1 else tuple(value)
 
 
+def _same_padding(p: Params) -> bool:
+    """Keras' "same" pads a stride-1 convolution by dilation·(kernel−1) split evenly: torch's padding when that
+    is twice the padding."""
+    return all(s == 1 and 2 * pad == d * (k - 1) for s, pad, d, k in
+               zip(p.stride, p.padding, p.dilation, p.kernel_size, strict=True))
+
+
+def _depthwise(p: Params, x: Specs) -> bool:
+    """One group per input channel in 1-D or 2-D: Keras' depthwise convolution, which needs no grouped kernel."""
+    return p.groups > 1 and p.groups == x["x"].shape[1] and len(p.kernel_size) < 3
+
+
+def _keras_conv_init(p: Params, x: Specs) -> dict[str, object]:
+    window = {"kernel_size": _compact(p.kernel_size), "strides": _compact(p.stride),
+              "padding": "same" if any(p.padding) and _same_padding(p) else "valid"}
+    kwargs: dict[str, object]
+    if _depthwise(p, x):
+        kwargs = {**window, "depth_multiplier": p.out_channels // p.groups}
+    else:
+        kwargs = {"filters": p.out_channels, **window, "groups": p.groups}
+    return {**kwargs, "dilation_rate": _compact(p.dilation), "use_bias": p.bias, "data_format": "channels_first"}
+
+
+def _keras_conv_call(p: Params, x: Specs) -> str:
+    if not any(p.padding) or _same_padding(p):
+        return "{y} = {self}({x})"
+    return f"{{y}} = {{self}}({keras_pad(p.padding)})"
+
+
+def _keras_conv_load(p: Params, x: Specs) -> str:
+    """torch keeps a kernel as (out, in/groups, *window), Keras as (*window, in/groups, out); a depthwise one
+    as (*window, in, multiplier), torch's output channel i·multiplier + j being Keras' (i, j)."""
+    nd = len(p.kernel_size)
+    window = ", ".join(str(axis) for axis in range(2, nd + 2))
+    if not _depthwise(p, x):
+        kernel = f"{{weight}}.transpose({window}, 1, 0)"
+    elif p.out_channels == p.groups:
+        kernel = f"{{weight}}.transpose({window}, 0, 1)"
+    else:
+        shape = ", ".join(str(d) for d in (p.groups, p.out_channels // p.groups, *p.kernel_size))
+        kernel = f"{{weight}}.reshape({shape}).transpose({window}, 0, 1)"
+    return f"{{self}}.set_weights([{kernel}, {{bias}}])" if p.bias else f"{{self}}.set_weights([{kernel}])"
+
+
+def _keras_stride_and_dilation(p: Params, x: Specs) -> str:
+    if any(s > 1 for s in p.stride) and any(d > 1 for d in p.dilation):
+        return "Keras convolutions take no stride above 1 together with a dilation above 1"
+    return ""
+
+
+def _keras_conv(nd: int) -> KerasCall:
+    return KerasCall(
+        layer=lambda p, x: f"layers.DepthwiseConv{nd}D" if _depthwise(p, x) else f"layers.Conv{nd}D",
+        init=_keras_conv_init,
+        positional=lambda p, x: 1 if _depthwise(p, x) else 2,
+        defaults={"strides": 1, "padding": "valid", "dilation_rate": 1, "groups": 1, "depth_multiplier": 1,
+                  "use_bias": True},
+        call=_keras_conv_call,
+        load=_keras_conv_load,
+        unsupported=_keras_stride_and_dilation,
+        doc=f"keras.layers.Conv{nd}D",
+    )
+
+
+def _keras_tconv_init(p: Params, x: Specs) -> dict[str, object]:
+    kwargs: dict[str, object] = {
+        "filters": p.out_channels,
+        "kernel_size": _compact(p.kernel_size),
+        "strides": _compact(p.stride),
+        "padding": "valid",
+    }
+    # Keras sizes the output by torch's rule once output_padding is given; without it, as stride · size when
+    # the kernel is smaller than the stride.
+    if any(p.output_padding) or any(k < s for k, s in zip(p.kernel_size, p.stride, strict=True)):
+        kwargs["output_padding"] = _compact(p.output_padding)
+    kwargs.update(dilation_rate=_compact(p.dilation), use_bias=p.bias, data_format="channels_first")
+    return kwargs
+
+
+def _keras_tconv_call(p: Params, x: Specs) -> str:
+    """torch's padding crops the full transposed convolution on both sides."""
+    if not any(p.padding):
+        return "{y} = {self}({x})"
+    crops = ", ".join(f"{pad}:-{pad}" if pad else ":" for pad in p.padding)
+    return f"{{y}} = {{self}}({{x}})[:, :, {crops}]"
+
+
+def _keras_tconv_unsupported(p: Params, x: Specs) -> str:
+    if p.groups > 1:
+        return "Keras' Conv2DTranspose has no groups"
+    return _keras_stride_and_dilation(p, x)
+
+
 def _conv(nd: int) -> LayerDef:
     return LayerDef(
         type=f"Conv{nd}d",
@@ -141,8 +236,8 @@ def _conv(nd: int) -> LayerDef:
             positional=2,
             defaults={"stride": 1, "padding": 0, "dilation": 1, "groups": 1, "bias": True},
         ),
+        keras=_keras_conv(nd),
         simple=nd == 2,
-        keras=f"keras.layers.Conv{nd}D",
         examples=(
             Example({"x": ((2, 3) + (9,) * nd, "float32")}, {"out_channels": 8}),
             Example({"x": ((2, 4) + (10,) * nd, "float32")},
@@ -201,7 +296,17 @@ CONV_TRANSPOSE_2D = LayerDef(
         positional=2,
         defaults={"stride": 1, "padding": 0, "output_padding": 0, "dilation": 1, "groups": 1, "bias": True},
     ),
-    keras="keras.layers.Conv2DTranspose",
+    keras=KerasCall(
+        layer="layers.Conv2DTranspose",
+        init=_keras_tconv_init,
+        positional=2,
+        defaults={"strides": 1, "dilation_rate": 1, "use_bias": True},
+        call=_keras_tconv_call,
+        # torch keeps a transposed kernel as (in, out/groups, kh, kw), Keras as (kh, kw, out, in)
+        load=lambda p, x: ("{self}.set_weights([{weight}.transpose(2, 3, 1, 0), {bias}])" if p.bias
+                           else "{self}.set_weights([{weight}.transpose(2, 3, 1, 0)])"),
+        unsupported=_keras_tconv_unsupported,
+    ),
     examples=(
         Example({"x": ((2, 8, 5, 5), "float32")}, {"out_channels": 4}),
         Example({"x": ((1, 4, 7, 6), "float32")},

@@ -17,7 +17,16 @@ from neuralforge_desktop.core.catalog.memory_spec import (
     saves_nothing,
 )
 from neuralforge_desktop.core.catalog.shape_utils import concrete, mul_dims, normalize_axis, numel
-from neuralforge_desktop.core.catalog.spec import Example, LayerDef, Params, ParamSpec, PortSpec, TorchCall, Trait
+from neuralforge_desktop.core.catalog.spec import (
+    Example,
+    KerasCall,
+    LayerDef,
+    Params,
+    ParamSpec,
+    PortSpec,
+    TorchCall,
+    Trait,
+)
 from neuralforge_desktop.core.ir.types import TensorSpec
 
 Specs = Mapping[str, TensorSpec]
@@ -78,8 +87,14 @@ LINEAR = LayerDef(
         positional=2,
         defaults={"bias": True},
     ),
+    keras=KerasCall(
+        layer="layers.Dense",
+        init=lambda p, x: {"units": p.out_features, "use_bias": p.bias},
+        positional=1,
+        defaults={"use_bias": True},
+        load=lambda p, x: "{self}.set_weights([{weight}.T, {bias}])" if p.bias else "{self}.set_weights([{weight}.T])",
+    ),
     simple=True,
-    keras="keras.layers.Dense",
     examples=(
         Example({"x": ((2, 20), "float32")}, {"out_features": 7}),
         Example({"x": ((2, 5, 16), "float32")}, {"out_features": 4, "bias": False}),
@@ -101,7 +116,7 @@ IDENTITY = LayerDef(
     inputs=(PortSpec("x", dtype="any"),),
     shape=lambda p, x: {"y": x["x"]},
     torch=TorchCall(forward="{y} = {x}"),
-    keras="keras.layers.Identity",
+    keras=KerasCall(call="{y} = {x}", doc="keras.layers.Identity"),
     examples=(Example({"x": ((2, 3, 4), "float32")}),),
     traits=frozenset({Trait.NO_KERNEL, Trait.PASS_THROUGH}),
     latency=lambda p, x, y: (),  # the forward step only renames the tensor: no torch call at all
@@ -123,6 +138,22 @@ def _flatten_shape(p: Params, x: Specs) -> dict[str, TensorSpec]:
     return {"y": spec.with_shape(spec.shape[:start] + (merged,) + spec.shape[end + 1 :])}
 
 
+def _keras_flatten(p: Params, spec: TensorSpec) -> str:
+    """keras.layers.Flatten would follow the configured image data format; a reshape always merges in order.
+    With fixed sizes after the batch the batch is the -1, so the model also runs on a batch size unknown
+    until it runs (an exported model's)."""
+    rank = spec.rank
+    start, end = p.start_dim % rank, p.end_dim % rank
+    sizes = spec.shape[1:]
+    if start >= 1 and all(isinstance(d, int) for d in sizes):
+        merged = math.prod(int(d) for d in spec.shape[start:end + 1])
+        kept = (*spec.shape[1:start], merged, *spec.shape[end + 1:])
+        return f"{{y}} = ops.reshape({{x}}, (-1, {', '.join(str(d) for d in kept)}))"
+    head = f"ops.shape({{x}})[:{start}] + " if start else ""
+    tail = f" + ops.shape({{x}})[{end + 1}:]" if end < rank - 1 else ""
+    return f"{{y}} = ops.reshape({{x}}, {head}(-1,){tail})"
+
+
 FLATTEN = LayerDef(
     type="Flatten",
     category="Reshape",
@@ -137,8 +168,8 @@ FLATTEN = LayerDef(
     shape=_flatten_shape,
     torch=TorchCall(forward=lambda p: "{y} = torch.flatten({x}, {start_dim})" if p.end_dim == -1
                     else "{y} = torch.flatten({x}, {start_dim}, {end_dim})"),
+    keras=KerasCall(call=lambda p, x: _keras_flatten(p, x["x"]), doc="keras.layers.Flatten"),
     simple=True,
-    keras="keras.layers.Flatten",
     examples=(Example({"x": ((2, 3, 4, 5), "float32")}), Example({"x": ((2, 3, 4, 5), "float32")}, {"end_dim": 2})),
     traits=frozenset({Trait.NO_KERNEL, Trait.FLATTENS}),
     latency=runs_view,

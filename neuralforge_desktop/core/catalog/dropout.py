@@ -12,7 +12,16 @@ from collections.abc import Mapping
 from neuralforge_desktop.core.catalog.autograd_rules import dropout_keeps
 from neuralforge_desktop.core.catalog.kernels import runs_view
 from neuralforge_desktop.core.catalog.memory_spec import Autograd, Layout, Placement, Saved, elementwise, same_view
-from neuralforge_desktop.core.catalog.spec import Example, LayerDef, Params, ParamSpec, PortSpec, TorchCall, Trait
+from neuralforge_desktop.core.catalog.spec import (
+    Example,
+    KerasCall,
+    LayerDef,
+    Params,
+    ParamSpec,
+    PortSpec,
+    TorchCall,
+    Trait,
+)
 from neuralforge_desktop.core.catalog.summaries import dropout_rate
 from neuralforge_desktop.core.ir.types import TensorSpec
 
@@ -45,6 +54,16 @@ def _dropout_layout(p: Params, x: Shapes, layout: Layout) -> Placement:
 _TRAITS = frozenset({Trait.DROPOUT, Trait.NO_KERNEL, Trait.PASS_THROUGH})
 
 
+def _keras_dropout(layer: str, data_format: bool = False) -> KerasCall:
+    """The same dropout: Keras zeroes with probability rate and scales the rest by 1/(1 − rate) while training."""
+    return KerasCall(
+        layer=layer,
+        init=lambda p, x: {"rate": p.p, **({"data_format": "channels_first"} if data_format else {})},
+        positional=1,
+        unsupported=lambda p, x: "Keras' dropout refuses p = 1 while training" if p.p == 1 else "",
+    )
+
+
 def _p_param(what: str) -> ParamSpec:
     return ParamSpec("p", "float", 0.5, f"probability that {what} is zeroed during training",
                      minimum=0.0, maximum=1.0)
@@ -61,8 +80,8 @@ DROPOUT = LayerDef(
     inputs=(PortSpec("x", layout="(N, …)"),),
     shape=_same_shape,
     torch=TorchCall(module="nn.Dropout", init=_dropout_init, defaults={"p": 0.5}),
+    keras=_keras_dropout("layers.Dropout"),
     simple=True,
-    keras="keras.layers.Dropout",
     examples=(
         Example({"x": ((2, 10), "float32")}),
         Example({"x": ((2, 5, 16), "float32")}, {"p": 0.1}),
@@ -89,7 +108,7 @@ DROPOUT_2D = LayerDef(
     inputs=(PortSpec("x", ranks=(4,), layout="(N, C, H, W)"),),
     shape=_same_shape,
     torch=TorchCall(module="nn.Dropout2d", init=_dropout_init, defaults={"p": 0.5}),
-    keras="keras.layers.SpatialDropout2D",
+    keras=_keras_dropout("layers.SpatialDropout2D", data_format=True),
     examples=(
         Example({"x": ((2, 3, 4, 4), "float32")}),
         Example({"x": ((2, 8, 5, 7), "float32")}, {"p": 0.2}),

@@ -8,10 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from neuralforge_desktop.core.catalog.keras_sources import KERAS_POSITIONAL_SOURCE
 from neuralforge_desktop.core.catalog.kernels import Kernel, KernelKind, runs_gather
 from neuralforge_desktop.core.catalog.memory_spec import Autograd, Saved, elementwise, saves_nothing
 from neuralforge_desktop.core.catalog.shape_utils import concrete, numel
-from neuralforge_desktop.core.catalog.spec import Example, LayerDef, Params, ParamSpec, PortSpec, TorchCall, Trait
+from neuralforge_desktop.core.catalog.spec import (
+    Example,
+    KerasCall,
+    LayerDef,
+    Params,
+    ParamSpec,
+    PortSpec,
+    TorchCall,
+    Trait,
+)
 from neuralforge_desktop.core.diagnostics import ShapeError
 from neuralforge_desktop.core.ir.types import DType, TensorSpec, describe_shape
 
@@ -83,8 +93,14 @@ EMBEDDING = LayerDef(
     macs=lambda p, x, y: 0,
     torch=TorchCall(module="nn.Embedding", init=_embedding_init, positional=2, defaults={"padding_idx": None},
                     after_init=_embedding_after_init),
+    # padding_idx only keeps a row's gradient at zero in torch: the lookup itself is the same
+    keras=KerasCall(
+        layer="layers.Embedding",
+        init=lambda p, x: {"input_dim": p.num_embeddings, "output_dim": p.embedding_dim},
+        positional=2,
+        load="{self}.set_weights([{weight}])",
+    ),
     simple=True,
-    keras="keras.layers.Embedding",
     examples=(
         Example({"x": ((2, 7), "int64")}),
         Example({"x": ((3,), "int64")}, {"num_embeddings": 10, "embedding_dim": 4}, int_high=10),
@@ -155,7 +171,14 @@ POSITIONAL_EMBEDDING = LayerDef(
         positional=2,
         helpers=(POSITIONAL_EMBEDDING_SOURCE,),
     ),
-    keras="keras_hub.layers.PositionEmbedding",
+    keras=KerasCall(
+        layer="PositionalEmbedding",
+        init=lambda p, x: {"max_len": p.max_len, "dim": x["x"].shape[-1],
+                           **({} if p.init_std is None else {"init_std": p.init_std})},
+        positional=2,
+        load="{self}.set_weights([{weight}])",
+        helpers=(KERAS_POSITIONAL_SOURCE,),
+    ),
     examples=(
         Example({"x": ((2, 7, 16), "float32")}),
         Example({"x": ((1, 4, 8), "float32")}, {"max_len": 4}),

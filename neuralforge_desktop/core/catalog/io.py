@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from neuralforge_desktop.core.catalog.memory_spec import saves_nothing
-from neuralforge_desktop.core.catalog.spec import LayerDef, Params, ParamSpec, PortSpec, TorchCall, Trait
+from neuralforge_desktop.core.catalog.spec import KerasCall, LayerDef, Params, ParamSpec, PortSpec, TorchCall, Trait
 from neuralforge_desktop.core.catalog.summaries import dims
 from neuralforge_desktop.core.ir.types import BATCH, DType, TensorSpec
 
@@ -47,7 +47,7 @@ INPUT = LayerDef(
     outputs=(PortSpec("y", dtype="any"),),
     shape=_input_shape,
     simple=True,
-    keras="keras.Input",
+    keras=KerasCall(call="", doc="keras.Input"),
     traits=frozenset({Trait.NO_KERNEL}),
     saves=saves_nothing,
     summary=_input_summary,

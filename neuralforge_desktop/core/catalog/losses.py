@@ -16,6 +16,7 @@ from neuralforge_desktop.core.catalog.memory_spec import Autograd, Saved, SavedR
 from neuralforge_desktop.core.catalog.shape_utils import numel
 from neuralforge_desktop.core.catalog.spec import (
     Example,
+    KerasCall,
     LayerDef,
     LossCheck,
     Params,
@@ -194,7 +195,7 @@ CROSS_ENTROPY_LOSS = LayerDef(
     ),
     simple=True,
     is_loss=True,
-    keras="keras.losses.SparseCategoricalCrossentropy(from_logits=True)",
+    keras=KerasCall(call="", doc="keras.losses.SparseCategoricalCrossentropy(from_logits=True)"),
     examples=(
         Example({"input": ((4, 5), "float32"), "target": ((4,), "int64")}, int_high=5),
         Example({"input": ((2, 5, 3, 3), "float32"), "target": ((2, 3, 3), "int64")}, {"reduction": "none"},
@@ -296,7 +297,7 @@ def _paired(
                         forward="{loss} = {self}({input}, {target})"),
         simple=simple,
         is_loss=True,
-        keras=keras,
+        keras=KerasCall(call="", doc=keras),  # losses belong to training, not to generated models
         examples=(
             Example({"input": ((4, 3), "float32"), "target": ((4, 3), "float32")}),
             Example({"input": ((2, 3, 4, 4), "float32"), "target": ((2, 3, 4, 4), "float32")},

@@ -21,7 +21,16 @@ from collections.abc import Callable, Mapping
 from neuralforge_desktop.core.catalog.kernels import Kernel, runs_norm_affine, runs_norm_stats
 from neuralforge_desktop.core.catalog.memory_spec import Autograd, Saved, contiguous_copy
 from neuralforge_desktop.core.catalog.shape_utils import concrete, numel, prod
-from neuralforge_desktop.core.catalog.spec import Example, LayerDef, Params, ParamSpec, PortSpec, TorchCall, Trait
+from neuralforge_desktop.core.catalog.spec import (
+    Example,
+    KerasCall,
+    LayerDef,
+    Params,
+    ParamSpec,
+    PortSpec,
+    TorchCall,
+    Trait,
+)
 from neuralforge_desktop.core.diagnostics import ShapeError
 from neuralforge_desktop.core.ir.types import TensorSpec, describe_shape
 
@@ -171,6 +180,39 @@ def _instance_norm_scratch(p: Params, x: Shapes, y: Shapes, grad: Autograd) -> l
             Saved.inner(repeated * planes, "float32")]
 
 
+# -- Keras ------------------------------------------------------------------------------------------------
+def _keras_affine_load(p: Params, affine: str, running: bool = False) -> str:
+    """Keras keeps γ, β, then the moving mean and variance, each only when the layer has it."""
+    names = (["{weight}"] if p[affine] else []) + (["{bias}"] if p[affine] and p.bias else [])
+    names += ["{running_mean}", "{running_var}"] if running else []
+    return f"{{self}}.set_weights([{', '.join(names)}])" if names else ""
+
+
+def _keras_batch_init(p: Params, x: Specs) -> dict[str, object]:
+    kwargs: dict[str, object] = {"axis": 1, "epsilon": p.eps}
+    if p.momentum is not None:  # torch's weight of the newest batch; Keras' of the running average
+        kwargs["momentum"] = 1 - p.momentum
+    kwargs.update(center=p.affine and p.bias, scale=p.affine)
+    return kwargs
+
+
+def _keras_batch_unsupported(p: Params, x: Specs) -> str:
+    if not p.track_running_stats:
+        return ("without running statistics it normalises by each batch's own at inference too; Keras' "
+                "BatchNormalization uses its moving averages there")
+    return ""
+
+
+def _keras_batch_norm() -> KerasCall:
+    return KerasCall(
+        layer="layers.BatchNormalization",
+        init=_keras_batch_init,
+        defaults={"momentum": 0.99, "center": True, "scale": True},
+        load=lambda p, x: _keras_affine_load(p, "affine", running=True),
+        unsupported=_keras_batch_unsupported,
+    )
+
+
 # -- BatchNorm -------------------------------------------------------------------------------------------
 _BATCH_LAYOUT = {1: "(N, C) or (N, C, L)", 2: "(N, C, H, W)"}
 _BATCH_RANKS = {1: (2, 3), 2: (4,)}
@@ -214,7 +256,7 @@ def _batch_norm(nd: int) -> LayerDef:
             positional=1,
             defaults={"eps": 1e-5, "momentum": 0.1, "affine": True, "track_running_stats": True, "bias": True},
         ),
-        keras="keras.layers.BatchNormalization",
+        keras=_keras_batch_norm(),
         examples=examples,
         traits=frozenset({Trait.CANCELS_BIAS}),
         param_sizes={"weight": lambda p, x: _channels(x) if p.affine else 0,
@@ -283,7 +325,13 @@ LAYER_NORM = LayerDef(
         positional=1,
         defaults={"eps": 1e-5, "elementwise_affine": True, "bias": True},
     ),
-    keras="keras.layers.LayerNormalization",
+    keras=KerasCall(
+        layer="layers.LayerNormalization",
+        init=lambda p, x: {"axis": -1 if p.num_dims == 1 else tuple(range(-p.num_dims, 0)), "epsilon": p.eps,
+                           "center": p.elementwise_affine and p.bias, "scale": p.elementwise_affine},
+        defaults={"axis": -1, "center": True, "scale": True},
+        load=lambda p, x: _keras_affine_load(p, "elementwise_affine"),
+    ),
     examples=(
         Example({"x": ((2, 16), "float32")}),
         Example({"x": ((2, 5, 16), "float32")}),
@@ -353,7 +401,14 @@ GROUP_NORM = LayerDef(
         positional=2,
         defaults={"eps": 1e-5, "affine": True, "bias": True},
     ),
-    keras="keras.layers.GroupNormalization",
+    keras=KerasCall(
+        layer="layers.GroupNormalization",
+        init=lambda p, x: {"groups": p.num_groups, "axis": 1, "epsilon": p.eps, "center": p.affine and p.bias,
+                           "scale": p.affine},
+        positional=1,
+        defaults={"center": True, "scale": True},
+        load=lambda p, x: _keras_affine_load(p, "affine"),
+    ),
     examples=(
         Example({"x": ((2, 64, 4, 4), "float32")}),
         Example({"x": ((2, 6, 10), "float32")}, {"num_groups": 3, "affine": False}),
@@ -390,7 +445,16 @@ INSTANCE_NORM_2D = LayerDef(
         positional=1,
         defaults={"eps": 1e-5, "momentum": 0.1, "affine": False, "track_running_stats": False, "bias": True},
     ),
-    keras="keras.layers.GroupNormalization(groups=-1)",
+    keras=KerasCall(
+        layer="layers.GroupNormalization",
+        init=lambda p, x: {"groups": -1, "axis": 1, "epsilon": p.eps, "center": p.affine and p.bias,
+                           "scale": p.affine},
+        defaults={"center": True, "scale": True},
+        load=lambda p, x: _keras_affine_load(p, "affine"),
+        unsupported=lambda p, x: ("with running statistics it normalises by them at inference; Keras' "
+                                  "GroupNormalization keeps none" if p.track_running_stats else ""),
+        doc="keras.layers.GroupNormalization(groups=-1)",
+    ),
     examples=(
         Example({"x": ((2, 3, 6, 6), "float32")}),
         Example({"x": ((2, 4, 5, 7), "float32")}, {"affine": True, "track_running_stats": True}),

@@ -5,11 +5,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 
+from neuralforge_desktop.core.catalog.keras_sources import fixed_sizes, keras_pad
 from neuralforge_desktop.core.catalog.kernels import Kernel, pool_kernel, runs_reduce
 from neuralforge_desktop.core.catalog.memory_spec import Autograd, Saved, saves_input, saves_nothing
 from neuralforge_desktop.core.catalog.shape_utils import numel, prod, window_out
 from neuralforge_desktop.core.catalog.spec import (
     Example,
+    KerasCall,
     LayerDef,
     Params,
     ParamSpec,
@@ -116,6 +118,77 @@ def _pool_examples(nd: int, average: bool) -> tuple[Example, ...]:
     return tuple(examples)
 
 
+def _ceil_extra(p: Params, spec: TensorSpec) -> list[int] | None:
+    """Per spatial axis, how much more than the padding a ceil_mode window reads past the end (torch keeps a
+    last partial window that starts inside the input or the left padding); None when a size is not a number."""
+    axes = range(2, spec.rank)
+    sizes = fixed_sizes(spec, axes)
+    if sizes is None:
+        return None
+    extra = []
+    for size, k, s, pad in zip(sizes, p.kernel_size, _stride(p), p.padding, strict=True):
+        out = -(-(size + 2 * pad - k) // s) + 1
+        if (out - 1) * s >= size + pad:
+            out -= 1
+        extra.append(max(0, (out - 1) * s + k - (size + 2 * pad)))
+    return extra
+
+
+def _keras_pool_init(p: Params, x: Specs) -> dict[str, object]:
+    stride = None if p.stride is None or p.stride == p.kernel_size else _compact(p.stride)
+    return {"pool_size": _compact(p.kernel_size), "strides": stride, "data_format": "channels_first"}
+
+
+def _keras_max_pool_call(p: Params, x: Specs) -> str:
+    """Padding and a ceil_mode window past the end read -inf, so the maximum ignores them as torch's does."""
+    extra = (_ceil_extra(p, x["x"]) or []) if p.ceil_mode else []
+    if not any(p.padding) and not any(extra):
+        return "{y} = {self}({x})"
+    padded = keras_pad(p.padding, 'float("-inf")', extra)
+    return f"{{y}} = {{self}}({padded})"
+
+
+def _keras_max_pool_unsupported(p: Params, x: Specs) -> str:
+    if p.ceil_mode and _ceil_extra(p, x["x"]) is None:
+        return "ceil_mode needs fixed spatial sizes to be written for Keras"
+    return ""
+
+
+def _keras_avg_pool_call(p: Params, x: Specs) -> str:
+    """torch's count_include_pad averages the padded zeros in: the same as pooling a zero-padded input."""
+    if not any(p.padding):
+        return "{y} = {self}({x})"
+    return f"{{y}} = {{self}}({keras_pad(p.padding)})"
+
+
+def _keras_avg_pool_unsupported(p: Params, x: Specs) -> str:
+    if p.ceil_mode:
+        extra = _ceil_extra(p, x["x"])
+        if extra is None or any(extra):
+            return "a partial last window (ceil_mode) averages over fewer values in torch; Keras has no such window"
+    if any(p.padding) and not p.count_include_pad:
+        return "averaging without the padded zeros (count_include_pad off) has no Keras form"
+    return ""
+
+
+def _keras_adaptive(p: Params, x: Specs) -> str:
+    if tuple(p.output_size) == (1, 1):
+        return "{y} = ops.mean({x}, axis=(2, 3), keepdims=True)"
+    sizes = fixed_sizes(x["x"], (2, 3)) or (0, 0)
+    window = tuple(size // out for size, out in zip(sizes, p.output_size, strict=True))
+    return (f"{{y}} = ops.average_pool({{x}}, {window}, {window}, padding=\"valid\", "
+            "data_format=\"channels_first\")")
+
+
+def _keras_adaptive_unsupported(p: Params, x: Specs) -> str:
+    if tuple(p.output_size) == (1, 1):
+        return ""
+    sizes = fixed_sizes(x["x"], (2, 3))
+    if sizes is None or any(size % out for size, out in zip(sizes, p.output_size, strict=True)):
+        return "the input size is not a multiple of output_size: torch's uneven windows have no Keras form"
+    return ""
+
+
 def _window_kernels(p: Params, x: Shapes, y: Shapes) -> tuple[Kernel]:
     return (pool_kernel(prod(p.kernel_size), x, y),)
 def _max_pool_saves(p: Params, x: Shapes, y: Shapes, grad: Autograd) -> list[Saved]:
@@ -155,8 +228,15 @@ def _max_pool(nd: int) -> LayerDef:
             positional=1,
             defaults={"stride": None, "padding": 0, "ceil_mode": False},
         ),
+        keras=KerasCall(
+            layer=f"layers.MaxPooling{nd}D",
+            init=_keras_pool_init,
+            positional=1,
+            defaults={"strides": None},
+            call=_keras_max_pool_call,
+            unsupported=_keras_max_pool_unsupported,
+        ),
         simple=nd == 2,
-        keras=f"keras.layers.MaxPooling{nd}D",
         examples=_pool_examples(nd, average=False),
         traits=frozenset({Trait.WINDOWED}),
         summary=window,
@@ -184,7 +264,14 @@ AVG_POOL_2D = LayerDef(
         positional=1,
         defaults={"stride": None, "padding": 0, "ceil_mode": False, "count_include_pad": True},
     ),
-    keras="keras.layers.AveragePooling2D",
+    keras=KerasCall(
+        layer="layers.AveragePooling2D",
+        init=_keras_pool_init,
+        positional=1,
+        defaults={"strides": None},
+        call=_keras_avg_pool_call,
+        unsupported=_keras_avg_pool_unsupported,
+    ),
     examples=_pool_examples(2, average=True),
     traits=frozenset({Trait.WINDOWED}),
     summary=window,
@@ -233,6 +320,7 @@ ADAPTIVE_AVG_POOL_2D = LayerDef(
         init=lambda p, x: {"output_size": _compact(p.output_size)},
         positional=1,
     ),
+    keras=KerasCall(call=_keras_adaptive, unsupported=_keras_adaptive_unsupported, doc="keras.ops.average_pool"),
     examples=(
         Example({"x": ((2, 3, 7, 7), "float32")}),
         Example({"x": ((2, 3, 7, 5), "float32")}, {"output_size": [3, 2]}),
@@ -260,7 +348,7 @@ GLOBAL_AVG_POOL_2D = LayerDef(
     shape=_global_shape,
     flops_extra=lambda p, x, y: numel(x, "x"),
     torch=TorchCall(forward="{y} = {x}.mean(dim=(2, 3))"),
-    keras="keras.layers.GlobalAveragePooling2D",
+    keras=KerasCall(call="{y} = ops.mean({x}, axis=(2, 3))", doc="keras.layers.GlobalAveragePooling2D"),
     examples=(Example({"x": ((2, 3, 5, 7), "float32")}), Example({"x": ((1, 4, 1, 1), "float32")})),
     latency=runs_reduce,
     saves=saves_nothing,
@@ -277,7 +365,7 @@ GLOBAL_MAX_POOL_2D = LayerDef(
     shape=_global_shape,
     flops_extra=lambda p, x, y: numel(x, "x") - numel(y, "y"),
     torch=TorchCall(forward="{y} = {x}.amax(dim=(2, 3))"),
-    keras="keras.layers.GlobalMaxPooling2D",
+    keras=KerasCall(call="{y} = ops.max({x}, axis=(2, 3))", doc="keras.layers.GlobalMaxPooling2D"),
     examples=(Example({"x": ((2, 3, 5, 7), "float32")}), Example({"x": ((1, 4, 1, 1), "float32")})),
     latency=runs_reduce,
     saves=_amax_saves,

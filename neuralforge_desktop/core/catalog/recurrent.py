@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from neuralforge_desktop.core.catalog.keras_sources import RECURRENT_WEIGHTS_SOURCE, STACKED_RECURRENT_SOURCE
 from neuralforge_desktop.core.catalog.kernels import Kernel, recurrent_kernel
 from neuralforge_desktop.core.catalog.recurrent_memory import recurrent_layout, recurrent_saves
 from neuralforge_desktop.core.catalog.shape_utils import concrete
@@ -25,6 +26,7 @@ from neuralforge_desktop.core.catalog.spec import (
     CostRule,
     CountRule,
     Example,
+    KerasCall,
     LayerDef,
     Params,
     ParamSpec,
@@ -172,7 +174,65 @@ _TEXT = {
     ),
 }
 
-_KERAS = {"LSTM": "keras.layers.LSTM", "GRU": "keras.layers.GRU", "RNN": "keras.layers.SimpleRNN"}
+_KERAS_LAYER = {"LSTM": "LSTM", "GRU": "GRU", "RNN": "SimpleRNN"}
+
+
+def _single(p: Params) -> bool:
+    """One layer reading one way: Keras' own recurrent layer says it best; anything else takes StackedRecurrent."""
+    return p.num_layers == 1 and not p.bidirectional
+
+
+def _keras_init(kind: str) -> Callable[[Params, Specs], dict[str, object]]:
+    def init(p: Params, x: Specs) -> dict[str, object]:
+        activation = {"activation": p.nonlinearity} if kind == "RNN" else {}
+        if _single(p):
+            return {"units": p.hidden_size, "return_sequences": True, "return_state": True, "use_bias": p.bias,
+                    **activation}
+        return {"kind": kind, "units": p.hidden_size, "num_layers": p.num_layers, "bidirectional": p.bidirectional,
+                "batch_first": p.batch_first, "dropout": p.dropout, "use_bias": p.bias, **activation}
+
+    return init
+
+
+def _keras_call(kind: str) -> Callable[[Params, Specs], str]:
+    states = "{h}, {c}" if kind == "LSTM" else "{h}"
+
+    def call(p: Params, x: Specs) -> str:
+        if not _single(p):
+            return f"{{y}}, {states} = {{self}}({{x}})"
+        if p.batch_first:
+            lines = [f"{{y}}, {states} = {{self}}({{x}})"]
+        else:  # Keras reads (N, T, features)
+            lines = [f"{{y}}, {states} = {{self}}(ops.swapaxes({{x}}, 0, 1))", "{y} = ops.swapaxes({y}, 0, 1)"]
+        # torch's final states are (layers · directions, N, hidden)
+        expanded = ", ".join(f"ops.expand_dims({s}, 0)" for s in states.split(", "))
+        return "\n".join([*lines, f"{states} = {expanded}"])
+
+    return call
+
+
+def _keras_load(kind: str) -> Callable[[Params, Specs], str]:
+    def load(p: Params, x: Specs) -> str:
+        if not _single(p):
+            return "{self}.load_torch_state(state, {prefix})"
+        tensors = "{weight_ih_l0}, {weight_hh_l0}" + (", {bias_ih_l0}, {bias_hh_l0}" if p.bias else "")
+        return f'{{self}}.set_weights(recurrent_weights("{kind}", {tensors}))'
+
+    return load
+
+
+def _keras(kind: str) -> KerasCall:
+    return KerasCall(
+        layer=lambda p, x: f"layers.{_KERAS_LAYER[kind]}" if _single(p) else "StackedRecurrent",
+        init=_keras_init(kind),
+        positional=1,
+        defaults={"use_bias": True, "activation": "tanh", "num_layers": 1, "bidirectional": False,
+                  "batch_first": True, "dropout": 0.0},
+        call=_keras_call(kind),
+        load=_keras_load(kind),
+        helpers=(RECURRENT_WEIGHTS_SOURCE, STACKED_RECURRENT_SOURCE),
+        doc=f"keras.layers.{_KERAS_LAYER[kind]}",
+    )
 
 
 def _examples(kind: str) -> tuple[Example, ...]:
@@ -217,7 +277,7 @@ def _recurrent(kind: str) -> LayerDef:
         flops_extra=_flops_extra(kind),
         torch=TorchCall(module=f"nn.{kind}", init=_init, positional=2, defaults=_DEFAULTS, forward=forward),
         simple=kind == "LSTM",
-        keras=_KERAS[kind],
+        keras=_keras(kind),
         examples=_examples(kind),
         traits=frozenset({Trait.STACKED}),
         summary=_summary,

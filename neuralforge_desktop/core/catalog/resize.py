@@ -6,10 +6,11 @@ import math
 from collections.abc import Mapping
 from fractions import Fraction
 
+from neuralforge_desktop.core.catalog.keras_sources import fixed_sizes
 from neuralforge_desktop.core.catalog.kernels import runs_copy, runs_elementwise_math
 from neuralforge_desktop.core.catalog.memory_spec import saves_nothing
 from neuralforge_desktop.core.catalog.shape_utils import numel
-from neuralforge_desktop.core.catalog.spec import Example, LayerDef, Params, ParamSpec, PortSpec, TorchCall
+from neuralforge_desktop.core.catalog.spec import Example, KerasCall, LayerDef, Params, ParamSpec, PortSpec, TorchCall
 from neuralforge_desktop.core.catalog.summaries import number
 from neuralforge_desktop.core.diagnostics import ShapeError
 from neuralforge_desktop.core.ir.types import Dim, TensorSpec, describe_shape, dim_expr
@@ -51,6 +52,29 @@ def _upsample_init(p: Params, x: Specs) -> dict[str, object]:
     return {"scale_factor": p.scale_factor, "mode": p.mode, "align_corners": p.align_corners}
 
 
+def _keras_upsample(p: Params, x: Specs) -> str:
+    spec = x["x"]
+    if p.mode == "nearest":  # a whole-number scale repeats every value along each spatial axis
+        expression = "{x}"
+        for axis in range(2, spec.rank):
+            expression = f"ops.repeat({expression}, {int(p.scale_factor)}, axis={axis})"
+        return "{y} = " + expression
+    sizes = tuple(math.floor(size * p.scale_factor) for size in fixed_sizes(spec, (2, 3)) or ())
+    return f'{{y}} = ops.image.resize({{x}}, {sizes}, interpolation="bilinear", data_format="channels_first")'
+
+
+def _keras_upsample_unsupported(p: Params, x: Specs) -> str:
+    if p.mode == "nearest":
+        return "" if p.scale_factor.is_integer() else "nearest upsampling by a scale that is not a whole number"
+    if p.align_corners:
+        return "bilinear resizing with align_corners has no Keras form"
+    sizes = fixed_sizes(x["x"], (2, 3))
+    if sizes is None or any(math.floor(size * p.scale_factor) != size * p.scale_factor for size in sizes):
+        return ("bilinear resizing matches torch only where the scaled sizes are whole numbers (Keras samples "
+                "by the ratio of the sizes, torch by scale_factor)")
+    return ""
+
+
 UPSAMPLE = LayerDef(
     type="Upsample",
     category="Resize",
@@ -75,7 +99,8 @@ UPSAMPLE = LayerDef(
         init=_upsample_init,
         defaults={"mode": "nearest", "align_corners": None},
     ),
-    keras="keras.layers.UpSampling2D",
+    keras=KerasCall(call=_keras_upsample, unsupported=_keras_upsample_unsupported,
+                    doc="keras.layers.UpSampling2D"),
     examples=(
         Example({"x": ((2, 3, 4, 5), "float32")}),
         Example({"x": ((2, 3, 4, 5), "float32")}, {"mode": "bilinear"}),

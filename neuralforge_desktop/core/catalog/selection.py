@@ -12,7 +12,7 @@ import re
 from neuralforge_desktop.core.catalog.kernels import runs_view
 from neuralforge_desktop.core.catalog.memory_spec import Layout, Placement, saves_nothing
 from neuralforge_desktop.core.catalog.shape_utils import batch_sized, normalize_axis
-from neuralforge_desktop.core.catalog.spec import LayerDef, Params, ParamSpec, PortSpec, TorchCall
+from neuralforge_desktop.core.catalog.spec import KerasCall, LayerDef, Params, ParamSpec, PortSpec, TorchCall
 from neuralforge_desktop.core.catalog.tensor_ops import _X, Shapes, Specs, _ex
 from neuralforge_desktop.core.diagnostics import ShapeError
 from neuralforge_desktop.core.ir.dim_algebra import canonical_dim
@@ -70,6 +70,7 @@ SPLIT = LayerDef(
     outputs=(PortSpec("y", dtype="any", variadic=True, count_param="num_outputs"),),
     shape=_split_shape,
     torch=TorchCall(forward="{y} = torch.chunk({x}, {num_outputs}, dim={dim})"),
+    keras=KerasCall(call="{y} = ops.split({x}, {num_outputs}, axis={dim})"),
     examples=(_ex((2, 3, 8)), _ex((2, 6, 4), dim=1, num_outputs=3)),
     saves=saves_nothing,
     layout=_split_layout,
@@ -148,6 +149,7 @@ SLICE = LayerDef(
     inputs=(_X,),
     shape=_slice_shape,
     torch=TorchCall(forward=_slice_forward),
+    keras=KerasCall(call=lambda p, x: _slice_forward(p), doc="tensor[start:end:step]"),
     examples=(
         _ex((2, 5, 3)), _ex((2, 10, 3), start=2, end=8, step=2), _ex((2, 10, 3), start=-3), _ex((2, 10, 3), end=-1),
         _ex((2, 3, 10), dim=-1, start=1, end=100, step=3), _ex((2, 4, 6, 3), dim=-2, start=1, end=4),
@@ -185,6 +187,7 @@ SELECT = LayerDef(
     inputs=(_X,),
     shape=_select_shape,
     torch=TorchCall(forward=lambda p: f"{{y}} = {{x}}{_subscript(p.dim, str(p.index))}"),
+    keras=KerasCall(call=lambda p, x: f"{{y}} = {{x}}{_subscript(p.dim, str(p.index))}", doc="tensor[index]"),
     examples=(
         _ex((2, 5, 3)), _ex((2, 5, 3), index=-1), _ex((2, 5, 3), dim=-1, index=2), _ex((2, 5, 3, 4), dim=-2, index=1),
     ),

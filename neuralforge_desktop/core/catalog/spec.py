@@ -1,14 +1,15 @@
 """What one layer type is: the single definition every other part of NeuralForge derives from.
 
 A :class:`LayerDef` carries the parameter schema, port constraints, shape rule, parameter count, cost rule,
-plain-language and math descriptions, the PyTorch call, and the roles (:class:`Trait`) the analyses ask about.
-The palette, inspector, canvas, shape inference, cost model, lint, code generator and model builder all read
-it; nothing about a layer is written twice, and no analysis compares type names.
+plain-language and math descriptions, the PyTorch and Keras calls, and the roles (:class:`Trait`) the analyses
+ask about. The palette, inspector, canvas, shape inference, cost model, lint, code generators and model builder
+all read it; nothing about a layer is written twice, and no analysis compares type names.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
@@ -280,6 +281,68 @@ class TorchCall:
         return self.after_init(params) if callable(self.after_init) else self.after_init
 
 
+_KERAS_OP = re.compile(r"\bops\.[A-Za-z_][A-Za-z_0-9.]*")
+
+
+@dataclass(frozen=True)
+class KerasCall:
+    """How a layer becomes Keras 3, with tensors kept in PyTorch's layout (images (N, C, H, W) through
+    channels_first layers, sequences (N, T, E)), so every tensor has the shape the graph infers.
+
+    ``layer`` is the class ``__init__`` constructs (``"layers.Conv2D"`` or a class given in ``helpers``; as a
+    function of params and input specs when that depends on them), or None for an op written straight into
+    ``call()``; ``init(params, inputs)`` gives its arguments, of which the first ``positional`` (a number, or a
+    function of params and input specs) read better without keywords and those equal to ``defaults`` are left
+    out.
+    ``call`` is the statement template, with :class:`TorchCall`'s placeholders (``{self}``, ports, params,
+    ``{?port:…}``); as a function it also sees the input specs.
+    ``load`` is the statement that copies this node's weights out of the PyTorch model's ``state_dict``
+    (numpy arrays): ``{self}`` is the Keras layer, ``{prefix}`` the key prefix of the node's torch module and
+    any other ``{name}`` (dots allowed) that module's tensor ``name``, e.g.
+    ``"{self}.set_weights([{weight}.T, {bias}])"``; "" for a layer without weights.
+    ``unsupported(params, inputs)`` says why these particular settings have no faithful Keras form ("" when
+    they have one). ``helpers`` are sources (classes, functions) pasted into the generated module; they may
+    use ``keras``, ``layers``, ``ops`` and ``np``. ``doc`` names the Keras API for the docs and the palette's
+    search when neither ``layer`` nor the call template says it.
+    """
+
+    layer: str | Callable[[Params, Mapping[str, TensorSpec]], str | None] | None = None
+    init: Callable[[Params, Mapping[str, TensorSpec]], dict[str, Any]] | None = None
+    positional: int | Callable[[Params, Mapping[str, TensorSpec]], int] = 0
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    call: str | Callable[[Params, Mapping[str, TensorSpec]], str] = "{y} = {self}({x})"
+    load: str | Callable[[Params, Mapping[str, TensorSpec]], str] = ""
+    unsupported: Callable[[Params, Mapping[str, TensorSpec]], str] | None = None
+    helpers: tuple[str, ...] = ()
+    doc: str = ""
+
+    def layer_class(self, params: Params, inputs: Mapping[str, TensorSpec]) -> str | None:
+        return self.layer(params, inputs) if callable(self.layer) else self.layer
+
+    def positional_count(self, params: Params, inputs: Mapping[str, TensorSpec]) -> int:
+        return self.positional(params, inputs) if callable(self.positional) else self.positional
+
+    def call_template(self, params: Params, inputs: Mapping[str, TensorSpec]) -> str:
+        return self.call(params, inputs) if callable(self.call) else self.call
+
+    def load_template(self, params: Params, inputs: Mapping[str, TensorSpec]) -> str:
+        return self.load(params, inputs) if callable(self.load) else self.load
+
+    def refusal(self, params: Params, inputs: Mapping[str, TensorSpec]) -> str:
+        """Why these params have no faithful Keras form; "" when they have one."""
+        return self.unsupported(params, inputs) if self.unsupported is not None else ""
+
+    @property
+    def name(self) -> str:
+        """The Keras API this corresponds to, for the docs: ``"keras.layers.Conv2D"``, ``"keras.ops.relu"``."""
+        if self.doc:
+            return self.doc
+        if isinstance(self.layer, str):
+            return f"keras.{self.layer}" if self.layer.startswith("layers.") else self.layer
+        found = _KERAS_OP.search(self.call) if isinstance(self.call, str) else None
+        return f"keras.{found.group(0)}" if found else ""
+
+
 @dataclass(frozen=True)
 class LayerDef:
     """The one definition of a layer type.
@@ -320,12 +383,12 @@ class LayerDef:
     macs: CostRule | None = zero_cost  # None: the cost model cannot cost this op (reported, never zero)
     flops_extra: CostRule | None = zero_cost  # non multiply-add floating-point ops (elementwise work)
     torch: TorchCall | None = None
+    keras: KerasCall | None = None  # the Keras 3 form; None: Keras code generation refuses the layer
     version: int = 1
     title: str = ""
     help: str = ""
     simple: bool = False  # shown in the simplified (student) palette
     is_loss: bool = False
-    keras: str = ""  # the Keras layer it corresponds to, for the docs and later the Keras codegen
     migrate: Callable[[int, dict[str, Any]], dict[str, Any]] | None = None  # old version's params → current
     plugin: str = ""  # distribution name when a plugin defined it
     examples: tuple[Example, ...] = ()  # cases for the catalog-wide conformance test
@@ -341,6 +404,11 @@ class LayerDef:
     @property
     def display_name(self) -> str:
         return self.title or self.type
+
+    @property
+    def keras_name(self) -> str:
+        """The Keras API this layer corresponds to ("" when it has no Keras form)."""
+        return self.keras.name if self.keras is not None else ""
 
     def has(self, trait: str) -> bool:
         return trait in self.traits

@@ -30,7 +30,16 @@ from neuralforge_desktop.core.catalog.memory_spec import (
     saves_nothing,
 )
 from neuralforge_desktop.core.catalog.shape_utils import broadcast, mul_dims, normalize_axis, numel
-from neuralforge_desktop.core.catalog.spec import Example, LayerDef, Params, ParamSpec, PortSpec, TorchCall, Trait
+from neuralforge_desktop.core.catalog.spec import (
+    Example,
+    KerasCall,
+    LayerDef,
+    Params,
+    ParamSpec,
+    PortSpec,
+    TorchCall,
+    Trait,
+)
 from neuralforge_desktop.core.diagnostics import ShapeError
 from neuralforge_desktop.core.ir.dim_algebra import add_dims
 from neuralforge_desktop.core.ir.types import Dim, DType, TensorSpec, describe_shape, dims_equal
@@ -138,6 +147,17 @@ def _reshape_layout(p: Params, x: Shapes, layout: Layout) -> Placement:
     return reshaped(shape, target, layout)
 
 
+def _keras_reshape(p: Params, spec: TensorSpec) -> str:
+    """With fixed sizes after the batch every target size is known and the batch is the -1 (as for Flatten)."""
+    if all(isinstance(d, int) for d in spec.shape[1:]):
+        per_sample = math.prod(int(d) for d in spec.shape[1:])
+        fixed = math.prod(d for d in p.shape if isinstance(d, int) and d > 0)
+        sizes = "".join(f", {d if isinstance(d, int) and d > 0 else per_sample // fixed}" for d in p.shape)
+        return f"{{y}} = ops.reshape({{x}}, (-1{sizes or ','}))"
+    sizes = "".join(f", {-1 if isinstance(d, str) else d}" for d in p.shape)
+    return f"{{y}} = ops.reshape({{x}}, (ops.shape({{x}})[0]{sizes}))"
+
+
 def _reshape_forward(p: Params) -> str:
     sizes = "".join(f", {-1 if isinstance(d, str) else d}" for d in p.shape)
     return f"{{y}} = {{x}}.reshape({{x}}.shape[0]{sizes})"
@@ -154,7 +174,7 @@ RESHAPE = LayerDef(
     inputs=(_X,),
     shape=_reshape_shape,
     torch=TorchCall(forward=_reshape_forward),
-    keras="keras.layers.Reshape",
+    keras=KerasCall(call=lambda p, x: _keras_reshape(p, x["x"]), doc="keras.layers.Reshape"),
     examples=(_ex((2, 3, 4)), _ex((2, 15), shape=[3, 5]), _ex((2, 8, 3), shape=[4, -1, 2]), _ex((2, 1, 1), shape=[])),
     traits=_VIEW,
     saves=saves_nothing,
@@ -199,7 +219,8 @@ PERMUTE = LayerDef(
     inputs=(_X,),
     shape=_permute_shape,
     torch=TorchCall(forward=lambda p: f"{{y}} = {{x}}.permute({', '.join(str(d) for d in p.dims)})"),
-    keras="keras.layers.Permute",
+    keras=KerasCall(call=lambda p, x: f"{{y}} = ops.transpose({{x}}, {tuple(d % x['x'].rank for d in p.dims)})",
+                    doc="keras.layers.Permute"),
     examples=(_ex((2, 3, 4)), _ex((2, 3, 4, 5), dims=[0, 2, 3, 1]), _ex((2, 3, 4, 5), dims=[0, -1, 1, 2])),
     saves=saves_nothing,
     layout=_permute_layout,
@@ -226,6 +247,7 @@ TRANSPOSE = LayerDef(
     inputs=(_X,),
     shape=_transpose_shape,
     torch=TorchCall(forward="{y} = {x}.transpose({dim0}, {dim1})"),
+    keras=KerasCall(call="{y} = ops.swapaxes({x}, {dim0}, {dim1})"),
     examples=(_ex((2, 3, 4)), _ex((2, 3, 4, 5), dim0=-1, dim1=1)),
     saves=saves_nothing,
     layout=_transpose_layout,
@@ -251,6 +273,7 @@ SQUEEZE = LayerDef(
     inputs=(_X,),
     shape=_squeeze_shape,
     torch=TorchCall(forward="{y} = {x}.squeeze({dim})"),
+    keras=KerasCall(call="{y} = ops.squeeze({x}, axis={dim})"),
     examples=(_ex((2, 1, 5)), _ex((2, 5, 1), dim=-1)),
     traits=_VIEW,
     saves=saves_nothing,
@@ -275,6 +298,7 @@ UNSQUEEZE = LayerDef(
     inputs=(_X,),
     shape=_unsqueeze_shape,
     torch=TorchCall(forward="{y} = {x}.unsqueeze({dim})"),
+    keras=KerasCall(call="{y} = ops.expand_dims({x}, {dim})"),
     examples=(_ex((2, 5)), _ex((2, 5), dim=-1), _ex((2, 5), dim=2)),
     traits=_VIEW,
     saves=saves_nothing,
@@ -314,7 +338,7 @@ CONCAT = LayerDef(
     inputs=(_XS,),
     shape=_concat_shape,
     torch=TorchCall(forward="{y} = torch.cat([{x}], dim={dim})"),
-    keras="keras.layers.Concatenate",
+    keras=KerasCall(call="{y} = ops.concatenate([{x}], axis={dim})", doc="keras.layers.Concatenate"),
     examples=(
         Example(_f32((2, 3, 4), (2, 5, 4))),
         Example(_f32((2, 3, 1), (2, 3, 2), (2, 3, 3)), {"dim": -1, "num_inputs": 3}),
@@ -323,6 +347,18 @@ CONCAT = LayerDef(
     saves=saves_nothing,
     latency=runs_copy,
 )
+
+
+def _keras_merge(x: Specs, operator: str, op: str) -> str:
+    """``a + b + c`` where the inputs share a dtype; else nested ``ops.add`` calls, which promote dtypes as torch's
+    operators do (TensorFlow's refuse mixed ones)."""
+    ports = [name for name, _ in _ports(x)]
+    if len({x[name].dtype for name in ports}) == 1:
+        return "{y} = " + f" {operator} ".join(f"{{{name}}}" for name in ports)
+    expression = f"{{{ports[0]}}}"
+    for name in ports[1:]:
+        expression = f"ops.{op}({expression}, {{{name}}})"
+    return "{y} = " + expression
 
 
 def _broadcast_shape(p: Params, x: Specs) -> dict[str, TensorSpec]:
@@ -362,7 +398,7 @@ ADD = LayerDef(
     shape=_broadcast_shape,
     flops_extra=_elementwise_flops,
     torch=TorchCall(forward="{y} = {x| + }"),
-    keras="keras.layers.Add",
+    keras=KerasCall(call=lambda p, x: _keras_merge(x, "+", "add"), doc="keras.layers.Add"),
     examples=(
         Example(_f32((2, 3, 4), (2, 3, 4))), Example(_f32((2, 3, 4), (2, 3, 1))),
         Example(_f32((2, 1, 4), (2, 3, 1), (2, 3, 4)), {"num_inputs": 3}),
@@ -407,7 +443,7 @@ MULTIPLY = LayerDef(
     shape=_broadcast_shape,
     flops_extra=_elementwise_flops,
     torch=TorchCall(forward="{y} = {x| * }"),
-    keras="keras.layers.Multiply",
+    keras=KerasCall(call=lambda p, x: _keras_merge(x, "*", "multiply"), doc="keras.layers.Multiply"),
     examples=(
         Example(_f32((2, 3, 4), (2, 3, 4))), Example(_f32((2, 8, 5, 5), (2, 8, 1, 1))),
         Example(_f32((2, 4), (2, 1), (2, 4)), {"num_inputs": 3}),
@@ -468,6 +504,7 @@ MATMUL = LayerDef(
     shape=_matmul_shape,
     macs=lambda p, x, y: numel(y, "y") * x["a"][-1],
     torch=TorchCall(forward="{y} = {a} @ {b}"),
+    keras=KerasCall(call="{y} = ops.matmul({a}, {b})"),
     examples=(
         Example({"a": ((2, 3, 4), "float32"), "b": ((2, 4, 5), "float32")}),
         Example({"a": ((2, 1, 3, 4), "float32"), "b": ((2, 5, 4, 2), "float32")}),
@@ -505,6 +542,12 @@ def _mean_forward(p: Params) -> str:
     return f"{{y}} = {{x}}.mean(dim={dims}{keep})"
 
 
+def _keras_mean(p: Params) -> str:
+    dims = str(p.dim[0]) if len(p.dim) == 1 else "(" + ", ".join(str(d) for d in p.dim) + ")"
+    keep = ", keepdims=True" if p.keepdim else ""
+    return f"{{y}} = ops.mean({{x}}, axis={dims}{keep})"
+
+
 MEAN = LayerDef(
     type="Mean",
     category="Math",
@@ -519,6 +562,7 @@ MEAN = LayerDef(
     shape=_mean_shape,
     flops_extra=lambda p, x, y: numel(x, "x"),
     torch=TorchCall(forward=_mean_forward),
+    keras=KerasCall(call=lambda p, x: _keras_mean(p), doc="keras.ops.mean"),
     examples=(_ex((2, 5, 3)), _ex((2, 3, 4, 5), dim=[2, 3], keepdim=True), _ex((2, 3, 4), dim=[-1])),
     saves=saves_nothing,
     latency=runs_reduce,

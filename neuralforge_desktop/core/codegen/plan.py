@@ -72,6 +72,10 @@ class Step:
     block: BlockPlan | None = None
     in_specs: dict[str, TensorSpec] = field(default_factory=dict)
     out_specs: dict[str, TensorSpec] = field(default_factory=dict)
+    # What a template's placeholders stand for (port → variable or list of variables; "self" → the module
+    # attribute) and the optional inputs nothing feeds: another framework's generator renders its own template.
+    names: dict[str, str | list[str]] = field(default_factory=dict)
+    unwired: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -206,19 +210,23 @@ def model_side(graph: Graph, shapes: ShapeInference, cat: Catalog) -> list[str]:
 
 def plan_model(graph: Graph, shapes: ShapeInference | None = None, cat: Catalog | None = None,
                class_name: str | None = None, _classes: Namespace | None = None,
-               _bodies: dict[str, BlockPlan] | None = None) -> ModelPlan:
-    """Plan ``graph``'s forward pass. Raises :class:`PlanError` listing every shape error first."""
+               _bodies: dict[str, BlockPlan] | None = None, reserved: frozenset[str] = frozenset()) -> ModelPlan:
+    """Plan ``graph``'s forward pass. Raises :class:`PlanError` listing every shape error first.
+
+    ``reserved``: more names no variable or class may take (the modules and helpers another framework's
+    generated code uses).
+    """
     cat = cat or catalog()
     for where, reason in graph_problems(graph, cat):  # again here: a graph built in code skips the file's check
         raise PlanError(f"graph {graph.name!r}: {where}: {reason}")
     shapes = shapes or ShapeInference(graph, cat).run()
     if shapes.errors:
         raise PlanError("the graph has errors:\n" + "\n".join(f"  {d.message}" for d in shapes.errors))
-    classes = _classes or Namespace(LOCAL_RESERVED)
+    classes = _classes or Namespace(LOCAL_RESERVED | reserved)
     bodies = _bodies if _bodies is not None else {}
     name = class_name or classes.name(camel_case(graph.name))
     attrs = Namespace(MODULE_RESERVED | LOCAL_RESERVED)
-    variables = Namespace(LOCAL_RESERVED)
+    variables = Namespace(LOCAL_RESERVED | reserved)
     env: dict[tuple[str, str], str] = {}
     plan = ModelPlan(graph, name, [], [], [], [], [], [], [], [], [], [])
     order = model_side(graph, shapes, cat)
@@ -243,7 +251,7 @@ def plan_model(graph: Graph, shapes: ShapeInference | None = None, cat: Catalog 
         params = result.params or Params()
         step = _plan_step(node, layer, params, result.inputs, result.outputs, graph, env, attrs, variables)
         if node.type == BLOCK:
-            step.block = _plan_block(node, shapes, cat, classes, bodies, plan)
+            step.block = _plan_block(node, shapes, cat, classes, bodies, plan, reserved)
             step.module = step.block.class_name
             step.statement = _block_statement(step)
         else:
@@ -336,7 +344,8 @@ def _plan_step(node: Node, layer: LayerDef, params: Params, in_specs: Mapping[st
                 init_args.append((None if i < call.positional else key, value))
             after = call.after_init_template(params)
             init_statement = render(after, {"self": names["self"]}, params) if after else ""
-    step = Step(node, layer, params, attr, reads, writes, statement, module, init_args, init_statement)
+    step = Step(node, layer, params, attr, reads, writes, statement, module, init_args, init_statement,
+                names=names, unwired=unwired)
     return step
 
 
@@ -365,7 +374,7 @@ def _body_key(graph: Graph, shapes: ShapeInference) -> str:
 
 
 def _plan_block(node: Node, shapes: ShapeInference, cat: Catalog, classes: Namespace,
-                bodies: dict[str, BlockPlan], parent: ModelPlan) -> BlockPlan:
+                bodies: dict[str, BlockPlan], parent: ModelPlan, reserved: frozenset[str]) -> BlockPlan:
     result = shapes.results[node.id]
     body = node.body
     assert body is not None and result.body is not None
@@ -385,7 +394,7 @@ def _plan_block(node: Node, shapes: ShapeInference, cat: Catalog, classes: Names
         # The body's own name ("basic-block") reads better than the node id ("blocks") when it has one.
         generic = body.name in {"", "model", "body", "block", node.id}
         class_name = classes.name(camel_case(node.id if generic else body.name))
-        inner = plan_model(body, inner_shapes, cat, class_name, classes, bodies)
+        inner = plan_model(body, inner_shapes, cat, class_name, classes, bodies, reserved)
         block = BlockPlan(class_name, inner, node.repeat, len(inner.input_vars) == 1 and
                           len(inner.output_vars) == 1)
         bodies[key] = block

@@ -54,7 +54,7 @@ def layer_tooltip(layer: LayerDef) -> str:
 
 def matches(layer: LayerDef, words: Sequence[str]) -> bool:
     """Every search word must appear in the name, title, category, description or Keras name."""
-    haystack = " ".join((layer.type, layer.title, layer.category, layer.description, layer.keras)).lower()
+    haystack = " ".join((layer.type, layer.title, layer.category, layer.description, layer.keras_name)).lower()
     return all(word in haystack for word in words)
 
 
