@@ -10,7 +10,7 @@ import pytest
 pytest.importorskip("PySide6")
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QComboBox
 
 from neuralforge_desktop.core import zoo
 from neuralforge_desktop.core.analysis import devices
@@ -451,3 +451,27 @@ def test_panels_render_offscreen(qtbot, tmp_path: Path) -> None:
         image = panel.grab()
         assert not image.isNull() and image.width() == 380
         assert image.save(str(tmp_path / f"{type(panel).__name__}.png"))
+
+
+def test_code_view_switches_to_keras_and_back(qtbot) -> None:
+    e = env()
+    view = CodeView(e.bridge, e.selection)
+    qtbot.addWidget(view)
+    view.resize(520, 700)
+    view.show()
+    qtbot.waitUntil(lambda: "class MnistCnn" in view.text(), timeout=2000)
+    view.findChild(QComboBox, "code_framework").setCurrentIndex(1)  # as a user picks "Keras 3"
+    assert view.framework() == "keras"
+    assert "import keras" in view.text() and "def build_model" in view.text() and "load_torch_weights" in view.text()
+    assert view.text() == e.document.code("keras").source and not view.has_error()
+    e.selection.set(["fc1"])
+    lines = e.document.code("keras").node_lines["fc1"]
+    assert view.highlighted_lines() == [line for start, end in lines for line in range(start, end + 1)]
+    with qtbot.waitSignal(view.code_changed, timeout=2000):  # edits regenerate the Keras source
+        e.edits.push_edit(SetParam("fc1", "out_features", 64))
+    assert view.text() == e.document.code("keras").source and "64" in view.text()
+    with qtbot.waitSignal(view.code_changed, timeout=2000):  # a setting Keras has no faithful form for
+        e.edits.push_edit(SetParam("dropout", "p", 1.0))
+    assert view.has_error() and "no faithful Keras form" in view._error.text() and "dropout" in view._error.text()
+    view.set_framework("pytorch")  # PyTorch always has it
+    assert not view.has_error() and "class MnistCnn" in view.text()

@@ -120,18 +120,26 @@ class Document:
 
         return self.derived("lint", lambda: lint(self.graph, self.shapes) if self.shapes.ok else [])
 
-    def code(self) -> Any:
-        """Generated PyTorch source (a ``GeneratedCode``), or the ``PlanError`` explaining why not."""
+    def code(self, framework: str = "pytorch") -> Any:
+        """Generated source for ``framework`` ("pytorch" or "keras"): a ``GeneratedCode``, or the ``PlanError``
+        (a ``KerasUnsupportedError`` for a layer without a Keras form) explaining why there is none."""
         from neuralforge_desktop.core.codegen.plan import PlanError
-        from neuralforge_desktop.core.codegen.pytorch import generate_pytorch
 
         def compute() -> Any:
             try:
+                if framework == "keras":
+                    from neuralforge_desktop.core.codegen.keras import generate_keras
+
+                    return generate_keras(self.graph, self.shapes)
+                from neuralforge_desktop.core.codegen.pytorch import generate_pytorch
+
                 return generate_pytorch(self.graph, self.shapes)
             except PlanError as exc:
                 return exc
 
-        return self.derived("code", compute)
+        if framework not in ("pytorch", "keras"):
+            raise ValueError(f"unknown framework {framework!r}: pytorch or keras")
+        return self.derived("code" if framework == "pytorch" else f"code:{framework}", compute)
 
 
 def recovery_path(document: Document, folder: str | os.PathLike[str]) -> Path:

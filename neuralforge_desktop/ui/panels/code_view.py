@@ -25,6 +25,7 @@ from PySide6.QtGui import (
     QTextFormat,
 )
 from PySide6.QtWidgets import (
+    QComboBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -134,8 +135,17 @@ class CodeView(QWidget):
         self._class_name = ""
         self._node_lines: dict[str, list[tuple[int, int]]] = {}
         self._stale = True
+        self._framework = "pytorch"
 
         self._title = QLabel(self)
+        self._framework_box = QComboBox(self)
+        self._framework_box.setObjectName("code_framework")
+        self._framework_box.addItem("PyTorch", "pytorch")
+        self._framework_box.addItem("Keras 3", "keras")
+        self._framework_box.setToolTip("The language of the generated model: PyTorch (what NeuralForge trains) or "
+                                       "Keras 3, the same model with PyTorch's tensor layout and a weight loader")
+        self._framework_box.currentIndexChanged.connect(
+            lambda _index: self.set_framework(self._framework_box.currentData()))
         self._copy = QPushButton("Copy", self)
         self._copy.setToolTip("Copy the whole file to the clipboard")
         self._copy.clicked.connect(self.copy_to_clipboard)
@@ -160,6 +170,7 @@ class CodeView(QWidget):
 
         bar = QHBoxLayout()
         bar.addWidget(self._title, 1)
+        bar.addWidget(self._framework_box)
         bar.addWidget(self._copy)
         bar.addWidget(self._save)
         layout = QVBoxLayout(self)
@@ -185,6 +196,18 @@ class CodeView(QWidget):
     def source(self) -> str:
         return self._source
 
+    def framework(self) -> str:
+        return self._framework
+
+    def set_framework(self, framework: str) -> None:
+        """Show the model as ``framework`` ("pytorch" or "keras") source."""
+        if framework == self._framework:
+            return
+        self._framework = framework
+        self._framework_box.setCurrentIndex(self._framework_box.findData(framework))
+        self._source = ""  # a different file: no line-by-line patching from the other language
+        self.refresh()
+
     def text(self) -> str:
         """What the editor shows (the source, or the reason there is none)."""
         return self._editor.toPlainText()
@@ -206,9 +229,9 @@ class CodeView(QWidget):
         """Regenerate now (normally called by the debounce timer or when shown)."""
         self._timer.stop()
         self._stale = False
-        result = self._bridge.document.code()
+        result = self._bridge.document.code(self._framework)
         if isinstance(result, Exception):
-            self._show_error(str(result))
+            self._show_error(str(result), unsupported=type(result).__name__ == "KerasUnsupportedError")
         else:
             self._show_source(result.source, result.class_name, result.node_lines)
         self._highlight_selection()
@@ -256,7 +279,7 @@ class CodeView(QWidget):
         self._error.hide()
         self._node_lines = node_lines
         self._class_name = class_name
-        self._title.setText(f"PyTorch · class {class_name}")
+        self._title.setText(f"{'Keras 3' if self._framework == 'keras' else 'PyTorch'} · class {class_name}")
         self._copy.setEnabled(True)
         self._save.setEnabled(True)
         if self._highlighter.document() is not None and self._source and source != self._source and \
@@ -296,12 +319,16 @@ class CodeView(QWidget):
         bar.setValue(position)
         return True
 
-    def _show_error(self, message: str) -> None:
+    def _show_error(self, message: str, unsupported: bool = False) -> None:
         self._source = ""
         self._node_lines = {}
-        self._title.setText("PyTorch · not available")
-        self._error.setText("The graph has errors, so no code can be generated yet. Fix these first:\n" +
-                            message.removeprefix("the graph has errors:").strip())
+        self._title.setText(f"{'Keras 3' if self._framework == 'keras' else 'PyTorch'} · not available")
+        if unsupported:
+            self._error.setText("Part of this graph has no faithful Keras form, so there is no Keras code for it "
+                                "(the PyTorch code is always available):\n" + message)
+        else:
+            self._error.setText("The graph has errors, so no code can be generated yet. Fix these first:\n" +
+                                message.removeprefix("the graph has errors:").strip())
         self._error.show()
         self._copy.setEnabled(False)
         self._save.setEnabled(False)
