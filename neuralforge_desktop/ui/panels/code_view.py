@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPlainTextEdit,
     QPushButton,
+    QSizePolicy,
     QTextEdit,
     QVBoxLayout,
     QWidget,
@@ -138,6 +139,7 @@ class CodeView(QWidget):
         self._framework = "pytorch"
 
         self._title = QLabel(self)
+        self._title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # a narrow dock cuts it
         self._framework_box = QComboBox(self)
         self._framework_box.setObjectName("code_framework")
         self._framework_box.addItem("PyTorch", "pytorch")
