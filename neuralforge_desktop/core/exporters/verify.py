@@ -4,7 +4,9 @@ Inputs come in sets: seeded random ones (floats from a normal distribution, toke
 they index, masks of 0 and 1) and, when the run has a dataset, real examples from it. For each set: the largest
 and the mean absolute difference over every output element and, for outputs a classification loss reads, the
 share of positions whose arg-max agrees. A set beyond the format's tolerance for the precision fails the export
-with the figures. A format that cannot run its file here (Core ML off macOS) is checked for structure instead.
+with the figures. The tolerances hold for outputs of order one: float rounding grows with the values, so an
+output whose largest magnitude is beyond 1 is allowed that many times the tolerance (its differences are
+checked divided by that magnitude, and reported both ways). A format that cannot run its file here (Core ML off macOS) is checked for structure instead.
 """
 
 from __future__ import annotations
@@ -31,16 +33,21 @@ class Parity:
     mean_abs: float
     top1: float | None  # share of arg-max agreement over class-score outputs; None without any
     worst_output: str  # the output with the largest difference
+    scale: float = 1.0  # the largest output magnitude (at least 1): what the checked differences are divided by
+    max_scaled: float = 0.0  # the differences divided by their output's scale: what the tolerance checks
+    mean_scaled: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
     def failures(self, tolerance: Tolerance) -> list[str]:
+        times = f" (×{self.scale:.3g}, the outputs' magnitude)" if self.scale > 1 else ""
         problems = []
-        if not self.max_abs <= tolerance.max_abs:  # NaN fails too
-            problems.append(f"max |Δ| {self.max_abs:.3g} > {tolerance.max_abs:g} (output '{self.worst_output}')")
-        if not self.mean_abs <= tolerance.mean_abs:
-            problems.append(f"mean |Δ| {self.mean_abs:.3g} > {tolerance.mean_abs:g}")
+        if not self.max_scaled <= tolerance.max_abs:  # NaN fails too
+            problems.append(f"max |Δ| {self.max_abs:.3g} > {tolerance.max_abs * self.scale:.3g}{times} in output "
+                            f"'{self.worst_output}'")
+        if not self.mean_scaled <= tolerance.mean_abs:
+            problems.append(f"mean |Δ| {self.mean_abs:.3g} > {tolerance.mean_abs * self.scale:.3g}{times}")
         if tolerance.top1 and self.top1 is not None and not self.top1 >= tolerance.top1:
             problems.append(f"top-1 agreement {self.top1:.2%} < {tolerance.top1:.0%}")
         return problems
@@ -97,6 +104,7 @@ def compare(label: str, expected: Sequence[Any], got: Sequence[Any], names: Sequ
         raise ExportError(f"the exported file returns {len(got)} outputs where the graph has {len(expected)} "
                           f"({', '.join(names)})")
     worst, worst_name, total, count = -1.0, names[0] if names else "", 0.0, 0
+    worst_scaled, total_scaled, scale = 0.0, 0.0, 1.0
     agree = positions = 0
     samples = 0
     for name, want, have in zip(names, expected, got, strict=True):
@@ -107,16 +115,21 @@ def compare(label: str, expected: Sequence[Any], got: Sequence[Any], names: Sequ
                               f"in torch ({label})")
         diff = np.abs(want.astype(np.float64) - have.astype(np.float64))
         biggest = float(diff.max()) if diff.size else 0.0
+        magnitude = max(1.0, float(np.abs(want).max()) if want.size else 1.0)
         if math.isnan(biggest) or biggest > worst:
             worst, worst_name = (math.nan if math.isnan(biggest) else biggest), name
+        worst_scaled = max(worst_scaled, biggest / magnitude) if not math.isnan(biggest) else math.nan
+        scale = max(scale, magnitude)
         total += float(diff.sum())
+        total_scaled += float(diff.sum()) / magnitude
         count += diff.size
         axis = classes.get(name)
         if axis is not None and want.ndim > axis and want.shape[axis] > 1:
             agree += int((want.argmax(axis) == have.argmax(axis)).sum())
             positions += want.size // want.shape[axis]
     return Parity(label, samples, max(worst, 0.0) if not math.isnan(worst) else worst,
-                  total / count if count else 0.0, agree / positions if positions else None, worst_name)
+                  total / count if count else 0.0, agree / positions if positions else None, worst_name,
+                  scale, worst_scaled, total_scaled / count if count else 0.0)
 
 
 def torch_outputs(model: Any, inputs: Sequence[Any]) -> list[Any]:
