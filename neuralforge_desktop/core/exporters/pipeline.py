@@ -27,6 +27,8 @@ from neuralforge_desktop.core.exporters.base import ConvertJob, ExportError, Exp
 from neuralforge_desktop.core.exporters.placement import check_output, make_work_dir, place, remove_work_dir, size_of
 from neuralforge_desktop.core.exporters.report import ExportReport
 from neuralforge_desktop.core.exporters.source import Samples, WeightsSource, dataset_samples, resolve_source
+from neuralforge_desktop.core.exporters.verify import class_dims, random_inputs
+from neuralforge_desktop.core.exporters.verify import verify as verify_export
 from neuralforge_desktop.core.ir.graph import Graph
 from neuralforge_desktop.core.ir.types import BATCH, TensorSpec
 
@@ -79,6 +81,9 @@ def preflight(request: ExportRequest) -> tuple[ExportFormat, WeightsSource]:
                           f"'{request.graph.name}': {listed}")
     check_output(request.output, fmt.suffix)
     source = resolve_source(run_id=request.run_id, weights=request.weights, store=request.store)
+    if request.precision == "int8" and request.calibration is None and source.config is None:
+        raise UserError("full int8 needs real examples to calibrate on: export a run that has a dataset, or give "
+                        "--calibration DATASET")
     return fmt, source
 
 
@@ -99,7 +104,6 @@ def _export(request: ExportRequest, fmt: ExportFormat, source: WeightsSource, wo
             started: float) -> ExportReport:
     from neuralforge_desktop import __version__
     from neuralforge_desktop.core.codegen.plan import plan_model
-    from neuralforge_desktop.core.exporters import latency, verify
     from neuralforge_desktop.core.exporters.source import load_model
 
     graph = request.graph.copy()  # binding a dataset's sizes (T) must not change the caller's graph
@@ -120,9 +124,6 @@ def _export(request: ExportRequest, fmt: ExportFormat, source: WeightsSource, wo
                      metadata=_metadata(graph, source, request.precision, __version__),
                      class_labels=samples.class_names if samples is not None else None,
                      progress=lambda f, text: say(0.15 + 0.4 * f, text))
-    if request.precision == "int8" and job.representative is None:
-        raise UserError("full int8 needs real samples to calibrate on: export a run that has a dataset, or give "
-                        "--calibration DATASET")
     tick = time.perf_counter()
     fmt.convert(job)
     if not made.exists():
@@ -130,51 +131,59 @@ def _export(request: ExportRequest, fmt: ExportFormat, source: WeightsSource, wo
     seconds["convert"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
-    parity: list[Any] = []
-    checks: dict[str, Any] = {}
-    verification = "skipped"
+    report = ExportReport(
+        format=fmt.name, title=fmt.title, precision=request.precision, output=str(request.output), size_bytes=0,
+        graph=graph.name, source=source.to_json(), verification="skipped",
+        tolerance=_tolerance(fmt, request.precision), notes=notes, versions=_versions(fmt, __version__))
     if request.verify:
         say(0.55, "verifying against torch")
         sizes = ", ".join(f"{k}={v}" for k, v in probe_sizes.items())
         sets = [(f"random inputs (seed 0, {sizes})", probe if probe is not None else example)]
         if samples is not None:
             sets.append((samples.description, tuple(_tensor(a) for a in samples.arrays)))
-        parity, checks = verify.verify(fmt, made, job, sets, verify.class_dims(graph))
-        verification = "parity" if fmt.run is not None else "structure"
+        parity, report.checks = verify_export(fmt, made, job, sets, class_dims(graph))
+        report.parity = [p.to_json() for p in parity]
+        report.verification = "parity" if fmt.run is not None else "structure"
     else:
         notes.append("not verified (verification was turned off)")
     seconds["verify"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
-    timings: list[dict[str, Any]] = []
-    batches = request.latency_batches if any(BATCH in a.values() for a in axes.values()) else (EXAMPLE_BATCH,)
-    if fmt.session is not None and batches:
+    if fmt.session is not None:
         say(0.75, "timing the export beside torch")
-        bound = {**graph.symbols}
-        timings = latency.measure(model, fmt.session(made),
-                                  lambda b: verify.random_inputs(graph, specs, {**bound, BATCH: b}, seed=1),
-                                  batches, progress=lambda f, text: say(0.75 + 0.2 * f, text))
+        dynamic_batch = any(BATCH in a.values() for a in axes.values())
+        report.latency = _latency(model, fmt.session(made), graph, specs,
+                                  request.latency_batches if dynamic_batch else (EXAMPLE_BATCH,), say)
     seconds["latency"] = time.perf_counter() - tick
 
     say(0.97, f"moving the export to {request.output}")
-    size = size_of(made)
+    report.size_bytes = size_of(made)
+    report.facts = dict(job.facts)
     place(made, request.output, work)
-    report = ExportReport(
-        format=fmt.name, title=fmt.title, precision=request.precision, output=str(request.output),
-        size_bytes=size, graph=graph.name, source=source.to_json(), verification=verification,
-        parity=[p.to_json() for p in parity], tolerance=_tolerance(fmt, request.precision), checks=checks,
-        latency=timings, seconds={}, facts=dict(job.facts), notes=notes, versions=_versions(fmt, __version__))
     if source.kind == "run" and request.record and source.run_id is not None:
         from neuralforge_desktop.core.exporters.record import artifact_names, record_export
 
         report.artifacts = list(artifact_names(request.output))
-        seconds["total"] = time.perf_counter() - started
-        report.seconds = {k: round(v, 3) for k, v in seconds.items()}
+        report.seconds = _rounded({**seconds, "total": time.perf_counter() - started})
         record_export(request.store, source.run_id, request.output, report.to_json())
-    seconds["total"] = time.perf_counter() - started
-    report.seconds = {k: round(v, 3) for k, v in seconds.items()}
+    report.seconds = _rounded({**seconds, "total": time.perf_counter() - started})
     say(1.0, f"exported {request.output}")
     return report
+
+
+def _latency(model: Any, call: Any, graph: Graph, specs: list[tuple[str, TensorSpec]], batches: tuple[int, ...],
+             say: Progress) -> list[dict[str, Any]]:
+    from neuralforge_desktop.core.exporters import latency
+
+    if not batches:
+        return []
+    sizes = {**graph.symbols}
+    return latency.measure(model, call, lambda b: random_inputs(graph, specs, {**sizes, BATCH: b}, seed=1), batches,
+                           progress=lambda f, text: say(0.75 + 0.2 * f, text))
+
+
+def _rounded(seconds: dict[str, float]) -> dict[str, float]:
+    return {k: round(v, 3) for k, v in seconds.items()}
 
 
 def _samples(request: ExportRequest, source: WeightsSource, graph: Graph, input_ids: list[str], notes: list[str],
@@ -191,6 +200,8 @@ def _samples(request: ExportRequest, source: WeightsSource, graph: Graph, input_
     try:
         return dataset_samples(graph, input_ids, config=source.config)
     except UserError as exc:
+        if request.precision == "int8":  # without the examples there is nothing to calibrate on
+            raise
         notes.append(f"no real examples to verify on: {str(exc).splitlines()[0]}")
         return None
 
@@ -201,8 +212,6 @@ def _dynamic_axes(model: Any, graph: Graph, specs: list[tuple[str, TensorSpec]],
     (other values of every dynamic size, None when there is none) with their sizes. The batch stays dynamic when
     torch runs another batch; a sequence size when torch also runs it one shorter (a learned position table
     may cap it, a reshape may fix it)."""
-    from neuralforge_desktop.core.exporters.verify import random_inputs
-
     names = {d for _, spec in specs for d in spec.shape if isinstance(d, str) and _SYMBOL.fullmatch(d)}
     bound = {**graph.symbols}
     missing = sorted(n for n in names if n != BATCH and n not in bound)

@@ -6,7 +6,8 @@ and the mean absolute difference over every output element and, for outputs a cl
 share of positions whose arg-max agrees. A set beyond the format's tolerance for the precision fails the export
 with the figures. The tolerances hold for outputs of order one: float rounding grows with the values, so an
 output whose largest magnitude is beyond 1 is allowed that many times the tolerance (its differences are
-checked divided by that magnitude, and reported both ways). A format that cannot run its file here (Core ML off macOS) is checked for structure instead.
+checked divided by that magnitude, and reported both ways). A format that cannot run its file here (Core ML
+off macOS) is checked for structure instead.
 """
 
 from __future__ import annotations
