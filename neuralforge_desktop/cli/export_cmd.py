@@ -22,10 +22,10 @@ examples:
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("export", help="export a model to ONNX, TFLite or Core ML, verified against torch",
-                       description="Export GRAPH (a .nfg file or zoo:NAME) with the weights of a run (its best "
-                       "checkpoint) or of a safetensors file, or with its seeded initial weights when neither is "
-                       "given. The export runs in a worker process; the file is verified against torch on the "
-                       "same inputs (seeded random ones, and real examples from the run's dataset), timed beside "
+                       description="Export GRAPH (a .nfg file or zoo:NAME) with the weights of a run (its best\n"
+                       "checkpoint) or of a safetensors file, or with its seeded initial weights when neither is\n"
+                       "given. The export runs in a worker process; the file is verified against torch on the\n"
+                       "same inputs (seeded random ones, and real examples from the run's dataset), timed beside\n"
                        "torch on this CPU, written atomically, and recorded as an artifact of the run.",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("graph", metavar="GRAPH", type=opt.non_empty, help="a .nfg file or zoo:NAME")
@@ -110,7 +110,9 @@ def print_report(report: Any) -> None:
               f"mean |Δ| ≤ {tolerance.get('mean_abs'):g})")
         for p in report.parity:
             top1 = f", top-1 {p['top1']:.2%}" if p.get("top1") is not None else ""
-            print(f"    {p['inputs']}: max |Δ| {p['max_abs']:.3g}, mean |Δ| {p['mean_abs']:.3g}{top1}")
+            scale = p.get("scale", 1.0)
+            scaled = f" (outputs up to {scale:.3g}: the tolerance ×{scale:.3g})" if scale > 1 else ""
+            print(f"    {p['inputs']}: max |Δ| {p['max_abs']:.3g}, mean |Δ| {p['mean_abs']:.3g}{top1}{scaled}")
     elif report.verification == "structure":
         print("  structure checked (this file cannot run here): " + ", ".join(f"{k} {v}" for k, v in
                                                                           report.checks.items()))
