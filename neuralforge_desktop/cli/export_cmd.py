@@ -56,6 +56,7 @@ def cmd_export(args: argparse.Namespace) -> int:
                             weights=Path(args.weights).expanduser() if args.weights else None,
                             store=Path(args.store).expanduser() if args.store else None, verify=not args.no_verify,
                             calibration=args.calibration)
+    _stop_on_terminate()
     process = ExportProcess(request).start()
     if request.run_id is None and request.weights is None:
         print("note: no --run or --weights: exporting the seeded initial weights (seed 0), untrained; fine for "
@@ -69,6 +70,19 @@ def cmd_export(args: argparse.Namespace) -> int:
     else:
         print_report(report)
     return 0
+
+
+def _stop_on_terminate() -> None:
+    """SIGTERM (a closing terminal, ``kill``) cancels as Ctrl+C does: the worker is killed and its temporary
+    folder removed, rather than this process vanishing and leaving both."""
+    import signal
+    import threading
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupt)
 
 
 def _follow(process: Any, live: bool) -> dict[str, Any]:

@@ -49,6 +49,8 @@ def convert(job: ConvertJob) -> None:
         route = "torch.onnx.export (torch.export, dynamo)"
         job.facts["traced_first"] = problem
     job.facts.update(route=route, opset=opset, dynamic_axes={k: dict(v) for k, v in job.dynamic_axes.items() if v})
+    job.facts["checked"] = ["onnx.checker.check_model passed"] + (
+        [f"runs at other sizes of {_axes_text(job.dynamic_axes)} with torch's output shapes"] if job.probe else [])
     job.report(1.0, "ONNX file written and checked")
 
 
