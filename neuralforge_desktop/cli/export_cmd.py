@@ -118,6 +118,11 @@ def print_report(report: Any) -> None:
 
     print(f"exported {report.output} ({report.title} {report.precision}, {size_text(report.size_bytes)}) from "
           f"{report.source.get('description', '')}")
+    facts = report.facts
+    if facts.get("route"):
+        axes = sorted({name for axes in facts.get("dynamic_axes", {}).values() for name in axes.values()})
+        print(f"  {facts['route']}" + (f", opset {facts['opset']}" if facts.get("opset") else "")
+              + f"; dynamic axes: {', '.join(axes) or 'none'}")
     if report.verification == "parity":
         tolerance = report.tolerance
         print(f"  verified against torch: {report.parity_text()} (tolerance: max |Δ| ≤ {tolerance.get('max_abs'):g}, "
