@@ -16,6 +16,7 @@ from neuralforge_desktop.cli.train_cmds import add_store_arg, find_run, open_sto
 SUMMARY_METRICS = ("val/acc", "val/loss", "train/loss")
 # Shown as a column only when some listed run has it (language models).
 OPTIONAL_METRICS = (("val/perplexity", "VAL PPL"),)
+MAX_REPORT_BYTES = 1 << 20
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -140,7 +141,7 @@ def _export_reports(artifacts: list[Any]) -> list[tuple[str, dict[str, Any]]]:
 
     reports = []
     for a in artifacts:
-        if a.kind != REPORT_KIND:
+        if a.kind != REPORT_KIND or a.size > MAX_REPORT_BYTES:  # a report is a few kB: anything bigger is not one
             continue
         try:
             data = json.loads(a.path.read_text(encoding="utf-8"))
