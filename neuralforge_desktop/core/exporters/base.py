@@ -80,7 +80,9 @@ class ExportFormat:
     requires: tuple[str, ...]  # importable modules it needs (a clear error names the install extra)
     convert: Callable[[ConvertJob], None]
     tolerances: Mapping[str, Tolerance]  # per precision
-    # run the exported file: (path, inputs in input order as numpy arrays) → outputs in output order
+    # run the exported file: (path, inputs in input order as numpy arrays) → outputs in output order. The pipeline
+    # verifies at another batch size (3) and sequence length (T − 1) than the job's example, on up to 32 real
+    # examples at once, and times batches 1 and 32: a file with fixed sizes runs such inputs in slices it takes.
     run: Callable[[Path, Sequence[Any]], list[Any]] | None = None
     # structural check where the file cannot run here: (path, job) → facts (names, shapes, dtypes, op counts);
     # raises ExportError when the file does not match the job
