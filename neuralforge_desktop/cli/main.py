@@ -18,6 +18,7 @@ from neuralforge_desktop.cli import (
     datasets_cmd,
     demo_cmd,
     diagram_cmd,
+    export_cmd,
     layers_cmd,
     profile_cmd,
     runs_cmd,
@@ -45,6 +46,7 @@ examples:
   neuralforge diagram zoo:resnet18 -o resnet18.svg
   neuralforge train mnist.nfg --dataset mnist-10k --epochs 3
   neuralforge runs list
+  neuralforge export mnist.nfg --run RUN --format onnx -o mnist.onnx
   neuralforge demo"""
 
 DEBUG_HELP = "show the full traceback of an unexpected error instead of saving it to a report"
@@ -88,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo_cmd.add_parsers(sub)
     calibrate_cmd.add_parsers(sub)
     profile_cmd.add_parsers(sub)
+    export_cmd.add_parsers(sub)
     _add_debug_everywhere(parser)
     return parser
 

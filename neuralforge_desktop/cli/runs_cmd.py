@@ -16,6 +16,7 @@ from neuralforge_desktop.cli.train_cmds import add_store_arg, find_run, open_sto
 SUMMARY_METRICS = ("val/acc", "val/loss", "train/loss")
 # Shown as a column only when some listed run has it (language models).
 OPTIONAL_METRICS = (("val/perplexity", "VAL PPL"),)
+MAX_REPORT_BYTES = 1 << 20
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -105,9 +106,11 @@ def cmd_show(args: argparse.Namespace) -> int:
     store = open_store(args.store)
     run = find_run(store, args.run)
     artifacts = store.list_artifacts(run.id)
+    exports = _export_reports(artifacts)
     if args.json:
         data = _run_json(run)
         data["artifacts"] = [{"name": a.name, "kind": a.kind, "sha256": a.sha256, "size": a.size} for a in artifacts]
+        data["exports"] = [report for _, report in exports]
         print(json.dumps(data, indent=2, default=str))
         return 0
     print(f"run {run.id}  {run.name}  [{run.status}]  experiment {run.experiment}")
@@ -127,7 +130,35 @@ def cmd_show(args: argparse.Namespace) -> int:
         print("  environment: " + ", ".join(f"{k} {env[k]}" for k in keys if k in env))
     for a in artifacts:
         print(f"  artifact {a.name} ({a.kind}, {plural(a.size, 'byte')}, sha256 {a.sha256[:12]})")
+    for name, report in exports:
+        print(f"  export {name}: {_export_line(report)}")
     return 0
+
+
+def _export_reports(artifacts: list[Any]) -> list[tuple[str, dict[str, Any]]]:
+    """The reports stored beside the run's exports (export name, report), readable ones only."""
+    from neuralforge_desktop.core.exporters.record import REPORT_KIND
+
+    reports = []
+    for a in artifacts:
+        if a.kind != REPORT_KIND or a.size > MAX_REPORT_BYTES:  # a report is a few kB: anything bigger is not one
+            continue
+        try:
+            data = json.loads(a.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict):
+            reports.append((a.name.removesuffix(".report.json"), data))
+    return reports
+
+
+def _export_line(report: dict[str, Any]) -> str:
+    from neuralforge_desktop.core.exporters.report import summary_line
+
+    try:
+        return summary_line(report)
+    except (TypeError, KeyError, ValueError):  # a report from another version: say what can be said
+        return f"{report.get('format', '?')} {report.get('precision', '')}".strip()
 
 
 def cmd_compare(args: argparse.Namespace) -> int:

@@ -50,13 +50,19 @@ class ConvertJob:
     output_names: Sequence[str]  # from the graph's Output nodes
     output: Path  # where to write (a temporary path: the pipeline moves it into place after verification)
     precision: str = "fp32"
-    # dynamic axes per input name: axis index → symbolic name ("batch", "seq"), as the graph's shapes say
+    # dynamic axes per input (and output) name: axis index → symbolic name ("N", "T"), as the graph's shapes say
+    # and only where torch runs the model at other sizes of that axis
     dynamic_axes: Mapping[str, Mapping[int, str]] = field(default_factory=dict)
+    # the same kind of inputs at other sizes of every dynamic axis (torch runs them): a format may check that its
+    # file keeps those axes dynamic
+    probe: tuple[Any, ...] | None = None
     # full int8: yields input tuples (numpy arrays, in input_names order) of real samples
     representative: Callable[[], Iterator[tuple[Any, ...]]] | None = None
     metadata: Mapping[str, str] = field(default_factory=dict)  # graph name, run id, checksum, version
     class_labels: Sequence[str] | None = None  # classifiers: one label per output class
     progress: Progress | None = None
+    # what the conversion decided (route, opset, axes it had to fix…), copied into the export report
+    facts: dict[str, Any] = field(default_factory=dict)
 
     def report(self, fraction: float, text: str) -> None:
         if self.progress is not None:
@@ -74,7 +80,9 @@ class ExportFormat:
     requires: tuple[str, ...]  # importable modules it needs (a clear error names the install extra)
     convert: Callable[[ConvertJob], None]
     tolerances: Mapping[str, Tolerance]  # per precision
-    # run the exported file: (path, inputs in input order as numpy arrays) → outputs in output order
+    # run the exported file: (path, inputs in input order as numpy arrays) → outputs in output order. The pipeline
+    # verifies at another batch size (3) and sequence length (T − 1) than the job's example, on up to 32 real
+    # examples at once, and times batches 1 and 32: a file with fixed sizes runs such inputs in slices it takes.
     run: Callable[[Path, Sequence[Any]], list[Any]] | None = None
     # structural check where the file cannot run here: (path, job) → facts (names, shapes, dtypes, op counts);
     # raises ExportError when the file does not match the job
