@@ -102,6 +102,8 @@ class WindowActions:
         self.add(m, "file.save_as", "Save &As…", f.save_as, "Ctrl+Shift+S")
         self.add(m, "file.export", "&Export Diagram…", f.export_diagram, "Ctrl+E",
                  tip="Save the canvas as a PNG, SVG or PDF picture")
+        self.add(m, "file.export_model", "Export &Model…", f.export_model, "Ctrl+Shift+E",
+                 tip="The model as ONNX, TensorFlow Lite or Core ML, verified against torch")
         m.addSeparator()
         quit_action = self.add(m, "file.quit", "&Quit", self.window.close, "Ctrl+Q")
         quit_action.setMenuRole(QAction.MenuRole.QuitRole)

@@ -11,9 +11,9 @@ import contextlib
 import os
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from neuralforge_desktop.core.edit.document import Document, find_recoveries, recovery_path, write_recovery
@@ -22,6 +22,7 @@ from neuralforge_desktop.core.ir.serialize import GraphFileError, load_graph
 
 if TYPE_CHECKING:
     from neuralforge_desktop.ui.canvas.export import ExportOptions
+    from neuralforge_desktop.ui.dialogs.export_model import ExportModelDialog
     from neuralforge_desktop.ui.main_window import MainWindow
 
 AUTOSAVE_MS = 5000
@@ -82,6 +83,35 @@ class FileController(QObject):
 
         dialog = ExportDialog(Path(self._start_dir()) / f"{self._stem()}.png", self.window.settings, self.window)
         return (dialog.target(), dialog.options()) if dialog.exec() else None
+
+    def export_model(self) -> ExportModelDialog:
+        """File ▸ Export Model: the graph to ONNX, TFLite or Core ML in the background (non-modal dialog)."""
+        from neuralforge_desktop.ui.dialogs.export_model import ExportModelDialog
+
+        dialog = ExportModelDialog(self.document.graph, Path(self._start_dir()), self.runs_of_graph(),
+                                   self._store_path(), self.window)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        self.window.export_model_dialog = dialog
+        return dialog
+
+    def runs_of_graph(self) -> list[Any]:
+        """The store's runs of a graph with this document's name, newest first (none when there is no store)."""
+        from neuralforge_desktop.core.store.entities import StoreError
+        from neuralforge_desktop.core.store.sqlite_store import Store
+
+        try:
+            store = Store(self._store_path())
+            try:
+                return store.list_runs(tags={"graph": self.document.graph.name}, limit=50)
+            finally:
+                store.close()
+        except (StoreError, OSError):
+            return []
+
+    def _store_path(self) -> Path | None:
+        path = getattr(self.window, "store_path", None)
+        return Path(path) if path is not None else None
 
     def choose_template(self) -> str | None:
         from neuralforge_desktop.ui.dialogs.gallery import GalleryDialog
