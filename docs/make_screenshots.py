@@ -16,6 +16,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -210,6 +211,28 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"training ended as {done or 'timeout'}: {panel.status_text()}")
 
     window_shot("training", "mnist-cnn", training)
+
+    if wanted("export-dialog"):
+        # File ▸ Export Model on the MNIST CNN trained above: the run's best checkpoint to ONNX, then the report.
+        window = open_window(app, folder, "mnist-cnn", name="export-dialog")
+        if not window.files.runs_of_graph():  # the training picture trained it; alone, train it first
+            training(window)
+        window.files.export_model()
+        dialog = window.export_model_dialog
+        dialog.output.setText(str(folder / "mnist-cnn.onnx"))
+        finished: list[dict] = []
+        dialog.runner.finished.connect(finished.append)
+        if not dialog.start():
+            raise SystemExit(f"the export did not start: {dialog.error}")
+        while not finished:
+            app.processEvents()
+            time.sleep(0.02)
+        if dialog.report is None:
+            raise SystemExit(f"the export failed: {dialog.error}")
+        dialog.resize(760, 600)
+        shoot(app, dialog, out / "export-dialog.png")
+        dialog.close()
+        window.close()
 
     if wanted("summary-panel"):
         window = open_window(app, folder, "mnist-cnn")

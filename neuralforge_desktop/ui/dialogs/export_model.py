@@ -265,9 +265,11 @@ def report_html(report: ExportReport) -> str:
     for timing in report.latency:
         if timing.get("ratio") is None:
             continue
+        busy = (f" — other programs used {timing['other_cores']:.1f} cores meanwhile, so torch's threads waited "
+                "for them: measure again on an idle machine") if timing.get("busy") else ""
         rows.append((f"Latency, batch {timing['batch']}",
                      f"{timing['export_ms']:.3g} ms here vs torch eager {timing['torch_ms']:.3g} ms "
-                     f"({timing['ratio']:.2f}×)"))
+                     f"({timing['ratio']:.2f}×){html.escape(busy)}"))
     if report.seconds.get("total") is not None:
         rows.append(("Took", f"{report.seconds['total']:.1f} s"))
     body = "".join(f"<tr><td><b>{k}</b></td><td>{v}</td></tr>" for k, v in rows)
