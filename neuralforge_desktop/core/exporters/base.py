@@ -50,13 +50,19 @@ class ConvertJob:
     output_names: Sequence[str]  # from the graph's Output nodes
     output: Path  # where to write (a temporary path: the pipeline moves it into place after verification)
     precision: str = "fp32"
-    # dynamic axes per input name: axis index → symbolic name ("batch", "seq"), as the graph's shapes say
+    # dynamic axes per input (and output) name: axis index → symbolic name ("N", "T"), as the graph's shapes say
+    # and only where torch runs the model at other sizes of that axis
     dynamic_axes: Mapping[str, Mapping[int, str]] = field(default_factory=dict)
+    # the same kind of inputs at other sizes of every dynamic axis (torch runs them): a format may check that its
+    # file keeps those axes dynamic
+    probe: tuple[Any, ...] | None = None
     # full int8: yields input tuples (numpy arrays, in input_names order) of real samples
     representative: Callable[[], Iterator[tuple[Any, ...]]] | None = None
     metadata: Mapping[str, str] = field(default_factory=dict)  # graph name, run id, checksum, version
     class_labels: Sequence[str] | None = None  # classifiers: one label per output class
     progress: Progress | None = None
+    # what the conversion decided (route, opset, axes it had to fix…), copied into the export report
+    facts: dict[str, Any] = field(default_factory=dict)
 
     def report(self, fraction: float, text: str) -> None:
         if self.progress is not None:
