@@ -85,6 +85,8 @@ def convert(job: ConvertJob) -> None:
     mlmodel.user_defined_metadata.update({f"neuralforge.{k}": str(v) for k, v in job.metadata.items()})
     job.report(0.9, "writing the .mlpackage")
     mlmodel.save(str(job.output))
+    job.facts.update(route="torch.jit.trace, then coremltools (ML program)", deployment_target=DEPLOYMENT_TARGET,
+                     shapes={n: list(t.shape) for n, t in example.items()}, classifier=classifier is not None)
     job.report(1.0, "converted")
 
 

@@ -57,6 +57,13 @@ MAX_CALIBRATION_SAMPLES = 1000  # more samples barely move histogram ranges, and
 CALIBRATION_BATCH = 32
 METADATA_KEY = "neuralforge"  # the flatbuffer metadata entry holding job.metadata as JSON
 SIGNATURE = "serving_default"
+ROUTES = {
+    "fp32": "litert-torch",
+    "fp16": "litert-torch, then ai-edge-quantizer float16 weights",
+    "int8-weights": "litert-torch, then ai-edge-quantizer dynamic range (dynamic_wi8_afp32)",
+    "int8": "PT2E int8 (litert-torch PT2EQuantizer, per-channel weights, histogram-calibrated activations), "
+            "then litert-torch",
+}
 
 
 # -- conversion ------------------------------------------------------------------------------------------------
@@ -86,6 +93,8 @@ def convert(job: ConvertJob) -> None:
                 content = _quantize_weights(content, job.precision)
     job.report(0.9, "writing the .tflite file")
     Path(job.output).write_bytes(content)
+    job.facts.update(route=ROUTES[job.precision], shapes={n: list(t.shape) for n, t in example.items()},
+                     ops=op_histogram(content))
     job.report(1.0, "converted")
 
 
