@@ -68,7 +68,7 @@ def convert(job: ConvertJob) -> None:
     options: dict[str, Any] = {}
     if classifier is not None:
         options["classifier_config"] = classifier
-    if passthrough:  # an output that is an input unchanged: keep the copy the wrapper adds
+    if passthrough:  # an output that is an input unchanged: keep the multiplication the wrapper adds
         pipeline = ct.PassPipeline.DEFAULT
         pipeline.remove_passes(["common::noop_elimination"])
         options["pass_pipeline"] = pipeline
@@ -111,8 +111,9 @@ def _as_tuple(out: Any) -> tuple[Any, ...]:
 
 
 class _Traceable:
-    """Wraps the model for tracing; where an output is an input unchanged it is copied, since Core ML cannot
-    name one variable both an input and an output."""
+    """Wraps the model for tracing; where an output is an input unchanged it is multiplied by one, since Core ML
+    cannot name one variable both an input and an output (a ``clone`` is folded into the input by the converter's
+    front end, a multiplication by one only by the no-op pass, which such a model is converted without)."""
 
     @staticmethod
     def wrap(model: Any, passthrough: bool) -> Any:
@@ -127,7 +128,7 @@ class _Traceable:
 
             def forward(self, *inputs: Any) -> Any:
                 out = self.model(*inputs)
-                outs = tuple(o.clone() if any(o is t for t in inputs) else o for o in _as_tuple(out))
+                outs = tuple(o * 1 if any(o is t for t in inputs) else o for o in _as_tuple(out))
                 return outs if isinstance(out, tuple) else outs[0]
 
         return Copying().eval()
