@@ -54,10 +54,13 @@ def convert(job: ConvertJob) -> None:
     with torch.no_grad():
         outputs = _as_tuple(job.model(*tensors))
     passthrough = any(out is t for out in outputs for t in tensors)
+    flags = tuple(t.dtype == torch.bool for t in tensors)
+    traceable = _traceable(job.model, passthrough, flags)
+    traced_inputs = tuple(t.to(torch.int32) if flag else t for t, flag in zip(tensors, flags, strict=True))
     try:
         # traced with autograd on: under no_grad torch's transformer layers take a fused fast path (one
         # ``_transformer_encoder_layer_fwd`` op) that Core ML cannot convert
-        traced = torch.jit.trace(_Traceable.wrap(job.model, passthrough), tensors, check_trace=False)
+        traced = torch.jit.trace(traceable, traced_inputs, check_trace=False)
     except Exception as exc:
         raise ExportError(f"Core ML: tracing the model failed: {first_line(exc)}") from exc
     inputs = [ct.TensorType(name=name, shape=tuple(t.shape), dtype=_input_dtype(t)) for name, t in example.items()]
@@ -97,41 +100,38 @@ def _np_float32() -> Any:
 
 
 def _input_dtype(tensor: Any) -> Any:
+    """Core ML's type for an input: float32, or int32 for integer and boolean ones (it has neither int64 nor
+    bool inputs; a boolean mask arrives as 0/1 and is compared with 0 inside the program)."""
     import numpy as np
 
-    if tensor.dtype.is_floating_point:
-        return np.float32
-    if str(tensor.dtype) == "torch.bool":
-        raise ExportError("Core ML takes no boolean inputs: give the input an integer dtype (0/1)")
-    return np.int32
+    return np.float32 if tensor.dtype.is_floating_point else np.int32
 
 
 def _as_tuple(out: Any) -> tuple[Any, ...]:
     return out if isinstance(out, tuple) else (out,)
 
 
-class _Traceable:
-    """Wraps the model for tracing; where an output is an input unchanged it is multiplied by one, since Core ML
-    cannot name one variable both an input and an output (a ``clone`` is folded into the input by the converter's
-    front end, a multiplication by one only by the no-op pass, which such a model is converted without)."""
+def _traceable(model: Any, passthrough: bool, bool_inputs: Sequence[bool]) -> Any:
+    """The module traced: ``model`` taking boolean inputs as int32 (0/1); where an output is an input unchanged
+    it is multiplied by one, since Core ML cannot name one variable both an input and an output (a ``clone`` is
+    folded into the input by the converter's front end, a multiplication by one only by the no-op pass, which
+    such a model is converted without)."""
+    if not passthrough and not any(bool_inputs):
+        return model
+    from torch import nn
 
-    @staticmethod
-    def wrap(model: Any, passthrough: bool) -> Any:
-        if not passthrough:
-            return model
-        from torch import nn
+    class Traceable(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
 
-        class Copying(nn.Module):
-            def __init__(self) -> None:
-                super().__init__()
-                self.model = model
+        def forward(self, *inputs: Any) -> Any:
+            given = [x != 0 if flag else x for x, flag in zip(inputs, bool_inputs, strict=True)]
+            out = self.model(*given)
+            outs = tuple(o * 1 if any(o is t for t in given) else o for o in _as_tuple(out))
+            return outs if isinstance(out, tuple) else outs[0]
 
-            def forward(self, *inputs: Any) -> Any:
-                out = self.model(*inputs)
-                outs = tuple(o * 1 if any(o is t for t in inputs) else o for o in _as_tuple(out))
-                return outs if isinstance(out, tuple) else outs[0]
-
-        return Copying().eval()
+    return Traceable().eval()
 
 
 def _classifier(job: ConvertJob, outputs: Sequence[Any]) -> Any:
@@ -166,6 +166,7 @@ def check(path: Path, job: ConvertJob) -> dict[str, Any]:
     input names, shapes and types, output names, shapes and types. Returns those facts and the MIL op
     histogram; raises :class:`ExportError` naming the first mismatch."""
     import coremltools as ct
+    import numpy as np
     import torch
 
     try:
@@ -177,7 +178,7 @@ def check(path: Path, job: ConvertJob) -> dict[str, Any]:
     example = conversion_example(job)
     with torch.no_grad():
         outputs = _as_tuple(job.model(*example.values()))
-    expected_in = {name: (tuple(int(d) for d in t.shape), "float32" if t.dtype.is_floating_point else "int32")
+    expected_in = {name: (tuple(int(d) for d in t.shape), np.dtype(_input_dtype(t)).name)
                    for name, t in example.items()}
     found_in = {f.name: (tuple(int(d) for d in f.type.multiArrayType.shape),
                          _ARRAY_TYPES.get(f.type.multiArrayType.dataType, str(f.type.multiArrayType.dataType)))
