@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from neuralforge_desktop.core.catalog.export_spec import ExportLimit
 from neuralforge_desktop.core.catalog.keras_sources import keras_pad
 from neuralforge_desktop.core.catalog.kernels import Kernel, KernelKind, conv_kernel
 from neuralforge_desktop.core.catalog.memory_spec import saves_input
@@ -250,7 +251,14 @@ def _conv(nd: int) -> LayerDef:
         summary=filters,
         latency=_conv_kernels,
         saves=saves_input,  # and the weight, a parameter
+        export_limits=_GROUPED_3D if nd == 3 else (),
     )
+
+
+# TFLite's CONV_3D takes no groups: litert-torch fails on grouped 3-D convolutions, or crashes on depthwise dilated ones
+_GROUPED_3D = (ExportLimit("tflite", "TFLite's 3-D convolution has no groups (the converter fails or crashes)",
+                           when=lambda p, x: p["groups"] > 1, condition="groups > 1",
+                           suggestion="groups = 1"),)
 
 
 def _tconv_shape(p: Params, x: Specs) -> dict[str, TensorSpec]:
@@ -318,6 +326,9 @@ CONV_TRANSPOSE_2D = LayerDef(
     summary=filters,
     latency=_tconv_kernels,
     saves=saves_input,  # and the weight, a parameter
+    export_limits=(ExportLimit("tflite", "TFLite's transposed convolution has no groups (the converter cannot lower "
+                               "it)", when=lambda p, x: p["groups"] > 1, condition="groups > 1",
+                               suggestion="groups = 1, or one ConvTranspose2d per group joined by Concat"),),
 )
 
 LAYERS = [_conv(1), _conv(2), _conv(3), CONV_TRANSPOSE_2D]

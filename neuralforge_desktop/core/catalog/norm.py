@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from neuralforge_desktop.core.catalog.export_spec import ExportLimit
 from neuralforge_desktop.core.catalog.kernels import Kernel, runs_norm_affine, runs_norm_stats
 from neuralforge_desktop.core.catalog.memory_spec import Autograd, Saved, contiguous_copy
 from neuralforge_desktop.core.catalog.shape_utils import concrete, numel, prod
@@ -419,6 +420,10 @@ GROUP_NORM = LayerDef(
     latency=runs_norm_stats,
     saves=_group_norm_saves,
     scratch=lambda p, x, y, grad: [*contiguous_copy(p, x, y, grad), *_stats(x["x"][0] * p.num_groups)],
+    export_limits=(ExportLimit("coreml", "Core ML tensors have at most 5 dimensions, and the converter splits a "
+                               "volume's channels into groups as a 6th", when=lambda p, x: len(x["x"].shape) == 5,
+                               condition="a 3-D volume input (N, C, D, H, W)",
+                               suggestion="Reshape to fold two spatial axes into one before the norm"),),
 )
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from neuralforge_desktop.core.catalog.export_spec import ExportLimit
 from neuralforge_desktop.core.catalog.keras_sources import RECURRENT_WEIGHTS_SOURCE, STACKED_RECURRENT_SOURCE
 from neuralforge_desktop.core.catalog.kernels import Kernel, recurrent_kernel
 from neuralforge_desktop.core.catalog.recurrent_memory import recurrent_layout, recurrent_saves
@@ -284,7 +285,17 @@ def _recurrent(kind: str) -> LayerDef:
         latency=_kernels(kind),
         saves=recurrent_saves(kind),
         layout=recurrent_layout,
+        export_limits=_EXPORT_LIMITS.get(kind, ()),
     )
+
+
+_EXPORT_LIMITS = {
+    "GRU": (ExportLimit("tflite", "full-integer quantisation (PT2E) cannot prepare torch's GRU", precisions=("int8",),
+                        suggestion="int8-weights (dynamic range), which quantises the GRU's weights"),),
+    "RNN": (ExportLimit("coreml", "Core ML's converter has no bidirectional simple RNN",
+                        when=lambda p, x: bool(p["bidirectional"]), condition="bidirectional",
+                        suggestion="GRU or LSTM, which Core ML converts bidirectional"),),
+}
 
 
 LAYERS = [_recurrent("LSTM"), _recurrent("GRU"), _recurrent("RNN")]

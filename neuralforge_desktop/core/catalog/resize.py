@@ -6,6 +6,7 @@ import math
 from collections.abc import Mapping
 from fractions import Fraction
 
+from neuralforge_desktop.core.catalog.export_spec import ExportLimit
 from neuralforge_desktop.core.catalog.keras_sources import fixed_sizes
 from neuralforge_desktop.core.catalog.kernels import runs_copy, runs_elementwise_math
 from neuralforge_desktop.core.catalog.memory_spec import saves_nothing
@@ -112,6 +113,17 @@ UPSAMPLE = LayerDef(
     summary=lambda p: f"×{number(p.get('scale_factor'))} {p.get('mode', '')}".strip(),
     latency=lambda p, x, y: runs_elementwise_math(p, x, y) if p.mode == "bilinear" else runs_copy(p, x, y),
     saves=saves_nothing,  # nearest and bilinear backward need only the sizes
+    export_limits=(
+        # TFLite's 2-D nearest resize picks other source pixels than torch at a fractional scale (measured: whole
+        # pixels apart); 1-D and 3-D inputs are lowered to gathers that agree
+        ExportLimit("tflite", "TFLite's 2-D nearest resize picks other pixels than torch at a fractional scale",
+                    when=lambda p, x: p["mode"] == "nearest" and len(x["x"].shape) == 4
+                    and not float(p["scale_factor"]).is_integer(),
+                    condition="mode nearest, a 2-D input and a fractional scale_factor",
+                    suggestion="mode bilinear, or a whole scale_factor (a pooling layer to shrink)"),
+        ExportLimit("coreml", "Core ML's converter has no 3-D (volume) upsampling",
+                    when=lambda p, x: len(x["x"].shape) == 5, condition="a 3-D volume input (N, C, D, H, W)"),
+    ),
 )
 
 LAYERS = [UPSAMPLE]

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from typing import Any
 
+from neuralforge_desktop.core.catalog.export_spec import ExportLimit
 from neuralforge_desktop.core.catalog.kernels import LatencyRule
 from neuralforge_desktop.core.catalog.memory_spec import LayoutRule, SavedRule, ScratchRule, no_scratch
 from neuralforge_desktop.core.catalog.summaries import number
@@ -400,6 +401,7 @@ class LayerDef:
     saves: SavedRule | None = None  # tensors kept for backward; None: undeclared (assumed: its inputs)
     layout: LayoutRule | None = None  # where the outputs lie; None: new contiguous memory
     scratch: ScratchRule = no_scratch  # temporary tensors alive inside the layer while it runs at inference
+    export_limits: tuple[ExportLimit, ...] = ()  # export targets that cannot take it (see .export_spec); none: all can
 
     @property
     def display_name(self) -> str:
