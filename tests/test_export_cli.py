@@ -169,3 +169,23 @@ def test_an_output_folder_that_cannot_take_the_file_is_refused(tmp_path, capsys,
     assert not (folder / "m.onnx").exists()
     if folder.exists():
         assert not [p for p in folder.iterdir() if p.name.startswith(WORK_PREFIX)]
+
+
+def test_export_check_lists_every_target_and_names_the_nodes_one_refuses(capsys, tmp_path: Path) -> None:
+    assert main(["export", "--check", "zoo:gru-forecast"]) == 1  # one target refuses a node: exit 1
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert any(line.split()[:3] == ["onnx", "fp32", "yes"] for line in lines)
+    assert any(line.split()[:3] == ["tflite", "int8", "no"] for line in lines)
+    assert "'gru'" in out and "instead: int8-weights" in out  # the node, and what to use instead
+    assert not list(tmp_path.iterdir())  # --check writes nothing
+    assert main(["export", "--check", "zoo:mnist-cnn", "--format", "onnx", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows == [{"format": "onnx", "precision": "fp32", "exports": True, "refused": []}]
+
+
+def test_export_without_format_or_output_says_what_is_missing(capsys) -> None:
+    assert main(["export", "zoo:mnist-cnn", "-o", "m.onnx"]) == 1
+    assert "--format" in capsys.readouterr().err
+    assert main(["export", "zoo:mnist-cnn", "--format", "onnx"]) == 1
+    assert "-o/--output" in capsys.readouterr().err

@@ -12,6 +12,7 @@ from typing import Any
 from neuralforge_desktop.cli import option_types as opt
 from neuralforge_desktop.cli.graph_source import load_graph_arg
 from neuralforge_desktop.cli.train_cmds import add_store_arg
+from neuralforge_desktop.core.errors import UserError
 
 EPILOG = """\
 examples:
@@ -32,10 +33,13 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     weights = p.add_mutually_exclusive_group()
     weights.add_argument("--run", metavar="RUN", type=opt.non_empty, help="a run in the store: its best checkpoint")
     weights.add_argument("--weights", metavar="FILE", type=opt.non_empty, help="a .safetensors weights file")
-    p.add_argument("--format", required=True, metavar="FORMAT", help="onnx, tflite or coreml")
+    p.add_argument("--format", metavar="FORMAT", help="onnx, tflite or coreml")
     p.add_argument("--precision", default="fp32", metavar="PRECISION",
                    help="fp32 (default), fp16, int8-weights or int8, as the format offers")
-    p.add_argument("-o", "--output", required=True, type=opt.non_empty, metavar="OUT", help="the file to write")
+    p.add_argument("-o", "--output", type=opt.non_empty, metavar="OUT", help="the file to write")
+    p.add_argument("--check", action="store_true",
+                   help="export nothing: print which targets and precisions take this graph, naming the nodes "
+                        "each one refuses (with --format, that format only)")
     p.add_argument("--no-verify", action="store_true", help="skip verification against torch")
     p.add_argument("--calibration", metavar="DATASET", type=opt.non_empty,
                    help="a dataset (name or path) for real examples: int8 calibration and verification")
@@ -51,6 +55,11 @@ def cmd_export(args: argparse.Namespace) -> int:
     from neuralforge_desktop.core.exporters.report import ExportReport
 
     graph = load_graph_arg(args.graph)
+    if args.check:
+        return check_graph_support(graph, args.format, args.json)
+    for flag, value in (("--format", args.format), ("-o/--output", args.output)):
+        if not value:
+            raise UserError(f"export needs {flag} (or --check to see which targets take the graph)")
     request = ExportRequest(graph=graph, format=args.format, output=Path(args.output).expanduser(),
                             precision=args.precision, run_id=args.run,
                             weights=Path(args.weights).expanduser() if args.weights else None,
@@ -70,6 +79,33 @@ def cmd_export(args: argparse.Namespace) -> int:
     else:
         print_report(report)
     return 0
+
+
+def check_graph_support(graph: Any, only: str | None, as_json: bool) -> int:
+    """``export --check``: every target × precision, and the nodes each refuses (exit 1 when one refuses)."""
+    from neuralforge_desktop.core.exporters.registry import get_format
+    from neuralforge_desktop.core.exporters.support import graph_support
+
+    if only:
+        get_format(only)  # an unknown format: the registry's one-line error
+    table = {key: nodes for key, nodes in graph_support(graph).items() if not only or key[0] == only}
+    if as_json:
+        print(json.dumps([{"format": fmt, "precision": precision, "exports": not nodes,
+                           "refused": [{"node": node, "reason": reason, "suggestion": suggestion}
+                                       for node, reason, suggestion in nodes]}
+                          for (fmt, precision), nodes in table.items()], indent=2))
+    else:
+        print(f"{graph.name}: which export targets take it")
+        for (fmt, precision), nodes in table.items():
+            print(f"  {fmt:<7} {precision:<13} {'yes' if not nodes else 'no'}")
+            for node in nodes:
+                print(f"      {_refusal_text(node)}")
+    return 0 if all(not nodes for nodes in table.values()) else 1
+
+
+def _refusal_text(refused: tuple[str, str, str]) -> str:
+    node_id, reason, suggestion = refused
+    return f"'{node_id}': {reason}" + (f" (instead: {suggestion})" if suggestion else "")
 
 
 def _stop_on_terminate() -> None:
