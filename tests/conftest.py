@@ -7,14 +7,19 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
+OPT_IN = ("fuzz", "exhaustive")  # markers of long runs that only run when asked for
+
+
 def pytest_collection_modifyitems(config, items):
-    """Tests marked ``fuzz`` (the long fuzz run, minutes) run only when asked for: ``pytest -m fuzz``."""
-    if "fuzz" in (config.getoption("markexpr") or ""):
-        return
-    kept = [item for item in items if item.get_closest_marker("fuzz") is None]
-    if len(kept) != len(items):
-        config.hook.pytest_deselected(items=[item for item in items if item.get_closest_marker("fuzz")])
-        items[:] = kept
+    """Tests marked ``fuzz`` (the long fuzz run) or ``exhaustive`` (the export sweep at every precision) take
+    minutes and run only when asked for: ``pytest -m fuzz``, ``pytest -m exhaustive``."""
+    asked = config.getoption("markexpr") or ""
+    skipped = [marker for marker in OPT_IN if marker not in asked]
+    dropped = [item for item in items if any(item.get_closest_marker(m) for m in skipped)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        gone = {id(item) for item in dropped}
+        items[:] = [item for item in items if id(item) not in gone]
 
 
 @pytest.fixture(autouse=True)
