@@ -110,6 +110,7 @@ def _finish(job: ConvertJob, dynamo: bool) -> int:
     model = onnx.load(str(job.output))
     if dynamo:
         _rename_dims(model, job.input_names, job.dynamic_axes)
+    _positive_transpose_axes(model.graph)
     props = {**job.metadata, INPUTS_KEY: json.dumps(list(job.input_names))}
     kept = [p for p in model.metadata_props if p.key not in props]
     del model.metadata_props[:]
@@ -122,6 +123,19 @@ def _finish(job: ConvertJob, dynamo: bool) -> int:
         raise ExportError(f"the ONNX file does not pass onnx.checker: {_first_line(exc)}") from None
     onnx.save(model, str(job.output))
     return max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), default=0)
+
+
+def _positive_transpose_axes(graph: Any) -> None:
+    """Tracing writes ``x.permute(0, -1, 1, 2)`` as a Transpose with ``perm=[0, -1, 1, 2]``, which ONNX forbids
+    (onnxruntime refuses to load it). A perm lists every axis once, so its length is the rank: count from there."""
+    for node in graph.node:
+        if node.op_type == "Transpose":
+            for attribute in node.attribute:
+                if attribute.name == "perm" and any(p < 0 for p in attribute.ints):
+                    rank = len(attribute.ints)
+                    fixed = [p + rank if p < 0 else p for p in attribute.ints]
+                    del attribute.ints[:]
+                    attribute.ints.extend(fixed)
 
 
 def _rename_dims(model: Any, input_names: Sequence[str], axes: Mapping[str, Mapping[int, str]]) -> None:
