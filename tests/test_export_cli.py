@@ -189,3 +189,14 @@ def test_export_without_format_or_output_says_what_is_missing(capsys) -> None:
     assert "--format" in capsys.readouterr().err
     assert main(["export", "zoo:mnist-cnn", "--format", "onnx"]) == 1
     assert "-o/--output" in capsys.readouterr().err
+
+
+def test_a_fixed_size_format_is_verified_at_the_graphs_own_sequence_length(capsys, tmp_path: Path) -> None:
+    """TFLite files have fixed sizes: a text model is verified at its own T (another batch, fed in slices),
+    not at T − 1 as dynamic-size formats are; top-1 on random inputs is reported, not judged."""
+    graph = zoo.build("transformer-text")
+    out = tmp_path / "text.tflite"
+    assert main(["export", "zoo:transformer-text", "--format", "tflite", "-o", str(out), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert out.is_file() and report["verification"] == "parity"
+    assert f"T={graph.symbols['T']}" in report["parity"][0]["inputs"] and "N=3" in report["parity"][0]["inputs"]

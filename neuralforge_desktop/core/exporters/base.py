@@ -89,3 +89,6 @@ class ExportFormat:
     check: Callable[[Path, ConvertJob], dict[str, Any]] | None = None
     # a timing session for the latency report: path → a callable running the inputs once
     session: Callable[[Path], Callable[[Sequence[Any]], list[Any]]] | None = None
+    # the file is made at fixed sizes (batch aside: ``run`` feeds a larger batch in slices), so it is verified
+    # at the graph's own sequence sizes rather than at other ones
+    static_shapes: bool = False

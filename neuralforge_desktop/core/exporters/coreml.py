@@ -337,6 +337,7 @@ EXPORTER = ExportFormat(
     requires=("coremltools",),
     convert=convert,
     tolerances=TOLERANCES,
+    static_shapes=True,
     run=run if _ON_MAC else None,
     check=check,
     session=session if _ON_MAC else None,

@@ -27,7 +27,7 @@ from neuralforge_desktop.core.exporters.base import ConvertJob, ExportError, Exp
 from neuralforge_desktop.core.exporters.placement import check_output, make_work_dir, place, remove_work_dir, size_of
 from neuralforge_desktop.core.exporters.report import ExportReport
 from neuralforge_desktop.core.exporters.source import Samples, WeightsSource, dataset_samples, resolve_source
-from neuralforge_desktop.core.exporters.verify import class_dims, random_inputs
+from neuralforge_desktop.core.exporters.verify import RANDOM_INPUTS, class_dims, random_inputs
 from neuralforge_desktop.core.exporters.verify import verify as verify_export
 from neuralforge_desktop.core.ir.graph import Graph
 from neuralforge_desktop.core.ir.types import BATCH, TensorSpec
@@ -137,8 +137,12 @@ def _export(request: ExportRequest, fmt: ExportFormat, source: WeightsSource, wo
         tolerance=_tolerance(fmt, request.precision), notes=notes, versions=_versions(fmt, __version__))
     if request.verify:
         say(0.55, "verifying against torch")
-        sizes = ", ".join(f"{k}={v}" for k, v in probe_sizes.items())
-        sets = [(f"random inputs (seed 0, {sizes})", probe if probe is not None else example)]
+        check_sizes, check_inputs = probe_sizes, probe if probe is not None else example
+        if fmt.static_shapes:  # a file of fixed sizes: another batch (fed in slices), the graph's own lengths
+            check_sizes = {k: (PROBE_BATCH if k == BATCH else graph.symbols.get(k, v)) for k, v in probe_sizes.items()}
+            check_inputs = random_inputs(graph, specs, check_sizes, seed=0)
+        sizes = ", ".join(f"{k}={v}" for k, v in check_sizes.items())
+        sets = [(f"{RANDOM_INPUTS} (seed 0, {sizes})", check_inputs)]
         if samples is not None:
             sets.append((samples.description, tuple(_tensor(a) for a in samples.arrays)))
         parity, report.checks = verify_export(fmt, made, job, sets, class_dims(graph))

@@ -413,6 +413,7 @@ EXPORTER = ExportFormat(
     requires=("litert_torch", "ai_edge_litert", "ai_edge_quantizer"),
     convert=convert,
     tolerances=TOLERANCES,
+    static_shapes=True,
     run=run,
     session=session,
 )

@@ -41,7 +41,7 @@ class Parity:
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
-    def failures(self, tolerance: Tolerance) -> list[str]:
+    def failures(self, tolerance: Tolerance, judge_top1: bool = True) -> list[str]:
         times = f" (×{self.scale:.3g}, the outputs' magnitude)" if self.scale > 1 else ""
         problems = []
         if not self.max_scaled <= tolerance.max_abs:  # NaN fails too
@@ -49,7 +49,7 @@ class Parity:
                             f"'{self.worst_output}'")
         if not self.mean_scaled <= tolerance.mean_abs:
             problems.append(f"mean |Δ| {self.mean_abs:.3g} > {tolerance.mean_abs * self.scale:.3g}{times}")
-        if tolerance.top1 and self.top1 is not None and not self.top1 >= tolerance.top1:
+        if judge_top1 and tolerance.top1 and self.top1 is not None and not self.top1 >= tolerance.top1:
             problems.append(f"top-1 agreement {self.top1:.2%} < {tolerance.top1:.0%}")
         return problems
 
@@ -94,6 +94,9 @@ def class_dims(graph: Graph) -> dict[str, int]:
         if edge is not None and (edge.src, edge.src_port) in sources:
             result[out.id] = 1
     return result
+
+
+RANDOM_INPUTS = "random inputs"  # the label of the seeded random input set
 
 
 def compare(label: str, expected: Sequence[Any], got: Sequence[Any], names: Sequence[str],
@@ -157,7 +160,9 @@ def verify(fmt: ExportFormat, path: Path, job: ConvertJob, sets: Sequence[tuple[
         expected = torch_outputs(job.model, inputs)
         got = fmt.run(path, [_numpy(t) for t in inputs])
         parity = compare(label, expected, got, job.output_names, classes)
-        problems = parity.failures(tolerance)
+        # random inputs give an untrained model near-tied class scores: one flip in a few samples is noise, so
+        # top-1 agreement is judged on real examples only (it is still reported for the random ones)
+        problems = parity.failures(tolerance, judge_top1=not label.startswith(RANDOM_INPUTS))
         if problems:
             raise ExportError(f"verification failed: the {fmt.title} {job.precision} export differs from torch on "
                               f"{label}: {'; '.join(problems)}; nothing was written")
