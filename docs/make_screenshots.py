@@ -217,6 +217,9 @@ def main(argv: list[str] | None = None) -> int:
         window = open_window(app, folder, "mnist-cnn", name="export-dialog")
         if not window.files.runs_of_graph():  # the training picture trained it; alone, train it first
             training(window)
+        from neuralforge_desktop.core.measure.cpu_busy import wait_until_idle
+
+        wait_until_idle(60)  # the report times the export beside torch: let the training worker's exit settle
         window.files.export_model()
         dialog = window.export_model_dialog
         dialog.output.setText(str(folder / "mnist-cnn.onnx"))
