@@ -32,6 +32,7 @@ class Host:
     jump: str = ""  # the name of another registered host to reach this one through (ProxyJump)
     cost_per_gpu_hour: float = 0.0  # in the user's currency; 0 = not charged
     workdir: str = DEFAULT_WORKDIR
+    python: str = ""  # the NeuralForge Python on the host, set by `hosts bootstrap`; "" = not bootstrapped yet
     probe: dict[str, Any] = field(default_factory=dict)  # the last probe's findings (see probe.py)
 
     def __post_init__(self) -> None:
