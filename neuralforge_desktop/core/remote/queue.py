@@ -32,11 +32,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from neuralforge_desktop.core.errors import UserError
 from neuralforge_desktop.core.store.entities import TERMINAL_STATUSES, NotFoundError
-from neuralforge_desktop.core.store.queue_store import ANY_HOST, LOCAL_HOST, QueueEntry, QueueState
+from neuralforge_desktop.core.store.queue_store import ANY_HOST, LOCAL_HOST, QueueEntry, QueueState, check_priority
 
 if TYPE_CHECKING:
+    from neuralforge_desktop.core.ir.graph import Graph
     from neuralforge_desktop.core.remote.hosts import Host
     from neuralforge_desktop.core.store.sqlite_store import Store
+    from neuralforge_desktop.core.training.config import TrainConfig
     from neuralforge_desktop.core.training.events import Event
 
 _JOB_STATE_OF_RUN: dict[str, QueueState] = {"finished": "finished", "stopped": "cancelled", "failed": "failed",
@@ -257,6 +259,23 @@ class Scheduler:
         self.handles.pop(entry.id, None)
         self._stopping.discard(entry.id)
         return self.store.end_job(entry.id, state, reason)
+
+
+def queue_training(store: Store, graph: Graph, config: TrainConfig, *, host: str = LOCAL_HOST, gpus: int = 0,
+                   procs: int = 0, priority: int = 0, experiment: str = "default", name: str | None = None,
+                   trust_code: bool = False, scheduler: Scheduler | None = None) -> QueueEntry:
+    """Record a training run and queue it (instead of starting it): it starts when a dispatcher finds room on
+    ``host``. A job that could never start there (an unknown host, more GPUs than it has) is refused before
+    the run is recorded."""
+    from neuralforge_desktop.core.training.runner import prepare_run
+
+    check_priority(priority)
+    problem = (scheduler or Scheduler(store)).fit_problem(host, gpus, procs)
+    if problem is not None:
+        raise UserError(f"cannot queue the run for {host!r}: {problem}")
+    run_id, _folder = prepare_run(graph, config, store, experiment, name)
+    return store.enqueue(run_id, host=host, gpus=gpus, procs=procs, priority=priority,
+                         spec={"trust_code": trust_code})
 
 
 def _registered_hosts() -> list[Host]:
