@@ -213,8 +213,15 @@ class RunsPanel(QWidget):
         self._update_count()
 
     def _update_count(self) -> None:
+        from neuralforge_desktop.core.store.usage import usage_sums
+
         shown, total = self.proxy.rowCount(), self.model.rowCount()
-        self.count_label.setText(f"{shown} of {total} runs" if shown != total else f"{total} runs")
+        text = f"{shown} of {total} runs" if shown != total else f"{total} runs"
+        visible = set(self.visible_run_ids())
+        _, used = usage_sums(r for r in self.model.runs() if r.id in visible)
+        if used.gpu_seconds > 0:  # what the runs shown took and cost (runs usage prints the same sums)
+            text += f" · {used.gpu_hours:,.2f} GPU-h" + (f" · cost {used.cost:,.2f}" if used.cost > 0 else "")
+        self.count_label.setText(text)
 
     def _selection_changed(self, *_: Any) -> None:
         ids = self.selected_run_ids()
