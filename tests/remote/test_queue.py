@@ -9,6 +9,7 @@ store (as the worker or the remote dispatcher would)."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import multiprocessing
 from pathlib import Path
 
@@ -158,6 +159,20 @@ def test_cancel_a_waiting_job_and_stop_a_started_one(store: Store) -> None:
     scheduler.tick(launch)
     assert {e.run_id: e.state for e in store.list_queue(None)} == {running: "cancelled", waiting: "cancelled"}
     assert waiting not in launch.jobs and store.get_run(waiting).status == "stopped"
+
+
+def test_cancelling_a_local_job_asks_its_worker_to_stop_from_any_process(store: Store) -> None:
+    from neuralforge_desktop.core.training.runner import runs_root
+
+    run_id = queue(store, "local-run", host="local")
+    folder = runs_root(store.path) / run_id
+    folder.mkdir(parents=True)
+    job = store.list_queue()[0].id
+    store.claim_job(job, "local")  # started by a dispatcher that is not this Scheduler (the app, say)
+    store.set_status(run_id, "running")  # its worker has begun
+    store.cancel_job(job)
+    Scheduler(store, lambda: []).reconcile()
+    assert json.loads((folder / "control.json").read_text()) == {"command": "stop"}  # the worker polls this file
 
 
 def test_a_launch_that_fails_fails_its_job_and_the_others_still_start(store: Store) -> None:

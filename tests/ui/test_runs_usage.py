@@ -38,6 +38,7 @@ def test_runs_dock_shows_host_gpu_hours_and_cost(qtbot: Any, tmp_path: Path) -> 
     assert cells == {remote.id: ("a100", "3.00", "7.50"), pricey.id: ("h100", "2.00", "8.00"),
                      local.id: ("local", "", ""), waiting.id: ("a100", "", "")}
     assert runs.cell_text(waiting.id, "status") == "queued"
+    assert runs.auto_refreshing  # a queued run is watched: the dock shows it start
     assert runs.count_label.text() == "4 runs · 5.00 GPU-h · cost 15.50"
     runs.set_filter("host=a100")
     assert set(runs.visible_run_ids()) == {remote.id, waiting.id}

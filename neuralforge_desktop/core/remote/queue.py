@@ -224,7 +224,17 @@ class Scheduler:
                     self._stopping.add(entry.id)
             elif run.status == "queued" and not entry.dispatcher_alive():
                 changed.append(self.store.requeue_job(entry.id, "its dispatcher exited before the run began"))
+            elif entry.stop_requested and entry.where == LOCAL_HOST and entry.id not in self._stopping:
+                self._stop_local(entry)  # a local worker reads its stop request from its folder: any process may ask
         return changed
+
+    def _stop_local(self, entry: QueueEntry) -> None:
+        from neuralforge_desktop.core.training.runner import TrainingProcess, runs_root
+
+        folder = runs_root(Path(self.store.path)) / entry.run_id
+        if folder.is_dir():
+            TrainingProcess(folder).stop()
+        self._stopping.add(entry.id)
 
     def tick(self, launch: Launcher) -> list[QueueEntry]:
         """Reconcile, then start every job that fits now; returns the jobs started. A job whose launch fails

@@ -2,7 +2,7 @@
 confusion matrix of the current finished run.
 
 The panel has its own Store on the file (a Store is for one thread; SQLite's WAL lets it read while a worker
-writes). While any listed run is active the table refreshes itself every ``AUTO_REFRESH_MS``; otherwise
+writes). While any listed run is active or queued the table refreshes itself every ``AUTO_REFRESH_MS``; otherwise
 only on Refresh or :meth:`refresh`, so an idle panel costs nothing.
 """
 
@@ -143,7 +143,7 @@ class RunsPanel(QWidget):
         self.model.set_runs(runs)
         self._select(selected, current, notify=False)
         self._update_count()
-        active = any(r.status in ("running", "paused") for r in runs)
+        active = any(r.status in ("running", "paused", "queued") for r in runs)  # queued: to see it start
         if active and not self._timer.isActive():
             self._timer.start()
         elif not active:
