@@ -21,6 +21,7 @@ from neuralforge_desktop.cli import (
     export_cmd,
     layers_cmd,
     profile_cmd,
+    queue_cmd,
     runs_cmd,
     start_cmd,
     summary_cmd,
@@ -46,6 +47,8 @@ examples:
   neuralforge diagram zoo:resnet18 -o resnet18.svg
   neuralforge train mnist.nfg --dataset mnist-10k --epochs 3
   neuralforge runs list
+  neuralforge train mnist.nfg --dataset mnist-10k --queue --priority 5
+  neuralforge queue run
   neuralforge export mnist.nfg --run RUN --format onnx -o mnist.onnx
   neuralforge demo"""
 
@@ -87,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     datasets_cmd.add_parsers(sub)
     train_cmds.add_parsers(sub)
     runs_cmd.add_parsers(sub)
+    queue_cmd.add_parsers(sub)
     demo_cmd.add_parsers(sub)
     calibrate_cmd.add_parsers(sub)
     profile_cmd.add_parsers(sub)

@@ -43,6 +43,8 @@ def _int_in(low: int, high: int, what: str) -> Callable[[str], int]:
 positive_int = _int_in(1, MAX_COUNT, f"must be a whole number from 1 to {MAX_COUNT}")
 non_negative_int = _int_in(0, MAX_COUNT, f"must be a whole number from 0 to {MAX_COUNT}")
 seed = _int_in(0, MAX_SEED, f"must be a whole number from 0 to {MAX_SEED}")
+# A queued job's priority (higher starts first); the bound is the store's (queue_store.MAX_PRIORITY).
+priority = _int_in(-1_000_000, 1_000_000, "must be a whole number from -1000000 to 1000000")
 
 
 def _float(text: str, what: str) -> float:

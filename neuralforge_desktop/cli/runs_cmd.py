@@ -1,4 +1,4 @@
-"""``neuralforge runs list|show|compare``: the experiment store from the terminal."""
+"""``neuralforge runs list|show|compare|usage``: the experiment store from the terminal."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     rsub = runs.add_subparsers(dest="runs_command", metavar="COMMAND", required=True)
     ls = rsub.add_parser("list", help="list runs (newest first)", description="List runs, newest first.")
     ls.add_argument("--experiment", metavar="NAME")
-    ls.add_argument("--status", choices=["running", "finished", "failed", "stopped", "crashed", "paused"])
+    ls.add_argument("--status", choices=["running", "finished", "failed", "stopped", "crashed", "paused", "queued"])
     ls.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE")
     ls.add_argument("--limit", type=opt.positive_int, default=50)
     ls.add_argument("--json", action="store_true")
@@ -44,6 +44,13 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     cmp.add_argument("--json", action="store_true")
     add_store_arg(cmp)
     cmp.set_defaults(func=cmd_compare)
+    use = rsub.add_parser("usage", help="GPU-hours and cost per experiment and in all",
+                          description="Sum the runs' GPU time and cost (GPU-hours × the host's rate per GPU-hour "
+                          "when the run was dispatched) per experiment and over the whole store.")
+    use.add_argument("--experiment", metavar="NAME", help="only this experiment")
+    use.add_argument("--json", action="store_true")
+    add_store_arg(use)
+    use.set_defaults(func=cmd_usage)
 
 
 def _metric(run: Any, name: str) -> float | None:
@@ -62,12 +69,25 @@ def _param(value: Any) -> str:
     return "not set" if value is None else str(value)
 
 
+def _hours(hours: float) -> str:
+    return "" if hours <= 0 else "<0.01" if hours < 0.01 else f"{hours:,.2f}"
+
+
+def _money(cost: float) -> str:
+    return "" if cost <= 0 else "<0.01" if cost < 0.01 else f"{cost:,.2f}"
+
+
 def _run_json(run: Any) -> dict[str, Any]:
+    from neuralforge_desktop.core.store.usage import run_usage
+
+    usage = run_usage(run)
     return {"id": run.id, "name": run.name, "experiment": run.experiment, "status": run.status,
             "created": run.created, "started": run.started, "ended": run.ended, "params": run.params,
             "tags": run.tags, "metrics": {k: {"value": m.value, "step": m.step, "min": m.min, "max": m.max}
                                           for k, m in run.metrics.items()},
-            "cpu_seconds": run.cpu_seconds, "gpu_seconds": run.gpu_seconds, "graph_sha256": run.graph_sha256,
+            "cpu_seconds": run.cpu_seconds, "gpu_seconds": run.gpu_seconds, "host": usage.host,
+            "gpu_hours": usage.gpu_hours, "cost_per_gpu_hour": usage.rate, "cost": usage.cost,
+            "graph_sha256": run.graph_sha256,
             "checksum": run.checksum, "environment": run.environment}
 
 
@@ -95,10 +115,39 @@ def list_runs(store_path: str | None, experiment: str | None = None, *, status: 
         if any(name in r.metrics for r in runs):
             metrics.append(name)
             headers.append(header)
+    from neuralforge_desktop.core.store.usage import run_usage
+
+    usages = [run_usage(r) for r in runs]
     rows = [[r.id, r.name, r.experiment, r.status, time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created)),
-             *(_fmt(_metric(r, m), m) for m in metrics), (r.checksum or "")[:12]] for r in runs]
-    print(table(["RUN", "NAME", "EXPERIMENT", "STATUS", "CREATED", *headers, "CHECKSUM"], rows,
-                right=list(range(5, 5 + len(metrics)))))
+             *(_fmt(_metric(r, m), m) for m in metrics), u.host, _hours(u.gpu_hours), _money(u.cost),
+             (r.checksum or "")[:12]] for r, u in zip(runs, usages, strict=True)]
+    print(table(["RUN", "NAME", "EXPERIMENT", "STATUS", "CREATED", *headers, "HOST", "GPU-H", "COST", "CHECKSUM"],
+                rows, right=[*range(5, 5 + len(metrics)), 6 + len(metrics), 7 + len(metrics)]))
+    return 0
+
+
+def cmd_usage(args: argparse.Namespace) -> int:
+    from neuralforge_desktop.core.store.entities import NotFoundError
+    from neuralforge_desktop.core.store.usage import usage_sums
+
+    store = open_store(args.store)
+    try:
+        runs = store.list_runs(args.experiment)
+    except NotFoundError as exc:
+        raise CliError(f"{exc} ({store.path})") from None
+    sums, total = usage_sums(runs)
+
+    def as_json(s: Any) -> dict[str, Any]:
+        return {"experiment": s.name, "experiment_id": s.experiment_id, "runs": s.runs, "cpu_seconds": s.cpu_seconds,
+                "gpu_seconds": s.gpu_seconds, "gpu_hours": s.gpu_hours, "cost": s.cost}
+
+    if args.json:
+        data = as_json(total)
+        del data["experiment"], data["experiment_id"]
+        print(json.dumps({"experiments": [as_json(s) for s in sums], "total": data}, indent=2))
+        return 0
+    rows = [[s.name, f"{s.runs:,}", f"{s.gpu_hours:,.2f}", f"{s.cost:,.2f}"] for s in [*sums, total]]
+    print(table(["EXPERIMENT", "RUNS", "GPU-H", "COST"], rows, right=[1, 2, 3]))
     return 0
 
 
@@ -107,8 +156,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     run = find_run(store, args.run)
     artifacts = store.list_artifacts(run.id)
     exports = _export_reports(artifacts)
+    data = _run_json(run)
     if args.json:
-        data = _run_json(run)
         data["artifacts"] = [{"name": a.name, "kind": a.kind, "sha256": a.sha256, "size": a.size} for a in artifacts]
         data["exports"] = [report for _, report in exports]
         print(json.dumps(data, indent=2, default=str))
@@ -118,6 +167,8 @@ def cmd_show(args: argparse.Namespace) -> int:
         print(f"  {run.status}: {run.tags['reason']}")
     if run.duration is not None:
         print(f"  took {run.duration:.1f} s (cpu {run.cpu_seconds:.1f} s, gpu {run.gpu_seconds:.1f} s)")
+    print(f"  host {data['host']}" + (f"; {data['gpu_hours']:,.2f} GPU-h × {data['cost_per_gpu_hour']:g} per GPU-hour"
+                                      f" = cost {data['cost']:,.2f}" if data["cost_per_gpu_hour"] else ""))
     print(f"  checksum {run.checksum or '(not yet)'}\n  graph sha256 {run.graph_sha256 or '(not recorded)'}")
     print("  params: " + ", ".join(f"{k}={_param(v)}" for k, v in sorted(run.params.items())))
     print("  metrics (latest; min–max):")

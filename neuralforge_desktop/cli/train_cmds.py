@@ -95,6 +95,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--experiment", default="default", type=opt.non_empty, metavar="NAME")
     p.add_argument("--name", metavar="RUN_NAME")
     p.add_argument("--json", action="store_true", help="print the worker's JSON events instead of progress")
+    from neuralforge_desktop.cli import queue_cmd  # (it imports this module)
+
+    queue_cmd.add_train_args(p)
     add_store_arg(p)
     p.set_defaults(func=cmd_train)
 
@@ -127,6 +130,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     check_code(config.metrics, args.trust_code)
     store = open_store(args.store)  # a bad store is named first: it is the first thing the command needs
     check_graph_fits_dataset(graph, config)
+    from neuralforge_desktop.cli import queue_cmd
+
+    if queue_cmd.wants_queue(args):
+        return queue_cmd.queue_train(args, graph, config, store)
     run_id, folder = prepare_run(graph, config, store, args.experiment, args.name)
     if not args.json:
         print(f"run {run_id}: training {graph.name} on {args.dataset} ({plural(args.epochs, 'epoch')}) "

@@ -279,7 +279,7 @@ def plot_colors(name: str = DEFAULT_THEME) -> PlotColors:
 def status_color(status: str, colors: PlotColors) -> str:
     """The colour a run's status is written in."""
     return {"finished": colors.ok, "running": colors.accent, "paused": colors.warning, "stopped": colors.warning,
-            "failed": colors.error, "crashed": colors.error}.get(status, colors.text)
+            "failed": colors.error, "crashed": colors.error, "queued": colors.muted}.get(status, colors.text)
 
 
 # -- the canvas -------------------------------------------------------------------------------------------

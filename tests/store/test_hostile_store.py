@@ -21,6 +21,7 @@ from neuralforge_desktop.core.errors import UserError
 from neuralforge_desktop.core.store import Store, StoreError
 from neuralforge_desktop.core.store.entities import StoreFileError
 from neuralforge_desktop.core.store.guard import APPLICATION_ID
+from neuralforge_desktop.core.store.schema import SCHEMA_VERSION
 from neuralforge_desktop.core.training.config import TrainConfig
 from neuralforge_desktop.core.training.events import FailedEvent
 from neuralforge_desktop.core.training.runner import TrainingProcess, prepare_run
@@ -152,7 +153,7 @@ def test_a_missing_or_empty_file_becomes_a_stamped_store(tmp_path: Path) -> None
         with Store(path) as store:
             store.create_run("exp", environment={})
         assert sql(path, "PRAGMA application_id") == [(APPLICATION_ID,)]
-        assert sql(path, "PRAGMA user_version") == [(2,)]
+        assert sql(path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
         assert len(Store(path).list_runs()) == 1
 
 
@@ -174,7 +175,7 @@ def test_a_store_from_before_the_stamp_is_recognised_and_stamped(tmp_path: Path)
         assert {r.id for r in store.list_runs()} == set(ids)
         assert len(store.metric_history(ids[0], "loss")) == 4000
     assert sql(path, "PRAGMA application_id") == [(APPLICATION_ID,)]
-    assert sql(path, "PRAGMA user_version") == [(2,)]
+    assert sql(path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
     assert integrity(path) == "ok"
 
 
@@ -183,7 +184,8 @@ def test_a_store_from_a_newer_neuralforge_is_refused_from_its_header(tmp_path: P
     _store_with_runs(path, runs=1)
     sql(path, "PRAGMA user_version = 9")
     before = path.read_bytes()
-    with pytest.raises(StoreFileError, match=r"schema version 9, newer than this NeuralForge understands \(2\)"):
+    newer = rf"schema version 9, newer than this NeuralForge understands \({SCHEMA_VERSION}\)"
+    with pytest.raises(StoreFileError, match=newer):
         Store(path)
     assert path.read_bytes() == before
 

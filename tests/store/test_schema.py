@@ -54,7 +54,7 @@ def test_a_version_1_store_is_migrated_and_back_filled(store_path: Path) -> None
         assert s.latest_metrics("r1")["loss"].count == 5001 and s.latest_metrics("r1")["loss"].min == -1.0
         assert len(s.metric_history("r1", "loss")) == 5001
         assert [r.id for r in s.list_runs(order_by="metrics.loss")] == ["r1"]
-    assert [v for (v,) in sql(store_path, "SELECT version FROM schema_version ORDER BY version")] == [1, 2]
+    assert [v for (v,) in sql(store_path, "SELECT version FROM schema_version ORDER BY version")] == [1, 2, 3]
     indexes = {n for (n,) in sql(store_path, "SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert {"runs_by_status", "tags_by_value", "latest_metrics_by_name"} <= indexes
     assert integrity(store_path) == "ok"
@@ -62,9 +62,9 @@ def test_a_version_1_store_is_migrated_and_back_filled(store_path: Path) -> None
 
 def test_a_new_store_is_created_at_the_latest_version(store_path: Path) -> None:
     Store(store_path).close()
-    assert [v for (v,) in sql(store_path, "SELECT version FROM schema_version")] == [1, 2] == [
+    assert [v for (v,) in sql(store_path, "SELECT version FROM schema_version")] == [1, 2, 3] == [
         m[0] for m in schema.MIGRATIONS]
-    assert schema.SCHEMA_VERSION == 2
+    assert schema.SCHEMA_VERSION == 3
     assert sql(store_path, "PRAGMA journal_mode") == [("wal",)]
 
 
@@ -75,14 +75,16 @@ def test_a_failing_migration_leaves_the_file_unchanged(store_path: Path) -> None
         conn.execute("CREATE TABLE half_done (x)")
         raise RuntimeError("migration bug")
 
+    broken_version = schema.SCHEMA_VERSION + 1
     db = Database(store_path)
     with pytest.raises(RuntimeError), db.write() as conn:
-        schema.migrate(conn, target=3, migrations=(*schema.MIGRATIONS, (3, "broken", broken)))
+        schema.migrate(conn, target=broken_version,
+                       migrations=(*schema.MIGRATIONS, (broken_version, "broken", broken)))
     db.close()
-    # v2's tables and the half-done v3 were rolled back together: still exactly version 1.
+    # The later versions' tables and the half-done one were rolled back together: still exactly version 1.
     assert sql(store_path, "SELECT version FROM schema_version") == [(1,)]
     names = {n for (n,) in sql(store_path, "SELECT name FROM sqlite_master")}
-    assert "half_done" not in names and "latest_metrics" not in names
+    assert "half_done" not in names and "latest_metrics" not in names and "queue" not in names
 
 
 def test_a_store_from_a_newer_version_is_refused(store_path: Path) -> None:
@@ -107,5 +109,5 @@ def test_many_processes_creating_one_new_store_at_once(store_path: Path) -> None
     for p in procs:
         p.join(60)
     assert [p.exitcode for p in procs] == [0] * 6
-    assert [v for (v,) in sql(store_path, "SELECT version FROM schema_version")] == [1, 2]
+    assert [v for (v,) in sql(store_path, "SELECT version FROM schema_version")] == [1, 2, 3]
     assert sql(store_path, "SELECT COUNT(*) FROM experiments") == [(1,)]

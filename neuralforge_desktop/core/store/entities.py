@@ -20,7 +20,8 @@ import numpy as np
 from neuralforge_desktop.core.disk_full import DiskFullError
 from neuralforge_desktop.core.errors import UserError
 
-RunStatus = Literal["running", "finished", "failed", "stopped", "crashed", "paused"]
+# "queued": created by the job queue (see queue_store.py), waiting for a host; it becomes "running" when started.
+RunStatus = Literal["running", "finished", "failed", "stopped", "crashed", "paused", "queued"]
 RUN_STATUSES: tuple[str, ...] = get_args(RunStatus)
 # A run in one of these states has ended: setting one stamps ``ended``. "paused" has not ended (it resumes).
 TERMINAL_STATUSES: frozenset[str] = frozenset({"finished", "failed", "stopped", "crashed"})

@@ -16,6 +16,8 @@ Migrations are never edited once released: a change is a new function appended t
 * v2: ``latest_metrics`` (latest point, min, max, count per run and metric, back-filled from the chunks) so
   run lists and ``order_by`` a metric read one small row per run instead of decoding histories; indexes for
   the status filter (``mark_crashed_runs``, "show running") and tag filters.
+* v3: ``queue``: training jobs waiting for a host's GPUs, in the store so a restart continues them (see
+  :mod:`.queue_store`); a queued run has the run status "queued".
 """
 
 from __future__ import annotations
@@ -108,6 +110,32 @@ _V2 = (
     "CREATE INDEX tags_by_value ON tags (key, value)",
 )
 
+_V3 = (
+    # One row per job: the run it trains (created with the job, status "queued"), where (a host name, "local"
+    # or "any"), how much of the host (GPUs, processes; 0 = not asked), and what starting it needs (spec: JSON).
+    # state is checked in Python, as the run status is. pid/process_start: the dispatcher that started it.
+    """CREATE TABLE queue (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        created REAL NOT NULL,
+        priority INTEGER NOT NULL DEFAULT 0,
+        state TEXT NOT NULL,
+        host TEXT NOT NULL,
+        gpus INTEGER NOT NULL DEFAULT 0,
+        procs INTEGER NOT NULL DEFAULT 0,
+        spec TEXT NOT NULL DEFAULT '{}',
+        placed_on TEXT,
+        started REAL,
+        ended REAL,
+        stop_requested INTEGER NOT NULL DEFAULT 0,
+        reason TEXT,
+        pid INTEGER,
+        hostname TEXT,
+        process_start TEXT)""",
+    "CREATE INDEX queue_by_state ON queue (state, priority, created)",
+    "CREATE INDEX queue_by_run ON queue (run_id)",
+)
+
 
 def _run_all(conn: sqlite3.Connection, statements: Sequence[str]) -> None:
     # executescript() would COMMIT first and break the one-transaction guarantee; run statements one by one.
@@ -130,9 +158,14 @@ def _v2(conn: sqlite3.Connection) -> None:
             chunks.write_latest(conn, run_id, chunks.summarize(name, *points))
 
 
+def _v3(conn: sqlite3.Connection) -> None:
+    _run_all(conn, _V3)
+
+
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial schema", _v1),
     (2, "latest_metrics table; status and tag indexes", _v2),
+    (3, "queue table", _v3),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -23,13 +23,14 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QColor
 
+from neuralforge_desktop.core.store.usage import run_usage
 from neuralforge_desktop.ui.theme import DEFAULT_THEME, plot_colors, status_color
 
 SORT_ROLE = Qt.ItemDataRole.UserRole
 RUN_ID_ROLE = Qt.ItemDataRole.UserRole + 1
-COLUMNS = ("id", "name", "experiment", "status", "created", "val acc", "val loss", "train loss", "epochs",
-           "checksum")
-NUMERIC = {"val acc", "val loss", "train loss", "epochs", "created"}
+COLUMNS = ("id", "name", "experiment", "status", "created", "val acc", "val loss", "train loss", "epochs", "host",
+           "GPU-h", "cost", "checksum")
+NUMERIC = {"val acc", "val loss", "train loss", "epochs", "created", "GPU-h", "cost"}
 _Index = QModelIndex | QPersistentModelIndex
 
 
@@ -59,6 +60,12 @@ def cell(run: Any, column: str) -> tuple[str, Any]:
     if column == "checksum":
         text = (run.checksum or "")[:12]
         return text, text
+    if column in ("host", "GPU-h", "cost"):
+        usage = run_usage(run)
+        if column == "host":
+            return usage.host, usage.host.lower()
+        value = usage.gpu_hours if column == "GPU-h" else usage.cost
+        return ("" if value <= 0 else "<0.01" if value < 0.01 else f"{value:,.2f}"), value
     value = str(getattr(run, column))
     return value, value.lower()
 
@@ -129,6 +136,11 @@ class RunsTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             if column == "checksum":
                 return run.checksum or "no checksum yet (recorded once the worker has loaded the data)"
+            if column in ("GPU-h", "cost"):
+                usage = run_usage(run)
+                return (f"{usage.gpu_seconds:,.0f} GPU-seconds = {usage.gpu_hours:.3f} GPU-hours × "
+                        f"{usage.rate:g} per GPU-hour (the host's rate when the run was dispatched) = "
+                        f"{usage.cost:.2f}")
             if column in ("id", "name"):
                 params = ", ".join(f"{k}={v}" for k, v in sorted(run.params.items()))
                 tags = ", ".join(f"{k}={v}" for k, v in sorted(run.tags.items()))

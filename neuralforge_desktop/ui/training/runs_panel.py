@@ -2,7 +2,7 @@
 confusion matrix of the current finished run.
 
 The panel has its own Store on the file (a Store is for one thread; SQLite's WAL lets it read while a worker
-writes). While any listed run is active the table refreshes itself every ``AUTO_REFRESH_MS``; otherwise
+writes). While any listed run is active or queued the table refreshes itself every ``AUTO_REFRESH_MS``; otherwise
 only on Refresh or :meth:`refresh`, so an idle panel costs nothing.
 """
 
@@ -143,7 +143,7 @@ class RunsPanel(QWidget):
         self.model.set_runs(runs)
         self._select(selected, current, notify=False)
         self._update_count()
-        active = any(r.status in ("running", "paused") for r in runs)
+        active = any(r.status in ("running", "paused", "queued") for r in runs)  # queued: to see it start
         if active and not self._timer.isActive():
             self._timer.start()
         elif not active:
@@ -213,8 +213,15 @@ class RunsPanel(QWidget):
         self._update_count()
 
     def _update_count(self) -> None:
+        from neuralforge_desktop.core.store.usage import usage_sums
+
         shown, total = self.proxy.rowCount(), self.model.rowCount()
-        self.count_label.setText(f"{shown} of {total} runs" if shown != total else f"{total} runs")
+        text = f"{shown} of {total} runs" if shown != total else f"{total} runs"
+        visible = set(self.visible_run_ids())
+        _, used = usage_sums(r for r in self.model.runs() if r.id in visible)
+        if used.gpu_seconds > 0:  # what the runs shown took and cost (runs usage prints the same sums)
+            text += f" · {used.gpu_hours:,.2f} GPU-h" + (f" · cost {used.cost:,.2f}" if used.cost > 0 else "")
+        self.count_label.setText(text)
 
     def _selection_changed(self, *_: Any) -> None:
         ids = self.selected_run_ids()
