@@ -19,6 +19,7 @@ from neuralforge_desktop.cli import (
     demo_cmd,
     diagram_cmd,
     export_cmd,
+    hosts_cmd,
     layers_cmd,
     profile_cmd,
     runs_cmd,
@@ -47,6 +48,7 @@ examples:
   neuralforge train mnist.nfg --dataset mnist-10k --epochs 3
   neuralforge runs list
   neuralforge export mnist.nfg --run RUN --format onnx -o mnist.onnx
+  neuralforge hosts add gpu-box --host 10.0.0.5 --user me --key ~/.ssh/id_ed25519
   neuralforge demo"""
 
 DEBUG_HELP = "show the full traceback of an unexpected error instead of saving it to a report"
@@ -91,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate_cmd.add_parsers(sub)
     profile_cmd.add_parsers(sub)
     export_cmd.add_parsers(sub)
+    hosts_cmd.add_parsers(sub)
     _add_debug_everywhere(parser)
     return parser
 

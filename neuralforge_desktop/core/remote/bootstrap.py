@@ -143,14 +143,14 @@ def bootstrap(conn: Connection, registry: HostRegistry, *, wheel: Path | None = 
             reused = True
         else:
             reused = False
+            base = _base_python(conn, base_python)
+            if packages_from:
+                _check_packages_from(conn, packages_from, base[1])
             remote_wheel = _send(conn, wheel, posixpath.join(workdir, "dist"), wheel_sha, say)
             remote_constraints = (_send(conn, constraints, posixpath.join(workdir, "dist"), None, say)
                                   if constraints else None)
             if constraints is None:
                 say("no constraints.txt here: pip picks versions within the package's own pins")
-            base = _base_python(conn, base_python)
-            if packages_from:
-                _check_packages_from(conn, packages_from, base[1])
             say(f"creating the environment {env} with {base[0]} (Python {base[1]})")
             conn.run(["rm", "-f", "--", posixpath.join(env, MARKER)], timeout=60)
             conn.check([base[0], "-m", "venv", "--clear", env], f"creating the environment {env}", timeout=600)
