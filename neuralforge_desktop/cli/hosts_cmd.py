@@ -96,10 +96,18 @@ def connect(host: Any, registry: Any, trust: str | None = None) -> Any:
     """An open connection to ``host``; an encrypted key's passphrase is asked for on a terminal (and kept in the
     OS keyring when the user wants and there is one), never read from anywhere else."""
     from neuralforge_desktop.core.remote import secrets
+    from neuralforge_desktop.core.remote.hostkeys import UnknownHostKey
     from neuralforge_desktop.core.remote.ssh import Connection, PassphraseNeeded
 
     try:
         return Connection.open(host, registry, trust_fingerprint=trust)
+    except UnknownHostKey as exc:
+        if exc.key_name == host.key_name():
+            raise
+        jump = next((h.name for h in registry.chain(host.jump) if h.key_name() == exc.key_name), host.jump)
+        raise UserError(f"the key of the jump host {jump!r} ({exc.key_name}) is not known; its fingerprint is "
+                        f"{exc.fingerprint}. If that is its key, trust it first: `neuralforge hosts trust {jump} "
+                        f"--fingerprint {exc.fingerprint}`") from None
     except PassphraseNeeded as exc:
         if not sys.stdin.isatty():
             raise UserError(f"{exc}: run this command in a terminal to type it, or load the key into your "
@@ -185,14 +193,14 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(f"no hosts in {registry.path}; add one with `neuralforge hosts add NAME --host ADDRESS`")
         return 0
     rows = [[h.name, _where(h), h.key_file or "ssh-agent", f"{h.cost_per_gpu_hour:g}" if h.cost_per_gpu_hour
-             else "", _gpu_column(h.probe), (h.probe.get("neuralforge_env") or {}).get("neuralforge", "")
+             else "", _gpu_column(h.probe), (h.probe.get("neuralforge_env") or {}).get("neuralforge", "yes")
              if h.python else "not bootstrapped"] for h in hosts]
     print(table(["NAME", "LOGIN", "KEY", "COST/GPU-H", "GPUS", "NEURALFORGE"], rows, right=[3]))
     return 0
 
 
 def _gpu_column(probe: dict[str, Any]) -> str:
-    if not probe:
+    if "gpus" not in probe:
         return "not probed"
     gpus = probe.get("gpus") or []
     if not gpus:

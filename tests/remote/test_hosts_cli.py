@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -112,7 +113,8 @@ def test_trust_and_forget_key(sshd, home, capsys):
     assert status == 1 and "not the fingerprint you confirmed" in err
     status, out, _ = run(capsys, "hosts", "trust", "box", "--fingerprint", sshd.host_fingerprint)
     assert status == 0 and "is trusted now" in out
-    status, out, _ = run(capsys, "hosts", "trust", "box", "--fingerprint", sshd.host_fingerprint.removeprefix("SHA256:"))
+    bare = sshd.host_fingerprint.removeprefix("SHA256:")  # the prefix may be left out
+    status, out, _ = run(capsys, "hosts", "trust", "box", "--fingerprint", bare)
     assert status == 0 and "was trusted already" in out
     assert run(capsys, "hosts", "probe", "box")[0] == 0
     status, out, _ = run(capsys, "hosts", "forget-key", "box")
@@ -188,3 +190,39 @@ def test_an_encrypted_key_needs_a_terminal_for_its_passphrase(sshd, home, capsys
     for path in data_dir(home).rglob("*"):
         if path.is_file():
             assert b"open sesame" not in path.read_bytes()  # never written down by us
+
+
+def test_the_ssh_agent_logs_in_when_no_key_file_is_given(sshd, home, capsys, tmp_path, monkeypatch):
+    socket_path = tmp_path / "agent.sock"
+    agent = subprocess.Popen(["ssh-agent", "-D", "-a", str(socket_path)], stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while not socket_path.exists() and agent.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        monkeypatch.setenv("SSH_AUTH_SOCK", str(socket_path))
+        subprocess.run(["ssh-add", "-q", str(sshd.client_key)], check=True, env={**os.environ})
+        status, out, err = run(capsys, "hosts", "add", "agent-box", "--host", "127.0.0.1", "--port", str(sshd.port),
+                               "--user", sshd.user, "--trust-fingerprint", sshd.host_fingerprint)
+        assert status == 0, err
+        assert "logged in with the ssh-agent" in out
+    finally:
+        agent.terminate()
+        agent.wait(10)
+    monkeypatch.setenv("SSH_AUTH_SOCK", str(tmp_path / "no-agent.sock"))
+    status, _, err = run(capsys, "hosts", "probe", "agent-box")
+    assert status == 1 and "nothing to log in with" in err and "ssh-agent" in err
+
+
+def test_an_unknown_jump_host_key_says_which_host_to_trust(sshd, home, capsys):
+    assert run(capsys, *add_argv(sshd, "bastion", "--no-connect"))[0] == 0
+    status, _, err = run(capsys, "hosts", "add", "inner", "--host", "localhost", "--port", str(sshd.port),
+                         "--user", sshd.user, "--key", str(sshd.client_key), "--jump", "bastion",
+                         "--trust-fingerprint", sshd.host_fingerprint)
+    assert status == 1
+    assert f"`neuralforge hosts trust bastion --fingerprint {sshd.host_fingerprint}`" in err
+    assert run(capsys, "hosts", "trust", "bastion", "--fingerprint", sshd.host_fingerprint)[0] == 0
+    status, out, err = run(capsys, "hosts", "add", "inner", "--host", "localhost", "--port", str(sshd.port),
+                           "--user", sshd.user, "--key", str(sshd.client_key), "--jump", "bastion",
+                           "--trust-fingerprint", sshd.host_fingerprint)
+    assert status == 0, err
+    assert f"{sshd.user}@localhost:{sshd.port} via bastion" in out

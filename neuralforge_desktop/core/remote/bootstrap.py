@@ -118,6 +118,11 @@ def bootstrap(conn: Connection, registry: HostRegistry, *, wheel: Path | None = 
     say = progress or (lambda line: None)
     started = time.monotonic()
     host = conn.host
+    # A .pth line starting with "import" is run as code: only a plain absolute path is written into one.
+    if packages_from is not None and (not packages_from.startswith("/") or "\n" in packages_from
+                                      or "\r" in packages_from):
+        raise BootstrapError(f"host {host.name!r}: --packages-from needs an absolute folder path, got "
+                             f"{packages_from!r}")
     with tempfile.TemporaryDirectory(prefix="nf-bootstrap-") as tmp:
         if wheel is None:
             say(f"building the NeuralForge wheel from {project_root() or 'the source tree'}")
@@ -175,8 +180,7 @@ def bootstrap(conn: Connection, registry: HostRegistry, *, wheel: Path | None = 
         if not reused:
             conn.write_text(posixpath.join(env, MARKER), json.dumps(made_from, indent=2))
     current = registry.get(host.name)
-    probe = dict(current.probe, neuralforge_env=info) if current.probe else current.probe
-    registry.update(dataclasses.replace(current, python=env_python, probe=probe))
+    registry.update(dataclasses.replace(current, python=env_python, probe=dict(current.probe, neuralforge_env=info)))
     return BootstrapResult(host.name, version, env, env_python, wheel_sha, reused, installed, info,
                            round(time.monotonic() - started, 2))
 
@@ -227,9 +231,6 @@ def _base_python(conn: Connection, given: str | None) -> tuple[str, str]:
 
 def _check_packages_from(conn: Connection, folder: str, python_version: str) -> None:
     name = conn.host.name
-    # A .pth line starting with "import" is run as code: only a plain absolute path is written into one.
-    if not folder.startswith("/") or "\n" in folder or "\r" in folder:
-        raise BootstrapError(f"host {name!r}: --packages-from needs an absolute folder path, got {folder!r}")
     if not conn.run(["test", "-d", folder], timeout=30).ok:
         raise BootstrapError(f"host {name!r}: the folder {folder} (--packages-from) does not exist there")
     match = re.search(r"/python(\d+\.\d+)/", folder + "/")
