@@ -19,6 +19,7 @@ from neuralforge_desktop.cli import (
     demo_cmd,
     diagram_cmd,
     export_cmd,
+    hosts_cmd,
     layers_cmd,
     profile_cmd,
     queue_cmd,
@@ -50,6 +51,7 @@ examples:
   neuralforge train mnist.nfg --dataset mnist-10k --queue --priority 5
   neuralforge queue run
   neuralforge export mnist.nfg --run RUN --format onnx -o mnist.onnx
+  neuralforge hosts add gpu-box --host 10.0.0.5 --user me --key ~/.ssh/id_ed25519
   neuralforge demo"""
 
 DEBUG_HELP = "show the full traceback of an unexpected error instead of saving it to a report"
@@ -95,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate_cmd.add_parsers(sub)
     profile_cmd.add_parsers(sub)
     export_cmd.add_parsers(sub)
+    hosts_cmd.add_parsers(sub)
     _add_debug_everywhere(parser)
     return parser
 

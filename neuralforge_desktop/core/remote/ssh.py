@@ -125,7 +125,15 @@ class Connection:
             client.close()
             how = f"the key {key_file}" if key_file else "the keys in your ssh-agent"
             raise SshError(f"host {host.name!r} refused the login of {host.login()!r} with {how}: {exc}") from exc
-        except (TimeoutError, OSError, paramiko.SSHException, EOFError) as exc:
+        except paramiko.SSHException as exc:
+            client.close()
+            if "No authentication methods available" in str(exc):  # no key file, and no key in an ssh-agent
+                raise SshError(f"host {host.name!r}: nothing to log in with: no key file was given and no "
+                               "ssh-agent offers a key (is SSH_AUTH_SOCK set, and the key added with ssh-add?)"
+                               ) from exc
+            raise SshError(f"cannot reach host {host.name!r} at {host.address}:{host.port}: "
+                           f"{exc or type(exc).__name__}") from exc
+        except (TimeoutError, OSError, EOFError) as exc:
             client.close()
             raise SshError(f"cannot reach host {host.name!r} at {host.address}:{host.port}: "
                            f"{exc or type(exc).__name__}") from exc
