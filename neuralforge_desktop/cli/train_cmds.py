@@ -98,6 +98,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     from neuralforge_desktop.cli import queue_cmd  # (it imports this module)
 
     queue_cmd.add_train_args(p)
+    from neuralforge_desktop.cli import remote_train
+
+    remote_train.add_train_args(p)
     add_store_arg(p)
     p.set_defaults(func=cmd_train)
 
@@ -134,11 +137,18 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     if queue_cmd.wants_queue(args):
         return queue_cmd.queue_train(args, graph, config, store)
+    from neuralforge_desktop.cli import remote_train
+
+    host = remote_train.wanted_host(args)
     run_id, folder = prepare_run(graph, config, store, args.experiment, args.name)
     if not args.json:
-        print(f"run {run_id}: training {graph.name} on {args.dataset} ({plural(args.epochs, 'epoch')}) "
-              "in a worker process")
-    return follow_run(TrainingProcess(folder, trust_code=args.trust_code).start(), run_id, store, args.json)
+        where = f"on host {host.name}" if host is not None else "in a worker process"
+        print(f"run {run_id}: training {graph.name} on {args.dataset} ({plural(args.epochs, 'epoch')}) {where}")
+    if host is not None:
+        process = remote_train.start(folder, host, store, trust_code=args.trust_code, as_json=args.json)
+    else:
+        process = TrainingProcess(folder, trust_code=args.trust_code).start()
+    return follow_run(process, run_id, store, args.json)
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
@@ -146,14 +156,20 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
     store = open_store(args.store)
     run = find_run(store, args.run)
+    from neuralforge_desktop.cli import remote_train
+
+    folder = runs_root(Path(store.path)) / run.id
+    if run.status != "finished":
+        check_code(_saved_metrics(folder), args.trust_code)
+        remote = remote_train.resume(run, folder, store, trust_code=args.trust_code, as_json=args.json)
+        if remote is not None:
+            return follow_run(remote, run.id, store, args.json)
     if run.status in ("running", "paused"):
         raise CliError(f"run {run.id} is {run.status} (owned by a live process); stop it first")
     if run.status == "finished":
         raise CliError(f"run {run.id} already finished")
-    folder = runs_root(Path(store.path)) / run.id
     if not (folder / "checkpoints" / "latest.json").exists():
         raise CliError(f"run {run.id} has no checkpoint to resume from ({folder / 'checkpoints'})")
-    check_code(_saved_metrics(folder), args.trust_code)
     if not args.json:
         print(f"run {run.id}: resuming from its last checkpoint")
     return follow_run(TrainingProcess(folder, resume=True, trust_code=args.trust_code).start(), run.id, store,

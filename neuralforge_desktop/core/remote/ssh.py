@@ -27,6 +27,11 @@ class SshError(UserError):
     """The host cannot be reached, refused the login, or a command on it failed."""
 
 
+class Unreachable(SshError):
+    """The host could not be reached, or the connection broke: worth trying again later (a key or login
+    refused is not)."""
+
+
 class PassphraseNeeded(SshError):
     """The key file is encrypted and no passphrase was given (the CLI asks, the app shows a prompt)."""
 
@@ -131,11 +136,11 @@ class Connection:
                 raise SshError(f"host {host.name!r}: nothing to log in with: no key file was given and no "
                                "ssh-agent offers a key (is SSH_AUTH_SOCK set, and the key added with ssh-add?)"
                                ) from exc
-            raise SshError(f"cannot reach host {host.name!r} at {host.address}:{host.port}: "
-                           f"{exc or type(exc).__name__}") from exc
+            raise Unreachable(f"cannot reach host {host.name!r} at {host.address}:{host.port}: "
+                              f"{exc or type(exc).__name__}") from exc
         except (TimeoutError, OSError, EOFError) as exc:
             client.close()
-            raise SshError(f"cannot reach host {host.name!r} at {host.address}:{host.port}: "
+            raise Unreachable(f"cannot reach host {host.name!r} at {host.address}:{host.port}: "
                            f"{exc or type(exc).__name__}") from exc
         return client
 
@@ -175,7 +180,7 @@ class Connection:
             err = chan_err.read()
             status = chan_out.channel.recv_exit_status()
         except (TimeoutError, OSError, EOFError) as exc:
-            raise SshError(f"host {self.host.name!r}: the connection failed during a command: {exc}") from exc
+            raise Unreachable(f"host {self.host.name!r}: the connection failed during a command: {exc}") from exc
         return CommandResult(status, out.decode(errors="replace"), err.decode(errors="replace"))
 
     def check(self, argv: Sequence[str], what: str, **kwargs: Any) -> str:
@@ -188,10 +193,10 @@ class Connection:
 
     def start_detached(self, argv: Sequence[str], log: str, env: dict[str, str] | None = None,
                        cwd: str | None = None) -> int:
-        """Start ``argv`` in its own session (it survives this connection closing), stdout and stderr to
-        ``log``; its process id (also its process group id)."""
+        """Start ``argv`` in its own session (it survives this connection closing), stdout and stderr added to
+        the end of ``log``; its process id (also its process group id)."""
         inner = shell_command(argv, env, cwd)
-        line = (f"setsid nohup sh -c {shlex.quote(inner)} > {shlex.quote(log)} 2>&1 < /dev/null & "
+        line = (f"setsid nohup sh -c {shlex.quote(inner)} >> {shlex.quote(log)} 2>&1 < /dev/null & "
                 "echo $!")
         result = self.run_line(line, timeout=30)
         try:

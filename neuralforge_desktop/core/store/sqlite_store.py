@@ -262,6 +262,14 @@ class Store(QueueStoreMixin):
             if reason is not None:
                 batch.write_tags(conn, run_id, {REASON_TAG: reason})
 
+    def set_owner(self, run_id: str, hostname: str, pid: int | None) -> None:
+        """Name the process that runs ``run_id`` when it is not this one: a worker on a remote host
+        (``hostname`` "ssh:<host>"). :meth:`mark_crashed_runs` checks only runs owned on this machine."""
+        with self._db.write() as conn:
+            _q.require_run(conn, run_id)
+            conn.execute("UPDATE runs SET hostname = ?, pid = ?, process_start = NULL WHERE id = ?",
+                         (hostname, pid, run_id))
+
     def add_usage(self, run_id: str, cpu_seconds: float = 0.0, gpu_seconds: float = 0.0) -> None:
         """Add compute time to the run's totals (added, not set, so a resumed run keeps counting)."""
         with self._db.write() as conn:

@@ -59,10 +59,16 @@ def main(argv: list[str] | None = None) -> int:
     from neuralforge_desktop.core.training.engine import Control, Trainer
     from neuralforge_desktop.core.training.metrics import is_code_metric
 
-    store: Store | None = None
+    store: Any = None
     control = Control(run_dir / "control.json")
     try:
-        store = Store(info["store"]) if info.get("store") else None  # a store gone bad since: a failed event
+        if info.get("store"):
+            store = Store(info["store"])  # a store gone bad since: a failed event
+        elif info.get("record"):
+            # On a remote host: the store calls are recorded for the user's machine to replay (record.py).
+            from neuralforge_desktop.core.remote.record import StoreRecorder
+
+            store = StoreRecorder(run_dir)
         graph = load_graph(run_dir / "graph.nfg")
         config = TrainConfig.from_json(json.loads((run_dir / "config.json").read_text()))
         if config.trust_code and not args.trust_code and any(is_code_metric(m) for m in config.metrics):

@@ -1,0 +1,288 @@
+"""Training on a registered host over SSH, with the same interface as a local worker
+(:class:`~neuralforge_desktop.core.training.runner.TrainingProcess`): ``start()``, ``events()``, ``stop()``,
+``pause()``, ``resume_training()``, ``kill()``, ``wait()``, ``poll()``, ``pid``, ``stderr_tail()``.
+
+The run folder and the store stay on the user's machine. ``start()`` sends the graph, the config and (unless the
+host has it already) the dataset to ``<workdir>/runs/<run id>`` on the host and starts the worker there detached
+(``setsid nohup``): it survives the SSH session, so a sleeping laptop or a dropped network does not stop it. The
+worker writes ``events.jsonl`` and, instead of a store, ``store.jsonl`` (see :mod:`.record`). A thread here
+reads both files by byte offset, replays the store calls into the local store (the points with their offset in
+one transaction: exactly once, across reconnects and restarts of this process), fetches each checkpoint and
+artifact with its sha256 checked, and hands the events to ``events()``. Stop, pause and resume are
+``control.json`` written over SFTP, as a local worker reads it from its folder.
+
+``local run folder/remote.json`` remembers where the run is (host, folder, process), so ``neuralforge resume``
+finds it: a run still going on its host is followed again; a stopped or crashed one is resumed there."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import posixpath
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from neuralforge_desktop.core.errors import UserError
+from neuralforge_desktop.core.ir.atomic import write_text_atomic
+from neuralforge_desktop.core.remote.follow import Link, RemoteFile
+from neuralforge_desktop.core.remote.hosts import Host, HostRegistry
+from neuralforge_desktop.core.remote.record import OFFSET_TAG, RECORD_FILE, replay
+from neuralforge_desktop.core.remote.ssh import Connection
+from neuralforge_desktop.core.remote.upload import upload_dataset
+from neuralforge_desktop.core.store.queue_store import HOST_TAG
+from neuralforge_desktop.core.training.events import CheckpointEvent, Event, decode_event
+
+REMOTE_INFO = "remote.json"  # in the local run folder: where the run is
+EXIT_FILE = "exit.code"  # in the remote run folder, written when the worker process ends
+# Runs the worker, then records its exit status (argv comes after the script, every word quoted by the caller).
+EXIT_WRAPPER = '"$@"; status=$?; echo $status > exit.code.part && mv exit.code.part exit.code'
+Say = Callable[[str], None]
+_END = object()
+
+
+def remote_worker_argv(python: str, run_dir: str, *, resume: bool = False, trust_code: bool = False) -> list[str]:
+    """The worker's argv on a host: its NeuralForge Python with ``-P`` (nothing from the working directory is
+    importable), the worker module, the remote run folder."""
+    return [python, "-P", "-m", "neuralforge_desktop.core.training.worker", run_dir,
+            *(["--resume"] if resume else []), *(["--trust-code"] if trust_code else [])]
+
+
+class RemoteTrainingProcess:
+    poll_interval = 0.2  # seconds between reads of the host's files while nothing new arrives
+
+    def __init__(self, run_dir: Path, host: Host | str, resume: bool = False, trust_code: bool = False, *,
+                 store: Any | None = None, registry: HostRegistry | None = None, first_timeout: float = 60.0,
+                 retry_for: float = 6 * 3600.0, say: Say | None = None) -> None:
+        self.run_dir = Path(run_dir)
+        self.resume = resume
+        self.trust_code = trust_code
+        info = json.loads((self.run_dir / "run.json").read_text(encoding="utf-8"))
+        self.run_id: str = info["run_id"]
+        self._store_path = info.get("store")
+        registry = registry or HostRegistry()
+        self.host = registry.get(host) if isinstance(host, str) else host
+        self._store = store
+        self._say = say or (lambda text: None)
+        self.link = Link(self.host, opener=lambda h: Connection.open(h, registry=registry),
+                         first_timeout=first_timeout, retry_for=retry_for, on_retry=self._say)
+        self._lock = threading.Lock()  # one SSH conversation at a time (the follower, stop/pause from others)
+        self.remote_dir = ""
+        self.remote_pid: int | None = None
+        self._queue: queue.Queue[Any] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._exit: int | None = None
+        self._events_from = 0
+        self.error: BaseException | None = None
+
+    # -- starting ----------------------------------------------------------------------------------------
+    def start(self) -> RemoteTrainingProcess:
+        if not self.host.python:
+            raise UserError(f"host {self.host.name!r} has no NeuralForge environment yet: run "
+                            f"`neuralforge hosts bootstrap {self.host.name}` first")
+        with self._lock:
+            conn = self.link.connection()
+            workdir = conn.expand(self.host.workdir)
+            self.remote_dir = posixpath.join(workdir, "runs", self.run_id)
+            conn.makedirs(posixpath.join(self.remote_dir, "checkpoints"))
+            self._send_inputs(conn, workdir)
+            if self.resume:
+                self._send_checkpoints(conn)
+            self._events_from = conn.size(self._remote("events.jsonl"))
+            conn.write_text(self._remote("control.json"), json.dumps({"command": "run"}))
+            conn.run(["rm", "-f", "--", self._remote(EXIT_FILE)], timeout=30)
+            argv = remote_worker_argv(self.host.python, self.remote_dir, resume=self.resume,
+                                      trust_code=self.trust_code)
+            self.remote_pid = conn.start_detached(["sh", "-c", EXIT_WRAPPER, "sh", *argv],
+                                                  self._remote("worker.log"), cwd=self.remote_dir,
+                                                  env={"PYTHONSAFEPATH": "1", "PYTHONUNBUFFERED": "1"})
+        self._remember()
+        store = self._local_store()
+        store.set_tags(self.run_id, {HOST_TAG: self.host.name})
+        store.set_owner(self.run_id, f"ssh:{self.host.name}", self.remote_pid)
+        self._follow()
+        return self
+
+    @classmethod
+    def attach(cls, run_dir: Path, store: Any | None = None, registry: HostRegistry | None = None,
+               **options: Any) -> RemoteTrainingProcess:
+        """Follow again a run that is still going on its host (after this machine slept or the app restarted):
+        the store continues from the bytes it already holds."""
+        where = remembered(run_dir)
+        if where is None:
+            raise UserError(f"{run_dir} is not a run on a remote host")
+        process = cls(run_dir, where["host"], store=store, registry=registry, **options)
+        process.remote_dir = where["remote_dir"]
+        process.remote_pid = where.get("pid")
+        process._follow()
+        return process
+
+    def _remote(self, name: str) -> str:
+        return posixpath.join(self.remote_dir, name)
+
+    def _send_inputs(self, conn: Connection, workdir: str) -> None:
+        config = json.loads((self.run_dir / "config.json").read_text(encoding="utf-8"))
+        dataset = upload_dataset(conn, workdir, str(config["dataset"]), self._say)
+        config["dataset"] = dataset.spec
+        conn.put(self.run_dir / "graph.nfg", self._remote("graph.nfg"))
+        conn.write_text(self._remote("config.json"), json.dumps(config, indent=2))
+        # No store path: the worker records its store calls in store.jsonl for this machine to replay.
+        conn.write_text(self._remote("run.json"), json.dumps({"run_id": self.run_id, "record": True}))
+
+    def _send_checkpoints(self, conn: Connection) -> None:
+        """A resume on a host that lost the run's checkpoints (a new work dir, another host) gets this machine's."""
+        local = self.run_dir / "checkpoints"
+        if conn.exists(self._remote("checkpoints/latest.json")) or not (local / "latest.json").exists():
+            return
+        self._say(f"sending the checkpoints of run {self.run_id} to host {self.host.name}")
+        for path in sorted(local.iterdir()):
+            if path.is_file() and path.name != "latest.json":
+                conn.put(path, self._remote(f"checkpoints/{path.name}"))
+        conn.put(local / "latest.json", self._remote("checkpoints/latest.json"))  # last: it names a whole set
+
+    def _remember(self) -> None:
+        write_text_atomic(self.run_dir / REMOTE_INFO, json.dumps(
+            {"host": self.host.name, "remote_dir": self.remote_dir, "pid": self.remote_pid}, indent=2))
+
+    def _local_store(self) -> Any:
+        if self._store is None:
+            from neuralforge_desktop.core.store.sqlite_store import Store
+
+            if not self._store_path:
+                raise UserError(f"run {self.run_id} names no store in {self.run_dir / 'run.json'}")
+            self._store = Store(self._store_path)
+        return self._store
+
+    # -- following ----------------------------------------------------------------------------------------
+    def _follow(self) -> None:
+        self._thread = threading.Thread(target=self._follow_loop, name=f"remote-run-{self.run_id}", daemon=True)
+        self._thread.start()
+
+    def _call(self, action: Callable[[Connection], Any]) -> Any:
+        with self._lock:
+            return self.link.call(action)
+
+    def _follow_loop(self) -> None:
+        store = self._local_store()
+        events = RemoteFile(self._remote("events.jsonl"), self._events_from)
+        records = RemoteFile(self._remote(RECORD_FILE), int(store.get_run(self.run_id).tags.get(OFFSET_TAG) or 0))
+        ended_at: float | None = None
+        try:
+            while True:
+                fresh = self._call(events.read_lines)  # events first: their store calls were written before them
+                logged = self._call(records.peek)
+                records.offset = replay(store, self.run_id, logged, records.offset, self._fetch,
+                                        on_status=self._owned)
+                for line in fresh.splitlines():
+                    if line.strip():
+                        event = decode_event(line)
+                        if isinstance(event, CheckpointEvent):
+                            self._fetch_checkpoint(event.tag)
+                        self._queue.put(event)
+                        if event.TERMINAL and ended_at is None:
+                            ended_at = time.monotonic()
+                if fresh or logged:
+                    continue
+                code = self._call(self._exit_code)
+                if code is not None:
+                    self._exit = code
+                    return
+                if ended_at is not None and time.monotonic() - ended_at > 60:
+                    self._exit = 0  # the worker said its last word but its exit was never recorded
+                    return
+                time.sleep(self.poll_interval)
+        except BaseException as exc:  # (reported as the worker's failure: events() ends, wait() returns 1)
+            self.error = exc
+            self._exit = 1
+        finally:
+            self._queue.put(_END)
+
+    def _exit_code(self, conn: Connection) -> int | None:
+        if conn.exists(self._remote(EXIT_FILE)):
+            text = conn.read_text(self._remote(EXIT_FILE)).strip()
+            return int(text) if text.lstrip("-").isdigit() else 1
+        if self.remote_pid is not None and not conn.is_running(self.remote_pid):
+            # Gone without an exit file (killed with the host's processes): whatever it logged is read first.
+            if conn.size(self._remote("events.jsonl")) == 0 and conn.size(self._remote(RECORD_FILE)) == 0:
+                return 1
+            return -9
+        return None
+
+    def _owned(self, status: str) -> None:
+        if status == "running":  # the replayed status made this process the owner: the worker on the host is
+            self._local_store().set_owner(self.run_id, f"ssh:{self.host.name}", self.remote_pid)
+
+    def _fetch(self, relative: str) -> Path:
+        """The host's ``relative`` file of the run, copied into the local run folder with its sha256 checked."""
+        parts = Path(relative).parts
+        if Path(relative).is_absolute() or ".." in parts:
+            raise UserError(f"run {self.run_id}: the host named a file outside the run folder: {relative!r}")
+        local = self.run_dir.joinpath(*parts)
+        self._call(lambda conn: conn.get(self._remote(relative), local))
+        return local
+
+    def _fetch_checkpoint(self, tag: str) -> None:
+        def fetch_set(conn: Connection) -> None:
+            for name in (f"{tag}.safetensors", f"{tag}.state.safetensors", f"{tag}.state.json", "latest.json"):
+                conn.get(self._remote(f"checkpoints/{name}"), self.run_dir / "checkpoints" / name)
+
+        self._call(fetch_set)
+
+    # -- the TrainingProcess interface ---------------------------------------------------------------------
+    def events(self) -> Iterator[Event]:
+        while (item := self._queue.get()) is not _END:
+            yield item
+        self._queue.put(_END)  # a second events() (after Ctrl+C) ends at once too
+
+    def _control(self, command: str) -> None:
+        self._call(lambda conn: conn.write_text(self._remote("control.json"), json.dumps({"command": command})))
+
+    def stop(self) -> None:
+        self._control("stop")
+
+    def pause(self) -> None:
+        self._control("pause")
+
+    def resume_training(self) -> None:
+        self._control("run")
+
+    def kill(self) -> None:
+        if self.remote_pid is not None:
+            self._call(lambda conn: conn.run(["kill", "-KILL", "--", f"-{int(self.remote_pid or 0)}"], timeout=30))
+
+    def poll(self) -> int | None:
+        return None if self._thread is not None and self._thread.is_alive() else self._exit
+
+    def wait(self, timeout: float | None = None) -> int:
+        assert self._thread is not None, "start() first"
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            raise TimeoutError(f"run {self.run_id} is still going on host {self.host.name}")
+        return self._exit if self._exit is not None else 1
+
+    @property
+    def pid(self) -> int | None:
+        return self.remote_pid
+
+    def stderr_tail(self, lines: int = 20) -> str:
+        text = ""
+        with contextlib.suppress(Exception):
+            text = self._call(lambda conn: conn.read_text(self._remote("worker.log")))
+        if self.error is not None:
+            text += f"\n{self.error}"
+        return "\n".join(text.strip().splitlines()[-lines:])
+
+    def close(self) -> None:
+        self.link.close()
+
+
+def remembered(run_dir: Path) -> dict[str, Any] | None:
+    """Where a run runs, if on a remote host: ``{"host", "remote_dir", "pid"}``."""
+    try:
+        data = json.loads((Path(run_dir) / REMOTE_INFO).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and isinstance(data.get("host"), str) else None
