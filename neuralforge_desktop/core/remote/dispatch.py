@@ -31,7 +31,7 @@ from neuralforge_desktop.core.ir.atomic import write_text_atomic
 from neuralforge_desktop.core.remote.follow import Link, RemoteFile
 from neuralforge_desktop.core.remote.hosts import Host, HostRegistry
 from neuralforge_desktop.core.remote.record import OFFSET_TAG, RECORD_FILE, replay
-from neuralforge_desktop.core.remote.ssh import Connection
+from neuralforge_desktop.core.remote.ssh import Connection, Unreachable
 from neuralforge_desktop.core.remote.upload import upload_dataset
 from neuralforge_desktop.core.store.queue_store import HOST_TAG
 from neuralforge_desktop.core.training.events import CheckpointEvent, Event, decode_event
@@ -201,15 +201,17 @@ class RemoteTrainingProcess:
             self._queue.put(_END)
 
     def _exit_code(self, conn: Connection) -> int | None:
+        """The worker's exit status once it has ended, else None. (Checks that fail because the connection
+        broke under them must not read as "ended": they raise, and the link retries.)"""
+        code: int | None = None
         if conn.exists(self._remote(EXIT_FILE)):
             text = conn.read_text(self._remote(EXIT_FILE)).strip()
-            return int(text) if text.lstrip("-").isdigit() else 1
-        if self.remote_pid is not None and not conn.is_running(self.remote_pid):
-            # Gone without an exit file (killed with the host's processes): whatever it logged is read first.
-            if conn.size(self._remote("events.jsonl")) == 0 and conn.size(self._remote(RECORD_FILE)) == 0:
-                return 1
-            return -9
-        return None
+            code = int(text) if text.lstrip("-").isdigit() else 1
+        elif self.remote_pid is not None and not conn.is_running(self.remote_pid):
+            code = -9  # gone without an exit file: killed (with the host's other processes, or by the OOM killer)
+        if not conn.alive:
+            raise Unreachable(f"host {self.host.name!r}: the connection broke while checking run {self.run_id}")
+        return code
 
     def _owned(self, status: str) -> None:
         if status == "running":  # the replayed status made this process the owner: the worker on the host is
