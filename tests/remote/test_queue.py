@@ -8,7 +8,6 @@ store (as the worker or the remote dispatcher would)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import multiprocessing
 from pathlib import Path
@@ -17,7 +16,7 @@ import pytest
 
 from neuralforge_desktop.core.errors import UserError
 from neuralforge_desktop.core.remote.hosts import Host
-from neuralforge_desktop.core.remote.queue import Scheduler, default_launcher, dispatch_loop, slots_needed
+from neuralforge_desktop.core.remote.queue import Scheduler, dispatch_loop, slots_needed
 from neuralforge_desktop.core.store import Store
 from neuralforge_desktop.core.store.queue_store import QueueEntry
 
@@ -257,17 +256,3 @@ def test_the_loop_runs_until_nothing_is_left_to_start(store: Store) -> None:
     assert list(launch.jobs) == [first, second]
     assert [s.split(":")[1].split("(")[0].strip() for s in said] == [
         f"started run {first}", f"run {first} finished", f"started run {second}", f"run {second} finished"]
-
-
-@pytest.mark.skipif(importlib.util.find_spec("neuralforge_desktop.core.remote.dispatch") is not None,
-                    reason="the remote dispatcher is here")
-def test_without_the_remote_dispatcher_a_remote_job_fails_with_a_reason(store: Store) -> None:
-    from neuralforge_desktop.core.training.runner import runs_root
-
-    hosts = [gpu_host("a100", 1)]
-    run_id = queue(store, "remote")
-    folder = runs_root(store.path) / run_id
-    folder.mkdir(parents=True)
-    (folder / "run.json").write_text("{}")
-    Scheduler(store, lambda: hosts).tick(default_launcher(store, hosts=lambda name: hosts[0]))
-    assert "cannot start runs on remote hosts yet" in store.get_run(run_id).tags["reason"]

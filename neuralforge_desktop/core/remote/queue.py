@@ -353,7 +353,7 @@ def default_launcher(store: Store, on_event: Callable[[QueueEntry, Event], None]
         if host_name == LOCAL_HOST:
             process: Any = TrainingProcess(folder, **options)
         else:
-            process = _remote_process_class()(folder, lookup(host_name), **options)
+            process = _remote_process_class()(folder, lookup(host_name), store=store, **options)
         return ProcessHandle(entry, process.start(), on_event)
 
     return launch
