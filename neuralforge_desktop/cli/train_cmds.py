@@ -81,6 +81,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--early-stopping", type=opt.positive_int, metavar="EPOCHS")
     p.add_argument("--seed", type=opt.seed, default=0)
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    parallel = p.add_mutually_exclusive_group()
+    parallel.add_argument("--procs", type=opt.positive_int, metavar="N",
+                          help="data-parallel training in N processes (torchrun; gloo on CPU), each taking a share "
+                          "of every batch")
+    parallel.add_argument("--gpus", type=opt.positive_int, metavar="N",
+                          help="data-parallel training on N GPUs (torchrun; NCCL), one process per GPU")
     p.add_argument("--limit", type=opt.positive_int, metavar="N", help="use at most N training examples")
     p.add_argument("--val-fraction", type=opt.fraction, default=0.1)
     p.add_argument("--option", "-o", action="append", default=[], metavar="KEY=VALUE",
@@ -123,10 +129,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         config = TrainConfig(dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                              optimizer=args.optimizer, schedule=args.schedule, warmup_steps=args.warmup_steps,
                              weight_decay=args.weight_decay, grad_clip=args.grad_clip,
-                             early_stopping=args.early_stopping, seed=args.seed, device=args.device,
+                             early_stopping=args.early_stopping, seed=args.seed,
+                             device="cuda" if args.gpus else args.device,
                              limit=args.limit, val_fraction=args.val_fraction, augment_flip="flip" in args.augment,
                              augment_crop=4 if "crop" in args.augment else 0, metrics=list(args.metric),
-                             trust_code=args.trust_code, dataset_options=parse_options(args.option)).validate()
+                             trust_code=args.trust_code, dataset_options=parse_options(args.option),
+                             procs=_procs(args)).validate()
     except ConfigError as exc:
         raise CliError(str(exc)) from None
     check_dataset(args.dataset)
@@ -140,6 +148,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     from neuralforge_desktop.cli import remote_train
 
     host = remote_train.wanted_host(args)
+    if args.gpus:
+        _check_gpus(args.gpus, host)
     run_id, folder = prepare_run(graph, config, store, args.experiment, args.name)
     if not args.json:
         where = f"on host {host.name}" if host is not None else "in a worker process"
@@ -174,6 +184,25 @@ def cmd_resume(args: argparse.Namespace) -> int:
         print(f"run {run.id}: resuming from its last checkpoint")
     return follow_run(TrainingProcess(folder, resume=True, trust_code=args.trust_code).start(), run.id, store,
                       args.json)
+
+
+def _check_gpus(wanted: int, host: Any | None) -> None:
+    """--gpus N on a machine with fewer GPUs: refused before a run is recorded."""
+    if host is not None:
+        have = len(host.probe.get("gpus") or [])
+        where = f"host {host.name} (as last probed; `neuralforge hosts probe {host.name}`)"
+    else:
+        import torch
+
+        have, where = torch.cuda.device_count(), "this machine"
+    if have < wanted:
+        raise CliError(f"--gpus {wanted}: {where} has {plural(have, 'CUDA GPU')}; use --procs N for several CPU "
+                       "processes", status=1)
+
+
+def _procs(args: argparse.Namespace) -> int | None:
+    wanted = args.gpus or args.procs
+    return wanted if wanted and wanted > 1 else None
 
 
 def _saved_metrics(folder: Path) -> list[str]:

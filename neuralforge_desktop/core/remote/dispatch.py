@@ -35,6 +35,7 @@ from neuralforge_desktop.core.remote.ssh import Connection, Unreachable
 from neuralforge_desktop.core.remote.upload import upload_dataset
 from neuralforge_desktop.core.store.queue_store import HOST_TAG
 from neuralforge_desktop.core.training.events import CheckpointEvent, Event, decode_event
+from neuralforge_desktop.core.training.launch import worker_argv
 
 REMOTE_INFO = "remote.json"  # in the local run folder: where the run is
 EXIT_FILE = "exit.code"  # in the remote run folder, written when the worker process ends
@@ -42,13 +43,6 @@ EXIT_FILE = "exit.code"  # in the remote run folder, written when the worker pro
 EXIT_WRAPPER = '"$@"; status=$?; echo $status > exit.code.part && mv exit.code.part exit.code'
 Say = Callable[[str], None]
 _END = object()
-
-
-def remote_worker_argv(python: str, run_dir: str, *, resume: bool = False, trust_code: bool = False) -> list[str]:
-    """The worker's argv on a host: its NeuralForge Python with ``-P`` (nothing from the working directory is
-    importable), the worker module, the remote run folder."""
-    return [python, "-P", "-m", "neuralforge_desktop.core.training.worker", run_dir,
-            *(["--resume"] if resume else []), *(["--trust-code"] if trust_code else [])]
 
 
 class RemoteTrainingProcess:
@@ -76,6 +70,7 @@ class RemoteTrainingProcess:
         self._thread: threading.Thread | None = None
         self._exit: int | None = None
         self._events_from = 0
+        self.procs = 1
         self.error: BaseException | None = None
 
     # -- starting ----------------------------------------------------------------------------------------
@@ -94,8 +89,10 @@ class RemoteTrainingProcess:
             self._events_from = conn.size(self._remote("events.jsonl"))
             conn.write_text(self._remote("control.json"), json.dumps({"command": "run"}))
             conn.run(["rm", "-f", "--", self._remote(EXIT_FILE)], timeout=30)
-            argv = remote_worker_argv(self.host.python, self.remote_dir, resume=self.resume,
-                                      trust_code=self.trust_code)
+            # The host's NeuralForge Python with -P (nothing from the working directory importable), the worker
+            # module; torchrun for a data-parallel run.
+            argv = worker_argv(self.host.python, self.remote_dir, resume=self.resume, trust_code=self.trust_code,
+                               procs=self.procs, run_id=self.run_id)
             self.remote_pid = conn.start_detached(["sh", "-c", EXIT_WRAPPER, "sh", *argv],
                                                   self._remote("worker.log"), cwd=self.remote_dir,
                                                   env={"PYTHONSAFEPATH": "1", "PYTHONUNBUFFERED": "1"})
@@ -125,6 +122,7 @@ class RemoteTrainingProcess:
 
     def _send_inputs(self, conn: Connection, workdir: str) -> None:
         config = json.loads((self.run_dir / "config.json").read_text(encoding="utf-8"))
+        self.procs = int(config.get("procs") or 1)
         dataset = upload_dataset(conn, workdir, str(config["dataset"]), self._say)
         config["dataset"] = dataset.spec
         conn.put(self.run_dir / "graph.nfg", self._remote("graph.nfg"))

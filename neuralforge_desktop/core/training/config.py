@@ -48,6 +48,7 @@ class TrainConfig:
     metrics: list[str] = field(default_factory=list)  # built-in, plugin or (with trust_code) "module:function"
     trust_code: bool = False  # the user allowed metrics that import code (--trust-code)
     threads: int | None = None  # torch CPU threads; None = torch's default
+    procs: int | None = None  # data-parallel processes (torchrun, one per GPU on CUDA); None = 1
 
     def validate(self) -> TrainConfig:
         def need(ok: bool, name: str, message: str) -> None:
@@ -70,6 +71,9 @@ class TrainConfig:
         need(self.early_stopping is None or self.early_stopping >= 1, "early_stopping", "must be at least 1")
         need(self.warmup_steps >= 0, "warmup_steps", "must be ≥ 0")
         need(self.log_every >= 1, "log_every", "must be at least 1")
+        need(self.procs is None or 1 <= self.procs <= 256, "procs", f"must be from 1 to 256, got {self.procs}")
+        need(self.procs is None or self.batch_size >= self.procs, "batch_size",
+             f"must be at least the number of processes ({self.procs}): each takes a share of every batch")
         return self
 
     def to_json(self) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from neuralforge_desktop.core.training.checkpoints import (
     save_checkpoint,
 )
 from neuralforge_desktop.core.training.config import TrainConfig
+from neuralforge_desktop.core.training.distributed import World
 from neuralforge_desktop.core.training.evaluation import final_report, perplexity, validation_metrics
 from neuralforge_desktop.core.training.events import (
     CheckpointEvent,
@@ -73,7 +74,7 @@ class TrainResult:
 
 class Trainer:
     def __init__(self, graph: Any, config: TrainConfig, run_id: str, run_dir: Path, sink: Sink,
-                 store: Any | None = None, control: Control | None = None) -> None:
+                 store: Any | None = None, control: Control | None = None, world: World | None = None) -> None:
         self.graph = graph
         self.config = config.validate()
         self.run_id = run_id
@@ -82,6 +83,7 @@ class Trainer:
         self.store = store
         self.control = control or Control(None)
         self.checkpoints = run_dir / "checkpoints"
+        self.world = world or World()  # several processes under torchrun: see distributed.py
 
     def _log(self, metrics: dict[str, float | None], step: int) -> None:
         if self.store is not None:
@@ -109,6 +111,9 @@ class Trainer:
     def _run(self, resume: bool) -> TrainResult:
         parts = build_parts(self.graph, self.config)
         state = self._restore(parts) if resume else LoopState()
+        parts.ddp = self.world.wrap(parts.model, parts.device)
+        if not self.world.main:  # the carried sums of a mid-epoch checkpoint are rank 0's: counted once
+            state.carried_loss, state.carried_correct, state.carried_seen = 0.0, 0, 0
         if self.store is not None:
             self.store.set_status(self.run_id, "running")  # this process owns the run now
             self._record_checksum(self.store, parts.bundle)
@@ -126,9 +131,9 @@ class Trainer:
                 break
         seconds = time.monotonic() - state.started_at
         if self.store is not None:
-            device = parts.device.type
-            self.store.add_usage(self.run_id, cpu_seconds=seconds if device == "cpu" else 0.0,
-                                 gpu_seconds=seconds if device == "cuda" else 0.0)
+            device, busy = parts.device.type, seconds * self.world.size  # every process held a CPU or a GPU
+            self.store.add_usage(self.run_id, cpu_seconds=busy if device == "cpu" else 0.0,
+                                 gpu_seconds=busy if device == "cuda" else 0.0)
         if stopped:
             if self.store is not None:  # the store first, so whoever sees the event reads the final status
                 self.store.set_status(self.run_id, "stopped")
@@ -178,14 +183,15 @@ class Trainer:
         order = torch.randperm(len(parts.y_train), generator=shuffle).to(parts.device)
         tally = EpochTally.start(state, parts.device)
         for step in range(state.step_in_epoch, parts.steps_per_epoch):
-            command = self.control.command()
+            command = self.world.agree(self.control.command())
             if command == "pause":
-                command = self._pause()
+                command = self.world.agree(self._pause())
             if command == "stop":
                 state.carry(tally)
                 self._checkpoint(parts, state, f"step-{state.global_step:08d}")
                 return None
-            self._train_step(parts, state, tally, order[step * cfg.batch_size:(step + 1) * cfg.batch_size], step)
+            batch = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
+            self._train_step(parts, state, tally, self.world.shard(batch), step)
             if time.monotonic() - state.last_checkpoint_at > cfg.checkpoint_minutes * 60:
                 state.carry(tally)
                 self._checkpoint(parts, state, f"step-{state.global_step:08d}")
@@ -231,15 +237,21 @@ class Trainer:
         """Validate, report and checkpoint a completed epoch; True if early stopping ends the run here."""
         cfg = self.config
         loss_total, correct_total, seen_total = tally.totals()
+        if self.world.parallel:
+            loss_total, correct_sum, seen_sum = self.world.sum(loss_total, correct_total, seen_total)
+            correct_total, seen_total = int(correct_sum), int(seen_sum)
         train_loss = loss_total / max(seen_total, 1)
         train_acc = correct_total / max(seen_total, 1) if parts.task == "classification" else None
         train_perplexity = perplexity(train_loss) if parts.task == "language-modeling" else None
         val = validation_metrics(parts)
         state.next_epoch()
+        epoch_seconds = time.monotonic() - tally.started_at
         metrics: dict[str, float | None] = {
             "train/loss": train_loss, "train/acc": train_acc, "train/perplexity": train_perplexity,
             **{f"val/{k}": v for k, v in val.items()},
-            "lr": parts.optimizer.param_groups[0]["lr"], "epoch_seconds": time.monotonic() - tally.started_at}
+            "lr": parts.optimizer.param_groups[0]["lr"], "epoch_seconds": epoch_seconds}
+        if self.world.parallel:  # what each process got through: the job's speed is this times world size
+            metrics["train/samples_per_s_per_rank"] = seen_total / self.world.size / epoch_seconds
         self._log(metrics, state.global_step)
         key = ranking_metric(parts.task, has_val=parts.x_val is not None)
         ranked = metrics.get(key)
@@ -248,7 +260,7 @@ class Trainer:
                              metrics={k: v for k, v in metrics.items() if v is not None}, best=state.best,
                              best_epoch=state.best_epoch))
         self._checkpoint(parts, state, f"epoch-{state.epoch:04d}")
-        if better:
+        if better and self.world.main:
             with writing(f"the best checkpoint in {self.checkpoints / 'best'}"):
                 save_checkpoint(self.checkpoints / "best", "best", parts.model, {"epoch": state.epoch})
         state.last_checkpoint_at = time.monotonic()
@@ -260,6 +272,9 @@ class Trainer:
 
     def _checkpoint(self, parts: TrainingParts, state: LoopState, tag: str) -> None:
         import torch
+
+        if not self.world.main:  # rank 0 writes the job's checkpoints (the weights are the same everywhere)
+            return
 
         # A checkpoint cut short by a full disk is never named in latest.json: the previous one stays the last.
         with writing(f"checkpoint {tag} in {self.checkpoints}"):

@@ -39,7 +39,7 @@ def model_outputs(parts: TrainingParts, x: tuple[Any, ...]) -> Any:
     chunks = []
     with torch.no_grad(), torch.autocast(parts.device.type, dtype=parts.amp_dtype, enabled=parts.amp):
         for _, batch in _chunks(x, _CHUNK):
-            chunks.append(parts.forward(*batch).float())
+            chunks.append(parts.evaluate(*batch).float())
     parts.model.train()
     return torch.cat(chunks)
 
@@ -54,7 +54,7 @@ def language_model_metrics(parts: TrainingParts, x: tuple[Any, ...], y: Any) -> 
     with torch.no_grad(), torch.autocast(parts.device.type, dtype=parts.amp_dtype, enabled=parts.amp):
         for start, batch in _chunks(x, _LM_CHUNK):
             target = y[start:start + _LM_CHUNK]
-            out = parts.forward(*batch).float()
+            out = parts.evaluate(*batch).float()
             counted = target != IGNORE_INDEX
             n = float(counted.sum())
             if n == 0:

@@ -40,6 +40,8 @@ class TrainingParts:
     amp: bool
     amp_dtype: Any
     extra_metrics: dict[str, Any]
+    ddp: Any = None  # the DistributedDataParallel wrapper training steps call, in a data-parallel job
+
 
     @property
     def task(self) -> str:
@@ -48,6 +50,12 @@ class TrainingParts:
     def forward(self, *inputs: Any) -> Any:
         """The output the loss reads, for a batch of every model input (a model with several outputs returns a
         tuple)."""
+        out = (self.ddp if self.ddp is not None else self.model)(*inputs)
+        return out[self.setup.output_index] if isinstance(out, tuple) else out
+
+    def evaluate(self, *inputs: Any) -> Any:
+        """:meth:`forward` for validation and reports: the model itself, never the DDP wrapper (no collective,
+        so a process may evaluate on its own)."""
         out = self.model(*inputs)
         return out[self.setup.output_index] if isinstance(out, tuple) else out
 

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from neuralforge_desktop.core.ir.atomic import write_text_atomic
 from neuralforge_desktop.core.ir.graph import Graph
-from neuralforge_desktop.core.training.child_python import child_environment, python_command, run_main_code
+from neuralforge_desktop.core.training.child_python import child_environment, run_main_code
 from neuralforge_desktop.core.training.config import TrainConfig
 from neuralforge_desktop.core.training.events import Event, read_events
+from neuralforge_desktop.core.training.launch import worker_argv
 
 
 def runs_root(store_path: Path) -> Path:
@@ -53,16 +58,27 @@ class TrainingProcess:
     def start(self) -> TrainingProcess:
         self._write_control("run")
         stderr = (self.run_dir / "worker.log").open("a", encoding="utf-8")
+        # A data-parallel job gets its own process group, so kill() ends torchrun and every rank it started.
         self.process = subprocess.Popen(self.command(), stdout=subprocess.PIPE, stderr=stderr, text=True,
-                                        bufsize=1, env={**child_environment(), "PYTHONUNBUFFERED": "1"})
+                                        bufsize=1, env={**child_environment(), "PYTHONUNBUFFERED": "1"},
+                                        start_new_session=self.procs > 1)
         stderr.close()
         return self
 
+    @property
+    def procs(self) -> int:
+        """The data-parallel processes the run's config asks for (1 when it cannot be read: the worker says why)."""
+        try:
+            procs = json.loads((self.run_dir / "config.json").read_text(encoding="utf-8")).get("procs")
+        except (OSError, ValueError, AttributeError):
+            return 1
+        return procs if isinstance(procs, int) and procs > 1 else 1
+
     def command(self) -> list[str]:
-        """The worker's argv: this interpreter, with nothing from the working directory importable."""
-        args = [str(self.run_dir), *(["--resume"] if self.resume else []),
-                *(["--trust-code"] if self.trust_code else [])]
-        return python_command(run_main_code("neuralforge_desktop.core.training.worker"), *args)
+        """The worker's argv: this interpreter, with nothing from the working directory importable; torchrun
+        for a data-parallel run."""
+        return worker_argv(sys.executable, str(self.run_dir), resume=self.resume, trust_code=self.trust_code,
+                           procs=self.procs, main_code=run_main_code("neuralforge_desktop.core.training.worker"))
 
     def events(self) -> Iterator[Event]:
         assert self.process is not None and self.process.stdout is not None
@@ -83,7 +99,11 @@ class TrainingProcess:
 
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:
-            self.process.kill()
+            if self.procs > 1:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.process.pid, signal.SIGKILL)
+            else:
+                self.process.kill()
 
     def wait(self, timeout: float | None = None) -> int:
         assert self.process is not None

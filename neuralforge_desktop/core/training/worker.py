@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import signal
 import sys
 from dataclasses import replace
@@ -29,9 +30,12 @@ def main(argv: list[str] | None = None) -> int:
     run_dir: Path = args.run_dir
     info = json.loads((run_dir / "run.json").read_text())
 
+    # In a data-parallel job (torchrun sets RANK) rank 0 speaks for the job: the others write no events and
+    # no store rows (see distributed.py).
+    speaks = int(os.environ.get("RANK", "0")) == 0
     log_path = run_dir / "events.jsonl"
-    log: TextIO | None = log_path.open("a", encoding="utf-8")
-    to_stdout = stdout_sink()
+    log: TextIO | None = log_path.open("a", encoding="utf-8") if speaks else None
+    to_stdout = stdout_sink() if speaks else (lambda event: None)
 
     def sink(event: Event) -> None:
         # A log that cannot be written (a full disk) is closed for good; the event still goes to stdout, and
@@ -60,9 +64,12 @@ def main(argv: list[str] | None = None) -> int:
     from neuralforge_desktop.core.training.metrics import is_code_metric
 
     store: Any = None
+    world = None
     control = Control(run_dir / "control.json")
     try:
-        if info.get("store"):
+        if not speaks:
+            pass
+        elif info.get("store"):
             store = Store(info["store"])  # a store gone bad since: a failed event
         elif info.get("record"):
             # On a remote host: the store calls are recorded for the user's machine to replay (record.py).
@@ -74,7 +81,10 @@ def main(argv: list[str] | None = None) -> int:
         if config.trust_code and not args.trust_code and any(is_code_metric(m) for m in config.metrics):
             # The file says the code was trusted once; whoever starts the run now has to say so again.
             config = replace(config, trust_code=False)
-        trainer = Trainer(graph, config, info["run_id"], run_dir, sink, store, control)
+        from neuralforge_desktop.core.training.distributed import world_from_environment
+
+        world = world_from_environment(config.device)
+        trainer = Trainer(graph, config, info["run_id"], run_dir, sink, store, control, world)
     except Exception as exc:  # a damaged or hand-edited run folder: a failed event says so, not a silent exit
         failed = FailedEvent.from_exception(info["run_id"], exc)
         if store is not None:
@@ -93,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     result = trainer.run(resume=args.resume)
+    if world is not None:
+        world.close()
     if store is not None:
         # Points the run could not write (the disk is full) were reported with its failure; a second report
         # here would only be a traceback.
