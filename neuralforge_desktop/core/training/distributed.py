@@ -72,6 +72,24 @@ class World:
         dist.all_reduce(total)
         return [float(v) for v in total.tolist()]
 
+    def weight_digests(self, model: Any) -> list[str]:
+        """The sha256 of every process's weights, rank by rank (gathered to all): DDP keeps them equal, and a
+        job reports that they were."""
+        import hashlib
+
+        digest = hashlib.sha256()
+        for name, tensor in sorted(model.state_dict().items()):
+            digest.update(name.encode())
+            digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+        mine = digest.hexdigest()
+        if not self.parallel:
+            return [mine]
+        import torch.distributed as dist
+
+        gathered: list[Any] = [None] * self.size
+        dist.all_gather_object(gathered, mine)
+        return [str(d) for d in gathered]
+
     def barrier(self) -> None:
         if self.parallel:
             import torch.distributed as dist

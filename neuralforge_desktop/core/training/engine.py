@@ -290,6 +290,11 @@ class Trainer:
 
     def _finish(self, parts: TrainingParts, state: LoopState, seconds: float) -> None:
         final = final_report(parts)
+        if self.world.parallel:
+            digests = self.world.weight_digests(parts.model)
+            if self.store is not None:
+                self.store.set_tags(self.run_id, {"world_size": self.world.size, "backend": self.world.backend,
+                                                  "ranks_agree": len(set(digests)) == 1})
         if self.store is not None:
             self._log({f"final/{k}": v for k, v in final.items() if isinstance(v, float)}, state.global_step)
             last = latest_checkpoint(self.checkpoints)
