@@ -12,32 +12,51 @@ from neuralforge_desktop.cli.graph_source import CliError
 
 
 def add_train_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", metavar="NAME",
-                        help="train on a registered host over SSH (`neuralforge hosts add`); 'local' = here")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--host", metavar="NAME",
+                       help="train on a registered host over SSH (`neuralforge hosts add`); 'local' = here")
+    where.add_argument("--hosts", metavar="A,B,…", type=_names,
+                       help="one data-parallel job over several registered hosts (--procs or --gpus per host); "
+                       "they meet at the first, which must be reachable from the others at its address")
+
+
+def _names(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if len(names) < 2 or len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError("give two or more different host names, separated by commas")
+    return names
 
 
 def wanted_host(args: argparse.Namespace) -> Any | None:
     """The registered host ``--host`` names (checked before a run is created), or None for this machine."""
-    name = getattr(args, "host", None)
-    if not name or name == "local":
+    names = getattr(args, "hosts", None) or [getattr(args, "host", None)]
+    if not names[0] or names[0] == "local":
         return None
     from neuralforge_desktop.core.remote.hosts import HostRegistry
 
-    host = HostRegistry().get(name)
-    if not host.python:
-        raise CliError(f"host {name!r} has no NeuralForge environment yet: run `neuralforge hosts bootstrap "
-                       f"{name}` first", status=1)
-    return host
+    registry = HostRegistry()
+    hosts = [registry.get(name) for name in names]
+    for host in hosts:
+        if not host.python:
+            raise CliError(f"host {host.name!r} has no NeuralForge environment yet: run `neuralforge hosts "
+                           f"bootstrap {host.name}` first", status=1)
+    return hosts[0]
+
+
+def extra_hosts(args: argparse.Namespace) -> list[str]:
+    """The hosts after the first of ``--hosts``."""
+    return list((getattr(args, "hosts", None) or [])[1:])
 
 
 def _say(as_json: bool) -> Any:
     return (lambda text: None) if as_json else (lambda text: print(text, file=sys.stderr, flush=True))
 
 
-def start(folder: Path, host: Any, store: Any, *, trust_code: bool, as_json: bool) -> Any:
+def start(folder: Path, host: Any, store: Any, *, trust_code: bool, as_json: bool, extra: list[str]) -> Any:
     from neuralforge_desktop.core.remote.dispatch import RemoteTrainingProcess
 
-    return RemoteTrainingProcess(folder, host, trust_code=trust_code, store=store, say=_say(as_json)).start()
+    return RemoteTrainingProcess(folder, host, trust_code=trust_code, store=store, say=_say(as_json),
+                                 extra_hosts=extra).start()
 
 
 def resume(run: Any, folder: Path, store: Any, *, trust_code: bool, as_json: bool) -> Any | None:
@@ -60,4 +79,4 @@ def resume(run: Any, folder: Path, store: Any, *, trust_code: bool, as_json: boo
         raise CliError(f"run {run.id} has no checkpoint to resume from ({folder / 'checkpoints'})")
     say(f"run {run.id}: resuming from its last checkpoint on host {where['host']}")
     return RemoteTrainingProcess(folder, where["host"], resume=True, trust_code=trust_code, store=store,
-                                 say=say).start()
+                                 say=say, extra_hosts=[n["host"] for n in where.get("nodes") or []]).start()

@@ -144,6 +144,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     from neuralforge_desktop.cli import queue_cmd
 
     if queue_cmd.wants_queue(args):
+        if getattr(args, "hosts", None):
+            raise CliError("--queue takes one host (--host NAME); a job over several hosts starts at once")
         return queue_cmd.queue_train(args, graph, config, store)
     from neuralforge_desktop.cli import remote_train
 
@@ -152,10 +154,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         _check_gpus(args.gpus, host)
     run_id, folder = prepare_run(graph, config, store, args.experiment, args.name)
     if not args.json:
-        where = f"on host {host.name}" if host is not None else "in a worker process"
+        where = (f"on host {host.name}" if host is not None else "in a worker process") + (
+            f" and {', '.join(remote_train.extra_hosts(args))}" if remote_train.extra_hosts(args) else "")
         print(f"run {run_id}: training {graph.name} on {args.dataset} ({plural(args.epochs, 'epoch')}) {where}")
     if host is not None:
-        process = remote_train.start(folder, host, store, trust_code=args.trust_code, as_json=args.json)
+        process = remote_train.start(folder, host, store, trust_code=args.trust_code, as_json=args.json,
+                                     extra=remote_train.extra_hosts(args))
     else:
         process = TrainingProcess(folder, trust_code=args.trust_code).start()
     return follow_run(process, run_id, store, args.json)

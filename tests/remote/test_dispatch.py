@@ -187,3 +187,22 @@ def test_two_process_data_parallel_run_through_the_host(gpu_box, tmp_path):
     local_weights = load_file(store.artifact_path(local_id, "model.safetensors"))
     for key in local_weights:
         assert np.array_equal(remote_weights[key].numpy(), local_weights[key].numpy()), key
+
+
+@pytest.mark.slow
+def test_one_job_over_two_hosts(gpu_box, sshd, remote_home, tmp_path):
+    """`--hosts a,b`: node 0 on the first host, node 1 on the second (both this machine through the sshd, each
+    with its own work dir); they meet at the first; one run in the store with a world of two."""
+    second = HostRegistry().add(dataclasses.replace(gpu_box, name="second-box",
+                                                    workdir=str(remote_home / "second-work")))
+    store = Store(tmp_path / "store.db")
+    config = TrainConfig(dataset="digits", epochs=1, batch_size=32, limit=1000, val_fraction=0.2, seed=2)
+    run_id, folder = prepare_run(digits_mlp(dropout=0.0), config, store)
+    process = RemoteTrainingProcess(folder, gpu_box, store=store, extra_hosts=[second.name]).start()
+    events = list(process.events())
+    assert process.wait(120) == 0, process.stderr_tail()
+    assert isinstance(events[-1], FinishedEvent)
+    run = store.get_run(run_id)
+    assert run.tags["world_size"] == "2" and run.tags["ranks_agree"].lower() == "true"
+    assert (remote_home / "second-work" / "runs" / run_id / "worker.log").exists()
+    assert remembered(folder)["nodes"][0]["host"] == "second-box"

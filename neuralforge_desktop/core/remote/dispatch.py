@@ -17,12 +17,13 @@ finds it: a run still going on its host is followed again; a stopped or crashed 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import posixpath
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,10 +48,12 @@ _END = object()
 
 class RemoteTrainingProcess:
     poll_interval = 0.2  # seconds between reads of the host's files while nothing new arrives
+    alive_interval = 5.0  # seconds between checks that the worker process still exists (a command on the host)
 
     def __init__(self, run_dir: Path, host: Host | str, resume: bool = False, trust_code: bool = False, *,
                  store: Any | None = None, registry: HostRegistry | None = None, first_timeout: float = 60.0,
-                 retry_for: float = 6 * 3600.0, say: Say | None = None) -> None:
+                 retry_for: float = 6 * 3600.0, say: Say | None = None,
+                 extra_hosts: Sequence[Host | str] = ()) -> None:
         self.run_dir = Path(run_dir)
         self.resume = resume
         self.trust_code = trust_code
@@ -59,6 +62,10 @@ class RemoteTrainingProcess:
         self._store_path = info.get("store")
         registry = registry or HostRegistry()
         self.host = registry.get(host) if isinstance(host, str) else host
+        # More hosts for one data-parallel job (node 1, 2 …; this one is node 0, whose rank 0 speaks for it).
+        self.extra_hosts = [registry.get(h) if isinstance(h, str) else h for h in extra_hosts]
+        self.extra_nodes: list[dict[str, Any]] = []
+        self._registry = registry
         self._store = store
         self._say = say or (lambda text: None)
         self.link = Link(self.host, opener=lambda h: Connection.open(h, registry=registry),
@@ -70,32 +77,44 @@ class RemoteTrainingProcess:
         self._thread: threading.Thread | None = None
         self._exit: int | None = None
         self._events_from = 0
+        self._alive_checked = 0.0
         self.procs = 1
         self.error: BaseException | None = None
 
     # -- starting ----------------------------------------------------------------------------------------
     def start(self) -> RemoteTrainingProcess:
-        if not self.host.python:
-            raise UserError(f"host {self.host.name!r} has no NeuralForge environment yet: run "
-                            f"`neuralforge hosts bootstrap {self.host.name}` first")
+        for host in (self.host, *self.extra_hosts):
+            if not host.python:
+                raise UserError(f"host {host.name!r} has no NeuralForge environment yet: run "
+                                f"`neuralforge hosts bootstrap {host.name}` first")
         with self._lock:
             conn = self.link.connection()
-            workdir = conn.expand(self.host.workdir)
-            self.remote_dir = posixpath.join(workdir, "runs", self.run_id)
-            conn.makedirs(posixpath.join(self.remote_dir, "checkpoints"))
-            self._send_inputs(conn, workdir)
-            if self.resume:
-                self._send_checkpoints(conn)
+            self.remote_dir = self._prepare_node(conn)
             self._events_from = conn.size(self._remote("events.jsonl"))
-            conn.write_text(self._remote("control.json"), json.dumps({"command": "run"}))
-            conn.run(["rm", "-f", "--", self._remote(EXIT_FILE)], timeout=30)
-            # The host's NeuralForge Python with -P (nothing from the working directory importable), the worker
-            # module; torchrun for a data-parallel run.
-            argv = worker_argv(self.host.python, self.remote_dir, resume=self.resume, trust_code=self.trust_code,
-                               procs=self.procs, run_id=self.run_id)
-            self.remote_pid = conn.start_detached(["sh", "-c", EXIT_WRAPPER, "sh", *argv],
-                                                  self._remote("worker.log"), cwd=self.remote_dir,
-                                                  env={"PYTHONSAFEPATH": "1", "PYTHONUNBUFFERED": "1"})
+            nodes = [(conn, self.host, self.remote_dir)]
+            others = [Connection.open(host, registry=self._registry) for host in self.extra_hosts]
+            try:
+                nodes += [(other, host, self._prepare_node(other)) for other, host in zip(others, self.extra_hosts,
+                                                                                          strict=True)]
+                # Several hosts meet at the first (static rendezvous: its rank 0 is the one followed from here).
+                endpoint = f"{self.host.address}:{rendezvous_port(self.run_id)}" if len(nodes) > 1 else None
+                self.extra_nodes = []
+                for rank, (node, host, folder) in reversed(list(enumerate(nodes))):
+                    # The host's NeuralForge Python with -P (nothing from the working directory importable), the
+                    # worker module; torchrun for a data-parallel run.
+                    argv = worker_argv(host.python, folder, resume=self.resume, trust_code=self.trust_code,
+                                       procs=self.procs, nnodes=len(nodes), node_rank=rank, rdzv_endpoint=endpoint,
+                                       run_id=self.run_id)
+                    pid = node.start_detached(["sh", "-c", EXIT_WRAPPER, "sh", *argv],
+                                              posixpath.join(folder, "worker.log"), cwd=folder,
+                                              env={"PYTHONSAFEPATH": "1", "PYTHONUNBUFFERED": "1"})
+                    if rank == 0:
+                        self.remote_pid = pid
+                    else:
+                        self.extra_nodes.insert(0, {"host": host.name, "remote_dir": folder, "pid": pid})
+            finally:
+                for other in others:
+                    other.close()
         self._remember()
         store = self._local_store()
         store.set_tags(self.run_id, {HOST_TAG: self.host.name})
@@ -114,36 +133,51 @@ class RemoteTrainingProcess:
         process = cls(run_dir, where["host"], store=store, registry=registry, **options)
         process.remote_dir = where["remote_dir"]
         process.remote_pid = where.get("pid")
+        process.extra_nodes = list(where.get("nodes") or [])
         process._follow()
         return process
 
     def _remote(self, name: str) -> str:
         return posixpath.join(self.remote_dir, name)
 
-    def _send_inputs(self, conn: Connection, workdir: str) -> None:
+    def _prepare_node(self, conn: Connection) -> str:
+        """The run's folder on ``conn``'s host, with its inputs (and, to resume, checkpoints); its path."""
+        workdir = conn.expand(conn.host.workdir)
+        folder = posixpath.join(workdir, "runs", self.run_id)
+        conn.makedirs(posixpath.join(folder, "checkpoints"))
+        self._send_inputs(conn, workdir, folder)
+        if self.resume:
+            self._send_checkpoints(conn, folder)
+        conn.write_text(posixpath.join(folder, "control.json"), json.dumps({"command": "run"}))
+        conn.run(["rm", "-f", "--", posixpath.join(folder, EXIT_FILE)], timeout=30)
+        return folder
+
+    def _send_inputs(self, conn: Connection, workdir: str, folder: str) -> None:
         config = json.loads((self.run_dir / "config.json").read_text(encoding="utf-8"))
         self.procs = int(config.get("procs") or 1)
         dataset = upload_dataset(conn, workdir, str(config["dataset"]), self._say)
         config["dataset"] = dataset.spec
-        conn.put(self.run_dir / "graph.nfg", self._remote("graph.nfg"))
-        conn.write_text(self._remote("config.json"), json.dumps(config, indent=2))
+        conn.put(self.run_dir / "graph.nfg", posixpath.join(folder, "graph.nfg"))
+        conn.write_text(posixpath.join(folder, "config.json"), json.dumps(config, indent=2))
         # No store path: the worker records its store calls in store.jsonl for this machine to replay.
-        conn.write_text(self._remote("run.json"), json.dumps({"run_id": self.run_id, "record": True}))
+        conn.write_text(posixpath.join(folder, "run.json"), json.dumps({"run_id": self.run_id, "record": True}))
 
-    def _send_checkpoints(self, conn: Connection) -> None:
-        """A resume on a host that lost the run's checkpoints (a new work dir, another host) gets this machine's."""
+    def _send_checkpoints(self, conn: Connection, folder: str) -> None:
+        """A resume on a host that lacks the run's checkpoints (a new work dir, another host, the second host of
+        a job: rank 0 wrote them on the first) gets this machine's."""
         local = self.run_dir / "checkpoints"
-        if conn.exists(self._remote("checkpoints/latest.json")) or not (local / "latest.json").exists():
+        if conn.exists(posixpath.join(folder, "checkpoints/latest.json")) or not (local / "latest.json").exists():
             return
-        self._say(f"sending the checkpoints of run {self.run_id} to host {self.host.name}")
+        self._say(f"sending the checkpoints of run {self.run_id} to host {conn.host.name}")
         for path in sorted(local.iterdir()):
             if path.is_file() and path.name != "latest.json":
-                conn.put(path, self._remote(f"checkpoints/{path.name}"))
-        conn.put(local / "latest.json", self._remote("checkpoints/latest.json"))  # last: it names a whole set
+                conn.put(path, posixpath.join(folder, "checkpoints", path.name))
+        conn.put(local / "latest.json", posixpath.join(folder, "checkpoints/latest.json"))  # last: names a set
 
     def _remember(self) -> None:
         write_text_atomic(self.run_dir / REMOTE_INFO, json.dumps(
-            {"host": self.host.name, "remote_dir": self.remote_dir, "pid": self.remote_pid}, indent=2))
+            {"host": self.host.name, "remote_dir": self.remote_dir, "pid": self.remote_pid,
+             "nodes": self.extra_nodes}, indent=2))
 
     def _local_store(self) -> Any:
         if self._store is None:
@@ -202,11 +236,13 @@ class RemoteTrainingProcess:
         """The worker's exit status once it has ended, else None. (Checks that fail because the connection
         broke under them must not read as "ended": they raise, and the link retries.)"""
         code: int | None = None
-        if conn.exists(self._remote(EXIT_FILE)):
+        if conn.exists(self._remote(EXIT_FILE)):  # (an SFTP stat: cheap; a command on the host is not)
             text = conn.read_text(self._remote(EXIT_FILE)).strip()
             code = int(text) if text.lstrip("-").isdigit() else 1
-        elif self.remote_pid is not None and not conn.is_running(self.remote_pid):
-            code = -9  # gone without an exit file: killed (with the host's other processes, or by the OOM killer)
+        elif self.remote_pid is not None and time.monotonic() - self._alive_checked > self.alive_interval:
+            self._alive_checked = time.monotonic()
+            if not conn.is_running(self.remote_pid):
+                code = -9  # gone without an exit file: killed (with the host's processes, or by the OOM killer)
         if not conn.alive:
             raise Unreachable(f"host {self.host.name!r}: the connection broke while checking run {self.run_id}")
         return code
@@ -252,6 +288,9 @@ class RemoteTrainingProcess:
     def kill(self) -> None:
         if self.remote_pid is not None:
             self._call(lambda conn: conn.run(["kill", "-KILL", "--", f"-{int(self.remote_pid or 0)}"], timeout=30))
+        for node in self.extra_nodes:
+            with contextlib.suppress(UserError), Connection.open(node["host"], registry=self._registry) as conn:
+                conn.run(["kill", "-KILL", "--", f"-{int(node['pid'])}"], timeout=30)
 
     def poll(self) -> int | None:
         return None if self._thread is not None and self._thread.is_alive() else self._exit
@@ -277,6 +316,11 @@ class RemoteTrainingProcess:
 
     def close(self) -> None:
         self.link.close()
+
+
+def rendezvous_port(run_id: str) -> int:
+    """The port a job on several hosts meets at on the first, from its run id (29500–33499)."""
+    return 29500 + int(hashlib.sha256(run_id.encode()).hexdigest()[:8], 16) % 4000
 
 
 def remembered(run_dir: Path) -> dict[str, Any] | None:
