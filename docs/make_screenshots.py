@@ -212,6 +212,33 @@ def main(argv: list[str] | None = None) -> int:
 
     window_shot("training", "mnist-cnn", training)
 
+    def remote_training(window: MainWindow) -> None:
+        """The same training on a host over SSH (this machine through a real sshd on 127.0.0.1, registered as
+        lab-server in a registry of this script's own), picked in the Train panel's Run on."""
+        import sys
+
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+        from neuralforge_desktop.core.remote import hostkeys, hosts
+        from neuralforge_desktop.core.remote.ssh import Connection
+        from tests.remote.sshd import LocalSshd
+
+        hosts.default_hosts_path = lambda: folder / "hosts.json"  # type: ignore[assignment]
+        hostkeys.default_known_hosts_path = lambda: folder / "known_hosts"  # type: ignore[assignment]
+        sshd = LocalSshd.create(folder / "sshd").start()
+        try:
+            host = hosts.HostRegistry().add(hosts.Host(
+                "lab-server", "127.0.0.1", port=sshd.port, user=sshd.user, key_file=str(sshd.client_key),
+                workdir=str(folder / "lab-server"), python=sys.executable))
+            Connection.open(host, trust_fingerprint=sshd.host_fingerprint).close()
+            window.show_training()
+            window.train_panel.run_on.refresh()
+            window.train_panel.run_on.set_host("lab-server")
+            training(window)
+        finally:
+            sshd.stop()
+
+    window_shot("train-remote", "mnist-cnn", remote_training)
+
     if wanted("export-dialog"):
         # File ▸ Export Model on the MNIST CNN trained above: the run's best checkpoint to ONNX, then the report.
         window = open_window(app, folder, "mnist-cnn", name="export-dialog")

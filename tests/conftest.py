@@ -23,6 +23,16 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
+def _own_hosts(monkeypatch, tmp_path_factory):
+    """Tests never read or write the user's registered hosts or NeuralForge's known-hosts file."""
+    from neuralforge_desktop.core.remote import hostkeys, hosts
+
+    folder = tmp_path_factory.mktemp("hosts")
+    monkeypatch.setattr(hosts, "default_hosts_path", lambda: folder / "hosts.json")
+    monkeypatch.setattr(hostkeys, "default_known_hosts_path", lambda: folder / "known_hosts")
+
+
+@pytest.fixture(autouse=True)
 def _own_calibration(monkeypatch, tmp_path_factory):
     """Tests never read or write the user's CPU calibration or measured latencies, and never calibrate on their
     own (it times ops for seconds): both live in a fresh folder, empty unless a test saves something there."""

@@ -212,7 +212,7 @@ class RemoteTrainingProcess:
                     if line.strip():
                         event = decode_event(line)
                         if isinstance(event, CheckpointEvent):
-                            self._fetch_checkpoint(event.tag)
+                            self._fetch_checkpoint(event)
                         self._queue.put(event)
                         if event.TERMINAL and ended_at is None:
                             ended_at = time.monotonic()
@@ -260,12 +260,18 @@ class RemoteTrainingProcess:
         self._call(lambda conn: conn.get(self._remote(relative), local))
         return local
 
-    def _fetch_checkpoint(self, tag: str) -> None:
+    def _fetch_checkpoint(self, event: CheckpointEvent) -> None:
+        """The checkpoint's files (written once, never changed), then a local ``latest.json`` naming it: the
+        host's own may already name a newer one whose files are not here yet."""
+        tag = event.tag
+
         def fetch_set(conn: Connection) -> None:
-            for name in (f"{tag}.safetensors", f"{tag}.state.safetensors", f"{tag}.state.json", "latest.json"):
+            for name in (f"{tag}.safetensors", f"{tag}.state.safetensors", f"{tag}.state.json"):
                 conn.get(self._remote(f"checkpoints/{name}"), self.run_dir / "checkpoints" / name)
 
         self._call(fetch_set)
+        write_text_atomic(self.run_dir / "checkpoints" / "latest.json",
+                          json.dumps({"tag": tag, "epoch": event.epoch, "step": event.step}))
 
     # -- the TrainingProcess interface ---------------------------------------------------------------------
     def events(self) -> Iterator[Event]:

@@ -47,6 +47,7 @@ from neuralforge_desktop.ui.bridge import DocumentBridge
 from neuralforge_desktop.ui.theme import DEFAULT_THEME, plot_colors
 from neuralforge_desktop.ui.training.curves import CurvesWidget
 from neuralforge_desktop.ui.training.event_pump import EventPump
+from neuralforge_desktop.ui.training.run_on import RunOnCombo, procs_spin, remote_run
 from neuralforge_desktop.ui.training.train_form import DatasetCombo, DecadeSpinBox, DeviceCombo
 
 STATUS_MS = 100  # the status line is rewritten at most this often, however fast step events arrive
@@ -104,6 +105,8 @@ class TrainPanel(QWidget):
         self.experiment = QLineEdit("default", self)
         self.run_name = QLineEdit(self)
         self.run_name.setPlaceholderText("automatic")
+        self.run_on = RunOnCombo(self)
+        self.procs = procs_spin(self)
 
         form = QGridLayout()
         form.setHorizontalSpacing(8)
@@ -115,6 +118,7 @@ class TrainPanel(QWidget):
              ("Optimizer", self.optimizer)],
             [("Schedule", self.schedule), ("Weight decay", self.weight_decay), ("Seed", self.seed),
              ("Device", self.device)],
+            [("Run on", self.run_on), ("Processes", self.procs)],
         ]
         for r, row in enumerate(rows):
             for k, (text, widget) in enumerate(row):
@@ -208,7 +212,8 @@ class TrainPanel(QWidget):
                            batch_size=self.batch_size.value(), lr=self.lr.value(),
                            optimizer=self.optimizer.currentText(), schedule=self.schedule.currentText(),
                            weight_decay=self.weight_decay.value(), seed=self.seed.value(),
-                           device=self.device.device(), limit=self.limit.value() or None)
+                           device=self.device.device(), limit=self.limit.value() or None,
+                           procs=self.procs.value() if self.procs.value() > 1 else None)
 
     def set_config(self, config: TrainConfig) -> None:
         """Show ``config``'s settings (e.g. to repeat an earlier run)."""
@@ -223,6 +228,7 @@ class TrainPanel(QWidget):
         self.seed.setValue(config.seed)
         self.device.set_device(config.device)
         self.limit.setValue(config.limit or 0)
+        self.procs.setValue(config.procs or 1)
 
     def start(self) -> bool:
         """Check graph and settings, create the run and launch its worker; False (with a message) if refused."""
@@ -252,7 +258,9 @@ class TrainPanel(QWidget):
             self._show_message(f"Could not create the run: {exc}")
             return False
         try:
-            process = TrainingProcess(folder).start()
+            host = self.run_on.host_name()
+            # A host's run connects and uploads in the event reader's thread: the window stays responsive.
+            process = remote_run(run_id, folder, host, self.store()) if host else TrainingProcess(folder).start()
         except OSError as exc:
             self._set_run_status(run_id, "failed")  # else it would stay "running", owned by this live process
             self._show_message(f"Could not start the training worker: {exc}")
@@ -458,7 +466,8 @@ class TrainPanel(QWidget):
         self.resume_button.setEnabled(state in ("pausing", "paused"))
         self.stop_button.setEnabled(state in ("starting", "running", "pausing", "paused"))
         for widget in (self.dataset, self.epochs, self.batch_size, self.lr, self.optimizer, self.schedule,
-                       self.weight_decay, self.seed, self.device, self.limit, self.experiment, self.run_name):
+                       self.weight_decay, self.seed, self.device, self.limit, self.experiment, self.run_name,
+                       self.run_on, self.procs):
             widget.setEnabled(not active)
         words = {"idle": "", "starting": "starting the worker (loading torch and the data) …",
                  "running": "training", "pausing": "pausing after the current step …", "paused": "paused",
