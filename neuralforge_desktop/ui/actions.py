@@ -81,6 +81,9 @@ class WindowActions:
         self._file_menu(bar.addMenu("&File"))
         self._edit_menu(bar.addMenu("&Edit"))
         self._view_menu(bar.addMenu("&View"))
+        train_menu = bar.addMenu("&Train")
+        self.add(train_menu, "train.hosts", "Remote &Hosts…", w.show_hosts,
+                 tip="The machines runs can train on over SSH: add, probe, bootstrap, remove")
         help_menu = bar.addMenu("&Help")
         self.add(help_menu, "help.tutorial", "&First Steps Tutorial", w.start_tutorial,
                  tip="Build and train an MNIST digit classifier in five guided steps")

@@ -401,6 +401,17 @@ class MainWindow(QMainWindow):
         self.shortcuts_dialog = dialog
         return dialog
 
+    def show_hosts(self) -> QWidget:
+        """Train ▸ Remote Hosts…: non-modal; the Train panel's Run on follows what changes there."""
+        from neuralforge_desktop.ui.dialogs.hosts import HostsDialog
+
+        dialog = HostsDialog(self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.changed.connect(lambda: self.train_host.built and self.train_panel.run_on.refresh())
+        dialog.show()
+        self.hosts_dialog = dialog
+        return dialog
+
     def show_about(self) -> QMessageBox:
         box = QMessageBox(QMessageBox.Icon.Information, f"About {APP_TITLE}",
                           f"<b>{APP_TITLE} {__version__}</b><br>Design neural networks as graphs, see every "
