@@ -19,6 +19,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -212,23 +213,57 @@ def main(argv: list[str] | None = None) -> int:
 
     window_shot("training", "mnist-cnn", training)
 
+    def local_sshd() -> Any:
+        """A real sshd on 127.0.0.1 (this machine plays the remote host), with a host registry and known-hosts
+        file of this script's own."""
+        import sys
+
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+        from neuralforge_desktop.core.remote import hostkeys, hosts
+        from tests.remote.sshd import LocalSshd
+
+        hosts.default_hosts_path = lambda: folder / "hosts.json"  # type: ignore[assignment]
+        hostkeys.default_known_hosts_path = lambda: folder / "known_hosts"  # type: ignore[assignment]
+        return LocalSshd.create(Path(tempfile.mkdtemp(prefix="nf-shots-sshd-"))).start()
+
+    if wanted("hosts-manager") or wanted("hosts-trust"):
+        # Train ▸ Remote Hosts…: the trust prompt of a new host, then the host added and probed.
+        from neuralforge_desktop.core.remote.hosts import Host
+        from neuralforge_desktop.ui.dialogs.hosts import HostsDialog
+
+        sshd = local_sshd()
+        try:
+            lab = Host("lab-server", "127.0.0.1", port=sshd.port, user=sshd.user, key_file=str(sshd.client_key))
+            window = open_window(app, folder, "mnist-cnn", "dark", SIZE, "hosts")
+            dialog = window.show_hosts()  # as Train ▸ Remote Hosts… opens it: over the window, in its theme
+            assert isinstance(dialog, HostsDialog)
+            if wanted("hosts-trust"):
+                shoot(app, dialog.trust_box(lab, sshd.host_fingerprint), out / "hosts-trust.png")
+            dialog.ask_trust = lambda host, fp: fp == sshd.host_fingerprint  # type: ignore[method-assign]
+            for step in (lambda: dialog.try_add(lab), dialog.probe_selected):
+                step()
+                while dialog.job is not None:
+                    app.processEvents()
+            if wanted("hosts-manager"):
+                shoot(app, dialog, out / "hosts-manager.png")
+            dialog.close()
+            window.close()
+        finally:
+            sshd.stop()
+
     def remote_training(window: MainWindow) -> None:
         """The same training on a host over SSH (this machine through a real sshd on 127.0.0.1, registered as
         lab-server in a registry of this script's own), picked in the Train panel's Run on."""
         import sys
 
-        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-        from neuralforge_desktop.core.remote import hostkeys, hosts
+        from neuralforge_desktop.core.remote import hosts
         from neuralforge_desktop.core.remote.ssh import Connection
-        from tests.remote.sshd import LocalSshd
 
-        hosts.default_hosts_path = lambda: folder / "hosts.json"  # type: ignore[assignment]
-        hostkeys.default_known_hosts_path = lambda: folder / "known_hosts"  # type: ignore[assignment]
-        sshd = LocalSshd.create(folder / "sshd").start()
+        sshd = local_sshd()
         try:
             host = hosts.HostRegistry().add(hosts.Host(
                 "lab-server", "127.0.0.1", port=sshd.port, user=sshd.user, key_file=str(sshd.client_key),
-                workdir=str(folder / "lab-server"), python=sys.executable))
+                workdir=str(folder / "lab-server"), python=sys.executable), replace=True)
             Connection.open(host, trust_fingerprint=sshd.host_fingerprint).close()
             window.show_training()
             window.train_panel.run_on.refresh()
