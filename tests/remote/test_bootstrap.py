@@ -38,6 +38,7 @@ def test_bootstrap_makes_an_environment_that_imports_its_own_neuralforge(ssh_hos
     site = next((env / "lib").glob("python3.*/site-packages"))
     assert (site / "neuralforge_desktop").is_dir() and not (site / "torch").exists()
     assert first.info["torch"] and first.info["neuralforge_in_env"] is True
+    assert (site / "resources" / "datasets" / "mnist-10k.npz").is_file()  # built-in data the wheel lacks
 
     # Its Python imports the installed NeuralForge, even run from the source tree with it on PYTHONPATH.
     code = "import neuralforge_desktop, torch; print(neuralforge_desktop.__file__); print(torch.__version__)"

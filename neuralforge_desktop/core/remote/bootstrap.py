@@ -175,6 +175,7 @@ def bootstrap(conn: Connection, registry: HostRegistry, *, wheel: Path | None = 
             say(f"installing its requirements ({EXTRAS}){' from the package index' if not packages_from else ''}")
             installed += _pip(conn, [env_python, "-m", "pip", "install", *pins, f"{remote_wheel}[{EXTRAS}]"],
                               f"installing the requirements of NeuralForge {version}", say)
+        _send_dataset_files(conn, env_python, say)
         say("checking that the environment imports NeuralForge and torch")
         info = _verify(conn, env_python, version)
         if not reused:
@@ -183,6 +184,21 @@ def bootstrap(conn: Connection, registry: HostRegistry, *, wheel: Path | None = 
     registry.update(dataclasses.replace(current, python=env_python, probe=dict(current.probe, neuralforge_env=info)))
     return BootstrapResult(host.name, version, env, env_python, wheel_sha, reused, installed, info,
                            round(time.monotonic() - started, 2))
+
+
+def _send_dataset_files(conn: Connection, env_python: str, say: Progress) -> None:
+    """The files built-in datasets read (``resources/datasets``: MNIST-10k), put beside the installed package
+    where the host's NeuralForge looks for them (see ``datasets/builtins.py``): the wheel does not carry them."""
+    from neuralforge_desktop.core.training.datasets.builtins import RESOURCES
+
+    local = RESOURCES / "datasets"
+    files = sorted(p for p in local.glob("*") if p.is_file() and p.suffix in (".npz", ".txt")) if local.is_dir() else []
+    if not files:
+        say(f"no built-in dataset files in {local} to send: mnist-10k will be unavailable on the host")
+        return
+    site = conn.check([env_python, "-I", "-c", _SITE_CODE], "finding the site-packages", timeout=60).strip()
+    for path in files:
+        _send(conn, path, posixpath.join(site, "resources", "datasets"), None, say)
 
 
 def _made_from(conn: Connection, env: str) -> dict[str, Any] | None:
