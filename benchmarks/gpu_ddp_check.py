@@ -22,8 +22,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-CONFIG = dict(dataset="mnist-10k", epochs=1, limit=6000, val_fraction=0.1, batch_size=128, log_every=5, seed=0,
-              device="cuda")
+CONFIG: dict[str, Any] = dict(dataset="mnist-10k", epochs=1, limit=6000, val_fraction=0.1, batch_size=128,
+                              log_every=5, seed=0, device="cuda")
 
 
 def run(store: Any, procs: int | None, name: str) -> dict[str, Any]:
