@@ -108,3 +108,15 @@ def _worker_pids(torchrun_pid: int) -> list[int]:
             return pids
         time.sleep(0.1)
     return []
+
+
+def test_more_cuda_processes_than_gpus_is_the_users_to_fix():
+    import torch
+
+    from neuralforge_desktop.core.errors import UserError
+    from neuralforge_desktop.core.training.distributed import world_from_environment
+
+    gpus = torch.cuda.device_count()  # real count: the process one past the last GPU has none of its own
+    env = {"WORLD_SIZE": str(gpus + 2), "RANK": str(gpus), "LOCAL_RANK": str(gpus)}
+    with pytest.raises(UserError, match=f"needs GPU {gpus}, but this host has {gpus} CUDA GPU"):
+        world_from_environment("cuda", env)

@@ -18,6 +18,8 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from neuralforge_desktop.core.errors import UserError
+
 COMMANDS = ("run", "pause", "stop")  # in order of strength: any rank's stop stops the job
 
 
@@ -124,8 +126,11 @@ def world_from_environment(device: str = "auto", env: dict[str, str] | None = No
     backend = "nccl" if cuda else "gloo"
     if cuda:
         if local_rank >= torch.cuda.device_count():
-            raise RuntimeError(f"process {rank} needs GPU {local_rank}, but this host has "
-                               f"{torch.cuda.device_count()}")
+            # NCCL refuses two ranks on one device, so each process needs a GPU of its own; the user asked for
+            # more processes than this host has GPUs (--procs N with --device cuda), which is theirs to fix.
+            raise UserError(f"process {rank} needs GPU {local_rank}, but this host has "
+                            f"{torch.cuda.device_count()} CUDA GPU(s): use --gpus up to that number, or --procs N "
+                            f"with --device cpu")
         torch.cuda.set_device(local_rank)
     dist.init_process_group(backend)
     return World(rank, size, local_rank, backend)
