@@ -28,14 +28,16 @@ def plant(folder, marker):
 
 
 @pytest.mark.slow
-def test_modules_planted_in_the_working_directory_do_not_run_in_training(tmp_path):
+@pytest.mark.parametrize("procs", ["1", "2"])  # one worker, and torchrun with two data-parallel ranks
+def test_modules_planted_in_the_working_directory_do_not_run_in_training(tmp_path, procs):
     cwd, marker = tmp_path / "downloads", tmp_path / "ran"
     plant(cwd, marker)
     graph = tmp_path / "digits.nfg"
     save_graph(digits_mlp(), graph)
     # As the `neuralforge` console script starts: its own folder, not the working directory, on sys.path.
     proc = subprocess.run([sys.executable, "-P", "-m", "neuralforge_desktop", "train", str(graph), "--dataset",
-                           "digits", "--epochs", "1", "--limit", "64", "--json", "--store", str(tmp_path / "s.db")],
+                           "digits", "--epochs", "1", "--limit", "64", "--json", "--store", str(tmp_path / "s.db"),
+                           "--procs", procs],
                           cwd=cwd, capture_output=True, text=True, timeout=300)
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("ran")) == []
     assert proc.returncode == 0, proc.stderr[-2000:]

@@ -2,9 +2,10 @@
 (``torch.distributed.run``), on this machine or on a host over SSH.
 
 Every form keeps the working directory off ``sys.path`` (see ``child_python.py``): the interpreter runs with
-``-P``, and ``PYTHONSAFEPATH=1`` (set by the caller's environment) reaches the processes torchrun starts, which
-it runs as ``python -m neuralforge_desktop.core.training.worker``. So a data-parallel worker imports
-NeuralForge as an installed package; a single local worker loads it from exactly where this process did."""
+``-P``. Locally (``main_code`` given) torchrun starts each rank as ``python -P -c main_code`` (``--no-python``),
+so a rank loads NeuralForge from exactly where this process did, like a single worker; on a host, each rank runs
+``python -m neuralforge_desktop.core.training.worker`` from the NeuralForge environment there, with
+``PYTHONSAFEPATH=1`` in its environment."""
 
 from __future__ import annotations
 
@@ -38,4 +39,7 @@ def worker_argv(python: str, run_dir: str, *, resume: bool = False, trust_code: 
         address, _, port = rdzv_endpoint.rpartition(":")
         job += ["--rdzv-backend=static", f"--node-rank={node_rank}", f"--master-addr={address}",
                 f"--master-port={port}", f"--rdzv-id={run_id}"]
+    if main_code is not None:
+        # Each rank then loads NeuralForge exactly as a single worker does (from where this process did, -P).
+        return [*job, "--no-python", python, "-P", "-c", main_code, *flags]
     return [*job, "-m", WORKER_MODULE, *flags]
