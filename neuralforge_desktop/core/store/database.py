@@ -94,8 +94,27 @@ class Database:
             self._pid = os.getpid()
         return self._conn
 
+    def _open_elsewhere_in_this_process(self) -> bool:
+        try:
+            here = self.path.resolve()
+        except OSError:
+            return False
+        pid = os.getpid()
+        for db in list(_LIVE):
+            if db is not self and db._conn is not None and db._pid == pid:
+                try:
+                    if db.path.resolve() == here:
+                        return True
+                except OSError:
+                    continue
+        return False
+
     def _open(self) -> sqlite3.Connection:
-        guard.check_store_file(self.path, self.newest_version)  # before anything writes to the file, or raises
+        if not self._open_elsewhere_in_this_process():
+            # Judged only when no connection of this process has the file: POSIX locks belong to the process
+            # and the guard's plain open()/close() of the file would release that connection's locks, letting
+            # another process delete the write-ahead log under it. A file open here was judged already.
+            guard.check_store_file(self.path, self.newest_version)  # before anything writes to the file, or raises
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
