@@ -96,3 +96,19 @@ def test_the_form_names_the_field_at_fault(qtbot: Any, tmp_path) -> None:
     form.key.setText("")
     form._accept()
     assert form.result_host == Host("box", "10.0.0.1")
+
+
+def test_closing_the_dialog_while_a_probe_runs_loses_nothing(qtbot: Any, ssh_host) -> None:
+    from PySide6.QtCore import Qt
+
+    from neuralforge_desktop.ui import remote
+
+    dialog = HostsDialog()
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    dialog.show()
+    dialog.select("local-ssh")
+    dialog.probe_button.click()
+    dialog.close()  # deleted while its job still logs in and probes
+    qtbot.waitUntil(lambda: not remote._LIVE, timeout=60_000)
+    qtbot.wait(100)  # the job's queued signals arrive after the dialog is gone
+    assert HostRegistry().get("local-ssh").probe.get("probed_at")  # the probe finished and was kept

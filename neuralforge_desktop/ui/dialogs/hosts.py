@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -155,16 +156,21 @@ class HostsDialog(QDialog):
         job.progress.connect(self.details.appendPlainText)
 
         def finish() -> None:
+            job.wait()  # run() emits just before it returns: no QThread is dropped while its thread runs
             self.job = None
             self.unsetCursor()
             self._update_buttons()
 
         def done(result: Any) -> None:
+            if not shiboken6.isValid(self):  # the dialog was closed (and deleted) while the job ran
+                return
             finish()
             on_done(result)
             self.idle.emit()
 
         def failed(exc: Exception) -> None:
+            if not shiboken6.isValid(self):
+                return
             finish()
             if on_failed is None or not on_failed(exc):
                 self.status.setText(f"{what} failed: {exc}")
