@@ -28,6 +28,11 @@ def home(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(home))
     for name in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
         monkeypatch.delenv(name, raising=False)
+    from neuralforge_desktop.core.remote import hostkeys, hosts
+
+    # The suite-wide fixture moved these to a temp folder; here they are where the app keeps them under HOME.
+    monkeypatch.setattr(hosts, "default_hosts_path", lambda: data_dir(home) / "hosts.json")
+    monkeypatch.setattr(hostkeys, "default_known_hosts_path", lambda: data_dir(home) / "known_hosts")
     return home
 
 
