@@ -165,8 +165,9 @@ def test_an_unreachable_host_fails_with_the_reason_instead_of_waiting_forever(gp
 
 @pytest.mark.slow
 def test_two_process_data_parallel_run_through_the_host(gpu_box, tmp_path):
-    """torchrun with gloo started on the host over SSH: one run in the local store, its world size, both ranks
-    ending with the same weights, the same weights as the same job run here."""
+    """torchrun with gloo started on the host over SSH: one run in the local store, its world size and per-rank
+    throughput, both ranks ending with the same weights (that two ranks follow one process's path is
+    tests/training/test_distributed.py's)."""
     store = Store(tmp_path / "store.db")
     config = TrainConfig(dataset="digits", epochs=2, batch_size=32, limit=1000, val_fraction=0.2, procs=2, seed=1)
     graph = digits_mlp(dropout=0.0)
@@ -179,14 +180,7 @@ def test_two_process_data_parallel_run_through_the_host(gpu_box, tmp_path):
     assert run.tags["world_size"] == "2" and run.tags["ranks_agree"].lower() == "true"
     assert run.tags["host"] == "local-ssh"
 
-    local_id, local_dir = prepare_run(graph, config, store)
-    local = TrainingProcess(local_dir).start()
-    list(local.events())
-    assert local.wait() == 0
-    remote_weights = load_file(store.artifact_path(run_id, "model.safetensors"))
-    local_weights = load_file(store.artifact_path(local_id, "model.safetensors"))
-    for key in local_weights:
-        assert np.array_equal(remote_weights[key].numpy(), local_weights[key].numpy()), key
+    assert store.metric_history(run_id, "train/samples_per_s_per_rank").values[-1] > 0
 
 
 @pytest.mark.slow

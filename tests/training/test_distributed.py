@@ -75,12 +75,12 @@ def test_two_processes_train_like_one_and_agree(tmp_path):
 @pytest.mark.slow
 def test_a_job_resumes_after_one_rank_is_killed(tmp_path):
     store = Store(tmp_path / "store.db")
-    whole, _, _ = _train(store, 2, epochs=4)
+    whole, _, _ = _train(store, 2)
 
-    run_id, folder = prepare_run(digits_mlp(dropout=0.0), TrainConfig(**{**CONFIG, "epochs": 4}, procs=2), store)
+    run_id, folder = prepare_run(digits_mlp(dropout=0.0), TrainConfig(**CONFIG, procs=2), store)
     process = TrainingProcess(folder).start()
     for event in process.events():
-        if isinstance(event, CheckpointEvent) and event.epoch == 2:
+        if isinstance(event, CheckpointEvent) and event.epoch == 1:
             ranks = _worker_pids(process.pid)
             assert len(ranks) == 2
             subprocess.run(["kill", "-9", str(ranks[-1])], check=True)
@@ -93,7 +93,7 @@ def test_a_job_resumes_after_one_rank_is_killed(tmp_path):
     events = list(again.events())
     assert again.wait() == 0, again.stderr_tail()
     assert isinstance(events[-1], FinishedEvent)
-    assert events[0].resumed_from is not None and events[0].resumed_from >= 50
+    assert events[0].resumed_from is not None and events[0].resumed_from >= 25
     a, b = _weights(store, whole), _weights(store, run_id)
     for key in a:
         assert np.array_equal(a[key], b[key]), key  # bit for bit: the order is a function of (seed, epoch)
