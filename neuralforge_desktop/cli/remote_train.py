@@ -70,7 +70,7 @@ def resume(run: Any, folder: Path, store: Any, *, trust_code: bool, as_json: boo
     say = _say(as_json)
     if run.status in ("running", "paused"):
         process = RemoteTrainingProcess.attach(folder, store=store, say=say)
-        alive = process._call(lambda conn: process._exit_code(conn) is None)
+        alive = process.still_running()
         if alive or run.status == "running":
             say(f"run {run.id}: following it on host {where['host']}")
             return process

@@ -247,6 +247,10 @@ class RemoteTrainingProcess:
             raise Unreachable(f"host {self.host.name!r}: the connection broke while checking run {self.run_id}")
         return code
 
+    def still_running(self) -> bool:
+        """Whether the worker on the host has not ended yet (asks the host)."""
+        return bool(self._call(lambda conn: self._exit_code(conn) is None))
+
     def _owned(self, status: str) -> None:
         if status == "running":  # the replayed status made this process the owner: the worker on the host is
             self._local_store().set_owner(self.run_id, f"ssh:{self.host.name}", self.remote_pid)
