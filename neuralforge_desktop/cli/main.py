@@ -20,6 +20,7 @@ from neuralforge_desktop.cli import (
     diagram_cmd,
     export_cmd,
     hosts_cmd,
+    import_cmd,
     layers_cmd,
     profile_cmd,
     queue_cmd,
@@ -98,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     profile_cmd.add_parsers(sub)
     export_cmd.add_parsers(sub)
     hosts_cmd.add_parsers(sub)
+    import_cmd.add_parsers(sub)
     _add_debug_everywhere(parser)
     return parser
 

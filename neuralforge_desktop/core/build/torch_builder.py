@@ -13,7 +13,9 @@ import math
 from typing import Any
 
 from neuralforge_desktop.core.analysis.shapes import ShapeInference
+from neuralforge_desktop.core.build.code_trust import require_trusted
 from neuralforge_desktop.core.build.statement_check import check_statement
+from neuralforge_desktop.core.catalog.custom_code import TYPE as CUSTOM_CODE
 from neuralforge_desktop.core.catalog.registry import Catalog
 from neuralforge_desktop.core.codegen.plan import GeneratedCodeError, ModelPlan, PlanError, plan_model
 from neuralforge_desktop.core.ir.graph import Graph
@@ -65,7 +67,7 @@ def _namespace(plan: ModelPlan) -> dict[str, Any]:
     ns: dict[str, Any] = {"torch": torch, "nn": nn, "F": F, "math": math}
     for helper in plan.all_helpers():
         # trusted: a helper's source is a catalog entry's own text (project code or a plugin installed by
-        # consent), never text from a graph file.
+        # consent), or a custom-code node's source the user trusted (build_model checked that first).
         exec(compile(helper, "<neuralforge helper>", "exec"), ns)  # trusted: catalog source, as said above
     return ns
 
@@ -92,6 +94,9 @@ def _module_class(name: str, ns: dict[str, Any]) -> Any:
 def build_model(graph: Graph, shapes: ShapeInference | None = None, cat: Catalog | None = None) -> Any:
     """Build the ``nn.Module`` for ``graph``. Raises ``PlanError`` naming every error in the graph."""
     plan = plan_model(graph, shapes, cat)
+    if plan.all_node_sources():
+        require_trusted((path, node.params.get("source", "")) for path, node in graph.walk()
+                        if node.type == CUSTOM_CODE)
     ns = _namespace(plan)
     return _instantiate(plan, ns)
 

@@ -27,6 +27,7 @@ _FAMILIES = (
     "attention",
     "resize",
     "losses",
+    "custom_code",
     "block",
 )
 log = logging.getLogger(__name__)

@@ -274,6 +274,9 @@ class TorchCall:
     # Statements run right after the module is constructed, e.g. an initialisation torch's constructor does not
     # offer ("nn.init.normal_({self}.weight, std={init_std})"); ``{self}`` and parameters only; "" for none.
     after_init: str | Callable[[Params], str] = ""
+    # Code the node itself carries (a custom-code node): ``(class name, class source)`` from its params. The
+    # source is graph data, so the builder runs it only when the user has trusted it; ``module`` stays None.
+    source: Callable[[Params], tuple[str, str]] | None = None
 
     def forward_template(self, params: Params) -> str:
         return self.forward(params) if callable(self.forward) else self.forward

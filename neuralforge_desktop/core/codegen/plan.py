@@ -100,6 +100,7 @@ class ModelPlan:
     helpers: list[str]
     ties: list[tuple[str, str, str, str]]  # (attr, param, source attr, source param)
     blocks: list[BlockPlan]
+    node_sources: list[str] = field(default_factory=list)  # helpers that came from the graph, not the catalog
 
     def uses(self, text: str) -> bool:
         return any(text in s.statement for s in self.all_steps()) or any(text in h for h in self.all_helpers())
@@ -109,6 +110,12 @@ class ModelPlan:
         for b in self.blocks:
             steps.extend(b.plan.all_steps())
         return steps
+
+    def all_node_sources(self) -> list[str]:
+        found = list(self.node_sources)
+        for b in self.blocks:
+            found.extend(s for s in b.plan.all_node_sources() if s not in found)
+        return found
 
     def all_helpers(self) -> list[str]:
         seen: dict[str, None] = {h: None for h in self.helpers}
@@ -262,6 +269,11 @@ def plan_model(graph: Graph, shapes: ShapeInference | None = None, cat: Catalog 
             for helper in call.helpers:
                 if helper not in plan.helpers and re.search(rf"\b{helper_name(helper)}\b", used):
                     plan.helpers.append(helper)
+            if call.source is not None:
+                source = call.source(params)[1]
+                if source not in plan.helpers:
+                    plan.helpers.append(source)
+                    plan.node_sources.append(source)
         step.in_specs, step.out_specs = dict(result.inputs), dict(result.outputs)
         plan.steps.append(step)
     attr_of = {s.node.id: s.attr for s in plan.steps if s.attr}
@@ -324,7 +336,7 @@ def _plan_step(node: Node, layer: LayerDef, params: Params, in_specs: Mapping[st
                                if p.name.startswith(port.name) and p.name[len(port.name):].isdigit()]
                     names[port.name] = [names[m] for m in members]  # type: ignore[misc]
     call = layer.torch
-    has_module = node.type == BLOCK or (call is not None and call.module is not None)
+    has_module = node.type == BLOCK or (call is not None and (call.module is not None or call.source is not None))
     attr = attrs.name(node.id) if has_module else None
     if attr is not None:
         names["self"] = f"self.{attr}"
@@ -335,8 +347,8 @@ def _plan_step(node: Node, layer: LayerDef, params: Params, in_specs: Mapping[st
     if call is not None and node.type != BLOCK:
         template = call.forward_template(params)
         statement = render(template, names, params, unwired) if template else ""
-        if call.module is not None:
-            module = call.module
+        if call.module is not None or call.source is not None:
+            module = call.source(params)[0] if call.source is not None else call.module
             kwargs = call.init(params, in_specs) if call.init else {}
             for i, (key, value) in enumerate(kwargs.items()):
                 if i >= call.positional and key in call.defaults and call.defaults[key] == value:
