@@ -96,7 +96,7 @@ def build_model(graph: Graph, shapes: ShapeInference | None = None, cat: Catalog
     plan = plan_model(graph, shapes, cat)
     if plan.all_node_sources():
         require_trusted((path, node.params.get("source", "")) for path, node in graph.walk()
-                        if node.type == CUSTOM_CODE)
+                        if node.type == CUSTOM_CODE and node.params.get("source"))
     ns = _namespace(plan)
     return _instantiate(plan, ns)
 

@@ -271,7 +271,7 @@ def plan_model(graph: Graph, shapes: ShapeInference | None = None, cat: Catalog 
                     plan.helpers.append(helper)
             if call.source is not None:
                 source = call.source(params)[1]
-                if source not in plan.helpers:
+                if source and source not in plan.helpers:
                     plan.helpers.append(source)
                     plan.node_sources.append(source)
         step.in_specs, step.out_specs = dict(result.inputs), dict(result.outputs)

@@ -166,7 +166,8 @@ def _whole_as_custom(loaded: LoadedSource, specs: list[InputSpec], inputs: list[
     return converted
 
 
-def _convert_state(original: dict[str, Any], keymap: dict[str, str]) -> dict[str, Any]:
+def _convert_state(original: dict[str, Any], keymap: dict[str, str],
+                   aliases: list[tuple[str, str]] = ()) -> dict[str, Any]:  # type: ignore[assignment]
     state: dict[str, Any] = {}
     for key, value in original.items():
         best = max((p for p in keymap if p == "" or key == p or key.startswith(p + ".")), key=len, default=None)
@@ -174,7 +175,24 @@ def _convert_state(original: dict[str, Any], keymap: dict[str, str]) -> dict[str
             raise ImportCheckError(f"weight {key!r} belongs to no imported node")
         new = keymap[best] + key[len(best):] if best else f"{keymap[best]}.{key}"
         state[new] = value.detach().clone().contiguous()
+    for node, first in aliases:  # a tied node's keys hold the same tensors (a strict load wants both)
+        for key in [k for k in state if k.startswith(first + ".")]:
+            state[node + key[len(first):]] = state[key].clone()  # equal values; files hold no shared tensors
     return state
+
+
+def _tie_shared(graph: Graph, module: Any, keymap: dict[str, str]) -> None:
+    """Parameters one module shares with another (a language-model head tied to its embedding) become ties,
+    so the weight is counted and trained once."""
+    seen: dict[int, tuple[str, str]] = {}
+    for key, param in module.named_parameters(remove_duplicate=False):
+        owner, _, name = key.rpartition(".")
+        node = keymap.get(owner)
+        if node is None or "." in node or node not in graph:
+            continue
+        first = seen.setdefault(id(param), (node, name))
+        if first != (node, name) and not any(t.node == node and t.param == name for t in graph.ties):
+            graph.tie(node, name, first[0], first[1])
 
 
 def import_torch(source: str, inputs: list[InputSpec] | None = None, *, kwargs: dict[str, Any] | None = None,
@@ -198,8 +216,9 @@ def import_torch(source: str, inputs: list[InputSpec] | None = None, *, kwargs: 
             _name_inputs(converted.graph, specs)
     except NotGraphable as exc:
         converted = _whole_as_custom(loaded, specs, tensors, str(exc), ctx)
-    state = _convert_state(loaded.module.state_dict(), converted.keymap)
+    state = _convert_state(loaded.module.state_dict(), converted.keymap, converted.aliases)
     graph = converted.graph
+    _tie_shared(graph, loaded.module, converted.keymap)
     graph.meta["imported_from"] = loaded.label
     report = _report(loaded.label, converted, graph, loaded.module)
     result = ImportResult(graph, state, report, list(dict.fromkeys(converted.sources)))

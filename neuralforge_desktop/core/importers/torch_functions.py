@@ -47,14 +47,14 @@ def _literal(a: Any) -> bool:
 
 
 def _batch_size_of(a: Any, x: Any) -> bool:
-    """``a`` is ``x.size(0)`` or ``x.shape[0]`` as traced."""
+    """``a`` is ``t.size(0)`` or ``t.shape[0]`` as traced: the batch size, which every tensor here shares."""
     if not _is_node(a):
         return False
-    if a.op == "call_method" and a.target == "size" and a.args[:2] == (x, 0):
+    if a.op == "call_method" and a.target == "size" and len(a.args) == 2 and a.args[1] == 0:
         return True
     if a.op == "call_function" and a.target is operator.getitem and a.args[1] == 0:
         src = a.args[0]
-        return _is_node(src) and src.op == "call_function" and src.target is getattr and src.args == (x, "shape")
+        return _is_node(src) and src.op == "call_function" and src.target is getattr and src.args[1] == "shape"
     return False
 
 
@@ -101,7 +101,8 @@ def map_call(node: Any, value: Value) -> Mapped | None:
     rank = value(x).dim()
     if name in _ACTIVATIONS:
         kind, keyword = _ACTIVATIONS[name]
-        extra = {k: v for k, v in node.kwargs.items() if k != "inplace"}
+        extra = {k: v for k, v in node.kwargs.items()
+                 if k not in ("inplace", "_stacklevel") and not (k == "dtype" and v is None)}
         positional = list(node.args[1:])
         params: dict[str, Any] = {}
         if keyword is not None:

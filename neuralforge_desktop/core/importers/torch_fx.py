@@ -41,6 +41,7 @@ class Converted:
     mapped: int = 0
     folded: int = 0
     sources: list[str] = field(default_factory=list)  # custom code carried, for the user's trust
+    aliases: list[tuple[str, str]] = field(default_factory=list)  # (node, node whose weights it shares)
 
 
 def _spec(t: Any) -> TensorSpec:
@@ -195,6 +196,8 @@ class ModuleLevel:
                     return
                 except NotGraphable as exc:
                     reason = str(exc)
+            elif any(c.is_loss for c in self.ctx.mapper.candidates(original)):
+                reason = "a loss inside forward (the catalog's losses end a training graph), kept as code"
             else:
                 reason = f"{type(original).__name__} is not in the layer catalog"
         else:
@@ -202,8 +205,17 @@ class ModuleLevel:
         self._custom_module(n, original, args, reason)
 
     def _catalog_module(self, n: Any, module: Any, args: list[Any], specs: list[TensorSpec]) -> bool:
-        candidates = self.ctx.mapper.candidates(module)
-        for layer in candidates:
+        alias = _module_alias(module)
+        if alias is not None:
+            type_name, params = alias
+            node_id = self.new_id(_attr_name(n.target, type_name))
+            self.out.graph.add_node(type_name, node_id, params)
+            self._connect(self.refs[args[0]], node_id, "x")
+            self.refs[n] = (node_id, "y")
+            self.out.mapped += 1
+            return True
+        candidates = [c for c in self.ctx.mapper.candidates(module) if not c.is_loss]  # a loss ends training's
+        for layer in candidates:  # graph, not the model's forward: a module returning one keeps it as code
             ports = [p.name for p in layer.inputs if not p.optional]
             if len(ports) != len(args):
                 continue
@@ -228,6 +240,14 @@ class ModuleLevel:
         return False
 
     def _keys(self, original: str, node_id: str) -> None:
+        first = self.out.keymap.get(original)
+        if first is not None and "." not in first:
+            # the same module called again: a second node sharing the first one's weights
+            module = self.module.get_submodule(original)
+            for name, _ in module.named_parameters(recurse=False):
+                self.out.graph.tie(node_id, name, first, name)
+            self.out.aliases.append((node_id, first))
+            return
         self.out.keymap[original] = node_id
 
     def _block(self, n: Any, module: Any, args: list[Any]) -> None:
@@ -265,17 +285,18 @@ class ModuleLevel:
         if not all(isinstance(self.value(a), torch.Tensor) for a in args) or n.kwargs:
             raise NotGraphable(f"{n.target} is called with arguments other than tensors")
         cls = type(original)
+        from torch import nn
+
         try:
-            if cls.__module__.startswith("torch."):
+            if cls.__module__.startswith("torch.") and getattr(nn, cls.__name__, None) is cls:
+                source, name = "", f"nn.{cls.__name__}"  # a torch class: constructed, nothing carried
+                kwargs = custom.init_kwargs(original)
+            elif cls.__module__.startswith("torch."):
                 raise custom.NotReproducible(f"{cls.__name__} is not in the layer catalog")
-            namespace = vars(__import__("sys").modules.get(cls.__module__)) if cls.__module__ in \
-                __import__("sys").modules else self.ctx.namespace
-            source = custom.closure_source(cls, namespace)
-            kwargs = custom.init_kwargs(original)
+            else:
+                source, name, kwargs = self._class_source(cls, original)
         except custom.NotReproducible as exc:
             raise NotGraphable(f"{n.target}: {reason}; it cannot be kept as code either: {exc}") from None
-        name = self.ctx.class_name(cls.__name__, source)
-        source = custom.rename_class(source, cls.__name__, name)
         inputs = [self.value(a) for a in args]
         outputs = _flatten_values(self.value(n))
         measured = custom.measure(original, inputs, outputs)
@@ -287,13 +308,24 @@ class ModuleLevel:
             [(node_id, f"y{i}") for i in range(len(outputs))]
         self._keys(n.target, node_id)
 
+    def _class_source(self, cls: type, original: Any) -> tuple[str, str, dict[str, Any]]:
+        import sys
+
+        home = sys.modules.get(cls.__module__)
+        namespace = vars(home) if home is not None else self.ctx.namespace
+        source = custom.closure_source(cls, namespace)
+        kwargs = custom.init_kwargs(original)
+        name = self.ctx.class_name(cls.__name__, source)
+        return custom.rename_class(source, cls.__name__, name), name, kwargs
+
     def _custom_node(self, node_id: str, class_name: str, source: str, kwargs: dict[str, Any],
                      measured: dict[str, Any], reason: str, n_in: int, n_out: int) -> None:
         self.out.graph.add_node(CUSTOM, node_id, {
             "class_name": class_name, "source": source, "init_kwargs": json.dumps(kwargs),
             "num_inputs": n_in, "num_outputs": n_out, "measured": json.dumps(measured)}, notes=reason)
         self.out.custom.append((node_id, reason))
-        self.out.sources.append(source)
+        if source:
+            self.out.sources.append(source)
 
     def _function(self, n: Any) -> None:
         mapped = map_call(n, self.value)
@@ -364,6 +396,17 @@ class ModuleLevel:
             [(node_id, f"y{i}") for i in range(len(outputs))]
 
 
+def _module_alias(module: Any) -> tuple[str, dict[str, Any]] | None:
+    """torch modules that are a catalog function layer under another name (``nn.Flatten`` is ``torch.flatten``)."""
+    from torch import nn
+
+    if type(module) is nn.Flatten:
+        return "Flatten", {"start_dim": module.start_dim, "end_dim": module.end_dim}
+    if type(module) is nn.Identity:
+        return "Identity", {}
+    return None
+
+
 def _attr_name(target: str, kind: str) -> str:
     """The node id for submodule ``target``: its attribute name, or its kind for ``nn.Sequential``'s ``0``, ``1``."""
     last = target.rsplit(".", 1)[-1]
@@ -414,6 +457,7 @@ def _template_outputs(template: str) -> Any:
     import ast
     import re
 
+    template = re.sub(r"\{\?[a-z_0-9]+:(?:[^{}]|\{[^{}]*\})*\}", "", template)  # optional inputs, unwired
     lhs, sep, rhs = template.partition(" = ")
     if not sep or not re.fullmatch(r"\{self\}\((\{[a-z_0-9]+\}(, )?)+\)", rhs.strip()):
         return None
