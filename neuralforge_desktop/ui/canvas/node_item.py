@@ -124,6 +124,9 @@ class NodeItem(QGraphicsRectItem):
         self.ports: dict[tuple[str, bool], PortItem] = {}
         self.look: NodeLook | None = None
         self.highlight: tuple[str, bool] | None = None
+        # Live previews (ui/canvas/previews.py) hang a picture under the card and add a line to the tooltip.
+        self.preview_item: QGraphicsItem | None = None
+        self.preview_tip = ""
         self.body_nodes: dict[str, NodeItem] = {}
         self._body_items: list[QGraphicsItem] = []
         self._body_key: tuple | None = None
@@ -270,7 +273,14 @@ class NodeItem(QGraphicsRectItem):
                 lines.append(f"{layer.description}\n{to_plain(layer.math)}")
             if node.notes:
                 lines.append(node.notes)
+        if self.preview_tip:
+            lines.append(self.preview_tip)
         return "\n".join(lines)
+
+    def set_preview_tip(self, text: str) -> None:
+        self.preview_tip = text
+        if self.look is not None:
+            self.setToolTip(self._tooltip())
 
     # -- an expanded block: its body drawn inside an enlarged frame ------------------------------------
     def _body_geometry(self, node: Any, in_rows: tuple, out_rows: tuple,
