@@ -168,6 +168,13 @@ def main(argv: list[str] | None = None) -> int:
             time.sleep(0.01)
         if window.previews.result is None or window.previews.result.error:
             raise SystemExit(f"no previews: {window.previews.result}")
+        # The Train panel chose the sample; the picture is about the canvas, so it gets the room of the docks
+        # below it and of the palette: the thumbnails are drawn at a zoom where they read.
+        docks = window.docks
+        for dock in (docks.palette, docks.code, docks.problems, docks.history, docks.train, docks.runs):
+            dock.hide()
+        settle(app)
+        frame(app, window, "image", "logits", most=1.25)
         select(window, "conv1")
 
     window_shot("live-previews", "mnist-cnn", live_previews)
