@@ -60,6 +60,11 @@ def test_switching_previews_on_shows_thumbnails_and_an_edit_updates_them(open_wi
     assert shown["conv1"].tile_count == 8 and "1×8×28×28" in shown["conv1"].toolTip()
     assert window.previews.applied == window.previews.generation
 
+    window.set_concept_mode(True)  # taller cards: the pictures move down with them, no recomputation needed
+    conv1 = window.view.graph_scene.nodes["conv1"]
+    assert window.previews.shown()["conv1"].y() > conv1.look.height
+    window.set_concept_mode(False)
+
     action.trigger()  # off again: the thumbnails go
     assert not action.isChecked() and not window.previews.shown()
 

@@ -28,6 +28,7 @@ from neuralforge_desktop.ui.formula import layout as formula_layout
 
 if TYPE_CHECKING:
     from neuralforge_desktop.ui.canvas.edge_item import EdgeItem
+    from neuralforge_desktop.ui.canvas.preview_item import PreviewItem
 
 CONCEPT_WIDTH = 210.0  # the narrowest Concept Mode card; it widens to fit its formula, up to CONCEPT_MAX
 CONCEPT_MAX = 320.0  # wider formulas wrap (at a relation or an operator) instead
@@ -125,7 +126,7 @@ class NodeItem(QGraphicsRectItem):
         self.look: NodeLook | None = None
         self.highlight: tuple[str, bool] | None = None
         # Live previews (ui/canvas/previews.py) hang a picture under the card and add a line to the tooltip.
-        self.preview_item: QGraphicsItem | None = None
+        self.preview_item: PreviewItem | None = None
         self.preview_tip = ""
         self.body_nodes: dict[str, NodeItem] = {}
         self._body_items: list[QGraphicsItem] = []
@@ -193,6 +194,8 @@ class NodeItem(QGraphicsRectItem):
         # An opened frame can be thousands of pixels wide; caching it costs more than drawing a few rects.
         self.setCacheMode(QGraphicsItem.CacheMode.NoCache if look.expanded else
                           QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        if self.preview_item is not None:  # it hangs under the card: follow its size, colours, opening
+            self.preview_item.follow_card(look.width, look.height, look.expanded)
         self.update()
         return True
 

@@ -69,6 +69,7 @@ class PreviewItem(QGraphicsItem):
         super().__init__(parent)
         self.style = style
         self.preview: NodePreview | None = None
+        self.source = ""
         self._rect = QRectF()
         self._tiles: list[tuple[QRectF, QImage]] = []
         self._bars: list[QRectF] = []
@@ -82,7 +83,7 @@ class PreviewItem(QGraphicsItem):
     def set_preview(self, preview: NodePreview, card_width: float, card_height: float, source: str) -> None:
         """Show ``preview`` under a card of this size; ``source`` says what sample went in (tooltip)."""
         self.prepareGeometryChange()
-        self.preview = preview
+        self.preview, self.source = preview, source
         self.setPos(0.0, card_height + GAP)
         self._rect = QRectF(0.0, 0.0, card_width, HEIGHT)
         inner = self._rect.adjusted(PAD, PAD, -PAD, -PAD)
@@ -93,6 +94,15 @@ class PreviewItem(QGraphicsItem):
             self._layout_bars(preview, inner)
         self.setToolTip(f"{preview.describe()}\n{source}")
         self.update()
+
+    def follow_card(self, card_width: float, card_height: float, expanded: bool) -> None:
+        """The card changed (a param, Concept Mode, the theme): stay under it, at its width, in its colours;
+        hidden while it is an opened block's frame."""
+        self.setVisible(not expanded)
+        if self.preview is not None and (card_width, card_height + GAP) != (self._rect.width(), self.y()):
+            self.set_preview(self.preview, card_width, card_height, self.source)
+        else:
+            self.update()
 
     def _layout_tiles(self, tiles: np.ndarray, inner: QRectF) -> None:
         count, height, width = tiles.shape
