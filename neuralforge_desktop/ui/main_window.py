@@ -82,7 +82,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.view)
         self.minimap = self.view.minimap  # the canvas's own overlay (it hides itself when the graph fits)
         self.empty_hint = EmptyCanvasHint(self.view)  # where to start, while the canvas is empty
-        self.previews = LivePreviews(self.view.graph_scene, self._preview_dataset, self)
+        self.previews = LivePreviews(self.view.graph_scene, self._preview_dataset, self._preview_run, store_path,
+                                     self)
         self.tutorial: TutorialCard | None = None
         self.files = FileController(self, recovery_dir)
         self.docks = self._build_docks()
@@ -341,7 +342,12 @@ class MainWindow(QMainWindow):
         """The sample for previews comes from the Train panel's dataset, once that panel exists."""
         return (self.train_panel.dataset.dataset() or None) if self.train_host.built else None
 
-    def _preview_dataset_changed(self, _spec: str) -> None:
+    def _preview_run(self) -> str | None:
+        """With one run chosen in the Runs panel, previews show that run's trained weights."""
+        chosen = self.runs_panel.selected_run_ids() if self.runs_host.built else []
+        return chosen[0] if len(chosen) == 1 else None
+
+    def _preview_inputs_changed(self, _spec: object = None) -> None:
         self.previews.refresh()
 
     def _show_minimap_switch(self, on: bool) -> None:
@@ -359,7 +365,7 @@ class MainWindow(QMainWindow):
         panel = TrainPanel(self.bridge, self.store_path, push_edit=self.edits.push_edit)
         panel.run_started.connect(self._on_run_started)
         panel.run_finished.connect(self._on_run_finished)
-        panel.dataset.dataset_changed.connect(self._preview_dataset_changed)
+        panel.dataset.dataset_changed.connect(self._preview_inputs_changed)
         panel.set_theme(self.theme)
         self.train_panel = panel
         return panel
@@ -369,6 +375,7 @@ class MainWindow(QMainWindow):
 
         panel = RunsPanel(self.store_path)
         panel.set_theme(self.theme)
+        panel.runs_selected.connect(self._preview_inputs_changed)  # another run: other weights to preview
         self.runs_panel = panel
         return panel
 

@@ -59,3 +59,18 @@ def test_the_sample_comes_from_the_chosen_dataset_when_it_fits():
     graph.nodes["image"].params["shape"] = [3, 32, 32]  # no longer fits MNIST: random input, and why
     result = compute_previews(graph, dataset="mnist-10k")
     assert result.error is None and result.source.startswith("random input") and "(3, 32, 32)" in result.source
+
+
+def test_a_weights_file_replaces_the_initial_weights_where_it_fits(tmp_path):
+    from safetensors.torch import save_file
+
+    graph = zoo.build("mnist-cnn")
+    shapes = ShapeInference(graph).run()
+    torch.manual_seed(7)  # other weights than the previews' own seed
+    trained = build_model(graph, shapes).eval()
+    save_file({k: v.contiguous() for k, v in trained.state_dict().items()}, tmp_path / "best.safetensors")
+    with torch.no_grad():
+        expected = trained(*example_inputs(graph, shapes, 1, "cpu"))
+    result = compute_previews(graph, weights=tmp_path / "best.safetensors", weights_note="run r1")
+    assert result.error is None and "weights of run r1 (8 of 8 tensors)" in result.source
+    assert result.previews["fc2"].maximum == pytest.approx(expected.max().item(), rel=1e-6)

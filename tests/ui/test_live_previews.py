@@ -60,6 +60,12 @@ def test_switching_previews_on_shows_thumbnails_and_an_edit_updates_them(open_wi
     assert shown["conv1"].tile_count == 8 and "1×8×28×28" in shown["conv1"].toolTip()
     assert window.previews.applied == window.previews.generation
 
+    window.previews.run = lambda: "r404"  # as if one run were chosen in the Runs panel: a run that is not there
+    with qtbot.waitSignal(window.previews.updated, timeout=WAIT_MS):
+        window.previews.refresh()
+    assert "initial weights: no run 'r404'" in window.previews.result.source
+    assert window.previews.shown()["conv1"].tile_count == 8
+
     window.set_concept_mode(True)  # taller cards: the pictures move down with them, no recomputation needed
     conv1 = window.view.graph_scene.nodes["conv1"]
     assert window.previews.shown()["conv1"].y() > conv1.look.height

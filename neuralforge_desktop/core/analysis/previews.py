@@ -1,7 +1,8 @@
 """Live per-node previews: one real sample through the model, and a small picture of every node's output.
 
 ``compute_previews(graph)`` builds the model with the project's one builder
-(:func:`~neuralforge_desktop.core.build.torch_builder.build_model`, freshly seeded weights or a checkpoint's),
+(:func:`~neuralforge_desktop.core.build.torch_builder.build_model`, freshly seeded weights, or a run's
+checkpoint: :func:`run_weights`),
 feeds it one example — the first example of a dataset when one is named, loads offline and fits the graph's
 data Inputs, else seeded random input of the Inputs' shapes — and summarises what each node wrote:
 
@@ -22,9 +23,10 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -133,6 +135,31 @@ def random_inputs(graph: Graph, shapes: ShapeInference) -> list[Any]:
     return example_inputs(graph, shapes, 1, "cpu")
 
 
+def run_weights(run_id: str, store: str | os.PathLike[str] | None = None) -> tuple[Path, str]:
+    """The weights file of a run (its best checkpoint, else its latest) and a description of it, found as
+    ``neuralforge export --run`` finds them. Raises ``UserError`` when the run saved none."""
+    from neuralforge_desktop.core.exporters.source import resolve_source
+
+    source = resolve_source(run_id=run_id, store=store)
+    assert source.path is not None
+    return source.path, source.description
+
+
+def load_fitting_weights(model: Any, path: str | os.PathLike[str]) -> str:
+    """Load the tensors of the safetensors file ``path`` that fit ``model`` by name and shape (a graph edited
+    since the run keeps the weights of the layers it did not change); returns a note saying how many."""
+    from safetensors.torch import load_file
+
+    try:
+        weights = load_file(os.fspath(path), device="cpu")
+    except Exception as exc:  # safetensors reports a damaged file in several ways; all mean "not usable"
+        raise ValueError(f"{path}: not a readable safetensors file ({exc})") from None
+    own = model.state_dict()
+    fitting = {k: v for k, v in weights.items() if k in own and tuple(own[k].shape) == tuple(v.shape)}
+    model.load_state_dict(fitting, strict=False)
+    return f"{len(fitting)} of {len(own)} tensors"
+
+
 # -- summaries -------------------------------------------------------------------------------------------
 def summarize(node_id: str, value: Any, max_tiles: int = MAX_TILES, tile_px: int = TILE_PX,
               bins: int = BINS) -> NodePreview | None:
@@ -189,11 +216,12 @@ def _tiles(maps: Any, tile_px: int) -> np.ndarray:
 
 
 # -- running the model -----------------------------------------------------------------------------------
-def compute_previews(graph: Graph, *, dataset: str | None = None, state_dict: Mapping[str, Any] | None = None,
-                     seed: int = SEED) -> PreviewResult:
+def compute_previews(graph: Graph, *, dataset: str | None = None, weights: str | os.PathLike[str] | None = None,
+                     weights_note: str = "", seed: int = SEED) -> PreviewResult:
     """Previews of every node the model computes (Inputs and Outputs included), for one sample of
-    ``dataset`` (or seeded random input). ``graph`` is only read; the editor hands over a copy, because this
-    runs in another thread while the user goes on editing."""
+    ``dataset`` (or seeded random input), with the seeded initial weights or those of the safetensors file
+    ``weights`` that still fit (``weights_note`` names it in the result's ``source``). ``graph`` is only
+    read; the editor hands over a copy, because this runs in another thread while the user goes on editing."""
     started = time.perf_counter()
     shapes = ShapeInference(graph).run()
     if shapes.errors:
@@ -207,8 +235,7 @@ def compute_previews(graph: Graph, *, dataset: str | None = None, state_dict: Ma
     try:
         torch.manual_seed(seed)  # the same draws as a seeded training run's initial weights
         model = build_model(graph, shapes)
-        if state_dict is not None:
-            model.load_state_dict(state_dict, strict=False)
+        loaded = load_fitting_weights(model, weights) if weights is not None else ""
         model.eval()  # dropout off, batch norm on running statistics: what inference shows
         inputs: list[Any] | None = None
         source = "random input (seed 0)"
@@ -233,6 +260,8 @@ def compute_previews(graph: Graph, *, dataset: str | None = None, state_dict: Ma
         # An edit in progress (mismatched sizes a shape rule cannot see, a dataset the graph does not fit)
         # must not break the editor: the canvas shows the reason instead of thumbnails.
         return PreviewResult(error=f"{type(exc).__name__}: {exc}", seconds=time.perf_counter() - started)
+    if loaded:
+        source += f"; weights of {weights_note or weights} ({loaded})"
     for node in graph.nodes_of_type(OUTPUT):  # an Output shows what reaches it
         edge = next(iter(graph.incoming(node.id).values()), None)
         if edge is not None and edge.src in previews:

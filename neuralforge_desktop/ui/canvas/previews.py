@@ -16,8 +16,10 @@ works replace each other), and a result is applied only if no edit happened sinc
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import shiboken6
 from PySide6.QtCore import QObject, QThread, QTimer, Signal
@@ -29,7 +31,15 @@ from neuralforge_desktop.ui.canvas.preview_item import PreviewItem
 from neuralforge_desktop.ui.canvas.scene import GraphScene
 
 DEBOUNCE_MS = 40  # a burst of edits (typing a number, dragging a spin box) computes once
-Request = tuple[int, Graph, str | None]
+
+
+@dataclass(frozen=True)
+class Request:
+    generation: int
+    graph: Graph  # a copy, the thread's own
+    dataset: str | None  # the sample's dataset, if any
+    run_id: str | None = None  # the run whose checkpoint gives the weights, if any
+    store: str | os.PathLike[str] | None = None  # the experiment store that run is in
 
 
 def node_count(graph: Graph) -> int:
@@ -48,9 +58,9 @@ class PreviewThread(QThread):
         self._request: Request | None = None
         self._stopping = False
 
-    def submit(self, generation: int, graph: Graph, dataset: str | None) -> None:
+    def submit(self, request: Request) -> None:
         with self._wake:
-            self._request = (generation, graph, dataset)  # replaces one not started yet: it is stale
+            self._request = request  # replaces one not started yet: it is stale
             self._wake.notify()
 
     def stop(self) -> None:
@@ -60,7 +70,8 @@ class PreviewThread(QThread):
         self.wait()
 
     def run(self) -> None:  # Qt names this; runs in the new thread
-        from neuralforge_desktop.core.analysis.previews import compute_previews
+        from neuralforge_desktop.core.analysis.previews import compute_previews, run_weights
+        from neuralforge_desktop.core.errors import UserError
 
         while True:
             with self._wake:
@@ -68,30 +79,42 @@ class PreviewThread(QThread):
                     self._wake.wait()
                 if self._stopping:
                     return
-                assert self._request is not None
-                generation, graph, dataset = self._request
-                self._request = None
+                request, self._request = self._request, None
+                assert request is not None
             try:
-                result = compute_previews(graph, dataset=dataset)
+                weights, note, missing = None, "", ""
+                if request.run_id is not None:
+                    try:
+                        weights, note = run_weights(request.run_id, request.store)
+                    except UserError as exc:  # a run stopped before its first checkpoint, a store gone
+                        missing = f"; initial weights: {exc}"
+                result = compute_previews(request.graph, dataset=request.dataset, weights=weights,
+                                          weights_note=note)
+                result.source += missing
             except Exception as exc:  # a bug here must cost the previews, not the editor
                 result = PreviewResult(error=f"{type(exc).__name__}: {exc}")
-            self.computed.emit(generation, result)
+            self.computed.emit(request.generation, result)
 
 
 class LivePreviews(QObject):
     """Keeps the scene's node items showing previews of the current graph while :attr:`enabled`.
 
-    ``dataset`` returns the dataset to draw the sample from (the Train panel's choice) or None.
+    ``dataset`` returns the dataset to draw the sample from (the Train panel's choice) or None; ``run``
+    returns the run whose checkpoint gives the weights (the one run chosen in the Runs panel) or None, for
+    fresh seeded weights; that run is looked up in the experiment store ``store``.
     """
 
     updated = Signal(object)  # the PreviewResult now on the canvas
     message = Signal(str)  # for the status bar: why previews are off or empty
 
     def __init__(self, scene: GraphScene, dataset: Callable[[], str | None] | None = None,
+                 run: Callable[[], str | None] | None = None, store: str | os.PathLike[str] | None = None,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.scene = scene
         self.dataset = dataset or (lambda: None)
+        self.run = run or (lambda: None)
+        self.store = store
         self.enabled = False
         self.generation = 0  # bumps on every edit; a result for an older one is dropped
         self.applied: int | None = None  # the generation on the canvas
@@ -162,7 +185,8 @@ class LivePreviews(QObject):
     def _submit(self) -> None:
         if self.enabled and self._thread is not None:
             # A copy: the user goes on editing the document while the thread reads this one.
-            self._thread.submit(self.generation, self.scene.graph.copy(), self.dataset())
+            self._thread.submit(Request(self.generation, self.scene.graph.copy(), self.dataset(), self.run(),
+                                        self.store))
 
     def _on_computed(self, generation: int, result: PreviewResult) -> None:
         if generation != self.generation or not self.enabled:
