@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
@@ -152,7 +152,8 @@ class PreviewItem(QGraphicsItem):
         if self._zero is not None:
             pen = QPen(theme.text_faint, 1.0, Qt.PenStyle.DotLine)
             painter.setPen(pen)
-            painter.drawLine(self._zero, self._rect.top() + PAD, self._zero, self._rect.bottom() - PAD)
+            top, bottom = self._rect.top() + PAD, self._rect.bottom() - PAD
+            painter.drawLine(QPointF(self._zero, top), QPointF(self._zero, bottom))
 
     @property
     def tile_count(self) -> int:
