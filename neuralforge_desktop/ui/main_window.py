@@ -161,6 +161,7 @@ class MainWindow(QMainWindow):
         self.empty_hint.tutorial_requested.connect(self.start_tutorial)
         self.minimap.switched.connect(self._show_minimap_switch)
         self.previews.message.connect(self.show_message)
+        self.previews.switched.connect(self._show_previews_switch)
         self._show_minimap_switch(self.minimap.enabled)
         # Wheel zooming happens inside the canvas; refresh the figure whenever its viewport repaints.
         self.view.viewport().installEventFilter(self)
@@ -331,12 +332,15 @@ class MainWindow(QMainWindow):
         """View ▸ Live Previews: thumbnails of every node's output, recomputed as the graph changes. Refused
         above the node limit (the status bar says why, and the tick goes back off)."""
         shown = self.previews.set_enabled(on)
-        action = self.commands.by_name["view.live_previews"]
-        if action.isChecked() != shown:
-            action.blockSignals(True)
-            action.setChecked(shown)
-            action.blockSignals(False)
+        self._show_previews_switch(shown)  # a refusal switches nothing, so no signal puts the tick back
         return shown
+
+    def _show_previews_switch(self, on: bool) -> None:
+        action = self.commands.by_name["view.live_previews"]
+        if action.isChecked() != on:
+            action.blockSignals(True)  # showing the state is not the user choosing it
+            action.setChecked(on)
+            action.blockSignals(False)
 
     def _preview_dataset(self) -> str | None:
         """The sample for previews comes from the Train panel's dataset, once that panel exists."""

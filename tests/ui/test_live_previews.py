@@ -79,9 +79,15 @@ def test_previews_stay_off_above_the_node_limit(open_window):
     graph = Graph("wide")
     for i in range(MAX_NODES + 1):
         graph.add_node("ReLU", node_id=f"relu{i}")
-    window = open_window(graph)
+    window = open_window(zoo.build("mnist-cnn"))
+    action = window.commands["view.live_previews"]
     messages: list[str] = []
     window.previews.message.connect(messages.append)
-    window.commands["view.live_previews"].trigger()
-    assert not window.commands["view.live_previews"].isChecked() and not window.previews.enabled
-    assert messages and f"above {MAX_NODES} nodes" in messages[0]
+    action.trigger()
+    assert action.isChecked() and window.previews.enabled
+    window.bridge.set_document(Document(graph))  # as File ▸ Open of a large graph: previews switch off
+    assert not action.isChecked() and not window.previews.enabled
+    assert messages and f"more than {MAX_NODES} nodes" in messages[-1]
+    action.trigger()  # and stay off when asked for, saying why
+    assert not action.isChecked() and not window.previews.enabled and not window.previews.shown()
+    assert f"above {MAX_NODES} nodes: this graph has {MAX_NODES + 1}" in messages[-1]

@@ -7,8 +7,8 @@ forward pass of batch 1 take ~15 ms). A process would pay for sending the graph 
 every edit, and a second torch in memory, to protect against nothing that can happen here; training and
 export, which run for minutes or load third-party converters, do use worker processes. The thread holds the
 interpreter only while the builder runs Python; torch's kernels release it, so the UI thread never waits
-more than a few milliseconds. The UI thread only copies the graph (well under a millisecond for a few
-hundred nodes) and, when a result arrives, draws it.
+more than a few milliseconds. The UI thread only copies the graph (0.5 ms for the MNIST CNN, about 3 ms for
+ResNet-18's 108 nodes) and, when a result arrives, draws it.
 
 Stale results are dropped twice over: the thread keeps only the newest request (requests that arrive while it
 works replace each other), and a result is applied only if no edit happened since its request was made.
@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import shiboken6
-from PySide6.QtCore import QObject, QThread, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Signal
 
 from neuralforge_desktop.core.analysis.previews import MAX_NODES, PreviewResult
 from neuralforge_desktop.core.ir.graph import Graph
@@ -106,6 +106,7 @@ class LivePreviews(QObject):
 
     updated = Signal(object)  # the PreviewResult now on the canvas
     message = Signal(str)  # for the status bar: why previews are off or empty
+    switched = Signal(bool)  # on or off, whoever switched (the user, or a graph grown past the limit)
 
     def __init__(self, scene: GraphScene, dataset: Callable[[], str | None] | None = None,
                  run: Callable[[], str | None] | None = None, store: str | os.PathLike[str] | None = None,
@@ -144,11 +145,15 @@ class LivePreviews(QObject):
         if on == self.enabled:
             return on
         self.enabled = on
+        self.switched.emit(on)
         if on:
             if self._thread is None:
                 self._thread = PreviewThread()
                 self._thread.computed.connect(self._on_computed)
                 self._thread.start()
+                app = QCoreApplication.instance()
+                if app is not None:  # a running QThread must not outlive the application
+                    app.aboutToQuit.connect(self.shutdown)
             self.refresh()
         else:
             self._timer.stop()
@@ -183,6 +188,10 @@ class LivePreviews(QObject):
         self.refresh()
 
     def _submit(self) -> None:
+        if self.enabled and self.too_large() is not None:  # it grew past the limit (a paste, a block opened)
+            self.set_enabled(False)
+            self.message.emit(f"Live previews switched off: this graph has more than {MAX_NODES} nodes")
+            return
         if self.enabled and self._thread is not None:
             # A copy: the user goes on editing the document while the thread reads this one.
             self._thread.submit(Request(self.generation, self.scene.graph.copy(), self.dataset(), self.run(),
