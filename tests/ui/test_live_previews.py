@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication
 from neuralforge_desktop.core import zoo
 from neuralforge_desktop.core.analysis.previews import MAX_NODES
 from neuralforge_desktop.core.edit.document import Document
-from neuralforge_desktop.core.edit.edits import SetParam
+from neuralforge_desktop.core.edit.edits import MoveNodes, SetParam
 from neuralforge_desktop.core.ir.graph import Graph
 from neuralforge_desktop.ui.main_window import MainWindow
 from neuralforge_desktop.ui.settings import Settings
@@ -59,6 +59,10 @@ def test_switching_previews_on_shows_thumbnails_and_an_edit_updates_them(open_wi
     shown = window.previews.shown()
     assert shown["conv1"].tile_count == 8 and "1×8×28×28" in shown["conv1"].toolTip()
     assert window.previews.applied == window.previews.generation
+
+    before = window.previews.generation
+    window.edits.push_edit(MoveNodes({"conv1": (conv1.x() + 40.0, conv1.y())}))  # a drag reruns nothing
+    assert window.previews.generation == before and window.previews.shown()["conv1"].parentItem() is conv1
 
     window.previews.run = lambda: "r404"  # as if one run were chosen in the Runs panel: a run that is not there
     with qtbot.waitSignal(window.previews.updated, timeout=WAIT_MS):

@@ -25,10 +25,12 @@ import shiboken6
 from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Signal
 
 from neuralforge_desktop.core.analysis.previews import MAX_NODES, PreviewResult
+from neuralforge_desktop.core.edit.document import DocumentChange
+from neuralforge_desktop.core.edit.edits import Edit, MoveNodes, SetMeta, SetNodeText
 from neuralforge_desktop.core.ir.graph import Graph
 from neuralforge_desktop.ui.canvas.node_item import NodeItem
 from neuralforge_desktop.ui.canvas.preview_item import PreviewItem
-from neuralforge_desktop.ui.canvas.scene import GraphScene
+from neuralforge_desktop.ui.canvas.scene import BACKDROPS, GraphScene, leaf_edits
 
 DEBOUNCE_MS = 40  # a burst of edits (typing a number, dragging a spin box) computes once
 
@@ -40,6 +42,18 @@ class Request:
     dataset: str | None  # the sample's dataset, if any
     run_id: str | None = None  # the run whose checkpoint gives the weights, if any
     store: str | os.PathLike[str] | None = None  # the experiment store that run is in
+
+
+def changes_outputs(edit: Edit) -> bool:
+    """Whether an edit can change what the model computes: moving cards, notes and backdrops cannot, and a
+    drag must not rerun the model at every mouse move."""
+    if isinstance(edit, MoveNodes):
+        return False
+    if isinstance(edit, SetNodeText):
+        return edit.field_name != "notes"  # a label can name the dataset field an Input reads
+    if isinstance(edit, SetMeta):
+        return edit.key != BACKDROPS
+    return True
 
 
 def node_count(graph: Graph) -> int:
@@ -176,8 +190,9 @@ class LivePreviews(QObject):
         if self.enabled:
             self._timer.start()
 
-    def _on_changed(self, _change: object) -> None:
-        self.refresh()
+    def _on_changed(self, change: DocumentChange) -> None:
+        if change.structural or any(changes_outputs(edit) for edit in leaf_edits(change.edit)):
+            self.refresh()
 
     def _on_rebuilt(self) -> None:
         # A new or opened document: its node items are new, and it may be too large for previews.
