@@ -6,9 +6,10 @@ checkpoint: :func:`run_weights`),
 feeds it one example — the first example of a dataset when one is named, loads offline and fits the graph's
 data Inputs, else seeded random input of the Inputs' shapes — and summarises what each node wrote:
 
-* an image-like output (rank 4, ``N×C×H×W``): the first sample's channels (up to :data:`MAX_TILES`), each
-  scaled to its own range and shrunk to at most :data:`TILE_PX` pixels a side, as ``uint8`` tiles;
-* anything else: a histogram of its values;
+* an image-like output (rank 4, ``N×C×H×W`` with maps of at least 2×2): the first sample's channels (up to
+  :data:`MAX_TILES`), each scaled to its own range and shrunk to at most :data:`TILE_PX` pixels a side, as
+  ``uint8`` tiles;
+* anything else (a ``C×1×1`` map after global pooling is a vector too): a histogram of its values;
 
 with the shape and the min / mean / max of the whole output either way. Summaries are taken inside the
 forward pass, as each step writes its value, by wrapping the built model's steps; so a node that is a plain
@@ -182,7 +183,7 @@ def summarize(node_id: str, value: Any, max_tiles: int = MAX_TILES, tile_px: int
     tiles = None
     counts: tuple[int, ...] = ()
     channels = 0
-    if data.dim() == 4 and data.shape[0] >= 1 and data.shape[2] >= 1 and data.shape[3] >= 1:
+    if data.dim() == 4 and data.shape[0] >= 1 and data.shape[2] >= 2 and data.shape[3] >= 2:
         channels = int(data.shape[1])
         tiles = _tiles(data[0, :max_tiles], tile_px)
     elif values.numel():
