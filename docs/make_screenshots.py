@@ -156,6 +156,28 @@ def main(argv: list[str] | None = None) -> int:
     window_shot("resnet18-vertical", "resnet18", resnet_vertical)
     window_shot("concept-mode", "mnist-cnn", concept)
     window_shot("light-theme", "mnist-cnn", mnist, theme="light")
+
+    def live_previews(window: MainWindow) -> None:
+        """View ▸ Live Previews on the MNIST CNN, the sample a real digit from the Train panel's mnist-10k."""
+        window.show_training()
+        window.train_panel.dataset.set_dataset("mnist-10k")
+        window.set_live_previews(True)
+        deadline = time.monotonic() + 60
+        while window.previews.applied != window.previews.generation and time.monotonic() < deadline:
+            app.processEvents()
+            time.sleep(0.01)
+        if window.previews.result is None or window.previews.result.error:
+            raise SystemExit(f"no previews: {window.previews.result}")
+        # The Train panel chose the sample; the picture is about the canvas, so it gets the room of the docks
+        # below it and of the palette: the thumbnails are drawn at a zoom where they read.
+        docks = window.docks
+        for dock in (docks.palette, docks.code, docks.problems, docks.history, docks.train, docks.runs):
+            dock.hide()
+        settle(app)
+        frame(app, window, "image", "logits", most=1.25)
+        select(window, "conv1")
+
+    window_shot("live-previews", "mnist-cnn", live_previews)
     for template in TEMPLATE_SHOTS:
         window_shot(f"template-{template}", template, as_opened, size=SMALL)
     window_shot("blank-canvas", "", lambda window: None)

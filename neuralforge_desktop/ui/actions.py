@@ -186,6 +186,10 @@ class WindowActions:
         self.add(m, "view.minimap", "&Minimap", checkable=True, checked=w.minimap.enabled,
                  toggled=w.set_minimap_visible,
                  tip="An overview of the graph in the canvas's corner (off by default on a small canvas)")
+        self.add(m, "view.live_previews", "Live &Previews", keys="Ctrl+Shift+P", checkable=True,
+                 toggled=w.set_live_previews,
+                 tip="Run one sample through the model and show each node's output under its card "
+                     "(off above 200 nodes)")
         m.addSeparator()
         themes = m.addMenu("&Theme")
         group = QActionGroup(self.window)

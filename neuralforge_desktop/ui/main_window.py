@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QGuiApplication, QShowEvent
-from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QUndoView, QWidget
+from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QToolButton, QUndoView, QWidget
 
 from neuralforge_desktop import __version__
 from neuralforge_desktop.core.edit.document import Document
 from neuralforge_desktop.ui.actions import WindowActions
 from neuralforge_desktop.ui.bridge import DocumentBridge, SelectionModel
+from neuralforge_desktop.ui.canvas.previews import LivePreviews
 from neuralforge_desktop.ui.docks import (
     DockRescaler,
     Docks,
@@ -81,6 +82,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.view)
         self.minimap = self.view.minimap  # the canvas's own overlay (it hides itself when the graph fits)
         self.empty_hint = EmptyCanvasHint(self.view)  # where to start, while the canvas is empty
+        self.previews = LivePreviews(self.view.graph_scene, self._preview_dataset, self._preview_run, store_path,
+                                     self)
         self.tutorial: TutorialCard | None = None
         self.files = FileController(self, recovery_dir)
         self.docks = self._build_docks()
@@ -131,6 +134,11 @@ class MainWindow(QMainWindow):
         self.warnings_label.setProperty("role", "warnings")
         self.zoom_label = QLabel("100%")
         self.zoom_label.setToolTip("Canvas zoom")
+        # The Live Previews switch, beside the figures it adds to (its menu action, so both show one state).
+        self.previews_button = QToolButton()
+        self.previews_button.setDefaultAction(self.commands["view.live_previews"])
+        self.previews_button.setAutoRaise(True)
+        bar.addPermanentWidget(self.previews_button)
         for label in (self.file_label, self.nodes_label, self.errors_label, self.warnings_label, self.zoom_label):
             bar.addPermanentWidget(label)
 
@@ -152,6 +160,8 @@ class MainWindow(QMainWindow):
         self.empty_hint.open_requested.connect(self.files.open)
         self.empty_hint.tutorial_requested.connect(self.start_tutorial)
         self.minimap.switched.connect(self._show_minimap_switch)
+        self.previews.message.connect(self.show_message)
+        self.previews.switched.connect(self._show_previews_switch)
         self._show_minimap_switch(self.minimap.enabled)
         # Wheel zooming happens inside the canvas; refresh the figure whenever its viewport repaints.
         self.view.viewport().installEventFilter(self)
@@ -318,6 +328,32 @@ class MainWindow(QMainWindow):
         self.view.set_minimap_enabled(on)
         self.settings.minimap = on
 
+    def set_live_previews(self, on: bool) -> bool:
+        """View ▸ Live Previews: thumbnails of every node's output, recomputed as the graph changes. Refused
+        above the node limit (the status bar says why, and the tick goes back off)."""
+        shown = self.previews.set_enabled(on)
+        self._show_previews_switch(shown)  # a refusal switches nothing, so no signal puts the tick back
+        return shown
+
+    def _show_previews_switch(self, on: bool) -> None:
+        action = self.commands.by_name["view.live_previews"]
+        if action.isChecked() != on:
+            action.blockSignals(True)  # showing the state is not the user choosing it
+            action.setChecked(on)
+            action.blockSignals(False)
+
+    def _preview_dataset(self) -> str | None:
+        """The sample for previews comes from the Train panel's dataset, once that panel exists."""
+        return (self.train_panel.dataset.dataset() or None) if self.train_host.built else None
+
+    def _preview_run(self) -> str | None:
+        """With one run chosen in the Runs panel, previews show that run's trained weights."""
+        chosen = self.runs_panel.selected_run_ids() if self.runs_host.built else []
+        return chosen[0] if len(chosen) == 1 else None
+
+    def _preview_inputs_changed(self, _spec: object = None) -> None:
+        self.previews.refresh()
+
     def _show_minimap_switch(self, on: bool) -> None:
         """Keep View ▸ Minimap's tick in step when the canvas's size switched the minimap (no choice made yet)."""
         action = self.commands.by_name["view.minimap"]
@@ -333,6 +369,7 @@ class MainWindow(QMainWindow):
         panel = TrainPanel(self.bridge, self.store_path, push_edit=self.edits.push_edit)
         panel.run_started.connect(self._on_run_started)
         panel.run_finished.connect(self._on_run_finished)
+        panel.dataset.dataset_changed.connect(self._preview_inputs_changed)
         panel.set_theme(self.theme)
         self.train_panel = panel
         return panel
@@ -342,6 +379,7 @@ class MainWindow(QMainWindow):
 
         panel = RunsPanel(self.store_path)
         panel.set_theme(self.theme)
+        panel.runs_selected.connect(self._preview_inputs_changed)  # another run: other weights to preview
         self.runs_panel = panel
         return panel
 
@@ -443,6 +481,7 @@ class MainWindow(QMainWindow):
         if self.train_host.built:
             self.train_panel.shutdown()  # ask a running worker to stop (it checkpoints) before the app goes
         self.files.autosave_timer.stop()
+        self.previews.shutdown()
         self.files.discard_recovery()  # saved or deliberately discarded: nothing to recover
         screen = self.screen()
         self.settings.save_layout(self.saveGeometry(), self.saveState(),

@@ -28,6 +28,7 @@ from neuralforge_desktop.ui.formula import layout as formula_layout
 
 if TYPE_CHECKING:
     from neuralforge_desktop.ui.canvas.edge_item import EdgeItem
+    from neuralforge_desktop.ui.canvas.preview_item import PreviewItem
 
 CONCEPT_WIDTH = 210.0  # the narrowest Concept Mode card; it widens to fit its formula, up to CONCEPT_MAX
 CONCEPT_MAX = 320.0  # wider formulas wrap (at a relation or an operator) instead
@@ -124,6 +125,9 @@ class NodeItem(QGraphicsRectItem):
         self.ports: dict[tuple[str, bool], PortItem] = {}
         self.look: NodeLook | None = None
         self.highlight: tuple[str, bool] | None = None
+        # Live previews (ui/canvas/previews.py) hang a picture under the card and add a line to the tooltip.
+        self.preview_item: PreviewItem | None = None
+        self.preview_tip = ""
         self.body_nodes: dict[str, NodeItem] = {}
         self._body_items: list[QGraphicsItem] = []
         self._body_key: tuple | None = None
@@ -190,6 +194,8 @@ class NodeItem(QGraphicsRectItem):
         # An opened frame can be thousands of pixels wide; caching it costs more than drawing a few rects.
         self.setCacheMode(QGraphicsItem.CacheMode.NoCache if look.expanded else
                           QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        if self.preview_item is not None:  # it hangs under the card: follow its size, colours, opening
+            self.preview_item.follow_card(look.width, look.height, look.expanded)
         self.update()
         return True
 
@@ -270,7 +276,14 @@ class NodeItem(QGraphicsRectItem):
                 lines.append(f"{layer.description}\n{to_plain(layer.math)}")
             if node.notes:
                 lines.append(node.notes)
+        if self.preview_tip:
+            lines.append(self.preview_tip)
         return "\n".join(lines)
+
+    def set_preview_tip(self, text: str) -> None:
+        self.preview_tip = text
+        if self.look is not None:
+            self.setToolTip(self._tooltip())
 
     # -- an expanded block: its body drawn inside an enlarged frame ------------------------------------
     def _body_geometry(self, node: Any, in_rows: tuple, out_rows: tuple,
