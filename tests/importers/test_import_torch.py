@@ -46,7 +46,8 @@ def _inputs(values: list[str]) -> list:
         _, _, rest = text.partition("=")
         dims, _, dtype = rest.partition(":")
         shape = (3, *[int(d) for d in dims.split(",")])
-        made.append(torch.randint(0, 5, shape, generator=gen) if dtype == "int64" else torch.randn(shape, generator=gen))
+        int_ids = dtype == "int64"
+        made.append(torch.randint(0, 5, shape, generator=gen) if int_ids else torch.randn(shape, generator=gen))
     return made or [torch.randn(3, 3, 16, 16, generator=gen)]
 
 

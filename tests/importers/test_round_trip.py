@@ -9,10 +9,10 @@ import pytest
 
 pytest.importorskip("torch")
 
-from neuralforge_desktop.core import zoo  # noqa: E402
-from neuralforge_desktop.core.catalog.registry import catalog  # noqa: E402
-from neuralforge_desktop.core.codegen.pytorch import generate_pytorch  # noqa: E402
-from neuralforge_desktop.core.importers.import_torch import import_torch  # noqa: E402
+from neuralforge_desktop.core import zoo
+from neuralforge_desktop.core.catalog.registry import catalog
+from neuralforge_desktop.core.codegen.pytorch import generate_pytorch
+from neuralforge_desktop.core.importers.import_torch import import_torch
 
 # Every zoo model that round-trips today. Left out, and why (each imports, with custom-code nodes, and
 # computes the same outputs): transformer-text, bert-* and gpt2-* (attention called with masks and the
