@@ -178,6 +178,20 @@ def main(argv: list[str] | None = None) -> int:
         select(window, "conv1")
 
     window_shot("live-previews", "mnist-cnn", live_previews)
+
+    def imported(window: MainWindow) -> None:
+        """docs/examples/mymodel.py:Net imported: blocks, a folded repeat and custom-code nodes."""
+        from neuralforge_desktop.core.importers.import_torch import import_torch, write_import
+        from neuralforge_desktop.core.importers.source import parse_input
+
+        example = Path(__file__).resolve().parent / "examples" / "mymodel.py"
+        result = import_torch(f"{example}:Net", [parse_input("x=3,32,32")])
+        graph_path, _ = write_import(result, folder / "net.nfg")
+        window.files.load(graph_path)
+        settle(app)
+        select(window, "gate")
+
+    window_shot("imported-model", "", imported)
     for template in TEMPLATE_SHOTS:
         window_shot(f"template-{template}", template, as_opened, size=SMALL)
     window_shot("blank-canvas", "", lambda window: None)

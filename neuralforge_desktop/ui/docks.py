@@ -181,7 +181,8 @@ class DockRescaler(QObject):
         # The window has not laid out its new size yet: resize after it has.
         widths = [max(1, int(d.width() * fx)) for d in sides]
         heights = [max(1, int(d.height() * fy)) for d in bottoms]
-        QTimer.singleShot(0, lambda: self._apply(sides, widths, bottoms, heights))
+        # bound to the window: a window closed before the timer fires cancels it
+        QTimer.singleShot(0, window, lambda: self._apply(sides, widths, bottoms, heights))
 
     def _apply(self, sides: list[QDockWidget], widths: list[int], bottoms: list[QDockWidget],
                heights: list[int]) -> None:

@@ -163,7 +163,8 @@ def test_every_layer_that_runs_says_what_kernels_it_runs(saved: Path) -> None:
 
     layers = list(catalog())
     missing = [layer.type for layer in layers if layer.torch is not None and not layer.is_loss
-               and layer.latency is None and not layer.plugin and Trait.NO_KERNEL not in layer.traits]
+               and layer.latency is None and not layer.plugin and Trait.NO_KERNEL not in layer.traits
+               and layer.type != "CustomCode"]  # the user's own code: one generic kernel from measured MACs
     assert missing == []
     checked = 0
     for layer in layers:

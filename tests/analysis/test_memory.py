@@ -190,7 +190,8 @@ def test_inference_peak_of_cnns_is_what_torch_holds() -> None:
 
 # -- declarations ------------------------------------------------------------------------------------------
 def test_every_built_in_layer_declares_what_it_keeps() -> None:
-    undeclared = [layer.type for layer in builtin_layers() if layer.saves is None]
+    # custom code is the user's own PyTorch source: what it keeps is unknown, so it is assumed (and said so)
+    undeclared = [layer.type for layer in builtin_layers() if layer.saves is None and layer.type != "CustomCode"]
     assert undeclared == []
 
 
