@@ -18,8 +18,9 @@ from neuralforge_desktop.core.catalog.custom_code import TYPE as CUSTOM
 from neuralforge_desktop.core.catalog.registry import Catalog
 from neuralforge_desktop.core.codegen.plan import LOCAL_RESERVED, MODULE_RESERVED
 from neuralforge_desktop.core.importers import custom
+from neuralforge_desktop.core.importers.template_match import Match, helper_functions, match_template
 from neuralforge_desktop.core.importers.torch_functions import map_call
-from neuralforge_desktop.core.importers.torch_modules import ModuleMapper
+from neuralforge_desktop.core.importers.torch_modules import ModuleMapper, plain_params
 from neuralforge_desktop.core.ir.graph import BLOCK, INPUT, OUTPUT, Graph
 from neuralforge_desktop.core.ir.layout import layered_layout
 from neuralforge_desktop.core.ir.naming import sanitize
@@ -67,7 +68,7 @@ class ImportContext:
         return name
 
 
-def _tracer() -> Any:
+def _tracer(autowrap: tuple[Any, ...] = ()) -> Any:
     from torch import fx
 
     class LevelTracer(fx.Tracer):
@@ -76,12 +77,12 @@ def _tracer() -> Any:
         def is_leaf_module(self, m: Any, qualname: str) -> bool:
             return True
 
-    return LevelTracer()
+    return LevelTracer(autowrap_functions=autowrap)
 
 
-def _trace(module: Any) -> Any:
+def _trace(module: Any, autowrap: tuple[Any, ...] = ()) -> Any:
     try:
-        return _tracer().trace(module)
+        return _tracer(autowrap).trace(module)
     except Exception as exc:
         raise NotGraphable(f"torch.fx cannot trace its forward ({type(exc).__name__}: "
                            f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
@@ -107,7 +108,7 @@ class ModuleLevel:
     def __init__(self, ctx: ImportContext, module: Any, name: str, inputs: list[Any], path: str) -> None:
         self.ctx, self.module, self.path = ctx, module, path
         self.out = Converted(Graph(name))
-        self.fx_graph = _trace(module)
+        self.fx_graph = _trace(module, helper_functions(ctx.cat, module))
         self.values = _run(module, self.fx_graph, inputs)
         self.refs: dict[Any, Any] = {}  # fx node → (graph node id, port), or a tuple of those
         self.add_users: dict[str, int] = {}
@@ -124,8 +125,13 @@ class ModuleLevel:
     def convert(self) -> Converted:
         import torch
 
+        self.plans = {n: plan for n in self.fx_graph.nodes if n.op == "call_module"
+                      if (plan := self._plan_module(n)) is not None}
+        covered = {c for plan in self.plans.values() for c in plan[2].covered}
         for n in self.fx_graph.nodes:
             v = self.value(n)
+            if n in covered:
+                continue
             if n.op == "placeholder":
                 if isinstance(v, torch.Tensor):
                     self._input(n, v)
@@ -182,6 +188,9 @@ class ModuleLevel:
 
         original = self.module.get_submodule(n.target)
         args = [a for a in n.args]
+        if n in self.plans:
+            self._catalog_module(n, original, args, [])
+            return
         tensors_only = all(isinstance(self.value(a), torch.Tensor) for a in args) and args
         if tensors_only and not n.kwargs:
             specs = [_spec(self.value(a)) for a in args]
@@ -204,7 +213,45 @@ class ModuleLevel:
             reason = "it is called with arguments other than tensors"
         self._custom_module(n, original, args, reason)
 
+    def _plan_module(self, n: Any) -> tuple[str, dict[str, Any], Match] | None:
+        """The catalog layer this call is, with its params and how the call's arguments feed its ports."""
+        import torch
+
+        module = self.module.get_submodule(n.target)
+        mapper = self.ctx.mapper
+        for layer in mapper.candidates(module):
+            if layer.is_loss:  # a loss ends a training graph, not the model's forward: kept as code
+                continue
+            defaults = layer.validate_params(layer.default_params())[0]
+            first = next((m for v in _flips(layer, defaults) if (m := match_template(layer, v, n)) is not None), None)
+            if first is None or not all(isinstance(self.value(a), torch.Tensor) for a in first.ports.values()):
+                continue
+            specs = {port: _spec(self.value(a)) for port, a in first.ports.items()}
+            found = mapper.map(module, specs)
+            if found is None:
+                continue
+            params = layer.validate_params(found[1])[0]
+            for variant in _flips(layer, params):
+                if variant is not params and not mapper.same(layer, dict(variant), specs, module):
+                    continue
+                matched = match_template(layer, variant, n)
+                if matched is not None:
+                    return layer.type, plain_params(layer, dict(variant)), matched
+        return None
+
     def _catalog_module(self, n: Any, module: Any, args: list[Any], specs: list[TensorSpec]) -> bool:
+        plan = self.plans.get(n)
+        if plan is not None:
+            type_name, params, matched = plan
+            node_id = self.new_id(_attr_name(n.target, type_name))
+            self.out.graph.add_node(type_name, node_id, params)
+            for port, a in matched.ports.items():
+                self._connect(self.refs[a], node_id, port)
+            refs = _shape_refs(node_id, matched.outputs)
+            self.refs[n] = refs if matched.index is None else [None] * matched.index + [refs]
+            self._keys(n.target, node_id)
+            self.out.mapped += 1
+            return True
         alias = _module_alias(module)
         if alias is not None:
             type_name, params = alias
@@ -212,29 +259,6 @@ class ModuleLevel:
             self.out.graph.add_node(type_name, node_id, params)
             self._connect(self.refs[args[0]], node_id, "x")
             self.refs[n] = (node_id, "y")
-            self.out.mapped += 1
-            return True
-        candidates = [c for c in self.ctx.mapper.candidates(module) if not c.is_loss]  # a loss ends training's
-        for layer in candidates:  # graph, not the model's forward: a module returning one keeps it as code
-            ports = [p.name for p in layer.inputs if not p.optional]
-            if len(ports) != len(args):
-                continue
-            found = self.ctx.mapper.map(module, dict(zip(ports, specs, strict=True)))
-            if found is None:
-                continue
-            type_name, params = found
-            layer = self.ctx.cat.get(type_name)
-            assert layer.torch is not None
-            template = layer.torch.forward_template(layer.validate_params(params)[0])
-            outputs = _template_outputs(template)
-            if outputs is None:
-                continue
-            node_id = self.new_id(_attr_name(n.target, type_name))
-            self.out.graph.add_node(type_name, node_id, params)
-            for port, a in zip(ports, args, strict=True):
-                self._connect(self.refs[a], node_id, port)
-            self.refs[n] = _shape_refs(node_id, outputs)
-            self._keys(n.target, node_id)
             self.out.mapped += 1
             return True
         return False
@@ -396,6 +420,15 @@ class ModuleLevel:
             [(node_id, f"y{i}") for i in range(len(outputs))]
 
 
+def _flips(layer: Any, params: Any) -> list[Any]:
+    """``params`` and each variant with one bool flipped: forward-only flags (``causal``) no module records."""
+    variants = [params]
+    for spec in layer.params:
+        if spec.kind == "bool" and isinstance(params.get(spec.name), bool):
+            variants.append(layer.validate_params({**params, spec.name: not params[spec.name]})[0])
+    return variants
+
+
 def _module_alias(module: Any) -> tuple[str, dict[str, Any]] | None:
     """torch modules that are a catalog function layer under another name (``nn.Flatten`` is ``torch.flatten``)."""
     from torch import nn
@@ -501,16 +534,24 @@ def _only_block(graph: Graph) -> Any:
 
 
 def _chain_next(graph: Graph, node_id: str, signature: str) -> str | None:
+    """The next copy of the same block, when this one's outputs feed exactly its inputs, in order."""
     node = graph.node(node_id)
-    if node.body is None or len(node.body.output_nodes) != 1:
-        return None
+    assert node.body is not None
+    outs = [n.id for n in node.body.output_nodes]
     users = graph.outgoing(node_id)
-    if len(users) != 1:
+    targets = {e.dst for e in users}
+    if len(targets) != 1:
         return None
-    nxt = graph.node(users[0].dst)
-    if nxt.type != BLOCK or nxt.repeat != 1 or nxt.body is None or len(graph.incoming(nxt.id)) != 1:
+    nxt = graph.node(targets.pop())
+    if nxt.type != BLOCK or nxt.repeat != 1 or nxt.body is None or body_signature(nxt.body) != signature:
         return None
-    return nxt.id if body_signature(nxt.body) == signature else None
+    ins = [n.id for n in nxt.body.input_nodes]
+    if len(ins) != len(outs) or len(users) != len(outs):
+        return None
+    fed = {e.dst_port: e.src_port for e in users}
+    if any(fed.get(i) != o for i, o in zip(ins, outs, strict=True)) or len(graph.incoming(nxt.id)) != len(ins):
+        return None
+    return nxt.id
 
 
 def _common_name(ids: list[str]) -> str:
@@ -530,7 +571,7 @@ def fold_repeats(out: Converted) -> None:
         if node_id not in graph:
             continue
         node = graph.node(node_id)
-        if node.type != BLOCK or node.repeat != 1 or node.body is None or len(node.body.input_nodes) != 1:
+        if node.type != BLOCK or node.repeat != 1 or node.body is None:
             continue
         signature = body_signature(node.body)
         chain = [node_id]
@@ -538,9 +579,8 @@ def fold_repeats(out: Converted) -> None:
             chain.append(nxt)
         if len(chain) < 2:
             continue
-        last_out = graph.node(chain[-1]).body.output_nodes[0].id  # type: ignore[union-attr]
-        consumers = [(e.dst, e.dst_port) for e in graph.outgoing(chain[-1])]
-        for dst, port in consumers:
+        consumers = [(e.src_port, e.dst, e.dst_port) for e in graph.outgoing(chain[-1])]
+        for _, dst, port in consumers:
             graph.disconnect(dst, port)
         for later in reversed(chain[1:]):
             for edge in list(graph.outgoing(later)):
@@ -549,8 +589,8 @@ def fold_repeats(out: Converted) -> None:
                 graph.disconnect(later, port)
             graph.remove_node(later)
         graph.set_param(node_id, "repeat", len(chain))
-        for dst, port in consumers:
-            graph.connect(node_id, last_out, dst, port)
+        for src_port, dst, port in consumers:  # copies share a body: the last one's output ports are the first's
+            graph.connect(node_id, src_port, dst, port)
         name = _common_name(chain)
         if name and name != node_id and name not in graph and name not in _RESERVED:
             graph.rename_node(node_id, name)

@@ -66,6 +66,8 @@ def _candidates_by_class(cat: Catalog) -> dict[str, list[LayerDef]]:
 def _attribute_values(module: Any) -> list[Any]:
     """Plain values found anywhere on the module: where an unreadable param's value is looked for."""
     values: list[Any] = []
+    for tensor in [*module.parameters(), *module.buffers()]:
+        values.extend(int(d) for d in tensor.shape)  # sizes only a weight's shape records (max_len)
     for sub in module.modules():
         for key, value in vars(sub).items():
             if not key.startswith("_") and key != "training" and isinstance(value, int | float | str | bool):
@@ -162,6 +164,11 @@ class ModuleMapper:
             self._helpers[name] = ns[name]
         return self._helpers[name]
 
+    def same(self, layer: LayerDef, params: dict[str, Any], inputs: Mapping[str, TensorSpec], module: Any) -> bool:
+        """Whether ``params`` construct exactly ``module`` (a forward-only flag such as ``causal`` may vary)."""
+        built = self._build(layer, params, inputs)
+        return built is not None and config_of(built) == config_of(module)
+
     def _build(self, layer: LayerDef, params: dict[str, Any], inputs: Mapping[str, TensorSpec]) -> Any | None:
         import torch
 
@@ -213,10 +220,10 @@ class ModuleMapper:
             built = self._build(layer, trial, inputs)
             if built is not None and config_of(built) == want:
                 params = trial
-        return _validated(layer, params)
+        return plain_params(layer, params)
 
 
-def _validated(layer: LayerDef, params: dict[str, Any]) -> dict[str, Any]:
+def plain_params(layer: LayerDef, params: dict[str, Any]) -> dict[str, Any]:
     """Params as plain JSON values, only those that differ from the defaults."""
     validated, _ = layer.validate_params(params)
     defaults = layer.default_params()
