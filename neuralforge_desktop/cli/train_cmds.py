@@ -80,6 +80,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--grad-clip", type=opt.positive_float, metavar="NORM")
     p.add_argument("--early-stopping", type=opt.positive_int, metavar="EPOCHS")
     p.add_argument("--seed", type=opt.seed, default=0)
+    p.add_argument("--init", metavar="FILE.safetensors", type=opt.non_empty,
+                   help="start from these weights (e.g. the OUT.safetensors `neuralforge import` wrote), loaded "
+                   "strictly: every tensor of the model, none missing, none extra")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     parallel = p.add_mutually_exclusive_group()
     parallel.add_argument("--procs", type=opt.positive_int, metavar="N",
@@ -119,6 +122,20 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     r.set_defaults(func=cmd_resume)
 
 
+INIT_FILE = "init.safetensors"
+
+
+def _init_file(text: str | None) -> Path | None:
+    if text is None:
+        return None
+    path = Path(text)
+    if not path.is_file():
+        raise CliError(f"--init {text}: no such file")
+    if path.suffix != ".safetensors":
+        raise CliError(f"--init {text}: expected a .safetensors file (weights only, never pickled code)")
+    return path
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from neuralforge_desktop.cli.datasets_cmd import parse_options
     from neuralforge_desktop.core.training.config import ConfigError, TrainConfig
@@ -134,7 +151,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                              limit=args.limit, val_fraction=args.val_fraction, augment_flip="flip" in args.augment,
                              augment_crop=4 if "crop" in args.augment else 0, metrics=list(args.metric),
                              trust_code=args.trust_code, dataset_options=parse_options(args.option),
-                             procs=_procs(args)).validate()
+                             procs=_procs(args), init=INIT_FILE if args.init else None).validate()
     except ConfigError as exc:
         raise CliError(str(exc)) from None
     check_dataset(args.dataset)
@@ -152,7 +169,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     host = remote_train.wanted_host(args)
     if args.gpus:
         _check_gpus(args.gpus, host)
+    init = _init_file(args.init)
     run_id, folder = prepare_run(graph, config, store, args.experiment, args.name)
+    if init is not None:  # a copy in the run folder: the run keeps what it started from, remote hosts get it too
+        import shutil
+
+        shutil.copyfile(init, folder / INIT_FILE)
     if not args.json:
         where = (f"on host {host.name}" if host is not None else "in a worker process") + (
             f" and {', '.join(remote_train.extra_hosts(args))}" if remote_train.extra_hosts(args) else "")

@@ -113,6 +113,27 @@ def map_call(node: Any, value: Value) -> Mapped | None:
         if positional or extra or not _literal(list(params.values())):
             return None
         return Mapped(kind, params, [x])
+    if name in ("max_pool2d", "avg_pool2d") and node.op == "call_function" and rank == 4:
+        kernel = _arg(node, 1, "kernel_size")
+        stride = _arg(node, 2, "stride")
+        padding = _arg(node, 3, "padding", 0)
+        # fx spells out every default; only those must hold
+        defaults = {"dilation": 1, "return_indices": False, "count_include_pad": True, "divisor_override": None}
+        extra = {k: v for k, v in node.kwargs.items() if k not in ("kernel_size", "stride", "padding", "ceil_mode")}
+        if any(defaults.get(k, object()) != v for k, v in extra.items()) or len(node.args) > 4:
+            return None
+        ceil = node.kwargs.get("ceil_mode", False)
+        if not _literal([kernel, stride, padding, ceil]):
+            return None
+        params = {"kernel_size": kernel, "padding": padding, "ceil_mode": ceil}
+        if stride not in (None, [], ()):
+            params["stride"] = stride
+        return Mapped("MaxPool2d" if name == "max_pool2d" else "AvgPool2d", params, [x])
+    if name == "adaptive_avg_pool2d" and node.op == "call_function" and rank == 4:
+        size = _arg(node, 1, "output_size")
+        if _literal(size) and len(node.args) + len(node.kwargs) == 2:
+            return Mapped("AdaptiveAvgPool2d", {"output_size": size}, [x])
+        return None
     if name == "flatten":
         start, end = _arg(node, 1, "start_dim", 0), _arg(node, 2, "end_dim", -1)
         if isinstance(start, int) and isinstance(end, int):

@@ -158,6 +158,8 @@ class RemoteTrainingProcess:
         dataset = upload_dataset(conn, workdir, str(config["dataset"]), self._say)
         config["dataset"] = dataset.spec
         conn.put(self.run_dir / "graph.nfg", posixpath.join(folder, "graph.nfg"))
+        if config.get("init"):  # the weights `train --init` starts from travel with the run
+            conn.put(self.run_dir / str(config["init"]), posixpath.join(folder, str(config["init"])))
         conn.write_text(posixpath.join(folder, "config.json"), json.dumps(config, indent=2))
         # No store path: the worker records its store calls in store.jsonl for this machine to replay.
         conn.write_text(posixpath.join(folder, "run.json"), json.dumps({"run_id": self.run_id, "record": True}))

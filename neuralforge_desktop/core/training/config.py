@@ -49,6 +49,7 @@ class TrainConfig:
     trust_code: bool = False  # the user allowed metrics that import code (--trust-code)
     threads: int | None = None  # torch CPU threads; None = torch's default
     procs: int | None = None  # data-parallel processes (torchrun, one per GPU on CUDA); None = 1
+    init: str | None = None  # weights to start from: a safetensors file in the run folder (`train --init`)
 
     def validate(self) -> TrainConfig:
         def need(ok: bool, name: str, message: str) -> None:
@@ -74,6 +75,9 @@ class TrainConfig:
         need(self.procs is None or 1 <= self.procs <= 256, "procs", f"must be from 1 to 256, got {self.procs}")
         need(self.procs is None or self.batch_size >= self.procs, "batch_size",
              f"must be at least the number of processes ({self.procs}): each takes a share of every batch")
+        need(self.init is None or (bool(self.init) and "/" not in self.init and "\\" not in self.init
+                                   and self.init.endswith(".safetensors")), "init",
+             f"must name a .safetensors file in the run folder, got {self.init!r}")
         return self
 
     def to_json(self) -> dict[str, Any]:

@@ -41,6 +41,7 @@ from neuralforge_desktop.core.training.events import (
 )
 from neuralforge_desktop.core.training.loop_state import EpochTally, LoopState
 from neuralforge_desktop.core.training.parts import TrainingParts, build_parts
+from neuralforge_desktop.core.training.setup import load_initial_weights
 
 TOKENIZER_FILE = "tokenizer.json"
 
@@ -110,6 +111,8 @@ class Trainer:
 
     def _run(self, resume: bool) -> TrainResult:
         parts = build_parts(self.graph, self.config)
+        if self.config.init and not resume:  # a resumed run's checkpoint already holds what it started from
+            load_initial_weights(parts.model, self.run_dir / self.config.init)
         state = self._restore(parts) if resume else LoopState()
         parts.ddp = self.world.wrap(parts.model, parts.device)
         if not self.world.main:  # the carried sums of a mid-epoch checkpoint are rank 0's: counted once

@@ -7,6 +7,7 @@ A graph may have several data Inputs; ``bind_dataset`` decides which dataset fie
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from neuralforge_desktop.core.analysis.shapes import ShapeInference
@@ -258,3 +259,26 @@ def to_tensors(split: Any, device: Any, task: str, fields: list[str] | None = No
     if task in ("classification", "language-modeling"):
         y = y.to(torch.int64)
     return xs, y
+
+
+def load_initial_weights(model: Any, path: Path) -> None:
+    """Start from ``path`` (safetensors, keyed as the generated code and ``neuralforge import`` key them),
+    loaded strictly: a missing, extra or misshapen tensor is named, never silently left at its init."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        state = load_file(str(path))
+    except (OSError, SafetensorError) as exc:
+        raise SetupError(f"initial weights {path.name}: not a readable safetensors file ({exc})") from None
+    own = model.state_dict()
+    for key, value in own.items():
+        if key not in state:
+            raise SetupError(f"initial weights {path.name} have no {key!r} (the model needs {tuple(value.shape)})")
+        if tuple(state[key].shape) != tuple(value.shape):
+            raise SetupError(f"initial weights {path.name}: {key!r} is {tuple(state[key].shape)}, the model's is "
+                             f"{tuple(value.shape)}")
+    extra = sorted(set(state) - set(own))
+    if extra:
+        raise SetupError(f"initial weights {path.name} hold {extra[0]!r}, which the model does not have")
+    model.load_state_dict(state, strict=True)
