@@ -27,6 +27,7 @@ from neuralforge_desktop.cli import (
     runs_cmd,
     start_cmd,
     summary_cmd,
+    sync_cmd,
     train_cmds,
     zoo_cmd,
 )
@@ -100,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     export_cmd.add_parsers(sub)
     hosts_cmd.add_parsers(sub)
     import_cmd.add_parsers(sub)
+    sync_cmd.add_parsers(sub)
     _add_debug_everywhere(parser)
     return parser
 

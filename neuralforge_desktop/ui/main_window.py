@@ -104,6 +104,7 @@ class MainWindow(QMainWindow):
         self.inspector = Inspector(self.bridge, self.selection, self.edits)
         self.summary = SummaryPanel(self.bridge, self.selection)
         self.code_view = CodeView(self.bridge, self.selection)
+        self.code_view.set_edit_sink(self.edits.push_edit)  # Apply in the code view: one undo step
         self.problems = ProblemsPanel(self.bridge, self.selection)
         self.history = QUndoView(self.edits)
         self._label_history_start()
@@ -482,6 +483,7 @@ class MainWindow(QMainWindow):
             self.train_panel.shutdown()  # ask a running worker to stop (it checkpoints) before the app goes
         self.files.autosave_timer.stop()
         self.previews.shutdown()
+        self.code_view.shutdown()
         self.files.discard_recovery()  # saved or deliberately discarded: nothing to recover
         screen = self.screen()
         self.settings.save_layout(self.saveGeometry(), self.saveState(),

@@ -95,8 +95,10 @@ def match_template(layer: LayerDef, params: Params, node: Any) -> Match | None:
         if len(statement) != 1 or not isinstance(statement[0], ast.Assign) or len(statement[0].targets) != 1:
             return None
         rhs, index = statement[0].value, None
-        if isinstance(rhs, ast.Subscript) and isinstance(rhs.slice, ast.Constant) and isinstance(rhs.slice.value, int):
-            rhs, index = rhs.value, rhs.slice.value
+        if isinstance(rhs, ast.Subscript):
+            picked = rhs.slice
+            if isinstance(picked, ast.Constant) and isinstance(picked.value, int):
+                rhs, index = rhs.value, picked.value
         if not (isinstance(rhs, ast.Call) and isinstance(rhs.func, ast.Name) and rhs.func.id == _SELF):
             return None
         found = Match({}, _outputs(statement[0].targets[0]), index)

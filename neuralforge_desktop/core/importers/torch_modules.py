@@ -224,12 +224,17 @@ class ModuleMapper:
 
 
 def plain_params(layer: LayerDef, params: dict[str, Any]) -> dict[str, Any]:
-    """Params as plain JSON values, only those that differ from the defaults."""
+    """Params as plain JSON values, only those that differ from the defaults, written as a person would
+    (``kernel_size`` 3 rather than [3, 3])."""
     validated, _ = layer.validate_params(params)
-    defaults = layer.default_params()
+    defaults, _ = layer.validate_params(layer.default_params())
     out: dict[str, Any] = {}
     for spec in layer.params:
         value = validated[spec.name]
-        if value != defaults.get(spec.name) and value != (layer.validate_params(defaults)[0].get(spec.name)):
+        if value == defaults.get(spec.name):
+            continue
+        if spec.kind == "int_or_tuple" and isinstance(value, tuple) and value and len(set(value)) == 1:
+            out[spec.name] = value[0]
+        else:
             out[spec.name] = list(value) if isinstance(value, tuple) else value
     return out

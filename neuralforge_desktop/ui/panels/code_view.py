@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import keyword
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QRegularExpression, Qt, QTimer, Signal
@@ -17,6 +18,8 @@ from PySide6.QtGui import (
     QFont,
     QFontDatabase,
     QGuiApplication,
+    QKeySequence,
+    QShortcut,
     QShowEvent,
     QSyntaxHighlighter,
     QTextCharFormat,
@@ -38,8 +41,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from neuralforge_desktop.core.edit.edits import Edit
 from neuralforge_desktop.core.ir.atomic import write_text_atomic
+from neuralforge_desktop.core.ir.graph import Graph
 from neuralforge_desktop.ui.bridge import DocumentBridge, SelectionModel
+from neuralforge_desktop.ui.panels.code_apply import CodeApplier
 from neuralforge_desktop.ui.theme import DEFAULT_THEME, Roles, roles
 
 DEBOUNCE_MS = 150
@@ -123,9 +129,11 @@ class PythonHighlighter(QSyntaxHighlighter):
 
 
 class CodeView(QWidget):
-    """Read-only generated source (or why there is none), Copy and Save…"""
+    """Generated source (or why there is none), Copy and Save…; with Edit on, the code can be changed and
+    Apply (Ctrl+Enter) turns it back into the graph: the smallest set of edits, one undo step."""
 
     code_changed = Signal()  # the shown text was regenerated (tests and status bars listen)
+    apply_finished = Signal(bool, str)  # after Apply: whether the graph changed, and what was said
 
     def __init__(self, bridge: DocumentBridge, selection: SelectionModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -154,6 +162,21 @@ class CodeView(QWidget):
         self._save = QPushButton("Save…", self)
         self._save.setToolTip("Save as a .py file")
         self._save.clicked.connect(self._save_dialog)
+        self._edit = QPushButton("Edit", self)
+        self._edit.setCheckable(True)
+        self._edit.setToolTip("Edit the PyTorch code; Apply (Ctrl+Enter) updates the canvas from it")
+        self._edit.toggled.connect(self.set_editing)
+        self._apply = QPushButton("Apply", self)
+        self._apply.setToolTip("Update the canvas from the code (Ctrl+Enter): unchanged nodes stay where they are")
+        self._apply.clicked.connect(self.apply_code)
+        self._apply.hide()
+        self._edit_sink: Callable[[Edit], None] | None = None
+        self._applier: CodeApplier | None = None
+        self._note = QLabel(self)  # what the last Apply did, or where the code is wrong
+        self._note.setWordWrap(True)
+        self._note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._note.hide()
+        self._error_line = 0
         self._error = QLabel(self)
         self._error.setWordWrap(True)
         self._error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -169,10 +192,15 @@ class CodeView(QWidget):
         self._editor.setFont(font)
         self._editor.setTabStopDistance(4 * self._editor.fontMetrics().horizontalAdvance(" "))
         self._highlighter = PythonHighlighter(self._editor.document(), self._theme)
+        apply_keys = QShortcut(QKeySequence("Ctrl+Return"), self._editor)
+        apply_keys.setContext(Qt.ShortcutContext.WidgetShortcut)
+        apply_keys.activated.connect(self.apply_code)
 
         bar = QHBoxLayout()
         bar.addWidget(self._title, 1)
         bar.addWidget(self._framework_box)
+        bar.addWidget(self._edit)
+        bar.addWidget(self._apply)
         bar.addWidget(self._copy)
         bar.addWidget(self._save)
         layout = QVBoxLayout(self)
@@ -180,6 +208,7 @@ class CodeView(QWidget):
         layout.setSpacing(6)
         layout.addLayout(bar)
         layout.addWidget(self._error)
+        layout.addWidget(self._note)
         layout.addWidget(self._editor, 1)
         self._filler = QWidget(self)  # takes the editor's room while only the error is shown
         self._filler.hide()
@@ -227,8 +256,108 @@ class CodeView(QWidget):
             found.append(selection.cursor.blockNumber() + 1)
         return found
 
+    # -- editing ---------------------------------------------------------------------------------------------
+    def set_edit_sink(self, sink: Callable[[Edit], None]) -> None:
+        """Where Apply sends its edit (the window's undo stack)."""
+        self._edit_sink = sink
+
+    def editing(self) -> bool:
+        return self._edit.isChecked()
+
+    def set_editing(self, on: bool) -> None:
+        if self._edit.isChecked() != on:
+            self._edit.setChecked(on)  # comes back here through toggled
+            return
+        if on and self._framework != "pytorch":
+            self.set_framework("pytorch")  # what Apply reads is PyTorch code
+        self._framework_box.setEnabled(not on)
+        self._editor.setReadOnly(not on)
+        self._editor.setTextInteractionFlags(Qt.TextInteractionFlag.TextEditorInteraction if on else
+                                             Qt.TextInteractionFlag.TextSelectableByMouse
+                                             | Qt.TextInteractionFlag.TextSelectableByKeyboard)
+        self._apply.setVisible(on)
+        self._note.hide()
+        if not on:
+            self._source = ""  # whatever was typed and not applied gives way to the graph's code
+            self.refresh()
+
+    def set_code_text(self, text: str) -> None:
+        """Replace the editor's text (as typing would)."""
+        self._editor.setPlainText(text)
+
+    def apply_code(self) -> None:
+        """Import the editor's code in the import process and apply the difference to the graph."""
+        if not self.editing():
+            return
+        if self._applier is None:
+            self._applier = CodeApplier(self)
+            self._applier.imported.connect(self._imported)
+            self._applier.failed.connect(self._apply_failed)
+        self._say("Applying…", error=False)
+        self._apply.setEnabled(False)
+        self._applier.apply(self._editor.toPlainText())
+
+    def shutdown(self) -> None:
+        if self._applier is not None:
+            self._applier.stop()
+
+    def _imported(self, graph: Graph) -> None:
+        from neuralforge_desktop.core.importers.sync import sync_plan
+
+        self._apply.setEnabled(True)
+        self._error_line = 0
+        try:
+            plan = sync_plan(self._bridge.document.graph, graph)
+        except Exception as exc:  # a graph the diff cannot place: said, the canvas untouched
+            self._apply_failed(f"could not apply: {exc}", 0)
+            return
+        if plan.empty:
+            self._say("No change: the canvas already is this code.", error=False)
+            self.apply_finished.emit(False, "no change")
+            return
+        if self._edit_sink is None:
+            return
+        try:
+            self._edit_sink(plan.edit)
+        except Exception as exc:
+            self._apply_failed(f"could not apply: {exc}", 0)
+            return
+        summary = "; ".join(plan.lines[:6]) + (f"; … {len(plan.lines) - 6} more" if len(plan.lines) > 6 else "")
+        self._say(f"Applied: {summary}", error=False)
+        self._source = ""
+        self.refresh()  # the graph's own code, in NeuralForge's layout, under what was typed
+        self.apply_finished.emit(True, summary)
+
+    def _apply_failed(self, message: str, line: int) -> None:
+        self._apply.setEnabled(True)
+        self._error_line = line
+        self._say(("Not applied; the canvas is unchanged. " + message), error=True)
+        if line:
+            block = self._editor.document().findBlockByNumber(line - 1)
+            if block.isValid():
+                self._editor.setTextCursor(QTextCursor(block))
+                self._editor.ensureCursorVisible()
+        self._highlight_selection()
+        self.apply_finished.emit(False, message)
+
+    def error_line(self) -> int:
+        return self._error_line
+
+    def note(self) -> str:
+        return self._note.text() if not self._note.isHidden() else ""
+
+    def _say(self, text: str, error: bool) -> None:
+        c = roles(self._theme)
+        color = c.error if error else c.muted
+        self._note.setStyleSheet(f"color: {color};")
+        self._note.setText(text)
+        self._note.show()
+
     def refresh(self) -> None:
         """Regenerate now (normally called by the debounce timer or when shown)."""
+        if self.editing() and self._source and self._editor.toPlainText() != self._source:
+            self._stale = True  # the user's unapplied text stays until Apply or Edit off
+            return
         self._timer.stop()
         self._stale = False
         result = self._bridge.document.code(self._framework)
@@ -342,8 +471,17 @@ class CodeView(QWidget):
     def _highlight_selection(self) -> None:
         nid = self._selection.current
         ranges = self._node_lines.get(nid, []) if nid else []
+        errors: list[QTextEdit.ExtraSelection] = []
+        if self._error_line:
+            block = self._editor.document().findBlockByNumber(self._error_line - 1)
+            if block.isValid():
+                bad = QTextEdit.ExtraSelection()
+                bad.format.setBackground(QColor(roles(self._theme).error).lighter(170))
+                bad.format.setProperty(QTextFormat.Property.FullWidthSelection, True)
+                bad.cursor = QTextCursor(block)
+                errors.append(bad)
         if not ranges or not self._source:
-            self._editor.setExtraSelections([])
+            self._editor.setExtraSelections(errors)
             return
         fmt = QTextCharFormat()
         fmt.setBackground(QColor(roles(self._theme).code_line))
@@ -359,7 +497,7 @@ class CodeView(QWidget):
                 extra.format = fmt
                 extra.cursor = QTextCursor(block)
                 selections.append(extra)
-        self._editor.setExtraSelections(selections)
+        self._editor.setExtraSelections(selections + errors)
         self._scroll_to(ranges)
 
     def _scroll_to(self, ranges: list[tuple[int, int]]) -> None:
