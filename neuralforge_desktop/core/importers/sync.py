@@ -116,6 +116,12 @@ def _renamed(new: Graph, mapping: dict[str, str], old: Graph) -> Graph:
     return graph
 
 
+def _body_changed(before: Node, after: Node, cat: Catalog, symbols: dict[str, int]) -> bool:
+    if before.body is None or after.body is None:
+        return False
+    return structure_key(before.body, cat, symbols) != structure_key(after.body, cat, symbols)
+
+
 def _align_ports(old: Graph, new: Graph) -> None:
     """A block's ports are its body's Input and Output ids, which code does not carry (``y`` may come back as
     ``output``): matched blocks take their old port names, in order, so their wires compare equal."""
@@ -159,9 +165,8 @@ def sync_plan(old: Graph, code_graph: Graph, cat: Catalog | None = None) -> Sync
     lines: list[str] = []
     gone = [nid for nid in old.topo_order() if nid in forward and nid not in new.nodes]
     added = [nid for nid in new.topo_order() if nid not in old.nodes]
-    replaced = [nid for nid in new.nodes if nid in old.nodes and old.node(nid).body is not None
-                and new.node(nid).body is not None and structure_key(old.node(nid).body, cat, old.symbols)
-                != structure_key(new.node(nid).body, cat, old.symbols)]
+    replaced = [nid for nid in new.nodes if nid in old.nodes and _body_changed(old.node(nid), new.node(nid), cat,
+                                                                              old.symbols)]
 
     def edge_set(graph: Graph, within: set[str]) -> set[Edge]:
         return {e for e in graph.edges if e.src in within and e.dst in within}
