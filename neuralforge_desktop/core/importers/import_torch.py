@@ -207,8 +207,10 @@ def import_torch(source: str, inputs: list[InputSpec] | None = None, *, kwargs: 
         load_weights(loaded.module, weights)
     specs = example_inputs(loaded, list(inputs or []))
     tensors = _example(specs, loaded)
-    expected = _run_original(loaded, specs, tensors)
+    recorded: dict[int, list[Any]] = {}
+    expected = _run_original(loaded, specs, tensors, recorded)
     ctx = ImportContext(cat, vars(loaded.namespace))
+    ctx.recorded = {key: calls[0] for key, calls in recorded.items() if len(calls) == 1}
     try:
         with torch.no_grad():
             level = ModuleLevel(ctx, loaded.module, type(loaded.module).__name__, tensors, "")
@@ -226,8 +228,10 @@ def import_torch(source: str, inputs: list[InputSpec] | None = None, *, kwargs: 
     return result
 
 
-def _run_original(loaded: LoadedSource, specs: list[InputSpec], tensors: list[Any]) -> Any:
-    """The module's outputs on the example; a failure names the innermost submodule that raised."""
+def _run_original(loaded: LoadedSource, specs: list[InputSpec], tensors: list[Any],
+                  recorded: dict[int, list[Any]]) -> Any:
+    """The module's outputs on the example, and each submodule's outputs in ``recorded`` (by module);
+    a failure names the innermost submodule that raised."""
     import torch
 
     names = {m: n for n, m in loaded.module.named_modules()}
@@ -237,6 +241,7 @@ def _run_original(loaded: LoadedSource, specs: list[InputSpec], tensors: list[An
 
     def leave(module: Any, args: Any, output: Any) -> None:
         stack.pop()
+        recorded.setdefault(id(module), []).append(output)
 
     hooks = [m.register_forward_pre_hook(enter) for m in names]
     hooks += [m.register_forward_hook(leave) for m in names]

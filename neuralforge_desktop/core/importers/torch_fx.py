@@ -55,6 +55,9 @@ class ImportContext:
         self.mapper = ModuleMapper(cat)
         self.namespace = namespace
         self.class_names: dict[str, str] = {}  # custom class source → the unique class name it got
+        # What each submodule returned when the whole model ran once (modules called once only): each level
+        # replays these instead of computing its submodules again, so a model runs once, not once per level.
+        self.recorded: dict[int, Any] = {}
 
     def class_name(self, base: str, source_key: str) -> str:
         if source_key in self.class_names:
@@ -88,11 +91,16 @@ def _trace(module: Any, autowrap: tuple[Any, ...] = ()) -> Any:
                            f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
 
 
-def _run(module: Any, graph: Any, inputs: list[Any]) -> dict[Any, Any]:
+def _run(module: Any, graph: Any, inputs: list[Any], recorded: dict[int, Any]) -> dict[Any, Any]:
     from torch import fx
 
+    class Replay(fx.Interpreter):
+        def call_module(self, target: Any, args: Any, kwargs: Any) -> Any:
+            found = recorded.get(id(self.fetch_attr(target)))
+            return found if found is not None else super().call_module(target, args, kwargs)
+
     # the module itself, not an fx.GraphModule: a submodule called ``code`` or ``graph`` would clash with those
-    interp = fx.Interpreter(module, garbage_collect_values=False, graph=graph)
+    interp = Replay(module, garbage_collect_values=False, graph=graph)
     try:
         interp.run(*inputs)
     except Exception as exc:
@@ -109,7 +117,7 @@ class ModuleLevel:
         self.ctx, self.module, self.path = ctx, module, path
         self.out = Converted(Graph(name))
         self.fx_graph = _trace(module, helper_functions(ctx.cat, module))
-        self.values = _run(module, self.fx_graph, inputs)
+        self.values = _run(module, self.fx_graph, inputs, ctx.recorded)
         self.refs: dict[Any, Any] = {}  # fx node → (graph node id, port), or a tuple of those
         self.add_users: dict[str, int] = {}
 
