@@ -188,10 +188,38 @@ def main(argv: list[str] | None = None) -> int:
         result = import_torch(f"{example}:Net", [parse_input("x=3,32,32")])
         graph_path, _ = write_import(result, folder / "net.nfg")
         window.files.load(graph_path)
+        window.view.arrange(window.bridge.document)  # laid out for this canvas, as a template opens
         settle(app)
         select(window, "gate")
 
     window_shot("imported-model", "", imported)
+
+    def code_apply(window: MainWindow) -> None:
+        """The code view in Edit mode: conv2 made narrower in the code, applied to the canvas (one undo step)."""
+        docks = window.docks
+        docks.code.show()
+        docks.code.raise_()
+        window.resizeDocks([docks.code], [380], Qt.Orientation.Vertical)
+        view = window.code_view
+        view.refresh()
+        view.set_editing(True)
+        source = view.source()
+        view.set_code_text(source.replace("nn.Conv2d(32, 64, kernel_size=3", "nn.Conv2d(32, 48, kernel_size=3")
+                           .replace("nn.Linear(3136, 128)", "nn.Linear(2352, 128)"))
+        done: list[bool] = []
+        view.apply_finished.connect(lambda changed, _text: done.append(changed))
+        view.apply_code()
+        deadline = time.monotonic() + 60
+        while not done and time.monotonic() < deadline:
+            app.processEvents()
+            time.sleep(0.01)
+        if not done or not done[0]:
+            raise SystemExit(f"apply did not change the graph: {view.note()}")
+        settle(app)
+        select(window, "conv2")
+        view.shutdown()
+
+    window_shot("code-apply", "mnist-cnn", code_apply)
     for template in TEMPLATE_SHOTS:
         window_shot(f"template-{template}", template, as_opened, size=SMALL)
     window_shot("blank-canvas", "", lambda window: None)

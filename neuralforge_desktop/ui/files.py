@@ -23,6 +23,7 @@ from neuralforge_desktop.core.ir.serialize import GraphFileError, load_graph
 if TYPE_CHECKING:
     from neuralforge_desktop.ui.canvas.export import ExportOptions
     from neuralforge_desktop.ui.dialogs.export_model import ExportModelDialog
+    from neuralforge_desktop.ui.dialogs.import_code import ImportCodeDialog
     from neuralforge_desktop.ui.main_window import MainWindow
 
 AUTOSAVE_MS = 5000
@@ -93,6 +94,32 @@ class FileController(QObject):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
         self.window.export_model_dialog = dialog
+        return dialog
+
+    def import_code(self) -> ImportCodeDialog:
+        """File ▸ Import PyTorch Code: the import runs in the import process; the graph it writes opens here."""
+        from neuralforge_desktop.ui.dialogs.import_code import ImportCodeDialog
+
+        dialog = ImportCodeDialog(Path(self._start_dir()), self.window)
+
+        def open_written() -> None:
+            if dialog.written is None or not self.maybe_save():
+                return
+            try:
+                document = Document.open(dialog.written)
+            except (GraphFileError, OSError) as exc:
+                self.show_error("Could not open the imported graph", str(exc))
+                return
+            self.window.view.arrange(document)  # laid out for this canvas, as a template opens
+            self._replace(document)
+            self._save_to(dialog.written)  # keep that layout in the file
+            self.recent_changed.emit(self.window.settings.add_recent(dialog.written))
+            self.status.emit(f"Imported {dialog.written.name}")
+
+        dialog.accept_result = open_written  # type: ignore[method-assign]
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        self.window.import_code_dialog = dialog
         return dialog
 
     def runs_of_graph(self) -> list[Any]:

@@ -70,3 +70,20 @@ def test_a_syntax_error_is_shown_at_its_line_and_changes_nothing(qtbot, window: 
     assert "canvas is unchanged" in view.note()
     assert window.edits.count() == before
     assert window.bridge.document.graph.node("fc2").params.get("out_features") == 10
+
+
+def test_file_import_opens_the_imported_graph_laid_out(qtbot, window: MainWindow, tmp_path) -> None:
+    from pathlib import Path
+
+    models = Path(__file__).parents[1] / "importers" / "models.py"
+    dialog = window.files.import_code()
+    dialog.choose(models, "DataDependent", "x=4")
+    assert dialog.model.findText("ResidualNet") >= 0  # the file's classes, read without running it
+    dialog.output.setText(str(tmp_path / "dd.nfg"))
+    with qtbot.waitSignal(dialog._worker.replied, timeout=WAIT_MS):
+        dialog.start()
+    graph = window.bridge.document.graph
+    assert window.bridge.document.path == tmp_path / "dd.nfg"
+    assert graph.node("gate").type == "CustomCode" and (tmp_path / "dd.safetensors").is_file()
+    assert "custom code 'gate'" in dialog.report.toPlainText()
+    dialog.close()

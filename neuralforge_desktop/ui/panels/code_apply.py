@@ -23,6 +23,7 @@ class CodeApplier(QObject):
 
     imported = Signal(object)
     failed = Signal(str, int)
+    replied = Signal(dict)  # the whole reply to a request sent with ``send`` (a file import)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -36,10 +37,13 @@ class CodeApplier(QObject):
         return self._waiting is not None
 
     def apply(self, text: str) -> None:
+        self.send({"source": text})
+
+    def send(self, payload: dict[str, object]) -> None:
         process = self._ensure_process()
         self._next_id += 1
-        self._waiting = self._next_id  # a newer apply supersedes an older one still running
-        process.write((json.dumps({"id": self._next_id, "source": text}) + "\n").encode())
+        self._waiting = self._next_id  # a newer request supersedes an older one still running
+        process.write((json.dumps({**payload, "id": self._next_id}) + "\n").encode())
 
     def stop(self) -> None:
         if self._process is not None:
@@ -76,6 +80,9 @@ class CodeApplier(QObject):
             if reply.get("id") != self._waiting:
                 continue  # an answer to an apply a newer one replaced
             self._waiting = None
+            if "graph" not in reply and "error" not in reply or "written" in reply:
+                self.replied.emit(reply)
+                continue
             if "graph" in reply:
                 try:
                     graph: Graph = graph_from_dict(reply["graph"])
