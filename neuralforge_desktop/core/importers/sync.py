@@ -34,14 +34,15 @@ class SyncPlan:
         return not self.edit.edits
 
 
-def import_text(source: str, name: str = "build_model", cat: Catalog | None = None) -> Graph:
-    """Import model code given as text (what the code view holds): the same import as ``neuralforge import``."""
+def import_text(source: str, name: str = "build_model", cat: Catalog | None = None, check: bool = False) -> Graph:
+    """Import model code given as text (what the code view holds): the same import as ``neuralforge import``,
+    without the output comparison unless asked (only the graph is used; no weights are written)."""
     from neuralforge_desktop.core.importers.import_torch import import_torch
 
     with tempfile.TemporaryDirectory(prefix="nf-sync-") as folder:
         path = Path(folder) / "edited_model.py"
         path.write_text(source, encoding="utf-8")
-        return import_torch(f"{path}:{name}", cat=cat).graph
+        return import_torch(f"{path}:{name}", cat=cat, check=check).graph
 
 
 INIT_ONLY = frozenset({"init_std"})  # how weights were first drawn: not in the code's structure
