@@ -62,6 +62,7 @@ class Manifest:
     params: list[dict[str, Any]] = field(default_factory=list)  # name, kind, default, required
     inputs: list[str] = field(default_factory=lambda: ["x"])  # forward's tensor arguments, in order
     sample: list[list[Dim]] = field(default_factory=list)  # input shapes the layer was checked on
+    dtypes: list[str] = field(default_factory=list)  # their dtypes (float32 where not given)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -75,6 +76,9 @@ class Manifest:
         if manifest.kind not in (MODULE, LOSS):
             raise CustomLayerError(f"manifest kind {manifest.kind!r} is neither {MODULE!r} nor {LOSS!r}")
         return manifest
+
+    def dtype_of(self, i: int) -> str:
+        return self.dtypes[i] if i < len(self.dtypes) else "float32"
 
     @property
     def output(self) -> str:
@@ -94,6 +98,17 @@ class MetaResult:
     params: int
     buffers: int
     macs: int
+
+
+def parse_input(text: str) -> tuple[tuple[Dim, ...], str]:
+    """``"N, 16, 8, 8"`` → ``(("N", 16, 8, 8), "float32")``; ``"N: int64"`` gives the dtype after a colon."""
+    shape, _, dtype = text.partition(":")
+    dtype = dtype.strip() or "float32"
+    try:
+        DType(dtype)
+    except ValueError:
+        raise CustomLayerError(f"{dtype!r} in {text!r} is no dtype (float32, int64, …)") from None
+    return parse_shape(shape), dtype
 
 
 def parse_shape(text: str) -> tuple[Dim, ...]:
@@ -245,6 +260,14 @@ def _dtype(name: str) -> DType:
         return DType.float32
 
 
+def _port_dtype(manifest: Manifest, i: int) -> str:
+    """Ports take any dtype, except a loss's target checked on floats: training reads that as a regression
+    loss (a target checked on integers is taken as class labels)."""
+    if manifest.kind == LOSS and manifest.inputs[i] == "target" and DType(manifest.dtype_of(i)).is_float:
+        return "float"
+    return "any"
+
+
 def layer_def(manifest: Manifest) -> LayerDef:
     """The catalog entry for a user layer: params from its manifest, rules from meta runs, its class emitted."""
     rules = _Rules(manifest)
@@ -262,7 +285,8 @@ def layer_def(manifest: Manifest) -> LayerDef:
         help=f"A custom {manifest.kind} you added from Python source (checked on {sample}). Shapes, parameters "
         "and MACs come from running it on the meta device; edit it by adding it again.",
         params=params,
-        inputs=tuple(PortSpec(port, dtype="any", layout="(N, …)") for port in manifest.inputs),
+        inputs=tuple(PortSpec(port, dtype=_port_dtype(manifest, i), layout="(N, …)")
+                     for i, port in enumerate(manifest.inputs)),
         outputs=(PortSpec(manifest.output, dtype="any"),),
         shape=rules.shape,
         param_count=rules.count("params"),

@@ -20,7 +20,7 @@ from neuralforge_desktop.core.catalog.user_layers import (
     CustomLayerError,
     Manifest,
     meta_run,
-    parse_shape,
+    parse_input,
 )
 from neuralforge_desktop.core.importers.custom import NotReproducible, closure_source
 from neuralforge_desktop.core.ir.identifiers import is_identifier
@@ -65,10 +65,8 @@ def _kind(name: str, param: inspect.Parameter, given: Any) -> str:
 def _params(cls: type, init: dict[str, Any]) -> list[dict[str, Any]]:
     """ParamSpec fields for every ``__init__`` argument; a required one takes the value given for the check
     run (or a neutral one) as its default, so a fresh node builds as the check did."""
-    if cls.__init__ is object.__init__:
-        return []
     out: list[dict[str, Any]] = []
-    for name, p in list(inspect.signature(cls.__init__).parameters.items())[1:]:
+    for name, p in inspect.signature(cls).parameters.items():  # the constructor's arguments, self left out
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
             continue
         kind = _kind(name, p, init.get(name, inspect.Parameter.empty))
@@ -133,15 +131,18 @@ def describe(path: Path, name: str, *, inputs: list[str] | None = None, init: di
         raise CustomLayerError(f"{name} cannot be carried as source: {exc}") from exc
     if kind == LOSS and inspect.isfunction(obj):
         source = source.rstrip() + "\n\n\n" + _wrapper(name, ports)
-    shapes = [parse_shape(text) for text in (inputs or ["N, 16"] * len(ports))]
+    parsed = [parse_input(text) for text in (inputs or ["N, 16"] * len(ports))]
+    shapes = [shape for shape, _ in parsed]
     if len(shapes) != len(ports):
         raise CustomLayerError(f"forward takes {len(ports)} input(s) ({', '.join(ports)}), "
                                f"{len(shapes)} sample shape(s) given")
     manifest = Manifest(name=name, class_name=_class_name(name, obj), kind=kind, source=source,
-                        params=params, inputs=ports, sample=[[*s] for s in shapes])
+                        params=params, inputs=ports, sample=[[*s] for s in shapes],
+                        dtypes=[dtype for _, dtype in parsed])
     try:
         result = meta_run(manifest, {p["name"]: p["default"] for p in params},
-                          [(s, torch.float32) for s in manifest.concrete_sample()])
+                          [(s, getattr(torch, manifest.dtype_of(i)))
+                                           for i, s in enumerate(manifest.concrete_sample())])
     except CustomLayerError:
         raise
     except Exception as exc:  # the user's forward: report what it raised
@@ -153,7 +154,11 @@ def describe(path: Path, name: str, *, inputs: list[str] | None = None, init: di
         kind = LOSS
     elif loss is False:
         kind = MODULE
-    return Manifest(**{**manifest.to_json(), "kind": kind})
+    if kind == LOSS and len(ports) >= 2:
+        # training feeds a loss the model's output on port "input" and the labels on "target", as torch's losses
+        # name them; the user's own argument names do not matter, the call passes them by position
+        ports = ["input", "target", *ports[2:]]
+    return Manifest(**{**manifest.to_json(), "kind": kind, "inputs": ports})
 
 
 def _class_name(name: str, obj: Any) -> str:
