@@ -297,6 +297,7 @@ def layer_def(manifest: Manifest) -> LayerDef:
                         helpers=(manifest.source,)),
         is_loss=manifest.kind == LOSS,
         plugin=PLUGIN,
+        simple=True,  # the user added it to use it: listed in the essential palette too
     )
 
 
