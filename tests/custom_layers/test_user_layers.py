@@ -187,3 +187,14 @@ def test_cli_add_and_remove(layers_file: Path, capsys: pytest.CaptureFixture[str
         assert main(["layers", "remove", "ScaleChannels"]) == 0
     assert "ScaleChannels" not in catalog()
     assert main(["layers", "remove", "ScaleChannels"]) == 1
+
+
+def test_a_graph_with_a_custom_layer_exports_to_onnx(added: Path, tmp_path: Path) -> None:
+    pytest.importorskip("onnxruntime")
+    from neuralforge_desktop.core.exporters.pipeline import ExportRequest, export_graph
+
+    graph = layer_graph("ScaleChannels", {"x": (2, 4, 6, 6)}, {"channels": 4, "scale": 0.5})
+    report = export_graph(ExportRequest(graph, "onnx", tmp_path / "scale.onnx", latency_batches=(),
+                                        store=tmp_path / "store.db", record=False))
+    assert (tmp_path / "scale.onnx").is_file()
+    assert report.parity and max(p["max_abs"] for p in report.parity) <= 1e-4

@@ -216,6 +216,8 @@ class _Rules:
 
         key = (hash(p), tuple((s.shape, s.dtype) for s in specs), tuple(bindings.items()))
         if key not in self._memo:
+            if len(self._memo) >= 256:  # an editing session tries many shapes; keep the memo small
+                self._memo.clear()
             inputs = [(_concrete(s.shape, bindings), getattr(torch, s.dtype.value)) for s in specs]
             self._memo[key] = meta_run(self.m, dict(p), inputs)
         return self._memo[key]
