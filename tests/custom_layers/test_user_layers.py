@@ -234,4 +234,6 @@ def test_a_graph_with_a_custom_layer_and_loss_trains(added: Path, tmp_path: Path
     events: list = []
     result = Trainer(graph, config, run_id, folder, events.append, store).run()
     assert result.status == "finished", events[-1]
+    report = estimate_cost(graph, batch_size=4)
+    assert report.macs == 4 * (64 + 64 * 10) and not any("failed" in row.note for row in report.rows)
     assert result.best_metric > 0.2  # one short epoch, well above chance (0.1): the custom loss trains

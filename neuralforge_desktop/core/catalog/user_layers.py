@@ -251,7 +251,8 @@ class _Rules:
         return rule
 
     def macs(self, p: Params, x: Mapping[str, tuple[int, ...]], y: Mapping[str, tuple[int, ...]]) -> int:
-        specs = [TensorSpec(tuple(x[port])) for port in self.m.inputs]
+        # cost rules see shapes only: each input takes the dtype it was checked with (integer labels stay integers)
+        specs = [TensorSpec(tuple(x[port]), DType(self.m.dtype_of(i))) for i, port in enumerate(self.m.inputs)]
         return self._run(p, specs, {}).macs
 
 
