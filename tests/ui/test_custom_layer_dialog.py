@@ -45,7 +45,7 @@ def test_the_dialog_adds_a_layer_to_the_palette(qtbot, window) -> None:
     palette = window.palette_panel
     assert "ScaledResidual" in palette.visible_types()
     item = palette.item_for("ScaledResidual")
-    assert item is not None and item.parent().text(0) == "Custom"
+    assert item is not None and item.parent().text(0) == "Custom" and item.text(0).endswith("· yours")
     node = window.add_layer("ScaledResidual")
     assert window.bridge.document.graph.node(node).type == "ScaledResidual"
 
