@@ -173,9 +173,12 @@ def test_saved_layers_load_at_start_and_remove_works(added: Path) -> None:
     assert (folder / "ScaleChannels.py").read_text() == SOURCE
     from neuralforge_desktop.core.catalog.registry import Catalog
 
+    (folder / "Junk.json").write_text("{not json")
     fresh = Catalog()
-    user_layers.load_into(fresh)
+    user_layers.load_into(fresh)  # a broken file is reported like a broken plugin, never fatal
     assert fresh.get("ScaleChannels").category == "Custom"
+    assert any("'Junk' failed to load" in message for message in fresh.plugin_errors)
+    (folder / "Junk.json").unlink()
     user_layers.remove("ScaleChannels", catalog())
     assert "ScaleChannels" not in catalog() and not (folder / "ScaleChannels.json").exists()
     with pytest.raises(user_layers.CustomLayerError, match="no custom layer"):
