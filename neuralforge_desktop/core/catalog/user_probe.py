@@ -47,14 +47,17 @@ def load_file(path: Path, module_name: str) -> Any:
     return module
 
 
-def _kind(name: str, param: inspect.Parameter, given: Any) -> str:
+def _annotated_kind(param: inspect.Parameter) -> str | None:
     annotation = param.annotation
     if isinstance(annotation, str):  # ``from __future__ import annotations`` leaves the text
-        annotation = annotation.strip()
-        if annotation in _KIND_NAMES:
-            return _KIND_NAMES[annotation]
-    elif annotation in _KINDS:
-        return _KINDS[annotation]
+        return _KIND_NAMES.get(annotation.strip())
+    return _KINDS.get(annotation) if isinstance(annotation, type) else None
+
+
+def _kind(name: str, param: inspect.Parameter, given: Any) -> str:
+    annotated = _annotated_kind(param)
+    if annotated is not None:
+        return annotated
     for value in (param.default, given):
         if value is not inspect.Parameter.empty and value is not None and type(value) in _KINDS:
             return _KINDS[type(value)]
@@ -69,6 +72,8 @@ def _params(cls: type, init: dict[str, Any]) -> list[dict[str, Any]]:
     for name, p in inspect.signature(cls).parameters.items():  # the constructor's arguments, self left out
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
             continue
+        if p.default is None and name not in init and _annotated_kind(p) is None:
+            continue  # an optional argument of no plain type (torch's size_average=None): it keeps its default
         kind = _kind(name, p, init.get(name, inspect.Parameter.empty))
         if name in init:
             default = init[name]
