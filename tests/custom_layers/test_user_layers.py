@@ -67,6 +67,11 @@ def l1_loss(pred, target):
     return (pred - target).abs().mean()
 
 
+class SquaredLoss(nn.modules.loss._Loss):
+    def forward(self, a, b):
+        return ((a - b) ** 2).mean()
+
+
 class FocalLoss(nn.Module):
     def __init__(self, gamma: float = 2.0):
         super().__init__()
@@ -90,7 +95,7 @@ def added(layers_file: Path) -> Iterator[Path]:
     cat = catalog()
     user_layers.add_file(layers_file, "ScaleChannels", cat, inputs=["N, 16, 8, 8"], init={"channels": 16})
     yield layers_file
-    for name in ("ScaleChannels", "Broken", "Squash", "l1_loss", "FocalLoss"):
+    for name in ("ScaleChannels", "Broken", "Squash", "l1_loss", "FocalLoss", "SquaredLoss"):
         if (user_layers.default_layers_dir() / f"{name}.json").exists():
             user_layers.remove(name, cat)
 
@@ -144,6 +149,8 @@ def test_a_loss_function_is_a_loss_training_uses(layers_file: Path, added: Path)
     assert shapes.ok and shapes.results[NODE].outputs["loss"].shape == ()
     loss_fn = loss_setup("l1_loss", inputs)  # as training builds it
     assert float(loss_fn(torch.zeros(2, 16), torch.ones(2, 16))) == pytest.approx(1.0)
+    torch_loss = user_layers.add_file(layers_file, "SquaredLoss", catalog())  # torch's _Loss: size_average=None …
+    assert torch_loss.is_loss and [(p.name, p.default) for p in torch_loss.params] == [("reduction", "mean")]
 
 
 @pytest.mark.parametrize("name,params,expected", [
