@@ -67,6 +67,11 @@ def l1_loss(pred, target):
     return (pred - target).abs().mean()
 
 
+class Turned(nn.Module):
+    def forward(self, x):
+        return x.t()
+
+
 class SquaredLoss(nn.modules.loss._Loss):
     def forward(self, a, b):
         return ((a - b) ** 2).mean()
@@ -168,6 +173,8 @@ def test_a_failing_forward_is_a_shape_error_on_the_node(added: Path, name: str, 
 def test_a_check_run_that_fails_adds_nothing(added: Path) -> None:
     with pytest.raises(user_layers.CustomLayerError, match="forward failed"):
         user_layers.add_file(added, "ScaleChannels", catalog(), inputs=["N, 3, 8, 8"], init={"channels": 16})
+    with pytest.raises(user_layers.CustomLayerError, match="must keep the batch axis first"):
+        user_layers.add_file(added, "Turned", catalog(), inputs=["N, 4"])
     with pytest.raises(user_layers.CustomLayerError, match="neither an nn.Module"):
         user_layers.add_file(added, "GAIN", catalog())
     with pytest.raises(user_layers.CustomLayerError, match="already a"):

@@ -145,9 +145,8 @@ def describe(path: Path, name: str, *, inputs: list[str] | None = None, init: di
                         params=params, inputs=ports, sample=[[*s] for s in shapes],
                         dtypes=[dtype for _, dtype in parsed])
     try:
-        result = meta_run(manifest, {p["name"]: p["default"] for p in params},
-                          [(s, getattr(torch, manifest.dtype_of(i)))
-                                           for i, s in enumerate(manifest.concrete_sample())])
+        samples = [(s, getattr(torch, manifest.dtype_of(i))) for i, s in enumerate(manifest.concrete_sample())]
+        result = meta_run(manifest, {p["name"]: p["default"] for p in params}, samples)
     except CustomLayerError:
         raise
     except Exception as exc:  # the user's forward: report what it raised
@@ -159,6 +158,11 @@ def describe(path: Path, name: str, *, inputs: list[str] | None = None, init: di
         kind = LOSS
     elif loss is False:
         kind = MODULE
+    batch = samples[0][0][0] if samples[0][0] else None
+    if kind == MODULE and result.out_shape and result.out_shape[0] != batch:
+        # every layer keeps the batch axis first; one that does not would be a shape error on every node
+        raise CustomLayerError(f"{name}'s forward returned shape {list(result.out_shape)} for the sample "
+                               f"{manifest.sample}: a layer must keep the batch axis first")
     if kind == LOSS and len(ports) >= 2:
         # training feeds a loss the model's output on port "input" and the labels on "target", as torch's losses
         # name them; the user's own argument names do not matter, the call passes them by position
