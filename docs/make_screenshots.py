@@ -338,6 +338,18 @@ def main(argv: list[str] | None = None) -> int:
 
     window_shot("train-remote", "mnist-cnn", remote_training)
 
+    if wanted("custom-layer-dialog"):
+        # Edit ▸ New Custom Layer… with its nn.Module template; custom layers go to this script's own folder.
+        from neuralforge_desktop.core.catalog import user_layers
+
+        user_layers.default_layers_dir = lambda: folder / "layers"  # type: ignore[assignment]
+        window = open_window(app, folder, "mnist-cnn", name="custom-layer")
+        dialog = window.new_custom_layer()
+        dialog.resize(900, 640)
+        shoot(app, dialog, out / "custom-layer-dialog.png")
+        dialog.close()
+        window.close()
+
     if wanted("export-dialog"):
         # File ▸ Export Model on the MNIST CNN trained above: the run's best checkpoint to ONNX, then the report.
         window = open_window(app, folder, "mnist-cnn", name="export-dialog")

@@ -29,6 +29,12 @@ Writing a plugin
 4. ``pip install`` the package into the environment NeuralForge runs in; the catalog picks it up on start.
    A plugin that fails to load is reported in the catalog's ``plugin_errors`` and never stops the app.
 
+A single layer of your own needs no package: write it as an ``nn.Module`` (or a loss) and add it with Edit ▸
+New Custom Layer or ``neuralforge layers add FILE.py:Name``; NeuralForge derives its ``LayerDef`` (parameters
+from ``__init__``, shapes and costs from meta-device runs) and keeps it in the user data directory (see
+:mod:`neuralforge_desktop.core.catalog.user_layers`). Write a plugin when you want hand-written shape and cost
+rules, Keras forms, traits or to share layers as a package.
+
 Declare what the analyses need to know as data on the ``LayerDef``, and your layer is costed, linted, hinted
 and summarised on the canvas like a built-in: ``traits`` (:class:`Trait` roles: ``NO_KERNEL`` for a view,
 ``CONVOLUTION``, ``DROPOUT``, ``CANCELS_BIAS``, ``SOFTMAX`` …), ``param_sizes`` (``{"weight": rule}``, the

@@ -43,3 +43,12 @@ def _own_calibration(monkeypatch, tmp_path_factory):
     monkeypatch.setattr(calibration, "default_calibration_path", lambda: folder / calibration.FILE_NAME)
     monkeypatch.setattr(results, "default_results_dir", lambda: folder / "measured")
     monkeypatch.setattr(auto, "ENABLED", False)
+
+
+@pytest.fixture(autouse=True)
+def _own_custom_layers(monkeypatch, tmp_path_factory):
+    """Tests never read or write the user's custom layers: they live in a fresh, empty folder."""
+    from neuralforge_desktop.core.catalog import user_layers
+
+    folder = tmp_path_factory.mktemp("custom-layers")
+    monkeypatch.setattr(user_layers, "default_layers_dir", lambda: folder)

@@ -9,11 +9,21 @@ from neuralforge_desktop.cli.graph_source import CliError
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("layers", help="list layer types, or show one",
-                       description="List the layer catalog (built-ins and installed plugins), or show one "
-                       "layer's parameters, ports and formula.")
-    p.add_argument("type", nargs="?", metavar="TYPE", help="show this layer type in detail")
+    p = sub.add_parser("layers", help="list layer types, show one, or add/remove your own",
+                       description="List the layer catalog (built-ins, installed plugins and your custom layers), "
+                       "or show one layer's parameters, ports and formula. 'layers add FILE.py:Name' adds the "
+                       "nn.Module class or loss function Name from your file as a custom layer (the file is "
+                       "imported and forward runs on a meta-device sample to check it); 'layers remove NAME' "
+                       "deletes one.")
+    p.add_argument("type", nargs="?", metavar="TYPE", help="show this layer type in detail (or: add, remove)")
+    p.add_argument("target", nargs="?", metavar="FILE.py:Name | NAME", help=argparse.SUPPRESS)
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--input", action="append", metavar="SHAPE", help="add: a sample input shape, e.g. "
+                   "'N, 16, 8, 8' (once per forward argument; default 'N, 16')")
+    p.add_argument("--arg", action="append", metavar="NAME=VALUE", help="add: an __init__ argument for the "
+                   "check run (needed for arguments without a default), e.g. channels=16")
+    p.add_argument("--loss", action="store_true", help="add: treat it as a loss even if it does not return a "
+                   "scalar on the sample")
     p.set_defaults(func=cmd_layers)
 
 
@@ -22,6 +32,12 @@ def cmd_layers(args: argparse.Namespace) -> int:
     from neuralforge_desktop.core.catalog.registry import catalog
 
     cat = catalog()
+    if args.type in ("add", "remove") and args.target:
+        from neuralforge_desktop.cli.layers_user import add_or_remove
+
+        return add_or_remove(args, cat)
+    if args.target:
+        raise CliError(f"unexpected {args.target!r}: use 'layers add FILE.py:Name' or 'layers remove NAME'")
     if args.type:
         by_lower = {t.lower(): t for t in cat.types()}
         layer = cat.find(args.type) or cat.find(by_lower.get(args.type.lower(), ""))

@@ -157,6 +157,8 @@ class WindowActions:
                  tip="A titled frame behind nodes, to label a part of the model")
         self.add(m, "edit.quick_add", "&Quick Add Layer…", lambda: w.view.quick_add(), "Tab", canvas_only=True,
                  tip="Type a layer name to add it at the cursor")
+        self.add(m, "edit.custom_layer", "New C&ustom Layer…", w.new_custom_layer,
+                 tip="Write a layer or loss in Python and add it to the palette")
 
     def _view_menu(self, m: QMenu) -> None:
         w, s = self.window, self.window.settings

@@ -440,6 +440,25 @@ class MainWindow(QMainWindow):
         self.shortcuts_dialog = dialog
         return dialog
 
+    def new_custom_layer(self) -> QWidget:
+        """Edit ▸ New Custom Layer: non-modal; a layer it adds shows in the palette at once."""
+        from neuralforge_desktop.ui.dialogs.custom_layer import CustomLayerDialog
+
+        dialog = CustomLayerDialog(self, theme=self.theme)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.layer_added.connect(self._custom_layer_added)
+        dialog.show()
+        self.custom_layer_dialog = dialog
+        return dialog
+
+    def _custom_layer_added(self, type_name: str) -> None:
+        self.palette_panel.reload()
+        item = self.palette_panel.item_for(type_name)
+        if item is not None:
+            self.palette_panel.tree().setCurrentItem(item)
+            self.palette_panel.tree().scrollToItem(item)
+        self.show_message(f"Added {type_name} to the palette (Custom); double-click it to place it")
+
     def show_hosts(self) -> QWidget:
         """Train ▸ Remote Hosts…: non-modal; the Train panel's Run on follows what changes there."""
         from neuralforge_desktop.ui.dialogs.hosts import HostsDialog

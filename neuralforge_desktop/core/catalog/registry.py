@@ -118,12 +118,15 @@ def builtin_layers() -> list[LayerDef]:
 
 
 def catalog() -> Catalog:
-    """The process-wide catalog: built-ins plus installed plugins, loaded on first use."""
+    """The process-wide catalog: built-ins, installed plugins and the user's custom layers, loaded on first use."""
     global _CATALOG
     if _CATALOG is None:
         cat = Catalog()
         cat.register_all(builtin_layers())
         cat.load_plugins()
+        from neuralforge_desktop.core.catalog import user_layers
+
+        user_layers.load_into(cat)  # the user's own layers (manifests only: no torch import at start)
         _CATALOG = cat
     return _CATALOG
 

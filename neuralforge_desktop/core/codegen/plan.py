@@ -131,6 +131,12 @@ def helper_name(source: str) -> str:
     return match.group(1) if match else ""
 
 
+def helper_names(source: str) -> list[str]:
+    """Every top-level class and function a helper source defines: a custom layer's helper carries the
+    functions its class calls before the class itself, and the step names only the class."""
+    return re.findall(r"^(?:class|def)\s+([A-Za-z_][A-Za-z_0-9]*)", source, re.MULTILINE)
+
+
 @functools.lru_cache(maxsize=1024)
 def _parse_template(template: str) -> tuple[tuple[str, str | None, str | None], ...]:
     """``"{y} = f({x})"`` → literal text and placeholders, parsed once per template (codegen runs per edit)."""
@@ -267,7 +273,7 @@ def plan_model(graph: Graph, shapes: ShapeInference | None = None, cat: Catalog 
                 raise PlanError(f"{layer.type} '{nid}' has no PyTorch form")
             used = step.statement + " " + (step.module or "")
             for helper in call.helpers:
-                if helper not in plan.helpers and re.search(rf"\b{helper_name(helper)}\b", used):
+                if helper not in plan.helpers and any(re.search(rf"\b{name}\b", used) for name in helper_names(helper)):
                     plan.helpers.append(helper)
             if call.source is not None:
                 source = call.source(params)[1]

@@ -85,6 +85,9 @@ def _check_token_ranges(graph: Graph, bundle: Any, binding: Binding) -> None:
 
 
 def build_setup(graph: Graph, bundle: Any) -> Setup:
+    import math
+
+    import torch
     from torch import nn
 
     from neuralforge_desktop.core.build.torch_builder import build_model
@@ -126,7 +129,16 @@ def build_setup(graph: Graph, bundle: Any) -> Setup:
     result = shapes.results[loss_node.id]
     call = layer.torch
     assert call is not None and call.module is not None and result.params is not None
-    factory = getattr(nn, call.module.removeprefix("nn."))
+    factory = getattr(nn, call.module.removeprefix("nn."), None) if call.module.startswith("nn.") else None
+    if factory is None and call.helpers:
+        # a plugin's or the user's own loss class: its catalog source defines it, run as the builder runs it
+        # (consented code: an installed plugin or a custom layer the user added)
+        ns: dict[str, Any] = {"torch": torch, "nn": nn, "F": nn.functional, "math": math}
+        for helper in call.helpers:
+            exec(compile(helper, "<neuralforge helper>", "exec"), ns)  # trusted: catalog source, as said above
+        factory = ns.get(call.module)
+    if factory is None:
+        raise SetupError(f"{loss_node.type} '{loss_node.id}': no loss class {call.module!r}")
     loss_fn = factory(**(call.init(result.params, result.inputs) if call.init else {}))
     return Setup(model, loss_fn, output_index, f"{loss_node.type} '{loss_node.id}'", bundle.task, source)
 

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from neuralforge_desktop.core.catalog.mathtext import to_plain
 from neuralforge_desktop.core.catalog.registry import Catalog, catalog
 from neuralforge_desktop.core.catalog.spec import LayerDef
+from neuralforge_desktop.core.catalog.user_layers import PLUGIN as USER_PLUGIN
 from neuralforge_desktop.ui.bridge import LAYER_MIME
 from neuralforge_desktop.ui.theme import DEFAULT_THEME, roles
 
@@ -44,7 +45,10 @@ def layer_tooltip(layer: LayerDef) -> str:
         parts.append(f"<i>{html.escape(to_plain(layer.math))}</i>")
     if layer.help:
         parts.append(f"<span style='color:gray'>{html.escape(layer.help)}</span>")
-    if layer.plugin:
+    if layer.plugin == USER_PLUGIN:
+        parts.append("<i>Your custom layer: Python code you added (Edit ▸ New Custom Layer or neuralforge layers "
+                     "add), which runs with your permissions. Graph, checkpoint and dataset files never run code.</i>")
+    elif layer.plugin:
         # Plugins are the one place NeuralForge runs code by the user's consent; say so where they appear.
         parts.append(f"<i>From plugin {html.escape(layer.plugin)}: Python code you installed, which runs with "
                      "your permissions. Graph, checkpoint and dataset files never run code.</i>")
@@ -215,7 +219,8 @@ class Palette(QWidget):
             head.setData(0, TYPE_ROLE, None)
             head.setFlags(Qt.ItemFlag.ItemIsEnabled)  # not draggable, not selectable: only a heading
             for layer in shown:
-                label = layer.display_name + ("  · plugin" if layer.plugin else "")
+                mark = "  · yours" if layer.plugin == USER_PLUGIN else "  · plugin" if layer.plugin else ""
+                label = layer.display_name + mark
                 item = QTreeWidgetItem([label])
                 item.setData(0, TYPE_ROLE, layer.type)
                 item.setToolTip(0, layer_tooltip(layer))
