@@ -10,10 +10,10 @@ import pytest
 
 pytest.importorskip("torch")
 
-from neuralforge_desktop.cli.main import main  # noqa: E402
-from neuralforge_desktop.core.build.code_trust import UntrustedCodeError  # noqa: E402
-from neuralforge_desktop.core.build.torch_builder import build_model  # noqa: E402
-from neuralforge_desktop.core.ir.serialize import load_graph  # noqa: E402
+from neuralforge_desktop.cli.main import main
+from neuralforge_desktop.core.build.code_trust import UntrustedCodeError
+from neuralforge_desktop.core.build.torch_builder import build_model
+from neuralforge_desktop.core.ir.serialize import load_graph
 
 MODELS = Path(__file__).parents[1] / "importers" / "models.py"
 
