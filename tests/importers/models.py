@@ -169,3 +169,21 @@ def make_mlp(hidden=32):
 
 def example_input():
     return torch.randn(2, 3, 16, 16)
+
+
+class ClassicLeNet(nn.Module):
+    """The tutorial idioms: functional pooling and dropout, ``x.view(-1, n)``."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 6, 5)
+        self.conv2 = nn.Conv2d(6, 16, 5)
+        self.fc1 = nn.Linear(16 * 4 * 4, 120)
+        self.fc2 = nn.Linear(120, 10)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.conv1(x)), (2, 2))
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        x = x.view(-1, 16 * 4 * 4)
+        x = F.dropout(F.relu(self.fc1(x)), 0.25, training=self.training)
+        return F.log_softmax(self.fc2(x), dim=1)

@@ -28,6 +28,7 @@ CASES = {  # name: (--input values, custom-code nodes expected)
     "Tied": (["tokens=5:int64"], 0),
     "WithLoss": (["x=5", "target=1"], 1),
     "make_mlp": (["input=7"], 0),
+    "ClassicLeNet": (["x=1,28,28"], 0),
 }
 
 

@@ -7,6 +7,7 @@ A rule returns the type, its params and the traced tensors for its input ports, 
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -134,6 +135,12 @@ def map_call(node: Any, value: Value) -> Mapped | None:
         if _literal(size) and len(node.args) + len(node.kwargs) == 2:
             return Mapped("AdaptiveAvgPool2d", {"output_size": size}, [x])
         return None
+    if name == "dropout" and node.op == "call_function":
+        p = _arg(node, 1, "p", 0.5)
+        extra = {k: v for k, v in node.kwargs.items() if k not in ("p", "training", "inplace")}
+        if not extra and isinstance(p, float) and len(node.args) <= 2:
+            return Mapped("Dropout", {"p": p}, [x])  # `training=self.training` is what the layer does
+        return None
     if name == "flatten":
         start, end = _arg(node, 1, "start_dim", 0), _arg(node, 2, "end_dim", -1)
         if isinstance(start, int) and isinstance(end, int):
@@ -143,7 +150,12 @@ def map_call(node: Any, value: Value) -> Mapped | None:
         sizes = node.args[1:]
         if len(sizes) == 1 and isinstance(sizes[0], tuple | list):
             sizes = tuple(sizes[0])
-        if _batch_size_of(sizes[0], x) and all(isinstance(s, int) for s in sizes[1:]):
+        per_example = value(x)[0].numel() if value(x).dim() else 0
+        # x.view(-1, 400): the -1 is the batch when the rest is one example
+        batch_first = _batch_size_of(sizes[0], x) or (
+            sizes[0] == -1 and all(isinstance(s, int) and s > 0 for s in sizes[1:])
+            and math.prod(sizes[1:]) == per_example)
+        if batch_first and all(isinstance(s, int) for s in sizes[1:]):
             rest = list(sizes[1:])
             if rest == [-1]:
                 return Mapped("Flatten", {"start_dim": 1, "end_dim": -1}, [x])
