@@ -13,6 +13,8 @@ from neuralforge_desktop.core import zoo
 from neuralforge_desktop.core.codegen.pytorch import generate_pytorch
 from neuralforge_desktop.core.importers.sync import import_text, sync_plan
 
+from .test_round_trip import ROUND_TRIP
+
 
 def _edited(name: str, *changes: tuple[str, str]) -> tuple:
     graph = zoo.build(name)
@@ -23,8 +25,9 @@ def _edited(name: str, *changes: tuple[str, str]) -> tuple:
     return graph, sync_plan(graph, import_text(source))
 
 
-def test_unchanged_code_is_no_edit() -> None:
-    graph, plan = _edited("resnet18")
+@pytest.mark.parametrize("name", ROUND_TRIP)
+def test_unchanged_code_is_no_edit(name: str) -> None:
+    graph, plan = _edited(name)  # blocks, repeats, symbols (T), init-only settings, losses outside the code
     assert plan.empty, plan.lines
 
 

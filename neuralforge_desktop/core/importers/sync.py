@@ -82,16 +82,25 @@ def _match(old: Graph, new: Graph, keep: set[str]) -> dict[str, str]:
         if node.id in keep and old.node(node.id).type == node.type:
             mapping[node.id] = node.id
             used.add(node.id)
+
+    def feeds(graph: Graph, nid: str, rename: dict[str, str] | None) -> list[tuple[str, str | None, str]]:
+        # a block's output port is named after its body's Output node, which code does not carry
+        found = []
+        for port, e in graph.incoming(nid).items():
+            src_port = "" if graph.node(e.src).body is not None else e.src_port
+            found.append((port, rename.get(e.src) if rename is not None else e.src, src_port))
+        return sorted(found, key=str)
+
     for nid in new.topo_order():
         if nid in mapping:
             continue
         node = new.node(nid)
-        feeds = sorted((port, mapping.get(e.src), e.src_port) for port, e in new.incoming(nid).items())
+        mine = feeds(new, nid, mapping)
         for candidate in old.topo_order():
             if candidate in used or candidate not in keep or old.node(candidate).type != node.type:
                 continue
-            theirs = sorted((port, e.src, e.src_port) for port, e in old.incoming(candidate).items())
-            if theirs == feeds or (node.type == "Input" and old.node(candidate).params == node.params):
+            same_input = node.type == "Input" and old.node(candidate).params == node.params
+            if same_input or feeds(old, candidate, None) == mine:
                 mapping[nid] = candidate
                 used.add(candidate)
                 break
@@ -189,6 +198,8 @@ def sync_plan(old: Graph, code_graph: Graph, cat: Catalog | None = None) -> Sync
         same_meaning = _validated(layer, before), _validated(layer, after)
         for key in sorted(set(before) | set(after)):
             was, now = before.get(key, defaults.get(key)), after.get(key, defaults.get(key))
+            if key in INIT_ONLY or (key == "shape" and _resolved(was, old.symbols) == _resolved(now, old.symbols)):
+                continue  # code cannot show how weights were first drawn, nor that 200 is the graph's T
             if same_meaning[0].get(key, _norm(was)) != same_meaning[1].get(key, _norm(now)):
                 edits.append(SetParam(nid, key, now))
                 lines.append(f"{nid}.{key}: {was!r} → {now!r}")
@@ -221,6 +232,12 @@ def _validated(layer: Any, params: dict[str, Any]) -> dict[str, Any]:
         return {}
     validated, errors = layer.validate_params(params)
     return {} if errors else dict(validated)
+
+
+def _resolved(shape: Any, symbols: dict[str, int]) -> Any:
+    if not isinstance(shape, list | tuple):
+        return shape
+    return [symbols.get(d, d) if isinstance(d, str) else d for d in shape]
 
 
 def _norm(value: Any) -> Any:
