@@ -1,4 +1,5 @@
-"""``neuralforge import`` (a PyTorch model in your code → an editable graph) and ``neuralforge trust``."""
+"""``neuralforge import`` (a PyTorch model in your code, an ONNX file or a Keras file → an editable graph) and
+``neuralforge trust``."""
 
 from __future__ import annotations
 
@@ -10,15 +11,19 @@ from neuralforge_desktop.cli.graph_source import CliError, load_graph_arg
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("import", help="import a PyTorch model from your code as an editable graph",
-                       description="Import SOURCE, path/to/file.py:Name or package.module:Name, where Name is an "
+    p = sub.add_parser("import", help="import a PyTorch model from your code, or an ONNX or Keras file, as an "
+                       "editable graph",
+                       description="Import SOURCE: model.onnx (checked against onnxruntime), model.keras (checked "
+                       "against Keras; TensorFlow is loaded only then), or path/to/file.py:Name or "
+                       "package.module:Name, where Name is an "
                        "nn.Module class (constructed with --kwargs) or a function returning a module. The model is "
                        "traced with torch.fx: layers the catalog knows become its layers, submodules become blocks "
                        "(identical ones in a row one repeated block), and what cannot be traced or mapped becomes a "
                        "custom-code node that carries its source. Writes OUT.nfg and its weights beside it as "
                        "OUT.safetensors (the module's own init, seeded, or --weights), after checking that the graph "
                        "computes what the module computes. Your code runs in this process.")
-    p.add_argument("source", metavar="SOURCE", help="path/to/file.py:Name or package.module:Name")
+    p.add_argument("source", metavar="SOURCE", help="model.onnx, model.keras, path/to/file.py:Name or "
+                   "package.module:Name")
     p.add_argument("-o", "--output", required=True, metavar="OUT.nfg", help="the graph file to write")
     p.add_argument("--input", action="append", default=[], metavar="NAME=SHAPE[:DTYPE]",
                    help="a forward argument's shape per example, batch excluded (x=3,32,32 or tokens=20:int64); "
@@ -51,7 +56,17 @@ def cmd_import(args: argparse.Namespace) -> int:
     if out.suffix != ".nfg":
         raise CliError(f"-o {out}: the graph file must end in .nfg")
     inputs = [parse_input(text) for text in args.input]
-    result = import_torch(args.source, inputs, kwargs=kwargs, weights=args.weights)
+    suffix = Path(args.source).suffix.lower()
+    if suffix == ".onnx":
+        from neuralforge_desktop.core.importers.onnx_import import import_onnx
+
+        result = import_onnx(args.source)
+    elif suffix == ".keras":
+        from neuralforge_desktop.core.importers.keras_import import import_keras
+
+        result = import_keras(args.source)
+    else:
+        result = import_torch(args.source, inputs, kwargs=kwargs, weights=args.weights)
     graph_path, weights_path = write_import(result, out)
     if args.json:
         print(json.dumps({**result.report.to_json(), "graph": str(graph_path), "weights": str(weights_path)},
