@@ -282,7 +282,7 @@ class OnnxImporter:
             name for name in (base if i == 1 else f"{base}{i}" for i in range(1, len(taken) + 2)) if name not in taken)
         self.class_names[text] = class_name
         source = text.replace("class Cls(", f"class {class_name}(")
-        kwargs = {"shapes": {str(i): [list(consts[i].shape), str(consts[i].dtype)] for i in buffers}}
+        kwargs = {"shapes": [[i, list(consts[i].shape), str(consts[i].dtype)] for i in buffers]}
         namespace: dict[str, Any] = {"torch": torch, "nn": torch.nn, "F": torch.nn.functional, "math": math}
         exec(compile(source, f"<onnx {node.op_type}>", "exec"), namespace)  # our own template, not the file's
         module = namespace[class_name](**kwargs)

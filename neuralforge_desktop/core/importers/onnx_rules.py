@@ -285,6 +285,60 @@ def _softmax(cls: str) -> Callable[[dict[str, Any], Any], Any]:
     return make
 
 
+def _only_user(imp: OnnxImporter, value: str, op: str) -> Any | None:
+    """The one node that reads ``value``, when it is an ``op`` and ``value`` is no graph output."""
+    users = imp.consumers.get(value, [])
+    outputs = {o.name for o in imp.model.graph.output}
+    return users[0] if len(users) == 1 and users[0].op_type == op and value not in outputs else None
+
+
+def _other(node: Any, value: str) -> str:
+    return node.input[1] if node.input[0] == value else node.input[0]
+
+
+def _scalar(imp: OnnxImporter, name: str, want: float) -> bool:
+    return imp.is_const(name) and imp.const(name).size == 1 and abs(float(imp.const(name)) - want) < 1e-4
+
+
+def _fuse(imp: OnnxImporter, node: Any, chain: list[Any], module: Any) -> bool:
+    """``chain`` (the nodes after ``node``) computes ``module`` of node's input: one layer for all of them."""
+    out = chain[-1].output[0]
+    for n in chain:
+        imp.skip.add(id(n))
+        imp.dynamic.update(n.output)
+    return imp.add_module(node, module, node.input[0], out)
+
+
+def _gelu(imp: OnnxImporter, node: Any, attrs: dict[str, Any]) -> bool:
+    """x · ½ (1 + erf(x / √2)), as torch's exporter writes GELU before opset 20."""
+    from torch import nn
+
+    x = node.input[0]
+    if node.op_type != "Div" or not _scalar(imp, node.input[1], 2 ** 0.5):
+        return False
+    erf = _only_user(imp, node.output[0], "Erf")
+    add = _only_user(imp, erf.output[0], "Add") if erf is not None else None
+    if erf is None or add is None or not _scalar(imp, _other(add, erf.output[0]), 1.0):
+        return False
+    mul = _only_user(imp, add.output[0], "Mul")
+    if not mul or _other(mul, add.output[0]) != x:
+        return False
+    half = _only_user(imp, mul.output[0], "Mul")
+    if not half or not _scalar(imp, _other(half, mul.output[0]), 0.5):
+        return False
+    return _fuse(imp, node, [erf, add, mul, half], nn.GELU())
+
+
+def _sigmoid(imp: OnnxImporter, node: Any, attrs: dict[str, Any]) -> bool:
+    """Sigmoid, or x · sigmoid(x) (SiLU as exported)."""
+    from torch import nn
+
+    mul = _only_user(imp, node.output[0], "Mul")
+    if mul is not None and _other(mul, node.output[0]) == node.input[0]:
+        return _fuse(imp, node, [mul], nn.SiLU())
+    return imp.add_module(node, nn.Sigmoid(), node.input[0], node.output[0])
+
+
 def _global_pool(attrs: dict[str, Any], x: Any) -> Any:
     from torch import nn
 
@@ -330,7 +384,8 @@ RULES: dict[str, Rule] = {
     "Gather": _gather,
     "Clip": _clip,
     "Relu": _module_rule(_activation("ReLU")),
-    "Sigmoid": _module_rule(_activation("Sigmoid")),
+    "Sigmoid": _sigmoid,
+    "Div": _gelu,
     "Tanh": _module_rule(_activation("Tanh")),
     "LeakyRelu": _module_rule(_activation("LeakyReLU", negative_slope=("alpha", 0.01))),
     "Elu": _module_rule(_activation("ELU", alpha=("alpha", 1.0))),
