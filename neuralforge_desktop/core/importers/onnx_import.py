@@ -215,6 +215,7 @@ class OnnxImporter:
         if found is None:
             return False
         type_name, params = found
+        params = plain_sizes(self.cat, type_name, params)
         state = {k: v.detach().clone().contiguous() for k, v in module.state_dict().items()}
         self.params += sum(p.numel() for p in module.parameters())
         self.add(onnx_node, type_name, params, [("x", x)], [("y", y)], state)
@@ -302,6 +303,31 @@ class OnnxImporter:
         self.sources.append(source)
 
 
+def plain_sizes(cat: Catalog, type_name: str, params: dict[str, Any]) -> dict[str, Any]:
+    """A module layer's ``[3, 3]`` as ``3``, as one writes it (torch stores the pair; both build the same)."""
+    layer = cat.get(type_name)
+    out = dict(params)
+    for key, value in params.items():
+        if isinstance(value, list) and len(value) > 1 and len(set(value)) == 1 and isinstance(value[0], int):
+            trial = {**out, key: value[0]}
+            if not layer.validate_params(trial)[1]:
+                out = trial
+    return out
+
+
+def keyed_for_code(graph: Graph, state: dict[str, Any], cat: Catalog) -> dict[str, Any]:
+    """``node.param`` keys as the generated code names its modules (it renames an id that would shadow a
+    name it uses, ``conv2d`` → ``conv2d_1``)."""
+    from neuralforge_desktop.core.codegen.plan import plan_model
+
+    attrs = {step.node.id: step.attr for step in plan_model(graph, cat=cat).steps if step.attr}
+    out: dict[str, Any] = {}
+    for key, value in state.items():
+        node, _, rest = key.partition(".")
+        out[f"{attrs.get(node, node)}.{rest}"] = value
+    return out
+
+
 def import_onnx(path: str | os.PathLike[str], *, cat: Catalog | None = None) -> ImportResult:
     """Import an ONNX file (see the module docstring); checked against onnxruntime before it is returned."""
     cat = cat or catalog()
@@ -317,6 +343,7 @@ def import_onnx(path: str | os.PathLike[str], *, cat: Catalog | None = None) -> 
     nodes = sum(types.values())
     report = ImportReport(label, nodes, nodes - len(importer.custom), 0, 0, importer.custom, types,
                           importer.params, outputs=[n.id for n in graph.output_nodes])
-    result = ImportResult(graph, importer.state, report, list(dict.fromkeys(importer.sources)))
+    state = keyed_for_code(graph, importer.state, cat)
+    result = ImportResult(graph, state, report, list(dict.fromkeys(importer.sources)))
     report.max_abs_diff = verify(result, inputs, expected, cat)
     return result
