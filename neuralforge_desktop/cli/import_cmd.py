@@ -31,6 +31,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--kwargs", default="{}", metavar="JSON", help="constructor arguments as a JSON object")
     p.add_argument("--weights", metavar="FILE", help="a state_dict to import instead of the init "
                    "(.safetensors, or a torch file read with weights_only=True)")
+    p.add_argument("--framework", choices=("torch", "keras"), default="torch",
+                   help="what a file.py:Name source builds: a torch module (default) or a Keras model (Name is a "
+                   "model or a function returning one)")
     p.add_argument("--json", action="store_true", help="print the import report as JSON")
     p.set_defaults(func=cmd_import)
 
@@ -61,7 +64,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         from neuralforge_desktop.core.importers.onnx_import import import_onnx
 
         result = import_onnx(args.source)
-    elif suffix == ".keras":
+    elif suffix == ".keras" or args.framework == "keras":
         from neuralforge_desktop.core.importers.keras_import import import_keras
 
         result = import_keras(args.source)
