@@ -42,7 +42,7 @@ class OnnxOpError(ImportSourceError):
     """Ops the importer can neither map nor write as code (every one is named)."""
 
 
-def _attrs(node: Any) -> dict[str, Any]:
+def node_attrs(node: Any) -> dict[str, Any]:
     import onnx
 
     out: dict[str, Any] = {}
@@ -50,6 +50,8 @@ def _attrs(node: Any) -> dict[str, Any]:
         value = onnx.helper.get_attribute_value(a)
         if isinstance(value, bytes):
             value = value.decode()
+        elif isinstance(value, float):  # float32 in the file: 1e-5 reads 9.99999974e-06; 7 digits are its own
+            value = float(f"{value:.7g}")
         elif isinstance(value, list):
             value = [v.decode() if isinstance(v, bytes) else v for v in value]
         if isinstance(value, int | float | str | list):
@@ -117,6 +119,7 @@ class OnnxImporter:
         self.graph = Graph(sanitize(g.name or Path(label).stem, "model"))
         self.consts: dict[str, Any] = {t.name: initializer(t) for t in g.initializer}
         self.refs: dict[str, tuple[str, str]] = {}
+        self.time_major: dict[str, str] = {}  # a (T, N, …) transpose's result → the batch-first tensor it took
         self.state: dict[str, Any] = {}
         self.sources: list[str] = []
         self.custom: list[tuple[str, str]] = []
@@ -236,13 +239,18 @@ class OnnxImporter:
             if node.op_type == "Shape" or not any(i in self.dynamic for i in node.input):
                 continue  # shape arithmetic and constants: read from their values where needed
             self.dynamic.update(o for o in node.output if o)
-            if id(node) in self.skip or any(i in self.dynamic and i not in self.refs for i in node.input):
-                continue  # folded into the node before it, or fed by an op already reported as unknown
+            if id(node) in self.skip:
+                continue  # folded into the node before it
+            if any(i in self.dynamic and i not in self.refs and i not in self.time_major for i in node.input):
+                if not self.unknown:
+                    raise ImportSourceError(f"{self.label}: node '{node.name}' ({node.op_type}) reads a value no "
+                                            f"imported node computes; please report this model")
+                continue  # fed by an op already reported as unknown
             if node.op_type in _ALIAS_OPS:
                 self.refs[node.output[0]] = self.refs[node.input[0]]
                 continue
             rule = RULES.get(node.op_type)
-            if rule is None or not rule(self, node, _attrs(node)):
+            if rule is None or not rule(self, node, node_attrs(node)):
                 self._custom(node)
         if self.unknown:
             raise OnnxOpError(f"{self.label}: {len(self.unknown)} op(s) NeuralForge can neither map to a layer nor "
@@ -264,7 +272,7 @@ class OnnxImporter:
         """The op as a custom-code node written from its generic template, or noted as unknown."""
         import torch
 
-        attrs = _attrs(node)
+        attrs = node_attrs(node)
         where = f"{node.op_type} (node '{node.name or node.output[0]}')"
         if node.op_type not in GENERIC:
             self.unknown.append(where)

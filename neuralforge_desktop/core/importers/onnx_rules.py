@@ -339,6 +339,111 @@ def _sigmoid(imp: OnnxImporter, node: Any, attrs: dict[str, Any]) -> bool:
     return imp.add_module(node, nn.Sigmoid(), node.input[0], node.output[0])
 
 
+_RECURRENT = ("LSTM", "GRU", "RNN")
+# ONNX gate blocks in torch's order: LSTM i o f c → i f c o; GRU z r h → r z h; RNN has one
+_GATES = {"LSTM": [0, 2, 3, 1], "GRU": [1, 0, 2], "RNN": [0]}
+
+
+def _transpose(imp: OnnxImporter, node: Any, attrs: dict[str, Any]) -> bool:
+    perm = list(attrs.get("perm", []))
+    users = imp.consumers.get(node.output[0], [])
+    if perm == [1, 0, 2] and users and all(u.op_type in _RECURRENT and u.input[0] == node.output[0] for u in users):
+        imp.time_major[node.output[0]] = node.input[0]  # the recurrent layer takes the batch-first tensor
+        return True
+    if not perm or perm[0] != 0:
+        return False
+    imp.add(node, "Permute", {"dims": perm}, [("x", node.input[0])], [("y", node.output[0])])
+    return True
+
+
+def _zero_or_absent(imp: OnnxImporter, name: str) -> bool:
+    return not name or (imp.is_const(name) and not imp.const(name).any())
+
+
+def _plain_layer(imp: OnnxImporter, node: Any) -> bool:
+    """One forward layer from a zero state whose last states nothing reads: what torch's module computes."""
+    attrs = _attrs_of(node)
+    ins = list(node.input) + [""] * 8
+    outputs = {o.name for o in imp.model.graph.output}
+    if attrs.get("direction", "forward") != "forward" or ins[4] or attrs.get("clip") or attrs.get("activations") \
+            or any(o and (imp.consumers.get(o) or o in outputs) for o in node.output[1:]):
+        return False
+    if not all(imp.is_const(n) for n in ins[1:3]) or (ins[3] and not imp.is_const(ins[3])):
+        return False
+    if not _zero_or_absent(imp, ins[5]) or (node.op_type == "LSTM" and (not _zero_or_absent(imp, ins[6]) or ins[7])):
+        return False
+    # torch's GRU applies the reset gate after the recurrent product
+    return node.op_type != "GRU" or attrs.get("linear_before_reset", 0) == 1
+
+
+def _recurrent(imp: OnnxImporter, node: Any, attrs: dict[str, Any]) -> bool:
+    """LSTM/GRU/RNN layers as torch exports a ``batch_first=True`` module: Transpose → op → Squeeze(1), once
+    per layer (each layer reads the Squeeze before it) → Transpose. The catalog layer's ``y`` is the final
+    Transpose's result."""
+    import numpy as np
+    from torch import nn
+
+    op = node.op_type
+    source = imp.time_major.get(node.input[0])
+    if source is None:
+        return False
+    layers, folded = [node], []
+    while True:
+        if not _plain_layer(imp, layers[-1]):
+            return False
+        squeeze = _only_user(imp, layers[-1].output[0], "Squeeze")
+        if squeeze is None or _dims(imp, squeeze, _attrs_of(squeeze), "axes") != [1]:
+            return False
+        folded.append(squeeze)
+        following = _only_user(imp, squeeze.output[0], op)
+        if following is None or following.input[0] != squeeze.output[0] or \
+                _attrs_of(following).get("hidden_size") != attrs["hidden_size"]:
+            break
+        layers.append(following)
+    last = folded[-1].output[0]  # (T, N, H): read back batch-first, or by the next recurrent layer as it is
+    users = imp.consumers.get(last, [])
+    backs = [u for u in users if u.op_type == "Transpose" and list(_attrs_of(u).get("perm", [])) == [1, 0, 2]]
+    if last in {o.name for o in imp.model.graph.output} or not users or \
+            any(u not in backs and not (u.op_type in _RECURRENT and u.input[0] == last) for u in users):
+        return False
+    hidden, order = attrs["hidden_size"], _GATES[op]
+
+    def gates(a: Any) -> Any:
+        return np.concatenate([a[g * hidden:(g + 1) * hidden] for g in order])
+
+    biased = {bool(n.input[3]) if len(n.input) > 3 else False for n in layers}
+    if len(biased) != 1:
+        return False
+    kwargs: dict[str, Any] = {"batch_first": True, "bias": biased.pop(), "num_layers": len(layers)}
+    w0 = imp.const(node.input[1])[0]
+    module = getattr(nn, op)(w0.shape[1], hidden, **kwargs)
+    for k, layer in enumerate(layers):
+        getattr(module, f"weight_ih_l{k}").data = _t(gates(imp.const(layer.input[1])[0]))
+        getattr(module, f"weight_hh_l{k}").data = _t(gates(imp.const(layer.input[2])[0]))
+        if kwargs["bias"]:
+            bias = imp.const(layer.input[3])[0]
+            half = bias.shape[0] // 2
+            getattr(module, f"bias_ih_l{k}").data = _t(gates(bias[:half]))
+            getattr(module, f"bias_hh_l{k}").data = _t(gates(bias[half:]))
+    for n in [*layers[1:], *folded, *backs]:
+        imp.skip.add(id(n))
+        imp.dynamic.update(n.output)
+    batch_first = f"{last}:batch_first"
+    imp.time_major[last] = batch_first
+    imp.values[batch_first] = np.swapaxes(imp.values[last], 0, 1)  # its example value, for the next layer's spec
+    if not imp.add_module(node, module, source, batch_first):
+        return False
+    for t in backs:
+        imp.refs[t.output[0]] = imp.refs[batch_first]
+    return True
+
+
+def _attrs_of(node: Any) -> dict[str, Any]:
+    from neuralforge_desktop.core.importers.onnx_import import node_attrs
+
+    return node_attrs(node)
+
+
 def _global_pool(attrs: dict[str, Any], x: Any) -> Any:
     from torch import nn
 
@@ -400,8 +505,10 @@ RULES: dict[str, Rule] = {
     "GlobalAveragePool": _module_rule(_global_pool),
     "Flatten": _simple("Flatten", lambda imp, n, a: {} if a.get("axis", 1) == 1 else None),
     "Reshape": _reshape_rule,
-    "Transpose": _simple("Permute", lambda imp, n, a: {"dims": list(a["perm"])}
-                         if a.get("perm") and a["perm"][0] == 0 else None),
+    "Transpose": _transpose,
+    "LSTM": _recurrent,
+    "GRU": _recurrent,
+    "RNN": _recurrent,
     "Concat": _variadic("Concat"),
     "Add": _variadic("Add"),
     "Mul": _variadic("Multiply"),
