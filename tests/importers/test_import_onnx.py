@@ -99,7 +99,8 @@ class Custom(nn.Module):
 
 
 CASES = {"Cnn": (Cnn, (3, 12, 12), torch.float32, 0), "Mlp": (Mlp, (7, 6), torch.float32, 0),
-         "Tokens": (Tokens, (9,), torch.int64, 0), "Recurrent": (Recurrent, (7,), torch.int64, 0), "Custom": (Custom, (4,), torch.float32, 5)}
+         "Tokens": (Tokens, (9,), torch.int64, 0), "Recurrent": (Recurrent, (7,), torch.int64, 0),
+         "Custom": (Custom, (4,), torch.float32, 5)}
 
 
 def _export(model: nn.Module, example: torch.Tensor, path: Path, dynamic: dict | None = None) -> Path:
