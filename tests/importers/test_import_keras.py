@@ -52,7 +52,12 @@ def _functional():
     return keras.Model(inp, layers.Dense(2)(layers.GlobalAveragePooling2D()(c)))
 
 
-MODELS = {"cnn": _cnn, "mlp": _mlp, "functional": _functional}
+def _text():
+    return keras.Sequential([keras.Input((9,), dtype="int32"), layers.Embedding(30, 8),
+                             layers.LSTM(12, return_sequences=True), layers.GRU(10), layers.Dense(3)])
+
+
+MODELS = {"cnn": _cnn, "mlp": _mlp, "functional": _functional, "text": _text}
 
 
 def _batchnorm_stats(model) -> None:
@@ -85,14 +90,19 @@ def test_generated_code_and_weights_compute_what_keras_predicts(name, tmp_path, 
     assert main(["import", str(path), "-o", str(out), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["max_abs_diff"] <= 1e-5 and not report["custom"]
-    assert report["params"] == sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    # torch's LSTM and RNN carry a second bias (the recurrent product's), which the import sets to zero
+    second_bias = sum(int(layer.cell.bias.shape[0]) for layer in model.layers
+                      if isinstance(layer, layers.LSTM | layers.SimpleRNN) and layer.cell.use_bias)
+    assert report["params"] == sum(int(np.prod(w.shape)) for w in model.trainable_weights) + second_bias
 
     source = tmp_path / f"{name}_gen.py"
     source.write_text(generate_pytorch(load_graph(out)).source)
     built = _load(source, f"keras_generated_{name}").build_model()
     built.load_state_dict(load_file(str(tmp_path / "net.safetensors")), strict=True)
     built.eval()
-    x = np.random.default_rng(5).standard_normal((4, *model.input_shape[1:])).astype("float32")
+    rng = np.random.default_rng(5)
+    shape = (4, *model.input_shape[1:])
+    x = rng.integers(0, 30, shape).astype("int32") if name == "text" else rng.standard_normal(shape).astype("float32")
     want = model.predict(x, verbose=0)
     with torch.no_grad():
         got = built(torch.from_numpy(x)).numpy()

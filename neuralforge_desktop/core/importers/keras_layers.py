@@ -246,6 +246,55 @@ def _merge(imp: KerasImporter, layer: Any, cfg: dict[str, Any], ins: list[Any], 
     imp.finish(layer.name, node, outs[0], layout)
 
 
+# Keras gate blocks in torch's order: LSTM i f c o is torch's i f g o; GRU z r h → r z n
+_KERAS_GATES = {"LSTM": [0, 1, 2, 3], "GRU": [1, 0, 2], "SimpleRNN": [0]}
+
+
+def _recurrent(imp: KerasImporter, layer: Any, cfg: dict[str, Any], ins: list[Any], outs: list[Any]) -> None:
+    """A Keras recurrent layer as torch's batch-first module; without ``return_sequences`` the last step is
+    selected after it."""
+    import numpy as np
+    from torch import nn
+
+    name = type(layer).__name__
+    if cfg.get("return_state") or cfg.get("go_backwards") or cfg.get("stateful"):
+        raise _refuse(layer, "return_state, go_backwards and stateful have no catalog form")
+    activation = cfg.get("activation", "tanh")
+    if name == "SimpleRNN":
+        if activation not in ("tanh", "relu"):
+            raise _refuse(layer, f"activation {activation!r} has no catalog form")
+    elif activation != "tanh" or cfg.get("recurrent_activation", "sigmoid") != "sigmoid":
+        raise _refuse(layer, "only tanh with sigmoid gates has a catalog form")
+    if name == "GRU" and not cfg.get("reset_after", True):
+        raise _refuse(layer, "reset_after=False has no catalog form (torch's GRU resets after)")
+    w = _weights(layer)
+    units = cfg["units"]
+    order = _KERAS_GATES[name]
+
+    def gates(a: Any) -> Any:  # (…, k·units) → torch's (k·units, …) in torch's gate order
+        return np.concatenate([a[..., g * units:(g + 1) * units] for g in order], axis=-1).T
+
+    use_bias = cfg.get("use_bias", True)
+    kwargs: dict[str, Any] = {"batch_first": True, "bias": use_bias}
+    if name == "SimpleRNN":
+        kwargs["nonlinearity"] = activation
+    module = getattr(nn, "RNN" if name == "SimpleRNN" else name)(w["kernel"].shape[0], units, **kwargs)
+    module.weight_ih_l0.data = _t(gates(w["kernel"]))
+    module.weight_hh_l0.data = _t(gates(w["recurrent_kernel"]))
+    if use_bias:
+        bias = w["bias"]
+        if name == "GRU":  # reset_after: one bias for the input product, one for the recurrent one
+            bias_ih, bias_hh = gates(bias[0]), gates(bias[1])
+        else:  # one bias; torch's second is zero
+            bias_ih, bias_hh = gates(bias), np.zeros(bias.shape[-1], bias.dtype)
+        module.bias_ih_l0.data, module.bias_hh_l0.data = _t(bias_ih), _t(bias_hh)
+    node = imp.add_module(layer.name, name, module, ins[0], KERAS)
+    if not cfg.get("return_sequences"):
+        imp.refs[id(outs[0])] = (node, "y", KERAS)  # the whole sequence, of which Keras returns the last step
+        node = imp.add(f"{layer.name}_last", "Select", {"dim": 1, "index": -1}, [("x", outs[0])], KERAS)
+    imp.finish(layer.name, node, outs[0], KERAS)
+
+
 RULES: dict[str, Rule] = {
     "Dense": _dense,
     "Conv1D": _conv, "Conv2D": _conv, "Conv3D": _conv,
@@ -260,6 +309,7 @@ RULES: dict[str, Rule] = {
     "Activation": _activation_layer, "ReLU": _activation_layer, "LeakyReLU": _activation_layer,
     "Softmax": _activation_layer, "ELU": _activation_layer,
     "Add": _merge, "Multiply": _merge, "Concatenate": _merge,
+    "LSTM": _recurrent, "GRU": _recurrent, "SimpleRNN": _recurrent,
 }
 
 
