@@ -235,8 +235,11 @@ class OnnxImporter:
                 consumers.setdefault(name, []).append(node)
         self.consumers = consumers
         self.skip: set[int] = set()
+        self.from_shape: set[str] = set()
         for node in self.model.graph.node:
             if node.op_type == "Shape" or not any(i in self.dynamic for i in node.input):
+                if node.op_type == "Shape" or any(i in self.from_shape for i in node.input):
+                    self.from_shape.update(node.output)  # holds the example's batch size
                 continue  # shape arithmetic and constants: read from their values where needed
             self.dynamic.update(o for o in node.output if o)
             if id(node) in self.skip:
@@ -279,6 +282,9 @@ class OnnxImporter:
             return
         dyn = [n for n in node.input if n and n in self.dynamic]
         consts = {i: self.const(n) for i, n in enumerate(node.input) if n and n not in self.dynamic}
+        if any(n in self.from_shape for n in node.input):  # as code it would keep the example's batch size
+            self.unknown.append(f"{where}, whose operands are computed from an input's shape")
+            return
         outs = [o for o in node.output if o]
         made = custom_source(node.op_type, "Cls", list(node.input), dyn, consts, attrs)
         if made is None:
