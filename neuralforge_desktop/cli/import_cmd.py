@@ -13,8 +13,10 @@ from neuralforge_desktop.cli.graph_source import CliError, load_graph_arg
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("import", help="import a PyTorch model from your code, or an ONNX or Keras file, as an "
                        "editable graph",
-                       description="Import SOURCE: model.onnx (checked against onnxruntime), model.keras (checked "
-                       "against Keras; TensorFlow is loaded only then), or path/to/file.py:Name or "
+                       description="Import SOURCE: model.onnx (checked against onnxruntime) or model.keras "
+                       "(checked against Keras; TensorFlow is loaded only then) with the weights the file holds, "
+                       "their layers mapped to the catalog's and other ONNX ops kept as generated PyTorch code; or "
+                       "path/to/file.py:Name (with --framework keras, a Keras model or a function returning one) or "
                        "package.module:Name, where Name is an "
                        "nn.Module class (constructed with --kwargs) or a function returning a module. The model is "
                        "traced with torch.fx: layers the catalog knows become its layers, submodules become blocks "
