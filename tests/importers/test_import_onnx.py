@@ -162,7 +162,8 @@ def test_custom_nodes_keep_the_attributes_in_their_code(tmp_path):
     path = _export(Custom(), torch.randn(2, 4), tmp_path / "c.onnx")
     result = import_onnx(path)
     sources = "\n".join(result.sources)
-    assert "torch.clamp(x0, min=-3.0, max=2.0)" in sources or "min=-3" in sources
+    assert "return torch.clamp(x0, min=-3.0, max=2.0)" in sources  # Clip's bounds, as literals
+    assert "return x0 * 2.0" in sources and "return x0 - self.c1" in sources  # a scalar, and a vector as a buffer
     assert "ONNX Exp, kept as code" in sources
     assert all("ONNX" in reason for _, reason in result.report.custom)
 

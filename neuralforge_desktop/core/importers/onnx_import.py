@@ -297,7 +297,7 @@ class OnnxImporter:
             name for name in (base if i == 1 else f"{base}{i}" for i in range(1, len(taken) + 2)) if name not in taken)
         self.class_names[text] = class_name
         source = text.replace("class Cls(", f"class {class_name}(")
-        kwargs = {"shapes": [[i, list(consts[i].shape), str(consts[i].dtype)] for i in buffers]}
+        kwargs = {"shapes": [[i, list(consts[i].shape), str(consts[i].dtype)] for i in buffers]} if buffers else {}
         namespace: dict[str, Any] = {"torch": torch, "nn": torch.nn, "F": torch.nn.functional, "math": math}
         exec(compile(source, f"<onnx {node.op_type}>", "exec"), namespace)  # our own template, not the file's
         module = namespace[class_name](**kwargs)
@@ -307,7 +307,8 @@ class OnnxImporter:
         with torch.no_grad():
             got = module(*ins)
         got = list(got) if isinstance(got, tuple | list) else [got]
-        reason = f"ONNX {node.op_type} has no catalog layer; attributes {json.dumps(attrs)}"
+        reason = f"ONNX {where} has no catalog layer with these settings; kept as PyTorch code" + (
+            f" (attributes {json.dumps(attrs)})" if attrs else "")
         params = {"class_name": class_name, "source": source, "init_kwargs": json.dumps(kwargs),
                   "num_inputs": len(dyn), "num_outputs": len(outs),
                   "measured": json.dumps(measure(module, ins, got))}

@@ -177,10 +177,14 @@ def custom_source(op: str, class_name: str, inputs: list[str], dynamic: list[str
     template, settings = GENERIC[op]
     args = [f"x{i}" for i in range(len(dynamic))]
     ops: list[str] = []
+    literals: set[int] = set()
     k = 0
     for i, name in enumerate(inputs):
         if not name:
             ops.append("None")
+        elif i in consts and i not in settings and consts[i].size == 1 and consts[i].ndim <= 1:
+            ops.append(repr(consts[i].reshape(-1)[0].item()))  # a scalar reads better as a number
+            literals.add(i)
         elif i in consts:
             ops.append(f"self.c{i}")
         else:
@@ -193,17 +197,18 @@ def custom_source(op: str, class_name: str, inputs: list[str], dynamic: list[str
     if not expr:
         return None
     described = ", ".join(f"{k}={v!r}" for k, v in sorted(attrs.items())) or "none"
-    buffers = [i for i in consts if i not in settings]
-    lines = [
-        f"class {class_name}(nn.Module):",
-        f'    """ONNX {op}, kept as code. Attributes: {described}."""',
-        "",
-        "    def __init__(self, shapes=()) -> None:",
-        "        super().__init__()",
-        "        # constant operands of the ONNX node (input position, shape, dtype); values are in the weights file",
-        "        for key, shape, dtype in shapes:",
-        '            self.register_buffer(f"c{key}", torch.zeros(shape, dtype=getattr(torch, dtype)))',
-        "",
+    buffers = [i for i in consts if i not in settings and i not in literals]
+    lines = [f"class {class_name}(nn.Module):", f'    """ONNX {op}, kept as code. Attributes: {described}."""', ""]
+    if buffers:
+        lines += [
+            "    def __init__(self, shapes=()) -> None:",
+            "        super().__init__()",
+            "        # constant operands of the ONNX node (input position, shape, dtype); values in the weights file",
+            "        for key, shape, dtype in shapes:",
+            '            self.register_buffer(f"c{key}", torch.zeros(shape, dtype=getattr(torch, dtype)))',
+            "",
+        ]
+    lines += [
         f"    def forward(self, {', '.join(args)}):",
         f"        return {expr}",
         "",
