@@ -52,12 +52,20 @@ def _functional():
     return keras.Model(inp, layers.Dense(2)(layers.GlobalAveragePooling2D()(c)))
 
 
+def _flattened():
+    """A channels-first flattening read by a Dense layer (its kernel rows reordered) and by a softmax (which
+    needs Keras' order back)."""
+    inp = keras.Input((6, 6, 2))
+    flat = layers.Dropout(0.1)(layers.Flatten()(layers.Conv2D(3, 3)(inp)))
+    return keras.Model(inp, layers.Concatenate()([layers.Dense(4)(flat), layers.Activation("softmax")(flat)]))
+
+
 def _text():
     return keras.Sequential([keras.Input((9,), dtype="int32"), layers.Embedding(30, 8),
                              layers.LSTM(12, return_sequences=True), layers.GRU(10), layers.Dense(3)])
 
 
-MODELS = {"cnn": _cnn, "mlp": _mlp, "functional": _functional, "text": _text}
+MODELS = {"cnn": _cnn, "mlp": _mlp, "functional": _functional, "flattened": _flattened, "text": _text}
 
 
 def _batchnorm_stats(model) -> None:
@@ -90,6 +98,8 @@ def test_generated_code_and_weights_compute_what_keras_predicts(name, tmp_path, 
     assert main(["import", str(path), "-o", str(out), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["max_abs_diff"] <= 1e-5 and not report["custom"]
+    if name == "cnn":  # channels moved first once, at the input; the Dense after Flatten takes that order
+        assert report["types"]["Permute"] == 1
     # torch's LSTM and RNN carry a second bias (the recurrent product's), which the import sets to zero
     second_bias = sum(int(layer.cell.bias.shape[0]) for layer in model.layers
                       if isinstance(layer, layers.LSTM | layers.SimpleRNN) and layer.cell.use_bias)

@@ -30,7 +30,9 @@ from neuralforge_desktop.core.ir.types import BATCH, DType, TensorSpec
 
 EXAMPLE_BATCH = 2
 SYMBOL_SIZE = 8
-KERAS, TORCH = "keras", "torch"  # where a tensor's channels are: Keras' order, or moved to dim 1
+# where a tensor's channels are: Keras' order, moved to dim 1, or flattened from channels-first (a Dense layer
+# reading it takes its kernel's rows in that order, so a Keras CNN imports without moving channels back)
+KERAS, TORCH, FLAT = "keras", "torch", "flat"
 
 # Keras activation names → torch modules (name, kwargs); "linear" is none at all.
 _ACTIVATIONS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -109,6 +111,7 @@ class KerasImporter:
         self.graph = Graph(sanitize(model.name or Path(label).stem, "model"))
         self.refs: dict[int, tuple[str, str, str]] = {}  # id(KerasTensor) → (node, port, layout)
         self.permuted: dict[tuple[int, str], tuple[str, str]] = {}
+        self.flat_from: dict[int, tuple[int, ...]] = {}  # a FLAT tensor → the channels-first shape flattened
         self.shapes: dict[int, tuple[Any, ...]] = {}
         self.state: dict[str, Any] = {}
         self.params = 0
@@ -148,6 +151,8 @@ class KerasImporter:
     def ref(self, t: Any, layout: str) -> tuple[str, str]:
         """``t``'s graph output in the wanted layout, a Permute added (once) where it is in the other."""
         node, port, have = self.refs[id(t)]
+        if have == FLAT and layout != FLAT:
+            return self._unflatten(t)
         rank = len(self.shapes[id(t)])
         if have == layout or rank < 3:
             return node, port
@@ -158,6 +163,24 @@ class KerasImporter:
             self.graph.add_node("Permute", pid, {"dims": dims})
             self.graph.connect(node, port, pid, "x")
             self.permuted[key] = (pid, "y")
+        return self.permuted[key]
+
+    def _unflatten(self, t: Any) -> tuple[str, str]:
+        """A channels-first flattening in Keras' order (channels last, then flattened), for a reader that is no
+        Dense layer: reshape back, move the channels, flatten again."""
+        key = (id(t), KERAS)
+        if key not in self.permuted:
+            node, port, _ = self.refs[id(t)]
+            shape = list(self.flat_from[id(t)])
+            rank = len(shape) + 1
+            src = (node, port)
+            for type_name, params in (("Reshape", {"shape": shape}), ("Permute", {"dims": [0, *range(2, rank), 1]}),
+                                      ("Flatten", {})):
+                nid = self.graph.new_id(f"{node}_channels_last_{type_name.lower()}")
+                self.graph.add_node(type_name, nid, params)
+                self.graph.connect(*src, nid, "x")
+                src = (nid, "y")
+            self.permuted[key] = src
         return self.permuted[key]
 
     def spec(self, t: Any, layout: str) -> TensorSpec:
@@ -230,6 +253,9 @@ class KerasImporter:
                     self.shapes[id(t)] = (EXAMPLE_BATCH, *[SYMBOL_SIZE if d is None else int(d) for d in t.shape[1:]])
                 try:
                     convert_layer(self, op, ins, outs)
+                    for t in outs:  # an elementwise layer keeps a flattening's order
+                        if self.refs[id(t)][2] == FLAT and id(t) not in self.flat_from:
+                            self.flat_from[id(t)] = self.flat_from[id(ins[0])]
                 except ImportSourceError as exc:
                     self.problems.append(str(exc).removeprefix(f"{self.label}: "))
                     for t in outs:  # refer to the input so the walk can go on and report every problem

@@ -14,7 +14,7 @@ from neuralforge_desktop.core.importers.source import ImportSourceError
 if TYPE_CHECKING:
     from neuralforge_desktop.core.importers.keras_import import KerasImporter
 
-KERAS, TORCH = "keras", "torch"
+KERAS, TORCH, FLAT = "keras", "torch", "flat"
 Rule = Callable[["KerasImporter", Any, dict[str, Any], list[Any], list[Any]], None]
 
 
@@ -49,15 +49,21 @@ def _refuse(layer: Any, why: str) -> _Refused:
 
 
 def _dense(imp: KerasImporter, layer: Any, cfg: dict[str, Any], ins: list[Any], outs: list[Any]) -> None:
+    import numpy as np
     from torch import nn
 
     w = _weights(layer)
     kernel = w["kernel"]
+    layout = FLAT if imp.refs[id(ins[0])][2] == FLAT else KERAS
+    if layout == FLAT:  # rows in Keras' order (…, C) → the channels-first order the input was flattened in
+        channels, *rest = imp.flat_from[id(ins[0])]
+        rows = kernel.reshape(*rest, channels, kernel.shape[1])
+        kernel = np.moveaxis(rows, len(rest), 0).reshape(kernel.shape)
     module = nn.Linear(kernel.shape[0], kernel.shape[1], bias=cfg.get("use_bias", True))
     module.weight.data = _t(kernel.T)
     if module.bias is not None:
         module.bias.data = _t(w["bias"])
-    node = imp.add_module(layer.name, "Dense", module, ins[0], KERAS)
+    node = imp.add_module(layer.name, "Dense", module, ins[0], layout)
     imp.finish(layer.name, node, outs[0], KERAS, cfg.get("activation"))
 
 
@@ -190,10 +196,17 @@ def _dropout(imp: KerasImporter, layer: Any, cfg: dict[str, Any], ins: list[Any]
 
 
 def _flatten(imp: KerasImporter, layer: Any, cfg: dict[str, Any], ins: list[Any], outs: list[Any]) -> None:
-    if len(imp.shapes[id(ins[0])]) == 2:
+    shape = imp.shapes[id(ins[0])]
+    if len(shape) == 2:
         imp.refs[id(outs[0])] = imp.refs[id(ins[0])]
         return
-    layout = KERAS if cfg.get("data_format", "channels_last") == "channels_last" else TORCH
+    channels_last = cfg.get("data_format", "channels_last") == "channels_last"
+    if channels_last and imp.refs[id(ins[0])][2] == TORCH:  # flatten as it is; a Dense after takes that order
+        node = imp.add(layer.name, "Flatten", {}, [("x", ins[0])], TORCH)
+        imp.flat_from[id(outs[0])] = (shape[-1], *shape[1:-1])
+        imp.finish(layer.name, node, outs[0], FLAT)
+        return
+    layout = KERAS if channels_last else TORCH
     imp.finish(layer.name, imp.add(layer.name, "Flatten", {}, [("x", ins[0])], layout), outs[0], KERAS)
 
 
@@ -225,12 +238,18 @@ def _activation_layer(imp: KerasImporter, layer: Any, cfg: dict[str, Any], ins: 
         which = ("elu", cfg.get("alpha", 1.0))
     node, port, layout = imp.refs[id(ins[0])]
     imp.refs[id(outs[0])] = (node, port, layout)
+    if layout == FLAT:
+        imp.flat_from[id(outs[0])] = imp.flat_from[id(ins[0])]
     imp.apply(layer.name, outs[0], layout, which)
 
 
 def _merge(imp: KerasImporter, layer: Any, cfg: dict[str, Any], ins: list[Any], outs: list[Any]) -> None:
     name = type(layer).__name__
+    layouts = {imp.refs[id(t)][2] for t in ins}
     layout = imp.refs[id(ins[0])][2]
+    if FLAT in layouts and (name == "Concatenate" or len(layouts) > 1 or
+                            len({imp.flat_from.get(id(t)) for t in ins}) > 1):
+        layout = KERAS  # flattenings in different orders meet: compute in Keras' order
     rank = len(imp.shapes[id(ins[0])])
     params: dict[str, Any] = {"num_inputs": len(ins)}
     if name == "Concatenate":
