@@ -157,6 +157,34 @@ def test_generated_code_and_weights_compute_what_onnxruntime_computes(name, tmp_
     assert sum(p.numel() for p in model.parameters()) == report["params"]
 
 
+class Heads(nn.Module):
+    """A reshape whose one size follows the sequence length (exported as Shape arithmetic)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(6, 8)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(x).reshape(x.shape[0], -1, 2, 4).transpose(1, 2)
+
+
+def test_a_reshape_that_follows_the_sequence_length_keeps_it_free(tmp_path):
+    torch.manual_seed(0)
+    original = Heads().eval()
+    path = _export(original, torch.randn(2, 5, 6), tmp_path / "heads.onnx",
+                   {"x": {0: "N", 1: "T"}, "y": {0: "N", 2: "T"}})
+    result = import_onnx(path)
+    reshape = next(n for n in result.graph if n.type == "Reshape")
+    assert reshape.params["shape"] == [-1, 2, 4]
+    from neuralforge_desktop.core.importers.import_torch import write_import
+
+    write_import(result, tmp_path / "heads.nfg")
+    model = _generated(tmp_path / "heads.nfg", tmp_path, "heads")
+    x = torch.randn(3, 11, 6)  # another batch and another T than the import's
+    with torch.no_grad():
+        assert float((model(x) - original(x)).abs().max()) <= 1e-5
+
+
 def test_custom_nodes_keep_the_attributes_in_their_code(tmp_path):
     torch.manual_seed(0)
     path = _export(Custom(), torch.randn(2, 4), tmp_path / "c.onnx")

@@ -128,6 +128,8 @@ class OnnxImporter:
         self.class_names: dict[str, str] = {}
         rng = np.random.default_rng(0)
         self.feeds: dict[str, Any] = {}
+        self.resizable: dict[str, list[int]] = {}
+        self._other: dict[str, Any] | None = None
         for inp in g.input:
             if inp.name in self.consts:
                 continue
@@ -161,6 +163,8 @@ class OnnxImporter:
         node_id = self._new_id(inp.name, "input")
         self.graph.add_node(INPUT, node_id, {"shape": shape, "dtype": dtype})
         size = (batch, *concrete)
+        # the axes that may take other sizes: another run at other sizes tells a reshape's -1 from a fixed size
+        self.resizable[inp.name] = [i for i, d in enumerate(dims) if not d.dim_value]
         if dtype.startswith("float"):
             self.feeds[inp.name] = rng.standard_normal(size).astype(dtype)
         elif dtype == "bool":
@@ -188,6 +192,24 @@ class OnnxImporter:
         return self._new_id(name, node.op_type.lower())
 
     # -- helpers for the op rules ----------------------------------------------------------------------------
+
+    def other_values(self) -> dict[str, Any] | None:
+        """Every value on inputs one larger along each dynamic axis (None when the model has none, or does not
+        run there)."""
+        import numpy as np
+
+        if self._other is None:
+            feeds = {}
+            for name, value in self.feeds.items():
+                for axis in self.resizable[name]:
+                    value = np.concatenate([value, value.take([0], axis=axis)], axis=axis)
+                feeds[name] = value
+            try:
+                self._other = _run_all(self.model, feeds) if any(self.resizable.values()) else {}
+            except ImportSourceError:
+                self._other = {}
+        return self._other or None
+
 
     def is_const(self, name: str) -> bool:
         return name in self.consts or (bool(name) and name in self.values and name not in self.dynamic)

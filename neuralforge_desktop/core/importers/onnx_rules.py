@@ -236,7 +236,17 @@ def _reshape(imp: OnnxImporter, node: Any, attrs: dict[str, Any]) -> dict[str, A
         return None  # the batch itself reshaped: not a per-example layer
     if len(after) == 2 and len(before) > 2:
         return {"__type": "Flatten"}
-    return {"shape": list(after[1:])}
+    shape: list[int] = list(after[1:])
+    other = imp.other_values()
+    if other is not None:  # sizes that follow an input's dynamic size (a sequence length) become the -1
+        moved = other[node.output[0]].shape
+        if len(moved) != len(after) or moved[0] != other[node.input[0]].shape[0]:
+            return None
+        changing = [i for i in range(1, len(after)) if moved[i] != after[i]]
+        if len(changing) > 1:
+            return None  # two sizes follow the input: no one -1 says that
+        shape = [-1 if i in changing else after[i] for i in range(1, len(after))]
+    return {"shape": shape}
 
 
 def _reshape_rule(imp: OnnxImporter, node: Any, attrs: dict[str, Any]) -> bool:
