@@ -85,6 +85,18 @@ class Recurrent(nn.Module):
         return self.head(y[:, -1])
 
 
+class Upsampling(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 1)
+        self.nearest = nn.Upsample(scale_factor=2)
+        self.bilinear = nn.Upsample(scale_factor=2, mode="bilinear", align_corners=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv(x)
+        return torch.cat([self.nearest(y), self.bilinear(y)], dim=1)
+
+
 class Custom(nn.Module):
     """Ops outside the catalog (Exp, Sub of a constant, Abs, Clip) and a constant tensor operand."""
 
@@ -100,7 +112,7 @@ class Custom(nn.Module):
 
 CASES = {"Cnn": (Cnn, (3, 12, 12), torch.float32, 0), "Mlp": (Mlp, (7, 6), torch.float32, 0),
          "Tokens": (Tokens, (9,), torch.int64, 0), "Recurrent": (Recurrent, (7,), torch.int64, 0),
-         "Custom": (Custom, (4,), torch.float32, 5)}
+         "Upsampling": (Upsampling, (3, 5, 5), torch.float32, 0), "Custom": (Custom, (4,), torch.float32, 5)}
 
 
 def _export(model: nn.Module, example: torch.Tensor, path: Path, dynamic: dict | None = None) -> Path:

@@ -454,6 +454,28 @@ def _attrs_of(node: Any) -> dict[str, Any]:
     return node_attrs(node)
 
 
+def _resize(imp: OnnxImporter, node: Any, attrs: dict[str, Any]) -> bool:
+    """Resize of an image by one scale on both sides, nearest or bilinear as torch's Upsample does it."""
+    from torch import nn
+
+    x = imp.values[node.input[0]]
+    scales = node.input[2] if len(node.input) > 2 else ""
+    if x.ndim != 4 or not scales or not imp.is_const(scales) or imp.const(scales).size != 4 or \
+            (len(node.input) > 3 and node.input[3]):
+        return False
+    factors = [float(v) for v in imp.const(scales)]
+    if factors[:2] != [1.0, 1.0] or factors[2] != factors[3]:
+        return False
+    mode, where = attrs.get("mode", "nearest"), attrs.get("coordinate_transformation_mode", "half_pixel")
+    if mode == "nearest" and where == "asymmetric" and attrs.get("nearest_mode", "round_prefer_floor") == "floor":
+        module = nn.Upsample(scale_factor=factors[2], mode="nearest")
+    elif mode == "linear" and where in ("half_pixel", "pytorch_half_pixel", "align_corners"):
+        module = nn.Upsample(scale_factor=factors[2], mode="bilinear", align_corners=where == "align_corners")
+    else:
+        return False
+    return imp.add_module(node, module, node.input[0], node.output[0])
+
+
 def _global_pool(attrs: dict[str, Any], x: Any) -> Any:
     from torch import nn
 
@@ -515,6 +537,7 @@ RULES: dict[str, Rule] = {
     "GlobalAveragePool": _module_rule(_global_pool),
     "Flatten": _simple("Flatten", lambda imp, n, a: {} if a.get("axis", 1) == 1 else None),
     "Reshape": _reshape_rule,
+    "Resize": _resize,
     "Transpose": _transpose,
     "LSTM": _recurrent,
     "GRU": _recurrent,
