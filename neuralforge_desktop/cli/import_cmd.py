@@ -1,4 +1,5 @@
-"""``neuralforge import`` (a PyTorch model in your code → an editable graph) and ``neuralforge trust``."""
+"""``neuralforge import`` (a PyTorch model in your code, an ONNX file or a Keras file → an editable graph) and
+``neuralforge trust``."""
 
 from __future__ import annotations
 
@@ -10,15 +11,21 @@ from neuralforge_desktop.cli.graph_source import CliError, load_graph_arg
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("import", help="import a PyTorch model from your code as an editable graph",
-                       description="Import SOURCE, path/to/file.py:Name or package.module:Name, where Name is an "
+    p = sub.add_parser("import", help="import a PyTorch model from your code, or an ONNX or Keras file, as an "
+                       "editable graph",
+                       description="Import SOURCE: model.onnx (checked against onnxruntime) or model.keras "
+                       "(checked against Keras; TensorFlow is loaded only then) with the weights the file holds, "
+                       "their layers mapped to the catalog's and other ONNX ops kept as generated PyTorch code; or "
+                       "path/to/file.py:Name (with --framework keras, a Keras model or a function returning one) or "
+                       "package.module:Name, where Name is an "
                        "nn.Module class (constructed with --kwargs) or a function returning a module. The model is "
                        "traced with torch.fx: layers the catalog knows become its layers, submodules become blocks "
                        "(identical ones in a row one repeated block), and what cannot be traced or mapped becomes a "
                        "custom-code node that carries its source. Writes OUT.nfg and its weights beside it as "
                        "OUT.safetensors (the module's own init, seeded, or --weights), after checking that the graph "
                        "computes what the module computes. Your code runs in this process.")
-    p.add_argument("source", metavar="SOURCE", help="path/to/file.py:Name or package.module:Name")
+    p.add_argument("source", metavar="SOURCE", help="model.onnx, model.keras, path/to/file.py:Name or "
+                   "package.module:Name")
     p.add_argument("-o", "--output", required=True, metavar="OUT.nfg", help="the graph file to write")
     p.add_argument("--input", action="append", default=[], metavar="NAME=SHAPE[:DTYPE]",
                    help="a forward argument's shape per example, batch excluded (x=3,32,32 or tokens=20:int64); "
@@ -26,6 +33,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--kwargs", default="{}", metavar="JSON", help="constructor arguments as a JSON object")
     p.add_argument("--weights", metavar="FILE", help="a state_dict to import instead of the init "
                    "(.safetensors, or a torch file read with weights_only=True)")
+    p.add_argument("--framework", choices=("torch", "keras"), default="torch",
+                   help="what a file.py:Name source builds: a torch module (default) or a Keras model (Name is a "
+                   "model or a function returning one)")
     p.add_argument("--json", action="store_true", help="print the import report as JSON")
     p.set_defaults(func=cmd_import)
 
@@ -51,7 +61,17 @@ def cmd_import(args: argparse.Namespace) -> int:
     if out.suffix != ".nfg":
         raise CliError(f"-o {out}: the graph file must end in .nfg")
     inputs = [parse_input(text) for text in args.input]
-    result = import_torch(args.source, inputs, kwargs=kwargs, weights=args.weights)
+    suffix = Path(args.source).suffix.lower()
+    if suffix == ".onnx":
+        from neuralforge_desktop.core.importers.onnx_import import import_onnx
+
+        result = import_onnx(args.source)
+    elif suffix == ".keras" or args.framework == "keras":
+        from neuralforge_desktop.core.importers.keras_import import import_keras
+
+        result = import_keras(args.source)
+    else:
+        result = import_torch(args.source, inputs, kwargs=kwargs, weights=args.weights)
     graph_path, weights_path = write_import(result, out)
     if args.json:
         print(json.dumps({**result.report.to_json(), "graph": str(graph_path), "weights": str(weights_path)},

@@ -1,0 +1,341 @@
+"""One Keras layer → graph nodes: the torch module it corresponds to (built from its config, its weights moved
+into torch's layout) or a catalog op, in the channel order the layer works in.
+
+A layer class with no rule here is refused by name and class: a Keras layer carries no PyTorch code to keep.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from neuralforge_desktop.core.importers.source import ImportSourceError
+
+if TYPE_CHECKING:
+    from neuralforge_desktop.core.importers.keras_import import KerasImporter
+
+KERAS, TORCH, FLAT = "keras", "torch", "flat"
+Rule = Callable[["KerasImporter", Any, dict[str, Any], list[Any], list[Any]], None]
+
+
+class _Refused(ImportSourceError):
+    pass
+
+
+def _weights(layer: Any) -> dict[str, Any]:
+    import numpy as np
+
+    return {w.name: np.asarray(w.numpy() if hasattr(w, "numpy") else w) for w in layer.weights}
+
+
+def _t(array: Any) -> Any:
+    import torch
+
+    return torch.from_numpy(array.copy())
+
+
+def _one(values: Any) -> Any:
+    values = tuple(values) if isinstance(values, list | tuple) else (values,)
+    return values[0] if len(set(values)) == 1 else values
+
+
+def _channels_layout(cfg: dict[str, Any]) -> str:
+    """Channels-last layers run on the tensor with channels moved first; channels_first ones as it is."""
+    return TORCH if cfg.get("data_format", "channels_last") == "channels_last" else KERAS
+
+
+def _refuse(layer: Any, why: str) -> _Refused:
+    return _Refused(f"layer '{layer.name}' ({type(layer).__name__}): {why}")
+
+
+def _dense(imp: KerasImporter, layer: Any, cfg: dict[str, Any], ins: list[Any], outs: list[Any]) -> None:
+    import numpy as np
+    from torch import nn
+
+    w = _weights(layer)
+    kernel = w["kernel"]
+    layout = FLAT if imp.refs[id(ins[0])][2] == FLAT else KERAS
+    if layout == FLAT:  # rows in Keras' order (…, C) → the channels-first order the input was flattened in
+        channels, *rest = imp.flat_from[id(ins[0])]
+        rows = kernel.reshape(*rest, channels, kernel.shape[1])
+        kernel = np.moveaxis(rows, len(rest), 0).reshape(kernel.shape)
+    module = nn.Linear(kernel.shape[0], kernel.shape[1], bias=cfg.get("use_bias", True))
+    module.weight.data = _t(kernel.T)
+    if module.bias is not None:
+        module.bias.data = _t(w["bias"])
+    node = imp.add_module(layer.name, "Dense", module, ins[0], layout)
+    imp.finish(layer.name, node, outs[0], KERAS, cfg.get("activation"))
+
+
+def _same_padding(layer: Any, kernel: tuple[int, ...], strides: tuple[int, ...], dilation: tuple[int, ...]
+                  ) -> tuple[int, ...]:
+    """Keras' "same" as torch padding: only where it pads both sides equally (stride 1, odd span)."""
+    spans = [d * (k - 1) for k, d in zip(kernel, dilation, strict=True)]
+    if any(s != 1 for s in strides) or any(span % 2 for span in spans):
+        raise _refuse(layer, f"padding='same' with strides {strides} and kernel {kernel} pads one side more "
+                      "than the other, which no catalog layer does")
+    return tuple(span // 2 for span in spans)
+
+
+def _conv(imp: KerasImporter, layer: Any, cfg: dict[str, Any], ins: list[Any], outs: list[Any]) -> None:
+    import numpy as np
+    from torch import nn
+
+    w = _weights(layer)
+    kernel = w["kernel"]  # (k…, in / groups, out)
+    rank = kernel.ndim - 2
+    size, strides = tuple(kernel.shape[:rank]), tuple(cfg.get("strides", (1,) * rank))
+    dilation = tuple(cfg.get("dilation_rate", (1,) * rank))
+    if cfg.get("padding") == "valid":
+        padding: Any = 0
+    elif cfg.get("padding") == "same":
+        padding = _same_padding(layer, size, strides, dilation)
+    else:
+        raise _refuse(layer, f"padding={cfg.get('padding')!r} has no catalog form")
+    groups = cfg.get("groups", 1)
+    cls = (nn.Conv1d, nn.Conv2d, nn.Conv3d)[rank - 1]
+    module = cls(kernel.shape[-2] * groups, kernel.shape[-1], _one(size), stride=_one(strides),
+                 padding=_one(padding), dilation=_one(dilation), groups=groups, bias=cfg.get("use_bias", True))
+    module.weight.data = _t(np.transpose(kernel, (rank + 1, rank, *range(rank))))
+    if module.bias is not None:
+        module.bias.data = _t(w["bias"])
+    layout = _channels_layout(cfg)
+    node = imp.add_module(layer.name, type(layer).__name__, module, ins[0], layout)
+    imp.finish(layer.name, node, outs[0], layout, cfg.get("activation"))
+
+
+def _pool(imp: KerasImporter, layer: Any, cfg: dict[str, Any], ins: list[Any], outs: list[Any]) -> None:
+    from torch import nn
+
+    if cfg.get("padding", "valid") != "valid":
+        raise _refuse(layer, "padding='same' pooling has no catalog form")
+    size = cfg["pool_size"]
+    strides = cfg.get("strides") or size
+    name = type(layer).__name__
+    if name.startswith("Max"):
+        module: Any = (nn.MaxPool1d if name.endswith("1D") else nn.MaxPool2d)(_one(size), _one(strides))
+    else:
+        module = nn.AvgPool2d(_one(size), _one(strides))
+    layout = _channels_layout(cfg)
+    imp.finish(layer.name, imp.add_module(layer.name, name, module, ins[0], layout), outs[0], layout)
+
+
+def _global_pool(imp: KerasImporter, layer: Any, cfg: dict[str, Any], ins: list[Any], outs: list[Any]) -> None:
+    if cfg.get("keepdims"):
+        raise _refuse(layer, "keepdims=True has no catalog form")
+    type_name = "GlobalAvgPool2d" if "Average" in type(layer).__name__ else "GlobalMaxPool2d"
+    node = imp.add(layer.name, type_name, {}, [("x", ins[0])], _channels_layout(cfg))
+    imp.finish(layer.name, node, outs[0], KERAS)  # (N, C): no channel order left to track
+
+
+def _batchnorm(imp: KerasImporter, layer: Any, cfg: dict[str, Any], ins: list[Any], outs: list[Any]) -> None:
+    import numpy as np
+    import torch
+    from torch import nn
+
+    rank = len(imp.shapes[id(ins[0])])
+    axis = cfg.get("axis", -1)
+    axis = axis[0] if isinstance(axis, list | tuple) and len(axis) == 1 else axis
+    if not isinstance(axis, int) or rank > 4:
+        raise _refuse(layer, f"axis {axis} on a rank-{rank} tensor has no catalog form")
+    if axis % rank == rank - 1:
+        layout = TORCH if rank > 2 else KERAS  # channels moved to dim 1, where BatchNorm normalises
+    elif axis % rank == 1:
+        layout = KERAS
+    else:
+        raise _refuse(layer, f"axis {axis} is neither the channels nor the features")
+    w = _weights(layer)
+    channels = w["moving_mean"].shape[0]
+    module = (nn.BatchNorm2d if rank == 4 else nn.BatchNorm1d)(
+        channels, eps=cfg.get("epsilon", 1e-3), momentum=round(1 - cfg.get("momentum", 0.99), 6))
+    module.load_state_dict({"weight": _t(w.get("gamma", np.ones(channels, np.float32))),
+                            "bias": _t(w.get("beta", np.zeros(channels, np.float32))),
+                            "running_mean": _t(w["moving_mean"]), "running_var": _t(w["moving_variance"]),
+                            "num_batches_tracked": torch.tensor(0)})
+    node = imp.add_module(layer.name, "BatchNormalization", module.eval(), ins[0], layout)
+    imp.finish(layer.name, node, outs[0], layout)
+
+
+def _layernorm(imp: KerasImporter, layer: Any, cfg: dict[str, Any], ins: list[Any], outs: list[Any]) -> None:
+    import numpy as np
+    from torch import nn
+
+    rank = len(imp.shapes[id(ins[0])])
+    axis = cfg.get("axis", -1)
+    axis = axis[0] if isinstance(axis, list | tuple) and len(axis) == 1 else axis
+    if axis not in (-1, rank - 1) or cfg.get("rms_scaling"):
+        raise _refuse(layer, "only a LayerNormalization over the last axis has a catalog form")
+    w = _weights(layer)
+    channels = imp.shapes[id(ins[0])][-1]
+    center, scale = cfg.get("center", True), cfg.get("scale", True)
+    module = nn.LayerNorm(channels, eps=cfg.get("epsilon", 1e-3), elementwise_affine=center or scale, bias=center)
+    if module.weight is not None:
+        module.weight.data = _t(w.get("gamma", np.ones(channels, np.float32)))
+    if module.bias is not None:
+        module.bias.data = _t(w["beta"])
+    node = imp.add_module(layer.name, "LayerNormalization", module, ins[0], KERAS)
+    imp.finish(layer.name, node, outs[0], KERAS)
+
+
+def _embedding(imp: KerasImporter, layer: Any, cfg: dict[str, Any], ins: list[Any], outs: list[Any]) -> None:
+    from torch import nn
+
+    table = _weights(layer)["embeddings"]
+    module = nn.Embedding(table.shape[0], table.shape[1])
+    module.weight.data = _t(table)
+    imp.finish(layer.name, imp.add_module(layer.name, "Embedding", module, ins[0], KERAS), outs[0], KERAS)
+
+
+def _dropout(imp: KerasImporter, layer: Any, cfg: dict[str, Any], ins: list[Any], outs: list[Any]) -> None:
+    from torch import nn
+
+    spatial = type(layer).__name__ == "SpatialDropout2D"
+    layout = _channels_layout(cfg) if spatial else imp.refs[id(ins[0])][2]  # elementwise: either order
+    module = nn.Dropout2d(cfg["rate"]) if spatial else nn.Dropout(cfg["rate"])
+    imp.finish(layer.name, imp.add_module(layer.name, type(layer).__name__, module, ins[0], layout), outs[0], layout)
+
+
+def _flatten(imp: KerasImporter, layer: Any, cfg: dict[str, Any], ins: list[Any], outs: list[Any]) -> None:
+    shape = imp.shapes[id(ins[0])]
+    if len(shape) == 2:
+        imp.refs[id(outs[0])] = imp.refs[id(ins[0])]
+        return
+    channels_last = cfg.get("data_format", "channels_last") == "channels_last"
+    if channels_last and imp.refs[id(ins[0])][2] == TORCH:  # flatten as it is; a Dense after takes that order
+        node = imp.add(layer.name, "Flatten", {}, [("x", ins[0])], TORCH)
+        imp.flat_from[id(outs[0])] = (shape[-1], *shape[1:-1])
+        imp.finish(layer.name, node, outs[0], FLAT)
+        return
+    layout = KERAS if channels_last else TORCH
+    imp.finish(layer.name, imp.add(layer.name, "Flatten", {}, [("x", ins[0])], layout), outs[0], KERAS)
+
+
+def _reshape(imp: KerasImporter, layer: Any, cfg: dict[str, Any], ins: list[Any], outs: list[Any]) -> None:
+    node = imp.add(layer.name, "Reshape", {"shape": list(cfg["target_shape"])}, [("x", ins[0])], KERAS)
+    imp.finish(layer.name, node, outs[0], KERAS)
+
+
+def _activation_layer(imp: KerasImporter, layer: Any, cfg: dict[str, Any], ins: list[Any], outs: list[Any]
+                      ) -> None:
+    name = type(layer).__name__
+    if name == "Activation":
+        which = cfg["activation"]
+    elif name == "ReLU":
+        if cfg.get("threshold", 0.0) or (cfg.get("max_value") not in (None, 6.0)):
+            raise _refuse(layer, "a threshold, or a cap other than 6, has no catalog form")
+        which = "relu6" if cfg.get("max_value") == 6.0 else "relu"
+        if cfg.get("negative_slope"):
+            if cfg.get("max_value") is not None:
+                raise _refuse(layer, "a capped leaky ReLU has no catalog form")
+            which = ("leaky_relu", cfg["negative_slope"])
+    elif name == "LeakyReLU":
+        which = ("leaky_relu", cfg.get("negative_slope", 0.3))
+    elif name == "Softmax":
+        if cfg.get("axis", -1) != -1:
+            raise _refuse(layer, "softmax over another axis than the last has no catalog form")
+        which = "softmax"
+    else:  # ELU
+        which = ("elu", cfg.get("alpha", 1.0))
+    node, port, layout = imp.refs[id(ins[0])]
+    imp.refs[id(outs[0])] = (node, port, layout)
+    if layout == FLAT:
+        imp.flat_from[id(outs[0])] = imp.flat_from[id(ins[0])]
+    imp.apply(layer.name, outs[0], layout, which)
+
+
+def _merge(imp: KerasImporter, layer: Any, cfg: dict[str, Any], ins: list[Any], outs: list[Any]) -> None:
+    name = type(layer).__name__
+    layouts = {imp.refs[id(t)][2] for t in ins}
+    layout = imp.refs[id(ins[0])][2]
+    if FLAT in layouts and (name == "Concatenate" or len(layouts) > 1 or
+                            len({imp.flat_from.get(id(t)) for t in ins}) > 1):
+        layout = KERAS  # flattenings in different orders meet: compute in Keras' order
+    rank = len(imp.shapes[id(ins[0])])
+    params: dict[str, Any] = {"num_inputs": len(ins)}
+    if name == "Concatenate":
+        axis = cfg.get("axis", -1) % rank
+        if axis == 0:
+            raise _refuse(layer, "concatenating along the batch has no catalog form")
+        order = [0, rank - 1, *range(1, rank - 1)] if layout == TORCH and rank >= 3 else list(range(rank))
+        params["dim"] = order.index(axis)
+    elif len({imp.shapes[id(t)] for t in ins}) > 1:
+        raise _refuse(layer, "inputs of different shapes (broadcasting) have no catalog form")
+    type_name = {"Add": "Add", "Multiply": "Multiply", "Concatenate": "Concat"}[name]
+    node = imp.add(layer.name, type_name, params, [(f"x{i}", t) for i, t in enumerate(ins)], layout)
+    imp.finish(layer.name, node, outs[0], layout)
+
+
+# Keras gate blocks in torch's order: LSTM i f c o is torch's i f g o; GRU z r h → r z n
+_KERAS_GATES = {"LSTM": [0, 1, 2, 3], "GRU": [1, 0, 2], "SimpleRNN": [0]}
+
+
+def _recurrent(imp: KerasImporter, layer: Any, cfg: dict[str, Any], ins: list[Any], outs: list[Any]) -> None:
+    """A Keras recurrent layer as torch's batch-first module; without ``return_sequences`` the last step is
+    selected after it."""
+    import numpy as np
+    from torch import nn
+
+    name = type(layer).__name__
+    if cfg.get("return_state") or cfg.get("go_backwards") or cfg.get("stateful"):
+        raise _refuse(layer, "return_state, go_backwards and stateful have no catalog form")
+    activation = cfg.get("activation", "tanh")
+    if name == "SimpleRNN":
+        if activation not in ("tanh", "relu"):
+            raise _refuse(layer, f"activation {activation!r} has no catalog form")
+    elif activation != "tanh" or cfg.get("recurrent_activation", "sigmoid") != "sigmoid":
+        raise _refuse(layer, "only tanh with sigmoid gates has a catalog form")
+    if name == "GRU" and not cfg.get("reset_after", True):
+        raise _refuse(layer, "reset_after=False has no catalog form (torch's GRU resets after)")
+    w = _weights(layer)
+    units = cfg["units"]
+    order = _KERAS_GATES[name]
+
+    def gates(a: Any) -> Any:  # (…, k·units) → torch's (k·units, …) in torch's gate order
+        return np.concatenate([a[..., g * units:(g + 1) * units] for g in order], axis=-1).T
+
+    use_bias = cfg.get("use_bias", True)
+    kwargs: dict[str, Any] = {"batch_first": True, "bias": use_bias}
+    if name == "SimpleRNN":
+        kwargs["nonlinearity"] = activation
+    module = getattr(nn, "RNN" if name == "SimpleRNN" else name)(w["kernel"].shape[0], units, **kwargs)
+    module.weight_ih_l0.data = _t(gates(w["kernel"]))
+    module.weight_hh_l0.data = _t(gates(w["recurrent_kernel"]))
+    if use_bias:
+        bias = w["bias"]
+        if name == "GRU":  # reset_after: one bias for the input product, one for the recurrent one
+            bias_ih, bias_hh = gates(bias[0]), gates(bias[1])
+        else:  # one bias; torch's second is zero
+            bias_ih, bias_hh = gates(bias), np.zeros(bias.shape[-1], bias.dtype)
+        module.bias_ih_l0.data, module.bias_hh_l0.data = _t(bias_ih), _t(bias_hh)
+    node = imp.add_module(layer.name, name, module, ins[0], KERAS)
+    if not cfg.get("return_sequences"):
+        imp.refs[id(outs[0])] = (node, "y", KERAS)  # the whole sequence, of which Keras returns the last step
+        node = imp.add(f"{layer.name}_last", "Select", {"dim": 1, "index": -1}, [("x", outs[0])], KERAS)
+    imp.finish(layer.name, node, outs[0], KERAS)
+
+
+RULES: dict[str, Rule] = {
+    "Dense": _dense,
+    "Conv1D": _conv, "Conv2D": _conv, "Conv3D": _conv,
+    "MaxPooling1D": _pool, "MaxPooling2D": _pool, "AveragePooling2D": _pool,
+    "GlobalAveragePooling2D": _global_pool, "GlobalMaxPooling2D": _global_pool,
+    "BatchNormalization": _batchnorm,
+    "LayerNormalization": _layernorm,
+    "Embedding": _embedding,
+    "Dropout": _dropout, "SpatialDropout2D": _dropout,
+    "Flatten": _flatten,
+    "Reshape": _reshape,
+    "Activation": _activation_layer, "ReLU": _activation_layer, "LeakyReLU": _activation_layer,
+    "Softmax": _activation_layer, "ELU": _activation_layer,
+    "Add": _merge, "Multiply": _merge, "Concatenate": _merge,
+    "LSTM": _recurrent, "GRU": _recurrent, "SimpleRNN": _recurrent,
+}
+
+
+def convert_layer(imp: KerasImporter, layer: Any, ins: list[Any], outs: list[Any]) -> None:
+    rule = RULES.get(type(layer).__name__)
+    if rule is None:
+        raise _refuse(layer, "no catalog layer corresponds to it, and a Keras layer carries no PyTorch code to keep")
+    if len(outs) != 1:
+        raise _refuse(layer, f"{len(outs)} outputs")
+    rule(imp, layer, layer.get_config(), ins, outs)
