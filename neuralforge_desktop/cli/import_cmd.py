@@ -48,7 +48,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from neuralforge_desktop.core.importers.import_torch import import_torch, write_import
+    from neuralforge_desktop.core.importers.dispatch import import_model
+    from neuralforge_desktop.core.importers.import_torch import write_import
     from neuralforge_desktop.core.importers.source import parse_input
 
     try:
@@ -61,17 +62,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     if out.suffix != ".nfg":
         raise CliError(f"-o {out}: the graph file must end in .nfg")
     inputs = [parse_input(text) for text in args.input]
-    suffix = Path(args.source).suffix.lower()
-    if suffix == ".onnx":
-        from neuralforge_desktop.core.importers.onnx_import import import_onnx
-
-        result = import_onnx(args.source)
-    elif suffix == ".keras" or args.framework == "keras":
-        from neuralforge_desktop.core.importers.keras_import import import_keras
-
-        result = import_keras(args.source)
-    else:
-        result = import_torch(args.source, inputs, kwargs=kwargs, weights=args.weights)
+    result = import_model(args.source, inputs, kwargs=kwargs, weights=args.weights, framework=args.framework)
     graph_path, weights_path = write_import(result, out)
     if args.json:
         print(json.dumps({**result.report.to_json(), "graph": str(graph_path), "weights": str(weights_path)},

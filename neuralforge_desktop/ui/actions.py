@@ -97,8 +97,8 @@ class WindowActions:
                  tip="Start from an architecture in the model zoo")
         m.addSeparator()
         self.add(m, "file.open", "&Open…", f.open, "Ctrl+O")
-        self.add(m, "file.import_code", "&Import PyTorch Code…", f.import_code, "Ctrl+Shift+I",
-                 tip="A model in your own Python file as an editable graph (layers, blocks, custom code)")
+        self.add(m, "file.import_code", "&Import Model…", f.import_code, "Ctrl+Shift+I",
+                 tip="A model in your PyTorch code, an ONNX file or a Keras file as an editable graph")
         self.recent_menu = m.addMenu("Open &Recent")
         self.recent_menu.setObjectName("file.recent")
         self.update_recent(self.window.settings.recent_files())

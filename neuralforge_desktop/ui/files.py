@@ -97,7 +97,7 @@ class FileController(QObject):
         return dialog
 
     def import_code(self) -> ImportCodeDialog:
-        """File ▸ Import PyTorch Code: the import runs in the import process; the graph it writes opens here."""
+        """File ▸ Import Model: the import runs in the import process; the graph it writes opens here."""
         from neuralforge_desktop.ui.dialogs.import_code import ImportCodeDialog
 
         dialog = ImportCodeDialog(Path(self._start_dir()), self.window)

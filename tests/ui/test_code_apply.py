@@ -87,3 +87,28 @@ def test_file_import_opens_the_imported_graph_laid_out(qtbot, window: MainWindow
     assert graph.node("gate").type == "CustomCode" and (tmp_path / "dd.safetensors").is_file()
     assert "custom code 'gate'" in dialog.report.toPlainText()
     dialog.close()
+
+
+def test_file_import_takes_an_onnx_file(qtbot, window: MainWindow, tmp_path) -> None:
+    import torch
+
+    class Small(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = torch.nn.Linear(6, 3)
+
+        def forward(self, x):
+            return torch.relu(self.fc(x))
+
+    onnx_file = tmp_path / "small.onnx"
+    torch.onnx.export(Small().eval(), (torch.randn(2, 6),), str(onnx_file), dynamo=False,
+                      input_names=["x"], dynamic_axes={"x": {0: "N"}})
+    dialog = window.files.import_code()
+    dialog.choose(onnx_file)
+    assert not dialog.model.isEnabled()  # the file is the model, and carries its input shapes
+    with qtbot.waitSignal(dialog._worker.replied, timeout=WAIT_MS):
+        dialog.start()
+    graph = window.bridge.document.graph
+    assert window.bridge.document.path == tmp_path / "small.nfg"
+    assert sorted(n.type for n in graph) == ["Input", "Linear", "Output", "ReLU"]
+    dialog.close()

@@ -4,7 +4,7 @@ The code a user types is their own code, and importing it runs it: so it runs he
 The process stays up between applies (torch is imported once), which is what makes an apply take tens of
 milliseconds instead of seconds. Protocol: one JSON request per line on stdin, ``{"id": n, "source": text}``;
 one JSON reply per line on stdout, ``{"id": n, "graph": {...}}`` or ``{"id": n, "error": text, "line": k}``
-(``line`` is 1-based in the submitted text, or null). File ▸ Import PyTorch Code sends
+(``line`` is 1-based in the submitted text, or null). File ▸ Import Model sends
 ``{"id": n, "import": "file.py:Name", "inputs": ["x=3,32,32"], "output": "net.nfg"}`` and gets
 ``{"id": n, "written": "net.nfg", "report": [lines]}`` (the graph and its weights written as the CLI writes them).
 """
@@ -21,13 +21,14 @@ _WHERE = re.compile(r"edited_model\.py:(\d+)")
 
 def import_file(request: dict[str, Any]) -> dict[str, Any]:
     from neuralforge_desktop.core.errors import UserError
-    from neuralforge_desktop.core.importers.import_torch import import_torch, write_import
+    from neuralforge_desktop.core.importers.dispatch import import_model
+    from neuralforge_desktop.core.importers.import_torch import write_import
     from neuralforge_desktop.core.importers.source import parse_input
 
     reply: dict[str, Any] = {"id": request.get("id")}
     try:
         inputs = [parse_input(str(text)) for text in request.get("inputs") or []]
-        result = import_torch(str(request["import"]), inputs)
+        result = import_model(str(request["import"]), inputs, framework=str(request.get("framework") or "torch"))
         graph_path, _ = write_import(result, str(request["output"]))
     except UserError as exc:
         reply["error"], reply["line"] = str(exc), None

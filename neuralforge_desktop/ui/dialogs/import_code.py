@@ -1,4 +1,5 @@
-"""File ▸ Import PyTorch Code: a model in the user's Python file → an editable graph, opened on the canvas.
+"""File ▸ Import Model: a model in the user's Python file, an ONNX file or a Keras file → an editable graph,
+opened on the canvas.
 
 The same import as ``neuralforge import``, run in the import process (the user's code never runs in the UI
 process): the graph and its weights are written beside each other, then the graph opens laid out for this
@@ -44,13 +45,13 @@ class ImportCodeDialog(QDialog):
 
     def __init__(self, start_dir: Path, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Import PyTorch code")
+        self.setWindowTitle("Import model")
         self.setObjectName("import_code_dialog")
         self.written: Path | None = None
         self.error = ""
         self._start = start_dir
         self.file = QLineEdit(self)
-        self.file.setPlaceholderText("path/to/model.py")
+        self.file.setPlaceholderText("path/to/model.py, model.onnx or model.keras")
         self.file.editingFinished.connect(self._file_chosen)
         browse = QPushButton("Browse…", self)
         browse.clicked.connect(self._browse)
@@ -66,7 +67,7 @@ class ImportCodeDialog(QDialog):
         self.output = QLineEdit(self)
         self.output.setToolTip("The graph file to write; its weights go beside it as .safetensors")
         form = QFormLayout()
-        form.addRow("Python file", row)
+        form.addRow("Model file", row)
         form.addRow("Model", self.model)
         form.addRow("Input shapes", self.inputs)
         form.addRow("Save graph as", self.output)
@@ -102,14 +103,16 @@ class ImportCodeDialog(QDialog):
     def start(self) -> None:
         path = Path(self.file.text().strip())
         name = self.model.currentText().strip()
-        if not path.is_file() or not name:
-            self._failed("Choose a Python file and the model in it.", 0)
+        whole_file = path.suffix.lower() in (".onnx", ".keras")  # the file is the model
+        if not path.is_file() or not (name or whole_file):
+            self._failed("Choose a model file (.py with the model's name, .onnx or .keras).", 0)
             return
         inputs = [part.strip() for part in self.inputs.text().split(";") if part.strip()]
         output = self.output.text().strip() or str(path.with_suffix(".nfg"))
         self.run.setEnabled(False)
         self.report.setHtml("Importing… (the first import starts the import process, which loads PyTorch)")
-        self._worker.send({"import": f"{path}:{name}", "inputs": inputs, "output": output})
+        self._worker.send({"import": str(path) if whole_file else f"{path}:{name}", "inputs": inputs,
+                           "output": output})
 
     def _done(self, reply: dict[str, object]) -> None:
         self.run.setEnabled(True)
@@ -128,17 +131,20 @@ class ImportCodeDialog(QDialog):
         self.report.setHtml(f"<span style='color:#e06c75'>{html.escape(message)}</span>")
 
     def _browse(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Python file with a model", str(self._start), "Python (*.py)")
+        path, _ = QFileDialog.getOpenFileName(self, "A model to import", str(self._start),
+                                              "Models (*.py *.onnx *.keras);;Python (*.py);;ONNX (*.onnx)")
         if path:
             self.choose(path)
 
     def _file_chosen(self) -> None:
         path = Path(self.file.text().strip())
-        names = model_names(path) if path.is_file() else []
+        names = model_names(path) if path.is_file() and path.suffix == ".py" else []
+        self.model.setEnabled(path.suffix == ".py")
+        self.inputs.setEnabled(path.suffix == ".py")  # ONNX and Keras files carry their input shapes
         current = self.model.currentText()
         self.model.clear()
         self.model.addItems(names)
         if current in names:
             self.model.setCurrentText(current)
-        if path.suffix == ".py" and not self.output.text().strip():
+        if path.suffix in (".py", ".onnx", ".keras") and not self.output.text().strip():
             self.output.setText(str(path.with_suffix(".nfg")))
