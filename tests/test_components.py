@@ -96,7 +96,8 @@ def test_builtin_instantiates_infers_and_computes(name: str, changed: bool) -> N
 
 def test_residual_projection_only_when_needed() -> None:
     residual = find_component("residual_block")
-    same = instantiate(residual, {"width": 16}, [[16, 8, 8]])
+    same = instantiate(residual, None, [[16, 8, 8]])  # the width defaults to the incoming 16 channels
+    assert same.node("conv2").params["out_channels"] == 16
     wider = instantiate(residual, {"width": 32}, [[16, 8, 8]])
     assert "downsample" not in same.nodes
     assert wider.node("downsample").body is not None

@@ -103,9 +103,15 @@ def _unet_stage(v: Mapping[str, Any], shapes: Sequence[Shape]) -> Graph:
 
 
 def _make(name: str, title: str, description: str, builder: Any, params: tuple[ExposedParam, ...],
-          examples: tuple[Shape, ...]) -> Component:
+          examples: tuple[Shape, ...], keep_width: str | None = None) -> Component:
+    """``keep_width`` names the parameter that defaults to the incoming channel count when the input is
+    known, so the block keeps the width it is given (and its skip connection stays an identity)."""
+    adapt = None
+    if keep_width is not None:
+        def adapt(shapes: Sequence[Shape], key: str = keep_width) -> dict[str, Any]:
+            return {key: shapes[0][0]} if shapes and shapes[0] and isinstance(shapes[0][0], int) else {}
     return Component(name, title, description, builder(
-        {p.name: p.default for p in params}, examples), params, builder, examples, builtin=True)
+        {p.name: p.default for p in params}, examples), params, builder, examples, builtin=True, adapt=adapt)
 
 
 def _builtins() -> list[Component]:
@@ -138,7 +144,7 @@ def _builtins() -> list[Component]:
               (ExposedParam("width", 64, ("conv1.out_channels", "conv2.out_channels",
                                           "downsample/conv.out_channels"), "output channels"),
                ExposedParam("stride", 1, ("conv1.stride", "downsample/conv.stride"), "1 keeps the size, 2 halves it")),
-              ([64, 32, 32],)),
+              ([64, 32, 32],), keep_width="width"),
         _make("squeeze_excitation", "Squeeze-and-excitation",
               "Channel attention: global average pool, a 1×1 bottleneck and a sigmoid gate that rescales each "
               "channel of the input. Keeps the input's shape.", _squeeze_excitation,
@@ -150,7 +156,7 @@ def _builtins() -> list[Component]:
               (ExposedParam("out_channels", 32, ("project_conv.out_channels",), "output channels"),
                ExposedParam("stride", 1, ("dw_conv.stride",), "1 keeps the size, 2 halves it"),
                ExposedParam("expand", 6, (), "expansion factor of the hidden width")),
-              ([32, 32, 32],)),
+              ([32, 32, 32],), keep_width="out_channels"),
         _make("unet_stage", "U-Net stage",
               "One U-Net encoder level: two 3×3 convolutions with BatchNorm and ReLU, then 2×2 max pooling; "
               "outputs the pooled features (y) and the full-resolution ones for the skip connection (skip).",

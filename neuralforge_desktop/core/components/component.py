@@ -56,6 +56,8 @@ class Component:
     builder: Builder | None = None
     example_inputs: tuple[Shape, ...] = field(default_factory=tuple)
     builtin: bool = False
+    # Defaults that follow the input (a residual block keeps the incoming width unless told otherwise).
+    adapt: Callable[[Sequence[Shape]], dict[str, Any]] | None = None
 
     def param(self, name: str) -> ExposedParam:
         for p in self.params:
@@ -146,12 +148,14 @@ def instantiate(component: Component, values: Mapping[str, Any] | None = None,
     fall back to the component's example inputs.
     """
     chosen = component.defaults()
+    shapes: list[Shape] = [list(s) for s in (input_shapes or ())]
+    if component.adapt is not None and shapes:
+        chosen.update(component.adapt(shapes))
+    examples = [list(s) for s in component.example_inputs]
+    shapes += examples[len(shapes):]
     for name, value in (values or {}).items():
         component.param(name)  # unknown names are refused, not ignored: a typo must not pass silently
         chosen[name] = value
-    shapes: list[Shape] = [list(s) for s in (input_shapes or ())]
-    examples = [list(s) for s in component.example_inputs]
-    shapes += examples[len(shapes):]
     if component.builder is not None:
         body = component.builder(chosen, shapes)
     else:
@@ -250,3 +254,43 @@ def exposed_with_defaults(body: Graph, specs: Sequence[tuple[str, tuple[str, ...
                 default = spec.default if spec is not None else None
         params.append(ExposedParam(name, default, targets))
     return params
+
+
+def source_output(graph: Graph, shapes: Any, source: str | None) -> tuple[tuple[str, str] | None, Shape | None]:
+    """The output of ``source`` a new block would be wired from (its first free output, else its first, as
+    the canvas's auto-connect picks) and that output's inferred shape without the batch dimension."""
+    from neuralforge_desktop.core.analysis.shapes import node_ports
+
+    if source is None or source not in graph.nodes:
+        return None, None
+    node = graph.nodes[source]
+    layer = catalog().find(node.type)
+    outs = node_ports(node, layer, layer.validate_params(node.params)[0] if layer else {})[1]
+    if not outs:
+        return None, None
+    used = {e.src_port for e in graph.outgoing(source)}
+    port = next((p.name for p in outs if p.name not in used), outs[0].name)
+    spec = shapes.spec(source, port) if shapes is not None else None
+    if spec is None:
+        return (source, port), None
+    dims = list(spec.shape)
+    return (source, port), dims[1:] if dims and dims[0] == "N" else dims
+
+
+def candidate_targets(body: Graph) -> list[tuple[str, Any]]:
+    """Every ``NODE.PARAM`` of the body's layers (nested blocks as ``BLOCK/NODE.PARAM``) with its current
+    value (or default): what a user may expose. Inputs and outputs have no params worth exposing."""
+    found: list[tuple[str, Any]] = []
+    for path, node in body.walk():
+        if node.type in (INPUT, "Output"):
+            continue
+        if node.type == BLOCK:
+            found.append((f"{path}.repeat", node.repeat))
+            continue
+        layer = catalog().find(node.type)
+        if layer is None:
+            continue
+        for spec in layer.params:
+            if spec.kind in ("int", "float", "bool", "choice", "int_or_tuple"):
+                found.append((f"{path}.{spec.name}", node.params.get(spec.name, spec.default)))
+    return found
