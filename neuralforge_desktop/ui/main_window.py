@@ -158,6 +158,7 @@ class MainWindow(QMainWindow):
         self.palette_panel.layer_activated.connect(self.add_layer)
         self.palette_panel.component_activated.connect(self.insert_component)
         self.palette_panel.components.message.connect(self.show_message)
+        self.palette_panel.components.insert_requested.connect(self.insert_component)
         self.empty_hint.template_requested.connect(self.files.new_from_template)
         self.empty_hint.open_requested.connect(self.files.open)
         self.empty_hint.tutorial_requested.connect(self.start_tutorial)
@@ -268,8 +269,8 @@ class MainWindow(QMainWindow):
         self.view.setFocus()
         return node_id
 
-    def insert_component(self, name: str) -> str:
-        node_id = self.view.insert_component(name)
+    def insert_component(self, name: str, values: dict | None = None) -> str:
+        node_id = self.view.insert_component(name, values=values)
         self.view.setFocus()
         return node_id
 

@@ -57,7 +57,7 @@ def test_inserting_from_the_palette_is_one_block_in_one_undo_step(window: MainWi
     assert graph.edge_into(block.id, "x") is not None  # wired from the selected conv
     # Built for conv's 24 channels: the width follows them, so the skip stays an identity.
     assert block.body is not None and "downsample" not in block.body.nodes
-    assert block.body.node("conv2").params["out_channels"] == 24
+    assert block.body.node("conv2").params["out_channels"] == 24 and "width=24" in block.notes
     assert not infer_shapes(graph).errors
     window.edits.undo()
     assert len(graph) == before and not [n for n in graph if n.type == BLOCK]
@@ -86,3 +86,22 @@ def test_save_selected_block_as_component(window: MainWindow) -> None:
     assert "my_stage" in window.palette_panel.components.names()
     assert open_save_dialog(window, window.bridge.document.graph, None, []) == \
         "select a block or the layers to save as a component"
+
+
+def test_insert_with_parameters(window: MainWindow) -> None:
+    from neuralforge_desktop.ui.dialogs.component_params import ComponentParamsDialog
+
+    dialog = ComponentParamsDialog(library.find_component("residual_block"), window)
+    dialog.fields["width"].setText("0")
+    dialog._check()
+    assert "out_channels" in dialog.error.text() and not dialog.values
+    dialog.fields["width"].setText("48")
+    dialog._check()
+    assert dialog.values["width"] == 48
+    window.selection.set(["conv"])
+    window.palette_panel.components.insert_requested.emit("residual_block", dialog.values)
+    graph = window.bridge.document.graph
+    block = next(n for n in graph if n.type == BLOCK)
+    assert block.body is not None and block.body.node("downsample").body is not None
+    assert block.body.node("conv2").params["out_channels"] == 48 and "width=48" in block.notes
+    assert not infer_shapes(graph).errors

@@ -139,6 +139,19 @@ def _check_value(node: Node, param: str, value: Any, where: str) -> None:
             raise ComponentError(f"{where}: {err.message}")
 
 
+def resolve_values(component: Component, values: Mapping[str, Any] | None = None,
+                   input_shapes: Sequence[Sequence[int | str]] | None = None) -> dict[str, Any]:
+    """Every exposed parameter's value: the given one, else the input-following default, else the default."""
+    chosen = component.defaults()
+    shapes: list[Shape] = [list(s) for s in (input_shapes or ())]
+    if component.adapt is not None and shapes:
+        chosen.update(component.adapt(shapes))
+    for name, value in (values or {}).items():
+        component.param(name)  # unknown names are refused, not ignored: a typo must not pass silently
+        chosen[name] = value
+    return chosen
+
+
 def instantiate(component: Component, values: Mapping[str, Any] | None = None,
                 input_shapes: Sequence[Sequence[int | str]] | None = None) -> Graph:
     """A fresh block body with ``values`` (others at their defaults) written into the targets.
@@ -147,15 +160,10 @@ def instantiate(component: Component, values: Mapping[str, Any] | None = None,
     builds its structure for them, a user component records them on its ``Input`` nodes. Missing shapes
     fall back to the component's example inputs.
     """
-    chosen = component.defaults()
+    chosen = resolve_values(component, values, input_shapes)
     shapes: list[Shape] = [list(s) for s in (input_shapes or ())]
-    if component.adapt is not None and shapes:
-        chosen.update(component.adapt(shapes))
     examples = [list(s) for s in component.example_inputs]
     shapes += examples[len(shapes):]
-    for name, value in (values or {}).items():
-        component.param(name)  # unknown names are refused, not ignored: a typo must not pass silently
-        chosen[name] = value
     if component.builder is not None:
         body = component.builder(chosen, shapes)
     else:
@@ -180,7 +188,8 @@ def instantiate(component: Component, values: Mapping[str, Any] | None = None,
 def block_node(graph: Graph, component: Component, body: Graph, position: tuple[float, float],
                values: Mapping[str, Any] | None = None) -> Node:
     """A Block node holding ``body`` under a fresh id named after the component; its notes say where it
-    came from and with which values, so a shared graph still tells the reader."""
+    came from and with which values (``values`` as :func:`resolve_values` gives them), so a shared graph
+    still tells the reader."""
     node_id = unique_id(component.name, graph.nodes)
     chosen = {**component.defaults(), **(values or {})}
     settings = ", ".join(f"{k}={v}" for k, v in chosen.items())
@@ -194,7 +203,7 @@ def insert_edit(graph: Graph, component: Component, position: tuple[float, float
     """One undoable edit adding the component as a Block at ``position``, wired from ``source`` (a node's
     output port) into its first input when given."""
     body = instantiate(component, values, input_shapes)
-    node = block_node(graph, component, body, position, values)
+    node = block_node(graph, component, body, position, resolve_values(component, values, input_shapes))
     edges: tuple[Edge, ...] = ()
     inputs = [n.id for n in body.input_nodes if is_data_input(n)]
     if source is not None and inputs:

@@ -88,6 +88,7 @@ class ComponentsSection(QWidget):
     """A heading and the component tree (built-ins, then "Saved")."""
 
     component_activated = Signal(str)
+    insert_requested = Signal(str, dict)  # a component and the exposed values chosen for it
     message = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -168,11 +169,25 @@ class ComponentsSection(QWidget):
         name = item.data(0, NAME_ROLE) if item is not None else None
         saved = {c.name for c in library.user_components()[0]}
         menu = QMenu(self)
+        if name:
+            menu.addAction("Insert with Parameters…", lambda: self.ask_and_insert(name))
         menu.addAction("Import Component File…", self.import_file)
         if name in saved:
             menu.addAction("Export to File…", lambda: self.export_file(name))
             menu.addAction("Remove from Library", lambda: self.remove(name))
         menu.exec(self._tree.viewport().mapToGlobal(point))
+
+    def ask_and_insert(self, name: str) -> None:
+        from neuralforge_desktop.ui.dialogs.component_params import ComponentParamsDialog
+
+        try:
+            component = library.find_component(name)
+        except ComponentError as exc:
+            self.message.emit(str(exc))
+            return
+        dialog = ComponentParamsDialog(component, self)
+        if dialog.exec():
+            self.insert_requested.emit(name, dialog.values)
 
     def import_file(self, path: str | None = None) -> str:
         """Add a shared ``.nfcomp`` to the library (validated as data, never run); returns its name or ""."""
