@@ -114,7 +114,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def _block_of(graph_arg: str, node: str) -> Node:
     from neuralforge_desktop.core.analysis.shapes import infer_shapes
-    from neuralforge_desktop.core.edit.canvas_edits import group_edit
+    from neuralforge_desktop.core.components.component import block_from_selection
     from neuralforge_desktop.core.ir.graph import GraphError
 
     graph = load_graph_arg(graph_arg)
@@ -127,14 +127,10 @@ def _block_of(graph_arg: str, node: str) -> Node:
     missing = [n for n in ids if n not in graph.nodes]
     if missing or not ids:
         raise CliError(f"no node {', '.join(missing) or node!r} in {graph_arg}")
-    if len(ids) == 1 and graph.nodes[ids[0]].is_block:
-        return graph.nodes[ids[0]]
     try:
-        edit = group_edit(graph, infer_shapes(graph), ids)
-        edit.apply(graph)
+        return block_from_selection(graph, infer_shapes(graph), ids)
     except GraphError as exc:
         raise CliError(f"cannot group {node}: {exc}") from None
-    return graph.nodes[edit.block_id]
 
 
 def cmd_save(args: argparse.Namespace) -> int:

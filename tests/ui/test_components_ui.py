@@ -105,3 +105,17 @@ def test_insert_with_parameters(window: MainWindow) -> None:
     assert block.body is not None and block.body.node("downsample").body is not None
     assert block.body.node("conv2").params["out_channels"] == 48 and "width=48" in block.notes
     assert not infer_shapes(graph).errors
+
+
+def test_save_layers_groups_a_copy_and_checks_names(window: MainWindow) -> None:
+    graph = window.bridge.document.graph
+    before = list(graph.nodes)
+    dialog = open_save_dialog(window, graph, window.bridge.document.shapes, ["conv"])
+    assert not isinstance(dialog, str) and list(graph.nodes) == before  # the document is not edited
+    dialog.name_edit.setText("conv_only")
+    dialog.expose("out channels", ["conv.out_channels"])
+    dialog._save()
+    assert dialog.saved is None and "parameter name" in dialog.error.text()
+    dialog.expose("width", ["conv.out_channels"])
+    dialog._save()
+    assert dialog.saved is not None and library.find_component("conv_only").param("width").default == 24

@@ -16,6 +16,7 @@ skipped for built-ins; a user component's targets must all exist, checked when i
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +28,7 @@ from neuralforge_desktop.core.errors import UserError
 from neuralforge_desktop.core.ir.graph import BLOCK, INPUT, Edge, Graph, Node
 from neuralforge_desktop.core.ir.naming import unique_id
 
+PARAM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 Shape = list[int | str]  # one input's shape without the batch dimension
 Builder = Callable[[Mapping[str, Any], Sequence[Shape]], Graph]
 
@@ -98,6 +100,9 @@ def check_targets(body: Graph, params: Sequence[ExposedParam], where: str) -> No
     """Every target names an existing node and a param its layer has (``repeat`` on a block)."""
     seen: set[str] = set()
     for p in params:
+        if not isinstance(p.name, str) or not PARAM_NAME.fullmatch(p.name):
+            raise ComponentError(f"{where}: parameter name {str(p.name)[:40]!r} must be a word of letters, digits "
+                                 "and '_' (such as width or num_heads)")
         if p.name in seen:
             raise ComponentError(f"{where}: parameter {p.name!r} is listed twice")
         seen.add(p.name)
@@ -303,3 +308,32 @@ def candidate_targets(body: Graph) -> list[tuple[str, Any]]:
             if spec.kind in ("int", "float", "bool", "choice", "int_or_tuple"):
                 found.append((f"{path}.{spec.name}", node.params.get(spec.name, spec.default)))
     return found
+
+
+def block_from_selection(graph: Graph, shapes: Any, ids: Sequence[str]) -> Node:
+    """The selected block itself, or the selected layers grouped into a block on a copy of ``graph`` (the
+    graph is not changed: saving a component is not an edit). Layers whose output feeds nothing outside the
+    selection still get an Output, since a component without outputs would compute nothing."""
+    from neuralforge_desktop.core.analysis.shapes import node_ports
+    from neuralforge_desktop.core.edit.canvas_edits import group_edit
+    from neuralforge_desktop.core.ir.graph import OUTPUT
+
+    if len(ids) == 1 and ids[0] in graph.nodes and graph.nodes[ids[0]].is_block:
+        return graph.nodes[ids[0]]
+    scratch = graph.copy()
+    edit = group_edit(scratch, shapes, ids)
+    edit.apply(scratch)
+    block = scratch.nodes[edit.block_id]
+    body = block.body
+    assert body is not None
+    if not body.output_nodes:
+        for node in list(body):
+            if node.type == INPUT or body.outgoing(node.id):
+                continue
+            layer = catalog().find(node.type)
+            outs = node_ports(node, layer, layer.validate_params(node.params)[0] if layer else {})[1]
+            if outs:
+                out_id = unique_id(f"out_{node.id}", body.nodes)
+                body.add_node(OUTPUT, out_id, position=(node.position[0] + 220.0, node.position[1]))
+                body.connect(node.id, outs[0].name, out_id, "x")
+    return block

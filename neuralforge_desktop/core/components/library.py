@@ -21,7 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from neuralforge_desktop.core.components.builtin import builtin_components
-from neuralforge_desktop.core.components.component import Component, ComponentError, ExposedParam, check_targets
+from neuralforge_desktop.core.components.component import (
+    PARAM_NAME,
+    Component,
+    ComponentError,
+    ExposedParam,
+    check_targets,
+)
 from neuralforge_desktop.core.ir.atomic import write_text_atomic
 from neuralforge_desktop.core.ir.serialize import GraphFileError, graph_from_dict, graph_to_dict
 from neuralforge_desktop.core.limits import DEFAULT_LIMITS, Limits, over_limit
@@ -134,7 +140,7 @@ def _param(raw: Any, index: int, source: Any) -> ExposedParam:
     if not isinstance(raw, dict) or set(raw) - set(_PARAM_KEYS):
         raise _fail(source, where, f"expected an object with fields {', '.join(_PARAM_KEYS)}")
     name = raw.get("name")
-    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,63}", name):
+    if not isinstance(name, str) or not PARAM_NAME.fullmatch(name):
         raise _fail(source, f"{where}.name", "expected an identifier of at most 64 characters")
     targets = raw.get("targets")
     if (not isinstance(targets, list) or not targets or len(targets) > MAX_TARGETS

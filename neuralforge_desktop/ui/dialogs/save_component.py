@@ -24,22 +24,11 @@ from neuralforge_desktop.core.components.component import (
     Component,
     ComponentError,
     ExposedParam,
+    block_from_selection,
     candidate_targets,
     from_block,
 )
-from neuralforge_desktop.core.edit.canvas_edits import group_edit
 from neuralforge_desktop.core.ir.graph import Graph, GraphError, Node
-
-
-def block_for(graph: Graph, shapes: Any, ids: list[str]) -> Node:
-    """The selected block itself, or the selected layers grouped into a block on a copy of the graph (the
-    document is not changed: saving a component is not an edit)."""
-    if len(ids) == 1 and ids[0] in graph.nodes and graph.nodes[ids[0]].is_block:
-        return graph.nodes[ids[0]]
-    scratch = graph.copy()
-    edit = group_edit(scratch, shapes, ids)
-    edit.apply(scratch)
-    return scratch.nodes[edit.block_id]
 
 
 class SaveComponentDialog(QDialog):
@@ -119,7 +108,7 @@ def open_save_dialog(parent: QWidget, graph: Graph, shapes: Any, ids: list[str])
     if not ids:
         return "select a block or the layers to save as a component"
     try:
-        block = block_for(graph, shapes, ids)
+        block = block_from_selection(graph, shapes, ids)
     except GraphError as exc:
         return str(exc)
     return SaveComponentDialog(block, parent)
