@@ -224,3 +224,9 @@ def test_a_bad_library_file_does_not_hide_the_others(tmp_path: Any) -> None:
     (tmp_path / "broken.nfcomp").write_text("{")
     found, problems = user_components(tmp_path)
     assert [c.name for c in found] == ["my_stage"] and problems and "broken.nfcomp" in problems[0]
+
+
+def test_a_file_copied_in_under_another_name_is_skipped(tmp_path: Any) -> None:
+    save_component(_user_component(), tmp_path / "other.nfcomp")
+    found, problems = user_components(tmp_path)
+    assert found == [] and "holds component 'my_stage'" in problems[0]

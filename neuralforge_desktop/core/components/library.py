@@ -181,11 +181,20 @@ def user_components(folder: Path | None = None) -> tuple[list[Component], list[s
     problems: list[str] = []
     if not folder.is_dir():
         return found, problems
+    reserved = {c.name for c in builtin_components()}
     for path in sorted(folder.glob(f"*{FILE_SUFFIX}")):
         try:
-            found.append(load_component(path))
+            component = load_component(path)
         except (ComponentError, OSError) as exc:
             problems.append(f"{path.name}: {exc}")
+            continue
+        # A file copied in by hand could hold another name, or a built-in's: listing it would make two
+        # components answer to one name, and removing it by name would miss the file.
+        if component.name != path.stem or component.name in reserved:
+            problems.append(f"{path.name}: holds component {component.name!r}; add it with `neuralforge "
+                            "components add` (or the palette's Import) instead of copying it in")
+            continue
+        found.append(component)
     return found, problems
 
 
