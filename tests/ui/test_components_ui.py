@@ -119,3 +119,21 @@ def test_save_layers_groups_a_copy_and_checks_names(window: MainWindow) -> None:
     dialog.expose("width", ["conv.out_channels"])
     dialog._save()
     assert dialog.saved is not None and library.find_component("conv_only").param("width").default == 24
+
+
+def test_dropping_a_component_inserts_it_unwired_where_dropped(window: MainWindow) -> None:
+    from PySide6.QtCore import QPointF, Qt
+    from PySide6.QtGui import QDropEvent
+
+    from neuralforge_desktop.ui.panels.components_section import component_mime
+
+    graph = window.bridge.document.graph
+    window.selection.set(["conv"])
+    steps = window.edits.count()
+    mime = component_mime("self_attention")
+    event = QDropEvent(QPointF(300, 300), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
+    window.view.dropEvent(event)
+    block = next(n for n in graph if n.type == BLOCK)
+    assert window.edits.count() == steps + 1 and not graph.incoming(block.id)
+    assert block.label == "Multi-head self-attention"
