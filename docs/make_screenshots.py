@@ -220,6 +220,36 @@ def main(argv: list[str] | None = None) -> int:
         view.shutdown()
 
     window_shot("code-apply", "mnist-cnn", code_apply)
+
+    def components(window: MainWindow) -> None:
+        """The Components section, a residual block and a squeeze-and-excitation gate inserted after a conv
+        and one saved component in a throw-away library."""
+        from neuralforge_desktop.core.components import library
+        from neuralforge_desktop.core.components.component import ExposedParam, from_block
+        from neuralforge_desktop.core.ir.compose import Composer
+        from neuralforge_desktop.core.ir.serialize import save_graph
+
+        library.library_dir = lambda: folder / "components"  # type: ignore[assignment]  # never the user's
+        c = Composer("se-resnet-stem")
+        x = c.input("image", [3, 32, 32])
+        x = c.layer("Conv2d", x, "stem", out_channels=32, kernel_size=3, padding=1)
+        c.layer("ReLU", x, "stem_relu")
+        save_graph(c.done(), folder / "stem.nfg")
+        window.files.load(folder / "stem.nfg")
+        settle(app)
+        select(window, "stem_relu")
+        block = window.insert_component("residual_block")
+        gate = window.insert_component("squeeze_excitation")
+        saved = window.bridge.document.graph.node(block)
+        library.add_to_library(from_block(saved, "conv_pair", [ExposedParam(
+            "width", 32, ("conv1.out_channels", "conv2.out_channels"))], title="My conv pair"))
+        window.palette_panel.components.reload()
+        frame(app, window, "image", gate, most=1.0)
+        item = window.palette_panel.components.tree().findItems("Residual block", Qt.MatchFlag.MatchRecursive)[0]
+        window.palette_panel.components.tree().setCurrentItem(item)
+        select(window, block)
+
+    window_shot("components", "", components)
     for template in TEMPLATE_SHOTS:
         window_shot(f"template-{template}", template, as_opened, size=SMALL)
     window_shot("blank-canvas", "", lambda window: None)

@@ -15,6 +15,7 @@ from neuralforge_desktop.cli import (
     app_cmd,
     calibrate_cmd,
     check_cmds,
+    components_cmd,
     datasets_cmd,
     demo_cmd,
     diagram_cmd,
@@ -102,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     hosts_cmd.add_parsers(sub)
     import_cmd.add_parsers(sub)
     sync_cmd.add_parsers(sub)
+    components_cmd.add_parsers(sub)
     _add_debug_everywhere(parser)
     return parser
 

@@ -153,6 +153,8 @@ class WindowActions:
                  tip="Turn the selected nodes into one reusable block")
         self.add(m, "edit.expand", "&Expand Block", w.view.expand_selected_block, "Ctrl+Shift+G",
                  tip="Put the selected block's layers back into the graph")
+        self.add(m, "edit.save_component", "Save as Co&mponent…", w.save_as_component,
+                 tip="Keep the selected block (or layers) in your component library, with exposed parameters")
         self.add(m, "edit.backdrop", "Add &Backdrop", lambda: w.view.add_backdrop(), "Ctrl+B",
                  tip="A titled frame behind nodes, to label a part of the model")
         self.add(m, "edit.quick_add", "&Quick Add Layer…", lambda: w.view.quick_add(), "Tab", canvas_only=True,

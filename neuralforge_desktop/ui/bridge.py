@@ -8,6 +8,7 @@ from PySide6.QtCore import QObject, Signal
 from neuralforge_desktop.core.edit.document import Document, DocumentChange
 
 LAYER_MIME = "application/x-neuralforge-layer"  # palette → canvas drag payload: the layer type name
+COMPONENT_MIME = "application/x-neuralforge-component"  # palette → canvas: a component name
 
 
 class DocumentBridge(QObject):

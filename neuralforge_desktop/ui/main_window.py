@@ -157,6 +157,9 @@ class MainWindow(QMainWindow):
         self.problems.count_changed.connect(self._on_problem_counts)
         self._on_problem_counts(*self.problems.counts())  # it may have counted before we listened
         self.palette_panel.layer_activated.connect(self.add_layer)
+        self.palette_panel.component_activated.connect(self.insert_component)
+        self.palette_panel.components.message.connect(self.show_message)
+        self.palette_panel.components.insert_requested.connect(self.insert_component)
         self.empty_hint.template_requested.connect(self.files.new_from_template)
         self.empty_hint.open_requested.connect(self.files.open)
         self.empty_hint.tutorial_requested.connect(self.start_tutorial)
@@ -266,6 +269,23 @@ class MainWindow(QMainWindow):
         node_id = self.view.add_layer(type_name)
         self.view.setFocus()
         return node_id
+
+    def insert_component(self, name: str, values: dict | None = None) -> str:
+        node_id = self.view.insert_component(name, values=values)
+        self.view.setFocus()
+        return node_id
+
+    def save_as_component(self) -> None:
+        from neuralforge_desktop.ui.dialogs.save_component import open_save_dialog
+
+        dialog = open_save_dialog(self, self.bridge.document.graph, self.bridge.document.shapes,
+                                  self.view.selected_ids())
+        if isinstance(dialog, str):
+            self.show_message(dialog)
+            return
+        if dialog.exec() and dialog.saved is not None:
+            self.palette_panel.components.reload()
+            self.show_message(f"saved component {dialog.saved.name}: find it under Components in the palette")
 
     def copy(self) -> None:
         text = self.view.copy_selection()

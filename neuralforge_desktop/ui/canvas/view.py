@@ -29,8 +29,9 @@ from neuralforge_desktop.core.edit.document import Document
 from neuralforge_desktop.core.edit.edits import AddNode, Edit, Macro, MoveNodes, SetMeta
 from neuralforge_desktop.core.ir.graph import GraphError
 from neuralforge_desktop.core.ir.layout import COLUMN_GAP, DEFAULT_AREA, ORIENTATIONS, Orientation, layout_positions
-from neuralforge_desktop.ui.bridge import LAYER_MIME, DocumentBridge, SelectionModel
+from neuralforge_desktop.ui.bridge import COMPONENT_MIME, LAYER_MIME, DocumentBridge, SelectionModel
 from neuralforge_desktop.ui.canvas.commands import CommandsMixin
+from neuralforge_desktop.ui.canvas.component_insert import ComponentInsertMixin
 from neuralforge_desktop.ui.canvas.edge_item import LOD_FAR, LOD_LABEL, LOD_WIRES
 from neuralforge_desktop.ui.canvas.export import Diagram, ExportOptions, export_graph
 from neuralforge_desktop.ui.canvas.gestures import GestureMixin
@@ -49,7 +50,7 @@ LAYOUT_ZOOM = 0.8  # Auto Layout wraps a graph to fit the canvas at this zoom, w
 FIT_MARGIN = 24
 
 
-class GraphView(CommandsMixin, GestureMixin, QGraphicsView):
+class GraphView(CommandsMixin, ComponentInsertMixin, GestureMixin, QGraphicsView):
     """The node-graph canvas over ``bridge``'s document."""
 
     status_message = Signal(str)
@@ -370,18 +371,23 @@ class GraphView(CommandsMixin, GestureMixin, QGraphicsView):
 
     # -- drops from the palette ----------------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # Qt names this
-        if event.mimeData().hasFormat(LAYER_MIME):
+        if event.mimeData().hasFormat(LAYER_MIME) or event.mimeData().hasFormat(COMPONENT_MIME):
             event.acceptProposedAction()
         else:
             event.ignore()
 
     def dragMoveEvent(self, event: QDragMoveEvent) -> None:  # Qt names this
-        if event.mimeData().hasFormat(LAYER_MIME):
+        if event.mimeData().hasFormat(LAYER_MIME) or event.mimeData().hasFormat(COMPONENT_MIME):
             event.acceptProposedAction()
         else:
             event.ignore()
 
     def dropEvent(self, event: QDropEvent) -> None:  # Qt names this
+        if event.mimeData().hasFormat(COMPONENT_MIME):
+            name = bytes(event.mimeData().data(COMPONENT_MIME).data()).decode("utf-8").strip()
+            self.insert_component(name, self.mapToScene(event.position().toPoint()))
+            event.acceptProposedAction()
+            return
         if not event.mimeData().hasFormat(LAYER_MIME):
             event.ignore()
             return

@@ -29,6 +29,7 @@ from neuralforge_desktop.core.catalog.registry import Catalog, catalog
 from neuralforge_desktop.core.catalog.spec import LayerDef
 from neuralforge_desktop.core.catalog.user_layers import PLUGIN as USER_PLUGIN
 from neuralforge_desktop.ui.bridge import LAYER_MIME
+from neuralforge_desktop.ui.panels.components_section import ComponentsSection
 from neuralforge_desktop.ui.theme import DEFAULT_THEME, roles
 
 TYPE_ROLE = Qt.ItemDataRole.UserRole + 1  # layer type name on layer items; None on category items
@@ -114,6 +115,7 @@ class Palette(QWidget):
     """Search field, "Show all" switch and the category → layer tree."""
 
     layer_activated = Signal(str)  # double-click or Enter on a layer: the window adds it to the canvas
+    component_activated = Signal(str)  # the same on a component: the window inserts it as a block
 
     def __init__(self, parent: QWidget | None = None, *, cat: Catalog | None = None) -> None:
         super().__init__(parent)
@@ -137,6 +139,10 @@ class Palette(QWidget):
         self._status = QLabel(self)
         self._status.setWordWrap(True)
 
+        self.components = ComponentsSection(self)
+        self.components.component_activated.connect(self.component_activated)
+        self._search.textChanged.connect(self.components.set_filter)
+
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
         top.addWidget(self._search, 1)
@@ -146,6 +152,7 @@ class Palette(QWidget):
         layout.setSpacing(6)
         layout.addLayout(top)
         layout.addWidget(self._tree, 1)
+        layout.addWidget(self.components)
         layout.addWidget(self._status)
         self.set_theme(self._theme)
         self._populate()
