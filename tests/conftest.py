@@ -46,6 +46,17 @@ def _own_calibration(monkeypatch, tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
+def _own_components_and_trust(monkeypatch, tmp_path_factory):
+    """Tests never read or write the user's component library or the code they trusted. The trust list is read
+    by worker processes too, so it moves with the data directory they all resolve (XDG_DATA_HOME)."""
+    from neuralforge_desktop.core.components import library
+
+    folder = tmp_path_factory.mktemp("user-data")
+    monkeypatch.setenv("XDG_DATA_HOME", str(folder))
+    monkeypatch.setattr(library, "library_dir", lambda: folder / "neuralforge" / "components")
+
+
+@pytest.fixture(autouse=True)
 def _own_custom_layers(monkeypatch, tmp_path_factory):
     """Tests never read or write the user's custom layers: they live in a fresh, empty folder."""
     from neuralforge_desktop.core.catalog import user_layers
