@@ -98,7 +98,24 @@ def load_keras(source: str) -> tuple[Any, str]:
         model = model()
     if not isinstance(model, keras.Model):
         raise ImportSourceError(f"{file.name}:{name} is not a Keras model or a function returning one")
+    if _graph_of(model) is None and callable(namespace.get("example_input")):
+        # a subclassed model (generated code is one): the layers and ops its call() runs on inputs shaped
+        # like the file's example input, as a functional model sharing its layers and weights
+        from neuralforge_desktop.core.importers.keras_ops import trace_subclassed
+
+        traced = trace_subclassed(model, namespace["example_input"](), f"{file.name}:{name}")
+        traced.traced_from = model  # what the import is checked against
+        model = traced
     return model, f"{file.name}:{name}"
+
+
+def _graph_of(model: Any) -> Any:
+    """The functional graph of a model (a Sequential wraps one), or None for a subclassed model."""
+    fn = model._functional if hasattr(model, "_functional") else model
+    try:
+        return fn if fn is not None and getattr(fn, "inputs", None) and hasattr(fn, "_nodes_by_depth") else None
+    except (AttributeError, ValueError):  # a subclassed model that was never called on keras.Input
+        return None
 
 
 class KerasImporter:
@@ -118,8 +135,12 @@ class KerasImporter:
         self.problems: list[str] = []
         self.feeds: list[Any] = []
         rng = np.random.default_rng(0)
-        fn = model._functional if hasattr(model, "_functional") else model  # a Sequential wraps a Functional
-        if fn is None or not getattr(fn, "inputs", None):
+        from neuralforge_desktop.core.importers.keras_ops import op_forms
+
+        self.op_forms = op_forms(cat)
+        self.unusable: dict[int, str] = {}  # a tensor no catalog port gives → why
+        fn = _graph_of(model)
+        if fn is None:
             raise ImportSourceError(f"{label}: the model has no known input shape (build it with keras.Input)")
         self.fn = fn
         for t in fn.inputs:
@@ -237,7 +258,11 @@ class KerasImporter:
     # -- the walk ------------------------------------------------------------------------------------------
 
     def convert(self) -> Graph:
+        from keras import Operation  # type: ignore[import-untyped]
+        from keras.layers import Layer
+
         from neuralforge_desktop.core.importers.keras_layers import convert_layer
+        from neuralforge_desktop.core.importers.keras_ops import convert_op
 
         by_depth = self.fn._nodes_by_depth  # the order Keras' own Function runs the graph in
         for depth in sorted(by_depth, reverse=True):
@@ -247,19 +272,29 @@ class KerasImporter:
                     continue
                 ins = list(node.input_tensors)
                 outs = list(node.output_tensors)
+                for t in ins:
+                    if id(t) in self.unusable:
+                        self.problems.append(f"'{op.name}' reads {self.unusable[id(t)]}")
                 if not ins or not all(id(t) in self.refs for t in ins):
+                    for t in outs:
+                        if ins and id(t) not in self.refs:
+                            self.unusable[id(t)] = f"the result of '{op.name}', which cannot be imported"
                     continue
                 for t in outs:
                     self.shapes[id(t)] = (EXAMPLE_BATCH, *[SYMBOL_SIZE if d is None else int(d) for d in t.shape[1:]])
                 try:
-                    convert_layer(self, op, ins, outs)
+                    if isinstance(op, Layer) or not isinstance(op, Operation):
+                        convert_layer(self, op, ins, outs)
+                    else:
+                        convert_op(self, node, ins, outs)
                     for t in outs:  # an elementwise layer keeps a flattening's order
-                        if self.refs[id(t)][2] == FLAT and id(t) not in self.flat_from:
+                        if id(t) in self.refs and self.refs[id(t)][2] == FLAT and id(t) not in self.flat_from:
                             self.flat_from[id(t)] = self.flat_from[id(ins[0])]
                 except ImportSourceError as exc:
                     self.problems.append(str(exc).removeprefix(f"{self.label}: "))
                     for t in outs:  # refer to the input so the walk can go on and report every problem
                         self.refs[id(t)] = self.refs[id(ins[0])]
+                        self.unusable.pop(id(t), None)
         if self.problems:
             raise ImportSourceError(f"{self.label}: {len(self.problems)} layer(s) cannot be imported: "
                                     f"{'; '.join(self.problems)}")
@@ -294,7 +329,8 @@ def import_keras(source: str | os.PathLike[str], *, cat: Catalog | None = None) 
     graph = importer.convert()
     graph.meta["imported_from"] = label
     try:
-        expected = model(importer.feeds if len(importer.feeds) > 1 else importer.feeds[0], training=False)
+        reference = getattr(model, "traced_from", model)  # a traced subclassed model: checked against itself
+        expected = reference(importer.feeds if len(importer.feeds) > 1 else importer.feeds[0], training=False)
     except Exception as exc:
         raise ImportSourceError(f"{label}: Keras cannot run the model: {exc}") from None
     outs = expected if isinstance(expected, list | tuple) else [expected]

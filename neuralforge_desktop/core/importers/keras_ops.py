@@ -1,0 +1,208 @@
+"""keras.ops operations → graph nodes, and subclassed models as the graph of layers and ops their ``call()`` runs.
+
+A subclassed model (the Keras code NeuralForge generates is one) has no layer graph to read, but Keras 3 records
+every layer call and every ``keras.ops`` operation made on symbolic tensors: calling ``model.call`` on
+``keras.Input``s shaped from the file's ``example_input()`` gives a functional model of the same layers (the
+same weights), whose nodes are layers (see keras_layers) and operations (here).
+
+Which catalog type an operation is comes from the catalog's own Keras forms: an entry whose call template is
+``{y} = ops.fn({x}, …)`` is the operation ``fn``, its ``{param}`` arguments read back from the operation's
+attributes (the ops keep them under the argument's name). Entries whose template is code rather than one ops
+call (``{x}[:, 0]``, ``+``, the ``ops.reshape`` of Flatten) are matched by the rules at the end.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from math import prod
+from typing import TYPE_CHECKING, Any
+
+from neuralforge_desktop.core.catalog.registry import Catalog
+from neuralforge_desktop.core.importers.source import ImportSourceError
+
+if TYPE_CHECKING:
+    from neuralforge_desktop.core.importers.keras_import import KerasImporter
+
+KERAS = "keras"
+# one ops call on the node's single input: {y} = ops.fn({x}, args…)
+_OPS_CALL = re.compile(r"^\{y\} = ops\.(\w+)\(\{x\}(?:, (.*))?\)$")
+_PLACEHOLDER = re.compile(r"^\{(\w+)\}$")
+
+
+@dataclass(frozen=True)
+class OpForm:
+    """A catalog type written as one ops call: its ``{param}`` arguments (keras argument → catalog param) and
+    the arguments it writes as literals (keras argument → value)."""
+
+    type: str
+    params: dict[str, str]
+    literals: dict[str, Any]
+
+
+def _op_key(name: str) -> str:
+    """``leaky_relu`` (the function) and ``LeakyRelu`` (its operation class) → ``leakyrelu``."""
+    return name.replace("_", "").lower()
+
+
+def op_forms(cat: Catalog) -> dict[str, list[OpForm]]:
+    """Operation key → the catalog types whose Keras form is that one ops call, read from the call templates."""
+    import keras  # type: ignore[import-untyped]
+
+    table: dict[str, list[OpForm]] = {}
+    for layer in cat:
+        call = layer.keras
+        if call is None or call.layer is not None or not isinstance(call.call, str):
+            continue
+        found = _OPS_CALL.match(call.call)
+        fn = getattr(keras.ops, found.group(1), None) if found else None
+        if found is None or fn is None:
+            continue
+        try:
+            names = list(inspect.signature(fn).parameters)[1:]  # after the tensor
+        except (TypeError, ValueError):
+            continue
+        params: dict[str, str] = {}
+        literals: dict[str, Any] = {}
+        ok = True
+        for i, arg in enumerate(_split(found.group(2) or "")):
+            key, eq, value = arg.partition("=")
+            name, value = (key.strip(), value.strip()) if eq else (names[i] if i < len(names) else "", arg)
+            holder = _PLACEHOLDER.match(value)
+            if holder:
+                params[name] = holder.group(1)
+                continue
+            try:
+                literals[name] = ast.literal_eval(value)
+            except (ValueError, SyntaxError):  # an expression of params: not readable back by one attribute
+                ok = False
+        if ok and all(params) and all(literals):
+            table.setdefault(_op_key(found.group(1)), []).append(OpForm(layer.type, params, literals))
+    return table
+
+
+def _split(text: str) -> list[str]:
+    parts, depth, current = [], 0, ""
+    for ch in text:
+        depth += ch in "([{"
+        depth -= ch in ")]}"
+        if ch == "," and depth == 0:
+            parts.append(current.strip())
+            current = ""
+        else:
+            current += ch
+    return [*parts, current.strip()] if current.strip() else parts
+
+
+def _argument(node: Any, op: Any, name: str) -> Any:
+    """The op's argument ``name``: ops keep their settings as attributes; some get them as call arguments."""
+    if hasattr(op, name):
+        return getattr(op, name)
+    kwargs = getattr(getattr(node, "arguments", None), "kwargs", {}) or {}
+    if name in kwargs:
+        return kwargs[name]
+    raise KeyError(name)
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def convert_op(imp: KerasImporter, node: Any, ins: list[Any], outs: list[Any]) -> None:
+    """One recorded keras.ops operation as a catalog node, computed on its inputs as they are."""
+    op = node.operation
+    cls = type(op).__name__
+    rule = _RULES.get(cls)
+    if rule is not None:
+        rule(imp, node, ins, outs)
+        return
+    for form in imp.op_forms.get(_op_key(cls), []):
+        try:
+            if any(_plain(_argument(node, op, k)) != _plain(v) for k, v in form.literals.items()):
+                continue
+            params = {p: _plain(_argument(node, op, k)) for k, p in form.params.items()}
+        except KeyError:
+            continue
+        _single(imp, op.name, form.type, params, ins, outs)
+        return
+    raise ImportSourceError(f"{imp.label}: operation '{op.name}' ({cls}): no catalog layer's Keras form is it")
+
+
+def _single(imp: KerasImporter, name: str, type_name: str, params: dict[str, Any], ins: list[Any],
+            outs: list[Any], ports: tuple[str, ...] = ("x",)) -> None:
+    if len(outs) != 1:
+        raise ImportSourceError(f"{imp.label}: operation '{name}': {len(outs)} outputs")
+    node = imp.add(name, type_name, params, list(zip(ports, ins, strict=True)), KERAS)
+    imp.finish(name, node, outs[0], KERAS)
+
+
+def _reshape(imp: KerasImporter, node: Any, ins: list[Any], outs: list[Any]) -> None:
+    """Flatten is written as a reshape to (batch, everything else); any other reshape keeps its shape."""
+    shape = list(node.operation.newshape)
+    size = imp.shapes[id(ins[0])]
+    if len(shape) == 2 and shape[0] == -1 and len(size) > 2 and shape[1] == prod(size[1:]):
+        _single(imp, node.operation.name, "Flatten", {}, ins, outs)
+    elif shape and shape[0] == -1:
+        _single(imp, node.operation.name, "Reshape", {"shape": shape[1:]}, ins, outs)
+    else:
+        raise ImportSourceError(f"{imp.label}: operation '{node.operation.name}': a reshape of the batch "
+                                "dimension has no catalog form")
+
+
+def _elementwise(type_name: str) -> Callable[[KerasImporter, Any, list[Any], list[Any]], None]:
+    def rule(imp: KerasImporter, node: Any, ins: list[Any], outs: list[Any]) -> None:
+        if len(ins) != 2 or imp.shapes[id(ins[0])] != imp.shapes[id(ins[1])]:
+            raise ImportSourceError(f"{imp.label}: operation '{node.operation.name}': only two tensors of one "
+                                    "shape have a catalog form (no broadcasting)")
+        _single(imp, node.operation.name, type_name, {"num_inputs": 2}, ins, outs, ("x0", "x1"))
+    return rule
+
+
+def _get_item(imp: KerasImporter, node: Any, ins: list[Any], outs: list[Any]) -> None:
+    """``x[:, …, i]`` (full slices, then one index) is Select."""
+    args: tuple[Any, ...] = tuple(getattr(getattr(node, "arguments", None), "args", ()))
+    key = args[1] if len(args) > 1 else None
+    key = key if isinstance(key, tuple) else (key,)
+    *lead, last = key
+    if isinstance(last, int) and lead and all(k == slice(None) for k in lead):
+        _single(imp, node.operation.name, "Select", {"dim": len(lead), "index": last}, ins[:1], outs)
+        return
+    raise ImportSourceError(f"{imp.label}: operation '{node.operation.name}': indexing by {key!r} has no "
+                            "catalog form")
+
+
+def _gelu(imp: KerasImporter, node: Any, ins: list[Any], outs: list[Any]) -> None:
+    approximate = "tanh" if getattr(node.operation, "approximate", True) else "none"
+    _single(imp, node.operation.name, "GELU", {"approximate": approximate}, ins, outs)
+
+
+# operations whose catalog form is code rather than a single ops call on one tensor
+_RULES: dict[str, Callable[[KerasImporter, Any, list[Any], list[Any]], None]] = {
+    "Reshape": _reshape, "Add": _elementwise("Add"), "Multiply": _elementwise("Multiply"),
+    "GetItem": _get_item, "Gelu": _gelu,
+}
+
+
+def trace_subclassed(model: Any, example: Any, label: str) -> Any:
+    """A functional model of the layers and ops ``model.call`` runs, on inputs shaped like ``example``
+    (batch left open)."""
+    import keras
+
+    examples = example if isinstance(example, tuple | list) else (example,)
+    try:
+        names = [p for p in inspect.signature(model.call).parameters if p not in ("training", "mask")]
+    except (TypeError, ValueError):
+        names = []
+    inputs = []
+    for i, array in enumerate(examples):
+        name = names[i] if i < len(names) else f"input_{i}"
+        inputs.append(keras.Input(batch_shape=(None, *array.shape[1:]), dtype=str(array.dtype), name=name))
+    try:
+        outputs = model.call(*inputs)
+        return keras.Model(inputs, outputs, name=model.name)
+    except Exception as exc:
+        raise ImportSourceError(f"{label}: call() cannot be traced on symbolic inputs: {type(exc).__name__}: "
+                                f"{exc}") from None
