@@ -258,8 +258,7 @@ class KerasImporter:
     # -- the walk ------------------------------------------------------------------------------------------
 
     def convert(self) -> Graph:
-        from keras import Operation  # type: ignore[import-untyped]
-        from keras.layers import Layer
+        keras = _keras()
 
         from neuralforge_desktop.core.importers.keras_layers import convert_layer
         from neuralforge_desktop.core.importers.keras_ops import convert_op
@@ -283,7 +282,7 @@ class KerasImporter:
                 for t in outs:
                     self.shapes[id(t)] = (EXAMPLE_BATCH, *[SYMBOL_SIZE if d is None else int(d) for d in t.shape[1:]])
                 try:
-                    if isinstance(op, Layer) or not isinstance(op, Operation):
+                    if isinstance(op, keras.layers.Layer) or not isinstance(op, keras.Operation):
                         convert_layer(self, op, ins, outs)
                     else:
                         convert_op(self, node, ins, outs)
