@@ -269,15 +269,10 @@ def _merge(imp: KerasImporter, layer: Any, cfg: dict[str, Any], ins: list[Any], 
 _KERAS_GATES = {"LSTM": [0, 1, 2, 3], "GRU": [1, 0, 2], "SimpleRNN": [0]}
 
 
-def _recurrent(imp: KerasImporter, layer: Any, cfg: dict[str, Any], ins: list[Any], outs: list[Any]) -> None:
-    """A Keras recurrent layer as torch's batch-first module; without ``return_sequences`` the last step is
-    selected after it."""
-    import numpy as np
-    from torch import nn
-
+def _check_recurrent(layer: Any, cfg: dict[str, Any]) -> None:
     name = type(layer).__name__
-    if cfg.get("return_state") or cfg.get("go_backwards") or cfg.get("stateful"):
-        raise _refuse(layer, "return_state, go_backwards and stateful have no catalog form")
+    if cfg.get("go_backwards") or cfg.get("stateful"):
+        raise _refuse(layer, "go_backwards and stateful have no catalog form")
     activation = cfg.get("activation", "tanh")
     if name == "SimpleRNN":
         if activation not in ("tanh", "relu"):
@@ -286,32 +281,70 @@ def _recurrent(imp: KerasImporter, layer: Any, cfg: dict[str, Any], ins: list[An
         raise _refuse(layer, "only tanh with sigmoid gates has a catalog form")
     if name == "GRU" and not cfg.get("reset_after", True):
         raise _refuse(layer, "reset_after=False has no catalog form (torch's GRU resets after)")
-    w = _weights(layer)
-    units = cfg["units"]
+
+
+def _torch_recurrent(layers: list[Any], dropout: float = 0.0) -> Any:
+    """The torch module of ``layers`` (one Keras recurrent layer per torch layer, stacked), weights moved over."""
+    import numpy as np
+    from torch import nn
+
+    first = layers[0]
+    name, cfg = type(first).__name__, first.get_config()
+    for layer in layers:
+        _check_recurrent(layer, layer.get_config())
+    units, use_bias = cfg["units"], cfg.get("use_bias", True)
     order = _KERAS_GATES[name]
 
     def gates(a: Any) -> Any:  # (…, k·units) → torch's (k·units, …) in torch's gate order
         return np.concatenate([a[..., g * units:(g + 1) * units] for g in order], axis=-1).T
 
-    use_bias = cfg.get("use_bias", True)
-    kwargs: dict[str, Any] = {"batch_first": True, "bias": use_bias}
+    kwargs: dict[str, Any] = {"batch_first": True, "bias": use_bias, "num_layers": len(layers), "dropout": dropout}
     if name == "SimpleRNN":
-        kwargs["nonlinearity"] = activation
-    module = getattr(nn, "RNN" if name == "SimpleRNN" else name)(w["kernel"].shape[0], units, **kwargs)
-    module.weight_ih_l0.data = _t(gates(w["kernel"]))
-    module.weight_hh_l0.data = _t(gates(w["recurrent_kernel"]))
-    if use_bias:
-        bias = w["bias"]
-        if name == "GRU":  # reset_after: one bias for the input product, one for the recurrent one
-            bias_ih, bias_hh = gates(bias[0]), gates(bias[1])
-        else:  # one bias; torch's second is zero
-            bias_ih, bias_hh = gates(bias), np.zeros(bias.shape[-1], bias.dtype)
-        module.bias_ih_l0.data, module.bias_hh_l0.data = _t(bias_ih), _t(bias_hh)
+        kwargs["nonlinearity"] = cfg.get("activation", "tanh")
+    w0 = _weights(first)
+    module = getattr(nn, "RNN" if name == "SimpleRNN" else name)(w0["kernel"].shape[0], units, **kwargs)
+    for i, layer in enumerate(layers):
+        w = _weights(layer)
+        getattr(module, f"weight_ih_l{i}").data = _t(gates(w["kernel"]))
+        getattr(module, f"weight_hh_l{i}").data = _t(gates(w["recurrent_kernel"]))
+        if use_bias:
+            bias = w["bias"]
+            if name == "GRU":  # reset_after: one bias for the input product, one for the recurrent one
+                bias_ih, bias_hh = gates(bias[0]), gates(bias[1])
+            else:  # one bias; torch's second is zero
+                bias_ih, bias_hh = gates(bias), np.zeros(bias.shape[-1], bias.dtype)
+            getattr(module, f"bias_ih_l{i}").data = _t(bias_ih)
+            getattr(module, f"bias_hh_l{i}").data = _t(bias_hh)
+    return module
+
+
+def _recurrent(imp: KerasImporter, layer: Any, cfg: dict[str, Any], ins: list[Any], outs: list[Any]) -> None:
+    """A Keras recurrent layer as torch's batch-first module; without ``return_sequences`` the last step is
+    selected after it. Its final states (``return_state``), (N, units) where torch's are (layers, N, units),
+    are no catalog port: a reader of them is refused."""
+    name = type(layer).__name__
+    module = _torch_recurrent([layer])
     node = imp.add_module(layer.name, name, module, ins[0], KERAS)
+    for t in outs[1:]:
+        imp.unusable[id(t)] = f"a final state of '{layer.name}' shaped as Keras returns it, which no catalog port is"
     if not cfg.get("return_sequences"):
         imp.refs[id(outs[0])] = (node, "y", KERAS)  # the whole sequence, of which Keras returns the last step
         node = imp.add(f"{layer.name}_last", "Select", {"dim": 1, "index": -1}, [("x", outs[0])], KERAS)
     imp.finish(layer.name, node, outs[0], KERAS)
+
+
+def _stacked(imp: KerasImporter, layer: Any, cfg: dict[str, Any], ins: list[Any], outs: list[Any]) -> None:
+    """The generated code's StackedRecurrent helper: torch's multi-layer LSTM / GRU / RNN, its outputs the
+    module's own (sequence, final states stacked as torch stacks them)."""
+    stack = list(getattr(layer, "stack", []))
+    if not stack or not getattr(layer, "batch_first", True) or any(
+            type(s).__name__ not in _KERAS_GATES for s in stack):
+        raise _refuse(layer, "only batch-first, one-directional stacks have a catalog form here")
+    dropout = getattr(getattr(layer, "dropout", None), "rate", 0.0)
+    module = _torch_recurrent(stack, float(dropout) if len(stack) > 1 else 0.0)
+    node = imp.add_module(layer.name, type(stack[0]).__name__, module, ins[0], KERAS)
+    for t, port in zip(outs, ("y", "h", "c"), strict=False):
+        imp.refs[id(t)] = (node, port, KERAS)
 
 
 RULES: dict[str, Rule] = {
@@ -329,6 +362,7 @@ RULES: dict[str, Rule] = {
     "Softmax": _activation_layer, "ELU": _activation_layer,
     "Add": _merge, "Multiply": _merge, "Concatenate": _merge,
     "LSTM": _recurrent, "GRU": _recurrent, "SimpleRNN": _recurrent,
+    "StackedRecurrent": _stacked,
 }
 
 
@@ -336,6 +370,6 @@ def convert_layer(imp: KerasImporter, layer: Any, ins: list[Any], outs: list[Any
     rule = RULES.get(type(layer).__name__)
     if rule is None:
         raise _refuse(layer, "no catalog layer corresponds to it, and a Keras layer carries no PyTorch code to keep")
-    if len(outs) != 1:
+    if len(outs) != 1 and rule not in (_recurrent, _stacked):
         raise _refuse(layer, f"{len(outs)} outputs")
     rule(imp, layer, layer.get_config(), ins, outs)
