@@ -135,9 +135,11 @@ class KerasImporter:
         self.problems: list[str] = []
         self.feeds: list[Any] = []
         rng = np.random.default_rng(0)
-        from neuralforge_desktop.core.importers.keras_ops import op_forms
+        from neuralforge_desktop.core.importers.keras_ops import helper_classes, op_forms
 
         self.op_forms = op_forms(cat)
+        self.helpers = helper_classes(cat)
+        self.chains: dict[str, tuple[str, int, int]] = {}  # a repeated block's name → (node, last copy, its output)
         self.unusable: dict[int, str] = {}  # a tensor no catalog port gives → why
         fn = _graph_of(model)
         if fn is None:
@@ -261,7 +263,7 @@ class KerasImporter:
         keras = _keras()
 
         from neuralforge_desktop.core.importers.keras_layers import convert_layer
-        from neuralforge_desktop.core.importers.keras_ops import convert_op
+        from neuralforge_desktop.core.importers.keras_ops import convert_block, convert_op, is_block
 
         by_depth = self.fn._nodes_by_depth  # the order Keras' own Function runs the graph in
         for depth in sorted(by_depth, reverse=True):
@@ -282,7 +284,9 @@ class KerasImporter:
                 for t in outs:
                     self.shapes[id(t)] = (EXAMPLE_BATCH, *[SYMBOL_SIZE if d is None else int(d) for d in t.shape[1:]])
                 try:
-                    if isinstance(op, keras.layers.Layer) or not isinstance(op, keras.Operation):
+                    if isinstance(op, keras.layers.Layer) and is_block(self, op):
+                        convert_block(self, op, ins, outs)
+                    elif isinstance(op, keras.layers.Layer) or not isinstance(op, keras.Operation):
                         convert_layer(self, op, ins, outs)
                     else:
                         convert_op(self, node, ins, outs)

@@ -206,3 +206,64 @@ def trace_subclassed(model: Any, example: Any, label: str) -> Any:
     except Exception as exc:
         raise ImportSourceError(f"{label}: call() cannot be traced on symbolic inputs: {type(exc).__name__}: "
                                 f"{exc}") from None
+
+
+def helper_classes(cat: Catalog) -> frozenset[str]:
+    """The classes the catalog's Keras forms paste into generated code (StackedRecurrent, …): layers, not
+    blocks, however they are written."""
+    from neuralforge_desktop.core.codegen.plan import helper_names
+
+    return frozenset(n for layer in cat if layer.keras is not None for h in layer.keras.helpers
+                     for n in helper_names(h))
+
+
+def is_block(imp: KerasImporter, layer: Any) -> bool:
+    """A layer class of the user's file (generated code's block classes): its call() is traced as a Block's
+    body. Keras' own classes and the catalog's helpers are layers."""
+    cls = type(layer)
+    return (not cls.__module__.startswith("keras") and cls.__name__ not in imp.helpers
+            and callable(getattr(layer, "call", None)))
+
+
+def convert_block(imp: KerasImporter, layer: Any, ins: list[Any], outs: list[Any]) -> None:
+    """A block layer as a Block node whose body is its call() imported one level down. Generated code runs a
+    repeated block as a list of copies named ``name.0``, ``name.1``, … each fed the last one's output: one
+    Block with that repeat, each copy's weights under ``node.i.``."""
+    import keras
+
+    from neuralforge_desktop.core.importers.keras_import import KerasImporter
+    from neuralforge_desktop.core.ir.graph import BLOCK
+    from neuralforge_desktop.core.ir.naming import sanitize
+
+    label = f"{imp.label}/{layer.name}"
+    try:
+        names = [p for p in inspect.signature(layer.call).parameters if p not in ("training", "mask")]
+    except (TypeError, ValueError):
+        names = []
+    inputs = [keras.Input(batch_shape=tuple(t.shape), dtype=str(t.dtype),
+                          name=names[i] if i < len(names) else f"x{i}") for i, t in enumerate(ins)]
+    try:
+        traced = keras.Model(inputs, layer.call(*inputs), name=sanitize(layer.name, "block"))
+    except Exception as exc:
+        raise ImportSourceError(f"{label}: call() cannot be traced on symbolic inputs: {type(exc).__name__}: "
+                                f"{exc}") from None
+    sub = KerasImporter(traced, imp.cat, label)
+    body = sub.convert()
+    found = re.fullmatch(r"(.+)\.(\d+)", layer.name)
+    base, index = (found.group(1), int(found.group(2))) if found else (layer.name, None)
+    chain = imp.chains.get(base)
+    if index and chain is not None and chain[1] == index - 1 and len(ins) == 1 and id(ins[0]) == chain[2]:
+        node = chain[0]  # the next copy of a repeated block: the same node, one more repeat
+        imp.graph.set_param(node, "repeat", index + 1)
+    else:
+        node = imp.graph.new_id(sanitize(base, "block"))
+        imp.graph.add_node(BLOCK, node, {"repeat": 1}, body=body)
+        for port, t in zip([n.id for n in body.input_nodes], ins, strict=True):
+            imp.graph.connect(*imp.ref(t, KERAS), node, port)
+    prefix = f"{node}." if index is None else f"{node}.{index}."
+    for key, value in sub.state.items():
+        imp.state[prefix + key] = value
+    imp.params += sub.params
+    for port, t in zip([n.id for n in body.output_nodes], outs, strict=True):
+        imp.refs[id(t)] = (node, port, KERAS)
+    imp.chains[base] = (node, index if index is not None else -1, id(outs[0]))
