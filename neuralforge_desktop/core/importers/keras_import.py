@@ -45,6 +45,8 @@ _ACTIVATIONS: dict[str, tuple[str, dict[str, Any]]] = {
 _SPATIAL = {"Conv1D", "Conv2D", "Conv3D", "MaxPooling1D", "MaxPooling2D", "AveragePooling2D",
             "GlobalAveragePooling2D", "GlobalMaxPooling2D", "BatchNormalization"}
 _SKIPPED = {"InputLayer"}
+# layers whose torch form pads inside: an ops.pad before one (generated code writes it so) is its padding
+PADDED = {"Conv1D", "Conv2D", "Conv3D", "DepthwiseConv2D", "MaxPooling1D", "MaxPooling2D"}
 
 
 def catalog_forms(cat: Catalog) -> dict[str, list[str]]:
@@ -139,6 +141,9 @@ class KerasImporter:
 
         self.op_forms = op_forms(cat)
         self.helpers = helper_classes(cat)
+        # ops.pad results (→ what was padded, widths, value) and the layer that takes each as its own padding
+        self.pads: dict[int, tuple[Any, Any, float]] = {}
+        self.layer_pads: dict[int, tuple[Any, float]] = {}
         self.chains: dict[str, tuple[str, int, int]] = {}  # a repeated block's name → (node, last copy, its output)
         self.unusable: dict[int, str] = {}  # a tensor no catalog port gives → why
         fn = _graph_of(model)
@@ -273,6 +278,9 @@ class KerasImporter:
                     continue
                 ins = list(node.input_tensors)
                 outs = list(node.output_tensors)
+                if ins and id(ins[0]) in self.pads and type(op).__name__ in PADDED:
+                    ins[0], widths, value = self.pads[id(ins[0])]
+                    self.layer_pads[id(op)] = (widths, value)
                 for t in ins:
                     if id(t) in self.unusable:
                         self.problems.append(f"'{op.name}' reads {self.unusable[id(t)]}")

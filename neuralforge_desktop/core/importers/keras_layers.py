@@ -77,43 +77,75 @@ def _same_padding(layer: Any, kernel: tuple[int, ...], strides: tuple[int, ...],
     return tuple(span // 2 for span in spans)
 
 
+def _explicit_padding(imp: KerasImporter, layer: Any, rank: int, fill: float) -> tuple[int, ...] | None:
+    """The ``ops.pad`` generated code writes before a channels_first layer (torch pads inside it), as that
+    layer's padding: the same on both sides of each spatial dimension, filled with ``fill``."""
+    pad = imp.layer_pads.get(id(layer))
+    if pad is None:
+        return None
+    widths, value = pad
+    spatial = [tuple(w) for w in widths[-rank:]]
+    if any(tuple(w) != (0, 0) for w in widths[:-rank]) or any(a != b for a, b in spatial) or value != fill:
+        raise _refuse(layer, f"ops.pad by {widths} (value {value}) before it is not a padding torch's layer has")
+    return tuple(int(a) for a, _ in spatial)
+
+
 def _conv(imp: KerasImporter, layer: Any, cfg: dict[str, Any], ins: list[Any], outs: list[Any]) -> None:
     import numpy as np
     from torch import nn
 
+    name = type(layer).__name__
     w = _weights(layer)
-    kernel = w["kernel"]  # (k…, in / groups, out)
+    kernel = w["kernel"]
     rank = kernel.ndim - 2
     size, strides = tuple(kernel.shape[:rank]), tuple(cfg.get("strides", (1,) * rank))
     dilation = tuple(cfg.get("dilation_rate", (1,) * rank))
-    if cfg.get("padding") == "valid":
-        padding: Any = 0
-    elif cfg.get("padding") == "same":
+    explicit = _explicit_padding(imp, layer, rank, 0.0)
+    if explicit is not None and cfg.get("padding") == "valid":
+        padding: Any = explicit
+    elif cfg.get("padding") == "valid":
+        padding = 0
+    elif cfg.get("padding") == "same" and explicit is None and name != "Conv2DTranspose":
         padding = _same_padding(layer, size, strides, dilation)
     else:
         raise _refuse(layer, f"padding={cfg.get('padding')!r} has no catalog form")
-    groups = cfg.get("groups", 1)
-    cls = (nn.Conv1d, nn.Conv2d, nn.Conv3d)[rank - 1]
-    module = cls(kernel.shape[-2] * groups, kernel.shape[-1], _one(size), stride=_one(strides),
-                 padding=_one(padding), dilation=_one(dilation), groups=groups, bias=cfg.get("use_bias", True))
-    module.weight.data = _t(np.transpose(kernel, (rank + 1, rank, *range(rank))))
+    if name == "Conv2DTranspose":  # (k…, out, in) → torch's (in, out, k…)
+        if cfg.get("output_padding") or any(d != 1 for d in dilation):
+            raise _refuse(layer, "output_padding and dilation have no catalog form here")
+        module: Any = nn.ConvTranspose2d(kernel.shape[-1], kernel.shape[-2], _one(size), stride=_one(strides),
+                                         padding=_one(padding), bias=cfg.get("use_bias", True))
+        module.weight.data = _t(np.transpose(kernel, (3, 2, 0, 1)))
+    elif name == "DepthwiseConv2D":  # (k…, C, multiplier) → torch's (C·multiplier, 1, k…), groups = C
+        channels = kernel.shape[-2] * kernel.shape[-1]
+        module = nn.Conv2d(kernel.shape[-2], channels, _one(size), stride=_one(strides), padding=_one(padding),
+                           dilation=_one(dilation), groups=kernel.shape[-2], bias=cfg.get("use_bias", True))
+        module.weight.data = _t(np.transpose(kernel.reshape(*size, channels, 1), (2, 3, 0, 1)))
+    else:
+        groups = cfg.get("groups", 1)
+        cls = (nn.Conv1d, nn.Conv2d, nn.Conv3d)[rank - 1]
+        module = cls(kernel.shape[-2] * groups, kernel.shape[-1], _one(size), stride=_one(strides),
+                     padding=_one(padding), dilation=_one(dilation), groups=groups, bias=cfg.get("use_bias", True))
+        module.weight.data = _t(np.transpose(kernel, (rank + 1, rank, *range(rank))))
     if module.bias is not None:
         module.bias.data = _t(w["bias"])
     layout = _channels_layout(cfg)
-    node = imp.add_module(layer.name, type(layer).__name__, module, ins[0], layout)
+    node = imp.add_module(layer.name, "Conv2D" if name == "DepthwiseConv2D" else name, module, ins[0], layout)
     imp.finish(layer.name, node, outs[0], layout, cfg.get("activation"))
 
 
 def _pool(imp: KerasImporter, layer: Any, cfg: dict[str, Any], ins: list[Any], outs: list[Any]) -> None:
     from torch import nn
 
-    if cfg.get("padding", "valid") != "valid":
+    name = type(layer).__name__
+    explicit = _explicit_padding(imp, layer, 1 if name.endswith("1D") else 2,
+                                 float("-inf") if name.startswith("Max") else 0.0)
+    if cfg.get("padding", "valid") != "valid" or (explicit is not None and not name.startswith("Max")):
         raise _refuse(layer, "padding='same' pooling has no catalog form")
     size = cfg["pool_size"]
     strides = cfg.get("strides") or size
-    name = type(layer).__name__
+    padding = _one(explicit) if explicit is not None else 0
     if name.startswith("Max"):
-        module: Any = (nn.MaxPool1d if name.endswith("1D") else nn.MaxPool2d)(_one(size), _one(strides))
+        module: Any = (nn.MaxPool1d if name.endswith("1D") else nn.MaxPool2d)(_one(size), _one(strides), padding)
     else:
         module = nn.AvgPool2d(_one(size), _one(strides))
     layout = _channels_layout(cfg)
@@ -349,7 +381,7 @@ def _stacked(imp: KerasImporter, layer: Any, cfg: dict[str, Any], ins: list[Any]
 
 RULES: dict[str, Rule] = {
     "Dense": _dense,
-    "Conv1D": _conv, "Conv2D": _conv, "Conv3D": _conv,
+    "Conv1D": _conv, "Conv2D": _conv, "Conv3D": _conv, "DepthwiseConv2D": _conv, "Conv2DTranspose": _conv,
     "MaxPooling1D": _pool, "MaxPooling2D": _pool, "AveragePooling2D": _pool,
     "GlobalAveragePooling2D": _global_pool, "GlobalMaxPooling2D": _global_pool,
     "BatchNormalization": _batchnorm,

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from neuralforge_desktop.core.catalog.registry import Catalog
 from neuralforge_desktop.core.importers.source import ImportSourceError
+from neuralforge_desktop.core.ir.types import BATCH, DType, TensorSpec
 
 if TYPE_CHECKING:
     from neuralforge_desktop.core.importers.keras_import import KerasImporter
@@ -35,12 +36,15 @@ _PLACEHOLDER = re.compile(r"^\{(\w+)\}$")
 
 @dataclass(frozen=True)
 class OpForm:
-    """A catalog type written as one ops call: its ``{param}`` arguments (keras argument → catalog param) and
-    the arguments it writes as literals (keras argument → value)."""
+    """A catalog type written as one ops call: its ``{param}`` arguments (keras argument → catalog param), the
+    arguments it writes as literals and those it leaves at the function's defaults (keras argument → value).
+    A template that depends on the settings (a function) is read at the default settings, which it then
+    stands for."""
 
     type: str
     params: dict[str, str]
     literals: dict[str, Any]
+    defaults: dict[str, Any]
 
 
 def _op_key(name: str) -> str:
@@ -50,38 +54,52 @@ def _op_key(name: str) -> str:
 
 def op_forms(cat: Catalog) -> dict[str, list[OpForm]]:
     """Operation key → the catalog types whose Keras form is that one ops call, read from the call templates."""
-    import keras  # type: ignore[import-untyped]
-
+    spec = TensorSpec((BATCH, 3, 8, 8), DType("float32"))
     table: dict[str, list[OpForm]] = {}
     for layer in cat:
         call = layer.keras
-        if call is None or call.layer is not None or not isinstance(call.call, str):
+        if call is None or call.layer is not None:
             continue
-        found = _OPS_CALL.match(call.call)
-        fn = getattr(keras.ops, found.group(1), None) if found else None
-        if found is None or fn is None:
+        try:  # the template at the default settings, on an image
+            template = call.call_template(layer.validate_params(layer.default_params())[0], {"x": spec})
+        except Exception:  # a form that needs other inputs to be written: not one op on one tensor
+            continue
+        form = _form(layer.type, template)
+        if form is not None:
+            table.setdefault(_op_key(form[0]), []).append(form[1])
+    return table
+
+
+def _form(type_name: str, template: str) -> tuple[str, OpForm] | None:
+    import keras  # type: ignore[import-untyped]
+
+    found = _OPS_CALL.match(template)
+    fn = getattr(keras.ops, found.group(1), None) if found else None
+    if found is None or fn is None:
+        return None
+    try:
+        signature = list(inspect.signature(fn).parameters.values())[1:]  # after the tensor
+    except (TypeError, ValueError):
+        return None
+    names = [p.name for p in signature]
+    params: dict[str, str] = {}
+    literals: dict[str, Any] = {}
+    for i, arg in enumerate(_split(found.group(2) or "")):
+        key, eq, value = arg.partition("=")
+        name, value = (key.strip(), value.strip()) if eq else (names[i] if i < len(names) else "", arg)
+        if not name:
+            return None
+        holder = _PLACEHOLDER.match(value)
+        if holder:
+            params[name] = holder.group(1)
             continue
         try:
-            names = list(inspect.signature(fn).parameters)[1:]  # after the tensor
-        except (TypeError, ValueError):
-            continue
-        params: dict[str, str] = {}
-        literals: dict[str, Any] = {}
-        ok = True
-        for i, arg in enumerate(_split(found.group(2) or "")):
-            key, eq, value = arg.partition("=")
-            name, value = (key.strip(), value.strip()) if eq else (names[i] if i < len(names) else "", arg)
-            holder = _PLACEHOLDER.match(value)
-            if holder:
-                params[name] = holder.group(1)
-                continue
-            try:
-                literals[name] = ast.literal_eval(value)
-            except (ValueError, SyntaxError):  # an expression of params: not readable back by one attribute
-                ok = False
-        if ok and all(params) and all(literals):
-            table.setdefault(_op_key(found.group(1)), []).append(OpForm(layer.type, params, literals))
-    return table
+            literals[name] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):  # an expression of params: not readable back by one attribute
+            return None
+    defaults = {p.name: p.default for p in signature
+                if p.name not in params and p.name not in literals and p.default is not inspect.Parameter.empty}
+    return found.group(1), OpForm(type_name, params, literals, defaults)
 
 
 def _split(text: str) -> list[str]:
@@ -107,8 +125,18 @@ def _argument(node: Any, op: Any, name: str) -> Any:
     raise KeyError(name)
 
 
+def _matches(node: Any, op: Any, name: str, default: Any) -> bool:
+    """The argument the form leaves out is at its default (or not kept where it can be read)."""
+    try:
+        return bool(_plain(_argument(node, op, name)) == _plain(default))
+    except KeyError:
+        return True
+
+
 def _plain(value: Any) -> Any:
-    return list(value) if isinstance(value, tuple) else value
+    """Tuples as lists, and one axis as itself (ops keep ``axis=1`` as ``(1,)``)."""
+    value = list(value) if isinstance(value, tuple) else value
+    return value[0] if isinstance(value, list) and len(value) == 1 and isinstance(value[0], int) else value
 
 
 def convert_op(imp: KerasImporter, node: Any, ins: list[Any], outs: list[Any]) -> None:
@@ -120,6 +148,8 @@ def convert_op(imp: KerasImporter, node: Any, ins: list[Any], outs: list[Any]) -
         rule(imp, node, ins, outs)
         return
     for form in imp.op_forms.get(_op_key(cls), []):
+        if not all(_matches(node, op, k, v) for k, v in form.defaults.items()):
+            continue
         try:
             if any(_plain(_argument(node, op, k)) != _plain(v) for k, v in form.literals.items()):
                 continue
@@ -174,6 +204,29 @@ def _get_item(imp: KerasImporter, node: Any, ins: list[Any], outs: list[Any]) ->
                             "catalog form")
 
 
+def _pad(imp: KerasImporter, node: Any, ins: list[Any], outs: list[Any]) -> None:
+    """Kept for the convolution or pooling layer that reads it (torch pads inside those); any other reader is
+    refused."""
+    op = node.operation
+    try:
+        value = _argument(node, op, "constant_values")
+    except KeyError:
+        value = None
+    if getattr(op, "mode", "constant") != "constant":
+        raise ImportSourceError(f"{imp.label}: operation '{op.name}': only constant padding has a catalog form")
+    imp.pads[id(outs[0])] = (ins[0], op.pad_width, 0.0 if value is None else float(value))
+    imp.unusable[id(outs[0])] = f"ops.pad '{op.name}', which only a convolution or pooling layer may read"
+
+
+def _concatenate(imp: KerasImporter, node: Any, ins: list[Any], outs: list[Any]) -> None:
+    axis = int(node.operation.axis) % len(imp.shapes[id(ins[0])])
+    if axis == 0:
+        raise ImportSourceError(f"{imp.label}: operation '{node.operation.name}': concatenating along the batch "
+                                "has no catalog form")
+    _single(imp, node.operation.name, "Concat", {"num_inputs": len(ins), "dim": axis}, ins, outs,
+            tuple(f"x{i}" for i in range(len(ins))))
+
+
 def _gelu(imp: KerasImporter, node: Any, ins: list[Any], outs: list[Any]) -> None:
     approximate = "tanh" if getattr(node.operation, "approximate", True) else "none"
     _single(imp, node.operation.name, "GELU", {"approximate": approximate}, ins, outs)
@@ -182,7 +235,7 @@ def _gelu(imp: KerasImporter, node: Any, ins: list[Any], outs: list[Any]) -> Non
 # operations whose catalog form is code rather than a single ops call on one tensor
 _RULES: dict[str, Callable[[KerasImporter, Any, list[Any], list[Any]], None]] = {
     "Reshape": _reshape, "Add": _elementwise("Add"), "Multiply": _elementwise("Multiply"),
-    "GetItem": _get_item, "Gelu": _gelu,
+    "GetItem": _get_item, "Gelu": _gelu, "Pad": _pad, "Concatenate": _concatenate,
 }
 
 
