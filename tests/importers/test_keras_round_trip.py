@@ -30,6 +30,7 @@ def test_generated_keras_code_imports_back_to_the_same_graph(name, tmp_path):
     assert canonical(result.graph) == canonical(graph)
     assert not any(node.type == "Permute" for node in result.graph)  # generated code is already channels-first
     assert result.report.max_abs_diff <= 1e-5  # the written weights in the PyTorch code against Keras
+    assert result.report.blocks == sum(node.is_block for _, node in graph.walk())
 
 
 SUBCLASSED = '''

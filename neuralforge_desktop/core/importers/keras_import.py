@@ -347,11 +347,14 @@ def import_keras(source: str | os.PathLike[str], *, cat: Catalog | None = None) 
     outs = expected if isinstance(expected, list | tuple) else [expected]
     want = [torch.from_numpy(_numpy(o).copy()) for o in outs]
     types: dict[str, int] = {}
-    for node in graph:
+    blocks = folded = 0
+    for _, node in graph.walk():  # blocks' bodies too, as a PyTorch import counts them
         if node.type not in (INPUT, OUTPUT):
             types[node.type] = types.get(node.type, 0) + 1
+            blocks += node.is_block
+            folded += node.is_block and node.repeat > 1
     nodes = sum(types.values())
-    report = ImportReport(label, nodes, nodes, 0, 0, [], types, importer.params,
+    report = ImportReport(label, nodes, nodes - blocks, blocks, folded, [], types, importer.params,
                           outputs=[n.id for n in graph.output_nodes])
     result = ImportResult(graph, keyed_for_code(graph, importer.state, cat), report, [])
     inputs = [torch.from_numpy(f.copy()) for f in importer.feeds]
