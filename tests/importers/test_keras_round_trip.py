@@ -62,3 +62,38 @@ def test_an_operation_without_a_catalog_form_is_named(tmp_path):
     source.write_text(SUBCLASSED)
     with pytest.raises(ImportSourceError, match=r"operation 'cumsum' \(Cumsum\)"):
         import_keras(f"{source}:build")
+
+
+PADDED = '''
+import keras
+import numpy as np
+from keras import layers, ops
+
+
+class Model(keras.Model):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.conv = layers.Conv2D(4, 3, strides=2)
+        self.fc = layers.Dense(2)
+
+    def call(self, image):
+        x = self.conv(ops.pad(image, ((0, 0), (1, 1), (1, 1), (0, 0))))
+        return self.fc(ops.reshape(ops.relu(x), (-1, 64)))
+
+
+def build():
+    return Model()
+
+
+def example_input():
+    return np.zeros((2, 8, 8, 3), np.float32)
+'''
+
+
+def test_a_users_subclassed_channels_last_model_with_a_padded_convolution(tmp_path):
+    source = tmp_path / "model.py"
+    source.write_text(PADDED)
+    result = import_keras(f"{source}:build")
+    conv = next(node for node in result.graph if node.type == "Conv2d")
+    assert conv.params.get("padding", 1) == 1 and conv.params["stride"] == 2  # the catalog's default padding is 1
+    assert result.report.max_abs_diff <= 1e-5

@@ -148,7 +148,8 @@ class KerasImporter:
         self.unusable: dict[int, str] = {}  # a tensor no catalog port gives → why
         fn = _graph_of(model)
         if fn is None:
-            raise ImportSourceError(f"{label}: the model has no known input shape (build it with keras.Input)")
+            raise ImportSourceError(f"{label}: the model has no known input shape (build it with keras.Input, "
+                                    "or give its file an example_input() to trace a subclassed model's call())")
         self.fn = fn
         for t in fn.inputs:
             self._add_input(t, rng)

@@ -84,8 +84,12 @@ def _explicit_padding(imp: KerasImporter, layer: Any, rank: int, fill: float) ->
     if pad is None:
         return None
     widths, value = pad
-    spatial = [tuple(w) for w in widths[-rank:]]
-    if any(tuple(w) != (0, 0) for w in widths[:-rank]) or any(a != b for a, b in spatial) or value != fill:
+    # the spatial dimensions follow the channels (channels_first) or sit between batch and channels
+    first = layer.get_config().get("data_format", "channels_last") == "channels_first"
+    spatial = [tuple(w) for w in (widths[-rank:] if first else widths[1:-1])]
+    others = [tuple(w) for w in (widths[:-rank] if first else (widths[0], widths[-1]))]
+    if len(spatial) != rank or any(w != (0, 0) for w in others) or any(a != b for a, b in spatial) \
+            or value != fill:
         raise _refuse(layer, f"ops.pad by {widths} (value {value}) before it is not a padding torch's layer has")
     return tuple(int(a) for a, _ in spatial)
 
