@@ -121,12 +121,17 @@ def _graph_of(model: Any) -> Any:
 
 
 class KerasImporter:
-    def __init__(self, model: Any, cat: Catalog, label: str) -> None:
+    def __init__(self, model: Any, cat: Catalog, label: str, parent: KerasImporter | None = None) -> None:
+        """``parent``: the importer of the model a block is part of, whose catalog tables the block's reuses."""
         import numpy as np
 
+        from neuralforge_desktop.core.importers.keras_ops import OpForm, helper_classes, op_forms
+
         self.model, self.cat, self.label = model, cat, label
-        self.forms = catalog_forms(cat)
-        self.mapper = ModuleMapper(cat)
+        self.forms: dict[str, list[str]] = parent.forms if parent else catalog_forms(cat)
+        self.mapper: ModuleMapper = parent.mapper if parent else ModuleMapper(cat)
+        self.op_forms: dict[str, list[OpForm]] = parent.op_forms if parent else op_forms(cat)
+        self.helpers: frozenset[str] = parent.helpers if parent else helper_classes(cat)
         self.graph = Graph(sanitize(model.name or Path(label).stem, "model"))
         self.refs: dict[int, tuple[str, str, str]] = {}  # id(KerasTensor) → (node, port, layout)
         self.permuted: dict[tuple[int, str], tuple[str, str]] = {}
@@ -137,10 +142,6 @@ class KerasImporter:
         self.problems: list[str] = []
         self.feeds: list[Any] = []
         rng = np.random.default_rng(0)
-        from neuralforge_desktop.core.importers.keras_ops import helper_classes, op_forms
-
-        self.op_forms = op_forms(cat)
-        self.helpers = helper_classes(cat)
         # ops.pad results (→ what was padded, widths, value) and the layer that takes each as its own padding
         self.pads: dict[int, tuple[Any, Any, float]] = {}
         self.layer_pads: dict[int, tuple[Any, float]] = {}

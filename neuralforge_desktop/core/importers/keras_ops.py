@@ -300,7 +300,7 @@ def convert_block(imp: KerasImporter, layer: Any, ins: list[Any], outs: list[Any
     except Exception as exc:
         raise ImportSourceError(f"{label}: call() cannot be traced on symbolic inputs: {type(exc).__name__}: "
                                 f"{exc}") from None
-    sub = KerasImporter(traced, imp.cat, label)
+    sub = KerasImporter(traced, imp.cat, label, imp)
     body = sub.convert()
     found = re.fullmatch(r"(.+)\.(\d+)", layer.name)
     base, index = (found.group(1), int(found.group(2))) if found else (layer.name, None)
