@@ -383,6 +383,50 @@ def _stacked(imp: KerasImporter, layer: Any, cfg: dict[str, Any], ins: list[Any]
         imp.refs[id(t)] = (node, port, KERAS)
 
 
+def _positional(imp: KerasImporter, layer: Any, cfg: dict[str, Any], ins: list[Any], outs: list[Any]) -> None:
+    """The generated code's PositionalEmbedding helper: one learned table added by position."""
+    table = _weights(layer)["weight"]
+    node = imp.add(layer.name, "PositionalEmbedding", {"max_len": int(table.shape[0])}, [("x", ins[0])], KERAS,
+                   {"weight": _t(table)})
+    imp.params += int(table.size)
+    imp.finish(layer.name, node, outs[0], KERAS)
+
+
+def _encoder_layer(imp: KerasImporter, layer: Any, cfg: dict[str, Any], ins: list[Any], outs: list[Any]) -> None:
+    """The generated code's TransformerEncoderLayer helper as torch's (batch first), its settings read from the
+    helper's own arguments and Keras' per-head attention kernels joined back into torch's projections."""
+    import numpy as np
+    from torch import nn
+
+    if len(ins) != 1:
+        raise _refuse(layer, "an attention mask input has no catalog form here")
+    d_model, bias = int(cfg["d_model"]), bool(cfg.get("bias", True))
+    module = nn.TransformerEncoderLayer(
+        d_model, int(cfg["nhead"]), int(cfg.get("dim_feedforward", 2048)), float(cfg.get("dropout", 0.1)),
+        cfg.get("activation", "relu"), float(cfg.get("layer_norm_eps", 1e-5)), batch_first=True,
+        norm_first=bool(cfg.get("norm_first", False)), bias=bias)
+    attn = layer.self_attn
+    parts = [_weights(d) for d in (attn._query_dense, attn._key_dense, attn._value_dense)]
+    module.self_attn.in_proj_weight.data = _t(np.concatenate([w["kernel"].reshape(d_model, -1).T for w in parts]))
+    out = _weights(attn._output_dense)
+    module.self_attn.out_proj.weight.data = _t(out["kernel"].reshape(-1, d_model).T)
+    if bias:
+        module.self_attn.in_proj_bias.data = _t(np.concatenate([w["bias"].reshape(-1) for w in parts]))
+        module.self_attn.out_proj.bias.data = _t(out["bias"])
+    for name in ("linear1", "linear2"):
+        w = _weights(getattr(layer, name))
+        getattr(module, name).weight.data = _t(w["kernel"].T)
+        if bias:
+            getattr(module, name).bias.data = _t(w["bias"])
+    for i, norm in enumerate(layer.norms, start=1):
+        w = _weights(norm)
+        getattr(module, f"norm{i}").weight.data = _t(w["gamma"])
+        if bias:
+            getattr(module, f"norm{i}").bias.data = _t(w["beta"])
+    node = imp.add_module(layer.name, "TransformerEncoderLayer", module.eval(), ins[0], KERAS)
+    imp.finish(layer.name, node, outs[0], KERAS)
+
+
 RULES: dict[str, Rule] = {
     "Dense": _dense,
     "Conv1D": _conv, "Conv2D": _conv, "Conv3D": _conv, "DepthwiseConv2D": _conv, "Conv2DTranspose": _conv,
@@ -398,7 +442,7 @@ RULES: dict[str, Rule] = {
     "Softmax": _activation_layer, "ELU": _activation_layer,
     "Add": _merge, "Multiply": _merge, "Concatenate": _merge,
     "LSTM": _recurrent, "GRU": _recurrent, "SimpleRNN": _recurrent,
-    "StackedRecurrent": _stacked,
+    "StackedRecurrent": _stacked, "PositionalEmbedding": _positional, "TransformerEncoderLayer": _encoder_layer,
 }
 
 
