@@ -18,7 +18,7 @@ from tests.importers.test_round_trip import canonical
 
 # The zoo models whose generated Keras code imports back; the README says why the others do not.
 ROUND_TRIP = ["mnist-cnn", "lenet5", "tabular-mlp", "autoencoder", "gru-forecast", "lstm-text", "resnet18",
-              "mobilenet-v2", "unet-small", "transformer-text"]
+              "mobilenet-v2", "unet-small", "transformer-text", "gpt2-tiny"]
 
 
 @pytest.mark.parametrize("name", ROUND_TRIP)

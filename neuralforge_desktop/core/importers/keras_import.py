@@ -138,6 +138,7 @@ class KerasImporter:
         self.flat_from: dict[int, tuple[int, ...]] = {}  # a FLAT tensor → the channels-first shape flattened
         self.shapes: dict[int, tuple[Any, ...]] = {}
         self.state: dict[str, Any] = {}
+        self.node: Any = None  # the Keras graph node being converted
         self.params = 0
         self.problems: list[str] = []
         self.feeds: list[Any] = []
@@ -294,6 +295,7 @@ class KerasImporter:
                 for t in outs:
                     self.shapes[id(t)] = (EXAMPLE_BATCH, *[SYMBOL_SIZE if d is None else int(d) for d in t.shape[1:]])
                 try:
+                    self.node = node  # a rule reading the call's keyword arguments finds them here
                     if isinstance(op, keras.layers.Layer) and is_block(self, op):
                         convert_block(self, op, ins, outs)
                     elif isinstance(op, keras.layers.Layer) or not isinstance(op, keras.Operation):

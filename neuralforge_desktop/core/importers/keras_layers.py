@@ -392,10 +392,48 @@ def _positional(imp: KerasImporter, layer: Any, cfg: dict[str, Any], ins: list[A
     imp.finish(layer.name, node, outs[0], KERAS)
 
 
+def _attention_projections(module: Any, attn: Any, d_model: int, bias: bool) -> None:
+    """Keras' per-head query/key/value and output kernels joined into torch's MultiheadAttention projections."""
+    import numpy as np
+
+    parts = [_weights(d) for d in (attn._query_dense, attn._key_dense, attn._value_dense)]
+    module.in_proj_weight.data = _t(np.concatenate([w["kernel"].reshape(d_model, -1).T for w in parts]))
+    out = _weights(attn._output_dense)
+    module.out_proj.weight.data = _t(out["kernel"].reshape(-1, d_model).T)
+    if bias:
+        module.in_proj_bias.data = _t(np.concatenate([w["bias"].reshape(-1) for w in parts]))
+        module.out_proj.bias.data = _t(out["bias"])
+
+
+def _attention(imp: KerasImporter, layer: Any, cfg: dict[str, Any], ins: list[Any], outs: list[Any]) -> None:
+    """Keras MultiHeadAttention as torch's (batch first): self-attention reads one tensor (the catalog's key and
+    value default to the query); ``use_causal_mask`` is the catalog's causal setting."""
+    from torch import nn
+
+    args = getattr(imp.node, "arguments", None)
+    kwargs = dict(getattr(args, "kwargs", {}) or {})
+    if kwargs.get("attention_mask") is not None or kwargs.get("return_attention_scores"):
+        raise _refuse(layer, "an attention mask or returned scores have no catalog form here")
+    if len({id(t) for t in ins}) != 1:
+        raise _refuse(layer, "only self-attention (query, key and value one tensor) has a catalog form here")
+    d_model = int(imp.shapes[id(ins[0])][-1])
+    heads, bias = int(layer.num_heads), bool(cfg.get("use_bias", True))
+    if int(layer.key_dim) * heads != d_model or (cfg.get("value_dim") or layer.key_dim) != layer.key_dim \
+            or cfg.get("output_shape") is not None:
+        raise _refuse(layer, "heads that do not split the model width evenly have no catalog form")
+    module = nn.MultiheadAttention(d_model, heads, dropout=float(cfg.get("dropout", 0.0)), bias=bias,
+                                   batch_first=True)
+    _attention_projections(module, layer, d_model, bias)
+    imp.params += sum(p.numel() for p in module.parameters())
+    params = {"num_heads": heads, "dropout": float(cfg.get("dropout", 0.0)), "bias": bias,
+              "causal": bool(kwargs.get("use_causal_mask", False))}
+    node = imp.add(layer.name, "MultiheadAttention", params, [("query", ins[0])], KERAS, module.state_dict())
+    imp.finish(layer.name, node, outs[0], KERAS)
+
+
 def _encoder_layer(imp: KerasImporter, layer: Any, cfg: dict[str, Any], ins: list[Any], outs: list[Any]) -> None:
     """The generated code's TransformerEncoderLayer helper as torch's (batch first), its settings read from the
     helper's own arguments and Keras' per-head attention kernels joined back into torch's projections."""
-    import numpy as np
     from torch import nn
 
     if len(ins) != 1:
@@ -405,14 +443,7 @@ def _encoder_layer(imp: KerasImporter, layer: Any, cfg: dict[str, Any], ins: lis
         d_model, int(cfg["nhead"]), int(cfg.get("dim_feedforward", 2048)), float(cfg.get("dropout", 0.1)),
         cfg.get("activation", "relu"), float(cfg.get("layer_norm_eps", 1e-5)), batch_first=True,
         norm_first=bool(cfg.get("norm_first", False)), bias=bias)
-    attn = layer.self_attn
-    parts = [_weights(d) for d in (attn._query_dense, attn._key_dense, attn._value_dense)]
-    module.self_attn.in_proj_weight.data = _t(np.concatenate([w["kernel"].reshape(d_model, -1).T for w in parts]))
-    out = _weights(attn._output_dense)
-    module.self_attn.out_proj.weight.data = _t(out["kernel"].reshape(-1, d_model).T)
-    if bias:
-        module.self_attn.in_proj_bias.data = _t(np.concatenate([w["bias"].reshape(-1) for w in parts]))
-        module.self_attn.out_proj.bias.data = _t(out["bias"])
+    _attention_projections(module.self_attn, layer.self_attn, d_model, bias)
     for name in ("linear1", "linear2"):
         w = _weights(getattr(layer, name))
         getattr(module, name).weight.data = _t(w["kernel"].T)
@@ -442,7 +473,8 @@ RULES: dict[str, Rule] = {
     "Softmax": _activation_layer, "ELU": _activation_layer,
     "Add": _merge, "Multiply": _merge, "Concatenate": _merge,
     "LSTM": _recurrent, "GRU": _recurrent, "SimpleRNN": _recurrent,
-    "StackedRecurrent": _stacked, "PositionalEmbedding": _positional, "TransformerEncoderLayer": _encoder_layer,
+    "StackedRecurrent": _stacked, "MultiHeadAttention": _attention, "PositionalEmbedding": _positional,
+    "TransformerEncoderLayer": _encoder_layer,
 }
 
 
