@@ -146,7 +146,10 @@ class KerasImporter:
         # ops.pad results (→ what was padded, widths, value) and the layer that takes each as its own padding
         self.pads: dict[int, tuple[Any, Any, float]] = {}
         self.layer_pads: dict[int, tuple[Any, float]] = {}
-        self.chains: dict[str, tuple[str, int, int]] = {}  # a repeated block's name → (node, last copy, its output)
+        # a repeated block's name → (node, last copy, its outputs)
+        self.chains: dict[str, tuple[str, int, tuple[int, ...]]] = {}
+        self.masks: dict[int, tuple[Any, str]] = {}  # an attention mask → (the tensor it is built from, how)
+        self.mask_in: list[tuple[Any, str]] = []  # the masks the attention layer being converted reads
         self.unusable: dict[int, str] = {}  # a tensor no catalog port gives → why
         fn = _graph_of(model)
         if fn is None:
@@ -271,7 +274,7 @@ class KerasImporter:
         keras = _keras()
 
         from neuralforge_desktop.core.importers.keras_layers import convert_layer
-        from neuralforge_desktop.core.importers.keras_ops import convert_block, convert_op, is_block
+        from neuralforge_desktop.core.importers.keras_ops import convert_block, convert_op, is_block, mask_op
 
         by_depth = self.fn._nodes_by_depth  # the order Keras' own Function runs the graph in
         for depth in sorted(by_depth, reverse=True):
@@ -281,6 +284,11 @@ class KerasImporter:
                     continue
                 ins = list(node.input_tensors)
                 outs = list(node.output_tensors)
+                if mask_op(self, node, ins, outs):
+                    continue
+                self.mask_in = [self.masks[id(t)] for t in ins if id(t) in self.masks]
+                if self.mask_in and type(op).__name__ == "MultiHeadAttention":  # its rule connects the mask
+                    ins = [t for t in ins if id(t) not in self.masks]
                 if ins and id(ins[0]) in self.pads and type(op).__name__ in PADDED:
                     ins[0], widths, value = self.pads[id(ins[0])]
                     self.layer_pads[id(op)] = (widths, value)
@@ -345,7 +353,10 @@ def import_keras(source: str | os.PathLike[str], *, cat: Catalog | None = None) 
     graph.meta["imported_from"] = label
     try:
         reference = getattr(model, "traced_from", model)  # a traced subclassed model: checked against itself
-        expected = reference(importer.feeds if len(importer.feeds) > 1 else importer.feeds[0], training=False)
+        if reference is not model:  # a subclassed model's call() takes its inputs as arguments
+            expected = reference(*importer.feeds, training=False)
+        else:
+            expected = reference(importer.feeds if len(importer.feeds) > 1 else importer.feeds[0], training=False)
     except Exception as exc:
         raise ImportSourceError(f"{label}: Keras cannot run the model: {exc}") from None
     outs = expected if isinstance(expected, list | tuple) else [expected]

@@ -412,8 +412,13 @@ def _attention(imp: KerasImporter, layer: Any, cfg: dict[str, Any], ins: list[An
 
     args = getattr(imp.node, "arguments", None)
     kwargs = dict(getattr(args, "kwargs", {}) or {})
-    if kwargs.get("attention_mask") is not None or kwargs.get("return_attention_scores"):
-        raise _refuse(layer, "an attention mask or returned scores have no catalog form here")
+    from neuralforge_desktop.core.importers.keras_ops import PADDING_MASK
+
+    if kwargs.get("return_attention_scores"):
+        raise _refuse(layer, "returned attention scores have no catalog form")
+    mask = kwargs.get("attention_mask")
+    if mask is not None and (len(imp.mask_in) != 1 or imp.mask_in[0][1] != PADDING_MASK):
+        raise _refuse(layer, "only the padding mask generated code builds (padding_mask()) has a catalog form")
     if len({id(t) for t in ins}) != 1:
         raise _refuse(layer, "only self-attention (query, key and value one tensor) has a catalog form here")
     d_model = int(imp.shapes[id(ins[0])][-1])
@@ -427,7 +432,8 @@ def _attention(imp: KerasImporter, layer: Any, cfg: dict[str, Any], ins: list[An
     imp.params += sum(p.numel() for p in module.parameters())
     params = {"num_heads": heads, "dropout": float(cfg.get("dropout", 0.0)), "bias": bias,
               "causal": bool(kwargs.get("use_causal_mask", False))}
-    node = imp.add(layer.name, "MultiheadAttention", params, [("query", ins[0])], KERAS, module.state_dict())
+    ports = [("query", ins[0])] + ([("attention_mask", imp.mask_in[0][0])] if mask is not None else [])
+    node = imp.add(layer.name, "MultiheadAttention", params, ports, KERAS, module.state_dict())
     imp.finish(layer.name, node, outs[0], KERAS)
 
 

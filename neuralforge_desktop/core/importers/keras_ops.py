@@ -261,6 +261,36 @@ def trace_subclassed(model: Any, example: Any, label: str) -> Any:
                                 f"{exc}") from None
 
 
+# the expression generated code's padding_mask() builds from an (N, S) mask: torch's key padding mask given to
+# the catalog's MultiheadAttention as its attention_mask input
+PADDING_MASK = "expand_dims(logical_or(cast,logical_not(any(cast))))"
+_MASK_OPS = {"Cast": "cast", "Any": "any", "LogicalNot": "logical_not", "LogicalOr": "logical_or",
+             "ExpandDims": "expand_dims"}
+
+
+def mask_op(imp: KerasImporter, node: Any, ins: list[Any], outs: list[Any]) -> bool:
+    """An op building an attention mask from a boolean or integer input (recorded as (input, expression), no
+    node), or False for any other op. What reads such a mask other than an attention layer is refused."""
+    cls = type(node.operation).__name__
+    if cls not in _MASK_OPS or len(outs) != 1:
+        return False
+    if cls == "Cast":
+        t = ins[0]
+        if id(t) not in imp.refs or str(outs[0].dtype) != "bool" or "float" in str(t.dtype):
+            return False
+        root, expr = t, "cast"
+    else:
+        found = [imp.masks.get(id(t)) for t in ins]
+        roots = {id(f[0]) for f in found if f is not None}
+        if None in found or len(roots) != 1:
+            return False
+        root = found[0][0]  # type: ignore[index]
+        expr = f"{_MASK_OPS[cls]}({','.join(f[1] for f in found if f is not None)})"
+    imp.masks[id(outs[0])] = (root, expr)
+    imp.unusable[id(outs[0])] = f"the attention mask '{node.operation.name}' builds, which only an attention reads"
+    return True
+
+
 def helper_classes(cat: Catalog) -> frozenset[str]:
     """The classes the catalog's Keras forms paste into generated code (StackedRecurrent, …): layers, not
     blocks, however they are written."""
@@ -305,7 +335,7 @@ def convert_block(imp: KerasImporter, layer: Any, ins: list[Any], outs: list[Any
     found = re.fullmatch(r"(.+)\.(\d+)", layer.name)
     base, index = (found.group(1), int(found.group(2))) if found else (layer.name, None)
     chain = imp.chains.get(base)
-    if index and chain is not None and chain[1] == index - 1 and len(ins) == 1 and id(ins[0]) == chain[2]:
+    if index and chain is not None and chain[1] == index - 1 and tuple(id(t) for t in ins) == chain[2]:
         node = chain[0]  # the next copy of a repeated block: the same node, one more repeat
         imp.graph.set_param(node, "repeat", index + 1)
     else:
@@ -319,4 +349,4 @@ def convert_block(imp: KerasImporter, layer: Any, ins: list[Any], outs: list[Any
     imp.params += sub.params
     for port, t in zip([n.id for n in body.output_nodes], outs, strict=True):
         imp.refs[id(t)] = (node, port, KERAS)
-    imp.chains[base] = (node, index if index is not None else -1, id(outs[0]))
+    imp.chains[base] = (node, index if index is not None else -1, tuple(id(t) for t in outs))
