@@ -45,6 +45,8 @@ _ACTIVATIONS: dict[str, tuple[str, dict[str, Any]]] = {
 _SPATIAL = {"Conv1D", "Conv2D", "Conv3D", "MaxPooling1D", "MaxPooling2D", "AveragePooling2D",
             "GlobalAveragePooling2D", "GlobalMaxPooling2D", "BatchNormalization"}
 _SKIPPED = {"InputLayer"}
+# layers whose torch form pads inside: an ops.pad before one (generated code writes it so) is its padding
+PADDED = {"Conv1D", "Conv2D", "Conv3D", "DepthwiseConv2D", "MaxPooling1D", "MaxPooling2D"}
 
 
 def catalog_forms(cat: Catalog) -> dict[str, list[str]]:
@@ -98,29 +100,61 @@ def load_keras(source: str) -> tuple[Any, str]:
         model = model()
     if not isinstance(model, keras.Model):
         raise ImportSourceError(f"{file.name}:{name} is not a Keras model or a function returning one")
+    if _graph_of(model) is None and callable(namespace.get("example_input")):
+        # a subclassed model (generated code is one): the layers and ops its call() runs on inputs shaped
+        # like the file's example input, as a functional model sharing its layers and weights
+        from neuralforge_desktop.core.importers.keras_ops import trace_subclassed
+
+        traced = trace_subclassed(model, namespace["example_input"](), f"{file.name}:{name}")
+        traced.traced_from = model  # what the import is checked against
+        model = traced
     return model, f"{file.name}:{name}"
 
 
+def _graph_of(model: Any) -> Any:
+    """The functional graph of a model (a Sequential wraps one), or None for a subclassed model."""
+    fn = model._functional if hasattr(model, "_functional") else model
+    try:
+        return fn if fn is not None and getattr(fn, "inputs", None) and hasattr(fn, "_nodes_by_depth") else None
+    except (AttributeError, ValueError):  # a subclassed model that was never called on keras.Input
+        return None
+
+
 class KerasImporter:
-    def __init__(self, model: Any, cat: Catalog, label: str) -> None:
+    def __init__(self, model: Any, cat: Catalog, label: str, parent: KerasImporter | None = None) -> None:
+        """``parent``: the importer of the model a block is part of, whose catalog tables the block's reuses."""
         import numpy as np
 
+        from neuralforge_desktop.core.importers.keras_ops import OpForm, helper_classes, op_forms
+
         self.model, self.cat, self.label = model, cat, label
-        self.forms = catalog_forms(cat)
-        self.mapper = ModuleMapper(cat)
+        self.forms: dict[str, list[str]] = parent.forms if parent else catalog_forms(cat)
+        self.mapper: ModuleMapper = parent.mapper if parent else ModuleMapper(cat)
+        self.op_forms: dict[str, list[OpForm]] = parent.op_forms if parent else op_forms(cat)
+        self.helpers: frozenset[str] = parent.helpers if parent else helper_classes(cat)
         self.graph = Graph(sanitize(model.name or Path(label).stem, "model"))
         self.refs: dict[int, tuple[str, str, str]] = {}  # id(KerasTensor) → (node, port, layout)
         self.permuted: dict[tuple[int, str], tuple[str, str]] = {}
         self.flat_from: dict[int, tuple[int, ...]] = {}  # a FLAT tensor → the channels-first shape flattened
         self.shapes: dict[int, tuple[Any, ...]] = {}
         self.state: dict[str, Any] = {}
+        self.node: Any = None  # the Keras graph node being converted
         self.params = 0
         self.problems: list[str] = []
         self.feeds: list[Any] = []
         rng = np.random.default_rng(0)
-        fn = model._functional if hasattr(model, "_functional") else model  # a Sequential wraps a Functional
-        if fn is None or not getattr(fn, "inputs", None):
-            raise ImportSourceError(f"{label}: the model has no known input shape (build it with keras.Input)")
+        # ops.pad results (→ what was padded, widths, value) and the layer that takes each as its own padding
+        self.pads: dict[int, tuple[Any, Any, float]] = {}
+        self.layer_pads: dict[int, tuple[Any, float]] = {}
+        # a repeated block's name → (node, last copy, its outputs)
+        self.chains: dict[str, tuple[str, int, tuple[int, ...]]] = {}
+        self.masks: dict[int, tuple[Any, str]] = {}  # an attention mask → (the tensor it is built from, how)
+        self.mask_in: list[tuple[Any, str]] = []  # the masks the attention layer being converted reads
+        self.unusable: dict[int, str] = {}  # a tensor no catalog port gives → why
+        fn = _graph_of(model)
+        if fn is None:
+            raise ImportSourceError(f"{label}: the model has no known input shape (build it with keras.Input, "
+                                    "or give its file an example_input() to trace a subclassed model's call())")
         self.fn = fn
         for t in fn.inputs:
             self._add_input(t, rng)
@@ -237,7 +271,10 @@ class KerasImporter:
     # -- the walk ------------------------------------------------------------------------------------------
 
     def convert(self) -> Graph:
+        keras = _keras()
+
         from neuralforge_desktop.core.importers.keras_layers import convert_layer
+        from neuralforge_desktop.core.importers.keras_ops import convert_block, convert_op, is_block, mask_op
 
         by_depth = self.fn._nodes_by_depth  # the order Keras' own Function runs the graph in
         for depth in sorted(by_depth, reverse=True):
@@ -247,19 +284,40 @@ class KerasImporter:
                     continue
                 ins = list(node.input_tensors)
                 outs = list(node.output_tensors)
+                if mask_op(self, node, ins, outs):
+                    continue
+                self.mask_in = [self.masks[id(t)] for t in ins if id(t) in self.masks]
+                if self.mask_in and type(op).__name__ == "MultiHeadAttention":  # its rule connects the mask
+                    ins = [t for t in ins if id(t) not in self.masks]
+                if ins and id(ins[0]) in self.pads and type(op).__name__ in PADDED:
+                    ins[0], widths, value = self.pads[id(ins[0])]
+                    self.layer_pads[id(op)] = (widths, value)
+                for t in ins:
+                    if id(t) in self.unusable:
+                        self.problems.append(f"'{op.name}' reads {self.unusable[id(t)]}")
                 if not ins or not all(id(t) in self.refs for t in ins):
+                    for t in outs:
+                        if ins and id(t) not in self.refs:
+                            self.unusable[id(t)] = f"the result of '{op.name}', which cannot be imported"
                     continue
                 for t in outs:
                     self.shapes[id(t)] = (EXAMPLE_BATCH, *[SYMBOL_SIZE if d is None else int(d) for d in t.shape[1:]])
                 try:
-                    convert_layer(self, op, ins, outs)
+                    self.node = node  # a rule reading the call's keyword arguments finds them here
+                    if isinstance(op, keras.layers.Layer) and is_block(self, op):
+                        convert_block(self, op, ins, outs)
+                    elif isinstance(op, keras.layers.Layer) or not isinstance(op, keras.Operation):
+                        convert_layer(self, op, ins, outs)
+                    else:
+                        convert_op(self, node, ins, outs)
                     for t in outs:  # an elementwise layer keeps a flattening's order
-                        if self.refs[id(t)][2] == FLAT and id(t) not in self.flat_from:
+                        if id(t) in self.refs and self.refs[id(t)][2] == FLAT and id(t) not in self.flat_from:
                             self.flat_from[id(t)] = self.flat_from[id(ins[0])]
                 except ImportSourceError as exc:
                     self.problems.append(str(exc).removeprefix(f"{self.label}: "))
                     for t in outs:  # refer to the input so the walk can go on and report every problem
                         self.refs[id(t)] = self.refs[id(ins[0])]
+                        self.unusable.pop(id(t), None)
         if self.problems:
             raise ImportSourceError(f"{self.label}: {len(self.problems)} layer(s) cannot be imported: "
                                     f"{'; '.join(self.problems)}")
@@ -294,17 +352,24 @@ def import_keras(source: str | os.PathLike[str], *, cat: Catalog | None = None) 
     graph = importer.convert()
     graph.meta["imported_from"] = label
     try:
-        expected = model(importer.feeds if len(importer.feeds) > 1 else importer.feeds[0], training=False)
+        reference = getattr(model, "traced_from", model)  # a traced subclassed model: checked against itself
+        if reference is not model:  # a subclassed model's call() takes its inputs as arguments
+            expected = reference(*importer.feeds, training=False)
+        else:
+            expected = reference(importer.feeds if len(importer.feeds) > 1 else importer.feeds[0], training=False)
     except Exception as exc:
         raise ImportSourceError(f"{label}: Keras cannot run the model: {exc}") from None
     outs = expected if isinstance(expected, list | tuple) else [expected]
     want = [torch.from_numpy(_numpy(o).copy()) for o in outs]
     types: dict[str, int] = {}
-    for node in graph:
+    blocks = folded = 0
+    for _, node in graph.walk():  # blocks' bodies too, as a PyTorch import counts them
         if node.type not in (INPUT, OUTPUT):
             types[node.type] = types.get(node.type, 0) + 1
+            blocks += node.is_block
+            folded += node.is_block and node.repeat > 1
     nodes = sum(types.values())
-    report = ImportReport(label, nodes, nodes, 0, 0, [], types, importer.params,
+    report = ImportReport(label, nodes, nodes - blocks, blocks, folded, [], types, importer.params,
                           outputs=[n.id for n in graph.output_nodes])
     result = ImportResult(graph, keyed_for_code(graph, importer.state, cat), report, [])
     inputs = [torch.from_numpy(f.copy()) for f in importer.feeds]
