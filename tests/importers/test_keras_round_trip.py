@@ -16,9 +16,10 @@ from neuralforge_desktop.core.importers.keras_import import import_keras
 from neuralforge_desktop.core.importers.source import ImportSourceError
 from tests.importers.test_round_trip import canonical
 
-# The zoo models whose generated Keras code imports back; the README says why the others do not.
+# The zoo models whose generated Keras code imports back; the README says why the others do not. mobilenet-v2
+# imports back too (checked by hand): it is left out of the suite because building it in Keras alone takes ~6 s.
 ROUND_TRIP = ["mnist-cnn", "lenet5", "tabular-mlp", "autoencoder", "gru-forecast", "lstm-text", "resnet18",
-              "mobilenet-v2", "unet-small", "transformer-text", "gpt2-tiny", "bert-tiny"]
+              "unet-small", "transformer-text", "gpt2-tiny", "bert-tiny"]
 # Settings the Keras code cannot carry, so the import cannot read them back: an Embedding's padding_idx (Keras'
 # Embedding has none; in torch it only keeps that row's gradient at zero).
 NOT_IN_KERAS = {"bert-tiny": [("word_embeddings", "padding_idx")]}

@@ -421,8 +421,25 @@ def test_the_window_opens_without_torch_or_exporters(tmp_path):
            "XDG_DATA_HOME": str(tmp_path)}
     done = subprocess.run([sys.executable, "-c", probe, str(mnist_file(tmp_path))], env=env, capture_output=True,
                           text=True, timeout=120)
+    _stop_children_of(tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["mnist.nfg", "-"]
+
+
+def _stop_children_of(folder) -> None:
+    """A first start calibrates this CPU in a detached worker that outlives the app (by design); in a test it
+    would keep timing ops on both cores while the rest of the suite runs, so it is stopped here."""
+    import contextlib
+    import signal
+
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            argv = (entry / "cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if str(folder) in argv and int(entry.name) != os.getpid():
+            with contextlib.suppress(OSError):  # it may have ended meanwhile
+                os.kill(int(entry.name), signal.SIGKILL)
 
 
 def test_half_written_autosaves_from_a_crash_are_swept(window, tmp_path):
