@@ -20,8 +20,6 @@ from neuralforge_desktop.core.components.component import (
     resolve_values,
     source_output,
 )
-from neuralforge_desktop.core.edit import canvas_edits
-from neuralforge_desktop.core.edit.edits import AddNode, Edit, Macro, MoveNodes
 
 if TYPE_CHECKING:
     from neuralforge_desktop.ui.canvas.view import GraphView
@@ -49,13 +47,4 @@ class ComponentInsertMixin:
             return ""
         spot = self._downstream_of(current) if pos is None and current is not None else None
         node = block_node(graph, component, body, spot.position if spot else self._place(pos), chosen)
-        edge, reason = canvas_edits.auto_connect_edge(graph, shapes, source[0], node) if source else (None, "")
-        add = AddNode(node, (edge,) if edge else (), label=f"Insert {component.title}")
-        edit: Edit = Macro((MoveNodes(spot.moves, label="Make room"), add), label=add.label) \
-            if spot and spot.moves else add
-        if not self.push(edit):
-            return ""
-        if reason:
-            self.status_message.emit(reason)
-        self._select([node.id])
-        return node.id
+        return self._push_placed(node, source[0] if source else None, spot, f"Insert {component.title}")

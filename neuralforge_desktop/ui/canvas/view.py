@@ -27,7 +27,7 @@ from PySide6.QtWidgets import QApplication, QGraphicsView, QWidget
 from neuralforge_desktop.core.edit import canvas_edits, placement
 from neuralforge_desktop.core.edit.document import Document
 from neuralforge_desktop.core.edit.edits import AddNode, Edit, Macro, MoveNodes, SetMeta
-from neuralforge_desktop.core.ir.graph import GraphError
+from neuralforge_desktop.core.ir.graph import GraphError, Node
 from neuralforge_desktop.core.ir.layout import COLUMN_GAP, DEFAULT_AREA, ORIENTATIONS, Orientation, layout_positions
 from neuralforge_desktop.ui.bridge import COMPONENT_MIME, LAYER_MIME, DocumentBridge, SelectionModel
 from neuralforge_desktop.ui.canvas.commands import CommandsMixin
@@ -476,8 +476,15 @@ class GraphView(CommandsMixin, ComponentInsertMixin, GestureMixin, QGraphicsView
         except GraphError as exc:
             self.status_message.emit(str(exc))
             return ""
-        edge, reason = canvas_edits.auto_connect_edge(graph, self.bridge.document.shapes, source, node)
-        add = AddNode(node, (edge,) if edge else (), label=f"Add {type_name}")
+        return self._push_placed(node, source, spot, f"Add {type_name}")
+
+    def _push_placed(self, node: Node, source: str | None, spot: placement.Placement | None, label: str) -> str:
+        """Add ``node`` wired from ``source`` when legal, moving what ``spot`` says is in the way: one undo step;
+        selects it and returns its id ("" when refused)."""
+        graph = self.graph_scene.graph
+        edge, reason = (canvas_edits.auto_connect_edge(graph, self.bridge.document.shapes, source, node)
+                        if source else (None, ""))
+        add = AddNode(node, (edge,) if edge else (), label=label)
         edit: Edit = Macro((MoveNodes(spot.moves, label="Make room"), add), label=add.label) \
             if spot and spot.moves else add
         if not self.push(edit):
