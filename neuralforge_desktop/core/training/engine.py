@@ -18,14 +18,14 @@ from typing import Any
 from neuralforge_desktop.core.disk_full import DiskFullError, is_disk_full, writing
 from neuralforge_desktop.core.errors import UserError
 from neuralforge_desktop.core.store.entities import StoreError
-from neuralforge_desktop.core.training.coach.capture import DiagnosticsCapture, start_capture
-from neuralforge_desktop.core.training.coach.records import RunDiagnostics
 from neuralforge_desktop.core.training.checkpoints import (
     CheckpointError,
     latest_checkpoint,
     load_checkpoint,
     save_checkpoint,
 )
+from neuralforge_desktop.core.training.coach.capture import DiagnosticsCapture, start_capture
+from neuralforge_desktop.core.training.coach.records import RunDiagnostics
 from neuralforge_desktop.core.training.config import TrainConfig
 from neuralforge_desktop.core.training.distributed import World
 from neuralforge_desktop.core.training.evaluation import final_report, perplexity, validation_metrics
