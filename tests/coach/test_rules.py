@@ -19,6 +19,7 @@ from neuralforge_desktop.core.training.coach.thresholds import (
 )
 from neuralforge_desktop.core.training.config import TrainConfig
 from tests.coach.contexts import EPOCHS, STEPS_PER_EPOCH, healthy, healthy_diagnostics, layer_record
+from tests.coach.graphs import classifier
 
 
 def loud(report: CoachReport) -> list[str]:
@@ -27,24 +28,6 @@ def loud(report: CoachReport) -> list[str]:
 
 def only(report: CoachReport, kind: str) -> list:
     return report.of_kind(kind)
-
-
-def classifier(activation: str | None = None, loss: str | None = "CrossEntropyLoss", norm: bool = False):
-    """8×8 images → (Conv2d → BatchNorm2d →) Flatten → Linear(10) → (activation) → Output, with a loss node."""
-    c = Composer("small")
-    x = c.input("image", [1, 8, 8])
-    if norm:
-        x = c.layer("Conv2d", x, "conv", out_channels=4, kernel_size=3, padding=1)
-        x = c.layer("BatchNorm2d", x, "bn")
-    x = c.layer("Flatten", x, "flatten")
-    x = c.layer("Linear", x, "fc", out_features=10)
-    if activation:
-        x = c.layer(activation, x, "act")
-    c.output(x, "scores")
-    if loss:
-        label = c.input("label", [], dtype="int64", role="target")
-        c.layer(loss, {"input": x, "target": label}, "loss")
-    return c.done(layout=False)
 
 
 # -- a healthy run -----------------------------------------------------------------------------------------------
