@@ -85,15 +85,17 @@ def _channel_axis(kind: str, ndim: int) -> int:
 
 
 def leaked_rows(train_x: np.ndarray, val_x: np.ndarray, seed: int = 0) -> tuple[int, list[int]]:
-    """How many validation rows are byte-identical to some training row, and the first few such indices."""
-    def rows(a: np.ndarray) -> np.ndarray:
+    """How many validation rows are byte-identical to some training row, and the first few such indices. Rows
+    are compared by a 128-bit hash of their bytes, so memory stays small whatever the row size."""
+    import hashlib
+
+    def digests(a: np.ndarray) -> list[bytes]:
         flat = np.ascontiguousarray(a.reshape(len(a), -1))
-        return flat.view(np.dtype((np.void, flat.dtype.itemsize * flat.shape[1]))).ravel()
+        return [hashlib.blake2b(row.tobytes(), digest_size=16).digest() for row in flat]
 
     if len(train_x) > LEAK_SAMPLE_ROWS:
         pick = np.random.default_rng(seed).choice(len(train_x), LEAK_SAMPLE_ROWS, replace=False)
         train_x = train_x[np.sort(pick)]
-    val_x = val_x[:LEAK_SAMPLE_ROWS]
-    seen = set(rows(train_x).tolist())
-    hits = [i for i, row in enumerate(rows(val_x).tolist()) if row in seen]
+    seen = set(digests(train_x))
+    hits = [i for i, row in enumerate(digests(val_x[:LEAK_SAMPLE_ROWS])) if row in seen]
     return len(hits), hits[:LEAK_EXAMPLES]
