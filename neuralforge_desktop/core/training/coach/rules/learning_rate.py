@@ -66,7 +66,10 @@ def lr_too_high(ctx: CoachContext, t: Thresholds) -> list[Finding]:
     # A fresh classifier's loss is about ln K (a uniform guess); far above it the predictions are confidently
     # wrong, which only large steps produce. Without classes, the first logged loss is the reference.
     reference = math.log(k) if k and k > 1 else losses[0][1]
-    peak_step, peak = max(losses, key=lambda p: p[1])
+    # For a classifier the epoch means count too: the worst steps of a divergence often fall between two
+    # logged ones, and only the first epoch's mean loss still shows them.
+    candidates = losses + (finite(metric(ctx, "train/loss")) if k and k > 1 else [])
+    peak_step, peak = max(candidates, key=lambda p: p[1])
     reasons: list[str] = []
     numbers: dict[str, object] = {"reference_loss": round_sig(reference, 3)}
     if reference > 0 and peak > t.loss_spike_factor * reference:
