@@ -4,27 +4,44 @@ rate far too high is told so while it trains and afterwards; a normal run gets n
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
+from dataclasses import dataclass
 
 import pytest
 
+from neuralforge_desktop.cli.main import main
 from neuralforge_desktop.core.ir.serialize import save_graph
 from tests.coach.graphs import classifier
+
 from training_graphs import digits_mlp
 
-
-def cli(*argv: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "neuralforge_desktop", *argv], capture_output=True, text=True,
-                          timeout=timeout)
+LIMIT = "400"  # training examples: two epochs in seconds, yet enough steps to see the loss move
 
 
-def train(tmp_path, *extra: str, json_events: bool = True) -> tuple[str, list[dict], str]:
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def cli(capsys):
+    """Run a command in this process (training still runs in its worker process), as the shell would."""
+    def run(*argv: str) -> Result:
+        capsys.readouterr()
+        code = main(list(argv))
+        out = capsys.readouterr()
+        return Result(code, out.out, out.err)
+
+    return run
+
+
+def train(cli, tmp_path, *extra: str, json_events: bool = True) -> tuple[str, list[dict], str]:
     """Train the digits MLP (two short epochs); the run id, its events (with --json) and the store."""
     graph = tmp_path / "digits.nfg"
     save_graph(digits_mlp(), graph)
     store = str(tmp_path / "store.db")
-    proc = cli("train", str(graph), "--dataset", "digits", "--epochs", "2", "--store", store,
+    proc = cli("train", str(graph), "--dataset", "digits", "--epochs", "2", "--limit", LIMIT, "--store", store,
                *(["--json"] if json_events else []), *extra)
     assert proc.returncode == 0, proc.stderr
     if not json_events:
@@ -34,8 +51,8 @@ def train(tmp_path, *extra: str, json_events: bool = True) -> tuple[str, list[di
 
 
 @pytest.mark.slow
-def test_a_huge_learning_rate_is_reported_live_and_by_coach_run(tmp_path):
-    run_id, events, store = train(tmp_path, "--optimizer", "sgd", "--lr", "5")
+def test_a_huge_learning_rate_is_reported_live_and_by_coach_run(cli, tmp_path):
+    run_id, events, store = train(cli, tmp_path, "--optimizer", "sgd", "--lr", "5")
     live = [e["finding"] for e in events if e["event"] == "coach"]
     kinds = {f["kind"] for f in live}
     assert kinds & {"lr_too_high", "loss_nan"}, events
@@ -54,14 +71,14 @@ def test_a_huge_learning_rate_is_reported_live_and_by_coach_run(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_normal_run_gets_no_warning_and_prints_no_finding(tmp_path):
-    run_id, _, store = train(tmp_path, json_events=False)
+def test_a_normal_run_gets_no_warning_and_prints_no_finding(cli, tmp_path):
+    run_id, _, store = train(cli, tmp_path, json_events=False)
     report = json.loads(cli("coach", run_id, "--json", "--store", store).stdout)
     assert [f for f in report["findings"] if f["severity"] != "info"] == []
     assert {n["kind"] for n in report["not_applied"]} >= {"overfitting"}  # two epochs: too early to judge
 
 
-def test_coach_graph_before_training(tmp_path):
+def test_coach_graph_before_training(cli, tmp_path):
     graph = tmp_path / "softmax.nfg"
     save_graph(classifier("Softmax", norm=True), graph)
     proc = cli("coach", str(graph), "--dataset", "digits", "--batch-size", "4", "--json")
@@ -76,7 +93,7 @@ def test_coach_graph_before_training(tmp_path):
     assert "coach warning: Softmax 'act' feeds a cross-entropy loss [act]" in text and "not applied:" in text
 
 
-def test_coach_refuses_what_it_cannot_read(tmp_path):
+def test_coach_refuses_what_it_cannot_read(cli, tmp_path):
     store = str(tmp_path / "s.db")
     proc = cli("coach", "nope", "--store", store)
     assert proc.returncode == 1 and "no run 'nope'" in proc.stderr

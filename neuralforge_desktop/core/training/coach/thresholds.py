@@ -54,6 +54,8 @@ OVERFIT_PATIENCE = 2
 UNDERFIT_MARGIN = 0.05
 # Epochs before underfitting is judged: the first epoch of a slow start is not a verdict.
 UNDERFIT_MIN_EPOCHS = 2
+# …and optimizer steps: two epochs of a small dataset are a few dozen steps, too few for any model to learn.
+UNDERFIT_MIN_STEPS = 200
 
 # -- plateau ---------------------------------------------------------------------------------------------------
 # Logged step losses a plateau needs (fitting a line to fewer is noise).
@@ -96,6 +98,7 @@ class Thresholds:
     overfit_patience: int = OVERFIT_PATIENCE
     underfit_margin: float = UNDERFIT_MARGIN
     underfit_min_epochs: int = UNDERFIT_MIN_EPOCHS
+    underfit_min_steps: int = UNDERFIT_MIN_STEPS
     plateau_min_points: int = PLATEAU_MIN_POINTS
     plateau_min_drop: float = PLATEAU_MIN_DROP
     plateau_warn_share: float = PLATEAU_WARN_SHARE

@@ -60,6 +60,8 @@ def underfitting(ctx: CoachContext, t: Thresholds) -> list[Finding]:
     if len(acc) < t.underfit_min_epochs:
         raise NotApplicable(f"judged after {t.underfit_min_epochs} epochs")
     step, now = acc[-1]
+    if step < t.underfit_min_steps:
+        raise NotApplicable(f"judged after {t.underfit_min_steps} training steps (the run has taken {step})")
     if not math.isfinite(now) or now > chance + t.underfit_margin:
         return []
     losses = finite(metric(ctx, "train/loss"))
