@@ -96,7 +96,8 @@ class LiveCoach:
     def _evaluate(self, kinds: tuple[str, ...] | None = None) -> list[Finding]:
         from neuralforge_desktop.core.training.coach.rules import evaluate
 
-        self.context.diagnostics = self._diagnostics()
+        diagnostics = self._diagnostics()  # a run with --diagnostics off has an empty record: none, for the rules
+        self.context.diagnostics = diagnostics if diagnostics is not None and diagnostics.level != "off" else None
         report = evaluate(self.context, self.thresholds) if kinds is None else evaluate(
             self.context, self.thresholds, kinds)
         if kinds is None:

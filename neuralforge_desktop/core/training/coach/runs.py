@@ -66,15 +66,11 @@ def run_context(store: Any, run: Any) -> CoachContext:
 
 
 def run_diagnostics(store: Any, run_id: str) -> RunDiagnostics | None:
-    """The diagnostics the run captured (None: none were, or this version cannot read them)."""
-    import importlib
+    """The diagnostics the run captured (None: it trained before diagnostics existed, or with them off)."""
+    from neuralforge_desktop.core.training.coach.stored import load_run_diagnostics
 
-    try:
-        capture = importlib.import_module("neuralforge_desktop.core.training.coach.capture")
-    except ImportError:
-        return None
-    loader = getattr(capture, "load_run_diagnostics", None)
-    return loader(store, run_id) if loader is not None else None
+    diagnostics = load_run_diagnostics(store, run_id)
+    return diagnostics if diagnostics is not None and diagnostics.level != "off" else None
 
 
 def run_report(store: Any, run: Any, thresholds: Thresholds | None = None) -> CoachReport:
