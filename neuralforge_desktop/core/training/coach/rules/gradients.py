@@ -66,7 +66,8 @@ def vanishing_gradients(ctx: CoachContext, t: Thresholds) -> list[Finding]:
     shown = {name: series[name] for name in (first_layer, last_layer) if name in series}
     return [Finding(
         "vanishing_gradients", "warning", "Gradients vanish before they reach the first layers",
-        f"Layer {first_layer} gets gradients about {1 / typical:.0e} times smaller than layer {last_layer}, "
+        f"Layer {first_layer} gets " + (f"gradients about {1 / typical:.0e} times smaller than" if typical > 0 else
+                                         "no gradient at all, unlike") + f" layer {last_layer}, "
         "so the first layers barely learn. Sigmoid/tanh activations in a deep stack, or no normalisation between "
         "layers, usually cause this; ReLU activations, BatchNorm or residual connections help.",
         evidence({"ratio_first_to_last": round_sig(typical), "records": len(ratios)}, first_layer,

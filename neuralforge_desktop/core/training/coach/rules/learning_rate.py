@@ -96,7 +96,7 @@ def lr_too_high(ctx: CoachContext, t: Thresholds) -> list[Finding]:
         "; ".join(reasons).capitalize() + ". Steps this large overshoot the minimum the optimizer is looking "
         "for. Lower the learning rate (about 10× lower), or warm it up over the first steps.",
         evidence(numbers, None, span(losses), {"loss": step_losses(ctx)}),
-        fix, last_step(ctx))]
+        fix, losses[-1][0])]
 
 
 @rule("lr_too_low", needs=("metrics", "diagnostics"), summary="the update/weight ratio is far below 1e-3 and "
