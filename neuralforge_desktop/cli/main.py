@@ -15,6 +15,7 @@ from neuralforge_desktop.cli import (
     app_cmd,
     calibrate_cmd,
     check_cmds,
+    coach_cmd,
     components_cmd,
     datasets_cmd,
     demo_cmd,
@@ -51,6 +52,7 @@ examples:
   neuralforge diagram zoo:resnet18 -o resnet18.svg
   neuralforge train mnist.nfg --dataset mnist-10k --epochs 3
   neuralforge runs list
+  neuralforge coach RUN
   neuralforge train mnist.nfg --dataset mnist-10k --queue --priority 5
   neuralforge queue run
   neuralforge export mnist.nfg --run RUN --format onnx -o mnist.onnx
@@ -95,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     datasets_cmd.add_parsers(sub)
     train_cmds.add_parsers(sub)
     runs_cmd.add_parsers(sub)
+    coach_cmd.add_parsers(sub)
     queue_cmd.add_parsers(sub)
     demo_cmd.add_parsers(sub)
     calibrate_cmd.add_parsers(sub)

@@ -14,6 +14,7 @@ from neuralforge_desktop.cli import option_types as opt
 from neuralforge_desktop.cli.fmt import plural
 from neuralforge_desktop.cli.graph_source import CliError, load_graph_arg
 from neuralforge_desktop.core.training.events import (
+    CoachEvent,
     EpochEvent,
     Event,
     FailedEvent,
@@ -384,6 +385,36 @@ class _Progress:
             print(event.note, file=self.out)
         elif isinstance(event, PausedEvent | ResumedEvent):
             print(event.kind, file=self.out)
+        elif isinstance(event, CoachEvent):
+            prefix = "\r" if self.tty else ""
+            print(prefix + finding_text(event.finding) + " " * 10, file=self.out)
+
+
+def finding_text(finding: dict[str, Any], indent: str = "  ") -> str:
+    """A Coach finding for the terminal: severity, title and step; the explanation; the evidence's numbers; the
+    fix (what `neuralforge coach RUN` and the training progress both print)."""
+    where = f" (step {finding['step']})" if finding.get("step") is not None else ""
+    layer = (finding.get("evidence") or {}).get("layer")
+    lines = [f"coach {finding.get('severity', '?')}: {finding.get('title', finding.get('kind', ''))}"
+             f"{f' [{layer}]' if layer else ''}{where}",
+             indent + str(finding.get("explanation", ""))]
+    numbers = (finding.get("evidence") or {}).get("numbers") or {}
+    shown = [f"{name} {_number(value)}" for name, value in numbers.items() if value is not None]
+    if shown:
+        lines.append(indent + "evidence: " + ", ".join(shown))
+    fix = finding.get("fix")
+    if fix:
+        args = ", ".join(f"{k}={v}" for k, v in (fix.get("args") or {}).items())
+        lines.append(indent + f"fix: {fix.get('label', fix.get('action'))} ({fix.get('action')}: {args})")
+    return "\n".join(lines)
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_number(v) for v in value[:12]) + (", …" if len(value) > 12 else "") + "]"
+    return str(value)
 
 
 def perplexity(loss: float) -> float:
