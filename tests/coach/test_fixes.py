@@ -184,7 +184,8 @@ def imbalanced_csv(tmp_path: Path) -> Path:
     labels = np.repeat([0, 1, 2], [120, 30, 10])
     features = rng.normal(size=(len(labels), 4)) + labels[:, None]
     path = tmp_path / "imbalanced.csv"
-    rows = ["a,b,c,d,label"] + [",".join(f"{v:.4f}" for v in f) + f",{y}" for f, y in zip(features, labels, strict=True)]
+    rows = ["a,b,c,d,label"] + [",".join(f"{v:.4f}" for v in row) + f",{y}"
+                                for row, y in zip(features, labels, strict=True)]
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     return path
 
