@@ -91,7 +91,7 @@ class CoachPanel(QWidget):
         self.plot.setMinimumHeight(120)
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.hideButtons()
-        self._legend = self.plot.getPlotItem().addLegend(offset=(-8, 8), labelTextSize="8pt")
+        self._legend = self.plot.getPlotItem().addLegend(offset=(8, 4), labelTextSize="8pt")
         self.fix_button = QPushButton("Fix", self)
         self.fix_button.clicked.connect(self.apply_fix)
         self.retrain_button = QPushButton("Retrain", self)
@@ -304,7 +304,8 @@ class CoachPanel(QWidget):
         numbers = finding.evidence.get("numbers") or {}
         layer = finding.evidence.get("layer")
         lines = ([f"layer: {layer}"] if layer else []) + [f"{k}: {_number(v)}" for k, v in numbers.items()]
-        self.numbers.setText("\n".join(lines))
+        self.numbers.setText("   ·   ".join(lines))
+        self.numbers.setWordWrap(True)
         self.fix_button.setEnabled(finding.fix is not None)
         self.fix_button.setText(f"Fix: {finding.fix.label}" if finding.fix is not None else "No one-click fix")
         series = finding.evidence.get("series") or {}
