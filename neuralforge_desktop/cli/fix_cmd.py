@@ -1,6 +1,6 @@
 """``neuralforge fix RUN --kind KIND``: apply the Coach's fix for one finding of a run, write the fixed graph,
 print the command that retrains it (with the changed settings), and with ``--retrain`` start that run, tagged
-with its parent (``parent_run``) and the fix (``coach_fix``).
+with its parent (``parent_run``), the fix (``coach_fix``) and the finding (``coach_finding``).
 
 The run's findings come from, in order: ``--finding-json FILE``; the findings saved with the run (a
 ``findings.json`` in its folder or among its artifacts); the Coach's rules evaluated on the run's graph,
@@ -70,7 +70,7 @@ def cmd_fix(args: argparse.Namespace) -> int:
     result = apply_fix(finding.fix, graph, config)
     output = Path(args.output) if args.output else Path(f"{run.id}-fixed.nfg")
     save_graph(result.graph, output)
-    argv = train_argv(output, result.config, run.id, finding.fix.action)
+    argv = train_argv(output, result.config, run.id, finding.fix.action, finding.kind)
     if args.json:
         print(json.dumps({"run": run.id, "kind": finding.kind, "fix": finding.fix.to_json(),
                           "description": result.description, "graph": str(output),
@@ -158,7 +158,7 @@ def pick(findings: list[Any], kind: str, run_id: str) -> Any:
     return with_fix[0]
 
 
-def train_argv(graph_file: Path, config: Any, parent: str, action: str) -> list[str]:
+def train_argv(graph_file: Path, config: Any, parent: str, action: str, kind: str) -> list[str]:
     """``neuralforge train`` arguments that train ``graph_file`` with ``config``, linked to ``parent``."""
     argv = ["train", str(graph_file), "--dataset", config.dataset]
     for name, option in TRAIN_OPTIONS.items():
@@ -174,7 +174,7 @@ def train_argv(graph_file: Path, config: Any, parent: str, action: str) -> list[
         argv += ["--option", f"{key}={value}"]
     if config.procs:
         argv += ["--procs", str(config.procs)]
-    return argv + ["--parent", parent, "--coach-fix", action]
+    return argv + ["--parent", parent, "--coach-fix", action, "--coach-finding", kind]
 
 
 def untranslated(config: Any) -> list[str]:

@@ -167,6 +167,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         print(f"  {run.status}: {run.tags['reason']}")
     if run.tags.get("parent_run"):  # a retrain (e.g. after a Coach fix): what it was retrained from
         fix = f" after the Coach fix {run.tags['coach_fix']}" if run.tags.get("coach_fix") else ""
+        fix += f" ({run.tags['coach_finding']})" if fix and run.tags.get("coach_finding") else ""
         print(f"  retrain of run {run.tags['parent_run']}{fix}")
     if run.duration is not None:
         print(f"  took {run.duration:.1f} s (cpu {run.cpu_seconds:.1f} s, gpu {run.gpu_seconds:.1f} s)")

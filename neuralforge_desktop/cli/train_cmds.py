@@ -91,6 +91,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                    help="the run this one retrains (recorded as the tag parent_run, e.g. after a Coach fix)")
     p.add_argument("--coach-fix", metavar="ACTION", type=opt.non_empty,
                    help="the Coach fix applied before this retrain (recorded as the tag coach_fix; with --parent)")
+    p.add_argument("--coach-finding", metavar="KIND", type=opt.non_empty,
+                   help="the Coach finding that fix addressed (recorded as the tag coach_finding; with --coach-fix)")
     parallel = p.add_mutually_exclusive_group()
     parallel.add_argument("--procs", type=opt.positive_int, metavar="N",
                           help="data-parallel training in N processes (torchrun; gloo on CPU), each taking a share "
@@ -221,7 +223,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 
 def lineage_tags(args: argparse.Namespace, store: Any) -> dict[str, str]:
-    """``--parent RUN`` (a run of this store) and ``--coach-fix ACTION`` as the new run's tags."""
+    """``--parent RUN`` (a run of this store), ``--coach-fix ACTION`` and ``--coach-finding KIND`` as the new
+    run's tags."""
     tags: dict[str, str] = {}
     if getattr(args, "parent", None):
         tags["parent_run"] = find_run(store, args.parent).id
@@ -229,6 +232,10 @@ def lineage_tags(args: argparse.Namespace, store: Any) -> dict[str, str]:
         if "parent_run" not in tags:
             raise CliError("--coach-fix names the fix applied to a run: give that run with --parent RUN")
         tags["coach_fix"] = args.coach_fix
+    if getattr(args, "coach_finding", None):
+        if "coach_fix" not in tags:
+            raise CliError("--coach-finding names the finding a fix addressed: give the fix with --coach-fix")
+        tags["coach_finding"] = args.coach_finding
     return tags
 
 

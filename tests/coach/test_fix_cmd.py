@@ -57,7 +57,8 @@ def test_fix_writes_the_fixed_graph_and_prints_the_linked_train_command(capsys, 
     command = shlex.split(out.splitlines()[-1])
     assert command[:3] == ["neuralforge", "train", str(fixed)]
     for option in (["--dataset", "digits"], ["--epochs", "1"], ["--batch-size", "32"], ["--limit", "200"],
-                   ["--seed", "3"], ["--parent", run_id], ["--coach-fix", "remove_node"]):
+                   ["--seed", "3"], ["--parent", run_id], ["--coach-fix", "remove_node"],
+                   ["--coach-finding", "softmax_before_cross_entropy"]):
         assert shlex.join(option) in shlex.join(command), option
 
 
@@ -116,6 +117,7 @@ def test_retrain_trains_the_fixed_graph_as_a_run_linked_to_its_parent(capsys, tm
     child = next(r for r in Store(store).list_runs() if r.id != run_id)
     assert child.status == "finished"
     assert child.tags["parent_run"] == run_id and child.tags["coach_fix"] == "remove_node"
+    assert child.tags["coach_finding"] == "softmax_before_cross_entropy"
     assert "softmax" not in load_graph(tmp_path / "runs" / child.id / "graph.nfg").nodes
     status, out, _ = run(capsys, "runs", "show", child.id, "--store", str(store))
-    assert f"retrain of run {run_id} after the Coach fix remove_node" in out
+    assert f"retrain of run {run_id} after the Coach fix remove_node (softmax_before_cross_entropy)" in out

@@ -5,7 +5,8 @@ Findings arrive as ``coach`` events from the training worker (each carries the F
 Selecting one shows its explanation, the numbers behind it and a small plot of its evidence series. "Fix"
 applies its fix: a graph fix as one undo step on the document, a settings fix on the train form (settings the
 form has no field for are kept for the next Start and listed here). "Retrain" starts a new run as the Train
-button does, tagged with the run it retrains (``parent_run``) and the fix (``coach_fix``); once it ends,
+button does, tagged with the run it retrains (``parent_run``), the fix (``coach_fix``, its action) and the
+finding it addressed (``coach_finding``); once it ends,
 "Compare with parent" selects both runs in the Runs dock.
 """
 
@@ -216,6 +217,7 @@ class CoachPanel(QWidget):
         tags = {"parent_run": parent} if parent else {}
         if parent and finding is not None and finding.fix is not None:
             tags["coach_fix"] = finding.fix.action
+            tags["coach_finding"] = finding.kind
         self._train.next_run_tags = tags
         try:
             started = bool(self._train.start())
