@@ -395,7 +395,7 @@ class MainWindow(QMainWindow):
         panel.dataset.dataset_changed.connect(self._preview_inputs_changed)
         panel.set_theme(self.theme)
         self.train_panel = panel
-        coach = CoachPanel(panel, push_edit=self.edits.push_edit)
+        coach = CoachPanel(panel, self.bridge, push_edit=self.edits.push_edit)
         coach.set_theme(self.theme)
         coach.compare_requested.connect(self.compare_runs)
         coach.fixed.connect(self.show_message)

@@ -34,6 +34,7 @@ from neuralforge_desktop.core.errors import UserError
 from neuralforge_desktop.core.training.coach.findings import SEVERITIES, Finding
 from neuralforge_desktop.core.training.coach.fixes import config_changes, describe, fix_edit
 from neuralforge_desktop.core.training.events import Event
+from neuralforge_desktop.ui.bridge import DocumentBridge
 from neuralforge_desktop.ui.theme import DEFAULT_THEME, PlotColors, plot_colors
 
 SERIES_PENS = ("train", "val", "warning", "accent", "ok")  # PlotColors fields, one per evidence series in turn
@@ -65,15 +66,18 @@ class CoachPanel(QWidget):
     compare_requested = Signal(list)
     fixed = Signal(str)  # what a fix did, in words
 
-    def __init__(self, train_panel: Any, push_edit: Callable[[Edit], Any] | None = None,
+    def __init__(self, train_panel: Any, bridge: DocumentBridge, push_edit: Callable[[Edit], Any] | None = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._train = train_panel
-        self._push_edit = push_edit or (lambda edit: train_panel._bridge.document.apply(edit))
+        self._bridge = bridge
+        # how a graph fix is applied: the window's undo stack (one step per fix); without one, the document
+        self._push_edit = push_edit or (lambda edit: bridge.document.apply(edit))
         self._colors: PlotColors = plot_colors(DEFAULT_THEME)
         self._run_id: str | None = None  # the run whose findings are listed
         self._retrain: tuple[str, str] | None = None  # (parent run, child run) of the last retrain started here
         self._compare: list[str] = []
+        self._applied: Finding | None = None  # the last finding fixed here for the listed run (tags its retrain)
 
         self.heading = QLabel("Coach", self)
         self.heading.setStyleSheet("font-weight: 600;")
@@ -180,6 +184,8 @@ class CoachPanel(QWidget):
 
     def show_findings(self, run_id: str | None, findings: list[Finding]) -> None:
         """Show a run's findings (e.g. the saved ones of a finished run), replacing what was listed."""
+        if run_id != self._run_id:
+            self._applied = None
         self._run_id = run_id
         self.findings.clear()
         for finding in findings:
@@ -196,9 +202,9 @@ class CoachPanel(QWidget):
         try:
             if fix.kind == "config":
                 self._apply_settings(config_changes(fix, self._train.config()), dict(fix.args))
-                done = describe(fix, self._train._bridge.document.graph)
+                done = describe(fix, self._bridge.document.graph)
             else:
-                graph = self._train._bridge.document.graph
+                graph = self._bridge.document.graph
                 done = describe(fix, graph)
                 edit = fix_edit(fix, graph)
                 if edit is not None:
@@ -206,14 +212,18 @@ class CoachPanel(QWidget):
         except UserError as exc:
             self.status.setText(f"Could not apply the fix: {exc}")
             return False
+        self._applied = finding
         self.status.setText(f"Fixed: {done}. Press Retrain to train it as a new run linked to this one.")
         self.fixed.emit(done)
         return True
 
     def retrain(self) -> bool:
         """Start a new run of the graph and settings as they are now, linked to the listed run."""
+        if self._train.state != "idle":
+            self.status.setText("A run is still training: wait for it to end (or stop it), then retrain.")
+            return False
         parent = self._run_id
-        finding = self.selected()
+        finding = self._applied  # only a fix applied here is what the retrain changed
         tags = {"parent_run": parent} if parent else {}
         if parent and finding is not None and finding.fix is not None:
             tags["coach_fix"] = finding.fix.action
