@@ -4,6 +4,7 @@ restores the graph exactly) or a change of the train form; Retrain starts a run 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,12 @@ from neuralforge_desktop.core.ir.serialize import dumps, load_graph
 from neuralforge_desktop.core.training.coach.findings import Finding
 from neuralforge_desktop.core.training.config import TrainConfig
 from neuralforge_desktop.core.training.events import StepEvent, event_from_json
+from neuralforge_desktop.ui.bridge import DocumentBridge
 from neuralforge_desktop.ui.main_window import MainWindow
 from neuralforge_desktop.ui.settings import Settings
+from neuralforge_desktop.ui.training import CoachPanel, TrainPanel
 from neuralforge_desktop.ui.training.coach_panel import finding_of
+from neuralforge_desktop.ui.undo import EditStack
 
 
 def softmax_cnn() -> Any:
@@ -63,6 +67,29 @@ CLIP = finding("exploding_gradients", "warning", "Gradients explode",
                 "args": {"grad_clip": 1.0}}, layer="fc", series={"fc grad norm": [[0, 1.0], [10, 80.0], [20, 4e3]]})
 
 
+@dataclass
+class TrainDock:
+    """The Train dock's contents as the window builds them: a train panel, the Coach under it, one undo stack."""
+
+    bridge: DocumentBridge
+    edits: EditStack
+    train_panel: TrainPanel
+    coach_panel: CoachPanel
+
+
+@pytest.fixture
+def dock(qtbot: Any, tmp_path: Path) -> TrainDock:
+    bridge = DocumentBridge(Document(softmax_cnn()))
+    edits = EditStack(lambda: bridge.document)
+    train = TrainPanel(bridge, tmp_path / "store.db", push_edit=edits.push_edit)
+    coach = CoachPanel(train, bridge, push_edit=edits.push_edit)
+    qtbot.addWidget(train)
+    qtbot.addWidget(coach)
+    coach.resize(900, 400)
+    coach.show()
+    return TrainDock(bridge, edits, train, coach)
+
+
 @pytest.fixture
 def window(qtbot: Any, tmp_path: Path) -> Any:
     settings = Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
@@ -78,8 +105,8 @@ def window(qtbot: Any, tmp_path: Path) -> Any:
     win.deleteLater()
 
 
-def test_coach_events_list_findings_most_severe_first(window: Any) -> None:
-    coach = window.coach_panel
+def test_coach_events_list_findings_most_severe_first(dock: TrainDock) -> None:
+    coach = dock.coach_panel
     coach.show_findings("r1", [])
     assert not coach.fix_button.isEnabled() and coach.findings.count() == 0
     coach.add_event(StepEvent(run_id="r1", time=0.0, epoch=1, step=1, loss=2.0))  # not the Coach's
@@ -102,60 +129,60 @@ def test_a_coach_event_reads_the_finding_as_a_typed_or_an_unknown_event() -> Non
     assert finding_of(StepEvent(run_id="r", time=0.0, epoch=1, step=1, loss=1.0)) is None
 
 
-def test_a_graph_fix_is_one_undo_step_and_undo_restores_the_graph(window: Any) -> None:
-    coach = window.coach_panel
-    document = window.bridge.document
+def test_a_graph_fix_is_one_undo_step_and_undo_restores_the_graph(dock: TrainDock) -> None:
+    coach = dock.coach_panel
+    document = dock.bridge.document
     before = dumps(document.graph)
     coach.show_findings("r1", [Finding.from_json(SOFTMAX), Finding.from_json(SATURATED)])
-    depth = window.edits.count()
+    depth = dock.edits.count()
     coach.findings.setCurrentRow(0)
     assert coach.apply_fix()
-    assert window.edits.count() == depth + 1 and window.edits.undoText() == "Remove softmax"
+    assert dock.edits.count() == depth + 1 and dock.edits.undoText() == "Remove softmax"
     assert "softmax" not in document.graph.nodes and document.shapes.errors == []
     assert document.graph.edge_into("loss", "input").src == "fc"
     assert "Fixed" in coach.status.text()
-    window.edits.undo()
+    dock.edits.undo()
     assert dumps(document.graph) == before
     coach.findings.setCurrentRow(1)
     assert coach.apply_fix()
-    assert document.graph.node("act").type == "ReLU" and window.edits.count() == depth + 1
-    window.edits.undo()
+    assert document.graph.node("act").type == "ReLU" and dock.edits.count() == depth + 1
+    dock.edits.undo()
     assert dumps(document.graph) == before
 
 
-def test_a_fix_that_no_longer_applies_says_so(window: Any) -> None:
-    coach = window.coach_panel
+def test_a_fix_that_no_longer_applies_says_so(dock: TrainDock) -> None:
+    coach = dock.coach_panel
     stale = dict(SOFTMAX, fix={"kind": "graph", "action": "remove_node", "label": "Remove", "args": {"node": "gone"}})
     coach.show_findings("r1", [Finding.from_json(stale)])
-    depth = window.edits.count()
+    depth = dock.edits.count()
     assert not coach.apply_fix()
-    assert "'gone'" in coach.status.text() and window.edits.count() == depth
+    assert "'gone'" in coach.status.text() and dock.edits.count() == depth
 
 
-def test_a_fix_inside_a_block_is_one_undo_step(qtbot: Any, window: Any) -> None:
-    window.bridge.set_document(Document(zoo.build("mobilenet-v2")))
-    document = window.bridge.document
+def test_a_fix_inside_a_block_is_one_undo_step(qtbot: Any, dock: TrainDock) -> None:
+    dock.bridge.set_document(Document(zoo.build("mobilenet-v2")))
+    document = dock.bridge.document
     before = dumps(document.graph)
-    coach = window.coach_panel
+    coach = dock.coach_panel
     coach.show_findings("r1", [Finding.from_json(finding(
         "dead_relu", "warning", "ReLU6 dead", {"kind": "graph", "action": "replace_type", "label": "Use ReLU",
                                                "args": {"node": "stem/relu6", "type": "ReLU"}}, layer="stem/relu6"))])
     assert coach.apply_fix()
     assert document.graph.node("stem").body.node("relu6").type == "ReLU" and document.shapes.errors == []
     assert document.dirty
-    window.edits.undo()
+    dock.edits.undo()
     assert dumps(document.graph) == before
 
 
-def test_a_settings_fix_changes_the_train_form(window: Any) -> None:
-    coach, train = window.coach_panel, window.train_panel
+def test_a_settings_fix_changes_the_train_form(dock: TrainDock) -> None:
+    coach, train = dock.coach_panel, dock.train_panel
     train.lr.setValue(0.1)
     coach.show_findings("r1", [Finding.from_json(LR_HIGH), Finding.from_json(CLIP)])
-    depth = window.edits.count()
+    depth = dock.edits.count()
     coach.findings.setCurrentRow(0)
     assert coach.apply_fix()
     assert train.lr.value() == pytest.approx(0.001) and train.config().lr == pytest.approx(0.001)
-    assert window.edits.count() == depth and not coach.settings_line.isVisible()
+    assert dock.edits.count() == depth and not coach.settings_line.isVisible()
     coach.findings.setCurrentRow(1)  # the form has no gradient-clipping field: kept for the next Start
     assert coach.apply_fix()
     assert train.config().grad_clip == 1.0 and train.extra_settings == {"grad_clip": 1.0}
@@ -164,8 +191,8 @@ def test_a_settings_fix_changes_the_train_form(window: Any) -> None:
     assert train.config().grad_clip is None and not coach.settings_line.isVisible()
 
 
-def test_the_evidence_series_is_plotted(window: Any, tmp_path: Path) -> None:
-    coach = window.coach_panel
+def test_the_evidence_series_is_plotted(dock: TrainDock, tmp_path: Path) -> None:
+    coach = dock.coach_panel
     coach.show_findings("r1", [Finding.from_json(LR_HIGH)])
     items = coach.plot.getPlotItem().listDataItems()
     assert len(items) == 1
