@@ -19,6 +19,8 @@ from neuralforge_desktop.core.training.coach.findings import Finding, Fix
 from neuralforge_desktop.core.training.coach.fixes import FixError, apply_fix, fix_edit, fix_edits
 from neuralforge_desktop.core.training.config import TrainConfig
 
+from training_graphs import digits_mlp
+
 CONFIG = TrainConfig(dataset="digits", epochs=1)
 
 
@@ -119,6 +121,21 @@ def test_replace_type_inside_a_block() -> None:
     body = fixed.node("stem").body
     assert body is not None and body.node("relu6").type == "ReLU"
     assert body.edge_into("relu6", "x").src == "bn"
+
+
+def test_insert_after_inside_nested_blocks() -> None:
+    graph = zoo.build("resnet18")  # layer1 holds "blocks" (repeated twice), which holds the convolutions
+    fixed = applied(Fix("graph", "insert_after", "Dropout", {"node": "layer1/blocks/conv1", "type": "Dropout2d",
+                                                             "params": {"p": 0.1}}), graph)
+    body = fixed.node("layer1").body.node("blocks").body
+    assert body.edge_into("bn1", "x").src == "dropout2d" and body.edge_into("dropout2d", "x").src == "conv1"
+
+
+def test_insert_batchnorm1d_after_a_linear() -> None:
+    fixed = applied(Fix("graph", "insert_after", "BatchNorm", {"node": "fc1", "type": "BatchNorm1d"}),
+                    digits_mlp())
+    assert fixed.edge_into("relu", "x").src == "batchnorm1d"
+    assert ShapeInference(fixed).run().spec("batchnorm1d").shape[1] == 32
 
 
 def test_replace_loss_swaps_the_loss_node_type() -> None:
