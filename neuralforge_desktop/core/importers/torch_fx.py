@@ -43,6 +43,8 @@ class Converted:
     folded: int = 0
     sources: list[str] = field(default_factory=list)  # custom code carried, for the user's trust
     aliases: list[tuple[str, str]] = field(default_factory=list)  # (node, node whose weights it shares)
+    exported: list[tuple[str, str]] = field(default_factory=list)  # (module path, why fx failed) of the levels
+    # torch.export traced instead
 
 
 def _spec(t: Any) -> TensorSpec:
@@ -116,7 +118,15 @@ class ModuleLevel:
     def __init__(self, ctx: ImportContext, module: Any, name: str, inputs: list[Any], path: str) -> None:
         self.ctx, self.module, self.path = ctx, module, path
         self.out = Converted(Graph(name))
-        self.fx_graph = _trace(module, helper_functions(ctx.cat, module))
+        self.exported: str | None = None  # why torch.fx failed, when torch.export traced this level instead
+        try:
+            self.fx_graph = _trace(module, helper_functions(ctx.cat, module))
+        except NotGraphable as failure:
+            from neuralforge_desktop.core.importers.torch_export import export_level
+
+            self.fx_graph = export_level(module, inputs, ctx.recorded, str(failure))
+            self.exported = str(failure)
+            self.out.exported.append((path.removesuffix("."), self.exported))
         self.values = _run(module, self.fx_graph, inputs, ctx.recorded)
         self.refs: dict[Any, Any] = {}  # fx node → (graph node id, port), or a tuple of those
         self.add_users: dict[str, int] = {}
@@ -308,6 +318,8 @@ class ModuleLevel:
             self.out.keymap[f"{n.target}.{original}"] = f"{node_id}.{new}"
         self.out.custom.extend((f"{node_id}/{where}", why) for where, why in child.custom)
         self.out.sources.extend(child.sources)
+        self.out.exported.extend(child.exported)
+        self.out.aliases.extend((f"{node_id}.{a}", f"{node_id}.{b}") for a, b in child.aliases)
         self.out.mapped += child.mapped
         self.out.folded += child.folded
 
@@ -377,6 +389,8 @@ class ModuleLevel:
                 self.add_users[node_id] = len(n.users)
             self.out.mapped += 1
             return
+        if self.exported is not None:  # an exported level is a graph entirely, or custom code as a whole
+            raise NotGraphable(f"{self.exported}; torch.export traced it, but no catalog layer does {_describe(n)}")
         self._custom_function(n, "no catalog layer does " + _describe(n))
 
     def _extend_sum(self, n: Any, mapped: Any) -> bool:

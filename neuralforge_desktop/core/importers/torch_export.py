@@ -1,0 +1,422 @@
+"""A module level torch.fx cannot trace, traced with ``torch.export`` on its real inputs instead.
+
+Symbolic tracing fails on Python that reads shapes (``if x.shape[1] == 3``, ``len(x.shape)``, a loop over
+``range(x.size(1))``, a helper that does arithmetic on sizes). ``torch.export`` runs the same forward with the
+level's example inputs, so every size except the batch is a number and such Python simply runs; the batch stays
+symbolic, so ``x.view(x.size(0), -1)`` keeps meaning "this batch" (a batch frozen at the example's size would
+pass the import's check and break on any other batch). Code that branches on tensor values still cannot be
+exported: the level stays custom code, as before.
+
+The exported graph (ATen operations) is rewritten into the graph torch.fx would have given, which the importer
+already converts: the operations of each direct submodule call collapse back into one ``call_module`` (its
+arguments and results from the call signatures ``preserve_module_call_signature`` keeps), and the level's own
+ATen operations become the torch calls the function rules read (``aten.relu`` → ``F.relu``, ``aten.view`` →
+``x.view``, ``aten.sym_size(x, 0)`` → ``x.size(0)`` …). An operation with no such counterpart makes the whole
+level custom code; so does a rewritten graph that does not compute what the module computes.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import operator
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, redirect_stderr
+from typing import Any
+
+from neuralforge_desktop.core.importers.torch_fx import NotGraphable, _run
+
+_FAR = 2**62  # ATen writes an open-ended slice ``x[:, 2:]`` with end 9223372036854775807
+_ROOT_KEY = "L__self__"
+
+
+def export_level(module: Any, inputs: list[Any], recorded: dict[int, Any], fx_failure: str) -> Any:
+    """The level as a torch.fx graph of torch-level calls (see the module docstring), or NotGraphable saying
+    why neither tracer can make it one."""
+    program = _export(module, inputs, fx_failure)
+    graph = _Rewrite(program, fx_failure).graph()
+    _check(module, graph, inputs, recorded, fx_failure)
+    return graph
+
+
+def _export(module: Any, inputs: list[Any], fx_failure: str) -> Any:
+    import torch
+
+    batch = inputs[0].shape[0] if inputs and inputs[0].dim() else None
+    dim = torch.export.Dim("batch") if batch is not None and batch >= 2 else None  # 0 and 1 are always fixed
+    shapes = tuple({0: dim} if dim is not None and t.dim() and t.shape[0] == batch else None for t in inputs)
+    children = tuple(name for name, _ in module.named_modules() if name)
+    try:
+        with warnings.catch_warnings(), _quiet_logs():  # nn.LSTM reassigns its flat weights while traced
+            warnings.simplefilter("ignore")  # (harmless here); a failing export logs the graph it reached
+            return torch.export.export(module, tuple(inputs), dynamic_shapes=shapes if dim is not None else None,
+                                       strict=False, preserve_module_call_signature=children)
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise NotGraphable(f"{fx_failure}; torch.export cannot trace it either ({type(exc).__name__}: "
+                           f"{first[:200]})") from None
+
+
+@contextmanager
+def _quiet_logs() -> Iterator[None]:
+    """torch's warnings while exporting, and the partial graph a failed export prints, are no news for the user:
+    the report says what happened."""
+    logging.disable(logging.WARNING)
+    try:
+        with redirect_stderr(io.StringIO()):
+            yield
+    finally:
+        logging.disable(logging.NOTSET)
+
+
+def _check(module: Any, graph: Any, inputs: list[Any], recorded: dict[int, Any], fx_failure: str) -> None:
+    """The rewritten graph must compute what the module computes on the example, or the level is no graph."""
+    import torch
+
+    env = _run(module, graph, inputs, recorded)
+    got = next(value for node, value in env.items() if node.op == "output")
+    want = recorded.get(id(module))
+    if want is None:
+        want = module(*inputs)
+    have, expect = _leaves(got), _leaves(want)
+    same = len(have) == len(expect) and all(
+        isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and a.shape == b.shape
+        and torch.allclose(a, b, rtol=1e-5, atol=1e-6) for a, b in zip(have, expect, strict=False))
+    if not same:
+        raise NotGraphable(f"{fx_failure}; torch.export traced it, but its operations, read back, do not "
+                           "compute what the module computes")
+
+
+def _leaves(value: Any) -> list[Any]:
+    if isinstance(value, tuple | list):
+        return [x for item in value for x in _leaves(item)]
+    return [value]
+
+
+class _Rewrite:
+    """One exported program → the torch.fx graph of its level (direct submodules as leaves)."""
+
+    def __init__(self, program: Any, fx_failure: str) -> None:
+        from torch import fx
+
+        self.program, self.fx_failure = program, fx_failure
+        self.new = fx.Graph()
+        self.env: dict[str, Any] = {}  # exported node name → new node (or the literal it stands for)
+        self.lifted: dict[str, str] = {}  # placeholder of a parameter, buffer or constant → its attribute
+        self.calls = {entry.fqn: entry.signature for entry in program.module_call_graph
+                      if entry.fqn and entry.signature is not None}
+        self.emitted: set[str] = set()
+
+    def fail(self, why: str) -> NotGraphable:
+        return NotGraphable(f"{self.fx_failure}; torch.export traced it, but {why}")
+
+    def graph(self) -> Any:
+        signature = self.program.graph_signature
+        user_inputs = set(signature.user_inputs)
+        for spec in signature.input_specs:
+            if spec.arg.name not in user_inputs:
+                self.lifted[spec.arg.name] = str(spec.target)
+        for node in self.program.graph.nodes:
+            if node.op == "placeholder":
+                if node.name in user_inputs:
+                    self.env[node.name] = self.new.placeholder(node.name)
+            elif node.op == "output":
+                self._output(node)
+            elif (call := _child_call(node)) is not None:
+                if call not in self.emitted:
+                    self._module_call(call)
+            else:
+                self._operation(node)
+        self.new.lint()
+        return self.new
+
+    def _lookup(self, value: Any) -> Any:
+        from torch import fx
+
+        def one(node: Any) -> Any:
+            if node.name in self.lifted:
+                raise self.fail(f"its forward uses the tensor self.{self.lifted[node.name]} directly")
+            if node.name not in self.env:
+                raise self.fail(f"{node.name} is computed inside a submodule and used outside its call")
+            return self.env[node.name]
+
+        return fx.node.map_arg(value, one)
+
+    def _module_call(self, call: str) -> None:
+        """All operations of one submodule call → ``self.<child>(args…)`` and the items of its result."""
+        from torch.export.graph_signature import ConstantArgument
+        from torch.utils import _pytree as pytree
+
+        self.emitted.add(call)
+        signature = self.calls.get(call)
+        if signature is None:
+            raise self.fail(f"the call of {call} keeps no signature")
+        leaves = []
+        for argument in signature.inputs:
+            if isinstance(argument, ConstantArgument):
+                leaves.append(argument.value)
+            elif argument.name in self.env:
+                leaves.append(self.env[argument.name])
+            else:
+                raise self.fail(f"{call} is called with a value NeuralForge cannot follow")
+        args, kwargs = pytree.tree_unflatten(leaves, signature.in_spec)
+        target = call.split("@")[0]  # the second call of ``fc`` is ``fc@1``
+        result = self.new.call_module(target, tuple(args), dict(kwargs))
+        positions = pytree.tree_unflatten(list(range(len(signature.outputs))), signature.out_spec)
+        for index, item in _items(positions, result, self.new):
+            argument = signature.outputs[index]
+            if not isinstance(argument, ConstantArgument):
+                self.env[argument.name] = item
+
+    def _operation(self, node: Any) -> None:
+        if node.op != "call_function":
+            raise self.fail(f"its graph has a {node.op} node")
+        if not node.users and _is_bookkeeping(node.target):
+            return
+        if node.target is operator.getitem or getattr(node.target, "__module__", "") in ("_operator", "operator"):
+            self.env[node.name] = self.new.call_function(node.target, self._lookup(node.args))
+            return
+        rule = _RULES.get(str(node.target))
+        if rule is None:
+            raise self.fail(f"no catalog layer does {node.target}")
+        args = self._lookup(node.args)
+        kwargs = self._lookup(dict(node.kwargs))
+        made = rule(args, kwargs)
+        if made is None:
+            raise self.fail(f"no catalog layer does {node.target} as called here")
+        if made[0] == "same":  # a copy or a view that changes nothing the graph sees
+            self.env[node.name] = made[1]
+            return
+        op, target, new_args, new_kwargs = made
+        create = self.new.call_method if op == "method" else self.new.call_function
+        self.env[node.name] = create(target, tuple(new_args), new_kwargs)
+
+    def _output(self, node: Any) -> None:
+        from torch.export.graph_signature import OutputKind
+        from torch.utils import _pytree as pytree
+
+        flat = node.args[0]
+        specs = self.program.graph_signature.output_specs
+        user = [value for value, spec in zip(flat, specs, strict=True) if spec.kind == OutputKind.USER_OUTPUT]
+        root = next(e.signature for e in self.program.module_call_graph if e.fqn == "")
+        out_spec = root.out_spec if root is not None else None
+        items = [self._lookup(v) for v in user]
+        self.new.output(pytree.tree_unflatten(items, out_spec) if out_spec is not None else tuple(items))
+
+
+def _child_call(node: Any) -> str | None:
+    """``fc`` / ``fc@1`` / ``blocks.0``: the direct submodule call this exported node belongs to, or None."""
+    stack = node.meta.get("nn_module_stack") or {}
+    keys = list(stack)
+    if len(keys) < 2 or not keys[0].startswith(_ROOT_KEY) or stack[keys[0]][0] != "":
+        return None
+    key = keys[1]
+    path = stack[key][0]
+    suffix = key.rpartition("@")[2] if "@" in key else ""
+    return f"{path}@{suffix}" if suffix.isdigit() else path
+
+
+def _items(positions: Any, value: Any, graph: Any) -> list[tuple[int, Any]]:
+    """(output index, node) for each leaf of a call's result: ``out, (h, c) = lstm(x)`` indexes twice."""
+    if isinstance(positions, int):
+        return [(positions, value)]
+    if isinstance(positions, tuple | list):
+        found = []
+        for i, inner in enumerate(positions):
+            found += _items(inner, graph.call_function(operator.getitem, (value, i)), graph)
+        return found
+    raise NotGraphable("a submodule returns a dict")
+
+
+def _is_bookkeeping(target: Any) -> bool:
+    """Assertions and grad-mode switches export records and a forward's result does not depend on."""
+    name = str(target)
+    return "_assert" in name or "sym_constrain_range" in name or "set_grad_enabled" in name
+
+
+# -- ATen → the torch call the function rules read ------------------------------------------------------------
+Made = tuple[Any, ...] | None
+Rule = Callable[[tuple[Any, ...], dict[str, Any]], Made]
+
+
+def _function(fn_name: str, *keep: str) -> Rule:
+    """``aten.X(x, a, b)`` → ``F.X(x, keep[0]=a, …)`` (only positions listed; keywords as the functional's)."""
+    def rule(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Made:
+        import torch
+        from torch.nn import functional
+
+        fn = getattr(functional, fn_name, None) or getattr(torch, fn_name)
+        named = dict(zip(keep, args[1:], strict=False)) | kwargs
+        if len(args) - 1 > len(keep) or set(named) - set(keep):
+            return None
+        return "function", fn, (args[0],), named
+
+    return rule
+
+
+def _gelu(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Made:
+    from torch.nn import functional
+
+    approximate = kwargs.get("approximate", args[1] if len(args) > 1 else "none")
+    return "function", functional.gelu, (args[0],), {} if approximate == "none" else {"approximate": approximate}
+
+
+def _elu(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Made:
+    from torch.nn import functional
+
+    alpha, scale, input_scale = (list(args[1:]) + [1.0, 1.0, 1.0])[:3]
+    if scale != 1 or input_scale != 1 or kwargs:
+        return None
+    return "function", functional.elu, (args[0],), {"alpha": alpha}
+
+
+def _hardtanh(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Made:
+    from torch.nn import functional
+
+    if tuple(args[1:]) == (0.0, 6.0) and not kwargs:  # F.relu6
+        return "function", functional.relu6, (args[0],), {}
+    return None
+
+
+def _softmax(fn_name: str) -> Rule:
+    def rule(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Made:
+        from torch.nn import functional
+
+        dtype = kwargs.get("dtype", args[2] if len(args) > 2 else None)
+        if dtype is not None:
+            return None
+        return "function", getattr(functional, fn_name), (args[0],), {"dim": args[1]}
+
+    return rule
+
+
+def _binary(op: Any) -> Rule:
+    def rule(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Made:
+        return ("function", op, tuple(args), {}) if len(args) == 2 and not kwargs else None
+
+    return rule
+
+
+def _torch(fn_name: str, count: int) -> Rule:
+    """``aten.X(x, …)`` → ``torch.X(x, …)`` with the first ``count`` positional arguments, no keywords."""
+    def rule(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Made:
+        import torch
+
+        if len(args) > count or kwargs:
+            return None
+        return "function", getattr(torch, fn_name), tuple(args), {}
+
+    return rule
+
+
+def _reduce(fn_name: str) -> Rule:
+    def rule(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Made:
+        import torch
+
+        keep = kwargs.get("keepdim", args[2] if len(args) > 2 else False)
+        if kwargs.get("dtype") is not None or len(args) > 3 or set(kwargs) - {"keepdim", "dtype"}:
+            return None
+        return "function", getattr(torch, fn_name), (args[0], list(args[1]), keep), {}
+
+    return rule
+
+
+def _method(name: str) -> Rule:
+    """``aten.view(x, [n, -1])`` → ``x.view(n, -1)``, as the rules read a traced method call."""
+    def rule(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Made:
+        if len(args) != 2 or kwargs:
+            return None
+        return "method", name, (args[0], *args[1]), {}
+
+    return rule
+
+
+def _pair(value: Any) -> Any:
+    """ATen spells a square window ``[2, 2]``; the pooling layers read ``2`` (and a pair as a tuple)."""
+    if isinstance(value, list | tuple):
+        return value[0] if len(set(value)) == 1 and value else tuple(value)
+    return value
+
+
+def _max_pool(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Made:
+    from torch.nn import functional
+
+    x, kernel, stride, padding, dilation, ceil = (list(args) + [None, [], 0, 1, False][len(args) - 1:])[:6]
+    if kwargs or _pair(dilation) != 1:
+        return None
+    return "function", functional.max_pool2d, (x, _pair(kernel), _pair(stride) if stride else None,
+                                               _pair(padding)), {"ceil_mode": bool(ceil)}
+
+
+def _avg_pool(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Made:
+    from torch.nn import functional
+
+    x, kernel, stride, padding, ceil, include, divisor = (list(args) + [None, [], 0, False, True, None][
+        len(args) - 1:])[:7]
+    if kwargs or not include or divisor is not None:
+        return None
+    return "function", functional.avg_pool2d, (x, _pair(kernel), _pair(stride) if stride else None,
+                                               _pair(padding)), {"ceil_mode": bool(ceil)}
+
+
+def _adaptive_pool(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Made:
+    from torch.nn import functional
+
+    if len(args) != 2 or kwargs:
+        return None
+    return "function", functional.adaptive_avg_pool2d, (args[0], _pair(args[1])), {}
+
+
+def _select(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Made:
+    x, dim, index = args
+    if kwargs or not isinstance(dim, int) or dim < 0:
+        return None
+    return "function", operator.getitem, (x, (*[slice(None)] * dim, index) if dim else index), {}
+
+
+def _slice(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Made:
+    x, dim, start, end, step = (list(args) + [0, None, None, 1][len(args) - 1:])[:5]
+    if kwargs or not isinstance(dim, int) or dim < 0:
+        return None
+    end = None if isinstance(end, int) and end >= _FAR else end
+    if start in (0, None) and end is None and step == 1:  # x[:, :] picks everything
+        return "same", x
+    picked = slice(start or None, end, step if step != 1 else None)
+    return "function", operator.getitem, (x, (*[slice(None)] * dim, picked) if dim else picked), {}
+
+
+def _same(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Made:
+    if set(kwargs) - {"memory_format"}:
+        return None
+    return "same", args[0]
+
+
+def _size(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Made:
+    return "method", "size", tuple(args), {}
+
+
+_RULES: dict[str, Rule] = {
+    "aten.relu.default": _function("relu"), "aten.relu_.default": _function("relu"),
+    "aten.sigmoid.default": _torch("sigmoid", 1), "aten.tanh.default": _torch("tanh", 1),
+    "aten.silu.default": _function("silu"), "aten.selu.default": _function("selu"),
+    "aten.hardswish.default": _function("hardswish"), "aten.hardsigmoid.default": _function("hardsigmoid"),
+    "aten.gelu.default": _gelu, "aten.elu.default": _elu, "aten.hardtanh.default": _hardtanh,
+    "aten.leaky_relu.default": _function("leaky_relu", "negative_slope"),
+    "aten.softmax.int": _softmax("softmax"), "aten.log_softmax.int": _softmax("log_softmax"),
+    "aten.add.Tensor": _binary(operator.add), "aten.mul.Tensor": _binary(operator.mul),
+    "aten.matmul.default": _binary(operator.matmul),
+    "aten.cat.default": _torch("cat", 2), "aten.flatten.using_ints": _torch("flatten", 3),
+    "aten.transpose.int": _torch("transpose", 3), "aten.squeeze.dim": _torch("squeeze", 2),
+    "aten.unsqueeze.default": _torch("unsqueeze", 2), "aten.chunk.default": _torch("chunk", 3),
+    "aten.mean.dim": _reduce("mean"), "aten.amax.default": _reduce("amax"),
+    "aten.view.default": _method("view"), "aten.reshape.default": _method("reshape"),
+    "aten.permute.default": _method("permute"),
+    "aten.adaptive_avg_pool2d.default": _adaptive_pool,
+    "aten.max_pool2d.default": _max_pool, "aten.avg_pool2d.default": _avg_pool,
+    "aten.dropout.default": _function("dropout", "p", "training"),
+    "aten.select.int": _select, "aten.slice.Tensor": _slice,
+    "aten.sym_size.int": _size,
+    "aten.contiguous.default": _same, "aten.clone.default": _same, "aten.alias.default": _same,
+    "aten.detach.default": _same,
+}
