@@ -107,3 +107,16 @@ class ValueBranch(nn.Module):
         if x.shape[1] == 5 and x.sum() > 0:
             return self.fc(x)
         return x * 2
+
+
+class FixedBatch(nn.Module):
+    """Python that writes the example's batch size into the code."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(12, 2)
+
+    def forward(self, x):
+        if len(x.shape) == 3:
+            x = x.reshape(2, -1)
+        return self.fc(x)

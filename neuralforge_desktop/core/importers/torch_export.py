@@ -25,10 +25,19 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, redirect_stderr
 from typing import Any
 
-from neuralforge_desktop.core.importers.torch_fx import NotGraphable, _run
+from neuralforge_desktop.core.importers.torch_fx import NotGraphable, _run, _trace, flatten
 
 _FAR = 2**62  # ATen writes an open-ended slice ``x[:, 2:]`` with end 9223372036854775807
 _ROOT_KEY = "L__self__"
+
+
+def trace_level(module: Any, autowrap: tuple[Any, ...], inputs: list[Any],
+                recorded: dict[int, Any]) -> tuple[Any, str | None]:
+    """The level's torch.fx graph, and None; or, where torch.fx fails, the exported one and why fx failed."""
+    try:
+        return _trace(module, autowrap), None
+    except NotGraphable as failure:
+        return export_level(module, inputs, recorded, str(failure)), str(failure)
 
 
 def export_level(module: Any, inputs: list[Any], recorded: dict[int, Any], fx_failure: str) -> Any:
@@ -54,8 +63,10 @@ def _export(module: Any, inputs: list[Any], fx_failure: str) -> Any:
                                        strict=False, preserve_module_call_signature=children)
     except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        raise NotGraphable(f"{fx_failure}; torch.export cannot trace it either ({type(exc).__name__}: "
-                           f"{first[:200]})") from None
+        detail = f"{type(exc).__name__}: {first[:200]}"
+        if dim is not None and "Constraints violated (batch)" in first:
+            detail = f"the code fixes the batch size to the example's {batch}"
+        raise NotGraphable(f"{fx_failure}; torch.export cannot trace it either ({detail})") from None
 
 
 @contextmanager
@@ -79,19 +90,13 @@ def _check(module: Any, graph: Any, inputs: list[Any], recorded: dict[int, Any],
     want = recorded.get(id(module))
     if want is None:
         want = module(*inputs)
-    have, expect = _leaves(got), _leaves(want)
+    have, expect = flatten(got), flatten(want)
     same = len(have) == len(expect) and all(
         isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and a.shape == b.shape
         and torch.allclose(a, b, rtol=1e-5, atol=1e-6) for a, b in zip(have, expect, strict=False))
     if not same:
         raise NotGraphable(f"{fx_failure}; torch.export traced it, but its operations, read back, do not "
                            "compute what the module computes")
-
-
-def _leaves(value: Any) -> list[Any]:
-    if isinstance(value, tuple | list):
-        return [x for item in value for x in _leaves(item)]
-    return [value]
 
 
 class _Rewrite:
