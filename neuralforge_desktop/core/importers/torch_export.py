@@ -133,6 +133,9 @@ class _Rewrite:
                     self._module_call(call)
             else:
                 self._operation(node)
+        for node in reversed(list(self.new.nodes)):  # items of a result nobody reads (fx has no node for them)
+            if node.op == "call_function" and node.target is operator.getitem and not node.users:
+                self.new.erase_node(node)
         self.new.lint()
         return self.new
 
@@ -226,6 +229,8 @@ def _items(positions: Any, value: Any, graph: Any) -> list[tuple[int, Any]]:
     """(output index, node) for each leaf of a call's result: ``out, (h, c) = lstm(x)`` indexes twice."""
     if isinstance(positions, int):
         return [(positions, value)]
+    if positions is None:  # ``attn(q, k, v, need_weights=False)`` returns (out, None)
+        return []
     if isinstance(positions, tuple | list):
         found = []
         for i, inner in enumerate(positions):
