@@ -26,6 +26,7 @@ CASES = {  # name: (--input, the catalog types the graph holds, the module path 
                                    "Multiply": 1}, "(model)"),
     "TokenMixer": ("x=6,3,3", {"Flatten": 1, "Transpose": 1, "Linear": 1, "GELU": 1, "Add": 1, "LayerNorm": 1,
                                "Mean": 1}, "(model)"),
+    "InplaceResidual": ("x=4,5,5", {"Conv2d": 1, "Add": 1, "ReLU": 1}, "(model)"),
     "Outer": ("x=4", {"Linear": 4, "ReLU": 2, "Block": 1}, "inner"),
 }
 

@@ -31,21 +31,20 @@ _FAR = 2**62  # ATen writes an open-ended slice ``x[:, 2:]`` with end 9223372036
 _ROOT_KEY = "L__self__"
 
 
-def trace_level(module: Any, autowrap: tuple[Any, ...], inputs: list[Any],
-                recorded: dict[int, Any]) -> tuple[Any, str | None]:
+def trace_level(module: Any, autowrap: tuple[Any, ...], inputs: list[Any]) -> tuple[Any, str | None]:
     """The level's torch.fx graph, and None; or, where torch.fx fails, the exported one and why fx failed."""
     try:
         return _trace(module, autowrap), None
     except NotGraphable as failure:
-        return export_level(module, inputs, recorded, str(failure)), str(failure)
+        return export_level(module, inputs, str(failure)), str(failure)
 
 
-def export_level(module: Any, inputs: list[Any], recorded: dict[int, Any], fx_failure: str) -> Any:
+def export_level(module: Any, inputs: list[Any], fx_failure: str) -> Any:
     """The level as a torch.fx graph of torch-level calls (see the module docstring), or NotGraphable saying
     why neither tracer can make it one."""
     program = _export(module, inputs, fx_failure)
     graph = _Rewrite(program, fx_failure).graph()
-    _check(module, graph, inputs, recorded, fx_failure)
+    _check(module, graph, inputs, fx_failure)
     return graph
 
 
@@ -81,15 +80,15 @@ def _quiet_logs() -> Iterator[None]:
         logging.disable(logging.NOTSET)
 
 
-def _check(module: Any, graph: Any, inputs: list[Any], recorded: dict[int, Any], fx_failure: str) -> None:
-    """The rewritten graph must compute what the module computes on the example, or the level is no graph."""
+def _check(module: Any, graph: Any, inputs: list[Any], fx_failure: str) -> None:
+    """The rewritten graph must compute what the module computes on the example, or the level is no graph.
+    Both run afresh on copies: what the whole model's run recorded may since have been changed in place
+    (``out = self.conv(x); out += x`` changes the convolution's recorded output)."""
     import torch
 
-    env = _run(module, graph, inputs, recorded)
+    env = _run(module, graph, [t.clone() for t in inputs], {})
     got = next(value for node, value in env.items() if node.op == "output")
-    want = recorded.get(id(module))
-    if want is None:
-        want = module(*inputs)
+    want = module(*[t.clone() for t in inputs])
     have, expect = flatten(got), flatten(want)
     same = len(have) == len(expect) and all(
         isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and a.shape == b.shape
@@ -407,7 +406,7 @@ def _size(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Made:
 
 
 _RULES: dict[str, Rule] = {
-    "aten.relu.default": _function("relu"), "aten.relu_.default": _function("relu"),
+    "aten.relu.default": _function("relu"),
     "aten.sigmoid.default": _torch("sigmoid", 1), "aten.tanh.default": _torch("tanh", 1),
     "aten.silu.default": _function("silu"), "aten.selu.default": _function("selu"),
     "aten.hardswish.default": _function("hardswish"), "aten.hardsigmoid.default": _function("hardsigmoid"),
@@ -430,3 +429,10 @@ _RULES: dict[str, Rule] = {
     "aten.contiguous.default": _same, "aten.clone.default": _same, "aten.alias.default": _same,
     "aten.detach.default": _same,
 }
+# ``out += x``, ``F.relu(out, inplace=True)``: later uses read the in-place node, so it is the same operation here
+# (and where another view of the tensor would have seen the change, the read-back check tells)
+_RULES |= {f"aten.{name}_.{overload}": _RULES[f"aten.{name}.{overload}"] for name, overload in (
+    name.split(".")[1:] for name in (
+    "aten.relu.default", "aten.sigmoid.default", "aten.tanh.default", "aten.silu.default", "aten.hardswish.default",
+    "aten.hardsigmoid.default", "aten.elu.default", "aten.hardtanh.default", "aten.leaky_relu.default",
+    "aten.add.Tensor", "aten.mul.Tensor"))}
