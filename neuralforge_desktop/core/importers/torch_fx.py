@@ -496,27 +496,6 @@ def flatten(result: Any) -> list[Any]:
     return [result]
 
 
-def _template_outputs(template: str) -> Any:
-    """The output structure a forward template assigns: ``"{y}, ({h}, {c}) = …"`` → ``["y", ["h", "c"]]``;
-    None when the call is more than ``{self}(inputs…)``."""
-    import ast
-    import re
-
-    template = re.sub(r"\{\?[a-z_0-9]+:(?:[^{}]|\{[^{}]*\})*\}", "", template)  # optional inputs, unwired
-    lhs, sep, rhs = template.partition(" = ")
-    if not sep or not re.fullmatch(r"\{self\}\((\{[a-z_0-9]+\}(, )?)+\)", rhs.strip()):
-        return None
-    tree = ast.parse(re.sub(r"\{([a-z_0-9]+)\}", r"\1", lhs), mode="eval").body
-
-    def walk(node: ast.expr) -> Any:
-        if isinstance(node, ast.Tuple):
-            return [walk(e) for e in node.elts]
-        assert isinstance(node, ast.Name)
-        return node.id
-
-    return walk(tree)
-
-
 def _shape_refs(node_id: str, outputs: Any) -> Any:
     if isinstance(outputs, list):
         return [_shape_refs(node_id, o) for o in outputs]
