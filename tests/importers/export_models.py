@@ -134,3 +134,18 @@ class InplaceResidual(nn.Module):
         if x.dim() == 4:
             out += x
         return F.relu(out, inplace=True)
+
+
+class ShapeAndValueBranch(nn.Module):
+    """A branch on a shape here, one on values in a submodule: only the submodule stays code."""
+
+    def __init__(self):
+        super().__init__()
+        self.inp = nn.Linear(5, 5)
+        self.gate = ValueBranch()
+        self.out = nn.Linear(5, 2)
+
+    def forward(self, x):
+        if x.shape[-1] == 5:
+            x = F.relu(self.inp(x))
+        return self.out(self.gate(x) + x)

@@ -53,7 +53,12 @@ def test_fx_untraceable_level_imports_through_torch_export(name, tmp_path, capsy
     assert report["types"] == types
     assert [e["module"] for e in report["exported"]] == [traced]
     assert all("torch.fx cannot trace" in e["fx_failure"] for e in report["exported"])
+    _check_generated_code(name, shape, out, capsys)
 
+
+def _check_generated_code(name: str, shape: str, out: Path, capsys) -> None:
+    """The generated code, loaded strictly with the written weights, computes what the module computes."""
+    tmp_path = out.parent
     generated = tmp_path / "net_gen.py"
     assert main(["codegen", str(out), "-o", str(generated)]) == 0
     capsys.readouterr()
@@ -67,6 +72,16 @@ def test_fx_untraceable_level_imports_through_torch_export(name, tmp_path, capsy
     with torch.no_grad():
         want, got = original(x), model.eval()(x)
     assert float((got - want).abs().max()) <= 1e-5
+
+
+def test_submodule_branching_on_values_stays_code_inside_an_exported_level(tmp_path, capsys):
+    out = tmp_path / "net.nfg"
+    report = _import("ShapeAndValueBranch", "x=5", out, capsys)
+    assert [e["module"] for e in report["exported"]] == ["(model)"]
+    assert [c["node"] for c in report["custom"]] == ["gate"]
+    assert "data-dependent" in report["custom"][0]["reason"]
+    assert report["types"] == {"Linear": 2, "ReLU": 1, "Add": 1, "CustomCode": 1}
+    _check_generated_code("ShapeAndValueBranch", "x=5", out, capsys)
 
 
 def test_report_text_names_the_level_torch_export_traced_and_the_unused_branch(tmp_path, capsys):

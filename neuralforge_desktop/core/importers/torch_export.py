@@ -13,11 +13,16 @@ arguments and results from the call signatures ``preserve_module_call_signature`
 ATen operations become the torch calls the function rules read (``aten.relu`` → ``F.relu``, ``aten.view`` →
 ``x.view``, ``aten.sym_size(x, 0)`` → ``x.size(0)`` …). An operation with no such counterpart makes the whole
 level custom code; so does a rewritten graph that does not compute what the module computes.
+
+A submodule torch.export cannot trace (one that branches on values) would fail its parent's export too: on a
+second try, such submodules run as one opaque operation with the shapes they returned, so the parent still
+becomes a graph and only the submodule stays code.
 """
 
 from __future__ import annotations
 
 import io
+import itertools
 import logging
 import operator
 import warnings
@@ -31,41 +36,133 @@ from neuralforge_desktop.core.importers.torch_fx import NotGraphable, _run, _tra
 _ROOT_KEY = "L__self__"
 
 
-def trace_level(module: Any, autowrap: tuple[Any, ...], inputs: list[Any]) -> tuple[Any, str | None]:
+def trace_level(module: Any, autowrap: tuple[Any, ...], inputs: list[Any],
+                recorded: dict[int, Any]) -> tuple[Any, str | None]:
     """The level's torch.fx graph, and None; or, where torch.fx fails, the exported one and why fx failed."""
     try:
         return _trace(module, autowrap), None
     except NotGraphable as failure:
-        return export_level(module, inputs, str(failure)), str(failure)
+        return export_level(module, inputs, recorded, str(failure)), str(failure)
 
 
-def export_level(module: Any, inputs: list[Any], fx_failure: str) -> Any:
+def export_level(module: Any, inputs: list[Any], recorded: dict[int, Any], fx_failure: str) -> Any:
     """The level as a torch.fx graph of torch-level calls (see the module docstring), or NotGraphable saying
-    why neither tracer can make it one."""
-    program = _export(module, inputs, fx_failure)
+    why neither tracer can make it one. ``recorded``: what submodules returned when the model ran (their shapes
+    stand in for submodules that cannot be exported)."""
+    program = _export(module, inputs, recorded, fx_failure)
     graph = _Rewrite(program, fx_failure).graph()
     _check(module, graph, inputs, fx_failure)
     return graph
 
 
-def _export(module: Any, inputs: list[Any], fx_failure: str) -> Any:
+def _export(module: Any, inputs: list[Any], recorded: dict[int, Any], fx_failure: str) -> Any:
+    """Export the level; where that fails (inside a submodule whose code branches on values, say), once more with
+    the submodules torch.fx cannot trace as opaque operations: the level's graph only calls them anyway."""
     import torch
 
     batch = inputs[0].shape[0] if inputs and inputs[0].dim() else None
     dim = torch.export.Dim("batch") if batch is not None and batch >= 2 else None  # 0 and 1 are always fixed
     shapes = tuple({0: dim} if dim is not None and t.dim() and t.shape[0] == batch else None for t in inputs)
     children = tuple(name for name, _ in module.named_modules() if name)
-    try:
-        with warnings.catch_warnings(), _quiet_logs():  # nn.LSTM reassigns its flat weights while traced
-            warnings.simplefilter("ignore")  # (harmless here); a failing export logs the graph it reached
+
+    def attempt(opaque: list[tuple[Any, Any]]) -> Any:
+        with warnings.catch_warnings(), _quiet_logs(), _opaque(opaque, batch):  # nn.LSTM reassigns its flat weights
+            warnings.simplefilter("ignore")  # while traced (harmless here); a failed export prints its graph
             return torch.export.export(module, tuple(inputs), dynamic_shapes=shapes if dim is not None else None,
                                        strict=False, preserve_module_call_signature=children)
+
+    try:
+        return attempt([])
     except Exception as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        detail = f"{type(exc).__name__}: {first[:200]}"
-        if dim is not None and "Constraints violated (batch)" in first:
-            detail = f"the code fixes the batch size to the example's {batch}"
-        raise NotGraphable(f"{fx_failure}; torch.export cannot trace it either ({detail})") from None
+        failure = exc
+    opaque = _opaque_candidates(module, recorded)
+    if opaque:
+        try:
+            return attempt(opaque)
+        except Exception:  # the first failure is the one to report
+            pass
+    first = str(failure).strip().splitlines()[0] if str(failure).strip() else ""
+    detail = f"{type(failure).__name__}: {first[:200]}"
+    if dim is not None and "Constraints violated (batch)" in first:
+        detail = f"the code fixes the batch size to the example's {batch}"
+    raise NotGraphable(f"{fx_failure}; torch.export cannot trace it either ({detail})") from None
+
+
+# An opaque submodule: key → (module, [(shape, dtype, batch-first)] of what it returned, one tensor or a tuple)
+_OPAQUE: dict[int, tuple[Any, list[tuple[tuple[int, ...], Any, bool]], bool]] = {}
+_opaque_op: list[Any] = []  # the custom operation standing for them, registered once
+_KEYS = itertools.count()
+
+
+def _opaque_candidates(module: Any, recorded: dict[int, Any]) -> list[tuple[Any, Any]]:
+    """(submodule, what it returned) for the level's direct submodules that are more than one catalog layer
+    (containers, the user's modules) and ran once, returning a tensor or a tuple of tensors."""
+    import torch
+    from torch import nn
+
+    found = []
+    for _, child in module.named_children():
+        items = list(child.children()) if isinstance(child, nn.ModuleList | nn.ModuleDict) else [child]
+        for item in items:
+            leaf = type(item).__module__.startswith("torch.") and not isinstance(item, nn.Sequential)
+            leaf = leaf or "forward" in vars(item)  # a forward set on the instance: not ours to swap
+            out = recorded.get(id(item))
+            outs = list(out) if isinstance(out, tuple) else [out]
+            if not leaf and out is not None and all(isinstance(t, torch.Tensor) and t.dim() for t in outs):
+                found.append((item, out))
+    return found
+
+
+@contextmanager
+def _opaque(children: list[tuple[Any, Any]], batch: int | None) -> Iterator[None]:
+    """While exporting, each of ``children`` runs as one operation whose result has the shapes it had (the batch
+    following the input's): its own code, which may branch on values, is not traced. Its submodule call stays
+    in the graph, which is all the level's graph needs; the submodule itself is converted on its own."""
+    import torch
+
+    if children and not _opaque_op:
+        _opaque_op.append(_register_opaque_op())
+    keys = []
+    try:
+        for child, out in children:
+            key = next(_KEYS)
+            outs = list(out) if isinstance(out, tuple) else [out]
+            _OPAQUE[key] = (child, [(tuple(t.shape), t.dtype, t.shape[0] == batch) for t in outs],
+                            isinstance(out, tuple))
+            keys.append(key)
+
+            def forward(*args: Any, _key: int = key, _child: Any = child, **kwargs: Any) -> Any:
+                if kwargs or not all(isinstance(a, torch.Tensor) for a in args):
+                    return type(_child).forward(_child, *args, **kwargs)
+                results = _opaque_op[0](list(args), _key)
+                return tuple(results) if _OPAQUE[_key][2] else results[0]
+
+            child.forward = forward
+        yield
+    finally:
+        for child, _ in children:
+            child.__dict__.pop("forward", None)
+        for key in keys:
+            del _OPAQUE[key]
+
+
+def _register_opaque_op() -> Any:
+    import torch
+
+    @torch.library.custom_op("neuralforge_import::opaque_submodule", mutates_args=(),
+                             schema="(Tensor[] xs, int key) -> Tensor[]")
+    def opaque_submodule(xs: list[torch.Tensor], key: int) -> list[torch.Tensor]:
+        child, _, _ = _OPAQUE[key]
+        return [t.clone() for t in flatten(type(child).forward(child, *xs))]
+
+    @opaque_submodule.register_fake
+    def _(xs: list[torch.Tensor], key: int) -> list[torch.Tensor]:
+        batch = xs[0].shape[0] if xs and xs[0].dim() else None
+        return [torch.empty((batch, *shape[1:]) if follows and batch is not None else shape, dtype=dtype,
+                            device=xs[0].device if xs else "cpu")
+                for shape, dtype, follows in _OPAQUE[key][1]]
+
+    return opaque_submodule
 
 
 @contextmanager

@@ -120,7 +120,7 @@ class ModuleLevel:
         from neuralforge_desktop.core.importers.torch_export import trace_level  # it imports this module
 
         # self.exported: why torch.fx failed, when torch.export traced this level instead
-        self.fx_graph, self.exported = trace_level(module, helper_functions(ctx.cat, module), inputs)
+        self.fx_graph, self.exported = trace_level(module, helper_functions(ctx.cat, module), inputs, ctx.recorded)
         self.out.exported += [(path.removesuffix("."), self.exported)] if self.exported else []
         self.values = _run(module, self.fx_graph, inputs, ctx.recorded)
         self.refs: dict[Any, Any] = {}  # fx node → (graph node id, port), or a tuple of those
