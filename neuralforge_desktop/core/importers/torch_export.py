@@ -57,7 +57,7 @@ def export_level(module: Any, inputs: list[Any], recorded: dict[int, Any], fx_fa
 
 def _export(module: Any, inputs: list[Any], recorded: dict[int, Any], fx_failure: str) -> Any:
     """Export the level; where that fails (inside a submodule whose code branches on values, say), once more with
-    the submodules torch.fx cannot trace as opaque operations: the level's graph only calls them anyway."""
+    its containers and the user's submodules as opaque operations: the level's graph only calls them anyway."""
     import torch
 
     batch = inputs[0].shape[0] if inputs and inputs[0].dim() else None
