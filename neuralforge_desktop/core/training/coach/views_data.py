@@ -54,7 +54,8 @@ class HistogramMatrix:
 def layer_order(diag: RunDiagnostics) -> list[str]:
     """Every layer the records name, in model order (the first record that names a layer places it)."""
     seen: dict[str, None] = {}
-    for record in [*diag.layers, *diag.histograms]:
+    records: list[LayerStats | Histograms] = [*diag.layers, *diag.histograms]
+    for record in records:
         for name in record.layers:
             seen.setdefault(name, None)
     return list(seen)
