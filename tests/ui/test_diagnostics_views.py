@@ -102,3 +102,14 @@ def test_dialog_and_theme_switch(qtbot: Any) -> None:
     assert [dialog.view.tabs.tabText(i) for i in range(4)] == list(TABS)
     dialog.view.set_theme("dark")
     assert dialog.view.grad_map.image.image.shape == (4, 50)
+
+
+def test_a_deep_model_names_every_kth_layer_so_names_do_not_overlap(qtbot: Any) -> None:
+    layers = [f"block{i // 3}/conv{i % 3}" for i in range(96)]
+    none = [None] * len(layers)
+    records = [LayerStats(step, layers, [0.1 * (i + 1) for i in range(96)], none, none, none, none, none, none)
+               for step in (10, 20, 30)]
+    view = _shown(qtbot, RunDiagnostics(layers=records))
+    major, minor = view.grad_map.widget.getPlotItem().getAxis("left")._tickLevels
+    assert len(major) == 32 and len(major) + len(minor) == 96
+    assert view.grad_map.image.image.shape == (96, 3)

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QWidget
 from neuralforge_desktop.ui.theme import PlotColors
 
 COLOR_MAP = "viridis"  # perceptually even and readable on dark and light backgrounds alike
+MAX_ROW_LABELS = 32
 
 
 def themed_plot(parent: QWidget, colors: PlotColors, left: str, bottom: str = "step",
@@ -93,8 +94,12 @@ class Heatmap:
         item.getViewBox().setRange(xRange=(x0, x0 + width), yRange=(y0, y0 + height), padding=0)
 
     def set_row_names(self, names: Sequence[str]) -> None:
-        """Label row ``i`` (drawn from y=i to i+1) with ``names[i]``."""
-        self.widget.getPlotItem().getAxis("left").setTicks([[(i + 0.5, n) for i, n in enumerate(names)], []])
+        """Label row ``i`` (drawn from y=i to i+1) with ``names[i]``; past ``MAX_ROW_LABELS`` rows every k-th
+        row is named (the others keep a tick), so a deep model's names do not print over each other."""
+        every = max(1, -(-len(names) // MAX_ROW_LABELS))
+        major = [(i + 0.5, n) for i, n in enumerate(names) if i % every == 0]
+        minor = [(i + 0.5, "") for i in range(len(names)) if i % every]
+        self.widget.getPlotItem().getAxis("left").setTicks([major, minor])
 
     def levels(self) -> tuple[float, float]:
         low, high = self.bar.levels()
