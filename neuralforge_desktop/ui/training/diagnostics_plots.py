@@ -60,6 +60,7 @@ class Heatmap:
                  top_down: bool = False) -> None:
         self.widget = themed_plot(parent, colors, left)
         item = self.widget.getPlotItem()
+        item.showGrid(x=False, y=False)  # grid lines over the cells would read as data
         item.getViewBox().invertY(top_down)
         self.image = pg.ImageItem(axisOrder="row-major")
         item.addItem(self.image)

@@ -237,7 +237,8 @@ class DiagnosticsView(QWidget):
             return
         grid, shares = uniform_columns(hm.steps, hm.shares)
         x0, width = column_rect(grid)
-        logs = _log10(shares, SHARE_FLOOR)
+        # An empty bin shows the background (no values there); a nearly empty one the floor colour.
+        logs = _log10(np.where(shares > 1e-12, shares, np.nan), SHARE_FLOOR)
         lo, hi = float(hm.edges[0]), float(hm.edges[-1])
         self.hist_map.set_matrix(logs, x0, width, lo, hi - lo, levels=(np.log10(SHARE_FLOOR), 0.0))
         sampled = hm.counts[hm.counts > 0]
