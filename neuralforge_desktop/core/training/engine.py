@@ -24,6 +24,8 @@ from neuralforge_desktop.core.training.checkpoints import (
     load_checkpoint,
     save_checkpoint,
 )
+from neuralforge_desktop.core.training.coach.capture import DiagnosticsCapture, start_capture
+from neuralforge_desktop.core.training.coach.records import RunDiagnostics
 from neuralforge_desktop.core.training.config import TrainConfig
 from neuralforge_desktop.core.training.distributed import World
 from neuralforge_desktop.core.training.evaluation import final_report, perplexity, validation_metrics
@@ -85,6 +87,9 @@ class Trainer:
         self.control = control or Control(None)
         self.checkpoints = run_dir / "checkpoints"
         self.world = world or World()  # several processes under torchrun: see distributed.py
+        # What the Coach reads: the captured diagnostics so far, kept here whether or not a store records them.
+        self.diagnostics = RunDiagnostics(level=self.config.diagnostics)
+        self.capture: DiagnosticsCapture | None = None  # None at --diagnostics off, and on ranks other than 0
 
     def _log(self, metrics: dict[str, float | None], step: int) -> None:
         if self.store is not None:
@@ -115,6 +120,8 @@ class Trainer:
             load_initial_weights(parts.model, self.run_dir / self.config.init)
         state = self._restore(parts) if resume else LoopState()
         parts.ddp = self.world.wrap(parts.model, parts.device)
+        self.diagnostics, self.capture = start_capture(parts, self.config.diagnostics, self.store, self.run_id,
+                                                       main=self.world.main, resume=resume)
         if not self.world.main:  # the carried sums of a mid-epoch checkpoint are rank 0's: counted once
             state.carried_loss, state.carried_correct, state.carried_seen = 0.0, 0, 0
         if self.store is not None:
@@ -209,15 +216,22 @@ class Trainer:
         if cfg.augment_flip or cfg.augment_crop:
             xb = tuple(_augment(x, cfg, state.epoch, step) if x.is_floating_point() and x.dim() == 4 else x
                        for x in xb)
+        capture = self.capture
+        if capture is not None:
+            capture.start_step(state.global_step + 1)
         with torch.autocast(parts.device.type, dtype=parts.amp_dtype, enabled=parts.amp):
             out = parts.forward(*xb)
             loss = parts.setup.loss_fn(out, yb)
+        if capture is not None:
+            capture.check_loss(loss, xb, state.global_step + 1)
         optimizer, scaler = parts.optimizer, parts.scaler
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         if cfg.grad_clip:
             scaler.unscale_(optimizer)
             torch.nn.utils.clip_grad_norm_(parts.model.parameters(), cfg.grad_clip)
+        if capture is not None:
+            capture.after_backward(scaler, unscaled=bool(cfg.grad_clip))
         scaler.step(optimizer)
         scaler.update()
         parts.scheduler.step()
@@ -228,6 +242,8 @@ class Trainer:
         tally.seen += n
         state.global_step += 1
         state.step_in_epoch = step + 1
+        if capture is not None:
+            capture.after_update(state.global_step)
         if state.global_step % cfg.log_every == 0:
             value = float(loss.detach())
             lr = optimizer.param_groups[0]["lr"]
@@ -239,6 +255,8 @@ class Trainer:
     def _end_epoch(self, parts: TrainingParts, state: LoopState, tally: EpochTally) -> bool:
         """Validate, report and checkpoint a completed epoch; True if early stopping ends the run here."""
         cfg = self.config
+        if self.capture is not None:
+            self.capture.end_epoch(state.epoch + 1, state.global_step)
         loss_total, correct_total, seen_total = tally.totals()
         if self.world.parallel:
             loss_total, correct_sum, seen_sum = self.world.sum(loss_total, correct_total, seen_total)
