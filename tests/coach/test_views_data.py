@@ -103,3 +103,17 @@ def test_uneven_samples_are_held_on_an_even_grid() -> None:
     assert same_grid is even and same is not None and same.shape == (1, 3)
     long_grid, long_values = uniform_columns(np.array([0, 1, 100_000]), np.zeros((2, 3)), max_columns=100)
     assert len(long_grid) <= 100 and long_values.shape == (2, len(long_grid))
+
+
+def test_shrinking_gradients_get_enough_common_bins_to_keep_the_newest_sample_resolved() -> None:
+    wide = Histogram(lo=-1.0, hi=1.0, counts=[1] * 32)
+    narrow = Histogram(lo=-0.01, hi=0.01, counts=[0] * 15 + [5, 5] + [0] * 15)  # 100× narrower
+    diag = RunDiagnostics(histograms=[Histograms(10, ["a"], [wide], [None]), Histograms(20, ["a"], [narrow], [None])])
+    hm = histogram_matrix(diag, "a", "grad")
+    assert hm is not None and hm.shares.shape == (1024, 2)  # capped; 32 × 100 would be 3,200
+    assert hm.newest_range() == (-0.01, 0.01)
+    inside = (hm.edges[:-1] >= -0.01) & (hm.edges[1:] <= 0.01)
+    assert np.count_nonzero(inside) >= 8  # the narrow sample's range spans several common bins, not one
+    centre = hm.edges[:-1][hm.shares[:, 1] > 0]
+    assert np.all(np.abs(centre) < 0.002)  # and its values sit at its centre, where its histogram put them
+    assert hm.shares[:, 1].sum() == pytest.approx(1.0)

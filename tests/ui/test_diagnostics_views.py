@@ -60,6 +60,10 @@ def test_histograms_follow_the_chosen_layer_and_kind_with_the_true_value_range(q
     assert fc_rect.height() < 1.0 < relu_rect.height()  # gradients are small numbers, activations are not
     assert view.hist_map.image.image.shape[0] == 64  # common bins down, samples across
     assert "10 samples" in view.hist_note.text()
+    view.show_histograms("fc", "grad", zoom="Newest sample")
+    (low, high) = view.hist_map.widget.getPlotItem().getViewBox().viewRange()[1]
+    assert high - low < 0.5 * fc_rect.height()  # the newest gradients are the narrowest: zoomed in on them
+    assert low < 0.0 < high
 
 
 def test_update_ratio_plot_has_a_curve_per_layer_and_the_rule_of_thumb(qtbot: Any) -> None:
@@ -113,3 +117,38 @@ def test_a_deep_model_names_every_kth_layer_so_names_do_not_overlap(qtbot: Any) 
     major, minor = view.grad_map.widget.getPlotItem().getAxis("left")._tickLevels
     assert len(major) == 32 and len(major) + len(minor) == 96
     assert view.grad_map.image.image.shape == (96, 3)
+
+
+def test_the_runs_dock_opens_a_real_runs_diagnostics_and_says_when_a_run_has_none(qtbot: Any, tmp_path) -> None:
+    from neuralforge_desktop.core.store.sqlite_store import Store
+    from neuralforge_desktop.core.training.config import TrainConfig
+    from neuralforge_desktop.core.training.engine import Trainer
+    from neuralforge_desktop.core.training.runner import prepare_run
+    from neuralforge_desktop.ui.training.runs_panel import RunsPanel
+    from tests.training_graphs import digits_mlp
+
+    store = Store(tmp_path / "store.db")
+    ids = {}
+    for level in ("full", "off"):
+        graph = digits_mlp(dropout=0.0)
+        cfg = TrainConfig(dataset="digits", limit=160, epochs=1, batch_size=16, seed=0, threads=1, diagnostics=level)
+        run_id, folder = prepare_run(graph, cfg, store, "views", f"diag-{level}")
+        assert Trainer(graph, cfg, run_id, folder, lambda event: None, store).run().status == "finished"
+        ids[level] = run_id
+    store.close()
+    runs = RunsPanel(tmp_path / "store.db")
+    qtbot.addWidget(runs)
+    assert not runs.diagnostics_button.isEnabled()  # no run selected yet
+    runs.select_runs([ids["full"]])
+    assert runs.diagnostics_button.isEnabled()
+    dialog = runs.open_diagnostics()
+    assert dialog is not None
+    qtbot.addWidget(dialog)
+    view = dialog.view
+    assert view.has_data() and view.grad_layers == ["fc1", "fc2"]
+    assert view.grad_map.image.image.shape[0] == 2 and np.isfinite(view.grad_map.image.image).any()
+    assert [view.layer_combo.itemText(i) for i in range(view.layer_combo.count())] == ["fc1", "fc2"]
+    runs.select_runs([ids["off"]])
+    dialog = runs.open_diagnostics()
+    qtbot.addWidget(dialog)
+    assert not dialog.view.has_data() and dialog.view.message.text() == NO_DIAGNOSTICS

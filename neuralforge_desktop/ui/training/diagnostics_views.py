@@ -48,6 +48,7 @@ UPDATE_RATIO_RULE = 1e-3  # ‖Δw‖/‖w‖ per step: far below, a layer barel
 SHARE_FLOOR = 1e-4  # a histogram bin holding under 0.01 % of the values is drawn as empty
 TABS = ("Gradient flow", "Histograms", "Update/weight", "Activations")
 HISTOGRAM_KINDS = {"Gradients": "grad", "Activations": "act"}
+ZOOMS = ("Whole run", "Newest sample")  # the value range the histogram map opens on
 
 
 def _log10(values: np.ndarray, floor: float) -> np.ndarray:
@@ -108,12 +109,17 @@ class DiagnosticsView(QWidget):
         self.layer_combo = QComboBox(page)
         self.kind_combo = QComboBox(page)
         self.kind_combo.addItems(list(HISTOGRAM_KINDS))
+        self.zoom_combo = QComboBox(page)
+        self.zoom_combo.addItems(list(ZOOMS))
+        self.zoom_combo.setToolTip("Gradients often shrink as training goes on: zoom the value axis to the newest "
+                                   "sample's range to see its shape (drag a box to zoom anywhere).")
         self.hist_note = QLabel(page)
         self.hist_map = Heatmap(page, self._colors, "value", "log₁₀ share of values")
         head = QHBoxLayout()
         head.addWidget(QLabel("Layer", page))
         head.addWidget(self.layer_combo, 1)
         head.addWidget(self.kind_combo)
+        head.addWidget(self.zoom_combo)
         head.addWidget(self.hist_note, 2)
         box = QVBoxLayout(page)
         box.setContentsMargins(0, 6, 0, 0)
@@ -121,6 +127,7 @@ class DiagnosticsView(QWidget):
         box.addWidget(self.hist_map.widget, 1)
         self.kind_combo.currentTextChanged.connect(lambda _: self._fill_layer_combo())
         self.layer_combo.currentTextChanged.connect(lambda _: self._draw_histograms())
+        self.zoom_combo.currentTextChanged.connect(lambda _: self._draw_histograms())
         return page
 
     def _ratio_tab(self) -> QWidget:
@@ -177,8 +184,9 @@ class DiagnosticsView(QWidget):
     def select_tab(self, name: str) -> None:
         self.tabs.setCurrentIndex(TABS.index(name))
 
-    def show_histograms(self, layer: str, kind: str = "grad") -> None:
-        """Pick the histograms of ``layer`` (``grad`` or ``act``)."""
+    def show_histograms(self, layer: str, kind: str = "grad", zoom: str = ZOOMS[0]) -> None:
+        """Pick the histograms of ``layer`` (``grad`` or ``act``), the value axis on ``zoom`` (one of ZOOMS)."""
+        self.zoom_combo.setCurrentText(zoom)
         self.kind_combo.setCurrentText(next(k for k, v in HISTOGRAM_KINDS.items() if v == kind))
         self.layer_combo.setCurrentText(layer)
 
@@ -241,6 +249,9 @@ class DiagnosticsView(QWidget):
         logs = _log10(np.where(shares > 1e-12, shares, np.nan), SHARE_FLOOR)
         lo, hi = float(hm.edges[0]), float(hm.edges[-1])
         self.hist_map.set_matrix(logs, x0, width, lo, hi - lo, levels=(np.log10(SHARE_FLOOR), 0.0))
+        if self.zoom_combo.currentText() == ZOOMS[1]:
+            low, high = hm.newest_range()
+            self.hist_map.widget.getPlotItem().getViewBox().setYRange(low, high, padding=0.02)
         sampled = hm.counts[hm.counts > 0]
         self.hist_note.setText(f"{len(sampled)} samples, values {lo:.3g} to {hi:.3g}, "
                                f"about {int(np.median(sampled)):,} values each")

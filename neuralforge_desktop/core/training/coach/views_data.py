@@ -19,7 +19,8 @@ from neuralforge_desktop.core.training.coach.records import Histograms, LayerSta
 
 LAYER_STATS = ("grad_norm", "weight_norm", "update_ratio", "act_mean", "act_std", "act_zero_frac", "act_sat_frac")
 HISTOGRAM_KINDS = ("grad", "act")
-COMMON_BINS = 64
+COMMON_BINS = 64  # the fewest common bins a histogram matrix gets
+MAX_COMMON_BINS = 1024  # the most: a layer whose values shrank 30× keeps its newest samples' 32 bins apart
 MAX_COLUMNS = 2000  # an even grid finer than this gains nothing on screen and costs memory
 
 
@@ -49,6 +50,13 @@ class HistogramMatrix:
     edges: np.ndarray  # (bins + 1,)
     shares: np.ndarray  # (bins, samples)
     counts: np.ndarray  # (samples,) values sampled per column (0 where missing)
+    ranges: np.ndarray  # (samples, 2) each sample's own lo and hi (NaN where missing)
+
+    def newest_range(self) -> tuple[float, float]:
+        """The value range of the newest sample that has one (where a view zooms to see it closely)."""
+        present = np.flatnonzero(self.counts > 0)
+        lo, hi = self.ranges[present[-1]]
+        return float(lo), float(hi)
 
 
 def layer_order(diag: RunDiagnostics) -> list[str]:
@@ -110,8 +118,11 @@ def _check_kind(kind: str) -> None:
 
 
 def histogram_matrix(diag: RunDiagnostics, layer: str, kind: str = "grad",
-                     bins: int = COMMON_BINS) -> HistogramMatrix | None:
-    """``layer``'s ``kind`` histograms over time on ``bins`` common bins, or None if it has none.
+                     bins: int | None = None) -> HistogramMatrix | None:
+    """``layer``'s ``kind`` histograms over time on ``bins`` common bins, or None if it has none. Without
+    ``bins``, enough bins (from ``COMMON_BINS`` to ``MAX_COMMON_BINS``) that the narrowest sample's own bins
+    stay apart: gradients often shrink tenfold over a run, and the late samples would otherwise fall into a
+    single common bin.
 
     A record's counts are spread over the common bins assuming values are evenly spread inside each of its
     own bins (the only assumption a histogram allows): the count moved into a common bin is the source
@@ -131,7 +142,11 @@ def histogram_matrix(diag: RunDiagnostics, layer: str, kind: str = "grad",
     if not hi > lo:  # every value sampled was the same number: one bin around it still shows where it is
         pad = abs(lo) * 0.05 or 1e-12
         lo, hi = lo - pad, hi + pad
+    if bins is None:
+        narrowest = min((h.hi - h.lo for _, h in found if h.hi > h.lo), default=hi - lo)
+        bins = int(min(MAX_COMMON_BINS, max(COMMON_BINS, np.ceil(len(found[0][1].counts) * (hi - lo) / narrowest))))
     edges = np.linspace(lo, hi, bins + 1)
+    ranges = np.full((len(records), 2), np.nan)
     shares = np.full((bins, len(records)), np.nan)
     counts = np.zeros(len(records), dtype=np.int64)
     for j, hist in found:
@@ -147,7 +162,9 @@ def histogram_matrix(diag: RunDiagnostics, layer: str, kind: str = "grad",
             moved[min(int(np.searchsorted(edges, hist.lo, side="right")) - 1, bins - 1)] = total
         shares[:, j] = moved / total
         counts[j] = int(total)
-    return HistogramMatrix(layer, kind, np.array([r.step for r in records], dtype=np.int64), edges, shares, counts)
+        ranges[j] = (hist.lo, hist.hi)
+    return HistogramMatrix(layer, kind, np.array([r.step for r in records], dtype=np.int64), edges, shares, counts,
+                           ranges)
 
 
 def uniform_columns(steps: np.ndarray, values: np.ndarray,
