@@ -279,7 +279,7 @@ class DiagnosticsView(QWidget):
             widget.setVisible(not matrix.empty)
             shown += not matrix.empty
             self._draw_curves(widget, matrix, scale=100.0)
-            widget.getPlotItem().setYRange(0, 100)
+            widget.getPlotItem().setYRange(0, 100, padding=0.02)
         self.activation_note.setVisible(shown == 0)
 
 
