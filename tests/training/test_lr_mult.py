@@ -174,3 +174,23 @@ def test_multipliers_are_recorded_as_run_params(tmp_path) -> None:
     run_id, _ = prepare_run(graph, TrainConfig(dataset="digits"), store)
     params = store.get_run(run_id).params
     assert params["lr_mult/stage/fc"] == 0.25 and "lr_mult/head" not in params
+
+
+def test_a_whole_run_keeps_a_node_at_zero_still_as_its_diagnostics_show(tmp_path) -> None:
+    from neuralforge_desktop.core.store.sqlite_store import Store
+    from neuralforge_desktop.core.training.coach.stored import load_run_diagnostics
+    from neuralforge_desktop.core.training.engine import Trainer
+    from neuralforge_desktop.core.training.runner import prepare_run
+
+    graph = digits_mlp(dropout=0.0)
+    graph.node("fc1").lr_mult = 0.0
+    store = Store(tmp_path / "store.db")
+    cfg = TrainConfig(dataset="digits", limit=160, epochs=1, batch_size=16, optimizer="adamw", lr=1e-2, seed=0,
+                      threads=1, schedule="cosine", diagnostics="basic")
+    run_id, folder = prepare_run(graph, cfg, store, "lr-mult")
+    assert Trainer(graph, cfg, run_id, folder, lambda event: None, store).run().status == "finished"
+    assert store.get_run(run_id).params["lr_mult/fc1"] == 0.0
+    diag = load_run_diagnostics(store, run_id)
+    assert diag is not None and diag.layers
+    assert {value for _, value in diag.series("update_ratio", "fc1")} == {0.0}
+    assert all(value > 0 for _, value in diag.series("update_ratio", "fc2"))
