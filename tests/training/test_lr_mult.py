@@ -194,3 +194,23 @@ def test_a_whole_run_keeps_a_node_at_zero_still_as_its_diagnostics_show(tmp_path
     assert diag is not None and diag.layers
     assert {value for _, value in diag.series("update_ratio", "fc1")} == {0.0}
     assert all(value > 0 for _, value in diag.series("update_ratio", "fc2"))
+
+
+def test_an_untrainable_node_or_block_keeps_its_weights() -> None:
+    graph = digits_mlp(dropout=0.0)
+    graph.node("fc1").trainable = False
+    cfg = TrainConfig(dataset="digits", limit=64, batch_size=32, epochs=1, optimizer="sgd", lr=0.1, momentum=0.0,
+                      weight_decay=0.0, seed=3, device="cpu").validate()
+    parts = build_parts(graph, cfg)
+    assert not any(p.requires_grad for p in parts.model.fc1.parameters())
+    trained = {id(p) for group in parts.optimizer.param_groups for p in group["params"]}
+    assert trained == {id(p) for p in parts.model.fc2.parameters()}
+
+    from neuralforge_desktop.core.build.torch_builder import build_model
+    from neuralforge_desktop.core.training.param_groups import freeze_untrainable
+
+    blocky = _blocky()
+    blocky.node("stage").trainable = False
+    model = build_model(blocky)
+    assert freeze_untrainable(model, blocky) == 4  # weight and bias of both copies of the body
+    assert all(p.requires_grad for p in model.head.parameters())

@@ -1,4 +1,5 @@
-"""Layer-wise learning rates: each node's ``lr_mult`` turned into optimizer parameter groups.
+"""What each node's training settings mean for the optimizer: ``lr_mult`` turned into parameter groups, and
+``trainable`` (unticked) turned into parameters that get no gradient.
 
 A built model records which graph node each of its steps runs (``_step_nodes``) and the attribute holding that
 step's submodule (``_step_attrs``); a Block's submodule is a model of the same kind for its body (a
@@ -43,8 +44,10 @@ def lr_mults(graph: Graph) -> dict[str, float]:
     return out
 
 
-def _node_parameters(model: Any, graph: Graph | None, outer: float) -> Iterator[tuple[float, Any]]:
-    """(multiplier, parameter) for the parameters of each step's submodule, nested Blocks included."""
+def _node_parameters(model: Any, graph: Graph | None, outer: float,
+                     frozen: bool = False) -> Iterator[tuple[float, bool, Any]]:
+    """(multiplier, frozen, parameter) for the parameters of each step's submodule, nested Blocks included;
+    ``frozen``: the node or a Block around it is not trainable."""
     from torch import nn
 
     for node_id, attr in zip(getattr(model, "_step_nodes", ()), getattr(model, "_step_attrs", ()), strict=True):
@@ -52,15 +55,28 @@ def _node_parameters(model: Any, graph: Graph | None, outer: float) -> Iterator[
             continue
         node = graph.nodes.get(node_id) if graph is not None else None
         mult = outer * (node.lr_mult if node is not None else 1.0)
+        still = frozen or (node is not None and not node.trainable)
         sub = getattr(model, attr)
+        body = node.body if node is not None else None
         if hasattr(sub, "_step_nodes"):  # a Block's body
-            yield from _node_parameters(sub, node.body if node is not None else None, mult)
+            yield from _node_parameters(sub, body, mult, still)
         elif isinstance(sub, nn.Sequential | nn.ModuleList) and all(hasattr(m, "_step_nodes") for m in sub):
             for body_copy in sub:  # a repeated Block: every copy of the body trains at the same rates
-                yield from _node_parameters(body_copy, node.body if node is not None else None, mult)
+                yield from _node_parameters(body_copy, body, mult, still)
         else:
             for param in sub.parameters():
-                yield mult, param
+                yield mult, still, param
+
+
+def freeze_untrainable(model: Any, graph: Graph) -> int:
+    """Stop gradients to the parameters of nodes that are not trainable (unticked in the inspector, or inside
+    such a Block), so the optimizer leaves them as they are; returns how many tensors were frozen."""
+    count = 0
+    for _, frozen, param in _node_parameters(model, graph, 1.0):
+        if frozen and param.requires_grad:
+            param.requires_grad_(False)
+            count += 1
+    return count
 
 
 def parameter_groups(model: Any, graph: Graph, lr: float) -> list[dict[str, Any]] | None:
@@ -72,7 +88,7 @@ def parameter_groups(model: Any, graph: Graph, lr: float) -> list[dict[str, Any]
         return None
     groups: dict[float, list[Any]] = {1.0: []}
     seen: set[int] = set()
-    for mult, param in _node_parameters(model, graph, 1.0):
+    for mult, _, param in _node_parameters(model, graph, 1.0):
         if id(param) in seen or not param.requires_grad:
             continue
         seen.add(id(param))

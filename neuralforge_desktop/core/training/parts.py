@@ -11,6 +11,7 @@ from typing import Any
 from neuralforge_desktop.core.ir.graph import Graph
 from neuralforge_desktop.core.training.config import TrainConfig
 from neuralforge_desktop.core.training.metrics import resolve_metric
+from neuralforge_desktop.core.training.param_groups import freeze_untrainable, parameter_groups
 from neuralforge_desktop.core.training.setup import (
     Setup,
     bind_dataset,
@@ -78,6 +79,7 @@ def build_parts(graph: Graph, cfg: TrainConfig) -> TrainingParts:
     setup = build_setup(graph, bundle)
     check_fit(graph, bundle, setup)  # before the first step: a mismatch is a message, not a torch error
     model = setup.model.to(device)
+    freeze_untrainable(model, graph)  # before the optimizer: frozen parameters are not given to it
     fields = [binding.fields[name] for name in model.input_names]
     x_train, y_train = to_tensors(bundle.train, device, setup.task, fields, bundle.input_name)
     x_val, y_val = (to_tensors(bundle.val, device, setup.task, fields, bundle.input_name) if len(bundle.val)
@@ -96,8 +98,6 @@ def build_parts(graph: Graph, cfg: TrainConfig) -> TrainingParts:
 def _optimizer(model: Any, cfg: TrainConfig, graph: Graph | None = None) -> Any:
     """The configured optimizer; with nodes whose ``lr_mult`` is not 1, one parameter group per multiplier."""
     import torch
-
-    from neuralforge_desktop.core.training.param_groups import parameter_groups
 
     groups = parameter_groups(model, graph, cfg.lr) if graph is not None else None
     params: Any = groups if groups is not None else [p for p in model.parameters() if p.requires_grad]
