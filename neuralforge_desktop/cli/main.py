@@ -15,11 +15,13 @@ from neuralforge_desktop.cli import (
     app_cmd,
     calibrate_cmd,
     check_cmds,
+    coach_cmd,
     components_cmd,
     datasets_cmd,
     demo_cmd,
     diagram_cmd,
     export_cmd,
+    fix_cmd,
     hosts_cmd,
     import_cmd,
     layers_cmd,
@@ -51,6 +53,7 @@ examples:
   neuralforge diagram zoo:resnet18 -o resnet18.svg
   neuralforge train mnist.nfg --dataset mnist-10k --epochs 3
   neuralforge runs list
+  neuralforge coach RUN
   neuralforge train mnist.nfg --dataset mnist-10k --queue --priority 5
   neuralforge queue run
   neuralforge export mnist.nfg --run RUN --format onnx -o mnist.onnx
@@ -94,7 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     layers_cmd.add_parsers(sub)
     datasets_cmd.add_parsers(sub)
     train_cmds.add_parsers(sub)
+    fix_cmd.add_parsers(sub)
     runs_cmd.add_parsers(sub)
+    coach_cmd.add_parsers(sub)
     queue_cmd.add_parsers(sub)
     demo_cmd.add_parsers(sub)
     calibrate_cmd.add_parsers(sub)

@@ -25,6 +25,7 @@ from neuralforge_desktop.core.training.checkpoints import (
     save_checkpoint,
 )
 from neuralforge_desktop.core.training.coach.capture import DiagnosticsCapture, start_capture
+from neuralforge_desktop.core.training.coach.live import CoachHook
 from neuralforge_desktop.core.training.coach.records import RunDiagnostics
 from neuralforge_desktop.core.training.config import TrainConfig
 from neuralforge_desktop.core.training.distributed import World
@@ -90,6 +91,7 @@ class Trainer:
         # What the Coach reads: the captured diagnostics so far, kept here whether or not a store records them.
         self.diagnostics = RunDiagnostics(level=self.config.diagnostics)
         self.capture: DiagnosticsCapture | None = None  # None at --diagnostics off, and on ranks other than 0
+        self.coach = CoachHook()  # the training Coach, once the run is built (see coach/live.py)
 
     def _log(self, metrics: dict[str, float | None], step: int) -> None:
         if self.store is not None:
@@ -105,6 +107,7 @@ class Trainer:
             # A UserError (a graph that does not fit its data, bad settings, a full disk) goes out as its message
             # alone; anything else is ours to fix, and goes out with its traceback.
             failure = FailedEvent.from_exception(self.run_id, exc)
+            self.coach.finish("failed")  # what it found up to the failure (a NaN loss, say) is kept
             if self.store is not None:
                 try:
                     self.store.set_status(self.run_id, "failed", reason=failure.error)
@@ -130,6 +133,7 @@ class Trainer:
         if parts.bundle.tokenizer is not None:
             self._save_tokenizer(parts.bundle.tokenizer)
         self._announce(parts, state)
+        self.coach = CoachHook.start(self, parts, resumed=resume)
         state.started_at = state.last_checkpoint_at = time.monotonic()
         stopped = False
         while state.epoch < self.config.epochs:
@@ -145,6 +149,7 @@ class Trainer:
             self.store.add_usage(self.run_id, cpu_seconds=busy if device == "cpu" else 0.0,
                                  gpu_seconds=busy if device == "cuda" else 0.0)
         if stopped:
+            self.coach.finish("stopped")
             if self.store is not None:  # the store first, so whoever sees the event reads the final status
                 self.store.set_status(self.run_id, "stopped")
             self.sink(StoppedEvent(run_id=self.run_id, epoch=state.epoch, step=state.global_step))
@@ -246,6 +251,7 @@ class Trainer:
             capture.after_update(state.global_step)
         if state.global_step % cfg.log_every == 0:
             value = float(loss.detach())
+            self.coach.step(state.global_step, value)  # first: a NaN loss is worth a finding before anything else
             lr = optimizer.param_groups[0]["lr"]
             elapsed = max(time.monotonic() - tally.started_at, 1e-9)
             self.sink(StepEvent(run_id=self.run_id, epoch=state.epoch + 1, step=state.global_step, loss=value,
@@ -280,6 +286,7 @@ class Trainer:
         self.sink(EpochEvent(run_id=self.run_id, epoch=state.epoch, epochs=cfg.epochs, step=state.global_step,
                              metrics={k: v for k, v in metrics.items() if v is not None}, best=state.best,
                              best_epoch=state.best_epoch))
+        self.coach.epoch_end(state.global_step, metrics)
         self._checkpoint(parts, state, f"epoch-{state.epoch:04d}")
         if better and self.world.main:
             with writing(f"the best checkpoint in {self.checkpoints / 'best'}"):
@@ -310,6 +317,7 @@ class Trainer:
                                   path=str(self.checkpoints / f"{tag}.safetensors")))
 
     def _finish(self, parts: TrainingParts, state: LoopState, seconds: float) -> None:
+        self.coach.finish("finished")
         final = final_report(parts)
         if self.world.parallel:
             digests = self.world.weight_digests(parts.model)
