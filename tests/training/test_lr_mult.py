@@ -214,3 +214,15 @@ def test_an_untrainable_node_or_block_keeps_its_weights() -> None:
     model = build_model(blocky)
     assert freeze_untrainable(model, blocky) == 4  # weight and bias of both copies of the body
     assert all(p.requires_grad for p in model.head.parameters())
+
+
+def test_a_coach_fix_that_swaps_a_layer_type_keeps_its_multiplier() -> None:
+    from neuralforge_desktop.core import zoo
+    from neuralforge_desktop.core.training.coach.findings import Fix
+    from neuralforge_desktop.core.training.coach.fixes import apply_fix
+
+    graph = zoo.build("mnist-cnn")
+    graph.node("pool1").lr_mult = 0.5
+    fix = Fix("graph", "replace_type", "Average", {"node": "pool1", "type": "AvgPool2d"})
+    fixed = apply_fix(fix, graph, TrainConfig(dataset="digits")).graph
+    assert fixed.node("pool1").type == "AvgPool2d" and fixed.node("pool1").lr_mult == 0.5
