@@ -212,6 +212,35 @@ def test_a_huge_input_names_the_first_layer_that_overflowed():
     assert records == [("nonfinite", NonFinite(step=3, where="gradient", layer="fc2"))]
 
 
+def test_mixed_precision_overflow_is_a_skipped_step_not_a_finding():
+    torch.manual_seed(0)
+    model = build_model(digits_mlp())
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    capture, records = _capture(model, steps_per_epoch=4)  # every step a capture step
+    x, y = torch.randn(8, 1, 8, 8), torch.randint(0, 10, (8,))
+    scaler = torch.amp.GradScaler("cpu", init_scale=2.0 ** 16)
+    for step in (1, 2):
+        capture.start_step(step)
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        capture.check_loss(loss, (x,), step)
+        optimizer.zero_grad()
+        scaler.scale(loss).backward()
+        if step == 1:
+            with torch.no_grad():
+                model.fc1.weight.grad[0, 0] = math.inf  # what a float16 gradient times a large scale becomes
+        capture.after_backward(scaler)
+        scale = scaler.get_scale()
+        scaler.step(optimizer)  # skipped: the scaler found Inf gradients
+        scaler.update()
+        capture.after_update(step)
+    skipped, taken = (record for kind, record in records if kind == "layers")
+    assert [kind for kind, _ in records] == ["layers", "layers"]  # no "nonfinite"
+    assert skipped.layers[0] == "fc1" and skipped.grad_norm[0] is None and skipped.update_ratio[0] == 0.0
+    plain = float(torch.linalg.vector_norm(torch.cat([p.grad.reshape(-1) for p in model.fc1.parameters()])))
+    # scaler.step unscaled the gradients in place: the capture read them scaled and took the scale out itself
+    assert taken.grad_norm[0] == pytest.approx(plain, rel=1e-5) and scale == 2.0 ** 15
+
+
 def test_histograms_sample_large_tensors_and_count_every_sampled_value():
     big = torch.randn(1000, 333)
     sample = strided_sample([big, torch.randn(10)])
