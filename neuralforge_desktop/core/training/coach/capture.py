@@ -123,6 +123,8 @@ class DiagnosticsCapture:
     def _discover(self, module: Any, prefix: str) -> None:
         from torch import nn
 
+        if not _is_graph_module(module):  # not built from a graph: no layers to name, the loss is still watched
+            return
         steps: list[tuple[str, int | None]] = []
         self._graph_modules.append((module, steps))
         for node_id, attr in zip(module._step_nodes, module._step_attrs, strict=True):
@@ -173,7 +175,7 @@ class DiagnosticsCapture:
 
     def start_step(self, step: int) -> None:
         """Before the forward pass of the batch that becomes global step ``step`` (counted from 1)."""
-        if not self.is_capture_step(step):
+        if not self.layers or not self.is_capture_step(step):
             self._record = None
             return
         histograms = bool(self.hist_interval) and (step == 1 or step % self.hist_interval == 0)
