@@ -64,12 +64,12 @@ def test_a_huge_learning_rate_is_reported_live_and_by_coach_run(cli, tmp_path):
     assert report["run"] == run_id and report["status"] == "finished"
     found = {f["kind"]: f for f in report["findings"]}
     kind = "lr_too_high" if "lr_too_high" in found else "loss_nan"
-    assert found[kind]["fix"]["action"] == "set_config" and found[kind]["fix"]["args"]["lr"] == 0.5
+    assert found[kind]["fix"]["action"] == "set_config" and found[kind]["fix"]["args"]["lr"] == 0.01  # SGD safe start
     assert found[kind]["evidence"]["numbers"]
     reasons = {n["kind"]: n["reason"] for n in report["not_applied"]}
     assert not any(r.startswith("no diagnostics") for r in reasons.values())  # the run captured them
     text = cli("coach", run_id, "--store", store).stdout
-    assert f"run {run_id} (finished)" in text and "fix: Divide the learning rate by 10" in text
+    assert f"run {run_id} (finished)" in text and "fix: Lower the learning rate to" in text
 
 
 @pytest.mark.slow

@@ -46,19 +46,19 @@ def test_a_nan_loss_is_an_error_at_once():
     assert [(f.kind, f.severity) for f in found] == [("loss_nan", "error")] and found[0].step == 30
 
 
-def test_a_finding_that_gets_worse_is_new_again():
+def test_a_plateau_is_reported_once_when_it_covers_half_the_run():
     live = coach()
     falling = [2.5 - 1.5 * i / 29 for i in range(30)]  # 2.5 → 1.0, then flat at 0.5
     flat = [0.5 + 0.001 * (i % 2) for i in range(18)]
     feed(live, falling + flat)
-    first = live.epoch_end(480, {"train/loss": 0.5})
-    assert [(f.kind, f.severity) for f in first] == [("plateau", "info")]  # flat for the last third of the run
-    feed(live, flat[:6], start=490)
-    assert live.epoch_end(540, {"train/loss": 0.5}) == []  # the same finding, no worse: nothing new
-    feed(live, flat, start=550)
-    again = live.epoch_end(720, {"train/loss": 0.5})
-    assert [(f.kind, f.severity) for f in again] == [("plateau", "warning")]  # flat for most of it now
-    assert [f.severity for f in live.findings] == ["warning"]
+    assert live.epoch_end(480, {"train/loss": 0.5}) == []  # flat for the last third only: how converging looks
+    feed(live, flat, start=490)
+    feed(live, flat, start=670)
+    found = live.epoch_end(850, {"train/loss": 0.5})
+    assert [(f.kind, f.severity) for f in found] == [("plateau", "warning")]  # flat for most of the run now
+    feed(live, flat[:6], start=860)
+    assert live.epoch_end(910, {"train/loss": 0.5}) == []  # the same finding, no worse: nothing new
+    assert [f.kind for f in live.findings] == ["plateau"]
 
 
 def test_a_resumed_run_does_not_repeat_what_was_reported(tmp_path):

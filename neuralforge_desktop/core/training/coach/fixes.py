@@ -96,6 +96,11 @@ def fix_edits(fix: Fix, graph: Graph) -> list[Edit]:
     build = builders.get(fix.action)
     if build is None:
         raise FixError(f"fix {fix.action!r}: not a graph fix (known: {', '.join(GRAPH_ACTIONS)})")
+    if fix.action == "replace_type" and "nodes" in fix.args:  # every layer of a kind at once (all the sigmoids)
+        paths = fix.args["nodes"]
+        if not isinstance(paths, list) or not paths or not all(isinstance(p, str) for p in paths):
+            raise FixError("replace_type: 'nodes' must be a non-empty list of node paths")
+        return [edit for path in paths for edit in _replace_type(graph, {**fix.args, "node": path})]
     return build(graph, fix.args)
 
 

@@ -72,6 +72,9 @@ PLATEAU_MIN_DROP = 0.02
 # shorter flat stretch at the end is how a run that converged looks, and was the one false plateau on the
 # healthy runs the thresholds were tuned on.
 PLATEAU_WARN_SHARE = 0.5
+# A loss flat below this share of its reference (ln K for K classes, else its first value) has converged: a
+# classifier at a tenth of a uniform guess's loss is right on almost every example.
+PLATEAU_CONVERGED_SHARE = 0.1
 
 # -- data ------------------------------------------------------------------------------------------------------
 # Inputs as the model sees them: normalised data has mean ≈ 0 and std ≈ 1. These limits leave [0, 1] pixels
@@ -112,6 +115,7 @@ class Thresholds:
     plateau_min_points: int = PLATEAU_MIN_POINTS
     plateau_min_drop: float = PLATEAU_MIN_DROP
     plateau_warn_share: float = PLATEAU_WARN_SHARE
+    plateau_converged_share: float = PLATEAU_CONVERGED_SHARE
     input_mean_limit: float = INPUT_MEAN_LIMIT
     input_std_limit: float = INPUT_STD_LIMIT
     input_abs_limit: float = INPUT_ABS_LIMIT

@@ -39,14 +39,21 @@ def dead_relu(ctx: CoachContext, t: Thresholds) -> list[Finding]:
     if not by_layer:
         raise NotApplicable("no ReLU-family layer in the diagnostics")
     findings = []
-    for name, points in by_layer.items():
-        if not _held(points, t.dead_relu_fraction, t.min_records):
-            continue
+    dead = [name for name, points in by_layer.items() if _held(points, t.dead_relu_fraction, t.min_records)]
+    # Each finding's fix swaps every dead layer: with one revived, the same steps kill the next.
+    swappable = [name for name in dead if ctx.graph is not None and (node := node_at(ctx.graph, name)) is not None
+                 and node.type != "LeakyReLU"]
+    for name in dead:
+        points = by_layer[name]
         recent = points[-t.min_records:]
         share = sum(v for _, v in recent) / len(recent)
-        node = node_at(ctx.graph, name) if ctx.graph is not None else None
-        fix = (graph_fix("replace_type", f"Replace {node.type} '{name}' with LeakyReLU", node=name, type="LeakyReLU")
-               if node is not None and node.type != "LeakyReLU" else None)
+        fix = None
+        if len(swappable) == 1:
+            fix = graph_fix("replace_type", f"Replace '{swappable[0]}' with LeakyReLU", node=swappable[0],
+                            type="LeakyReLU")
+        elif swappable:
+            fix = graph_fix("replace_type", f"Replace the {len(swappable)} dead ReLU layers with LeakyReLU",
+                            nodes=swappable, type="LeakyReLU")
         findings.append(Finding(
             "dead_relu", "warning", f"Layer {name} is dead: it outputs only zeros",
             f"{share:.1%} of layer {name}'s outputs are exactly zero (40–60 % is normal for a ReLU). A unit that "

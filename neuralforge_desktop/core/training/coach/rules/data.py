@@ -68,6 +68,8 @@ def class_imbalance(ctx: CoachContext, t: Thresholds) -> list[Finding]:
         counts = ctx.diagnostics.inputs[-1].label_counts
     if ctx.data.task != "classification" or not counts:
         raise NotApplicable("needs the class counts of a classification dataset")
+    if getattr(ctx.config, "class_weights", False):
+        return []  # the loss already weighs every class by its inverse frequency: the imbalance is handled
     biggest, smallest = max(counts), min(counts)
     ratio = biggest / smallest if smallest else math.inf
     if ratio < t.class_imbalance_ratio:

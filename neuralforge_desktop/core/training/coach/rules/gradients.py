@@ -79,9 +79,13 @@ def _vanishing_fix(ctx: CoachContext, first_layer: str | None) -> Fix | None:
     graph = ctx.graph
     if graph is None:
         return None
-    for path, node in graph.walk():
-        if node.type in SQUASHING:
-            return graph_fix("replace_type", f"Replace {node.type} '{path}' with ReLU", node=path, type="ReLU")
+    # Every squashing layer at once: replacing one of eight sigmoids leaves the gradient to vanish in the rest.
+    squashing = [path for path, node in graph.walk() if node.type in SQUASHING]
+    if len(squashing) == 1:
+        return graph_fix("replace_type", f"Replace '{squashing[0]}' with ReLU", node=squashing[0], type="ReLU")
+    if squashing:
+        return graph_fix("replace_type", f"Replace the {len(squashing)} sigmoid/tanh layers with ReLU",
+                         nodes=squashing, type="ReLU")
     node = node_at(graph, first_layer) if first_layer else None
     if node is None:
         return None

@@ -48,12 +48,23 @@ def _update_ratio(ctx: CoachContext, recent: int = 10) -> float | None:
     return median([median(values) for values in per_layer.values()])
 
 
+# Learning rates that train most models from a default init, per optimizer: the Coach lowers a rate that is
+# too high to at most this, since a rate 100× too high is still 10× too high after one "divide by 10".
+SAFE_LR = {"sgd": 0.01, "adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-3}
+
+
 def _lr_fix(ctx: CoachContext, factor: float, label: str) -> tuple[Fix | None, float | None]:
     """The fix that scales the run's learning rate by ``factor``, and that learning rate (None if unknown)."""
     lr = getattr(ctx.config, "lr", None)
     if not isinstance(lr, float | int):
         return None, None
     return set_config(label, lr=round_sig(lr * factor)), float(lr)
+
+
+def lowered_lr(ctx: CoachContext, lr: float) -> float:
+    """A learning rate found too high, lowered: 10× lower, and no higher than the optimizer's safe start."""
+    safe = SAFE_LR.get(str(getattr(ctx.config, "optimizer", "")), lr * 0.1)
+    return round_sig(min(lr * 0.1, safe))
 
 
 @rule("lr_too_high", needs=("metrics",), summary="the loss jumps far above its start, climbs back up, or the "
@@ -91,7 +102,11 @@ def lr_too_high(ctx: CoachContext, t: Thresholds) -> list[Finding]:
             reasons.append(f"each step changes the weights by {ratio:.2g} of their size (about 1e-3 is healthy)")
     if not reasons:
         return []
-    fix, numbers["lr"] = _lr_fix(ctx, 0.1, "Divide the learning rate by 10")
+    lr = getattr(ctx.config, "lr", None)
+    fix = None
+    if isinstance(lr, float | int):
+        numbers["lr"] = float(lr)
+        fix = set_config(f"Lower the learning rate to {lowered_lr(ctx, lr):g}", lr=lowered_lr(ctx, lr))
     return [Finding(
         "lr_too_high", "warning", "The learning rate looks too high",
         "; ".join(reasons).capitalize() + ". Steps this large overshoot the minimum the optimizer is looking "
@@ -146,7 +161,7 @@ def loss_nan(ctx: CoachContext, t: Thresholds) -> list[Finding]:
     lr = getattr(ctx.config, "lr", None)
     settings: dict[str, object] = {"grad_clip": 1.0}
     if isinstance(lr, float | int):
-        settings["lr"] = round_sig(lr * 0.1)
+        settings["lr"] = lowered_lr(ctx, lr)
     losses = step_losses(ctx)
     return [Finding(
         "loss_nan", "error", "The loss became NaN",
@@ -154,7 +169,7 @@ def loss_nan(ctx: CoachContext, t: Thresholds) -> list[Finding]:
         "rate is too high (the weights blow up), or an operation gets an invalid value (log of 0, division by "
         "0). Lower the learning rate and clip the gradients.",
         evidence({"step": step, "lr": lr, "where": where}, layer, [step, step], {"loss": losses} if losses else None),
-        set_config("Lower the learning rate 10× and clip gradients at 1", **settings), step)]
+        set_config("Lower the learning rate and clip gradients at 1", **settings), step)]
 
 
 @rule("plateau", needs=("metrics",), summary="the training loss stopped falling for many steps")
@@ -173,6 +188,11 @@ def plateau(ctx: CoachContext, t: Thresholds) -> list[Finding]:
     share = (flat[-1][0] - flat[0][0]) / max(last - first, 1)
     if share < t.plateau_warn_share:
         return []
+    k = classes(ctx)
+    reference = math.log(k) if k and k > 1 else losses[0][1]
+    level = sum(v for _, v in flat) / len(flat)
+    if reference > 0 and level < t.plateau_converged_share * reference:
+        return []  # flat near zero: the run converged, it did not get stuck
     severity = "warning"
     return [Finding(
         "plateau", severity, "The loss has stopped falling",
