@@ -18,6 +18,7 @@ from neuralforge_desktop.cli import (
     components_cmd,
     datasets_cmd,
     demo_cmd,
+    diagnose_cmd,
     diagram_cmd,
     export_cmd,
     hosts_cmd,
@@ -51,6 +52,7 @@ examples:
   neuralforge diagram zoo:resnet18 -o resnet18.svg
   neuralforge train mnist.nfg --dataset mnist-10k --epochs 3
   neuralforge runs list
+  neuralforge diagnose RUN --landscape -o landscape.png
   neuralforge train mnist.nfg --dataset mnist-10k --queue --priority 5
   neuralforge queue run
   neuralforge export mnist.nfg --run RUN --format onnx -o mnist.onnx
@@ -95,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     datasets_cmd.add_parsers(sub)
     train_cmds.add_parsers(sub)
     runs_cmd.add_parsers(sub)
+    diagnose_cmd.add_parsers(sub)
     queue_cmd.add_parsers(sub)
     demo_cmd.add_parsers(sub)
     calibrate_cmd.add_parsers(sub)

@@ -169,6 +169,15 @@ class LandscapeProcess:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
 
+    def wait(self, timeout: float | None = None) -> int | None:
+        """The exit status once the worker has ended (None if it is still running after ``timeout`` s)."""
+        if self.process is None:
+            return None
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
