@@ -192,7 +192,10 @@ class LandscapePlot(QWidget):
             if not near_edge.all():  # a label on the border would be cut in half
                 gap = np.where(near_edge, np.inf, gap)
             x, y = longest[int(np.argmin(gap))]
-            label = pg.TextItem(f"{level:g}", color="#ffffff", anchor=(0.5, 0.5), fill=pg.mkBrush(0, 0, 0, 110))
+            # Near a side the label hangs inwards, so that it is never cut by the plot's edge.
+            place = (x / (logs.shape[1] - 1), y / (logs.shape[0] - 1))
+            anchor = tuple(1.0 if f > 0.92 else 0.0 if f < 0.08 else 0.5 for f in place)
+            label = pg.TextItem(f"{level:g}", color="#ffffff", anchor=anchor, fill=pg.mkBrush(0, 0, 0, 110))
             label.setFont(font)
             label.setPos(QPointF(rect[0] + x * sx, rect[1] + y * sy))
             label.setZValue(11)
