@@ -25,6 +25,7 @@ from neuralforge_desktop.core.training.coach.landscape import (
     resolve_tag,
     surface,
 )
+from neuralforge_desktop.core.training.coach.landscape_worker import request_args
 from neuralforge_desktop.core.training.config import TrainConfig
 from neuralforge_desktop.core.training.engine import Trainer
 from neuralforge_desktop.core.training.parts import build_parts
@@ -216,3 +217,40 @@ def test_diagnose_refuses_bad_input_in_one_line(run, tmp_path, capsys, args, mes
     assert status == 1
     assert message.format(**fill) in err and len(err.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_a_regression_has_a_landscape_without_accuracy(tmp_path):
+    c = Composer("sunspots-mlp")
+    x = c.input("x", [12])
+    x = c.layer("Linear", x, "fc1", out_features=8)
+    x = c.layer("ReLU", x, "relu")
+    c.output(c.layer("Linear", x, "fc2", out_features=1), "y")
+    graph = c.done()
+    config = TrainConfig(dataset="sunspots", epochs=1, batch_size=32, seed=0, threads=1)
+    with Store(tmp_path / "store.db") as store:
+        run_id, run_dir = prepare_run(graph, config, store, "tests")
+        assert Trainer(graph, config, run_id, run_dir, lambda event: None, store).run().status == "finished"
+    result = compute_landscape(run_dir, LandscapeRequest(grid=3, examples=60))
+    assert result.task == "regression" and result.loss_name.startswith("MSELoss")
+    assert result.accuracies is None and result.center_accuracy is None
+    assert result.losses[1][1] == result.center_loss > 0
+
+
+def test_the_worker_reports_progress_and_failures_as_json_lines(run, tmp_path, capsys):
+    """The worker's main, in this process (the diagnose test above runs it as a process)."""
+    from neuralforge_desktop.core.training.coach import landscape_worker
+
+    out = tmp_path / "surface.json"
+    assert landscape_worker.main(request_args(run["store"], run["id"], LandscapeRequest(grid=2, examples=40),
+                                              out)) == 0
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert events[0] == {"event": "started", "kind": "surface", "run_id": run["id"], "run_name": "tiny",
+                         "checkpoint": "epoch-0002", "checkpoint_b": None}
+    assert [e["done"] for e in events if e["event"] == "progress"] == [1, 2, 3, 4, 5]
+    assert events[-1]["event"] == "done" and events[-1]["path"] == str(out)
+    assert LandscapeResult.load(out).losses[0][0] > 0
+
+    assert landscape_worker.main(request_args(run["store"], "nope", LandscapeRequest(), tmp_path / "x.json")) == 1
+    (failed,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert failed["event"] == "failed" and failed["user_error"] is True and "no run 'nope'" in failed["error"]
+    assert not (tmp_path / "x.json").exists()
