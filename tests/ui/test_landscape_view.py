@@ -58,6 +58,8 @@ def test_a_surface_is_drawn_as_a_colour_map_with_labelled_contours_and_a_colour_
     assert "81 points on 200 examples" in view.status.text()
     view.resize(700, 760)
     assert not view.grab().isNull()
+    plot.set_theme("light")  # redrawn in the other theme's colours, the same numbers
+    assert plot.image is not None and plot.image.image.shape == (65, 65) and plot.colorbar is not None
 
     line = LandscapeResult(kind="line", run_id="abc123", run_name="tiny", checkpoint="epoch-0001",
                            checkpoint_b="epoch-0002", alphas=[-0.5, 0.0, 0.5, 1.0, 1.5],

@@ -83,7 +83,6 @@ class LandscapePlot(QWidget):
         self.caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.caption.setWordWrap(True)
         self.plot_widget = pg.PlotWidget(self)
-        self.plot_widget.setBackground(self._colors.background)
         self.plot = self.plot_widget.getPlotItem()
         self.colorbar: Any = None
         self.image: Any = None
@@ -93,7 +92,14 @@ class LandscapePlot(QWidget):
         layout.addWidget(self.title)
         layout.addWidget(self.plot_widget, 1)
         layout.addWidget(self.caption)
-        self.setStyleSheet(f"background: {self._colors.background}; color: {self._colors.text};")
+        self.set_theme(theme)
+
+    def set_theme(self, name: str) -> None:
+        self._colors = c = plot_colors(name)
+        self.plot_widget.setBackground(c.background)
+        self.setStyleSheet(f"background: {c.background}; color: {c.text};")
+        if self.result is not None:
+            self.show_result(self.result)
 
     def show_result(self, result: LandscapeResult) -> None:
         self.result = result

@@ -186,6 +186,8 @@ class RunsPanel(QWidget):
         self.curves.set_theme(name)
         self.confusion.set_theme(name)
         self.model.set_theme(name)
+        for view in self._landscapes.values():
+            view.plot.set_theme(name)
 
     # -- internals ---------------------------------------------------------------------------------------
     def _select(self, run_ids: list[str], current: str | None, notify: bool) -> None:
