@@ -92,8 +92,11 @@ def test_the_runs_dock_opens_the_view_and_the_worker_computes_a_surface(app, tra
 
     store_path, run_id = trained
     panel = RunsPanel(store_path)
+    (action,) = panel.run_menu(run_id).actions()
+    assert action.text() == "Loss Landscape…"
+    action.trigger()
     view = panel.open_landscape(run_id)
-    assert isinstance(view, LandscapeView) and panel.open_landscape(run_id) is view  # one window per run
+    assert isinstance(view, LandscapeView) and view.isVisible()  # the action opened it; one per run
     assert view.windowTitle() == "Loss Landscape — tiny-mlp"
     view.grid_spin.setValue(3)
     view.examples_spin.setValue(100)

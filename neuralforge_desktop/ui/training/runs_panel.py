@@ -281,10 +281,13 @@ class RunsPanel(QWidget):
         index = self.table.indexAt(pos)
         if not index.isValid():
             return
-        run_id = index.data(RUN_ID_ROLE)
+        self.run_menu(index.data(RUN_ID_ROLE)).exec(self.table.viewport().mapToGlobal(pos))
+
+    def run_menu(self, run_id: str) -> QMenu:
+        """What a right click on run ``run_id`` offers."""
         menu = QMenu(self)
         menu.addAction("Loss Landscape…", lambda: self.open_landscape(run_id))
-        menu.exec(self.table.viewport().mapToGlobal(pos))
+        return menu
 
     def open_landscape(self, run_id: str | None = None) -> Any:
         """The Loss Landscape window of ``run_id`` (default: the current run), shown; one per run."""
