@@ -15,12 +15,14 @@ from neuralforge_desktop.cli import (
     app_cmd,
     calibrate_cmd,
     check_cmds,
+    coach_cmd,
     components_cmd,
     datasets_cmd,
     demo_cmd,
     diagnose_cmd,
     diagram_cmd,
     export_cmd,
+    fix_cmd,
     hosts_cmd,
     import_cmd,
     layers_cmd,
@@ -52,6 +54,7 @@ examples:
   neuralforge diagram zoo:resnet18 -o resnet18.svg
   neuralforge train mnist.nfg --dataset mnist-10k --epochs 3
   neuralforge runs list
+  neuralforge coach RUN
   neuralforge diagnose RUN --landscape -o landscape.png
   neuralforge train mnist.nfg --dataset mnist-10k --queue --priority 5
   neuralforge queue run
@@ -96,7 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     layers_cmd.add_parsers(sub)
     datasets_cmd.add_parsers(sub)
     train_cmds.add_parsers(sub)
+    fix_cmd.add_parsers(sub)
     runs_cmd.add_parsers(sub)
+    coach_cmd.add_parsers(sub)
     diagnose_cmd.add_parsers(sub)
     queue_cmd.add_parsers(sub)
     demo_cmd.add_parsers(sub)

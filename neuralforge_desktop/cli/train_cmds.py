@@ -14,6 +14,7 @@ from neuralforge_desktop.cli import option_types as opt
 from neuralforge_desktop.cli.fmt import plural
 from neuralforge_desktop.cli.graph_source import CliError, load_graph_arg
 from neuralforge_desktop.core.training.events import (
+    CoachEvent,
     EpochEvent,
     Event,
     FailedEvent,
@@ -84,6 +85,15 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                    help="start from these weights (e.g. the OUT.safetensors `neuralforge import` wrote), loaded "
                    "strictly: every tensor of the model, none missing, none extra")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    p.add_argument("--class-weights", action="store_true",
+                   help="classification: weigh each class's loss by 1 / its share of the training labels (for "
+                   "imbalanced data)")
+    p.add_argument("--parent", metavar="RUN", type=opt.non_empty,
+                   help="the run this one retrains (recorded as the tag parent_run, e.g. after a Coach fix)")
+    p.add_argument("--coach-fix", metavar="ACTION", type=opt.non_empty,
+                   help="the Coach fix applied before this retrain (recorded as the tag coach_fix; with --parent)")
+    p.add_argument("--coach-finding", metavar="KIND", type=opt.non_empty,
+                   help="the Coach finding that fix addressed (recorded as the tag coach_finding; with --coach-fix)")
     parallel = p.add_mutually_exclusive_group()
     parallel.add_argument("--procs", type=opt.positive_int, metavar="N",
                           help="data-parallel training in N processes (torchrun; gloo on CPU), each taking a share "
@@ -151,7 +161,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                              limit=args.limit, val_fraction=args.val_fraction, augment_flip="flip" in args.augment,
                              augment_crop=4 if "crop" in args.augment else 0, metrics=list(args.metric),
                              trust_code=args.trust_code, dataset_options=parse_options(args.option),
-                             procs=_procs(args), init=INIT_FILE if args.init else None).validate()
+                             procs=_procs(args), init=INIT_FILE if args.init else None,
+                             class_weights=args.class_weights).validate()
     except ConfigError as exc:
         raise CliError(str(exc)) from None
     check_dataset(args.dataset)
@@ -170,7 +181,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.gpus:
         _check_gpus(args.gpus, host)
     init = _init_file(args.init)
-    run_id, folder = prepare_run(graph, config, store, args.experiment, args.name)
+    run_id, folder = prepare_run(graph, config, store, args.experiment, args.name, tags=lineage_tags(args, store))
     if init is not None:  # a copy in the run folder: the run keeps what it started from, remote hosts get it too
         import shutil
 
@@ -210,6 +221,23 @@ def cmd_resume(args: argparse.Namespace) -> int:
         print(f"run {run.id}: resuming from its last checkpoint")
     return follow_run(TrainingProcess(folder, resume=True, trust_code=args.trust_code).start(), run.id, store,
                       args.json)
+
+
+def lineage_tags(args: argparse.Namespace, store: Any) -> dict[str, str]:
+    """``--parent RUN`` (a run of this store), ``--coach-fix ACTION`` and ``--coach-finding KIND`` as the new
+    run's tags."""
+    tags: dict[str, str] = {}
+    if getattr(args, "parent", None):
+        tags["parent_run"] = find_run(store, args.parent).id
+    if getattr(args, "coach_fix", None):
+        if "parent_run" not in tags:
+            raise CliError("--coach-fix names the fix applied to a run: give that run with --parent RUN")
+        tags["coach_fix"] = args.coach_fix
+    if getattr(args, "coach_finding", None):
+        if "coach_fix" not in tags:
+            raise CliError("--coach-finding names the finding a fix addressed: give the fix with --coach-fix")
+        tags["coach_finding"] = args.coach_finding
+    return tags
 
 
 def _check_gpus(wanted: int, host: Any | None) -> None:
@@ -384,6 +412,36 @@ class _Progress:
             print(event.note, file=self.out)
         elif isinstance(event, PausedEvent | ResumedEvent):
             print(event.kind, file=self.out)
+        elif isinstance(event, CoachEvent):
+            prefix = "\r" if self.tty else ""
+            print(prefix + finding_text(event.finding) + " " * 10, file=self.out)
+
+
+def finding_text(finding: dict[str, Any], indent: str = "  ") -> str:
+    """A Coach finding for the terminal: severity, title and step; the explanation; the evidence's numbers; the
+    fix (what `neuralforge coach RUN` and the training progress both print)."""
+    where = f" (step {finding['step']})" if finding.get("step") is not None else ""
+    layer = (finding.get("evidence") or {}).get("layer")
+    lines = [f"coach {finding.get('severity', '?')}: {finding.get('title', finding.get('kind', ''))}"
+             f"{f' [{layer}]' if layer else ''}{where}",
+             indent + str(finding.get("explanation", ""))]
+    numbers = (finding.get("evidence") or {}).get("numbers") or {}
+    shown = [f"{name} {_number(value)}" for name, value in numbers.items() if value is not None]
+    if shown:
+        lines.append(indent + "evidence: " + ", ".join(shown))
+    fix = finding.get("fix")
+    if fix:
+        args = ", ".join(f"{k}={v}" for k, v in (fix.get("args") or {}).items())
+        lines.append(indent + f"fix: {fix.get('label', fix.get('action'))} ({fix.get('action')}: {args})")
+    return "\n".join(lines)
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_number(v) for v in value[:12]) + (", …" if len(value) > 12 else "") + "]"
+    return str(value)
 
 
 def perplexity(loss: float) -> float:

@@ -13,6 +13,7 @@ from neuralforge_desktop.core.training.events import (
     EVENT_KINDS,
     EVENT_TYPES,
     CheckpointEvent,
+    CoachEvent,
     EpochEvent,
     Event,
     EventFormatError,
@@ -48,6 +49,11 @@ ONE_OF_EACH: list[Event] = [
                   final={"split": "val", "acc": 0.9, "confusion_matrix": [[5, 1], [0, 4]], "class_names": ["a", "b"]}),
     FailedEvent(run_id="r1", time=9.0, error="Input 'x' has shape (3,) but dataset d gives (4,)", user_error=True),
     FailedEvent(run_id="r1", time=9.5, error="RuntimeError: boom", traceback="Traceback ...\nRuntimeError: boom"),
+    CoachEvent(run_id="r1", time=9.8, finding={
+        "kind": "lr_too_high", "severity": "warning", "title": "The learning rate looks too high", "explanation": "…",
+        "evidence": {"numbers": {"peak_loss": 1.4e12}, "layer": None, "steps": [5, 40]},
+        "fix": {"kind": "config", "action": "set_config", "label": "Divide the learning rate by 10",
+                "args": {"lr": 0.5}}, "step": 40}),
     LogEvent(run_id="", time=10.0, text="a library printed this"),
     UnknownEvent(run_id="r1", time=11.0, name="profiled", fields={"layer": "conv1", "ms": 1.25}),
 ]

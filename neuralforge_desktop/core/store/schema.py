@@ -18,6 +18,8 @@ Migrations are never edited once released: a change is a new function appended t
   the status filter (``mark_crashed_runs``, "show running") and tag filters.
 * v3: ``queue``: training jobs waiting for a host's GPUs, in the store so a restart continues them (see
   :mod:`.queue_store`); a queued run has the run status "queued".
+* v4: ``diagnostics``: what training measured inside the model (layer statistics, histograms, input
+  statistics, the first NaN/Inf), one zlib-compressed JSON record per row (see :mod:`.diagnostics`).
 """
 
 from __future__ import annotations
@@ -137,6 +139,19 @@ _V3 = (
 )
 
 
+_V4 = (
+    # A rowid table: rows carry compressed blobs of a few KB (histograms of every layer). seq numbers records
+    # of one kind at one step (a run resumed after a crash records the steps since its checkpoint again).
+    """CREATE TABLE diagnostics (
+        run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL,
+        step INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY (run_id, kind, step, seq))""",
+)
+
+
 def _run_all(conn: sqlite3.Connection, statements: Sequence[str]) -> None:
     # executescript() would COMMIT first and break the one-transaction guarantee; run statements one by one.
     for statement in statements:
@@ -162,10 +177,15 @@ def _v3(conn: sqlite3.Connection) -> None:
     _run_all(conn, _V3)
 
 
+def _v4(conn: sqlite3.Connection) -> None:
+    _run_all(conn, _V4)
+
+
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial schema", _v1),
     (2, "latest_metrics table; status and tag indexes", _v2),
     (3, "queue table", _v3),
+    (4, "diagnostics table", _v4),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -37,6 +37,7 @@ from neuralforge_desktop.core.store import artifacts as _artifacts
 from neuralforge_desktop.core.store import batch, chunks, processes, schema
 from neuralforge_desktop.core.store import queries as _q
 from neuralforge_desktop.core.store.database import Database
+from neuralforge_desktop.core.store.diagnostics import DiagnosticsStoreMixin
 from neuralforge_desktop.core.store.entities import (
     RUN_STATUSES,
     TERMINAL_STATUSES,
@@ -72,10 +73,12 @@ def _new_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
-class Store(QueueStoreMixin):
+class Store(QueueStoreMixin, DiagnosticsStoreMixin):
     """One store file (``path``, default :func:`default_store_path`). Close it, or use it as a context
     manager, so buffered points are written; see the module docs for buffering, durability and threads.
-    The job queue's methods (``enqueue``, ``list_queue`` …) come from :class:`.queue_store.QueueStoreMixin`."""
+    The job queue's methods (``enqueue``, ``list_queue`` …) come from :class:`.queue_store.QueueStoreMixin`,
+    the training diagnostics' (``log_diagnostic``, ``diagnostic_records``) from
+    :class:`.diagnostics.DiagnosticsStoreMixin`."""
 
     def __init__(self, path: str | os.PathLike[str] | None = None, *, flush_points: int = 10_000,
                  flush_seconds: float = 1.0, lock_timeout: float = 120.0, busy_timeout: float = 2.0) -> None:

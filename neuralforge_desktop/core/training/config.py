@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from neuralforge_desktop.core.errors import UserError
+from neuralforge_desktop.core.training.coach.records import LEVELS
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 SCHEDULES = ("none", "step", "cosine", "onecycle")
@@ -50,6 +51,8 @@ class TrainConfig:
     threads: int | None = None  # torch CPU threads; None = torch's default
     procs: int | None = None  # data-parallel processes (torchrun, one per GPU on CUDA); None = 1
     init: str | None = None  # weights to start from: a safetensors file in the run folder (`train --init`)
+    class_weights: bool = False  # classification: weigh each class's loss by 1 / its share of the training labels
+    diagnostics: str = "basic"  # what the Coach captures inside the model: off | basic | full (see coach/capture.py)
 
     def validate(self) -> TrainConfig:
         def need(ok: bool, name: str, message: str) -> None:
@@ -71,6 +74,7 @@ class TrainConfig:
         need(self.limit is None or self.limit >= 1, "limit", f"must be at least 1, got {self.limit}")
         need(self.early_stopping is None or self.early_stopping >= 1, "early_stopping", "must be at least 1")
         need(self.warmup_steps >= 0, "warmup_steps", "must be ≥ 0")
+        need(self.diagnostics in LEVELS, "diagnostics", f"one of {', '.join(LEVELS)}, got {self.diagnostics!r}")
         need(self.log_every >= 1, "log_every", "must be at least 1")
         need(self.procs is None or 1 <= self.procs <= 256, "procs", f"must be from 1 to 256, got {self.procs}")
         need(self.procs is None or self.batch_size >= self.procs, "batch_size",

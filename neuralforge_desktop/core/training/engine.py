@@ -24,6 +24,9 @@ from neuralforge_desktop.core.training.checkpoints import (
     load_checkpoint,
     save_checkpoint,
 )
+from neuralforge_desktop.core.training.coach.capture import DiagnosticsCapture, start_capture
+from neuralforge_desktop.core.training.coach.live import CoachHook
+from neuralforge_desktop.core.training.coach.records import RunDiagnostics
 from neuralforge_desktop.core.training.config import TrainConfig
 from neuralforge_desktop.core.training.distributed import World
 from neuralforge_desktop.core.training.evaluation import final_report, perplexity, validation_metrics
@@ -85,6 +88,10 @@ class Trainer:
         self.control = control or Control(None)
         self.checkpoints = run_dir / "checkpoints"
         self.world = world or World()  # several processes under torchrun: see distributed.py
+        # What the Coach reads: the captured diagnostics so far, kept here whether or not a store records them.
+        self.diagnostics = RunDiagnostics(level=self.config.diagnostics)
+        self.capture: DiagnosticsCapture | None = None  # None at --diagnostics off, and on ranks other than 0
+        self.coach = CoachHook()  # the training Coach, once the run is built (see coach/live.py)
 
     def _log(self, metrics: dict[str, float | None], step: int) -> None:
         if self.store is not None:
@@ -100,6 +107,7 @@ class Trainer:
             # A UserError (a graph that does not fit its data, bad settings, a full disk) goes out as its message
             # alone; anything else is ours to fix, and goes out with its traceback.
             failure = FailedEvent.from_exception(self.run_id, exc)
+            self.coach.finish("failed")  # what it found up to the failure (a NaN loss, say) is kept
             if self.store is not None:
                 try:
                     self.store.set_status(self.run_id, "failed", reason=failure.error)
@@ -115,6 +123,8 @@ class Trainer:
             load_initial_weights(parts.model, self.run_dir / self.config.init)
         state = self._restore(parts) if resume else LoopState()
         parts.ddp = self.world.wrap(parts.model, parts.device)
+        self.diagnostics, self.capture = start_capture(parts, self.config.diagnostics, self.store, self.run_id,
+                                                       main=self.world.main, resume=resume)
         if not self.world.main:  # the carried sums of a mid-epoch checkpoint are rank 0's: counted once
             state.carried_loss, state.carried_correct, state.carried_seen = 0.0, 0, 0
         if self.store is not None:
@@ -123,6 +133,7 @@ class Trainer:
         if parts.bundle.tokenizer is not None:
             self._save_tokenizer(parts.bundle.tokenizer)
         self._announce(parts, state)
+        self.coach = CoachHook.start(self, parts, resumed=resume)
         state.started_at = state.last_checkpoint_at = time.monotonic()
         stopped = False
         while state.epoch < self.config.epochs:
@@ -138,6 +149,7 @@ class Trainer:
             self.store.add_usage(self.run_id, cpu_seconds=busy if device == "cpu" else 0.0,
                                  gpu_seconds=busy if device == "cuda" else 0.0)
         if stopped:
+            self.coach.finish("stopped")
             if self.store is not None:  # the store first, so whoever sees the event reads the final status
                 self.store.set_status(self.run_id, "stopped")
             self.sink(StoppedEvent(run_id=self.run_id, epoch=state.epoch, step=state.global_step))
@@ -209,15 +221,22 @@ class Trainer:
         if cfg.augment_flip or cfg.augment_crop:
             xb = tuple(_augment(x, cfg, state.epoch, step) if x.is_floating_point() and x.dim() == 4 else x
                        for x in xb)
+        capture = self.capture
+        if capture is not None:
+            capture.start_step(state.global_step + 1)
         with torch.autocast(parts.device.type, dtype=parts.amp_dtype, enabled=parts.amp):
             out = parts.forward(*xb)
             loss = parts.setup.loss_fn(out, yb)
+        if capture is not None:
+            capture.check_loss(loss, xb, state.global_step + 1)
         optimizer, scaler = parts.optimizer, parts.scaler
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         if cfg.grad_clip:
             scaler.unscale_(optimizer)
             torch.nn.utils.clip_grad_norm_(parts.model.parameters(), cfg.grad_clip)
+        if capture is not None:
+            capture.after_backward(scaler, unscaled=bool(cfg.grad_clip))
         scaler.step(optimizer)
         scaler.update()
         parts.scheduler.step()
@@ -228,8 +247,11 @@ class Trainer:
         tally.seen += n
         state.global_step += 1
         state.step_in_epoch = step + 1
+        if capture is not None:
+            capture.after_update(state.global_step)
         if state.global_step % cfg.log_every == 0:
             value = float(loss.detach())
+            self.coach.step(state.global_step, value)  # first: a NaN loss is worth a finding before anything else
             lr = optimizer.param_groups[0]["lr"]
             elapsed = max(time.monotonic() - tally.started_at, 1e-9)
             self.sink(StepEvent(run_id=self.run_id, epoch=state.epoch + 1, step=state.global_step, loss=value,
@@ -239,6 +261,8 @@ class Trainer:
     def _end_epoch(self, parts: TrainingParts, state: LoopState, tally: EpochTally) -> bool:
         """Validate, report and checkpoint a completed epoch; True if early stopping ends the run here."""
         cfg = self.config
+        if self.capture is not None:
+            self.capture.end_epoch(state.epoch + 1, state.global_step)
         loss_total, correct_total, seen_total = tally.totals()
         if self.world.parallel:
             loss_total, correct_sum, seen_sum = self.world.sum(loss_total, correct_total, seen_total)
@@ -262,6 +286,7 @@ class Trainer:
         self.sink(EpochEvent(run_id=self.run_id, epoch=state.epoch, epochs=cfg.epochs, step=state.global_step,
                              metrics={k: v for k, v in metrics.items() if v is not None}, best=state.best,
                              best_epoch=state.best_epoch))
+        self.coach.epoch_end(state.global_step, metrics)
         self._checkpoint(parts, state, f"epoch-{state.epoch:04d}")
         if better and self.world.main:
             with writing(f"the best checkpoint in {self.checkpoints / 'best'}"):
@@ -292,6 +317,7 @@ class Trainer:
                                   path=str(self.checkpoints / f"{tag}.safetensors")))
 
     def _finish(self, parts: TrainingParts, state: LoopState, seconds: float) -> None:
+        self.coach.finish("finished")
         final = final_report(parts)
         if self.world.parallel:
             digests = self.world.weight_digests(parts.model)

@@ -175,6 +175,15 @@ class FailedEvent(Event):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class CoachEvent(Event):
+    """The training Coach found something new (or found it worse): ``finding`` is a ``Finding.to_json()``
+    (kind, severity, title, explanation, evidence, fix, step; see ``coach/findings.py``)."""
+
+    KIND: ClassVar[str] = "coach"
+    finding: dict[str, Any]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class LogEvent(Event):
     """A stdout line that is not an event (a library printing); never written by the worker itself."""
 
@@ -199,7 +208,7 @@ class UnknownEvent(Event):
 
 EVENT_TYPES: dict[str, type[Event]] = {cls.KIND: cls for cls in (
     StartedEvent, StepEvent, EpochEvent, CheckpointEvent, PausedEvent, ResumedEvent, FinishedEvent, StoppedEvent,
-    FailedEvent, LogEvent)}
+    FailedEvent, CoachEvent, LogEvent)}
 EVENT_KINDS = tuple(kind for kind in EVENT_TYPES if kind != "log")
 TERMINAL = tuple(kind for kind, cls in EVENT_TYPES.items() if cls.TERMINAL)
 

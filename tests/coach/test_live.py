@@ -1,0 +1,69 @@
+"""The live Coach: it reports a finding once, again only when it gets worse, at once when the loss turns NaN or
+leaps in the first epoch, and keeps what it reported in coach.json."""
+
+from __future__ import annotations
+
+import math
+
+from neuralforge_desktop.core import zoo
+from neuralforge_desktop.core.training.coach.live import LiveCoach, saved_findings
+from neuralforge_desktop.core.training.config import TrainConfig
+from tests.coach.contexts import healthy_data, healthy_diagnostics
+
+
+def coach(tmp_path=None, **kwargs) -> LiveCoach:
+    diagnostics = healthy_diagnostics()
+    return LiveCoach(zoo.build("mnist-cnn"), TrainConfig(), healthy_data(), loss_name="CrossEntropyLoss",
+                     steps_per_epoch=140, diagnostics=lambda: diagnostics, folder=tmp_path, **kwargs)
+
+
+def feed(live: LiveCoach, values: list[float], start: int = 10) -> list:
+    found = []
+    for i, value in enumerate(values):
+        found += live.step(start + 10 * i, value)
+    return found
+
+
+def test_a_healthy_run_hears_nothing(tmp_path):
+    live = coach(tmp_path)
+    assert feed(live, [2.2 * math.exp(-i / 5) + 0.1 for i in range(14)]) == []
+    assert live.epoch_end(140, {"train/loss": 0.6, "train/acc": 0.8, "val/loss": 0.3, "val/acc": 0.9}) == []
+    assert live.finish("finished") == [] and live.findings == []
+
+
+def test_a_divergence_in_the_first_epoch_is_reported_at_once_and_only_once(tmp_path):
+    live = coach(tmp_path)
+    found = feed(live, [2.3, 1.4e5])
+    assert [f.kind for f in found] == ["lr_too_high"] and found[0].step == 20
+    assert feed(live, [3e5, 2.5], start=30) == []
+    assert [f.kind for f in live.epoch_end(140, {"train/loss": 9e4, "train/acc": 0.1})] == []
+    assert [f.kind for f in saved_findings(tmp_path)] == ["lr_too_high"]  # kept as it goes, for a crash
+
+
+def test_a_nan_loss_is_an_error_at_once():
+    live = coach()
+    found = feed(live, [2.3, 1.9, math.nan])
+    assert [(f.kind, f.severity) for f in found] == [("loss_nan", "error")] and found[0].step == 30
+
+
+def test_a_finding_that_gets_worse_is_new_again():
+    live = coach()
+    falling = [2.5 - 1.5 * i / 29 for i in range(30)]  # 2.5 → 1.0, then flat at 0.5
+    flat = [0.5 + 0.001 * (i % 2) for i in range(18)]
+    feed(live, falling + flat)
+    first = live.epoch_end(480, {"train/loss": 0.5})
+    assert [(f.kind, f.severity) for f in first] == [("plateau", "info")]  # flat for the last third of the run
+    feed(live, flat[:6], start=490)
+    assert live.epoch_end(540, {"train/loss": 0.5}) == []  # the same finding, no worse: nothing new
+    feed(live, flat, start=550)
+    again = live.epoch_end(720, {"train/loss": 0.5})
+    assert [(f.kind, f.severity) for f in again] == [("plateau", "warning")]  # flat for most of it now
+    assert [f.severity for f in live.findings] == ["warning"]
+
+
+def test_a_resumed_run_does_not_repeat_what_was_reported(tmp_path):
+    first = coach(tmp_path)
+    feed(first, [2.3, 1.4e5])
+    resumed = coach(tmp_path, resumed=True)
+    assert feed(resumed, [2.3, 2e5], start=100) == []
+    assert [f.kind for f in resumed.findings] == ["lr_too_high"]
