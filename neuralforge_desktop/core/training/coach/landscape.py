@@ -39,6 +39,7 @@ DEFAULT_SEED = 0
 MAX_GRID = 101
 RESULT_FORMAT = "neuralforge-loss-landscape/1"
 _CHUNK = 512  # examples per forward pass
+ONE_THREAD_BELOW = 1_000_000  # parameters: smaller models are evaluated on one CPU thread (see compute_landscape)
 _TINY = 1e-10  # keeps a filter of θ that is all zeros from dividing by zero: its direction stays zero
 
 
@@ -359,19 +360,31 @@ def compute_landscape(run_dir: Path, request: LandscapeRequest, *, run_id: str =
         raise LandscapeError(f"run {label}: its folder {run_dir} lacks a readable graph or config ({exc})") from None
     # Evaluated here, whatever device or processes the run trained with; extra metrics (maybe code) unused.
     config = replace(config, device=request.device, procs=None, metrics=[], trust_code=False)
-    parts = build_parts(graph, config)
-    x, y = data_subset(parts, request.examples, request.seed)
-    folder, tag = _checkpoint_place(run_dir, first)
-    load_checkpoint(folder, tag, parts.model, parts.device)
-    common: dict[str, Any] = {"run_id": run_id, "run_name": run_name, "checkpoint": first, "examples": len(y),
-              "seed": request.seed, "loss_name": parts.setup.loss_name, "task": parts.task}
-    if second is None:
-        data = surface(parts, request, x, y, progress, cancelled)
-        return LandscapeResult(kind="surface", **common, **data, seconds=time.monotonic() - started)
-    weights_a = {k: v.detach().clone() for k, v in parts.model.state_dict().items()}
-    folder_b, tag_b = _checkpoint_place(run_dir, second)
-    load_checkpoint(folder_b, tag_b, parts.model, parts.device)
-    weights_b = {k: v.detach().clone() for k, v in parts.model.state_dict().items()}
-    with torch.no_grad():
-        data = line(parts, weights_a, weights_b, request, x, y, progress, cancelled)
-    return LandscapeResult(kind="line", checkpoint_b=second, **common, **data, seconds=time.monotonic() - started)
+    threads = torch.get_num_threads()
+    try:
+        parts = build_parts(graph, config)
+        if config.threads is None and parts.device.type == "cpu" and \
+                sum(p.numel() for p in parts.model.parameters()) < ONE_THREAD_BELOW:
+            # A small model's forward pass is too short to share: handing work between threads costs more than
+            # it saves, ten times over on a busy machine (measured on the digits CNN: 8 ms a pass on one thread,
+            # 140 ms on two while other programs ran).
+            torch.set_num_threads(1)
+        x, y = data_subset(parts, request.examples, request.seed)
+        folder, tag = _checkpoint_place(run_dir, first)
+        load_checkpoint(folder, tag, parts.model, parts.device)
+        common: dict[str, Any] = {"run_id": run_id, "run_name": run_name, "checkpoint": first,
+                                  "examples": len(y), "seed": request.seed, "loss_name": parts.setup.loss_name,
+                                  "task": parts.task}
+        if second is None:
+            data = surface(parts, request, x, y, progress, cancelled)
+            return LandscapeResult(kind="surface", **common, **data, seconds=time.monotonic() - started)
+        weights_a = {k: v.detach().clone() for k, v in parts.model.state_dict().items()}
+        folder_b, tag_b = _checkpoint_place(run_dir, second)
+        load_checkpoint(folder_b, tag_b, parts.model, parts.device)
+        weights_b = {k: v.detach().clone() for k, v in parts.model.state_dict().items()}
+        with torch.no_grad():
+            data = line(parts, weights_a, weights_b, request, x, y, progress, cancelled)
+        return LandscapeResult(kind="line", checkpoint_b=second, **common, **data,
+                               seconds=time.monotonic() - started)
+    finally:
+        torch.set_num_threads(threads)  # called in a longer-lived process (tests, a notebook): left as it was
