@@ -61,6 +61,7 @@ class LandscapeView(QDialog):
         self._buffer = b""
         self._last: dict[str, Any] = {}
         self._scratch = tempfile.TemporaryDirectory(prefix="neuralforge-landscape-")
+        self._out = Path(self._scratch.name) / "landscape.json"  # where the worker writes its result
         self.result: LandscapeResult | None = None
         tags = checkpoint_tags(run_dir)
 
@@ -172,7 +173,6 @@ class LandscapeView(QDialog):
         except LandscapeError as exc:
             self.status.setText(str(exc))
             return
-        self._out = Path(self._scratch.name) / "landscape.json"
         self._out.unlink(missing_ok=True)
         self._buffer, self._last = b"", {}
         process = QProcess(self)
