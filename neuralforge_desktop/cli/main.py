@@ -19,6 +19,7 @@ from neuralforge_desktop.cli import (
     components_cmd,
     datasets_cmd,
     demo_cmd,
+    diagnose_cmd,
     diagram_cmd,
     export_cmd,
     fix_cmd,
@@ -54,6 +55,7 @@ examples:
   neuralforge train mnist.nfg --dataset mnist-10k --epochs 3
   neuralforge runs list
   neuralforge coach RUN
+  neuralforge diagnose RUN --landscape -o landscape.png
   neuralforge train mnist.nfg --dataset mnist-10k --queue --priority 5
   neuralforge queue run
   neuralforge export mnist.nfg --run RUN --format onnx -o mnist.onnx
@@ -100,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     fix_cmd.add_parsers(sub)
     runs_cmd.add_parsers(sub)
     coach_cmd.add_parsers(sub)
+    diagnose_cmd.add_parsers(sub)
     queue_cmd.add_parsers(sub)
     demo_cmd.add_parsers(sub)
     calibrate_cmd.add_parsers(sub)

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMenu,
     QPushButton,
     QSplitter,
     QTableView,
@@ -128,6 +129,9 @@ class RunsPanel(QWidget):
         self.diagnostics_button.clicked.connect(self.open_diagnostics)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         self.table.selectionModel().currentRowChanged.connect(lambda *_: self._show_confusion())
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._context_menu)
+        self._landscapes: dict[str, Any] = {}  # run id → its open Loss Landscape window
         self.refresh()
         self._fit_columns()
 
@@ -201,6 +205,8 @@ class RunsPanel(QWidget):
         self.curves.set_theme(name)
         self.confusion.set_theme(name)
         self.model.set_theme(name)
+        for view in self._landscapes.values():
+            view.plot.set_theme(name)
 
     # -- internals ---------------------------------------------------------------------------------------
     def _select(self, run_ids: list[str], current: str | None, notify: bool) -> None:
@@ -291,6 +297,37 @@ class RunsPanel(QWidget):
                                                                "(a regression task, or its events log is gone).")
         if conf is not None:
             self.tabs.setTabToolTip(1, f"{run.name}: {conf.split} split, {conf.size} classes")
+
+    def _context_menu(self, pos: Any) -> None:
+        index = self.table.indexAt(pos)
+        if not index.isValid():
+            return
+        self.run_menu(index.data(RUN_ID_ROLE)).exec(self.table.viewport().mapToGlobal(pos))
+
+    def run_menu(self, run_id: str) -> QMenu:
+        """What a right click on run ``run_id`` offers."""
+        menu = QMenu(self)
+        menu.addAction("Loss Landscape…", lambda: self.open_landscape(run_id))
+        return menu
+
+    def open_landscape(self, run_id: str | None = None) -> Any:
+        """The Loss Landscape window of ``run_id`` (default: the current run), shown; one per run."""
+        from neuralforge_desktop.core.training.runner import runs_root
+        from neuralforge_desktop.ui.training.landscape_view import LandscapeView
+
+        run_id = run_id or self._current
+        row = self.model.row_of(run_id) if run_id else -1
+        if run_id is None or row < 0:
+            return None
+        view = self._landscapes.get(run_id)
+        if view is None:
+            run = self.model.run(row)
+            view = LandscapeView(self._store.path, run.id, run.name, runs_root(Path(self._store.path)) / run.id,
+                                 self.window(), self._theme)
+            self._landscapes[run_id] = view
+        view.show()
+        view.raise_()
+        return view
 
     def _fit_columns(self) -> None:
         self.table.resizeColumnsToContents()
