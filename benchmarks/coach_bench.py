@@ -18,47 +18,11 @@ import tempfile
 import time
 import warnings
 from pathlib import Path
-from typing import Any
 
 from neuralforge_desktop.core.store.sqlite_store import Store
 from neuralforge_desktop.core.training.coach import planted
-from neuralforge_desktop.core.training.coach.findings import KINDS, Finding
-from neuralforge_desktop.core.training.coach.fixes import apply_fix
-from neuralforge_desktop.core.training.coach.runs import run_report
-from neuralforge_desktop.core.training.coach.static import static_check
-from neuralforge_desktop.core.training.config import TrainConfig
-
-_RANK = {"info": 0, "warning": 1, "error": 2}
-
-
-def strongest(findings: list[Finding]) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for f in findings:
-        if f.kind not in found or _RANK[f.severity] > _RANK[found[f.kind]]:
-            found[f.kind] = f.severity
-    return found
-
-
-def judge(case: planted.Case, folder: Path, store: Store) -> tuple[list[Finding], Any, TrainConfig]:
-    """Train the case (when training can take it) and return the Coach's findings, its graph and config."""
-    graph = case.graph()
-    config = TrainConfig(**case.train_config(folder))
-    if not case.trains:
-        return static_check(graph, config).findings, graph, config
-    run_id, _ = planted.train_case(case, folder, store)
-    return run_report(store, store.get_run(run_id)).findings, graph, config
-
-
-def retrain_fixed(case: planted.Case, finding: Finding, graph: Any, config: TrainConfig, folder: Path,
-                  store: Store) -> dict[str, str]:
-    """Apply the finding's fix, train the fixed graph and settings the same way, and judge the new run."""
-    assert finding.fix is not None
-    fixed = apply_fix(finding.fix, graph, config)
-    settings = {**fixed.config.to_json()}
-    fixed_case = planted.Case(f"{case.name}-fixed", case.planted, lambda: fixed.graph, settings, settings["dataset"],
-                              case.seed, case.tolerates, trains=True)
-    findings, _, _ = judge(fixed_case, folder, store)
-    return strongest(findings)
+from neuralforge_desktop.core.training.coach.findings import KINDS
+from neuralforge_desktop.core.training.coach.planted import judge, retrain_fixed, strongest
 
 
 def main() -> int:

@@ -3,10 +3,11 @@ measure how often the Coach finds what is there and only that (``benchmarks/coac
 set in the test suite).
 
 Every kind the Coach knows is planted in three variants per set (different seeds, models or datasets). There
-are two disjoint sets of variants: ``tune`` (variants 0–2, healthy 0–9), the runs thresholds may be tuned on,
-and ``report`` (variants 3–5, healthy 10–19), the runs whose figures are reported. A case may list kinds it
-``tolerates``: faults that really are present as a consequence of the planted one (a learning rate so high the
-loss turns NaN is also too high); finding those is neither a hit nor a false alarm.
+are three disjoint sets of variants: ``tune`` (variants 0–2, healthy 0–9), the runs thresholds were tuned on;
+``dev`` (variants 3–5, healthy 10–19), the runs the fixes were checked and improved on; and ``report``
+(variants 6–8, healthy 20–29), run once the rules and fixes were settled, whose figures are reported. A case
+may list kinds it ``tolerates``: faults that really are present as a consequence of the planted one (a learning
+rate so high the loss turns NaN is also too high); finding those is neither a hit nor a false alarm.
 
 Datasets are small so that a run takes seconds: the built-in ``digits``, ``wine``, ``breast-cancer`` and
 ``iris``, and generated tables (Gaussian blobs written as CSV) where a fault lives in the data itself
@@ -24,8 +25,10 @@ import numpy as np
 
 from neuralforge_desktop.core.ir.compose import Composer
 from neuralforge_desktop.core.ir.graph import Graph
+from neuralforge_desktop.core.training.coach.findings import Finding
 
-SETS = {"tune": (range(0, 3), range(0, 10)), "report": (range(3, 6), range(10, 20))}
+SETS = {"tune": (range(0, 3), range(0, 10)), "dev": (range(3, 6), range(10, 20)),
+        "report": (range(6, 9), range(20, 30))}
 
 # dataset name → (input shape, classes)
 _BUILTIN_SHAPES: dict[str, tuple[list[int], int]] = {
@@ -155,7 +158,7 @@ def planted_case(kind: str, variant: int) -> Case:
         data = _pick(("digits", "wine", "breast-cancer"), variant)
         return Case(f"{kind}-{variant}", kind, _on(data, mlp), {"optimizer": "sgd", "lr": _pick((3.0, 8.0), variant),
                     "momentum": 0.9}, data, seed, tolerates=("loss_nan", "exploding_gradients", "dead_relu",
-                                                             "underfitting", "plateau"))
+                                                             "vanishing_gradients", "underfitting", "plateau"))
     if kind == "lr_too_low":
         data = _pick(("digits", "wine", "breast-cancer"), variant)
         return Case(f"{kind}-{variant}", kind, _on(data, mlp), {"optimizer": "sgd", "lr": 1e-5, "momentum": 0.0},
@@ -163,8 +166,8 @@ def planted_case(kind: str, variant: int) -> Case:
     if kind == "loss_nan":
         data = _pick(("digits", "wine", "breast-cancer"), variant)
         return Case(f"{kind}-{variant}", kind, _on(data, mlp), {"optimizer": "sgd", "lr": 1e4, "momentum": 0.9},
-                    data, seed, tolerates=("lr_too_high", "exploding_gradients", "dead_relu", "underfitting",
-                                           "plateau"))
+                    data, seed, tolerates=("lr_too_high", "exploding_gradients", "dead_relu", "vanishing_gradients",
+                                           "underfitting", "plateau"))
     if kind == "vanishing_gradients":
         data = _pick(("digits", "wine", "breast-cancer"), variant)
         deep = _pick(((32,) * 8, (48,) * 10), variant)
@@ -271,6 +274,42 @@ def train_case(case: Case, folder: Path, store: Any) -> tuple[str, Any]:
     run_id, run_dir = prepare_run(graph, config, store, "coach-bench", name=case.name)
     result = Trainer(graph, config, run_id, run_dir, lambda event: None, store).run()
     return run_id, result
+
+
+def strongest(findings: list[Finding]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for f in findings:
+        if f.kind not in found or _RANK[f.severity] > _RANK[found[f.kind]]:
+            found[f.kind] = f.severity
+    return found
+
+
+def judge(case: Case, folder: Path, store: Any) -> tuple[list[Finding], Any, Any]:
+    """Train the case (when training can take it) and return the Coach's findings, its graph and config."""
+    from neuralforge_desktop.core.training.coach.runs import run_report
+    from neuralforge_desktop.core.training.coach.static import static_check
+    from neuralforge_desktop.core.training.config import TrainConfig
+
+    graph = case.graph()
+    config = TrainConfig(**case.train_config(folder))
+    if not case.trains:
+        return static_check(graph, config).findings, graph, config
+    run_id, _ = train_case(case, folder, store)
+    return run_report(store, store.get_run(run_id)).findings, graph, config
+
+
+def retrain_fixed(case: Case, finding: Finding, graph: Any, config: Any, folder: Path,
+                  store: Any) -> dict[str, str]:
+    """Apply the finding's fix, train the fixed graph and settings the same way, and judge the new run."""
+    from neuralforge_desktop.core.training.coach.fixes import apply_fix
+
+    assert finding.fix is not None
+    fixed = apply_fix(finding.fix, graph, config)
+    settings = {**fixed.config.to_json()}
+    fixed_case = Case(f"{case.name}-fixed", case.planted, lambda: fixed.graph, settings, settings["dataset"],
+                              case.seed, case.tolerates, trains=True)
+    findings, _, _ = judge(fixed_case, folder, store)
+    return strongest(findings)
 
 
 @dataclass

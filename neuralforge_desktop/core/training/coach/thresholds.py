@@ -75,6 +75,9 @@ PLATEAU_WARN_SHARE = 0.5
 # A loss flat below this share of its reference (ln K for K classes, else its first value) has converged: a
 # classifier at a tenth of a uniform guess's loss is right on almost every example.
 PLATEAU_CONVERGED_SHARE = 0.1
+# … or a classifier right on this share of its training examples: little is left to learn (an easy binary
+# task's loss stays near 0.1 once it has converged, above the share above).
+PLATEAU_CONVERGED_ACC = 0.97
 
 # -- data ------------------------------------------------------------------------------------------------------
 # Inputs as the model sees them: normalised data has mean ≈ 0 and std ≈ 1. These limits leave [0, 1] pixels
@@ -116,6 +119,7 @@ class Thresholds:
     plateau_min_drop: float = PLATEAU_MIN_DROP
     plateau_warn_share: float = PLATEAU_WARN_SHARE
     plateau_converged_share: float = PLATEAU_CONVERGED_SHARE
+    plateau_converged_acc: float = PLATEAU_CONVERGED_ACC
     input_mean_limit: float = INPUT_MEAN_LIMIT
     input_std_limit: float = INPUT_STD_LIMIT
     input_abs_limit: float = INPUT_ABS_LIMIT

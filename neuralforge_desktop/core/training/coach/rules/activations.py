@@ -40,9 +40,10 @@ def dead_relu(ctx: CoachContext, t: Thresholds) -> list[Finding]:
         raise NotApplicable("no ReLU-family layer in the diagnostics")
     findings = []
     dead = [name for name, points in by_layer.items() if _held(points, t.dead_relu_fraction, t.min_records)]
-    # Each finding's fix swaps every dead layer: with one revived, the same steps kill the next.
-    swappable = [name for name in dead if ctx.graph is not None and (node := node_at(ctx.graph, name)) is not None
-                 and node.type != "LeakyReLU"]
+    # Each finding's fix swaps every ReLU of the graph, dead or not yet: with one revived, the same steps kill
+    # the next.
+    swappable = ([path for path, node in ctx.graph.walk() if node.type in ("ReLU", "ReLU6")]
+                 if ctx.graph is not None and dead else [])
     for name in dead:
         points = by_layer[name]
         recent = points[-t.min_records:]
@@ -52,7 +53,7 @@ def dead_relu(ctx: CoachContext, t: Thresholds) -> list[Finding]:
             fix = graph_fix("replace_type", f"Replace '{swappable[0]}' with LeakyReLU", node=swappable[0],
                             type="LeakyReLU")
         elif swappable:
-            fix = graph_fix("replace_type", f"Replace the {len(swappable)} dead ReLU layers with LeakyReLU",
+            fix = graph_fix("replace_type", f"Replace the {len(swappable)} ReLU layers with LeakyReLU",
                             nodes=swappable, type="LeakyReLU")
         findings.append(Finding(
             "dead_relu", "warning", f"Layer {name} is dead: it outputs only zeros",

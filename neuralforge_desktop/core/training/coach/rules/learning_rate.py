@@ -193,6 +193,9 @@ def plateau(ctx: CoachContext, t: Thresholds) -> list[Finding]:
     level = sum(v for _, v in flat) / len(flat)
     if reference > 0 and level < t.plateau_converged_share * reference:
         return []  # flat near zero: the run converged, it did not get stuck
+    accuracy = finite(metric(ctx, "train/acc"))
+    if accuracy and accuracy[-1][1] >= t.plateau_converged_acc:
+        return []
     severity = "warning"
     return [Finding(
         "plateau", severity, "The loss has stopped falling",
@@ -217,11 +220,8 @@ def _buckets(series: Series, count: int) -> Series:
 
 
 def _flat_since(points: Series, t: Thresholds) -> int | None:
-    """The earliest index from which the rest of ``points`` is flat (no fitted fall of ``plateau_min_drop``)."""
-    best = None
-    for start in range(len(points) - t.plateau_min_points, -1, -1):
-        if abs(relative_drop(points[start:])) < t.plateau_min_drop:
-            best = start
-        elif best is not None:
-            break
-    return best
+    """The earliest index from which the rest of ``points`` is flat (no fitted fall of ``plateau_min_drop``).
+    Every start is tried: on a noisy loss one window can fit a slope that the longer windows around it do not."""
+    flat = [start for start in range(len(points) - t.plateau_min_points + 1)
+            if abs(relative_drop(points[start:])) < t.plateau_min_drop]
+    return flat[0] if flat else None
