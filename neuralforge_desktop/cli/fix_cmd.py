@@ -137,14 +137,10 @@ def run_findings(store: Any, run: Any, folder: Path, graph: Any, config: Any) ->
 
 
 def _diagnostics(store: Any, run_id: str) -> Any:
-    """The run's captured diagnostics, where this store keeps them (None otherwise)."""
-    import importlib
+    """The run's captured diagnostics (None when it has none)."""
+    from neuralforge_desktop.core.training.coach.stored import load_run_diagnostics
 
-    try:
-        module = importlib.import_module("neuralforge_desktop.core.training.coach.stored")
-    except ImportError:
-        return None
-    return module.load_run_diagnostics(store, run_id)
+    return load_run_diagnostics(store, run_id)
 
 
 def pick(findings: list[Any], kind: str, run_id: str) -> Any:
