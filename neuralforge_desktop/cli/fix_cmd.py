@@ -24,10 +24,12 @@ SAVED_FINDINGS = ("findings.json", "coach.json")  # names a run's saved Coach fi
 TRAIN_OPTIONS = {"epochs": "--epochs", "batch_size": "--batch-size", "lr": "--lr", "optimizer": "--optimizer",
                  "schedule": "--schedule", "warmup_steps": "--warmup-steps", "weight_decay": "--weight-decay",
                  "grad_clip": "--grad-clip", "early_stopping": "--early-stopping", "seed": "--seed",
-                 "device": "--device", "limit": "--limit", "val_fraction": "--val-fraction"}
+                 "device": "--device", "limit": "--limit", "val_fraction": "--val-fraction",
+                 "diagnostics": "--diagnostics"}
 TRAIN_FLAGS = {"class_weights": "--class-weights", "trust_code": "--trust-code"}
 CLI_DEFAULTS = {"epochs": 3, "batch_size": 64, "lr": 1e-3, "optimizer": "adam", "schedule": "none",
-                "warmup_steps": 0, "weight_decay": 0.0, "seed": 0, "device": "auto", "val_fraction": 0.1}
+                "warmup_steps": 0, "weight_decay": 0.0, "seed": 0, "device": "auto", "val_fraction": 0.1,
+                "diagnostics": "basic"}
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:

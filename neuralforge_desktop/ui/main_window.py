@@ -420,8 +420,23 @@ class MainWindow(QMainWindow):
         panel = RunsPanel(self.store_path)
         panel.set_theme(self.theme)
         panel.runs_selected.connect(self._preview_inputs_changed)  # another run: other weights to preview
+        panel.runs_selected.connect(self._show_run_findings)
         self.runs_panel = panel
         return panel
+
+    def _show_run_findings(self, run_ids: list[str]) -> None:
+        """One run picked in the Runs dock: the Coach lists what it found on that run, unless it is following a
+        run that is training now."""
+        if len(run_ids) != 1 or not self.train_host.built or self.train_panel.state != "idle":
+            return
+        from neuralforge_desktop.core.errors import UserError
+        from neuralforge_desktop.core.training.coach.runs import live_findings
+
+        try:
+            findings = live_findings(self.runs_panel.store, run_ids[0])
+        except (UserError, OSError, ValueError):  # a run without a folder, or findings from a damaged file
+            findings = []
+        self.coach_panel.show_findings(run_ids[0], findings)
 
     def show_training(self) -> None:
         self.train_host.panel()

@@ -226,3 +226,22 @@ def test_retrain_starts_a_run_linked_to_its_parent_and_compares_them(qtbot: Any,
     runs = Path(train.store().path).parent / "runs"
     assert "softmax" not in load_graph(runs / child / "graph.nfg").nodes  # the retrain trained the fixed graph
     assert "softmax" in load_graph(runs / parent / "graph.nfg").nodes
+
+
+def test_a_run_picked_in_the_runs_dock_shows_its_saved_findings(window: Any) -> None:
+    import json
+
+    from neuralforge_desktop.core.training.runner import prepare_run
+
+    train = window.train_panel
+    config = TrainConfig(dataset="digits", epochs=1, batch_size=32, lr=3e-3, limit=200, seed=1)
+    run, folder = prepare_run(window.bridge.document.graph, config, train.store(), "default", "earlier")
+    (folder / "coach.json").write_text(json.dumps({"findings": [LR_HIGH, SOFTMAX], "not_applied": []}))
+    other, _ = prepare_run(window.bridge.document.graph, config, train.store(), "default", "no coach file")
+    window.show_runs()
+    window.runs_panel.refresh()
+    window.runs_panel.select_runs([run])
+    assert window.coach_panel.run_id == run
+    assert {f.kind for f in window.coach_panel.finding_list()} == {"lr_too_high", "softmax_before_cross_entropy"}
+    window.runs_panel.select_runs([other])
+    assert window.coach_panel.run_id == other and window.coach_panel.finding_list() == []
