@@ -16,6 +16,7 @@ from neuralforge_desktop.core.training.coach.thresholds import (
     Thresholds,
     ThresholdsError,
     load_thresholds,
+    save_thresholds,
 )
 from neuralforge_desktop.core.training.config import TrainConfig
 from tests.coach.contexts import EPOCHS, STEPS_PER_EPOCH, healthy, healthy_diagnostics, layer_record
@@ -261,6 +262,8 @@ def test_thresholds_come_from_coach_json(tmp_path):
     for i in range(2):
         diag.add("layers", layer_record(300 + 20 * i, zero={"relu1": 0.85}))
     assert only(evaluate(healthy(diagnostics=diag), tuned), "dead_relu")
+    save_thresholds(Thresholds(plateau_min_drop=0.05), path)
+    assert json.loads(path.read_text()) == {"plateau_min_drop": 0.05}  # only what differs from the defaults
     path.write_text(json.dumps({"dead_relu_fractoin": 0.8}))
     with pytest.raises(ThresholdsError, match="'dead_relu_fractoin' is not a Coach threshold"):
         load_thresholds(path)
