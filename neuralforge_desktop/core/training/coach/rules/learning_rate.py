@@ -84,10 +84,9 @@ def lr_too_high(ctx: CoachContext, t: Thresholds) -> list[Finding]:
             reasons.append(f"the loss climbed back from {lowest:.3g} to {recent:.3g}")
             numbers["lowest_loss"], numbers["recent_loss"] = round_sig(lowest, 3), round_sig(recent, 3)
     ratio = _update_ratio(ctx)
-    if ratio is not None:
+    if ratio is not None and ratio > t.update_ratio_high:  # (a dead network's tiny updates are no evidence here)
         numbers["update_ratio"] = round_sig(ratio, 2)
-        if ratio > t.update_ratio_high:
-            reasons.append(f"each step changes the weights by {ratio:.2g} of their size (about 1e-3 is healthy)")
+        reasons.append(f"each step changes the weights by {ratio:.2g} of their size (about 1e-3 is healthy)")
     if not reasons:
         return []
     fix, numbers["lr"] = _lr_fix(ctx, 0.1, "Divide the learning rate by 10")
