@@ -21,6 +21,7 @@ from neuralforge_desktop.cli import (
     demo_cmd,
     diagram_cmd,
     export_cmd,
+    fix_cmd,
     hosts_cmd,
     import_cmd,
     layers_cmd,
@@ -96,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     layers_cmd.add_parsers(sub)
     datasets_cmd.add_parsers(sub)
     train_cmds.add_parsers(sub)
+    fix_cmd.add_parsers(sub)
     runs_cmd.add_parsers(sub)
     coach_cmd.add_parsers(sub)
     queue_cmd.add_parsers(sub)

@@ -165,6 +165,10 @@ def cmd_show(args: argparse.Namespace) -> int:
     print(f"run {run.id}  {run.name}  [{run.status}]  experiment {run.experiment}")
     if run.tags.get("reason"):  # why it failed or stopped (Store.set_status)
         print(f"  {run.status}: {run.tags['reason']}")
+    if run.tags.get("parent_run"):  # a retrain (e.g. after a Coach fix): what it was retrained from
+        fix = f" after the Coach fix {run.tags['coach_fix']}" if run.tags.get("coach_fix") else ""
+        fix += f" ({run.tags['coach_finding']})" if fix and run.tags.get("coach_finding") else ""
+        print(f"  retrain of run {run.tags['parent_run']}{fix}")
     if run.duration is not None:
         print(f"  took {run.duration:.1f} s (cpu {run.cpu_seconds:.1f} s, gpu {run.gpu_seconds:.1f} s)")
     print(f"  host {data['host']}" + (f"; {data['gpu_hours']:,.2f} GPU-h × {data['cost_per_gpu_hour']:g} per GPU-hour"

@@ -85,6 +85,15 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                    help="start from these weights (e.g. the OUT.safetensors `neuralforge import` wrote), loaded "
                    "strictly: every tensor of the model, none missing, none extra")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    p.add_argument("--class-weights", action="store_true",
+                   help="classification: weigh each class's loss by 1 / its share of the training labels (for "
+                   "imbalanced data)")
+    p.add_argument("--parent", metavar="RUN", type=opt.non_empty,
+                   help="the run this one retrains (recorded as the tag parent_run, e.g. after a Coach fix)")
+    p.add_argument("--coach-fix", metavar="ACTION", type=opt.non_empty,
+                   help="the Coach fix applied before this retrain (recorded as the tag coach_fix; with --parent)")
+    p.add_argument("--coach-finding", metavar="KIND", type=opt.non_empty,
+                   help="the Coach finding that fix addressed (recorded as the tag coach_finding; with --coach-fix)")
     parallel = p.add_mutually_exclusive_group()
     parallel.add_argument("--procs", type=opt.positive_int, metavar="N",
                           help="data-parallel training in N processes (torchrun; gloo on CPU), each taking a share "
@@ -152,7 +161,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                              limit=args.limit, val_fraction=args.val_fraction, augment_flip="flip" in args.augment,
                              augment_crop=4 if "crop" in args.augment else 0, metrics=list(args.metric),
                              trust_code=args.trust_code, dataset_options=parse_options(args.option),
-                             procs=_procs(args), init=INIT_FILE if args.init else None).validate()
+                             procs=_procs(args), init=INIT_FILE if args.init else None,
+                             class_weights=args.class_weights).validate()
     except ConfigError as exc:
         raise CliError(str(exc)) from None
     check_dataset(args.dataset)
@@ -171,7 +181,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.gpus:
         _check_gpus(args.gpus, host)
     init = _init_file(args.init)
-    run_id, folder = prepare_run(graph, config, store, args.experiment, args.name)
+    run_id, folder = prepare_run(graph, config, store, args.experiment, args.name, tags=lineage_tags(args, store))
     if init is not None:  # a copy in the run folder: the run keeps what it started from, remote hosts get it too
         import shutil
 
@@ -211,6 +221,23 @@ def cmd_resume(args: argparse.Namespace) -> int:
         print(f"run {run.id}: resuming from its last checkpoint")
     return follow_run(TrainingProcess(folder, resume=True, trust_code=args.trust_code).start(), run.id, store,
                       args.json)
+
+
+def lineage_tags(args: argparse.Namespace, store: Any) -> dict[str, str]:
+    """``--parent RUN`` (a run of this store), ``--coach-fix ACTION`` and ``--coach-finding KIND`` as the new
+    run's tags."""
+    tags: dict[str, str] = {}
+    if getattr(args, "parent", None):
+        tags["parent_run"] = find_run(store, args.parent).id
+    if getattr(args, "coach_fix", None):
+        if "parent_run" not in tags:
+            raise CliError("--coach-fix names the fix applied to a run: give that run with --parent RUN")
+        tags["coach_fix"] = args.coach_fix
+    if getattr(args, "coach_finding", None):
+        if "coach_fix" not in tags:
+            raise CliError("--coach-finding names the finding a fix addressed: give the fix with --coach-fix")
+        tags["coach_finding"] = args.coach_finding
+    return tags
 
 
 def _check_gpus(wanted: int, host: Any | None) -> None:

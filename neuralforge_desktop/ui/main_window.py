@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QGuiApplication, QShowEvent
-from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QToolButton, QUndoView, QWidget
+from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QSplitter, QToolButton, QUndoView, QWidget
 
 from neuralforge_desktop import __version__
 from neuralforge_desktop.core.edit.document import Document
@@ -37,7 +37,7 @@ from neuralforge_desktop.ui.undo import EditStack
 if TYPE_CHECKING:
     from neuralforge_desktop.ui.dialogs.recovery import RecoveryDialog
     from neuralforge_desktop.ui.dialogs.shortcuts import ShortcutsDialog
-    from neuralforge_desktop.ui.training import RunsPanel, TrainPanel
+    from neuralforge_desktop.ui.training import CoachPanel, RunsPanel, TrainPanel
     from neuralforge_desktop.ui.tutorial import TutorialCard
 
 APP_TITLE = "NeuralForge"
@@ -61,6 +61,7 @@ class MainWindow(QMainWindow):
 
     # Built on first show of their docks (see make_train_panel / make_runs_panel).
     train_panel: TrainPanel
+    coach_panel: CoachPanel
     runs_panel: RunsPanel
 
     def __init__(self, settings: Settings | None = None, recovery_dir: str | os.PathLike[str] | None = None,
@@ -311,7 +312,7 @@ class MainWindow(QMainWindow):
     def set_theme(self, name: str) -> None:
         self.theme = apply_theme(name)
         self.settings.theme = self.theme
-        trained = [self.train_panel] if self.train_host.built else []
+        trained = [self.train_panel, self.coach_panel] if self.train_host.built else []
         listed = [self.runs_panel] if self.runs_host.built else []
         guided = [self.tutorial] if self.tutorial is not None else []
         for widget in (self.view, self.palette_panel, self.inspector, self.summary, self.code_view,
@@ -385,7 +386,8 @@ class MainWindow(QMainWindow):
 
     # -- training (built on first show of the Train / Runs docks) ---------------------------------------
     def make_train_panel(self) -> QWidget:
-        from neuralforge_desktop.ui.training import TrainPanel
+        """The Train panel with the Coach under it (a splitter: the user chooses how much each gets)."""
+        from neuralforge_desktop.ui.training import CoachPanel, TrainPanel
 
         panel = TrainPanel(self.bridge, self.store_path, push_edit=self.edits.push_edit)
         panel.run_started.connect(self._on_run_started)
@@ -393,7 +395,24 @@ class MainWindow(QMainWindow):
         panel.dataset.dataset_changed.connect(self._preview_inputs_changed)
         panel.set_theme(self.theme)
         self.train_panel = panel
-        return panel
+        coach = CoachPanel(panel, self.bridge, push_edit=self.edits.push_edit)
+        coach.set_theme(self.theme)
+        coach.compare_requested.connect(self.compare_runs)
+        coach.fixed.connect(self.show_message)
+        self.coach_panel = coach
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.setObjectName("train_split")
+        split.addWidget(panel)
+        split.addWidget(coach)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 1)
+        return split
+
+    def compare_runs(self, run_ids: list[str]) -> None:
+        """Show the Runs dock with these runs selected: their curves overlaid (a retrain and its parent)."""
+        self.show_runs()
+        self.runs_panel.refresh()
+        self.runs_panel.select_runs(run_ids)
 
     def make_runs_panel(self) -> QWidget:
         from neuralforge_desktop.ui.training import RunsPanel

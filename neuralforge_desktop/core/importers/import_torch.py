@@ -49,12 +49,16 @@ class ImportReport:
     params: int = 0
     max_abs_diff: float = 0.0
     outputs: list[str] = field(default_factory=list)
+    exported: list[tuple[str, str]] = field(default_factory=list)  # (module path, why torch.fx failed there)
+    left_out: list[str] = field(default_factory=list)  # submodules never called on these inputs (weights dropped)
 
     def to_json(self) -> dict[str, Any]:
         return {"source": self.source, "nodes": self.nodes, "mapped": self.mapped, "blocks": self.blocks,
                 "folded": self.folded, "custom": [{"node": n, "reason": r} for n, r in self.custom],
                 "types": self.types, "params": self.params, "max_abs_diff": self.max_abs_diff,
-                "outputs": self.outputs}
+                "outputs": self.outputs,
+                "exported": [{"module": m or "(model)", "fx_failure": r} for m, r in self.exported],
+                "left_out": self.left_out}
 
     def lines(self) -> list[str]:
         out = [f"imported {self.source}: {self.nodes} nodes ({self.mapped} mapped to catalog layers, "
@@ -62,6 +66,11 @@ class ImportReport:
                f"parameters: {self.params:,}; outputs match the original within {self.max_abs_diff:.2g}"]
         for node, reason in self.custom:
             out.append(f"  custom code '{node}': {reason}")
+        for module, reason in self.exported:
+            out.append(f"  traced with torch.export: '{module or 'the model'}' (torch.fx failed: {reason})")
+        if self.left_out:
+            out.append(f"  not called on these input shapes, so not in the graph (nor their weights): "
+                       f"{', '.join(self.left_out)}")
         return out
 
 
@@ -167,10 +176,16 @@ def _whole_as_custom(loaded: LoadedSource, specs: list[InputSpec], inputs: list[
 
 
 def _convert_state(original: dict[str, Any], keymap: dict[str, str],
-                   aliases: list[tuple[str, str]] = ()) -> dict[str, Any]:  # type: ignore[assignment]
+                   aliases: list[tuple[str, str]] = (),  # type: ignore[assignment]
+                   exported: list[str] = (), left_out: list[str] | None = None) -> dict[str, Any]:  # type: ignore[assignment]
+    """The weights keyed for the generated code. A weight of a submodule that a level traced with torch.export
+    never calls (a branch these input shapes do not take) is not in the graph: it goes to ``left_out``."""
     state: dict[str, Any] = {}
     for key, value in original.items():
         best = max((p for p in keymap if p == "" or key == p or key.startswith(p + ".")), key=len, default=None)
+        if best is None and left_out is not None and any(p == "" or key.startswith(p + ".") for p in exported):
+            left_out.append(key)
+            continue
         if best is None:
             raise ImportCheckError(f"weight {key!r} belongs to no imported node")
         new = keymap[best] + key[len(best):] if best else f"{keymap[best]}.{key}"
@@ -220,11 +235,13 @@ def import_torch(source: str, inputs: list[InputSpec] | None = None, *, kwargs: 
             _name_inputs(converted.graph, specs)
     except NotGraphable as exc:
         converted = _whole_as_custom(loaded, specs, tensors, str(exc), ctx)
-    state = _convert_state(loaded.module.state_dict(), converted.keymap, converted.aliases)
+    left_out: list[str] = []
+    state = _convert_state(loaded.module.state_dict(), converted.keymap, converted.aliases,
+                           [path for path, _ in converted.exported], left_out)
     graph = converted.graph
     _tie_shared(graph, loaded.module, converted.keymap)
     graph.meta["imported_from"] = loaded.label
-    report = _report(loaded.label, converted, graph, loaded.module)
+    report = _report(loaded.label, converted, graph, loaded.module, left_out)
     result = ImportResult(graph, state, report, list(dict.fromkeys(converted.sources)))
     if check:
         report.max_abs_diff = verify(result, tensors, expected, cat)
@@ -271,7 +288,7 @@ def _name_inputs(graph: Graph, specs: list[InputSpec]) -> None:
             graph.rename_node(node.id, spec.name)
 
 
-def _report(label: str, converted: Converted, graph: Graph, module: Any) -> ImportReport:
+def _report(label: str, converted: Converted, graph: Graph, module: Any, left_out: list[str]) -> ImportReport:
     types: Counter[str] = Counter()
     nodes = blocks = mapped = 0
     for _, node in graph.walk():
@@ -281,10 +298,13 @@ def _report(label: str, converted: Converted, graph: Graph, module: Any) -> Impo
         types[node.type] += 1
         blocks += node.is_block
         mapped += node.type not in (BLOCK, CUSTOM)
-    unique = {id(p): p for p in module.parameters()}
+    unused = set(left_out)
+    unique = {id(p): p for key, p in module.named_parameters() if key not in unused}
     custom = list(dict.fromkeys(converted.custom))
+    modules = list(dict.fromkeys(key.rpartition(".")[0] for key in left_out))
     return ImportReport(label, nodes, mapped, blocks, converted.folded, custom, dict(types),
-                        sum(p.numel() for p in unique.values()))
+                        sum(p.numel() for p in unique.values()), exported=list(converted.exported),
+                        left_out=modules)
 
 
 def verify(result: ImportResult, inputs: list[Any], expected: Any, cat: Catalog) -> float:

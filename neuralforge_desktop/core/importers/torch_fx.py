@@ -43,6 +43,7 @@ class Converted:
     folded: int = 0
     sources: list[str] = field(default_factory=list)  # custom code carried, for the user's trust
     aliases: list[tuple[str, str]] = field(default_factory=list)  # (node, node whose weights it shares)
+    exported: list[tuple[str, str]] = field(default_factory=list)  # levels torch.export traced: (path, fx failure)
 
 
 def _spec(t: Any) -> TensorSpec:
@@ -116,7 +117,11 @@ class ModuleLevel:
     def __init__(self, ctx: ImportContext, module: Any, name: str, inputs: list[Any], path: str) -> None:
         self.ctx, self.module, self.path = ctx, module, path
         self.out = Converted(Graph(name))
-        self.fx_graph = _trace(module, helper_functions(ctx.cat, module))
+        from neuralforge_desktop.core.importers.torch_export import trace_level  # it imports this module
+
+        # self.exported: why torch.fx failed, when torch.export traced this level instead
+        self.fx_graph, self.exported = trace_level(module, helper_functions(ctx.cat, module), inputs, ctx.recorded)
+        self.out.exported += [(path.removesuffix("."), self.exported)] if self.exported else []
         self.values = _run(module, self.fx_graph, inputs, ctx.recorded)
         self.refs: dict[Any, Any] = {}  # fx node → (graph node id, port), or a tuple of those
         self.add_users: dict[str, int] = {}
@@ -166,7 +171,7 @@ class ModuleLevel:
     def _outputs(self, result: Any) -> None:
         import torch
 
-        flat = _flatten(result)
+        flat = flatten(result)
         for i, item in enumerate(flat):
             if not isinstance(self.value(item), torch.Tensor) or item not in self.refs:
                 raise NotGraphable("its forward returns something other than tensors")
@@ -308,6 +313,8 @@ class ModuleLevel:
             self.out.keymap[f"{n.target}.{original}"] = f"{node_id}.{new}"
         self.out.custom.extend((f"{node_id}/{where}", why) for where, why in child.custom)
         self.out.sources.extend(child.sources)
+        self.out.exported.extend(child.exported)
+        self.out.aliases.extend((f"{node_id}.{a}", f"{node_id}.{b}") for a, b in child.aliases)
         self.out.mapped += child.mapped
         self.out.folded += child.folded
 
@@ -330,7 +337,7 @@ class ModuleLevel:
         except custom.NotReproducible as exc:
             raise NotGraphable(f"{n.target}: {reason}; it cannot be kept as code either: {exc}") from None
         inputs = [self.value(a) for a in args]
-        outputs = _flatten_values(self.value(n))
+        outputs = flatten(self.value(n))
         measured = custom.measure(original, inputs, outputs)
         node_id = self.new_id(_attr_name(n.target, cls.__name__))
         self._custom_node(node_id, name, source, kwargs, measured, reason, len(inputs), len(outputs))
@@ -377,6 +384,8 @@ class ModuleLevel:
                 self.add_users[node_id] = len(n.users)
             self.out.mapped += 1
             return
+        if self.exported is not None:  # an exported level is a graph entirely, or custom code as a whole
+            raise NotGraphable(f"{self.exported}; torch.export traced it, but no catalog layer does {_describe(n)}")
         self._custom_function(n, "no catalog layer does " + _describe(n))
 
     def _extend_sum(self, n: Any, mapped: Any) -> bool:
@@ -416,7 +425,7 @@ class ModuleLevel:
         exec(compile(source, "<imported code>", "exec"), namespace)  # trusted: the user's own code, being imported
         module = namespace[name]()
         inputs = [self.value(a) for a in tensor_args]
-        outputs = _flatten_values(self.value(n))
+        outputs = flatten(self.value(n))
         measured = custom.measure(module, inputs, outputs)
         node_id = self.new_id(base)
         self._custom_node(node_id, name, source, {}, measured, reason, len(inputs), len(outputs))
@@ -480,37 +489,11 @@ def _tensors_in(v: Any) -> bool:
     return isinstance(v, tuple | list) and bool(v) and all(_is_tensor(x) for x in v)
 
 
-def _flatten(result: Any) -> list[Any]:
+def flatten(result: Any) -> list[Any]:
+    """The leaves of nested tuples and lists (fx nodes or the values they had)."""
     if isinstance(result, tuple | list):
-        return [x for item in result for x in _flatten(item)]
+        return [x for item in result for x in flatten(item)]
     return [result]
-
-
-def _flatten_values(v: Any) -> list[Any]:
-    if isinstance(v, tuple | list):
-        return [x for item in v for x in _flatten_values(item)]
-    return [v]
-
-
-def _template_outputs(template: str) -> Any:
-    """The output structure a forward template assigns: ``"{y}, ({h}, {c}) = …"`` → ``["y", ["h", "c"]]``;
-    None when the call is more than ``{self}(inputs…)``."""
-    import ast
-    import re
-
-    template = re.sub(r"\{\?[a-z_0-9]+:(?:[^{}]|\{[^{}]*\})*\}", "", template)  # optional inputs, unwired
-    lhs, sep, rhs = template.partition(" = ")
-    if not sep or not re.fullmatch(r"\{self\}\((\{[a-z_0-9]+\}(, )?)+\)", rhs.strip()):
-        return None
-    tree = ast.parse(re.sub(r"\{([a-z_0-9]+)\}", r"\1", lhs), mode="eval").body
-
-    def walk(node: ast.expr) -> Any:
-        if isinstance(node, ast.Tuple):
-            return [walk(e) for e in node.elts]
-        assert isinstance(node, ast.Name)
-        return node.id
-
-    return walk(tree)
 
 
 def _shape_refs(node_id: str, outputs: Any) -> Any:

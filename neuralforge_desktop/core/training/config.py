@@ -51,6 +51,7 @@ class TrainConfig:
     threads: int | None = None  # torch CPU threads; None = torch's default
     procs: int | None = None  # data-parallel processes (torchrun, one per GPU on CUDA); None = 1
     init: str | None = None  # weights to start from: a safetensors file in the run folder (`train --init`)
+    class_weights: bool = False  # classification: weigh each class's loss by 1 / its share of the training labels
     diagnostics: str = "basic"  # what the Coach captures inside the model: off | basic | full (see coach/capture.py)
 
     def validate(self) -> TrainConfig:

@@ -18,6 +18,7 @@ from neuralforge_desktop.core.training.setup import (
     check_fit,
     pick_device,
     to_tensors,
+    weigh_classes,
 )
 
 
@@ -77,6 +78,8 @@ def build_parts(graph: Graph, cfg: TrainConfig) -> TrainingParts:
     torch.manual_seed(cfg.seed)  # weights start the same whatever loading consumed
     setup = build_setup(graph, bundle)
     check_fit(graph, bundle, setup)  # before the first step: a mismatch is a message, not a torch error
+    if cfg.class_weights:
+        weigh_classes(graph, bundle, setup, device)
     model = setup.model.to(device)
     fields = [binding.fields[name] for name in model.input_names]
     x_train, y_train = to_tensors(bundle.train, device, setup.task, fields, bundle.input_name)

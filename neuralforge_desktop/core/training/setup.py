@@ -143,6 +143,33 @@ def build_setup(graph: Graph, bundle: Any) -> Setup:
     return Setup(model, loss_fn, output_index, f"{loss_node.type} '{loss_node.id}'", bundle.task, source)
 
 
+def weigh_classes(graph: Graph, bundle: Any, setup: Setup, device: Any) -> None:
+    """``class_weights``: each class's loss is weighted by N / (classes × its training examples), so a rare
+    class counts as much in total as a common one. Scores past the dataset's classes get weight 1 (no label
+    ever selects them)."""
+    import numpy as np
+    import torch
+    from torch import nn
+
+    if setup.task != "classification":
+        raise SetupError(f"class_weights: only for classification, but dataset {bundle.name} is a {setup.task} "
+                         "task")
+    if not isinstance(setup.loss_fn, nn.CrossEntropyLoss):
+        raise SetupError(f"class_weights: the loss {setup.loss_name} takes no class weights; use CrossEntropyLoss")
+    classes = int(bundle.num_classes or 0)
+    labels = np.asarray(bundle.train.y).astype(np.int64).ravel()
+    counts = np.bincount(labels, minlength=classes)[:classes] if classes else np.zeros(0)
+    width = classes
+    if setup.scores_from is not None:
+        spec = ShapeInference(graph).run().spec(*setup.scores_from)
+        if spec is not None and len(spec.shape) == 2 and isinstance(spec.shape[1], int):
+            width = max(classes, spec.shape[1])
+    weights = np.ones(width, dtype=np.float32)
+    weights[:classes] = len(labels) / (max(classes, 1) * np.maximum(counts, 1))
+    setup.loss_fn.weight = torch.tensor(weights, device=device)
+    setup.loss_name += ", classes weighted by 1 / their share of the training labels"
+
+
 def _output_source(graph: Graph, output_id: str) -> tuple[str, str] | None:
     edge = graph.edge_into(output_id, "x")
     return None if edge is None else (edge.src, edge.src_port)

@@ -8,6 +8,7 @@ UI thread through an :class:`EventPump`. Nothing here imports torch.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import subprocess
 from collections.abc import Callable
@@ -86,6 +87,9 @@ class TrainPanel(QWidget):
         self._run_id: str | None = None
         self._run_info: dict[str, Any] = {}
         self._last_error = ""
+        # settings the form has no field for (a Coach fix's grad_clip, class_weights …), used by every Start
+        self.extra_settings: dict[str, Any] = {}
+        self.next_run_tags: dict[str, str] = {}  # tags of the next run only (a retrain's parent_run, coach_fix)
 
         self.dataset = DatasetCombo(self)
         self.epochs = self._spin(1, 100_000, 3)
@@ -207,13 +211,14 @@ class TrainPanel(QWidget):
         return self._store
 
     def config(self) -> TrainConfig:
-        """The settings as shown (not yet validated)."""
-        return TrainConfig(dataset=self.dataset.dataset(), epochs=self.epochs.value(),
+        """The settings as shown, with :attr:`extra_settings` (not yet validated)."""
+        shown = TrainConfig(dataset=self.dataset.dataset(), epochs=self.epochs.value(),
                            batch_size=self.batch_size.value(), lr=self.lr.value(),
                            optimizer=self.optimizer.currentText(), schedule=self.schedule.currentText(),
                            weight_decay=self.weight_decay.value(), seed=self.seed.value(),
                            device=self.device.device(), limit=self.limit.value() or None,
                            procs=self.procs.value() if self.procs.value() > 1 else None)
+        return dataclasses.replace(shown, **self.extra_settings) if self.extra_settings else shown
 
     def set_config(self, config: TrainConfig) -> None:
         """Show ``config``'s settings (e.g. to repeat an earlier run)."""
@@ -250,10 +255,11 @@ class TrainPanel(QWidget):
         from neuralforge_desktop.core.training.runner import TrainingProcess, prepare_run
 
         document = self._bridge.document
+        tags, self.next_run_tags = self.next_run_tags, {}
         try:
             run_id, folder = prepare_run(document.graph, config, self.store(),
                                          self.experiment.text().strip() or "default",
-                                         self.run_name.text().strip() or None)
+                                         self.run_name.text().strip() or None, tags=tags)
         except (OSError, ValueError, StoreError) as exc:  # tell the user; the panel stays usable
             self._show_message(f"Could not create the run: {exc}")
             return False

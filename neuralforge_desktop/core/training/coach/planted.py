@@ -88,7 +88,7 @@ class Case:
 
     def train_config(self, folder: Path) -> dict[str, Any]:
         base = {"epochs": 3, "batch_size": 32, "lr": 1e-3, "optimizer": "adam", "seed": self.seed, "threads": 1,
-                "log_every": 5, "val_fraction": 0.2}
+                "log_every": 2, "val_fraction": 0.2}
         return {**base, **self.config, "dataset": self.dataset(folder)}
 
 
@@ -173,14 +173,16 @@ def planted_case(kind: str, variant: int) -> Case:
                                                                          "momentum": 0.0},
                     data, seed, tolerates=("underfitting", "plateau", "lr_too_low", "saturated_activations"))
     if kind == "exploding_gradients":
-        data = Blobs(features=_pick((8, 12, 16), variant), scale=1.0)
-        deep = (64,) * 8
-        return Case(f"{kind}-{variant}", kind, _on(data, lambda s, c: mlp(s, c, deep, "Identity")),
-                    {"optimizer": "sgd", "lr": 0.05, "momentum": 0.9}, data, seed,
+        # A deep stack of Linear layers with nothing between them to keep the scale, and momentum: the
+        # gradients grow step after step until they overflow.
+        data = _pick(("digits", "wine", "breast-cancer"), variant)
+        return Case(f"{kind}-{variant}", kind, _on(data, lambda s, c: mlp(s, c, (64,) * 8, "Identity")),
+                    {"optimizer": "sgd", "lr": 0.3, "momentum": 0.9}, data, seed,
                     tolerates=("lr_too_high", "loss_nan", "underfitting", "plateau"))
     if kind == "dead_relu":
-        data = _pick(("digits", "wine", "breast-cancer"), variant)
-        return Case(f"{kind}-{variant}", kind, _on(data, lambda s, c: mlp(s, c, (64, 64))),
+        # Adam with a large step pushes ReLU units below zero for every input, where no gradient revives them.
+        data, hidden = _pick((("digits", (64, 64)), ("digits", (128,)), ("breast-cancer", (64, 64))), variant)
+        return Case(f"{kind}-{variant}", kind, _on(data, lambda s, c: mlp(s, c, hidden)),
                     {"optimizer": "adam", "lr": 0.3}, data, seed,
                     tolerates=("lr_too_high", "underfitting", "plateau", "vanishing_gradients"))
     if kind == "saturated_activations":
@@ -194,7 +196,7 @@ def planted_case(kind: str, variant: int) -> Case:
                     {"epochs": 40, "limit": 120, "batch_size": 16}, data, seed, tolerates=("plateau",))
     if kind == "underfitting":
         data = _pick(("digits", "wine", "breast-cancer"), variant)
-        return Case(f"{kind}-{variant}", kind, _on(data, lambda s, c: mlp(s, c, (1,))), {"epochs": 4}, data, seed,
+        return Case(f"{kind}-{variant}", kind, _on(data, lambda s, c: mlp(s, c, (1,))), {"epochs": 8}, data, seed,
                     tolerates=("plateau", "dead_relu", "lr_too_low", "vanishing_gradients"))
     if kind == "unnormalized_inputs":
         data = Blobs(features=_pick((8, 13, 20), variant), scale=200.0, offset=1000.0)

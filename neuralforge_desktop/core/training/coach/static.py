@@ -28,16 +28,37 @@ def static_check(graph: Graph, config: TrainConfig, thresholds: Thresholds | Non
     UserError naming the Input, when not), and evaluate every rule that can run before training."""
     from neuralforge_desktop.core.training.coach.rules import evaluate
     from neuralforge_desktop.core.training.datasets import load_dataset
-    from neuralforge_desktop.core.training.setup import bind_dataset
+    from neuralforge_desktop.core.training.setup import SetupError, bind_dataset
 
     config.validate()
     bundle = load_dataset(config.dataset, val_fraction=config.val_fraction, seed=config.seed,
                           normalize=config.normalize, limit=config.limit, options=dict(config.dataset_options))
-    bind_dataset(graph.copy(), bundle)  # a copy: binding writes the data's sizes into the graph's symbols
+    try:
+        bind_dataset(graph.copy(), bundle)  # a copy: binding writes the data's sizes into the graph's symbols
+    except SetupError:
+        # A loss that does not fit the task (MSE on class labels) also fails binding, as a shape error on its
+        # target: that is the wrong_loss_for_task finding, which the rules report with its fix.
+        if not _loss_misfits(graph, bundle):
+            raise
     context = CoachContext(graph=graph, config=config, loss_name=loss_name(graph, bundle.task),
                            data=data_facts(bundle), status="static",
                            steps_per_epoch=math.ceil(len(bundle.train) / config.batch_size))
     return evaluate(context, thresholds or load_thresholds())
+
+
+def _loss_misfits(graph: Graph, bundle: Any) -> bool:
+    from neuralforge_desktop.core.catalog.registry import catalog
+    from neuralforge_desktop.core.training.setup import SetupError, check_loss_fits
+
+    cat = catalog()
+    for node in graph:
+        layer = cat.find(node.type)
+        if layer is not None and layer.is_loss:
+            try:
+                check_loss_fits(node, layer, bundle)
+            except SetupError:
+                return True
+    return False
 
 
 def loss_name(graph: Graph, task: str) -> str:

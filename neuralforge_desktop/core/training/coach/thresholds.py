@@ -25,6 +25,9 @@ UPDATE_RATIO_LOW = 1e-5
 LOSS_SPIKE_FACTOR = 3.0
 # The loss of the last part of the run above this many times its lowest (smoothed) value: it climbs back.
 LOSS_RISE_FACTOR = 1.5
+# … and by at least this share of the reference loss (ln K, or the first loss): near the end of a good run the
+# loss is small, and mini-batch noise alone moves 0.05 to 0.08, a 1.5× "rise" that means nothing.
+LOSS_RISE_MIN_SHARE = 0.1
 # Less than this relative fall of the loss over the whole run counts as "barely moving" (lr_too_low).
 LOSS_BARELY_MOVING = 0.05
 
@@ -87,6 +90,7 @@ class Thresholds:
     update_ratio_low: float = UPDATE_RATIO_LOW
     loss_spike_factor: float = LOSS_SPIKE_FACTOR
     loss_rise_factor: float = LOSS_RISE_FACTOR
+    loss_rise_min_share: float = LOSS_RISE_MIN_SHARE
     loss_barely_moving: float = LOSS_BARELY_MOVING
     vanishing_ratio: float = VANISHING_RATIO
     exploding_norm: float = EXPLODING_NORM

@@ -83,7 +83,8 @@ def lr_too_high(ctx: CoachContext, t: Thresholds) -> list[Finding]:
     if len(values) >= 8:
         lowest = min(values[: -len(values) // 4])
         recent = sum(values[-len(values) // 4:]) / len(values[-len(values) // 4:])
-        if lowest > 0 and recent > t.loss_rise_factor * lowest:
+        rise = recent - lowest
+        if lowest > 0 and recent > t.loss_rise_factor * lowest and rise > t.loss_rise_min_share * reference:
             reasons.append(f"the loss climbed back from {lowest:.3g} to {recent:.3g}")
             numbers["lowest_loss"], numbers["recent_loss"] = round_sig(lowest, 3), round_sig(recent, 3)
     ratio = _update_ratio(ctx)
