@@ -206,6 +206,8 @@ def test_class_imbalance_and_leakage():
     ctx.data.classes, ctx.data.label_counts = 2, [950, 50]
     found = only(evaluate(ctx), "class_imbalance")
     assert found[0].evidence["numbers"]["ratio"] == 19.0 and found[0].fix.args == {"class_weights": True}
+    ctx.config = TrainConfig(class_weights=True)  # already weighted: still said, as information, with no fix
+    assert [(f.severity, f.fix) for f in only(evaluate(ctx), "class_imbalance")] == [("info", None)]
     ctx = healthy()
     ctx.data.leaked, ctx.data.leaked_examples = 30, [3, 9]
     assert only(evaluate(ctx), "data_leakage")[0].severity == "warning"
