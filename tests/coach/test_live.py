@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 
+import pytest
+
 from neuralforge_desktop.core import zoo
 from neuralforge_desktop.core.training.coach.live import LiveCoach, saved_findings
 from neuralforge_desktop.core.training.config import TrainConfig
@@ -67,3 +69,24 @@ def test_a_resumed_run_does_not_repeat_what_was_reported(tmp_path):
     resumed = coach(tmp_path, resumed=True)
     assert feed(resumed, [2.3, 2e5], start=100) == []
     assert [f.kind for f in resumed.findings] == ["lr_too_high"]
+
+
+@pytest.mark.parametrize("log_every", [2, 50])  # seen at a logged step, or only in the epoch's mean loss
+def test_a_run_whose_loss_turns_nan_says_so_and_keeps_the_finding(tmp_path, log_every):
+    from neuralforge_desktop.core.store.sqlite_store import Store
+    from neuralforge_desktop.core.training.engine import Trainer
+    from neuralforge_desktop.core.training.runner import prepare_run
+
+    from training_graphs import digits_mlp
+
+    store = Store(tmp_path / "store.db")
+    config = TrainConfig(dataset="digits", epochs=1, lr=1e20, optimizer="sgd", log_every=log_every, limit=300)
+    run_id, folder = prepare_run(digits_mlp(), config, store)
+    events = []
+    result = Trainer(digits_mlp(), config, run_id, folder, events.append, store).run()
+    kinds = [e.kind for e in events]
+    assert result.status == "failed" and kinds[-1] == "failed" and events[-1].user_error
+    assert "the loss became nan" in events[-1].error
+    coach_events = [e.finding for e in events if e.kind == "coach"]
+    assert coach_events[0]["kind"] == "loss_nan" and kinds.index("coach") < kinds.index("failed")
+    assert "loss_nan" in {f.kind for f in saved_findings(folder)}  # kept for `coach RUN`
