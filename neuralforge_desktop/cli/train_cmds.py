@@ -107,6 +107,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                    "`neuralforge datasets show`)")
     p.add_argument("--augment", action="append", choices=["flip", "crop"], default=[],
                    help="image augmentation (repeatable)")
+    p.add_argument("--diagnostics", choices=["off", "basic", "full"], default="basic",
+                   help="what the Coach records inside the model while it trains: basic (default) takes layer "
+                   "statistics every 50 steps, the inputs' statistics every epoch and watches for NaN; full adds "
+                   "histograms and records five times as often; off records nothing")
     p.add_argument("--metric", action="append", default=[], metavar="NAME",
                    help="extra validation metric: f1_macro, mae, rmse, a plugin's, or module:function "
                    "(with --trust-code)")
@@ -162,7 +166,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                              augment_crop=4 if "crop" in args.augment else 0, metrics=list(args.metric),
                              trust_code=args.trust_code, dataset_options=parse_options(args.option),
                              procs=_procs(args), init=INIT_FILE if args.init else None,
-                             class_weights=args.class_weights).validate()
+                             class_weights=args.class_weights, diagnostics=args.diagnostics).validate()
     except ConfigError as exc:
         raise CliError(str(exc)) from None
     check_dataset(args.dataset)

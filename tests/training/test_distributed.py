@@ -70,6 +70,8 @@ def test_two_processes_train_like_one_and_agree(tmp_path):
     assert store.metric_history(double, "train/samples_per_s_per_rank").values[-1] > 0
     assert single_events[-1].steps == double_events[-1].steps == 75  # the same global steps
     assert abs(single_events[-1].best - double_events[-1].best) < 0.01
+    recorded = {run_id: [r.step for _, r in store.diagnostic_records(run_id, "layers")] for run_id in (single, double)}
+    assert recorded[double] == recorded[single] == sorted(set(recorded[single])) != []  # rank 0 alone records
 
 
 @pytest.mark.slow

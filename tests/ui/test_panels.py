@@ -475,3 +475,16 @@ def test_code_view_switches_to_keras_and_back(qtbot) -> None:
     assert view.has_error() and "no faithful Keras form" in view._error.text() and "dropout" in view._error.text()
     view.set_framework("pytorch")  # PyTorch always has it
     assert not view.has_error() and "class MnistCnn" in view.text()
+
+
+def test_inspector_sets_the_learning_rate_multiplier_as_one_undoable_edit(qtbot) -> None:
+    e = env()
+    inspector = make_inspector(qtbot, e)
+    e.selection.set(["conv1"])
+    assert inspector._lr_mult.isVisibleTo(inspector) and inspector._lr_mult.value() == 1.0
+    inspector._lr_mult.setValue(0.25)
+    assert e.document.graph.nodes["conv1"].lr_mult == 0.25 and e.edits.count() == 1
+    e.edits.undo()
+    assert e.document.graph.nodes["conv1"].lr_mult == 1.0 and inspector._lr_mult.value() == 1.0
+    e.selection.set(["relu1"])
+    assert not inspector._lr_mult.isVisibleTo(inspector)  # no weights: nothing to scale

@@ -7,7 +7,7 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-from neuralforge_desktop.core.ir.graph import Edge, Graph, GraphError, Node, Tie
+from neuralforge_desktop.core.ir.graph import Edge, Graph, GraphError, Node, Tie, lr_mult_problem
 
 _MISSING: Any = object()
 
@@ -197,6 +197,32 @@ class SetTrainable(Edit):
         node.trainable = self.trainable
         graph.revision += 1
         return SetTrainable(self.node_id, old, label=self.label)
+
+    def affected(self, graph: Graph) -> set[str]:
+        return {self.node_id}
+
+    @property
+    def structural(self) -> bool:
+        return False
+
+
+@dataclass(frozen=True)
+class SetLrMult(Edit):
+    """The node's learning-rate multiplier (its parameters train at the run's learning rate times it)."""
+
+    node_id: str
+    lr_mult: float
+    label: str = "Set learning-rate multiplier"
+
+    def apply(self, graph: Graph) -> Edit:
+        node = graph.node(self.node_id)
+        problem = lr_mult_problem(self.lr_mult)
+        if problem is not None:
+            raise GraphError(f"node {self.node_id!r}: {problem}")
+        old = node.lr_mult
+        node.lr_mult = float(self.lr_mult)
+        graph.revision += 1
+        return SetLrMult(self.node_id, old, label=self.label)
 
     def affected(self, graph: Graph) -> set[str]:
         return {self.node_id}

@@ -19,6 +19,7 @@ IR spec, in short:
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -49,6 +50,16 @@ def _check_name(value: object, what: str) -> None:
         raise GraphError(f"{what}: {problem}")
 
 
+def lr_mult_problem(value: object) -> str | None:
+    """What is wrong with ``value`` as a node's learning-rate multiplier, or None if it is one: a finite
+    number, at least 0 (0 keeps the node's weights where they are)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return f"the learning-rate multiplier must be a number, got {value!r}"
+    if not math.isfinite(value) or value < 0:
+        return f"the learning-rate multiplier must be a finite number ≥ 0, got {value!r}"
+    return None
+
+
 @dataclass(eq=False)
 class Node:
     id: str
@@ -58,6 +69,7 @@ class Node:
     notes: str = ""
     label: str = ""
     trainable: bool = True
+    lr_mult: float = 1.0  # this node's learning rate is the run's times this (0: its weights stay as they are)
     body: Graph | None = None
     type_version: int = 1
     unknown: dict[str, Any] | None = None  # the saved record of a layer type no installed catalog knows

@@ -5,6 +5,7 @@ Layout (every key is always written, in this order, so diffs stay small)::
     {"format": "neuralforge-graph", "version": 1, "graph": GRAPH}
     GRAPH = {"name", "symbols", "meta", "nodes": [NODE…], "edges": [EDGE…], "ties": [TIE…]}
     NODE  = {"id", "type", "type_version", "params", "position": [x, y], "notes", "label", "trainable"}
+            + "lr_mult" only when it is not 1 (files and graph hashes from before it existed stay the same)
             + "body": GRAPH for a Block
     EDGE  = {"src", "src_port", "dst", "dst_port"}
     TIE   = {"node", "param", "source", "source_param"}
@@ -47,7 +48,7 @@ from typing import Any, NoReturn
 from neuralforge_desktop.core.catalog.registry import Catalog
 from neuralforge_desktop.core.catalog.registry import catalog as default_catalog
 from neuralforge_desktop.core.errors import UserError
-from neuralforge_desktop.core.ir.graph import BLOCK, Graph, GraphError, Node
+from neuralforge_desktop.core.ir.graph import BLOCK, Graph, GraphError, Node, lr_mult_problem
 from neuralforge_desktop.core.ir.identifiers import check_graph
 from neuralforge_desktop.core.limits import DEFAULT_LIMITS, MAX_FILE_INT, Limits, over_limit
 
@@ -60,11 +61,13 @@ _FORMAT_MIGRATIONS: dict[int, FormatMigration] = {}
 
 _DOC_KEYS = ("format", "version", "graph")
 _GRAPH_KEYS = ("name", "symbols", "meta", "nodes", "edges", "ties")
-_NODE_KEYS = ("id", "type", "type_version", "params", "position", "notes", "label", "trainable", "body")
+_NODE_KEYS = ("id", "type", "type_version", "params", "position", "notes", "label", "trainable", "lr_mult",
+              "body")
 _EDGE_KEYS = ("src", "src_port", "dst", "dst_port")
 _TIE_KEYS = ("node", "param", "source", "source_param")
 _NODE_DEFAULTS: dict[str, Any] = {
     "type_version": 1, "params": {}, "position": [0, 0], "notes": "", "label": "", "trainable": True,
+    "lr_mult": 1.0,
 }
 _INLINE_WIDTH = 100
 
@@ -264,8 +267,12 @@ class _Reader:
         trainable = obj.get("trainable", True)
         if not isinstance(trainable, bool):
             self.fail(f"{where}.trainable", f"expected true or false, got {_show(trainable)}")
+        lr_mult = obj.get("lr_mult", 1.0)
+        problem = lr_mult_problem(lr_mult)
+        if problem is not None:
+            self.fail(f"{where}.lr_mult", f"node {node_id!r}: {problem}")
         node = Node(node_id, type_name, copy.deepcopy(params), position=position, notes=notes, label=label,
-                    trainable=trainable, type_version=version)
+                    trainable=trainable, lr_mult=float(lr_mult), type_version=version)
         layer = self.catalog.find(type_name)
         if layer is None and type_name != BLOCK:
             node.unknown = copy.deepcopy(obj)  # body (if any) stays raw inside the record
@@ -390,6 +397,9 @@ def _node_fields(node: Node, where: str, file: str | os.PathLike[str] | None) ->
         x = y = math.nan
     if not (math.isfinite(x) and math.isfinite(y)):
         raise GraphFileError(f"cannot save position {_show(node.position)}", f"{where}.position", file)
+    problem = lr_mult_problem(node.lr_mult)
+    if problem is not None:
+        raise GraphFileError(f"node {node.id!r}: {problem}", f"{where}.lr_mult", file)
     return {
         "id": node.id,
         "type": node.type,
@@ -399,6 +409,7 @@ def _node_fields(node: Node, where: str, file: str | os.PathLike[str] | None) ->
         "notes": str(node.notes),
         "label": str(node.label),
         "trainable": bool(node.trainable),
+        "lr_mult": _coord(float(node.lr_mult)),
     }
 
 
@@ -426,6 +437,8 @@ def _node_dict(node: Node, where: str, file: str | os.PathLike[str] | None) -> d
             elif key not in _NODE_DEFAULTS or not _json_equal(_NODE_DEFAULTS[key], value):
                 record[key] = value
         return record
+    if _json_equal(fields["lr_mult"], _NODE_DEFAULTS["lr_mult"]):
+        del fields["lr_mult"]  # the usual case: not written, so files from before lr_mult read the same
     if node.is_block:
         if node.body is None:
             raise GraphFileError("a Block needs a body graph", f"{where}.body", file)

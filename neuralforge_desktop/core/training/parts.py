@@ -11,6 +11,7 @@ from typing import Any
 from neuralforge_desktop.core.ir.graph import Graph
 from neuralforge_desktop.core.training.config import TrainConfig
 from neuralforge_desktop.core.training.metrics import resolve_metric
+from neuralforge_desktop.core.training.param_groups import freeze_untrainable, parameter_groups
 from neuralforge_desktop.core.training.setup import (
     Setup,
     bind_dataset,
@@ -81,12 +82,13 @@ def build_parts(graph: Graph, cfg: TrainConfig) -> TrainingParts:
     if cfg.class_weights:
         weigh_classes(graph, bundle, setup, device)
     model = setup.model.to(device)
+    freeze_untrainable(model, graph)  # before the optimizer: frozen parameters are not given to it
     fields = [binding.fields[name] for name in model.input_names]
     x_train, y_train = to_tensors(bundle.train, device, setup.task, fields, bundle.input_name)
     x_val, y_val = (to_tensors(bundle.val, device, setup.task, fields, bundle.input_name) if len(bundle.val)
                     else (None, None))
     steps_per_epoch = math.ceil(len(y_train) / cfg.batch_size)
-    optimizer = _optimizer(model, cfg)
+    optimizer = _optimizer(model, cfg, graph)
     scheduler = _scheduler(optimizer, cfg, steps_per_epoch, steps_per_epoch * cfg.epochs)
     amp = cfg.amp if cfg.amp is not None else device.type == "cuda"
     amp_dtype = torch.bfloat16 if device.type == "cuda" and torch.cuda.is_bf16_supported() else torch.float16
@@ -96,10 +98,12 @@ def build_parts(graph: Graph, cfg: TrainConfig) -> TrainingParts:
                          {name: resolve_metric(name, cfg.trust_code) for name in cfg.metrics})
 
 
-def _optimizer(model: Any, cfg: TrainConfig) -> Any:
+def _optimizer(model: Any, cfg: TrainConfig, graph: Graph | None = None) -> Any:
+    """The configured optimizer; with nodes whose ``lr_mult`` is not 1, one parameter group per multiplier."""
     import torch
 
-    params = [p for p in model.parameters() if p.requires_grad]
+    groups = parameter_groups(model, graph, cfg.lr) if graph is not None else None
+    params: Any = groups if groups is not None else [p for p in model.parameters() if p.requires_grad]
     if cfg.optimizer == "sgd":
         return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     if cfg.optimizer == "adam":
@@ -113,7 +117,9 @@ def _scheduler(optimizer: Any, cfg: TrainConfig, steps_per_epoch: int, total_ste
     import torch
 
     if cfg.schedule == "onecycle":
-        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.lr, total_steps=max(total_steps, 1))
+        # Each group peaks at its own rate (the run's times the group's multiplier).
+        max_lr = [cfg.lr * group.get("lr_mult", 1.0) for group in optimizer.param_groups]
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=max_lr, total_steps=max(total_steps, 1))
     warmup = cfg.warmup_steps
 
     def factor(step: int) -> float:

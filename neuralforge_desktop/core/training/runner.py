@@ -34,7 +34,11 @@ def prepare_run(graph: Graph, config: TrainConfig, store: Any, experiment: str =
     import hashlib
 
     sha = hashlib.sha256(json.dumps(graph_to_dict(graph), sort_keys=True).encode()).hexdigest()
+    from neuralforge_desktop.core.training.param_groups import lr_mults
+
     params = {k: v for k, v in config.to_json().items() if v is not None and v != {} and v != []}
+    # Layer-wise learning rates are part of how the run trained: comparable and filterable like lr itself.
+    params.update({f"lr_mult/{path}": mult for path, mult in lr_mults(graph).items()})
     run = store.create_run(experiment, name, params=params, tags={"graph": graph.name, **(tags or {})},
                            graph_sha256=sha, environment={})
     folder = runs_root(Path(store.path)) / run.id

@@ -27,6 +27,7 @@ from neuralforge_desktop.core.edit.edits import (
     MoveNodes,
     RemoveNode,
     RenameNode,
+    SetLrMult,
     SetMeta,
     SetNodeText,
     SetParam,
@@ -190,7 +191,7 @@ class GraphScene(QGraphicsScene):
         for edit in leaf_edits(change.edit):
             if isinstance(edit, MoveNodes):
                 moved.update(edit.positions)
-            elif isinstance(edit, SetNodeText | SetTrainable | SetParam):
+            elif isinstance(edit, SetNodeText | SetTrainable | SetLrMult | SetParam):
                 touched.add(edit.node_id)
             elif isinstance(edit, SetMeta):
                 backdrops = backdrops or edit.key == BACKDROPS

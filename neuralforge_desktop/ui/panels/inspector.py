@@ -12,7 +12,16 @@ from collections import Counter
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QLineEdit, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
 from neuralforge_desktop.core.analysis.rules import node_advice
 from neuralforge_desktop.core.analysis.shapes import NodeShapes
@@ -20,7 +29,15 @@ from neuralforge_desktop.core.catalog.registry import catalog
 from neuralforge_desktop.core.catalog.spec import LayerDef, ParamSpec, no_params
 from neuralforge_desktop.core.diagnostics import Diagnostic, Severity
 from neuralforge_desktop.core.edit.document import DocumentChange
-from neuralforge_desktop.core.edit.edits import Edit, Macro, RenameNode, SetNodeText, SetParam, SetTrainable
+from neuralforge_desktop.core.edit.edits import (
+    Edit,
+    Macro,
+    RenameNode,
+    SetLrMult,
+    SetNodeText,
+    SetParam,
+    SetTrainable,
+)
 from neuralforge_desktop.core.ir.graph import BLOCK, INPUT, OUTPUT, GraphError, Node
 from neuralforge_desktop.core.ir.types import TensorSpec, format_shape
 from neuralforge_desktop.ui.bridge import DocumentBridge, SelectionModel
@@ -232,6 +249,16 @@ class Inspector(QWidget):
         has_weights = layer is not None and (layer.param_count is not no_params or node.type == BLOCK)
         form.addRow(form_label(""), self._trainable)
         form.setRowVisible(self._trainable, has_weights and node.type not in (INPUT, OUTPUT))  # nothing to freeze
+        self._lr_mult = QDoubleSpinBox(section)
+        self._lr_mult.setRange(0.0, 1000.0)
+        self._lr_mult.setDecimals(4)
+        self._lr_mult.setSingleStep(0.1)
+        self._lr_mult.setKeyboardTracking(False)  # one edit when the typing is done, not one per keystroke
+        self._lr_mult.setToolTip("This layer trains at the run's learning rate times this (inside a block: times "
+                                 "the block's too). 0 keeps its weights as they are.")
+        self._lr_mult.valueChanged.connect(self._set_lr_mult)
+        form.addRow(form_label("lr ×", self._lr_mult.toolTip()), self._lr_mult)
+        form.setRowVisible(self._lr_mult, has_weights and node.type not in (INPUT, OUTPUT))
         section.body_layout.addLayout(form)
         return section
 
@@ -272,6 +299,10 @@ class Inspector(QWidget):
         self._trainable.blockSignals(True)
         self._trainable.setChecked(node.trainable)
         self._trainable.blockSignals(False)
+        if not self._lr_mult.hasFocus():
+            self._lr_mult.blockSignals(True)
+            self._lr_mult.setValue(node.lr_mult)
+            self._lr_mult.blockSignals(False)
 
         field_errors = {d.field: d.message for d in (result.diagnostics if result else []) if d.field}
         for name, field in self.fields.items():
@@ -404,6 +435,11 @@ class Inspector(QWidget):
         node = self._node()
         if node is not None and node.trainable != on:
             self._push(SetTrainable(node.id, on, label=("Unfreeze " if on else "Freeze ") + node.id))
+
+    def _set_lr_mult(self, value: float) -> None:
+        node = self._node()
+        if node is not None and node.lr_mult != value:
+            self._push(SetLrMult(node.id, value, label=f"Set learning-rate multiplier of {node.id}"))
 
     def _rename(self) -> None:
         node = self._node()

@@ -67,10 +67,15 @@ class RunsPanel(QWidget):
             "metric>x, <, >=, <= — a metric's latest value (val/acc>0.9) or a numeric param\n"
             "anything else — found in id, name, experiment, status, params or tags")
         self.refresh_button = QPushButton("Refresh", self)
+        self.diagnostics_button = QPushButton("Diagnostics…", self)
+        self.diagnostics_button.setToolTip("Gradient flow, histograms, update/weight ratios and activation health "
+                                           "of the current run, as its training captured them")
+        self.diagnostics_button.setEnabled(False)  # until a run is selected
         self.count_label = QLabel(self)
         head = QHBoxLayout()
         head.addWidget(self.filter_edit, 1)
         head.addWidget(self.count_label)
+        head.addWidget(self.diagnostics_button)
         head.addWidget(self.refresh_button)
 
         self.model = RunsTableModel(self)
@@ -120,6 +125,7 @@ class RunsPanel(QWidget):
         self._timer.timeout.connect(self.refresh)
         self.filter_edit.textChanged.connect(self._filter_changed)
         self.refresh_button.clicked.connect(self.refresh)
+        self.diagnostics_button.clicked.connect(self.open_diagnostics)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         self.table.selectionModel().currentRowChanged.connect(lambda *_: self._show_confusion())
         self.refresh()
@@ -157,6 +163,19 @@ class RunsPanel(QWidget):
         """A run was started elsewhere (the train panel): list it and keep refreshing while it is active."""
         self.refresh()
         self._timer.start()
+
+    def open_diagnostics(self) -> QWidget | None:
+        """A window on the current run's diagnostics (it says so plainly when the run has none)."""
+        from neuralforge_desktop.core.training.coach.stored import load_run_diagnostics
+        from neuralforge_desktop.ui.training.diagnostics_views import DiagnosticsDialog
+
+        row = self.model.row_of(self._current) if self._current else -1
+        if row < 0:
+            return None
+        run = self.model.run(row)
+        dialog = DiagnosticsDialog(load_run_diagnostics(self._store, run.id), run_label(run), self, self._theme)
+        dialog.show()
+        return dialog
 
     def set_filter(self, text: str) -> None:
         self.filter_edit.setText(text)
@@ -207,6 +226,7 @@ class RunsPanel(QWidget):
             self._selection_changed()
         elif current is not None and self.model.row_of(current) >= 0:
             self._current = current
+        self.diagnostics_button.setEnabled(self._current is not None)
 
     def _filter_changed(self, text: str) -> None:
         self.proxy.set_filter_text(text)
@@ -228,6 +248,7 @@ class RunsPanel(QWidget):
         index = self.table.selectionModel().currentIndex()
         current = index.data(RUN_ID_ROLE) if index.isValid() else None
         self._current = current if current in ids else (ids[-1] if ids else None)
+        self.diagnostics_button.setEnabled(self._current is not None)
         self._update_overlays(force=True)
         self._show_confusion()
         self.runs_selected.emit(ids)

@@ -1,22 +1,23 @@
 """What the Coach learns from inside a model while it trains: per-layer gradient and weight norms, the size of
 each update, activation statistics, histograms, input statistics and the first NaN/Inf (see :mod:`.records`).
 
-The training loop calls :class:`DiagnosticsCapture` at four points of a step (:meth:`~DiagnosticsCapture.
-start_step` before the forward pass, :meth:`~DiagnosticsCapture.check_loss` after it, :meth:`~Diagnostics
-Capture.after_backward` before the optimizer step, :meth:`~DiagnosticsCapture.after_update` after it) and
-once per epoch. Most steps are not capture steps: then each call is one comparison, and the only per-step
-work is reading whether the loss is finite. On a capture step the model's forward steps are wrapped for that
-one pass (the built model runs a list of step functions, see ``core/build/torch_builder.py``; swapping the
-list is cheaper than hooks and sees every node, functional ones included), and every number of the record is
-read from the device in one transfer.
+The training loop calls :class:`DiagnosticsCapture` at four points of a step (``start_step`` before the
+forward pass, ``check_loss`` after it, ``after_backward`` before the optimizer step, ``after_update`` after
+it) and once per epoch (``end_epoch``). Most steps are not capture steps: then each call is one comparison,
+and the only per-step work is reading whether the loss is finite. On a capture step the model's forward
+steps are wrapped for that one pass (the built model runs a list of step functions, see
+``core/build/torch_builder.py``; swapping the list is cheaper than hooks and sees every node, functional ones
+included), and every number of the record is read from the device in one transfer.
 
 Layers are the nodes whose step calls a submodule, named by node path (``block/conv``); the copies of a
 repeated block are told apart as ``block[0]/conv``, ``block[1]/conv`` (:func:`node_path` gives the graph's
-path back). Level ``off`` builds no capture at all: the loop runs exactly the code it ran before diagnostics.
+path back). Level ``off`` builds no capture at all: the loop skips every call (four ``is not None`` tests).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -86,6 +87,9 @@ class _StepRecord:
     grads: dict[int, Any] = field(default_factory=dict)
     grad_hists: dict[int, Any] = field(default_factory=dict)
     before: dict[int, list[Any]] = field(default_factory=dict)
+    # Mixed precision: the GradScaler's first steps overflow on purpose while it finds its scale, and it skips
+    # them. An Inf gradient is then routine, not a finding.
+    amp_scaled: bool = False
 
 
 class DiagnosticsCapture:
@@ -119,6 +123,8 @@ class DiagnosticsCapture:
     def _discover(self, module: Any, prefix: str) -> None:
         from torch import nn
 
+        if not _is_graph_module(module):  # not built from a graph: no layers to name, the loss is still watched
+            return
         steps: list[tuple[str, int | None]] = []
         self._graph_modules.append((module, steps))
         for node_id, attr in zip(module._step_nodes, module._step_attrs, strict=True):
@@ -169,7 +175,7 @@ class DiagnosticsCapture:
 
     def start_step(self, step: int) -> None:
         """Before the forward pass of the batch that becomes global step ``step`` (counted from 1)."""
-        if not self.is_capture_step(step):
+        if not self.layers or not self.is_capture_step(step):
             self._record = None
             return
         histograms = bool(self.hist_interval) and (step == 1 or step % self.hist_interval == 0)
@@ -194,12 +200,15 @@ class DiagnosticsCapture:
         if record is None:
             return
         scale = 1.0
-        if scaler is not None and scaler.is_enabled() and not unscaled:
+        record.amp_scaled = scaler is not None and scaler.is_enabled()
+        if record.amp_scaled and not unscaled:
             scale = float(scaler.get_scale())
         for index, layer in enumerate(self.layers):
             grads = [_dense(p.grad.detach()) for p in layer.params if p.grad is not None]
             if grads:
-                norms = torch.stack([torch.linalg.vector_norm(g.float()) for g in grads])
+                # float64: a gradient still multiplied by the loss scale (up to 2**24 and more) would overflow
+                # float32 when squared, and the norm of a healthy step would read Inf.
+                norms = torch.stack([torch.linalg.vector_norm(g, dtype=torch.float64) for g in grads])
                 record.grads[index] = torch.linalg.vector_norm(norms) / scale
                 if record.histograms:
                     record.grad_hists[index] = histogram_parts(strided_sample(grads) / scale)
@@ -242,19 +251,21 @@ class DiagnosticsCapture:
             span = where.get((kind, index))
             return None if span is None else numbers[span]
 
-        self._emit_layers(step, read)
+        self._emit_layers(step, read, skipped=record.amp_scaled)
         if record.histograms:
             self._emit_histograms(step, read)
-        self._check_gradients(step, read)
+        if not record.amp_scaled:
+            self._check_gradients(step, read)
 
-    def _emit_layers(self, step: int, read: Callable[[str, int], list[float] | None]) -> None:
+    def _emit_layers(self, step: int, read: Callable[[str, int], list[float] | None], *, skipped: bool) -> None:
+        """``skipped``: a GradScaler was in use, so Inf gradients mean a skipped step (reported as None)."""
         stats = LayerStats(step=step, layers=[], grad_norm=[], weight_norm=[], update_ratio=[], act_mean=[],
                            act_std=[], act_zero_frac=[], act_sat_frac=[])
         for index, layer in enumerate(self.layers):
             grad, weight, act = read("grad", index), read("weight", index), read("act", index)
             moved, before = read("moved", index), read("before", index)
             stats.layers.append(layer.name)
-            stats.grad_norm.append(grad[0] if grad else None)
+            stats.grad_norm.append(grad[0] if grad and (math.isfinite(grad[0]) or not skipped) else None)
             stats.weight_norm.append(weight[0] if weight else None)
             stats.update_ratio.append(moved[0] / before[0] if moved and before and before[0] > 0 else None)
             stats.act_mean.append(act[0] if act else None)
@@ -278,7 +289,7 @@ class DiagnosticsCapture:
             return
         for index, layer in enumerate(self.layers):
             grad = read("grad", index)
-            if grad is not None and not _finite(grad[0]):
+            if grad is not None and not math.isfinite(grad[0]):
                 self._found(NonFinite(step=step, where="gradient", layer=layer.name))
                 return
 
@@ -359,10 +370,7 @@ class DiagnosticsCapture:
         if self._input_numbers is None:
             x, y, classes = self._inputs
             self._input_numbers = input_stats(x, y, classes, step=step, epoch=epoch)
-        stats = self._input_numbers
-        self.emit("inputs", type(stats)(step=step, epoch=epoch, channel_mean=stats.channel_mean,
-                                        channel_std=stats.channel_std, min=stats.min, max=stats.max,
-                                        label_counts=stats.label_counts))
+        self.emit("inputs", dataclasses.replace(self._input_numbers, step=step, epoch=epoch))
 
 
 def start_capture(parts: Any, level: str, store: Any | None, run_id: str, *, main: bool = True,
@@ -411,7 +419,3 @@ def _norm(tensors: list[Any]) -> Any:
     import torch
 
     return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(t.float()) for t in tensors]))
-
-
-def _finite(value: float) -> bool:
-    return value == value and value not in (float("inf"), float("-inf"))

@@ -223,7 +223,7 @@ def _replace_type(graph: Graph, args: dict[str, Any], action: str = "replace_typ
     ties = tuple(t for t in body.ties if local in (t.node, t.source)
                  and (t.node != local or t.param in shared) and (t.source != local or t.source_param in shared))
     fresh = Node(local, layer.type, shared, position=old.position, notes=old.notes, label=old.label,
-                 trainable=old.trainable)
+                 trainable=old.trainable, lr_mult=old.lr_mult)
     index = list(body.nodes).index(local)
     edits: list[Edit] = [RemoveNode(local, label=f"Remove {local}"),
                          AddNode(fresh, tuple(edges), tuple(Tie(t.node, t.param, t.source, t.source_param)

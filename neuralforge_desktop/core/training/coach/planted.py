@@ -181,7 +181,7 @@ def planted_case(kind: str, variant: int) -> Case:
                     tolerates=("lr_too_high", "loss_nan", "underfitting", "plateau"))
     if kind == "dead_relu":
         # Adam with a large step pushes ReLU units below zero for every input, where no gradient revives them.
-        data, hidden = _pick((("digits", (64, 64)), ("digits", (128,)), ("breast-cancer", (64, 64))), variant)
+        data, hidden = "digits", _pick(((64, 64), (128,), (32, 32, 32)), variant)
         return Case(f"{kind}-{variant}", kind, _on(data, lambda s, c: mlp(s, c, hidden)),
                     {"optimizer": "adam", "lr": 0.3}, data, seed,
                     tolerates=("lr_too_high", "underfitting", "plateau", "vanishing_gradients"))

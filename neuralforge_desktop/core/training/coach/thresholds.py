@@ -59,13 +59,18 @@ UNDERFIT_MARGIN = 0.05
 UNDERFIT_MIN_EPOCHS = 2
 # …and optimizer steps: two epochs of a small dataset are a few dozen steps, too few for any model to learn.
 UNDERFIT_MIN_STEPS = 200
+# …unless it has had this many epochs: a small table's whole run can be fewer steps, and eight passes over
+# every example at chance is a verdict all the same.
+UNDERFIT_ENOUGH_EPOCHS = 6
 
 # -- plateau ---------------------------------------------------------------------------------------------------
 # Logged step losses a plateau needs (fitting a line to fewer is noise).
 PLATEAU_MIN_POINTS = 15
 # Less than this relative fall over the plateau's window (by a fitted line, so batch noise averages out).
 PLATEAU_MIN_DROP = 0.02
-# A plateau over at least this share of the run is a warning (the run stopped learning early), else info.
+# A plateau is reported when it covers at least this share of the run (the run stopped learning early). A
+# shorter flat stretch at the end is how a run that converged looks, and was the one false plateau on the
+# healthy runs the thresholds were tuned on.
 PLATEAU_WARN_SHARE = 0.5
 
 # -- data ------------------------------------------------------------------------------------------------------
@@ -103,6 +108,7 @@ class Thresholds:
     underfit_margin: float = UNDERFIT_MARGIN
     underfit_min_epochs: int = UNDERFIT_MIN_EPOCHS
     underfit_min_steps: int = UNDERFIT_MIN_STEPS
+    underfit_enough_epochs: int = UNDERFIT_ENOUGH_EPOCHS
     plateau_min_points: int = PLATEAU_MIN_POINTS
     plateau_min_drop: float = PLATEAU_MIN_DROP
     plateau_warn_share: float = PLATEAU_WARN_SHARE

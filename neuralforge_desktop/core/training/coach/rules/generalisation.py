@@ -60,8 +60,9 @@ def underfitting(ctx: CoachContext, t: Thresholds) -> list[Finding]:
     if len(acc) < t.underfit_min_epochs:
         raise NotApplicable(f"judged after {t.underfit_min_epochs} epochs")
     step, now = acc[-1]
-    if step < t.underfit_min_steps:
-        raise NotApplicable(f"judged after {t.underfit_min_steps} training steps (the run has taken {step})")
+    if step < t.underfit_min_steps and len(acc) < t.underfit_enough_epochs:
+        raise NotApplicable(f"judged after {t.underfit_min_steps} training steps or {t.underfit_enough_epochs} "
+                            f"epochs (the run has taken {step} steps)")
     if not math.isfinite(now) or now > chance + t.underfit_margin:
         return []
     losses = finite(metric(ctx, "train/loss"))

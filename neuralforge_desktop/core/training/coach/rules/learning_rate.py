@@ -173,7 +173,9 @@ def plateau(ctx: CoachContext, t: Thresholds) -> list[Finding]:
         return []
     first, last = losses[0][0], losses[-1][0]
     share = (flat[-1][0] - flat[0][0]) / max(last - first, 1)
-    severity = "warning" if share >= t.plateau_warn_share else "info"
+    if share < t.plateau_warn_share:
+        return []
+    severity = "warning"
     return [Finding(
         "plateau", severity, "The loss has stopped falling",
         f"The training loss has stayed near {sum(v for _, v in flat) / len(flat):.3g} since step {flat[0][0]} "
