@@ -50,17 +50,15 @@ def test_a_nan_loss_is_an_error_at_once():
 
 def test_a_finding_that_gets_worse_is_new_again():
     live = coach()
-    falling = [2.5 - 1.5 * i / 29 for i in range(30)]  # 2.5 → 1.0, then flat at 0.5
-    flat = [0.5 + 0.001 * (i % 2) for i in range(18)]
-    feed(live, falling + flat)
-    first = live.epoch_end(480, {"train/loss": 0.5})
-    assert [(f.kind, f.severity) for f in first] == [("plateau", "info")]  # flat for the last third of the run
-    feed(live, flat[:6], start=490)
-    assert live.epoch_end(540, {"train/loss": 0.5}) == []  # the same finding, no worse: nothing new
-    feed(live, flat, start=550)
-    again = live.epoch_end(720, {"train/loss": 0.5})
-    assert [(f.kind, f.severity) for f in again] == [("plateau", "warning")]  # flat for most of it now
-    assert [f.severity for f in live.findings] == ["warning"]
+    feed(live, [2.2 * math.exp(-i / 5) + 0.1 for i in range(14)])
+    live.context.data.leaked = 30  # 3 % of the validation split: a warning …
+    first = live.epoch_end(140, {"train/loss": 0.6})
+    assert [(f.kind, f.severity) for f in first] == [("data_leakage", "warning")]
+    assert live.epoch_end(280, {"train/loss": 0.3}) == []  # the same finding, no worse: nothing new
+    live.context.data.leaked = 100  # … 10 %: an error
+    again = live.epoch_end(420, {"train/loss": 0.2})
+    assert [(f.kind, f.severity) for f in again] == [("data_leakage", "error")]
+    assert [f.severity for f in live.findings] == ["error"]
 
 
 def test_a_resumed_run_does_not_repeat_what_was_reported(tmp_path):
