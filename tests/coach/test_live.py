@@ -88,3 +88,4 @@ def test_a_run_whose_loss_turns_nan_says_so_and_keeps_the_finding(tmp_path, log_
     coach_events = [e.finding for e in events if e.kind == "coach"]
     assert coach_events[0]["kind"] == "loss_nan" and kinds.index("coach") < kinds.index("failed")
     assert "loss_nan" in {f.kind for f in saved_findings(folder)}  # kept for `coach RUN`
+    assert not math.isfinite(store.metric_history(run_id, "train/loss_step").values[-1])

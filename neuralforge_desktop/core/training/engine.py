@@ -309,6 +309,7 @@ class Trainer:
         return False
 
     def _not_finite(self, value: float, step: int) -> LossNotFiniteError:
+        self._log({"train/loss_step": value}, step)  # recorded, so the Coach finds it again from the store
         return LossNotFiniteError(f"training stopped: the loss became {value} at step {step} (see the Coach's "
                                   f"loss_nan finding: `neuralforge coach {self.run_id}`)")
 
