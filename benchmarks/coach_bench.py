@@ -49,8 +49,10 @@ def main() -> int:
         outcomes.append(outcome)
         verdict = ("healthy" if case.planted is None else "hit" if case.planted in found else "MISSED")
         others = {k: s for k, s in found.items() if k != case.planted}
+        again = (outcome.fixed or {}).get(case.planted or "")
         fixed = "" if outcome.fixed is None else (
-            " | fix: still flagged" if case.planted in outcome.fixed else " | fix: cleared")
+            f" | fix: still flagged ({again})" if again in ("warning", "error") else
+            " | fix: cleared (info only)" if again else " | fix: cleared")
         print(f"{case.name:34s} {verdict:8s} {outcome.seconds:5.1f}s  others: {others or '-'}{fixed}", flush=True)
     result = planted.score(outcomes)
     print(f"\n{'kind':30s} planted  tp  fp  fn  precision  recall")

@@ -105,3 +105,22 @@ def test_coach_refuses_what_it_cannot_read(cli, tmp_path):
     assert proc.returncode == 1 and "(1, 28, 28)" in proc.stderr
     proc = cli("coach", str(tmp_path / "missing.nfg"), "--dataset", "digits")
     assert proc.returncode == 1 and "no such file" in proc.stderr
+
+
+def test_train_progress_prints_a_finding_readably():
+    import io
+
+    from neuralforge_desktop.cli.train_cmds import _Progress
+    from neuralforge_desktop.core.training.coach.rules import evaluate
+    from neuralforge_desktop.core.training.events import CoachEvent
+    from tests.coach.contexts import healthy
+
+    ctx = healthy()
+    ctx.metrics["train/loss_step"][:2] = [(10, 1.4e12), (20, 9.3)]
+    finding = evaluate(ctx).of_kind("lr_too_high")[0]
+    out = io.StringIO()
+    _Progress(out).show(CoachEvent(run_id="r1", finding=finding.to_json()))
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("coach warning: The learning rate looks too high (step ")
+    assert "evidence: reference_loss 2.3, peak_loss 1.4e+12" in out.getvalue()
+    assert lines[-1].strip() == "fix: Lower the learning rate to 0.0001 (set_config: lr=0.0001)"

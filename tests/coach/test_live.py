@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 
+import pytest
+
 from neuralforge_desktop.core import zoo
 from neuralforge_desktop.core.training.coach.live import LiveCoach, saved_findings
 from neuralforge_desktop.core.training.config import TrainConfig
@@ -61,9 +63,44 @@ def test_a_plateau_is_reported_once_when_it_covers_half_the_run():
     assert [f.kind for f in live.findings] == ["plateau"]
 
 
+def test_a_finding_that_gets_worse_is_new_again():
+    live = coach()
+    feed(live, [2.2 * math.exp(-i / 5) + 0.1 for i in range(14)])
+    live.context.data.leaked = 30  # 3 % of the validation split: a warning …
+    first = live.epoch_end(140, {"train/loss": 0.6})
+    assert [(f.kind, f.severity) for f in first] == [("data_leakage", "warning")]
+    assert live.epoch_end(280, {"train/loss": 0.3}) == []  # the same finding, no worse: nothing new
+    live.context.data.leaked = 100  # … 10 %: an error
+    again = live.epoch_end(420, {"train/loss": 0.2})
+    assert [(f.kind, f.severity) for f in again] == [("data_leakage", "error")]
+    assert [f.severity for f in live.findings] == ["error"]
+
+
 def test_a_resumed_run_does_not_repeat_what_was_reported(tmp_path):
     first = coach(tmp_path)
     feed(first, [2.3, 1.4e5])
     resumed = coach(tmp_path, resumed=True)
     assert feed(resumed, [2.3, 2e5], start=100) == []
     assert [f.kind for f in resumed.findings] == ["lr_too_high"]
+
+
+@pytest.mark.parametrize("log_every", [2, 50])  # seen at a logged step, or only in the epoch's mean loss
+def test_a_run_whose_loss_turns_nan_says_so_and_keeps_the_finding(tmp_path, log_every):
+    from neuralforge_desktop.core.store.sqlite_store import Store
+    from neuralforge_desktop.core.training.engine import Trainer
+    from neuralforge_desktop.core.training.runner import prepare_run
+
+    from training_graphs import digits_mlp
+
+    store = Store(tmp_path / "store.db")
+    config = TrainConfig(dataset="digits", epochs=1, lr=1e20, optimizer="sgd", log_every=log_every, limit=300)
+    run_id, folder = prepare_run(digits_mlp(), config, store)
+    events = []
+    result = Trainer(digits_mlp(), config, run_id, folder, events.append, store).run()
+    kinds = [e.kind for e in events]
+    assert result.status == "failed" and kinds[-1] == "failed" and events[-1].user_error
+    assert "the loss became nan" in events[-1].error
+    coach_events = [e.finding for e in events if e.kind == "coach"]
+    assert coach_events[0]["kind"] == "loss_nan" and kinds.index("coach") < kinds.index("failed")
+    assert "loss_nan" in {f.kind for f in saved_findings(folder)}  # kept for `coach RUN`
+    assert not math.isfinite(store.metric_history(run_id, "train/loss_step").values[-1])

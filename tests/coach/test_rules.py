@@ -16,6 +16,7 @@ from neuralforge_desktop.core.training.coach.thresholds import (
     Thresholds,
     ThresholdsError,
     load_thresholds,
+    save_thresholds,
 )
 from neuralforge_desktop.core.training.config import TrainConfig
 from tests.coach.contexts import EPOCHS, STEPS_PER_EPOCH, healthy, healthy_diagnostics, layer_record
@@ -147,7 +148,7 @@ def test_dead_relu_only_when_a_layer_is_all_zeros_for_several_records():
         diag.add("layers", layer_record(300 + 20 * i, zero={"relu2": 0.995}))
     found = only(evaluate(healthy(diagnostics=diag)), "dead_relu")
     assert [f.evidence["layer"] for f in found] == ["relu2"]
-    assert found[0].fix.args == {"node": "relu2", "type": "LeakyReLU"}
+    assert found[0].fix.args == {"nodes": ["relu1", "relu2", "relu3"], "type": "LeakyReLU"}  # every ReLU
     once = healthy_diagnostics()
     once.add("layers", layer_record(300, zero={"relu2": 1.0}))  # one odd record
     busy = healthy_diagnostics()
@@ -205,6 +206,8 @@ def test_class_imbalance_and_leakage():
     ctx.data.classes, ctx.data.label_counts = 2, [950, 50]
     found = only(evaluate(ctx), "class_imbalance")
     assert found[0].evidence["numbers"]["ratio"] == 19.0 and found[0].fix.args == {"class_weights": True}
+    ctx.config = TrainConfig(class_weights=True)  # already weighted: still said, as information, with no fix
+    assert [(f.severity, f.fix) for f in only(evaluate(ctx), "class_imbalance")] == [("info", None)]
     ctx = healthy()
     ctx.data.leaked, ctx.data.leaked_examples = 30, [3, 9]
     assert only(evaluate(ctx), "data_leakage")[0].severity == "warning"
@@ -261,6 +264,8 @@ def test_thresholds_come_from_coach_json(tmp_path):
     for i in range(2):
         diag.add("layers", layer_record(300 + 20 * i, zero={"relu1": 0.85}))
     assert only(evaluate(healthy(diagnostics=diag), tuned), "dead_relu")
+    save_thresholds(Thresholds(plateau_min_drop=0.05), path)
+    assert json.loads(path.read_text()) == {"plateau_min_drop": 0.05}  # only what differs from the defaults
     path.write_text(json.dumps({"dead_relu_fractoin": 0.8}))
     with pytest.raises(ThresholdsError, match="'dead_relu_fractoin' is not a Coach threshold"):
         load_thresholds(path)

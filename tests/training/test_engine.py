@@ -56,7 +56,7 @@ def test_in_process_run_emits_events_and_records_the_run(tmp_path):
     matrix = torch.tensor(final["confusion_matrix"])
     assert matrix.shape == (10, 10) and int(matrix.sum()) == final_split_size(events)
     assert len(final["per_class_acc"]) == 10
-    assert {a.name for a in store.list_artifacts(run_id)} == {"graph.nfg", "model.safetensors"}
+    assert {a.name for a in store.list_artifacts(run_id)} == {"graph.nfg", "model.safetensors", "coach.json"}
 
 
 def final_split_size(events):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,10 @@ from neuralforge_desktop.core.training.parts import TrainingParts, build_parts
 from neuralforge_desktop.core.training.setup import load_initial_weights
 
 TOKENIZER_FILE = "tokenizer.json"
+
+
+class LossNotFiniteError(UserError):
+    """The loss became NaN or infinite: the run ends with this message rather than train on garbage."""
 
 
 class Control:
@@ -252,6 +257,8 @@ class Trainer:
         if state.global_step % cfg.log_every == 0:
             value = float(loss.detach())
             self.coach.step(state.global_step, value)  # first: a NaN loss is worth a finding before anything else
+            if not math.isfinite(value):  # nothing more can be learned; the Coach's finding above says why
+                raise self._not_finite(value, state.global_step)
             lr = optimizer.param_groups[0]["lr"]
             elapsed = max(time.monotonic() - tally.started_at, 1e-9)
             self.sink(StepEvent(run_id=self.run_id, epoch=state.epoch + 1, step=state.global_step, loss=value,
@@ -268,6 +275,9 @@ class Trainer:
             loss_total, correct_sum, seen_sum = self.world.sum(loss_total, correct_total, seen_total)
             correct_total, seen_total = int(correct_sum), int(seen_sum)
         train_loss = loss_total / max(seen_total, 1)
+        if not math.isfinite(train_loss):  # a NaN between two logged steps: the Coach hears of it here
+            self.coach.step(state.global_step, train_loss)
+            raise self._not_finite(train_loss, state.global_step)
         train_acc = correct_total / max(seen_total, 1) if parts.task == "classification" else None
         train_perplexity = perplexity(train_loss) if parts.task == "language-modeling" else None
         val = validation_metrics(parts)
@@ -297,6 +307,11 @@ class Trainer:
                                  note=f"early stopping: no better {key} for {cfg.early_stopping} epochs"))
             return True
         return False
+
+    def _not_finite(self, value: float, step: int) -> LossNotFiniteError:
+        self._log({"train/loss_step": value}, step)  # recorded, so the Coach finds it again from the store
+        return LossNotFiniteError(f"training stopped: the loss became {value} at step {step} (see the Coach's "
+                                  f"loss_nan finding: `neuralforge coach {self.run_id}`)")
 
     def _checkpoint(self, parts: TrainingParts, state: LoopState, tag: str) -> None:
         import torch

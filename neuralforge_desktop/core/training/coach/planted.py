@@ -326,8 +326,9 @@ _RANK = {"info": 0, "warning": 1, "error": 2}
 
 
 def score(outcomes: list[Outcome]) -> dict[str, Any]:
-    """Precision and recall per kind and overall (findings of any severity count), and the share of healthy
-    runs with a finding of severity warning or above. A case's tolerated kinds count neither way."""
+    """Precision and recall per kind and overall (findings of any severity count), the share of healthy runs
+    with a finding of severity warning or above, and the fixed runs still flagged (warning or above) for the
+    kind their fix addressed. A case's tolerated kinds count neither way."""
     from neuralforge_desktop.core.training.coach.findings import KINDS
 
     per: dict[str, dict[str, int]] = {k: {"planted": 0, "tp": 0, "fp": 0, "fn": 0} for k in KINDS}
@@ -349,7 +350,9 @@ def score(outcomes: list[Outcome]) -> dict[str, Any]:
     healthy = [o for o in outcomes if o.case.planted is None]
     alarmed = [o.case.name for o in healthy if any(_RANK[s] >= 1 for s in o.found.values())]
     fixes = [o for o in outcomes if o.fixed is not None and o.case.planted is not None]
-    still = [o.case.name for o in fixes if o.case.planted in (o.fixed or {})]
+    # Flagged after the fix: found again as a warning or an error (an info note, such as "imbalanced, and the
+    # loss is weighted for it", flags nothing).
+    still = [o.case.name for o in fixes if _RANK.get((o.fixed or {}).get(o.case.planted or "", ""), -1) >= 1]
     return {"per_kind": table, "precision": ratio(tp, tp + fp), "recall": ratio(tp, tp + fn),
             "healthy_runs": len(healthy), "healthy_with_warning": alarmed,
             "healthy_clean_share": ratio(len(healthy) - len(alarmed), len(healthy)),

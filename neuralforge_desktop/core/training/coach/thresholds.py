@@ -173,3 +173,16 @@ def load_thresholds(path: Path | None = None) -> Thresholds:
     if not isinstance(data, dict):
         raise ThresholdsError(f"{path}: expected a JSON object of threshold name → number")
     return Thresholds().with_overrides(data, str(path))
+
+
+def save_thresholds(thresholds: Thresholds, path: Path | None = None) -> Path:
+    """Write the thresholds that differ from the defaults to ``coach.json`` (the settings dialog's "save"); a
+    file with only the changes keeps later improvements of the other defaults."""
+    from neuralforge_desktop.core.ir.atomic import write_text_atomic
+
+    path = path or default_thresholds_path()
+    defaults = Thresholds().to_json()
+    changed = {k: v for k, v in thresholds.to_json().items() if v != defaults[k]}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(path, json.dumps(changed, indent=2) + "\n")
+    return path

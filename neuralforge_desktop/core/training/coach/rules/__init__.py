@@ -18,8 +18,8 @@ Fix actions the rules emit (``Fix.kind`` / ``Fix.action`` / ``Fix.args``), the c
 
 * ``config`` / ``set_config`` — ``args``: TrainConfig field → new value. Fields used: ``lr`` (float),
   ``grad_clip`` (float), ``schedule`` ("cosine"), ``batch_size`` (int), ``normalize`` (True),
-  ``early_stopping`` (int), ``weight_decay`` (float), and ``class_weights`` (True: weight the loss by inverse
-  class frequency; not a TrainConfig field yet). Rules: lr_too_high {lr}, lr_too_low {lr}, loss_nan
+  ``early_stopping`` (int), ``weight_decay`` (float), ``class_weights`` (True: weight the loss by inverse
+  class frequency). Rules: lr_too_high {lr}, lr_too_low {lr}, loss_nan
   {grad_clip, lr}, exploding_gradients {grad_clip}, plateau {schedule}, batchnorm_small_batch {batch_size},
   unnormalized_inputs {normalize}, overfitting {early_stopping, weight_decay}, class_imbalance
   {class_weights}.

@@ -68,8 +68,6 @@ def class_imbalance(ctx: CoachContext, t: Thresholds) -> list[Finding]:
         counts = ctx.diagnostics.inputs[-1].label_counts
     if ctx.data.task != "classification" or not counts:
         raise NotApplicable("needs the class counts of a classification dataset")
-    if getattr(ctx.config, "class_weights", False):
-        return []  # the loss already weighs every class by its inverse frequency: the imbalance is handled
     biggest, smallest = max(counts), min(counts)
     ratio = biggest / smallest if smallest else math.inf
     if ratio < t.class_imbalance_ratio:
@@ -78,14 +76,17 @@ def class_imbalance(ctx: CoachContext, t: Thresholds) -> list[Finding]:
     empty = [i for i, c in enumerate(counts) if c == 0]
     what = (f"class {empty[0]} has no training examples" if empty else
             f"class {big} has {biggest:,} training examples, class {small} only {smallest:,} ({ratio:.0f}×)")
+    weighted = bool(getattr(ctx.config, "class_weights", False))  # already weighted: worth knowing, no more
     return [Finding(
-        "class_imbalance", "warning", "The classes are imbalanced",
+        "class_imbalance", "info" if weighted else "warning", "The classes are imbalanced",
         f"{what.capitalize()}. A model can score well by mostly predicting the big classes and ignoring the "
-        "small ones; accuracy then hides it. Weighting the loss by inverse class frequency makes every class "
-        "count; per-class accuracy (or F1) shows what happens.",
+        "small ones; accuracy then hides it. " + ("The loss is weighted by class frequency, which makes every "
+                                                  "class count; " if weighted else
+                                                  "Weighting the loss by inverse class frequency makes every class "
+                                                  "count; ") + "per-class accuracy (or F1) shows what happens.",
         evidence({"largest_class": big, "largest": biggest, "smallest_class": small, "smallest": smallest,
                   "ratio": round(ratio, 2) if math.isfinite(ratio) else "inf", "label_counts": list(counts)}),
-        set_config("Weight the loss by class frequency", class_weights=True), None)]
+        None if weighted else set_config("Weight the loss by class frequency", class_weights=True), None)]
 
 
 @rule("data_leakage", needs=("data",), summary="validation examples byte-identical to training examples")

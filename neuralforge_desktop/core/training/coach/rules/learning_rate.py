@@ -79,12 +79,15 @@ def lr_too_high(ctx: CoachContext, t: Thresholds) -> list[Finding]:
     reference = math.log(k) if k and k > 1 else losses[0][1]
     # For a classifier the epoch means count too: the worst steps of a divergence often fall between two
     # logged ones, and only the first epoch's mean loss still shows them.
-    candidates = losses + (finite(metric(ctx, "train/loss")) if k and k > 1 else [])
-    peak_step, peak = max(candidates, key=lambda p: p[1])
+    epochs = finite(metric(ctx, "train/loss")) if k and k > 1 else []
+    peak_step, peak = max(losses + epochs, key=lambda p: p[1])
+    at = (f"the mean loss of the epoch ending at step {peak_step} was {peak:.3g}"
+          if (peak_step, peak) in epochs and (peak_step, peak) not in losses else
+          f"the loss jumped to {peak:.3g} at step {peak_step}")
     reasons: list[str] = []
     numbers: dict[str, object] = {"reference_loss": round_sig(reference, 3)}
     if reference > 0 and peak > t.loss_spike_factor * reference:
-        reasons.append(f"the loss jumped to {peak:.3g} at step {peak_step}, {peak / reference:.0f}× "
+        reasons.append(f"{at}, {peak / reference:.0f}× "
                        f"{'a uniform guess' if k and k > 1 else 'its first value'} ({reference:.3g})")
         numbers["peak_loss"] = round_sig(peak, 3)
     values = smooth([v for _, v in losses])
@@ -96,10 +99,9 @@ def lr_too_high(ctx: CoachContext, t: Thresholds) -> list[Finding]:
             reasons.append(f"the loss climbed back from {lowest:.3g} to {recent:.3g}")
             numbers["lowest_loss"], numbers["recent_loss"] = round_sig(lowest, 3), round_sig(recent, 3)
     ratio = _update_ratio(ctx)
-    if ratio is not None:
+    if ratio is not None and ratio > t.update_ratio_high:  # (a dead network's tiny updates are no evidence here)
         numbers["update_ratio"] = round_sig(ratio, 2)
-        if ratio > t.update_ratio_high:
-            reasons.append(f"each step changes the weights by {ratio:.2g} of their size (about 1e-3 is healthy)")
+        reasons.append(f"each step changes the weights by {ratio:.2g} of their size (about 1e-3 is healthy)")
     if not reasons:
         return []
     lr = getattr(ctx.config, "lr", None)
