@@ -2,9 +2,8 @@
 print the command that retrains it (with the changed settings), and with ``--retrain`` start that run, tagged
 with its parent (``parent_run``), the fix (``coach_fix``) and the finding (``coach_finding``).
 
-The run's findings come from, in order: ``--finding-json FILE``; the findings saved with the run (a
-``findings.json`` in its folder or among its artifacts); the Coach's rules evaluated on the run's graph,
-settings, metrics and diagnostics."""
+The run's findings come from ``--finding-json FILE``, else from what ``neuralforge coach RUN`` reports: the
+Coach's rules on the run's graph, settings, data, metrics and diagnostics, with what its live Coach saved."""
 
 from __future__ import annotations
 
@@ -17,8 +16,6 @@ from typing import Any
 from neuralforge_desktop.cli import option_types as opt
 from neuralforge_desktop.cli.graph_source import CliError
 from neuralforge_desktop.cli.train_cmds import add_store_arg, find_run, open_store
-
-SAVED_FINDINGS = ("findings.json", "coach.json")  # names a run's saved Coach findings may have
 
 # TrainConfig field → the `neuralforge train` option that sets it, for the fields that have one.
 TRAIN_OPTIONS = {"epochs": "--epochs", "batch_size": "--batch-size", "lr": "--lr", "optimizer": "--optimizer",
@@ -66,7 +63,7 @@ def cmd_fix(args: argparse.Namespace) -> int:
     graph = load_graph(graph_file)
     config = TrainConfig.from_json(json.loads(config_file.read_text(encoding="utf-8")))
     findings = (read_findings(Path(args.finding_json)) if args.finding_json
-                else run_findings(store, run, folder, graph, config))
+                else run_findings(store, run))
     finding = pick(findings, args.kind, run.id)
     assert finding.fix is not None
     result = apply_fix(finding.fix, graph, config)
@@ -111,38 +108,11 @@ def read_findings(path: Path) -> list[Any]:
         raise CliError(f"{path}: not a Coach finding ({exc})") from None
 
 
-def run_findings(store: Any, run: Any, folder: Path, graph: Any, config: Any) -> list[Any]:
-    """The findings saved with the run, else those of the Coach's rules on what the run recorded."""
-    for name in SAVED_FINDINGS:
-        if (folder / name).is_file():
-            return read_findings(folder / name)
-    for artifact in store.list_artifacts(run.id):
-        if artifact.name in SAVED_FINDINGS:
-            return read_findings(store.artifact_path(run.id, artifact.name))
-    import importlib
+def run_findings(store: Any, run: Any) -> list[Any]:
+    """What ``neuralforge coach RUN`` reports: the rules on what the run recorded, with its live findings."""
+    from neuralforge_desktop.core.training.coach.runs import run_report
 
-    try:
-        evaluate = importlib.import_module("neuralforge_desktop.core.training.coach.rules").evaluate
-    except ImportError:
-        raise CliError(f"run {run.id} has no saved Coach findings and the Coach's rules are not installed; give "
-                       "the finding with --finding-json FILE") from None
-    from neuralforge_desktop.core.training.coach.context import CoachContext
-
-    metrics = {}
-    for name in store.metric_names(run.id):
-        series = store.metric_history(run.id, name)
-        metrics[name] = [(int(s), float(v)) for s, v in zip(series.steps, series.values, strict=True)]
-    context = CoachContext(graph=graph, config=config, metrics=metrics, diagnostics=_diagnostics(store, run.id),
-                           status=run.status if run.status in ("running", "finished", "stopped", "failed")
-                           else "stopped")
-    return list(evaluate(context).findings)
-
-
-def _diagnostics(store: Any, run_id: str) -> Any:
-    """The run's captured diagnostics (None when it has none)."""
-    from neuralforge_desktop.core.training.coach.stored import load_run_diagnostics
-
-    return load_run_diagnostics(store, run_id)
+    return list(run_report(store, run).findings)
 
 
 def pick(findings: list[Any], kind: str, run_id: str) -> Any:

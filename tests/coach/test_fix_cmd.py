@@ -3,7 +3,6 @@ settings and the lineage options; ``--retrain`` trains it as a run tagged with i
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shlex
 from pathlib import Path
@@ -84,17 +83,9 @@ def test_a_finding_without_a_fix_or_of_another_kind_is_refused(capsys, parent) -
     assert status != 0 and "no dead_relu finding" in err and "class_imbalance" in err
 
 
-def test_without_saved_findings_or_rules_the_finding_file_is_asked_for(capsys, parent) -> None:
-    if importlib.util.find_spec("neuralforge_desktop.core.training.coach.rules") is not None:
-        pytest.skip("the Coach's rules are installed: they compute the findings")
-    run_id, store, _ = parent
-    status, _, err = run(capsys, "fix", run_id, "--kind", "lr_too_high", "--store", str(store))
-    assert status != 0 and "--finding-json" in err
-
-
 def test_findings_saved_with_the_run_are_read(capsys, tmp_path, parent) -> None:
     run_id, store, _ = parent
-    (tmp_path / "runs" / run_id / "findings.json").write_text(json.dumps([SOFTMAX]), encoding="utf-8")
+    (tmp_path / "runs" / run_id / "coach.json").write_text(json.dumps({"findings": [SOFTMAX]}), encoding="utf-8")
     status, out, err = run(capsys, "fix", run_id, "--kind", "softmax_before_cross_entropy", "-o",
                            str(tmp_path / "f.nfg"), "--store", str(store))
     assert status == 0, err
