@@ -308,13 +308,11 @@ def main(argv: list[str] | None = None) -> int:
     window_shot("training", "mnist-cnn", training)
 
     def coach_shot() -> None:
-        """The Coach under the Train panel with a learning rate too high on the MNIST CNN: the step loss of an
-        SGD run at lr 0.5 climbing from ln 10 (a uniform guess) instead of falling."""
-        import math
-        import random
-
-        from neuralforge_desktop.core.training.coach.findings import Finding, Fix
+        """The Coach under the Train panel after a real run of the MNIST CNN at SGD lr 5 (the findings as
+        ``neuralforge coach RUN`` reports them), showing the learning rate found too high with its evidence."""
+        from neuralforge_desktop.core.training.coach.runs import run_report
         from neuralforge_desktop.core.training.config import TrainConfig
+        from neuralforge_desktop.core.training.engine import Trainer
         from neuralforge_desktop.core.training.runner import prepare_run
 
         window = open_window(app, folder, "mnist-cnn", name="coach")
@@ -323,27 +321,16 @@ def main(argv: list[str] | None = None) -> int:
         dock.setFloating(True)
         dock.resize(980, 900)
         panel, coach = window.train_panel, window.coach_panel
-        config = TrainConfig(dataset="mnist-10k", epochs=3, batch_size=64, lr=0.5, optimizer="sgd", seed=0)
+        config = TrainConfig(dataset="mnist-10k", epochs=2, batch_size=64, lr=5.0, optimizer="sgd", seed=0)
         panel.set_config(config)
-        run_id, _ = prepare_run(window.bridge.document.graph, config, panel.store(), "default", "lr-0.5")
-        noise = random.Random(0)
-        loss = [[s, 2.303 * math.exp(s / 190) + 0.25 * noise.random()] for s in range(0, 241, 10)]
-        coach.show_findings(run_id, [
-            Finding("lr_too_high", "error", "Learning rate too high",
-                    f"The training loss rose from 2.30 to {loss[-1][1]:.1f} over 240 steps instead of falling: each "
-                    "SGD step at lr 0.5 overshoots the minimum it aims for. Ten times lower is the usual first try.",
-                    {"numbers": {"lr": 0.5, "loss at step 0": 2.30, "loss at step 240": loss[-1][1],
-                                 "growth": loss[-1][1] / 2.30},
-                     "layer": None, "steps": [0, 240],
-                     "series": {"train loss": loss, "uniform guess (ln 10)": [[0, 2.303], [240, 2.303]]}},
-                    Fix("config", "set_config", "Set lr to 0.05", {"lr": 0.05}), step=240),
-            Finding("dead_relu", "warning", "Dead ReLUs", "82% of relu2's outputs are exactly zero on every "
-                    "example: those units no longer learn.", {"numbers": {"zero fraction": 0.82}, "layer": "relu2"},
-                    Fix("graph", "replace_type", "Use LeakyReLU", {"node": "relu2", "type": "LeakyReLU"}), step=240),
-        ])
-        coach.findings.setCurrentRow(0)
+        graph, store = window.bridge.document.graph, panel.store()
+        run_id, run_dir = prepare_run(graph, config, store, "default", "lr-5")
+        Trainer(graph, config, run_id, run_dir, lambda event: None, store).run()
+        findings = run_report(store, store.get_run(run_id)).findings
+        coach.show_findings(run_id, findings)
+        coach.findings.setCurrentRow(next(i for i, f in enumerate(findings) if f.kind == "lr_too_high"))
         split = coach.parentWidget()
-        split.setSizes([500, 400])  # the Train panel above, the Coach below
+        split.setSizes([420, 480])  # the Train panel above, the Coach below
         shoot(app, coach, out / "coach-finding.png")
         dock.setFloating(False)
         window.close()

@@ -12,6 +12,7 @@ finding it addressed (``coach_finding``); once it ends,
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -37,7 +38,7 @@ from neuralforge_desktop.core.training.events import Event
 from neuralforge_desktop.ui.bridge import DocumentBridge
 from neuralforge_desktop.ui.theme import DEFAULT_THEME, PlotColors, plot_colors
 
-SERIES_PENS = ("train", "val", "warning", "accent", "ok")  # PlotColors fields, one per evidence series in turn
+SERIES_PENS = ("train", "error", "muted", "val", "ok")  # PlotColors fields, one per evidence series in turn
 FINDING_ROLE = Qt.ItemDataRole.UserRole
 
 
@@ -83,6 +84,7 @@ class CoachPanel(QWidget):
         self.heading.setStyleSheet("font-weight: 600;")
         self.findings = QListWidget(self)
         self.findings.setMinimumWidth(220)
+        self.findings.setWordWrap(True)  # titles are sentences: wrapped, never cut off
         self.findings.currentItemChanged.connect(lambda *_: self._show_selected())
         self.title = QLabel(self)
         self.title.setWordWrap(True)
@@ -322,11 +324,18 @@ class CoachPanel(QWidget):
         self.fix_button.setText(f"Fix: {finding.fix.label}" if finding.fix is not None else "No one-click fix")
         series = finding.evidence.get("series") or {}
         self.plot.setVisible(bool(series))
-        for i, (name, points) in enumerate(series.items()):
-            xs = [float(p[0]) for p in points if p[1] is not None]
-            ys = [float(p[1]) for p in points if p[1] is not None]
+        finite = {name: [(float(p[0]), float(p[1])) for p in points if p[1] is not None and math.isfinite(p[1])]
+                  for name, points in series.items()}
+        values = [y for points in finite.values() for _, y in points]
+        # A loss that went from 2 to 600 and back: on a log axis both the spike and the rest stay readable.
+        self.plot.setLogMode(y=bool(values) and min(values) > 0 and max(values) > 100 * min(values))
+        for i, (name, points) in enumerate(finite.items()):
+            xs = [x for x, _ in points]
+            ys = [y for _, y in points]
             color = getattr(self._colors, SERIES_PENS[i % len(SERIES_PENS)])
-            self.plot.plot(xs, ys, pen=pg.mkPen(color, width=2), name=name)
+            # A series of a few points (one per epoch) gets markers: two points joined alone read as a trend.
+            marks = {"symbol": "o", "symbolSize": 7, "symbolBrush": color, "symbolPen": None} if len(xs) <= 12 else {}
+            self.plot.plot(xs, ys, pen=pg.mkPen(color, width=2), name=name, **marks)
         self.plot.getPlotItem().setLabel("bottom", "step")
 
     # -- settings ----------------------------------------------------------------------------------------

@@ -113,8 +113,21 @@ def lr_too_high(ctx: CoachContext, t: Thresholds) -> list[Finding]:
         "lr_too_high", "warning", "The learning rate looks too high",
         "; ".join(reasons).capitalize() + ". Steps this large overshoot the minimum the optimizer is looking "
         "for. Lower the learning rate (about 10× lower), or warm it up over the first steps.",
-        evidence(numbers, None, span(losses), {"loss": step_losses(ctx)}),
+        evidence(numbers, None, span(losses), _loss_series(ctx, reference, k)),
         fix, losses[-1][0])]
+
+
+def _loss_series(ctx: CoachContext, reference: float, classes_: int | None) -> dict[str, Series]:
+    """The plot beside a learning-rate finding: the logged step losses, each epoch's mean loss (where a
+    divergence between two logged steps shows), and the loss of a uniform guess for a classifier."""
+    steps = step_losses(ctx)
+    series: dict[str, Series] = {"step loss": steps}
+    epochs = metric(ctx, "train/loss")
+    if epochs:
+        series["epoch mean loss"] = epochs
+    if classes_ and classes_ > 1 and steps:
+        series[f"uniform guess (ln {classes_})"] = [(steps[0][0], reference), (steps[-1][0], reference)]
+    return series
 
 
 @rule("lr_too_low", needs=("metrics", "diagnostics"), summary="the update/weight ratio is far below 1e-3 and "
