@@ -64,7 +64,10 @@ def test_lr_too_high_on_a_loss_spike():
     assert len(found) == 1 and found[0].severity == "warning"
     assert found[0].evidence["numbers"]["peak_loss"] == pytest.approx(1.4e12)
     assert found[0].fix.action == "set_config" and found[0].fix.args == {"lr": 1e-4}
-    assert found[0].evidence["series"]["loss"][0] == [10, 1.4e12]
+    series = found[0].evidence["series"]
+    assert series["step loss"][0] == [10, 1.4e12]
+    assert series["uniform guess (ln 10)"][0][1] == pytest.approx(math.log(10))
+    assert series["epoch mean loss"] == [[140, 0.6], [280, 0.2], [420, 0.13]]
 
 
 def test_lr_too_high_on_a_climbing_loss_and_on_huge_updates():
