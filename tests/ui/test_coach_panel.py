@@ -245,3 +245,12 @@ def test_a_run_picked_in_the_runs_dock_shows_its_saved_findings(window: Any) -> 
     assert {f.kind for f in window.coach_panel.finding_list()} == {"lr_too_high", "softmax_before_cross_entropy"}
     window.runs_panel.select_runs([other])
     assert window.coach_panel.run_id == other and window.coach_panel.finding_list() == []
+
+
+def test_the_train_form_chooses_the_diagnostics_level(dock: TrainDock) -> None:
+    train = dock.train_panel
+    assert train.config().diagnostics == "basic"  # the default: cheap statistics for the Coach
+    train.diagnostics.setCurrentText("full")
+    assert train.config().diagnostics == "full"
+    train.set_config(TrainConfig(dataset="digits", diagnostics="off"))
+    assert train.diagnostics.currentText() == "off" and train.config().diagnostics == "off"
