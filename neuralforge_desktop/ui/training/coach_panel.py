@@ -134,9 +134,15 @@ class CoachPanel(QWidget):
         settings = QHBoxLayout()
         settings.addWidget(self.settings_line, 1)
         settings.addWidget(self.clear_settings)
+        self.thresholds_button = QPushButton("Thresholds…", self)
+        self.thresholds_button.setToolTip("The numbers the Coach's rules compare against, and why each has its value")
+        self.thresholds_button.clicked.connect(self.edit_thresholds)
+        top = QHBoxLayout()
+        top.addWidget(self.heading, 1)
+        top.addWidget(self.thresholds_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 4, 8, 8)
-        layout.addWidget(self.heading)
+        layout.addLayout(top)
         layout.addWidget(split, 1)
         layout.addLayout(settings)
         layout.addWidget(self.status)
@@ -194,6 +200,11 @@ class CoachPanel(QWidget):
             self.add_finding(finding)
         self._update_heading()
         self._show_selected()
+
+    def edit_thresholds(self) -> None:
+        from neuralforge_desktop.ui.dialogs.coach_thresholds import CoachThresholdsDialog
+
+        CoachThresholdsDialog(self).exec()
 
     def apply_fix(self) -> bool:
         """Apply the selected finding's fix; False (with the reason shown) when it cannot apply."""

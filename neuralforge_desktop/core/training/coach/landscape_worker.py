@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from neuralforge_desktop.core.measure.process import parse_event
 from neuralforge_desktop.core.training.child_python import child_environment, python_command, run_main_code
 from neuralforge_desktop.core.training.coach.landscape import (
     DEFAULT_EXAMPLES,
@@ -121,15 +122,6 @@ def locate_run(store_path: str | Path, run_id: str) -> tuple[Path, str]:
         except NotFoundError:
             raise LandscapeError(f"no run {run_id!r} in {store.path}") from None
         return runs_root(Path(store.path)) / run.id, run.name
-
-
-def parse_event(line: str) -> dict[str, Any] | None:
-    """One worker line as an event, or None for anything else a library printed."""
-    try:
-        data = json.loads(line)
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) and isinstance(data.get("event"), str) else None
 
 
 class LandscapeProcess:

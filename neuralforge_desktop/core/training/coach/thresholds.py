@@ -186,3 +186,34 @@ def save_thresholds(thresholds: Thresholds, path: Path | None = None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(path, json.dumps(changed, indent=2) + "\n")
     return path
+
+
+def reasons() -> dict[str, str]:
+    """Each threshold's reason, as the comment above its constant in this module says it (threshold name →
+    text), for the settings dialog; empty where the source cannot be read (a frozen app without .py files)."""
+    import inspect
+    import re
+    import sys
+
+    try:
+        source = inspect.getsource(sys.modules[__name__])
+    except (OSError, TypeError):
+        return {}
+    known = {f.name for f in fields(Thresholds)}
+    found: dict[str, str] = {}
+    comment: list[str] = []
+    after_constant = False  # constants one under another share the comment above the first
+    for line in source.splitlines():
+        text = line.strip()
+        if text.startswith("# --"):
+            comment, after_constant = [], False
+        elif text.startswith("#"):
+            comment = [] if after_constant else comment
+            comment.append(text.lstrip("#").strip())
+            after_constant = False
+        elif (match := re.match(r"([A-Z][A-Z_]*) = ", text)) and match.group(1).lower() in known:
+            found[match.group(1).lower()] = " ".join(comment)
+            after_constant = True
+        else:
+            comment, after_constant = [], False
+    return found
