@@ -51,6 +51,16 @@ def test_train_on_a_host_and_see_it_in_runs_list(capsys, sshd, remote_home, tmp_
     assert row["id"] == run_id and row["status"] == "finished" and row["host"] == "local-ssh"
     assert row["cpu_seconds"] > 0 and row["gpu_seconds"] == 0
 
+    from neuralforge_desktop.core.store.sqlite_store import Store
+    from neuralforge_desktop.core.training.coach.stored import load_run_diagnostics
+
+    with Store(store) as local:  # the diagnostics captured on the host arrive with the metrics
+        diagnostics = load_run_diagnostics(local, run_id)
+        assert diagnostics is not None and diagnostics.layers and diagnostics.inputs
+        assert "conv1" in diagnostics.layers[-1].layers
+    status, out, err = cli(capsys, "coach", run_id, "--json", "--store", store)
+    assert status == 0 and json.loads(out)["status"] == "finished", err
+
     status, out, err = cli(capsys, "resume", run_id, "--store", store)
     assert status == 2 and "already finished" in err
 

@@ -161,7 +161,8 @@ def test_a_graph_reading_the_attention_mask_trains_an_epoch(tmp_path):
     assert result.status == "finished", events[-1]
     started = next(e for e in events if isinstance(e, StartedEvent))
     assert set(started.dataset["inputs"].values()) == {"input_ids", "token_type_ids", "attention_mask"}
-    assert {a.name for a in store.list_artifacts(run_id)} == {"graph.nfg", "model.safetensors", "tokenizer.json"}
+    assert {a.name for a in store.list_artifacts(run_id)} == {"graph.nfg", "model.safetensors", "tokenizer.json",
+                                                            "coach.json"}
 
 
 def test_bert_tiny_trains_on_the_builtin_reviews(tmp_path):

@@ -3,9 +3,9 @@
 the user's machine replays those lines into its own store (:func:`replay`) as they arrive. The trainer's code
 is the same for a local and a remote run, so a remote run lands in the store exactly as a local one would.
 
-Only the calls the trainer makes are recorded, with plain JSON arguments; a file given to ``log_artifact`` is
-recorded by its path relative to the run folder (the replaying side fetches it first). Replaying never runs
-anything from the line: each line names one of a fixed set of store methods."""
+Only the calls the trainer makes are recorded, with plain JSON arguments (a diagnostics record as its JSON); a
+file given to ``log_artifact`` is recorded by its path relative to the run folder (the replaying side fetches
+it first). Replaying never runs anything from the line: each line names one of a fixed set of store methods."""
 
 from __future__ import annotations
 
@@ -51,6 +51,16 @@ class StoreRecorder:
     def log_artifact(self, run_id: str, source: Any, name: str | None = None, kind: str = "file") -> None:
         relative = Path(source).resolve().relative_to(self.run_dir.resolve()).as_posix()
         self._write("log_artifact", path=relative, name=name or Path(source).name, kind=kind)
+
+    def log_diagnostic(self, run_id: str, kind: str, record: Any) -> None:
+        from neuralforge_desktop.core.training.coach.records import record_to_json
+
+        self._write("log_diagnostic", kind=kind, record=record_to_json(record))
+
+    def diagnostic_records(self, run_id: str, kind: str | None = None) -> list[tuple[str, Any]]:
+        """None here: the records are in the user's store, so a run resumed on a host starts its live Coach's
+        statistics afresh (the store keeps them all)."""
+        return []
 
     def flush(self) -> None:
         self._file.flush()
@@ -134,6 +144,16 @@ def _apply(store: Any, run_id: str, record: dict[str, Any], fetch: Fetch,
         store.set_tags(run_id, dict(record["tags"]))
     elif call == "update_run":
         store.update_run(run_id, checksum=record.get("checksum"), environment=record.get("environment") or None)
+    elif call == "log_diagnostic":
+        from neuralforge_desktop.core.training.coach.records import RECORD_KINDS, record_from_json
+
+        kind = str(record["kind"])
+        if kind not in RECORD_KINDS:
+            raise ReplayError(f"{RECORD_FILE}: unknown diagnostics record {kind!r}")
+        try:
+            store.log_diagnostic(run_id, kind, record_from_json(kind, dict(record["record"])))
+        except (TypeError, KeyError, ValueError) as exc:
+            raise ReplayError(f"{RECORD_FILE}: a damaged {kind} record ({exc})") from None
     elif call == "log_artifact":
         local = fetch(str(record["path"]))
         store.log_artifact(run_id, local, str(record["name"]), kind=str(record.get("kind") or "file"))
