@@ -256,9 +256,12 @@ class Trainer:
             capture.after_update(state.global_step)
         if state.global_step % cfg.log_every == 0:
             value = float(loss.detach())
+            # Summed over a data-parallel job's processes, so that a NaN on any of them stops all at this step
+            # (one stopping alone would leave the others waiting for it in the next gradient exchange).
+            (everywhere,) = self.world.sum(value)
             self.coach.step(state.global_step, value)  # first: a NaN loss is worth a finding before anything else
-            if not math.isfinite(value):  # nothing more can be learned; the Coach's finding above says why
-                raise self._not_finite(value, state.global_step)
+            if not math.isfinite(everywhere):  # nothing more can be learned; the Coach's finding above says why
+                raise self._not_finite(value if not math.isfinite(value) else everywhere, state.global_step)
             lr = optimizer.param_groups[0]["lr"]
             elapsed = max(time.monotonic() - tally.started_at, 1e-9)
             self.sink(StepEvent(run_id=self.run_id, epoch=state.epoch + 1, step=state.global_step, loss=value,
