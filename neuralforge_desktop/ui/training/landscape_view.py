@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from neuralforge_desktop.core.measure.process import parse_event
 from neuralforge_desktop.core.training.child_python import child_environment, python_command, run_main_code
 from neuralforge_desktop.core.training.coach.landscape import (
     DEFAULT_EXAMPLES,
@@ -38,7 +39,7 @@ from neuralforge_desktop.core.training.coach.landscape import (
     LandscapeResult,
     checkpoint_tags,
 )
-from neuralforge_desktop.core.training.coach.landscape_worker import WORKER, parse_event, request_args
+from neuralforge_desktop.core.training.coach.landscape_worker import WORKER, request_args
 from neuralforge_desktop.ui.theme import DEFAULT_THEME
 from neuralforge_desktop.ui.training.landscape_plot import LandscapePlot
 

@@ -20,11 +20,10 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from neuralforge_desktop.core.measure.process import parse_event
+from neuralforge_desktop.core.measure.process import MeasureProcess
 from neuralforge_desktop.core.training.child_python import child_environment, python_command, run_main_code
 from neuralforge_desktop.core.training.coach.landscape import (
     DEFAULT_EXAMPLES,
@@ -124,13 +123,12 @@ def locate_run(store_path: str | Path, run_id: str) -> tuple[Path, str]:
         return runs_root(Path(store.path)) / run.id, run.name
 
 
-class LandscapeProcess:
-    """One worker run: ``start()``, then ``events()`` yields its events as they come; ``cancel()`` asks it to
-    stop at the next point, ``kill()`` ends it at once."""
+class LandscapeProcess(MeasureProcess):
+    """One worker run: ``start()``, then ``events()`` yields its events as they come (as a measuring worker's);
+    ``cancel()`` asks it to stop at the next point, ``kill()`` ends it at once."""
 
     def __init__(self, args: list[str]) -> None:
-        self.args = args
-        self.process: subprocess.Popen[str] | None = None
+        super().__init__(args)
         self._stderr: Any = None
 
     def command(self) -> list[str]:
@@ -142,14 +140,6 @@ class LandscapeProcess:
         self.process = subprocess.Popen(self.command(), stdout=subprocess.PIPE, stderr=self._stderr, text=True,
                                         bufsize=1, env={**child_environment(), "PYTHONUNBUFFERED": "1"})
         return self
-
-    def events(self) -> Iterator[dict[str, Any]]:
-        assert self.process is not None and self.process.stdout is not None
-        for line in self.process.stdout:
-            event = parse_event(line)
-            if event is not None:
-                yield event
-        self.process.wait()
 
     def stderr_tail(self, lines: int = 20) -> str:
         if self._stderr is None:
@@ -169,11 +159,6 @@ class LandscapeProcess:
             return self.process.wait(timeout)
         except subprocess.TimeoutExpired:
             return None
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
 
 
 if __name__ == "__main__":
