@@ -77,7 +77,8 @@ case "$JOB" in
   test)
     ruff check .
     python -m mypy  # the core and the plugin API; files and strictness in pyproject.toml [tool.mypy]
-    exec python -m pytest -n 2 -q "$@"
+    # loadgroup: the tests of one xdist_group (the desktop bundle's, which share one build) go to one worker
+    exec python -m pytest -n 2 --dist loadgroup -q "$@"
     ;;
   *)
     echo "usage: installers/setup.sh run|test|env" >&2

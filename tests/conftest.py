@@ -20,6 +20,9 @@ def pytest_collection_modifyitems(config, items):
         config.hook.pytest_deselected(items=dropped)
         gone = {id(item) for item in dropped}
         items[:] = [item for item in items if id(item) not in gone]
+    # The longest tests go first, so that two workers share them from the start instead of one of them running
+    # a minutes-long test at the end while the other has finished (the order within each part is kept).
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture(autouse=True)
