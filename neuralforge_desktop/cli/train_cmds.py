@@ -71,23 +71,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("graph", metavar="GRAPH", type=opt.non_empty)
     p.add_argument("--dataset", required=True, type=opt.non_empty, metavar="NAME|PATH",
                    help="built-in name or a path (see `neuralforge datasets list`)")
-    p.add_argument("--epochs", type=opt.positive_int, default=3)
-    p.add_argument("--batch-size", type=opt.positive_int, default=64)
-    p.add_argument("--lr", type=opt.positive_float, default=1e-3)
-    p.add_argument("--optimizer", choices=["sgd", "adam", "adamw", "rmsprop"], default="adam")
-    p.add_argument("--schedule", choices=["none", "step", "cosine", "onecycle"], default="none")
-    p.add_argument("--warmup-steps", type=opt.non_negative_int, default=0)
-    p.add_argument("--weight-decay", type=opt.non_negative_float, default=0.0)
-    p.add_argument("--grad-clip", type=opt.positive_float, metavar="NORM")
-    p.add_argument("--early-stopping", type=opt.positive_int, metavar="EPOCHS")
-    p.add_argument("--seed", type=opt.seed, default=0)
+    add_config_args(p)
     p.add_argument("--init", metavar="FILE.safetensors", type=opt.non_empty,
                    help="start from these weights (e.g. the OUT.safetensors `neuralforge import` wrote), loaded "
                    "strictly: every tensor of the model, none missing, none extra")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
-    p.add_argument("--class-weights", action="store_true",
-                   help="classification: weigh each class's loss by 1 / its share of the training labels (for "
-                   "imbalanced data)")
     p.add_argument("--parent", metavar="RUN", type=opt.non_empty,
                    help="the run this one retrains (recorded as the tag parent_run, e.g. after a Coach fix)")
     p.add_argument("--coach-fix", metavar="ACTION", type=opt.non_empty,
@@ -100,21 +87,6 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                           "of every batch")
     parallel.add_argument("--gpus", type=opt.positive_int, metavar="N",
                           help="data-parallel training on N GPUs (torchrun; NCCL), one process per GPU")
-    p.add_argument("--limit", type=opt.positive_int, metavar="N", help="use at most N training examples")
-    p.add_argument("--val-fraction", type=opt.fraction, default=0.1)
-    p.add_argument("--option", "-o", action="append", default=[], metavar="KEY=VALUE",
-                   help="a dataset loader option, e.g. -o max_len=64 -o context=128 -o tokenizer=bytes (see "
-                   "`neuralforge datasets show`)")
-    p.add_argument("--augment", action="append", choices=["flip", "crop"], default=[],
-                   help="image augmentation (repeatable)")
-    p.add_argument("--diagnostics", choices=["off", "basic", "full"], default="basic",
-                   help="what the Coach records inside the model while it trains: basic (default) takes layer "
-                   "statistics every 50 steps, the inputs' statistics every epoch and watches for NaN; full adds "
-                   "histograms and records five times as often; off records nothing")
-    p.add_argument("--metric", action="append", default=[], metavar="NAME",
-                   help="extra validation metric: f1_macro, mae, rmse, a plugin's, or module:function "
-                   "(with --trust-code)")
-    add_trust_arg(p)
     p.add_argument("--experiment", default="default", type=opt.non_empty, metavar="NAME")
     p.add_argument("--name", metavar="RUN_NAME")
     p.add_argument("--json", action="store_true", help="print the worker's JSON events instead of progress")
@@ -136,6 +108,39 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     r.set_defaults(func=cmd_resume)
 
 
+def add_config_args(p: argparse.ArgumentParser) -> None:
+    """The options that make a run's TrainConfig (``train``'s, and ``sweep``'s fixed settings)."""
+    p.add_argument("--epochs", type=opt.positive_int, default=3)
+    p.add_argument("--batch-size", type=opt.positive_int, default=64)
+    p.add_argument("--lr", type=opt.positive_float, default=1e-3)
+    p.add_argument("--optimizer", choices=["sgd", "adam", "adamw", "rmsprop"], default="adam")
+    p.add_argument("--schedule", choices=["none", "step", "cosine", "onecycle"], default="none")
+    p.add_argument("--warmup-steps", type=opt.non_negative_int, default=0)
+    p.add_argument("--weight-decay", type=opt.non_negative_float, default=0.0)
+    p.add_argument("--grad-clip", type=opt.positive_float, metavar="NORM")
+    p.add_argument("--early-stopping", type=opt.positive_int, metavar="EPOCHS")
+    p.add_argument("--seed", type=opt.seed, default=0)
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    p.add_argument("--class-weights", action="store_true",
+                   help="classification: weigh each class's loss by 1 / its share of the training labels (for "
+                   "imbalanced data)")
+    p.add_argument("--limit", type=opt.positive_int, metavar="N", help="use at most N training examples")
+    p.add_argument("--val-fraction", type=opt.fraction, default=0.1)
+    p.add_argument("--option", "-o", action="append", default=[], metavar="KEY=VALUE",
+                   help="a dataset loader option, e.g. -o max_len=64 -o context=128 -o tokenizer=bytes (see "
+                   "`neuralforge datasets show`)")
+    p.add_argument("--augment", action="append", choices=["flip", "crop"], default=[],
+                   help="image augmentation (repeatable)")
+    p.add_argument("--diagnostics", choices=["off", "basic", "full"], default="basic",
+                   help="what the Coach records inside the model while it trains: basic (default) takes layer "
+                   "statistics every 50 steps, the inputs' statistics every epoch and watches for NaN; full adds "
+                   "histograms and records five times as often; off records nothing")
+    p.add_argument("--metric", action="append", default=[], metavar="NAME",
+                   help="extra validation metric: f1_macro, mae, rmse, a plugin's, or module:function "
+                   "(with --trust-code)")
+    add_trust_arg(p)
+
+
 INIT_FILE = "init.safetensors"
 
 
@@ -151,24 +156,10 @@ def _init_file(text: str | None) -> Path | None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from neuralforge_desktop.cli.datasets_cmd import parse_options
-    from neuralforge_desktop.core.training.config import ConfigError, TrainConfig
     from neuralforge_desktop.core.training.runner import TrainingProcess, prepare_run
 
     graph = load_graph_arg(args.graph)
-    try:
-        config = TrainConfig(dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                             optimizer=args.optimizer, schedule=args.schedule, warmup_steps=args.warmup_steps,
-                             weight_decay=args.weight_decay, grad_clip=args.grad_clip,
-                             early_stopping=args.early_stopping, seed=args.seed,
-                             device="cuda" if args.gpus else args.device,
-                             limit=args.limit, val_fraction=args.val_fraction, augment_flip="flip" in args.augment,
-                             augment_crop=4 if "crop" in args.augment else 0, metrics=list(args.metric),
-                             trust_code=args.trust_code, dataset_options=parse_options(args.option),
-                             procs=_procs(args), init=INIT_FILE if args.init else None,
-                             class_weights=args.class_weights, diagnostics=args.diagnostics).validate()
-    except ConfigError as exc:
-        raise CliError(str(exc)) from None
+    config = config_from_args(args)
     check_dataset(args.dataset)
     check_code(config.metrics, args.trust_code)
     store = open_store(args.store)  # a bad store is named first: it is the first thing the command needs
@@ -200,6 +191,28 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         process = TrainingProcess(folder, trust_code=args.trust_code).start()
     return follow_run(process, run_id, store, args.json)
+
+
+def config_from_args(args: argparse.Namespace) -> Any:
+    """The TrainConfig the options of :func:`add_config_args` (and ``--dataset``, ``--procs``/``--gpus``,
+    ``--init`` where the command has them) describe; a bad combination is a one-line error naming the field."""
+    from neuralforge_desktop.cli.datasets_cmd import parse_options
+    from neuralforge_desktop.core.training.config import ConfigError, TrainConfig
+
+    gpus = getattr(args, "gpus", None)
+    try:
+        return TrainConfig(dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                           optimizer=args.optimizer, schedule=args.schedule, warmup_steps=args.warmup_steps,
+                           weight_decay=args.weight_decay, grad_clip=args.grad_clip,
+                           early_stopping=args.early_stopping, seed=args.seed,
+                           device="cuda" if gpus else args.device,
+                           limit=args.limit, val_fraction=args.val_fraction, augment_flip="flip" in args.augment,
+                           augment_crop=4 if "crop" in args.augment else 0, metrics=list(args.metric),
+                           trust_code=args.trust_code, dataset_options=parse_options(args.option),
+                           procs=_procs(args), init=INIT_FILE if getattr(args, "init", None) else None,
+                           class_weights=args.class_weights, diagnostics=args.diagnostics).validate()
+    except ConfigError as exc:
+        raise CliError(str(exc)) from None
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
@@ -259,7 +272,7 @@ def _check_gpus(wanted: int, host: Any | None) -> None:
 
 
 def _procs(args: argparse.Namespace) -> int | None:
-    wanted = args.gpus or args.procs
+    wanted = getattr(args, "gpus", None) or getattr(args, "procs", None)
     return wanted if wanted and wanted > 1 else None
 
 
