@@ -31,6 +31,7 @@ from neuralforge_desktop.cli import (
     runs_cmd,
     start_cmd,
     summary_cmd,
+    sweep_cmd,
     sync_cmd,
     train_cmds,
     zoo_cmd,
@@ -53,6 +54,7 @@ examples:
   neuralforge codegen mnist.nfg -o mnist_model.py
   neuralforge diagram zoo:resnet18 -o resnet18.svg
   neuralforge train mnist.nfg --dataset mnist-10k --epochs 3
+  neuralforge sweep mnist.nfg --dataset mnist-10k --space space.yaml --trials 8 --parallel 2
   neuralforge runs list
   neuralforge coach RUN
   neuralforge diagnose RUN --landscape -o landscape.png
@@ -99,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     layers_cmd.add_parsers(sub)
     datasets_cmd.add_parsers(sub)
     train_cmds.add_parsers(sub)
+    sweep_cmd.add_parsers(sub)
     fix_cmd.add_parsers(sub)
     runs_cmd.add_parsers(sub)
     coach_cmd.add_parsers(sub)
@@ -149,7 +152,7 @@ def _run(argv: list[str]) -> int:
     parser = build_parser()
     if not [a for a in argv if a != "--debug"]:  # bare `neuralforge` opens the editor (or says in one line
         argv = [*argv, "app"]                    # why it cannot, and what to run)
-    args = parser.parse_args(argv)
+    args = parser.parse_args(sweep_cmd.route(argv))
     if not getattr(args, "func", None):
         parser.print_help()
         return 0

@@ -42,7 +42,7 @@ def summarize(spec: SweepSpec, study: Any) -> dict[str, Any]:
     counts: dict[str, int] = {}
     for t in trials:
         counts[t["state"]] = counts.get(t["state"], 0) + 1
-    importance, note = param_importance(study)
+    importance, note = param_importance(study, maximize)
     return {"sweep": spec.id, "experiment": spec.experiment, "objective": spec.objective,
             "objectives": [spec.objective_value.metric, *spec.budget_value.objectives()],
             "budget": spec.budget or None, "sampler": spec.sampler, "trials_wanted": spec.trials,
@@ -51,8 +51,9 @@ def summarize(spec: SweepSpec, study: Any) -> dict[str, Any]:
             "pareto_front": pareto_front(complete, maximize), "trials": trials}
 
 
-def param_importance(study: Any) -> tuple[dict[str, float] | None, str | None]:
-    """Optuna's parameter importance for the (first) objective; None and why when it cannot be computed."""
+def param_importance(study: Any, maximize: bool) -> tuple[dict[str, float] | None, str | None]:
+    """Optuna's parameter importance for the (first) objective; None and why when it cannot be computed.
+    Optuna's default evaluator ranks params by how they lead to a low target: a maximised metric is negated."""
     import optuna
     from optuna.trial import TrialState
 
@@ -60,7 +61,8 @@ def param_importance(study: Any) -> tuple[dict[str, float] | None, str | None]:
     if len(complete) < 2:
         return None, f"needs at least 2 completed trials ({len(complete)} so far)"
     try:
-        found = optuna.importance.get_param_importances(study, target=lambda t: t.values[0])
+        sign = -1.0 if maximize else 1.0
+        found = optuna.importance.get_param_importances(study, target=lambda t: sign * t.values[0])
     except (ValueError, RuntimeError) as exc:
         return None, " ".join(str(exc).split())
     return {name: float(value) for name, value in found.items()}, None

@@ -143,10 +143,12 @@ def _values(value: Any, where: str) -> tuple[str, tuple[Any, ...], float, float]
         bad = [v for v in value if v is not None and not isinstance(v, bool | int | float | str)]
         if bad:
             raise SpaceError(f"{where}: a choice must be a number, a string, true/false or null, got {bad[0]!r}")
-        return "choice", tuple(value), 0.0, 0.0
+        return "choice", tuple(_yaml_number(v) for v in value), 0.0, 0.0
     if not isinstance(value, dict) or len(value) != 1:
         raise SpaceError(f"{where}: {hint}, got {value!r}")
     (kind, bounds), = value.items()
+    if isinstance(bounds, list):
+        bounds = [_yaml_number(b) for b in bounds]
     if kind not in RANGE_KINDS:
         raise SpaceError(f"{where}: unknown range {kind!r}; {hint}")
     if (not isinstance(bounds, list) or len(bounds) != 2
@@ -162,6 +164,17 @@ def _values(value: Any, where: str) -> tuple[str, tuple[Any, ...], float, float]
     if kind == "log_uniform" and low <= 0:
         raise SpaceError(f"{where}: log_uniform needs lo above 0, got {bounds[0]}")
     return kind, (), low, high
+
+
+def _yaml_number(value: Any) -> Any:
+    """YAML 1.1 reads ``1e-3`` (no dot) as a string: such a string is the number it spells."""
+    if isinstance(value, str) and any(c.isdigit() for c in value):
+        try:
+            number = float(value)
+        except ValueError:
+            return value
+        return int(number) if number.is_integer() and "e" not in value.lower() and "." not in value else number
+    return value
 
 
 def _check_train_key(key: str, where: str) -> None:
