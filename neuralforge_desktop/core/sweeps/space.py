@@ -18,9 +18,11 @@ from neuralforge_desktop.core.ir.graph import Graph
 from neuralforge_desktop.core.training.config import ConfigError, TrainConfig
 
 RANGE_KINDS = ("uniform", "log_uniform", "int")
-# Settings a sweep keeps fixed for every trial: what data, where and how it runs, not how it learns.
+# Settings a sweep keeps fixed for every trial: what data it sees and how it is measured, where and how it
+# runs; not how it learns (trials measured on different data could not be compared).
 FIXED_ONLY = frozenset({"dataset", "dataset_options", "metrics", "trust_code", "procs", "init", "device",
-                        "threads", "checkpoint_minutes", "log_every"})
+                        "threads", "checkpoint_minutes", "log_every", "val_fraction", "limit", "normalize",
+                        "top_k", "diagnostics"})
 MAX_GRID_POINTS_PER_RANGE = 1000
 
 
