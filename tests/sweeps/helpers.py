@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from training_graphs import digits_mlp
-
 from neuralforge_desktop.cli.main import main
 from neuralforge_desktop.core.ir.serialize import dumps
 from neuralforge_desktop.core.store.sqlite_store import Store
+
+from training_graphs import digits_mlp
 
 # One epoch on 200 digits: a trial is mostly the worker's start-up.
 FAST = ["--dataset", "digits", "--epochs", "1", "--limit", "200", "--batch-size", "32"]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from training_graphs import digits_mlp
 
 from neuralforge_desktop.core import zoo
 from neuralforge_desktop.core.sweeps.space import SpaceError, parse_space_text
 from neuralforge_desktop.core.training.config import TrainConfig
+
+from training_graphs import digits_mlp
 
 
 def parse(text: str, graph=None):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from training_graphs import digits_mlp
 
 from neuralforge_desktop.cli.main import main
 from neuralforge_desktop.core import zoo
@@ -20,6 +19,7 @@ from neuralforge_desktop.core.sweeps.variant import (
 from neuralforge_desktop.core.training.config import TrainConfig
 
 from .helpers import FAST, write_graph, write_space
+from training_graphs import digits_mlp
 
 
 def test_a_variant_is_a_copy_with_the_settings_applied():

@@ -206,7 +206,7 @@ class SweepRunner:
         if isinstance(event, FinishedEvent):
             self._tell_finished(active.trial, active.run_id)
         elif isinstance(event, StoppedEvent) and active.pruning:
-            self.study.tell(active.trial, state=TrialState.PRUNED)
+            self._tell(active.trial, state=TrialState.PRUNED)
             self.report({"event": "trial_done", "trial": active.number, "state": "pruned", "run_id": active.run_id})
         elif isinstance(event, StoppedEvent) and active.interrupting:
             self.report({"event": "trial_interrupted", "trial": active.number, "run_id": active.run_id})
@@ -231,9 +231,19 @@ class SweepRunner:
             return
         cost = trial.user_attrs.get("cost") or {}
         values = [value] + [float(cost[name]) for name in self.budget.objectives()]
-        self.study.tell(trial, values if self.multi else value)
+        self._tell(trial, values if self.multi else value)
         self.report({"event": "trial_done", "trial": trial.number, "state": "complete", "run_id": run_id,
                      "values": values})
+
+    def _tell(self, trial: Any, values: Any = None, state: Any = None) -> None:
+        """``study.tell``. The grid sampler calls ``study.stop()`` when its last point is told, which Optuna
+        only allows inside ``study.optimize``; the trial is stored before that error (Optuna stores it in a
+        ``finally``), and the runner stops asking on its own when the grid is done."""
+        try:
+            self.study.tell(trial, values, state=state)
+        except RuntimeError as exc:
+            if "Study.stop" not in str(exc):
+                raise
 
     def objective_value(self, run_id: str) -> float | None:
         """The run's best epoch value of the objective metric (as recorded in the store)."""
@@ -247,7 +257,7 @@ class SweepRunner:
         from optuna.trial import TrialState
 
         trial.set_user_attr("skipped", reason)
-        self.study.tell(trial, state=TrialState.PRUNED)
+        self._tell(trial, state=TrialState.PRUNED)
         self.report({"event": "trial_done", "trial": trial.number, "state": "skipped", "reason": reason,
                      "params": values})
 
@@ -255,7 +265,7 @@ class SweepRunner:
         from optuna.trial import TrialState
 
         trial.set_user_attr("error", error)
-        self.study.tell(trial, state=TrialState.FAIL)
+        self._tell(trial, state=TrialState.FAIL)
         self.report({"event": "trial_done", "trial": trial.number, "state": "failed", "error": error,
                      "run_id": run_id})
 
@@ -308,6 +318,6 @@ class SweepRunner:
         from optuna.trial import TrialState
 
         trial.set_user_attr("interrupted", why)
-        self.study.tell(trial, state=TrialState.FAIL)
+        self._tell(trial, state=TrialState.FAIL)
         self.study.enqueue_trial(dict(params), skip_if_exists=False)
         self.report({"event": "trial_requeued", "trial": trial.number, "reason": why})

@@ -153,8 +153,8 @@ def open_study(store_path: Path, spec: SweepSpec, graph: Graph, *, create: bool 
 def make_sampler(spec: SweepSpec, graph: Graph, seed: int) -> Any:
     import optuna
 
-    if spec.sampler == "grid":
-        return optuna.samplers.GridSampler(spec.search_space(graph).grid(), seed=seed)
+    if spec.sampler == "grid":  # always the sweep's seed: it orders the grid, which must stay the same
+        return optuna.samplers.GridSampler(spec.search_space(graph).grid(), seed=spec.seed)
     if spec.sampler == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     if spec.sampler == "nsga2":
