@@ -63,8 +63,9 @@ def param_importance(study: Any, maximize: bool) -> tuple[dict[str, float] | Non
         return None, f"needs at least 2 completed trials ({len(complete)} so far)"
     try:
         sign = -1.0 if maximize else 1.0
-        with warnings.catch_warnings():  # it warns whenever a target is given, even the negation it advises
-            warnings.filterwarnings("ignore", message=".*computes the importances", category=UserWarning)
+        with warnings.catch_warnings():  # it warns whenever a target is given (even the negation it advises)
+            # and when few trials make the importances equal: notes for a notebook, noise in a table
+            warnings.filterwarnings("ignore", category=UserWarning, module="optuna")
             found = optuna.importance.get_param_importances(study, target=lambda t: sign * t.values[0])
     except (ValueError, RuntimeError) as exc:
         return None, " ".join(str(exc).split())
