@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import signal
 import subprocess
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from neuralforge_desktop.cli.main import main
 from neuralforge_desktop.core.analysis.cost import estimate_cost
 from neuralforge_desktop.core.ir.serialize import load_graph
 from neuralforge_desktop.core.training.runner import runs_root
@@ -124,6 +126,16 @@ def test_a_budgeted_search_never_trains_a_variant_over_budget(tmp_path, capsys):
         if trial["state"] == "skipped":
             assert trial["run_id"] is None and "over budget" in trial["reason"]
     assert data["pareto_front"]
+    # Any point of the front opens as a graph: the trial's architecture, written as a graph file.
+    point = data["pareto_front"][-1]
+    out = tmp_path / "point.nfg"
+    assert main(["sweep", "show", data["sweep"], "--trial", str(point["number"]), "-o", str(out),
+                 "--store", str(store)]) == 0
+    assert load_graph(out).node("fc1").params["out_features"] == point["params"]["fc1.out_features"]
+    capsys.readouterr()
+    assert main(["sweep", "list", "--store", str(store), "--json"]) == 0
+    (listed,) = json.loads(capsys.readouterr().out)
+    assert listed["sweep"] == data["sweep"] and listed["counts"]["complete"] == 3
 
 
 def test_a_failing_trial_is_recorded_and_the_sweep_goes_on(tmp_path, capsys):
