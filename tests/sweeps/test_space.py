@@ -83,3 +83,15 @@ def test_a_grid_takes_choices_and_int_ranges_but_not_float_ranges():
     assert space.grid_size() == 6
     with pytest.raises(SpaceError, match="a grid search needs a list of values"):
         parse("lr: {log_uniform: [1e-4, 1e-2]}\n").grid()
+
+
+def test_importing_the_sweep_modules_loads_no_optuna_torch_or_qt():
+    import subprocess
+    import sys
+
+    probe = ("import sys\nimport neuralforge_desktop.core.sweeps.driver, neuralforge_desktop.core.sweeps.results\n"
+             "import neuralforge_desktop.cli.sweep_cmd\n"
+             "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in "
+             "{'optuna', 'yaml', 'torch', 'PySide6', 'sqlalchemy'})))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == ""
