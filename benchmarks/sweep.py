@@ -1,0 +1,84 @@
+"""What a sweep costs over training the same trials by hand: ``neuralforge sweep`` of T trials, one at a time,
+against T ``neuralforge train`` commands run one after another with the same settings (the MNIST CNN, one epoch
+on part of mnist-10k), in the same rounds, alternating which side goes first.
+
+Both sides are what the user waits for from the command line: each ``train`` is a fresh CLI process that starts
+its training worker; the sweep is one CLI process that asks Optuna for each trial, builds and costs its graph
+variant, starts a worker per trial and tells Optuna the result. The space has a single choice (``lr: [0.01]``)
+so every trial trains exactly what ``train --lr 0.01`` trains; the overhead is the sweep's machinery.
+
+Run from the repository root: ``python benchmarks/sweep.py [--trials 4] [--rounds 3] [--limit 2000]``.
+Prints the rounds, then one JSON object on the last line. Target: overhead ≤ 5 %.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+GRAPH, DATASET = "zoo:mnist-cnn", "mnist-10k"
+
+
+def cli(*argv: str) -> float:
+    """Wall seconds of ``neuralforge ARGV`` in a fresh process; fails loudly if the command fails."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "neuralforge_desktop", *argv], cwd=ROOT, env=env,
+                          capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise SystemExit(f"neuralforge {' '.join(argv)} failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
+    return seconds
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--limit", type=int, default=2000, help="training examples per trial")
+    args = parser.parse_args()
+    fixed = ["--dataset", DATASET, "--epochs", "1", "--limit", str(args.limit), "--seed", "0",
+             "--diagnostics", "basic"]
+    folder = Path(tempfile.mkdtemp(prefix="sweep-bench-"))
+    space = folder / "space.yaml"
+    space.write_text("lr: [0.01]\n")
+    cli("train", GRAPH, *fixed, "--lr", "0.01", "--store", str(folder / "warm.db"))  # dataset cache, both sides
+    sweep_s: list[float] = []
+    train_s: list[float] = []
+    for round_ in range(args.rounds):
+        store = str(folder / f"round{round_}.db")
+
+        def sweep(store: str = store) -> None:
+            sweep_s.append(cli("sweep", GRAPH, *fixed, "--space", str(space), "--trials", str(args.trials),
+                               "--parallel", "1", "--sampler", "random", "--pruner", "none", "--json",
+                               "--store", store))
+
+        def trains(store: str = store) -> None:
+            train_s.append(sum(cli("train", GRAPH, *fixed, "--lr", "0.01", "--store", store)
+                               for _ in range(args.trials)))
+
+        for side in ((sweep, trains) if round_ % 2 == 0 else (trains, sweep)):
+            side()
+        ratio = sweep_s[-1] / train_s[-1]
+        print(f"round {round_ + 1}: sweep of {args.trials} trials {sweep_s[-1]:.1f} s, {args.trials} × train "
+              f"{train_s[-1]:.1f} s, {ratio:.3f}×", flush=True)
+    per_round = [s / t for s, t in zip(sweep_s, train_s, strict=True)]
+    overhead = statistics.median(per_round) - 1.0
+    print(f"sweep overhead: {overhead:+.1%} (median of {args.rounds} rounds; target ≤ +5 %), "
+          f"load average {os.getloadavg()[0]:.1f}")
+    print(json.dumps({"trials": args.trials, "rounds": args.rounds, "limit": args.limit,
+                      "sweep_s": sweep_s, "train_s": train_s, "ratios": per_round, "overhead": overhead,
+                      "target_met": overhead <= 0.05, "load_average": os.getloadavg()[0]}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
