@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import time
@@ -92,25 +93,47 @@ def _run_json(run: Any) -> dict[str, Any]:
             "checksum": run.checksum, "environment": run.environment}
 
 
+def _json_number(value: float | None) -> str:
+    # json.dumps's spelling: repr for finite floats; NaN (stored as NULL) and infinities as JavaScript names.
+    if value is not None and math.isfinite(value):
+        return repr(value)
+    if value is None or math.isnan(value):
+        return "NaN"
+    return "Infinity" if value > 0 else "-Infinity"
+
+
+@functools.cache
+def _json_name(name: str) -> str:
+    return json.dumps(name)
+
+
+def _metrics_json(rows: list[tuple[Any, ...]]) -> str:
+    number, finite = _json_number, math.isfinite
+    return "{" + ", ".join(
+        f'{_json_name(name)}: {{"value": {repr(value) if value is not None and finite(value) else number(value)}, '
+        f'"step": {int(step)}, "min": {repr(lo) if lo is not None and finite(lo) else number(lo)}, '
+        f'"max": {repr(hi) if hi is not None and finite(hi) else number(hi)}}}'
+        for _, name, step, value, _, lo, hi, _ in rows) + "}"
+
+
 def _record_json(record: Any) -> str:
-    """A :class:`RunRecord` as one line of JSON, the same fields as ``runs show --json``; its params and
-    environment are the store's JSON text copied in, not parsed and re-encoded (most of the cost of a long
+    """A :class:`RunRecord` as one line of JSON, the same fields as ``runs show --json``; its params, tags
+    and environment are the store's JSON text copied in, not parsed and re-encoded (most of the cost of a long
     listing)."""
     from neuralforge_desktop.core.store.queue_store import HOST_TAG, LOCAL_HOST
     from neuralforge_desktop.core.store.usage import RATE_TAG, rate_from_tag
 
-    rate = rate_from_tag(record.tags.get(RATE_TAG))
+    tags = record.tags
+    rate = rate_from_tag(tags.get(RATE_TAG))
     gpu_hours = record.gpu_seconds / 3600.0
-    nan = math.nan  # NaN is stored as NULL; a listing says NaN, as runs show does
-    metrics = {name: {"value": nan if value is None else value, "step": step, "min": nan if lo is None else lo,
-                      "max": nan if hi is None else hi} for name, step, value, _, lo, hi, _ in record.metric_rows}
     head = json.dumps({
         "id": record.id, "name": record.name, "experiment": record.experiment, "status": record.status,
-        "created": record.created, "started": record.started, "ended": record.ended, "tags": record.tags,
-        "metrics": metrics, "cpu_seconds": record.cpu_seconds, "gpu_seconds": record.gpu_seconds,
-        "host": record.tags.get(HOST_TAG) or LOCAL_HOST, "gpu_hours": gpu_hours, "cost_per_gpu_hour": rate,
+        "created": record.created, "started": record.started, "ended": record.ended,
+        "cpu_seconds": record.cpu_seconds, "gpu_seconds": record.gpu_seconds,
+        "host": tags.get(HOST_TAG) or LOCAL_HOST, "gpu_hours": gpu_hours, "cost_per_gpu_hour": rate,
         "cost": gpu_hours * rate, "graph_sha256": record.graph_sha256, "checksum": record.checksum})
-    return f'{head[:-1]}, "params": {record.params_json}, "environment": {record.environment_json}}}'
+    return (f'{head[:-1]}, "tags": {record.tags_json}, "metrics": {_metrics_json(record.metric_rows)}, '
+            f'"params": {record.params_json}, "environment": {record.environment_json}}}')
 
 
 def cmd_list(args: argparse.Namespace) -> int:

@@ -144,12 +144,16 @@ class RunRecord:
     pid: int | None
     hostname: str | None
     params_json: str  # one JSON object: each key with its value's canonical JSON text
-    tags: dict[str, str]
-    metric_rows: tuple[tuple[Any, ...], ...]  # (name, step, value, timestamp, min, max, count); NaN is None
+    tags_json: str  # one JSON object of strings
+    metric_rows: list[tuple[Any, ...]]  # (run id, name, step, value, timestamp, min, max, count); NaN is None
 
     @property
     def params(self) -> dict[str, Any]:
         return dict(json.loads(self.params_json))
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return dict(json.loads(self.tags_json))
 
     @property
     def environment(self) -> dict[str, Any]:
@@ -160,7 +164,7 @@ class RunRecord:
         nan = math.nan
         return {name: LatestMetric(name, int(step), nan if value is None else value, float(stamp),
                                    nan if lo is None else lo, nan if hi is None else hi, int(count))
-                for name, step, value, stamp, lo, hi, count in self.metric_rows}
+                for _, name, step, value, stamp, lo, hi, count in self.metric_rows}
 
 
 @dataclass(frozen=True, slots=True)

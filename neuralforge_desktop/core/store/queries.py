@@ -184,21 +184,23 @@ def run_records(conn: sqlite3.Connection, sql: str, args: Sequence[Any], page: i
     cursor = conn.execute(sql, args)
     while rows := cursor.fetchmany(page):
         ids = _ids_json([row[0] for row in rows])
-        # Each run's params as one JSON object, put together by SQLite from the stored canonical JSON values.
+        # Each run's params and tags as one JSON object each, put together by SQLite from the stored text (params
+        # are canonical JSON values already).
         params = dict(conn.execute(
             "SELECT run_id, '{' || group_concat(json_quote(key) || ': ' || value, ', ') || '}' FROM params "
             "WHERE run_id IN (SELECT value FROM json_each(?)) GROUP BY run_id", (ids,)))
-        tags = _key_values(conn, "tags", [row[0] for row in rows])
+        tags = dict(conn.execute("SELECT run_id, json_group_object(key, value) FROM tags WHERE run_id IN "
+                                 "(SELECT value FROM json_each(?)) GROUP BY run_id", (ids,)))
         latest: dict[str, list[tuple[Any, ...]]] = {}
-        for run_id, *metric in conn.execute("SELECT run_id, name, step, value, timestamp, min, max, count FROM "
-                                            "latest_metrics WHERE run_id IN (SELECT value FROM json_each(?)) "
-                                            "ORDER BY run_id, name", (ids,)):
-            latest.setdefault(run_id, []).append(tuple(metric))
+        for metric in conn.execute("SELECT run_id, name, step, value, timestamp, min, max, count FROM "
+                                   "latest_metrics WHERE run_id IN (SELECT value FROM json_each(?)) "
+                                   "ORDER BY run_id, name", (ids,)):
+            latest.setdefault(metric[0], []).append(metric)
         for (run_id, name, exp_id, exp_name, status, created, started, ended, cpu, gpu, graph_sha, checksum, env,
              pid, host) in rows:
             yield RunRecord(run_id, name, exp_id, exp_name, status, created, started, ended, cpu, gpu, graph_sha,
-                            checksum, env, pid, host, params.get(run_id, "{}"), tags.get(run_id, {}),
-                            tuple(latest.get(run_id, ())))
+                            checksum, env, pid, host, params.get(run_id, "{}"), tags.get(run_id, "{}"),
+                            latest.get(run_id, []))
 
 
 def compare(runs: list[Run]) -> RunComparison:
