@@ -1,8 +1,10 @@
 """The runs table: one row per store run, over a store of any size.
 
 The model holds the ids of every run that matches the filter, in the sort order, both computed by SQLite
-(:meth:`Store.run_ids`; the filter syntax is :mod:`neuralforge_desktop.core.store.run_filter`'s), and builds
-rows only as the view asks for them, a page at a time (``canFetchMore``/``fetchMore``). :meth:`refresh` reads
+(:meth:`Store.run_ids`; the filter syntax is :mod:`neuralforge_desktop.core.store.run_filter`'s). Rows are
+offered to the view a page at a time (``canFetchMore``/``fetchMore``), and a row's run is read from the store
+only when the view first asks for its data (with the rest of its page), so a row scrolled past or jumped over
+(a selected run that a sort moved far down) costs nothing until it is seen. :meth:`refresh` reads
 only the runs written since its last look (the store's run revisions): a change that leaves the order alone
 updates those rows in place; one that moves rows re-lays the table out, keeping selection and current row.
 """
@@ -74,8 +76,8 @@ class RunsTableModel(QAbstractTableModel):
         self._sort_column, self._descending = "created", True
         self._ids: list[str] = []  # every matching run, in order
         self._position: dict[str, int] = {}
-        self._shown = 0  # rows fetched so far: the first _shown of _ids
-        self._runs: dict[str, Any] = {}  # run id → Run, for fetched rows
+        self._shown = 0  # rows offered to the view so far: the first _shown of _ids
+        self._runs: dict[str, Any] = {}  # run id → Run, for rows whose data the view has asked for
         self._cells: dict[str, list[tuple[str, Any]]] = {}
         self._revision, self._total = -1, 0
         self._colors = plot_colors(DEFAULT_THEME)
@@ -127,7 +129,7 @@ class RunsTableModel(QAbstractTableModel):
             self._set_ids(ids)
             rows = sorted(self._position[run_id] for run_id in changed
                           if run_id in self._position and self._position[run_id] < shown)
-            self._load(self._ids[:shown])
+            self._load([self._ids[row] for row in rows])  # one read for all, not one per row as they repaint
             for row in rows:
                 self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
             if showed_all:
@@ -137,14 +139,18 @@ class RunsTableModel(QAbstractTableModel):
         return "moved"
 
     def run(self, row: int) -> Any:
+        self._ensure_loaded(row)
         return self._runs[self._ids[row]]
 
     def run_by_id(self, run_id: str) -> Any:
-        """The run if its row has been fetched, else None."""
+        """The run if it is in the table (read now if its row has not been shown yet), else None."""
+        row = self._position.get(run_id, -1)
+        if 0 <= row < self._shown:
+            self._ensure_loaded(row)
         return self._runs.get(run_id)
 
     def runs(self) -> list[Any]:
-        """The runs of the fetched rows, in table order."""
+        """The runs read so far (the rows the view has shown), in table order."""
         return [self._runs[run_id] for run_id in self._ids[:self._shown] if run_id in self._runs]
 
     def row_of(self, run_id: str) -> int:
@@ -157,8 +163,9 @@ class RunsTableModel(QAbstractTableModel):
     def sample_texts(self, column: int, rows: int) -> list[str]:
         """The texts of ``column`` in the first ``rows`` fetched rows (to size the column without asking Qt to
         measure every cell)."""
-        return [self._cells[run_id][column][0] for run_id in self._ids[:min(rows, self._shown)]
-                if run_id in self._cells]
+        rows = min(rows, self._shown)
+        self._load(self._ids[:rows])
+        return [self._cells[run_id][column][0] for run_id in self._ids[:rows] if run_id in self._cells]
 
     def set_theme(self, name: str) -> None:
         self._colors = plot_colors(name)
@@ -190,6 +197,8 @@ class RunsTableModel(QAbstractTableModel):
         run_id = self._ids[index.row()]
         if role == RUN_ID_ROLE:
             return run_id
+        if run_id not in self._cells:
+            self._ensure_loaded(index.row())
         cells, run = self._cells.get(run_id), self._runs.get(run_id)
         if cells is None or run is None:  # deleted between the id list and the row's read: gone at next refresh
             return None
@@ -219,11 +228,15 @@ class RunsTableModel(QAbstractTableModel):
                 self._runs[run.id] = run
                 self._cells[run.id] = [cell(run, c) for c in COLUMNS]
 
+    def _ensure_loaded(self, row: int) -> None:
+        if self._ids[row] not in self._runs:
+            start = row - row % PAGE_ROWS  # the whole page: the view asks for its neighbours next
+            self._load(self._ids[start:min(start + PAGE_ROWS, self._shown)])
+
     def _fetch(self, count: int) -> None:
         count = min(count, len(self._ids) - self._shown)
         if count <= 0:
             return
-        self._load(self._ids[self._shown:self._shown + count])
         self.beginInsertRows(QModelIndex(), self._shown, self._shown + count - 1)
         self._shown += count
         self.endInsertRows()
@@ -237,9 +250,8 @@ class RunsTableModel(QAbstractTableModel):
         self._set_ids(ids)
         wanted = [self._position[k] + 1 for k in kept if k is not None and k in self._position]
         fetched = min(self._shown, len(ids)) if keep_fetched else 0
-        self._shown = min(len(ids), max(fetched, PAGE_ROWS, *wanted))
-        self._load(ids[:self._shown])
-        if not keep_fetched:  # bound the cache to what is shown
+        self._shown = min(len(ids), max(fetched, PAGE_ROWS, *wanted))  # rows are read when first painted
+        if not keep_fetched:  # bound the cache to what is offered
             shown = set(ids[:self._shown])
             for run_id in [r for r in self._runs if r not in shown]:
                 del self._runs[run_id], self._cells[run_id]
