@@ -11,6 +11,7 @@ curves through :meth:`Store.log_series`.
 
 from __future__ import annotations
 
+import math
 import random
 import uuid
 from typing import Any
@@ -89,8 +90,14 @@ def add_runs(store: Store, count: int, *, seed: int = 0, experiments: int = 8, r
                          [(base + i + 1, run_id) for i, run_id in enumerate(ids)])
         for _name, sql in triggers:
             conn.execute(sql)
-    for run_id in ids[:with_history]:
-        for name in ("val/acc", "val/loss", "train/loss", "lr"):
-            values = [rng.uniform(0.1, 1.0) for _ in range(20)]
-            store.log_series(run_id, name, list(range(0, 2000, 100)), values)
+    steps = list(range(100, 2100, 100))
+    for run_id in ids[:with_history]:  # curves shaped like training: losses fall, accuracy rises, then flatten
+        speed, floor, best = rng.uniform(1.5, 4.0), rng.uniform(0.05, 0.3), rng.uniform(0.8, 0.98)
+        shape = [math.exp(-speed * step / steps[-1]) for step in steps]
+        train = [floor + 2.2 * f + rng.gauss(0, 0.02) for f in shape]
+        store.log_series(run_id, "train/loss", steps, train)
+        store.log_series(run_id, "val/loss", steps, [t * 1.1 + 0.03 for t in train])
+        store.log_series(run_id, "val/acc", steps, [best - (best - 0.1) * f + rng.gauss(0, 0.01) for f in shape])
+        cosine = [0.5e-3 * (1 + math.cos(math.pi * step / steps[-1])) for step in steps]
+        store.log_series(run_id, "lr", steps, cosine)
     return ids
