@@ -165,7 +165,8 @@ _V5 = (
     "ALTER TABLE runs ADD COLUMN revision INTEGER NOT NULL DEFAULT 0",
     "UPDATE runs SET revision = rowid",
     "CREATE INDEX runs_by_revision ON runs (revision)",
-    "CREATE INDEX runs_by_created ON runs (created)",
+    # (created, id): listing the ids of all runs newest first reads this index alone, not the runs' rows.
+    "CREATE INDEX runs_by_created ON runs (created, id)",
     f"""CREATE TRIGGER runs_revision_insert AFTER INSERT ON runs BEGIN
         UPDATE runs SET revision = {_NEXT_REVISION} WHERE id = NEW.id; END""",
     # Listing the columns leaves out ``revision``: the trigger's own update does not fire it again.
