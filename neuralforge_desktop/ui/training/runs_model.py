@@ -29,9 +29,10 @@ COLUMNS = ("id", "name", "experiment", "status", "created", "val acc", "val loss
            "GPU-h", "cost", "checksum")
 NUMERIC = {"val acc", "val loss", "train loss", "epochs", "created", "GPU-h", "cost"}
 _Index = QModelIndex | QPersistentModelIndex
-PAGE_ROWS = 200  # rows built per fetch: a screenful or two
-__all__ = ["COLUMNS", "PAGE_ROWS", "RUN_ID_ROLE", "SORT_ROLE", "RunsTableModel", "Term", "cell", "epochs_done",
-           "parse_filter", "run_matches"]
+PAGE_ROWS = 200  # rows offered to the view per fetch
+LOAD_ROWS = 50  # runs read from the store at once when the view first asks for one of them: about a screenful
+__all__ = ["COLUMNS", "LOAD_ROWS", "PAGE_ROWS", "RUN_ID_ROLE", "SORT_ROLE", "RunsTableModel", "Term", "cell",
+           "epochs_done", "parse_filter", "run_matches"]
 
 
 def _metric(run: Any, name: str) -> float | None:
@@ -230,8 +231,8 @@ class RunsTableModel(QAbstractTableModel):
 
     def _ensure_loaded(self, row: int) -> None:
         if self._ids[row] not in self._runs:
-            start = row - row % PAGE_ROWS  # the whole page: the view asks for its neighbours next
-            self._load(self._ids[start:min(start + PAGE_ROWS, self._shown)])
+            start = row - row % LOAD_ROWS  # its neighbours too: the view asks for them next
+            self._load(self._ids[start:min(start + LOAD_ROWS, self._shown)])
 
     def _fetch(self, count: int) -> None:
         count = min(count, len(self._ids) - self._shown)

@@ -42,7 +42,7 @@ from neuralforge_desktop.ui.training.runs_model import COLUMNS, RUN_ID_ROLE, Run
 AUTO_REFRESH_MS = 2000
 OVERLAY_METRICS = ("val/acc", "val/perplexity", "train/loss")  # perplexity: a language model's quality curve
 MAX_OVERLAID = 10  # more runs than colours stop being told apart
-WIDTH_SAMPLE_ROWS = 100  # columns are sized to the header and these first rows, not by measuring every cell
+WIDTH_SAMPLE_ROWS = 50  # columns are sized to the header and these first rows, not by measuring every cell
 
 
 def run_label(run: Any) -> str:
