@@ -144,9 +144,9 @@ class RunsTableModel(QAbstractTableModel):
         return self._runs[self._ids[row]]
 
     def run_by_id(self, run_id: str) -> Any:
-        """The run if it is in the table (read now if its row has not been shown yet), else None."""
-        row = self._position.get(run_id, -1)
-        if 0 <= row < self._shown:
+        """The run if it is in the table (its row fetched and read now if need be), else None."""
+        row = self.row_of(run_id)
+        if row >= 0:
             self._ensure_loaded(row)
         return self._runs.get(run_id)
 

@@ -173,8 +173,8 @@ class RunsPanel(QWidget):
         elif not active:
             self._timer.stop()
         self._update_overlays(force=False)  # only runs that logged something new are re-read
-        row = self.model.row_of(self._current) if self._current else -1
-        if row >= 0 and self.model.run(row).status != self._current_status:
+        run = self.model.run_by_id(self._current) if self._current else None
+        if run is not None and run.status != self._current_status:
             self._show_confusion()  # e.g. the current run has just finished
 
     def follow(self, run_id: str) -> None:
@@ -187,10 +187,9 @@ class RunsPanel(QWidget):
         from neuralforge_desktop.core.training.coach.stored import load_run_diagnostics
         from neuralforge_desktop.ui.training.diagnostics_views import DiagnosticsDialog
 
-        row = self.model.row_of(self._current) if self._current else -1
-        if row < 0:
+        run = self.model.run_by_id(self._current) if self._current else None
+        if run is None:
             return None
-        run = self.model.run(row)
         dialog = DiagnosticsDialog(load_run_diagnostics(self._store, run.id), run_label(run), self, self._theme)
         dialog.show()
         return dialog
@@ -329,12 +328,11 @@ class RunsPanel(QWidget):
 
     def _show_confusion(self) -> None:
         run_id = self._current
-        row = self.model.row_of(run_id) if run_id else -1
-        self._current_status = self.model.run(row).status if row >= 0 else None
-        if row < 0:
+        run = self.model.run_by_id(run_id) if run_id else None
+        self._current_status = run.status if run is not None else None
+        if run is None:
             self.confusion.set_confusion(None, "Select a finished classification run to see its confusion matrix.")
             return
-        run = self.model.run(row)
         if run.status != "finished":
             self.confusion.set_confusion(None, f"Run {run.name} is {run.status}: the confusion matrix is "
                                                "computed when a run finishes.")
@@ -363,12 +361,11 @@ class RunsPanel(QWidget):
         from neuralforge_desktop.ui.training.landscape_view import LandscapeView
 
         run_id = run_id or self._current
-        row = self.model.row_of(run_id) if run_id else -1
-        if run_id is None or row < 0:
+        run = self.model.run_by_id(run_id) if run_id else None
+        if run_id is None or run is None:
             return None
         view = self._landscapes.get(run_id)
         if view is None:
-            run = self.model.run(row)
             view = LandscapeView(self._store.path, run.id, run.name, runs_root(Path(self._store.path)) / run.id,
                                  self.window(), self._theme)
             self._landscapes[run_id] = view
