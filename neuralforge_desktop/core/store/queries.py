@@ -123,10 +123,18 @@ def runs_by_ids(conn: sqlite3.Connection, ids: Sequence[str]) -> list[Run]:
     return _runs_from_rows(conn, rows)
 
 
+# A run's params and tags as one JSON object each, put together by SQLite from the stored text (params are
+# canonical JSON values already): a listing copies them instead of parsing and re-encoding them.
+RECORD_COLUMNS = (f"{_RUN_COLUMNS}, (SELECT '{{' || group_concat(json_quote(p.key) || ': ' || p.value, ', ') || '}}' "
+                  "FROM params p WHERE p.run_id = r.id), "
+                  "(SELECT json_group_object(t.key, t.value) FROM tags t WHERE t.run_id = r.id)")
+
+
 def list_runs_sql(experiment_id: str | None, project_name: str | None, statuses: Sequence[str] | None,
                   tags: dict[str, str], params: dict[str, str], order_by: str,
-                  limit: int | None) -> tuple[str, list[Any]]:
-    """The query selecting ``_RUN_COLUMNS`` of the runs :meth:`Store.list_runs` lists, in its order."""
+                  limit: int | None, columns: str = _RUN_COLUMNS) -> tuple[str, list[Any]]:
+    """The query selecting ``columns`` (``_RUN_COLUMNS`` or :data:`RECORD_COLUMNS`) of the runs
+    :meth:`Store.list_runs` lists, in its order."""
     where: list[str] = []
     args: list[Any] = []
     join = ""
@@ -161,7 +169,7 @@ def list_runs_sql(experiment_id: str | None, project_name: str | None, statuses:
         for k, v in filters.items():
             where.append(f"EXISTS (SELECT 1 FROM {table} f WHERE f.run_id = r.id AND f.key = ? AND f.value = ?)")
             args += [k, v]
-    sql = f"SELECT {_RUN_COLUMNS} {_RUN_FROM}{join}"
+    sql = f"SELECT {columns} {_RUN_FROM}{join}"
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += f" ORDER BY {order}"
@@ -179,28 +187,20 @@ def list_runs(conn: sqlite3.Connection, experiment_id: str | None, project_name:
 
 
 def run_records(conn: sqlite3.Connection, sql: str, args: Sequence[Any], page: int = 1000) -> Iterator[RunRecord]:
-    """The runs ``sql`` (from :func:`list_runs_sql`) selects, read ``page`` rows at a time, as records whose
-    params, environment and metrics stay as the store's text and rows until asked for."""
+    """The runs ``sql`` (from :func:`list_runs_sql` with :data:`RECORD_COLUMNS`) selects, read ``page`` rows at
+    a time, as records whose params, tags, environment and metrics stay as the store's text and rows until
+    asked for."""
     cursor = conn.execute(sql, args)
     while rows := cursor.fetchmany(page):
-        ids = _ids_json([row[0] for row in rows])
-        # Each run's params and tags as one JSON object each, put together by SQLite from the stored text (params
-        # are canonical JSON values already).
-        params = dict(conn.execute(
-            "SELECT run_id, '{' || group_concat(json_quote(key) || ': ' || value, ', ') || '}' FROM params "
-            "WHERE run_id IN (SELECT value FROM json_each(?)) GROUP BY run_id", (ids,)))
-        tags = dict(conn.execute("SELECT run_id, json_group_object(key, value) FROM tags WHERE run_id IN "
-                                 "(SELECT value FROM json_each(?)) GROUP BY run_id", (ids,)))
         latest: dict[str, list[tuple[Any, ...]]] = {}
         for metric in conn.execute("SELECT run_id, name, step, value, timestamp, min, max, count FROM "
                                    "latest_metrics WHERE run_id IN (SELECT value FROM json_each(?)) "
-                                   "ORDER BY run_id, name", (ids,)):
+                                   "ORDER BY run_id, name", (_ids_json([row[0] for row in rows]),)):
             latest.setdefault(metric[0], []).append(metric)
         for (run_id, name, exp_id, exp_name, status, created, started, ended, cpu, gpu, graph_sha, checksum, env,
-             pid, host) in rows:
+             pid, host, params, tags) in rows:
             yield RunRecord(run_id, name, exp_id, exp_name, status, created, started, ended, cpu, gpu, graph_sha,
-                            checksum, env, pid, host, params.get(run_id, "{}"), tags.get(run_id, "{}"),
-                            latest.get(run_id, []))
+                            checksum, env, pid, host, params or "{}", tags or "{}", latest.get(run_id, []))
 
 
 def compare(runs: list[Run]) -> RunComparison:

@@ -91,7 +91,7 @@ class RunViewStoreMixin:
             if experiment is not None:
                 exp_id = _q.experiment(conn, experiment, project or _q.DEFAULT_PROJECT, create=False).id
             sql, args = _q.list_runs_sql(exp_id, project if experiment is None else None, statuses, tag_texts, {},
-                                         order_by, limit)
+                                         order_by, limit, _q.RECORD_COLUMNS)
             yield from _q.run_records(conn, sql, args, page)
 
     def run_ids(self, filter_text: str = "", sort: str = "created", descending: bool = True) -> list[str]:
