@@ -4,13 +4,18 @@ sorts in SQL, and run revisions tell which runs changed since a look."""
 from __future__ import annotations
 
 import math
+import sqlite3
+import time
+from pathlib import Path
 
 import pytest
 
-from neuralforge_desktop.core.store import Store, StoreError
+from neuralforge_desktop.core.store import Store, StoreError, schema
 from neuralforge_desktop.core.store.run_filter import parse_filter, run_matches
 from neuralforge_desktop.core.store.run_view import SORT_KEYS
 from neuralforge_desktop.core.store.synthetic import add_runs
+
+from .helpers import integrity, sql
 
 
 def _tricky_runs(store: Store) -> dict[str, str]:
@@ -119,3 +124,24 @@ def test_usage_total_and_active_runs(store: Store) -> None:
 def test_get_runs_keeps_the_order_given(store: Store) -> None:
     ids = list(_tricky_runs(store).values())
     assert [r.id for r in store.get_runs(ids[::-1] + ["missing"])] == ids[::-1]
+
+
+def test_a_version_4_store_gains_revisions_that_then_follow_every_write(store_path: Path) -> None:
+    conn = sqlite3.connect(store_path, isolation_level=None)
+    conn.execute("BEGIN IMMEDIATE")
+    schema.migrate(conn, target=4)
+    now = time.time()
+    conn.execute("INSERT INTO projects VALUES ('p1', 'default', ?)", (now,))
+    conn.execute("INSERT INTO experiments VALUES ('e1', 'p1', 'old', ?)", (now,))
+    for i in (1, 2):
+        conn.execute("INSERT INTO runs (id, experiment_id, name, status, created) VALUES (?, 'e1', ?, 'finished', ?)",
+                     (f"r{i}", f"run-{i}", now + i))
+    conn.execute("COMMIT")
+    conn.close()
+    with Store(store_path) as s:
+        assert sql(store_path, "SELECT id, revision FROM runs ORDER BY id") == [("r1", 1), ("r2", 2)]
+        assert s.run_revision() == (2, 2) and s.run_ids() == ["r2", "r1"]
+        s.log_series("r1", "loss", [1], [0.5])
+        assert s.runs_changed_since(2) == ["r1"]
+    assert sql(store_path, "SELECT MAX(version) FROM schema_version") == [(5,)]
+    assert integrity(store_path) == "ok"
