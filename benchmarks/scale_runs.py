@@ -185,6 +185,9 @@ def main() -> int:
              LIST_CPU: "the same processes' user + system CPU time (the machine's other load does not add to it)"}
     if mismatches:
         notes[FIRST_PAINT] += f"; COUNT MISMATCH: {mismatches[0]}"
+    if hasattr(os, "getloadavg"):  # wall times on a shared machine scale with its other load: say what it was
+        load = f"; 1-minute load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs at the end"
+        notes = {name: note + load for name, note in notes.items()}
     for name, limit in TARGETS.items():
         got = series[name].get(TARGET_SIZE)
         if got is not None and got > limit:
