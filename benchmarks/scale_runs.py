@@ -13,6 +13,11 @@ across repeats (filling them is not measured). Every repeat of every size is a f
 * ``runs list --json s``: ``python -m neuralforge_desktop.cli.main runs list --json --limit 100000`` as a
   subprocess, wall time including interpreter start (output to a pipe, read whole).
 
+What held flat before and must stay so (no target; growth is the point): ``runs show ms`` (``Store.get_run``
+of the newest run, in the dock's process), ``runs compare ms`` (``Store.compare_runs`` of 5 runs) and
+``1M-point curve ms`` (a run's 1,000,000-point series read from the store and drawn by the dock's curves widget,
+measured at the smallest size only: it does not depend on the number of runs).
+
 Checked, not timed: the count the dock shows equals the store's number of runs (a mismatch is printed loudly
 and the script exits with status 1 after its JSON line).
 
@@ -34,6 +39,7 @@ import time
 from pathlib import Path
 
 FIRST_PAINT, REFRESH, SORT, LIST = "dock first paint ms", "dock refresh ms", "dock sort ms", "runs list --json s"
+SHOW, COMPARE, CURVE = "runs show ms", "runs compare ms", "1M-point curve ms"  # kept flat: watched, no target
 LIST_CPU = "runs list --json cpu s"  # user + system time: less sensitive than wall time to a busy machine
 TARGETS = {FIRST_PAINT: 200.0, REFRESH: 100.0, SORT: 100.0, LIST: 1.0}
 TARGET_SIZE = "10000"
@@ -64,7 +70,24 @@ def _repaint(app: object, view: object) -> None:
     view.viewport().repaint()  # type: ignore[attr-defined]
 
 
-def child_dock(path: Path) -> dict[str, object]:
+def curve_run(path: Path) -> str:
+    """The id of a run in ``path`` with a 1,000,000-point ``train/loss`` series (added on first use)."""
+    import numpy as np
+
+    from neuralforge_desktop.core.store import Store
+
+    marker = path.with_suffix(".curve")
+    if marker.exists():
+        return marker.read_text()
+    with Store(path) as store:
+        run = store.create_run("curves", "a million points")
+        steps = np.arange(1_000_000)
+        store.log_series(run.id, "train/loss", steps, 2.3 * np.exp(-steps / 2e5) + 0.05)
+    marker.write_text(run.id)
+    return run.id
+
+
+def child_dock(path: Path, curve_run: str | None = None) -> dict[str, object]:
     """One fresh process's dock figures (see the module docs)."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QEvent, QObject, Qt
@@ -115,7 +138,29 @@ def child_dock(path: Path) -> dict[str, object]:
         panel.table.sortByColumn(COLUMNS.index(column), order)
         _repaint(app, panel.table)
         sorts.append((time.perf_counter() - t) * 1000)
+    reader = Store(path)
+    ids = [r for (r,) in sqlite3.connect(path).execute("SELECT id FROM runs ORDER BY created DESC LIMIT 5")]
+    t = time.perf_counter()
+    reader.get_run(ids[0])
+    show = (time.perf_counter() - t) * 1000
+    t = time.perf_counter()
+    reader.compare_runs(ids)
+    compare = (time.perf_counter() - t) * 1000
+    curve = None
+    if curve_run:  # a million points: read from the store, drawn by the dock's own curves widget, repainted
+        t = time.perf_counter()
+        series = reader.metric_history(curve_run, "train/loss")
+        panel.curves.clear()
+        panel.curves.add_series("big", "train/loss", series.steps, series.values)
+        panel.curves.flush()
+        app.processEvents()
+        panel.curves.repaint()
+        curve = (time.perf_counter() - t) * 1000
+        if len(series) != 1_000_000:
+            raise SystemExit(f"the curve has {len(series)} points, not 1,000,000")
+    reader.close()
     return {FIRST_PAINT: first_paint, REFRESH: statistics.median(refreshes), SORT: statistics.median(sorts),
+            SHOW: show, COMPARE: compare, CURVE: curve,
             "count_text": panel.count_label.text(), "store_total": total,
             "count_matches": bool(shown and int(shown.group(1)) == total)}
 
@@ -144,25 +189,28 @@ def main() -> int:
     parser.add_argument("--sizes", default="10,100,1000,10000")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--child", metavar="STORE", help=argparse.SUPPRESS)
+    parser.add_argument("--curve-run", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(child_dock(Path(args.child))))
+        print(json.dumps(child_dock(Path(args.child), args.curve_run)))
         return 0
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
-    series: dict[str, dict[str, float]] = {name: {} for name in [*TARGETS, LIST_CPU]}
+    series: dict[str, dict[str, float]] = {name: {} for name in [*TARGETS, LIST_CPU, SHOW, COMPARE, CURVE]}
     mismatches: list[str] = []
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     for size in sizes:
         path = store_for(size)
+        curve = ["--curve-run", curve_run(path)] if size == min(sizes) else []
         figures: dict[str, list[float]] = {name: [] for name in series}
         for _ in range(args.repeats):
-            out = subprocess.run([sys.executable, __file__, "--child", str(path)], capture_output=True, text=True,
-                                 env=env)
+            out = subprocess.run([sys.executable, __file__, "--child", str(path), *curve], capture_output=True,
+                                 text=True, env=env)
             if out.returncode:
                 raise SystemExit(f"dock child failed at {size} runs:\n{out.stderr[-3000:]}")
             child = json.loads(out.stdout.strip().splitlines()[-1])
-            for name in (FIRST_PAINT, REFRESH, SORT):
-                figures[name].append(float(child[name]))
+            for name in (FIRST_PAINT, REFRESH, SORT, SHOW, COMPARE, CURVE):
+                if child[name] is not None:
+                    figures[name].append(float(child[name]))
             if not child["count_matches"]:
                 mismatches.append(f"{size} runs: the dock says {child['count_text']!r}, the store has "
                                   f"{child['store_total']}")
@@ -170,10 +218,12 @@ def main() -> int:
             figures[LIST].append(wall)
             figures[LIST_CPU].append(cpu)
         for name, values in figures.items():
+            if not values:
+                continue
             series[name][str(size)] = round(statistics.median(values), 4 if name in (LIST, LIST_CPU) else 1)
     print(f"{'figure':<24}" + "".join(f"{s:>10}" for s in sizes) + "    target")
     for name, values in series.items():
-        cells = "".join(f"{values[str(s)]:>10}" for s in sizes)
+        cells = "".join(f"{values.get(str(s), '-'):>10}" for s in sizes)
         target = f"≤ {TARGETS[name]:g} at {TARGET_SIZE}" if name in TARGETS else ""
         print(f"{name:<24}{cells}    {target}")
     for line in dict.fromkeys(mismatches):
@@ -182,7 +232,10 @@ def main() -> int:
              REFRESH: "one run's metric changed by another Store, then Refresh and a viewport repaint; median of 3",
              SORT: "sortByColumn (val acc desc, name asc, created desc) and a viewport repaint; median of 3",
              LIST: "neuralforge runs list --json --limit 100000 as a subprocess, wall time with interpreter start",
-             LIST_CPU: "the same processes' user + system CPU time (the machine's other load does not add to it)"}
+             LIST_CPU: "the same processes' user + system CPU time (the machine's other load does not add to it)",
+             SHOW: "Store.get_run of the newest run in the dock's process (what runs show reads)",
+             COMPARE: "Store.compare_runs of the 5 newest runs (what runs compare reads)",
+             CURVE: "a 1,000,000-point series read from the store and drawn by the dock's curves widget, repainted"}
     if mismatches:
         notes[FIRST_PAINT] += f"; COUNT MISMATCH: {mismatches[0]}"
     if hasattr(os, "getloadavg"):  # wall times on a shared machine scale with its other load: say what it was
