@@ -157,8 +157,12 @@ def compare_groups(a: GroupStats, b: GroupStats, metric: str, test: TestName = "
         half = 0.0
     diff_ci = (difference - half, difference + half)
     if test == "welch":
-        result = stats.ttest_ind(a.values, b.values, equal_var=False)
-        statistic, p_value = float(result.statistic), float(result.pvalue)
+        if se > 0:
+            result = stats.ttest_ind(a.values, b.values, equal_var=False)
+            statistic, p_value = float(result.statistic), float(result.pvalue)
+        else:  # both groups constant: the same value is no evidence of a difference, two values are certain
+            statistic = math.copysign(math.inf, difference) if difference else 0.0
+            p_value = 0.0 if difference else 1.0
         pooled = math.sqrt(((a.n - 1) * a.std ** 2 + (b.n - 1) * b.std ** 2) / (a.n + b.n - 2))
         effect = difference / pooled if pooled > 0 else (math.copysign(math.inf, difference) if difference else 0.0)
         effect_name, effect_words = "Cohen's d", _words(effect, _D_WORDS)
@@ -167,8 +171,6 @@ def compare_groups(a: GroupStats, b: GroupStats, metric: str, test: TestName = "
         statistic, p_value = float(result.statistic), float(result.pvalue)
         effect = 2 * statistic / (a.n * b.n) - 1  # rank-biserial: +1 when every a beats every b
         effect_name, effect_words = "rank-biserial r", _words(effect, _R_WORDS)
-    if math.isnan(p_value):  # identical constant groups: no evidence of any difference
-        p_value = 1.0
     significant = p_value < alpha
     verdict = _verdict(a, b, metric, difference, diff_ci, p_value, effect_words, significant)
     return TestResult(test, a.key, b.key, metric, statistic, p_value, effect, effect_name, effect_words,
