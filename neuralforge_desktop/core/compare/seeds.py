@@ -47,7 +47,8 @@ def new_seeds(taken: set[int], count: int) -> list[int]:
     start = max(taken, default=-1) + 1
     if start + count - 1 > MAX_SEED:
         start = 0
-    seeds, candidate = [], start
+    seeds: list[int] = []
+    candidate = start
     while len(seeds) < count:
         if candidate not in taken:
             seeds.append(candidate)

@@ -118,7 +118,7 @@ def param_text(value: Any) -> str:
 
 def group_runs(runs: Iterable[Any], param: str, metric: str) -> list[GroupStats]:
     """Runs (store ``Run``s) grouped by their value of ``param``, over the latest value of ``metric``; runs
-    without the metric, or whose value is NaN, are left out. Groups in order of first appearance."""
+    without the metric, or whose value is NaN, are left out. Groups sorted by their value's text."""
     grouped: dict[str, tuple[list[float], list[str]]] = {}
     for run in runs:
         latest = run.metrics.get(metric)
@@ -127,7 +127,7 @@ def group_runs(runs: Iterable[Any], param: str, metric: str) -> list[GroupStats]
         values, ids = grouped.setdefault(param_text(run.params.get(param)), ([], []))
         values.append(float(latest.value))
         ids.append(run.id)
-    return [summarize(key, values, ids) for key, (values, ids) in grouped.items()]
+    return [summarize(key, values, ids) for key, (values, ids) in sorted(grouped.items())]
 
 
 def _words(size: float, thresholds: tuple[tuple[float, str], ...]) -> str:
