@@ -65,7 +65,7 @@ def diffs_json(store: Any, run_ids: list[str]) -> dict[str, Any]:
 
 
 def _pick_pair(groups: list[Any], wanted: str | None, metric: str) -> tuple[Any, Any] | None:
-    from neuralforge_desktop.core.compare.stats import higher_is_better
+    from neuralforge_desktop.core.compare.stats import best_pair
 
     by_key = {g.key: g for g in groups}
     if wanted:
@@ -74,11 +74,7 @@ def _pick_pair(groups: list[Any], wanted: str | None, metric: str) -> tuple[Any,
         if len(keys) != 2 or missing:
             raise CliError(f"--groups takes two of {', '.join(by_key) or '(no groups)'}, got {wanted!r}")
         return by_key[keys[0]], by_key[keys[1]]
-    testable = [g for g in groups if g.n >= 2]
-    if len(testable) < 2:
-        return None
-    ranked = sorted(testable, key=lambda g: g.mean, reverse=higher_is_better(metric))
-    return ranked[0], ranked[1]
+    return best_pair(groups, metric)
 
 
 def cmd_stats(args: argparse.Namespace) -> int:

@@ -130,6 +130,15 @@ def group_runs(runs: Iterable[Any], param: str, metric: str) -> list[GroupStats]
     return [summarize(key, values, ids) for key, (values, ids) in sorted(grouped.items())]
 
 
+def best_pair(groups: Sequence[GroupStats], metric: str) -> tuple[GroupStats, GroupStats] | None:
+    """The two groups of at least 2 runs with the best means on ``metric`` (None: fewer than two such)."""
+    testable = [g for g in groups if g.n >= 2]
+    if len(testable) < 2:
+        return None
+    ranked = sorted(testable, key=lambda g: g.mean, reverse=higher_is_better(metric))
+    return ranked[0], ranked[1]
+
+
 def _words(size: float, thresholds: tuple[tuple[float, str], ...]) -> str:
     for limit, word in thresholds:
         if abs(size) < limit:
