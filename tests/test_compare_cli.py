@@ -8,13 +8,12 @@ import json
 from pathlib import Path
 
 import pytest
-from compare.helpers import wider_digits_mlp
 
 from neuralforge_desktop.cli.main import main
 from neuralforge_desktop.core.ir.serialize import dumps
 from neuralforge_desktop.core.store.sqlite_store import Store
 
-from training_graphs import digits_mlp
+from training_graphs import digits_mlp, wider_digits_mlp
 
 pytestmark = pytest.mark.slow
 FAST = ["--dataset", "digits", "--epochs", "1", "--limit", "100", "--batch-size", "32", "--diagnostics", "off"]

@@ -11,8 +11,7 @@ from neuralforge_desktop.core.training.config import TrainConfig
 from neuralforge_desktop.core.training.runner import prepare_run, runs_root
 from neuralforge_desktop.core.zoo import build
 
-from .helpers import wider_digits_mlp
-from training_graphs import digits_mlp
+from training_graphs import digits_mlp, wider_digits_mlp
 
 
 def test_the_same_graph_has_no_differences():

@@ -13,8 +13,7 @@ from neuralforge_desktop.core.training.runner import prepare_run
 from neuralforge_desktop.ui.training.compare_diff import ADDED, CHANGED, DIFF_COLORS
 from neuralforge_desktop.ui.training.compare_view import CompareWindow, compare_problem
 
-from compare.helpers import wider_digits_mlp
-from training_graphs import digits_mlp
+from training_graphs import digits_mlp, wider_digits_mlp
 
 ACCS = {"adam": [[0.90, 0.94, 0.95], [0.91, 0.95, 0.96]], "sgd": [[0.80, 0.85, 0.86]]}
 
