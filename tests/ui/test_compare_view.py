@@ -119,3 +119,18 @@ def test_statistics_say_which_group_wins(qtbot, store):
     assert window.stats.result.significant
     # runs written without a graph: the architecture tab says why it has nothing to show
     assert "cannot read the graph it trained" in window.diff.change_lines()[0][0]
+
+
+def test_the_runs_dock_opens_it_for_the_selected_runs(qtbot, store):
+    from neuralforge_desktop.ui.training.runs_panel import RunsPanel
+
+    ids = make_runs(store)
+    panel = RunsPanel(store.path)
+    qtbot.addWidget(panel)
+    panel.refresh()
+    panel.select_runs(ids[:2])
+    (action,) = [a for a in panel.run_menu(ids[0]).actions() if a.text() == "Compare selected runs…"]
+    action.trigger()
+    (window,) = panel.window().findChildren(CompareWindow)
+    assert window.isVisible() and sorted(window.run_ids) == sorted(ids[:2])
+    assert set(window.curve_items) == set(ids[:2])
