@@ -30,6 +30,9 @@ ADDED, REMOVED, CHANGED = "added", "removed", "changed"
 DIFF_COLORS = {ADDED: "#2fa84f", REMOVED: "#e0473c", CHANGED: "#e8a317"}
 _LINE_KINDS = {"+": ADDED, "-": REMOVED, "~": CHANGED}
 OUTLINE_MARGIN = 6.0
+WRAP_WIDTH = 1000.0  # scene units a pane's layout wraps at (its height follows the pane's shape)
+RELAYOUT_CHANGE = 0.25  # a resize that changes the pane's shape by more than this lays the graph out again
+WRAP_COLUMN_GAP = 70.0  # room for the shape labels on the wires between columns
 
 
 class DiffCanvas(QGraphicsView):
@@ -40,15 +43,33 @@ class DiffCanvas(QGraphicsView):
         self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
         self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
         self.setInteractive(False)  # a document to look at: nothing here can be moved or edited
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # always fitted whole
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.highlights: dict[str, str] = {}
         self.outlines: dict[str, QGraphicsRectItem] = {}
         self.graph_scene: Any = None
+        self._shown: tuple[Any, dict[str, str], str, float] | None = None  # what to lay out again on a resize
+
+    def _aspect(self) -> float:
+        """The pane's height over its width, clamped to what a wrapped layout can use."""
+        return min(max(max(self.viewport().height(), 1) / max(self.viewport().width(), 1), 0.4), 2.5)
 
     def show_graph(self, graph: Any, highlights: dict[str, str], theme: str) -> None:
+        import copy
+
+        from neuralforge_desktop.core.ir.layout import Spacing, layout_positions
         from neuralforge_desktop.ui.canvas.export import ExportOptions, diagram_scene
 
+        # Wrapped to the pane's shape (the export's wrapping aims at a 16:10 slide, far wider than a half window).
+        laid_out = copy.deepcopy(graph)
+        aspect = self._aspect()
+        self._shown = (graph, highlights, theme, aspect)
+        positions = layout_positions(laid_out, orientation="wrapped", spacing=Spacing(column=WRAP_COLUMN_GAP),
+                                     area=(WRAP_WIDTH, WRAP_WIDTH * aspect))
+        for node_id, position in positions.items():
+            laid_out.node(node_id).position = position
         old = self.graph_scene
-        self.graph_scene = diagram_scene(graph, ExportOptions(background="theme", layout="wrapped", theme=theme))
+        self.graph_scene = diagram_scene(laid_out, ExportOptions(background="theme", layout="canvas", theme=theme))
         self.graph_scene.setParent(self)
         self.setScene(self.graph_scene)
         self.setBackgroundBrush(QBrush(self.graph_scene.style.theme.background))
@@ -80,7 +101,11 @@ class DiffCanvas(QGraphicsView):
 
     def resizeEvent(self, event: Any) -> None:
         super().resizeEvent(event)
-        self.fit()
+        if self._shown is not None and abs(self._aspect() / self._shown[3] - 1) > RELAYOUT_CHANGE:
+            graph, highlights, theme, _ = self._shown
+            self.show_graph(graph, highlights, theme)  # a pane of another shape wraps the graph differently
+        else:
+            self.fit()
 
 
 class ArchitectureDiff(QWidget):
@@ -108,13 +133,20 @@ class ArchitectureDiff(QWidget):
         splitter = QSplitter(Qt.Orientation.Vertical)
         canvases = QSplitter(Qt.Orientation.Horizontal)
         self.left, self.right = DiffCanvas(), DiffCanvas()
-        canvases.addWidget(self.left)
-        canvases.addWidget(self.right)
+        self.left_caption, self.right_caption = QLabel(), QLabel()
+        for caption, canvas in ((self.left_caption, self.left), (self.right_caption, self.right)):
+            pane = QWidget()
+            column = QVBoxLayout(pane)
+            column.setContentsMargins(0, 0, 0, 0)
+            column.addWidget(caption)
+            column.addWidget(canvas, 1)
+            canvases.addWidget(pane)
         splitter.addWidget(canvases)
         self.changes = QListWidget()
         splitter.addWidget(self.changes)
-        splitter.setStretchFactor(0, 4)
+        splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
+        splitter.setSizes([640, 200])
         layout.addWidget(splitter, 1)
         self.base_choice.currentIndexChanged.connect(self.refresh)
         self.other_choice.currentIndexChanged.connect(self.refresh)
@@ -146,6 +178,13 @@ class ArchitectureDiff(QWidget):
                              self._theme)
         self.right.show_graph(new, {**{n: ADDED for n in diff.added}, **{n: CHANGED for n in changed.values()}},
                               self._theme)
+        def swatch(kind: str) -> str:
+            return f"<span style='color:{DIFF_COLORS[kind]}'>■ {kind}</span>"
+
+        self.left_caption.setText(f"<b>{self.base_choice.currentText()}</b> &nbsp; {swatch(REMOVED)} "
+                                  f"&nbsp; {swatch(CHANGED)}")
+        self.right_caption.setText(f"<b>{self.other_choice.currentText()}</b> &nbsp; {swatch(ADDED)} "
+                                   f"&nbsp; {swatch(CHANGED)}")
         counts = [f"{len(diff.added)} added", f"{len(diff.removed)} removed", f"{len(changed)} changed"]
         self.summary.setText("same architecture" if diff.empty else ", ".join(counts))
         for line in diff.lines() or ["the two graphs are the same"]:
