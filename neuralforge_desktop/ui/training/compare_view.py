@@ -71,6 +71,11 @@ class _SortItem(QTableWidgetItem):
         return self.text() < other.text()
 
 
+def _param_cell(value: Any) -> _SortItem:
+    number = float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    return _SortItem("not set" if value is None else str(value), number)
+
+
 class CompareWindow(QWidget):
     """Runs ``run_ids`` of ``store`` side by side (a top-level window)."""
 
@@ -145,6 +150,7 @@ class CompareWindow(QWidget):
     def redraw(self) -> None:
         """Draw the chosen metric of every run again with the current alignment and smoothing."""
         from neuralforge_desktop.core.compare.align import AXIS_TITLES, run_curves
+        from neuralforge_desktop.core.compare.stats import higher_is_better
 
         metric, by = self.metric_choice.currentText(), self.align_choice.currentText()
         self.smoothing_label.setText(f"{self.smoothing_weight:.2f}")
@@ -163,6 +169,10 @@ class CompareWindow(QWidget):
                 self.raw_items[curve.run_id] = item.plot(curve.x, curve.raw, pen=pg.mkPen(faint, width=1))
             self.curve_items[curve.run_id] = item.plot(curve.x, curve.y, pen=pg.mkPen(color, width=2),
                                                       name=curve.label)
+        # The legend goes where curves are not: bottom right under rising curves (accuracy), top right over falling
+        legend, corner = item.legend, (1, 1) if higher_is_better(metric) else (1, 0)
+        if legend is not None:
+            legend.anchor(itemPos=corner, parentPos=corner, offset=(-10, -40 if corner[1] else 10))
         item.setLabel("bottom", AXIS_TITLES[by])
         item.setLabel("left", metric)
         missing = [self.labels[r] for r in self.run_ids if r not in self.curve_items]
@@ -174,7 +184,7 @@ class CompareWindow(QWidget):
         differing = list(comparison.params_diff)
         same = sorted(comparison.params_same)
         metrics = sorted(comparison.metrics)
-        headers = ["Run", "Status", *differing, *same, *metrics]
+        headers = ["Run", "Status", *differing, *metrics, *same]  # what tells the runs apart comes first
         table = QTableWidget(len(self.runs), len(headers))
         table.setHorizontalHeaderLabels(headers)
         table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -193,20 +203,20 @@ class CompareWindow(QWidget):
 
         for row, run in enumerate(self.runs):
             cells: list[_SortItem] = [_SortItem(self.labels[run.id]), _SortItem(run.status)]
-            for key in [*differing, *same]:
-                value = run.params.get(key)
-                number = float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-                cells.append(_SortItem("not set" if value is None else str(value), number))
+            for key in differing:
+                cells.append(_param_cell(run.params.get(key)))
             for name in metrics:
                 latest = comparison.metrics[name].get(run.id)
                 value = latest.value if latest is not None else None
                 cells.append(_SortItem("" if value is None else format_value(name, value), value))
+            cells += [_param_cell(run.params.get(key)) for key in same]
             cells[0].setForeground(QColor(self.colors[run.id]))
             for column, cell in enumerate(cells):
                 if 2 <= column < 2 + len(differing):
                     cell.setBackground(differs)
                 table.setItem(row, column, cell)
-        table.setSortingEnabled(True)
+        table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)  # the runs as selected, until
+        table.setSortingEnabled(True)  # a header is clicked
         table.resizeColumnsToContents()
         return table
 
