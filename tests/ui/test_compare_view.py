@@ -3,6 +3,9 @@ them (graph and config in their folders), with metric series logged as a worker 
 
 from __future__ import annotations
 
+import dataclasses
+import json
+
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
@@ -134,3 +137,27 @@ def test_the_runs_dock_opens_it_for_the_selected_runs(qtbot, store):
     (window,) = panel.window().findChildren(CompareWindow)
     assert window.isVisible() and sorted(window.run_ids) == sorted(ids[:2])
     assert set(window.curve_items) == set(ids[:2])
+
+
+def test_run_more_seeds_trains_them_and_the_statistics_count_them(qtbot, store):
+    ids = make_runs(store)
+    for run_id in ids:  # one quick epoch on 100 digits for the seed run, without diagnostics
+        folder = store.path.parent / "runs" / run_id
+        config = TrainConfig.from_json(json.loads((folder / "config.json").read_text()))
+        quick = dataclasses.replace(config, epochs=1, limit=100, diagnostics="off")
+        (folder / "config.json").write_text(json.dumps(quick.to_json()))
+    window = CompareWindow(store, ids)
+    qtbot.addWidget(window)
+    stats = window.stats
+    stats.group_by.setCurrentText("optimizer")
+    stats.table.selectRow(1)  # sgd: one run so far
+    stats.more.setValue(1)
+    assert stats.seeds_button.text() == "Run 1 more seed"
+    with qtbot.waitSignal(stats.seeds_started) as started:
+        stats.seeds_button.click()
+    (new_id,) = started.args[0]
+    assert "Training 1 more seed of sgd" in stats.seeds_note.text()
+    assert stats.trainers[0].wait(timeout=120) and stats.trainers[0].returncodes == {new_id: 0}
+    stats.refresh()
+    assert {g.key: g.n for g in stats.groups} == {"adam": 2, "sgd": 2}
+    assert stats.result is not None and "sgd" in stats.result.verdict

@@ -24,6 +24,10 @@ GROUP_COLUMNS = ("Group", "Runs", "Mean", "Std", "95 % CI")
 DEFAULT_MORE_SEEDS = 3
 
 
+def _seeds(n: int) -> str:
+    return f"{n} more seed{'' if n == 1 else 's'}"
+
+
 class StatsTab(QWidget):
     """Statistics over ``run_ids`` of ``store``. ``seeds_started(list of new run ids)`` after "Run N more seeds"."""
 
@@ -78,8 +82,8 @@ class StatsTab(QWidget):
         seeds.addWidget(self.seeds_button)
         seeds.addWidget(self.seeds_note, 1)
         layout.addLayout(seeds)
-        self.more.valueChanged.connect(lambda n: self.seeds_button.setText(f"Run {n} more seeds"))
-        self.seeds_button.setText(f"Run {self.more.value()} more seeds")
+        self.more.valueChanged.connect(lambda n: self.seeds_button.setText(f"Run {_seeds(n)}"))
+        self.seeds_button.setText(f"Run {_seeds(self.more.value())}")
         self.refresh()
 
     def _runs(self) -> list[Any]:
@@ -146,7 +150,7 @@ class StatsTab(QWidget):
             return []
         self.trainers.append(SeedTrainer(prepared).start())
         ids = [p.run_id for p in prepared]
-        self.seeds_note.setText(f"Training {len(ids)} more seeds of {group.key} one after another (seeds "
+        self.seeds_note.setText(f"Training {_seeds(len(ids))} of {group.key} one after another (seeds "
                                 f"{', '.join(str(p.seed) for p in prepared)}); Refresh when they finish.")
         self.seeds_started.emit(ids)
         return ids
