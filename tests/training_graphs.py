@@ -18,6 +18,22 @@ def digits_mlp(dropout: float = 0.1):
     return c.done()
 
 
+def wider_digits_mlp():
+    """The tests' digits MLP with a wider first layer, a second dropout, and its head renamed ``head``."""
+    c = Composer("digits-mlp")
+    x = c.input("image", [1, 8, 8])
+    x = c.layer("Flatten", x, "flat")
+    x = c.layer("Linear", x, "fc1", out_features=64)
+    x = c.layer("ReLU", x, "relu")
+    x = c.layer("Dropout", x, "drop", p=0.1)
+    x = c.layer("Dropout", x, "drop2", p=0.3)
+    logits = c.layer("Linear", x, "head", out_features=10)
+    c.output(logits, "logits")
+    label = c.input("label", [], dtype="int64", role="target")
+    c.layer("CrossEntropyLoss", {"input": logits, "target": label}, "loss")
+    return c.done()
+
+
 def wide_mlp_without_loss():
     """An MNIST-shaped classifier whose last Linear gives 128 scores, with no loss node."""
     c = Composer("wide")

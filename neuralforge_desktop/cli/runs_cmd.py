@@ -1,4 +1,5 @@
-"""``neuralforge runs list|show|compare|usage``: the experiment store from the terminal."""
+"""``neuralforge runs list|show|compare|usage`` (and ``stats``, ``seeds``: see ``compare_cmd``): the experiment
+store from the terminal."""
 
 from __future__ import annotations
 
@@ -43,6 +44,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     cmp = rsub.add_parser("compare", help="params that differ and metrics side by side",
                           description="Compare runs: the params that differ and every metric's latest value.")
     cmp.add_argument("runs", nargs="+", metavar="RUN")
+    cmp.add_argument("--diff", action="store_true",
+                     help="also the architecture diff of each run's graph against the first run's")
     cmp.add_argument("--json", action="store_true")
     add_store_arg(cmp)
     cmp.set_defaults(func=cmd_compare)
@@ -53,6 +56,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     use.add_argument("--json", action="store_true")
     add_store_arg(use)
     use.set_defaults(func=cmd_usage)
+    from neuralforge_desktop.cli import compare_cmd
+
+    compare_cmd.add_parsers(rsub)
 
 
 def _metric(run: Any, name: str) -> float | None:
@@ -283,10 +289,19 @@ def cmd_compare(args: argparse.Namespace) -> int:
     except NotFoundError as exc:
         raise CliError(str(exc)) from None
     ids = [r.id for r in comparison.runs]
+    from neuralforge_desktop.cli import compare_cmd
+    from neuralforge_desktop.core.errors import UserError
+
     if args.json:
-        print(json.dumps({"runs": ids, "params_same": comparison.params_same, "params_diff": comparison.params_diff,
-                          "metrics": {k: {rid: (m.value if m else None) for rid, m in v.items()}
-                                      for k, v in comparison.metrics.items()}}, indent=2, default=str))
+        data = {"runs": ids, "params_same": comparison.params_same, "params_diff": comparison.params_diff,
+                "metrics": {k: {rid: (m.value if m else None) for rid, m in v.items()}
+                            for k, v in comparison.metrics.items()}}
+        if args.diff:
+            try:
+                data["architecture"] = compare_cmd.diffs_json(store, ids)
+            except UserError as exc:
+                raise CliError(str(exc)) from None
+        print(json.dumps(data, indent=2, default=str))
         return 0
     rows = [[f"param {k}", *(_param(v.get(rid)) for rid in ids)] for k, v in comparison.params_diff.items()]
     rows += [[name, *(_fmt(per[rid].value if per.get(rid) else None, name) for rid in ids)]
@@ -294,4 +309,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     print(table(["", *ids], rows, right=list(range(1, len(ids) + 1))))
     if comparison.params_same:
         print("same in all: " + ", ".join(f"{k}={_param(v)}" for k, v in sorted(comparison.params_same.items())))
+    if args.diff:
+        try:
+            compare_cmd.print_diffs(store, ids)
+        except UserError as exc:
+            raise CliError(str(exc)) from None
     return 0

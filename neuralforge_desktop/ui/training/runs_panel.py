@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from neuralforge_desktop.ui.theme import DEFAULT_THEME
+from neuralforge_desktop.ui.training.compare_view import open_compare
 from neuralforge_desktop.ui.training.confusion import ConfusionMatrixWidget, load_confusion
 from neuralforge_desktop.ui.training.curves import CurvesWidget
 from neuralforge_desktop.ui.training.runs_model import COLUMNS, RUN_ID_ROLE, RunsTableModel
@@ -353,6 +354,8 @@ class RunsPanel(QWidget):
         """What a right click on run ``run_id`` offers."""
         menu = QMenu(self)
         menu.addAction("Loss Landscape…", lambda: self.open_landscape(run_id))
+        menu.addAction("Compare selected runs…",
+                       lambda: open_compare(self.store, self.selected_run_ids(), self._theme, self.window()))
         return menu
 
     def open_landscape(self, run_id: str | None = None) -> Any:
