@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import time
@@ -29,7 +30,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     ls.add_argument("--status", choices=["running", "finished", "failed", "stopped", "crashed", "paused", "queued"])
     ls.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE")
     ls.add_argument("--limit", type=opt.positive_int, default=50)
-    ls.add_argument("--json", action="store_true")
+    ls.add_argument("--json", action="store_true", help="one JSON array of runs")
+    ls.add_argument("--jsonl", action="store_true", help="JSON lines: one run per line, written as it is read")
     add_store_arg(ls)
     ls.set_defaults(func=cmd_list)
     show = rsub.add_parser("show", help="one run in full", description="Show one run: params, metrics, "
@@ -91,21 +93,77 @@ def _run_json(run: Any) -> dict[str, Any]:
             "checksum": run.checksum, "environment": run.environment}
 
 
+def _json_number(value: float | None) -> str:
+    # json.dumps's spelling: repr for finite floats; NaN (stored as NULL) and infinities as JavaScript names.
+    if value is not None and math.isfinite(value):
+        return repr(value)
+    if value is None or math.isnan(value):
+        return "NaN"
+    return "Infinity" if value > 0 else "-Infinity"
+
+
+@functools.cache
+def _json_name(name: str) -> str:
+    return json.dumps(name)
+
+
+def _metrics_json(rows: list[tuple[Any, ...]]) -> str:
+    number, finite = _json_number, math.isfinite
+    return "{" + ", ".join(
+        f'{_json_name(name)}: {{"value": {repr(value) if value is not None and finite(value) else number(value)}, '
+        f'"step": {int(step)}, "min": {repr(lo) if lo is not None and finite(lo) else number(lo)}, '
+        f'"max": {repr(hi) if hi is not None and finite(hi) else number(hi)}}}'
+        for _, name, step, value, _, lo, hi, _ in rows) + "}"
+
+
+def _record_json(record: Any) -> str:
+    """A :class:`RunRecord` as one line of JSON, the same fields as ``runs show --json``; its params, tags
+    and environment are the store's JSON text copied in, not parsed and re-encoded (most of the cost of a long
+    listing)."""
+    from neuralforge_desktop.core.store.queue_store import HOST_TAG, LOCAL_HOST
+    from neuralforge_desktop.core.store.usage import RATE_TAG, rate_from_tag
+
+    tags = record.tags
+    rate = rate_from_tag(tags.get(RATE_TAG))
+    gpu_hours = record.gpu_seconds / 3600.0
+    head = json.dumps({
+        "id": record.id, "name": record.name, "experiment": record.experiment, "status": record.status,
+        "created": record.created, "started": record.started, "ended": record.ended,
+        "cpu_seconds": record.cpu_seconds, "gpu_seconds": record.gpu_seconds,
+        "host": tags.get(HOST_TAG) or LOCAL_HOST, "gpu_hours": gpu_hours, "cost_per_gpu_hour": rate,
+        "cost": gpu_hours * rate, "graph_sha256": record.graph_sha256, "checksum": record.checksum})
+    return (f'{head[:-1]}, "tags": {record.tags_json}, "metrics": {_metrics_json(record.metric_rows)}, '
+            f'"params": {record.params_json}, "environment": {record.environment_json}}}')
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     tags = dict(t.split("=", 1) for t in args.tag if "=" in t)
     return list_runs(args.store, args.experiment, status=args.status, tags=tags, limit=args.limit,
-                     as_json=args.json)
+                     as_json=args.json, as_jsonl=args.jsonl)
 
 
 def list_runs(store_path: str | None, experiment: str | None = None, *, status: str | None = None,
-              tags: dict[str, str] | None = None, limit: int = 50, as_json: bool = False) -> int:
-    """Print the runs in the store at ``store_path`` (the user's by default), newest first."""
+              tags: dict[str, str] | None = None, limit: int = 50, as_json: bool = False,
+              as_jsonl: bool = False) -> int:
+    """Print the runs in the store at ``store_path`` (the user's by default), newest first. JSON is written
+    as the runs are read, a page at a time, so a listing of any length starts at once and holds one page."""
+    import sys
+
     store = open_store(store_path)
     store.mark_crashed_runs()
-    runs = store.list_runs(experiment, status=status, tags=tags or None, limit=limit)
-    if as_json:
-        print(json.dumps([_run_json(r) for r in runs], indent=2, default=str))
+    if as_json or as_jsonl:
+        out = sys.stdout
+        records = store.iter_runs(experiment, status=status, tags=tags or None, limit=limit)
+        if as_jsonl:
+            for record in records:
+                out.write(_record_json(record) + "\n")
+            return 0
+        out.write("[")
+        for i, record in enumerate(records):
+            out.write(("\n  " if i == 0 else ",\n  ") + _record_json(record))
+        out.write("\n]\n")
         return 0
+    runs = store.list_runs(experiment, status=status, tags=tags or None, limit=limit)
     if not runs:
         print(f"no runs in {store.path}; start one with `neuralforge train zoo:mnist-cnn --dataset mnist-10k`")
         return 0

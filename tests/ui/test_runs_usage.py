@@ -47,6 +47,6 @@ def test_runs_dock_shows_host_gpu_hours_and_cost(qtbot: Any, tmp_path: Path) -> 
 
     runs.table.sortByColumn(COLUMNS.index("cost"), Qt.SortOrder.DescendingOrder)
     assert runs.visible_run_ids()[:2] == [pricey.id, remote.id]
-    row = runs.proxy.mapFromSource(runs.model.index(runs.model.row_of(remote.id), COLUMNS.index("cost")))
+    row = runs.model.index(runs.model.row_of(remote.id), COLUMNS.index("cost"))
     assert "× 2.5 per GPU-hour" in row.data(Qt.ItemDataRole.ToolTipRole)
     assert row.data(Qt.ItemDataRole.TextAlignmentRole) & Qt.AlignmentFlag.AlignRight

@@ -10,6 +10,7 @@ are plain dicts (copies made for each read), so editing one changes nothing in t
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,6 +119,52 @@ class Run:
         if self.started is None or self.ended is None:
             return None
         return self.ended - self.started
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """A run as a long listing reads it (:meth:`Store.iter_runs`): its params and environment are the JSON
+    text the store holds, its latest metrics the rows of ``latest_metrics``; each is turned into Python objects
+    only when :attr:`params`, :attr:`environment` or :attr:`metrics` is read, so listing 10,000 runs as JSON
+    copies text instead of parsing and re-encoding it."""
+
+    id: str
+    name: str
+    experiment_id: str
+    experiment: str
+    status: RunStatus
+    created: float
+    started: float | None
+    ended: float | None
+    cpu_seconds: float
+    gpu_seconds: float
+    graph_sha256: str | None
+    checksum: str | None
+    environment_json: str
+    pid: int | None
+    hostname: str | None
+    params_json: str  # one JSON object: each key with its value's canonical JSON text
+    tags_json: str  # one JSON object of strings
+    metric_rows: list[tuple[Any, ...]]  # (run id, name, step, value, timestamp, min, max, count); NaN is None
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(json.loads(self.params_json))
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return dict(json.loads(self.tags_json))
+
+    @property
+    def environment(self) -> dict[str, Any]:
+        return dict(json.loads(self.environment_json))
+
+    @property
+    def metrics(self) -> dict[str, LatestMetric]:
+        nan = math.nan
+        return {name: LatestMetric(name, int(step), nan if value is None else value, float(stamp),
+                                   nan if lo is None else lo, nan if hi is None else hi, int(count))
+                for _, name, step, value, stamp, lo, hi, count in self.metric_rows}
 
 
 @dataclass(frozen=True, slots=True)

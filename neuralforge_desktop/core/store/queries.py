@@ -7,7 +7,7 @@ import json
 import sqlite3
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from neuralforge_desktop.core.store import chunks
@@ -18,6 +18,7 @@ from neuralforge_desktop.core.store.entities import (
     Project,
     Run,
     RunComparison,
+    RunRecord,
     StoreError,
 )
 from neuralforge_desktop.core.store.environment import canonical_json
@@ -122,9 +123,10 @@ def runs_by_ids(conn: sqlite3.Connection, ids: Sequence[str]) -> list[Run]:
     return _runs_from_rows(conn, rows)
 
 
-def list_runs(conn: sqlite3.Connection, experiment_id: str | None, project_name: str | None,
-              statuses: Sequence[str] | None, tags: dict[str, str], params: dict[str, str], order_by: str,
-              limit: int | None) -> list[Run]:
+def list_runs_sql(experiment_id: str | None, project_name: str | None, statuses: Sequence[str] | None,
+                  tags: dict[str, str], params: dict[str, str], order_by: str,
+                  limit: int | None) -> tuple[str, list[Any]]:
+    """The query selecting ``_RUN_COLUMNS`` of the runs :meth:`Store.list_runs` lists, in its order."""
     where: list[str] = []
     args: list[Any] = []
     join = ""
@@ -142,6 +144,8 @@ def list_runs(conn: sqlite3.Connection, experiment_id: str | None, project_name:
         order = f"m.{field} IS NULL, m.{field} {direction}, r.created DESC, r.rowid DESC"
     elif key in _ORDER_COLUMNS:
         order = f"r.{key} IS NULL, r.{key} {direction}, r.rowid {direction}"
+        if key == "created":  # never NULL: this order is the one the runs_by_created index serves
+            order = f"r.created {direction}, r.rowid {direction}"
     else:
         raise StoreError(f"cannot order by {order_by!r}: use one of {sorted(_ORDER_COLUMNS)} or metrics.<name>")
     if experiment_id is not None:
@@ -164,7 +168,39 @@ def list_runs(conn: sqlite3.Connection, experiment_id: str | None, project_name:
     if limit is not None:
         sql += " LIMIT ?"
         args.append(int(limit))
+    return sql, args
+
+
+def list_runs(conn: sqlite3.Connection, experiment_id: str | None, project_name: str | None,
+              statuses: Sequence[str] | None, tags: dict[str, str], params: dict[str, str], order_by: str,
+              limit: int | None) -> list[Run]:
+    sql, args = list_runs_sql(experiment_id, project_name, statuses, tags, params, order_by, limit)
     return _runs_from_rows(conn, conn.execute(sql, args).fetchall())
+
+
+def run_records(conn: sqlite3.Connection, sql: str, args: Sequence[Any], page: int = 1000) -> Iterator[RunRecord]:
+    """The runs ``sql`` (from :func:`list_runs_sql`) selects, read ``page`` rows at a time, as records whose
+    params, environment and metrics stay as the store's text and rows until asked for."""
+    cursor = conn.execute(sql, args)
+    while rows := cursor.fetchmany(page):
+        ids = _ids_json([row[0] for row in rows])
+        # Each run's params and tags as one JSON object each, put together by SQLite from the stored text (params
+        # are canonical JSON values already).
+        params = dict(conn.execute(
+            "SELECT run_id, '{' || group_concat(json_quote(key) || ': ' || value, ', ') || '}' FROM params "
+            "WHERE run_id IN (SELECT value FROM json_each(?)) GROUP BY run_id", (ids,)))
+        tags = dict(conn.execute("SELECT run_id, json_group_object(key, value) FROM tags WHERE run_id IN "
+                                 "(SELECT value FROM json_each(?)) GROUP BY run_id", (ids,)))
+        latest: dict[str, list[tuple[Any, ...]]] = {}
+        for metric in conn.execute("SELECT run_id, name, step, value, timestamp, min, max, count FROM "
+                                   "latest_metrics WHERE run_id IN (SELECT value FROM json_each(?)) "
+                                   "ORDER BY run_id, name", (ids,)):
+            latest.setdefault(metric[0], []).append(metric)
+        for (run_id, name, exp_id, exp_name, status, created, started, ended, cpu, gpu, graph_sha, checksum, env,
+             pid, host) in rows:
+            yield RunRecord(run_id, name, exp_id, exp_name, status, created, started, ended, cpu, gpu, graph_sha,
+                            checksum, env, pid, host, params.get(run_id, "{}"), tags.get(run_id, "{}"),
+                            latest.get(run_id, []))
 
 
 def compare(runs: list[Run]) -> RunComparison:

@@ -20,6 +20,9 @@ Migrations are never edited once released: a change is a new function appended t
   :mod:`.queue_store`); a queued run has the run status "queued".
 * v4: ``diagnostics``: what training measured inside the model (layer statistics, histograms, input
   statistics, the first NaN/Inf), one zlib-compressed JSON record per row (see :mod:`.diagnostics`).
+* v5: ``runs.revision``: a store-wide change counter, set by triggers on every write to a run, its params,
+  tags or latest metrics, so a view of the runs re-reads only those changed since it last looked
+  (:meth:`Store.run_changes`); indexes for listing all runs by creation time and by revision.
 """
 
 from __future__ import annotations
@@ -152,6 +155,30 @@ _V4 = (
 )
 
 
+# Each trigger stamps the run with the next revision. Writers are serialised by SQLite's write lock, so the
+# counter only grows, and a reader's snapshot holds either all or none of a transaction's stamps: "revision >
+# the largest seen" misses no change (a wall-clock time could: a transaction stamped before it commits).
+_NEXT_REVISION = "(SELECT COALESCE(MAX(revision), 0) + 1 FROM runs)"
+_RUN_FIELDS = ("experiment_id, name, status, created, started, ended, cpu_seconds, gpu_seconds, graph_sha256, "
+               "checksum, environment, pid, hostname")
+_V5 = (
+    "ALTER TABLE runs ADD COLUMN revision INTEGER NOT NULL DEFAULT 0",
+    "UPDATE runs SET revision = rowid",
+    "CREATE INDEX runs_by_revision ON runs (revision)",
+    # (created, id): listing the ids of all runs newest first reads this index alone, not the runs' rows.
+    "CREATE INDEX runs_by_created ON runs (created, id)",
+    f"""CREATE TRIGGER runs_revision_insert AFTER INSERT ON runs BEGIN
+        UPDATE runs SET revision = {_NEXT_REVISION} WHERE id = NEW.id; END""",
+    # Listing the columns leaves out ``revision``: the trigger's own update does not fire it again.
+    f"""CREATE TRIGGER runs_revision_update AFTER UPDATE OF {_RUN_FIELDS} ON runs BEGIN
+        UPDATE runs SET revision = {_NEXT_REVISION} WHERE id = NEW.id; END""",
+    *(f"""CREATE TRIGGER {table}_revision_{event.lower()} AFTER {event} ON {table} BEGIN
+        UPDATE runs SET revision = {_NEXT_REVISION} WHERE id = {row}.run_id; END"""
+      for table in ("params", "tags", "latest_metrics")
+      for event, row in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD"))),
+)
+
+
 def _run_all(conn: sqlite3.Connection, statements: Sequence[str]) -> None:
     # executescript() would COMMIT first and break the one-transaction guarantee; run statements one by one.
     for statement in statements:
@@ -181,11 +208,16 @@ def _v4(conn: sqlite3.Connection) -> None:
     _run_all(conn, _V4)
 
 
+def _v5(conn: sqlite3.Connection) -> None:
+    _run_all(conn, _V5)
+
+
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial schema", _v1),
     (2, "latest_metrics table; status and tag indexes", _v2),
     (3, "queue table", _v3),
     (4, "diagnostics table", _v4),
+    (5, "run revisions for incremental refresh; runs by creation time", _v5),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

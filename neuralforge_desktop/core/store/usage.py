@@ -18,13 +18,18 @@ from neuralforge_desktop.core.store.queue_store import HOST_TAG, LOCAL_HOST
 RATE_TAG = "cost_per_gpu_hour"
 
 
-def rate_of(run: Run) -> float:
-    """The run's cost per GPU-hour (0 when it has none, or the tag is not a number of 0 or more)."""
+def rate_from_tag(text: str | None) -> float:
+    """The cost per GPU-hour a ``cost_per_gpu_hour`` tag says (0 when absent, or not a number of 0 or more)."""
     try:
-        rate = float(run.tags.get(RATE_TAG, 0.0))
+        rate = float(text if text is not None else 0.0)
     except ValueError:
         return 0.0
     return rate if math.isfinite(rate) and rate > 0 else 0.0
+
+
+def rate_of(run: Run) -> float:
+    """The run's cost per GPU-hour (0 when it has none, or the tag is not a number of 0 or more)."""
+    return rate_from_tag(run.tags.get(RATE_TAG))
 
 
 def host_of(run: Run) -> str:

@@ -1,28 +1,25 @@
-"""The runs table: one row per store Run, and the filter the runs panel types into.
+"""The runs table: one row per store run, over a store of any size.
 
-Filter syntax (terms separated by spaces; a row must match every term, case-insensitively):
-
-- ``status:finished``, ``name:lr-sweep``, ``experiment:mnist``, ``id:89a``, ``tag:graph`` — that field
-  contains the text (``tag:`` looks in tag keys and values);
-- ``lr=0.001``, ``optimizer=adam``, ``graph=digits-mlp`` — a param or tag with that value; numbers compare
-  as numbers, so ``lr=1e-3`` matches too; ``!=`` negates;
-- ``val/acc>0.9``, ``epochs>=10``, ``train/loss<0.2`` — a metric's latest value (or a numeric param);
-- anything else — free text, found in the id, name, experiment, status, params or tags.
+The model holds the ids of every run that matches the filter, in the sort order, both computed by SQLite
+(:meth:`Store.run_ids`; the filter syntax is :mod:`neuralforge_desktop.core.store.run_filter`'s). Rows are
+offered to the view a page at a time (``canFetchMore``/``fetchMore``), and a row's run is read from the store
+only when the view first asks for its data (with the rest of its page), so a row scrolled past or jumped over
+(a selected run that a sort moved far down) costs nothing until it is seen. :meth:`refresh` reads
+only the runs written since its last look (the store's run revisions): a change that leaves the order alone
+updates those rows in place; one that moves rows re-lays the table out, keeping selection and current row.
 """
 
 from __future__ import annotations
 
 import math
-import operator
-import re
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor
 
+from neuralforge_desktop.core.store.run_filter import Term, epochs_done, parse_filter, run_matches
 from neuralforge_desktop.core.store.usage import run_usage
 from neuralforge_desktop.ui.theme import DEFAULT_THEME, plot_colors, status_color
 
@@ -32,17 +29,15 @@ COLUMNS = ("id", "name", "experiment", "status", "created", "val acc", "val loss
            "GPU-h", "cost", "checksum")
 NUMERIC = {"val acc", "val loss", "train loss", "epochs", "created", "GPU-h", "cost"}
 _Index = QModelIndex | QPersistentModelIndex
+PAGE_ROWS = 200  # rows offered to the view per fetch
+LOAD_ROWS = 50  # runs read from the store at once when the view first asks for one of them: about a screenful
+__all__ = ["COLUMNS", "LOAD_ROWS", "PAGE_ROWS", "RUN_ID_ROLE", "SORT_ROLE", "RunsTableModel", "Term", "cell",
+           "epochs_done", "parse_filter", "run_matches"]
 
 
 def _metric(run: Any, name: str) -> float | None:
     m = run.metrics.get(name)
     return None if m is None or m.value is None or math.isnan(m.value) else float(m.value)
-
-
-def epochs_done(run: Any) -> int:
-    # One "epoch_seconds" point is logged per completed epoch (see the engine), so its count is the progress.
-    m = run.metrics.get("epoch_seconds")
-    return int(m.count) if m is not None else 0
 
 
 def cell(run: Any, column: str) -> tuple[str, Any]:
@@ -71,46 +66,126 @@ def cell(run: Any, column: str) -> tuple[str, Any]:
 
 
 class RunsTableModel(QAbstractTableModel):
-    """Runs as rows, COLUMNS as columns; ``SORT_ROLE`` gives sortable keys, ``RUN_ID_ROLE`` the run id."""
+    """The runs of ``store`` matching :meth:`filter_text`, as rows, COLUMNS as columns; ``SORT_ROLE`` gives
+    each cell's sort key, ``RUN_ID_ROLE`` the run id. Sorting (:meth:`sort`, called by the view's header) and
+    filtering run in SQL; see the module docs for paging and refresh."""
 
-    def __init__(self, parent: Any = None) -> None:
+    def __init__(self, store: Any = None, parent: Any = None) -> None:
         super().__init__(parent)
-        self._runs: list[Any] = []
-        self._cells: list[list[tuple[str, Any]]] = []
+        self._store = store
+        self._filter = ""
+        self._sort_column, self._descending = "created", True
+        self._ids: list[str] = []  # every matching run, in order
+        self._position: dict[str, int] = {}
+        self._shown = 0  # rows offered to the view so far: the first _shown of _ids
+        self._runs: dict[str, Any] = {}  # run id → Run, for rows whose data the view has asked for
+        self._cells: dict[str, list[tuple[str, Any]]] = {}
+        self._revision, self._total = -1, 0
         self._colors = plot_colors(DEFAULT_THEME)
 
-    def set_runs(self, runs: Sequence[Any]) -> None:
-        """Show ``runs``. Same ids in the same order (a periodic refresh) update in place, keeping selection and
-        scroll position; anything else resets the model."""
-        cells = [[cell(run, c) for c in COLUMNS] for run in runs]
-        if [r.id for r in runs] == [r.id for r in self._runs]:
-            self._runs, self._cells = list(runs), cells
-            if runs:
-                self.dataChanged.emit(self.index(0, 0), self.index(len(runs) - 1, len(COLUMNS) - 1))
+    # -- what the panel asks -------------------------------------------------------------------------------
+    def total(self) -> int:
+        """Every run in the store, whatever the filter."""
+        return self._total
+
+    def matching_ids(self) -> list[str]:
+        """Every run that matches the filter, in table order (fetched as rows or not)."""
+        return list(self._ids)
+
+    def filter_text(self) -> str:
+        return self._filter
+
+    def sort_key(self) -> tuple[str, bool]:
+        return self._sort_column, self._descending
+
+    def set_filter(self, text: str) -> None:
+        if text != self._filter:
+            self._filter = text
+            self._relayout(self._store.run_ids(text, self._sort_column, self._descending), keep_fetched=False)
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        name, descending = COLUMNS[column], order == Qt.SortOrder.DescendingOrder
+        if (name, descending) == (self._sort_column, self._descending) and self._revision >= 0:
             return
-        self.beginResetModel()
-        self._runs, self._cells = list(runs), cells
-        self.endResetModel()
+        self._sort_column, self._descending = name, descending
+        if self._store is not None and self._revision >= 0:
+            self._relayout(self._store.run_ids(self._filter, name, descending), keep_fetched=False)
+
+    def refresh(self) -> str:
+        """Re-read what changed since the last call: "same" (nothing did), "updated" (rows changed in place) or
+        "moved" (rows came, went or changed places)."""
+        revision, total = self._store.run_revision()
+        if (revision, total) == (self._revision, self._total):
+            return "same"
+        changed = self._store.runs_changed_since(self._revision) if self._revision >= 0 else list(self._runs)
+        for run_id in changed:
+            self._runs.pop(run_id, None)
+            self._cells.pop(run_id, None)
+        first = self._revision < 0
+        self._revision, self._total = revision, total
+        ids = self._store.run_ids(self._filter, self._sort_column, self._descending)
+        shown = self._shown
+        if not first and len(ids) >= shown and ids[:shown] == self._ids[:shown]:
+            showed_all = shown == len(self._ids)
+            self._set_ids(ids)
+            rows = sorted(self._position[run_id] for run_id in changed
+                          if run_id in self._position and self._position[run_id] < shown)
+            self._load([self._ids[row] for row in rows])  # one read for all, not one per row as they repaint
+            for row in rows:
+                self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+            if showed_all:
+                self._fetch(PAGE_ROWS)  # runs that now sort after every shown row: the table showed them all
+            return "updated"
+        self._relayout(ids, keep_fetched=True)
+        return "moved"
+
+    def run(self, row: int) -> Any:
+        self._ensure_loaded(row)
+        return self._runs[self._ids[row]]
+
+    def run_by_id(self, run_id: str) -> Any:
+        """The run if it is in the table (its row fetched and read now if need be), else None."""
+        row = self.row_of(run_id)
+        if row >= 0:
+            self._ensure_loaded(row)
+        return self._runs.get(run_id)
+
+    def runs(self) -> list[Any]:
+        """The runs read so far (the rows the view has shown), in table order."""
+        return [self._runs[run_id] for run_id in self._ids[:self._shown] if run_id in self._runs]
+
+    def row_of(self, run_id: str) -> int:
+        """The row of ``run_id`` (fetching rows down to it), or -1 when it is not in the table."""
+        row = self._position.get(run_id, -1)
+        if row >= self._shown:
+            self._fetch(row + 1 - self._shown)
+        return row
+
+    def sample_texts(self, column: int, rows: int) -> list[str]:
+        """The texts of ``column`` in the first ``rows`` fetched rows (to size the column without asking Qt to
+        measure every cell)."""
+        rows = min(rows, self._shown)
+        self._load(self._ids[:rows])
+        return [self._cells[run_id][column][0] for run_id in self._ids[:rows] if run_id in self._cells]
 
     def set_theme(self, name: str) -> None:
         self._colors = plot_colors(name)
-        if self._runs:
-            self.dataChanged.emit(self.index(0, 3), self.index(len(self._runs) - 1, 3))
+        if self._shown:
+            self.dataChanged.emit(self.index(0, 3), self.index(self._shown - 1, 3))
 
-    def run(self, row: int) -> Any:
-        return self._runs[row]
-
-    def runs(self) -> list[Any]:
-        return list(self._runs)
-
-    def row_of(self, run_id: str) -> int:
-        return next((i for i, r in enumerate(self._runs) if r.id == run_id), -1)
-
+    # -- Qt's model interface ------------------------------------------------------------------------------
     def rowCount(self, parent: _Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._runs)
+        return 0 if parent.isValid() else self._shown
 
     def columnCount(self, parent: _Index = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(COLUMNS)
+
+    def canFetchMore(self, parent: _Index) -> bool:
+        return not parent.isValid() and self._shown < len(self._ids)
+
+    def fetchMore(self, parent: _Index) -> None:
+        if not parent.isValid():
+            self._fetch(PAGE_ROWS)
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
@@ -118,157 +193,85 @@ class RunsTableModel(QAbstractTableModel):
         return None
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
+        if not index.isValid() or index.row() >= self._shown:
             return None
-        row, column = index.row(), COLUMNS[index.column()]
-        text, key = self._cells[row][index.column()]
-        run = self._runs[row]
+        run_id = self._ids[index.row()]
+        if role == RUN_ID_ROLE:
+            return run_id
+        if run_id not in self._cells:
+            self._ensure_loaded(index.row())
+        cells, run = self._cells.get(run_id), self._runs.get(run_id)
+        if cells is None or run is None:  # deleted between the id list and the row's read: gone at next refresh
+            return None
+        column = COLUMNS[index.column()]
+        text, key = cells[index.column()]
         if role == Qt.ItemDataRole.DisplayRole:
             return text
         if role == SORT_ROLE:
             return key
-        if role == RUN_ID_ROLE:
-            return run.id
         if role == Qt.ItemDataRole.TextAlignmentRole and column in NUMERIC - {"created"}:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ForegroundRole and column == "status":
             return QColor(status_color(run.status, self._colors))
         if role == Qt.ItemDataRole.ToolTipRole:
-            if column == "checksum":
-                return run.checksum or "no checksum yet (recorded once the worker has loaded the data)"
-            if column in ("GPU-h", "cost"):
-                usage = run_usage(run)
-                return (f"{usage.gpu_seconds:,.0f} GPU-seconds = {usage.gpu_hours:.3f} GPU-hours × "
-                        f"{usage.rate:g} per GPU-hour (the host's rate when the run was dispatched) = "
-                        f"{usage.cost:.2f}")
-            if column in ("id", "name"):
-                params = ", ".join(f"{k}={v}" for k, v in sorted(run.params.items()))
-                tags = ", ".join(f"{k}={v}" for k, v in sorted(run.tags.items()))
-                return f"{run.id} · {run.name}\nparams: {params}\ntags: {tags}"
+            return _tooltip(run, column)
         return None
 
+    # -- internals -----------------------------------------------------------------------------------------
+    def _set_ids(self, ids: list[str]) -> None:
+        self._ids = ids
+        self._position = {run_id: i for i, run_id in enumerate(ids)}
 
-# -- filtering ---------------------------------------------------------------------------------------------
-_FIELDS = ("status", "name", "experiment", "id", "tag")
-_OPS: dict[str, Callable[[Any, Any], bool]] = {">=": operator.ge, "<=": operator.le, "!=": operator.ne,
-                                               ">": operator.gt, "<": operator.lt, "=": operator.eq}
-_COMPARE = re.compile(r"^([^<>=!]+?)(>=|<=|!=|>|<|=)(.*)$")
+    def _load(self, run_ids: Sequence[str]) -> None:
+        missing = [run_id for run_id in run_ids if run_id not in self._runs]
+        if missing:
+            for run in self._store.get_runs(missing):
+                self._runs[run.id] = run
+                self._cells[run.id] = [cell(run, c) for c in COLUMNS]
 
+    def _ensure_loaded(self, row: int) -> None:
+        if self._ids[row] not in self._runs:
+            start = row - row % LOAD_ROWS  # its neighbours too: the view asks for them next
+            self._load(self._ids[start:min(start + LOAD_ROWS, self._shown)])
 
-@dataclass(frozen=True)
-class Term:
-    kind: str  # "field", "compare" or "text"
-    key: str
-    op: str
-    value: str
+    def _fetch(self, count: int) -> None:
+        count = min(count, len(self._ids) - self._shown)
+        if count <= 0:
+            return
+        self.beginInsertRows(QModelIndex(), self._shown, self._shown + count - 1)
+        self._shown += count
+        self.endInsertRows()
 
-
-def parse_filter(text: str) -> list[Term]:
-    terms: list[Term] = []
-    for token in text.split():
-        head, sep, rest = token.partition(":")
-        if sep and head.lower() in _FIELDS and "=" not in head:
-            terms.append(Term("field", head.lower(), ":", rest.lower()))
-            continue
-        match = _COMPARE.match(token)
-        if match:
-            terms.append(Term("compare", match.group(1), match.group(2), match.group(3)))
-        else:
-            terms.append(Term("text", "", "", token.lower()))
-    return terms
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _values_for(run: Any, key: str) -> list[Any]:
-    found = [run.params[key]] if key in run.params else []
-    if key in run.tags:
-        found.append(run.tags[key])
-    metric = _metric(run, key)
-    if metric is not None:
-        found.append(metric)
-    if key in ("epochs_done",):
-        found.append(epochs_done(run))
-    return found
+    def _relayout(self, ids: list[str], keep_fetched: bool) -> None:
+        """Show ``ids`` in place of the current rows, keeping the selection and current row (Qt's persistent
+        indexes) on the same runs wherever they moved; their rows are fetched if they moved beyond the page."""
+        self.layoutAboutToBeChanged.emit()
+        old = self.persistentIndexList()
+        kept = [self._ids[i.row()] if 0 <= i.row() < self._shown else None for i in old]
+        self._set_ids(ids)
+        wanted = [self._position[k] + 1 for k in kept if k is not None and k in self._position]
+        fetched = min(self._shown, len(ids)) if keep_fetched else 0
+        self._shown = min(len(ids), max(fetched, PAGE_ROWS, *wanted))  # rows are read when first painted
+        if not keep_fetched:  # bound the cache to what is offered
+            shown = set(ids[:self._shown])
+            for run_id in [r for r in self._runs if r not in shown]:
+                del self._runs[run_id], self._cells[run_id]
+        new = [self.index(self._position[k], i.column()) if k is not None and k in self._position else QModelIndex()
+               for i, k in zip(old, kept, strict=True)]
+        self.changePersistentIndexList(old, new)
+        self.layoutChanged.emit()
 
 
-def _compare(actual: Any, op: str, wanted: str) -> bool:
-    a, w = _number(actual), _number(wanted)
-    if a is not None and w is not None:
-        if op in ("=", "!="):  # 0.001 written as 1e-3, or a float32 metric shown rounded
-            same = math.isclose(a, w, rel_tol=1e-9, abs_tol=1e-12)
-            return same if op == "=" else not same
-        return _OPS[op](a, w)
-    if op in ("=", "!="):
-        same = str(actual).lower() == wanted.lower()
-        return same if op == "=" else not same
-    return False
-
-
-def run_matches(run: Any, terms: Sequence[Term]) -> bool:
-    for term in terms:
-        if term.kind == "field":
-            if term.key == "tag":
-                hay = " ".join(f"{k}={v}" for k, v in run.tags.items()).lower()
-            else:
-                hay = str(getattr(run, term.key)).lower()
-            if term.value not in hay:
-                return False
-        elif term.kind == "compare":
-            values = _values_for(run, term.key)
-            if term.op == "!=" and not values:
-                continue  # a run without the key is "not equal" to anything
-            if not any(_compare(v, term.op, term.value) for v in values):
-                return False
-        else:
-            hay = " ".join([run.id, run.name, run.experiment, run.status,
-                            *(f"{k}={v}" for k, v in run.params.items()),
-                            *(f"{k}={v}" for k, v in run.tags.items())]).lower()
-            if term.value not in hay:
-                return False
-    return True
-
-
-class RunFilterProxy(QSortFilterProxyModel):
-    """Sorts by ``SORT_ROLE`` and keeps the rows matching the filter text (see the module docs)."""
-
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self._terms: list[Term] = []
-        self._text = ""
-        self.setSortRole(SORT_ROLE)
-        self.setDynamicSortFilter(True)
-
-    def set_filter_text(self, text: str) -> None:
-        if hasattr(self, "beginFilterChange"):  # Qt 6.10+: the replacement of invalidateRowsFilter()
-            self.beginFilterChange()
-            self._text, self._terms = text, parse_filter(text)
-            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
-        else:
-            self._text, self._terms = text, parse_filter(text)
-            self.invalidateRowsFilter()
-
-    def filter_text(self) -> str:
-        return self._text
-
-    def filterAcceptsRow(self, source_row: int, source_parent: _Index) -> bool:
-        if not self._terms:
-            return True
-        model = self.sourceModel()
-        if not isinstance(model, RunsTableModel):
-            return True
-        return run_matches(model.run(source_row), self._terms)
-
-    def lessThan(self, left: _Index, right: _Index) -> bool:
-        a, b = left.data(SORT_ROLE), right.data(SORT_ROLE)
-        try:
-            return bool(a < b)
-        except TypeError:  # mixed types in one column: compare as text
-            return str(a) < str(b)
+def _tooltip(run: Any, column: str) -> str | None:
+    if column == "checksum":
+        return run.checksum or "no checksum yet (recorded once the worker has loaded the data)"
+    if column in ("GPU-h", "cost"):
+        usage = run_usage(run)
+        return (f"{usage.gpu_seconds:,.0f} GPU-seconds = {usage.gpu_hours:.3f} GPU-hours × "
+                f"{usage.rate:g} per GPU-hour (the host's rate when the run was dispatched) = "
+                f"{usage.cost:.2f}")
+    if column in ("id", "name"):
+        params = ", ".join(f"{k}={v}" for k, v in sorted(run.params.items()))
+        tags = ", ".join(f"{k}={v}" for k, v in sorted(run.tags.items()))
+        return f"{run.id} · {run.name}\nparams: {params}\ntags: {tags}"
+    return None

@@ -2,8 +2,13 @@
 confusion matrix of the current finished run.
 
 The panel has its own Store on the file (a Store is for one thread; SQLite's WAL lets it read while a worker
-writes). While any listed run is active or queued the table refreshes itself every ``AUTO_REFRESH_MS``; otherwise
-only on Refresh or :meth:`refresh`, so an idle panel costs nothing.
+writes). While any run is active or queued the table refreshes itself every ``AUTO_REFRESH_MS``; otherwise
+only on Refresh or :meth:`refresh`, so an idle panel costs nothing. A refresh reads only the runs written since
+the last one, and the table builds rows only as they are scrolled to (see :mod:`.runs_model`), so a store of
+10,000 runs shows as fast as one of 10, with its true count.
+
+The curves show the metrics ticked in the list beside them (by default accuracy, perplexity and training
+loss): every series the selected runs logged is offered there.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QListWidget,
+    QListWidgetItem,
     QMenu,
     QPushButton,
     QSplitter,
@@ -30,12 +37,12 @@ from PySide6.QtWidgets import (
 from neuralforge_desktop.ui.theme import DEFAULT_THEME
 from neuralforge_desktop.ui.training.confusion import ConfusionMatrixWidget, load_confusion
 from neuralforge_desktop.ui.training.curves import CurvesWidget
-from neuralforge_desktop.ui.training.runs_model import COLUMNS, RUN_ID_ROLE, RunFilterProxy, RunsTableModel
+from neuralforge_desktop.ui.training.runs_model import COLUMNS, RUN_ID_ROLE, RunsTableModel
 
 AUTO_REFRESH_MS = 2000
 OVERLAY_METRICS = ("val/acc", "val/perplexity", "train/loss")  # perplexity: a language model's quality curve
 MAX_OVERLAID = 10  # more runs than colours stop being told apart
-LIST_LIMIT = 5000
+WIDTH_SAMPLE_ROWS = 50  # columns are sized to the header and these first rows, not by measuring every cell
 
 
 def run_label(run: Any) -> str:
@@ -57,6 +64,7 @@ class RunsPanel(QWidget):
         self._overlaid: dict[str, tuple[str, int]] = {}  # run id → (status, last step) when last drawn
         self._current: str | None = None
         self._current_status: str | None = None
+        self._chosen_metrics: list[str] = list(OVERLAY_METRICS)  # ticked, in the order they were ticked
 
         self.filter_edit = QLineEdit(self)
         self.filter_edit.setPlaceholderText("Filter: status:finished  lr=0.001  val/acc>0.9  free text")
@@ -79,19 +87,18 @@ class RunsPanel(QWidget):
         head.addWidget(self.diagnostics_button)
         head.addWidget(self.refresh_button)
 
-        self.model = RunsTableModel(self)
-        self.proxy = RunFilterProxy(self)
-        self.proxy.setSourceModel(self.model)
+        self.model = RunsTableModel(self._store, self)
         self.table = QTableView(self)
-        self.table.setModel(self.proxy)
+        self.table.setModel(self.model)
+        self.table.sortByColumn(COLUMNS.index("created"), Qt.SortOrder.DescendingOrder)  # before the first read
         self.table.setSortingEnabled(True)
-        self.table.sortByColumn(COLUMNS.index("created"), Qt.SortOrder.DescendingOrder)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setAlternatingRowColors(True)
         self.table.setWordWrap(False)
         self.table.verticalHeader().hide()
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)  # no per-row measuring
         self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
@@ -101,7 +108,15 @@ class RunsPanel(QWidget):
         self.curves = CurvesWidget(self)
         self.confusion = ConfusionMatrixWidget(self)
         self.tabs = QTabWidget(self)
-        self.tabs.addTab(self.curves, "Curves")
+        self.metric_list = QListWidget(self)
+        self.metric_list.setToolTip("The series drawn for the selected runs: every metric they logged")
+        self.metric_list.setMaximumWidth(190)
+        curves_box = QWidget(self)
+        curves_row = QHBoxLayout(curves_box)
+        curves_row.setContentsMargins(0, 0, 0, 0)
+        curves_row.addWidget(self.curves, 1)
+        curves_row.addWidget(self.metric_list)
+        self.tabs.addTab(curves_box, "Curves")
         self.tabs.addTab(self.confusion, "Confusion matrix")
         self.tabs.setDocumentMode(True)
 
@@ -131,6 +146,7 @@ class RunsPanel(QWidget):
         self.table.selectionModel().currentRowChanged.connect(lambda *_: self._show_confusion())
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._context_menu)
+        self.metric_list.itemChanged.connect(self._metric_ticked)
         self._landscapes: dict[str, Any] = {}  # run id → its open Loss Landscape window
         self.refresh()
         self._fit_columns()
@@ -145,22 +161,20 @@ class RunsPanel(QWidget):
         return self._timer.isActive()
 
     def refresh(self) -> None:
-        """Re-read the runs (keeping selection, sort and filter) and redraw the curves of active runs."""
+        """Re-read the runs written since the last refresh (keeping selection, sort and filter) and redraw the
+        curves of those that logged something new."""
         self._store.mark_crashed_runs()  # a run whose worker died is shown as crashed, not running forever
-        runs = self._store.list_runs(order_by="-created", limit=LIST_LIMIT)
-        selected = self.selected_run_ids()
-        current = self._current
-        self.model.set_runs(runs)
-        self._select(selected, current, notify=False)
+        if self.model.refresh() == "same":
+            return
         self._update_count()
-        active = any(r.status in ("running", "paused", "queued") for r in runs)  # queued: to see it start
+        active = self._store.has_active_runs()  # queued too: to see it start
         if active and not self._timer.isActive():
             self._timer.start()
         elif not active:
             self._timer.stop()
         self._update_overlays(force=False)  # only runs that logged something new are re-read
-        row = self.model.row_of(self._current) if self._current else -1
-        if row >= 0 and self.model.run(row).status != self._current_status:
+        run = self.model.run_by_id(self._current) if self._current else None
+        if run is not None and run.status != self._current_status:
             self._show_confusion()  # e.g. the current run has just finished
 
     def follow(self, run_id: str) -> None:
@@ -173,10 +187,9 @@ class RunsPanel(QWidget):
         from neuralforge_desktop.core.training.coach.stored import load_run_diagnostics
         from neuralforge_desktop.ui.training.diagnostics_views import DiagnosticsDialog
 
-        row = self.model.row_of(self._current) if self._current else -1
-        if row < 0:
+        run = self.model.run_by_id(self._current) if self._current else None
+        if run is None:
             return None
-        run = self.model.run(row)
         dialog = DiagnosticsDialog(load_run_diagnostics(self._store, run.id), run_label(run), self, self._theme)
         dialog.show()
         return dialog
@@ -185,7 +198,8 @@ class RunsPanel(QWidget):
         self.filter_edit.setText(text)
 
     def visible_run_ids(self) -> list[str]:
-        return [self.proxy.index(r, 0).data(RUN_ID_ROLE) for r in range(self.proxy.rowCount())]
+        """Every run the filter lets through, in table order (including rows not scrolled to yet)."""
+        return self.model.matching_ids()
 
     def selected_run_ids(self) -> list[str]:
         rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
@@ -193,6 +207,19 @@ class RunsPanel(QWidget):
 
     def select_runs(self, run_ids: list[str]) -> None:
         self._select(run_ids, run_ids[-1] if run_ids else None, notify=True)
+
+    def metric_choices(self) -> list[str]:
+        """The series offered beside the curves: every metric of the selected runs (and the defaults)."""
+        return [self.metric_list.item(i).text() for i in range(self.metric_list.count())]
+
+    def chosen_metrics(self) -> list[str]:
+        return list(self._chosen_metrics)
+
+    def choose_metrics(self, names: list[str]) -> None:
+        """Draw these series of the selected runs (as ticking them in the list does)."""
+        self._chosen_metrics = list(dict.fromkeys(names))
+        self._fill_metric_list()
+        self._update_overlays(force=True)
 
     def cell_text(self, run_id: str, column: str) -> str:
         row = self.model.row_of(run_id)
@@ -214,18 +241,13 @@ class RunsPanel(QWidget):
         selection = QItemSelection()
         last_col = len(COLUMNS) - 1
         for run_id in run_ids:
-            row = self.model.row_of(run_id)
-            if row < 0:
-                continue
-            proxy_row = self.proxy.mapFromSource(self.model.index(row, 0)).row()
-            if proxy_row >= 0:
-                selection.select(self.proxy.index(proxy_row, 0), self.proxy.index(proxy_row, last_col))
+            row = self.model.row_of(run_id)  # fetches the rows down to it
+            if row >= 0:
+                selection.select(self.model.index(row, 0), self.model.index(row, last_col))
         model.blockSignals(True)  # one overlay update below, not one per restored row
         model.select(selection, QItemSelectionModel.SelectionFlag.ClearAndSelect)
         if current is not None and (row := self.model.row_of(current)) >= 0:
-            index = self.proxy.mapFromSource(self.model.index(row, 0))
-            if index.isValid():
-                model.setCurrentIndex(index, QItemSelectionModel.SelectionFlag.NoUpdate)
+            model.setCurrentIndex(self.model.index(row, 0), QItemSelectionModel.SelectionFlag.NoUpdate)
         model.blockSignals(False)
         self.table.viewport().update()
         if notify:
@@ -235,18 +257,15 @@ class RunsPanel(QWidget):
         self.diagnostics_button.setEnabled(self._current is not None)
 
     def _filter_changed(self, text: str) -> None:
-        self.proxy.set_filter_text(text)
+        self.model.set_filter(text)
         self._update_count()
 
     def _update_count(self) -> None:
-        from neuralforge_desktop.core.store.usage import usage_sums
-
-        shown, total = self.proxy.rowCount(), self.model.rowCount()
-        text = f"{shown} of {total} runs" if shown != total else f"{total} runs"
-        visible = set(self.visible_run_ids())
-        _, used = usage_sums(r for r in self.model.runs() if r.id in visible)
-        if used.gpu_seconds > 0:  # what the runs shown took and cost (runs usage prints the same sums)
-            text += f" · {used.gpu_hours:,.2f} GPU-h" + (f" · cost {used.cost:,.2f}" if used.cost > 0 else "")
+        shown, total = len(self.model.matching_ids()), self.model.total()  # the store's true numbers
+        text = f"{shown:,} of {total:,} runs" if shown != total else f"{total:,} runs"
+        gpu_seconds, cost = self._store.run_usage_total(self.model.filter_text())
+        if gpu_seconds > 0:  # what the runs shown took and cost (runs usage prints the same sums)
+            text += f" · {gpu_seconds / 3600:,.2f} GPU-h" + (f" · cost {cost:,.2f}" if cost > 0 else "")
         self.count_label.setText(text)
 
     def _selection_changed(self, *_: Any) -> None:
@@ -255,13 +274,40 @@ class RunsPanel(QWidget):
         current = index.data(RUN_ID_ROLE) if index.isValid() else None
         self._current = current if current in ids else (ids[-1] if ids else None)
         self.diagnostics_button.setEnabled(self._current is not None)
+        self._fill_metric_list()
         self._update_overlays(force=True)
         self._show_confusion()
         self.runs_selected.emit(ids)
 
+    def _fill_metric_list(self) -> None:
+        """List the selected runs' metrics (the ticked ones first, then the rest by name), ticked as chosen."""
+        names: set[str] = set()
+        for run_id in self.selected_run_ids()[:MAX_OVERLAID]:
+            run = self.model.run_by_id(run_id)
+            names.update(run.metrics if run is not None else ())
+        ordered = [n for n in self._chosen_metrics if n in names or n in OVERLAY_METRICS]
+        ordered += sorted(names - set(ordered))
+        if ordered == self.metric_choices() and all(
+                (self.metric_list.item(i).checkState() == Qt.CheckState.Checked) == (n in self._chosen_metrics)
+                for i, n in enumerate(ordered)):
+            return
+        self.metric_list.blockSignals(True)
+        self.metric_list.clear()
+        for name in ordered:
+            item = QListWidgetItem(name, self.metric_list)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked if name in self._chosen_metrics else Qt.CheckState.Unchecked)
+        self.metric_list.blockSignals(False)
+
+    def _metric_ticked(self, item: QListWidgetItem) -> None:
+        name, ticked = item.text(), item.checkState() == Qt.CheckState.Checked
+        chosen = [n for n in self._chosen_metrics if n != name]
+        self._chosen_metrics = [*chosen, name] if ticked else chosen
+        self._update_overlays(force=True)
+
     def _update_overlays(self, force: bool) -> None:
         ids = self.selected_run_ids()[:MAX_OVERLAID]
-        runs = {r.id: r for r in self.model.runs() if r.id in ids}
+        runs = {run_id: run for run_id in ids if (run := self.model.run_by_id(run_id)) is not None}
         if force or set(ids) != set(self._overlaid):
             self.curves.clear()
             self._overlaid.clear()
@@ -273,7 +319,7 @@ class RunsPanel(QWidget):
             if self._overlaid.get(run_id) == stamp:
                 continue  # unchanged since drawn: a refresh of a finished run reads nothing
             label = run_label(run)
-            for name in OVERLAY_METRICS:
+            for name in self._chosen_metrics:
                 series = self._store.metric_history(run_id, name)
                 if len(series):
                     self.curves.add_series(label, name, series.steps, series.values)
@@ -282,12 +328,11 @@ class RunsPanel(QWidget):
 
     def _show_confusion(self) -> None:
         run_id = self._current
-        row = self.model.row_of(run_id) if run_id else -1
-        self._current_status = self.model.run(row).status if row >= 0 else None
-        if row < 0:
+        run = self.model.run_by_id(run_id) if run_id else None
+        self._current_status = run.status if run is not None else None
+        if run is None:
             self.confusion.set_confusion(None, "Select a finished classification run to see its confusion matrix.")
             return
-        run = self.model.run(row)
         if run.status != "finished":
             self.confusion.set_confusion(None, f"Run {run.name} is {run.status}: the confusion matrix is "
                                                "computed when a run finishes.")
@@ -316,12 +361,11 @@ class RunsPanel(QWidget):
         from neuralforge_desktop.ui.training.landscape_view import LandscapeView
 
         run_id = run_id or self._current
-        row = self.model.row_of(run_id) if run_id else -1
-        if run_id is None or row < 0:
+        run = self.model.run_by_id(run_id) if run_id else None
+        if run_id is None or run is None:
             return None
         view = self._landscapes.get(run_id)
         if view is None:
-            run = self.model.run(row)
             view = LandscapeView(self._store.path, run.id, run.name, runs_root(Path(self._store.path)) / run.id,
                                  self.window(), self._theme)
             self._landscapes[run_id] = view
@@ -330,7 +374,12 @@ class RunsPanel(QWidget):
         return view
 
     def _fit_columns(self) -> None:
-        self.table.resizeColumnsToContents()
+        # Sized to the header and a sample of rows: resizeColumnsToContents would build every row of the store
+        # and ask Qt to measure each cell.
         header = self.table.horizontalHeader()
-        for column in range(len(COLUMNS)):
-            header.resizeSection(column, max(header.sectionSize(column), 56))
+        cell_metrics, header_metrics = self.table.fontMetrics(), header.fontMetrics()
+        for column, name in enumerate(COLUMNS):
+            texts = self.model.sample_texts(column, WIDTH_SAMPLE_ROWS)
+            width = max([header_metrics.horizontalAdvance(name) + 28,  # room for the sort arrow
+                         *(cell_metrics.horizontalAdvance(text) + 14 for text in texts)])
+            header.resizeSection(column, max(56, min(width, 320)))
