@@ -9,6 +9,7 @@ import math
 import time
 from typing import Any
 
+from neuralforge_desktop.cli import interop_cmd
 from neuralforge_desktop.cli import option_types as opt
 from neuralforge_desktop.cli.fmt import plural, table
 from neuralforge_desktop.cli.graph_source import CliError
@@ -53,6 +54,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     use.add_argument("--json", action="store_true")
     add_store_arg(use)
     use.set_defaults(func=cmd_usage)
+    interop_cmd.add_parsers(rsub)  # export/import to MLflow and TensorBoard
 
 
 def _metric(run: Any, name: str) -> float | None:
