@@ -60,7 +60,7 @@ def _already_exported(client: Any, experiment_id: str, run_id: str) -> bool:
 
 def export_run(store: Store, client: Any, run: Run, experiment_id: str) -> tuple[str, int, int]:
     """One run into MLflow; returns (MLflow run id, metric points, artifacts)."""
-    from mlflow.entities import Metric, Param, RunTag
+    from mlflow.entities import Metric, Param
 
     tags = {**{k: str(v) for k, v in run.tags.items()}, RUN_ID_TAG: run.id, EXPERIMENT_TAG: run.experiment}
     if run.graph_sha256:

@@ -2,8 +2,8 @@
 
 One folder per run, ``DIR/<experiment>/<run name>-<run id>``, so TensorBoard lists the runs of an experiment
 together and two runs of one name stay apart. Every metric point becomes a scalar summary at its step and
-wall time; the run's params go in as one text summary (a Markdown table) so they travel with the curves. Exporting a run again replaces its
-event file.
+wall time; the run's params go in as one text summary (a Markdown table) so they travel with the curves.
+Exporting a run again replaces its event file.
 Written with TensorBoard's own event writer and protocol buffers (no TensorFlow, no torch needed).
 """
 

@@ -48,7 +48,8 @@ def graph_svg(graph: GraphSummary) -> str:
         parts.append(f'<rect x="{MARGIN}" y="{y}" width="{BOX_WIDTH}" height="{BOX_HEIGHT}" rx="6" fill="#eef3fb" '
                      'stroke="#7b93b8"/>')
         parts.append(f'<text x="{MARGIN + 10}" y="{y + 16}" font-size="12" font-weight="600" fill="#1d2733">'
-                     f'{escape(layer.name)} <tspan font-weight="400" fill="#4a5a6e">{escape(layer.type)}</tspan></text>')
+                     f'{escape(layer.name)} <tspan font-weight="400" fill="#4a5a6e">{escape(layer.type)}</tspan>'
+                     "</text>")
         detail = "  ".join(x for x in (layer.output_shape, "" if layer.params is None else f"{layer.params:,} params")
                            if x)
         if detail:

@@ -56,7 +56,8 @@ _PLOTS = """\
 metrics = sorted(curves["metric"].unique())
 if metrics:
     columns = min(2, len(metrics))
-    figure, axes = plt.subplots(math.ceil(len(metrics) / columns), columns, figsize=(6.5 * columns, 3.6 * math.ceil(len(metrics) / columns)), squeeze=False)
+    rows = math.ceil(len(metrics) / columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(6.5 * columns, 3.6 * rows), squeeze=False)
     for ax, metric in zip(axes.flat, metrics):
         for run_name, points in curves[curves["metric"] == metric].groupby("run", sort=False):
             ax.plot(points["step"], points["value"], label=str(run_name).replace("$", r"\\$"))
