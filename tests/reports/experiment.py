@@ -27,7 +27,8 @@ def build_experiment(path: Path) -> dict[str, str]:
     """Write the experiment into a new store at ``path``; returns run name → run id."""
     ids: dict[str, str] = {}
     graphs = {"mnist-cnn": _graph_text("mnist-cnn"), "tabular-mlp": _graph_text("tabular-mlp")}
-    plan = [("baseline", 0.01, 32, "mnist-cnn"), ("wide", 0.01, 128, "mnist-cnn"), (HOSTILE_NAME, 0.1, 64, "tabular-mlp")]
+    plan = [("baseline", 0.01, 32, "mnist-cnn"), ("wide", 0.01, 128, "mnist-cnn"),
+            (HOSTILE_NAME, 0.1, 64, "tabular-mlp")]
     with Store(path) as store:
         for index, (name, lr, hidden, graph) in enumerate(plan):
             text = graphs[graph]

@@ -6,9 +6,11 @@ from pathlib import Path
 
 import pytest
 
-nbformat = pytest.importorskip("nbformat")
+pytest.importorskip("nbformat")
 pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
+
+import nbformat
 
 from neuralforge_desktop.cli.main import main
 from neuralforge_desktop.core.reports.notebook_report import build_notebook, execute_notebook

@@ -46,7 +46,7 @@ def _all_runs(client: Any, experiment_id: str) -> list[Any]:
 
 
 def _artifact_files(client: Any, run_id: str, path: str | None = None) -> list[str]:
-    files = []
+    files: list[str] = []
     for info in client.list_artifacts(run_id, path):
         files.extend(_artifact_files(client, run_id, info.path) if info.is_dir else [info.path])
     return files
