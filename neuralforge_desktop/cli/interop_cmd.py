@@ -69,7 +69,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             skipped = f"; {len(summary.skipped)} already there" if summary.skipped else ""
             print(f"exported {len(summary.exported)} runs ({summary.points:,} metric points, {summary.artifacts} "
                   f"artifacts) to MLflow in {args.directory}{skipped}")
-            print(f"view them: mlflow ui --backend-store-uri {args.directory}")
+            print(f"view them: MLFLOW_ALLOW_FILE_STORE=true mlflow ui --backend-store-uri {args.directory}")
         else:
             from neuralforge_desktop.core.interop.tensorboard_export import export_to_tensorboard
 

@@ -14,8 +14,15 @@ from mlflow.tracking import MlflowClient
 from neuralforge_desktop.cli.main import main
 from neuralforge_desktop.core.interop.mlflow_export import RUN_ID_TAG, export_to_mlflow, tracking_uri
 from neuralforge_desktop.core.interop.mlflow_import import MLFLOW_RUN_TAG, import_from_mlflow
+from neuralforge_desktop.core.store.environment import canonical_json
 from neuralforge_desktop.core.store.sqlite_store import Store
 from tests.reports.experiment import EXPERIMENT, LOSS_STEPS, build_experiment
+
+
+@pytest.fixture(autouse=True)
+def _mlflow_reads_file_stores(monkeypatch: pytest.MonkeyPatch) -> None:
+    """MLflow's own client, as a user runs it on the exported directory (mlflow ui needs the same opt-in)."""
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +47,9 @@ def test_mlflow_reads_params_metrics_steps_tags_and_artifacts(exported: tuple[Pa
         for mlflow_run in found:
             run = store.get_run(mlflow_run.data.tags[RUN_ID_TAG])
             assert mlflow_run.info.status == "FINISHED"
-            assert mlflow_run.data.params == {k: str(v) for k, v in run.params.items()}
+            assert mlflow_run.data.params == {k: v if isinstance(v, str) else canonical_json(v)
+                                              for k, v in run.params.items()}
+            assert mlflow_run.data.params["kernel"] == "[3,3]" and mlflow_run.data.params["optimizer"] == "adam"
             assert mlflow_run.data.tags["dataset"] == "digits"
             for name in ("train/loss", "val/acc"):
                 history = sorted(client.get_metric_history(mlflow_run.info.run_id, name), key=lambda m: m.step)
@@ -93,7 +102,7 @@ def test_runs_made_with_mlflow_itself_import_and_export_skips_runs_already_there
     with Store(tmp_path / "store.db") as store:
         (imported,) = store.list_runs("made-elsewhere")
         assert (imported.name, imported.status, imported.params, imported.tags["team"]) == (
-            "sklearn-baseline", "failed", {"C": "0.5"}, "vision")
+            "sklearn-baseline", "failed", {"C": 0.5}, "vision")
         assert store.metric_history(imported.id, "accuracy").values.tolist() == pytest.approx([0.5, 0.6, 0.7, 0.8, 0.9])
     assert main(["runs", "export", "--to", "mlflow", str(tmp_path / "out"), *store_arg]) == 0
     assert main(["runs", "export", "--to", "mlflow", str(tmp_path / "out"), *store_arg]) == 0

@@ -4,10 +4,16 @@ Written with MLflow's own client, so the layout is whatever this MLflow version 
 per NeuralForge experiment (same name), one MLflow run per run with its params, every metric point (step,
 value, time), its tags and its artifacts. The NeuralForge run id goes into the tag ``neuralforge.run_id``;
 a run already exported to the directory is skipped, so exporting again adds only the new runs.
+
+MLflow 3 keeps its file store in maintenance mode and refuses it unless ``MLFLOW_ALLOW_FILE_STORE=true``;
+a directory of plain files is what other machines and ``mlflow ui`` read without a database, so the export
+and import opt in for their own duration (:func:`file_store_allowed`). ``mlflow ui`` needs the same
+variable to open the directory.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -16,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from neuralforge_desktop.core.store import batch
 from neuralforge_desktop.core.store.entities import Run
 from neuralforge_desktop.core.store.sqlite_store import Store
 
@@ -35,8 +42,31 @@ class ExportSummary:
     artifacts: int = 0
 
 
+ALLOW_FILE_STORE = "MLFLOW_ALLOW_FILE_STORE"
+
+
+@contextlib.contextmanager
+def file_store_allowed() -> Iterator[None]:
+    """Let MLflow open a file-based tracking directory while inside (the variable is put back after)."""
+    before = os.environ.get(ALLOW_FILE_STORE)
+    os.environ[ALLOW_FILE_STORE] = "true"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(ALLOW_FILE_STORE, None)
+        else:
+            os.environ[ALLOW_FILE_STORE] = before
+
+
 def tracking_uri(directory: str | os.PathLike[str]) -> str:
     return Path(directory).resolve().as_uri()
+
+
+def param_value_text(value: object) -> str:
+    """MLflow params are text: a string as it is, anything else as JSON (``true``, ``0.01``, ``[3, 3]``), which
+    the import reads back to the same value."""
+    return value if isinstance(value, str) else batch.param_text(value)
 
 
 def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
@@ -68,7 +98,7 @@ def export_run(store: Store, client: Any, run: Run, experiment_id: str) -> tuple
     started = run.started if run.started is not None else run.created
     created = client.create_run(experiment_id, start_time=int(started * 1000), tags=tags, run_name=run.name)
     mlflow_id = created.info.run_id
-    params = [Param(str(k), str(v)) for k, v in sorted(run.params.items())]
+    params = [Param(str(k), param_value_text(v)) for k, v in sorted(run.params.items())]
     for chunk in _chunks(params, PARAMS_PER_BATCH):
         client.log_batch(mlflow_id, params=chunk)
     points = 0
@@ -105,18 +135,19 @@ def export_to_mlflow(store: Store, directory: str | os.PathLike[str], runs: Iter
     from mlflow.tracking import MlflowClient
 
     Path(directory).mkdir(parents=True, exist_ok=True)
-    client = MlflowClient(tracking_uri=tracking_uri(directory))
     summary = ExportSummary()
     experiments: dict[str, str] = {}
-    for run in runs:
-        if run.experiment not in experiments:
-            experiments[run.experiment] = _experiment_id(client, run.experiment)
-        experiment_id = experiments[run.experiment]
-        if _already_exported(client, experiment_id, run.id):
-            summary.skipped.append(run.id)
-            continue
-        mlflow_id, points, artifacts = export_run(store, client, run, experiment_id)
-        summary.exported.append((run.id, mlflow_id))
-        summary.points += points
-        summary.artifacts += artifacts
+    with file_store_allowed():
+        client = MlflowClient(tracking_uri=tracking_uri(directory))
+        for run in runs:
+            if run.experiment not in experiments:
+                experiments[run.experiment] = _experiment_id(client, run.experiment)
+            experiment_id = experiments[run.experiment]
+            if _already_exported(client, experiment_id, run.id):
+                summary.skipped.append(run.id)
+                continue
+            mlflow_id, points, artifacts = export_run(store, client, run, experiment_id)
+            summary.exported.append((run.id, mlflow_id))
+            summary.points += points
+            summary.artifacts += artifacts
     return summary

@@ -4,10 +4,12 @@ Read with MLflow's own client: each MLflow run becomes a run in the NeuralForge 
 with its params, every metric point (step, value, time, through the store's batch API), its user tags and
 its artifacts. The MLflow run id is kept in the tag ``mlflow.run_id``; a run imported before is skipped.
 The store stamps a run's creation time itself: MLflow's start time is kept in the tag ``mlflow.start_time``.
+Params come back as the values the export wrote (JSON text → number, boolean, list); other text stays text.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -16,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from neuralforge_desktop.core.interop.mlflow_export import RUN_ID_TAG, tracking_uri
+from neuralforge_desktop.core.interop.mlflow_export import RUN_ID_TAG, file_store_allowed, tracking_uri
 from neuralforge_desktop.core.store.entities import MetricSeries, RunStatus
 from neuralforge_desktop.core.store.sqlite_store import Store
 
@@ -33,6 +35,16 @@ class ImportSummary:
     skipped: list[str] = field(default_factory=list)
     points: int = 0
     artifacts: int = 0
+
+
+def param_value(text: str) -> Any:
+    """An MLflow param (always text) as a value: JSON numbers, booleans, lists and objects become those
+    (``"0.01"`` → 0.01, as the export writes them); anything else stays the text it is."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text
+    return text if isinstance(value, str) else value
 
 
 def _all_runs(client: Any, experiment_id: str) -> list[Any]:
@@ -66,7 +78,8 @@ def import_run(store: Store, client: Any, mlflow_run: Any, experiment: str) -> t
     tags.update({MLFLOW_RUN_TAG: info.run_id, IMPORTED_TAG: "mlflow", START_TAG: str(info.start_time)})
     name = info.run_name or data.tags.get("mlflow.runName") or None
     status = STORE_STATUS.get(info.status, "stopped")  # a run still RUNNING elsewhere is no process of ours
-    run = store.create_run(experiment, name, params=dict(data.params), tags=tags, environment={}, status=status)
+    params = {k: param_value(v) for k, v in data.params.items()}
+    run = store.create_run(experiment, name, params=params, tags=tags, environment={}, status=status)
     series = [_series(client, info.run_id, key) for key in sorted(data.metrics)]
     if series:
         store.log_batch(run.id, metrics=series)
@@ -90,17 +103,18 @@ def import_from_mlflow(store: Store, directory: str | os.PathLike[str],
 
     if not Path(directory).is_dir():
         raise FileNotFoundError(2, "no MLflow tracking directory", str(directory))
-    client = MlflowClient(tracking_uri=tracking_uri(directory))
     summary = ImportSummary()
-    for experiment in client.search_experiments():
-        if experiments and experiment.name not in experiments:
-            continue
-        for mlflow_run in _all_runs(client, experiment.experiment_id):
-            if store.list_runs(tags={MLFLOW_RUN_TAG: mlflow_run.info.run_id}, limit=1):
-                summary.skipped.append(mlflow_run.info.run_id)
+    with file_store_allowed():
+        client = MlflowClient(tracking_uri=tracking_uri(directory))
+        for experiment in client.search_experiments():
+            if experiments and experiment.name not in experiments:
                 continue
-            run_id, points, artifacts = import_run(store, client, mlflow_run, experiment.name)
-            summary.imported.append((mlflow_run.info.run_id, run_id))
-            summary.points += points
-            summary.artifacts += artifacts
+            for mlflow_run in _all_runs(client, experiment.experiment_id):
+                if store.list_runs(tags={MLFLOW_RUN_TAG: mlflow_run.info.run_id}, limit=1):
+                    summary.skipped.append(mlflow_run.info.run_id)
+                    continue
+                run_id, points, artifacts = import_run(store, client, mlflow_run, experiment.name)
+                summary.imported.append((mlflow_run.info.run_id, run_id))
+                summary.points += points
+                summary.artifacts += artifacts
     return summary

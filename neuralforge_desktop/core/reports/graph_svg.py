@@ -50,8 +50,8 @@ def graph_svg(graph: GraphSummary) -> str:
         parts.append(f'<text x="{MARGIN + 10}" y="{y + 16}" font-size="12" font-weight="600" fill="#1d2733">'
                      f'{escape(layer.name)} <tspan font-weight="400" fill="#4a5a6e">{escape(layer.type)}</tspan>'
                      "</text>")
-        detail = "  ".join(x for x in (layer.output_shape, "" if layer.params is None else f"{layer.params:,} params")
-                           if x)
+        counted = f"{layer.params:,} params" if layer.params else ""  # "0 params" on every activation is noise
+        detail = "  ·  ".join(x for x in (layer.output_shape, counted) if x)
         if detail:
             parts.append(f'<text x="{MARGIN + 10}" y="{y + 31}" font-size="11" fill="#5b6776">{escape(detail)}</text>')
     parts.append("</svg>")

@@ -32,8 +32,8 @@ h1 { font-size: 26px; margin-bottom: 2px; } h2 { font-size: 19px; margin-top: 30
 padding-bottom: 4px; } h3 { font-size: 15px; }
 .meta { color: #5b6776; font-size: 13px; }
 .plots { display: flex; flex-wrap: wrap; gap: 14px; }
-.plot { border: 1px solid #d8dee6; border-radius: 6px; padding: 6px; background: #fff; }
-.plot img { display: block; width: 560px; max-width: 100%; height: auto; }
+.plot { border: 1px solid #d8dee6; border-radius: 6px; padding: 6px; background: #fff; margin: 0; }
+.plot img { display: block; width: 550px; max-width: 100%; height: auto; }
 table { border-collapse: collapse; font-size: 13px; margin: 8px 0; }
 th, td { border: 1px solid #d8dee6; padding: 4px 8px; text-align: left; vertical-align: top; }
 th { background: #f3f6fa; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
