@@ -36,6 +36,7 @@ NOTE_ROLE = Qt.ItemDataRole.UserRole
 
 def _summary(note: Note) -> str:
     first = next((line.strip("# ").strip() for line in note.text.splitlines() if line.strip()), "")
+    first = first.replace("**", "").replace("`", "")  # the list shows plain words; the preview shows Markdown
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(note.created))
     where = "  (run)" if note.run_id else ""
     return f"{when}  {note.kind}{where}\n{first[:70]}"
@@ -57,6 +58,9 @@ class NotesPanel(QDialog):
         self.target.setObjectName("notes_target")
         self.notes = QListWidget()
         self.notes.setObjectName("notes_list")
+        self.notes.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.notes.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.notes.setSpacing(3)
         self.kind = QComboBox()
         self.kind.addItems(list(NOTE_KINDS))
         self.editor = QPlainTextEdit()
