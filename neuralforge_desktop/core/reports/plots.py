@@ -21,9 +21,7 @@ def plain_label(text: str) -> str:
 def metric_figure_png(metric: str, curves: list[tuple[str, MetricSeries]], *, width: float = 6.4,
                       height: float = 3.4, dpi: int = 110) -> bytes:
     """A PNG of ``metric`` against step, one line per ``(run name, points)``."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
+    # A bare Figure draws with Agg when saved: no pyplot, so no GUI backend is chosen for the process.
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(width, height), dpi=dpi)
