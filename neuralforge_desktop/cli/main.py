@@ -26,8 +26,10 @@ from neuralforge_desktop.cli import (
     hosts_cmd,
     import_cmd,
     layers_cmd,
+    notes_cmd,
     profile_cmd,
     queue_cmd,
+    report_cmd,
     runs_cmd,
     start_cmd,
     summary_cmd,
@@ -115,6 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     import_cmd.add_parsers(sub)
     sync_cmd.add_parsers(sub)
     components_cmd.add_parsers(sub)
+    notes_cmd.add_parsers(sub)
+    report_cmd.add_parsers(sub)
     _add_debug_everywhere(parser)
     return parser
 

@@ -10,6 +10,7 @@ import math
 import time
 from typing import Any
 
+from neuralforge_desktop.cli import interop_cmd
 from neuralforge_desktop.cli import option_types as opt
 from neuralforge_desktop.cli.fmt import plural, table
 from neuralforge_desktop.cli.graph_source import CliError
@@ -59,6 +60,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     from neuralforge_desktop.cli import compare_cmd
 
     compare_cmd.add_parsers(rsub)
+    interop_cmd.add_parsers(rsub)  # export/import to MLflow and TensorBoard
 
 
 def _metric(run: Any, name: str) -> float | None:

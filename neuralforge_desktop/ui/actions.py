@@ -84,6 +84,8 @@ class WindowActions:
         train_menu = bar.addMenu("&Train")
         self.add(train_menu, "train.hosts", "Remote &Hosts…", w.show_hosts,
                  tip="The machines runs can train on over SSH: add, probe, bootstrap, remove")
+        self.add(train_menu, "train.notes", "Experiment &Notes…", w.show_notes,
+                 tip="Hypotheses and observations on an experiment or the run chosen in the Runs panel")
         help_menu = bar.addMenu("&Help")
         self.add(help_menu, "help.tutorial", "&First Steps Tutorial", w.start_tutorial,
                  tip="Build and train an MNIST digit classifier in five guided steps")

@@ -513,6 +513,16 @@ class MainWindow(QMainWindow):
             self.palette_panel.tree().scrollToItem(item)
         self.show_message(f"Added {type_name} to the palette (Custom); double-click it to place it")
 
+    def show_notes(self) -> QWidget:
+        """Train ▸ Experiment Notes…: on the run chosen in the Runs panel, else on an experiment."""
+        from neuralforge_desktop.ui.training.notes_panel import NotesPanel
+
+        dialog = NotesPanel(self.store_path, run_id=self._preview_run(), parent=self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        self.notes_dialog = dialog
+        return dialog
+
     def show_hosts(self) -> QWidget:
         """Train ▸ Remote Hosts…: non-modal; the Train panel's Run on follows what changes there."""
         from neuralforge_desktop.ui.dialogs.hosts import HostsDialog

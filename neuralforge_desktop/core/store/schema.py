@@ -23,6 +23,8 @@ Migrations are never edited once released: a change is a new function appended t
 * v5: ``runs.revision``: a store-wide change counter, set by triggers on every write to a run, its params,
   tags or latest metrics, so a view of the runs re-reads only those changed since it last looked
   (:meth:`Store.run_changes`); indexes for listing all runs by creation time and by revision.
+* v6: ``notes``: the experiment notebook, timestamped Markdown notes (hypothesis, observation or note) on an
+  experiment or on a run (see :mod:`.notes`).
 """
 
 from __future__ import annotations
@@ -179,6 +181,22 @@ _V5 = (
 )
 
 
+_V6 = (
+    # A note belongs to exactly one experiment or one run, and goes with it when that is deleted.
+    """CREATE TABLE notes (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        experiment_id TEXT REFERENCES experiments(id) ON DELETE CASCADE,
+        run_id TEXT REFERENCES runs(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL CHECK (kind IN ('hypothesis', 'observation', 'note')),
+        text TEXT NOT NULL,
+        created REAL NOT NULL,
+        updated REAL NOT NULL,
+        CHECK ((experiment_id IS NULL) != (run_id IS NULL)))""",
+    "CREATE INDEX notes_by_experiment ON notes (experiment_id, created)",
+    "CREATE INDEX notes_by_run ON notes (run_id, created)",
+)
+
+
 def _run_all(conn: sqlite3.Connection, statements: Sequence[str]) -> None:
     # executescript() would COMMIT first and break the one-transaction guarantee; run statements one by one.
     for statement in statements:
@@ -212,12 +230,17 @@ def _v5(conn: sqlite3.Connection) -> None:
     _run_all(conn, _V5)
 
 
+def _v6(conn: sqlite3.Connection) -> None:
+    _run_all(conn, _V6)
+
+
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial schema", _v1),
     (2, "latest_metrics table; status and tag indexes", _v2),
     (3, "queue table", _v3),
     (4, "diagnostics table", _v4),
     (5, "run revisions for incremental refresh; runs by creation time", _v5),
+    (6, "notes table", _v6),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
