@@ -72,6 +72,7 @@ class SweepWatch:
     def trial_graph_file(self, number: int) -> Path:
         """Write trial ``number``'s graph into the sweep's folder (``trials/trial-N.nfg``) and return its path."""
         spec, study = self._open()
+        (self.folder / "trials").mkdir(exist_ok=True)
         return write_trial_graph(spec, self._graph, study, number, self.folder / "trials" / f"trial-{number}.nfg")
 
     def log_tail(self, lines: int = 5) -> str:
