@@ -82,7 +82,7 @@ class WindowActions:
         self._edit_menu(bar.addMenu("&Edit"))
         self._view_menu(bar.addMenu("&View"))
         train_menu = bar.addMenu("&Train")
-        self.add(train_menu, "train.sweep", "S&weep…", w.show_sweep_dialog,
+        self.add(train_menu, "train.sweep", "&Sweep…", w.show_sweep_dialog,
                  tip="Train many variants of this graph with settings drawn from a search space (Optuna)")
         self.add(train_menu, "train.sweeps", "S&weeps…", w.show_sweeps,
                  tip="Open a sweep's trials, best so far, importance and Pareto front")

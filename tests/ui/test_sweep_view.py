@@ -20,7 +20,7 @@ from neuralforge_desktop.core.sweeps.follow import SweepLaunch, SweepWatch, list
 from neuralforge_desktop.core.sweeps.sweep_file import sweep_dir
 from neuralforge_desktop.ui.main_window import MainWindow
 from neuralforge_desktop.ui.settings import Settings
-from neuralforge_desktop.ui.training.sweep_view import SweepView, number_text
+from neuralforge_desktop.ui.training.sweep_view import SweepChooser, SweepView, number_text
 
 from training_graphs import digits_mlp
 
@@ -29,16 +29,51 @@ SWEEP_ID = "viewtest"
 SPACE = "lr: {log_uniform: [1e-3, 3e-2]}\nfc1.out_features: [16, 32]\n"
 
 
+class Sweep:
+    def __init__(self, store, process) -> None:
+        self.store, self.process = store, process
+
+    def finished(self):
+        assert self.process.wait(timeout=240) == 0, SweepWatch(self.store, SWEEP_ID).log_tail(20)
+        return self.store
+
+
 @pytest.fixture(scope="module")
-def finished_sweep(tmp_path_factory):
-    """Three trials, two at once, of the digits MLP (one epoch on 200 examples), run to the end."""
+def sweep(tmp_path_factory):
+    """Three trials, two at once, of the digits MLP (one epoch on 200 examples), started as the dialog starts
+    one; the first test follows it while it runs, the others wait for its end."""
     folder = tmp_path_factory.mktemp("sweep")
     store = folder / "store.db"
     launch = SweepLaunch(store, SWEEP_ID, "digits", trials=3, parallel=2, pruner="none",
                          train_args=["--epochs", "1", "--limit", "200", "--batch-size", "32"])
-    process = start_sweep(launch, dumps(digits_mlp()), SPACE)
-    assert process.wait(timeout=240) == 0, SweepWatch(store, SWEEP_ID).log_tail(20)
-    return store
+    sweep = Sweep(store, start_sweep(launch, dumps(digits_mlp()), SPACE))
+    yield sweep
+    if sweep.process.poll() is None:
+        sweep.process.kill()
+        sweep.process.wait()
+
+
+@pytest.fixture
+def finished_sweep(sweep):
+    return sweep.finished()
+
+
+def test_the_view_follows_the_running_sweep_until_it_ends(sweep, qtbot):
+    view = SweepView(sweep.store, SWEEP_ID, sweep.process)
+    qtbot.addWidget(view)
+    states_seen: set[str] = set()
+
+    def all_told() -> bool:
+        if view.summary is not None:
+            states_seen.update(t["state"] for t in view.summary["trials"])
+        return (sweep.process.poll() is not None and view.summary is not None
+                and view.summary["counts"] == {"complete": 3})
+
+    qtbot.waitUntil(all_told, timeout=240_000)  # the view's own timer reads the journal as it grows
+    assert "running" in states_seen  # it showed trials before they finished (a trial takes seconds, a poll 1 s)
+    qtbot.waitUntil(lambda: not view.stop_button.isEnabled(), timeout=5_000)
+    assert "the sweep process has ended" in view.status.text()
+    assert view.table.rowCount() == 3
 
 
 def study_trials(store):
@@ -98,9 +133,12 @@ def test_double_clicking_a_trial_opens_its_run_and_its_graph(finished_sweep, qtb
     window.deleteLater()
 
 
-def test_sweep_show_and_the_chooser_list_the_same_sweep(finished_sweep, capsys):
+def test_sweep_show_and_the_chooser_list_the_same_sweep(finished_sweep, capsys, qtbot):
     assert main(["sweep", "show", SWEEP_ID, "--json", "--store", str(finished_sweep)]) == 0
     data = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert [p["trial"] for p in data["best_so_far"]] == sorted(t["number"] for t in data["trials"])
     assert [row["sweep"] for row in list_sweeps(finished_sweep)] == [SWEEP_ID]
     assert list_sweeps(finished_sweep)[0]["space"] == ["lr", "fc1.out_features"]
+    chooser = SweepChooser(finished_sweep)  # Train ▸ Sweeps…: the sweeps beside the store, newest first
+    qtbot.addWidget(chooser)
+    assert chooser.list.count() == 1 and chooser.chosen() == SWEEP_ID

@@ -54,8 +54,10 @@ def suggest_node_range(graph: Graph, node_id: str, field_name: str) -> Any:
     if spec.kind == "float" and isinstance(value, int | float) and not isinstance(value, bool):
         if value <= 0:
             return {"uniform": _bounded(0.0, float(spec.maximum or 1.0), spec.minimum, spec.maximum)}
-        low, high = _bounded(value / 2, value * 2, spec.minimum, spec.maximum)
-        return {"uniform": [low, high]}
+        high = value * 2
+        if spec.maximum is not None and high >= spec.maximum:  # halfway to the bound, not the bound itself
+            high = (value + spec.maximum) / 2  # (a dropout of 1 drops everything)
+        return {"uniform": _bounded(value / 2, high, spec.minimum, spec.maximum)}
     return [value]
 
 
