@@ -20,14 +20,14 @@ COST_AXES = {"macs": "MACs per example", "params": "parameters", "latency_ms": "
 
 
 class BestSoFarPlot:
-    """Each completed trial's objective (dots) and the best so far (a step line), over the trial number."""
+    """Each completed trial's objective (dots) and the best so far (a line), over the trial number."""
 
     def __init__(self, parent: QWidget, colors: PlotColors) -> None:
         self.widget = themed_plot(parent, colors, "objective", "trial")
         self.widget.setObjectName("sweep_best_so_far")
         self.widget.getPlotItem().setTitle("Best so far")
         self.values = self.widget.plot([], [], pen=None, symbol="o", symbolSize=7, name="trial")
-        self.best = self.widget.plot([], [], stepMode="right", symbol=None, name="best so far")
+        self.best = self.widget.plot([], [], symbol=None, name="best so far")  # as Optuna draws its history
         self.set_colors(colors)
 
     def set_colors(self, colors: PlotColors) -> None:
