@@ -174,13 +174,13 @@ def start_sweep(launch: SweepLaunch, graph_text: str, space_text: str) -> subpro
 
 
 def stop_sweep(process: subprocess.Popen[bytes]) -> None:
-    """Stop a sweep started by :func:`start_sweep` as Ctrl+C stops one in a terminal (its whole process
-    group): the running trials stop at a checkpoint and ``sweep resume`` continues them."""
+    """Stop a sweep started by :func:`start_sweep` as Ctrl+C stops one: the sweep process stops its running
+    trials at a checkpoint (through their control files) and ``sweep resume`` continues them."""
     import signal
 
     if process.poll() is not None:
         return
     if os.name == "posix":
-        os.killpg(process.pid, signal.SIGINT)
-    else:
+        process.send_signal(signal.SIGINT)
+    else:  # no Ctrl+C to send to a process without a console: the trials' runs end as crashed
         process.terminate()
