@@ -99,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     view = SweepView(store, sweep_id, theme="dark")
     view.resize(*VIEW_SIZE)
     view.show()
+    deadline = time.monotonic() + 120
+    while not (view.summary or {}).get("importance") and time.monotonic() < deadline:  # from a child process
+        settle(app)
     settle(app)
     view.grab().save(str(out / "sweep-view.png"))
     dialog_shot(app, out / "sweep-dialog.png")

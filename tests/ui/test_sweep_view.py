@@ -104,7 +104,10 @@ def test_the_view_shows_every_trial_and_the_studys_best_so_far(finished_sweep, q
     assert list(x) == [t.number for t in done]
     assert list(y) == pytest.approx(expected)
     assert y[-1] == pytest.approx(max(t.values[0] for t in done))
-    assert view.importance_plot.bars.opts["width"]  # two settings, three completed trials: importance known
+    # importance comes from `sweep show --json` in a child process: two settings, three completed trials
+    qtbot.waitUntil(lambda: bool(view.summary["importance"]), timeout=60_000)
+    assert set(view.summary["importance"]) == {"lr", "fc1.out_features"}
+    assert list(view.importance_plot.bars.opts["width"]) == sorted(view.summary["importance"].values())
     assert len(view.parallel_plot.lines) == 3
     assert view.refresh() is False  # the journal did not grow: nothing is read again
 

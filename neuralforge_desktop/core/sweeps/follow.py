@@ -3,7 +3,9 @@ the study journal grew, and start ``neuralforge sweep`` in its own process.
 
 Reading goes through one Optuna storage kept open: Optuna's journal storage replays only the lines appended
 since its last read, so a poll of an unchanged sweep costs one ``stat`` and a poll of a grown one costs the new
-lines (plus the importance, recomputed only when another trial completed)."""
+lines (plus the importance, recomputed only when another trial completed; a viewer that must not wait for
+Optuna's importance evaluator to load scikit-learn, seconds on first use, asks ``sweep show`` for it in
+another process instead)."""
 
 from __future__ import annotations
 
@@ -31,8 +33,9 @@ class SweepWatch:
     """A sweep on disk, read on demand. :meth:`poll` returns the summary (as ``sweep show --json`` prints
     it) when something changed since the last poll, else None."""
 
-    def __init__(self, store_path: str | os.PathLike[str], sweep_id: str) -> None:
+    def __init__(self, store_path: str | os.PathLike[str], sweep_id: str, with_importance: bool = True) -> None:
         self.store_path = Path(store_path)
+        self.with_importance = with_importance
         self.sweep_id = sweep_id
         self.folder = sweep_dir(self.store_path, sweep_id)
         self._spec: SweepSpec | None = None
@@ -62,9 +65,21 @@ class SweepWatch:
         complete = sum(1 for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE")
         if complete != self._complete:
             self._complete = complete
-            self._importance = param_importance(study, spec.objective_value.direction == "maximize")
+            self._importance = (param_importance(study, spec.objective_value.direction == "maximize")
+                                if self.with_importance else self._importance)
         self.summary = summarize(spec, study, importance=self._importance)
         return self.summary
+
+    @property
+    def complete(self) -> int:
+        """Completed trials at the last poll."""
+        return max(self._complete, 0)
+
+    def set_importance(self, importance: dict[str, float] | None, note: str | None) -> None:
+        """Importance computed elsewhere (``sweep show --json``), kept for the next summaries."""
+        self._importance = (importance, note)
+        if self.summary is not None:
+            self.summary = {**self.summary, "importance": importance, "importance_note": note}
 
     def spec(self) -> SweepSpec:
         return self._open()[0]

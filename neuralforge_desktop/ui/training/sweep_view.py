@@ -3,17 +3,20 @@ coordinates, objective against cost with the Pareto front).
 
 The sweep runs in its own process (``neuralforge sweep``, started by the Sweep dialog or from a terminal);
 this view only reads what that process saves: a timer polls a :class:`SweepWatch`, which re-reads the study
-journal only when it grew. Double-clicking a trial asks for its run (``run_requested``) and writes its graph
+journal only when it grew. Parameter importance (Optuna's evaluator loads scikit-learn: seconds the first
+time) comes from ``neuralforge sweep show --json`` in a child process, asked again when another trial
+completed. Double-clicking a trial asks for its run (``run_requested``) and writes its graph
 for the editor (``graph_requested``)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QModelIndex, QProcess, QProcessEnvironment, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -35,6 +38,7 @@ from PySide6.QtWidgets import (
 
 from neuralforge_desktop.core.errors import UserError
 from neuralforge_desktop.core.sweeps.follow import SweepWatch, list_sweeps, stop_sweep
+from neuralforge_desktop.core.training.child_python import child_environment, python_command, run_main_code
 from neuralforge_desktop.ui.theme import DEFAULT_THEME, plot_colors
 from neuralforge_desktop.ui.training.sweep_plots import (
     COST_AXES,
@@ -70,8 +74,10 @@ class SweepView(QWidget):
         super().__init__(parent)
         self.setObjectName("sweep_view")
         self.setWindowTitle(f"Sweep {sweep_id}")
-        self.watch = SweepWatch(store_path, sweep_id)
+        self.watch = SweepWatch(store_path, sweep_id, with_importance=False)
         self.process = process
+        self._importance_process: QProcess | None = None
+        self._importance_for = -1  # the completed trials the importance shown (or asked for) counts
         self.summary: dict[str, Any] | None = None
         self._param_names: list[str] = []
         colors = plot_colors(theme)
@@ -159,6 +165,7 @@ class SweepView(QWidget):
         self.importance_plot.update(summary)
         self.parallel_plot.update(summary, self.watch.spec().space)
         self.pareto_plot.update(summary)
+        self._ask_importance()
         return True
 
     def stop(self) -> None:
@@ -196,7 +203,48 @@ class SweepView(QWidget):
 
     def closeEvent(self, event: Any) -> None:  # Qt names this method
         self.timer.stop()  # the sweep goes on without a viewer; Sweeps… opens it again
+        if self._importance_process is not None:
+            self._importance_process.kill()
+            self._importance_process.waitForFinished(2000)
         super().closeEvent(event)
+
+    def _ask_importance(self) -> None:
+        complete = self.watch.complete
+        if complete == self._importance_for or self._importance_process is not None:
+            return
+        self._importance_for = complete
+        if complete < 2:
+            self._take_importance(None, f"needs at least 2 completed trials ({complete} so far)")
+            return
+        process = QProcess(self)
+        environment = QProcessEnvironment()
+        for key, value in child_environment().items():
+            environment.insert(key, value)
+        process.setProcessEnvironment(environment)
+        process.finished.connect(lambda _code, _status: self._importance_done(process))
+        program, *arguments = python_command(run_main_code("neuralforge_desktop.cli.main"), "sweep", "show",
+                                             self.watch.sweep_id, "--json", "--store", str(self.watch.store_path))
+        self._importance_process = process
+        process.start(program, arguments)
+
+    def _importance_done(self, process: QProcess) -> None:
+        self._importance_process = None
+        output = bytes(process.readAllStandardOutput().data()).decode("utf-8", errors="replace").strip()
+        process.deleteLater()
+        try:
+            data = json.loads(output.splitlines()[-1])
+            self._take_importance(data["importance"], data["importance_note"])
+        except (IndexError, ValueError, KeyError, TypeError):
+            error = bytes(process.readAllStandardError().data()).decode("utf-8", errors="replace").strip()
+            self._take_importance(None, f"could not be computed: {error or 'no output'}")
+        if self.watch.complete != self._importance_for:  # more trials completed meanwhile
+            self._ask_importance()
+
+    def _take_importance(self, importance: dict[str, float] | None, note: str | None) -> None:
+        self.watch.set_importance(importance, note)
+        self.summary = self.watch.summary
+        if self.summary is not None:
+            self.importance_plot.update(self.summary)
 
     # -- internals ---------------------------------------------------------------------------------------
     def _show_counts(self, summary: dict[str, Any] | None) -> None:
