@@ -69,6 +69,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", metavar="NAME", help="train the trials on a registered host over SSH")
     add_config_args(p)
     p.add_argument("--experiment", type=opt.non_empty, metavar="NAME", help="default: sweep-ID")
+    p.add_argument("--id", type=opt.non_empty, metavar="ID", dest="sweep_id",
+                   help="the new sweep's id (default: a random one); letters, digits, - and _")
     p.add_argument("--json", action="store_true", help="print the results as one JSON line (no progress)")
     add_store_arg(p)
     p.set_defaults(func=cmd_sweep)
@@ -103,7 +105,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     from neuralforge_desktop.cli.train_cmds import check_code, check_dataset, check_graph_fits_dataset, config_from_args
     from neuralforge_desktop.core.sweeps.space import parse_space_text
-    from neuralforge_desktop.core.sweeps.sweep_file import Objective, SweepSpec, new_sweep_id, save_sweep
+    from neuralforge_desktop.core.sweeps.sweep_file import Objective, SweepSpec, save_sweep
     from neuralforge_desktop.core.sweeps.variant import Budget, check_budget_reachable
 
     graph = load_graph_arg(args.graph)
@@ -133,7 +135,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if budget.bounded:
         _note(args, f"budget: {plural(fitting, 'variant')} of those checked fit {_budget_text(budget)}")
     host = _host(args)
-    sweep_id = new_sweep_id()
+    sweep_id = _new_id(args.sweep_id, Path(store.path))
     spec = SweepSpec(id=sweep_id, graph_name=graph.name, space=space.raw, config=config.to_json(), trials=trials,
                      parallel=args.parallel, sampler=sampler, pruner=args.pruner, objective=args.objective,
                      budget=budget.to_json() if budget.bounded else {},
@@ -146,6 +148,20 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     _note(args, f"sweep {sweep_id}: {plural(trials, 'trial')} of {graph.name} on {args.dataset}, {args.parallel} at "
           f"once, {sampler} sampler, objective {spec.objective}; experiment {spec.experiment}")
     return _run_and_print(args, spec, graph, store, study)
+
+
+def _new_id(wanted: str | None, store_path: Path) -> str:
+    """``--id`` (the app names the sweep before it starts, to follow it), refused if taken or not a plain name."""
+    from neuralforge_desktop.core.sweeps.sweep_file import list_sweep_ids, new_sweep_id
+
+    if wanted is None:
+        return new_sweep_id()
+    if not all(c.isalnum() or c in "-_" for c in wanted):
+        raise CliError(f"--id {wanted!r}: use letters, digits, - and _ only")
+    if wanted in list_sweep_ids(store_path):
+        raise CliError(f"--id {wanted}: a sweep with that id exists; continue it with `neuralforge sweep resume "
+                       f"{wanted}`")
+    return wanted
 
 
 def cmd_resume(args: argparse.Namespace) -> int:

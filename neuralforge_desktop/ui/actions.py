@@ -82,6 +82,10 @@ class WindowActions:
         self._edit_menu(bar.addMenu("&Edit"))
         self._view_menu(bar.addMenu("&View"))
         train_menu = bar.addMenu("&Train")
+        self.add(train_menu, "train.sweep", "&Sweep…", w.show_sweep_dialog,
+                 tip="Train many variants of this graph with settings drawn from a search space (Optuna)")
+        self.add(train_menu, "train.sweeps", "S&weeps…", w.show_sweeps,
+                 tip="Open a sweep's trials, best so far, importance and Pareto front")
         self.add(train_menu, "train.hosts", "Remote &Hosts…", w.show_hosts,
                  tip="The machines runs can train on over SSH: add, probe, bootstrap, remove")
         self.add(train_menu, "train.notes", "Experiment &Notes…", w.show_notes,

@@ -534,6 +534,18 @@ class MainWindow(QMainWindow):
         self.hosts_dialog = dialog
         return dialog
 
+    def show_sweep_dialog(self) -> QWidget:
+        """Train ▸ Sweep…: a search space over the open graph; the sweep runs in its own process."""
+        from neuralforge_desktop.ui.dialogs.sweep_dialog import open_sweep_dialog
+
+        return open_sweep_dialog(self)
+
+    def show_sweeps(self, sweep_id: str | None = None) -> QWidget | None:
+        """Train ▸ Sweeps…: a sweep (chosen from those beside the store) in a Sweep view."""
+        from neuralforge_desktop.ui.training.sweep_view import open_sweep_view
+
+        return open_sweep_view(self, sweep_id)
+
     def show_about(self) -> QMessageBox:
         box = QMessageBox(QMessageBox.Icon.Information, f"About {APP_TITLE}",
                           f"<b>{APP_TITLE} {__version__}</b><br>Design neural networks as graphs, see every "

@@ -90,7 +90,8 @@ def test_importing_the_sweep_modules_loads_no_optuna_torch_or_qt():
     import sys
 
     probe = ("import sys\nimport neuralforge_desktop.core.sweeps.driver, neuralforge_desktop.core.sweeps.results\n"
-             "import neuralforge_desktop.cli.sweep_cmd\n"
+             "import neuralforge_desktop.cli.sweep_cmd, neuralforge_desktop.core.sweeps.follow\n"
+             "import neuralforge_desktop.core.sweeps.suggest\n"
              "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in "
              "{'optuna', 'yaml', 'torch', 'PySide6', 'sqlalchemy'})))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.strip()

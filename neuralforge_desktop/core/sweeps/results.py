@@ -35,7 +35,10 @@ def trial_row(trial: Any) -> dict[str, Any]:
             or trial.user_attrs.get("interrupted")}
 
 
-def summarize(spec: SweepSpec, study: Any) -> dict[str, Any]:
+def summarize(spec: SweepSpec, study: Any,
+              importance: tuple[dict[str, float] | None, str | None] | None = None) -> dict[str, Any]:
+    """Everything a sweep found so far. ``importance`` (as :func:`param_importance` returns it) skips computing
+    it again: a viewer that polls a running sweep only recomputes it when another trial completed."""
     trials = [trial_row(t) for t in study.get_trials(deepcopy=False)]
     complete = [t for t in trials if t["state"] == "complete"]
     maximize = spec.objective_value.direction == "maximize"
@@ -43,13 +46,26 @@ def summarize(spec: SweepSpec, study: Any) -> dict[str, Any]:
     counts: dict[str, int] = {}
     for t in trials:
         counts[t["state"]] = counts.get(t["state"], 0) + 1
-    importance, note = param_importance(study, maximize)
+    found, note = importance if importance is not None else param_importance(study, maximize)
     return {"sweep": spec.id, "experiment": spec.experiment, "objective": spec.objective,
             "objectives": [spec.objective_value.metric, *spec.budget_value.objectives()],
             "budget": spec.budget or None, "sampler": spec.sampler, "trials_wanted": spec.trials,
-            "counts": counts, "best": best, "importance": importance, "importance_note": note,
+            "counts": counts, "best": best, "best_so_far": best_so_far(complete, maximize),
+            "importance": found, "importance_note": note,
             "parallel_coordinates": parallel_coordinates(spec, complete),
             "pareto_front": pareto_front(complete, maximize), "trials": trials}
+
+
+def best_so_far(complete: list[dict[str, Any]], maximize: bool) -> list[dict[str, Any]]:
+    """The best objective after each completed trial, in trial order: ``{"trial": n, "value": v, "best": b}``
+    (the curve a sweep's progress is judged by)."""
+    series: list[dict[str, Any]] = []
+    best: float | None = None
+    for t in sorted(complete, key=lambda t: t["number"]):
+        value = float(t["value"])
+        best = value if best is None else (max(best, value) if maximize else min(best, value))
+        series.append({"trial": t["number"], "value": value, "best": best})
+    return series
 
 
 def param_importance(study: Any, maximize: bool) -> tuple[dict[str, float] | None, str | None]:
