@@ -143,5 +143,5 @@ def test_a_version_4_store_gains_revisions_that_then_follow_every_write(store_pa
         assert s.run_revision() == (2, 2) and s.run_ids() == ["r2", "r1"]
         s.log_series("r1", "loss", [1], [0.5])
         assert s.runs_changed_since(2) == ["r1"]
-    assert sql(store_path, "SELECT MAX(version) FROM schema_version") == [(5,)]
+    assert sql(store_path, "SELECT MAX(version) FROM schema_version") == [(schema.SCHEMA_VERSION,)]
     assert integrity(store_path) == "ok"
