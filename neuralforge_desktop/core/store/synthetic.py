@@ -49,10 +49,11 @@ def _metrics(rng: random.Random, epochs_done: int, now: float) -> list[LatestMet
 
 
 def add_runs(store: Store, count: int, *, seed: int = 0, experiments: int = 8, running: int = 2,
-             with_history: int = 0) -> list[str]:
+             with_history: int = 0, extra_metrics: int = 0) -> list[str]:
     """Add ``count`` finished/failed/stopped/crashed runs (``running`` of them "running" with no owning
     process, as a remote worker's run looks from here) spread over ``experiments`` experiments; returns their
-    ids, oldest first. The first ``with_history`` runs also get 20-point curves of their metrics."""
+    ids, oldest first. The first ``with_history`` runs also get 20-point curves of their metrics; every run gets
+    ``extra_metrics`` more latest values (``extra/0`` …), as a run that logs many metrics has."""
     rng = random.Random(seed)
     start = 1_700_000_000.0 + seed * 1e6
     ids: list[str] = []
@@ -82,8 +83,13 @@ def add_runs(store: Store, count: int, *, seed: int = 0, experiments: int = 8, r
             if status == "failed":
                 tags["reason"] = "loss became NaN at step 412"
             batch.write_tags(conn, run_id, tags)
-            for metric in _metrics(rng, rng.randint(1, int(params["epochs"])), created + 600.0):
+            done = rng.randint(1, int(params["epochs"]))
+            for metric in _metrics(rng, done, created + 600.0):
                 chunks.write_latest(conn, run_id, metric)
+            for k in range(extra_metrics):
+                value = rng.random()
+                chunks.write_latest(conn, run_id, LatestMetric(f"extra/{k}", done, value, created + 600.0, value,
+                                                               value, done))
             ids.append(run_id)
         (base,) = conn.execute("SELECT COALESCE(MAX(revision), 0) FROM runs").fetchone()
         conn.executemany("UPDATE runs SET revision = ? WHERE id = ?",
