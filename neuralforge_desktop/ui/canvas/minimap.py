@@ -101,16 +101,25 @@ class Minimap(QWidget):
             painter.fillRect(backdrop.scene_rect(), color)
         wire = QPen(theme.edge, 0)
         painter.setPen(wire)
+        # The whole graph, items built or not: wires end to end from the placement index's arrays, nodes built
+        # on the canvas in their colours, the others flat.
+        placement = scene.placement
+        if placement.stale:
+            placement.rebuild(scene)
+        rects = placement.rects
         lines = []
-        for edge in scene.edges.values():
-            path = edge.path()
-            if not path.isEmpty():
-                lines.append(path.pointAtPercent(0.0))
-                lines.append(path.pointAtPercent(1.0))
+        for src, dst in placement.wire_ends.tolist():
+            a, b = rects[src], rects[dst]
+            lines.append(QPointF(a[2], (a[1] + a[3]) / 2.0))
+            lines.append(QPointF(b[0], (b[1] + b[3]) / 2.0))
         painter.drawLines(lines)
-        for item in scene.nodes.values():
-            look = item.look
+        built = scene.nodes.built
+        flat = theme.edge
+        for nid, (left, top, right, bottom) in zip(placement.ids, rects.tolist(), strict=True):
+            item = built.get(nid)
+            look = item.look if item is not None else None
             if look is None:
+                painter.fillRect(QRectF(left, top, right - left, bottom - top), flat)
                 continue
             color = theme.edge_error if look.errors else QColor(look.color)
             painter.fillRect(QRectF(item.x(), item.y(), look.width, look.height), color)
