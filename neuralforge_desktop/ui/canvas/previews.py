@@ -226,7 +226,9 @@ class LivePreviews(QObject):
 
     # -- drawing -------------------------------------------------------------------------------------
     def _apply(self, result: PreviewResult) -> None:
-        for node_id, item in self.scene.nodes.built.items():
+        # Every node's item, built now if the canvas had not yet: previews run only on graphs small enough
+        # (MAX_NODES) for all items to exist.
+        for node_id, item in self.scene.nodes.items():
             preview = result.previews.get(node_id)
             if preview is None or item.look is None or item.expanded:
                 _drop(item)

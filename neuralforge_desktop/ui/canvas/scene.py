@@ -141,7 +141,11 @@ class GraphScene(QGraphicsScene):
         self._shifts, self._rows = [], []
         self._spread = None
         self.level = Level(self.graph, self.document.shapes, "", True, self.warnings)
-        self._lint_timer.start()  # whole-graph: after the first paint
+        if self.lazy:
+            self.warnings.clear()
+            self._lint_timer.start()  # whole-graph (~100 ms at 10,000 nodes): after the first paint
+        else:
+            self.update_lint(refresh=False)
         if self.lazy:
             self.build_around(self.visible_area())
         else:
