@@ -114,7 +114,6 @@ class GraphScene(QGraphicsScene):
         self._pending_timer.setInterval(0)
         self._pending_timer.timeout.connect(self._drain)
         self._index_rect = QRectF()
-        self.content_changed.connect(self._placement_moved)
         self.content_changed.connect(self._fit_index_rect)
         bridge.changed.connect(self._on_changed)
         bridge.replaced.connect(self.rebuild)
@@ -143,7 +142,8 @@ class GraphScene(QGraphicsScene):
         self.level = Level(self.graph, self.document.shapes, "", True, self.warnings)
         if self.lazy:
             self.warnings.clear()
-            self._lint_timer.start()  # whole-graph (~100 ms at 10,000 nodes): after the first paint
+            # Whole-graph (~100 ms at 10,000 nodes): after the first paint (posted paints come in the next pass).
+            QTimer.singleShot(0, self._lint_timer, self._lint_timer.start)
         else:
             self.update_lint(refresh=False)
         if self.lazy:
@@ -218,9 +218,6 @@ class GraphScene(QGraphicsScene):
                 found.append(QRectF(float(left), float(top), float(right - left), float(bottom - top)))
         return found
 
-    def _placement_moved(self) -> None:
-        self.placement.stale = True
-
     def _remove_node(self, node_id: str) -> None:
         item = self.nodes.built.pop(node_id)
         for edge in list(item.edges):
@@ -294,6 +291,7 @@ class GraphScene(QGraphicsScene):
         if backdrops:
             self._sync_backdrops()
         if structural or moved or unknown:
+            self.placement.stale = True
             self.content_changed.emit()
         self._lint_timer.start()
 
@@ -367,6 +365,7 @@ class GraphScene(QGraphicsScene):
         if shifts != self._shifts or rows != self._rows or spread != self._spread:
             self._shifts, self._rows, self._spread = shifts, rows, spread
             self._sync_positions(set(self.nodes.built))
+            self.placement.stale = True
             self.content_changed.emit()
 
     def _sync_positions(self, node_ids: set[str]) -> None:
@@ -635,5 +634,6 @@ class GraphScene(QGraphicsScene):
             expanded = True
         self.nodes[top].refresh(force=True)
         self._update_shifts()
+        self.placement.stale = True
         self.content_changed.emit()
         return expanded
