@@ -20,14 +20,15 @@ import numpy as np
 from PySide6.QtCore import QRectF
 
 from neuralforge_desktop.ui.canvas.card_text import WIDTH
+from neuralforge_desktop.ui.canvas.node_item import NodeItem
 
 if TYPE_CHECKING:
     from neuralforge_desktop.core.ir.graph import Edge
     from neuralforge_desktop.ui.canvas.edge_item import EdgeItem
-    from neuralforge_desktop.ui.canvas.node_item import NodeItem
     from neuralforge_desktop.ui.canvas.scene import GraphScene
 
 EDGE_KEY = tuple[str, str]  # (destination node, destination port): one wire per input port
+BUILD_CHUNK = 400  # node items built per pass; a zoomed-out view of a huge graph fills in over idle passes
 ESTIMATED_HEIGHT = 60.0  # a one-line card with a shape row: what a node not built yet is assumed to cover
 
 
@@ -149,3 +150,72 @@ class PlacementIndex:
         top, bottom = np.minimum(a[:, 1], b[:, 1]), np.maximum(a[:, 3], b[:, 3])
         hit = (right >= rect.left()) & (left <= rect.right()) & (bottom >= rect.top()) & (top <= rect.bottom())
         return [self.wire_keys[i] for i in np.flatnonzero(hit)]
+
+
+class LazyBuildMixin:
+    """The scene's building of items on demand (see the module docstring)."""
+
+    def build_node(self, node_id: str) -> NodeItem:
+        """Build a node's item, and the wires between it and the nodes whose items exist."""
+        syncing, self.style.syncing = self.style.syncing, True
+        try:
+            item = NodeItem(self.style, self.level, node_id)
+            item.setPos(*self.target_pos(node_id))
+            self.addItem(item)
+            self.nodes.built[node_id] = item
+            built = self.nodes.built
+            for key in self.edges.touching.get(node_id, ()):
+                edge = self.edges.by_key[key]
+                if key not in self.edges.built and edge.src in built and edge.dst in built:
+                    self._add_edge(edge)
+        finally:
+            self.style.syncing = syncing
+        return item
+
+    def build_around(self, rect: QRectF) -> None:
+        """Build the items of the nodes and wires in ``rect`` (a view's area); a huge area builds a chunk now
+        and the rest while the event loop is idle (until then the view draws the missing nodes flat)."""
+        if rect.isEmpty():
+            return
+        if self.placement.stale:
+            self.placement.rebuild(self)
+        built = self.nodes.built
+        missing = [n for n in self.placement.inside(rect) if n not in built]
+        if not self.lazy:
+            return
+        for nid in missing[:BUILD_CHUNK]:
+            self.build_node(nid)
+        if len(missing) > BUILD_CHUNK:
+            self._unbuilt_area = rect
+            self._build_timer.start()
+            return
+        for key in self.placement.wires_across(rect):
+            if key not in self.edges.built:
+                self.edges[key]  # the lookup builds it (and its nodes)
+        self._unbuilt_area = QRectF()
+
+    def build_all(self) -> None:
+        """Build every node's and wire's item (for drawing the whole graph, or a graph opened eagerly)."""
+        for nid in self.graph.nodes:
+            if nid not in self.nodes.built:
+                self.build_node(nid)
+        self._unbuilt_area = QRectF()
+
+    def _build_more(self) -> None:
+        self.build_around(self.visible_area().intersected(self._unbuilt_area))
+
+    def unbuilt_rects(self, rect: QRectF) -> list[QRectF]:
+        """Where nodes in ``rect`` without items yet lie (the view draws them flat until they are built)."""
+        if self._unbuilt_area.isEmpty():
+            return []
+        if self.placement.stale:
+            self.placement.rebuild(self)
+        built = self.nodes.built
+        rows = {nid: i for i, nid in enumerate(self.placement.ids)}
+        found = []
+        for nid in self.placement.inside(rect):
+            if nid not in built:
+                left, top, right, bottom = self.placement.rects[rows[nid]]
+                found.append(QRectF(float(left), float(top), float(right - left), float(bottom - top)))
+        return found
+

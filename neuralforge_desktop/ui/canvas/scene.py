@@ -41,28 +41,19 @@ from neuralforge_desktop.core.edit.grouping import GroupIntoBlock, UngroupBlock
 from neuralforge_desktop.core.ir.graph import Edge, Graph
 from neuralforge_desktop.ui.bridge import DocumentBridge
 from neuralforge_desktop.ui.canvas.backdrop_item import BackdropItem
-from neuralforge_desktop.ui.canvas.concept_room import Spread, concept_spread
+from neuralforge_desktop.ui.canvas.concept_room import Spread
 from neuralforge_desktop.ui.canvas.edge_item import EdgeItem
-from neuralforge_desktop.ui.canvas.lazy_items import ESTIMATED_HEIGHT, EdgeItems, NodeItems, PlacementIndex
-from neuralforge_desktop.ui.canvas.node_item import WIDTH, NodeItem, Shift, room_shifts, shift_at
+from neuralforge_desktop.ui.canvas.lazy_items import EdgeItems, LazyBuildMixin, NodeItems, PlacementIndex
+from neuralforge_desktop.ui.canvas.node_item import NodeItem, Shift
+from neuralforge_desktop.ui.canvas.room import RoomMixin, folded_size
 from neuralforge_desktop.ui.canvas.style import Style
 from neuralforge_desktop.ui.theme import DEFAULT_THEME, canvas_theme
 
 BACKDROPS = "backdrops"
 LAZY_ABOVE = 150  # refreshing more nodes than this at once: those on screen now, the rest when idle
 CHUNK = 100  # nodes per idle batch: ~10 ms, under a frame
-ROW_BREAK = 72.0  # a vertical gap at least this wide parts two rows of nodes (wrapped layouts leave 80)
-BUILD_CHUNK = 400  # node items built per pass; a zoomed-out view of a huge graph fills in over idle passes
 INDEX_SLACK = 2000.0  # room around the graph in the item index's rectangle, so small moves keep it
 _STRUCTURAL = (AddNode, RemoveNode, Connect, Disconnect, RenameNode, GroupIntoBlock, UngroupBlock)
-
-
-def folded_size(item: NodeItem) -> tuple[float, float] | None:
-    """A node's size as a card; an opened block counts as the card it folds to."""
-    look = item.look
-    if look is None:
-        return None
-    return look.card
 
 
 def leaf_edits(edit: Edit | None) -> Iterator[Edit]:
@@ -74,7 +65,7 @@ def leaf_edits(edit: Edit | None) -> Iterator[Edit]:
         yield edit
 
 
-class GraphScene(QGraphicsScene):
+class GraphScene(RoomMixin, LazyBuildMixin, QGraphicsScene):
     rebuilt = Signal()  # a new document: views refit
     content_changed = Signal()  # nodes were added, removed or moved: the scene's extent may differ
     retitle_requested = Signal(list)  # new backdrop records after an in-place title edit; the view pushes them
@@ -154,70 +145,6 @@ class GraphScene(QGraphicsScene):
         self.rebuilt.emit()
         self.content_changed.emit()
 
-    def build_node(self, node_id: str) -> NodeItem:
-        """Build a node's item, and the wires between it and the nodes whose items exist."""
-        syncing, self.style.syncing = self.style.syncing, True
-        try:
-            item = NodeItem(self.style, self.level, node_id)
-            item.setPos(*self.target_pos(node_id))
-            self.addItem(item)
-            self.nodes.built[node_id] = item
-            built = self.nodes.built
-            for key in self.edges.touching.get(node_id, ()):
-                edge = self.edges.by_key[key]
-                if key not in self.edges.built and edge.src in built and edge.dst in built:
-                    self._add_edge(edge)
-        finally:
-            self.style.syncing = syncing
-        return item
-
-    def build_around(self, rect: QRectF) -> None:
-        """Build the items of the nodes and wires in ``rect`` (a view's area); a huge area builds a chunk now
-        and the rest while the event loop is idle (until then the view draws the missing nodes flat)."""
-        if rect.isEmpty():
-            return
-        if self.placement.stale:
-            self.placement.rebuild(self)
-        built = self.nodes.built
-        missing = [n for n in self.placement.inside(rect) if n not in built]
-        if not self.lazy:
-            return
-        for nid in missing[:BUILD_CHUNK]:
-            self.build_node(nid)
-        if len(missing) > BUILD_CHUNK:
-            self._unbuilt_area = rect
-            self._build_timer.start()
-            return
-        for key in self.placement.wires_across(rect):
-            if key not in self.edges.built:
-                self.edges[key]  # the lookup builds it (and its nodes)
-        self._unbuilt_area = QRectF()
-
-    def build_all(self) -> None:
-        """Build every node's and wire's item (for drawing the whole graph, or a graph opened eagerly)."""
-        for nid in self.graph.nodes:
-            if nid not in self.nodes.built:
-                self.build_node(nid)
-        self._unbuilt_area = QRectF()
-
-    def _build_more(self) -> None:
-        self.build_around(self.visible_area().intersected(self._unbuilt_area))
-
-    def unbuilt_rects(self, rect: QRectF) -> list[QRectF]:
-        """Where nodes in ``rect`` without items yet lie (the view draws them flat until they are built)."""
-        if self._unbuilt_area.isEmpty():
-            return []
-        if self.placement.stale:
-            self.placement.rebuild(self)
-        built = self.nodes.built
-        rows = {nid: i for i, nid in enumerate(self.placement.ids)}
-        found = []
-        for nid in self.placement.inside(rect):
-            if nid not in built:
-                left, top, right, bottom = self.placement.rects[rows[nid]]
-                found.append(QRectF(float(left), float(top), float(right - left), float(bottom - top)))
-        return found
-
     def _remove_node(self, node_id: str) -> None:
         item = self.nodes.built.pop(node_id)
         for edge in list(item.edges):
@@ -294,79 +221,6 @@ class GraphScene(QGraphicsScene):
             self.placement.stale = True
             self.content_changed.emit()
         self._lint_timer.start()
-
-    # -- room for opened blocks ----------------------------------------------------------------------
-    # An opened block's frame is much larger than the node it replaces. Rather than cover its neighbours,
-    # the view pushes nodes to its right further right, and nodes below it in its column further down; in a
-    # layout of several rows (wrapped), rows above the block's stay put and rows below it move down whole.
-    # This is view state only: items sit at (graph position + shift) and moves subtract it again.
-    def _compute_shifts(self) -> list[Shift]:
-        opened = [(self.graph.nodes[p].position, self.nodes[p]) for p in sorted(self.style.expanded)
-                  if p in self.nodes and p in self.graph.nodes]
-        return room_shifts(opened)
-
-    def _compute_rows(self, shifts: list[Shift]) -> list[tuple[float, float]]:
-        """The top and bottom of the row of nodes each opened block sits in: nodes with no wide vertical
-        gap between them (rows of a wrapped layout are :data:`ROW_BREAK` or more apart)."""
-        if not shifts:
-            return []
-        built = self.nodes.built
-        spans = sorted((node.position[1], node.position[1] + size[1]) for nid, node in self.graph.nodes.items()
-                       if (size := folded_size(built[nid]) if nid in built else (WIDTH, ESTIMATED_HEIGHT)))
-        rows: list[list[float]] = []
-        for top, bottom in spans:
-            if rows and top - rows[-1][1] < ROW_BREAK:
-                rows[-1][1] = max(rows[-1][1], bottom)
-            else:
-                rows.append([top, bottom])
-        found = []
-        for shift in shifts:
-            row = next((r for r in rows if r[0] <= shift[1] <= r[1]), [shift[1], shift[1]])
-            found.append((row[0], row[1]))
-        return found
-
-    def _compute_spread(self) -> Spread | None:
-        """Concept Mode: how far columns and rows move apart to fit the larger cards (an opened block counts as
-        its card: the room for its body is made above)."""
-        if not self.style.concept:
-            return None
-        boxes = []
-        for nid, item in self.nodes.items():
-            node, look = self.graph.nodes.get(nid), item.look
-            if node is not None and look is not None:
-                boxes.append((node.position[0], node.position[1], *look.card))
-        return concept_spread(boxes, WIDTH, 46.0)
-
-    def shift(self, x: float, y: float) -> tuple[float, float]:
-        """How far the view moves a node at graph position (x, y) to make room for opened blocks and for
-        Concept Mode's larger cards."""
-        ox = oy = 0.0
-        for shift, (top, bottom) in zip(self._shifts, self._rows, strict=True):
-            if y > bottom:  # a later row: down, all of it
-                oy += shift[4]
-            elif y >= top:  # the block's own row
-                dx, dy = shift_at([shift], x, y)
-                ox, oy = ox + dx, oy + dy
-        if self._spread is not None:
-            sx, sy = self._spread.at(x, y)
-            ox, oy = ox + sx, oy + sy
-        return ox, oy
-
-    def target_pos(self, node_id: str) -> tuple[float, float]:
-        x, y = self.graph.nodes[node_id].position
-        if not self._shifts and self._spread is None:
-            return x, y
-        ox, oy = self.shift(x, y)
-        return x + ox, y + oy
-
-    def _update_shifts(self) -> None:
-        shifts, spread = self._compute_shifts(), self._compute_spread()
-        rows = self._compute_rows(shifts)
-        if shifts != self._shifts or rows != self._rows or spread != self._spread:
-            self._shifts, self._rows, self._spread = shifts, rows, spread
-            self._sync_positions(set(self.nodes.built))
-            self.placement.stale = True
-            self.content_changed.emit()
 
     def _sync_positions(self, node_ids: set[str]) -> None:
         self.style.syncing = True
