@@ -86,7 +86,7 @@ def child(path: Path) -> dict[str, float]:
     from neuralforge_desktop.ui.main_window import MainWindow
     from neuralforge_desktop.ui.settings import Settings
 
-    app = create_application([])
+    _app = create_application([])  # held: the application lives as long as this reference
     folder = Path(tempfile.mkdtemp())
     settings = Settings(QSettings(str(folder / "settings.ini"), QSettings.Format.IniFormat))
     window = MainWindow(settings, recovery_dir=folder / "recovery")

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from neuralforge_desktop.ui.canvas.scene import GraphScene
 
 EDGE_KEY = tuple[str, str]  # (destination node, destination port): one wire per input port
-BUILD_CHUNK = 400  # node items built per pass; a zoomed-out view of a huge graph fills in over idle passes
+BUILD_CHUNK = 150  # node items built per pass (~50 ms); a zoomed-out view of a huge graph fills in when idle
 ESTIMATED_HEIGHT = 60.0  # a one-line card with a shape row: what a node not built yet is assumed to cover
 
 
@@ -202,7 +202,8 @@ class LazyBuildMixin:
         self._unbuilt_area = QRectF()
 
     def _build_more(self) -> None:
-        self.build_around(self.visible_area().intersected(self._unbuilt_area))
+        self._unbuilt_area = QRectF()  # the view may have moved on: build what it shows now
+        self.build_around(self.visible_area())
 
     def unbuilt_rects(self, rect: QRectF) -> list[QRectF]:
         """Where nodes in ``rect`` without items yet lie (the view draws them flat until they are built)."""
