@@ -84,7 +84,11 @@ class EdgeItems(Mapping[EDGE_KEY, "EdgeItem"]):
                 raise KeyError(key)
             self._scene.nodes[edge.src]  # building both node items builds the wire between them
             self._scene.nodes[edge.dst]
-            item = self.built[key]
+            item = self.built.get(key)
+            if item is None:  # both nodes had items already (a wire the scene has not drawn yet)
+                item = self._scene._add_edge(edge)
+            if item is None:
+                raise KeyError(key)
         return item
 
     def __contains__(self, key: object) -> bool:
