@@ -31,6 +31,7 @@ from neuralforge_desktop.ui.panels.param_widgets import (
     parse_text,
 )
 from neuralforge_desktop.ui.panels.summary import PATH_ROLE, human_bytes
+from neuralforge_desktop.ui.panels.timing import AFTER_CANVAS_MS
 from neuralforge_desktop.ui.undo import EditStack
 
 
@@ -341,11 +342,12 @@ def test_summary_resets_only_when_rows_change_and_coalesces(qtbot) -> None:
     resets: list[int] = []
     source.modelReset.connect(lambda: resets.append(1))
     e.edits.push_edit(SetNodeText("conv1", "notes", "hello"))  # costs unchanged
-    QApplication.processEvents()
+    qtbot.wait(AFTER_CANVAS_MS * 4)  # the panel has refreshed by now (after the canvas's paint)
     assert resets == []
-    for width in (16, 24, 48):  # a burst: one recompute after the event loop runs
+    for width in (16, 24, 48):  # a burst: one recompute once the event loop has run
         e.edits.push_edit(SetParam("conv1", "out_channels", width))
-    QApplication.processEvents()
+    qtbot.waitUntil(lambda: resets != [])
+    qtbot.wait(AFTER_CANVAS_MS * 4)
     assert len(resets) == 1
     assert panel.report().row("conv1").output_shape == "1×48×28×28"
 

@@ -31,7 +31,7 @@ class CommandsMixin:
         ids = self.selected_ids()
         edits: list[Edit] = list(remove_nodes(graph, ids).edits) if ids else []
         gone = set(ids)
-        for edge in [e for e in self.graph_scene.edges.values() if e.marked]:
+        for edge in [e for e in self.graph_scene.edges.built.values() if e.marked]:
             if edge.edge.dst not in gone and edge.edge.src not in gone:
                 edits.append(Disconnect(edge.edge.dst, edge.edge.dst_port))
         backdrops = {item.backdrop_id for item in self.graph_scene.selectedItems() if isinstance(item, BackdropItem)}

@@ -177,7 +177,7 @@ class GestureMixin:
             edge = self._edge_at(pos) if node is None else None
             ctrl = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
             if not ctrl:
-                for other in self.graph_scene.edges.values():
+                for other in self.graph_scene.edges.built.values():
                     if other is not edge:
                         other.set_marked(False)
             if edge is not None:

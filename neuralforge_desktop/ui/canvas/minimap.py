@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+import numpy as np
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen, QPixmap, QTransform
 from PySide6.QtWidgets import QWidget
 
@@ -101,19 +102,31 @@ class Minimap(QWidget):
             painter.fillRect(backdrop.scene_rect(), color)
         wire = QPen(theme.edge, 0)
         painter.setPen(wire)
-        lines = []
-        for edge in scene.edges.values():
-            path = edge.path()
-            if not path.isEmpty():
-                lines.append(path.pointAtPercent(0.0))
-                lines.append(path.pointAtPercent(1.0))
-        painter.drawLines(lines)
-        for item in scene.nodes.values():
-            look = item.look
+        # The whole graph, items built or not: wires end to end from the placement index's arrays, nodes built
+        # on the canvas in their colours, the others flat.
+        placement = scene.placement
+        if placement.stale:
+            placement.rebuild(scene)
+        rects = placement.rects
+        ends = placement.wire_ends
+        if len(ends):
+            a, b = rects[ends[:, 0]], rects[ends[:, 1]]
+            wires = np.column_stack((a[:, 2], (a[:, 1] + a[:, 3]) / 2.0, b[:, 0], (b[:, 1] + b[:, 3]) / 2.0))
+            painter.drawLines([QLineF(*row) for row in wires.tolist()])
+        built = scene.nodes.built
+        flat = []
+        for nid, (left, top, right, bottom) in zip(placement.ids, rects.tolist(), strict=True):
+            item = built.get(nid)
+            look = item.look if item is not None else None
             if look is None:
+                flat.append(QRectF(left, top, right - left, bottom - top))
                 continue
             color = theme.edge_error if look.errors else QColor(look.color)
             painter.fillRect(QRectF(item.x(), item.y(), look.width, look.height), color)
+        if flat:
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(theme.edge)
+            painter.drawRects(flat)
         painter.end()
         self._picture = picture
         self.update()

@@ -226,6 +226,8 @@ class LivePreviews(QObject):
 
     # -- drawing -------------------------------------------------------------------------------------
     def _apply(self, result: PreviewResult) -> None:
+        # Every node's item, built now if the canvas had not yet: previews run only on graphs small enough
+        # (MAX_NODES) for all items to exist.
         for node_id, item in self.scene.nodes.items():
             preview = result.previews.get(node_id)
             if preview is None or item.look is None or item.expanded:
@@ -239,13 +241,13 @@ class LivePreviews(QObject):
             item.set_preview_tip(f"Output {preview.describe()} ({result.source})")
 
     def _clear(self) -> None:
-        for item in self.scene.nodes.values():
+        for item in self.scene.nodes.built.values():
             _drop(item)
 
     def shown(self) -> dict[str, PreviewItem]:
         """The preview items on the canvas now, by node id (tests and the benchmark read them)."""
         found = {}
-        for node_id, item in self.scene.nodes.items():
+        for node_id, item in self.scene.nodes.built.items():
             shown = item.preview_item
             if isinstance(shown, PreviewItem) and shiboken6.isValid(shown):
                 found[node_id] = shown

@@ -1,5 +1,9 @@
 """The scene: one item per node, edge and backdrop of the document's top-level graph, kept in step with it.
 
+Node and wire items are built on demand (see ``lazy_items``): for the area a view shows and for whatever looks
+one up by id, so a graph of ten thousand nodes opens at the cost of the few hundred on screen. ``nodes`` and
+``edges`` are mappings over the whole graph; their ``built`` dicts hold the items that exist.
+
 Items only observe. On a :class:`DocumentChange` only the nodes the change names (plus the nodes whose
 shapes were recomputed) and their edges refresh; structural changes add and remove just the affected
 items; a replaced document rebuilds everything. Lint warnings (whole-graph, a few milliseconds on a
@@ -37,26 +41,19 @@ from neuralforge_desktop.core.edit.grouping import GroupIntoBlock, UngroupBlock
 from neuralforge_desktop.core.ir.graph import Edge, Graph
 from neuralforge_desktop.ui.bridge import DocumentBridge
 from neuralforge_desktop.ui.canvas.backdrop_item import BackdropItem
-from neuralforge_desktop.ui.canvas.concept_room import Spread, concept_spread
+from neuralforge_desktop.ui.canvas.concept_room import Spread
 from neuralforge_desktop.ui.canvas.edge_item import EdgeItem
-from neuralforge_desktop.ui.canvas.node_item import WIDTH, NodeItem, Shift, room_shifts, shift_at
+from neuralforge_desktop.ui.canvas.lazy_items import EdgeItems, LazyBuildMixin, NodeItems, PlacementIndex
+from neuralforge_desktop.ui.canvas.node_item import NodeItem, Shift
+from neuralforge_desktop.ui.canvas.room import RoomMixin, folded_size
 from neuralforge_desktop.ui.canvas.style import Style
 from neuralforge_desktop.ui.theme import DEFAULT_THEME, canvas_theme
 
 BACKDROPS = "backdrops"
 LAZY_ABOVE = 150  # refreshing more nodes than this at once: those on screen now, the rest when idle
 CHUNK = 100  # nodes per idle batch: ~10 ms, under a frame
-ROW_BREAK = 72.0  # a vertical gap at least this wide parts two rows of nodes (wrapped layouts leave 80)
 INDEX_SLACK = 2000.0  # room around the graph in the item index's rectangle, so small moves keep it
 _STRUCTURAL = (AddNode, RemoveNode, Connect, Disconnect, RenameNode, GroupIntoBlock, UngroupBlock)
-
-
-def folded_size(item: NodeItem) -> tuple[float, float] | None:
-    """A node's size as a card; an opened block counts as the card it folds to."""
-    look = item.look
-    if look is None:
-        return None
-    return look.card
 
 
 def leaf_edits(edit: Edit | None) -> Iterator[Edit]:
@@ -68,18 +65,28 @@ def leaf_edits(edit: Edit | None) -> Iterator[Edit]:
         yield edit
 
 
-class GraphScene(QGraphicsScene):
+class GraphScene(RoomMixin, LazyBuildMixin, QGraphicsScene):
     rebuilt = Signal()  # a new document: views refit
     content_changed = Signal()  # nodes were added, removed or moved: the scene's extent may differ
     retitle_requested = Signal(list)  # new backdrop records after an in-place title edit; the view pushes them
 
-    def __init__(self, bridge: DocumentBridge, parent: QObject | None = None) -> None:
+    def __init__(self, bridge: DocumentBridge, parent: QObject | None = None, lazy: bool = False) -> None:
+        """``lazy``: build items only for what views show (the canvas); otherwise build every item (a diagram
+        export, a thumbnail: scenes drawn whole)."""
         super().__init__(parent)
         self.bridge = bridge
+        self.lazy = lazy
         self.style = Style(canvas_theme(DEFAULT_THEME))
         self.warnings: dict[str, list[str]] = {}
-        self.nodes: dict[str, NodeItem] = {}
-        self.edges: dict[tuple[str, str], EdgeItem] = {}
+        self.nodes = NodeItems(self)
+        self.edges = EdgeItems(self)
+        self.placement = PlacementIndex()
+        self._known: set[str] = set()  # the node ids at the last structural sync (to tell new nodes apart)
+        self._unbuilt_area = QRectF()  # what the views show that still has unbuilt nodes (built when idle)
+        self._build_timer = QTimer(self)
+        self._build_timer.setSingleShot(True)
+        self._build_timer.setInterval(0)
+        self._build_timer.timeout.connect(self._build_more)
         self.backdrops: dict[str, BackdropItem] = {}
         self._shifts: list[Shift] = []
         self._rows: list[tuple[float, float]] = []  # the row each opened block sits in (see _compute_rows)
@@ -116,33 +123,30 @@ class GraphScene(QGraphicsScene):
         self._pending.clear()
         self.clearSelection()
         self.clear()
-        self.nodes, self.edges, self.backdrops = {}, {}, {}
+        self.nodes.built, self.edges.built, self.backdrops = {}, {}, {}
+        self.edges.index()
+        self._known = set(self.graph.nodes)
+        self.placement.stale = True
         self.style.expanded.clear()
         self._shifts, self._rows = [], []
         self._spread = None
         self.level = Level(self.graph, self.document.shapes, "", True, self.warnings)
-        self.update_lint(refresh=False)
-        self.style.syncing = True
-        try:
-            for nid in self.graph.nodes:
-                self._add_node(nid)
-            for edge in self.graph.edges:
-                self._add_edge(edge)
-        finally:
-            self.style.syncing = False
+        if self.lazy:
+            self.warnings.clear()
+            # Whole-graph (~100 ms at 10,000 nodes): after the first paint (posted paints come in the next pass).
+            QTimer.singleShot(0, self._lint_timer, self._lint_timer.start)
+        else:
+            self.update_lint(refresh=False)
+        if self.lazy:
+            self.build_around(self.visible_area())
+        else:
+            self.build_all()
         self._sync_backdrops()
         self.rebuilt.emit()
         self.content_changed.emit()
 
-    def _add_node(self, node_id: str) -> NodeItem:
-        item = NodeItem(self.style, self.level, node_id)
-        item.setPos(*self.target_pos(node_id))
-        self.addItem(item)
-        self.nodes[node_id] = item
-        return item
-
     def _remove_node(self, node_id: str) -> None:
-        item = self.nodes.pop(node_id)
+        item = self.nodes.built.pop(node_id)
         for edge in list(item.edges):
             self._remove_edge(edge.key)
         self.removeItem(item)
@@ -150,18 +154,18 @@ class GraphScene(QGraphicsScene):
                                                if p == node_id or p.startswith(node_id + "/")})
 
     def _add_edge(self, edge: Edge) -> EdgeItem | None:
-        src, dst = self.nodes.get(edge.src), self.nodes.get(edge.dst)
+        src, dst = self.nodes.built.get(edge.src), self.nodes.built.get(edge.dst)
         if src is None or dst is None:
             return None
         item = EdgeItem(self.style, self.level, edge, src, dst)
         item.label.setVisible(self.labels_visible)
         item.setVisible(self.wires_visible)
         self.addItem(item)
-        self.edges[(edge.dst, edge.dst_port)] = item
+        self.edges.built[(edge.dst, edge.dst_port)] = item
         return item
 
     def _remove_edge(self, key: tuple[str, str]) -> None:
-        item = self.edges.pop(key, None)
+        item = self.edges.built.pop(key, None)
         if item is not None:
             item.detach()
             self.removeItem(item)
@@ -205,8 +209,8 @@ class GraphScene(QGraphicsScene):
             more, fresh = self._sync_structure(renames)
             touched |= more
         if unknown:
-            touched |= set(self.nodes)
-            moved |= set(self.nodes)
+            touched |= set(self.nodes.built)
+            moved |= set(self.nodes.built)
             backdrops = True
         self._sync_positions(moved - fresh)
         self.refresh_nodes(touched - fresh)  # items built just now already show the current state
@@ -214,85 +218,15 @@ class GraphScene(QGraphicsScene):
         if backdrops:
             self._sync_backdrops()
         if structural or moved or unknown:
+            self.placement.stale = True
             self.content_changed.emit()
         self._lint_timer.start()
-
-    # -- room for opened blocks ----------------------------------------------------------------------
-    # An opened block's frame is much larger than the node it replaces. Rather than cover its neighbours,
-    # the view pushes nodes to its right further right, and nodes below it in its column further down; in a
-    # layout of several rows (wrapped), rows above the block's stay put and rows below it move down whole.
-    # This is view state only: items sit at (graph position + shift) and moves subtract it again.
-    def _compute_shifts(self) -> list[Shift]:
-        opened = [(self.graph.nodes[p].position, self.nodes[p]) for p in sorted(self.style.expanded)
-                  if p in self.nodes and p in self.graph.nodes]
-        return room_shifts(opened)
-
-    def _compute_rows(self, shifts: list[Shift]) -> list[tuple[float, float]]:
-        """The top and bottom of the row of nodes each opened block sits in: nodes with no wide vertical
-        gap between them (rows of a wrapped layout are :data:`ROW_BREAK` or more apart)."""
-        if not shifts:
-            return []
-        spans = sorted((node.position[1], node.position[1] + size[1]) for nid, node in self.graph.nodes.items()
-                       if nid in self.nodes and (size := folded_size(self.nodes[nid])) is not None)
-        rows: list[list[float]] = []
-        for top, bottom in spans:
-            if rows and top - rows[-1][1] < ROW_BREAK:
-                rows[-1][1] = max(rows[-1][1], bottom)
-            else:
-                rows.append([top, bottom])
-        found = []
-        for shift in shifts:
-            row = next((r for r in rows if r[0] <= shift[1] <= r[1]), [shift[1], shift[1]])
-            found.append((row[0], row[1]))
-        return found
-
-    def _compute_spread(self) -> Spread | None:
-        """Concept Mode: how far columns and rows move apart to fit the larger cards (an opened block counts as
-        its card: the room for its body is made above)."""
-        if not self.style.concept:
-            return None
-        boxes = []
-        for nid, item in self.nodes.items():
-            node, look = self.graph.nodes.get(nid), item.look
-            if node is not None and look is not None:
-                boxes.append((node.position[0], node.position[1], *look.card))
-        return concept_spread(boxes, WIDTH, 46.0)
-
-    def shift(self, x: float, y: float) -> tuple[float, float]:
-        """How far the view moves a node at graph position (x, y) to make room for opened blocks and for
-        Concept Mode's larger cards."""
-        ox = oy = 0.0
-        for shift, (top, bottom) in zip(self._shifts, self._rows, strict=True):
-            if y > bottom:  # a later row: down, all of it
-                oy += shift[4]
-            elif y >= top:  # the block's own row
-                dx, dy = shift_at([shift], x, y)
-                ox, oy = ox + dx, oy + dy
-        if self._spread is not None:
-            sx, sy = self._spread.at(x, y)
-            ox, oy = ox + sx, oy + sy
-        return ox, oy
-
-    def target_pos(self, node_id: str) -> tuple[float, float]:
-        x, y = self.graph.nodes[node_id].position
-        if not self._shifts and self._spread is None:
-            return x, y
-        ox, oy = self.shift(x, y)
-        return x + ox, y + oy
-
-    def _update_shifts(self) -> None:
-        shifts, spread = self._compute_shifts(), self._compute_spread()
-        rows = self._compute_rows(shifts)
-        if shifts != self._shifts or rows != self._rows or spread != self._spread:
-            self._shifts, self._rows, self._spread = shifts, rows, spread
-            self._sync_positions(set(self.nodes))
-            self.content_changed.emit()
 
     def _sync_positions(self, node_ids: set[str]) -> None:
         self.style.syncing = True
         try:
             for nid in node_ids:
-                item = self.nodes.get(nid)
+                item = self.nodes.built.get(nid)
                 if item is not None and nid in self.graph.nodes:
                     x, y = self.target_pos(nid)
                     if (item.x(), item.y()) != (x, y):
@@ -305,11 +239,14 @@ class GraphScene(QGraphicsScene):
 
         An edit near the input of a big graph changes every shape after it. Then the nodes on screen
         refresh now and the rest in small batches while the event loop is idle, so the edit never
-        freezes the canvas (a thousand nodes take ~100 ms to refresh in one go)."""
+        freezes the canvas (a thousand nodes take ~100 ms to refresh in one go). Nodes without items need
+        nothing: an item shows the current state when it is built."""
+        built = self.nodes.built
+        node_ids = {n for n in node_ids if n in built}
         if len(node_ids) > LAZY_ABOVE and not force:
             visible = self.visible_area()
-            now = {n for n in node_ids if n in self.nodes and self.nodes[n].sceneBoundingRect().intersects(visible)}
-            self._pending |= {n for n in node_ids if n not in now}
+            now = {n for n in node_ids if built[n].sceneBoundingRect().intersects(visible)}
+            self._pending |= node_ids - now
             self._pending_timer.start()
             node_ids = now
         self._refresh_now(node_ids, force)
@@ -336,7 +273,7 @@ class GraphScene(QGraphicsScene):
     def _refresh_now(self, node_ids: set[str], force: bool) -> None:
         edges: set[EdgeItem] = set()
         for nid in node_ids:
-            item = self.nodes.get(nid)
+            item = self.nodes.built.get(nid)
             if item is None:
                 continue
             item.refresh(force)
@@ -348,36 +285,38 @@ class GraphScene(QGraphicsScene):
         """Add and remove the items whose nodes or edges came or went; returns the nodes to refresh and
         the nodes whose items were built just now."""
         graph = self.graph
+        built = self.nodes.built
         touched: set[str] = set()
         fresh: set[str] = set()
+        self.edges.index()
+        self.placement.stale = True
         for edit in rename:  # keep the item (and its selection) when a node is only renamed
             for old, new in ((edit.old, edit.new), (edit.new, edit.old)):
-                if old in self.nodes and old not in graph.nodes and new in graph.nodes and new not in self.nodes:
-                    item = self.nodes.pop(old)
+                if old in built and old not in graph.nodes and new in graph.nodes and new not in built:
+                    item = built.pop(old)
                     for edge in list(item.edges):
                         self._remove_edge(edge.key)
                     item.node_id = new
-                    self.nodes[new] = item
+                    built[new] = item
                     touched.add(new)
-        for nid in [n for n in self.nodes if n not in graph.nodes]:
-            for edge in self.nodes[nid].edges:
+        for nid in [n for n in built if n not in graph.nodes]:
+            for edge in built[nid].edges:
                 touched.update((edge.edge.src, edge.edge.dst))
             self._remove_node(nid)
-        self.style.syncing = True
-        try:
-            for nid in graph.nodes:
-                if nid not in self.nodes:
-                    self._add_node(nid)
-                    fresh.add(nid)
-        finally:
-            self.style.syncing = False
-        current = {(e.dst, e.dst_port): e for e in graph.edges}
-        for key in [k for k, item in self.edges.items() if current.get(k) != item.edge]:
-            stale = self.edges[key].edge
+        # A node new to the graph (added, pasted, undone back) gets its item now: it is usually on screen, and
+        # the edit's caller may select it. Nodes that merely have no item yet keep waiting to be seen.
+        for nid in graph.nodes:
+            if nid not in self._known and nid not in built:
+                self.build_node(nid)
+                fresh.add(nid)
+        self._known = set(graph.nodes)
+        current = self.edges.by_key
+        for key in [k for k, item in self.edges.built.items() if current.get(k) != item.edge]:
+            stale = self.edges.built[key].edge
             touched.update((stale.src, stale.dst))
             self._remove_edge(key)
         for key, edge in current.items():
-            if key not in self.edges:
+            if key not in self.edges.built and edge.src in built and edge.dst in built:
                 self._add_edge(edge)
                 touched.update((edge.src, edge.dst))
         return {n for n in touched if n in graph.nodes}, fresh
@@ -395,10 +334,11 @@ class GraphScene(QGraphicsScene):
         self.warnings.clear()
         self.warnings.update(found)
         if refresh:
+            built = self.nodes.built
             top = {p.split("/", 1)[0] for p in changed}
-            self.refresh_nodes({p for p in top if p in self.nodes})
+            self.refresh_nodes({p for p in top if p in built})
             inner = {p.split("/", 1)[0] for p in changed if "/" in p}
-            self.refresh_nodes({p for p in inner if p in self.nodes and self.nodes[p].expanded}, force=True)
+            self.refresh_nodes({p for p in inner if p in built and built[p].expanded}, force=True)
 
     # -- backdrops -----------------------------------------------------------------------------------
     def backdrop_records(self) -> list[dict[str, Any]]:
@@ -420,7 +360,9 @@ class GraphScene(QGraphicsScene):
 
     def nodes_inside(self, rect: QRectF) -> list[QGraphicsItem]:
         found: list[QGraphicsItem] = []
-        for item in self.nodes.values():
+        self.build_around(rect)
+        for nid in self.placement.inside(rect):
+            item = self.nodes[nid]
             look = item.look
             if look is not None and rect.contains(QRectF(item.pos(), QPointF(item.x() + look.width,
                                                                               item.y() + look.height))):
@@ -436,7 +378,7 @@ class GraphScene(QGraphicsScene):
         """The edit that records what the mouse just moved or resized (None when nothing changed)."""
         graph = self.graph
         moved: dict[str, tuple[float, float]] = {}
-        for nid, item in self.nodes.items():
+        for nid, item in self.nodes.built.items():  # a node without an item has not been dragged
             if nid in graph.nodes:
                 ox, oy = self.shift(*graph.nodes[nid].position)
                 where = (item.x() - ox, item.y() - oy)
@@ -486,11 +428,9 @@ class GraphScene(QGraphicsScene):
 
     def content_rect(self) -> QRectF:
         """The area covered by nodes and backdrops (scene coordinates)."""
-        rect = QRectF()
-        for item in self.nodes.values():
-            look = item.look
-            if look is not None:
-                rect = rect.united(QRectF(item.x(), item.y(), look.width, look.height))
+        if self.placement.stale:
+            self.placement.rebuild(self)
+        rect = self.placement.extent()  # built nodes as drawn, the others as estimated
         for backdrop in self.backdrops.values():
             rect = rect.united(backdrop.scene_rect())
         return rect
@@ -499,19 +439,19 @@ class GraphScene(QGraphicsScene):
         """The area nodes, backdrops and wires cover: a wire turning back to the next row reaches past the
         nodes, and fitting the view must keep it in sight."""
         rect = self.content_rect()
-        for edge in self.edges.values():
+        for edge in self.edges.built.values():
             rect = rect.united(edge.sceneBoundingRect())
         return rect
 
     def restyle(self, geometry: bool) -> None:
         """Theme or Concept Mode changed: repaint everything (re-measure nodes when ``geometry``)."""
         if geometry:
-            self.refresh_nodes(set(self.nodes), force=True)
+            self.refresh_nodes(set(self.nodes.built), force=True)
             self._update_shifts()
         else:
-            for item in self.nodes.values():
+            for item in self.nodes.built.values():
                 item.refresh(force=True)
-            for edge in self.edges.values():
+            for edge in self.edges.built.values():
                 edge.refresh(force=True)
         for backdrop in self.backdrops.values():
             backdrop.update()
@@ -523,15 +463,15 @@ class GraphScene(QGraphicsScene):
         all when nodes are specks a few pixels apart."""
         if wires != self.wires_visible:
             self.wires_visible = wires
-            for edge in self.edges.values():
+            for edge in self.edges.built.values():
                 edge.setVisible(wires)
         if labels != self.labels_visible:
             self.labels_visible = labels
-            for edge in self.edges.values():
+            for edge in self.edges.built.values():
                 edge.label.setVisible(labels)
         if far != self.style.far:
             self.style.far = far
-            for edge in self.edges.values():
+            for edge in self.edges.built.values():
                 edge.refresh(force=True)
 
     def toggle_expanded(self, path: str) -> bool:
@@ -548,5 +488,6 @@ class GraphScene(QGraphicsScene):
             expanded = True
         self.nodes[top].refresh(force=True)
         self._update_shifts()
+        self.placement.stale = True
         self.content_changed.emit()
         return expanded

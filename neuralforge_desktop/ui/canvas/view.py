@@ -61,7 +61,7 @@ class GraphView(CommandsMixin, ComponentInsertMixin, GestureMixin, QGraphicsView
         self.bridge = bridge
         self.selection = selection
         self.edits = edits
-        self.graph_scene = GraphScene(bridge, self)
+        self.graph_scene = GraphScene(bridge, self, lazy=True)
         self.setScene(self.graph_scene)
         self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
         # Minimal updates + cached background + per-item pixmap caches keep panning cheap on big graphs.
@@ -205,7 +205,14 @@ class GraphView(CommandsMixin, ComponentInsertMixin, GestureMixin, QGraphicsView
         self.verticalScrollBar().setValue(self.verticalScrollBar().value() + round(shift.y()))
         self._zoom_changed()
 
+    def _build_shown(self) -> None:
+        """Give the scene's nodes and wires in sight (and half a screen around) their items."""
+        seen = self.mapToScene(self.viewport().rect()).boundingRect()
+        margin_x, margin_y = seen.width() / 2.0, seen.height() / 2.0
+        self.graph_scene.build_around(seen.adjusted(-margin_x, -margin_y, margin_x, margin_y))
+
     def _zoom_changed(self) -> None:
+        self._build_shown()
         far = self.zoom < LOD_FAR
         self.graph_scene.set_detail(labels=self.zoom >= LOD_LABEL, far=far, wires=self.zoom >= LOD_WIRES)
         self.setRenderHint(QPainter.RenderHint.Antialiasing, not far)  # hairlines need no smoothing
@@ -279,6 +286,7 @@ class GraphView(CommandsMixin, ComponentInsertMixin, GestureMixin, QGraphicsView
 
     def scrollContentsBy(self, dx: int, dy: int) -> None:  # Qt names this
         super().scrollContentsBy(dx, dy)
+        self._build_shown()
         if self._popup is not None and self._popup.isVisible():
             self._popup.close()
 
@@ -292,6 +300,7 @@ class GraphView(CommandsMixin, ComponentInsertMixin, GestureMixin, QGraphicsView
     def resizeEvent(self, event: QResizeEvent) -> None:  # Qt names this
         super().resizeEvent(event)
         self._update_scene_rect()
+        self._build_shown()
         self.minimap.place()
         self.minimap.update_visible_rect()
 
@@ -300,6 +309,11 @@ class GraphView(CommandsMixin, ComponentInsertMixin, GestureMixin, QGraphicsView
         style = self.graph_scene.style
         painter.fillRect(rect, style.theme.background)
         zoom = self.zoom
+        unbuilt = self.graph_scene.unbuilt_rects(rect)
+        if unbuilt:  # a zoomed-out view of a huge graph: nodes still being built show as flat cards
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(style.theme.edge)
+            painter.drawRects(unbuilt)
         for step, pen, min_px in ((GRID, style.theme.pens["grid_minor"], 9.0),
                                   (GRID * 5, style.theme.pens["grid_major"], 14.0)):
             if step * zoom < min_px:  # lines closer than this are noise, and cost a frame

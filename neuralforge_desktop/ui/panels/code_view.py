@@ -46,6 +46,7 @@ from neuralforge_desktop.core.ir.atomic import write_text_atomic
 from neuralforge_desktop.core.ir.graph import Graph
 from neuralforge_desktop.ui.bridge import DocumentBridge, SelectionModel
 from neuralforge_desktop.ui.panels.code_apply import CodeApplier
+from neuralforge_desktop.ui.panels.timing import start_after_canvas
 from neuralforge_desktop.ui.theme import DEFAULT_THEME, Roles, roles
 
 DEBOUNCE_MS = 150
@@ -404,7 +405,8 @@ class CodeView(QWidget):
     def _schedule(self) -> None:
         self._stale = True
         if self.isVisible():
-            self._timer.start()  # restarts: a burst of edits regenerates once, 150 ms after the last
+            # Restarts: a burst of edits regenerates once, 150 ms after the last, and after the canvas's paint.
+            start_after_canvas(self._timer)
 
     def _show_source(self, source: str, class_name: str, node_lines: dict[str, list[tuple[int, int]]]) -> None:
         self._error.hide()

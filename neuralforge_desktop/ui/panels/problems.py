@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
 from neuralforge_desktop.core.diagnostics import Diagnostic
 from neuralforge_desktop.ui.bridge import DocumentBridge, SelectionModel
 from neuralforge_desktop.ui.panels.summary import top_level_id
+from neuralforge_desktop.ui.panels.timing import AFTER_CANVAS_MS, start_after_canvas
 from neuralforge_desktop.ui.theme import DEFAULT_THEME, roles, severity_icon
 
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -54,10 +55,12 @@ class ProblemsPanel(QWidget):
 
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
-        self._timer.setInterval(0)  # coalesce a burst of edits into one rebuild
+        # Coalesce a burst of edits into one rebuild, and let the canvas paint the edit first: on a big graph
+        # this refresh takes longer than a frame, and the canvas is what the user is looking at.
+        self._timer.setInterval(AFTER_CANVAS_MS)
         self._timer.timeout.connect(self.refresh)
-        bridge.changed.connect(lambda _change: self._timer.start())
-        bridge.replaced.connect(self._timer.start)
+        bridge.changed.connect(lambda _change: start_after_canvas(self._timer))
+        bridge.replaced.connect(lambda: start_after_canvas(self._timer))
         self.refresh()
 
     # -- public ------------------------------------------------------------------------------------------

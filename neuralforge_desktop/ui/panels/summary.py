@@ -41,6 +41,7 @@ from neuralforge_desktop.core.measure import auto
 from neuralforge_desktop.core.measure.results import format_ms, graph_fingerprint, load_result
 from neuralforge_desktop.ui.bridge import DocumentBridge, SelectionModel
 from neuralforge_desktop.ui.panels.measure import MeasureRunner
+from neuralforge_desktop.ui.panels.timing import AFTER_CANVAS_MS, start_after_canvas
 from neuralforge_desktop.ui.theme import DEFAULT_THEME, roles, section_style
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1  # raw number (or text) the proxy sorts by
@@ -281,10 +282,12 @@ class SummaryPanel(QWidget):
 
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
-        self._timer.setInterval(0)
+        # Coalesce a burst of edits into one rebuild, and let the canvas paint the edit first: on a big graph
+        # this refresh takes longer than a frame, and the canvas is what the user is looking at.
+        self._timer.setInterval(AFTER_CANVAS_MS)
         self._timer.timeout.connect(self.refresh)
-        bridge.changed.connect(lambda _change: self._timer.start())
-        bridge.replaced.connect(self._timer.start)
+        bridge.changed.connect(lambda _change: start_after_canvas(self._timer))
+        bridge.replaced.connect(lambda: start_after_canvas(self._timer))
         selection.changed.connect(self._follow_selection)
         # a calibration made in the background (none yet, or one taken on a busy machine) refreshes the estimate
         self._calibration = calibration_token()
