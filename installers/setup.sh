@@ -77,8 +77,9 @@ case "$JOB" in
   test)
     ruff check .
     python -m mypy  # the core and the plugin API; files and strictness in pyproject.toml [tool.mypy]
-    # loadgroup: the tests of one xdist_group (the desktop bundle's, which share one build) go to one worker
-    exec python -m pytest -n 2 --dist loadgroup -q "$@"
+    # loadscope: a module's tests go to one worker (the desktop bundle's share one build, which a second worker
+    # would only wait for); in collection order, where the conftest puts the modules with slow tests first.
+    exec python -m pytest -n 2 --dist loadscope --no-loadscope-reorder -q "$@"
     ;;
   *)
     echo "usage: installers/setup.sh run|test|env" >&2

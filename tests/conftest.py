@@ -21,7 +21,8 @@ def pytest_collection_modifyitems(config, items):
         gone = {id(item) for item in dropped}
         items[:] = [item for item in items if id(item) not in gone]
     # The longest tests go first, so that two workers share them from the start instead of one of them running
-    # a minutes-long test at the end while the other has finished (the order within each part is kept).
+    # a minutes-long test at the end while the other has finished (the order within each part is kept). The
+    # test command distributes whole modules in this order (xdist's loadscope without reordering).
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 

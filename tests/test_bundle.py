@@ -16,8 +16,7 @@ import pytest
 from neuralforge_desktop import __version__
 
 # The first test builds the bundle: about 3 minutes of CPU time, 6–11 minutes measured on 2 busy cores.
-# One xdist group: the tests share one build, so a second worker would only wait for it.
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800), pytest.mark.xdist_group("bundle")]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "build" / "bundle-test"

@@ -16,6 +16,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QModelIndex, QProcess, QProcessEnvironment, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -204,6 +205,7 @@ class SweepView(QWidget):
     def closeEvent(self, event: Any) -> None:  # Qt names this method
         self.timer.stop()  # the sweep goes on without a viewer; Sweeps… opens it again
         if self._importance_process is not None:
+            self._importance_process.finished.disconnect()  # its answer has no view to go to
             self._importance_process.kill()
             self._importance_process.waitForFinished(2000)
         super().closeEvent(event)
@@ -228,6 +230,8 @@ class SweepView(QWidget):
         process.start(program, arguments)
 
     def _importance_done(self, process: QProcess) -> None:
+        if not shiboken6.isValid(self) or not shiboken6.isValid(process):
+            return  # the view was deleted while the process ran (Qt ends a child process as it deletes it)
         self._importance_process = None
         output = bytes(process.readAllStandardOutput().data()).decode("utf-8", errors="replace").strip()
         process.deleteLater()
