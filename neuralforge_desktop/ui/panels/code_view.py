@@ -146,6 +146,7 @@ class CodeView(QWidget):
         self._node_lines: dict[str, list[tuple[int, int]]] = {}
         self._stale = True
         self._framework = "pytorch"
+        self._requested = self._framework  # the language of the code being generated in the background
 
         self._title = QLabel(self)
         self._title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # a narrow dock cuts it
@@ -218,7 +219,7 @@ class CodeView(QWidget):
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(DEBOUNCE_MS)
-        self._timer.timeout.connect(self.refresh)
+        self._timer.timeout.connect(self._refresh_in_background)
         bridge.changed.connect(lambda _change: self._schedule())
         bridge.replaced.connect(self._schedule)
         selection.changed.connect(lambda _ids: self._highlight_selection())
@@ -355,17 +356,36 @@ class CodeView(QWidget):
         self._note.show()
 
     def refresh(self) -> None:
-        """Regenerate now (normally called by the debounce timer or when shown)."""
-        if self.editing() and self._source and self._editor.toPlainText() != self._source:
-            self._stale = True  # the user's unapplied text stays until Apply or Edit off
+        """Regenerate now, here (after an edit, or when shown, the code is generated in the background)."""
+        if self._keeps_typed_text():
             return
         self._timer.stop()
+        self._show_result(self._bridge.document.code(self._framework))
+
+    def _keeps_typed_text(self) -> bool:
+        if self.editing() and self._source and self._editor.toPlainText() != self._source:
+            self._stale = True  # the user's unapplied text stays until Apply or Edit off
+            return True
+        return False
+
+    def _refresh_in_background(self) -> None:
+        if self._keeps_typed_text():
+            return
+        self._requested = self._framework
+        self._bridge.background.request(self._bridge.document.code_job(self._framework), self._code_arrived)
+
+    def _code_arrived(self, result: object) -> None:
+        if self._requested != self._framework or self._keeps_typed_text():
+            return  # the other language was chosen meanwhile (and shown), or the user typed over the code
+        self._timer.stop()
+        self._show_result(result)
+
+    def _show_result(self, result: object) -> None:
         self._stale = False
-        result = self._bridge.document.code(self._framework)
         if isinstance(result, Exception):
             self._show_error(str(result), unsupported=type(result).__name__ == "KerasUnsupportedError")
         else:
-            self._show_source(result.source, result.class_name, result.node_lines)
+            self._show_source(result.source, result.class_name, result.node_lines)  # type: ignore[attr-defined]
         self._highlight_selection()
         self.code_changed.emit()
 

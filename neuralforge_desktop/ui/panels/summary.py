@@ -285,7 +285,7 @@ class SummaryPanel(QWidget):
         # Coalesce a burst of edits into one rebuild, and let the canvas paint the edit first: on a big graph
         # this refresh takes longer than a frame, and the canvas is what the user is looking at.
         self._timer.setInterval(AFTER_CANVAS_MS)
-        self._timer.timeout.connect(self.refresh)
+        self._timer.timeout.connect(self._refresh_in_background)
         bridge.changed.connect(lambda _change: start_after_canvas(self._timer))
         bridge.replaced.connect(lambda: start_after_canvas(self._timer))
         selection.changed.connect(self._follow_selection)
@@ -348,9 +348,22 @@ class SummaryPanel(QWidget):
         self._warning_color = c.warning
 
     def refresh(self) -> None:
-        """Recompute now (the document caches the report per revision, device and batch size)."""
+        """Recompute now (the document caches the report per revision, device and batch size); after an edit
+        the timer has the report computed in the background instead."""
         self._timer.stop()
-        report = self._bridge.document.cost(self.batch_size(), self.device())
+        self._show_report(self._bridge.document.cost(self.batch_size(), self.device()))
+
+    # -- internals ---------------------------------------------------------------------------------------
+    def _refresh_in_background(self) -> None:
+        self._bridge.background.request(self._bridge.document.cost_job(self.batch_size(), self.device()),
+                                        self._report_arrived)
+
+    def _report_arrived(self, report: CostReport) -> None:
+        if (report.batch_size, report.profile.name) != (self.batch_size(), self.device()):
+            return  # the batch size or device changed meanwhile: refresh() showed the new one already
+        self._show_report(report)
+
+    def _show_report(self, report: CostReport) -> None:
         self._report = report
         self._show_totals(report)
         rows = report.rows if self._nested.isChecked() else [r for r in report.rows if r.depth == 0]
@@ -358,7 +371,6 @@ class SummaryPanel(QWidget):
             self._follow_selection(self._selection.ids)
         self._show_measured(report)
 
-    # -- internals ---------------------------------------------------------------------------------------
     def _show_totals(self, report: CostReport) -> None:
         partial = "≥ " if report.uncounted else ""  # a lower bound, never a silent zero
         t = self._totals
