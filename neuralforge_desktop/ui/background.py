@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Signal
 
 from neuralforge_desktop.core.edit.document import DerivedJob, Document
 
@@ -44,6 +44,7 @@ class _Worker:
             self._wake.notify()
 
     def stop(self) -> None:
+        """Deliver nothing more (the receiver is going away); a computation under way finishes unheard."""
         with self._wake:
             self._stopping = True
             self._pending.clear()
@@ -63,10 +64,10 @@ class _Worker:
                 value, failed = job.compute(), False
             except Exception as exc:  # an edit raced with the reads, or a real bug: the UI thread decides
                 value, failed = exc, True
-            try:
+            with self._wake:  # stop() waits for a delivery under way, and none starts after it
+                if self._stopping:
+                    return
                 self._deliver(job, value, failed)
-            except RuntimeError:  # the receiving object was deleted: nobody wants this any more
-                return
 
 
 class BackgroundDerived(QObject):
@@ -81,10 +82,22 @@ class BackgroundDerived(QObject):
         self._computed.connect(self._arrived)
         self.dropped = 0  # stale results dropped so far (tests read it)
         self._worker = _Worker(self._computed.emit)
-        self.destroyed.connect(self._worker.stop)  # a closure-free slot: the worker outlives this object
+        # Emitting on a deleted object crashes: stop delivering before this object or the application goes.
+        self.destroyed.connect(self._worker.stop)
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self._worker.stop)
+
+    def shutdown(self) -> None:
+        """Stop the worker (the window is closing); safe to call twice."""
+        self._worker.stop()
 
     def worker_thread_ids(self) -> list[int]:
         return list(self._worker.computing_in)
+
+    def awaiting(self) -> bool:
+        """Whether a requested value has not been handed over yet."""
+        return bool(self._waiting)
 
     def request(self, job: DerivedJob, on_result: Callback) -> None:
         """Call ``on_result(value)`` on the UI thread once ``job``'s value is known: now when cached,

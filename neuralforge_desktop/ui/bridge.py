@@ -41,6 +41,15 @@ class DocumentBridge(QObject):
             self._background = BackgroundDerived(lambda: owner().document, self)  # type: ignore[union-attr]
         return self._background
 
+    def computing(self) -> bool:
+        """Whether a value a panel asked for is still being computed in the background."""
+        return self._background is not None and self._background.awaiting()
+
+    def shutdown(self) -> None:
+        """Stop computing in the background (the window is closing)."""
+        if self._background is not None:
+            self._background.shutdown()
+
     @property
     def document(self) -> Document:
         return self._document

@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 from neuralforge_desktop.core.analysis.calibration import calibration_token
 from neuralforge_desktop.core.analysis.cost import CostReport, CostRow
 from neuralforge_desktop.core.analysis.devices import GPU_PROFILES, device_names, measured_when
+from neuralforge_desktop.core.ir.graph import Graph
 from neuralforge_desktop.core.measure import auto
 from neuralforge_desktop.core.measure.results import format_ms, graph_fingerprint, load_result
 from neuralforge_desktop.ui.bridge import DocumentBridge, SelectionModel
@@ -49,6 +50,7 @@ PATH_ROLE = Qt.ItemDataRole.UserRole + 2
 COLUMNS = ("Node", "Type", "Output shape", "Params", "MACs", "FLOPs", "Activations", "Latency")
 NUMERIC = frozenset({3, 4, 5, 6, 7})
 _Index = QModelIndex | QPersistentModelIndex
+FINGERPRINT = "fingerprint"  # the document's derived value the Measured row is looked up by
 
 
 def human(value: float, unit: str = "") -> str:
@@ -72,6 +74,10 @@ def human_ms(value: float) -> str:
     if value >= 1:
         return f"{value:.2f} ms"
     return f"{value * 1000:.0f} µs"
+
+
+def _fingerprint(graph: Graph, _shapes: object) -> str:
+    return graph_fingerprint(graph)
 
 
 def top_level_id(path: str) -> str:
@@ -361,7 +367,16 @@ class SummaryPanel(QWidget):
     def _report_arrived(self, report: CostReport) -> None:
         if (report.batch_size, report.profile.name) != (self.batch_size(), self.device()):
             return  # the batch size or device changed meanwhile: refresh() showed the new one already
-        self._show_report(report)
+        if self.device() == "cpu" and self._bridge.document.shapes.ok:
+            # The measured time is looked up by the graph's fingerprint: hashing 10,000 nodes takes a while too.
+            self._bridge.background.request(self._bridge.document.job(FINGERPRINT, _fingerprint),
+                                            lambda _value: self._report_arrived_measured(report))
+        else:
+            self._show_report(report)
+
+    def _report_arrived_measured(self, report: CostReport) -> None:
+        if (report.batch_size, report.profile.name) == (self.batch_size(), self.device()):
+            self._show_report(report)
 
     def _show_report(self, report: CostReport) -> None:
         self._report = report
@@ -426,7 +441,7 @@ class SummaryPanel(QWidget):
         shown = False  # the Measured row appears once there is something in it: room for the per-node table
         result = None
         if self.device() == "cpu" and document.shapes.ok:
-            fingerprint = document.derived("fingerprint", lambda: graph_fingerprint(document.graph))
+            fingerprint = document.run(document.job(FINGERPRINT, _fingerprint))
             result = load_result(document.graph, report.batch_size, "cpu", fingerprint=fingerprint)
         if self._runner.running():
             shown = True  # the progress text stays until the worker finishes
