@@ -1,8 +1,9 @@
 """Live PyTorch code for the graph, with the selected node's lines highlighted.
 
 Generating code walks the whole graph, so it is debounced (150 ms after the last change) and skipped while
-the panel is hidden (a hidden dock refreshes when shown). The text is replaced only when the source changes,
-which keeps the scroll position while the user edits parameters of a node whose line stays put.
+the panel is hidden (a hidden dock refreshes when shown). After an edit the code, and the lines it changes in
+what is shown, are worked out in the worker thread (``ui/background.py``); only those lines are swapped in, which
+also keeps the scroll position while the user edits parameters of a node whose line stays put.
 """
 
 from __future__ import annotations

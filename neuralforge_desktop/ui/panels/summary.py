@@ -1,8 +1,8 @@
 """Model summary: totals and a sortable per-node table from the document's cost report.
 
-The report is cached per revision by the document, so recomputing is cheap; what must stay cheap on a
-1,000-node graph is the view. Changes are coalesced with a 0-ms timer (a burst of edits recomputes once) and
-the table model is reset only when its rows actually differ.
+The report is cached per revision by the document; after an edit it is computed in the worker thread
+(``ui/background.py``), so what must stay cheap on a 10,000-node graph is the view. Changes are coalesced
+with a timer (a burst of edits recomputes once) and the table model is reset only when its rows differ.
 """
 
 from __future__ import annotations
