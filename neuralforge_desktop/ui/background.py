@@ -33,7 +33,7 @@ class _Worker:
         self._wake = threading.Condition()
         self._pending: dict[str, DerivedJob] = {}
         self._stopping = False
-        self.computing_in: list[int] = []  # thread ids jobs ran in (tests check it is not the UI thread)
+        self.computing_in: set[int] = set()  # thread ids jobs ran in (tests check it is not the UI thread)
         self._thread = threading.Thread(target=self._run, name="derived-values", daemon=True)
         self._thread.start()
 
@@ -59,7 +59,7 @@ class _Worker:
                     return
                 key = next(iter(self._pending))
                 job = self._pending.pop(key)
-            self.computing_in.append(threading.get_ident())
+            self.computing_in.add(threading.get_ident())
             try:
                 value, failed = job.compute(), False
             except Exception as exc:  # an edit raced with the reads, or a real bug: the UI thread decides
@@ -92,8 +92,8 @@ class BackgroundDerived(QObject):
         """Stop the worker (the window is closing); safe to call twice."""
         self._worker.stop()
 
-    def worker_thread_ids(self) -> list[int]:
-        return list(self._worker.computing_in)
+    def worker_thread_ids(self) -> set[int]:
+        return set(self._worker.computing_in)
 
     def awaiting(self) -> bool:
         """Whether a requested value has not been handed over yet."""
