@@ -3,9 +3,15 @@ talk to each other directly."""
 
 from __future__ import annotations
 
+import weakref
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QObject, Signal
 
 from neuralforge_desktop.core.edit.document import Document, DocumentChange
+
+if TYPE_CHECKING:
+    from neuralforge_desktop.ui.background import BackgroundDerived
 
 LAYER_MIME = "application/x-neuralforge-layer"  # palette → canvas drag payload: the layer type name
 COMPONENT_MIME = "application/x-neuralforge-component"  # palette → canvas: a component name
@@ -23,6 +29,26 @@ class DocumentBridge(QObject):
         self._document = document or Document()
         self._unsubscribe = self._document.subscribe(self._forward)
         self.selection: SelectionModel | None = None  # set by whoever owns the selection, to prune dead ids
+        self._background: BackgroundDerived | None = None
+
+    @property
+    def background(self) -> BackgroundDerived:
+        """Computes the document's cost, lint and code off the UI thread (made on first use)."""
+        if self._background is None:
+            from neuralforge_desktop.ui.background import BackgroundDerived
+
+            owner = weakref.ref(self)  # the worker thread must not keep the bridge alive
+            self._background = BackgroundDerived(lambda: owner().document, self)  # type: ignore[union-attr]
+        return self._background
+
+    def computing(self) -> bool:
+        """Whether a value a panel asked for is still being computed in the background."""
+        return self._background is not None and self._background.awaiting()
+
+    def shutdown(self) -> None:
+        """Stop computing in the background (the window is closing)."""
+        if self._background is not None:
+            self._background.shutdown()
 
     @property
     def document(self) -> Document:

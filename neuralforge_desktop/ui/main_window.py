@@ -579,6 +579,7 @@ class MainWindow(QMainWindow):
         self.files.autosave_timer.stop()
         self.previews.shutdown()
         self.code_view.shutdown()
+        self.bridge.shutdown()
         self.files.discard_recovery()  # saved or deliberately discarded: nothing to recover
         screen = self.screen()
         self.settings.save_layout(self.saveGeometry(), self.saveState(),

@@ -342,7 +342,10 @@ def test_summary_resets_only_when_rows_change_and_coalesces(qtbot) -> None:
     resets: list[int] = []
     source.modelReset.connect(lambda: resets.append(1))
     e.edits.push_edit(SetNodeText("conv1", "notes", "hello"))  # costs unchanged
-    qtbot.wait(AFTER_CANVAS_MS * 4)  # the panel has refreshed by now (after the canvas's paint)
+    # the panel has refreshed once the report for this revision came back from the background
+    qtbot.waitUntil(lambda: e.document.cached(e.document.cost_job(1, "cpu"))[0])
+    qtbot.wait(AFTER_CANVAS_MS * 4)
+    assert panel.report() is e.document.cost(1, "cpu")
     assert resets == []
     for width in (16, 24, 48):  # a burst: one recompute once the event loop has run
         e.edits.push_edit(SetParam("conv1", "out_channels", width))

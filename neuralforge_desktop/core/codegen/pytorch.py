@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import ast
 import textwrap
 from dataclasses import dataclass, field
 
@@ -19,6 +18,7 @@ from neuralforge_desktop.core.codegen.plan import (
     literal,
     plan_model,
 )
+from neuralforge_desktop.core.codegen.syntax_check import syntax_problem
 from neuralforge_desktop.core.ir.graph import Graph
 from neuralforge_desktop.core.ir.types import TensorSpec, format_shape, resolve_dim
 
@@ -106,12 +106,11 @@ def generate_pytorch(graph: Graph, shapes: ShapeInference | None = None, cat: Ca
 
 def check_source(source: str, what: str) -> None:
     """Refuse to hand out source that does not parse: that is a bug in the generator, reported as one."""
-    try:
-        ast.parse(source, filename=f"<{what}>")
-    except (SyntaxError, ValueError) as exc:
-        line = getattr(exc, "lineno", None)
+    problem = syntax_problem(source, f"<{what}>")
+    if problem is not None:
+        line, message = problem
         raise GeneratedCodeError(f"the code generated for {what} does not parse"
-                                 f"{f' (line {line})' if line else ''}: {exc}") from exc
+                                 f"{f' (line {line})' if line else ''}: {message}")
 
 
 def _blocks_bottom_up(plan: ModelPlan) -> list[BlockPlan]:

@@ -29,6 +29,22 @@ class DocumentChange:
 Listener = Callable[[DocumentChange], None]
 
 
+@dataclass(frozen=True)
+class DerivedJob:
+    """One derived value of one revision of a graph, to compute on any thread.
+
+    ``compute`` only reads the graph and its shapes. Copying a 10,000-node graph (and re-inferring its shapes)
+    costs about as much as the computation itself, so a job reads the live graph instead and its value is
+    kept only if the graph is still the same object at the same revision when the value arrives: an edit made
+    meanwhile (which may have raced with the reads) makes the value stale, and :meth:`Document.accept` drops it.
+    """
+
+    key: str
+    graph: Graph
+    revision: int
+    compute: Callable[[], Any]
+
+
 class Document:
     def __init__(self, graph: Graph | None = None, path: str | os.PathLike[str] | None = None) -> None:
         self.graph = graph or Graph("untitled")
@@ -107,39 +123,81 @@ class Document:
         self._derived[key] = (self.graph.revision, value)
         return value
 
-    def cost(self, batch_size: int = 1, device: str = "cpu") -> Any:
+    def job(self, key: str, compute: Callable[[Graph, ShapeInference], Any]) -> DerivedJob:
+        """``compute(graph, shapes)`` for the current revision, bound now: later edits or a replaced graph
+        do not change what the job reads, only whether its value is still accepted."""
+        graph, shapes = self.graph, self.shapes
+        return DerivedJob(key, graph, graph.revision, lambda: compute(graph, shapes))
+
+    def cached(self, job: DerivedJob) -> tuple[bool, Any]:
+        """(True, value) when ``job``'s value for the current revision is known already."""
+        hit = self._derived.get(job.key)
+        if self.is_current(job) and hit is not None and hit[0] == job.revision:
+            return True, hit[1]
+        return False, None
+
+    def is_current(self, job: DerivedJob) -> bool:
+        return job.graph is self.graph and job.revision == self.graph.revision
+
+    def accept(self, job: DerivedJob, value: Any) -> bool:
+        """Keep a value computed elsewhere if no edit happened since ``job`` was made; False drops it."""
+        if not self.is_current(job):
+            return False
+        self._derived[job.key] = (job.revision, value)
+        return True
+
+    def run(self, job: DerivedJob) -> Any:
+        """``job``'s value, computed here unless cached."""
+        hit, value = self.cached(job)
+        if hit:
+            return value
+        value = job.compute()
+        self.accept(job, value)
+        return value
+
+    def cost_job(self, batch_size: int = 1, device: str = "cpu") -> DerivedJob:
         from neuralforge_desktop.core.analysis.calibration import calibration_token
         from neuralforge_desktop.core.analysis.cost import estimate_cost
 
         calibrated = calibration_token() if device == "cpu" else ""  # a new calibration changes CPU estimates
-        return self.derived(f"cost:{batch_size}:{device}:{calibrated}",
-                            lambda: estimate_cost(self.graph, self.shapes, batch_size=batch_size, device=device))
+        return self.job(f"cost:{batch_size}:{device}:{calibrated}",
+                        lambda graph, shapes: estimate_cost(graph, shapes, batch_size=batch_size, device=device))
 
-    def lint(self) -> list[Any]:
+    def cost(self, batch_size: int = 1, device: str = "cpu") -> Any:
+        return self.run(self.cost_job(batch_size, device))
+
+    def lint_job(self) -> DerivedJob:
         from neuralforge_desktop.core.analysis.lint import lint
 
-        return self.derived("lint", lambda: lint(self.graph, self.shapes) if self.shapes.ok else [])
+        return self.job("lint", lambda graph, shapes: lint(graph, shapes) if shapes.ok else [])
 
-    def code(self, framework: str = "pytorch") -> Any:
-        """Generated source for ``framework`` ("pytorch" or "keras"): a ``GeneratedCode``, or the ``PlanError``
-        (a ``KerasUnsupportedError`` for a layer without a Keras form) explaining why there is none."""
+    def lint(self) -> list[Any]:
+        return list(self.run(self.lint_job()))
+
+    def code_job(self, framework: str = "pytorch") -> DerivedJob:
+        """The job for :meth:`code`."""
         from neuralforge_desktop.core.codegen.plan import PlanError
 
-        def compute() -> Any:
+        def compute(graph: Graph, shapes: ShapeInference) -> Any:
             try:
                 if framework == "keras":
                     from neuralforge_desktop.core.codegen.keras import generate_keras
 
-                    return generate_keras(self.graph, self.shapes)
+                    return generate_keras(graph, shapes)
                 from neuralforge_desktop.core.codegen.pytorch import generate_pytorch
 
-                return generate_pytorch(self.graph, self.shapes)
+                return generate_pytorch(graph, shapes)
             except PlanError as exc:
                 return exc
 
         if framework not in ("pytorch", "keras"):
             raise ValueError(f"unknown framework {framework!r}: pytorch or keras")
-        return self.derived("code" if framework == "pytorch" else f"code:{framework}", compute)
+        return self.job("code" if framework == "pytorch" else f"code:{framework}", compute)
+
+    def code(self, framework: str = "pytorch") -> Any:
+        """Generated source for ``framework`` ("pytorch" or "keras"): a ``GeneratedCode``, or the ``PlanError``
+        (a ``KerasUnsupportedError`` for a layer without a Keras form) explaining why there is none."""
+        return self.run(self.code_job(framework))
 
 
 def recovery_path(document: Document, folder: str | os.PathLike[str]) -> Path:

@@ -98,7 +98,7 @@ class GraphScene(RoomMixin, LazyBuildMixin, QGraphicsScene):
         self._lint_timer.setSingleShot(True)
         # Lint is whole-graph (≈10 ms at 1,000 nodes): run it once typing or dragging pauses, not per edit.
         self._lint_timer.setInterval(120)
-        self._lint_timer.timeout.connect(self.update_lint)
+        self._lint_timer.timeout.connect(self._lint_in_background)
         self._pending: set[str] = set()  # nodes whose refresh was deferred (see refresh_nodes)
         self._pending_timer = QTimer(self)
         self._pending_timer.setSingleShot(True)
@@ -322,10 +322,17 @@ class GraphScene(RoomMixin, LazyBuildMixin, QGraphicsScene):
         return {n for n in touched if n in graph.nodes}, fresh
 
     # -- lint ----------------------------------------------------------------------------------------
-    def update_lint(self, refresh: bool = True) -> None:
-        """Recompute warnings and refresh only the nodes (and edges into them) whose warnings changed."""
+    def _lint_in_background(self) -> None:
+        self.bridge.background.request(self.document.lint_job(), self._lint_arrived)
+
+    def _lint_arrived(self, lint: list[Any]) -> None:
+        self.update_lint(lint=lint)
+
+    def update_lint(self, refresh: bool = True, lint: list[Any] | None = None) -> None:
+        """Recompute warnings (or take ``lint``, the current revision's) and refresh only the nodes (and edges
+        into them) whose warnings changed."""
         found: dict[str, list[str]] = {}
-        for diag in self.document.lint():
+        for diag in self.document.lint() if lint is None else lint:
             if diag.node:
                 found.setdefault(diag.node, []).append(diag.message)
         if found == self.warnings:

@@ -1,30 +1,27 @@
 """Live PyTorch code for the graph, with the selected node's lines highlighted.
 
 Generating code walks the whole graph, so it is debounced (150 ms after the last change) and skipped while
-the panel is hidden (a hidden dock refreshes when shown). The text is replaced only when the source changes,
-which keeps the scroll position while the user edits parameters of a node whose line stays put.
+the panel is hidden (a hidden dock refreshes when shown). After an edit the code, and the lines it changes in
+what is shown, are worked out in the worker thread (``ui/background.py``); only those lines are swapped in, which
+also keeps the scroll position while the user edits parameters of a node whose line stays put.
 """
 
 from __future__ import annotations
 
-import keyword
 import re
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QRegularExpression, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
-    QFont,
     QFontDatabase,
     QGuiApplication,
     QKeySequence,
     QShortcut,
     QShowEvent,
-    QSyntaxHighlighter,
     QTextCharFormat,
     QTextCursor,
-    QTextDocument,
     QTextFormat,
 )
 from PySide6.QtWidgets import (
@@ -41,92 +38,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from neuralforge_desktop.core.edit.document import DerivedJob
 from neuralforge_desktop.core.edit.edits import Edit
 from neuralforge_desktop.core.ir.atomic import write_text_atomic
 from neuralforge_desktop.core.ir.graph import Graph
 from neuralforge_desktop.ui.bridge import DocumentBridge, SelectionModel
 from neuralforge_desktop.ui.panels.code_apply import CodeApplier
+from neuralforge_desktop.ui.panels.code_highlight import PythonHighlighter
+from neuralforge_desktop.ui.panels.code_lines import Hunk, ShownCode, changed_line_hunks, shown_code
 from neuralforge_desktop.ui.panels.timing import start_after_canvas
-from neuralforge_desktop.ui.theme import DEFAULT_THEME, Roles, roles
+from neuralforge_desktop.ui.theme import DEFAULT_THEME, roles
 
 DEBOUNCE_MS = 150
-KEYWORDS = tuple(keyword.kwlist)  # includes None, True and False
-BUILTINS = ("int", "float", "str", "bool", "list", "tuple", "dict", "set", "len", "range", "super", "print",
-            "isinstance", "getattr", "setattr", "enumerate", "zip", "min", "max", "sum", "abs")
-_TRIPLE = QRegularExpression(r'"""|' + r"'''")
-
-
-def _fmt(color: str, bold: bool = False, italic: bool = False) -> QTextCharFormat:
-    fmt = QTextCharFormat()
-    fmt.setForeground(QColor(color))
-    if bold:
-        fmt.setFontWeight(QFont.Weight.DemiBold)
-    fmt.setFontItalic(italic)
-    return fmt
-
-
-class PythonHighlighter(QSyntaxHighlighter):
-    """Keywords, builtins, ``self.``, decorators, numbers, strings (triple-quoted too) and comments."""
-
-    def __init__(self, document: QTextDocument, theme: str = DEFAULT_THEME) -> None:
-        super().__init__(document)
-        self.set_theme(theme)
-
-    def set_theme(self, name: str) -> None:
-        c: Roles = roles(name)
-        words = "|".join(KEYWORDS)
-        builtins = "|".join(BUILTINS)
-        # Order matters: later rules paint over earlier ones (strings and comments win).
-        self._rules: list[tuple[QRegularExpression, QTextCharFormat, int]] = [
-            (QRegularExpression(rf"\b({words})\b"), _fmt(c.code_keyword, bold=True), 0),
-            (QRegularExpression(rf"\b({builtins})\b(?=\s*\()"), _fmt(c.code_builtin), 0),
-            (QRegularExpression(r"\b(?:def|class)\s+([A-Za-z_]\w*)"), _fmt(c.code_definition, bold=True), 1),
-            (QRegularExpression(r"\bself\b\.?"), _fmt(c.code_self, italic=True), 0),
-            (QRegularExpression(r"^\s*@[\w.]+"), _fmt(c.code_decorator), 0),
-            (QRegularExpression(r"\b(?:0[xX][0-9a-fA-F_]+|\d[\d_]*\.?\d*(?:[eE][-+]?\d+)?)\b"),
-             _fmt(c.code_number), 0),
-            (QRegularExpression(r"[rbfRBF]?\"[^\"\\]*(?:\\.[^\"\\]*)*\"|[rbfRBF]?'[^'\\]*(?:\\.[^'\\]*)*'"),
-             _fmt(c.code_string), 0),
-            (QRegularExpression(r"#[^\n]*"), _fmt(c.code_comment, italic=True), 0),
-        ]
-        self._string = _fmt(c.code_string)
-        self.rehighlight()
-
-    def highlightBlock(self, text: str) -> None:  # Qt names this method
-        for pattern, fmt, group in self._rules:
-            matches = pattern.globalMatch(text)
-            while matches.hasNext():
-                match = matches.next()
-                self.setFormat(match.capturedStart(group), match.capturedLength(group), fmt)
-        self._triple_quotes(text)
-
-    def _triple_quotes(self, text: str) -> None:
-        """Docstrings span lines: block state 1 means "inside a triple-quoted string"."""
-        self.setCurrentBlockState(0)
-        start = 0
-        inside = self.previousBlockState() == 1
-        if not inside:
-            match = _TRIPLE.match(text)
-            if not match.hasMatch():
-                return
-            start = match.capturedStart()
-            search_from = match.capturedEnd()
-        else:
-            search_from = 0
-        while start >= 0:
-            end_match = _TRIPLE.match(text, search_from)
-            if end_match.hasMatch():
-                end = end_match.capturedEnd()
-                self.setFormat(start, end - start, self._string)
-                next_open = _TRIPLE.match(text, end)
-                if not next_open.hasMatch():
-                    return
-                start = next_open.capturedStart()
-                search_from = next_open.capturedEnd()
-            else:
-                self.setCurrentBlockState(1)
-                self.setFormat(start, len(text) - start, self._string)
-                return
 
 
 class CodeView(QWidget):
@@ -146,6 +69,8 @@ class CodeView(QWidget):
         self._node_lines: dict[str, list[tuple[int, int]]] = {}
         self._stale = True
         self._framework = "pytorch"
+        self._requested = self._framework  # the language of the code being generated in the background
+        self._code_job: DerivedJob | None = None
 
         self._title = QLabel(self)
         self._title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # a narrow dock cuts it
@@ -218,7 +143,7 @@ class CodeView(QWidget):
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(DEBOUNCE_MS)
-        self._timer.timeout.connect(self.refresh)
+        self._timer.timeout.connect(self._refresh_in_background)
         bridge.changed.connect(lambda _change: self._schedule())
         bridge.replaced.connect(self._schedule)
         selection.changed.connect(lambda _ids: self._highlight_selection())
@@ -355,17 +280,44 @@ class CodeView(QWidget):
         self._note.show()
 
     def refresh(self) -> None:
-        """Regenerate now (normally called by the debounce timer or when shown)."""
-        if self.editing() and self._source and self._editor.toPlainText() != self._source:
-            self._stale = True  # the user's unapplied text stays until Apply or Edit off
+        """Regenerate now, here (after an edit, or when shown, the code is generated in the background)."""
+        if self._keeps_typed_text():
             return
         self._timer.stop()
+        self._show_result(self._bridge.document.code(self._framework))
+
+    def _keeps_typed_text(self) -> bool:
+        if self.editing() and self._source and self._editor.toPlainText() != self._source:
+            self._stale = True  # the user's unapplied text stays until Apply or Edit off
+            return True
+        return False
+
+    def _refresh_in_background(self) -> None:
+        """Generate the code, and the lines it changes in what is shown, in the worker thread."""
+        if self._keeps_typed_text():
+            return
+        self._requested = self._framework
+        code = self._bridge.document.code_job(self._framework)
+        base = self._source
+        job = DerivedJob(f"{code.key}:shown:{id(self)}", code.graph, code.revision,
+                         lambda: shown_code(code.compute(), base))
+        self._code_job = code
+        self._bridge.background.request(job, self._code_arrived)
+
+    def _code_arrived(self, shown: ShownCode) -> None:
+        if self._requested != self._framework or self._keeps_typed_text():
+            return  # the other language was chosen meanwhile (and shown), or the user typed over the code
+        self._bridge.document.accept(self._code_job, shown.result)  # others asking for the code get this one
+        self._timer.stop()
+        self._show_result(shown.result, shown.hunks if shown.base == self._source else None)
+
+    def _show_result(self, result: object, hunks: list[Hunk] | None = None) -> None:
         self._stale = False
-        result = self._bridge.document.code(self._framework)
         if isinstance(result, Exception):
             self._show_error(str(result), unsupported=type(result).__name__ == "KerasUnsupportedError")
         else:
-            self._show_source(result.source, result.class_name, result.node_lines)
+            self._show_source(result.source, result.class_name, result.node_lines,  # type: ignore[attr-defined]
+                              hunks)
         self._highlight_selection()
         self.code_changed.emit()
 
@@ -408,7 +360,10 @@ class CodeView(QWidget):
             # Restarts: a burst of edits regenerates once, 150 ms after the last, and after the canvas's paint.
             start_after_canvas(self._timer)
 
-    def _show_source(self, source: str, class_name: str, node_lines: dict[str, list[tuple[int, int]]]) -> None:
+    def _show_source(self, source: str, class_name: str, node_lines: dict[str, list[tuple[int, int]]],
+                     hunks: list[Hunk] | None = None) -> None:
+        """Show ``source``; ``hunks`` (from :func:`changed_line_hunks`, worked out elsewhere; empty: replace all
+        the text) saves working them out here."""
         self._error.hide()
         self._node_lines = node_lines
         self._class_name = class_name
@@ -416,7 +371,7 @@ class CodeView(QWidget):
         self._copy.setEnabled(True)
         self._save.setEnabled(True)
         if self._highlighter.document() is not None and self._source and source != self._source and \
-                self._replace_changed_lines(self._source, source):
+                self._replace_changed_lines(self._source, source, hunks):
             pass
         elif source != self._source or self._highlighter.document() is None:
             bar = self._editor.verticalScrollBar()
@@ -428,24 +383,21 @@ class CodeView(QWidget):
         self._filler.hide()
         self._editor.show()
 
-    def _replace_changed_lines(self, old: str, new: str) -> bool:
+    def _replace_changed_lines(self, old: str, new: str, hunks: list[Hunk] | None = None) -> bool:
         """Swap only the lines that differ (an edit changes a few, in a few places): re-setting 2,000
         highlighted lines costs far more than generating them. Returns False when most lines changed."""
-        import difflib
-
-        before, after = old.split("\n"), new.split("\n")
-        matcher = difflib.SequenceMatcher(None, before, after, autojunk=False)
-        hunks = [op for op in matcher.get_opcodes() if op[0] != "equal"]
-        changed = sum(max(i2 - i1, j2 - j1) for _, i1, i2, j1, j2 in hunks)
-        if not hunks or changed > len(after) // 4 or hunks[-1][2] >= len(before) or hunks[-1][4] >= len(after):
+        if hunks is None:
+            hunks = changed_line_hunks(old, new)
+        if not hunks:
             return False  # a large rewrite, or one touching the last line: replacing everything is simpler
+        after = new.split("\n")
         document = self._editor.document()
         bar = self._editor.verticalScrollBar()
         position = bar.value()
         cursor = QTextCursor(document)
         # One change per hunk, not one edit block: a block would report the whole span between the first and
         # last hunk as changed, and the highlighter would redo all of it.
-        for _, i1, i2, j1, j2 in reversed(hunks):  # bottom up, so earlier block numbers stay valid
+        for i1, i2, j1, j2 in reversed(hunks):  # bottom up, so earlier block numbers stay valid
             cursor.setPosition(document.findBlockByNumber(i1).position())
             cursor.setPosition(document.findBlockByNumber(i2).position(), QTextCursor.MoveMode.KeepAnchor)
             cursor.insertText("".join(line + "\n" for line in after[j1:j2]))

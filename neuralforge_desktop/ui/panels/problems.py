@@ -58,7 +58,7 @@ class ProblemsPanel(QWidget):
         # Coalesce a burst of edits into one rebuild, and let the canvas paint the edit first: on a big graph
         # this refresh takes longer than a frame, and the canvas is what the user is looking at.
         self._timer.setInterval(AFTER_CANVAS_MS)
-        self._timer.timeout.connect(self.refresh)
+        self._timer.timeout.connect(self._refresh_in_background)
         bridge.changed.connect(lambda _change: start_after_canvas(self._timer))
         bridge.replaced.connect(lambda: start_after_canvas(self._timer))
         self.refresh()
@@ -80,9 +80,17 @@ class ProblemsPanel(QWidget):
         self.refresh()
 
     def refresh(self) -> None:
+        """Rebuild now, linting here if needed (after an edit the timer lints in the background instead)."""
         self._timer.stop()
+        self._show(self._bridge.document.lint())
+
+    # -- internals ---------------------------------------------------------------------------------------
+    def _refresh_in_background(self) -> None:
+        self._bridge.background.request(self._bridge.document.lint_job(), self._show)
+
+    def _show(self, lint: list[Diagnostic]) -> None:
         document = self._bridge.document
-        diagnostics: list[Diagnostic] = list(document.shapes.diagnostics) + list(document.lint())
+        diagnostics: list[Diagnostic] = list(document.shapes.diagnostics) + list(lint)
         errors = [d for d in diagnostics if d.is_error]
         warnings = [d for d in diagnostics if not d.is_error]
         entries = [("error", d.node, d.message) for d in errors] + [("warning", d.node, d.message) for d in warnings]
@@ -90,7 +98,6 @@ class ProblemsPanel(QWidget):
             self._fill(entries)
         self._show_counts(len(errors), len(warnings))
 
-    # -- internals ---------------------------------------------------------------------------------------
     def _fill(self, entries: list[tuple[str, str, str]]) -> None:
         self._shown = entries
         self._list.setUpdatesEnabled(False)

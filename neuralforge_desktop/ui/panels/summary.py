@@ -1,8 +1,8 @@
 """Model summary: totals and a sortable per-node table from the document's cost report.
 
-The report is cached per revision by the document, so recomputing is cheap; what must stay cheap on a
-1,000-node graph is the view. Changes are coalesced with a 0-ms timer (a burst of edits recomputes once) and
-the table model is reset only when its rows actually differ.
+The report is cached per revision by the document; after an edit it is computed in the worker thread
+(``ui/background.py``), so what must stay cheap on a 10,000-node graph is the view. Changes are coalesced
+with a timer (a burst of edits recomputes once) and the table model is reset only when its rows differ.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 from neuralforge_desktop.core.analysis.calibration import calibration_token
 from neuralforge_desktop.core.analysis.cost import CostReport, CostRow
 from neuralforge_desktop.core.analysis.devices import GPU_PROFILES, device_names, measured_when
+from neuralforge_desktop.core.ir.graph import Graph
 from neuralforge_desktop.core.measure import auto
 from neuralforge_desktop.core.measure.results import format_ms, graph_fingerprint, load_result
 from neuralforge_desktop.ui.bridge import DocumentBridge, SelectionModel
@@ -49,6 +50,7 @@ PATH_ROLE = Qt.ItemDataRole.UserRole + 2
 COLUMNS = ("Node", "Type", "Output shape", "Params", "MACs", "FLOPs", "Activations", "Latency")
 NUMERIC = frozenset({3, 4, 5, 6, 7})
 _Index = QModelIndex | QPersistentModelIndex
+FINGERPRINT = "fingerprint"  # the document's derived value the Measured row is looked up by
 
 
 def human(value: float, unit: str = "") -> str:
@@ -72,6 +74,10 @@ def human_ms(value: float) -> str:
     if value >= 1:
         return f"{value:.2f} ms"
     return f"{value * 1000:.0f} µs"
+
+
+def _fingerprint(graph: Graph, _shapes: object) -> str:
+    return graph_fingerprint(graph)
 
 
 def top_level_id(path: str) -> str:
@@ -285,7 +291,7 @@ class SummaryPanel(QWidget):
         # Coalesce a burst of edits into one rebuild, and let the canvas paint the edit first: on a big graph
         # this refresh takes longer than a frame, and the canvas is what the user is looking at.
         self._timer.setInterval(AFTER_CANVAS_MS)
-        self._timer.timeout.connect(self.refresh)
+        self._timer.timeout.connect(self._refresh_in_background)
         bridge.changed.connect(lambda _change: start_after_canvas(self._timer))
         bridge.replaced.connect(lambda: start_after_canvas(self._timer))
         selection.changed.connect(self._follow_selection)
@@ -348,9 +354,31 @@ class SummaryPanel(QWidget):
         self._warning_color = c.warning
 
     def refresh(self) -> None:
-        """Recompute now (the document caches the report per revision, device and batch size)."""
+        """Recompute now (the document caches the report per revision, device and batch size); after an edit
+        the timer has the report computed in the background instead."""
         self._timer.stop()
-        report = self._bridge.document.cost(self.batch_size(), self.device())
+        self._show_report(self._bridge.document.cost(self.batch_size(), self.device()))
+
+    # -- internals ---------------------------------------------------------------------------------------
+    def _refresh_in_background(self) -> None:
+        self._bridge.background.request(self._bridge.document.cost_job(self.batch_size(), self.device()),
+                                        self._report_arrived)
+
+    def _report_arrived(self, report: CostReport) -> None:
+        if (report.batch_size, report.profile.name) != (self.batch_size(), self.device()):
+            return  # the batch size or device changed meanwhile: refresh() showed the new one already
+        if self.device() == "cpu" and self._bridge.document.shapes.ok:
+            # The measured time is looked up by the graph's fingerprint: hashing 10,000 nodes takes a while too.
+            self._bridge.background.request(self._bridge.document.job(FINGERPRINT, _fingerprint),
+                                            lambda _value: self._report_arrived_measured(report))
+        else:
+            self._show_report(report)
+
+    def _report_arrived_measured(self, report: CostReport) -> None:
+        if (report.batch_size, report.profile.name) == (self.batch_size(), self.device()):
+            self._show_report(report)
+
+    def _show_report(self, report: CostReport) -> None:
         self._report = report
         self._show_totals(report)
         rows = report.rows if self._nested.isChecked() else [r for r in report.rows if r.depth == 0]
@@ -358,7 +386,6 @@ class SummaryPanel(QWidget):
             self._follow_selection(self._selection.ids)
         self._show_measured(report)
 
-    # -- internals ---------------------------------------------------------------------------------------
     def _show_totals(self, report: CostReport) -> None:
         partial = "≥ " if report.uncounted else ""  # a lower bound, never a silent zero
         t = self._totals
@@ -414,7 +441,7 @@ class SummaryPanel(QWidget):
         shown = False  # the Measured row appears once there is something in it: room for the per-node table
         result = None
         if self.device() == "cpu" and document.shapes.ok:
-            fingerprint = document.derived("fingerprint", lambda: graph_fingerprint(document.graph))
+            fingerprint = document.run(document.job(FINGERPRINT, _fingerprint))
             result = load_result(document.graph, report.batch_size, "cpu", fingerprint=fingerprint)
         if self._runner.running():
             shown = True  # the progress text stays until the worker finishes
