@@ -79,7 +79,7 @@ case "$JOB" in
     python -m mypy  # the core and the plugin API; files and strictness in pyproject.toml [tool.mypy]
     # loadscope: a module's tests go to one worker (the desktop bundle's share one build, which a second worker
     # would only wait for); in collection order, where the conftest puts the modules with slow tests first.
-    exec python -m pytest -n 2 --dist loadscope --no-loadscope-reorder -q "$@"
+    exec python -m pytest -n 2 --dist loadscope --no-loadscope-reorder -q --durations=25 "$@"
     ;;
   *)
     echo "usage: installers/setup.sh run|test|env" >&2
