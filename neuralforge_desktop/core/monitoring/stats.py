@@ -53,6 +53,7 @@ class TimeSeries:
     bucket_seconds: float
     start: list[float] = field(default_factory=list)
     count: list[int] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)  # of the bucket inside the window (less at the ends)
     p50: list[float | None] = field(default_factory=list)
     p95: list[float | None] = field(default_factory=list)
     p99: list[float | None] = field(default_factory=list)
@@ -144,8 +145,13 @@ def over_time(requests: Requests, bucket_seconds: float | None = None) -> TimeSe
     bounds = np.searchsorted(index[order], np.arange(buckets + 1))
     for b in range(buckets):
         rows = order[bounds[b]:bounds[b + 1]]
-        fig = figures(requests.latency_ms[rows], requests.ok[rows], width)
-        series.start.append(float(first + b * width))
+        # The first and last buckets may stick out of the window: their rate is over the part inside it.
+        b_start = first + b * width
+        covered = min(b_start + width, requests.end) - max(b_start, requests.start)
+        covered = covered if covered > 0 else width
+        fig = figures(requests.latency_ms[rows], requests.ok[rows], covered)
+        series.start.append(float(b_start))
+        series.seconds.append(float(covered))
         series.count.append(fig.count)
         series.p50.append(fig.p50)
         series.p95.append(fig.p95)
