@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 RequestRow = tuple[str, str, str, float, float, int, int, "str | None", "str | None"]
 SampleRow = tuple[str, str, str, float, bytes | None, bytes | None]
+PendingSample = tuple[str, str, str, float, "list[Any] | None", "list[Any] | None"]
 MAX_SAMPLE_BYTES = 4 * 1024 * 1024  # a compressed sample larger than this is not kept (a batch of big images)
 
 
@@ -102,7 +103,7 @@ class RequestRecorder:
         self._lock = threading.Lock()  # guards the buffers and counters (record may come from many threads)
         self._write_lock = threading.Lock()  # one write at a time: the flusher thread and flush() callers
         self._requests: list[RequestRow] = []
-        self._samples: list[SampleRow] = []
+        self._samples: list[PendingSample] = []
         self._wake = threading.Event()
         self._closed = False
         self._thread: threading.Thread | None = None
@@ -123,7 +124,9 @@ class RequestRecorder:
 
     def record(self, *, version: str, latency_ms: float, ok: bool, status: int, request_key: str | None = None,
                inputs: list[Any] | None = None, predictions: list[Any] | None = None) -> str:
-        """Buffer one served request; returns its new prediction id. Never raises, never waits on the store."""
+        """Buffer one served request; returns its new prediction id. Never raises, never waits on the store.
+        A sampled request's ``inputs`` and ``predictions`` are encoded later by the writer thread: do not change
+        those lists after handing them over."""
         prediction_id = uuid.uuid4().hex
         try:
             now = time.time()
@@ -131,9 +134,10 @@ class RequestRecorder:
             predicted = None if labels is None else json.dumps(labels, separators=(",", ":"))
             row: RequestRow = (prediction_id, self.model_name, str(version), now, float(latency_ms), int(bool(ok)),
                                int(status), None if request_key is None else str(request_key), predicted)
-            sample: SampleRow | None = None
+            sample: PendingSample | None = None
             if (inputs is not None or predictions is not None) and self._sampled():
-                sample = self._sample(prediction_id, str(version), now, inputs, predictions)
+                # Encoded by the writer thread: JSON + zlib of an image costs milliseconds the response need not wait.
+                sample = (prediction_id, self.model_name, str(version), now, inputs, predictions)
             with self._lock:
                 self._ensure_process()
                 self._requests.append(row)
@@ -155,17 +159,18 @@ class RequestRecorder:
         with self._lock:
             return self._random.random() < self.sample_rate
 
-    def _sample(self, prediction_id: str, version: str, now: float, inputs: list[Any] | None,
-                predictions: list[Any] | None) -> SampleRow | None:
-        try:
-            blob_in = None if inputs is None else compress_json(inputs)
-            blob_out = None if predictions is None else compress_json(predictions)
-        except (TypeError, ValueError):
-            log.warning("a sampled request of model %s is not plain JSON; its inputs were not kept", self.model_name)
-            return None
-        if len(blob_in or b"") + len(blob_out or b"") > MAX_SAMPLE_BYTES:
-            return None
-        return (prediction_id, self.model_name, version, now, blob_in, blob_out)
+    def _encode(self, samples: list[PendingSample]) -> list[SampleRow]:
+        rows: list[SampleRow] = []
+        for prediction_id, model, version, now, inputs, predictions in samples:
+            try:
+                blob_in = None if inputs is None else compress_json(inputs)
+                blob_out = None if predictions is None else compress_json(predictions)
+            except (TypeError, ValueError):
+                log.warning("a sampled request of model %s is not plain JSON; its inputs were not kept", model)
+                continue
+            if len(blob_in or b"") + len(blob_out or b"") <= MAX_SAMPLE_BYTES:
+                rows.append((prediction_id, model, version, now, blob_in, blob_out))
+        return rows
 
     def _trim(self) -> None:
         extra = len(self._requests) - self.max_pending
@@ -207,13 +212,14 @@ class RequestRecorder:
             if not requests:
                 return
             try:
+                encoded = self._encode(samples)
                 store = self._open_store()
                 with store.write_transaction() as conn:
                     conn.executemany("INSERT OR IGNORE INTO monitor_requests (prediction_id, model, version, time, "
                                      "latency_ms, ok, status, request_key, predicted) VALUES (?, ?, ?, ?, ?, ?, ?, "
                                      "?, ?)", requests)
                     conn.executemany("INSERT OR IGNORE INTO monitor_samples (prediction_id, model, version, time, "
-                                     "inputs, predictions) VALUES (?, ?, ?, ?, ?, ?)", samples)
+                                     "inputs, predictions) VALUES (?, ?, ?, ?, ?, ?)", encoded)
             except Exception:
                 log.exception("could not write %d request records of model %s to %s; kept for the next try",
                               len(requests), self.model_name, self.store_path)
