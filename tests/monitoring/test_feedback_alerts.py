@@ -103,3 +103,11 @@ def test_thresholds_config_names_an_unknown_key(tmp_path) -> None:
     assert parse_duration("1h") == 3600.0 and parse_duration("90") == 90.0
     with pytest.raises(UserError, match="not a duration"):
         parse_duration("soon")
+
+
+def test_the_documented_example_thresholds_load() -> None:
+    from pathlib import Path
+
+    config = load_config(Path(__file__).resolve().parents[2] / "docs" / "examples" / "monitor-alerts.yaml")
+    assert config == {"window": 300.0, "p99_latency_ms": 250.0, "error_rate": 0.02, "drift_psi": 0.25,
+                      "accuracy_drop": 0.05, "baseline_accuracy": None, "min_requests": 50.0}
