@@ -22,18 +22,20 @@ from neuralforge_desktop.core.monitoring.recorder import decompress_json
 
 log = logging.getLogger(__name__)
 REFERENCE_SIZE = 2000
+MAX_SAMPLED_REQUESTS = 5000  # the latest ones: a long window's drift is that of its recent traffic
 _CACHE: dict[tuple[str, str], tuple[np.ndarray, list[str] | None]] = {}  # (store, run id) → sample; runs do not change
 
 
 def sampled_inputs(store: Any, model_name: str, version: str, *, since: float | None = None,
-                   until: float | None = None) -> np.ndarray:
-    """The sampled served instances of one version, stacked; instances whose shape differs from the most common
-    one (malformed requests that were still recorded) are left out."""
+                   until: float | None = None, limit: int = MAX_SAMPLED_REQUESTS) -> np.ndarray:
+    """The sampled served instances of one version (of the latest ``limit`` sampled requests in the window),
+    stacked; instances whose shape differs from the most common one (malformed requests that were still
+    recorded) are left out."""
     with store.read_transaction() as conn:
         rows = conn.execute("SELECT inputs FROM monitor_samples WHERE model = ? AND version = ? AND time >= ? AND "
-                            "time <= ? AND inputs IS NOT NULL ORDER BY time",
+                            "time <= ? AND inputs IS NOT NULL ORDER BY time DESC LIMIT ?",
                             (model_name, version, -1.0 if since is None else since,
-                             time.time() if until is None else until)).fetchall()
+                             time.time() if until is None else until, int(limit))).fetchall()
     instances: list[np.ndarray] = []
     for (blob,) in rows:
         try:
