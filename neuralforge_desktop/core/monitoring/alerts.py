@@ -77,7 +77,11 @@ def load_config(source: Mapping[str, Any] | str | Path | None = None) -> dict[st
     if source is None:
         return dict(DEFAULTS)
     if isinstance(source, str | Path):
-        import yaml  # type: ignore[import-untyped]
+        try:
+            import yaml  # type: ignore[import-untyped]
+        except ImportError:
+            raise UserError("alert thresholds: reading a YAML file needs PyYAML, which is not installed here; "
+                            "`pip install pyyaml`, or pass the thresholds as a mapping") from None
 
         path = Path(source)
         try:

@@ -99,7 +99,11 @@ def psi(reference: np.ndarray, current: np.ndarray, bins: int = PSI_BINS) -> flo
 
 
 def ks(reference: np.ndarray, current: np.ndarray) -> tuple[float, float]:
-    from scipy.stats import ks_2samp
+    try:
+        from scipy.stats import ks_2samp
+    except ImportError:
+        raise UserError("drift: the KS test needs scipy, which is not installed here; install it with "
+                        "`pip install neuralforge-desktop[stats]`") from None
 
     result = ks_2samp(np.asarray(reference, dtype=np.float64).ravel(), np.asarray(current, dtype=np.float64).ravel())
     return float(result.statistic), float(result.pvalue)
