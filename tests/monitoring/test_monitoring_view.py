@@ -69,3 +69,18 @@ def test_the_main_window_opens_it_from_the_view_menu(qtbot: Any, tmp_path: Path)
     view = window.monitoring_view
     assert isinstance(view, MonitoringView) and view.isVisible() and view.store_path == tmp_path / "store.db"
     view.close()
+
+
+def test_check_now_says_why_drift_could_not_be_computed(qtbot: Any, tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    with RequestRecorder(path, "digits", sample_rate=1.0) as recorder:
+        for i in range(30):
+            recorder.record(version="1", latency_ms=1.0, ok=True, status=200, inputs=[[float(i), 1.0]],
+                            predictions=[[0.2, 0.8]])
+    view = MonitoringView(path, refresh_ms=60_000)
+    qtbot.addWidget(view)
+    qtbot.waitUntil(lambda: view.report is not None, timeout=20_000)
+    view.report = None
+    view.check_button.click()
+    qtbot.waitUntil(lambda: view.report is not None, timeout=20_000)
+    assert "drift of version 1 not computed: digits@1 is not in the model registry" in view.summary.text()

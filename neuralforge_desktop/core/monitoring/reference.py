@@ -90,20 +90,24 @@ def versions_sampled(store: Any, model_name: str, since: float | None) -> list[s
 
 def check_drift(store: Any, model_name: str, *, since: float | None = None, until: float | None = None,
                 reference: np.ndarray | None = None, names: list[str] | None = None, min_samples: int = 20,
-                save: bool = True) -> dict[str, DriftReport]:
+                save: bool = True, skipped: dict[str, str] | None = None) -> dict[str, DriftReport]:
     """Drift of each version's sampled inputs in the window against the training data (``reference`` when
     given, else the registered version's run's dataset); stored in ``monitor_drift`` when ``save``. Versions
-    with fewer than ``min_samples`` sampled instances, or no known training data, are left out."""
+    with fewer than ``min_samples`` sampled instances, or no known training data, are left out (and why, in
+    ``skipped`` when given)."""
+    why = skipped if skipped is not None else {}
     end = time.time() if until is None else until
     reports: dict[str, DriftReport] = {}
     for version in versions_sampled(store, model_name, since):
         current = sampled_inputs(store, model_name, version, since=since, until=end)
         if len(current) < min_samples:
+            why[version] = f"{len(current)} sampled inputs, fewer than the {min_samples} needed"
             continue
         ref, ref_names = reference, names
         if ref is None:
             run_id = run_of_version(store, model_name, version)
             if run_id is None:
+                why[version] = f"{model_name}@{version} is not in the model registry, so its training data is unknown"
                 continue
             ref, ref_names = training_reference(store, run_id)
         report = compute_drift(ref, current, ref_names)

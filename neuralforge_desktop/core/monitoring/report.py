@@ -44,7 +44,9 @@ def monitor_report(store: Any, model_name: str, *, since: float | None = None, u
     notes: list[str] = []
     if refresh_drift:
         try:
-            check_drift(store, model_name, since=since, until=end, reference=reference)
+            skipped: dict[str, str] = {}
+            check_drift(store, model_name, since=since, until=end, reference=reference, skipped=skipped)
+            notes += [f"drift of version {version} not computed: {why}" for version, why in skipped.items()]
         except UserError as exc:
             notes.append(f"drift not computed: {exc}")
         except Exception as exc:  # a dataset that fails to load must not hide the serving figures

@@ -231,7 +231,8 @@ class MonitoringView(QWidget):
         error_rate = "—" if s["error_rate"] is None else f"{s['error_rate'] * 100:.2f} %"
         self.summary.setText(f"{s['count']:,} requests  ·  p50 {_ms(s['p50'])}  p95 {_ms(s['p95'])}  "
                              f"p99 {_ms(s['p99'])}  ·  {s['throughput']:.2f} req/s  ·  errors {error_rate}  ·  "
-                             f"traffic {shares or '—'}  ·  accuracy from feedback {accuracy}")
+                             f"traffic {shares or '—'}  ·  accuracy from feedback {accuracy}"
+                             + "".join(f"\n{note}" for note in report["notes"]))
         self.latency.update(report)
         self.throughput.update(report)
         self.traffic.set_series(traffic_series(report))
