@@ -26,6 +26,7 @@ from neuralforge_desktop.cli import (
     hosts_cmd,
     import_cmd,
     layers_cmd,
+    monitor_cmd,
     notes_cmd,
     profile_cmd,
     queue_cmd,
@@ -118,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     sync_cmd.add_parsers(sub)
     components_cmd.add_parsers(sub)
     notes_cmd.add_parsers(sub)
+    monitor_cmd.add_parsers(sub)
     report_cmd.add_parsers(sub)
     _add_debug_everywhere(parser)
     return parser

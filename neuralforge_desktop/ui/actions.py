@@ -202,6 +202,8 @@ class WindowActions:
                  toggled=w.set_live_previews,
                  tip="Run one sample through the model and show each node's output under its card "
                      "(off above 200 nodes)")
+        self.add(m, "view.monitoring", "Model M&onitoring…", w.show_monitoring,
+                 tip="Served models: latency, throughput, traffic per version, input drift and alerts")
         m.addSeparator()
         themes = m.addMenu("&Theme")
         group = QActionGroup(self.window)

@@ -546,6 +546,13 @@ class MainWindow(QMainWindow):
 
         return open_sweep_view(self, sweep_id)
 
+    def show_monitoring(self) -> QWidget:
+        """View ▸ Model Monitoring…: the served models of this window's store, in their own window."""
+        from neuralforge_desktop.ui.monitoring import open_monitoring_view
+
+        self.monitoring_view = open_monitoring_view(self)
+        return self.monitoring_view
+
     def show_about(self) -> QMessageBox:
         box = QMessageBox(QMessageBox.Icon.Information, f"About {APP_TITLE}",
                           f"<b>{APP_TITLE} {__version__}</b><br>Design neural networks as graphs, see every "

@@ -25,6 +25,10 @@ Migrations are never edited once released: a change is a new function appended t
   (:meth:`Store.run_changes`); indexes for listing all runs by creation time and by revision.
 * v6: ``notes``: the experiment notebook, timestamped Markdown notes (hypothesis, observation or note) on an
   experiment or on a run (see :mod:`.notes`).
+* v8: monitoring of served models (see :mod:`neuralforge_desktop.core.monitoring`): every served request
+  (``monitor_requests``), sampled inputs and predictions (``monitor_samples``, zlib-compressed JSON),
+  labels sent back (``monitor_feedback``), drift reports (``monitor_drift``) and alerts (``monitor_alerts``).
+  Version 7 belongs to the model registry; the loop applies versions in list order, so a gap is harmless.
 """
 
 from __future__ import annotations
@@ -197,6 +201,62 @@ _V6 = (
 )
 
 
+_V8 = (
+    # One row per served request. ``predicted``: the predicted label of each instance (JSON list), kept for
+    # every request (a few bytes) so feedback labels can be scored whether or not the request was sampled.
+    """CREATE TABLE monitor_requests (
+        prediction_id TEXT PRIMARY KEY,
+        model TEXT NOT NULL,
+        version TEXT NOT NULL,
+        time REAL NOT NULL,
+        latency_ms REAL NOT NULL,
+        ok INTEGER NOT NULL,
+        status INTEGER NOT NULL,
+        request_key TEXT,
+        predicted TEXT)""",
+    "CREATE INDEX monitor_requests_by_model_time ON monitor_requests (model, time)",
+    "CREATE INDEX monitor_requests_by_version_time ON monitor_requests (model, version, time)",
+    # A rowid table: rows carry compressed blobs (an image request is a few KB).
+    """CREATE TABLE monitor_samples (
+        prediction_id TEXT PRIMARY KEY,
+        model TEXT NOT NULL,
+        version TEXT NOT NULL,
+        time REAL NOT NULL,
+        inputs BLOB,
+        predictions BLOB)""",
+    "CREATE INDEX monitor_samples_by_model_time ON monitor_samples (model, version, time)",
+    # No foreign key to the request: a label may arrive while its request still waits in a replica's buffer.
+    """CREATE TABLE monitor_feedback (
+        prediction_id TEXT PRIMARY KEY,
+        label TEXT NOT NULL,
+        time REAL NOT NULL)""",
+    "CREATE INDEX monitor_feedback_by_time ON monitor_feedback (time)",
+    """CREATE TABLE monitor_drift (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        model TEXT NOT NULL,
+        version TEXT NOT NULL,
+        time REAL NOT NULL,
+        window_start REAL NOT NULL,
+        window_end REAL NOT NULL,
+        samples INTEGER NOT NULL,
+        max_psi REAL,
+        data BLOB NOT NULL)""",
+    "CREATE INDEX monitor_drift_by_model_time ON monitor_drift (model, time)",
+    # resolved: when the value came back within its threshold (NULL while the breach lasts); one row per breach.
+    """CREATE TABLE monitor_alerts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL,
+        model TEXT NOT NULL,
+        version TEXT NOT NULL,
+        threshold REAL NOT NULL,
+        value REAL NOT NULL,
+        time REAL NOT NULL,
+        acknowledged INTEGER NOT NULL DEFAULT 0,
+        resolved REAL)""",
+    "CREATE INDEX monitor_alerts_by_model_time ON monitor_alerts (model, time)",
+)
+
+
 def _run_all(conn: sqlite3.Connection, statements: Sequence[str]) -> None:
     # executescript() would COMMIT first and break the one-transaction guarantee; run statements one by one.
     for statement in statements:
@@ -234,6 +294,10 @@ def _v6(conn: sqlite3.Connection) -> None:
     _run_all(conn, _V6)
 
 
+def _v8(conn: sqlite3.Connection) -> None:
+    _run_all(conn, _V8)
+
+
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial schema", _v1),
     (2, "latest_metrics table; status and tag indexes", _v2),
@@ -241,6 +305,7 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (4, "diagnostics table", _v4),
     (5, "run revisions for incremental refresh; runs by creation time", _v5),
     (6, "notes table", _v6),
+    (8, "monitoring: served requests, samples, feedback, drift reports, alerts", _v8),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
 import time
 import uuid
 import weakref
@@ -138,6 +139,15 @@ class Store(QueueStoreMixin, DiagnosticsStoreMixin, RunViewStoreMixin, NotesStor
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def write_transaction(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        """A write transaction (the write lock from its first statement; commits or rolls back) for the tables
+        other core packages keep in this file through their own migrations (monitoring, the model registry)."""
+        return self._db.write()
+
+    def read_transaction(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        """A read transaction: every statement inside sees one snapshot of the file."""
+        return self._db.read()
 
     @property
     def lock_retries(self) -> int:
