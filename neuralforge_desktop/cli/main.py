@@ -27,6 +27,7 @@ from neuralforge_desktop.cli import (
     import_cmd,
     layers_cmd,
     notes_cmd,
+    optimize_cmd,
     profile_cmd,
     queue_cmd,
     report_cmd,
@@ -63,6 +64,7 @@ examples:
   neuralforge train mnist.nfg --dataset mnist-10k --queue --priority 5
   neuralforge queue run
   neuralforge export mnist.nfg --run RUN --format onnx -o mnist.onnx
+  neuralforge optimize RUN --method quantize-static-int8
   neuralforge hosts add gpu-box --host 10.0.0.5 --user me --key ~/.ssh/id_ed25519
   neuralforge demo"""
 
@@ -119,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     components_cmd.add_parsers(sub)
     notes_cmd.add_parsers(sub)
     report_cmd.add_parsers(sub)
+    optimize_cmd.add_parsers(sub)
     _add_debug_everywhere(parser)
     return parser
 

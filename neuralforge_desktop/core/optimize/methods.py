@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from neuralforge_desktop.core.errors import UserError
 from neuralforge_desktop.core.optimize.options import OptimizeOptions
 from neuralforge_desktop.core.optimize.result import OptimizeResult
-from neuralforge_desktop.core.store.sqlite_store import Store
 
-Method = Callable[[Store, str, OptimizeOptions], OptimizeResult]
+if TYPE_CHECKING:  # the parser lists the methods without loading the store
+    from neuralforge_desktop.core.store.sqlite_store import Store
+
+Method = Callable[["Store", str, OptimizeOptions], OptimizeResult]
 
 _QUANTIZE = "neuralforge_desktop.core.optimize.quantize"
 _QAT = "neuralforge_desktop.core.optimize.qat"

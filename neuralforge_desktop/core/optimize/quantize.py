@@ -205,7 +205,16 @@ def _float16(source: Path, output: Path, parent: ParentRun, options: OptimizeOpt
     except ModuleNotFoundError:
         from onnxruntime.transformers.float16 import convert_float_to_float16  # type: ignore[import-untyped]
         origin = "onnxruntime's copy of onnxconverter-common"
+    import onnx_ir
+    from onnx_ir.passes.common import TopologicalSortPass
+
     model = convert_float_to_float16(onnx.load(os.fspath(source)), keep_io_types=True)
+    # The converter appends the casts of the float32 inputs after the nodes that read them; onnxruntime runs that,
+    # but the ONNX standard (and onnx.checker) wants the nodes in topological order.
+    ordered = onnx_ir.from_proto(model)
+    TopologicalSortPass()(ordered)
+    model = onnx_ir.to_proto(ordered)
+    onnx.checker.check_model(model)
     onnx.save(model, os.fspath(output))
     return [f"float16 weights ({origin}); inputs and outputs stay float32. onnxruntime's CPU provider lacks "
             f"float16 kernels for many ops, so it may insert casts: float16 files are for GPU and NPU runtimes"]
