@@ -64,7 +64,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_optimize(args: argparse.Namespace) -> int:
-    from neuralforge_desktop.core.optimize.methods import optimize
+    from neuralforge_desktop.core.optimize.methods import get_method
     from neuralforge_desktop.core.optimize.options import OptimizeOptions
     from neuralforge_desktop.core.optimize.result import format_table
 
@@ -74,9 +74,10 @@ def cmd_optimize(args: argparse.Namespace) -> int:
         alpha=args.alpha, student_graph=Path(args.student).expanduser() if args.student else None,
         calibration_samples=args.calibration_samples, runtime=args.runtime, latency_runs=args.latency_runs,
         output_dir=Path(args.output_dir).expanduser() if args.output_dir else None).validate()
+    method = get_method(options.method)  # an unknown method is named before anything starts
     if not args.json:
         print(f"optimising run {args.run} with {args.method} …", file=sys.stderr)
     with open_store(args.store) as store:
-        result = optimize(store, args.run, options)
+        result = method(store, args.run, options)
     print(json.dumps(result.to_json(), indent=2) if args.json else format_table(result))
     return 0
