@@ -66,6 +66,9 @@ def post_training(store: Store, run_id: str, options: OptimizeOptions, method: s
         if options.runtime == "litert":
             export_float(parent, after, options.runtime, precision=LITERT_PRECISIONS[method])
             notes = [f"made by the TFLite exporter at precision {LITERT_PRECISIONS[method]}"]
+            if method == "quantize-static-int8":  # the exporter's own calibration, as `neuralforge export` does it
+                notes.append("calibrated by the exporter on up to 32 examples of the run's validation split, not on "
+                             "--calibration-samples training examples")
         else:
             notes = quantizer(before, after, parent, options)
         files = {"before": place_file(before, out), "after": place_file(after, out)}
