@@ -71,6 +71,8 @@ def test_static_int8_makes_a_linked_run_with_a_quarter_size_model_that_agrees(tr
     ops = {node.op_type for node in onnx.load(result.after.file).graph.node}
     assert {"QuantizeLinear", "DequantizeLinear"} <= ops
     assert "calibrated (min/max) on 128 training examples of mnist-10k" in result.notes[0]
+    meta = {p.key: p.value for p in onnx.load(result.after.file).metadata_props}
+    assert meta["neuralforge.precision"] == "int8-static" and meta["neuralforge.run_id"] == parent.id
     table = format_table(result)
     for row in ("validation accuracy", "size on disk", "parameters", "MACs per example",
                 "latency, batch 1 (onnxruntime)"):
@@ -138,3 +140,13 @@ def test_quantisation_aware_training_takes_only_convolutional_networks():
     assert check_convolutional(zoo.build("mnist-cnn")) == "image"
     with pytest.raises(UserError, match="graph 'tabular-mlp' has 1 data inputs and 0 convolutions"):
         check_convolutional(zoo.build("tabular-mlp"))
+
+
+def test_a_failure_part_way_marks_the_new_run_failed_with_the_reason(trained, tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the output folder should go")
+    with Store(trained["store"]) as store:
+        with pytest.raises(UserError, match="output folder .*not-a-folder: cannot create it"):
+            optimize(store, trained["run"], OptimizeOptions(method="fp16", output_dir=blocker))
+        (failed,) = store.list_runs(tags={PARENT_TAG: trained["run"]}, status="failed")
+    assert failed.tags[METHOD_TAG] == "fp16" and "cannot create it" in failed.tags["reason"]

@@ -71,6 +71,7 @@ def post_training(store: Store, run_id: str, options: OptimizeOptions, method: s
                              "--calibration-samples training examples")
         else:
             notes = quantizer(before, after, parent, options)
+            stamp_precision(after, label)
         files = {"before": place_file(before, out), "after": place_file(after, out)}
         return finish(store, parent, new_run, options, method, files, notes, settings)
     raise AssertionError("unreachable")  # the block returns or raises; mypy cannot tell
@@ -138,6 +139,17 @@ def place_file(made: Path, out: Path) -> Path:
 
 
 # -- onnxruntime ---------------------------------------------------------------------------------------------
+def stamp_precision(path: Path, precision: str) -> None:
+    """The file's ``neuralforge.precision`` metadata, copied from the float file, says what it now holds."""
+    import onnx
+
+    model = onnx.load(os.fspath(path))
+    for prop in model.metadata_props:
+        if prop.key == "neuralforge.precision":
+            prop.value = precision
+    onnx.save(model, os.fspath(path))
+
+
 def _dynamic_int8(source: Path, output: Path, parent: ParentRun, options: OptimizeOptions) -> list[str]:
     from onnxruntime.quantization import QuantType, quantize_dynamic  # type: ignore[import-untyped]
 
