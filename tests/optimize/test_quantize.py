@@ -150,3 +150,14 @@ def test_a_failure_part_way_marks_the_new_run_failed_with_the_reason(trained, tm
             optimize(store, trained["run"], OptimizeOptions(method="fp16", output_dir=blocker))
         (failed,) = store.list_runs(tags={PARENT_TAG: trained["run"]}, status="failed")
     assert failed.tags[METHOD_TAG] == "fp16" and "cannot create it" in failed.tags["reason"]
+
+
+@pytest.mark.slow
+def test_litert_runtime_makes_and_times_a_tflite_model(trained):
+    result, run, artifacts, parent = _optimize(trained, "quantize-dynamic-int8", runtime="litert")
+    assert run.status == "finished" and run.tags[METHOD_TAG] == "quantize-dynamic-int8"
+    assert result.runtime == "litert" and result.after.file.endswith(".tflite")
+    assert result.before.file.endswith("-fp32.tflite")
+    assert result.after.size_bytes < 0.35 * result.before.size_bytes
+    assert abs(result.after.accuracy - result.before.accuracy) <= 0.05
+    assert "latency, batch 1 (litert)" in format_table(result)
