@@ -58,7 +58,7 @@ def main() -> None:
     def median(path: tuple[str, str]) -> float:
         return statistics.median(r[path[0]][path[1]] for r in results)
 
-    drop = -median(("change", "accuracy_points"))
+    drop = 0.0 - median(("change", "accuracy_points")) + 0.0  # + 0.0: no "-0.0" when nothing dropped
     size_ratio = median(("change", "size_ratio"))
     summary = {"method": args.method, "run": run, "repeats": len(results),
                "accuracy_before": median(("before", "accuracy")), "accuracy_after": median(("after", "accuracy")),

@@ -23,9 +23,9 @@ from typing import Any
 
 from neuralforge_desktop.core.errors import UserError
 from neuralforge_desktop.core.ir.graph import Graph
+from neuralforge_desktop.core.optimize.flow import export_float, finish, place_file, work_dir
 from neuralforge_desktop.core.optimize.lineage import ParentRun, child_run, load_parent
 from neuralforge_desktop.core.optimize.options import OptimizeOptions
-from neuralforge_desktop.core.optimize.quantize import export_float, finish, place_file, work_dir
 from neuralforge_desktop.core.optimize.result import OptimizeResult
 from neuralforge_desktop.core.store.sqlite_store import Store
 

@@ -17,15 +17,13 @@ which is the "before" model; the quantised file is made from it:
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from neuralforge_desktop.core.errors import UserError
-from neuralforge_desktop.core.optimize.lineage import ParentRun, child_run, load_parent, record_result
-from neuralforge_desktop.core.optimize.measure import EvaluationData, measure_models, training_samples, validation_data
+from neuralforge_desktop.core.optimize.flow import export_float, finish, place_file, work_dir
+from neuralforge_desktop.core.optimize.lineage import ParentRun, child_run, load_parent
+from neuralforge_desktop.core.optimize.measure import EvaluationData, training_samples
 from neuralforge_desktop.core.optimize.options import OptimizeOptions
 from neuralforge_desktop.core.optimize.result import OptimizeResult
 from neuralforge_desktop.core.store.sqlite_store import Store
@@ -75,67 +73,6 @@ def post_training(store: Store, run_id: str, options: OptimizeOptions, method: s
         files = {"before": place_file(before, out), "after": place_file(after, out)}
         return finish(store, parent, new_run, options, method, files, notes, settings)
     raise AssertionError("unreachable")  # the block returns or raises; mypy cannot tell
-
-
-def finish(store: Store, parent: ParentRun, new_run: str, options: OptimizeOptions, method: str,
-           files: dict[str, Path], notes: list[str], settings: dict[str, Any],
-           data: EvaluationData | None = None) -> OptimizeResult:
-    """Measure the files ``before`` and ``after`` alike, record the new run, and return the result."""
-    data = data if data is not None else validation_data(parent.graph.copy(), parent.config)
-    figures = measure_models(files, options.runtime, data, {"before": parent.graph, "after": parent.graph},
-                             runs=options.latency_runs)
-    model_name = f"optimized/{files['after'].name}"
-    result = OptimizeResult(parent_run=parent.run.id, run_id=new_run, method=method, runtime=options.runtime,
-                            before=figures["before"], after=figures["after"],
-                            artifacts={model_name: str(files["after"]),
-                                       f"optimized/baseline-{files['before'].name}": str(files["before"])},
-                            notes=notes, settings=settings)
-    record_result(store, result, model_name)
-    return result
-
-
-def export_float(parent: ParentRun, output: Path, runtime: str, precision: str = "fp32") -> Path:
-    """The parent's best weights exported to ``output`` by the exporter (ONNX for onnxruntime, TFLite for
-    LiteRT), unverified: the measured accuracy is the check."""
-    from neuralforge_desktop.core.exporters.pipeline import ExportRequest, export_graph
-
-    fmt = "onnx" if runtime == "onnxruntime" else "tflite"
-    export_graph(ExportRequest(graph=parent.graph, format=fmt, output=output, precision=precision,
-                               run_id=parent.run.id, store=parent.store_path, verify=False, latency_batches=(),
-                               record=False))
-    return output
-
-
-def work_dir(options: OptimizeOptions, run_folder: Path) -> Any:
-    """A context giving (a temporary folder beside the output folder, the output folder): files are made in the
-    first and moved into the second when complete, so a failure leaves no half-written model."""
-    import contextlib
-
-    out = Path(options.output_dir).expanduser() if options.output_dir is not None else run_folder / "optimized"
-
-    @contextlib.contextmanager
-    def context() -> Iterator[tuple[Path, Path]]:
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise UserError(f"output folder {out}: cannot create it ({exc.strerror or exc})") from None
-        work = Path(tempfile.mkdtemp(prefix=".optimize-", dir=out))
-        try:
-            yield work, out
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-
-    return context()
-
-
-def place_file(made: Path, out: Path) -> Path:
-    target = out / made.name
-    if made.is_dir():
-        shutil.rmtree(target, ignore_errors=True)
-        shutil.move(os.fspath(made), os.fspath(target))
-    else:
-        os.replace(made, target)
-    return target
 
 
 # -- onnxruntime ---------------------------------------------------------------------------------------------
