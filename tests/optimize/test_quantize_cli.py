@@ -40,6 +40,8 @@ def test_optimize_prints_the_before_after_table_and_json(trained, capsys):
     with Store(trained["store"]) as opened:
         children = opened.list_runs(tags={"parent_run": trained["run"]})
     assert sorted(r.tags["optimization"] for r in children) == ["fp16", "quantize-static-int8"]
+    assert main(["runs", "show", report["run_id"], "--store", store]) == 0
+    assert f"  fp16 of run {trained['run']}\n" in capsys.readouterr().out
 
 
 def test_bad_requests_are_one_line_and_status_1(trained, capsys):
