@@ -28,6 +28,7 @@ from neuralforge_desktop.cli import (
     layers_cmd,
     monitor_cmd,
     notes_cmd,
+    optimize_cmd,
     profile_cmd,
     queue_cmd,
     report_cmd,
@@ -64,6 +65,7 @@ examples:
   neuralforge train mnist.nfg --dataset mnist-10k --queue --priority 5
   neuralforge queue run
   neuralforge export mnist.nfg --run RUN --format onnx -o mnist.onnx
+  neuralforge optimize RUN --method quantize-static-int8
   neuralforge hosts add gpu-box --host 10.0.0.5 --user me --key ~/.ssh/id_ed25519
   neuralforge demo"""
 
@@ -121,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     notes_cmd.add_parsers(sub)
     monitor_cmd.add_parsers(sub)
     report_cmd.add_parsers(sub)
+    optimize_cmd.add_parsers(sub)
     _add_debug_everywhere(parser)
     return parser
 

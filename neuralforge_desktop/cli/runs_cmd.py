@@ -231,7 +231,9 @@ def cmd_show(args: argparse.Namespace) -> int:
     print(f"run {run.id}  {run.name}  [{run.status}]  experiment {run.experiment}")
     if run.tags.get("reason"):  # why it failed or stopped (Store.set_status)
         print(f"  {run.status}: {run.tags['reason']}")
-    if run.tags.get("parent_run"):  # a retrain (e.g. after a Coach fix): what it was retrained from
+    if run.tags.get("parent_run") and run.tags.get("optimization"):  # made by `neuralforge optimize`
+        print(f"  {run.tags['optimization']} of run {run.tags['parent_run']}")
+    elif run.tags.get("parent_run"):  # a retrain (e.g. after a Coach fix): what it was retrained from
         fix = f" after the Coach fix {run.tags['coach_fix']}" if run.tags.get("coach_fix") else ""
         fix += f" ({run.tags['coach_finding']})" if fix and run.tags.get("coach_finding") else ""
         print(f"  retrain of run {run.tags['parent_run']}{fix}")
