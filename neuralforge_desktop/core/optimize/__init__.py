@@ -1,0 +1,1 @@
+"""Optimising a trained run into a new, linked run: quantisation, pruning and distillation."""
