@@ -94,6 +94,7 @@ class Validation:
         import torch
 
         self.x, self.y = to_tensors(split, torch.device("cpu"), setup.task, fields, bundle.input_name)
+        self.fields = fields  # the dataset field each model input reads, in the order the model takes them
         self.output_index = setup.output_index
         self.task = setup.task
         self.bundle = bundle
@@ -138,7 +139,7 @@ def measure_model(model: Any, graph: Graph, validation: Validation, runtime: str
 def _onnx_size_and_latency(model: Any, example: tuple[Any, ...], path: Path) -> tuple[int, float]:
     import warnings
 
-    import onnxruntime
+    import onnxruntime  # type: ignore[import-untyped]
     import torch
 
     model.eval()
@@ -160,21 +161,24 @@ def _onnx_size_and_latency(model: Any, example: tuple[Any, ...], path: Path) -> 
     return path.stat().st_size, round(statistics.median(times), 4)
 
 
-def create_derived_run(store: Any, parent: TrainedRun, graph: Graph, method: str, start_weights: dict[str, Any],
-                       epochs: int, extra_tags: dict[str, Any] | None = None) -> tuple[str, Path, TrainConfig]:
+def create_derived_run(store: Any, parent: TrainedRun, graph: Graph, method: str,
+                       start_weights: dict[str, Any] | None, epochs: int, extra_tags: dict[str, Any] | None = None
+                       ) -> tuple[str, Path, TrainConfig]:
     """A new run of ``graph`` linked to ``parent`` (tags ``parent_run``, ``optimization``) that starts from
-    ``start_weights`` and trains with the parent's settings for ``epochs``; returns its id, folder, settings."""
+    ``start_weights`` (None: a fresh initialisation, from the parent's seed) and trains with the parent's
+    settings for ``epochs``; returns its id, folder and settings."""
     from safetensors.torch import save
 
     from neuralforge_desktop.core.ir.atomic import write_bytes_atomic
     from neuralforge_desktop.core.training.runner import prepare_run
 
-    derived = replace(parent.config, init=INIT_WEIGHTS, epochs=max(epochs, 1))
+    derived = replace(parent.config, init=INIT_WEIGHTS if start_weights is not None else None, epochs=max(epochs, 1))
     experiment = store.get_run(parent.run_id).experiment
     tags = {"parent_run": parent.run_id, "optimization": method, **(extra_tags or {})}
     run_id, folder = prepare_run(graph, derived, store, experiment, name=None, tags=tags)
-    weights = {k: v.detach().cpu().contiguous() for k, v in start_weights.items()}
-    write_bytes_atomic(folder / INIT_WEIGHTS, save(weights))
+    if start_weights is not None:
+        weights = {k: v.detach().cpu().contiguous() for k, v in start_weights.items()}
+        write_bytes_atomic(folder / INIT_WEIGHTS, save(weights))
     return run_id, folder, derived
 
 

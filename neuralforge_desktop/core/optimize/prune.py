@@ -147,7 +147,7 @@ def prune_channels(graph: Graph, model: Any, example: tuple[Any, ...], *, ratio:
                    target_macs: int | None = None) -> Any:
     """Remove channels from ``model`` (built from ``graph``) in place with Torch-Pruning; returns the pruner's
     final channel ratio. Exactly one of ``ratio`` (share of each layer's channels removed) and ``target_macs``."""
-    import torch_pruning as tp
+    import torch_pruning as tp  # type: ignore[import-untyped]
 
     if (ratio is None) == (target_macs is None):
         raise OptimizeError("prune-channels needs exactly one target: target_sparsity (the share of channels to "
