@@ -30,7 +30,7 @@ from neuralforge_desktop.core.optimize.derived_run import (
     measure_model,
     record_figures,
 )
-from neuralforge_desktop.core.optimize.graph_channels import node_modules, pruned_graph
+from neuralforge_desktop.core.optimize.graph_channels import node_modules, pruned_graph, write_widths
 from neuralforge_desktop.core.optimize.result import OptimizeOptions, OptimizeResult
 from neuralforge_desktop.core.training.hooks import TrainingHooks
 
@@ -133,18 +133,18 @@ def output_layers(graph: Graph, model: Any) -> list[Any]:
     return found
 
 
-def _macs(model: Any, example: tuple[Any, ...]) -> int:
-    """MACs of one forward pass by torch's FlopCounterMode (the count the graph's cost analysis equals)."""
-    import torch
-    from torch.utils.flop_counter import FlopCounterMode
+def graph_macs(graph: Graph, model: Any) -> int:
+    """MACs for one example of ``graph`` with ``model``'s current widths, by the graph's cost analysis: the
+    figure the before/after table and ``neuralforge summary`` show."""
+    from neuralforge_desktop.core.analysis.cost import estimate_cost
 
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        model(*example)
-    return int(counter.get_total_flops()) // 2
+    resized = graph.copy()
+    write_widths(resized, model)
+    return estimate_cost(resized).macs
 
 
 def prune_channels(graph: Graph, model: Any, example: tuple[Any, ...], *, ratio: float | None = None,
-                   target_macs: int | None = None) -> Any:
+                   target_macs: int | None = None) -> float:
     """Remove channels from ``model`` (built from ``graph``) in place with Torch-Pruning; returns the pruner's
     final channel ratio. Exactly one of ``ratio`` (share of each layer's channels removed) and ``target_macs``."""
     import torch_pruning as tp  # type: ignore[import-untyped]
@@ -156,7 +156,7 @@ def prune_channels(graph: Graph, model: Any, example: tuple[Any, ...], *, ratio:
         raise OptimizeError(f"target_sparsity: the share of channels to remove must be above 0 and at most "
                             f"{MAX_CHANNEL_RATIO}, got {ratio}")
     model.eval()
-    start_macs = _macs(model, example)
+    start_macs = graph_macs(graph, model)
     if target_macs is not None and target_macs >= start_macs:
         raise OptimizeError(f"target_macs: the model already needs only {start_macs:,} MACs, not more than "
                             f"{target_macs:,}")
@@ -167,11 +167,12 @@ def prune_channels(graph: Graph, model: Any, example: tuple[Any, ...], *, ratio:
         ignored_layers=output_layers(graph, model))
     for step in range(1, steps + 1):
         pruner.step()
-        if target_macs is not None and _macs(model, example) <= target_macs:
+        if target_macs is not None and graph_macs(graph, model) <= target_macs:
             return MAX_CHANNEL_RATIO * step / steps
     if target_macs is not None:
         raise OptimizeError(f"target_macs: removing {MAX_CHANNEL_RATIO:.0%} of every layer's channels leaves "
-                            f"{_macs(model, example):,} MACs, above the target {target_macs:,}")
+                            f"{graph_macs(graph, model):,} MACs, above the target {target_macs:,}")
+    assert ratio is not None  # checked above: one target or the other
     return ratio
 
 
