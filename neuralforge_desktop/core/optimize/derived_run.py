@@ -172,7 +172,9 @@ def create_derived_run(store: Any, parent: TrainedRun, graph: Graph, method: str
     from neuralforge_desktop.core.ir.atomic import write_bytes_atomic
     from neuralforge_desktop.core.training.runner import prepare_run
 
-    derived = replace(parent.config, init=INIT_WEIGHTS if start_weights is not None else None, epochs=max(epochs, 1))
+    # fine-tuning runs in this one process: a data-parallel parent's process count does not apply
+    derived = replace(parent.config, init=INIT_WEIGHTS if start_weights is not None else None, epochs=max(epochs, 1),
+                      procs=None)
     experiment = store.get_run(parent.run_id).experiment
     tags = {"parent_run": parent.run_id, "optimization": method, **(extra_tags or {})}
     run_id, folder = prepare_run(graph, derived, store, experiment, name=None, tags=tags)
