@@ -147,7 +147,12 @@ def _onnx_size_and_latency(model: Any, example: tuple[Any, ...], path: Path) -> 
     names = [f"input{i}" for i in range(len(example))]
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # the legacy exporter's deprecation notice
-        torch.onnx.export(model, example, str(path), input_names=names, opset_version=17, dynamo=False)
+        try:
+            torch.onnx.export(model, example, str(path), input_names=names, opset_version=17, dynamo=False)
+        except Exception as exc:  # the exporter fails in many ways; each means "no latency in this runtime"
+            raise OptimizeError(f"the model cannot be exported to ONNX to measure its size and latency "
+                                f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
+                                "`neuralforge export` says more") from None
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3
     session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
