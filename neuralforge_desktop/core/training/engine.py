@@ -43,6 +43,7 @@ from neuralforge_desktop.core.training.events import (
     StepEvent,
     StoppedEvent,
 )
+from neuralforge_desktop.core.training.hooks import TrainingHooks
 from neuralforge_desktop.core.training.loop_state import EpochTally, LoopState
 from neuralforge_desktop.core.training.parts import TrainingParts, build_parts
 from neuralforge_desktop.core.training.setup import load_initial_weights
@@ -83,7 +84,8 @@ class TrainResult:
 
 class Trainer:
     def __init__(self, graph: Any, config: TrainConfig, run_id: str, run_dir: Path, sink: Sink,
-                 store: Any | None = None, control: Control | None = None, world: World | None = None) -> None:
+                 store: Any | None = None, control: Control | None = None, world: World | None = None,
+                 hooks: TrainingHooks | None = None) -> None:
         self.graph = graph
         self.config = config.validate()
         self.run_id = run_id
@@ -97,6 +99,7 @@ class Trainer:
         self.diagnostics = RunDiagnostics(level=self.config.diagnostics)
         self.capture: DiagnosticsCapture | None = None  # None at --diagnostics off, and on ranks other than 0
         self.coach = CoachHook()  # the training Coach, once the run is built (see coach/live.py)
+        self.hooks = hooks or TrainingHooks()  # in-process adaptations: pruning masks, a distillation loss
 
     def _log(self, metrics: dict[str, float | None], step: int) -> None:
         if self.store is not None:
@@ -127,6 +130,8 @@ class Trainer:
         if self.config.init and not resume:  # a resumed run's checkpoint already holds what it started from
             load_initial_weights(parts.model, self.run_dir / self.config.init)
         state = self._restore(parts) if resume else LoopState()
+        if self.hooks.prepare_model is not None:
+            self.hooks.prepare_model(parts.model)
         parts.ddp = self.world.wrap(parts.model, parts.device)
         self.diagnostics, self.capture = start_capture(parts, self.config.diagnostics, self.store, self.run_id,
                                                        main=self.world.main, resume=resume)
@@ -231,7 +236,7 @@ class Trainer:
             capture.start_step(state.global_step + 1)
         with torch.autocast(parts.device.type, dtype=parts.amp_dtype, enabled=parts.amp):
             out = parts.forward(*xb)
-            loss = parts.setup.loss_fn(out, yb)
+            loss = parts.setup.loss_fn(out, yb) if self.hooks.loss is None else self.hooks.loss(out, yb, xb)
         if capture is not None:
             capture.check_loss(loss, xb, state.global_step + 1)
         optimizer, scaler = parts.optimizer, parts.scaler

@@ -310,14 +310,19 @@ def load_initial_weights(model: Any, path: Path) -> None:
         state = load_file(str(path))
     except (OSError, SafetensorError) as exc:
         raise SetupError(f"initial weights {path.name}: not a readable safetensors file ({exc})") from None
+    load_initial_weights_from(model, state, f"initial weights {path.name}")
+
+
+def load_initial_weights_from(model: Any, state: dict[str, Any], what: str) -> None:
+    """Load ``state`` strictly, naming the first tensor that is missing, extra or misshapen (``what`` says whose
+    weights they are in the message)."""
     own = model.state_dict()
     for key, value in own.items():
         if key not in state:
-            raise SetupError(f"initial weights {path.name} have no {key!r} (the model needs {tuple(value.shape)})")
+            raise SetupError(f"{what} have no {key!r} (the model needs {tuple(value.shape)})")
         if tuple(state[key].shape) != tuple(value.shape):
-            raise SetupError(f"initial weights {path.name}: {key!r} is {tuple(state[key].shape)}, the model's is "
-                             f"{tuple(value.shape)}")
+            raise SetupError(f"{what}: {key!r} is {tuple(state[key].shape)}, the model's is {tuple(value.shape)}")
     extra = sorted(set(state) - set(own))
     if extra:
-        raise SetupError(f"initial weights {path.name} hold {extra[0]!r}, which the model does not have")
+        raise SetupError(f"{what} hold {extra[0]!r}, which the model does not have")
     model.load_state_dict(state, strict=True)
