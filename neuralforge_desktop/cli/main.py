@@ -23,12 +23,14 @@ from neuralforge_desktop.cli import (
     diagram_cmd,
     export_cmd,
     fix_cmd,
+    gate_cmd,
     hosts_cmd,
     import_cmd,
     layers_cmd,
     notes_cmd,
     profile_cmd,
     queue_cmd,
+    registry_cmd,
     report_cmd,
     runs_cmd,
     start_cmd,
@@ -63,6 +65,9 @@ examples:
   neuralforge train mnist.nfg --dataset mnist-10k --queue --priority 5
   neuralforge queue run
   neuralforge export mnist.nfg --run RUN --format onnx -o mnist.onnx
+  neuralforge registry register RUN --name mnist
+  neuralforge gate mnist@1 --policy policy.yaml
+  neuralforge registry promote mnist@1 --to production
   neuralforge hosts add gpu-box --host 10.0.0.5 --user me --key ~/.ssh/id_ed25519
   neuralforge demo"""
 
@@ -119,6 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     components_cmd.add_parsers(sub)
     notes_cmd.add_parsers(sub)
     report_cmd.add_parsers(sub)
+    registry_cmd.add_parsers(sub)
+    gate_cmd.add_parsers(sub)
     _add_debug_everywhere(parser)
     return parser
 
