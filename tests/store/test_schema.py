@@ -54,7 +54,7 @@ def test_a_version_1_store_is_migrated_and_back_filled(store_path: Path) -> None
         assert s.latest_metrics("r1")["loss"].count == 5001 and s.latest_metrics("r1")["loss"].min == -1.0
         assert len(s.metric_history("r1", "loss")) == 5001
         assert [r.id for r in s.list_runs(order_by="metrics.loss")] == ["r1"]
-    assert [v for (v,) in sql(store_path, "SELECT version FROM schema_version ORDER BY version")] == [1, 2, 3, 4, 5, 6]
+    assert [v for (v,) in sql(store_path, "SELECT version FROM schema_version ORDER BY version")] == [m[0] for m in schema.MIGRATIONS]
     indexes = {n for (n,) in sql(store_path, "SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert {"runs_by_status", "tags_by_value", "latest_metrics_by_name"} <= indexes
     assert integrity(store_path) == "ok"
@@ -109,5 +109,5 @@ def test_many_processes_creating_one_new_store_at_once(store_path: Path) -> None
     for p in procs:
         p.join(60)
     assert [p.exitcode for p in procs] == [0] * 6
-    assert [v for (v,) in sql(store_path, "SELECT version FROM schema_version")] == [1, 2, 3, 4, 5, 6]
+    assert [v for (v,) in sql(store_path, "SELECT version FROM schema_version")] == [m[0] for m in schema.MIGRATIONS]
     assert sql(store_path, "SELECT COUNT(*) FROM experiments") == [(1,)]
