@@ -152,9 +152,9 @@ def test_one_production_version_at_a_time_and_rollback_restores_the_previous_one
     assert current.stage == "archived" and current.transitions[-1].comment == "rolled back to mnist@1"
     assert [(t.from_stage, t.to_stage) for t in restored.transitions] == [
         (None, "none"), ("none", "production"), ("production", "archived"), ("archived", "production")]
-    with pytest.raises(sqlite3.IntegrityError):  # the schema itself allows one production version per model
-        with sqlite3.connect(store.path) as conn:
-            conn.execute("UPDATE model_versions SET stage = 'production'")
+    # the schema itself allows one production version per model
+    with pytest.raises(sqlite3.IntegrityError), sqlite3.connect(store.path) as conn:
+        conn.execute("UPDATE model_versions SET stage = 'production'")
 
 
 def test_documents_are_looked_up_on_the_version(store, trained, tmp_path):
