@@ -160,7 +160,8 @@ def _version_text(version: Any) -> str:
     if version.description:
         lines.append(f"  {version.description}")
     if version.metrics:
-        lines.append("  metrics at registration: " + ", ".join(
+        best = version.metrics.get("best_epoch")
+        lines.append(f"  metrics at registration{f' (best epoch {best:.0f})' if best else ''}: " + ", ".join(
             f"{k} {_metric(version.metrics, k) or f'{v:.4g}'}" for k, v in sorted(version.metrics.items())
             if k.startswith(("val/", "final/"))))
     lines.append("  files: " + ", ".join(f"{f.name} ({nbytes(f.size)})" for f in version.files))

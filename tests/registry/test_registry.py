@@ -28,7 +28,7 @@ def test_a_registered_run_is_a_version_with_a_verified_onnx_file_graph_and_metri
     version = registry.register(store, trained["run"], "mnist", "digits classifier")
     assert (version.name, version.version, version.stage, version.run_id) == ("mnist", 1, "none", trained["run"])
     assert version.input_shape == (1, 28, 28)
-    assert version.metrics["val/acc"] == pytest.approx(trained["val_acc"])
+    assert version.metrics["val/acc"] == pytest.approx(trained["val_acc"]) and version.metrics["best_epoch"] == 1
     assert {f.name: f.kind for f in version.files} == {
         "model.onnx": "onnx", "graph.nfg": "graph", "export-report.json": "export-report"}
     assert version.onnx_path.parent.parent == trained["folder"] / "artifacts"

@@ -48,7 +48,7 @@ def register(store: Any, run_id: str, name: str, description: str = "", *, tags:
     except KeyError:
         raise RegistryError(f"run {run.id} has no graph artifact ({GRAPH_FILE}), so it cannot be registered") from None
     graph = load_graph(graph_file)
-    metrics = {k: float(m.value) for k, m in store.latest_metrics(run.id).items() if math.isfinite(m.value)}
+    metrics = metrics_snapshot(store, run)
     with tempfile.TemporaryDirectory(prefix=".register-", dir=Path(store.path).parent) as tmp:
         onnx_file = Path(tmp) / ONNX_FILE
         report = export_graph(ExportRequest(graph=graph, format="onnx", output=onnx_file, run_id=run.id,
@@ -63,6 +63,31 @@ def register(store: Any, run_id: str, name: str, description: str = "", *, tags:
                  (GRAPH_FILE, "graph", graph_file)]
         number = _write_version(store, name, run.id, description, tags or {}, shape, metrics, files)
     return resolve_number(store, name, number)
+
+
+def metrics_snapshot(store: Any, run: Any) -> dict[str, float]:
+    """The run's metrics for the weights that are registered: its best checkpoint's. Per-epoch metrics (those
+    logged once an epoch, as ``val/loss`` is) are taken at the best epoch; ``final/`` metrics, measured on the
+    last epoch's weights, only when that was the best. Other metrics (the learning rate …) at their latest."""
+    latest = {k: float(m.value) for k, m in store.latest_metrics(run.id).items()}
+    best = run.tags.get("best_epoch", "")
+    if not best.isdigit() or "val/loss" not in latest:
+        return {k: v for k, v in latest.items() if math.isfinite(v)}
+    epoch_steps = store.metric_history(run.id, "val/loss").steps
+    best_epoch = int(best)
+    if not 1 <= best_epoch <= len(epoch_steps):
+        return {k: v for k, v in latest.items() if math.isfinite(v)}
+    snapshot = {}
+    for name, value in latest.items():
+        if name.startswith("final/") and best_epoch != len(epoch_steps):
+            continue
+        series = store.metric_history(run.id, name)
+        if len(series.steps) == len(epoch_steps) and (series.steps == epoch_steps).all():
+            value = float(series.values[best_epoch - 1])
+        if math.isfinite(value):
+            snapshot[name] = value
+    snapshot["best_epoch"] = float(best_epoch)
+    return snapshot
 
 
 def _write_version(store: Any, name: str, run_id: str, description: str, tags: Mapping[str, str],
