@@ -23,6 +23,7 @@ from neuralforge_desktop.cli import (
     diagram_cmd,
     export_cmd,
     fix_cmd,
+    gate_cmd,
     hosts_cmd,
     import_cmd,
     layers_cmd,
@@ -31,6 +32,7 @@ from neuralforge_desktop.cli import (
     optimize_cmd,
     profile_cmd,
     queue_cmd,
+    registry_cmd,
     report_cmd,
     runs_cmd,
     start_cmd,
@@ -66,6 +68,9 @@ examples:
   neuralforge queue run
   neuralforge export mnist.nfg --run RUN --format onnx -o mnist.onnx
   neuralforge optimize RUN --method quantize-static-int8
+  neuralforge registry register RUN --name mnist
+  neuralforge gate mnist@1 --policy policy.yaml
+  neuralforge registry promote mnist@1 --to production
   neuralforge hosts add gpu-box --host 10.0.0.5 --user me --key ~/.ssh/id_ed25519
   neuralforge demo"""
 
@@ -124,6 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     monitor_cmd.add_parsers(sub)
     report_cmd.add_parsers(sub)
     optimize_cmd.add_parsers(sub)
+    registry_cmd.add_parsers(sub)
+    gate_cmd.add_parsers(sub)
     _add_debug_everywhere(parser)
     return parser
 

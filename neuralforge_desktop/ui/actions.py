@@ -213,6 +213,8 @@ class WindowActions:
             action.triggered.connect(lambda _checked=False, n=name: w.set_theme(n))
             group.addAction(action)
         m.addSeparator()
+        self.add(m, "view.registry", "Model &Registry…", self._open_registry,
+                 tip="Registered models: versions, stages, approvals, gates, promotion and rollback")
         panels = m.addMenu("&Panels")
         for index, dock in enumerate(w.docks.all()):
             toggle = dock.toggleViewAction()
@@ -223,6 +225,11 @@ class WindowActions:
         panels.addSeparator()
         self.add(panels, "view.reset_layout", "&Reset Layout", w.reset_layout)
         m.aboutToShow.connect(self._sync_view_checks)
+
+    def _open_registry(self) -> None:
+        from neuralforge_desktop.ui.registry import open_registry_view
+
+        open_registry_view(self.window)
 
     def _sync_view_checks(self) -> None:
         # The palette has its own "Show all" box; keep the menu's check mark in step with it.

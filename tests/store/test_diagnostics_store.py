@@ -126,5 +126,5 @@ def test_a_version_3_store_gains_the_diagnostics_table(store_path: Path) -> None
         assert s.diagnostic_records("r1") == [("nonfinite", NonFinite(3, "loss", None))]
     assert [v for (v,) in sql(store_path, "SELECT version FROM schema_version ORDER BY version")] == [
         m[0] for m in schema.MIGRATIONS]
-    assert sql(store_path, "PRAGMA user_version") == [(8,)]
+    assert sql(store_path, "PRAGMA user_version") == [(schema.SCHEMA_VERSION,)]
     assert integrity(store_path) == "ok"

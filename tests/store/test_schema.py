@@ -54,8 +54,8 @@ def test_a_version_1_store_is_migrated_and_back_filled(store_path: Path) -> None
         assert s.latest_metrics("r1")["loss"].count == 5001 and s.latest_metrics("r1")["loss"].min == -1.0
         assert len(s.metric_history("r1", "loss")) == 5001
         assert [r.id for r in s.list_runs(order_by="metrics.loss")] == ["r1"]
-    assert [v for (v,) in sql(store_path, "SELECT version FROM schema_version ORDER BY version")] == [
-        m[0] for m in schema.MIGRATIONS]
+    versions = [v for (v,) in sql(store_path, "SELECT version FROM schema_version ORDER BY version")]
+    assert versions == [m[0] for m in schema.MIGRATIONS]
     indexes = {n for (n,) in sql(store_path, "SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert {"runs_by_status", "tags_by_value", "latest_metrics_by_name"} <= indexes
     assert integrity(store_path) == "ok"
@@ -63,9 +63,9 @@ def test_a_version_1_store_is_migrated_and_back_filled(store_path: Path) -> None
 
 def test_a_new_store_is_created_at_the_latest_version(store_path: Path) -> None:
     Store(store_path).close()
-    assert [v for (v,) in sql(store_path, "SELECT version FROM schema_version")] == [1, 2, 3, 4, 5, 6, 8] == [
+    assert [v for (v,) in sql(store_path, "SELECT version FROM schema_version")] == [1, 2, 3, 4, 5, 6, 7] == [
         m[0] for m in schema.MIGRATIONS]
-    assert schema.SCHEMA_VERSION == 8
+    assert schema.SCHEMA_VERSION == 7
     assert sql(store_path, "PRAGMA journal_mode") == [("wal",)]
 
 

@@ -126,4 +126,5 @@ def link(conn: sqlite3.Connection, run_id: str, name: str, kind: str, sha256: st
 
 
 def referenced_hashes(conn: sqlite3.Connection) -> set[str]:
-    return {sha for (sha,) in conn.execute("SELECT DISTINCT sha256 FROM artifacts")}
+    """Every stored file a row refers to: runs' artifacts and the registered model versions' files."""
+    return {sha for (sha,) in conn.execute("SELECT sha256 FROM artifacts UNION SELECT sha256 FROM model_version_files")}

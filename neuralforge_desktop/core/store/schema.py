@@ -25,10 +25,12 @@ Migrations are never edited once released: a change is a new function appended t
   (:meth:`Store.run_changes`); indexes for listing all runs by creation time and by revision.
 * v6: ``notes``: the experiment notebook, timestamped Markdown notes (hypothesis, observation or note) on an
   experiment or on a run (see :mod:`.notes`).
+* v7: the model registry: registered models, their versions (a run, its graph and its verified ONNX export,
+  kept in the artifact area), the stage of each version (at most one in production per model), approvals,
+  stage transitions and gate results, each with who and when (see :mod:`neuralforge_desktop.core.registry`).
 * v8: monitoring of served models (see :mod:`neuralforge_desktop.core.monitoring`): every served request
   (``monitor_requests``), sampled inputs and predictions (``monitor_samples``, zlib-compressed JSON),
   labels sent back (``monitor_feedback``), drift reports (``monitor_drift``) and alerts (``monitor_alerts``).
-  Version 7 belongs to the model registry; the loop applies versions in list order, so a gap is harmless.
 """
 
 from __future__ import annotations
@@ -201,6 +203,61 @@ _V6 = (
 )
 
 
+_V7 = (
+    """CREATE TABLE registered_models (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL UNIQUE,
+        description TEXT NOT NULL DEFAULT '',
+        tags TEXT NOT NULL DEFAULT '{}',
+        created REAL NOT NULL)""",
+    # run_id is not a foreign key: deleting a run must not silently take a production model with it, and
+    # the version keeps its own copies of the files it serves.
+    """CREATE TABLE model_versions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        model_id INTEGER NOT NULL REFERENCES registered_models(id) ON DELETE CASCADE,
+        version INTEGER NOT NULL,
+        run_id TEXT NOT NULL,
+        stage TEXT NOT NULL CHECK (stage IN ('none', 'staging', 'production', 'archived')),
+        description TEXT NOT NULL DEFAULT '',
+        input_shape TEXT NOT NULL,
+        metrics TEXT NOT NULL DEFAULT '{}',
+        created REAL NOT NULL,
+        created_by TEXT NOT NULL,
+        UNIQUE (model_id, version))""",
+    "CREATE UNIQUE INDEX one_production_version ON model_versions (model_id) WHERE stage = 'production'",
+    """CREATE TABLE model_version_files (
+        version_id INTEGER NOT NULL REFERENCES model_versions(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        created REAL NOT NULL,
+        PRIMARY KEY (version_id, name)) WITHOUT ROWID""",
+    """CREATE TABLE model_approvals (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        version_id INTEGER NOT NULL REFERENCES model_versions(id) ON DELETE CASCADE,
+        who TEXT NOT NULL,
+        created REAL NOT NULL,
+        comment TEXT NOT NULL DEFAULT '')""",
+    """CREATE TABLE model_transitions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        version_id INTEGER NOT NULL REFERENCES model_versions(id) ON DELETE CASCADE,
+        from_stage TEXT,
+        to_stage TEXT NOT NULL,
+        who TEXT NOT NULL,
+        created REAL NOT NULL,
+        comment TEXT NOT NULL DEFAULT '')""",
+    "CREATE INDEX model_transitions_by_version ON model_transitions (version_id, created)",
+    # A gate result is the policy as evaluated and every check's outcome (JSON), so that a later promotion
+    # can rely on a gate run in CI.
+    """CREATE TABLE model_gate_results (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        version_id INTEGER NOT NULL REFERENCES model_versions(id) ON DELETE CASCADE,
+        passed INTEGER NOT NULL,
+        policy TEXT NOT NULL,
+        checks TEXT NOT NULL,
+        who TEXT NOT NULL,
+        created REAL NOT NULL)""",
 _V8 = (
     # One row per served request. ``predicted``: the predicted label of each instance (JSON list), kept for
     # every request (a few bytes) so feedback labels can be scored whether or not the request was sampled.
@@ -294,6 +351,8 @@ def _v6(conn: sqlite3.Connection) -> None:
     _run_all(conn, _V6)
 
 
+def _v7(conn: sqlite3.Connection) -> None:
+    _run_all(conn, _V7)
 def _v8(conn: sqlite3.Connection) -> None:
     _run_all(conn, _V8)
 
@@ -305,6 +364,7 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (4, "diagnostics table", _v4),
     (5, "run revisions for incremental refresh; runs by creation time", _v5),
     (6, "notes table", _v6),
+    (7, "model registry tables", _v7),
     (8, "monitoring: served requests, samples, feedback, drift reports, alerts", _v8),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]

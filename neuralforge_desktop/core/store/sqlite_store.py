@@ -150,6 +150,17 @@ class Store(QueueStoreMixin, DiagnosticsStoreMixin, RunViewStoreMixin, NotesStor
         return self._db.read()
 
     @property
+    def database(self) -> Database:
+        """The connection wrapper, for the modules that keep their own tables in this file (the model registry):
+        their writes take the same lock and transactions as the store's own."""
+        return self._db
+
+    @property
+    def artifact_files(self) -> _artifacts.ArtifactFiles:
+        """The content-addressed file area shared by runs' artifacts and registered model versions."""
+        return self._files
+
+    @property
     def lock_retries(self) -> int:
         """How often this Store found the database busy and backed off (diagnostics)."""
         return self._db.retries
