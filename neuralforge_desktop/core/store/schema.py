@@ -258,6 +258,9 @@ _V7 = (
         checks TEXT NOT NULL,
         who TEXT NOT NULL,
         created REAL NOT NULL)""",
+)
+
+
 _V8 = (
     # One row per served request. ``predicted``: the predicted label of each instance (JSON list), kept for
     # every request (a few bytes) so feedback labels can be scored whether or not the request was sampled.
@@ -353,6 +356,8 @@ def _v6(conn: sqlite3.Connection) -> None:
 
 def _v7(conn: sqlite3.Connection) -> None:
     _run_all(conn, _V7)
+
+
 def _v8(conn: sqlite3.Connection) -> None:
     _run_all(conn, _V8)
 
