@@ -65,7 +65,7 @@ def test_a_version_5_store_gains_the_notes_table_and_keeps_its_runs(tmp_path: Pa
         note = store.add_note("after the upgrade", experiment="exp")
         assert store.get_note(note.id).text == "after the upgrade"
     with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT MAX(version) FROM schema_version").fetchone() == (6,)
+        assert conn.execute("SELECT MAX(version) FROM schema_version").fetchone() == (schema.SCHEMA_VERSION,)
 
 
 def test_notes_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

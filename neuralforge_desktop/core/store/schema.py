@@ -25,6 +25,9 @@ Migrations are never edited once released: a change is a new function appended t
   (:meth:`Store.run_changes`); indexes for listing all runs by creation time and by revision.
 * v6: ``notes``: the experiment notebook, timestamped Markdown notes (hypothesis, observation or note) on an
   experiment or on a run (see :mod:`.notes`).
+* v9: ``pipeline_runs`` and ``pipeline_stages``: deployment pipelines (train → … → serve), one row per run of a
+  pipeline file and one per stage of it, with its status, times, outputs and artifacts (see :mod:`.pipelines`).
+  (v7 and v8 are the model registry's and monitoring's.)
 """
 
 from __future__ import annotations
@@ -197,6 +200,47 @@ _V6 = (
 )
 
 
+_V9 = (
+    # One row per run of a pipeline file. content_sha256 is the file's text as it was run, so a run of the same
+    # unchanged file can pick up where a failed one stopped; resumed_from names the run whose stages it reused.
+    """CREATE TABLE pipeline_runs (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        file TEXT NOT NULL,
+        content_sha256 TEXT NOT NULL,
+        spec TEXT NOT NULL,
+        work_dir TEXT NOT NULL,
+        status TEXT NOT NULL,
+        created REAL NOT NULL,
+        started REAL,
+        ended REAL,
+        message TEXT,
+        resumed_from TEXT REFERENCES pipeline_runs(id) ON DELETE SET NULL,
+        pid INTEGER,
+        hostname TEXT,
+        process_start TEXT)""",
+    "CREATE INDEX pipeline_runs_by_file ON pipeline_runs (file, created)",
+    # One row per stage, in the file's order. outputs/artifacts/checks are JSON; fingerprint hashes the stage's
+    # definition together with every earlier stage's, so a resume reuses a stage only if nothing it depends on
+    # changed in the file; reused_from names the pipeline run that really ran it.
+    """CREATE TABLE pipeline_stages (
+        pipeline_id TEXT NOT NULL REFERENCES pipeline_runs(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        status TEXT NOT NULL,
+        started REAL,
+        ended REAL,
+        outputs TEXT NOT NULL DEFAULT '{}',
+        artifacts TEXT NOT NULL DEFAULT '[]',
+        checks TEXT NOT NULL DEFAULT '[]',
+        message TEXT,
+        reused_from TEXT,
+        PRIMARY KEY (pipeline_id, position)) WITHOUT ROWID""",
+)
+
+
 def _run_all(conn: sqlite3.Connection, statements: Sequence[str]) -> None:
     # executescript() would COMMIT first and break the one-transaction guarantee; run statements one by one.
     for statement in statements:
@@ -234,6 +278,10 @@ def _v6(conn: sqlite3.Connection) -> None:
     _run_all(conn, _V6)
 
 
+def _v9(conn: sqlite3.Connection) -> None:
+    _run_all(conn, _V9)
+
+
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial schema", _v1),
     (2, "latest_metrics table; status and tag indexes", _v2),
@@ -241,6 +289,7 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (4, "diagnostics table", _v4),
     (5, "run revisions for incremental refresh; runs by creation time", _v5),
     (6, "notes table", _v6),
+    (9, "deployment pipelines: pipeline runs and their stages", _v9),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
