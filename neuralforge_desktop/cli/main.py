@@ -27,6 +27,7 @@ from neuralforge_desktop.cli import (
     import_cmd,
     layers_cmd,
     notes_cmd,
+    pipeline_cmd,
     profile_cmd,
     queue_cmd,
     report_cmd,
@@ -119,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     components_cmd.add_parsers(sub)
     notes_cmd.add_parsers(sub)
     report_cmd.add_parsers(sub)
+    pipeline_cmd.add_parsers(sub)
     _add_debug_everywhere(parser)
     return parser
 

@@ -97,6 +97,10 @@ class PipelineRun:
                 "stages": [s.to_json() for s in self.stages]}
 
 
+def new_pipeline_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
 def _stage(row: tuple[Any, ...]) -> StageRecord:
     (position, name, kind, fingerprint, status, started, ended, outputs, artifacts, checks, message,
      reused_from) = row
@@ -134,10 +138,10 @@ class PipelineStoreMixin:
 
     def create_pipeline_run(self, *, name: str, file: str, content_sha256: str, spec: Mapping[str, Any],
                             work_dir: str, stages: Sequence[tuple[str, str, str]],
-                            resumed_from: str | None = None) -> PipelineRun:
-        """A new pipeline run, "running" and owned by this process, with its stages (name, kind, fingerprint)
-        "pending"."""
-        pipeline_id, now = uuid.uuid4().hex[:12], time.time()
+                            resumed_from: str | None = None, pipeline_id: str | None = None) -> PipelineRun:
+        """A new pipeline run (``pipeline_id``, or a new id), "running" and owned by this process, with its
+        stages (name, kind, fingerprint) "pending"."""
+        pipeline_id, now = pipeline_id or new_pipeline_id(), time.time()
         pid = os.getpid()
         with self._db.write() as conn:
             conn.execute(f"INSERT INTO pipeline_runs ({_RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, "
