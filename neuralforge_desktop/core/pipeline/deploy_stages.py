@@ -4,7 +4,8 @@
 
 A child is this interpreter running this very package with nothing from the working directory importable
 (:mod:`neuralforge_desktop.core.training.child_python`). A command given ``--json`` prints its result as one JSON
-object on its last line of output; :func:`run_json_command` returns that object, or fails with the command's
+object on its last line of output (or pretty-printed as its whole output); :func:`run_json_command` returns
+that object, or fails with the command's
 own error line."""
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ def option_args(options: Mapping[str, Any], handled: Sequence[str]) -> list[str]
 
 
 def last_json_object(text: str) -> dict[str, Any] | None:
-    """The last line of ``text`` that is a JSON object (a command's --json result), or None."""
+    """A command's --json result: the last line of ``text`` that is a JSON object, else the whole text when it is
+    one (pretty-printed over several lines); None when there is none."""
     for line in reversed(text.strip().splitlines()):
         line = line.strip()
         if line.startswith("{") and line.endswith("}"):
@@ -55,6 +57,10 @@ def last_json_object(text: str) -> dict[str, Any] | None:
                 value = json.loads(line)
                 if isinstance(value, dict):
                     return value
+    with contextlib.suppress(ValueError):
+        value = json.loads(text)
+        if isinstance(value, dict):
+            return value
     return None
 
 
@@ -166,6 +172,8 @@ def wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float) -> 
                 if response.status == 200:
                     return None
                 last = f"HTTP {response.status}"
+        except urllib.error.HTTPError as exc:
+            last = f"HTTP {exc.code} {exc.reason}"
         except (urllib.error.URLError, OSError) as exc:
             last = str(getattr(exc, "reason", exc))
         time.sleep(HEALTH_POLL_SECONDS)
