@@ -6,6 +6,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 
 from neuralforge_desktop.core.store.sqlite_store import Store
 from neuralforge_desktop.ui.pipeline.diagram import StageBox
@@ -51,11 +52,11 @@ def test_the_view_shows_each_stage_status_and_follows_changes(qtbot, store: Stor
     assert "pass condition val/acc >= 0.99 failed: val/acc = 0.9712" in details and "✗" in details
     assert "failed" in view.title.text()
 
-    qtbot.mouseClick(view.diagram, qtbot_left(), pos=view.diagram.box_rect(0).center().toPoint())
+    qtbot.mouseClick(view.diagram, Qt.MouseButton.LeftButton, pos=view.diagram.box_rect(0).center().toPoint())
     assert view.diagram.selected == 0
     details = view.details.toPlainText()
     assert "run_id" in details and "abc123" in details and "0.97" in details
-    qtbot.mouseClick(view.diagram, qtbot_left(), pos=view.diagram.box_rect(3).center().toPoint())
+    qtbot.mouseClick(view.diagram, Qt.MouseButton.LeftButton, pos=view.diagram.box_rect(3).center().toPoint())
     assert "Not run yet" in view.details.toPlainText()
 
 
@@ -80,9 +81,3 @@ def test_an_empty_store_says_how_to_start(qtbot, tmp_path: Path) -> None:
     qtbot.addWidget(view)
     qtbot.waitUntil(lambda: "No pipeline runs" in view.title.text(), timeout=10_000)
     assert view.diagram.boxes == []
-
-
-def qtbot_left():
-    from PySide6.QtCore import Qt
-
-    return Qt.MouseButton.LeftButton
