@@ -194,7 +194,11 @@ def run_serve(ctx: StageContext) -> StageResult:
         process = subprocess.Popen(cli_command(*args), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                    env={**child_environment(), "PYTHONUNBUFFERED": "1"}, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
-    problem = wait_healthy(f"{base}/healthz", process, float(ctx.options["timeout_s"]))
+    try:
+        problem = wait_healthy(f"{base}/healthz", process, float(ctx.options["timeout_s"]))
+    except BaseException:  # interrupted while waiting: a server nobody recorded must not stay behind
+        stop_server(process)
+        raise
     if problem is not None:
         stop_server(process)
         tail = log.read_text(encoding="utf-8", errors="replace")[-OUTPUT_TAIL:].strip()

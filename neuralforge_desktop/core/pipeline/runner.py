@@ -77,20 +77,18 @@ def reusable(spec: PipelineSpec, previous: PipelineRun | None) -> dict[int, Stag
 
 
 def run_pipeline(spec: PipelineSpec, store: Any, *, resume: Resume = "auto",
-                 say: Callable[[str], None] = lambda text: None,
-                 on_created: Callable[[PipelineRun], None] = lambda run: None) -> PipelineRun:
+                 say: Callable[[str], None] = lambda text: None) -> PipelineRun:
     """Run ``spec``'s stages in order and return the finished record; stops at the first stage that fails (its
-    error, or a pass condition that does not hold). ``on_created`` is told the new run's record first."""
+    error, or a pass condition that does not hold). ``say`` is told what happens, a line at a time."""
     previous = earlier_run(spec, store, resume)
     taken = reusable(spec, previous)
     pipeline_id = new_pipeline_id()
     work_dir = pipelines_root(store.path) / pipeline_id
     work_dir.mkdir(parents=True, exist_ok=True)
-    record = store.create_pipeline_run(
+    store.create_pipeline_run(
         name=spec.name, file=str(spec.file), content_sha256=spec.content_sha256, spec=spec.data,
         work_dir=str(work_dir), stages=[(s.name, s.kind, s.fingerprint) for s in spec.stages],
         resumed_from=previous.id if previous is not None else None, pipeline_id=pipeline_id)
-    on_created(record)
     if previous is not None:
         say(f"pipeline {spec.name}: run {pipeline_id}, continuing run {previous.id} "
             f"({len(taken)} of {len(spec.stages)} stage(s) reused)")

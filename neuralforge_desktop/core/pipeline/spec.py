@@ -134,6 +134,8 @@ def parse_pipeline(raw: bytes, file: Path) -> PipelineSpec:
         raise PipelineFileError(f"{file}{where}: not valid YAML ({problem})") from None
     if not isinstance(data, dict):
         raise PipelineFileError(f"{file}: expected a mapping with `stages:` at the top, got {_type(data)}")
+    # Plain JSON from here on: YAML's dates and timestamps become their text, so the file can be stored as is.
+    data = json.loads(json.dumps(data, default=str))
     unknown = [k for k in data if k not in PIPELINE_KEYS]
     if unknown:
         raise PipelineFileError(f"{file}: unknown key {unknown[0]!r} at the top; expected {', '.join(PIPELINE_KEYS)}")

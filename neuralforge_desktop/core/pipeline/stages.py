@@ -95,8 +95,10 @@ def run_train(ctx: StageContext) -> StageResult:
         for event in process.events():
             if event.TERMINAL:
                 final = event
-    except BaseException:
+    except BaseException:  # the pipeline was stopped: so is its training, and the run says why
         process.kill()
+        process.wait()
+        ctx.store.set_status(run_id, "stopped", reason="the pipeline running it was interrupted")
         raise
     code = process.wait()
     if final is None:
