@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
@@ -81,3 +82,21 @@ def test_an_empty_store_says_how_to_start(qtbot, tmp_path: Path) -> None:
     qtbot.addWidget(view)
     qtbot.waitUntil(lambda: "No pipeline runs" in view.title.text(), timeout=10_000)
     assert view.diagram.boxes == []
+
+
+def test_run_file_runs_the_pipeline_in_a_child_process_and_shows_it_live(qtbot, tmp_path: Path) -> None:
+    (tmp_path / "model.onnx").write_bytes(b"not really a model, but a file to package")
+    pipeline = tmp_path / "pipeline.yaml"
+    pipeline.write_text("name: two-packages\nstages:\n"
+                        "  - {name: first, kind: package, inputs: {model: model.onnx}, pass: ['files >= 2']}\n"
+                        "  - {name: second, kind: package, inputs: {model: missing.onnx}}\n", encoding="utf-8")
+    view = PipelineView(tmp_path / "store.db")
+    qtbot.addWidget(view)
+    process = view.run_file(pipeline)
+    assert process.pid != os.getpid() and view.stop_button.isEnabled()
+    qtbot.waitUntil(lambda: [b.status for b in view.diagram.boxes] == ["passed", "failed"], timeout=60_000)
+    assert process.wait(30) == 1  # the pipeline failed, so its command did
+    assert "key 'inputs.model': no such model file" in view.details.toPlainText()
+    assert (tmp_path / "pipelines").is_dir()  # its folders are beside the store
+    view.refresh()
+    assert not view.stop_button.isEnabled()

@@ -8,6 +8,7 @@ delivered (emitting on a deleted object would crash)."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,26 +25,21 @@ class PipelineSnapshot:
     error: str | None = None
 
 
-class PipelinePoller(QObject):
-    snapshot = Signal(object)  # PipelineSnapshot, on the UI thread
+class _PollThread:
+    """The thread's side, a plain object so that the Qt side's destruction can still stop it."""
 
-    def __init__(self, store_path: str | Path, parent: QObject | None = None, limit: int = 50) -> None:
-        super().__init__(parent)
-        self.store_path = Path(store_path)
+    def __init__(self, store_path: Path, limit: int, deliver: Callable[[PipelineSnapshot], None]) -> None:
+        self.store_path = store_path
         self.limit = limit
+        self._deliver = deliver
         self._wake = threading.Condition()
         self._wanted: tuple[str | None] | None = None  # (pipeline id, or None for the newest)
         self._stopping = False
         self.read_in: set[int] = set()  # thread ids reads ran in (tests check it is not the UI thread)
         self._thread = threading.Thread(target=self._run, name="pipeline-poll", daemon=True)
         self._thread.start()
-        self.destroyed.connect(self.stop)
-        app = QCoreApplication.instance()
-        if app is not None:
-            app.aboutToQuit.connect(self.stop)
 
     def request(self, pipeline_id: str | None) -> None:
-        """Read the runs and ``pipeline_id`` (the newest run when None), then emit :attr:`snapshot`."""
         with self._wake:
             self._wanted = (pipeline_id,)
             self._wake.notify()
@@ -77,10 +73,35 @@ class PipelinePoller(QObject):
                 with self._wake:  # stop() waits for a delivery under way, and none starts after it
                     if self._stopping:
                         return
-                    self.snapshot.emit(result)
+                    self._deliver(result)
         finally:
             if store is not None:
                 store.close()
+
+
+class PipelinePoller(QObject):
+    snapshot = Signal(object)  # PipelineSnapshot, on the UI thread
+
+    def __init__(self, store_path: str | Path, parent: QObject | None = None, limit: int = 50) -> None:
+        super().__init__(parent)
+        self._worker = _PollThread(Path(store_path), limit, self.snapshot.emit)
+        # Emitting on a deleted object crashes: stop delivering before this object or the application goes.
+        self.destroyed.connect(self._worker.stop)
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self._worker.stop)
+
+    @property
+    def read_in(self) -> set[int]:
+        return self._worker.read_in
+
+    def request(self, pipeline_id: str | None) -> None:
+        """Read the runs and ``pipeline_id`` (the newest run when None), then emit :attr:`snapshot`."""
+        self._worker.request(pipeline_id)
+
+    def stop(self) -> None:
+        """Deliver nothing more (the view is closing); safe to call twice."""
+        self._worker.stop()
 
 
 def _read(store: Any, pipeline_id: str | None, limit: int) -> PipelineSnapshot:
