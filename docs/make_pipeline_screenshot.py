@@ -1,11 +1,12 @@
 """Render docs/screenshots/pipeline.png: the Pipeline view of a real pipeline run with passed, failed and pending
 stages.
 
-    python docs/make_pipeline_screenshot.py [--out DIR] [--store STORE]   # offscreen
+    python docs/make_pipeline_screenshot.py [--out DIR] [--store STORE | --work DIR]   # offscreen
 
 Without ``--store`` it first runs docs/examples/pipeline.yaml into a throw-away store with the validate stage's
 condition raised to ``val/acc >= 0.99``, which one epoch of training does not reach: training passes, validation
-fails with its measured accuracy, and the stages after it stay pending (a minute or two on two cores).
+fails with its measured accuracy, and the stages after it stay pending (a few minutes on two cores). ``--work``
+keeps that store (in DIR) for another screenshot with ``--store DIR/store.db``.
 """
 
 from __future__ import annotations
@@ -43,13 +44,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=HERE / "screenshots")
     parser.add_argument("--store", type=Path)
+    parser.add_argument("--work", type=Path, help="run the example here and keep it (default: a temporary folder)")
     args = parser.parse_args()
     app = create_application([])
     apply_theme("dark", app)
     from neuralforge_desktop.ui.pipeline.view import PipelineView
 
     with tempfile.TemporaryDirectory() as tmp:
-        store = args.store or run_example(Path(tmp))
+        if args.work is not None:
+            args.work.mkdir(parents=True, exist_ok=True)
+        store = args.store or run_example(args.work or Path(tmp))
         view = PipelineView(store)
         view.resize(*VIEW_SIZE)
         view.show()

@@ -232,7 +232,7 @@ def stage_html(stage: Any, colors: Any) -> str:
     if stage.reused_from:
         parts.append(f"<p>Reused from pipeline run {html.escape(stage.reused_from)} (unchanged since it passed "
                      "there).</p>")
-    if stage.message and stage.status == "failed":
+    if stage.message and stage.status == "failed" and all(c["passed"] for c in stage.checks):  # else listed below
         parts.append(f"<p style='color:{colors.error}'><b>Failed:</b> "
                      f"{html.escape(stage.message).replace(chr(10), '<br>')}</p>")
     if stage.checks:
