@@ -100,3 +100,24 @@ def test_run_file_runs_the_pipeline_in_a_child_process_and_shows_it_live(qtbot, 
     assert (tmp_path / "pipelines").is_dir()  # its folders are beside the store
     view.refresh()
     assert not view.stop_button.isEnabled()
+
+
+def test_train_menu_opens_the_pipeline_view_on_the_windows_store(qtbot, store: Store, tmp_path: Path,
+                                                                  monkeypatch) -> None:
+    import shiboken6
+    from PySide6.QtCore import QSettings
+
+    from neuralforge_desktop.ui.main_window import MainWindow
+    from neuralforge_desktop.ui.settings import Settings
+
+    pipeline_id = make_run(store)
+    settings = Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    window = MainWindow(settings, recovery_dir=tmp_path / "recovery", store_path=store.path)
+    monkeypatch.setattr(window.files, "ask_save_changes", lambda: "discard")
+    qtbot.addWidget(window)
+    window.commands["train.pipelines"].trigger()
+    view = window.findChild(PipelineView)
+    assert view is not None and view.isVisible()
+    qtbot.waitUntil(lambda: view.record is not None and view.record.id == pipeline_id, timeout=10_000)
+    view.close()
+    assert shiboken6.isValid(window)
