@@ -138,3 +138,11 @@ def test_pipeline_check_names_the_stage_and_key_on_the_command_line(tmp_path: Pa
     bad = write(tmp_path, GOOD.replace("format: onnx}", "format: onnx, colour: red}"))
     assert main(["pipeline", "check", str(bad)]) == 1
     assert "stage 'onnx': unknown key 'options.colour'" in capsys.readouterr().err
+
+
+def test_the_documented_example_is_a_valid_pipeline() -> None:
+    spec = load_pipeline(Path(__file__).parents[2] / "docs" / "examples" / "pipeline.yaml")
+    assert [s.kind for s in spec.stages] == ["train", "validate", "export", "package", "register", "serve"]
+    assert spec.stage("train").inputs == {"graph": "zoo:mnist-cnn", "dataset": "mnist-10k"}
+    assert spec.stage("train").options["epochs"] == 1
+    assert [c.text for c in spec.stage("validate").conditions] == ["val/acc >= 0.9"]
