@@ -30,6 +30,7 @@ from neuralforge_desktop.cli import (
     monitor_cmd,
     notes_cmd,
     optimize_cmd,
+    pipeline_cmd,
     profile_cmd,
     queue_cmd,
     registry_cmd,
@@ -131,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     optimize_cmd.add_parsers(sub)
     registry_cmd.add_parsers(sub)
     gate_cmd.add_parsers(sub)
+    pipeline_cmd.add_parsers(sub)
     _add_debug_everywhere(parser)
     return parser
 

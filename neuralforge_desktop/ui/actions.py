@@ -86,6 +86,9 @@ class WindowActions:
                  tip="Train many variants of this graph with settings drawn from a search space (Optuna)")
         self.add(train_menu, "train.sweeps", "S&weeps…", w.show_sweeps,
                  tip="Open a sweep's trials, best so far, importance and Pareto front")
+        self.add(train_menu, "train.pipelines", "&Pipelines…", w.show_pipelines,
+                 tip="Deployment pipelines (train → validate → export → package → register → serve) as a live "
+                 "stage diagram")
         self.add(train_menu, "train.hosts", "Remote &Hosts…", w.show_hosts,
                  tip="The machines runs can train on over SSH: add, probe, bootstrap, remove")
         self.add(train_menu, "train.notes", "Experiment &Notes…", w.show_notes,

@@ -553,6 +553,12 @@ class MainWindow(QMainWindow):
         self.monitoring_view = open_monitoring_view(self)
         return self.monitoring_view
 
+    def show_pipelines(self) -> QWidget:
+        """Train ▸ Pipelines…: deployment pipeline runs as a live stage diagram; a pipeline runs in its own process."""
+        from neuralforge_desktop.ui.pipeline import open_pipeline_view
+
+        return open_pipeline_view(self)
+
     def show_about(self) -> QMessageBox:
         box = QMessageBox(QMessageBox.Icon.Information, f"About {APP_TITLE}",
                           f"<b>{APP_TITLE} {__version__}</b><br>Design neural networks as graphs, see every "

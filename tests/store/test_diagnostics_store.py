@@ -124,7 +124,7 @@ def test_a_version_3_store_gains_the_diagnostics_table(store_path: Path) -> None
         assert s.diagnostic_records("r1") == [] and load_run_diagnostics(s, "r1") is None  # an older run
         s.log_diagnostic("r1", "nonfinite", NonFinite(step=3, where="loss", layer=None))
         assert s.diagnostic_records("r1") == [("nonfinite", NonFinite(3, "loss", None))]
-    assert [v for (v,) in sql(store_path, "SELECT version FROM schema_version ORDER BY version")] == [
-        m[0] for m in schema.MIGRATIONS]
+    applied = [v for (v,) in sql(store_path, "SELECT version FROM schema_version ORDER BY version")]
+    assert applied == [v for v, _, _ in schema.MIGRATIONS]
     assert sql(store_path, "PRAGMA user_version") == [(schema.SCHEMA_VERSION,)]
     assert integrity(store_path) == "ok"

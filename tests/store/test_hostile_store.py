@@ -182,9 +182,9 @@ def test_a_store_from_before_the_stamp_is_recognised_and_stamped(tmp_path: Path)
 def test_a_store_from_a_newer_neuralforge_is_refused_from_its_header(tmp_path: Path) -> None:
     path = tmp_path / "newer.db"
     _store_with_runs(path, runs=1)
-    sql(path, "PRAGMA user_version = 9")
+    sql(path, f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     before = path.read_bytes()
-    newer = rf"schema version 9, newer than this NeuralForge understands \({SCHEMA_VERSION}\)"
+    newer = rf"schema version {SCHEMA_VERSION + 1}, newer than this NeuralForge understands \({SCHEMA_VERSION}\)"
     with pytest.raises(StoreFileError, match=newer):
         Store(path)
     assert path.read_bytes() == before

@@ -66,7 +66,7 @@ def test_a_new_store_is_created_at_the_latest_version(store_path: Path) -> None:
     applied = [v for (v,) in sql(store_path, "SELECT version FROM schema_version")]
     # every migration applied, numbered without gaps, the newest being the version the program writes
     assert applied == [m[0] for m in schema.MIGRATIONS] == list(range(1, len(schema.MIGRATIONS) + 1))
-    assert schema.SCHEMA_VERSION == applied[-1]
+    assert applied[-1] == schema.SCHEMA_VERSION
     assert sql(store_path, "PRAGMA journal_mode") == [("wal",)]
 
 

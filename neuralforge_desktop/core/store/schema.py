@@ -31,6 +31,8 @@ Migrations are never edited once released: a change is a new function appended t
 * v8: monitoring of served models (see :mod:`neuralforge_desktop.core.monitoring`): every served request
   (``monitor_requests``), sampled inputs and predictions (``monitor_samples``, zlib-compressed JSON),
   labels sent back (``monitor_feedback``), drift reports (``monitor_drift``) and alerts (``monitor_alerts``).
+* v9: ``pipeline_runs`` and ``pipeline_stages``: deployment pipelines (train → … → serve), one row per run of a
+  pipeline file and one per stage of it, with its status, times, outputs and artifacts (see :mod:`.pipelines`).
 """
 
 from __future__ import annotations
@@ -317,6 +319,47 @@ _V8 = (
 )
 
 
+_V9 = (
+    # One row per run of a pipeline file. content_sha256 is the file's text as it was run, so a run of the same
+    # unchanged file can pick up where a failed one stopped; resumed_from names the run whose stages it reused.
+    """CREATE TABLE pipeline_runs (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        file TEXT NOT NULL,
+        content_sha256 TEXT NOT NULL,
+        spec TEXT NOT NULL,
+        work_dir TEXT NOT NULL,
+        status TEXT NOT NULL,
+        created REAL NOT NULL,
+        started REAL,
+        ended REAL,
+        message TEXT,
+        resumed_from TEXT REFERENCES pipeline_runs(id) ON DELETE SET NULL,
+        pid INTEGER,
+        hostname TEXT,
+        process_start TEXT)""",
+    "CREATE INDEX pipeline_runs_by_file ON pipeline_runs (file, created)",
+    # One row per stage, in the file's order. outputs/artifacts/checks are JSON; fingerprint hashes the stage's
+    # definition together with every earlier stage's, so a resume reuses a stage only if nothing it depends on
+    # changed in the file; reused_from names the pipeline run that really ran it.
+    """CREATE TABLE pipeline_stages (
+        pipeline_id TEXT NOT NULL REFERENCES pipeline_runs(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        status TEXT NOT NULL,
+        started REAL,
+        ended REAL,
+        outputs TEXT NOT NULL DEFAULT '{}',
+        artifacts TEXT NOT NULL DEFAULT '[]',
+        checks TEXT NOT NULL DEFAULT '[]',
+        message TEXT,
+        reused_from TEXT,
+        PRIMARY KEY (pipeline_id, position)) WITHOUT ROWID""",
+)
+
+
 def _run_all(conn: sqlite3.Connection, statements: Sequence[str]) -> None:
     # executescript() would COMMIT first and break the one-transaction guarantee; run statements one by one.
     for statement in statements:
@@ -362,6 +405,10 @@ def _v8(conn: sqlite3.Connection) -> None:
     _run_all(conn, _V8)
 
 
+def _v9(conn: sqlite3.Connection) -> None:
+    _run_all(conn, _V9)
+
+
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial schema", _v1),
     (2, "latest_metrics table; status and tag indexes", _v2),
@@ -371,6 +418,7 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (6, "notes table", _v6),
     (7, "model registry tables", _v7),
     (8, "monitoring: served requests, samples, feedback, drift reports, alerts", _v8),
+    (9, "deployment pipelines: pipeline runs and their stages", _v9),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

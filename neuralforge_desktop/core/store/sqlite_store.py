@@ -56,6 +56,7 @@ from neuralforge_desktop.core.store.entities import (
 )
 from neuralforge_desktop.core.store.environment import canonical_json, environment_snapshot
 from neuralforge_desktop.core.store.notes import NotesStoreMixin
+from neuralforge_desktop.core.store.pipelines import PipelineStoreMixin
 from neuralforge_desktop.core.store.queue_store import QueueStoreMixin
 from neuralforge_desktop.core.store.run_view import RunViewStoreMixin
 
@@ -76,14 +77,15 @@ def _new_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
-class Store(QueueStoreMixin, DiagnosticsStoreMixin, RunViewStoreMixin, NotesStoreMixin):
+class Store(QueueStoreMixin, DiagnosticsStoreMixin, RunViewStoreMixin, NotesStoreMixin, PipelineStoreMixin):
     """One store file (``path``, default :func:`default_store_path`). Close it, or use it as a context
     manager, so buffered points are written; see the module docs for buffering, durability and threads.
     The job queue's methods (``enqueue``, ``list_queue`` …) come from :class:`.queue_store.QueueStoreMixin`,
     the training diagnostics' (``log_diagnostic``, ``diagnostic_records``) from
     :class:`.diagnostics.DiagnosticsStoreMixin`, the reads of a table over all runs (``run_ids``,
     ``runs_changed_since`` …) from :class:`.run_view.RunViewStoreMixin`, the experiment notebook's
-    (``add_note``, ``list_notes`` …) from :class:`.notes.NotesStoreMixin`."""
+    (``add_note``, ``list_notes`` …) from :class:`.notes.NotesStoreMixin`, the deployment pipelines'
+    (``create_pipeline_run``, ``update_stage`` …) from :class:`.pipelines.PipelineStoreMixin`."""
 
     def __init__(self, path: str | os.PathLike[str] | None = None, *, flush_points: int = 10_000,
                  flush_seconds: float = 1.0, lock_timeout: float = 120.0, busy_timeout: float = 2.0) -> None:
