@@ -89,6 +89,7 @@ def test_the_buffer_stays_bounded_while_the_store_is_unwritable(tmp_path: Path) 
     recorder = RequestRecorder(not_a_store, "digits", flush_records=10, max_pending=50, flush_seconds=60)
     for _ in range(80):
         recorder.record(version="1", latency_ms=1.0, ok=True, status=200)
+    recorder.flush()  # waits for a write the writer thread may have in hand (its records are out of the buffer)
     assert recorder.pending == 50 and recorder.dropped_records == 30
     recorder.close()
 
