@@ -31,6 +31,7 @@ from neuralforge_desktop.cli import (
     queue_cmd,
     report_cmd,
     runs_cmd,
+    serve_cmd,
     start_cmd,
     summary_cmd,
     sweep_cmd,
@@ -119,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     components_cmd.add_parsers(sub)
     notes_cmd.add_parsers(sub)
     report_cmd.add_parsers(sub)
+    serve_cmd.add_parsers(sub)
     _add_debug_everywhere(parser)
     return parser
 

@@ -43,15 +43,15 @@ def build_application(config: ServeConfig, recorder_factory: RecorderFactory | N
     max_ongoing = max(2 * config.max_batch_size, int(2 * replicas.target_ongoing_requests))
     handles = {}
     for version in config.versions:
-        deployment = serve.deployment(ModelReplica).options(
+        deployment = serve.deployment(
             name=deployment_name(config.model_name, version.label), max_ongoing_requests=max_ongoing,
-            ray_actor_options={"num_cpus": 1}, **scaling)
+            ray_actor_options={"num_cpus": 1}, **scaling)(ModelReplica)
         handles[version.label] = deployment.bind(
             version.label, version.onnx_path.read_bytes(), version.input, version.output_names,
             config.max_batch_size, config.batch_wait_s)
-    router = serve.deployment(Router).options(
+    router = serve.deployment(
         name=_safe_name(f"{config.model_name}-router"), num_replicas=1,
-        max_ongoing_requests=ROUTER_MAX_ONGOING_REQUESTS, ray_actor_options={"num_cpus": 0})
+        max_ongoing_requests=ROUTER_MAX_ONGOING_REQUESTS, ray_actor_options={"num_cpus": 0})(Router)
     return router.bind(config.model_name, handles, {v.label: v.input for v in config.versions},
                        {v.label: v.output_names for v in config.versions}, config.traffic(),
                        recorder_factory, config.seed)

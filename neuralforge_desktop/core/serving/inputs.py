@@ -92,7 +92,7 @@ def _kind(value: Any) -> str:
 def describe_onnx(path: Path) -> tuple[InputSpec, tuple[str, ...]]:
     """The first input (name, shape without batch, dtype, fixed batch size if any) and the output names of
     an ONNX file, as onnxruntime reads them."""
-    import onnxruntime as ort
+    import onnxruntime as ort  # type: ignore[import-untyped]
 
     if not path.is_file():
         raise UserError(f"ONNX file not found: {path}")

@@ -7,6 +7,7 @@ connects to a running cluster, deploys there, and on stop deletes only its own a
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import os
@@ -153,10 +154,9 @@ def cpus_needed(config: ServeConfig) -> int:
 def _shutdown_quietly() -> None:
     import ray
 
-    try:
+    # cleaning up after a failed start: the start's own error is the one to report
+    with contextlib.suppress(Exception):
         ray.shutdown()
-    except Exception:  # cleaning up after a failed start: the start's own error is the one to report
-        pass
 
 
 def _one_line(exc: BaseException) -> str:

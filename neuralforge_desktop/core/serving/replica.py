@@ -20,7 +20,7 @@ class ModelReplica:
 
     def __init__(self, label: str, onnx_bytes: bytes, input_spec: InputSpec, output_names: tuple[str, ...],
                  max_batch_size: int, batch_wait_s: float, intra_op_threads: int = 1) -> None:
-        import onnxruntime as ort
+        import onnxruntime as ort  # type: ignore[import-untyped]
 
         options = ort.SessionOptions()
         # one thread per replica: replicas, not threads, are what scales (each replica asks Ray for one CPU)
@@ -30,8 +30,9 @@ class ModelReplica:
         self._label = label
         self._input = input_spec
         self._outputs = list(output_names)
-        self.predict_batched.set_max_batch_size(max_batch_size)
-        self.predict_batched.set_batch_wait_timeout_s(batch_wait_s)
+        batched: Any = self.predict_batched  # Serve's batch wrapper, which the type of the method hides
+        batched.set_max_batch_size(max_batch_size)
+        batched.set_batch_wait_timeout_s(batch_wait_s)
 
     async def predict(self, batch: np.ndarray) -> list[np.ndarray]:
         """Outputs for one request's instances (one array per model output, first axis = instance)."""

@@ -35,10 +35,7 @@ def resolve_plan(plan: TrafficPlan, *, onnx_files: dict[str, Path] | None = None
                  store_path: Path | None = None, **settings: Any) -> ServeConfig:
     """Each reference of the plan → a served version: from ``onnx_files`` (version label → file) when given,
     else from the model registry in the store. ``settings`` are the other :class:`ServeConfig` fields."""
-    if onnx_files:
-        locate = _from_files(onnx_files)
-    else:
-        locate = _from_registry(store_path)
+    locate = _from_files(onnx_files) if onnx_files else _from_registry(store_path)
     model_name, _ = split_ref(plan.refs[0], "model")
     versions: list[ServedVersion] = []
     weights: dict[str, float] = {}

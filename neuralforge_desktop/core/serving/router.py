@@ -18,6 +18,7 @@ Imported only when an application is built (it needs Ray and FastAPI).
 # run time, through Serve's ingress wrapper, where string annotations do not resolve.
 
 import asyncio
+import contextlib
 import ipaddress
 import json
 import logging
@@ -189,8 +190,8 @@ class Router:
         return None
 
     def __del__(self) -> None:
-        if getattr(self, "_recorder", None) is not None:
-            try:
-                self._recorder.flush()  # type: ignore[union-attr]
-            except Exception:  # the process is ending; a failed flush has nowhere to be reported
-                pass
+        recorder = getattr(self, "_recorder", None)
+        if recorder is not None:
+            # the replica is shutting down: a failed flush has nowhere to be reported
+            with contextlib.suppress(Exception):
+                recorder.flush()
