@@ -56,7 +56,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ab", metavar="NAME@V1=W1,NAME@V2=W2", help="split traffic between versions by weight")
     p.add_argument("--onnx", action="append", default=[], metavar="[VERSION=]FILE",
                    help="serve this ONNX file as VERSION (default: the version in MODEL, or 1) instead of the "
-                        "registry's; repeat for each version")
+                        "registry's; repeat for each version (MODEL without @VERSION is the first one given)")
     p.add_argument("--max-batch-size", type=int, default=32, metavar="N",
                    help="requests a replica runs together (default 32)")
     p.add_argument("--batch-wait-ms", type=opt.non_negative_float, default=5.0, metavar="MS",

@@ -68,11 +68,12 @@ class RayServe:
     app_names: list[str] = field(default_factory=list, init=False)
 
     def start(self, cpus_needed: int = 1) -> None:
+        if self.address is None:
+            check_port_free(self.host, self.port)  # first: importing Ray alone takes seconds
         import ray
         from ray import serve
 
         if self.address is None:
-            check_port_free(self.host, self.port)
             cpus = max(self.num_cpus or os.cpu_count() or 1, cpus_needed)
             temp_dir = self.temp_dir or default_temp_dir()
             try:

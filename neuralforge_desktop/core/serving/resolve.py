@@ -53,8 +53,8 @@ def resolve_plan(plan: TrafficPlan, *, onnx_files: dict[str, Path] | None = None
 def _from_files(files: dict[str, Path]) -> Callable[[str], tuple[str, Path]]:
     def locate(ref: str) -> tuple[str, Path]:
         _, selector = split_ref(ref, "model")
-        label = selector or (next(iter(files)) if len(files) == 1 else None)
-        if label is None or label not in files:
+        label = selector or next(iter(files))  # NAME alone: the first file given
+        if label not in files:
             given = ", ".join(f"{v}={p}" for v, p in files.items())
             raise UserError(f"{ref}: no --onnx file for this version (given: {given}); "
                             "use --onnx VERSION=FILE for each version served")
