@@ -162,7 +162,9 @@ def main() -> None:
              f"Serve on {os.cpu_count()} CPUs, 1 replica, batching (max 32, 5 ms wait), recording off, HTTP "
              "keep-alive clients in the same machine; in-process: onnxruntime InferenceSession.run from the same "
              f"number of threads; medians of {args.repeats} fresh processes, {args.seconds:g} s per level; the "
-             "client threads share the CPUs with the server")
+             f"client threads share the CPUs with the server; 1-minute load average before/after "
+             f"{load_before:.1f}/{os.getloadavg()[0]:.1f} (other programs were using the machine when above "
+             f"{os.cpu_count()})")
     print(json.dumps({"series": series, "notes": notes}))
 
 
