@@ -44,7 +44,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("target", metavar="MODEL|promote|rollback", type=opt.non_empty,
                    help="the model to serve, or promote/rollback followed by NAME")
     p.add_argument("name", metavar="NAME", nargs="?", help="with promote or rollback: the served model's name")
-    p.add_argument("--port", type=int, default=8000, metavar="P", help="HTTP port (default 8000)")
+    p.add_argument("--port", type=opt.port, default=8000, metavar="P", help="HTTP port (default 8000)")
     p.add_argument("--host", default="127.0.0.1", metavar="HOST",
                    help="address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)")
     p.add_argument("--replicas", default="1", metavar="MIN:MAX",
@@ -52,17 +52,18 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--target-ongoing-requests", type=opt.positive_float, default=8.0, metavar="N",
                    help="requests in flight per replica that autoscaling aims for (default 8)")
     p.add_argument("--canary", metavar="NAME@V", help="a version that gets --canary-percent of the traffic")
-    p.add_argument("--canary-percent", type=float, metavar="P", help="the canary's share in percent (default 10)")
+    p.add_argument("--canary-percent", type=opt.positive_float, metavar="P",
+                   help="the canary's share in percent (default 10)")
     p.add_argument("--ab", metavar="NAME@V1=W1,NAME@V2=W2", help="split traffic between versions by weight")
     p.add_argument("--onnx", action="append", default=[], metavar="[VERSION=]FILE",
                    help="serve this ONNX file as VERSION (default: the version in MODEL, or 1) instead of the "
                         "registry's; repeat for each version (MODEL without @VERSION is the first one given)")
-    p.add_argument("--max-batch-size", type=int, default=32, metavar="N",
+    p.add_argument("--max-batch-size", type=opt.positive_int, default=32, metavar="N",
                    help="requests a replica runs together (default 32)")
     p.add_argument("--batch-wait-ms", type=opt.non_negative_float, default=5.0, metavar="MS",
                    help="how long a replica waits to fill a batch (default 5)")
     p.add_argument("--address", metavar="RAY_ADDRESS", help="deploy to this running Ray cluster")
-    p.add_argument("--cpus", type=int, metavar="N", help="CPUs of the local Ray instance (default: all)")
+    p.add_argument("--cpus", type=opt.positive_int, metavar="N", help="CPUs of the local Ray instance (default: all)")
     p.add_argument("--no-record", action="store_true", help="do not record requests in the store's monitoring")
     p.add_argument("--version", dest="promote_version", metavar="V",
                    help="with promote: the version to promote (needed when an A/B split has several)")
@@ -71,8 +72,6 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    if not 1 <= args.port <= 65535:
-        raise UserError(f"--port must be between 1 and 65535, got {args.port}")
     if args.target in ADMIN_ACTIONS:
         if not args.name:
             raise UserError(f"serve {args.target} needs the served model's NAME: neuralforge serve {args.target} "
@@ -89,8 +88,6 @@ def serve_foreground(args: argparse.Namespace) -> int:
     from neuralforge_desktop.core.serving.resolve import parse_onnx_options, resolve_plan
     from neuralforge_desktop.core.serving.spec import Replicas, parse_replicas, plan_traffic
 
-    if args.max_batch_size < 1:
-        raise UserError(f"--max-batch-size must be 1 or more, got {args.max_batch_size}")
     plan = plan_traffic(args.target, args.canary, args.canary_percent, args.ab)
     minimum, maximum = parse_replicas(args.replicas)
     store = Path(args.store).expanduser() if args.store else None

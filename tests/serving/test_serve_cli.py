@@ -137,3 +137,20 @@ def test_serve_promote_and_rollback_shift_traffic_under_load_without_failures(mo
             server.kill()
             server.wait()
         shutil.rmtree(cache, ignore_errors=True)
+
+
+@pytest.mark.parametrize(("argv", "status", "message"), [
+    (["serve", "promote"], 1, "serve promote needs the served model's NAME"),
+    (["serve", "toy", "extra"], 1, "serve takes one MODEL"),
+    (["serve", "toy", "--port", "0"], 2, "--port: must be a port number from 1 to 65535, got '0'"),
+    (["serve", "toy", "--canary", "other@2"], 1, "names model 'other', but the model served is 'toy'"),
+    (["serve", "toy", "--replicas", "3:1"], 1, "--replicas takes N or MIN:MAX with 1 <= MIN <= MAX, got '3:1'"),
+    (["serve", "toy@3", "--onnx", "1=a.onnx"], 1, "toy@3: no --onnx file for this version"),
+])
+def test_bad_command_lines_are_refused_in_one_line(capsys, argv, status, message):
+    try:
+        result = main(argv)
+    except SystemExit as exited:  # argparse's refusals end the process with status 2
+        result = exited.code
+    assert result == status
+    assert message in capsys.readouterr().err
