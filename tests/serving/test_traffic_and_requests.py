@@ -9,7 +9,7 @@ import pytest
 
 from neuralforge_desktop.core.errors import UserError
 from neuralforge_desktop.core.serving.inputs import BadRequest, instances_to_array, parse_predict_body
-from neuralforge_desktop.core.serving.spec import InputSpec, parse_replicas, plan_traffic
+from neuralforge_desktop.core.serving.spec import InputSpec, Replicas, parse_replicas, plan_traffic
 from neuralforge_desktop.core.serving.traffic import TrafficError, TrafficState, key_point, version_at
 
 
@@ -96,6 +96,17 @@ def test_plans_from_the_command_line():
 def test_bad_split_options_are_refused_naming_the_option(args, message):
     with pytest.raises(UserError, match=message.replace("(", r"\(")):
         plan_traffic(*args)
+
+
+def test_replicas_become_a_fixed_count_or_autoscaling_by_ongoing_requests():
+    from ray.serve.config import AutoscalingConfig
+
+    from neuralforge_desktop.core.serving.application import scaling_options
+
+    assert scaling_options(Replicas(2, 2)) == {"num_replicas": 2}
+    autoscaling = scaling_options(Replicas(1, 4, target_ongoing_requests=6))["autoscaling_config"]
+    checked = AutoscalingConfig(**autoscaling)  # Serve's own validation of the settings
+    assert (checked.min_replicas, checked.max_replicas, checked.target_ongoing_requests) == (1, 4, 6)
 
 
 def test_replicas_option():

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from neuralforge_desktop.core.serving.recording import RecorderFactory
-from neuralforge_desktop.core.serving.spec import ServeConfig
+from neuralforge_desktop.core.serving.spec import Replicas, ServeConfig
 
 ROUTER_MAX_ONGOING_REQUESTS = 1000  # the router only forwards: it waits on replicas, it does not compute
 UPSCALE_DELAY_S = 2.0  # react to a burst within seconds; Serve's default (30 s) is for large clusters
@@ -23,6 +23,16 @@ def _safe_name(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", text)
 
 
+def scaling_options(replicas: Replicas) -> dict[str, Any]:
+    """A fixed number of replicas, or Serve's autoscaling by ongoing requests between MIN and MAX."""
+    if replicas.minimum == replicas.maximum:
+        return {"num_replicas": replicas.minimum}
+    return {"autoscaling_config": {
+        "min_replicas": replicas.minimum, "initial_replicas": replicas.minimum,
+        "max_replicas": replicas.maximum, "target_ongoing_requests": replicas.target_ongoing_requests,
+        "upscale_delay_s": UPSCALE_DELAY_S, "downscale_delay_s": DOWNSCALE_DELAY_S}}
+
+
 def build_application(config: ServeConfig, recorder_factory: RecorderFactory | None = None) -> Any:
     """The bound application (``serve.run`` takes it). Each version deployment receives its ONNX file as
     bytes, so the application deploys unchanged to a cluster whose nodes do not share the driver's disk."""
@@ -31,16 +41,9 @@ def build_application(config: ServeConfig, recorder_factory: RecorderFactory | N
     from neuralforge_desktop.core.serving.replica import ModelReplica
     from neuralforge_desktop.core.serving.router import Router
 
-    replicas = config.replicas
-    if replicas.minimum == replicas.maximum:
-        scaling: dict[str, Any] = {"num_replicas": replicas.minimum}
-    else:
-        scaling = {"autoscaling_config": {
-            "min_replicas": replicas.minimum, "initial_replicas": replicas.minimum,
-            "max_replicas": replicas.maximum, "target_ongoing_requests": replicas.target_ongoing_requests,
-            "upscale_delay_s": UPSCALE_DELAY_S, "downscale_delay_s": DOWNSCALE_DELAY_S}}
+    scaling = scaling_options(config.replicas)
     # Enough requests in flight per replica to fill a batch, with room for the next one queuing behind it.
-    max_ongoing = max(2 * config.max_batch_size, int(2 * replicas.target_ongoing_requests))
+    max_ongoing = max(2 * config.max_batch_size, int(2 * config.replicas.target_ongoing_requests))
     handles = {}
     for version in config.versions:
         deployment = serve.deployment(
