@@ -71,7 +71,7 @@ def drive(send, concurrency: int, seconds: float) -> dict[str, float]:
             "requests": len(samples)}
 
 
-def child(model: Path, seconds: float) -> dict:
+def child(model: Path, seconds: float, batch_wait_ms: float) -> dict:
     """One fresh process: served and in-process figures at every concurrency."""
     import numpy as np
     import onnxruntime as ort
@@ -83,7 +83,8 @@ def child(model: Path, seconds: float) -> dict:
     instance = np.random.default_rng(0).random((1, 28, 28), dtype=np.float32)
     body = json.dumps({"instances": [instance.tolist()]}).encode()
     port = free_port()
-    config = resolve_plan(plan_traffic("mnist@1", None, None, None), onnx_files={"1": model}, port=port)
+    config = resolve_plan(plan_traffic("mnist@1", None, None, None), onnx_files={"1": model}, port=port,
+                          batch_wait_s=batch_wait_ms / 1000)
     temp = Path(tempfile.mkdtemp(prefix="nfb", dir="/tmp"))
     server = RayServe(host="127.0.0.1", port=port, num_cpus=os.cpu_count(), temp_dir=temp)
     server.start(cpus_needed(config))
@@ -130,17 +131,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="fresh processes (default 3)")
     parser.add_argument("--seconds", type=float, default=4.0, help="measured seconds per level (default 4)")
+    parser.add_argument("--batch-wait-ms", type=float, default=5.0, help="replica batch wait (default 5, as serve)")
     parser.add_argument("--child", metavar="MODEL", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(child(Path(args.child), args.seconds)))
+        print(json.dumps(child(Path(args.child), args.seconds, args.batch_wait_ms)))
         return
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as folder:
         model = export_model(Path(folder))
         runs = []
         for _ in range(args.repeats):
-            done = subprocess.run([sys.executable, __file__, "--child", str(model), "--seconds", str(args.seconds)],
+            done = subprocess.run([sys.executable, __file__, "--child", str(model), "--seconds", str(args.seconds),
+                                   "--batch-wait-ms", str(args.batch_wait_ms)],
                                   capture_output=True, text=True, timeout=900, check=True)
             runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
     series = []
@@ -159,12 +162,12 @@ def main() -> None:
               f"{i['p50_ms']:>7.3f} {i['p99_ms']:>7.3f}  {row['overhead_rps_ratio']:>9.1f} "
               f"{row['overhead_p50_ratio']:>9.1f}  {row['served_errors']}")
     notes = (f"zoo:mnist-cnn (seeded weights) as ONNX, one 1x28x28 instance per request; served: local Ray "
-             f"Serve on {os.cpu_count()} CPUs, 1 replica, batching (max 32, 5 ms wait), recording off, HTTP "
-             "keep-alive clients in the same machine; in-process: onnxruntime InferenceSession.run from the same "
-             f"number of threads; medians of {args.repeats} fresh processes, {args.seconds:g} s per level; the "
-             f"client threads share the CPUs with the server; 1-minute load average before/after "
-             f"{load_before:.1f}/{os.getloadavg()[0]:.1f} (other programs were using the machine when above "
-             f"{os.cpu_count()})")
+             f"Serve on {os.cpu_count()} CPUs, 1 replica, batching (max 32, {args.batch_wait_ms:g} ms wait), "
+             "recording off, HTTP keep-alive clients in the same machine; in-process: onnxruntime "
+             "InferenceSession.run from the same number of threads; "
+             f"medians of {args.repeats} fresh processes, {args.seconds:g} s per level; the client threads share "
+             f"the CPUs with the server; 1-minute load average before/after {load_before:.1f}/"
+             f"{os.getloadavg()[0]:.1f} (other programs were using the machine when above {os.cpu_count()})")
     print(json.dumps({"series": series, "notes": notes}))
 
 
