@@ -92,6 +92,13 @@ class Load:
                 status, outcome = 0, repr(exc)
             self.answers.append((sent, status, outcome))
 
+    def wait_for_answers_sent_after(self, start: float, count: int = 20, limit_s: float = 120) -> None:
+        """Until ``count`` requests sent after ``start`` have been answered (time, not a fixed sleep, is what a
+        loaded machine lacks)."""
+        deadline = time.monotonic() + limit_s
+        while sum(sent >= start for sent, _, _ in list(self.answers)) < count and time.monotonic() < deadline:
+            time.sleep(0.1)
+
     def versions_between(self, start: float, end: float) -> set[str]:
         return {v for sent, _, v in self.answers if start <= sent <= end}
 
@@ -110,23 +117,24 @@ def test_serve_promote_and_rollback_shift_traffic_under_load_without_failures(mo
         assert f"at http://127.0.0.1:{port}/v1/models/toy:predict" in banner, banner + server.stderr.read()
         url = f"http://127.0.0.1:{port}/v1/models/toy:predict"
         with Load(url) as load:
-            time.sleep(2)
+            load.wait_for_answers_sent_after(0, count=40)
             promoting = time.monotonic()
             assert main(["serve", "promote", "toy", "--port", str(port)]) == 0
             promoted = time.monotonic()
             assert "version 1: 0 %, version 2: 100 %" in capsys.readouterr().out
-            time.sleep(2)
+            load.wait_for_answers_sent_after(promoted)
             rolling_back = time.monotonic()
             assert main(["serve", "rollback", "toy", "--port", str(port)]) == 0
             rolled_back = time.monotonic()
             assert "version 1: 100 %, version 2: 0 %" in capsys.readouterr().out
-            time.sleep(2)
+            load.wait_for_answers_sent_after(rolled_back)
         failures = [a for a in load.answers if a[1] != 200]
         assert not failures, failures[:5]
         assert len(load.answers) > 50
-        assert load.versions_between(0, promoting) == {"1", "2"}
-        assert load.versions_between(promoted, rolling_back) == {"2"}
-        assert load.versions_between(rolled_back, float("inf")) == {"1"}
+        windows = {"before promote": (0, promoting), "after promote": (promoted, rolling_back),
+                   "after rollback": (rolled_back, float("inf"))}
+        seen = {name: load.versions_between(*span) for name, span in windows.items()}
+        assert seen == {"before promote": {"1", "2"}, "after promote": {"2"}, "after rollback": {"1"}}
         # nothing left to undo: the server says so, the command fails with its message
         assert main(["serve", "rollback", "toy", "--port", str(port)]) == 1
         assert "nothing to roll back to" in capsys.readouterr().err
