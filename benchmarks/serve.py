@@ -17,6 +17,7 @@ import argparse
 import http.client
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -103,6 +104,7 @@ def child(model: Path, seconds: float, batch_wait_ms: float) -> dict:
         served = {c: drive(send_http, c, seconds) for c in CONCURRENCY}
     finally:
         server.stop()
+        shutil.rmtree(temp, ignore_errors=True)
     session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
     name = session.get_inputs()[0].name
     batch = instance[None]
