@@ -36,6 +36,7 @@ from neuralforge_desktop.cli import (
     registry_cmd,
     report_cmd,
     runs_cmd,
+    serve_cmd,
     start_cmd,
     summary_cmd,
     sweep_cmd,
@@ -133,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     registry_cmd.add_parsers(sub)
     gate_cmd.add_parsers(sub)
     pipeline_cmd.add_parsers(sub)
+    serve_cmd.add_parsers(sub)
     _add_debug_everywhere(parser)
     return parser
 

@@ -45,6 +45,7 @@ non_negative_int = _int_in(0, MAX_COUNT, f"must be a whole number from 0 to {MAX
 seed = _int_in(0, MAX_SEED, f"must be a whole number from 0 to {MAX_SEED}")
 # A queued job's priority (higher starts first); the bound is the store's (queue_store.MAX_PRIORITY).
 priority = _int_in(-1_000_000, 1_000_000, "must be a whole number from -1000000 to 1000000")
+port = _int_in(1, 65535, "must be a port number from 1 to 65535")
 
 
 def _float(text: str, what: str) -> float:
