@@ -96,10 +96,9 @@ def test_channel_pruning_to_target_macs_without_fine_tuning(trained):
 
 
 def test_a_run_without_checkpoints_is_refused(trained):
-    with Store(trained["store"]) as store:
-        with pytest.raises(UserError, match=rf"run {trained['untrained']} .*has no checkpoint"):
-            optimize_prune(store, trained["untrained"], OptimizeOptions(method="prune-magnitude",
-                                                                        target_sparsity=0.5))
+    with Store(trained["store"]) as store, pytest.raises(UserError,
+                                                         match=rf"run {trained['untrained']} .*has no checkpoint"):
+        optimize_prune(store, trained["untrained"], OptimizeOptions(method="prune-magnitude", target_sparsity=0.5))
 
 
 @pytest.mark.parametrize(("options", "field"), [

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from neuralforge_desktop.cli.main import main
 from neuralforge_desktop.core.store.sqlite_store import Store
 
