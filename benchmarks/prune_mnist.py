@@ -1,5 +1,6 @@
 """The MNIST CNN pruned to half its channels: validation accuracy, MACs, parameters, ONNX size and onnxruntime
-latency at batch 1, before and after one fine-tuning epoch.
+latency at batch 1, before and after one fine-tuning epoch, measured as every optimisation is (the
+before/after table of ``neuralforge optimize``).
 
 Run from the repository root:
 ``python benchmarks/prune_mnist.py [--store STORE --run RUN] [--ratio 0.5] [--epochs 1]``. Without ``--run`` it
@@ -16,8 +17,9 @@ import time
 from pathlib import Path
 
 from neuralforge_desktop.core import zoo
-from neuralforge_desktop.core.optimize.prune import optimize_prune
-from neuralforge_desktop.core.optimize.result import OptimizeOptions
+from neuralforge_desktop.core.optimize.methods import optimize
+from neuralforge_desktop.core.optimize.options import OptimizeOptions
+from neuralforge_desktop.core.optimize.result import format_table
 from neuralforge_desktop.core.store.sqlite_store import Store
 from neuralforge_desktop.core.training.config import TrainConfig
 from neuralforge_desktop.core.training.engine import Trainer
@@ -44,19 +46,12 @@ def main() -> None:
         store = Store(args.store or Path(scratch) / "store.db")
         run_id = args.run or train_parent(store)
         started = time.perf_counter()
-        result = optimize_prune(store, run_id, OptimizeOptions(method="prune-channels", target_sparsity=args.ratio,
-                                                               finetune_epochs=args.epochs))
+        result = optimize(store, run_id, OptimizeOptions(method="prune-channels", target_sparsity=args.ratio,
+                                                         finetune_epochs=args.epochs))
         seconds = time.perf_counter() - started
-        print(f"{'':<14}{'before':>14}{'after':>14}{'after/before':>14}")
-        for key in ("val_accuracy", "macs", "params", "size_bytes", "latency_ms"):
-            before, after = result.before[key], result.after[key]
-            ratio = f"{after / before:.3f}" if before else "-"
-            print(f"{key:<14}{before:>14,.4f}{after:>14,.4f}{ratio:>14}" if isinstance(before, float)
-                  else f"{key:<14}{before:>14,}{after:>14,}{ratio:>14}")
-        print(json.dumps({"parent_run": run_id, "new_run": result.new_run, "ratio": args.ratio,
-                          "finetune_epochs": args.epochs, "seconds": round(seconds, 1),
-                          "before": result.before, "after": result.after}))
-
+        print(format_table(result))
+        print(json.dumps({"ratio": args.ratio, "finetune_epochs": args.epochs, "seconds": round(seconds, 1),
+                          **result.to_json()}))
 
 if __name__ == "__main__":
     main()

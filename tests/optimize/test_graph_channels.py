@@ -10,7 +10,7 @@ from neuralforge_desktop.core.analysis.cost import estimate_cost
 from neuralforge_desktop.core.build.torch_builder import build_model
 from neuralforge_desktop.core.catalog.node_params import node_params
 from neuralforge_desktop.core.ir.compose import Composer
-from neuralforge_desktop.core.optimize.derived_run import load_model
+from neuralforge_desktop.core.optimize.finetune import load_model
 from neuralforge_desktop.core.optimize.graph_channels import PrunedGraphError, pruned_graph
 from neuralforge_desktop.core.optimize.prune import prune_channels
 from neuralforge_desktop.core.zoo.entry import body

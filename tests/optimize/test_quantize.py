@@ -21,12 +21,7 @@ from neuralforge_desktop.core.optimize.result import format_table
 from neuralforge_desktop.core.store.sqlite_store import Store
 from neuralforge_desktop.core.training.datasets import load_dataset
 
-from .quantize_runs import agreement, train_tiny_cnn
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    return train_tiny_cnn(tmp_path_factory.mktemp("quantize"))
+from .quantize_runs import agreement
 
 
 @pytest.fixture(scope="module")

@@ -5,17 +5,8 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from neuralforge_desktop.cli.main import main
 from neuralforge_desktop.core.store.sqlite_store import Store
-
-from .quantize_runs import train_tiny_cnn
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    return train_tiny_cnn(tmp_path_factory.mktemp("quantize-cli"))
 
 
 def test_optimize_prints_the_before_after_table_and_json(trained, capsys):
@@ -39,7 +30,9 @@ def test_optimize_prints_the_before_after_table_and_json(trained, capsys):
     assert 0.45 < report["change"]["size_ratio"] < 0.55
     with Store(trained["store"]) as opened:
         children = opened.list_runs(tags={"parent_run": trained["run"]})
-    assert sorted(r.tags["optimization"] for r in children) == ["fp16", "quantize-static-int8"]
+    # other tests of the session optimise the same run: these two are among its children
+    assert {"fp16", "quantize-static-int8"} <= {r.tags["optimization"] for r in children}
+    assert report["run_id"] in {r.id for r in children}
     assert main(["runs", "show", report["run_id"], "--store", store]) == 0
     assert f"  fp16 of run {trained['run']}\n" in capsys.readouterr().out
 

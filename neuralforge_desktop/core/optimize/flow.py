@@ -53,12 +53,19 @@ def finish(store: Store, parent: ParentRun, new_run: str, options: OptimizeOptio
 def export_float(parent: ParentRun, output: Path, runtime: str, precision: str = "fp32") -> Path:
     """The parent's best weights exported to ``output`` by the exporter (ONNX for onnxruntime, TFLite for
     LiteRT), unverified: the measured accuracy is the check."""
+    return export_run_model(parent.graph, parent.run.id, parent.store_path, output, runtime, precision)
+
+
+def export_run_model(graph: Graph, run_id: str, store_path: Path, output: Path, runtime: str,
+                     precision: str = "fp32") -> Path:
+    """Run ``run_id``'s best weights (else its latest checkpoint) in ``graph`` exported to ``output`` for
+    ``runtime``, as ``neuralforge export`` does it: the model of a pruned or distilled run is measured from the
+    same kind of file as the parent's."""
     from neuralforge_desktop.core.exporters.pipeline import ExportRequest, export_graph
 
     fmt = "onnx" if runtime == "onnxruntime" else "tflite"
-    export_graph(ExportRequest(graph=parent.graph, format=fmt, output=output, precision=precision,
-                               run_id=parent.run.id, store=parent.store_path, verify=False, latency_batches=(),
-                               record=False))
+    export_graph(ExportRequest(graph=graph, format=fmt, output=output, precision=precision, run_id=run_id,
+                               store=store_path, verify=False, latency_batches=(), record=False))
     return output
 
 

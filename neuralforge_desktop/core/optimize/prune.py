@@ -10,47 +10,90 @@ channel touches (the next convolution's inputs, a BatchNorm, the Linear after a 
 pruner removes the channels of lowest L1 norm, to a channel ratio (``target_sparsity``: the share of channels
 removed from each layer) or until the model's MACs are at most ``target_macs``. The layers that produce the
 graph's outputs keep their width (their outputs are the classes). The smaller network is written back as a
-real graph (see ``graph_channels.py``) and fine-tuned from the kept weights."""
+real graph (see ``graph_channels.py``) and fine-tuned from the kept weights.
+
+Both follow the shared flow (:mod:`.flow`): the new run, linked to the parent, holds the pruned graph and its
+fine-tuned checkpoints (so it exports and trains like any run), and the parent's and the pruned model, each
+exported to the target runtime's file, are measured side by side by :func:`.measure.measure_models`."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
+from neuralforge_desktop.core.errors import UserError
 from neuralforge_desktop.core.ir.graph import Graph
-from neuralforge_desktop.core.optimize.derived_run import (
-    OptimizeError,
-    TrainedRun,
-    Validation,
-    create_derived_run,
-    final_weights,
-    finetune,
-    load_model,
-    load_trained_run,
-    measure_model,
-    record_figures,
-)
+from neuralforge_desktop.core.optimize.finetune import final_weights, finetune, load_model
+from neuralforge_desktop.core.optimize.flow import export_float, export_run_model, finish, place_file, work_dir
 from neuralforge_desktop.core.optimize.graph_channels import node_modules, pruned_graph, write_widths
-from neuralforge_desktop.core.optimize.result import OptimizeOptions, OptimizeResult
+from neuralforge_desktop.core.optimize.lineage import child_run, load_parent
+from neuralforge_desktop.core.optimize.measure import EvaluationData, validation_data
+from neuralforge_desktop.core.optimize.options import OptimizeOptions
+from neuralforge_desktop.core.optimize.result import OptimizeResult
+from neuralforge_desktop.core.store.sqlite_store import Store
 from neuralforge_desktop.core.training.hooks import TrainingHooks
 
 METHODS = ("prune-magnitude", "prune-channels")
 MAC_STEPS = 40  # prune-channels to target_macs: channels go in this many equal steps until the target is met
 MAX_CHANNEL_RATIO = 0.95  # never remove more than this share of a layer's channels
+SUFFIXES = {"onnxruntime": ".onnx", "litert": ".tflite"}
 
 
-def optimize_prune(store: Any, run_id: str, options: OptimizeOptions) -> OptimizeResult:
+def optimize_prune(store: Store, run_id: str, options: OptimizeOptions) -> OptimizeResult:
+    """Prune run ``run_id`` with ``options.method`` into a new run, fine-tune it, and measure both models."""
+    options.validate()
     if options.method not in METHODS:
-        raise OptimizeError(f"method: {options.method!r} is not a pruning method ({', '.join(METHODS)})")
-    if options.finetune_epochs < 0:
-        raise OptimizeError(f"finetune_epochs: must be 0 or more, got {options.finetune_epochs}")
-    parent = load_trained_run(store, run_id)
-    validation = Validation(parent.graph, parent.config)
-    model = load_model(parent.graph, parent.weights)
-    before = measure_model(model, parent.graph, validation, options.runtime)
+        raise UserError(f"method: {options.method!r} is not a pruning method ({', '.join(METHODS)})")
+    if options.method == "prune-magnitude" and (options.target_sparsity is None or options.target_macs is not None):
+        raise UserError("sparsity: prune-magnitude needs --sparsity, the share of weights to zero, between 0 and 1 "
+                        "(exclusive), and no --target-macs")
+    parent = load_parent(store, run_id)
+    data = validation_data(parent.graph.copy(), parent.config)
+    from neuralforge_desktop.core.exporters.source import load_model as load_parent_model
+
+    model = load_parent_model(parent.graph, parent.weights)
+    settings: dict[str, Any] = {"method": options.method, "runtime": options.runtime,
+                                "target_sparsity": options.target_sparsity, "target_macs": options.target_macs,
+                                "finetune_epochs": options.finetune_epochs}
+    hooks: TrainingHooks | None = None
+    notes: list[str] = []
     if options.method == "prune-magnitude":
-        return _magnitude(store, parent, model, validation, before, options)
-    return _channels(store, parent, model, validation, before, options)
+        sparsity = float(options.target_sparsity or 0)
+        graph = parent.graph
+        hooks = TrainingHooks(prepare_model=lambda m: apply_magnitude_pruning(m, sparsity))
+    else:  # pruned before the new run exists, so a target it cannot meet leaves no run behind
+        ratio = prune_channels(parent.graph, model, _example(data), ratio=options.target_sparsity,
+                               target_macs=options.target_macs)
+        smaller = pruned_graph(parent.graph, model, name=f"{parent.graph.name}-pruned")
+        graph = smaller.graph
+        settings["channel_ratio"] = round(float(ratio), 4)
+        notes.append("channels: " + ", ".join(f"{c.path} {c.before}→{c.after}" for c in smaller.changes))
+    with child_run(store, parent, options.method, settings, graph=graph) as (new_run, folder), \
+            work_dir(options, folder) as (work, out):
+        finetune(store, parent, new_run, folder, graph, model.state_dict(), options.finetune_epochs, hooks)
+        suffix = SUFFIXES[options.runtime]
+        before = export_float(parent, work / f"{parent.graph.name}-fp32{suffix}", options.runtime)
+        after = export_run_model(graph, new_run, parent.store_path, work / f"{parent.graph.name}-{options.method}"
+                                 f"{suffix}", options.runtime)
+        if options.method == "prune-magnitude":
+            reached = weight_sparsity(load_model(graph, final_weights(folder)))
+            settings["sparsity"] = round(reached, 4)
+            notes.append(f"{reached:.1%} of the convolution and linear weights are zero; the file stores them "
+                         f"densely, so its size and latency change only with a runtime or compression that "
+                         f"exploits zeros")
+        notes.append(f"fine-tuned {options.finetune_epochs} epoch(s) with the run's training settings"
+                     if options.finetune_epochs else "not fine-tuned (--finetune-epochs 0)")
+        files = {"before": place_file(before, out), "after": place_file(after, out)}
+        return finish(store, parent, new_run, options, options.method, files, notes, settings, after_graph=graph,
+                      data=data)
+    raise AssertionError("unreachable")  # the block returns or raises; mypy cannot tell
+
+
+def _example(data: EvaluationData) -> tuple[Any, ...]:
+    """One validation example as the model's inputs, for tracing the model's dependencies."""
+    import numpy as np
+    import torch
+
+    return tuple(torch.from_numpy(np.ascontiguousarray(a)) for a in data.first(1))
 
 
 # -- unstructured ------------------------------------------------------------------------------------------------
@@ -69,7 +112,7 @@ def apply_magnitude_pruning(model: Any, sparsity: float) -> None:
 
     targets = prunable_weights(model)
     if not targets:
-        raise OptimizeError("prune-magnitude: the model has no convolution or linear layer to prune")
+        raise UserError("prune-magnitude: the model has no convolution or linear layer to prune")
     prune.global_unstructured(targets, pruning_method=prune.L1Unstructured, amount=sparsity)
     for module, _ in targets:
         module.register_state_dict_post_hook(_permanent_weight)
@@ -88,28 +131,6 @@ def weight_sparsity(model: Any) -> float:
         zeros += int((weight == 0).sum())
         total += weight.numel()
     return zeros / max(total, 1)
-
-
-def _magnitude(store: Any, parent: TrainedRun, model: Any, validation: Validation, before: dict[str, Any],
-               options: OptimizeOptions) -> OptimizeResult:
-    sparsity = options.target_sparsity
-    if sparsity is None or not 0 < sparsity < 1:
-        raise OptimizeError(f"target_sparsity: prune-magnitude needs the share of weights to zero, between 0 and 1 "
-                            f"(exclusive), got {sparsity}")
-    tags = {"target_sparsity": sparsity}
-    new_run, folder, config = create_derived_run(store, parent, parent.graph, options.method, model.state_dict(),
-                                                 options.finetune_epochs, tags)
-    hooks = TrainingHooks(prepare_model=lambda m: apply_magnitude_pruning(m, sparsity))
-    finetune(store, new_run, folder, parent.graph, config, options.finetune_epochs, hooks)
-    pruned = load_model(parent.graph, final_weights(folder))
-    reached = weight_sparsity(pruned)
-    onnx_path = _onnx_path(options, folder, new_run)
-    after = measure_model(pruned, parent.graph, validation, options.runtime, onnx_path)
-    details = {"target_sparsity": sparsity, "sparsity": reached, "finetune_epochs": options.finetune_epochs}
-    store.set_tags(new_run, {"sparsity": round(reached, 4)})
-    figures = record_figures(store, new_run, folder, options.method, parent.run_id, before, after, details)
-    return OptimizeResult(parent.run_id, new_run, options.method, before, after,
-                          [figures, folder / "graph.nfg", final_weights(folder), onnx_path])
 
 
 # -- structured ----------------------------------------------------------------------------------------------------
@@ -150,15 +171,15 @@ def prune_channels(graph: Graph, model: Any, example: tuple[Any, ...], *, ratio:
     import torch_pruning as tp  # type: ignore[import-untyped]
 
     if (ratio is None) == (target_macs is None):
-        raise OptimizeError("prune-channels needs exactly one target: target_sparsity (the share of channels to "
+        raise UserError("prune-channels needs exactly one target: target_sparsity (the share of channels to "
                             "remove) or target_macs")
     if ratio is not None and not 0 < ratio <= MAX_CHANNEL_RATIO:
-        raise OptimizeError(f"target_sparsity: the share of channels to remove must be above 0 and at most "
+        raise UserError(f"target_sparsity: the share of channels to remove must be above 0 and at most "
                             f"{MAX_CHANNEL_RATIO}, got {ratio}")
     model.eval()
     start_macs = graph_macs(graph, model)
     if target_macs is not None and target_macs >= start_macs:
-        raise OptimizeError(f"target_macs: the model already needs only {start_macs:,} MACs, not more than "
+        raise UserError(f"target_macs: the model already needs only {start_macs:,} MACs, not more than "
                             f"{target_macs:,}")
     steps = 1 if ratio is not None else MAC_STEPS
     pruner = tp.pruner.MagnitudePruner(
@@ -170,32 +191,7 @@ def prune_channels(graph: Graph, model: Any, example: tuple[Any, ...], *, ratio:
         if target_macs is not None and graph_macs(graph, model) <= target_macs:
             return MAX_CHANNEL_RATIO * step / steps
     if target_macs is not None:
-        raise OptimizeError(f"target_macs: removing {MAX_CHANNEL_RATIO:.0%} of every layer's channels leaves "
+        raise UserError(f"target_macs: removing {MAX_CHANNEL_RATIO:.0%} of every layer's channels leaves "
                             f"{graph_macs(graph, model):,} MACs, above the target {target_macs:,}")
     assert ratio is not None  # checked above: one target or the other
     return ratio
-
-
-def _channels(store: Any, parent: TrainedRun, model: Any, validation: Validation, before: dict[str, Any],
-              options: OptimizeOptions) -> OptimizeResult:
-    ratio = prune_channels(parent.graph, model, validation.example(), ratio=options.target_sparsity,
-                           target_macs=options.target_macs)
-    smaller = pruned_graph(parent.graph, model, name=f"{parent.graph.name}-pruned")
-    tags = {"channel_ratio": round(float(ratio), 4),
-            **({"target_macs": options.target_macs} if options.target_macs is not None else {})}
-    new_run, folder, config = create_derived_run(store, parent, smaller.graph, options.method, model.state_dict(),
-                                                 options.finetune_epochs, tags)
-    finetune(store, new_run, folder, smaller.graph, config, options.finetune_epochs)
-    tuned = load_model(smaller.graph, final_weights(folder))
-    onnx_path = _onnx_path(options, folder, new_run)
-    after = measure_model(tuned, smaller.graph, validation, options.runtime, onnx_path)
-    details = {"channel_ratio": float(ratio), "finetune_epochs": options.finetune_epochs,
-               "widths": [{"node": c.path, "param": c.param, "before": c.before, "after": c.after}
-                          for c in smaller.changes]}
-    figures = record_figures(store, new_run, folder, options.method, parent.run_id, before, after, details)
-    return OptimizeResult(parent.run_id, new_run, options.method, before, after,
-                          [figures, folder / "graph.nfg", final_weights(folder), onnx_path])
-
-
-def _onnx_path(options: OptimizeOptions, folder: Path, run_id: str) -> Path:
-    return (options.output_dir / f"{run_id}.onnx") if options.output_dir is not None else folder / "model.onnx"
