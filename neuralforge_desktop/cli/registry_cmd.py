@@ -98,8 +98,11 @@ def cmd_register(args: argparse.Namespace) -> int:
         _print_json(version.to_json())
     else:
         onnx = version.file("model.onnx")
+        method = run.tags.get("optimization") if run.tags.get("optimized_model") else None
+        origin = (f"its {method} model, made from run {run.tags.get('parent_run')}" if method else
+                  "verified against torch")
         print(f"registered {version.ref} from run {version.run_id} (stage none; ONNX {nbytes(onnx.size if onnx else 0)}"
-              f", verified against torch; input {tuple(version.input_shape)})")
+              f", {origin}; input {tuple(version.input_shape)})")
     return 0
 
 
