@@ -91,6 +91,8 @@ def serve_foreground(args: argparse.Namespace) -> int:
     from neuralforge_desktop.core.serving.resolve import parse_onnx_options, resolve_plan
     from neuralforge_desktop.core.serving.spec import Replicas, parse_replicas, plan_traffic
 
+    if args.sample_rate > 1:
+        raise UserError(f"--sample-rate: a share from 0 to 1, got {args.sample_rate:g}")
     plan = plan_traffic(args.target, args.canary, args.canary_percent, args.ab)
     minimum, maximum = parse_replicas(args.replicas)
     store = Path(args.store).expanduser() if args.store else None
@@ -101,8 +103,6 @@ def serve_foreground(args: argparse.Namespace) -> int:
     if not args.no_record:
         from neuralforge_desktop.core.store.sqlite_store import default_store_path
 
-        if args.sample_rate > 1:
-            raise UserError(f"--sample-rate: a share from 0 to 1, got {args.sample_rate:g}")
         recorder = store_recorder_factory(store or default_store_path(), config.model_name,
                                           sample_rate=args.sample_rate)
     _stop_on_terminate()
