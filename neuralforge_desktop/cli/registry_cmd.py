@@ -24,7 +24,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     rsub = reg.add_subparsers(dest="registry_command", metavar="COMMAND", required=True)
     add = rsub.add_parser("register", help="register a run as the next version of a model",
                           description="Export RUN's best checkpoint to ONNX (verified against torch), copy it and "
-                          "the graph into the store, and make it the next version of NAME.")
+                          "the graph into the store, and make it the next version of NAME. A run made by "
+                          "`neuralforge optimize` registers its optimised ONNX file instead.")
     add.add_argument("run", metavar="RUN")
     add.add_argument("--name", required=True, metavar="NAME")
     add.add_argument("--description", default="", metavar="TEXT")
@@ -98,8 +99,11 @@ def cmd_register(args: argparse.Namespace) -> int:
         _print_json(version.to_json())
     else:
         onnx = version.file("model.onnx")
+        method = run.tags.get("optimization") if run.tags.get("optimized_model") else None
+        origin = (f"its {method} model, made from run {run.tags.get('parent_run')}" if method else
+                  "verified against torch")
         print(f"registered {version.ref} from run {version.run_id} (stage none; ONNX {nbytes(onnx.size if onnx else 0)}"
-              f", verified against torch; input {tuple(version.input_shape)})")
+              f", {origin}; input {tuple(version.input_shape)})")
     return 0
 
 

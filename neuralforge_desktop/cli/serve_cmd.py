@@ -65,6 +65,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--address", metavar="RAY_ADDRESS", help="deploy to this running Ray cluster")
     p.add_argument("--cpus", type=opt.positive_int, metavar="N", help="CPUs of the local Ray instance (default: all)")
     p.add_argument("--no-record", action="store_true", help="do not record requests in the store's monitoring")
+    p.add_argument("--sample-rate", type=opt.non_negative_float, default=0.1, metavar="R",
+                   help="share of requests whose inputs and predictions are kept for drift (0 to 1, default 0.1; "
+                        "every request's latency, version and outcome is recorded)")
     p.add_argument("--version", dest="promote_version", metavar="V",
                    help="with promote: the version to promote (needed when an A/B split has several)")
     add_store_arg(p)
@@ -88,6 +91,8 @@ def serve_foreground(args: argparse.Namespace) -> int:
     from neuralforge_desktop.core.serving.resolve import parse_onnx_options, resolve_plan
     from neuralforge_desktop.core.serving.spec import Replicas, parse_replicas, plan_traffic
 
+    if args.sample_rate > 1:
+        raise UserError(f"--sample-rate: a share from 0 to 1, got {args.sample_rate:g}")
     plan = plan_traffic(args.target, args.canary, args.canary_percent, args.ab)
     minimum, maximum = parse_replicas(args.replicas)
     store = Path(args.store).expanduser() if args.store else None
@@ -98,7 +103,8 @@ def serve_foreground(args: argparse.Namespace) -> int:
     if not args.no_record:
         from neuralforge_desktop.core.store.sqlite_store import default_store_path
 
-        recorder = store_recorder_factory(store or default_store_path(), config.model_name)
+        recorder = store_recorder_factory(store or default_store_path(), config.model_name,
+                                          sample_rate=args.sample_rate)
     _stop_on_terminate()
     server = RayServe(host=args.host, port=args.port, address=args.address, num_cpus=args.cpus)
     where = f"the Ray cluster at {args.address}" if args.address else "a local Ray instance"

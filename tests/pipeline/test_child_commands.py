@@ -54,6 +54,9 @@ def test_the_last_json_line_wins_over_progress_lines() -> None:
     assert last_json_object(text) == {"run_id": "abc", "after": {"size_mb": 0.4}}
     assert last_json_object("nothing here") is None
     assert last_json_object('{\n  "a": 1\n}\n') == {"a": 1}
+    # pretty-printed after a line some library wrote to standard output, with a nested object inside
+    assert last_json_object('a warning\n{\n  "run_id": "q",\n  "after": {\n    "acc": 0.9\n  }\n}\n') == {
+        "run_id": "q", "after": {"acc": 0.9}}
 
 
 def test_options_become_command_flags() -> None:

@@ -142,7 +142,11 @@ def test_pipeline_check_names_the_stage_and_key_on_the_command_line(tmp_path: Pa
 
 def test_the_documented_example_is_a_valid_pipeline() -> None:
     spec = load_pipeline(Path(__file__).parents[2] / "docs" / "examples" / "pipeline.yaml")
-    assert [s.kind for s in spec.stages] == ["train", "validate", "export", "package", "register", "serve"]
+    assert [s.kind for s in spec.stages] == ["train", "validate", "optimise", "export", "package", "register",
+                                             "serve"]
     assert spec.stage("train").inputs == {"graph": "zoo:mnist-cnn", "dataset": "mnist-10k"}
     assert spec.stage("train").options["epochs"] == 1
     assert [c.text for c in spec.stage("validate").conditions] == ["val/acc >= 0.9"]
+    assert spec.stage("optimise").options["method"] == "quantize-static-int8"
+    assert [c.text for c in spec.stage("optimise").conditions] == ["change/accuracy_points >= -1",
+                                                                  "change/size_ratio <= 0.3"]

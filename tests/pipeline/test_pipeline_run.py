@@ -106,3 +106,68 @@ def test_a_failed_condition_stops_the_pipeline_and_a_resume_continues_without_tr
     code, listed = run_json(capsys, ["pipeline", "list", "--store", str(store_path)])
     assert [r["id"] for r in listed] == [passed["id"], failed["id"]]
     assert os.path.commonpath([passed["work_dir"], str(tmp_path)]) == str(tmp_path)
+
+
+DEPLOY_PIPELINE = """\
+name: digits-deploy
+stages:
+  - name: train
+    kind: train
+    inputs: {graph: mlp.nfg, dataset: digits}
+    options: {epochs: 1, limit: 200, batch_size: 32, device: cpu}
+  - name: optimise
+    kind: optimise
+    inputs: {run: "${train.run_id}"}
+    options: {method: quantize-static-int8, calibration_samples: 32, latency_runs: 3}
+    pass: ["after/size_bytes > 0"]
+  - name: register
+    kind: register
+    inputs: {run: "${optimise.run_id}"}
+    options: {name: digits}
+  - name: serve
+    kind: serve
+    inputs: {model: "${register.ref}"}
+    options: {cpus: 2, sample_rate: 1}
+"""
+
+
+@pytest.mark.slow
+def test_a_pipeline_optimises_registers_and_serves_the_quantised_model(tmp_path: Path, capsys, monkeypatch) -> None:
+    import shutil
+    import signal
+    import tempfile
+    import urllib.request
+
+    from neuralforge_desktop.core import registry
+
+    (tmp_path / "mlp.nfg").write_text(dumps(digits_mlp()), encoding="utf-8")
+    pipeline = tmp_path / "pipeline.yaml"
+    pipeline.write_text(DEPLOY_PIPELINE, encoding="utf-8")
+    store_path = tmp_path / "store.db"
+    cache = tempfile.mkdtemp(prefix="nfp", dir="/tmp")  # Ray's temporary folder goes under it: short on purpose
+    monkeypatch.setenv("XDG_CACHE_HOME", cache)
+    code, done = run_json(capsys, ["pipeline", "run", str(pipeline), "--store", str(store_path)])
+    stages = {s["name"]: s for s in done["stages"]}
+    serve = stages["serve"]["outputs"]
+    try:
+        assert code == 0, done["message"]
+        optimised = stages["optimise"]["outputs"]
+        assert optimised["parent_run"] == stages["train"]["outputs"]["run_id"]
+        assert optimised["method"] == "quantize-static-int8" and optimised["run_id"] != optimised["parent_run"]
+        assert stages["register"]["outputs"]["ref"] == "digits@1"
+        with Store(store_path) as store:
+            version = registry.resolve(store, "digits@1")
+            run = store.get_run(optimised["run_id"])
+            model = store.artifact_path(run.id, run.tags["optimized_model"])
+        assert version.run_id == optimised["run_id"]
+        assert version.onnx_path.read_bytes() == model.read_bytes()  # the quantised file is what is served
+        request = urllib.request.Request(serve["predict_url"], method="POST",
+                                         data=json.dumps({"instances": [[[[0.0] * 8] * 8]]}).encode())
+        with urllib.request.urlopen(request, timeout=60) as response:
+            answer = json.loads(response.read())
+        assert answer["model_version"] == "1" and len(answer["predictions"][0]) == 10
+    finally:
+        if serve.get("pid"):  # the server was started detached by this process: stop it and wait for it
+            os.killpg(int(serve["pid"]), signal.SIGTERM)
+            os.waitpid(int(serve["pid"]), 0)
+        shutil.rmtree(cache, ignore_errors=True)

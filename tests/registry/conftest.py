@@ -30,6 +30,29 @@ def trained_template(tmp_path_factory) -> dict:
     return {"folder": folder, "run": run_id, "untrained": untrained, "val_acc": val_acc}
 
 
+@pytest.fixture(scope="session")
+def quantised_template(trained_template, tmp_path_factory) -> dict:
+    """A copy of the trained template with a static int8 quantisation of its run, made by the optimise method
+    `neuralforge optimize` calls: a run with tags parent_run, optimization and optimized_model and no checkpoint."""
+    from neuralforge_desktop.core.optimize.methods import get_method
+    from neuralforge_desktop.core.optimize.options import OptimizeOptions
+
+    folder = tmp_path_factory.mktemp("registry-quantised") / "store"
+    shutil.copytree(trained_template["folder"], folder)
+    options = OptimizeOptions(method="quantize-static-int8", calibration_samples=64, latency_runs=3).validate()
+    with Store(folder / "store.db") as store:
+        result = get_method(options.method)(store, trained_template["run"], options)
+    return {**trained_template, "folder": folder, "quantised": result.run_id, "result": result.to_json()}
+
+
+@pytest.fixture
+def quantised(quantised_template, tmp_path) -> dict:
+    """A private copy of the quantised template."""
+    folder = tmp_path / "quantised-store"
+    shutil.copytree(quantised_template["folder"], folder)
+    return {**quantised_template, "folder": folder, "store": folder / "store.db"}
+
+
 @pytest.fixture
 def trained(trained_template, tmp_path) -> dict:
     """A private copy of the template: its store path, the trained run and the untrained one."""

@@ -156,6 +156,7 @@ def test_serve_promote_and_rollback_shift_traffic_under_load_without_failures(mo
     (["serve", "toy", "--canary", "other@2"], 1, "names model 'other', but the model served is 'toy'"),
     (["serve", "toy", "--replicas", "3:1"], 1, "--replicas takes N or MIN:MAX with 1 <= MIN <= MAX, got '3:1'"),
     (["serve", "toy@3", "--onnx", "1=a.onnx"], 1, "toy@3: no --onnx file for this version"),
+    (["serve", "toy", "--sample-rate", "2"], 1, "--sample-rate: a share from 0 to 1, got 2"),
 ])
 def test_bad_command_lines_are_refused_in_one_line(capsys, argv, status, message):
     try:

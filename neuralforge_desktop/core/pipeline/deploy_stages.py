@@ -48,8 +48,8 @@ def option_args(options: Mapping[str, Any], handled: Sequence[str]) -> list[str]
 
 
 def last_json_object(text: str) -> dict[str, Any] | None:
-    """A command's --json result: the last line of ``text`` that is a JSON object, else the whole text when it is
-    one (pretty-printed over several lines); None when there is none."""
+    """A command's --json result: the last line of ``text`` that is a JSON object, else the pretty-printed object
+    that ends the text; None when there is none."""
     for line in reversed(text.strip().splitlines()):
         line = line.strip()
         if line.startswith("{") and line.endswith("}"):
@@ -57,10 +57,14 @@ def last_json_object(text: str) -> dict[str, Any] | None:
                 value = json.loads(line)
                 if isinstance(value, dict):
                     return value
-    with contextlib.suppress(ValueError):
-        value = json.loads(text)
-        if isinstance(value, dict):
-            return value
+    # Pretty-printed (as `optimize --json` and `registry register --json` print): from the last line that opens an
+    # object at the margin, so that a line a library printed before the result does not hide it.
+    lines = text.strip().splitlines()
+    for start in reversed([i for i, line in enumerate(lines) if line.rstrip() == "{"]):
+        with contextlib.suppress(ValueError):
+            value = json.loads("\n".join(lines[start:]))
+            if isinstance(value, dict):
+                return value
     return None
 
 

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from neuralforge_desktop.core.errors import UserError
+from neuralforge_desktop.core.registry import derived
 from neuralforge_desktop.core.registry.entities import ModelVersion, parse_ref
 from neuralforge_desktop.core.registry.policy import Policy
 from neuralforge_desktop.core.registry.tables import read_version, version_id, who
@@ -124,27 +125,36 @@ def _measured(store: Any, version: ModelVersion, checks: dict[str, Any], say: Pr
     names = [n for n in ("metrics", "export_parity", "latency") if n in checks]
     say(0.1, "loading the run's checkpoint")
     try:
-        loaded = measure.load(store, version)
+        parent = derived.parent_of(store, version.run_id)
+        # An optimised version has no checkpoint: its parent's float model is the reference, and the data's.
+        loaded = measure.load(store, version) if parent is None else derived.load_parent(store, parent)
     except UserError as exc:
         return [CheckResult(n, False, f"could not measure: {exc}") for n in names]
     results: list[CheckResult] = []
     if "metrics" in checks:
         say(0.2, "re-evaluating on the validation split")
-        results += _metrics(loaded, checks["metrics"])
+        if parent is None:
+            results += _metrics(loaded, checks["metrics"])
+        else:
+            results += _metrics(loaded, checks["metrics"], lambda: derived.runtime_metrics(loaded, version.onnx_path))
     if "export_parity" in checks:
         say(0.6, "comparing onnxruntime with torch")
-        results.append(_parity(loaded, version, checks["export_parity"]))
+        if parent is None:
+            results.append(_parity(loaded, version, checks["export_parity"]))
+        else:
+            results.append(_agreement(loaded, version, parent, checks["export_parity"]))
     if "latency" in checks:
         say(0.8, "timing onnxruntime")
         results.append(_latency(loaded, version, checks["latency"]))
     return results
 
 
-def _metrics(loaded: Any, bounds: dict[str, dict[str, float]]) -> list[CheckResult]:
+def _metrics(loaded: Any, bounds: dict[str, dict[str, float]],
+             evaluate: Callable[[], tuple[dict[str, float], str]] | None = None) -> list[CheckResult]:
     from neuralforge_desktop.core.registry import measure
 
     try:
-        metrics, where = measure.validation_metrics(loaded)
+        metrics, where = evaluate() if evaluate is not None else measure.validation_metrics(loaded)
     except UserError as exc:
         return [CheckResult(f"metrics.{name}", False, f"could not evaluate: {exc}") for name in bounds]
     results = []
@@ -178,6 +188,28 @@ def _parity(loaded: Any, version: ModelVersion, settings: dict[str, Any]) -> Che
     detail = (f"onnxruntime vs torch on {found['inputs']}: max |Δ| {found['max_abs_diff']:.2e} "
               f"{'≤' if ok else '>'} {limit:.0e}")
     return CheckResult("export_parity", ok, detail, {**found, "tolerance": limit})
+
+
+def _agreement(parent: Any, version: ModelVersion, parent_run: str, settings: dict[str, Any]) -> CheckResult:
+    """An optimised version's parity: the share of validation examples on which its ONNX file's top class is the
+    parent's float model's (its outputs differ from the float ones by design, so max |Δ| is not the measure)."""
+    from neuralforge_desktop.core.registry import measure
+
+    try:
+        found = measure.parity(parent, version.onnx_path, int(settings["samples"]))
+    except UserError as exc:
+        return CheckResult("export_parity", False, f"could not compare: {exc}")
+    limit = float(settings["min_top1_agreement"])
+    agreement = found["top1_agreement"]
+    if agreement is None:
+        return CheckResult("export_parity", False, "the optimised model's first output is not a class score, so "
+                           f"its top-1 agreement with parent run {parent_run}'s float model cannot be measured",
+                           {**found, "min_top1_agreement": limit})
+    ok = agreement >= limit
+    detail = (f"optimised ONNX file in onnxruntime vs parent run {parent_run}'s float model in torch on "
+              f"{found['inputs']}: top-1 agreement {agreement:.2%} {'≥' if ok else '<'} policy threshold "
+              f"{limit:.2%} (max |Δ| {found['max_abs_diff']:.2e}, not bounded for an optimised version)")
+    return CheckResult("export_parity", ok, detail, {**found, "min_top1_agreement": limit})
 
 
 def _latency(loaded: Any, version: ModelVersion, settings: dict[str, Any]) -> CheckResult:

@@ -7,7 +7,8 @@
       metrics:                      # re-evaluated on the run's validation split
         acc: {min: 0.80}
         loss: {max: 1.5}
-      export_parity: {max_abs_diff: 1.0e-4, samples: 64}
+      export_parity: {max_abs_diff: 1.0e-4, min_top1_agreement: 0.98, samples: 64}  # the latter for an
+                                    # optimised version (quantised …) against its parent's float model
       size: {max_mb: 5}             # of the ONNX file, 1 MB = 2^20 bytes (as export reports count)
       latency: {max_ms: 20, runs: 50}
       targets: [tflite, coreml]     # the graph's layers must be exportable there
@@ -29,12 +30,12 @@ from neuralforge_desktop.core.errors import UserError
 CHECKS = ("metrics", "export_parity", "size", "latency", "targets", "documents")
 _TOP_KEYS = ("name", "description", "require_approval", "checks")
 _KEYS: dict[str, dict[str, tuple[type, ...]]] = {
-    "export_parity": {"max_abs_diff": (int, float), "samples": (int,)},
+    "export_parity": {"max_abs_diff": (int, float), "min_top1_agreement": (int, float), "samples": (int,)},
     "size": {"max_mb": (int, float)},
     "latency": {"max_ms": (int, float), "runs": (int,), "batch": (int,)},
 }
 _DEFAULTS: dict[str, dict[str, Any]] = {
-    "export_parity": {"max_abs_diff": 1e-4, "samples": 64},
+    "export_parity": {"max_abs_diff": 1e-4, "min_top1_agreement": 0.98, "samples": 64},
     "latency": {"runs": 50, "batch": 1},
 }
 _REQUIRED = {"size": "max_mb", "latency": "max_ms"}
@@ -154,5 +155,7 @@ def _settings(name: str, value: Any, where: str) -> dict[str, float | int]:
             number = _number(given, f"{where}.{key}")
             if number < 0:
                 raise PolicyError(f"{where}.{key}: must not be negative, got {given!r}")
+            if key == "min_top1_agreement" and number > 1:
+                raise PolicyError(f"{where}.{key}: a share of examples, at most 1, got {given!r}")
             result[key] = number
     return result

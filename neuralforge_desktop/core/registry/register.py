@@ -4,11 +4,13 @@ Registration exports the run's best checkpoint to ONNX with the exporter the ``e
 against torch on random inputs and on the run's validation examples), copies the file, the export report and
 the run's graph into the store's artifact area, and writes the model (when new), the version, its files and
 its first transition in one transaction. A failure anywhere (no checkpoint, an export that does not verify, a
-full disk) leaves no row and no file behind.
+full disk) leaves no row and no file behind. A run made by ``neuralforge optimize`` is registered with its
+optimised ONNX file as the version's model (:mod:`neuralforge_desktop.core.registry.derived`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -18,6 +20,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from neuralforge_desktop.core.registry.derived import OptimisedModel, optimised_model
 from neuralforge_desktop.core.registry.entities import ModelVersion, RegistryError, check_name, parse_ref
 from neuralforge_desktop.core.registry.tables import (
     EXPORT_REPORT_FILE,
@@ -49,7 +52,16 @@ def register(store: Any, run_id: str, name: str, description: str = "", *, tags:
         raise RegistryError(f"run {run.id} has no graph artifact ({GRAPH_FILE}), so it cannot be registered") from None
     graph = load_graph(graph_file)
     metrics = metrics_snapshot(store, run)
+    optimised = optimised_model(store, run)
     with tempfile.TemporaryDirectory(prefix=".register-", dir=Path(store.path).parent) as tmp:
+        if optimised is not None:  # the optimised file is the model: exporting the float weights would undo it
+            report_file = Path(tmp) / EXPORT_REPORT_FILE
+            report_file.write_text(json.dumps(_optimised_report(store, run, optimised), indent=2), encoding="utf-8")
+            files = [(ONNX_FILE, "onnx", optimised.path), (EXPORT_REPORT_FILE, "export-report", report_file),
+                     (GRAPH_FILE, "graph", graph_file)]
+            number = _write_version(store, name, run.id, description, tags or {}, onnx_input_shape(optimised.path),
+                                    metrics, files)
+            return resolve_number(store, name, number)
         onnx_file = Path(tmp) / ONNX_FILE
         report = export_graph(ExportRequest(graph=graph, format="onnx", output=onnx_file, run_id=run.id,
                                             store=Path(store.path), record=False, latency_batches=()), progress)
@@ -63,6 +75,20 @@ def register(store: Any, run_id: str, name: str, description: str = "", *, tags:
                  (GRAPH_FILE, "graph", graph_file)]
         number = _write_version(store, name, run.id, description, tags or {}, shape, metrics, files)
     return resolve_number(store, name, number)
+
+
+def _optimised_report(store: Any, run: Any, optimised: OptimisedModel) -> dict[str, Any]:
+    """What stands for the export report of an optimised version: where its model came from, and the
+    optimisation's before/after report when the run logged one."""
+    from neuralforge_desktop.core.optimize.lineage import REPORT_NAME
+
+    report: dict[str, Any] = {"format": "onnx", "source": "optimised model", "run_id": run.id,
+                              "parent_run": optimised.parent_run, "optimization": optimised.method,
+                              "model_artifact": run.tags.get("optimized_model", "")}
+    # Without it the figures are still in the run's metrics; the model file is what matters here.
+    with contextlib.suppress(KeyError, OSError, ValueError):
+        report["optimize_report"] = json.loads(store.artifact_path(run.id, REPORT_NAME).read_text(encoding="utf-8"))
+    return report
 
 
 def metrics_snapshot(store: Any, run: Any) -> dict[str, float]:
