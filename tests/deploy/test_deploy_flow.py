@@ -168,8 +168,16 @@ def test_register_gate_promote_serve_canary_and_monitor(trained_template, tmp_pa
 
         # labels sent back give an accuracy
         labelled = answers[:FEEDBACK_LABELS]
-        for _, answer, index in labelled:
-            cli("monitor", "feedback", answer["prediction_id"], str(int(labels[index])))
+        feedback_url = url.replace(":predict", ":feedback")
+        for n, (_, answer, index) in enumerate(labelled):
+            if n % 2:  # sent back over HTTP, as a client would, or from the command line
+                status, reply = post(feedback_url, {"prediction_id": answer["prediction_id"],
+                                                    "label": int(labels[index])})
+                assert status == 200 and reply["prediction_id"] == answer["prediction_id"], reply
+            else:
+                cli("monitor", "feedback", answer["prediction_id"], str(int(labels[index])))
+        status, reply = post(feedback_url, {"label": 3})
+        assert status == 400 and '"prediction_id" is missing' in reply["error"]
         correct = sum(int(np.argmax(a["predictions"][0]) == labels[i]) for _, a, i in labelled)
         accuracy = json.loads(cli("monitor", "mnist", "--json", "--no-drift"))["accuracy"]
         assert accuracy["labelled"] == FEEDBACK_LABELS and accuracy["correct"] == correct

@@ -1,6 +1,6 @@
-"""A stand-in for the monitoring package's RequestRecorder (same ``record``/``flush`` signature), which is not
-in this tree yet: it keeps every record in a list and appends it as a JSON line to a file, because it runs in
-the router's replica process and the test reads what it recorded from there."""
+"""A stand-in for the monitoring package's RequestRecorder (same ``record``/``flush``/``feedback`` signature), so
+these tests need no store: it keeps every record in a list and appends it as a JSON line to a file (labels sent
+back to a second file), because it runs in the router's replica process and the test reads them from there."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import json
 import uuid
 from pathlib import Path
 from typing import Any
+
+from neuralforge_desktop.core.errors import UserError
 
 
 class ListRecorder:
@@ -27,6 +29,17 @@ class ListRecorder:
 
     def flush(self) -> None:
         pass
+
+    def feedback(self, prediction_id: str, label: Any) -> bool:
+        if not isinstance(prediction_id, str) or not prediction_id.isalnum():
+            raise UserError(f"prediction_id: {prediction_id!r} is not a prediction id")
+        with feedback_path(self.path).open("a", encoding="utf-8") as out:
+            out.write(json.dumps({"prediction_id": prediction_id, "label": label}) + "\n")
+        return any(r["id"] == prediction_id for r in self.records)
+
+
+def feedback_path(records: Path) -> Path:
+    return records.with_suffix(".feedback.jsonl")
 
 
 def read_records(path: Path) -> list[dict[str, Any]]:

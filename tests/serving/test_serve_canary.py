@@ -13,7 +13,7 @@ import pytest
 
 from .http import free_port, get, post
 from .models import expected_prediction, export_scaled_sum
-from .recorder_double import ListRecorder, read_records
+from .recorder_double import ListRecorder, feedback_path, read_records
 
 pytestmark = pytest.mark.slow
 
@@ -123,3 +123,25 @@ def test_every_request_is_recorded_with_its_version_outcome_and_id(server):
     assert good["latency_ms"] > 0
     failed = records[bad["prediction_id"]]
     assert (failed["ok"], failed["status"], failed["inputs"]) == (False, 400, None)
+
+
+@pytest.mark.parametrize(("body", "named"), [
+    ({"label": 3}, '"prediction_id" is missing'),
+    ({"prediction_id": "abc"}, '"label" is missing'),
+    ({"prediction_id": "not an id!", "label": 3}, "prediction_id"),
+    (b"[1, 2]", "JSON object"),
+    (b"{oops", "not valid JSON"),
+])
+def test_bad_feedback_gets_400_naming_the_field(server, body, named):
+    status, answer = post(server["predict"].replace(":predict", ":feedback"), body)
+    assert status == 400 and named in answer["error"]
+
+
+def test_a_label_sent_back_reaches_the_recorder(server):
+    status, answer = _predict(server["predict"])
+    assert status == 200
+    status, reply = post(server["predict"].replace(":predict", ":feedback"),
+                         {"prediction_id": answer["prediction_id"], "label": 7})
+    assert status == 200 and reply == {"prediction_id": answer["prediction_id"], "matched": True}
+    sent = read_records(feedback_path(server["records"]))
+    assert {"prediction_id": answer["prediction_id"], "label": 7} in sent

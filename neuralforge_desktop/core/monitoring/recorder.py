@@ -243,6 +243,15 @@ class RequestRecorder:
         """Write every buffered record now (in the caller's thread). Failures are logged and counted."""
         self._write_pending()
 
+    def feedback(self, prediction_id: str, label: Any) -> bool:
+        """Keep a label sent back for one of this model's predictions (the serving API's feedback endpoint);
+        returns whether its request is in the store yet (it may still be in a buffer). Unlike ``record``, a bad
+        id or label raises :class:`UserError`: the client sent it and gets the message back."""
+        from neuralforge_desktop.core.monitoring.feedback import record_feedback
+
+        with self._write_lock:  # the writer thread shares the store's connection
+            return record_feedback(self._open_store(), prediction_id, label).matched
+
     @property
     def pending(self) -> int:
         with self._lock:

@@ -20,6 +20,8 @@ class Recorder(Protocol):
 
     def flush(self) -> None: ...
 
+    def feedback(self, prediction_id: str, label: Any) -> bool: ...
+
 
 RecorderFactory = Callable[[], Recorder]
 

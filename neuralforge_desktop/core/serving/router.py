@@ -3,6 +3,8 @@
 Routes:
     POST /v1/models/NAME:predict   {"instances": [...], "key": "..."} → {"predictions", "model_version",
                                    "prediction_id"}; the key (or the ``X-Request-Key`` header) makes routing sticky
+    POST /v1/models/NAME:feedback  {"prediction_id": "...", "label": ...}: the true answer, learnt later, for the
+                                   monitoring's accuracy (→ {"prediction_id", "matched"})
     GET  /v1/models/NAME           readiness and metadata: versions, traffic split, input shape
     GET  /healthz                  the router is up
     POST /admin/models/NAME:promote   {"version": "V"} optional: all traffic to the canary (or to V)
@@ -32,6 +34,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from ray import serve
 
+from neuralforge_desktop.core.errors import UserError
 from neuralforge_desktop.core.serving.inputs import BadRequest, instances_to_array, parse_predict_body
 from neuralforge_desktop.core.serving.recording import Recorder, RecorderFactory
 from neuralforge_desktop.core.serving.spec import InputSpec
@@ -114,6 +117,27 @@ class Router:
         prediction_id = self._record(version=version, started=started, ok=True, status=200, key=key,
                                      inputs=parsed.instances, predictions=predictions)
         return JSONResponse({"predictions": predictions, "model_version": version, "prediction_id": prediction_id})
+
+    @app.post("/v1/models/{name}:feedback")
+    async def feedback(self, name: str, request: Request) -> JSONResponse:
+        if name != self._model:
+            return self._unknown_model(name)
+        if self._recorder is None:
+            return JSONResponse({"error": "this server does not record its requests (it was started with "
+                                          "--no-record), so it cannot take feedback"}, status_code=409)
+        try:
+            body = json.loads(await request.body() or b"null")
+            if not isinstance(body, dict):
+                raise BadRequest('request body must be a JSON object with "prediction_id" and "label"')
+            for field in ("prediction_id", "label"):
+                if field not in body:
+                    raise BadRequest(f'"{field}" is missing')
+            matched = await asyncio.to_thread(self._recorder.feedback, body["prediction_id"], body["label"])
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            return JSONResponse({"error": f"request body is not valid JSON: {exc}"}, status_code=400)
+        except (BadRequest, UserError) as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        return JSONResponse({"prediction_id": body["prediction_id"], "matched": matched})
 
     @app.post("/admin/models/{name}:promote")
     async def promote(self, name: str, request: Request) -> JSONResponse:
