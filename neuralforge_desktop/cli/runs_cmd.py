@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import itertools
 import json
 import math
 import time
@@ -20,6 +21,8 @@ SUMMARY_METRICS = ("val/acc", "val/loss", "train/loss")
 # Shown as a column only when some listed run has it (language models).
 OPTIONAL_METRICS = (("val/perplexity", "VAL PPL"),)
 MAX_REPORT_BYTES = 1 << 20
+JSON_PAGE = 1000  # runs read, spelt and written at a time by `runs list --json`
+_quote = json.encoder.encode_basestring_ascii  # json.dumps's own string spelling (ensure_ascii)
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -102,45 +105,56 @@ def _run_json(run: Any) -> dict[str, Any]:
 
 
 def _json_number(value: float | None) -> str:
-    # json.dumps's spelling: repr for finite floats; NaN (stored as NULL) and infinities as JavaScript names.
-    if value is not None and math.isfinite(value):
+    """A number as json.dumps spells it: repr for finite floats (and ints), NaN and infinities by their
+    JavaScript names, None as null."""
+    if value is None:
+        return "null"
+    if math.isfinite(value):
         return repr(value)
-    if value is None or math.isnan(value):
-        return "NaN"
-    return "Infinity" if value > 0 else "-Infinity"
+    return "NaN" if math.isnan(value) else "Infinity" if value > 0 else "-Infinity"
+
+
+def _json_stat(value: float | None) -> str:
+    # A latest-metric figure: the store keeps NaN as NULL, which the listing spells NaN, as runs show does.
+    return "NaN" if value is None else _json_number(value)
+
+
+def _json_text(value: str | None) -> str:
+    return "null" if value is None else _quote(value)
 
 
 @functools.cache
 def _json_name(name: str) -> str:
-    return json.dumps(name)
+    return _quote(name)
 
 
 def _metrics_json(rows: list[tuple[Any, ...]]) -> str:
-    number, finite = _json_number, math.isfinite
-    return "{" + ", ".join(
-        f'{_json_name(name)}: {{"value": {repr(value) if value is not None and finite(value) else number(value)}, '
-        f'"step": {int(step)}, "min": {repr(lo) if lo is not None and finite(lo) else number(lo)}, '
-        f'"max": {repr(hi) if hi is not None and finite(hi) else number(hi)}}}'
-        for _, name, step, value, _, lo, hi, _ in rows) + "}"
+    stat = _json_stat
+    return "{" + ", ".join([
+        f'{_json_name(name)}: {{"value": {stat(value)}, "step": {int(step)}, "min": {stat(lo)}, "max": {stat(hi)}}}'
+        for _, name, step, value, _, lo, hi, _ in rows]) + "}"
 
 
 def _record_json(record: Any) -> str:
-    """A :class:`RunRecord` as one line of JSON, the same fields as ``runs show --json``; its params, tags
-    and environment are the store's JSON text copied in, not parsed and re-encoded (most of the cost of a long
-    listing)."""
+    """A :class:`RunRecord` as one line of JSON, the same fields and spelling as ``runs show --json`` (what
+    json.dumps writes); its params, tags and environment are the store's JSON text copied in, not parsed and
+    re-encoded, and the rest is spelt here field by field rather than through json.dumps (most of the cost of
+    a long listing)."""
     from neuralforge_desktop.core.store.queue_store import HOST_TAG, LOCAL_HOST
     from neuralforge_desktop.core.store.usage import RATE_TAG, rate_from_tag
 
+    number, text = _json_number, _json_text
     tags = record.tags
     rate = rate_from_tag(tags.get(RATE_TAG))
     gpu_hours = record.gpu_seconds / 3600.0
-    head = json.dumps({
-        "id": record.id, "name": record.name, "experiment": record.experiment, "status": record.status,
-        "created": record.created, "started": record.started, "ended": record.ended,
-        "cpu_seconds": record.cpu_seconds, "gpu_seconds": record.gpu_seconds,
-        "host": tags.get(HOST_TAG) or LOCAL_HOST, "gpu_hours": gpu_hours, "cost_per_gpu_hour": rate,
-        "cost": gpu_hours * rate, "graph_sha256": record.graph_sha256, "checksum": record.checksum})
-    return (f'{head[:-1]}, "tags": {record.tags_json}, "metrics": {_metrics_json(record.metric_rows)}, '
+    return (f'{{"id": {text(record.id)}, "name": {text(record.name)}, "experiment": {text(record.experiment)}, '
+            f'"status": {text(record.status)}, "created": {number(record.created)}, '
+            f'"started": {number(record.started)}, "ended": {number(record.ended)}, '
+            f'"cpu_seconds": {number(record.cpu_seconds)}, "gpu_seconds": {number(record.gpu_seconds)}, '
+            f'"host": {text(tags.get(HOST_TAG) or LOCAL_HOST)}, "gpu_hours": {number(gpu_hours)}, '
+            f'"cost_per_gpu_hour": {number(rate)}, "cost": {number(gpu_hours * rate)}, '
+            f'"graph_sha256": {text(record.graph_sha256)}, "checksum": {text(record.checksum)}, '
+            f'"tags": {record.tags_json}, "metrics": {_metrics_json(record.metric_rows)}, '
             f'"params": {record.params_json}, "environment": {record.environment_json}}}')
 
 
@@ -160,16 +174,16 @@ def list_runs(store_path: str | None, experiment: str | None = None, *, status: 
     store = open_store(store_path)
     store.mark_crashed_runs()
     if as_json or as_jsonl:
-        out = sys.stdout
-        records = store.iter_runs(experiment, status=status, tags=tags or None, limit=limit)
-        if as_jsonl:
-            for record in records:
-                out.write(_record_json(record) + "\n")
-            return 0
-        out.write("[")
-        for i, record in enumerate(records):
-            out.write(("\n  " if i == 0 else ",\n  ") + _record_json(record))
-        out.write("\n]\n")
+        records = iter(store.iter_runs(experiment, status=status, tags=tags or None, limit=limit, page=JSON_PAGE))
+        written = 0  # a page of runs is spelt, then written in one call (one system call even when unbuffered)
+        while page := [_record_json(record) for record in itertools.islice(records, JSON_PAGE)]:
+            if as_jsonl:
+                sys.stdout.write("\n".join(page) + "\n")
+            else:
+                sys.stdout.write(("[\n  " if not written else ",\n  ") + ",\n  ".join(page))
+            written += len(page)
+        if as_json:
+            sys.stdout.write("\n]\n" if written else "[\n]\n")
         return 0
     runs = store.list_runs(experiment, status=status, tags=tags or None, limit=limit)
     if not runs:

@@ -29,9 +29,7 @@ import weakref
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from neuralforge_desktop.core.store import artifacts as _artifacts
 from neuralforge_desktop.core.store import batch, chunks, processes, schema
@@ -57,6 +55,9 @@ from neuralforge_desktop.core.store.environment import canonical_json, environme
 from neuralforge_desktop.core.store.notes import NotesStoreMixin
 from neuralforge_desktop.core.store.queue_store import QueueStoreMixin
 from neuralforge_desktop.core.store.run_view import RunViewStoreMixin
+
+if TYPE_CHECKING:  # only in annotations here: listing runs never needs numpy
+    import numpy as np
 
 DEFAULT_PROJECT = _q.DEFAULT_PROJECT
 REASON_TAG = "reason"  # why a run ended as it did (set with its status; see Store.set_status)
