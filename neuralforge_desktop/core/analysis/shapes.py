@@ -77,10 +77,12 @@ class ShapeInference:
         self._inferred += 1
         return self
 
-    def update(self, changed: Iterable[str]) -> list[str]:
+    def update(self, changed: Iterable[str], limit: int | None = None) -> list[str]:
         """Recompute after edits to ``changed`` nodes (params, connections, additions).
 
-        Returns the ids actually recomputed, in order. Removed nodes are dropped.
+        Returns the ids actually recomputed, in order. Removed nodes are dropped. With ``limit``, stops after
+        that many: the nodes recomputed are right (each comes after all it depends on), the others may be out of
+        date, so the inference is only good to show until a full update (a preview of a long one).
         """
         graph = self.graph
         if self._revision < 0:
@@ -100,7 +102,7 @@ class ShapeInference:
         heapq.heapify(heap)
         queued = {n for _, n in heap}
         done: list[str] = []
-        while heap:
+        while heap and (limit is None or len(done) < limit):
             _, nid = heapq.heappop(heap)
             old = self.results.get(nid)
             new = self._infer(graph.nodes[nid])
@@ -112,6 +114,20 @@ class ShapeInference:
                         queued.add(edge.dst)
                         heapq.heappush(heap, (index[edge.dst], edge.dst))
         return done
+
+    def copy(self) -> ShapeInference:
+        """A twin to update elsewhere (another thread) while this one is read: the per-node tables are copied,
+        the per-node results (replaced on update, never changed in place) shared."""
+        twin = ShapeInference.__new__(ShapeInference)
+        twin.graph, twin.catalog, twin.prefix, twin.limits = self.graph, self.catalog, self.prefix, self.limits
+        twin.input_overrides = dict(self.input_overrides)
+        twin.results = dict(self.results)
+        twin._param_cache = dict(self._param_cache)
+        twin._block_cache = dict(self._block_cache)
+        twin._topo_index = self._topo_index  # replaced, never changed in place, when the structure changes
+        twin._revision, twin._structure, twin._inferred = self._revision, self._structure, self._inferred
+        twin._gathered = None
+        return twin
 
     # -- reading -------------------------------------------------------------------------------------
     def spec(self, node_id: str, port: str = "y") -> TensorSpec | None:
