@@ -2,7 +2,10 @@
 
 Views observe a :class:`Document` through listeners; nothing here knows about Qt. Every change goes
 through :meth:`Document.apply`, which performs an invertible edit, updates shape inference incrementally
-and tells the listeners which nodes changed.
+and tells the listeners which nodes changed. Where the owner allows it (:attr:`Document.defer_shapes_above`, set
+by the UI), an edit whose shape changes reach thousands of nodes is told at once with those of the first nodes
+downstream, and the rest are inferred on another thread (:meth:`Document.shapes_job`); :attr:`Document.shapes`
+is complete whenever it is read.
 """
 
 from __future__ import annotations
