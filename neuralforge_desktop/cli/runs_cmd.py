@@ -104,19 +104,15 @@ def _run_json(run: Any) -> dict[str, Any]:
             "checksum": run.checksum, "environment": run.environment}
 
 
+# repr spells finite floats and ints as json.dumps does; these are the spellings it does not share. A latest
+# metric's NULL (how the store keeps NaN) is spelt NaN, as runs show does; any other missing number is null.
+_NUMBER_SPELLING = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity", "None": "null"}
+_STAT_SPELLING = {**_NUMBER_SPELLING, "None": "NaN"}
+
+
 def _json_number(value: float | None) -> str:
-    """A number as json.dumps spells it: repr for finite floats (and ints), NaN and infinities by their
-    JavaScript names, None as null."""
-    if value is None:
-        return "null"
-    if math.isfinite(value):
-        return repr(value)
-    return "NaN" if math.isnan(value) else "Infinity" if value > 0 else "-Infinity"
-
-
-def _json_stat(value: float | None) -> str:
-    # A latest-metric figure: the store keeps NaN as NULL, which the listing spells NaN, as runs show does.
-    return "NaN" if value is None else _json_number(value)
+    text = repr(value)
+    return _NUMBER_SPELLING.get(text, text)
 
 
 def _json_text(value: str | None) -> str:
@@ -129,10 +125,13 @@ def _json_name(name: str) -> str:
 
 
 def _metrics_json(rows: list[tuple[Any, ...]]) -> str:
-    stat = _json_stat
-    return "{" + ", ".join([
-        f'{_json_name(name)}: {{"value": {stat(value)}, "step": {int(step)}, "min": {stat(lo)}, "max": {stat(hi)}}}'
-        for _, name, step, value, _, lo, hi, _ in rows]) + "}"
+    spell = _STAT_SPELLING.get
+    parts = []
+    for _, name, step, value, _, lo, hi, _ in rows:  # one loop, no call per number: 5 numbers × 10,000 runs
+        value, lo, hi = repr(value), repr(lo), repr(hi)
+        parts.append(f'{_json_name(name)}: {{"value": {spell(value, value)}, "step": {int(step)}, '
+                     f'"min": {spell(lo, lo)}, "max": {spell(hi, hi)}}}')
+    return "{" + ", ".join(parts) + "}"
 
 
 def _record_json(record: Any) -> str:
