@@ -9,6 +9,7 @@ import itertools
 import json
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 from neuralforge_desktop.cli import interop_cmd
@@ -134,23 +135,31 @@ def _metrics_json(rows: list[tuple[Any, ...]]) -> str:
     return "{" + ", ".join(parts) + "}"
 
 
+@functools.cache
+def _usage_tags() -> tuple[str, str, str, Callable[[str | None], float]]:
+    """The run tags naming a run's host and its cost per GPU-hour, this machine's host name, and the rate's reader
+    (imported once, not per run)."""
+    from neuralforge_desktop.core.store.queue_store import HOST_TAG, LOCAL_HOST
+    from neuralforge_desktop.core.store.usage import RATE_TAG, rate_from_tag
+
+    return HOST_TAG, LOCAL_HOST, RATE_TAG, rate_from_tag
+
+
 def _record_json(record: Any) -> str:
     """A :class:`RunRecord` as one line of JSON, the same fields and spelling as ``runs show --json`` (what
     json.dumps writes); its params, tags and environment are the store's JSON text copied in, not parsed and
     re-encoded, and the rest is spelt here field by field rather than through json.dumps (most of the cost of
     a long listing)."""
-    from neuralforge_desktop.core.store.queue_store import HOST_TAG, LOCAL_HOST
-    from neuralforge_desktop.core.store.usage import RATE_TAG, rate_from_tag
-
-    number, text = _json_number, _json_text
+    host_tag, local_host, rate_tag, rate_from_tag = _usage_tags()
+    number, text, quote = _json_number, _json_text, _quote
     tags = record.tags
-    rate = rate_from_tag(tags.get(RATE_TAG))
+    rate = rate_from_tag(tags.get(rate_tag))
     gpu_hours = record.gpu_seconds / 3600.0
-    return (f'{{"id": {text(record.id)}, "name": {text(record.name)}, "experiment": {text(record.experiment)}, '
-            f'"status": {text(record.status)}, "created": {number(record.created)}, '
+    return (f'{{"id": {quote(record.id)}, "name": {quote(record.name)}, "experiment": {quote(record.experiment)}, '
+            f'"status": {quote(record.status)}, "created": {number(record.created)}, '
             f'"started": {number(record.started)}, "ended": {number(record.ended)}, '
             f'"cpu_seconds": {number(record.cpu_seconds)}, "gpu_seconds": {number(record.gpu_seconds)}, '
-            f'"host": {text(tags.get(HOST_TAG) or LOCAL_HOST)}, "gpu_hours": {number(gpu_hours)}, '
+            f'"host": {quote(tags.get(host_tag) or local_host)}, "gpu_hours": {number(gpu_hours)}, '
             f'"cost_per_gpu_hour": {number(rate)}, "cost": {number(gpu_hours * rate)}, '
             f'"graph_sha256": {text(record.graph_sha256)}, "checksum": {text(record.checksum)}, '
             f'"tags": {record.tags_json}, "metrics": {_metrics_json(record.metric_rows)}, '
