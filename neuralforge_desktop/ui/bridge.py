@@ -93,7 +93,9 @@ class DocumentBridge(QObject):
     def _infer_shapes_in_background(self) -> None:
         document = self._document
         job = document.shapes_job()
-        if job is not None:
+        if job is None:  # a reader of document.shapes inferred them meanwhile: tell the panels and the canvas
+            document.announce_shapes()
+        else:
             self.background.request(job, lambda value: document.accept_shapes(job, value))
 
 
