@@ -128,8 +128,8 @@ def test_a_graph_of_thousands_of_nodes_opens_in_the_window(window, tmp_path: Pat
     save_graph(chain(1500), path)
     assert window.files.load(path)
     scene = window.view.graph_scene
-    qtbot.waitUntil(lambda: window.summary.report() is not None
-                    and window.summary.report().params == 1500 * (8 * 8 + 8))
+    qtbot.waitUntil(lambda: window.summary.report() is not None  # the summary is computed in the background
+                    and window.summary.report().params == 1500 * (8 * 8 + 8), timeout=60_000)
     assert len(scene.nodes) == 3002 and 0 < len(scene.nodes.built) < 500
     seen = window.view.mapToScene(window.view.viewport().rect()).boundingRect()
     assert seen.contains(QPointF(*scene.graph.nodes["x"].position))  # shown from its input
