@@ -6,8 +6,8 @@ concurrent appends keep one chain and :mod:`.signing` for the installation's ed2
 """
 
 from neuralforge_desktop.core.audit.entry import AuditEntry, who
-from neuralforge_desktop.core.audit.log import append, entries, failure_count, record_event
+from neuralforge_desktop.core.audit.log import append, entries, failure_count, record_event, record_event_at
 from neuralforge_desktop.core.audit.verify import ChainBreak, VerifyReport, verify
 
 __all__ = ["AuditEntry", "ChainBreak", "VerifyReport", "append", "entries", "failure_count", "record_event",
-           "verify", "who"]
+           "record_event_at", "verify", "who"]

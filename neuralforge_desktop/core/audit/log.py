@@ -14,6 +14,7 @@ so any failure there is logged and counted (:func:`failure_count`) instead of ra
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Mapping
@@ -69,6 +70,25 @@ def record_event(store: Store | None, kind: str, subject: str, details: Mapping[
         with _failures_lock:
             _failures += 1
         _log.warning("could not record audit event %s %s: %s", kind, subject, exc)
+
+
+def record_event_at(store_path: str | os.PathLike[str] | None, kind: str, subject: str,
+                    details: Mapping[str, Any] | None = None) -> None:
+    """:func:`record_event` for a caller that holds no open store, only its path (None: the default store).
+    Never raises, not even when the store cannot be opened."""
+    global _failures
+    if store_path is None:
+        record_event(None, kind, subject, details)
+        return
+    from neuralforge_desktop.core.store.sqlite_store import Store
+
+    try:
+        with Store(store_path) as store:
+            append(store, kind, subject, details)
+    except Exception as exc:
+        with _failures_lock:
+            _failures += 1
+        _log.warning("could not record audit event %s %s in %s: %s", kind, subject, store_path, exc)
 
 
 def failure_count() -> int:
