@@ -13,6 +13,7 @@ from typing import NoReturn
 from neuralforge_desktop import __version__
 from neuralforge_desktop.cli import (
     app_cmd,
+    audit_cmd,
     calibrate_cmd,
     check_cmds,
     coach_cmd,
@@ -135,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     gate_cmd.add_parsers(sub)
     pipeline_cmd.add_parsers(sub)
     serve_cmd.add_parsers(sub)
+    audit_cmd.add_parsers(sub)
     _add_debug_everywhere(parser)
     return parser
 
