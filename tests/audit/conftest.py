@@ -6,8 +6,9 @@ import pytest
 
 from neuralforge_desktop.core.audit import append
 from neuralforge_desktop.core.store.sqlite_store import Store
-from tests.registry.conftest import store as registry_store  # noqa: F401  (fixtures reused from the registry's tests)
 from tests.registry.conftest import quantised, quantised_template, trained, trained_template  # noqa: F401
+from tests.registry.conftest import store as registry_store  # noqa: F401  (fixtures reused from the registry's tests)
+from tests.ui.test_main_window import make_window  # noqa: F401  (the main window fixture, for the app's warning)
 
 EVENTS = [("run.created", "r1"), ("dataset.read", "mnist-10k"), ("graph.saved", "/g.nfg"),
           ("run.finished", "r1"), ("model.exported", "/m.onnx")]

@@ -31,7 +31,8 @@ def test_training_records_run_created_dataset_read_and_run_finished(registry_sto
 def test_registry_changes_and_policy_evaluations_are_recorded(registry_store, trained):
     registry.register(registry_store, trained["run"], "mnist")
     registry.approve(registry_store, "mnist@1", "looks right")
-    registry.promote(registry_store, "mnist@1", "production", registry.parse_policy({"checks": {"size": {"max_mb": 50}}}))
+    policy = registry.parse_policy({"checks": {"size": {"max_mb": 50}}})
+    registry.promote(registry_store, "mnist@1", "production", policy)
     found = [(e.kind, e.subject, e.details_value()) for e in entries(registry_store, kind="registry.")]
     assert found[0][:2] == ("registry.registered", "mnist@1") and found[0][2]["run_id"] == trained["run"]
     assert found[1] == ("registry.approved", "mnist@1", {"comment": "looks right"})
@@ -51,7 +52,8 @@ def test_an_export_of_a_run_is_recorded(registry_store, trained, tmp_path):
                                latency_batches=()))
     (exported,) = entries(registry_store, kind="model.exported")
     assert exported.subject == str(output)
-    assert exported.details_value()["format"] == "onnx" and exported.details_value()["source"]["run_id"] == trained["run"]
+    details = exported.details_value()
+    assert details["format"] == "onnx" and details["source"]["run_id"] == trained["run"]
     assert verify(registry_store).intact
 
 
