@@ -67,3 +67,10 @@ def _own_custom_layers(monkeypatch, tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("custom-layers")
     monkeypatch.setattr(user_layers, "default_layers_dir", lambda: folder)
+
+
+@pytest.fixture(autouse=True)
+def _own_config(monkeypatch, tmp_path_factory):
+    """Tests never read or write the user's config folder (the audit log's signing key lives there); worker
+    processes resolve the same folder through XDG_CONFIG_HOME."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("user-config")))

@@ -69,6 +69,9 @@ def cmd_fix(args: argparse.Namespace) -> int:
     result = apply_fix(finding.fix, graph, config)
     output = Path(args.output) if args.output else Path(f"{run.id}-fixed.nfg")
     save_graph(result.graph, output)
+    from neuralforge_desktop.core.audit.events import graph_saved
+
+    graph_saved(output, len(result.graph), store)
     argv = train_argv(output, result.config, run.id, finding.fix.action, finding.kind)
     if args.json:
         print(json.dumps({"run": run.id, "kind": finding.kind, "fix": finding.fix.to_json(),

@@ -58,6 +58,7 @@ COMMANDS: tuple[tuple[str, str, str | None], ...] = (
     ("gate", "gate_cmd", "check a registered version against a policy's gates (for CI)"),
     ("pipeline", "pipeline_cmd", "run deployment pipelines (train → validate → … → serve) from a YAML file"),
     ("serve", "serve_cmd", "serve a model over HTTP on Ray Serve (canary, A/B, promote, rollback)"),
+    ("audit", "audit_cmd", "verify, list and export the tamper-evident audit log"),
 )
 
 DESCRIPTION = """\

@@ -79,7 +79,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if not args.name:
             raise UserError(f"serve {args.target} needs the served model's NAME: neuralforge serve {args.target} "
                             "NAME --port P")
-        return admin_action(args.target, args.name, args.host, args.port, args.promote_version)
+        status = admin_action(args.target, args.name, args.host, args.port, args.promote_version)
+        # The traffic change happens in the server's router; it is recorded from here, where the user acted.
+        _audit(args.store, f"serving.{args.target}", args.name, {"port": args.port, "version": args.promote_version})
+        return status
     if args.name:
         raise UserError(f"serve takes one MODEL, got {args.target!r} and {args.name!r}")
     return serve_foreground(args)
@@ -109,9 +112,11 @@ def serve_foreground(args: argparse.Namespace) -> int:
     server = RayServe(host=args.host, port=args.port, address=args.address, num_cpus=args.cpus)
     where = f"the Ray cluster at {args.address}" if args.address else "a local Ray instance"
     print(f"starting {where} …", file=sys.stderr, flush=True)
+    url = ""
     try:
         server.start(cpus_needed(config))
         url = server.deploy(config, recorder)
+        _audit(store, "serving.started", config.model_name, {"url": url, "weights": config.weights})
         split = ", ".join(f"version {v}: {w:g} %" for v, w in config.weights.items())
         print(f"serving {config.model_name} ({split}) at {url}\n"
               f"  metadata: {server.base_url()}/v1/models/{config.model_name}\n"
@@ -122,7 +127,15 @@ def serve_foreground(args: argparse.Namespace) -> int:
         print("stopping …", file=sys.stderr, flush=True)
     finally:
         server.stop()
+        if url:
+            _audit(store, "serving.stopped", config.model_name, {"url": url})
     return 0
+
+
+def _audit(store: str | Path | None, kind: str, name: str, details: dict[str, Any]) -> None:
+    from neuralforge_desktop.core.audit import record_event_at
+
+    record_event_at(Path(store).expanduser() if store else None, kind, name, details)
 
 
 def admin_action(action: str, name: str, host: str, port: int, version: str | None) -> int:

@@ -42,6 +42,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
     if not plan.empty and not args.dry_run:
         plan.edit.apply(graph)
         save_graph(graph, target)
+        from neuralforge_desktop.core.audit.events import graph_saved
+
+        graph_saved(target, len(graph))
     if args.json:
         print(json.dumps({"changed": not plan.empty, "written": not plan.empty and not args.dry_run,
                           "changes": plan.lines}, indent=2))

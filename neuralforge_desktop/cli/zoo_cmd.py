@@ -79,6 +79,9 @@ def new_from_template(template: str, path: Path, *, force: bool = False, layout:
     for node_id, position in layout_positions(graph, orientation=layout, area=EDITOR_AREA).items():
         graph.nodes[node_id].position = position
     save_graph(graph, path)
+    from neuralforge_desktop.core.audit.events import graph_saved
+
+    graph_saved(path, len(graph))
     print(f"wrote {path} ({plural(len(graph), 'node')}, from template {template})")
     print(f"next:  neuralforge summary {path}")
     return graph

@@ -142,11 +142,23 @@ def test_serve_promote_and_rollback_shift_traffic_under_load_without_failures(mo
         assert "nothing to roll back to" in capsys.readouterr().err
         server.send_signal(signal.SIGINT)
         assert server.wait(timeout=120) == 0
+        _assert_audited(["serving.started", "serving.promote", "serving.rollback", "serving.stopped"])
     finally:
         if server.poll() is None:
             server.kill()
             server.wait()
         shutil.rmtree(cache, ignore_errors=True)
+
+
+def _assert_audited(kinds: list[str]) -> None:
+    """The server's start and stop and the traffic changes are in the (test's) default store's audit log."""
+    from neuralforge_desktop.core.audit import entries, verify
+    from neuralforge_desktop.core.store.sqlite_store import Store, default_store_path
+
+    with Store(default_store_path()) as store:
+        found = entries(store, kind="serving.")
+        assert [e.kind for e in found] == kinds and {e.subject for e in found} == {"toy"}
+        assert verify(store).intact
 
 
 @pytest.mark.parametrize(("argv", "status", "message"), [

@@ -215,6 +215,9 @@ class Document:
         if target is None:
             raise ValueError("this graph has no file yet; give a path")
         save_graph(self.graph, target)
+        from neuralforge_desktop.core.audit.events import graph_saved
+
+        graph_saved(target, len(self.graph))
         self.path = target
         self._saved_revision = self.graph.revision
         self._notify(DocumentChange(None, frozenset(), False))

@@ -170,6 +170,10 @@ def _export(request: ExportRequest, fmt: ExportFormat, source: WeightsSource, wo
         report.artifacts = list(artifact_names(request.output))
         report.seconds = _rounded({**seconds, "total": time.perf_counter() - started})
         record_export(request.store, source.run_id, request.output, report.to_json())
+    elif request.record:  # a graph file's export: no run keeps it, the audit log still does
+        from neuralforge_desktop.core.exporters.record import audit_unrecorded_export
+
+        audit_unrecorded_export(request.store, report.to_json())
     report.seconds = _rounded({**seconds, "total": time.perf_counter() - started})
     say(1.0, f"exported {request.output}")
     return report

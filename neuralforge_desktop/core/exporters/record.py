@@ -39,4 +39,22 @@ def record_export(store_path: str | os.PathLike[str] | None, run_id: str, output
     with Store(store_path) as store:
         store.log_artifact(run_id, zip_folder(output) if output.is_dir() else output, stored, kind=EXPORT_KIND)
         store.log_artifact(run_id, json.dumps(report, indent=2).encode(), report_name, kind=REPORT_KIND)
+        _audit(store, report)
     return [stored, report_name]
+
+
+def audit_unrecorded_export(store_path: str | os.PathLike[str] | None, report: dict[str, Any]) -> None:
+    """The audit entry of an export kept by no run (a graph file's initial or given weights)."""
+    from neuralforge_desktop.core.audit import record_event_at
+
+    record_event_at(store_path, "model.exported", str(report.get("output")), _export_details(report))
+
+
+def _audit(store: Any, report: dict[str, Any]) -> None:
+    from neuralforge_desktop.core.audit import record_event
+
+    record_event(store, "model.exported", str(report.get("output")), _export_details(report))
+
+
+def _export_details(report: dict[str, Any]) -> dict[str, Any]:
+    return {key: report.get(key) for key in ("format", "precision", "graph", "source", "verification", "size_bytes")}

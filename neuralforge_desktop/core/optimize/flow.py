@@ -47,6 +47,10 @@ def finish(store: Store, parent: ParentRun, new_run: str, options: OptimizeOptio
                                        f"optimized/baseline-{files['before'].name}": str(files["before"])},
                             notes=notes, settings=settings)
     record_result(store, result, model_name)
+    from neuralforge_desktop.core.audit import record_event
+
+    record_event(store, "optimize.finished", new_run, {"parent_run": parent.run.id, "method": method,
+                                                       "runtime": options.runtime, "settings": settings})
     return result
 
 

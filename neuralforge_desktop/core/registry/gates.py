@@ -78,6 +78,10 @@ def evaluate_gates(store: Any, ref: str, policy: Policy, *, progress: Progress |
             conn.execute("INSERT INTO model_gate_results (version_id, passed, policy, checks, who, created) "
                          "VALUES (?, ?, ?, ?, ?, ?)", (vid, int(report.passed), json.dumps(policy.to_json()),
                                                       json.dumps([asdict(c) for c in results]), who(), time.time()))
+        from neuralforge_desktop.core.audit import record_event
+
+        record_event(store, "policy.evaluated", version.ref, {
+            "passed": report.passed, "policy": policy.to_json(), "failed": [c.check for c in report.failed]})
     say(1.0, "gates passed" if report.passed else f"{len(report.failed)} gate check(s) failed")
     return report
 

@@ -150,6 +150,8 @@ def _write_version(store: Any, name: str, run_id: str, description: str, tags: M
                              "VALUES (?, ?, ?, ?, ?, ?)", [(vid, n, k, s, z, now) for n, k, s, z in stored])
             conn.execute("INSERT INTO model_transitions (version_id, from_stage, to_stage, who, created, comment) "
                          "VALUES (?, NULL, 'none', ?, ?, ?)", (vid, actor, now, f"registered from run {run_id}"))
+        _audit(store, "registry.registered", f"{name}@{number}", {
+            "run_id": run_id, "files": {file_name: sha for file_name, _kind, sha, _size in stored}})
         return number
     except BaseException:
         for path in added:
@@ -194,4 +196,12 @@ def attach_document(store: Any, ref: str, document: str, source: str | Path | by
         conn.execute("INSERT INTO model_version_files (version_id, name, kind, sha256, size, created) "
                      "VALUES (?, ?, 'document', ?, ?, ?)",
                      (vid, f"documents/{document}{suffix}", sha, size, time.time()))
-        return read_version(conn, area, vid)
+        attached = read_version(conn, area, vid)
+    _audit(store, "registry.document_attached", attached.ref, {"document": document, "sha256": sha})
+    return attached
+
+
+def _audit(store: Any, kind: str, subject: str, details: dict[str, Any]) -> None:
+    from neuralforge_desktop.core.audit import record_event
+
+    record_event(store, kind, subject, details)

@@ -57,7 +57,9 @@ def approve(store: Any, ref: str, comment: str = "") -> ModelVersion:
         vid = version_id(conn, parse_ref(ref))
         conn.execute("INSERT INTO model_approvals (version_id, who, created, comment) VALUES (?, ?, ?, ?)",
                      (vid, who(), time.time(), comment))
-        return read_version(conn, store.artifact_files, vid)
+        approved = read_version(conn, store.artifact_files, vid)
+    _audit(store, "registry.approved", approved.ref, {"comment": comment})
+    return approved
 
 
 def _policy(policy: Policy | str | Path | None) -> Policy | None:
@@ -105,17 +107,24 @@ def promote(store: Any, ref: str, to_stage: str, policy: Policy | str | Path | N
             listed = "\n".join(f"  - {r}" for r in refusals)
             raise RegistryError(f"{version.ref} cannot go to production; {len(refusals)} failed:\n{listed}")
     now, actor = time.time(), who()
+    replaced: list[str] = []
     with store.database.write() as conn:
         vid = version_id(conn, parse_ref(version.ref))
         (stage,) = conn.execute("SELECT stage FROM model_versions WHERE id = ?", (vid,)).fetchone()
         if to_stage == "production":
             model_id = require_model(conn, version.name)[0]
-            for (old_id,) in conn.execute("SELECT id FROM model_versions WHERE model_id = ? AND stage = 'production'",
-                                          (model_id,)).fetchall():
+            for old_id, old_number in conn.execute("SELECT id, version FROM model_versions WHERE model_id = ? AND "
+                                                   "stage = 'production'", (model_id,)).fetchall():
                 add_transition(conn, old_id, "production", "archived", actor, now,
                                f"replaced by {version.ref}")
+                replaced.append(f"{version.name}@{old_number}")
         add_transition(conn, vid, stage, to_stage, actor, now, comment)
-        return read_version(conn, store.artifact_files, vid)
+        promoted = read_version(conn, store.artifact_files, vid)
+    for old_ref in replaced:
+        _audit(store, "registry.transition", old_ref, {"from": "production", "to": "archived",
+                                                       "comment": f"replaced by {version.ref}"})
+    _audit(store, "registry.transition", promoted.ref, {"from": stage, "to": to_stage, "comment": comment})
+    return promoted
 
 
 def rollback(store: Any, name: str, comment: str = "") -> ModelVersion:
@@ -138,7 +147,17 @@ def rollback(store: Any, name: str, comment: str = "") -> ModelVersion:
                                 f"{model_name}@{current[1]} is the first in production")
         add_transition(conn, current[0], "production", "archived", actor, now,
                        comment or f"rolled back to {model_name}@{previous[1]}")
-        add_transition(conn, previous[0], conn.execute("SELECT stage FROM model_versions WHERE id = ?",
-                                                       (previous[0],)).fetchone()[0], "production", actor, now,
+        previous_stage = conn.execute("SELECT stage FROM model_versions WHERE id = ?", (previous[0],)).fetchone()[0]
+        add_transition(conn, previous[0], previous_stage, "production", actor, now,
                        comment or f"rollback from {model_name}@{current[1]}")
-        return read_version(conn, store.artifact_files, previous[0])
+        restored = read_version(conn, store.artifact_files, previous[0])
+    _audit(store, "registry.rollback", model_name, {"archived": f"{model_name}@{current[1]}",
+                                                    "restored": restored.ref, "from": previous_stage,
+                                                    "comment": comment})
+    return restored
+
+
+def _audit(store: Any, kind: str, subject: str, details: dict[str, Any]) -> None:
+    from neuralforge_desktop.core.audit import record_event
+
+    record_event(store, kind, subject, details)

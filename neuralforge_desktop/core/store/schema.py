@@ -33,6 +33,9 @@ Migrations are never edited once released: a change is a new function appended t
   labels sent back (``monitor_feedback``), drift reports (``monitor_drift``) and alerts (``monitor_alerts``).
 * v9: ``pipeline_runs`` and ``pipeline_stages``: deployment pipelines (train → … → serve), one row per run of a
   pipeline file and one per stage of it, with its status, times, outputs and artifacts (see :mod:`.pipelines`).
+* v10: ``audit_log``: the append-only, hash-chained record of who did what (runs, datasets read, graphs saved,
+  exports, registry transitions, serving) and ``audit_keys``, the public keys its entries are signed with (see
+  :mod:`neuralforge_desktop.core.audit`).
 """
 
 from __future__ import annotations
@@ -360,6 +363,32 @@ _V9 = (
 )
 
 
+_V10 = (
+    # seq counts from 1 with no gaps; hash = sha256 of the canonical encoding of (seq, time, who, kind, subject,
+    # details, prev_hash), so an edited, deleted, inserted or reordered row breaks the chain at that point.
+    # signature: ed25519 over the hash by the key key_id names (NULL when the entry was not signed).
+    """CREATE TABLE audit_log (
+        seq INTEGER PRIMARY KEY,
+        time REAL NOT NULL,
+        who TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        details TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        key_id TEXT,
+        signature TEXT)""",
+    "CREATE INDEX audit_log_by_kind ON audit_log (kind, seq)",
+    "CREATE INDEX audit_log_by_time ON audit_log (time)",
+    # One row per installation key that signed entries: raw ed25519 public key, hex.
+    """CREATE TABLE audit_keys (
+        key_id TEXT PRIMARY KEY,
+        public_key TEXT NOT NULL,
+        created REAL NOT NULL,
+        who TEXT NOT NULL) WITHOUT ROWID""",
+)
+
+
 def _run_all(conn: sqlite3.Connection, statements: Sequence[str]) -> None:
     # executescript() would COMMIT first and break the one-transaction guarantee; run statements one by one.
     for statement in statements:
@@ -409,6 +438,10 @@ def _v9(conn: sqlite3.Connection) -> None:
     _run_all(conn, _V9)
 
 
+def _v10(conn: sqlite3.Connection) -> None:
+    _run_all(conn, _V10)
+
+
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial schema", _v1),
     (2, "latest_metrics table; status and tag indexes", _v2),
@@ -419,6 +452,7 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (7, "model registry tables", _v7),
     (8, "monitoring: served requests, samples, feedback, drift reports, alerts", _v8),
     (9, "deployment pipelines: pipeline runs and their stages", _v9),
+    (10, "audit log: hash-chained entries and their signing keys", _v10),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -221,7 +221,10 @@ class Store(QueueStoreMixin, DiagnosticsStoreMixin, RunViewStoreMixin, NotesStor
                  canonical_json(env), *owner))
             batch.write_params(conn, run_id, params or {})
             batch.write_tags(conn, run_id, tags or {})
-            return _q.runs_by_ids(conn, [run_id])[0]
+            run = _q.runs_by_ids(conn, [run_id])[0]
+        _audit(self, "run.created", run_id, {"experiment": run.experiment_id, "name": name, "status": status,
+                                             "graph_sha256": graph_sha256})
+        return run
 
     def get_run(self, run_id: str) -> Run:
         self._flush_run(run_id)
@@ -292,6 +295,8 @@ class Store(QueueStoreMixin, DiagnosticsStoreMixin, RunViewStoreMixin, NotesStor
                 conn.execute("UPDATE runs SET status = ?, ended = NULL WHERE id = ?", (status, run_id))
             if reason is not None:
                 batch.write_tags(conn, run_id, {REASON_TAG: reason})
+        if status in TERMINAL_STATUSES:
+            _audit(self, "run.finished", run_id, {"status": status, "reason": reason})
 
     def set_owner(self, run_id: str, hostname: str, pid: int | None) -> None:
         """Name the process that runs ``run_id`` when it is not this one: a worker on a remote host
@@ -338,6 +343,8 @@ class Store(QueueStoreMixin, DiagnosticsStoreMixin, RunViewStoreMixin, NotesStor
                         " WHERE id = ? AND status = 'running' AND pid = ?", (now, now, run_id, pid))
                     if cursor.rowcount:
                         crashed.append(run_id)
+        for run_id in crashed:
+            _audit(self, "run.finished", run_id, {"status": "crashed", "reason": "its process is gone"})
         return crashed
 
     # -- params, tags, metrics: everything funnels into log_batch --------------------------------------------
@@ -507,6 +514,13 @@ class Store(QueueStoreMixin, DiagnosticsStoreMixin, RunViewStoreMixin, NotesStor
 
     def _discard_pending(self, run_id: str) -> None:
         self._take_pending(run_id)
+
+
+def _audit(store: Store, kind: str, run_id: str, details: dict[str, Any]) -> None:
+    # After the run's own transaction has committed: the audit append is its own short transaction.
+    from neuralforge_desktop.core.audit import record_event
+
+    record_event(store, kind, run_id, details)
 
 
 def _check_status(status: str) -> None:

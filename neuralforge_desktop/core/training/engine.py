@@ -140,6 +140,7 @@ class Trainer:
         if self.store is not None:
             self.store.set_status(self.run_id, "running")  # this process owns the run now
             self._record_checksum(self.store, parts.bundle)
+            self._audit_dataset(self.store, parts.bundle)
         if parts.bundle.tokenizer is not None:
             self._save_tokenizer(parts.bundle.tokenizer)
         self._announce(parts, state)
@@ -379,6 +380,12 @@ class Trainer:
             self.store.set_status(self.run_id, "running")
         self.sink(ResumedEvent(run_id=self.run_id))
         return command
+
+    def _audit_dataset(self, store: Any, bundle: Any) -> None:
+        from neuralforge_desktop.core.audit import record_event
+
+        record_event(store, "dataset.read", bundle.name, {"fingerprint": bundle.fingerprint, "run_id": self.run_id,
+                                                          "train": len(bundle.train), "val": len(bundle.val)})
 
     def _record_checksum(self, store: Any, bundle: Any) -> None:
         from neuralforge_desktop.core.ir.serialize import graph_to_dict
