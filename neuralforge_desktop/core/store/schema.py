@@ -33,6 +33,9 @@ Migrations are never edited once released: a change is a new function appended t
   labels sent back (``monitor_feedback``), drift reports (``monitor_drift``) and alerts (``monitor_alerts``).
 * v9: ``pipeline_runs`` and ``pipeline_stages``: deployment pipelines (train → … → serve), one row per run of a
   pipeline file and one per stage of it, with its status, times, outputs and artifacts (see :mod:`.pipelines`).
+* v11: ``model_cards``: one model card per registered model version (rendered Markdown, the generated facts, the
+  human sections as JSON, who and when, and the registration time of the version it was written for), see
+  :mod:`neuralforge_desktop.core.cards`.
 """
 
 from __future__ import annotations
@@ -360,6 +363,24 @@ _V9 = (
 )
 
 
+_V11 = (
+    # Keyed by the model's name and version number rather than the version row, so that a card outlives its
+    # version row being replaced; written_for (that row's registration time) tells a card for an older row.
+    """CREATE TABLE model_cards (
+        model TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        markdown TEXT NOT NULL,
+        fields TEXT NOT NULL DEFAULT '{}',
+        facts TEXT NOT NULL DEFAULT '{}',
+        created REAL NOT NULL,
+        updated REAL NOT NULL,
+        generated REAL NOT NULL,
+        who TEXT NOT NULL,
+        written_for REAL NOT NULL,
+        PRIMARY KEY (model, version)) WITHOUT ROWID""",
+)
+
+
 def _run_all(conn: sqlite3.Connection, statements: Sequence[str]) -> None:
     # executescript() would COMMIT first and break the one-transaction guarantee; run statements one by one.
     for statement in statements:
@@ -409,6 +430,10 @@ def _v9(conn: sqlite3.Connection) -> None:
     _run_all(conn, _V9)
 
 
+def _v11(conn: sqlite3.Connection) -> None:
+    _run_all(conn, _V11)
+
+
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial schema", _v1),
     (2, "latest_metrics table; status and tag indexes", _v2),
@@ -419,6 +444,7 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (7, "model registry tables", _v7),
     (8, "monitoring: served requests, samples, feedback, drift reports, alerts", _v8),
     (9, "deployment pipelines: pipeline runs and their stages", _v9),
+    (11, "model cards", _v11),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
