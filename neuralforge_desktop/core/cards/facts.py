@@ -123,15 +123,14 @@ def _recorded_dataset(store: Any, run: Any | None) -> dict[str, Any]:
     from neuralforge_desktop.core.training.runner import runs_root
 
     events = runs_root(Path(store.path)) / run.id / "events.jsonl"
-    with contextlib.suppress(OSError):
-        with events.open(encoding="utf-8") as lines:
-            for line in lines:
-                with contextlib.suppress(ValueError):
-                    event = json.loads(line)
-                    if isinstance(event, dict) and event.get("event") == "started" and event.get("dataset"):
-                        data = event["dataset"]
-                        return {"fingerprint": data.get("fingerprint"), "train": data.get("train"),
-                                "val": data.get("val"), "fingerprint_source": "recorded by the run"}
+    with contextlib.suppress(OSError), events.open(encoding="utf-8") as lines:
+        for line in lines:
+            with contextlib.suppress(ValueError):
+                event = json.loads(line)
+                if isinstance(event, dict) and event.get("event") == "started" and event.get("dataset"):
+                    data = event["dataset"]
+                    return {"fingerprint": data.get("fingerprint"), "train": data.get("train"),
+                            "val": data.get("val"), "fingerprint_source": "recorded by the run"}
     return {}
 
 
@@ -139,7 +138,7 @@ def metric_facts(metrics: dict[str, float], val_count: int | None) -> list[dict[
     """The registered metrics; accuracies with a Wilson score interval over the validation examples (an
     accuracy is a proportion of n independent right/wrong answers; Wilson keeps the interval inside [0, 1]
     and stays honest at small n, where the normal approximation does not)."""
-    from scipy.stats import binomtest  # type: ignore[import-untyped]
+    from scipy.stats import binomtest
 
     rows = []
     for name, value in sorted(metrics.items()):
@@ -178,9 +177,10 @@ def export_facts(version: Any) -> dict[str, Any]:
     except (UserError, OSError, ValueError) as exc:
         facts["targets_error"] = str(exc)
         return facts
-    facts["targets"] = {f"{fmt} {precision}": ("supported" if not refused else
-                                               f"{len(refused)} node(s) refused: " + ", ".join(n for n, _, _ in refused))
-                        for (fmt, precision), refused in sorted(support.items())}
+    facts["targets"] = {
+        f"{fmt} {precision}": "supported" if not refused else
+        f"{len(refused)} node(s) refused: " + ", ".join(n for n, _, _ in refused)
+        for (fmt, precision), refused in sorted(support.items())}
     return facts
 
 

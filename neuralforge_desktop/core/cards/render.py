@@ -25,7 +25,8 @@ def render_markdown(facts: dict[str, Any], fields: dict[str, str]) -> str:
                      "dataset_fingerprint": dataset.get("fingerprint"),
                      "graph_sha256": (facts.get("lineage") or {}).get("graph_sha256"),
                      "params": (facts.get("cost") or {}).get("params")})
-    body = "\n".join([f"# Model card for {facts['ref']}", "", facts.get("description") or "", "",
+    intro = [facts["description"], ""] if facts.get("description") else []
+    body = "\n".join([f"# Model card for {facts['ref']}", "", *intro,
                       *_human(fields), *_details(facts), *_data(facts), *_metrics(facts), *_fairness(facts),
                       *_explanations(facts), *_exports(facts), *_lineage(facts)])
     return str(ModelCard(f"---\n{data.to_yaml()}\n---\n\n{body.strip()}\n"))
