@@ -14,6 +14,7 @@ from neuralforge_desktop import __version__
 from neuralforge_desktop.cli import (
     app_cmd,
     calibrate_cmd,
+    card_cmd,
     check_cmds,
     coach_cmd,
     components_cmd,
@@ -133,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     optimize_cmd.add_parsers(sub)
     registry_cmd.add_parsers(sub)
     gate_cmd.add_parsers(sub)
+    card_cmd.add_parsers(sub)
     pipeline_cmd.add_parsers(sub)
     serve_cmd.add_parsers(sub)
     _add_debug_everywhere(parser)
