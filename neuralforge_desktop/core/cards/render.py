@@ -168,15 +168,16 @@ pre{background:#f4f4f4;padding:6px;font-size:80%;white-space:pre-wrap}.meta{colo
 
 
 def render_html(markdown: str, title: str = "Model card") -> str:
-    """A standalone HTML page of the card: the YAML metadata as a preformatted block, the body rendered with
-    raw HTML escaped (the human sections are free text and must stay text)."""
+    """A standalone HTML page of the card: the body rendered with
+    raw HTML escaped (the human sections are free text and must stay text), then the YAML metadata."""
     from neuralforge_desktop.core.reports.markdown_html import markdown_to_html
 
     meta, body = split_front_matter(markdown)
     rendered = markdown_to_html(body)
-    front = f'<pre class="meta">{html.escape(meta)}</pre>\n' if meta else ""
+    # The metadata is for machines (the Hub, search): it follows the card rather than opening it.
+    back = f'<h2>Metadata</h2>\n<pre class="meta">{html.escape(meta)}</pre>\n' if meta else ""
     return (f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
-            f"<style>{_STYLE}</style></head>\n<body>\n{front}{rendered}</body></html>\n")
+            f"<style>{_STYLE}</style></head>\n<body>\n{rendered}{back}</body></html>\n")
 
 
 def split_front_matter(markdown: str) -> tuple[str, str]:

@@ -1,0 +1,179 @@
+"""The model card editor (Registry view ▸ Model Card…): the human sections as text boxes on the left, the whole
+card as it will read on the right, re-rendered a moment after each keystroke; Save writes the sections and
+regenerates the facts (:func:`neuralforge_desktop.core.cards.generate_card`), Export… writes Markdown, HTML or
+PDF."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from neuralforge_desktop.core import cards
+from neuralforge_desktop.core.errors import UserError
+
+PREVIEW_DELAY_MS = 250  # long enough to skip re-rendering on every key of a word, short enough to feel live
+
+
+class CardEditor(QWidget):
+    saved = Signal(str)  # the version's ref, after a save
+
+    def __init__(self, store_path: str | os.PathLike[str], ref: str, required: list[str] | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("card_editor")
+        self.store_path = Path(store_path)
+        self.required = list(required or cards.DEFAULT_REQUIRED)
+        self.boxes: dict[str, QPlainTextEdit] = {}
+        self.previews = 0  # how many times the preview was rendered (the tests watch it)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(PREVIEW_DELAY_MS)
+        self._timer.timeout.connect(self.update_preview)
+        self._load(ref)
+        self._build()
+        self.update_preview()
+
+    def _load(self, ref: str) -> None:
+        from neuralforge_desktop.core.cards.facts import gather_facts
+        from neuralforge_desktop.core.registry import resolve
+        from neuralforge_desktop.core.store.sqlite_store import Store
+
+        with Store(self.store_path) as store:
+            version = resolve(store, ref)
+            card = cards.get_card(store, version.ref)
+            # A stored card's facts show at once; a version without a card has its facts gathered here.
+            self.facts = card.facts if card is not None else gather_facts(store, version)
+            self.fields = dict(card.fields) if card is not None else {}
+        self.ref = version.ref
+        self.setWindowTitle(f"Model Card — {self.ref}")
+
+    def _build(self) -> None:
+        form = QWidget()
+        column = QVBoxLayout(form)
+        for human in cards.HUMAN_FIELDS:
+            title = human.title + (" *" if human.key in self.required else "")
+            label = QLabel(f"<b>{title}</b>")
+            box = QPlainTextEdit(self.fields.get(human.key, ""))
+            box.setObjectName(f"card_{human.key}")
+            box.setPlaceholderText(human.hint)
+            box.setToolTip(human.hint)
+            box.setMinimumHeight(70)
+            box.textChanged.connect(self._timer.start)
+            label.setBuddy(box)
+            column.addWidget(label)
+            column.addWidget(box, 1)
+            self.boxes[human.key] = box
+        column.addWidget(QLabel("* required by the policy before production"))
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(form)
+
+        self.preview = QTextBrowser()
+        self.preview.setObjectName("card_preview")
+        self.preview.setOpenLinks(False)
+        self.status = QLabel()
+        self.status.setObjectName("card_status")
+        self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        save = QPushButton("Save")
+        save.setObjectName("card_save")
+        save.setToolTip("Save the sections and regenerate the card's facts")
+        save.clicked.connect(lambda _checked=False: self.save())
+        export = QPushButton("Export…")
+        export.setObjectName("card_export")
+        export.setToolTip("Write the card as Markdown, HTML or PDF")
+        export.clicked.connect(lambda _checked=False: self.export())
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.status, 1)
+        buttons.addWidget(save)
+        buttons.addWidget(export)
+
+        splitter = QSplitter()
+        splitter.addWidget(scroll)
+        splitter.addWidget(self.preview)
+        splitter.setSizes([420, 680])
+        layout = QVBoxLayout(self)
+        layout.addWidget(splitter, 1)
+        layout.addLayout(buttons)
+
+    def current_fields(self) -> dict[str, str]:
+        return {key: box.toPlainText().strip() for key, box in self.boxes.items()}
+
+    def markdown(self) -> str:
+        return cards.render_markdown(self.facts, self.current_fields())
+
+    def update_preview(self) -> None:
+        self._timer.stop()
+        bar = self.preview.verticalScrollBar()
+        keep = bar.value()  # typing should not throw the reader back to the top
+        self.preview.setHtml(cards.render_html(self.markdown(), f"Model card {self.ref}"))
+        bar.setValue(keep)
+        self.previews += 1
+        missing = [k for k in self.required if not self.current_fields().get(k)]
+        self.status.setText("Required fields still empty: " + ", ".join(missing) if missing else
+                            "Every required field is written.")
+
+    def save(self) -> bool:
+        from neuralforge_desktop.core.store.sqlite_store import Store
+
+        try:
+            with Store(self.store_path) as store:
+                card = cards.save_fields(store, self.ref, self.current_fields())
+        except UserError as exc:
+            self.status.setText(f"Not saved: {exc}")
+            return False
+        self.facts, self.fields = card.facts, card.fields
+        self.update_preview()
+        self.status.setText(f"Saved {self.ref}'s card. " + self.status.text())
+        self.saved.emit(self.ref)
+        return True
+
+    def export(self, path: str | os.PathLike[str] | None = None) -> Path | None:
+        if path is None:
+            chosen, _ = QFileDialog.getSaveFileName(self, "Export model card", f"{self.ref.replace('@', '-v')}.md",
+                                                    "Markdown (*.md);;HTML (*.html);;PDF (*.pdf)")
+            if not chosen:
+                return None
+            path = chosen
+        target = Path(path)
+        from neuralforge_desktop.core.ir.atomic import write_text_atomic
+
+        markdown = self.markdown()
+        try:
+            if target.suffix.lower() == ".pdf":
+                cards.write_pdf(cards.render_html(markdown, f"Model card {self.ref}"), target)
+            elif target.suffix.lower() in (".html", ".htm"):
+                write_text_atomic(target, cards.render_html(markdown, f"Model card {self.ref}"))
+            else:
+                write_text_atomic(target, markdown)
+        except (UserError, OSError) as exc:
+            self.status.setText(f"Not exported: {exc}")
+            return None
+        self.status.setText(f"Exported {target}")
+        return target
+
+
+def open_card_editor(parent: Any, store_path: str | os.PathLike[str], ref: str,
+                     required: list[str] | None = None) -> CardEditor:
+    """The editor for ``ref``'s card in its own window."""
+    editor = CardEditor(store_path, ref, required, parent)
+    editor.setWindowFlag(Qt.WindowType.Window)
+    editor.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    editor.resize(1200, 760)
+    editor.show()
+    return editor
