@@ -39,6 +39,7 @@ def test_a_card_holds_the_generated_facts(store, registered):
     bundle = load_dataset("mnist-10k", limit=256, seed=0)
     assert f"`{bundle.fingerprint}`" in text and f"dataset_fingerprint: {bundle.fingerprint}" in text
     assert "Conv2d × 2" in text and "Linear × 2" in text
+    assert "mnist-10k.npz" in text and "/resources/" not in text  # file names, not this machine's folders
 
     acc = version.metrics["val/acc"]
     row = next(r for r in card.facts["metrics"] if r["name"] == "val/acc")

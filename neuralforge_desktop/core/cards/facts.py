@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -101,7 +102,7 @@ def dataset_facts(store: Any, run: Any | None, config: dict[str, Any]) -> dict[s
         bundle = load_dataset(name, val_fraction=float(config.get("val_fraction", 0.1)),
                               seed=int(config.get("seed", 0)), normalize=bool(config.get("normalize", True)),
                               limit=config.get("limit"), options=dict(config.get("dataset_options") or {}))
-        facts.update({"source": bundle.source, "task": bundle.task, "train": len(bundle.train),
+        facts.update({"source": _without_folders(bundle.source), "task": bundle.task, "train": len(bundle.train),
                       "val": len(bundle.val), "classes": bundle.num_classes,
                       "input_shape": list(bundle.input_shape), "fingerprint": bundle.fingerprint,
                       "fingerprint_source": "recomputed from the run's settings"})
@@ -113,6 +114,11 @@ def dataset_facts(store: Any, run: Any | None, config: dict[str, Any]) -> dict[s
                                 "trained on: the dataset changed since")
         facts.update({k: v for k, v in recorded.items() if v is not None})
     return facts
+
+
+def _without_folders(source: str) -> str:
+    """The source's file paths as file names: a card is shared beyond this machine, its folders are not."""
+    return re.sub(r"(?<![\w.])(?:/[^\s,;()]+)+/([^\s,;()/]+)", r"\1", source)
 
 
 def _recorded_dataset(store: Any, run: Any | None) -> dict[str, Any]:
