@@ -64,8 +64,9 @@ def test_a_version_1_store_is_migrated_and_back_filled(store_path: Path) -> None
 def test_a_new_store_is_created_at_the_latest_version(store_path: Path) -> None:
     Store(store_path).close()
     applied = [v for (v,) in sql(store_path, "SELECT version FROM schema_version")]
-    # every migration applied, numbered without gaps, the newest being the version the program writes
-    assert applied == [m[0] for m in schema.MIGRATIONS] == list(range(1, len(schema.MIGRATIONS) + 1))
+    # every migration applied, in increasing order (a number reserved for a feature not yet merged may be
+    # missing), the newest being the version the program writes
+    assert applied == [m[0] for m in schema.MIGRATIONS] == sorted(set(applied)) and applied[0] == 1
     assert applied[-1] == schema.SCHEMA_VERSION
     assert sql(store_path, "PRAGMA journal_mode") == [("wal",)]
 
