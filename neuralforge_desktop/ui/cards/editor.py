@@ -86,6 +86,8 @@ class CardEditor(QWidget):
         self.preview = QTextBrowser()
         self.preview.setObjectName("card_preview")
         self.preview.setOpenLinks(False)
+        # The card reads as the exported page does (dark text on white), whatever the app's theme.
+        self.preview.setStyleSheet("QTextBrowser { background: white; color: #222; }")
         self.status = QLabel()
         self.status.setObjectName("card_status")
         self.status.setWordWrap(True)
