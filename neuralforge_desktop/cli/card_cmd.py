@@ -11,6 +11,7 @@ import shlex
 import subprocess
 import sys
 import tempfile
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +28,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     card = sub.add_parser(
         "card", help="a model version's model card: generate, edit, export (md, html, pdf), check",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Regenerate NAME@V's model card from the store (architecture, params/MACs, training data and "
-        "its fingerprint, settings, metrics with intervals, fairness and explanation results, export targets, "
-        "lineage), keeping its human sections, and print it (Markdown) or write it with -o.\n"
-        "`neuralforge card check NAME@V` exits 1 listing the required fields that are missing.\n"
-        f"Human fields: {', '.join(FIELD_KEYS)}.",
+        description=textwrap.fill(
+            "Regenerate NAME@V's model card from the store (architecture, params/MACs, training data and its "
+            "fingerprint, settings, metrics with intervals, fairness and explanation results, export targets, "
+            "lineage), keeping its human sections, and print it (Markdown) or write it with -o.", 100) +
+        "\n\n`neuralforge card check NAME@V` exits 1 listing the required fields that are missing.\n\n" +
+        textwrap.fill(f"Human fields: {', '.join(FIELD_KEYS)}.", 100),
         epilog="examples:\n  neuralforge card mnist@1 -o card.md\n"
         "  neuralforge card mnist@1 --set intended_use='Digit reading in forms' --set limitations='…'\n"
         "  neuralforge card mnist@1 --edit\n  neuralforge card mnist@1 -o card.pdf\n"

@@ -154,3 +154,14 @@ def test_human_sections_round_trip_through_markdown_and_bad_headings_are_named()
         cards.markdown_to_fields("stray\n## Intended use\nx\n")
     with pytest.raises(UserError, match="unknown model card field 'usage'"):
         cards.parse_assignment("usage=x")
+
+
+def test_the_fingerprint_the_run_recorded_wins_and_a_changed_dataset_is_flagged(store, registered):
+    run = store.get_run(registered["run"])
+    recorded = "0" * 64  # what the run would have recorded had its data differed from today's
+    store.update_run(run.id, environment={**run.environment, "dataset": {"name": "mnist-10k", "fingerprint": recorded}})
+    card = cards.generate_card(store, "mnist@1")
+    assert card.facts["dataset"]["fingerprint"] == recorded
+    assert card.facts["dataset"]["fingerprint_source"] == "recorded by the run"
+    assert f"`{recorded}` (recorded by the run)" in card.markdown
+    assert "the dataset changed since" in card.markdown

@@ -124,6 +124,9 @@ def _without_folders(source: str) -> str:
 def _recorded_dataset(store: Any, run: Any | None) -> dict[str, Any]:
     if run is None:
         return {}
+    trained_on = run.environment.get("dataset")  # recorded by training beside the run's environment
+    if isinstance(trained_on, dict) and trained_on.get("fingerprint"):
+        return {"fingerprint": trained_on["fingerprint"], "fingerprint_source": "recorded by the run"}
     if run.tags.get(FINGERPRINT_TAG):
         return {"fingerprint": run.tags[FINGERPRINT_TAG], "fingerprint_source": "recorded by the run"}
     from neuralforge_desktop.core.training.runner import runs_root
@@ -198,6 +201,12 @@ def lineage_facts(store: Any, run: Any | None, version: Any) -> dict[str, Any]:
         return facts
     facts.update({"run_name": run.name, "experiment": run.experiment, "graph_sha256": run.graph_sha256,
                   "checksum": run.checksum})
+    packages = run.environment.get("packages") or {}
+    software = {"neuralforge": packages.get("neuralforge-desktop") if isinstance(packages, dict) else None,
+                "torch": run.environment.get("torch"), "python": run.environment.get("python")}
+    facts["software"] = {k: v for k, v in software.items() if v}
+    if isinstance(run.environment.get("source"), dict):  # the graph file and its folder's git commit
+        facts["source"] = run.environment["source"]
     seen = {run.id}
     parent_id = run.tags.get("parent_run")
     while parent_id and parent_id not in seen:

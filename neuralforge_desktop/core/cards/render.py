@@ -148,6 +148,11 @@ def _lineage(facts: dict[str, Any]) -> list[str]:
         lines.append(f"- Reproducibility checksum: `{lineage['checksum']}`")
     if lineage.get("onnx_sha256"):
         lines.append(f"- ONNX file sha256: `{lineage['onnx_sha256']}`")
+    if lineage.get("software"):
+        lines.append("- Software: " + ", ".join(f"{k} {v}" for k, v in lineage["software"].items()))
+    if lineage.get("source"):
+        lines.append("- Source: " + ", ".join(f"{k} `{v}`" for k, v in sorted(lineage["source"].items())
+                                              if k != "path" and not isinstance(v, dict | list)))
     for parent in lineage.get("parents", []):
         lines.append(f"- Parent run: `{parent['run']}` ({parent['how']}"
                      + ("" if parent["found"] else ", no longer in the store") + ")")
