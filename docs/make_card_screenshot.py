@@ -74,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     editor = CardEditor(build_store(Path(tempfile.mkdtemp(prefix="nf-card-"))), "mnist@1")
     editor.resize(*SIZE)
     editor.show()
+    while editor.fresh is None:  # the facts are gathered on a thread
+        settle(app)
     settle(app)
     bar = editor.preview.verticalScrollBar()
     bar.setValue(int(bar.maximum() * 0.3))

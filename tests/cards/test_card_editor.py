@@ -17,8 +17,11 @@ from neuralforge_desktop.ui.registry import RegistryView
 def test_the_preview_follows_typing_and_save_writes_the_card(qtbot: Any, registered, store, tmp_path) -> None:
     editor = CardEditor(registered["store"], "mnist@1")
     qtbot.addWidget(editor)
-    assert editor.previews == 1 and "Model card for mnist@1" in editor.preview.toPlainText()
-    assert "Required fields still empty: intended_use, limitations, ethical_considerations" in editor.status.text()
+    assert "Model card for mnist@1" in editor.preview.toPlainText()  # at once, before the facts are gathered
+    assert not editor.save()  # nothing to save with yet
+    qtbot.waitUntil(lambda: editor.save_button.isEnabled(), timeout=60_000)  # the facts arrived from the thread
+    assert "Parameters: 421,642" in editor.preview.toPlainText()
+    assert editor.status.text() == "Required fields still empty: intended_use, limitations, ethical_considerations"
 
     before = editor.previews
     editor.boxes["intended_use"].setPlainText("Reading digits in scanned forms.")
@@ -46,6 +49,7 @@ def test_the_registry_view_opens_the_card_of_the_selected_version(qtbot: Any, re
     assert view.card_button.isEnabled()
     editor = view.open_card()
     qtbot.addWidget(editor)
+    qtbot.waitUntil(lambda: editor.save_button.isEnabled(), timeout=60_000)
     assert editor.ref == "mnist@1" and editor.windowTitle() == "Model Card — mnist@1"
     editor.boxes["ethical_considerations"].setPlainText("A person reviews every misread form.")
     assert editor.save() and "saved the model card of mnist@1" in view.status.text()

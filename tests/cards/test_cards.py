@@ -166,3 +166,18 @@ def test_the_fingerprint_the_run_recorded_wins_and_a_changed_dataset_is_flagged(
     assert card.facts["dataset"]["fingerprint_source"] == "recorded by the run"
     assert f"`{recorded}` (recorded by the run)" in card.markdown
     assert "the dataset changed since" in card.markdown
+
+
+def test_facts_gathered_before_a_result_arrived_save_a_stale_card(store, registered):
+    import time
+
+    from neuralforge_desktop.core.cards.facts import gather_facts
+
+    gathered = (gather_facts(store, registry.resolve(store, "mnist@1")), time.time())
+    store.log_artifact(registered["run"], b'{"summary": "later"}', "fairness.json", kind="fairness")
+    card = cards.save_fields(store, "mnist@1", COMPLETE, gathered)
+    assert card.generated == gathered[1] and card.facts["fairness"] is None
+    assert "fairness.json was recorded after" in cards.card_status(store, "mnist@1").stale
+    with pytest.raises(UserError, match="the facts given are 'mnist@1''s, not mnist@2's"):
+        registry.register(store, registered["run"], "mnist")
+        cards.save_fields(store, "mnist@2", COMPLETE, gathered)

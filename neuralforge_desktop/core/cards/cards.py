@@ -108,26 +108,35 @@ def _inherited_fields(conn: Any, model: str, version: int) -> dict[str, str]:
     return json.loads(row[0]) if row else {}
 
 
-def generate_card(store: Any, ref: str, fields: dict[str, str] | None = None) -> ModelCard:
+def generate_card(store: Any, ref: str, fields: dict[str, str] | None = None, *,
+                  facts: tuple[dict[str, Any], float] | None = None) -> ModelCard:
     """Gather the version's facts afresh and (re)write its card, keeping the human sections already written;
-    ``fields`` replaces the sections it names (an edit, recorded in the audit log)."""
+    ``fields`` replaces the sections it names (an edit, recorded in the audit log). ``facts`` gives facts
+    already gathered (by :func:`gather_facts`) with the time they were gathered, which the card records as
+    its generation time, so anything recorded since still makes it stale."""
     from neuralforge_desktop.core.registry.tables import who
 
     version = _resolve(store, ref)
     edits = check_fields(fields or {})
-    facts = gather_facts(store, version)  # outside the write transaction: it reads the dataset
+    gathered = time.time()
+    if facts is None:
+        gathered_facts = gather_facts(store, version)  # outside the write transaction: it reads the dataset
+    else:
+        gathered_facts, gathered = facts
+        if gathered_facts.get("ref") != version.ref:
+            raise UserError(f"the facts given are {gathered_facts.get('ref')!r}'s, not {version.ref}'s")
     with store.database.read() as conn:
         old = _read(conn, version.name, version.version)
         kept = old.fields if old is not None else _inherited_fields(conn, version.name, version.version)
     merged = {key: kept.get(key, "") for key in FIELD_KEYS}
     merged.update(edits)
-    markdown = render_markdown(facts, merged)
+    markdown = render_markdown(gathered_facts, merged)
     now, actor = time.time(), who()
     with store.database.write() as conn:
         conn.execute(f"INSERT OR REPLACE INTO model_cards ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                      (version.name, version.version, markdown, json.dumps(merged, sort_keys=True),
-                      json.dumps(facts, sort_keys=True, default=str), old.created if old else now, now, now, actor,
-                      version.created))
+                      json.dumps(gathered_facts, sort_keys=True, default=str), old.created if old else now, now,
+                      gathered, actor, version.created))
         card = _read(conn, version.name, version.version)
     assert card is not None
     changed = {k: v for k, v in edits.items() if (old.fields.get(k, "") if old else "") != v}
@@ -136,10 +145,10 @@ def generate_card(store: Any, ref: str, fields: dict[str, str] | None = None) ->
     return card
 
 
-def save_fields(store: Any, ref: str, fields: dict[str, str]) -> ModelCard:
-    """Write the human sections given (others kept), regenerating the card's facts at the same time so the
-    saved card is never older than its facts."""
-    return generate_card(store, ref, fields)
+def save_fields(store: Any, ref: str, fields: dict[str, str],
+                facts: tuple[dict[str, Any], float] | None = None) -> ModelCard:
+    """Write the human sections given (others kept) with the facts given, or regenerated now."""
+    return generate_card(store, ref, fields, facts=facts)
 
 
 def card_status(store: Any, ref: str, required: tuple[str, ...] | list[str] = DEFAULT_REQUIRED) -> CardStatus:

@@ -26,9 +26,10 @@ def render_markdown(facts: dict[str, Any], fields: dict[str, str]) -> str:
                      "graph_sha256": (facts.get("lineage") or {}).get("graph_sha256"),
                      "params": (facts.get("cost") or {}).get("params")})
     intro = [facts["description"], ""] if facts.get("description") else []
-    body = "\n".join([f"# Model card for {facts['ref']}", "", *intro,
-                      *_human(fields), *_details(facts), *_data(facts), *_metrics(facts), *_fairness(facts),
-                      *_explanations(facts), *_exports(facts), *_lineage(facts)])
+    generated = ([*_details(facts), *_data(facts), *_metrics(facts), *_fairness(facts), *_explanations(facts),
+                  *_exports(facts), *_lineage(facts)] if "architecture" in facts else
+                 ["## Model details", "", "_The generated sections are being gathered._", ""])
+    body = "\n".join([f"# Model card for {facts['ref']}", "", *intro, *_human(fields), *generated])
     return str(ModelCard(f"---\n{data.to_yaml()}\n---\n\n{body.strip()}\n"))
 
 

@@ -1,14 +1,18 @@
 """The model card editor (Registry view ▸ Model Card…): the human sections as text boxes on the left, the whole
-card as it will read on the right, re-rendered a moment after each keystroke; Save writes the sections and
-regenerates the facts (:func:`neuralforge_desktop.core.cards.generate_card`), Export… writes Markdown, HTML or
-PDF."""
+card as it will read on the right, re-rendered a moment after each keystroke; Save writes the sections with the
+facts gathered (on a thread) when the editor opened (:func:`neuralforge_desktop.core.cards.generate_card`),
+Export… writes Markdown, HTML or PDF."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -31,6 +35,7 @@ PREVIEW_DELAY_MS = 250  # long enough to skip re-rendering on every key of a wor
 
 class CardEditor(QWidget):
     saved = Signal(str)  # the version's ref, after a save
+    facts_ready = Signal(object)  # (facts, when gathered) or an error message, from the gathering thread
 
     def __init__(self, store_path: str | os.PathLike[str], ref: str, required: list[str] | None = None,
                  parent: QWidget | None = None) -> None:
@@ -44,23 +49,56 @@ class CardEditor(QWidget):
         self._timer.setSingleShot(True)
         self._timer.setInterval(PREVIEW_DELAY_MS)
         self._timer.timeout.connect(self.update_preview)
+        self.fresh: tuple[dict[str, Any], float] | None = None  # facts gathered since the editor opened
+        self.facts_ready.connect(self._facts_arrived)
         self._load(ref)
         self._build()
         self.update_preview()
+        self._gather()
 
     def _load(self, ref: str) -> None:
-        from neuralforge_desktop.core.cards.facts import gather_facts
         from neuralforge_desktop.core.registry import resolve
         from neuralforge_desktop.core.store.sqlite_store import Store
 
         with Store(self.store_path) as store:
             version = resolve(store, ref)
             card = cards.get_card(store, version.ref)
-            # A stored card's facts show at once; a version without a card has its facts gathered here.
-            self.facts = card.facts if card is not None else gather_facts(store, version)
-            self.fields = dict(card.fields) if card is not None else {}
+        # The stored card's facts show at once (a version without one shows what the registry row holds)
+        # while the facts are gathered afresh on a thread: that loads the dataset and the statistics library.
+        self.facts = card.facts if card is not None else {
+            "model": version.name, "version": version.version, "ref": version.ref, "stage": version.stage,
+            "description": version.description, "registered": version.created,
+            "registered_by": version.created_by, "run_id": version.run_id}
+        self.fields = dict(card.fields) if card is not None else {}
         self.ref = version.ref
         self.setWindowTitle(f"Model Card — {self.ref}")
+
+    def _gather(self) -> None:
+        def work() -> None:
+            from neuralforge_desktop.core.cards.facts import gather_facts
+            from neuralforge_desktop.core.registry import resolve
+            from neuralforge_desktop.core.store.sqlite_store import Store
+
+            try:
+                with Store(self.store_path) as store:
+                    started = time.time()
+                    result: object = (gather_facts(store, resolve(store, self.ref)), started)
+            except (UserError, OSError) as exc:
+                result = str(exc)
+            if shiboken6.isValid(self):  # the editor may have been closed meanwhile
+                with contextlib.suppress(RuntimeError):  # … or be closing right now
+                    self.facts_ready.emit(result)
+
+        threading.Thread(target=work, name="card-facts", daemon=True).start()
+
+    def _facts_arrived(self, result: object) -> None:
+        if isinstance(result, str):
+            self.status.setText(f"The card's facts could not be gathered: {result}")
+            return
+        self.fresh = result  # type: ignore[assignment]
+        self.facts = self.fresh[0]
+        self.save_button.setEnabled(True)
+        self.update_preview()
 
     def _build(self) -> None:
         form = QWidget()
@@ -92,9 +130,10 @@ class CardEditor(QWidget):
         self.status.setObjectName("card_status")
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        save = QPushButton("Save")
+        save = self.save_button = QPushButton("Save")
         save.setObjectName("card_save")
-        save.setToolTip("Save the sections and regenerate the card's facts")
+        save.setToolTip("Save the sections with the card's facts as gathered when the editor opened")
+        save.setEnabled(False)  # until the facts are gathered
         save.clicked.connect(lambda _checked=False: self.save())
         export = QPushButton("Export…")
         export.setObjectName("card_export")
@@ -127,15 +166,19 @@ class CardEditor(QWidget):
         bar.setValue(keep)
         self.previews += 1
         missing = [k for k in self.required if not self.current_fields().get(k)]
-        self.status.setText("Required fields still empty: " + ", ".join(missing) if missing else
-                            "Every required field is written.")
+        self.status.setText(("" if self.fresh else "Gathering the card's facts… ") +
+                            ("Required fields still empty: " + ", ".join(missing) if missing else
+                             "Every required field is written."))
 
     def save(self) -> bool:
         from neuralforge_desktop.core.store.sqlite_store import Store
 
+        if self.fresh is None:
+            self.status.setText("Not saved yet: the card's facts are still being gathered")
+            return False
         try:
             with Store(self.store_path) as store:
-                card = cards.save_fields(store, self.ref, self.current_fields())
+                card = cards.save_fields(store, self.ref, self.current_fields(), self.fresh)
         except UserError as exc:
             self.status.setText(f"Not saved: {exc}")
             return False
