@@ -27,6 +27,7 @@ def test_jsonl_streams_one_object_per_run_with_what_show_prints(capsys: Any, tmp
                                tags={"host": "a100", "cost_per_gpu_hour": "2.5", "ünï": "côde"},
                                environment={"python": "3.12"})
         store.log_series(odd.id, "val/acc", [1, 2], [0.5, math.nan])
+        store.log_series(odd.id, "train/loss", [1, 2], [math.inf, -math.inf])  # spelt as json.dumps does
         store.add_usage(odd.id, gpu_seconds=3600)
         store.set_status(odd.id, "finished")
 
@@ -60,3 +61,10 @@ def test_the_default_limit_stays_50(capsys: Any, tmp_path: Path) -> None:
     assert len(run(capsys, "runs", "list", "--jsonl", "--store", db)[1].splitlines()) == 50
     assert len(json.loads(run(capsys, "runs", "list", "--json", "--store", db)[1])) == 50
     assert len(json.loads(run(capsys, "runs", "list", "--json", "--limit", "7", "--store", db)[1])) == 7
+
+
+def test_an_empty_listing_is_an_empty_array_or_no_lines(capsys: Any, tmp_path: Path) -> None:
+    db = str(tmp_path / "store.db")
+    Store(db).close()
+    assert json.loads(run(capsys, "runs", "list", "--json", "--store", db)[1]) == []
+    assert run(capsys, "runs", "list", "--jsonl", "--store", db)[1] == ""

@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from neuralforge_desktop.core.errors import UserError
-from neuralforge_desktop.core.ir.graph import Graph
+
+if TYPE_CHECKING:  # loaded with a graph: commands that only raise CliError need not import the IR
+    from neuralforge_desktop.core.ir.graph import Graph
 
 # The largest graph file read: the biggest zoo model saves to well under 1 MiB, so anything near this is not a
 # graph, and reading it whole would only cost memory (or never end, for a device such as /dev/zero).

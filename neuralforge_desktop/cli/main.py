@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import io
 import os
 import sys
@@ -11,41 +12,54 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from neuralforge_desktop import __version__
-from neuralforge_desktop.cli import (
-    app_cmd,
-    calibrate_cmd,
-    card_cmd,
-    check_cmds,
-    coach_cmd,
-    components_cmd,
-    datasets_cmd,
-    demo_cmd,
-    diagnose_cmd,
-    diagram_cmd,
-    export_cmd,
-    fix_cmd,
-    gate_cmd,
-    hosts_cmd,
-    import_cmd,
-    layers_cmd,
-    monitor_cmd,
-    notes_cmd,
-    optimize_cmd,
-    pipeline_cmd,
-    profile_cmd,
-    queue_cmd,
-    registry_cmd,
-    report_cmd,
-    runs_cmd,
-    serve_cmd,
-    start_cmd,
-    summary_cmd,
-    sweep_cmd,
-    sync_cmd,
-    train_cmds,
-    zoo_cmd,
-)
 from neuralforge_desktop.core.errors import UserError
+
+# Every top-level command, in the order `neuralforge --help` lists them: (name, the module under
+# neuralforge_desktop.cli whose ``add_parsers`` registers it, its line in the help; None: not listed).
+# Only the module of the command being run is imported (the others' imports cost a short command most of
+# its time); the rest are named in the top-level parser with this help. One line per command; a module that
+# registers several commands has a line for each. tests/test_cli_registry.py checks this against the modules.
+COMMANDS: tuple[tuple[str, str, str | None], ...] = (
+    ("app", "app_cmd", "open the desktop editor"),
+    ("start", "start_cmd", "open the app, or run the headless demo without a display"),
+    ("zoo", "zoo_cmd", "architecture templates (ResNet, BERT, GPT-2 …)"),
+    ("new", "zoo_cmd", "create a graph file from a template"),
+    ("summary", "summary_cmd", "parameters, MACs/FLOPs, memory and latency, per node"),
+    ("validate", "check_cmds", "check a graph: shapes, params, connections"),
+    ("codegen", "check_cmds", "generate model source code"),
+    ("diagram", "diagram_cmd", "draw a graph as a PNG, SVG or PDF figure"),
+    ("layers", "layers_cmd", "list layer types, show one, or add/remove your own"),
+    ("datasets", "datasets_cmd", "built-in datasets and datasets on disk"),
+    ("train", "train_cmds", "train a graph on a dataset"),
+    ("resume", "train_cmds", "continue a stopped or crashed run from its last checkpoint"),
+    ("sweep", "sweep_cmd", "hyperparameter sweep or architecture search (Optuna)"),
+    ("sweep-resume", "sweep_cmd", None),
+    ("sweep-show", "sweep_cmd", None),
+    ("sweep-list", "sweep_cmd", None),
+    ("fix", "fix_cmd", "apply the Coach's fix for a finding of a run, and optionally retrain"),
+    ("runs", "runs_cmd", "list, show and compare training runs"),
+    ("coach", "coach_cmd", "findings about a run or a graph, with evidence and fixes"),
+    ("diagnose", "diagnose_cmd", "look into a trained run: the loss landscape of a checkpoint"),
+    ("queue", "queue_cmd", "list, reprioritise, cancel and dispatch queued training jobs"),
+    ("demo", "demo_cmd", "headless tour: build, summarise and briefly train the MNIST CNN"),
+    ("calibrate", "calibrate_cmd", "measure this CPU again for the latency estimate"),
+    ("profile", "profile_cmd", "measure a graph's latency and compare it with the estimate"),
+    ("export", "export_cmd", "export a model to ONNX, TFLite or Core ML, verified against torch"),
+    ("hosts", "hosts_cmd", "remote GPU hosts over SSH: add, probe, bootstrap"),
+    ("import", "import_cmd", "import a PyTorch model from your code, or an ONNX or Keras file, as an editable graph"),
+    ("trust", "import_cmd", "allow the Python code a graph carries to run here"),
+    ("sync", "sync_cmd", "update a graph file from its edited PyTorch code"),
+    ("components", "components_cmd", "reusable blocks with exposed parameters (the component library)"),
+    ("notes", "notes_cmd", "hypotheses and observations on experiments and runs"),
+    ("report", "report_cmd", "an experiment as a self-contained HTML page or a Jupyter notebook"),
+    ("monitor", "monitor_cmd", "latency, traffic, drift, accuracy and alerts of a served model"),
+    ("optimize", "optimize_cmd", "quantise, prune or distil a trained run into a new, linked run"),
+    ("registry", "registry_cmd", "registered models: versions, stages, approvals, rollback"),
+    ("gate", "gate_cmd", "check a registered version against a policy's gates (for CI)"),
+    ("card", "card_cmd", "a model version's model card: generate, edit, export (md, html, pdf), check"),
+    ("pipeline", "pipeline_cmd", "run deployment pipelines (train → validate → … → serve) from a YAML file"),
+    ("serve", "serve_cmd", "serve a model over HTTP on Ray Serve (canary, A/B, promote, rollback)"),
+)
 
 DESCRIPTION = """\
 NeuralForge: design neural networks as graphs, see every tensor shape and cost, generate PyTorch, train and
@@ -99,44 +113,35 @@ def _add_debug_everywhere(parser: argparse.ArgumentParser) -> None:
                 _add_debug_everywhere(child)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_module(name: str | None) -> str | None:
+    """The module (under neuralforge_desktop.cli) that registers the top-level command ``name``, if any."""
+    return next((module for command, module, _ in COMMANDS if command == name), None)
+
+
+def command_in(argv: Sequence[str]) -> str | None:
+    """The top-level command named in ``argv``: its first word that is not an option (the top-level options
+    take no value)."""
+    return next((arg for arg in argv if not arg.startswith("-")), None)
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The command line's parser: the full parsers of ``command``'s module (its arguments, its subcommands);
+    every other command only by name and help, enough to list it and to refuse a misspelt one."""
     parser = OneLineParser(prog="neuralforge", description=DESCRIPTION, epilog=EPILOG,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"neuralforge {__version__}")
     parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    app_cmd.add_parsers(sub)
-    start_cmd.add_parsers(sub)
-    zoo_cmd.add_parsers(sub)
-    summary_cmd.add_parsers(sub)
-    check_cmds.add_parsers(sub)
-    diagram_cmd.add_parsers(sub)
-    layers_cmd.add_parsers(sub)
-    datasets_cmd.add_parsers(sub)
-    train_cmds.add_parsers(sub)
-    sweep_cmd.add_parsers(sub)
-    fix_cmd.add_parsers(sub)
-    runs_cmd.add_parsers(sub)
-    coach_cmd.add_parsers(sub)
-    diagnose_cmd.add_parsers(sub)
-    queue_cmd.add_parsers(sub)
-    demo_cmd.add_parsers(sub)
-    calibrate_cmd.add_parsers(sub)
-    profile_cmd.add_parsers(sub)
-    export_cmd.add_parsers(sub)
-    hosts_cmd.add_parsers(sub)
-    import_cmd.add_parsers(sub)
-    sync_cmd.add_parsers(sub)
-    components_cmd.add_parsers(sub)
-    notes_cmd.add_parsers(sub)
-    monitor_cmd.add_parsers(sub)
-    report_cmd.add_parsers(sub)
-    optimize_cmd.add_parsers(sub)
-    registry_cmd.add_parsers(sub)
-    gate_cmd.add_parsers(sub)
-    card_cmd.add_parsers(sub)
-    pipeline_cmd.add_parsers(sub)
-    serve_cmd.add_parsers(sub)
+    chosen = command_module(command)
+    for name, module, help_text in COMMANDS:
+        if name in sub.choices:  # registered with an earlier command of the same module
+            continue
+        if module == chosen:  # the whole module, at its first command's place
+            importlib.import_module(f"neuralforge_desktop.cli.{module}").add_parsers(sub)
+        elif help_text is None:
+            sub.add_parser(name)
+        else:
+            sub.add_parser(name, help=help_text)
     _add_debug_everywhere(parser)
     return parser
 
@@ -171,10 +176,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(argv: list[str]) -> int:
-    parser = build_parser()
     if not [a for a in argv if a != "--debug"]:  # bare `neuralforge` opens the editor (or says in one line
         argv = [*argv, "app"]                    # why it cannot, and what to run)
-    args = parser.parse_args(sweep_cmd.route(argv))
+    command = command_in(argv)
+    module = command_module(command)
+    if module is not None:  # a module may send a command line to another of its commands (`sweep resume`)
+        route = getattr(importlib.import_module(f"neuralforge_desktop.cli.{module}"), "route", None)
+        if route is not None:
+            argv = route(argv)
+            command = command_in(argv)
+    parser = build_parser(command)
+    args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 0

@@ -61,6 +61,8 @@ class ShapeInference:
         self._topo_index: dict[str, int] = {}
         self._revision = -1
         self._structure = -1
+        self._inferred = 0  # counts runs and updates: the diagnostics gathered below are kept until it moves
+        self._gathered: tuple[tuple[int, int], list[Diagnostic]] | None = None
 
     # -- running -------------------------------------------------------------------------------------
     def run(self) -> ShapeInference:
@@ -72,12 +74,15 @@ class ShapeInference:
             self.results[nid] = self._infer(self.graph.nodes[nid])
         self._revision = self.graph.revision
         self._structure = self.graph.structure_revision
+        self._inferred += 1
         return self
 
-    def update(self, changed: Iterable[str]) -> list[str]:
+    def update(self, changed: Iterable[str], limit: int | None = None) -> list[str]:
         """Recompute after edits to ``changed`` nodes (params, connections, additions).
 
-        Returns the ids actually recomputed, in order. Removed nodes are dropped.
+        Returns the ids actually recomputed, in order. Removed nodes are dropped. With ``limit``, stops after
+        that many: the nodes recomputed are right (each comes after all it depends on), the others may be out of
+        date, so the inference is only good to show until a full update (a preview of a long one).
         """
         graph = self.graph
         if self._revision < 0:
@@ -91,12 +96,13 @@ class ShapeInference:
             self._topo_index = {nid: i for i, nid in enumerate(graph.topo_order())}
             self._structure = graph.structure_revision
         self._revision = graph.revision
+        self._inferred += 1
         index = self._topo_index
         heap = [(index[n], n) for n in set(changed) if n in graph.nodes]
         heapq.heapify(heap)
         queued = {n for _, n in heap}
         done: list[str] = []
-        while heap:
+        while heap and (limit is None or len(done) < limit):
             _, nid = heapq.heappop(heap)
             old = self.results.get(nid)
             new = self._infer(graph.nodes[nid])
@@ -109,6 +115,20 @@ class ShapeInference:
                         heapq.heappush(heap, (index[edge.dst], edge.dst))
         return done
 
+    def copy(self) -> ShapeInference:
+        """A twin to update elsewhere (another thread) while this one is read: the per-node tables are copied,
+        the per-node results (replaced on update, never changed in place) shared."""
+        twin = ShapeInference.__new__(ShapeInference)
+        twin.graph, twin.catalog, twin.prefix, twin.limits = self.graph, self.catalog, self.prefix, self.limits
+        twin.input_overrides = dict(self.input_overrides)
+        twin.results = dict(self.results)
+        twin._param_cache = dict(self._param_cache)
+        twin._block_cache = dict(self._block_cache)
+        twin._topo_index = self._topo_index  # replaced, never changed in place, when the structure changes
+        twin._revision, twin._structure, twin._inferred = self._revision, self._structure, self._inferred
+        twin._gathered = None
+        return twin
+
     # -- reading -------------------------------------------------------------------------------------
     def spec(self, node_id: str, port: str = "y") -> TensorSpec | None:
         result = self.results.get(node_id)
@@ -119,11 +139,16 @@ class ShapeInference:
 
     @property
     def diagnostics(self) -> list[Diagnostic]:
-        found: list[Diagnostic] = []
-        for result in self.results.values():
-            found.extend(result.diagnostics)
-        found.extend(self._tie_diagnostics())
-        return found
+        """Every node's diagnostics and the ties'. Gathered once per inference and graph revision: panels ask
+        for them (and for :attr:`ok`) after every edit, and on a 10,000-node graph gathering takes ~10 ms."""
+        key = (self._inferred, self.graph.revision)
+        if self._gathered is None or self._gathered[0] != key:
+            found: list[Diagnostic] = []
+            for result in self.results.values():
+                found.extend(result.diagnostics)
+            found.extend(self._tie_diagnostics())
+            self._gathered = (key, found)
+        return list(self._gathered[1])
 
     def _tie_diagnostics(self) -> list[Diagnostic]:
         """A tie may only name parameter tensors the layers declare (``LayerDef.param_sizes``): anything else

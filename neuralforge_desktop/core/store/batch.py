@@ -12,8 +12,6 @@ from array import array
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import numpy as np
-
 from neuralforge_desktop.core.store import chunks
 from neuralforge_desktop.core.store import queries as _q
 from neuralforge_desktop.core.store.entities import MetricPoint, MetricSeries, ParamConflictError, StoreError
@@ -56,6 +54,8 @@ def group_metrics(metrics: Iterable[MetricInput], now: float) -> dict[str, list[
 
 def _flush_singles(grouped: dict[str, list[chunks.Points]],
                    singles: dict[str, tuple[list[int], list[float], list[float]]]) -> None:
+    import numpy as np
+
     for name, (steps, values, stamps) in singles.items():
         grouped.setdefault(name, []).append((np.array(steps, np.int64), np.array(values, np.float64),
                                              np.array(stamps, np.float64)))
@@ -64,6 +64,8 @@ def _flush_singles(grouped: dict[str, list[chunks.Points]],
 
 def commit_batch(conn: sqlite3.Connection, run_id: str, grouped: dict[str, list[chunks.Points]],
                  params: Mapping[str, Any] | None, tags: Mapping[str, Any] | None) -> None:
+    import numpy as np
+
     _q.require_run(conn, run_id)
     if params:
         write_params(conn, run_id, params)
@@ -78,6 +80,8 @@ def commit_batch(conn: sqlite3.Connection, run_id: str, grouped: dict[str, list[
 
 
 def arrays(columns: Columns) -> chunks.Points:
+    import numpy as np
+
     steps, values, stamps = columns
     return np.frombuffer(steps, np.int64), np.frombuffer(values, np.float64), np.frombuffer(stamps, np.float64)
 

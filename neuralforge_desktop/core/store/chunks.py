@@ -22,27 +22,33 @@ from __future__ import annotations
 
 import math
 import sqlite3
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from neuralforge_desktop.core.store.entities import LatestMetric, StoreError, nan_if_none
 
+if TYPE_CHECKING:  # numpy is imported where points are handled: listing runs never needs it
+    import numpy as np
+
+    Points = tuple[np.ndarray, np.ndarray, np.ndarray]
+
 CHUNK_POINTS = 4096
 ENCODING_COLUMNAR = 1
-_I8 = np.dtype("<i8")
-_F8 = np.dtype("<f8")
-_POINT_BYTES = _I8.itemsize + 2 * _F8.itemsize
-
-Points = tuple[np.ndarray, np.ndarray, np.ndarray]
+_I8 = "<i8"  # little-endian int64 steps, float64 values and timestamps, whatever the machine's order
+_F8 = "<f8"
+_POINT_BYTES = 8 + 2 * 8
 
 
 def encode(steps: np.ndarray, values: np.ndarray, timestamps: np.ndarray) -> bytes:
+    import numpy as np
+
     return b"".join((np.ascontiguousarray(steps, _I8).tobytes(), np.ascontiguousarray(values, _F8).tobytes(),
                      np.ascontiguousarray(timestamps, _F8).tobytes()))
 
 
 def decode(data: bytes, count: int, encoding: int = ENCODING_COLUMNAR) -> Points:
     """Read-only views into ``data`` (no copy)."""
+    import numpy as np
+
     if encoding != ENCODING_COLUMNAR:
         raise StoreError(f"metric chunk encoding {encoding} is unknown (written by a newer NeuralForge?)")
     if len(data) != count * _POINT_BYTES:
@@ -55,6 +61,8 @@ def decode(data: bytes, count: int, encoding: int = ENCODING_COLUMNAR) -> Points
 
 def as_points(steps: object, values: object, timestamps: object, now: float) -> Points:
     """Validate and convert user input to contiguous int64/float64/float64 arrays of one length."""
+    import numpy as np
+
     s = np.asarray(steps)
     if s.dtype.kind not in "iu":  # float steps would be truncated silently by a cast; refuse them
         if s.dtype.kind == "f" and s.size and np.all(np.isfinite(s)) and np.array_equal(s, np.round(s)):
@@ -75,6 +83,8 @@ def as_points(steps: object, values: object, timestamps: object, now: float) -> 
 
 def summarize(name: str, steps: np.ndarray, values: np.ndarray, stamps: np.ndarray) -> LatestMetric:
     """Latest point (largest step, last logged among equals), NaN-ignoring min/max and count of a batch."""
+    import numpy as np
+
     n = len(steps)
     top = steps.max()
     i = n - 1 - int(np.argmax(steps[::-1] == top))
@@ -104,6 +114,8 @@ def _fmax(a: float, b: float) -> float:
 
 def append(conn: sqlite3.Connection, run_id: str, name: str, points: Points) -> None:
     """Append points to one metric of one run. Must run inside a write transaction."""
+    import numpy as np
+
     steps, values, stamps = points
     if not len(steps):
         return
@@ -141,6 +153,8 @@ def append(conn: sqlite3.Connection, run_id: str, name: str, points: Points) -> 
 def read(conn: sqlite3.Connection, run_id: str, name: str,
          min_step: int | None = None, max_step: int | None = None) -> Points:
     """All points of a metric in logging order (fresh, writable arrays), optionally only steps in a range."""
+    import numpy as np
+
     sql = "SELECT data, count, encoding FROM metric_chunks WHERE run_id = ? AND name = ?"
     args: list[object] = [run_id, name]
     if min_step is not None:

@@ -14,12 +14,13 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, get_args
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from neuralforge_desktop.core.disk_full import DiskFullError
 from neuralforge_desktop.core.errors import UserError
+
+if TYPE_CHECKING:  # imported where a series is made: listing runs never needs numpy
+    import numpy as np
 
 # "queued": created by the job queue (see queue_store.py), waiting for a host; it becomes "running" when started.
 RunStatus = Literal["running", "finished", "failed", "stopped", "crashed", "paused", "queued"]
@@ -196,6 +197,8 @@ class MetricSeries:
 
     @classmethod
     def empty(cls, name: str) -> MetricSeries:
+        import numpy as np
+
         return cls(name, np.empty(0, np.int64), np.empty(0, np.float64), np.empty(0, np.float64))
 
     def last(self) -> tuple[int, float] | None:

@@ -26,8 +26,6 @@ from importlib import metadata
 from pathlib import PurePath
 from typing import Any
 
-import numpy as np
-
 # Distribution names as pip knows them; the snapshot records whichever are installed.
 KEY_PACKAGES = (
     "neuralforge-desktop", "numpy", "torch", "platformdirs", "safetensors", "sqlite-utils", "onnx", "onnxruntime",
@@ -54,6 +52,8 @@ def environment_snapshot(include_torch: bool | None = None) -> dict[str, Any]:
     already imported; ``True`` imports it; ``False`` never touches it. The torch version is always there
     (from package metadata) when torch is installed.
     """
+    import numpy as np
+
     packages = {name: v for name in KEY_PACKAGES if (v := _version(name)) is not None}
     snapshot: dict[str, Any] = {
         "python": platform.python_version(),
@@ -94,9 +94,10 @@ def _torch_details() -> dict[str, Any]:
 
 
 def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
+    np = sys.modules.get("numpy")  # not imported: no value can be a numpy one, and listing need not load it
+    if np is not None and isinstance(value, np.generic):
         return value.item()
-    if isinstance(value, np.ndarray):
+    if np is not None and isinstance(value, np.ndarray):
         return value.tolist()
     if isinstance(value, PurePath):
         return value.as_posix()

@@ -30,9 +30,7 @@ import weakref
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from neuralforge_desktop.core.store import artifacts as _artifacts
 from neuralforge_desktop.core.store import batch, chunks, processes, schema
@@ -59,6 +57,9 @@ from neuralforge_desktop.core.store.notes import NotesStoreMixin
 from neuralforge_desktop.core.store.pipelines import PipelineStoreMixin
 from neuralforge_desktop.core.store.queue_store import QueueStoreMixin
 from neuralforge_desktop.core.store.run_view import RunViewStoreMixin
+
+if TYPE_CHECKING:  # only in annotations here: listing runs never needs numpy
+    import numpy as np
 
 DEFAULT_PROJECT = _q.DEFAULT_PROJECT
 REASON_TAG = "reason"  # why a run ended as it did (set with its status; see Store.set_status)

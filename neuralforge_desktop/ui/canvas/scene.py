@@ -107,6 +107,7 @@ class GraphScene(RoomMixin, LazyBuildMixin, QGraphicsScene):
         self._index_rect = QRectF()
         self.content_changed.connect(self._fit_index_rect)
         bridge.changed.connect(self._on_changed)
+        bridge.edited.connect(self._on_changed)  # shown now; its shapes follow as a change when inferred
         bridge.replaced.connect(self.rebuild)
         self.rebuild()
 
@@ -186,7 +187,7 @@ class GraphScene(RoomMixin, LazyBuildMixin, QGraphicsScene):
     def _on_changed(self, change: DocumentChange) -> None:
         graph = self.graph
         self.level.graph = graph
-        self.level.shapes = self.document.shapes
+        self.level.shapes = self.document.shapes_so_far  # never waits: an edit's shapes may still be on their way
         touched: set[str] = set(change.changed)
         moved: set[str] = set()
         backdrops = False
@@ -323,6 +324,8 @@ class GraphScene(RoomMixin, LazyBuildMixin, QGraphicsScene):
 
     # -- lint ----------------------------------------------------------------------------------------
     def _lint_in_background(self) -> None:
+        if self.document.shapes_pending:
+            return  # linting needs the shapes: the change that brings them starts the timer again
         self.bridge.background.request(self.document.lint_job(), self._lint_arrived)
 
     def _lint_arrived(self, lint: list[Any]) -> None:

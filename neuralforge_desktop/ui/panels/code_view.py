@@ -352,7 +352,11 @@ class CodeView(QWidget):
     def showEvent(self, event: QShowEvent) -> None:  # Qt names this method
         super().showEvent(event)
         if self._stale:
-            self.refresh()
+            document = self._bridge.document
+            if document.cached(document.code_job(self._framework))[0]:
+                self.refresh()
+            else:  # generating a 10,000-node graph's code takes seconds: not on the UI thread
+                self._refresh_in_background()
 
     def _schedule(self) -> None:
         self._stale = True
