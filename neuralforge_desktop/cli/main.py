@@ -56,6 +56,7 @@ COMMANDS: tuple[tuple[str, str, str | None], ...] = (
     ("optimize", "optimize_cmd", "quantise, prune or distil a trained run into a new, linked run"),
     ("registry", "registry_cmd", "registered models: versions, stages, approvals, rollback"),
     ("gate", "gate_cmd", "check a registered version against a policy's gates (for CI)"),
+    ("card", "card_cmd", "a model version's model card: generate, edit, export (md, html, pdf), check"),
     ("pipeline", "pipeline_cmd", "run deployment pipelines (train → validate → … → serve) from a YAML file"),
     ("serve", "serve_cmd", "serve a model over HTTP on Ray Serve (canary, A/B, promote, rollback)"),
     ("audit", "audit_cmd", "verify, list and export the tamper-evident audit log"),

@@ -26,7 +26,8 @@ MB = 2**20
 
 @dataclass
 class CheckResult:
-    check: str  # "metrics.acc", "export_parity", "size", "latency", "targets.tflite", "documents.model_card"
+    check: str  # "metrics.acc", "export_parity", "size", "latency", "targets.tflite", "documents.model_card",
+    # "model_card"
     passed: bool
     detail: str
     measured: dict[str, Any] = field(default_factory=dict)
@@ -63,7 +64,9 @@ def evaluate_gates(store: Any, ref: str, policy: Policy, *, progress: Progress |
     checks = policy.checks
     results: list[CheckResult] = []
     if "documents" in checks:
-        results += _documents(store, version, checks["documents"])
+        results += documents_checks(store, version, checks)
+    if "model_card" in checks:
+        results.append(card_check(store, version, checks))
     if "size" in checks:
         results.append(_size(version, checks["size"]["max_mb"]))
     if "targets" in checks:
@@ -86,6 +89,40 @@ def evaluate_gates(store: Any, ref: str, policy: Policy, *, progress: Progress |
     return report
 
 
+CARD_CHECKS = ("model_card", "documents.model_card")
+
+
+def card_check(store: Any, version: ModelVersion, checks: dict[str, Any], check: str = "model_card") -> CheckResult:
+    """The model card's required fields are written and the card is current (not older than what it shows)."""
+    from neuralforge_desktop.core.cards import card_status
+    from neuralforge_desktop.core.cards.fields import DEFAULT_REQUIRED
+
+    required = list((checks.get("model_card") or {}).get("required", DEFAULT_REQUIRED))
+    status = card_status(store, version.ref, required)
+    measured = {"missing": status.missing, "stale": status.stale, "required": required}
+    if status.complete:
+        return CheckResult(check, True, f"model card complete ({', '.join(required)} written) and current", measured)
+    return CheckResult(check, False, "; ".join(status.problems()), measured)
+
+
+def documents_checks(store: Any, version: ModelVersion, checks: dict[str, Any]) -> list[CheckResult]:
+    """The required documents; ``model_card`` is the version's card when it has one (complete and current to
+    pass), else a document of that name attached to the version or its run."""
+    from neuralforge_desktop.core.cards import get_card
+
+    names = list(checks.get("documents") or ())
+    has_card = "model_card" in names and get_card(store, version.ref) is not None
+    results = _documents(store, version, [n for n in names if not (has_card and n == "model_card")])
+    if has_card:
+        if "model_card" in checks:  # the card's completeness is the model_card check's: not reported twice
+            found = CheckResult("documents.model_card", True, f"found the model card of {version.ref} "
+                                "(its required fields: see the model_card check)")
+        else:
+            found = card_check(store, version, checks, "documents.model_card")
+        results.insert(names.index("model_card"), found)
+    return results
+
+
 def _documents(store: Any, version: ModelVersion, names: list[str]) -> list[CheckResult]:
     have = {f.name.removeprefix("documents/").split(".")[0]: f.name for f in version.files if f.kind == "document"}
     try:
@@ -95,7 +132,9 @@ def _documents(store: Any, version: ModelVersion, names: list[str]) -> list[Chec
         pass  # the run is gone; the version's own documents still count
     return [CheckResult(f"documents.{name}", name in have,
                         f"found {have[name]}" if name in have else f"required document {name!r} is missing: "
-                        f"attach it to {version.ref}") for name in names]
+                        f"attach it to {version.ref}" + (f" or write its card (`neuralforge card {version.ref} "
+                                                         "--edit`)" if name == "model_card" else ""))
+            for name in names]
 
 
 def _size(version: ModelVersion, max_mb: float) -> CheckResult:

@@ -12,7 +12,9 @@
       size: {max_mb: 5}             # of the ONNX file, 1 MB = 2^20 bytes (as export reports count)
       latency: {max_ms: 20, runs: 50}
       targets: [tflite, coreml]     # the graph's layers must be exportable there
-      documents: [model_card]
+      documents: [model_card]       # a complete, current model card satisfies this (else an attached file)
+      model_card:                   # the card's human sections that must be written before production
+        required: [intended_use, limitations, ethical_considerations]
 
 A key that is not known (a misspelt check, a threshold named ``minimum``) is refused by name: a policy that
 silently skipped a check would pass versions it was written to stop.
@@ -27,7 +29,7 @@ from typing import Any
 
 from neuralforge_desktop.core.errors import UserError
 
-CHECKS = ("metrics", "export_parity", "size", "latency", "targets", "documents")
+CHECKS = ("metrics", "export_parity", "size", "latency", "targets", "documents", "model_card")
 _TOP_KEYS = ("name", "description", "require_approval", "checks")
 _KEYS: dict[str, dict[str, tuple[type, ...]]] = {
     "export_parity": {"max_abs_diff": (int, float), "min_top1_agreement": (int, float), "samples": (int,)},
@@ -94,6 +96,8 @@ def parse_policy(data: Any, source: str = "policy") -> Policy:
             checks[name] = _metrics(value, where)
         elif name in ("targets", "documents"):
             checks[name] = _names(value, where)
+        elif name == "model_card":
+            checks[name] = _model_card(value, where)
         else:
             checks[name] = _settings(name, value, where)
     return Policy(checks, approval, str(data.get("name") or ""), source, str(data.get("description") or ""))
@@ -135,6 +139,22 @@ def _names(value: Any, where: str) -> list[str]:
             if target not in formats():
                 raise PolicyError(f"{where}: unknown target {target!r} (known targets: {', '.join(formats())})")
     return list(value)
+
+
+def _model_card(value: Any, where: str) -> dict[str, list[str]]:
+    """``{required: [field, …]}``; empty (or ``{}``) requires the default fields."""
+    from neuralforge_desktop.core.cards.fields import DEFAULT_REQUIRED, FIELD_KEYS
+
+    if value is None:
+        value = {}
+    if not isinstance(value, dict):
+        raise PolicyError(f"{where}: expected a mapping with 'required' (fields: {', '.join(FIELD_KEYS)})")
+    _unknown(value, ("required",), f"{where}: unknown key", "keys")
+    required = _names(value["required"], f"{where}.required") if "required" in value else list(DEFAULT_REQUIRED)
+    for key in required:
+        if key not in FIELD_KEYS:
+            raise PolicyError(f"{where}.required: unknown model card field {key!r} (fields: {', '.join(FIELD_KEYS)})")
+    return {"required": required}
 
 
 def _settings(name: str, value: Any, where: str) -> dict[str, float | int]:

@@ -82,10 +82,19 @@ def production_refusals(store: Any, version: ModelVersion, policy: Policy | None
         return [f"no gate has been evaluated for {version.ref}: run `neuralforge gate {version.ref} --policy FILE` "
                 "or promote with --policy FILE"]
     else:
+        from neuralforge_desktop.core.registry.gates import CARD_CHECKS, card_check, documents_checks
+
         latest = version.gates[-1]
-        failed = [f"{c['check']}: {c['detail']}" for c in latest.checks if not c["passed"]]
-        needs_approval = bool(parse_policy({k: v for k, v in latest.policy.items() if k != "source"},
-                                           latest.policy.get("source") or "recorded policy").require_approval)
+        recorded = parse_policy({k: v for k, v in latest.policy.items() if k != "source"},
+                                latest.policy.get("source") or "recorded policy")
+        # The card may have been edited, or gone stale, since the gates ran: its checks are taken again now.
+        failed = [f"{c['check']}: {c['detail']}" for c in latest.checks
+                  if not c["passed"] and c["check"] not in CARD_CHECKS]
+        live = [c for c in documents_checks(store, version, recorded.checks) if c.check in CARD_CHECKS]
+        if "model_card" in recorded.checks:
+            live.append(card_check(store, version, recorded.checks))
+        failed += [f"{c.check}: {c.detail}" for c in live if not c.passed]
+        needs_approval = recorded.require_approval
     if needs_approval and not version.approvals:
         failed.append(f"approval: the policy requires an approval of {version.ref} "
                       f"(`neuralforge registry approve {version.ref} --comment …`)")

@@ -36,6 +36,9 @@ Migrations are never edited once released: a change is a new function appended t
 * v10: ``audit_log``: the append-only, hash-chained record of who did what (runs, datasets read, graphs saved,
   exports, registry transitions, serving) and ``audit_keys``, the public keys its entries are signed with (see
   :mod:`neuralforge_desktop.core.audit`).
+* v11: ``model_cards``: one model card per registered model version (rendered Markdown, the generated facts, the
+  human sections as JSON, who and when, and the registration time of the version it was written for), see
+  :mod:`neuralforge_desktop.core.cards`.
 """
 
 from __future__ import annotations
@@ -389,6 +392,24 @@ _V10 = (
 )
 
 
+_V11 = (
+    # Keyed by the model's name and version number rather than the version row, so that a card outlives its
+    # version row being replaced; written_for (that row's registration time) tells a card for an older row.
+    """CREATE TABLE model_cards (
+        model TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        markdown TEXT NOT NULL,
+        fields TEXT NOT NULL DEFAULT '{}',
+        facts TEXT NOT NULL DEFAULT '{}',
+        created REAL NOT NULL,
+        updated REAL NOT NULL,
+        generated REAL NOT NULL,
+        who TEXT NOT NULL,
+        written_for REAL NOT NULL,
+        PRIMARY KEY (model, version)) WITHOUT ROWID""",
+)
+
+
 def _run_all(conn: sqlite3.Connection, statements: Sequence[str]) -> None:
     # executescript() would COMMIT first and break the one-transaction guarantee; run statements one by one.
     for statement in statements:
@@ -442,6 +463,10 @@ def _v10(conn: sqlite3.Connection) -> None:
     _run_all(conn, _V10)
 
 
+def _v11(conn: sqlite3.Connection) -> None:
+    _run_all(conn, _V11)
+
+
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial schema", _v1),
     (2, "latest_metrics table; status and tag indexes", _v2),
@@ -453,6 +478,7 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (8, "monitoring: served requests, samples, feedback, drift reports, alerts", _v8),
     (9, "deployment pipelines: pipeline runs and their stages", _v9),
     (10, "audit log: hash-chained entries and their signing keys", _v10),
+    (11, "model cards", _v11),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

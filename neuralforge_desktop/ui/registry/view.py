@@ -82,6 +82,8 @@ class RegistryView(QWidget):
         self.approve_button = self._button("Approve…", self.approve, "Approve the selected version, with a comment")
         self.rollback_button = self._button("Rollback", self.rollback,
                                             "Put the previous production version back; archive the current one")
+        self.card_button = self._button("Model Card…", self.open_card,
+                                        "Write and review the selected version's model card")
         self.policy_label = QLabel()
         self.status = QLabel()
         self.status.setObjectName("registry_status")
@@ -92,7 +94,7 @@ class RegistryView(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(QLabel("Stage:"))
         for widget in (self.stage_box, self.promote_button, self.policy_button, self.gate_button,
-                       self.approve_button, self.rollback_button):
+                       self.approve_button, self.rollback_button, self.card_button):
             buttons.addWidget(widget)
         buttons.addStretch(1)
 
@@ -187,7 +189,7 @@ class RegistryView(QWidget):
 
     def _enable(self) -> None:
         idle, chosen = self.process is None, self.selected_version() is not None
-        for button in (self.promote_button, self.approve_button):
+        for button in (self.promote_button, self.approve_button, self.card_button):
             button.setEnabled(idle and chosen)
         self.gate_button.setEnabled(idle and chosen and self.policy_path is not None)
         model = self.current_model()
@@ -228,6 +230,24 @@ class RegistryView(QWidget):
             return
         self.refresh()
         self._say(done.format(result=result))
+
+    def open_card(self) -> Any:
+        """The card editor for the selected version; its required fields are the chosen policy's."""
+        from neuralforge_desktop.ui.cards.editor import open_card_editor
+
+        version = self.selected_version()
+        if version is None:
+            return None
+        required = None
+        if self.policy_path is not None:
+            try:
+                policy = registry.load_policy(self.policy_path)
+                required = (policy.checks.get("model_card") or {}).get("required")
+            except UserError as exc:
+                self._say(str(exc), ok=False)
+        self.card_editor = open_card_editor(self, self.store_path, version.ref, required)
+        self.card_editor.saved.connect(lambda ref: self._say(f"saved the model card of {ref}"))
+        return self.card_editor
 
     def promote(self) -> None:
         version, stage = self.selected_version(), self.stage_box.currentText()
