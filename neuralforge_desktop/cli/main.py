@@ -27,6 +27,7 @@ from neuralforge_desktop.cli import (
     hosts_cmd,
     import_cmd,
     layers_cmd,
+    lineage_cmd,
     monitor_cmd,
     notes_cmd,
     optimize_cmd,
@@ -132,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     report_cmd.add_parsers(sub)
     optimize_cmd.add_parsers(sub)
     registry_cmd.add_parsers(sub)
+    lineage_cmd.add_parsers(sub)
     gate_cmd.add_parsers(sub)
     pipeline_cmd.add_parsers(sub)
     serve_cmd.add_parsers(sub)
