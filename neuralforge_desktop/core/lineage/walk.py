@@ -5,6 +5,7 @@ registered from those runs or from runs derived from them (:func:`lineage_of_dat
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from neuralforge_desktop.core.errors import UserError
@@ -114,12 +115,12 @@ def _walk_run(store: Any, lineage: Lineage, run: Any) -> str:
 
 
 def _add_inputs(store: Any, lineage: Lineage, node: str, run: Any) -> None:
-    from neuralforge_desktop.core.store.entities import NotFoundError
+    from neuralforge_desktop.core.training.runner import runs_root
 
-    try:
-        artifact: str | None = str(store.artifact_path(run.id, "graph.nfg"))
-    except NotFoundError:
-        artifact = None
+    # The run folder's copy of the graph (a file named like one, that the editor can open), not the store's
+    # content-addressed blob, which must never be saved over.
+    copy = runs_root(Path(store.path)) / run.id / "graph.nfg"
+    artifact = str(copy) if copy.is_file() else None
     derived = bool(run.tags.get("parent_run")) and not run.environment.get("dataset")
     for made, relation in ((graph_node(run, artifact), "graph"),
                            (None if derived else dataset_node(run), "trained on"),
