@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QPainterPath, QPen, QPolygonF
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainterPath, QPen, QPolygonF
 from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsPathItem,
@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QGraphicsRectItem,
     QGraphicsScene,
     QGraphicsSimpleTextItem,
-    QGraphicsTextItem,
 )
 
 from neuralforge_desktop.core.lineage import Lineage, LineageNode
@@ -23,8 +22,8 @@ KIND_COLOURS = {
     "prediction": "#f2c94c", "version": "#9b8afb", "run": "#56a3f5", "graph": "#6fcf97", "dataset": "#f2994a",
     "code": "#bdbdbd",
 }
-BOX_WIDTH, BOX_HEIGHT = 210.0, 64.0
-COLUMN_GAP, ROW_GAP = 120.0, 26.0
+BOX_WIDTH, BOX_HEIGHT = 190.0, 62.0
+COLUMN_GAP, ROW_GAP = 105.0, 24.0
 NODE_ID_ROLE = 0  # QGraphicsItem.data key holding the node id
 
 
@@ -63,11 +62,20 @@ class NodeBox(QGraphicsRectItem):
         kind.setFont(small)
         kind.setBrush(QBrush(colour.darker(220)))
         kind.setPos(8, 5)
-        label = QGraphicsTextItem(self)
-        label.setTextWidth(BOX_WIDTH - 12)
-        label.setPlainText(node.label)
-        label.setDefaultTextColor(QColor("#1d1d1d"))
-        label.setPos(4, 18)
+        plain = QFont()
+        plain.setPointSizeF(8.5)
+        metrics = QFontMetricsF(plain)
+        for line_number, line in enumerate(_label_lines(node.label)):
+            text = QGraphicsSimpleTextItem(metrics.elidedText(line, Qt.TextElideMode.ElideRight, BOX_WIDTH - 16), self)
+            text.setFont(plain)
+            text.setBrush(QBrush(QColor("#1d1d1d")))
+            text.setPos(8, 20 + line_number * (metrics.height() + 1))
+
+
+def _label_lines(label: str) -> list[str]:
+    """``id (name)`` on two lines: the id, then the name; other labels as they are."""
+    head, _, rest = label.partition(" (")
+    return [head, f"({rest}"] if rest else [label]
 
 
 def _tooltip(node: LineageNode) -> str:
@@ -103,8 +111,12 @@ def _arrow(scene: QGraphicsScene, source: NodeBox, target: NodeBox, relation: st
     start = source.sceneBoundingRect()
     end = target.sceneBoundingRect()
     forward = end.left() >= start.right()
-    a = QPointF(start.right(), start.center().y()) if forward else QPointF(start.center().x(), start.bottom())
-    b = QPointF(end.left(), end.center().y()) if forward else QPointF(end.center().x(), end.top())
+    if forward:
+        a, b = QPointF(start.right(), start.center().y()), QPointF(end.left(), end.center().y())
+    elif end.top() >= start.bottom():  # the same column (a node reached twice): straight down or up
+        a, b = QPointF(start.center().x(), start.bottom()), QPointF(end.center().x(), end.top())
+    else:
+        a, b = QPointF(start.center().x(), start.top()), QPointF(end.center().x(), end.bottom())
     path = QPainterPath(a)
     bend = (b.x() - a.x()) / 2 if forward else 0.0
     path.cubicTo(QPointF(a.x() + bend, a.y()), QPointF(b.x() - bend, b.y()), b)
@@ -126,6 +138,8 @@ def _arrow(scene: QGraphicsScene, source: NodeBox, target: NodeBox, relation: st
     text.setBrush(QBrush(QColor("#404040")))
     middle = path.pointAtPercent(0.5)
     width = text.boundingRect().width()
+    if not forward:  # beside a vertical line rather than across it
+        middle = QPointF(middle.x() + width / 2 + 6, middle.y() + 8)
     backdrop = QGraphicsRectItem(QRectF(middle.x() - width / 2 - 3, middle.y() - 17, width + 6, 15))
     backdrop.setBrush(QBrush(QColor(255, 255, 255, 220)))
     backdrop.setPen(QPen(Qt.PenStyle.NoPen))

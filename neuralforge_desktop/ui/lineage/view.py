@@ -96,6 +96,7 @@ class LineageView(QWidget):
         split.addWidget(self.details)
         split.setStretchFactor(0, 4)
         split.setStretchFactor(1, 1)
+        split.setSizes([1000, 260])  # the drawing first: the details pane's text would otherwise claim the width
         layout = QVBoxLayout(self)
         layout.addLayout(row)
         layout.addWidget(self.message)
@@ -156,8 +157,21 @@ class LineageView(QWidget):
     def _show_selected(self) -> None:
         selected = [i for i in self.canvas.scene().selectedItems() if isinstance(i, NodeBox)]
         if selected:
-            node = selected[0].node
-            self.details.setPlainText(json.dumps(node.to_json(), indent=2, default=str))
+            self.details.setPlainText(describe(selected[0].node))
+
+
+def describe(node: LineageNode) -> str:
+    """A node's details as the pane shows them: one line per fact, nested facts indented."""
+    lines = [f"{node.kind}: {node.label}", ""]
+    for key, value in node.details.items():
+        if isinstance(value, dict):
+            if value:
+                lines.append(f"{key}:")
+                lines.extend(f"  {k}: {json.dumps(v, default=str) if isinstance(v, dict | list) else v}"
+                             for k, v in value.items())
+        elif value not in (None, ""):
+            lines.append(f"{key}: {value}")
+    return "\n".join(lines)
 
 
 def open_lineage_view(window: Any, ref: str | None = None) -> LineageView:
