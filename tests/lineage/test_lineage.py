@@ -101,3 +101,21 @@ def test_the_text_tree_indents_each_step_back(served):
 
 def _edges(lineage) -> set[tuple[str, str, str]]:
     return {(e.source, e.target, e.relation) for e in lineage.edges}
+
+
+def test_a_dataset_name_read_with_two_contents_gathers_both_under_one_root(tmp_path):
+    with Store(tmp_path / "store.db") as store:
+        small = store.create_run("e", params={"dataset": "mnist-10k"},
+                                 environment={"dataset": {"name": "mnist-10k", "fingerprint": "a" * 64}})
+        large = store.create_run("e", params={"dataset": "mnist-10k"},
+                                 environment={"dataset": {"name": "mnist-10k", "fingerprint": "b" * 64}})
+        older = store.create_run("e", params={"dataset": "mnist-10k"}, environment={})  # before fingerprints
+        lineage = lineage_of_dataset(store, "mnist-10k")
+        only_b = lineage_of_dataset(store, "b" * 64)
+    assert lineage.root == "dataset:every:mnist-10k"
+    assert {(e.target, e.relation) for e in lineage.children(lineage.root)} == {
+        ("dataset:" + "a" * 64, "content"), ("dataset:" + "b" * 64, "content"), ("dataset:name:mnist-10k", "content")}
+    assert {n.key for n in lineage.of_kind("run")} == {small.id, large.id, older.id}
+    text = lineage.render_text()
+    assert all(run.id in text for run in (small, large, older))
+    assert {n.key for n in only_b.of_kind("run")} == {large.id}

@@ -92,6 +92,10 @@ class Lineage:
 
         if self.root:
             visit(self.root, "", 0)
+        targets = {e.target for e in self.edges}
+        for node_id in self.nodes:  # anything the root does not reach (should not happen) is still shown
+            if node_id not in seen and node_id not in targets:
+                visit(node_id, "", 0)
         return "\n".join(lines)
 
 

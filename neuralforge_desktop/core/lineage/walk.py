@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from neuralforge_desktop.core.errors import UserError
-from neuralforge_desktop.core.lineage.graph import Lineage
+from neuralforge_desktop.core.lineage.graph import Lineage, LineageNode
 from neuralforge_desktop.core.lineage.nodes import (
     code_node,
     dataset_node,
@@ -141,10 +141,12 @@ def lineage_of_dataset(store: Any, name_or_fingerprint: str) -> Lineage:
         raise UserError(f"--dataset {wanted!r}: no run in {store.path} trained on a dataset of that name or "
                         f"fingerprint; datasets the runs used: {', '.join(seen) or 'none'}")
     lineage = Lineage(direction="forward")
-    first = trained[-1]  # oldest run's dataset names the root (runs are listed newest first)
-    root = dataset_node(first)
-    assert root is not None  # _reads matched it by its dataset
-    lineage.add(root)
+    found = {made.id: made for r in trained if (made := dataset_node(r)) is not None}
+    if len(found) > 1:  # a name read with different contents (another subset, a changed file): one root above them
+        lineage.add(LineageNode("dataset", f"every:{wanted}", f"{wanted} ({len(found)} fingerprints)",
+                                {"name": wanted}))
+        for node in found.values():
+            lineage.link(lineage.root, lineage.add(node), "content")
     children: dict[str, list[Any]] = {}
     for record in runs.values():
         parent = record.tags.get("parent_run")
