@@ -62,6 +62,10 @@ def test_double_clicking_nodes_opens_the_run_the_version_and_the_graph(qtbot: An
 
     view.activate("version:digits@2")
     assert window.registry_view.selected_version().ref == "digits@2"
+    window.registry_view.lineage_button.click()  # and back: the selected version's lineage in a new view
+    from_registry = window.lineage_view
+    assert from_registry is not view and from_registry.lineage.root == "version:digits@2"
+    from_registry.close()
     window.registry_view.close()
 
     graph = next(n for n in view.lineage.of_kind("graph") if n.key == window_graph_key(view, served["run"]))
