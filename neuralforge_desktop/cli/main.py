@@ -60,6 +60,7 @@ COMMANDS: tuple[tuple[str, str, str | None], ...] = (
     ("pipeline", "pipeline_cmd", "run deployment pipelines (train → validate → … → serve) from a YAML file"),
     ("serve", "serve_cmd", "serve a model over HTTP on Ray Serve (canary, A/B, promote, rollback)"),
     ("audit", "audit_cmd", "verify, list and export the tamper-evident audit log"),
+    ("lineage", "lineage_cmd", "where a prediction, model version or run came from; what used a dataset"),
 )
 
 DESCRIPTION = """\

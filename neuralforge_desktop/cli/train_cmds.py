@@ -176,7 +176,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.gpus:
         _check_gpus(args.gpus, host)
     init = _init_file(args.init)
-    run_id, folder = prepare_run(graph, config, store, args.experiment, args.name, tags=lineage_tags(args, store))
+    source = None if args.graph.startswith("zoo:") else args.graph  # a zoo model has no file of the user's
+    run_id, folder = prepare_run(graph, config, store, args.experiment, args.name, tags=lineage_tags(args, store),
+                                 source=source)
     if init is not None:  # a copy in the run folder: the run keeps what it started from, remote hosts get it too
         import shutil
 

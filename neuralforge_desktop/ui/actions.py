@@ -218,6 +218,8 @@ class WindowActions:
         m.addSeparator()
         self.add(m, "view.registry", "Model &Registry…", self._open_registry,
                  tip="Registered models: versions, stages, approvals, gates, promotion and rollback")
+        self.add(m, "view.lineage", "&Lineage…", w.show_lineage,
+                 tip="Where a served prediction, model version or run came from; what used a dataset")
         panels = m.addMenu("&Panels")
         for index, dock in enumerate(w.docks.all()):
             toggle = dock.toggleViewAction()

@@ -553,6 +553,12 @@ class MainWindow(QMainWindow):
         self.monitoring_view = open_monitoring_view(self)
         return self.monitoring_view
 
+    def show_lineage(self, ref: str | None = None) -> QWidget:
+        """View ▸ Lineage…: a prediction, version, run or dataset's lineage as a graph, in its own window."""
+        from neuralforge_desktop.ui.lineage import open_lineage_view
+
+        return open_lineage_view(self, ref)
+
     def show_pipelines(self) -> QWidget:
         """Train ▸ Pipelines…: deployment pipeline runs as a live stage diagram; a pipeline runs in its own process."""
         from neuralforge_desktop.ui.pipeline import open_pipeline_view

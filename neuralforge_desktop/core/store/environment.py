@@ -137,3 +137,36 @@ def reproducibility_checksum(graph_json: Mapping[str, Any] | str, config: Mappin
         "environment": {key: environment.get(key) for key in CHECKSUM_ENVIRONMENT_KEYS},
     }
     return hashlib.sha256(canonical_json(document).encode("utf-8")).hexdigest()
+
+
+_GIT_TIMEOUT_S = 2.0  # a hung git (a network filesystem, a lock) must not hold up starting a run
+
+
+def _git(folder: PurePath, *args: str) -> str | None:
+    import subprocess
+
+    try:
+        done = subprocess.run(["git", "-C", str(folder), *args], capture_output=True, text=True,
+                              timeout=_GIT_TIMEOUT_S, check=False)
+    except (OSError, subprocess.SubprocessError):  # no git installed, or it timed out
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def source_snapshot(graph_file: str | os.PathLike[str]) -> dict[str, Any]:
+    """Where a run's graph came from: the file, the NeuralForge version that trained it and, when the file lives
+    in a git repository, the commit checked out there (and whether the working tree had uncommitted changes).
+
+    Two short ``git`` calls guarded by a timeout; without git, or outside a repository, the git keys are
+    absent rather than guessed."""
+    path = os.path.abspath(os.fspath(graph_file))
+    snapshot: dict[str, Any] = {"file": path, "neuralforge": _version("neuralforge-desktop")}
+    folder = PurePath(os.path.dirname(path))
+    commit = _git(folder, "rev-parse", "HEAD")
+    if commit:
+        snapshot["git_commit"] = commit
+        snapshot["git_root"] = _git(folder, "rev-parse", "--show-toplevel")
+        status = _git(folder, "status", "--porcelain", "--untracked-files=no")
+        if status is not None:
+            snapshot["git_dirty"] = bool(status)
+    return snapshot

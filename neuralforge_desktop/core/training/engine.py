@@ -392,6 +392,12 @@ class Trainer:
         from neuralforge_desktop.core.store.environment import environment_snapshot, reproducibility_checksum
 
         env = environment_snapshot()
+        # Kept beside where it ran: where the graph came from (recorded when the run was made) and the data it
+        # read, by name and content fingerprint, which is what lineage follows from a model back to its data.
+        made_with = store.get_run(self.run_id).environment.get("source")
+        if made_with is not None:
+            env["source"] = made_with
+        env["dataset"] = {"name": bundle.name, "fingerprint": bundle.fingerprint}
         checksum = reproducibility_checksum(graph_to_dict(self.graph), self.config.to_json(), bundle.fingerprint,
                                             self.config.seed, env)
         store.update_run(self.run_id, checksum=checksum, environment=env)

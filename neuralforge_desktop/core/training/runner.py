@@ -25,8 +25,12 @@ def runs_root(store_path: Path) -> Path:
 
 
 def prepare_run(graph: Graph, config: TrainConfig, store: Any, experiment: str = "default",
-                name: str | None = None, tags: dict[str, Any] | None = None) -> tuple[str, Path]:
-    """Create the run in the store and its folder (graph, config) for a worker; returns (run id, folder)."""
+                name: str | None = None, tags: dict[str, Any] | None = None,
+                source: str | os.PathLike[str] | None = None) -> tuple[str, Path]:
+    """Create the run in the store and its folder (graph, config) for a worker; returns (run id, folder).
+
+    ``source``: the graph file the user trained from; its path, the NeuralForge version and the git commit of
+    the folder it lives in (when that is a repository) are kept in the run's environment as ``source``."""
     from neuralforge_desktop.core.ir.serialize import dumps, graph_to_dict
 
     config.validate()
@@ -39,8 +43,13 @@ def prepare_run(graph: Graph, config: TrainConfig, store: Any, experiment: str =
     params = {k: v for k, v in config.to_json().items() if v is not None and v != {} and v != []}
     # Layer-wise learning rates are part of how the run trained: comparable and filterable like lr itself.
     params.update({f"lr_mult/{path}": mult for path, mult in lr_mults(graph).items()})
+    environment: dict[str, Any] = {}
+    if source is not None:
+        from neuralforge_desktop.core.store.environment import source_snapshot
+
+        environment["source"] = source_snapshot(source)
     run = store.create_run(experiment, name, params=params, tags={"graph": graph.name, **(tags or {})},
-                           graph_sha256=sha, environment={})
+                           graph_sha256=sha, environment=environment)
     folder = runs_root(Path(store.path)) / run.id
     folder.mkdir(parents=True, exist_ok=True)
     write_text_atomic(folder / "graph.nfg", text)

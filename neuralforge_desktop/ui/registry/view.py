@@ -84,6 +84,8 @@ class RegistryView(QWidget):
                                             "Put the previous production version back; archive the current one")
         self.card_button = self._button("Model Card…", self.open_card,
                                         "Write and review the selected version's model card")
+        self.lineage_button = self._button("Lineage…", self.show_lineage,
+                                           "Where the selected version came from: runs, graph, data and code")
         self.policy_label = QLabel()
         self.status = QLabel()
         self.status.setObjectName("registry_status")
@@ -94,7 +96,7 @@ class RegistryView(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(QLabel("Stage:"))
         for widget in (self.stage_box, self.promote_button, self.policy_button, self.gate_button,
-                       self.approve_button, self.rollback_button, self.card_button):
+                       self.approve_button, self.rollback_button, self.card_button, self.lineage_button):
             buttons.addWidget(widget)
         buttons.addStretch(1)
 
@@ -189,6 +191,7 @@ class RegistryView(QWidget):
 
     def _enable(self) -> None:
         idle, chosen = self.process is None, self.selected_version() is not None
+        self.lineage_button.setEnabled(chosen)
         for button in (self.promote_button, self.approve_button, self.card_button):
             button.setEnabled(idle and chosen)
         self.gate_button.setEnabled(idle and chosen and self.policy_path is not None)
@@ -316,6 +319,23 @@ class RegistryView(QWidget):
             self._say(f"{ref} is now in production")
         else:
             self._say(err.removeprefix("neuralforge: ") or f"the command ended with status {code}", ok=False)
+
+    def show_lineage(self) -> QWidget | None:
+        """The selected version's lineage, in the main window's Lineage view (or a view of its own)."""
+        from neuralforge_desktop.ui.lineage import LineageView, open_lineage_view
+
+        version = self.selected_version()
+        if version is None:
+            return None
+        window = self.parent()
+        if window is not None and hasattr(window, "files"):
+            return open_lineage_view(window, version.ref)
+        view = LineageView(self.store_path, self)
+        view.setWindowFlag(Qt.WindowType.Window)
+        view.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        view.show()
+        view.show_ref(version.ref)
+        return view
 
     def closeEvent(self, event: QCloseEvent) -> None:  # Qt names this method
         if self.process is not None:

@@ -267,7 +267,8 @@ class TrainPanel(QWidget):
         try:
             run_id, folder = prepare_run(document.graph, config, self.store(),
                                          self.experiment.text().strip() or "default",
-                                         self.run_name.text().strip() or None, tags=tags)
+                                         self.run_name.text().strip() or None, tags=tags,
+                                         source=document.path)
         except (OSError, ValueError, StoreError) as exc:  # tell the user; the panel stays usable
             self._show_message(f"Could not create the run: {exc}")
             return False
