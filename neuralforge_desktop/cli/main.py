@@ -22,6 +22,7 @@ from neuralforge_desktop.cli import (
     diagnose_cmd,
     diagram_cmd,
     export_cmd,
+    fairness_cmd,
     fix_cmd,
     gate_cmd,
     hosts_cmd,
@@ -135,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     gate_cmd.add_parsers(sub)
     pipeline_cmd.add_parsers(sub)
     serve_cmd.add_parsers(sub)
+    fairness_cmd.add_parsers(sub)
     _add_debug_everywhere(parser)
     return parser
 

@@ -11,7 +11,6 @@ from typing import Any
 import numpy as np
 
 from neuralforge_desktop.core.errors import UserError
-
 from neuralforge_desktop.core.fairness.example import DEFAULT_BIAS
 
 EXAMPLES = {"example:credit": DEFAULT_BIAS, "example:credit-unbiased": 0.0}
@@ -36,7 +35,8 @@ def read_frame(spec: str | Path) -> tuple[Any, str]:
     if text in EXAMPLES:
         from neuralforge_desktop.core.fairness.example import EVAL_ROWS, EVAL_SEED, generate_credit
 
-        return generate_credit(EVAL_ROWS, EVAL_SEED, bias=EXAMPLES[text]), f"{text} ({EVAL_ROWS} rows, seed {EVAL_SEED})"
+        frame = generate_credit(EVAL_ROWS, EVAL_SEED, bias=EXAMPLES[text])
+        return frame, f"{text} ({EVAL_ROWS} rows, seed {EVAL_SEED})"
     path = Path(text).expanduser()
     if not path.is_file():
         raise UserError(f"--data {text}: no such file (give a .csv/.tsv/.parquet table or one of "

@@ -54,7 +54,7 @@ def evaluate_fairness(store: Any, ref: str, data: str | Path, sensitive: list[st
                                  label=label or model.target, class_names=model.class_names)
     scores = model.probabilities(evaluation.x)[:, 1]
     pred = (scores >= THRESHOLD).astype(np.int64)
-    settings = {"resamples": resamples, "confidence": confidence, "seed": seed}
+    settings: dict[str, Any] = {"resamples": resamples, "confidence": confidence, "seed": seed}
     report: dict[str, Any] = {
         "model": ref, "run_id": model.run_id, "model_description": model.description, "data": evaluation.source,
         "rows": int(len(evaluation.y)), "label": evaluation.label, "positive": evaluation.positive,

@@ -18,7 +18,12 @@ CALIBRATION_BINS = 10
 
 
 def _metric_functions() -> dict[str, Any]:
-    from fairlearn.metrics import count, false_positive_rate, selection_rate, true_positive_rate
+    from fairlearn.metrics import (  # type: ignore[import-untyped]
+        count,
+        false_positive_rate,
+        selection_rate,
+        true_positive_rate,
+    )
     from sklearn.metrics import accuracy_score
 
     return {"accuracy": accuracy_score, "selection_rate": selection_rate, "tpr": true_positive_rate,

@@ -17,7 +17,7 @@ CONSTRAINTS = ("demographic_parity", "equalized_odds")
 def _given_scores() -> Any:
     from sklearn.base import BaseEstimator, ClassifierMixin
 
-    class GivenScores(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
+    class GivenScores(ClassifierMixin, BaseEstimator):
         """The model's positive-class probability, passed in as the only column: lets ThresholdOptimizer
         post-process a model it cannot call itself."""
 
@@ -49,7 +49,7 @@ def split_halves(y: np.ndarray, groups: np.ndarray, seed: int) -> tuple[np.ndarr
 def threshold_optimizer(constraint: str, scores: np.ndarray, y: np.ndarray, groups: np.ndarray,
                         fit_rows: np.ndarray, seed: int) -> Any:
     """Fit the optimiser on ``fit_rows``; returns a function (scores, groups) → mitigated 0/1 decisions."""
-    from fairlearn.postprocessing import ThresholdOptimizer
+    from fairlearn.postprocessing import ThresholdOptimizer  # type: ignore[import-untyped]
 
     if constraint not in CONSTRAINTS:
         raise UserError(f"--mitigate must be one of {', '.join(CONSTRAINTS)}, got {constraint!r}")

@@ -65,7 +65,7 @@ def read_attribute(report: dict[str, Any], confidence: float) -> list[str]:
         lines.append(f"The model selects every {column} group at about the same rate ({_pct(ls)}–{_pct(hs)}; "
                      f"demographic parity difference {dp['value']:.2f}, {_ci(dp['ci'], confidence)}).")
     odds = d["equalized_odds_difference"]
-    lines.append(f"Error rates differ by up to {odds['value']:.2f} between the {column} groups (equalised odds "
+    lines.append(f"Error rates differ by up to {odds['value']:.2f} across the groups of {column} (equalised odds "
                  f"difference: the larger gap in true- or false-positive rate; {_ci(odds['ci'], confidence)}).")
     worst = max(rows, key=lambda r: r.get("calibration", {}).get("ece", 0.0))
     if "calibration" in worst:
