@@ -45,3 +45,15 @@ def test_a_missing_column_is_shown_in_the_status_line(qtbot: Any, biased) -> Non
     view.evaluate(resamples=100)
     qtbot.waitUntil(lambda: "Could not evaluate" in view.status.text(), timeout=60_000)
     assert "'religion' not found" in view.status.text() and "age_band" in view.status.text()
+
+
+def test_the_main_window_opens_it_from_the_view_menu(qtbot: Any, biased, tmp_path) -> None:
+    from neuralforge_desktop.ui.main_window import MainWindow
+
+    window = MainWindow(store_path=biased["store"], recovery_dir=tmp_path / "recovery")
+    qtbot.addWidget(window)
+    window.commands.by_name["view.fairness"].trigger()
+    view = window.fairness_view
+    assert isinstance(view, FairnessView) and view.isVisible() and view.store_path == biased["store"]
+    assert view.model.findText(biased["run"]) >= 0
+    view.close()
