@@ -126,3 +126,25 @@ def test_the_report_is_kept_as_the_runs_fairness_artifact(biased) -> None:
         assert json.loads(store.artifact_path(biased["run"], "fairness.json").read_text()) == saved
     assert saved is not None and saved["flagged"] == report["flagged"]
     assert [a["column"] for a in saved["attributes"]] == ["group", "age_band"]
+
+
+def test_a_label_with_more_than_two_values_is_refused(biased, tmp_path) -> None:
+    import pandas as pd
+
+    frame = pd.read_csv(biased["eval_csv"])
+    frame.loc[:4, "approved"] = 2
+    path = tmp_path / "three.csv"
+    frame.to_csv(path, index=False)
+    with Store(biased["store"]) as store, pytest.raises(UserError, match="'approved' must hold 0 and 1"):
+        evaluate_fairness(store, biased["run"], path, ["group"], resamples=RESAMPLES)
+
+
+def test_a_model_not_trained_on_a_table_is_refused(tmp_path) -> None:
+    from neuralforge_desktop.core import zoo
+    from neuralforge_desktop.core.training.config import TrainConfig
+    from neuralforge_desktop.core.training.runner import prepare_run
+
+    with Store(tmp_path / "store.db") as store:
+        run_id, _ = prepare_run(zoo.build("mnist-cnn"), TrainConfig(dataset="mnist-10k", epochs=1), store)
+        with pytest.raises(UserError, match="not on a table"):
+            evaluate_fairness(store, run_id, "example:credit", ["group"], resamples=RESAMPLES)

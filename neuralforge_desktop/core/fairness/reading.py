@@ -62,7 +62,7 @@ def read_attribute(report: dict[str, Any], confidence: float) -> list[str]:
                      f"{dp['value']:.2f}, {_ci(dp['ci'], confidence)}; ratio {ratio['value']:.2f}, "
                      f"{_ci(ratio['ci'], confidence)}).")
     else:
-        lines.append(f"The model selects every {column} group at about the same rate ({_pct(ls)}–{_pct(hs)}; "
+        lines.append(f"The model selects every group of {column} at about the same rate ({_pct(ls)}–{_pct(hs)}; "
                      f"demographic parity difference {dp['value']:.2f}, {_ci(dp['ci'], confidence)}).")
     odds = d["equalized_odds_difference"]
     lines.append(f"Error rates differ by up to {odds['value']:.2f} across the groups of {column} (equalised odds "
