@@ -21,7 +21,7 @@ Training a model on it yourself::
     neuralforge fairness --example DIR          # writes DIR/credit-train.csv, credit-eval.csv, credit-mlp.nfg,
                                                 # trains a run and evaluates it
     neuralforge train DIR/credit-mlp.nfg --dataset DIR/credit-train.csv -o target=approved \\
-        -o features=income,debt_ratio,years_employed,late_payments,neighbourhood_score --epochs 8
+        -o 'features=["income","debt_ratio","years_employed","late_payments","neighbourhood_score"]' --epochs 8
     neuralforge fairness RUN --data DIR/credit-eval.csv --sensitive group --label approved
 """
 

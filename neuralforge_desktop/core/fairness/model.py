@@ -102,9 +102,14 @@ def _training_table(config: dict[str, Any], run_id: str
 
     cfg = TrainConfig.from_json(config)
     path = Path(cfg.dataset).expanduser()
-    if path.suffix.lower() not in TABLE_SUFFIXES or not path.is_file():
-        raise UserError(f"run {run_id} trained on {cfg.dataset!r}, not on a table (.csv/.tsv/.parquet) that is "
-                        "still there, so the columns its model reads are unknown; fairness evaluation needs a "
+    if path.suffix.lower() in TABLE_SUFFIXES and not path.is_file():
+        where = (f"a path relative to the folder training started in, not found from {Path.cwd()}: run this from "
+                 "that folder" if not path.is_absolute() else "which is no longer there")
+        raise UserError(f"run {run_id} trained on the table {cfg.dataset!r}, {where}; the table tells which "
+                        "columns the model reads and how training normalised them")
+    if path.suffix.lower() not in TABLE_SUFFIXES:
+        raise UserError(f"run {run_id} trained on {cfg.dataset!r}, not on a table (.csv/.tsv/.parquet), so the "
+                        "columns its model reads are unknown; fairness evaluation needs a "
                         "model trained on a table")
     options = dict(cfg.dataset_options)
     raw = load_table(path, options)  # the loader's own choice of features, exactly as training made it
