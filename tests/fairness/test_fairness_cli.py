@@ -59,3 +59,17 @@ def test_a_registry_version_is_evaluated_through_its_onnx_file(biased, capsys) -
 def test_incomplete_arguments_say_what_is_needed(argv, capsys, tmp_path) -> None:
     assert main([*argv, "--store", str(tmp_path / "s.db")]) != 0
     assert "give RUN|NAME@V, --data FILE and --sensitive COL" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_the_bundled_example_trains_evaluates_and_flags_the_planted_disparity(tmp_path, capsys) -> None:
+    assert main(["fairness", "--example", str(tmp_path / "example"), "--json", "--resamples", "100",
+                 "--store", str(tmp_path / "store.db")]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert {p.name for p in (tmp_path / "example").iterdir()} >= {"credit-train.csv", "credit-eval.csv",
+                                                                   "credit-mlp.nfg"}
+    assert [a["column"] for a in report["attributes"]] == ["group", "age_band"]
+    assert "group: demographic_parity_ratio" in report["flagged"]
+    assert report["mitigation"]["constraint"] == "demographic_parity"
+    with Store(tmp_path / "store.db") as store:
+        assert store.get_artifact(report["run_id"], "fairness.json").size > 0
