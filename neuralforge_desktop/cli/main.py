@@ -61,6 +61,7 @@ COMMANDS: tuple[tuple[str, str, str | None], ...] = (
     ("serve", "serve_cmd", "serve a model over HTTP on Ray Serve (canary, A/B, promote, rollback)"),
     ("audit", "audit_cmd", "verify, list and export the tamper-evident audit log"),
     ("lineage", "lineage_cmd", "where a prediction, model version or run came from; what used a dataset"),
+    ("fairness", "fairness_cmd", "fairness of a classifier across groups (fairlearn)"),
 )
 
 DESCRIPTION = """\

@@ -207,6 +207,9 @@ class WindowActions:
                      "(off above 200 nodes)")
         self.add(m, "view.monitoring", "Model M&onitoring…", w.show_monitoring,
                  tip="Served models: latency, throughput, traffic per version, input drift and alerts")
+        self.add(m, "view.fairness", "&Fairness…", w.show_fairness,
+                 tip="Per-group accuracy, selection rate, TPR/FPR, disparities and calibration of a model, "
+                     "with mitigation")
         m.addSeparator()
         themes = m.addMenu("&Theme")
         group = QActionGroup(self.window)

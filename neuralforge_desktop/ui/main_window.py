@@ -559,6 +559,13 @@ class MainWindow(QMainWindow):
 
         return open_lineage_view(self, ref)
 
+    def show_fairness(self) -> QWidget:
+        """View ▸ Fairness…: how a model of this window's store treats the groups of a sensitive column."""
+        from neuralforge_desktop.ui.fairness import open_fairness_view
+
+        self.fairness_view = open_fairness_view(self)
+        return self.fairness_view
+
     def show_pipelines(self) -> QWidget:
         """Train ▸ Pipelines…: deployment pipeline runs as a live stage diagram; a pipeline runs in its own process."""
         from neuralforge_desktop.ui.pipeline import open_pipeline_view
