@@ -176,5 +176,6 @@ def _staleness(store: Any, version: Any, card: ModelCard) -> str:
 
 
 def _audit(store: Any, kind: str, subject: str, details: dict[str, Any] | None = None) -> None:
-    # audit: kind "card.edited"
-    return None
+    from neuralforge_desktop.core.audit import record_event
+
+    record_event(store, kind, subject, details)

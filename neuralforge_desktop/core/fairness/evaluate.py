@@ -22,8 +22,9 @@ THRESHOLD = 0.5
 
 
 def _audit(store: Any, kind: str, subject: str, details: dict[str, Any] | None = None) -> None:
-    # audit: kind "fairness.evaluated"
-    pass
+    from neuralforge_desktop.core.audit import record_event
+
+    record_event(store, kind, subject, details)
 
 
 def column_figures(data: EvaluationData, scores: np.ndarray, pred: np.ndarray, *, resamples: int,
