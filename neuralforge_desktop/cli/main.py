@@ -21,6 +21,7 @@ from neuralforge_desktop.cli import (
     demo_cmd,
     diagnose_cmd,
     diagram_cmd,
+    explain_cmd,
     export_cmd,
     fix_cmd,
     gate_cmd,
@@ -135,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     gate_cmd.add_parsers(sub)
     pipeline_cmd.add_parsers(sub)
     serve_cmd.add_parsers(sub)
+    explain_cmd.add_parsers(sub)
     _add_debug_everywhere(parser)
     return parser
 
