@@ -37,3 +37,18 @@ def test_a_store_without_runs_says_so(qtbot: Any, tmp_path) -> None:
     view = ExplainView(tmp_path / "empty.db")
     qtbot.addWidget(view)
     assert "no finished runs" in view.status.text() and view.examples.count() == 0
+
+
+def test_view_menu_opens_the_explain_view(qtbot: Any, tmp_path, monkeypatch) -> None:
+    from PySide6.QtCore import QSettings
+
+    from neuralforge_desktop.ui.main_window import MainWindow
+    from neuralforge_desktop.ui.settings import Settings
+
+    settings = Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    window = MainWindow(settings, recovery_dir=tmp_path / "recovery", store_path=tmp_path / "store.db")
+    qtbot.addWidget(window)
+    monkeypatch.setattr(window.files, "ask_save_changes", lambda: "discard")
+    window.commands.by_name["view.explain"].trigger()
+    assert window.explain_view.isVisible() and window.explain_view.store_path == tmp_path / "store.db"
+    window.explain_view.close()
