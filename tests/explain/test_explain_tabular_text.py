@@ -70,3 +70,16 @@ def test_attention_rows_sum_to_one(text_subject, tmp_path):
 def test_image_methods_are_refused_on_a_transformer(text_subject, tmp_path):
     with pytest.raises(UserError, match="methods that fit it: attention"):
         explain_subject(text_subject, "ig", sample=0, output=tmp_path)
+
+
+def test_a_causal_language_model_attends_only_backwards(tmp_path):
+    from training_graphs import CORPUS, small_gpt, train_language_model
+
+    _, _, store, run_id, _ = train_language_model(small_gpt(), tmp_path)
+    with store:
+        found = explain(store, run_id, "attention", sample=0, output=tmp_path / "out")
+    maps = found.values[0, 0]  # heads × T × T of the one layer
+    np.testing.assert_allclose(maps.sum(axis=-1), 1.0, atol=1e-5)
+    assert np.all(np.triu(maps, k=1) < 1e-6)  # no position looks ahead
+    assert "".join(found.figures["tokens"]) in CORPUS  # the tokens shown as the text they stand for
+    assert 0.0 < found.prediction["probability"] <= 1.0 and isinstance(found.prediction["name"], str)

@@ -43,13 +43,17 @@ def attention_maps(subject: Subject, inputs: list[Any]) -> tuple[Any, Any]:
 
 
 def real_tokens(subject: Subject, inputs: list[Any]) -> Any:
-    """Which positions of the (single) example are real tokens: the attention mask's 1s, else nonzero ids."""
+    """Which positions of the (single) example are real tokens: the attention mask's 1s; else, with a word
+    vocabulary that pads with id 0, the nonzero ids; else all (a language model's sequences are full)."""
     import numpy as np
 
     names = list(getattr(subject.model, "input_names", []))
     if "attention_mask" in names:
         return np.asarray(inputs[names.index("attention_mask")][0]) != 0
-    return np.asarray(inputs[0][0]) != 0
+    ids = np.asarray(inputs[0][0])
+    if subject.vocab and subject.vocab[0] == "<pad>":
+        return ids != 0
+    return np.ones(ids.shape, dtype=bool)
 
 
 def token_words(subject: Subject, ids: Any) -> list[str]:

@@ -87,14 +87,19 @@ def explain_attention(subject: Subject, index: int, out: Path) -> Explanation:
 
     inputs = subject.example(index)
     maps, logits = attention_maps.attention_maps(subject, inputs)
-    probs = np.exp(logits[0] - logits[0].max())
-    found = prediction(subject, index, probs / probs.sum())
     real = attention_maps.real_tokens(subject, inputs)
     words = attention_maps.token_words(subject, np.asarray(inputs[0][0])[real])
+    scores = logits[0]
+    if scores.ndim == 2:  # a language model scores every position: its guess after the last real token
+        scores = scores[int(np.flatnonzero(real)[-1])]
+    probs = np.exp(scores - scores.max())
+    found = prediction(subject, index, probs / probs.sum())
+    if logits.ndim == 3:
+        found["name"] = attention_maps.token_words(subject, [found["class"]])[0]
     grids = maps[:, 0].mean(axis=1)[:, real][:, :, real]  # heads averaged, real tokens only
     figures = {"layers": int(maps.shape[0]), "heads": int(maps.shape[2]), "tokens": words,
-               "last_layer_attention_received": {w: round(float(v), 4) for w, v in
-                                                 zip(words, grids[-1].mean(axis=0), strict=True)}}
+               "last_layer_attention_received": [[w, round(float(v), 4)] for w, v in
+                                                 zip(words, grids[-1].mean(axis=0), strict=True)]}
     path = render.attention(words, grids, title=f"attention ({caption(found)})",
                             path=out / f"attention-sample{index}.png")
     return Explanation(subject.run_id, "attention", subject.kind, index, 1, found, figures, [str(path)], maps)

@@ -81,6 +81,18 @@ def _feature_names(bundle: Any) -> list[str] | None:
     return [f"feature {i}" for i in range(width)] if width else None
 
 
+def _vocabulary(bundle: Any) -> list[str] | None:
+    """Each token id's text: the word vocabulary, else each id decoded by the run's tokenizer (BPE, bytes)."""
+    if bundle.vocab:
+        return list(bundle.vocab)
+    if not bundle.tokenizer:
+        return None
+    from neuralforge_desktop.core.training.datasets.tokenizer import load_tokenizer
+
+    tokenizer = load_tokenizer(bundle.tokenizer)
+    return [tokenizer.decode([i]) for i in range(tokenizer.vocab_size)]
+
+
 def load_subject(store: Any, run_id: str) -> Subject:
     """The run's model and its validation split (its test split when it has no validation split)."""
     import numpy as np
@@ -105,5 +117,5 @@ def load_subject(store: Any, run_id: str) -> Subject:
     if kind == TABULAR:
         background = np.asarray(bundle.train.x if fields[0] == bundle.input_name else bundle.train.extra[fields[0]])
     return Subject(parent.run.id, model, inputs, labels, kind, bundle.class_names,
-                   _feature_names(bundle) if kind == TABULAR else None, bundle.vocab, background,
+                   _feature_names(bundle) if kind == TABULAR else None, _vocabulary(bundle), background,
                    f"{len(split)} {which} examples of {bundle.name}")
