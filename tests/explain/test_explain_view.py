@@ -33,6 +33,18 @@ def test_picking_an_example_shows_its_overlay(qtbot: Any, mnist_run) -> None:
     assert view.worked_in and threading.get_ident() not in view.worked_in  # loaded and explained off the UI thread
 
 
+def test_a_tabular_run_lists_rows_and_shows_shap_bars(qtbot: Any, iris_run) -> None:
+    view = ExplainView(iris_run["store"])
+    qtbot.addWidget(view)
+    shown: list = []
+    view.explained.connect(shown.append)
+    qtbot.waitUntil(lambda: bool(shown), timeout=60_000)
+    assert [view.method_box.itemData(i) for i in range(view.method_box.count())] == ["shap", "permutation"]
+    assert view.examples.item(0).text().startswith("#0  [") and view.examples.item(0).icon().isNull()
+    assert shown[-1].method == "shap" and shown[-1].images[0].endswith("shap-sample0.png")
+    assert not view.picture.pixmap().isNull()
+
+
 def test_a_store_without_runs_says_so(qtbot: Any, tmp_path) -> None:
     view = ExplainView(tmp_path / "empty.db")
     qtbot.addWidget(view)

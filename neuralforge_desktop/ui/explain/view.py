@@ -51,6 +51,7 @@ class ExplainView(QWidget):
         self.subject: Subject | None = None
         self.explanation: Any = None
         self._request = 0  # the newest request; older results are dropped
+        self._one_at_a_time = threading.Lock()
         self.worked_in: set[int] = set()  # the threads the work ran in (tests check it is not the UI thread)
         self._relay = _Relay(self)
         self._relay.done.connect(self._finished)
@@ -147,11 +148,16 @@ class ExplainView(QWidget):
         request, relay = self._request, self._relay
 
         def run() -> None:
-            self.worked_in.add(threading.get_ident())
-            try:
-                value, failed = work(), False
-            except Exception as exc:  # a UserError to show, or a bug: shown in the status line, not lost
-                value, failed = exc, True
+            # One at a time: Captum hooks the model's layers (Grad-CAM) and two explanations of one model at once
+            # would see each other's activations. A request superseded while it waited is skipped.
+            with self._one_at_a_time:
+                if request != self._request:
+                    return
+                self.worked_in.add(threading.get_ident())
+                try:
+                    value, failed = work(), False
+                except Exception as exc:  # a UserError to show, or a bug: shown in the status line, not lost
+                    value, failed = exc, True
             if request != self._request:  # a newer request supersedes this one
                 return
             with contextlib.suppress(RuntimeError):  # the view closed while this worked: nobody to tell
