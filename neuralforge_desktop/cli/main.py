@@ -62,6 +62,7 @@ COMMANDS: tuple[tuple[str, str, str | None], ...] = (
     ("audit", "audit_cmd", "verify, list and export the tamper-evident audit log"),
     ("lineage", "lineage_cmd", "where a prediction, model version or run came from; what used a dataset"),
     ("fairness", "fairness_cmd", "fairness of a classifier across groups (fairlearn)"),
+    ("explain", "explain_cmd", "explain a trained run's predictions (Captum, SHAP, attention maps)"),
 )
 
 DESCRIPTION = """\

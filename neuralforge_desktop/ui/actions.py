@@ -223,6 +223,8 @@ class WindowActions:
                  tip="Registered models: versions, stages, approvals, gates, promotion and rollback")
         self.add(m, "view.lineage", "&Lineage…", w.show_lineage,
                  tip="Where a served prediction, model version or run came from; what used a dataset")
+        self.add(m, "view.explain", "&Explain Predictions…", self._open_explain,
+                 tip="Why a trained model predicts what it does: attributions, SHAP values, attention maps")
         panels = m.addMenu("&Panels")
         for index, dock in enumerate(w.docks.all()):
             toggle = dock.toggleViewAction()
@@ -238,6 +240,11 @@ class WindowActions:
         from neuralforge_desktop.ui.registry import open_registry_view
 
         open_registry_view(self.window)
+
+    def _open_explain(self) -> None:
+        from neuralforge_desktop.ui.explain import open_explain_view
+
+        open_explain_view(self.window)
 
     def _sync_view_checks(self) -> None:
         # The palette has its own "Show all" box; keep the menu's check mark in step with it.
