@@ -27,7 +27,7 @@ from neuralforge_desktop.ui.app import create_application
 from neuralforge_desktop.ui.theme import apply_theme
 
 HERE = Path(__file__).resolve().parent
-VIEW_SIZE = (1300, 560)
+VIEW_SIZE = (1480, 560)  # seven stages side by side
 
 
 def run_example(folder: Path) -> Path:
