@@ -24,8 +24,8 @@ def store(tmp_path: Path):
 
 
 def make_run(store: Store, name: str = "mnist-release") -> str:
-    run = store.create_pipeline_run(name=name, file="/work/pipeline.yaml", content_sha256="0" * 64, spec={},
-                                    work_dir="/work/pipelines/x", stages=STAGES)
+    run = store.create_pipeline_run(name=name, file="/home/you/pipeline.yaml", content_sha256="0" * 64, spec={},
+                                    work_dir="/home/you/pipelines/x", stages=STAGES)
     return run.id
 
 
