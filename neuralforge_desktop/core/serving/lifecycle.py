@@ -7,6 +7,7 @@ connects to a running cluster, deploys there, and on stop deletes only its own a
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import errno
 import logging
@@ -66,10 +67,14 @@ class RayServe:
     temp_dir: Path | None = None
     started_local: bool = field(default=False, init=False)
     app_names: list[str] = field(default_factory=list, init=False)
+    # Ray's driver replaces builtins.print (tqdm_ray's safe_print) for good; a process that goes on after
+    # serving (the app, a test run) gets its own print back when Ray stops.
+    _print_before: Any = field(default=None, init=False, repr=False)
 
     def start(self, cpus_needed: int = 1) -> None:
         if self.address is None:
             check_port_free(self.host, self.port)  # first: importing Ray alone takes seconds
+        self._print_before = builtins.print
         import ray
         from ray import serve
 
@@ -82,6 +87,7 @@ class RayServe:
                          logging_level=logging.WARNING, configure_logging=False)
             except Exception as exc:  # Ray raises many types (RuntimeError, ConnectionError, OSError …)
                 _shutdown_quietly()
+                self._restore_print()
                 raise ServeStartError(f"Ray could not start a local instance: {_one_line(exc)}. {CLUSTER_HINT}") \
                     from None
             self.started_local = True
@@ -91,6 +97,7 @@ class RayServe:
                          configure_logging=False)
             except Exception as exc:
                 _shutdown_quietly()
+                self._restore_print()
                 raise ServeStartError(f"cannot connect to the Ray cluster at {self.address}: {_one_line(exc)}. "
                                       "Check the address (ray://HEAD:10001 for a remote head, or the address "
                                       "`ray start --head` printed) and that the cluster is running.") from None
@@ -138,6 +145,11 @@ class RayServe:
             self.app_names.clear()
             ray.shutdown()
             self.started_local = False
+            self._restore_print()
+
+    def _restore_print(self) -> None:
+        if self._print_before is not None:
+            builtins.print = self._print_before
 
     def __enter__(self) -> RayServe:
         return self

@@ -384,6 +384,8 @@ class Trainer:
     def _audit_dataset(self, store: Any, bundle: Any) -> None:
         from neuralforge_desktop.core.audit import record_event
 
+        if not hasattr(store, "get_run"):  # a remote host's recorder: the log is in the store on the user's machine
+            return
         record_event(store, "dataset.read", bundle.name, {"fingerprint": bundle.fingerprint, "run_id": self.run_id,
                                                           "train": len(bundle.train), "val": len(bundle.val)})
 
@@ -394,7 +396,8 @@ class Trainer:
         env = environment_snapshot()
         # Kept beside where it ran: where the graph came from (recorded when the run was made) and the data it
         # read, by name and content fingerprint, which is what lineage follows from a model back to its data.
-        made_with = store.get_run(self.run_id).environment.get("source")
+        read_back = getattr(store, "get_run", None)  # a remote host's recorder cannot read the run back
+        made_with = read_back(self.run_id).environment.get("source") if read_back is not None else None
         if made_with is not None:
             env["source"] = made_with
         env["dataset"] = {"name": bundle.name, "fingerprint": bundle.fingerprint}
