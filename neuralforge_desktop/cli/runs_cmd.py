@@ -95,7 +95,7 @@ def _run_json(run: Any) -> dict[str, Any]:
     from neuralforge_desktop.core.store.usage import run_usage
 
     usage = run_usage(run)
-    return {"id": run.id, "name": run.name, "experiment": run.experiment, "status": run.status,
+    return {"id": run.id, "name": run.name, "experiment": run.experiment, "status": run.status, "user": run.user,
             "created": run.created, "started": run.started, "ended": run.ended, "params": run.params,
             "tags": run.tags, "metrics": {k: {"value": m.value, "step": m.step, "min": m.min, "max": m.max}
                                           for k, m in run.metrics.items()},
@@ -156,7 +156,7 @@ def _record_json(record: Any) -> str:
     rate = rate_from_tag(tags.get(rate_tag))
     gpu_hours = record.gpu_seconds / 3600.0
     return (f'{{"id": {quote(record.id)}, "name": {quote(record.name)}, "experiment": {quote(record.experiment)}, '
-            f'"status": {quote(record.status)}, "created": {number(record.created)}, '
+            f'"status": {quote(record.status)}, "user": {text(record.user)}, "created": {number(record.created)}, '
             f'"started": {number(record.started)}, "ended": {number(record.ended)}, '
             f'"cpu_seconds": {number(record.cpu_seconds)}, "gpu_seconds": {number(record.gpu_seconds)}, '
             f'"host": {quote(tags.get(host_tag) or local_host)}, "gpu_hours": {number(gpu_hours)}, '
@@ -206,11 +206,12 @@ def list_runs(store_path: str | None, experiment: str | None = None, *, status: 
     from neuralforge_desktop.core.store.usage import run_usage
 
     usages = [run_usage(r) for r in runs]
-    rows = [[r.id, r.name, r.experiment, r.status, time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created)),
+    rows = [[r.id, r.name, r.experiment, r.status, r.user or "",
+             time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created)),
              *(_fmt(_metric(r, m), m) for m in metrics), u.host, _hours(u.gpu_hours), _money(u.cost),
              (r.checksum or "")[:12]] for r, u in zip(runs, usages, strict=True)]
-    print(table(["RUN", "NAME", "EXPERIMENT", "STATUS", "CREATED", *headers, "HOST", "GPU-H", "COST", "CHECKSUM"],
-                rows, right=[*range(5, 5 + len(metrics)), 6 + len(metrics), 7 + len(metrics)]))
+    print(table(["RUN", "NAME", "EXPERIMENT", "STATUS", "USER", "CREATED", *headers, "HOST", "GPU-H", "COST",
+                 "CHECKSUM"], rows, right=[*range(6, 6 + len(metrics)), 7 + len(metrics), 8 + len(metrics)]))
     return 0
 
 

@@ -59,6 +59,7 @@ class Project:
     id: str
     name: str
     created: float
+    owner: str | None = None  # who created it (None: created before the store recorded it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +111,7 @@ class Run:
     environment: dict[str, Any] = field(default_factory=dict)
     pid: int | None = None
     hostname: str | None = None
+    user: str | None = None  # who created the run (None: written before the store recorded it)
 
     @property
     def is_active(self) -> bool:
@@ -147,6 +149,7 @@ class RunRecord:
     params_json: str  # one JSON object: each key with its value's canonical JSON text
     tags_json: str  # one JSON object of strings
     metric_rows: list[tuple[Any, ...]]  # (run id, name, step, value, timestamp, min, max, count); NaN is None
+    user: str | None = None  # who created the run
 
     @property
     def params(self) -> dict[str, Any]:

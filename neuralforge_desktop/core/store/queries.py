@@ -22,10 +22,11 @@ from neuralforge_desktop.core.store.entities import (
     StoreError,
 )
 from neuralforge_desktop.core.store.environment import canonical_json
+from neuralforge_desktop.core.team.identity import current_user
 
 DEFAULT_PROJECT = "default"
 _RUN_COLUMNS = ("r.id, r.name, r.experiment_id, e.name, r.status, r.created, r.started, r.ended, r.cpu_seconds,"
-                " r.gpu_seconds, r.graph_sha256, r.checksum, r.environment, r.pid, r.hostname")
+                " r.gpu_seconds, r.graph_sha256, r.checksum, r.environment, r.pid, r.hostname, r.created_by")
 _RUN_FROM = "FROM runs r JOIN experiments e ON e.id = r.experiment_id"
 _ORDER_COLUMNS = {"created", "started", "ended", "name", "status"}
 _METRIC_FIELDS = {"value", "min", "max"}
@@ -38,16 +39,16 @@ def _ids_json(ids: Sequence[str]) -> str:
 
 def project(conn: sqlite3.Connection, name: str, *, create: bool) -> Project:
     if create:
-        conn.execute("INSERT OR IGNORE INTO projects (id, name, created) VALUES (?, ?, ?)",
-                     (uuid.uuid4().hex[:12], name, time.time()))
-    row = conn.execute("SELECT id, name, created FROM projects WHERE name = ?", (name,)).fetchone()
+        conn.execute("INSERT OR IGNORE INTO projects (id, name, created, owner) VALUES (?, ?, ?, ?)",
+                     (uuid.uuid4().hex[:12], name, time.time(), current_user()))
+    row = conn.execute("SELECT id, name, created, owner FROM projects WHERE name = ?", (name,)).fetchone()
     if row is None:
         raise NotFoundError(f"no project {name!r}")
     return Project(*row)
 
 
 def projects(conn: sqlite3.Connection) -> list[Project]:
-    return [Project(*row) for row in conn.execute("SELECT id, name, created FROM projects ORDER BY name")]
+    return [Project(*row) for row in conn.execute("SELECT id, name, created, owner FROM projects ORDER BY name")]
 
 
 def experiment(conn: sqlite3.Connection, ref: Experiment | str, project_name: str, *, create: bool) -> Experiment:
@@ -104,13 +105,14 @@ def _runs_from_rows(conn: sqlite3.Connection, rows: list[tuple]) -> list[Run]:
     latest = latest_by_run(conn, ids)
     runs = []
     for (run_id, name, exp_id, exp_name, status, created, started, ended, cpu, gpu, graph_sha, checksum, env,
-         pid, host) in rows:
+         pid, host, user) in rows:
         runs.append(Run(
             id=run_id, name=name, experiment_id=exp_id, experiment=exp_name, status=status, created=created,
             started=started, ended=ended,
             params={k: json.loads(v) for k, v in params.get(run_id, {}).items()},
             tags=tags.get(run_id, {}), metrics=latest.get(run_id, {}), cpu_seconds=cpu, gpu_seconds=gpu,
-            graph_sha256=graph_sha, checksum=checksum, environment=json.loads(env), pid=pid, hostname=host))
+            graph_sha256=graph_sha, checksum=checksum, environment=json.loads(env), pid=pid, hostname=host,
+            user=user))
     return runs
 
 
@@ -198,9 +200,9 @@ def run_records(conn: sqlite3.Connection, sql: str, args: Sequence[Any], page: i
                                    "ORDER BY run_id, name", (_ids_json([row[0] for row in rows]),)):
             latest.setdefault(metric[0], []).append(metric)
         for (run_id, name, exp_id, exp_name, status, created, started, ended, cpu, gpu, graph_sha, checksum, env,
-             pid, host, params, tags) in rows:
+             pid, host, user, params, tags) in rows:
             yield RunRecord(run_id, name, exp_id, exp_name, status, created, started, ended, cpu, gpu, graph_sha,
-                            checksum, env, pid, host, params or "{}", tags or "{}", latest.get(run_id, []))
+                            checksum, env, pid, host, params or "{}", tags or "{}", latest.get(run_id, []), user)
 
 
 def compare(runs: list[Run]) -> RunComparison:

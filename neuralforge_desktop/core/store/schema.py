@@ -408,6 +408,12 @@ _V11 = (
         written_for REAL NOT NULL,
         PRIMARY KEY (model, version)) WITHOUT ROWID""",
 )
+_V12 = (
+    # Who created each run and who owns each project (NULL: written before this version, by an unknown user).
+    "ALTER TABLE runs ADD COLUMN created_by TEXT",
+    "ALTER TABLE projects ADD COLUMN owner TEXT",
+    "CREATE INDEX runs_created_by ON runs (created_by)",
+)
 
 
 def _run_all(conn: sqlite3.Connection, statements: Sequence[str]) -> None:
@@ -467,6 +473,10 @@ def _v11(conn: sqlite3.Connection) -> None:
     _run_all(conn, _V11)
 
 
+def _v12(conn: sqlite3.Connection) -> None:
+    _run_all(conn, _V12)
+
+
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial schema", _v1),
     (2, "latest_metrics table; status and tag indexes", _v2),
@@ -479,6 +489,7 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (9, "deployment pipelines: pipeline runs and their stages", _v9),
     (10, "audit log: hash-chained entries and their signing keys", _v10),
     (11, "model cards", _v11),
+    (12, "who created each run and owns each project", _v12),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -57,6 +57,7 @@ from neuralforge_desktop.core.store.notes import NotesStoreMixin
 from neuralforge_desktop.core.store.pipelines import PipelineStoreMixin
 from neuralforge_desktop.core.store.queue_store import QueueStoreMixin
 from neuralforge_desktop.core.store.run_view import RunViewStoreMixin
+from neuralforge_desktop.core.team.identity import current_user
 
 if TYPE_CHECKING:  # only in annotations here: listing runs never needs numpy
     import numpy as np
@@ -216,9 +217,10 @@ class Store(QueueStoreMixin, DiagnosticsStoreMixin, RunViewStoreMixin, NotesStor
                 name = f"run-{count + 1}"
             conn.execute(
                 "INSERT INTO runs (id, experiment_id, name, status, created, started, ended, graph_sha256, checksum,"
-                " environment, pid, hostname, process_start) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?)",
+                " environment, pid, hostname, process_start, created_by)"
+                " VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?)",
                 (run_id, exp.id, name, status, now, now if status == "running" else None, graph_sha256, checksum,
-                 canonical_json(env), *owner))
+                 canonical_json(env), *owner, current_user()))
             batch.write_params(conn, run_id, params or {})
             batch.write_tags(conn, run_id, tags or {})
             run = _q.runs_by_ids(conn, [run_id])[0]
