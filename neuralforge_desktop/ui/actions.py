@@ -93,11 +93,17 @@ class WindowActions:
                  tip="The machines runs can train on over SSH: add, probe, bootstrap, remove")
         self.add(train_menu, "train.notes", "Experiment &Notes…", w.show_notes,
                  tip="Hypotheses and observations on an experiment or the run chosen in the Runs panel")
+        self._build_team_menu(bar.addMenu("Tea&m"))
         help_menu = bar.addMenu("&Help")
         self.add(help_menu, "help.tutorial", "&First Steps Tutorial", w.start_tutorial,
                  tip="Build and train an MNIST digit classifier in five guided steps")
         self.add(help_menu, "help.shortcuts", "&Keyboard Shortcuts", w.show_shortcuts, "F1")
         self.add(help_menu, "help.about", "&About NeuralForge", w.show_about)
+
+    def _build_team_menu(self, m: QMenu) -> None:
+        """Team ▸ …: the shared store's people, comments, portfolio and cost views, sharing and settings. Each
+        entry opens a view from its own ui package, imported when first chosen."""
+        m.setToolTipsVisible(True)
 
     def _file_menu(self, m: QMenu) -> None:
         f = self.window.files
