@@ -221,7 +221,7 @@ def export_bundle(store: Any, output: str | Path, *, graph_path: str | Path | No
     result = ExportResult(output)
     try:
         exporter = _Exporter(store, writer, result)
-        if graph_text is not None:
+        if graph_text is not None and graph_path is not None:
             exporter.add_graph(graph_text, str(graph_path), Path(graph_path).stem)
         for run in runs:
             exporter.add_run(run, projects.get(run.experiment_id, ""))
