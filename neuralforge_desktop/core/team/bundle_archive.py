@@ -17,6 +17,7 @@ import stat
 import tempfile
 import time
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -226,7 +227,7 @@ class BundleReader:
         try:
             with self._zip.open(self._infos[name]) as stream:
                 yield stream
-        except (zipfile.BadZipFile, OSError, EOFError) as exc:  # a bad CRC or a damaged deflate stream
+        except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:  # a bad CRC, a damaged deflate stream
             raise self._fail(f"member {name!r} is damaged ({exc})") from None
 
     def _read_capped(self, name: str, cap: int) -> bytes:
