@@ -8,6 +8,7 @@ so typing in a panel's text field never triggers them.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -104,6 +105,12 @@ class WindowActions:
         """Team ▸ …: the shared store's people, comments, portfolio and cost views, sharing and settings. Each
         entry opens a view from its own ui package, imported when first chosen."""
         m.setToolTipsVisible(True)
+        self.add(m, "team.share_bundle", "Share as &Bundle…",
+                 lambda: import_module("neuralforge_desktop.ui.bundle_dialogs").share_bundle(self.window),
+                 tip="The design with chosen runs, their metrics, artifacts and comments as one .nfbundle file")
+        self.add(m, "team.import_bundle", "&Import Bundle…",
+                 lambda: import_module("neuralforge_desktop.ui.bundle_dialogs").import_bundle_dialog(self.window),
+                 tip="Add a colleague's .nfbundle (design, runs, comments) to your store")
 
     def _file_menu(self, m: QMenu) -> None:
         f = self.window.files

@@ -77,13 +77,14 @@ def _project_names(store: Any) -> dict[str, str]:
 
 def select_runs(store: Any, *, run_ids: Sequence[str] | None = None, experiment: str | None = None,
                 project: str | None = None, graph_sha256: str | None = None) -> list[Any]:
-    """The runs a bundle takes: ``run_ids`` if given; else the runs of ``experiment`` (in ``project``); else the
-    runs trained from the graph whose hash is ``graph_sha256``; else every run of ``project``."""
+    """The runs a bundle takes: ``run_ids`` if given (an empty list: none); else the runs of ``experiment`` (in
+    ``project``); else the runs trained from the graph whose hash is ``graph_sha256``; else every run of
+    ``project``."""
     from neuralforge_desktop.core.store.entities import NotFoundError
     from neuralforge_desktop.core.store.queries import DEFAULT_PROJECT
 
     try:
-        if run_ids:
+        if run_ids is not None:
             runs = [store.get_run(run_id) for run_id in dict.fromkeys(run_ids)]
         elif experiment is not None:
             runs = store.list_runs(experiment, project=project or DEFAULT_PROJECT)
