@@ -13,6 +13,13 @@ from neuralforge_desktop.core.store.sqlite_store import Store
 from neuralforge_desktop.core.team.bundle_import import import_bundle
 from neuralforge_desktop.ui.main_window import MainWindow
 from neuralforge_desktop.ui.settings import Settings
+from tests.team.bundle_design import make_design
+
+
+@pytest.fixture
+def junior(tmp_path, monkeypatch) -> dict:
+    """A junior's design.nfg and a store with two of its runs."""
+    return make_design(tmp_path / "junior", monkeypatch)
 
 
 @pytest.fixture

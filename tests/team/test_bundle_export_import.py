@@ -13,6 +13,13 @@ from neuralforge_desktop.cli.main import main
 from neuralforge_desktop.core.store.sqlite_store import Store
 from neuralforge_desktop.core.team.bundle import ORIGIN_TAG
 from neuralforge_desktop.core.team.bundle_archive import BundleReader
+from tests.team.bundle_design import make_design
+
+
+@pytest.fixture
+def junior(tmp_path, monkeypatch) -> dict:
+    """A junior's design.nfg and a store with two of its runs."""
+    return make_design(tmp_path / "junior", monkeypatch)
 
 
 def _export(junior, out, *extra) -> None:

@@ -15,6 +15,13 @@ from neuralforge_desktop.core.store.sqlite_store import Store
 from neuralforge_desktop.core.team.bundle import export_bundle
 from neuralforge_desktop.core.team.bundle_archive import MANIFEST, BundleError, BundleReader
 from neuralforge_desktop.core.team.bundle_import import import_bundle
+from tests.team.bundle_design import make_design
+
+
+@pytest.fixture
+def junior(tmp_path, monkeypatch) -> dict:
+    """A junior's design.nfg and a store with two of its runs."""
+    return make_design(tmp_path / "junior", monkeypatch)
 
 
 @pytest.fixture

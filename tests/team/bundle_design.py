@@ -7,8 +7,6 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import pytest
-
 from neuralforge_desktop.core import zoo
 from neuralforge_desktop.core.ir.serialize import save_graph
 from neuralforge_desktop.core.store.sqlite_store import Store
@@ -39,8 +37,3 @@ def make_design(folder: Path, monkeypatch, user: str = "junior") -> dict:
             store.set_status(run_id, "finished")
             runs.append(run_id)
     return {"folder": folder, "graph": graph, "graph_path": graph_path, "store": store_path, "runs": runs}
-
-
-@pytest.fixture
-def junior(tmp_path, monkeypatch) -> dict:
-    return make_design(tmp_path / "junior", monkeypatch)
