@@ -85,26 +85,26 @@ class ShareBundleDialog(QDialog):
         self._fill_runs()
 
     def _fill_runs(self) -> None:
-        from neuralforge_desktop.core.optimize.lineage import graph_hash
         from neuralforge_desktop.core.store.entities import StoreError
         from neuralforge_desktop.core.store.sqlite_store import Store
+        from neuralforge_desktop.core.team.bundle import design_hashes
 
-        design = graph_hash(self.document.graph)
+        design = design_hashes(self.document.graph)
         try:
             with Store(self.store_path) as store:
                 runs = [r for r in store.list_runs(order_by="-created")
-                        if r.graph_sha256 == design or r.tags.get("graph") == self.document.graph.name]
+                        if r.graph_sha256 in design or r.tags.get("graph") == self.document.graph.name]
         except (StoreError, OSError) as exc:
             self.message.setText(f"Could not read the runs: {exc}")
             runs = []
         for run in runs:
             latest = ", ".join(f"{name} {m.value:.4g}" for name, m in sorted(run.metrics.items())[:3])
-            exact = "" if run.graph_sha256 == design else "  (an earlier version of the design)"
+            exact = "" if run.graph_sha256 in design else "  (an earlier version of the design)"
             item = QListWidgetItem(f"{run.name}  ·  {run.experiment}  ·  {run.status}  ·  {_when(run.created)}"
                                    f"  ·  {run.user or '—'}  ·  {latest}{exact}")
             item.setData(RUN_ID_ROLE, run.id)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(Qt.CheckState.Checked if run.graph_sha256 == design else Qt.CheckState.Unchecked)
+            item.setCheckState(Qt.CheckState.Checked if run.graph_sha256 in design else Qt.CheckState.Unchecked)
             self.runs.addItem(item)
         if not runs:
             self.message.setText("No runs of this design in the store: the bundle will hold the design alone.")

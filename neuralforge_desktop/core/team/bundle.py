@@ -32,6 +32,7 @@ from neuralforge_desktop.core.team.identity import current_user
 
 ORIGIN_TAG = "bundle.origin"  # the id of the run this one is a copy of, in whichever store it was created
 GRAPH_ARTIFACT = "graph.nfg"
+GRAPH_ID_KEY = "graph_id"  # where a graph file keeps the id its comments are attached to
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -65,6 +66,30 @@ def safe_file_stem(name: str, fallback: str = "graph") -> str:
     return stem[:80] or fallback
 
 
+def _json_sha(data: Any) -> str:
+    import hashlib
+
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()  # as graph_hash computes it
+
+
+def design_key(graph: Any) -> str:
+    """The hash of the graph without the id comments give it (``meta["graph_id"]``): the same for two files of
+    one design whatever comment id either carries."""
+    from neuralforge_desktop.core.ir.serialize import graph_to_dict
+
+    data = graph_to_dict(graph)
+    data["graph"]["meta"].pop(GRAPH_ID_KEY, None)
+    return _json_sha(data)
+
+
+def design_hashes(graph: Any) -> set[str]:
+    """The hashes a run trained from this design may carry as ``graph_sha256``: the graph's as it is, and without
+    its comment id, which commenting adds after the runs were made."""
+    from neuralforge_desktop.core.ir.serialize import graph_to_dict
+
+    return {_json_sha(graph_to_dict(graph)), design_key(graph)}
+
+
 def run_origin(run: Any) -> str:
     return str(run.tags.get(ORIGIN_TAG) or run.id)
 
@@ -76,10 +101,10 @@ def _project_names(store: Any) -> dict[str, str]:
 
 
 def select_runs(store: Any, *, run_ids: Sequence[str] | None = None, experiment: str | None = None,
-                project: str | None = None, graph_sha256: str | None = None) -> list[Any]:
+                project: str | None = None, graph_hashes: set[str] | None = None) -> list[Any]:
     """The runs a bundle takes: ``run_ids`` if given (an empty list: none); else the runs of ``experiment`` (in
-    ``project``); else the runs trained from the graph whose hash is ``graph_sha256``; else every run of
-    ``project``."""
+    ``project``); else the runs trained from the graph whose hashes are ``graph_hashes`` (see
+    :func:`design_hashes`); else every run of ``project``."""
     from neuralforge_desktop.core.store.entities import NotFoundError
     from neuralforge_desktop.core.store.queries import DEFAULT_PROJECT
 
@@ -88,8 +113,8 @@ def select_runs(store: Any, *, run_ids: Sequence[str] | None = None, experiment:
             runs = [store.get_run(run_id) for run_id in dict.fromkeys(run_ids)]
         elif experiment is not None:
             runs = store.list_runs(experiment, project=project or DEFAULT_PROJECT)
-        elif graph_sha256 is not None:
-            runs = [r for r in store.list_runs(project=project) if r.graph_sha256 == graph_sha256]
+        elif graph_hashes is not None:
+            runs = [r for r in store.list_runs(project=project) if r.graph_sha256 in graph_hashes]
         elif project is not None:
             store.get_project(project)
             runs = store.list_runs(project=project)
@@ -203,17 +228,16 @@ def export_bundle(store: Any, output: str | Path, *, graph_path: str | Path | No
         raise BundleError(f"{output.name}: a bundle's file name ends in {FILE_SUFFIX}")
     if output.exists() and not overwrite:
         raise BundleError(f"{output} already exists; choose another name or allow overwriting (--force)")
-    graph_text, graph_sha = None, None
+    graph_text, graph_hashes = None, None
     if graph_path is not None:
         from neuralforge_desktop.core.ir.serialize import loads
-        from neuralforge_desktop.core.optimize.lineage import graph_hash
 
         try:
             graph_text = Path(graph_path).read_bytes()
         except OSError as exc:
             raise BundleError(f"cannot read the graph file {graph_path}: {exc.strerror or exc}") from None
-        graph_sha = graph_hash(loads(graph_text, source=graph_path))
-    runs = select_runs(store, run_ids=run_ids, experiment=experiment, project=project, graph_sha256=graph_sha)
+        graph_hashes = design_hashes(loads(graph_text, source=graph_path))
+    runs = select_runs(store, run_ids=run_ids, experiment=experiment, project=project, graph_hashes=graph_hashes)
     projects = _project_names(store)
     source = {"kind": "graph", "name": Path(graph_path).name} if graph_path is not None else \
         {"kind": "project", "name": project}

@@ -41,7 +41,9 @@ def export_comments(store: Any, graphs: dict[str, Any], runs: list[Any],
     if comments is None:
         return []
     targets: list[tuple[str, str, dict[str, Any]]] = []
-    targets += [("graph", comments.graph_target_id(graph), {"graph": member}) for member, graph in graphs.items()]
+    # A graph is named by the id kept in its file; a graph never commented on has none (and gets none here).
+    graph_ids = {member: comments.existing_graph_id(graph) for member, graph in graphs.items()}
+    targets += [("graph", graph_id, {"graph": member}) for member, graph_id in graph_ids.items() if graph_id]
     targets += [("run", run.id, {"run": run.id}) for run in runs]
     experiments = {run.experiment_id: run for run in runs}
     targets += [("experiment", exp_id, {"experiment": run.experiment, "project": projects.get(exp_id, "")})
@@ -66,7 +68,9 @@ def read_comments(reader: BundleReader) -> list[dict[str, Any]]:
               and isinstance(record.get("author"), str) and isinstance(record.get("body"), str)
               and isinstance(record.get("created"), int | float)
               and (record.get("anchor") is None or isinstance(record.get("anchor"), str))
-              and (record.get("parent_id") is None or isinstance(record.get("parent_id"), int)))
+              and (record.get("parent_id") is None or isinstance(record.get("parent_id"), int))
+              and (record.get("resolved_by") is None or isinstance(record.get("resolved_by"), str))
+              and (record.get("resolved_at") is None or isinstance(record.get("resolved_at"), int | float)))
         if not ok:
             raise BundleError(f"{where}: comment {i + 1} is malformed")
     return records
@@ -74,7 +78,7 @@ def read_comments(reader: BundleReader) -> list[dict[str, Any]]:
 
 def _targets(store: Any, comments: ModuleType, graphs: list[tuple[dict[str, Any], bytes, Any]],
              run_ids: dict[str, str]) -> Callable[[dict[str, Any]], str | None]:
-    graph_ids = {str(entry["member"]): comments.graph_target_id(graph) for entry, _, graph in graphs}
+    graph_ids = {str(entry["member"]): comments.existing_graph_id(graph) for entry, _, graph in graphs}
     experiments: dict[tuple[str, str], str] = {}
     projects = {p.id: p.name for p in store.list_projects()}
     for new_id in run_ids.values():
@@ -120,16 +124,18 @@ def import_comments(store: Any, records: list[dict[str, Any]], graphs: list[tupl
         parent = new_ids.get(record["parent_id"]) if record.get("parent_id") is not None else None
         made = comments.add_comment(store, kind, target_id, record["body"], anchor=record.get("anchor"),
                                     parent_id=parent, author=record["author"], created=float(record["created"]))
-        undo.append(functools.partial(_remove, store, comments, int(made.id)))
+        undo.append(functools.partial(_remove, store, int(made.id)))
         new_ids[record["id"]] = made.id
         present[kind, target_id][key] = made.id
         if record.get("resolved"):
-            comments.resolve_comment(store, made.id, resolved=True, who=record.get("resolved_by"))
+            comments.resolve_comment(store, made.id, resolved=True, who=record.get("resolved_by"),
+                                     at=record.get("resolved_at"))
         added += 1
     return added
 
 
-def _remove(store: Any, comments: ModuleType, comment_id: int) -> None:
-    remove = getattr(comments, "delete_comment", None)
-    if remove is not None:
-        remove(store, comment_id)
+def _remove(store: Any, comment_id: int) -> None:
+    """Take back a comment this import added (comments have no delete: a failed import is the one case)."""
+    with store.database.write() as conn:
+        conn.execute("DELETE FROM comment_mentions WHERE comment_id = ?", (comment_id,))
+        conn.execute("DELETE FROM comments WHERE id = ?", (comment_id,))

@@ -7,8 +7,10 @@ Order, so that nothing is left half-imported:
 2. Write the store: runs (with their original times, user, status and metrics), artifacts (each one's sha256
    checked again as the store computes it), model cards (as artifacts of their run) and comments (authors and
    times kept, threads re-linked to the new ids).
-3. Write the graph files, never over an existing file: the same design already there is left as it is, a
-   different file of that name makes the new one ``NAME-2.nfg``.
+3. Write the graph files, never over an existing file: the same design already there is left as it is (if it
+   has no comment id yet and the bundle's copy has one, the id is added to it, and a note says so, so the
+   comments made on the design elsewhere show on it); a different design of that name makes the new one
+   ``NAME-2.nfg``.
 
 If any step fails, the runs, comments and graph files written so far are removed, and the error is raised.
 
@@ -28,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from neuralforge_desktop.core.team.bundle import GRAPH_ARTIFACT, ORIGIN_TAG, decode_number
+from neuralforge_desktop.core.team.bundle import GRAPH_ARTIFACT, GRAPH_ID_KEY, ORIGIN_TAG, decode_number, design_key
 from neuralforge_desktop.core.team.bundle_archive import BundleError, BundleReader
 
 _TERMINAL = ("finished", "failed", "stopped", "crashed")
@@ -162,31 +164,65 @@ class _Importer:
         self.result.cards.append(ref)
 
 
-def _graph_target(folder: Path, entry: dict[str, Any], text: bytes, graph: Any) -> tuple[Path, bool]:
-    """Where the graph goes, and whether it is already there (the same file, or the same design)."""
+def _graph_target(folder: Path, entry: dict[str, Any], text: bytes, graph: Any) -> tuple[Path, str, Any]:
+    """Where the graph goes and what to do there: "write" a new file, leave a file of the same design "present",
+    or "adopt": a file of the same design that has no comment id yet is given the bundle's (returned third), so
+    the comments made on the design elsewhere show on it."""
     from neuralforge_desktop.core.ir.serialize import GraphFileError, load_graph
-    from neuralforge_desktop.core.optimize.lineage import graph_hash
 
     name = Path(str(entry["member"])).name
     stem, suffix = Path(name).stem, Path(name).suffix
-    candidate, n = folder / name, 1
+    bundle_id, candidate, n = graph.meta.get(GRAPH_ID_KEY), folder / name, 1
     while candidate.exists():
         try:
-            same = candidate.read_bytes() == text or graph_hash(load_graph(candidate)) == graph_hash(graph)
+            same_bytes = candidate.read_bytes() == text
+            existing = None if same_bytes else load_graph(candidate)
         except (OSError, GraphFileError):
-            same = False
-        if same:
-            return candidate, True
+            same_bytes, existing = False, None
+        if same_bytes:
+            return candidate, "present", None
+        if existing is not None and design_key(existing) == design_key(graph):
+            own_id = existing.meta.get(GRAPH_ID_KEY)
+            if bundle_id is None or own_id == bundle_id:
+                return candidate, "present", None
+            if own_id is None:
+                existing.meta[GRAPH_ID_KEY] = bundle_id
+                return candidate, "adopt", existing
         n += 1
         candidate = folder / f"{stem}-{n}{suffix}"
-    return candidate, False
+    return candidate, "write", None
+
+
+def _write_graphs(graphs: list[tuple[dict[str, Any], bytes, Any]], folder: Path, result: ImportResult,
+                  undo: list[Callable[[], None]]) -> None:
+    from neuralforge_desktop.core.ir.atomic import write_bytes_atomic
+    from neuralforge_desktop.core.ir.serialize import save_graph
+
+    for entry, text, graph in graphs:
+        target, action, adopted = _graph_target(folder, entry, text, graph)
+        if action == "present":
+            result.graphs_present.append(target)
+        elif action == "adopt":
+            before = target.read_bytes()
+            save_graph(adopted, target)
+            undo.append(functools.partial(write_bytes_atomic, target, before))
+            result.graphs_present.append(target)
+            result.notes.append(f"{target} holds the same design: it now carries the bundle's graph id, so the "
+                                "comments made on the design elsewhere show on it")
+        else:
+            if target.name != Path(entry["member"]).name:
+                result.notes.append(f"{folder / Path(entry['member']).name} exists and holds another design: "
+                                    f"this one was written as {target.name}")
+            folder.mkdir(parents=True, exist_ok=True)
+            write_bytes_atomic(target, text)
+            undo.append(functools.partial(target.unlink, missing_ok=True))
+            result.graphs_written.append(target)
 
 
 def import_bundle(store: Any, path: str | Path, *, project: str | None = None,
                   graph_dir: str | Path = ".") -> ImportResult:
     """Import a bundle (see the module docs); returns what was created, what was already here, and notes."""
     from neuralforge_desktop.core.audit import record_event
-    from neuralforge_desktop.core.ir.atomic import write_bytes_atomic
     from neuralforge_desktop.core.team.bundle_comments import import_comments, read_comments
 
     result = ImportResult(Path(path))
@@ -213,18 +249,7 @@ def import_bundle(store: Any, path: str | Path, *, project: str | None = None,
                 if new_run is not None:
                     importer.add_card(str(card["member"]), new_run)
             result.comments_added = import_comments(store, comments, graphs, result.run_ids, importer.undo)
-            for entry, text, graph in graphs:
-                target, present = _graph_target(folder, entry, text, graph)
-                if present:
-                    result.graphs_present.append(target)
-                    continue
-                if target.name != Path(entry["member"]).name:
-                    result.notes.append(f"{folder / Path(entry['member']).name} exists and holds another design: "
-                                        f"this one was written as {target.name}")
-                folder.mkdir(parents=True, exist_ok=True)
-                write_bytes_atomic(target, text)
-                importer.undo.append(functools.partial(target.unlink, missing_ok=True))
-                result.graphs_written.append(target)
+            _write_graphs(graphs, folder, result, importer.undo)
         except BaseException:
             for step in reversed(importer.undo):
                 with contextlib.suppress(Exception):
