@@ -86,6 +86,15 @@ def test_importing_again_adds_nothing(junior, tmp_path):
     assert back["created"] == {} and back["existing"] == {r: r for r in junior["runs"]}
 
 
+def test_import_into_a_chosen_project(junior, tmp_path):
+    bundle = tmp_path / "design.nfbundle"
+    _export(junior, bundle)
+    outcome = _import(bundle, tmp_path / "other" / "store.db", tmp_path / "other", "--project", "review")
+    with Store(tmp_path / "other" / "store.db") as store:
+        assert sorted(r.id for r in store.list_runs(project="review")) == sorted(outcome["created"].values())
+        assert [e.name for e in store.list_experiments("review")] == ["baseline"]
+
+
 def test_a_different_design_of_the_same_name_is_not_overwritten(junior, tmp_path):
     bundle = tmp_path / "design.nfbundle"
     _export(junior, bundle)
@@ -147,3 +156,16 @@ def test_inspect_lists_the_contents_and_checks_them(junior, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "made by junior" in out and "checksums OK" in out
     assert all(run_id in out for run_id in junior["runs"])
+
+
+def test_a_run_still_running_where_it_was_exported_arrives_stopped(junior, tmp_path):
+    with Store(junior["store"]) as store:
+        live = store.create_run("baseline", "still-training", params={"lr": 0.1}, environment={})
+        store.log_series(live.id, "train/loss", [0, 1], [2.0, 1.5], [1.0, 2.0])
+    bundle = tmp_path / "live.nfbundle"
+    _export(junior, bundle, "--runs", live.id)
+    outcome = _import(bundle, tmp_path / "other" / "store.db", tmp_path / "other")
+    with Store(tmp_path / "other" / "store.db") as store:
+        run = store.get_run(outcome["created"][live.id])
+        assert run.status == "stopped" and run.tags["reason"] == "was running in the store it was exported from"
+        assert run.pid is None and store.mark_crashed_runs() == []

@@ -71,6 +71,11 @@ def _read_run(reader: BundleReader, member: str) -> _Run:
                       ("status", str), ("created", (int, float)), ("params", dict), ("tags", dict),
                       ("environment", dict), ("artifacts", list)):
         _need(record.get(key), kind, f"{where}: {key}")
+    for key, kind in (("started", (int, float)), ("ended", (int, float)), ("user", str), ("hostname", str),
+                      ("cpu_seconds", (int, float)), ("gpu_seconds", (int, float)), ("graph_sha256", str),
+                      ("checksum", str)):
+        if record.get(key) is not None:
+            _need(record[key], kind, f"{where}: {key}")
     metrics_member = member.rsplit("/", 1)[0] + "/metrics.json"
     raw = _need(reader.read_json(metrics_member), dict, f"{reader.path.name}: {metrics_member}")
     metrics = {}
