@@ -69,6 +69,11 @@ class ShareBundleDialog(QDialog):
                                 "run takes its metrics, artifacts, model cards and comments along."))
         self.runs = QListWidget()
         self.runs.setObjectName("bundle.runs")
+        # An unticked box must show as a box, in the dark theme too: leaving a run out is the point of the list.
+        self.runs.setStyleSheet("QListWidget::item { padding: 3px; }"
+                                "QListWidget::indicator { width: 13px; height: 13px; border: 1px solid #8a93a3;"
+                                " border-radius: 2px; }"
+                                "QListWidget::indicator:checked { background: #4c8bf5; border-color: #4c8bf5; }")
         layout.addWidget(self.runs, 1)
         form = QFormLayout()
         self.output = QLineEdit(str(folder / f"{stem}.nfbundle"))
