@@ -147,7 +147,7 @@ def run_json(run: Any, project: str, artifacts: list[dict[str, Any]]) -> dict[st
 class _Exporter:
     def __init__(self, store: Any, writer: BundleWriter, result: ExportResult) -> None:
         self.store, self.writer, self.result = store, writer, result
-        self.graph_members: dict[str, str] = {}  # graph content sha256 → member
+        self.graph_members: dict[str, str] = {}  # design key → member
         self.graphs: list[dict[str, Any]] = []
         self.graph_objects: dict[str, Any] = {}  # member → Graph
 
@@ -159,7 +159,7 @@ class _Exporter:
         from neuralforge_desktop.core.optimize.lineage import graph_hash
 
         graph = loads(text, source=origin)
-        key = graph_hash(graph)
+        key = design_key(graph)  # a run's copy of the design is the same design as the file, comment id or not
         if key in self.graph_members:
             return self.graph_members[key]
         stem = safe_file_stem(stem or graph.name or "graph")
@@ -170,7 +170,7 @@ class _Exporter:
         self.writer.add_bytes(member, text)
         self.graph_members[key] = member
         self.graph_objects[member] = graph
-        self.graphs.append({"member": member, "name": graph.name, "graph_sha256": key,
+        self.graphs.append({"member": member, "name": graph.name, "graph_sha256": graph_hash(graph),
                             "file_sha256": hashlib.sha256(text).hexdigest()})
         self.result.graphs.append(member)
         return member
