@@ -169,3 +169,18 @@ def test_a_run_still_running_where_it_was_exported_arrives_stopped(junior, tmp_p
         run = store.get_run(outcome["created"][live.id])
         assert run.status == "stopped" and run.tags["reason"] == "was running in the store it was exported from"
         assert run.pid is None and store.mark_crashed_runs() == []
+
+
+def test_export_and_import_are_audit_events(junior, tmp_path, capsys, monkeypatch):
+    bundle = tmp_path / "design.nfbundle"
+    _export(junior, bundle)
+    monkeypatch.setenv("NEURALFORGE_USER", "senior")
+    target = tmp_path / "other" / "store.db"
+    outcome = _import(bundle, target, tmp_path / "other")
+    capsys.readouterr()
+    for store, kind, who in ((junior["store"], "bundle.exported", "junior"), (target, "bundle.imported", "senior")):
+        assert main(["audit", "list", "--kind", kind, "--json", "--store", str(store)]) == 0
+        entries = json.loads(capsys.readouterr().out)
+        assert [(e["kind"], e["subject"], e["details"]["who"]) for e in entries] == [(kind, "design.nfbundle", who)]
+    assert entries[0]["details"]["created"] == outcome["created"]
+    assert main(["audit", "verify", "--store", str(target)]) == 0

@@ -265,7 +265,8 @@ def export_bundle(store: Any, output: str | Path, *, graph_path: str | Path | No
         writer.abort()
         raise
     record_event(store, "bundle.exported", output.name,
-                 {"runs": result.runs, "graphs": result.graphs, "comments": result.comments, "cards": result.cards})
+                 {"who": writer.manifest["who"], "runs": result.runs, "graphs": result.graphs,
+                  "comments": result.comments, "cards": result.cards})
     return result
 
 

@@ -229,6 +229,7 @@ def import_bundle(store: Any, path: str | Path, *, project: str | None = None,
     """Import a bundle (see the module docs); returns what was created, what was already here, and notes."""
     from neuralforge_desktop.core.audit import record_event
     from neuralforge_desktop.core.team.bundle_comments import import_comments, read_comments
+    from neuralforge_desktop.core.team.identity import current_user
 
     result = ImportResult(Path(path))
     with BundleReader(path) as reader:
@@ -264,7 +265,7 @@ def import_bundle(store: Any, path: str | Path, *, project: str | None = None,
         result.notes.append(f"{len(result.existing)} run(s) were already in this store (imported before, or "
                             "exported from it): not copied again")
     record_event(store, "bundle.imported", result.path.name,
-                 {"created": result.created, "existing": result.existing, "comments": result.comments_added,
+                 {"who": current_user(), "created": result.created, "existing": result.existing, "comments": result.comments_added,
                   "graphs": [str(p.name) for p in result.graphs_written],
                   "from": reader.manifest.get("who"), "bundle_sha256": _file_sha(result.path)})
     return result
