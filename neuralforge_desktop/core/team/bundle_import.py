@@ -265,7 +265,8 @@ def import_bundle(store: Any, path: str | Path, *, project: str | None = None,
         result.notes.append(f"{len(result.existing)} run(s) were already in this store (imported before, or "
                             "exported from it): not copied again")
     record_event(store, "bundle.imported", result.path.name,
-                 {"who": current_user(), "created": result.created, "existing": result.existing, "comments": result.comments_added,
+                 {"who": current_user(), "created": result.created, "existing": result.existing,
+                  "comments": result.comments_added,
                   "graphs": [str(p.name) for p in result.graphs_written],
                   "from": reader.manifest.get("who"), "bundle_sha256": _file_sha(result.path)})
     return result
