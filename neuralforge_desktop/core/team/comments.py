@@ -358,9 +358,9 @@ def relative_time(when: float, now: float | None = None) -> str:
     if seconds < 45:
         return "just now"
     if seconds < 3600:
-        return f"{max(1, round(seconds / 60))} min ago"
+        return f"{max(1, int(seconds // 60))} min ago"
     if seconds < 86400:
-        return f"{round(seconds / 3600)} h ago"
+        return f"{int(seconds // 3600)} h ago"
     days = int(seconds // 86400)
     if days == 1:
         return "yesterday"

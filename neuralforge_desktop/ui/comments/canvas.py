@@ -192,9 +192,10 @@ class CanvasComments(QObject):
             dock.setObjectName("dock.comments")
             dock.setWidget(self.panel)
             self.window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-            inspector = getattr(getattr(self.window, "docks", None), "inspector", None)
-            if inspector is not None:
-                self.window.tabifyDockWidget(inspector, dock)
+            # In the right column, as a tab beside the Summary (the column's taller slot): threads need height.
+            summary = getattr(getattr(self.window, "docks", None), "summary", None)
+            if summary is not None:
+                self.window.tabifyDockWidget(summary, dock)
             self.dock = dock
         self.dock.show()
         self.dock.raise_()

@@ -35,7 +35,7 @@ from neuralforge_desktop.core.team.comments import Comment, mention_spans, relat
 
 INDENT = 22  # pixels per reply level
 _AVATAR_COLORS = ("#5c6bc0", "#26a69a", "#ef6c00", "#8e24aa", "#43a047", "#d81b60", "#1e88e5", "#6d4c41")
-MENTION_STYLE = "color: #1565c0; background-color: rgba(30, 136, 229, 0.16); font-weight: 600;"
+MENTION_STYLE = "color: #2f8ff0; background-color: rgba(30, 136, 229, 0.16); font-weight: 600;"
 
 
 def avatar_color(name: str) -> str:
