@@ -123,7 +123,7 @@ class CanvasComments(QObject):
         self._sync_timer.setSingleShot(True)
         self._sync_timer.setInterval(0)
         self._sync_timer.timeout.connect(self.sync_badges)
-        self.bridge.replaced.connect(self.reload)
+        self.bridge.replaced.connect(self._on_replaced)
         self.bridge.saved.connect(self.reload)
         self.scene.changed.connect(lambda _rects: self._sync_timer.start())
         self.scene.rebuilt.connect(self._forget_badges)
@@ -155,6 +155,13 @@ class CanvasComments(QObject):
                 self.counts = comment_counts(store, "graph", graph_id)
         self.sync_badges()
 
+    def _on_replaced(self) -> None:
+        """Another graph: its badges, and the dock (when it was opened) on its comments."""
+        self.reload()
+        if self.panel is not None and shiboken6.isValid(self.panel) and self.panel.graph is not self.graph:
+            self.panel.show_target("graph", self.graph_id(), title=f"{self.graph.name}: all comments",
+                                   graph=self.graph)
+
     def _forget_badges(self) -> None:
         self.badges = {}  # the scene's clear() deleted them with their cards
         self._sync_timer.start()
@@ -173,15 +180,17 @@ class CanvasComments(QObject):
             item = built.get(node_id)
             if item is None or count <= 0 or item.look is None:
                 continue
-            badge = self.badges.get(node_id)
-            if badge is None:
-                badge = CommentBadge(node_id, count, item)
-                badge.clicked.connect(self.open_thread)
-                self.badges[node_id] = badge
+            badge = self.badges.get(node_id) or self._new_badge(node_id, count, item)
             badge.set_count(count)
             spot = QPointF(item.look.width - badge.width() + 8.0, -BADGE_H + 4.0)
             if badge.pos() != spot:
                 badge.setPos(spot)
+
+    def _new_badge(self, node_id: str, count: int, item: QGraphicsItem) -> CommentBadge:
+        badge = CommentBadge(node_id, count, item)
+        badge.clicked.connect(self.open_thread)
+        self.badges[node_id] = badge
+        return badge
 
     # -- the dock --------------------------------------------------------------------------------------------
     def ensure_dock(self) -> QDockWidget:

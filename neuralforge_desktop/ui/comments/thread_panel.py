@@ -153,7 +153,7 @@ class CommentThreadPanel(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setWidget(self.list_host)
-        self.scroll = scroll
+        self.scroll_area = scroll
 
         self.reply_label = QLabel()
         self.reply_label.setObjectName("comment_replying")
@@ -173,7 +173,9 @@ class CommentThreadPanel(QWidget):
         self.send_button.setObjectName("comment_send")
         self.send_button.setDefault(True)
         self.send_button.clicked.connect(lambda: self.send())
-        QShortcut(QKeySequence("Ctrl+Return"), self.editor, activated=self.send)
+        send_key = QShortcut(QKeySequence("Ctrl+Return"), self.editor)
+        send_key.setContext(Qt.ShortcutContext.WidgetShortcut)  # only while writing, not window-wide
+        send_key.activated.connect(lambda: self.send())
         self.status = QLabel()
         self.status.setObjectName("comment_status")
         self.status.setWordWrap(True)
