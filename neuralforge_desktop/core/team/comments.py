@@ -268,14 +268,15 @@ def threads(comments: Iterable[Comment]) -> list[tuple[Comment, int]]:
     for c in items:
         parent = c.parent_id if c.parent_id in known else None  # a reply whose parent is filtered out: top level
         children.setdefault(parent, []).append(c)
+    def by_time(found: list[Comment]) -> list[Comment]:
+        return sorted(found, key=lambda c: (c.created, c.id))
+
     ordered: list[tuple[Comment, int]] = []
-
-    def visit(parent: int | None, depth: int) -> None:
-        for child in sorted(children.get(parent, []), key=lambda c: (c.created, c.id)):
-            ordered.append((child, depth))
-            visit(child.id, depth + 1)
-
-    visit(None, 0)
+    stack = [(c, 0) for c in reversed(by_time(children.get(None, [])))]  # a loop, not recursion: any depth
+    while stack:
+        comment, depth = stack.pop()
+        ordered.append((comment, depth))
+        stack += [(c, depth + 1) for c in reversed(by_time(children.get(comment.id, [])))]
     return ordered
 
 

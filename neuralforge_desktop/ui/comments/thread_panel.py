@@ -168,7 +168,7 @@ class CommentThreadPanel(QWidget):
         self.editor = QPlainTextEdit()
         self.editor.setObjectName("comment_editor")
         self.editor.setPlaceholderText("Write a comment… @name mentions a teammate (Ctrl+Enter sends)")
-        self.editor.setFixedHeight(70)
+        self.editor.setFixedHeight(self.fontMetrics().lineSpacing() * 3 + 12)  # three lines
         self.send_button = QPushButton("Comment")
         self.send_button.setObjectName("comment_send")
         self.send_button.setDefault(True)
