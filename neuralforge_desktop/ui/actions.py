@@ -104,6 +104,9 @@ class WindowActions:
         """Team ▸ …: the shared store's people, comments, portfolio and cost views, sharing and settings. Each
         entry opens a view from its own ui package, imported when first chosen."""
         m.setToolTipsVisible(True)
+        self.add(m, "team.review_queue", "&Review Queue…", lambda: __import__(
+            "neuralforge_desktop.ui.comments", fromlist=["_"]).open_review_queue_view(self.window),
+            tip="Review requests on model versions waiting for a decision: approve or reject them")
 
     def _file_menu(self, m: QMenu) -> None:
         f = self.window.files
