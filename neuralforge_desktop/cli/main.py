@@ -63,6 +63,8 @@ COMMANDS: tuple[tuple[str, str, str | None], ...] = (
     ("lineage", "lineage_cmd", "where a prediction, model version or run came from; what used a dataset"),
     ("fairness", "fairness_cmd", "fairness of a classifier across groups (fairlearn)"),
     ("explain", "explain_cmd", "explain a trained run's predictions (Captum, SHAP, attention maps)"),
+    ("comments", "comments_cmd", "threaded comments on runs, graphs, model versions and experiments"),
+    ("review", "comments_cmd", "ask for, list and decide approvals of model versions"),
     ("bundle", "bundle_cmd", "share a design with its runs, metrics, artifacts and comments as one file"),
 )
 

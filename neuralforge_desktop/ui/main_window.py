@@ -89,6 +89,9 @@ class MainWindow(QMainWindow):
         self.files = FileController(self, recovery_dir)
         self.docks = self._build_docks()
         self.commands = WindowActions(self)  # not "actions": QWidget.actions() is a Qt method
+        from neuralforge_desktop.ui.comments.canvas import install_canvas_comments
+
+        install_canvas_comments(self)  # comment badges on nodes, the Comments dock, the canvas's context menu
         self._build_status_bar()
         self._connect()
         self._restore_settings()

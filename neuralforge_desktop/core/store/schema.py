@@ -39,6 +39,10 @@ Migrations are never edited once released: a change is a new function appended t
 * v11: ``model_cards``: one model card per registered model version (rendered Markdown, the generated facts, the
   human sections as JSON, who and when, and the registration time of the version it was written for), see
   :mod:`neuralforge_desktop.core.cards`.
+* v14: ``comments`` (threaded comments on runs, graphs, model versions and experiments, a graph's pinned to a
+  node), ``comment_mentions`` (who each comment mentions, for the inbox) and ``review_requests`` (approval
+  requests on model versions and their decisions), see :mod:`neuralforge_desktop.core.team.comments` and
+  :mod:`neuralforge_desktop.core.team.reviews`.
 """
 
 from __future__ import annotations
@@ -415,6 +419,45 @@ _V12 = (
     "CREATE INDEX runs_created_by ON runs (created_by)",
 )
 
+_V14 = (
+    # thread_id: the id of the thread's first comment (its own id for a thread's start), so a thread reads in one
+    # query. target_id: a run id, a graph's id (kept in the graph file's meta), NAME@VERSION or an experiment id.
+    """CREATE TABLE comments (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        target_kind TEXT NOT NULL,
+        target_id TEXT NOT NULL,
+        anchor TEXT,
+        parent_id INTEGER REFERENCES comments(id) ON DELETE CASCADE,
+        thread_id INTEGER,
+        author TEXT NOT NULL,
+        body TEXT NOT NULL,
+        created REAL NOT NULL,
+        resolved INTEGER NOT NULL DEFAULT 0,
+        resolved_by TEXT,
+        resolved_at REAL)""",
+    "CREATE INDEX comments_by_target ON comments (target_kind, target_id, created)",
+    "CREATE INDEX comments_by_thread ON comments (thread_id)",
+    """CREATE TABLE comment_mentions (
+        comment_id INTEGER NOT NULL REFERENCES comments(id) ON DELETE CASCADE,
+        user_name TEXT NOT NULL,
+        PRIMARY KEY (comment_id, user_name))""",
+    "CREATE INDEX comment_mentions_by_user ON comment_mentions (user_name)",
+    # status: pending, approved or rejected; decided_* stay NULL while pending.
+    """CREATE TABLE review_requests (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        model TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        requested_by TEXT NOT NULL,
+        reviewer TEXT NOT NULL,
+        note TEXT NOT NULL DEFAULT '',
+        created REAL NOT NULL,
+        status TEXT NOT NULL DEFAULT 'pending',
+        decided_by TEXT,
+        decided_at REAL,
+        decision_note TEXT)""",
+    "CREATE INDEX review_requests_by_status ON review_requests (status, created)",
+)
+
 
 def _run_all(conn: sqlite3.Connection, statements: Sequence[str]) -> None:
     # executescript() would COMMIT first and break the one-transaction guarantee; run statements one by one.
@@ -477,6 +520,10 @@ def _v12(conn: sqlite3.Connection) -> None:
     _run_all(conn, _V12)
 
 
+def _v14(conn: sqlite3.Connection) -> None:
+    _run_all(conn, _V14)
+
+
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial schema", _v1),
     (2, "latest_metrics table; status and tag indexes", _v2),
@@ -490,6 +537,7 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (10, "audit log: hash-chained entries and their signing keys", _v10),
     (11, "model cards", _v11),
     (12, "who created each run and owns each project", _v12),
+    (14, "comments, mentions and review requests", _v14),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

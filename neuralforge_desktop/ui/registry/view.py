@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPushButton,
     QSplitter,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -36,6 +37,7 @@ from neuralforge_desktop.core import registry
 from neuralforge_desktop.core.errors import UserError
 from neuralforge_desktop.core.registry import ModelVersion, RegisteredModel
 from neuralforge_desktop.core.training.child_python import child_environment, python_command, run_main_code
+from neuralforge_desktop.ui.comments.thread_panel import CommentThreadPanel
 from neuralforge_desktop.ui.registry.tables import (
     HISTORY_COLUMNS,
     VERSION_COLUMNS,
@@ -109,7 +111,11 @@ class RegistryView(QWidget):
         column.addLayout(buttons)
         column.addWidget(self.policy_label)
         column.addWidget(QLabel("<b>Approvals, transitions and gates of the selected version</b>"))
-        column.addWidget(self.history, 2)
+        self.comments = CommentThreadPanel(self.store_path)  # the selected version's comments, in a tab
+        self.details = QTabWidget()
+        self.details.addTab(self.history, "History")
+        self.details.addTab(self.comments, "Comments")
+        column.addWidget(self.details, 2)
         column.addWidget(self.status)
 
         left = QWidget()
@@ -187,6 +193,7 @@ class RegistryView(QWidget):
     def _show_version(self) -> None:
         version = self.selected_version()
         fill_history(self.history, version)
+        self.comments.show_version(version)
         self._enable()
 
     def _enable(self) -> None:

@@ -119,6 +119,10 @@ class RunsPanel(QWidget):
         curves_row.addWidget(self.metric_list)
         self.tabs.addTab(curves_box, "Curves")
         self.tabs.addTab(self.confusion, "Confusion matrix")
+        from neuralforge_desktop.ui.comments import CommentThreadPanel
+
+        self.comments = CommentThreadPanel(self._store.path, self)  # the current run's comments
+        self.tabs.addTab(self.comments, "Comments")
         self.tabs.setDocumentMode(True)
 
         table_box = QWidget(self)
@@ -278,6 +282,7 @@ class RunsPanel(QWidget):
         self._fill_metric_list()
         self._update_overlays(force=True)
         self._show_confusion()
+        self.comments.show_run(self.model.run_by_id(self._current) if self._current else None)
         self.runs_selected.emit(ids)
 
     def _fill_metric_list(self) -> None:
