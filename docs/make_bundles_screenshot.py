@@ -3,7 +3,7 @@
     python docs/make_bundles_screenshot.py [--out DIR]        # offscreen; a few seconds
 
 A junior's store gets three runs of the MNIST CNN as training creates them (graph artifact, config, params),
-with loss and accuracy curves and a checkpoint; the share dialog lists them (the failed one unticked), and a senior's
+with loss and accuracy curves and a checkpoint, and comments on a run and on a node; the share dialog lists them (the failed one unticked), and a senior's
 import dialog shows the written bundle after importing it. Files live under /home/you (a neutral path for the
 picture) and are removed afterwards.
 """
@@ -39,6 +39,7 @@ def junior_store(folder: Path) -> tuple[Path, Path]:
     from neuralforge_desktop.core import zoo
     from neuralforge_desktop.core.ir.serialize import save_graph
     from neuralforge_desktop.core.store.sqlite_store import Store
+    from neuralforge_desktop.core.team.comments import add_comment, graph_target_id
     from neuralforge_desktop.core.training.config import TrainConfig
     from neuralforge_desktop.core.training.runner import prepare_run
 
@@ -60,6 +61,12 @@ def junior_store(folder: Path) -> tuple[Path, Path]:
                              [0.91 - 0.02 * i, 0.95 - 0.02 * i, 0.97 - 0.03 * i, 0.978 - 0.03 * i, 0.981 - 0.04 * i])
             store.log_artifact(run_id, os.urandom(2**16), "checkpoints/last.pt", kind="checkpoint")
             store.set_status(run_id, status)
+            if i == 0:
+                add_comment(store, "run", run_id, "@senior val/acc stalls at 0.98 after epoch 4: more epochs or a "
+                            "wider conv2?")
+        add_comment(store, "graph", graph_target_id(graph), "Is the second conv block needed for MNIST?",
+                    anchor="conv2")
+        save_graph(graph, graph_path)  # the graph keeps the id its comments are attached to
     return graph_path, store_path
 
 
