@@ -3,9 +3,9 @@
     python docs/make_bundles_screenshot.py [--out DIR]        # offscreen; a few seconds
 
 A junior's store gets three runs of the MNIST CNN as training creates them (graph artifact, config, params),
-with loss and accuracy curves and a checkpoint, and comments on a run and on a node; the share dialog lists them (the failed one unticked), and a senior's
-import dialog shows the written bundle after importing it. Files live under /home/you (a neutral path for the
-picture) and are removed afterwards.
+with loss and accuracy curves and a checkpoint, and comments on a run and on a node; the share dialog lists the
+runs (the failed one unticked), and a senior's import dialog shows the written bundle after importing it. Files
+live under /home/you (a neutral path for the picture) and are removed afterwards.
 """
 
 from __future__ import annotations
