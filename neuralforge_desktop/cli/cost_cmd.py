@@ -54,7 +54,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     add_store_arg(cost)
     cost.set_defaults(func=cmd_cost)
 
-    roi = sub.add_parser("roi", help="accuracy gained against compute spent: Pareto front, cost of the last 10 %",
+    roi = sub.add_parser("roi", help="accuracy gained against compute spent: Pareto front, cost of the last tenth",
                          description="Each run's best val/acc against its compute; the runs no other run beats on "
                          "both (the Pareto front); and per project what going from 90 % of the accuracy gain to "
                          "the best cost (see docs/cost-and-capacity.md for the exact definition).",

@@ -64,7 +64,7 @@ COMMANDS: tuple[tuple[str, str, str | None], ...] = (
     ("fairness", "fairness_cmd", "fairness of a classifier across groups (fairlearn)"),
     ("explain", "explain_cmd", "explain a trained run's predictions (Captum, SHAP, attention maps)"),
     ("cost", "cost_cmd", "GPU-hours and spend per project, experiment, user or host over time"),
-    ("roi", "cost_cmd", "accuracy gained against compute spent: Pareto front, cost of the last 10 %"),
+    ("roi", "cost_cmd", "accuracy gained against compute spent: Pareto front, cost of the last tenth"),
     ("capacity", "cost_cmd", "weekly GPU-hours per host, forecast, and host utilisation"),
 )
 

@@ -138,7 +138,7 @@ def last_stretch(rows: Sequence[SpendRow], accuracy: dict[str, float], axis: str
         acc = accuracy.get(row.run_id)
         if acc is None:
             continue
-        if target_run is None and acc >= target:
+        if target_run is None and acc >= target - 1e-9:  # 0.5 + 0.9 × 0.4 is 0.8600000000000001 in floats
             target_run, spend_to_target = row.run_id, spent
         if acc >= best:
             best_run, spend_to_best = row.run_id, spent
