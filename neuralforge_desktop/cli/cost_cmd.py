@@ -153,8 +153,12 @@ def cmd_roi(args: argparse.Namespace) -> int:
                      "—" if best is None else f"{best:.4f}", str(len(p.front)),
                      "—" if s is None else show(s.spend_to_best), "—" if s is None else show(s.last_spend),
                      "—" if s is None else f"{s.last_share:.0%}", p.why_no_stretch])
-    print(table(["project", "runs", f"with {report.metric}", "best", "front", f"{unit} to best", "last 10 %",
-                 "share", ""], rows, right=[1, 2, 3, 4, 5, 6, 7]))
+    headers = ["project", "runs", f"with {report.metric}", "best", "front", f"{unit} to best", "last 10 %", "share"]
+    if any(p.why_no_stretch for p in report.projects):
+        headers.append("")
+    else:
+        rows = [row[:-1] for row in rows]
+    print(table(headers, rows, right=[1, 2, 3, 4, 5, 6, 7]))
     print(f"\nPareto front across projects (cheapest first; {plural(len(report.front), 'run')})\n")
     front = [[p.run_id[:8], fit(p.run_name, 20), fit(p.project, 24), fit(p.experiment, 20), f"{p.accuracy:.4f}",
               _hours(p.gpu_hours), _money(p.cost)] for p in report.front]

@@ -147,11 +147,12 @@ def last_stretch(rows: Sequence[SpendRow], accuracy: dict[str, float], axis: str
     return LastStretch(baseline, best, target, target_run, best_run, spend_to_target, spend_to_best), ""
 
 
-def run_accuracy(store: Store, run_ids: Iterable[str], metric: str = ACCURACY_METRIC) -> dict[str, float]:
-    """The best (largest) finite value of ``metric`` per run that logged one."""
+def run_accuracy(store: Store, run_ids: Iterable[str], metric: str = ACCURACY_METRIC, *,
+                 project: str | None = None) -> dict[str, float]:
+    """The best (largest) finite value of ``metric`` per run (of ``run_ids``) that logged one."""
     wanted = set(run_ids)
     found: dict[str, float] = {}
-    for run in store.list_runs(order_by="created"):
+    for run in store.list_runs(project=project, order_by="created"):
         latest = run.metrics.get(metric)
         if run.id in wanted and latest is not None and math.isfinite(latest.max):
             found[run.id] = float(latest.max)
@@ -192,4 +193,4 @@ def roi_report(store: Store, *, project: str | None = None, axis: str = "auto",
     if project is not None and project not in {p.name for p in store.list_projects()}:
         raise RoiQueryError(f"no project named {project!r} (see `neuralforge cost --by project`)")
     rows = spend_rows(store, period, project=project)
-    return roi_from_rows(rows, run_accuracy(store, (r.run_id for r in rows)), axis)
+    return roi_from_rows(rows, run_accuracy(store, (r.run_id for r in rows), project=project), axis)
