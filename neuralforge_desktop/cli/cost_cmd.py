@@ -73,7 +73,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                               "host's utilisation over the last 4 complete weeks: GPU-hours / (GPUs × hours).",
                               epilog=CAPACITY_EXAMPLES, formatter_class=raw)
     capacity.add_argument("--weeks", type=int, default=8, metavar="N", help="weeks to forecast (default: 8)")
-    capacity.add_argument("--host", metavar="NAME", help="also list this host's weeks one by one")
+    capacity.add_argument("--host", metavar="NAME", help="also list this host's weeks one by one "
+                          "('all hosts': every host together)")
     capacity.add_argument("--json", action="store_true", help="the report as one JSON object")
     add_store_arg(capacity)
     capacity.set_defaults(func=cmd_capacity)
@@ -175,14 +176,14 @@ def _week(start: float) -> str:
 def cmd_capacity(args: argparse.Namespace) -> int:
     from neuralforge_desktop.core.errors import UserError
     from neuralforge_desktop.core.remote.hosts import HostRegistry
-    from neuralforge_desktop.core.team.capacity import BAND_LEVEL, capacity_report
+    from neuralforge_desktop.core.team.capacity import ALL_HOSTS, BAND_LEVEL, capacity_report
 
     with open_store(args.store) as store:
         report = capacity_report(store, HostRegistry().all(), weeks=args.weeks)
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
         return 0
-    if args.host and args.host not in {h.host for h in report.hosts}:
+    if args.host and args.host not in {h.host for h in report.hosts} | {ALL_HOSTS}:
         known = ", ".join(h.host for h in report.hosts) or "none"
         raise UserError(f"--host {args.host!r}: no complete week of runs on it (hosts with history: {known})")
     if report.note:
@@ -190,16 +191,18 @@ def cmd_capacity(args: argparse.Namespace) -> int:
     print(f"Weekly GPU-hours per host and the forecast for the next {plural(args.weeks, 'week')} "
           f"({BAND_LEVEL:.0%} band)\n")
     rows = []
-    for h in report.hosts:
+    for h in [*report.hosts, *([report.total] if report.total is not None and len(report.hosts) > 1 else [])]:
         recent = h.gpu_hours[-4:]
         f = h.forecast
         rows.append([h.host, str(len(h.gpu_hours)), _hours(sum(recent) / len(recent)),
                      "—" if f is None else f"{_hours(f.mean[0])} [{_hours(f.lower[0])}–{_hours(f.upper[0])}]",
                      "—" if f is None else f"{_hours(f.mean[-1])} [{_hours(f.lower[-1])}–{_hours(f.upper[-1])}]",
+                     "—" if h.weekly_capacity is None else _hours(h.weekly_capacity),
+                     "—" if h.full_from is None else _week(h.full_from),
                      h.note if f is None else f.model])
     if rows:
-        print(table(["host", "weeks", "avg last 4", "next week", f"week +{args.weeks}", "model"], rows,
-                    right=[1, 2]))
+        print(table(["host", "weeks", "avg last 4", "next week", f"week +{args.weeks}", "capacity/week", "full by",
+                     "model"], rows, right=[1, 2, 5]))
     else:
         print("no complete week of runs yet")
     span = f"{dt.date.fromtimestamp(report.span_start)} to {dt.date.fromtimestamp(report.span_end - 1)}"
@@ -208,7 +211,7 @@ def cmd_capacity(args: argparse.Namespace) -> int:
              "—" if u.capacity_hours is None else _hours(u.capacity_hours),
              "—" if u.utilisation is None else f"{u.utilisation:.1%}", u.note] for u in report.utilisation]
     print(table(["host", "GPUs", "GPU-hours", "capacity", "utilisation", ""], util, right=[1, 2, 3, 4]))
-    chosen = next((h for h in report.hosts if h.host == args.host), None)
+    chosen = next((h for h in (*report.hosts, report.total) if h is not None and h.host == args.host), None)
     if chosen is not None:
         print(f"\n{chosen.host}, week by week\n")
         weeks = [[_week(s), _hours(v), "", ""] for s, v in zip(chosen.week_starts, chosen.gpu_hours, strict=True)]

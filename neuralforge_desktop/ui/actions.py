@@ -104,7 +104,9 @@ class WindowActions:
         """Team ▸ …: the shared store's people, comments, portfolio and cost views, sharing and settings. Each
         entry opens a view from its own ui package, imported when first chosen."""
         m.setToolTipsVisible(True)
-        self.add(m, "team.cost", "&Cost && Capacity…", lambda: __import__("neuralforge_desktop.ui.cost", fromlist=["open_cost_view"]).open_cost_view(self.window), tip="Spend over time, accuracy against compute, GPU-hour forecasts and host utilisation")  # noqa: E501
+        self.add(m, "team.cost", "&Cost && Capacity…",
+                 lambda: __import__("neuralforge_desktop.ui.cost", fromlist=["*"]).open_cost_view(self.window),
+                 tip="Spend over time, accuracy against compute, GPU-hour forecasts and host utilisation")
 
     def _file_menu(self, m: QMenu) -> None:
         f = self.window.files

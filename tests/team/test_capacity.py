@@ -16,6 +16,8 @@ from neuralforge_desktop.core.team import capacity
 from neuralforge_desktop.core.team.capacity import (
     STATSMODELS_MISSING,
     ForecastUnavailable,
+    HostWeeks,
+    WeeklyForecast,
     capacity_report,
     forecast_weekly,
 )
@@ -89,6 +91,13 @@ def test_weekly_history_forecast_and_utilisation_from_a_store(tmp_path: Path) ->
     assert big.week_starts[0] == dt.datetime.combine(first, dt.time()).timestamp()
     assert big.forecast_starts[0] == THIS_MONDAY and len(big.forecast_starts) == 5
     assert big.forecast is not None and np.allclose(big.forecast.mean, forecast_weekly(history, 5).mean)
+    assert report.total is not None and report.total.host == "all hosts"
+    together = dict(zip(report.total.week_starts, report.total.gpu_hours, strict=True))
+    assert together[dt.datetime(2026, 11, 16).timestamp()] == pytest.approx(history[-2] + 5.0)
+    assert together[dt.datetime(2026, 11, 23).timestamp()] == pytest.approx(history[-1] + 6.0)
+    assert sum(report.total.gpu_hours) == pytest.approx(sum(history) + 11.0)
+    assert big.weekly_capacity == 4 * 168 and report.total.weekly_capacity == (4 + 2) * 168
+    assert by_host["small"].weekly_capacity is None and big.full_from is None  # ~100 a week of 672
     small = by_host["small"]
     assert small.forecast is None and "needs 4 weeks of history, there are 2" in small.note
     # utilisation over the last 4 complete weeks: GPU-hours / (GPUs × 4 × 168 h)
@@ -114,3 +123,10 @@ def test_without_statsmodels_history_and_utilisation_remain(demo_store: tuple[St
     assert report.hosts and all(h.forecast is None for h in report.hosts)
     assert {u.host for u in report.utilisation} == set(demo.hosts)
     assert capacity.gpu_count(HostRegistry().get("h100-pod")) == 8
+
+
+def test_the_first_forecast_week_at_capacity() -> None:
+    forecast = WeeklyForecast((100.0, 150.0, 168.0, 200.0), (0.0,) * 4, (300.0,) * 4, False, "Holt")
+    weeks = HostWeeks("h", (1.0,), (90.0,), (10.0, 20.0, 30.0, 40.0), forecast, "", weekly_capacity=168.0)
+    assert weeks.full_from == 30.0
+    assert HostWeeks("h", (1.0,), (90.0,), (10.0, 20.0, 30.0, 40.0), forecast, "").full_from is None

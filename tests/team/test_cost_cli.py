@@ -67,6 +67,8 @@ def test_roi_and_capacity_json(capsys: Any, store_path: Path) -> None:
     hosts = {h["host"]: h for h in data["hosts"]}
     assert {"h100-pod", "a100-box", "rtx-lab"} <= set(hosts)
     assert all(len(h["forecast"]["weeks"]) == 3 for h in hosts.values() if h["forecast"])
+    every = sum(w["gpu_hours"] for w in data["all_hosts"]["history"])
+    assert every == pytest.approx(sum(w["gpu_hours"] for h in hosts.values() for w in h["history"]))
     util = {u["host"]: u for u in data["utilisation"]["hosts"]}
     assert util["h100-pod"]["gpus"] == 8 and 0 < util["h100-pod"]["utilisation"] < 1
     status, out, _ = run(capsys, "capacity", "--host", "a100-box", "--store", str(store_path))

@@ -38,7 +38,8 @@ def test_the_view_charts_spend_roi_and_capacity(qtbot: Any, tmp_path: Path) -> N
     assert view.roi.points == sum(len(p.points) for p in view.reports["roi"].projects) > 0
     assert view.roi.front and "Last 10 %" in view.roi_note.text()
     assert view.capacity.history >= 4 and view.capacity.forecast == 8
-    assert "forecast" in view.capacity_note.text()
+    assert "forecast" in view.capacity_note.text() and view.host.currentText() == "All hosts"
+    assert view.capacity.history == len(view.reports["capacity"].total.gpu_hours)
     assert set(view.utilisation.values) == {"h100-pod", "a100-box", "rtx-lab"}
     assert all(0 < v < 100 for v in view.utilisation.values.values())
     # group by user: the reports are read again, and the layers follow

@@ -23,7 +23,7 @@ import inspect
 import math
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from neuralforge_desktop.core.store.sqlite_store import Store
 
 MIN_WEEKS = 4
+WEEK_HOURS = 168.0
+ALL_HOSTS = "all hosts"
 BAND_LEVEL = 0.9
 SIMULATIONS = 1000
 UTILISATION_WEEKS = 4  # the default span of utilisation: the last complete weeks
@@ -62,6 +64,15 @@ class HostWeeks:
     forecast_starts: tuple[float, ...]
     forecast: WeeklyForecast | None
     note: str  # why there is no forecast ("" when there is one)
+    weekly_capacity: float | None = None  # GPUs × 168 h (every registered host's for ALL_HOSTS); None: unknown
+
+    @property
+    def full_from(self) -> float | None:
+        """The first forecast week whose GPU-hours reach the weekly capacity (None: none does, or unknown)."""
+        if self.forecast is None or not self.weekly_capacity:
+            return None
+        return next((s for s, m in zip(self.forecast_starts, self.forecast.mean, strict=True)
+                     if m >= self.weekly_capacity), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +92,7 @@ class HostUtilisation:
 class CapacityReport:
     horizon: int
     hosts: tuple[HostWeeks, ...]
+    total: HostWeeks | None  # every host's runs together (ALL_HOSTS), None when there is no complete week yet
     utilisation: tuple[HostUtilisation, ...]
     span_start: float  # the span utilisation is measured over
     span_end: float
@@ -91,17 +103,23 @@ class CapacityReport:
             year, number, _ = dt.datetime.fromtimestamp(start).isocalendar()
             return f"{year}-W{number:02d}"
 
+        def weeks(h: HostWeeks) -> dict[str, Any]:
+            forecast = h.forecast
+            full = h.full_from
+            return {"host": h.host, "note": h.note, "weekly_capacity_gpu_hours": h.weekly_capacity,
+                    "full_from_week": None if full is None else week(full),
+                    "history": [{"week": week(s), "start": s, "gpu_hours": v}
+                                for s, v in zip(h.week_starts, h.gpu_hours, strict=True)],
+                    "forecast": None if forecast is None else {
+                        "model": forecast.model,
+                        "weeks": [{"week": week(s), "start": s, "gpu_hours": m, "lower": lo, "upper": up}
+                                  for s, m, lo, up in zip(h.forecast_starts, forecast.mean, forecast.lower,
+                                                          forecast.upper, strict=True)]}}
+
         return {
             "horizon_weeks": self.horizon, "band_level": BAND_LEVEL, "note": self.note,
-            "hosts": [{"host": h.host, "note": h.note,
-                       "history": [{"week": week(s), "start": s, "gpu_hours": v}
-                                   for s, v in zip(h.week_starts, h.gpu_hours, strict=True)],
-                       "forecast": None if h.forecast is None else {
-                           "model": h.forecast.model,
-                           "weeks": [{"week": week(s), "start": s, "gpu_hours": m, "lower": lo, "upper": up}
-                                     for s, m, lo, up in zip(h.forecast_starts, h.forecast.mean, h.forecast.lower,
-                                                             h.forecast.upper, strict=True)]}}
-                      for h in self.hosts],
+            "hosts": [weeks(h) for h in self.hosts],
+            "all_hosts": None if self.total is None else weeks(self.total),
             "utilisation": {"start": self.span_start, "end": self.span_end,
                             "hosts": [{"host": u.host, "gpus": u.gpus, "gpu_hours": u.gpu_hours,
                                        "capacity_gpu_hours": u.capacity_hours, "utilisation": u.utilisation,
@@ -123,13 +141,14 @@ def weeks_after(monday: float, count: int) -> list[float]:
     return [dt.datetime.combine(day + dt.timedelta(days=7 * i), dt.time()).timestamp() for i in range(1, count + 1)]
 
 
-def weekly_gpu_hours(rows: Sequence[SpendRow], until: float) -> dict[str, tuple[list[float], list[float]]]:
-    """Per host: the Mondays from its first week with a run to the last week ending by ``until``, and the
-    GPU-hours of the runs that started in each (0 for a week without)."""
+def weekly_gpu_hours(rows: Sequence[SpendRow], until: float,
+                     key: Callable[[SpendRow], str] = lambda r: r.host) -> dict[str, tuple[list[float], list[float]]]:
+    """Per host (or per ``key``): the Mondays from its first week with a run to the last week ending by
+    ``until``, and the GPU-hours of the runs that started in each (0 for a week without)."""
     per_host: dict[str, dict[float, float]] = {}
     for row in rows:
         if row.when < until:
-            weeks = per_host.setdefault(row.host, {})
+            weeks = per_host.setdefault(key(row), {})
             monday = monday_of(row.when)
             weeks[monday] = weeks.get(monday, 0.0) + row.gpu_hours
     found = {}
@@ -158,24 +177,10 @@ def forecast_weekly(values: Sequence[float], horizon: int, *, level: float = BAN
     if np.ptp(series) == 0:  # a flat history: nothing to smooth, and statsmodels cannot fit it
         flat = (float(series[0]),) * horizon
         return WeeklyForecast(flat, flat, flat, False, "flat history: the same each week")
-    fits = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # convergence chatter on short series; the AICc comparison judges fits
-        for damped in (False, True):
-            fitted = ExponentialSmoothing(series, trend="add", damped_trend=damped,
-                                          initialization_method="estimated").fit()
-            if math.isfinite(fitted.aicc):
-                fits.append((fitted.aicc, damped, fitted))
-        if not fits:
-            fitted = ExponentialSmoothing(series, trend="add", initialization_method="estimated").fit()
-            fits.append((0.0, False, fitted))
-        _, damped, best = min(fits, key=lambda f: f[0])
-        mean = np.clip(np.asarray(best.forecast(horizon), dtype=float), 0.0, None)
-        # statsmodels 0.15 renamed random_state to rng; either way the draws are repeatable
-        seeded = ({"rng": np.random.default_rng(seed)} if "rng" in inspect.signature(best.simulate).parameters
-                  else {"random_state": np.random.RandomState(seed)})
-        paths = np.asarray(best.simulate(horizon, repetitions=SIMULATIONS, error="add", anchor="end", **seeded),
-                           dtype=float).reshape(horizon, -1)
+    try:
+        damped, best, mean, paths = _fit(ExponentialSmoothing, series, horizon, seed)
+    except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
+        raise ForecastUnavailable(f"the forecast could not be fitted to this history ({exc})") from None
     tail = (1.0 - level) / 2
     lower = np.clip(np.quantile(paths, tail, axis=1), 0.0, None)
     upper = np.clip(np.quantile(paths, 1.0 - tail, axis=1), 0.0, None)
@@ -183,6 +188,32 @@ def forecast_weekly(values: Sequence[float], horizon: int, *, level: float = BAN
              else "Holt, additive trend")
     return WeeklyForecast(tuple(map(float, mean)), tuple(map(float, np.minimum(lower, mean))),
                           tuple(map(float, np.maximum(upper, mean))), damped, model)
+
+
+def _fit(smoothing: Any, series: Any, horizon: int, seed: int) -> tuple[bool, Any, Any, Any]:
+    """Holt with and without a damped trend, the lower AICc kept: (damped, fit, mean forecast, simulated paths
+    with one row per week ahead)."""
+    import numpy as np
+
+    fits = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # convergence chatter on short series; the AICc comparison judges fits
+        for damped in (False, True):
+            fitted = smoothing(series, trend="add", damped_trend=damped, initialization_method="estimated").fit()
+            if math.isfinite(fitted.aicc):
+                fits.append((fitted.aicc, damped, fitted))
+        if not fits:
+            fits.append((0.0, False, smoothing(series, trend="add", initialization_method="estimated").fit()))
+        _, damped, best = min(fits, key=lambda f: f[0])
+        mean = np.clip(np.asarray(best.forecast(horizon), dtype=float), 0.0, None)
+        if not np.all(np.isfinite(mean)):
+            raise ArithmeticError("the fit did not converge")
+        # statsmodels 0.15 renamed random_state to rng; either way the draws are repeatable
+        seeded = ({"rng": np.random.default_rng(seed)} if "rng" in inspect.signature(best.simulate).parameters
+                  else {"random_state": np.random.RandomState(seed)})
+        paths = np.asarray(best.simulate(horizon, repetitions=SIMULATIONS, error="add", anchor="end", **seeded),
+                           dtype=float).reshape(horizon, -1)
+    return damped, best, mean, paths
 
 
 def gpu_count(host: Host) -> int | None:
@@ -223,20 +254,31 @@ def capacity_report(store: Store, hosts: Sequence[Host], *, weeks: int = 8, now:
     now = time.time() if now is None else now
     this_monday = monday_of(now)
     rows = spend_rows(store)
-    report_note = ""
-    per_host = []
-    for host, (starts, values) in weekly_gpu_hours(rows, this_monday).items():
-        ahead = weeks_after(starts[-1], weeks) if starts else []
-        forecast, note = None, ""
-        if not report_note:
+    missing = ""
+
+    gpus = {h.name: gpu_count(h) for h in hosts}
+    known = [g for g in gpus.values() if g]
+    capacities = {name: g * WEEK_HOURS for name, g in gpus.items() if g}
+    capacities[ALL_HOSTS] = sum(known) * WEEK_HOURS if known else 0.0
+
+    def forecast(host: str, starts: list[float], values: list[float]) -> HostWeeks:
+        nonlocal missing
+        ahead = tuple(weeks_after(starts[-1], weeks))
+        result, note = None, ""
+        if not missing:
             try:
-                forecast = forecast_weekly(values, weeks)
+                result = forecast_weekly(values, weeks)
             except ForecastUnavailable as exc:
-                note = str(exc)
-                if note == STATSMODELS_MISSING:
-                    report_note, note = note, ""
-        per_host.append(HostWeeks(host, tuple(starts), tuple(values), tuple(ahead), forecast, note))
+                if str(exc) == STATSMODELS_MISSING:
+                    missing = str(exc)
+                else:
+                    note = str(exc)
+        return HostWeeks(host, tuple(starts), tuple(values), ahead, result, note, capacities.get(host) or None)
+
+    per_host = [forecast(host, *history) for host, history in weekly_gpu_hours(rows, this_monday).items()]
+    together = weekly_gpu_hours(rows, this_monday, key=lambda _row: ALL_HOSTS).get(ALL_HOSTS)
+    total = forecast(ALL_HOSTS, *together) if together else None
     if span is None:
         span = (weeks_after(this_monday, -UTILISATION_WEEKS)[0], this_monday)
-    return CapacityReport(weeks, tuple(per_host), tuple(utilisation(rows, hosts, *span)), span[0], span[1],
-                          report_note)
+    return CapacityReport(weeks, tuple(per_host), total, tuple(utilisation(rows, hosts, *span)), span[0], span[1],
+                          missing)

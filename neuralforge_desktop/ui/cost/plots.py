@@ -176,6 +176,13 @@ class CapacityPlot(_Chart):
             return
         item.setTitle(f"Weekly GPU-hours: {host.host}")
         x = np.array(host.week_starts) + 3.5 * 86400  # the middle of each week
+        if host.weekly_capacity:
+            limit = pg.InfiniteLine(pos=host.weekly_capacity, angle=0, movable=False,
+                                    pen=pg.mkPen(self.colors.error, width=1, style=Qt.PenStyle.DotLine),
+                                    label=f"GPU capacity {host.weekly_capacity:,.0f} a week",
+                                    labelOpts={"position": 0.40, "color": self.colors.muted,
+                                               "anchors": [(0, 1), (0, 1)]})
+            self.add(limit)
         self.add(pg.PlotDataItem(x, np.array(host.gpu_hours), pen=pg.mkPen(self.colors.accent, width=2),
                                  symbol="o", symbolSize=5, symbolBrush=self.colors.accent, symbolPen=None), "used")
         self.history = len(x)

@@ -242,9 +242,11 @@ class CostView(QWidget):
         wanted += quarters + sorted(result["months"], reverse=True)
         _refill(self.period, [("All time" if w == "" else w, w) for w in wanted])
         _refill(self.roi_project, [("All projects", "")] + [(p.project, p.project) for p in result["roi"].projects])
-        hosts = result.get("capacity").hosts if result.get("capacity") else ()
+        capacity = result.get("capacity")
+        hosts = capacity.hosts if capacity else ()
         busiest = sorted(hosts, key=lambda h: -sum(h.gpu_hours))
-        _refill(self.host, [(h.host, h.host) for h in busiest])
+        together = [("All hosts", capacity.total.host)] if capacity and capacity.total else []
+        _refill(self.host, together + [(h.host, h.host) for h in busiest])
 
     def _show_cost(self) -> None:
         if self.reports is None:
@@ -301,7 +303,8 @@ class CostView(QWidget):
         report = self.reports.get("capacity") if self.reports else None
         if report is None:
             return
-        chosen = next((h for h in report.hosts if h.host == self.host.currentData()), None)
+        chosen = next((h for h in (report.total, *report.hosts) if h is not None and h.host == self.host.currentData()),
+                      None)
         self.capacity.update(chosen, BAND_LEVEL)
         start = dt.date.fromtimestamp(report.span_start)
         end = dt.date.fromtimestamp(report.span_end - 1)
@@ -314,8 +317,11 @@ class CostView(QWidget):
             note = chosen.note
         else:
             f = chosen.forecast
-            note = (f"Next {len(f.mean)} weeks: {sum(f.mean):,.0f} GPU-hours forecast "
-                    f"({f.model}; band: {BAND_LEVEL:.0%} of simulated paths)")
+            full = chosen.full_from
+            reach = ("" if chosen.weekly_capacity is None else " Stays under capacity." if full is None else
+                     f" Reaches capacity in the week of {dt.date.fromtimestamp(full):%d %b %Y}.")
+            note = (f"Next {len(f.mean)} weeks: {sum(f.mean):,.0f} GPU-hours forecast ({f.model}; band: "
+                    f"{BAND_LEVEL:.0%} of simulated paths).{reach}")
         self.capacity_note.setText(note)
 
     def closeEvent(self, event: Any) -> None:  # Qt names this method
