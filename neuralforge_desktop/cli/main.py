@@ -65,6 +65,9 @@ COMMANDS: tuple[tuple[str, str, str | None], ...] = (
     ("explain", "explain_cmd", "explain a trained run's predictions (Captum, SHAP, attention maps)"),
     ("comments", "comments_cmd", "threaded comments on runs, graphs, model versions and experiments"),
     ("review", "comments_cmd", "ask for, list and decide approvals of model versions"),
+    ("cost", "cost_cmd", "GPU-hours and spend per project, experiment, user or host over time"),
+    ("roi", "cost_cmd", "accuracy gained against compute spent: Pareto front, cost of the last tenth"),
+    ("capacity", "cost_cmd", "weekly GPU-hours per host, forecast, and host utilisation"),
     ("bundle", "bundle_cmd", "share a design with its runs, metrics, artifacts and comments as one file"),
 )
 

@@ -107,6 +107,9 @@ class WindowActions:
         self.add(m, "team.review_queue", "&Review Queue…", lambda: __import__(
             "neuralforge_desktop.ui.comments", fromlist=["_"]).open_review_queue_view(self.window),
             tip="Review requests on model versions waiting for a decision: approve or reject them")
+        self.add(m, "team.cost", "&Cost && Capacity…",
+                 lambda: __import__("neuralforge_desktop.ui.cost", fromlist=["*"]).open_cost_view(self.window),
+                 tip="Spend over time, accuracy against compute, GPU-hour forecasts and host utilisation")
         self.add(m, "team.share_bundle", "Share as &Bundle…", lambda: __import__(
             "neuralforge_desktop.ui.bundle_dialogs", fromlist=["_"]).share_bundle(self.window),
             tip="The design with chosen runs, their metrics, artifacts and comments as one .nfbundle file")

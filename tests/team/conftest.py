@@ -1,10 +1,18 @@
-"""A real store; the registry tests' trained MNIST run (trained once per session) for model-version targets."""
+"""Team fixtures: a real store; the registry tests' trained MNIST run (trained once per session) for
+model-version targets; a store with the demo team history (five projects, three people, three remote hosts
+and a local machine)."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
-from neuralforge_desktop.core.store.sqlite_store import Store
+from neuralforge_desktop.core.remote.hosts import HostRegistry
+from neuralforge_desktop.core.store import Store
+from neuralforge_desktop.core.team.demo_costs import DemoCosts, create_cost_demo
 from tests.registry.conftest import trained, trained_template  # noqa: F401  (fixtures used here)
 
 
@@ -24,3 +32,9 @@ def registered(trained, monkeypatch):  # noqa: F811
     with Store(trained["store"]) as opened:
         registry.register(opened, trained["run"], "mnist")
         yield opened
+
+
+@pytest.fixture
+def demo_store(tmp_path: Path) -> Iterator[tuple[Store, DemoCosts]]:
+    with Store(tmp_path / "store.db") as store:
+        yield store, create_cost_demo(store, HostRegistry(), now=time.time())
