@@ -68,6 +68,7 @@ COMMANDS: tuple[tuple[str, str, str | None], ...] = (
     ("cost", "cost_cmd", "GPU-hours and spend per project, experiment, user or host over time"),
     ("roi", "cost_cmd", "accuracy gained against compute spent: Pareto front, cost of the last tenth"),
     ("capacity", "cost_cmd", "weekly GPU-hours per host, forecast, and host utilisation"),
+    ("bundle", "bundle_cmd", "share a design with its runs, metrics, artifacts and comments as one file"),
 )
 
 DESCRIPTION = """\

@@ -110,6 +110,12 @@ class WindowActions:
         self.add(m, "team.cost", "&Cost && Capacity…",
                  lambda: __import__("neuralforge_desktop.ui.cost", fromlist=["*"]).open_cost_view(self.window),
                  tip="Spend over time, accuracy against compute, GPU-hour forecasts and host utilisation")
+        self.add(m, "team.share_bundle", "Share as &Bundle…", lambda: __import__(
+            "neuralforge_desktop.ui.bundle_dialogs", fromlist=["_"]).share_bundle(self.window),
+            tip="The design with chosen runs, their metrics, artifacts and comments as one .nfbundle file")
+        self.add(m, "team.import_bundle", "&Import Bundle…", lambda: __import__(
+            "neuralforge_desktop.ui.bundle_dialogs", fromlist=["_"]).import_bundle_dialog(self.window),
+            tip="Add a colleague's .nfbundle (design, runs, comments) to your store")
 
     def _file_menu(self, m: QMenu) -> None:
         f = self.window.files
