@@ -7,7 +7,6 @@ same bytes, on any machine, so a verifier recomputes exactly the hash the writer
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 import json
 from dataclasses import dataclass
@@ -65,9 +64,8 @@ def computed_hash(entry: AuditEntry) -> str:
 
 
 def who() -> str:
-    """The operating-system user acting. NeuralForge has no user profiles of its own, so this is the whole
-    identity; a store shared by a team tells people apart by their accounts."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry and no USER/LOGNAME (a bare container)
-        return "unknown"
+    """The user acting: the same name runs, comments and approvals are recorded under (a shared store's account
+    named by NEURALFORGE_USER, else the operating-system user)."""
+    from neuralforge_desktop.core.team.identity import current_user
+
+    return current_user()
