@@ -7,7 +7,7 @@ from neuralforge_desktop.core import zoo
 from neuralforge_desktop.core.analysis.shapes import ShapeInference
 from neuralforge_desktop.core.ir.compose import Composer
 from neuralforge_desktop.core.ir.graph import Graph
-from neuralforge_desktop.core.tutorial import CHAIN, STEPS, diagnose, steps_done, trace
+from neuralforge_desktop.core.tutorial import CHAIN, STEPS, Target, diagnose, focus, steps_done, trace
 
 
 def done(graph: Graph, trained: bool = False) -> int:
@@ -79,3 +79,18 @@ def test_every_step_says_what_to_do_and_where():
         assert step.title and len(step.how) > 60 and step.targets
     assert [step.check is None for step in STEPS] == [False] * 6 + [True]  # training: the app says
     assert [t.kind for step in STEPS for t in step.targets].count("inspector") == 1
+
+
+def test_the_panel_points_at_what_the_user_needs_next():
+    def at(graph: Graph, step: int):
+        return focus(graph, ShapeInference(graph).run(), step)
+
+    assert at(Graph("blank"), 0) == Target("palette", "Input")
+    assert at(build(1), 1) == Target("palette", "Conv2d")
+    assert at(build(5), 5) == Target("palette", "Linear")  # no Linear yet
+    many_scores = build(6, classes=128)
+    assert at(many_scores, 5) == Target("inspector", "out_features")  # a Linear that gives 128 scores
+    no_output = build(6)
+    no_output.remove_node("logits")
+    assert at(no_output, 5) == Target("palette", "Output")
+    assert at(build(6), 6) == Target("train", "start") and at(build(6), 7) is None

@@ -107,30 +107,30 @@ def _links(upto: int) -> Check:
 
 STEPS: tuple[Step, ...] = (
     Step("Add the input",
-         "Drag Input from the Layers panel (under Input / Output) onto the canvas, or click the canvas, press "
+         "Drag Input from the Layers panel (Input / Output ▸ Input) onto the canvas, or click the canvas, press "
          "Tab, type “input” and press Enter. It stands for one MNIST image: 1×28×28, one grey channel of 28 by "
          "28 pixels.",
          _links(0), (Target("palette", INPUT),), "N×1×28×28"),
     Step("Slide filters over the image",
-         "Add a Conv2d (Layers panel ▸ Convolution, or select the Input, press Tab and type “conv”: it comes "
-         "after the Input, wired). Otherwise drag a wire from the Input's port on its right edge to the Conv2d's "
-         "port on its left edge. Its 32 filters of 3×3 turn the image into 32 feature maps of 28×28.",
+         "Add a Conv2D (Layers panel ▸ Convolution ▸ Conv2D; or select the Input, press Tab, type “conv” and "
+         "Enter: it comes after the Input, wired). Else drag a wire from the Input's right port to the Conv2D's "
+         "left port. Its 32 filters of 3×3 turn the image into 32 feature maps of 28×28.",
          _links(1), (Target("palette", "Conv2d"),), "N×32×28×28"),
     Step("Keep what the filters found",
-         "Add a ReLU after the Conv2d, wired the same way (Layers panel ▸ Activation, or Tab ▸ “relu”). It sets "
-         "every negative value to zero and keeps the rest: the shape does not change.",
+         "Add a ReLU after the Conv2D, wired the same way (Layers panel ▸ Activation ▸ ReLU, or Tab ▸ “relu”). "
+         "It sets every negative value to zero and keeps the rest: the shape does not change.",
          _links(2), (Target("palette", "ReLU"),), "N×32×28×28"),
     Step("Shrink the feature maps",
-         "Add a MaxPool2d after the ReLU (Layers panel ▸ Pooling, or Tab ▸ “maxpool”). It keeps the largest "
-         "value of each 2×2 window, so each 28×28 map becomes 14×14.",
+         "Add a MaxPool2D after the ReLU (Layers panel ▸ Pooling ▸ MaxPool2D, or Tab ▸ “maxpool”). It keeps the "
+         "largest value of each 2×2 window, so each 28×28 map becomes 14×14.",
          _links(3), (Target("palette", "MaxPool2d"),), "N×32×14×14"),
     Step("Flatten the maps",
-         "Add a Flatten after the MaxPool2d (Layers panel ▸ Reshape, or Tab ▸ “flatten”). A Linear layer wants "
-         "one row of numbers per image: 32×14×14 becomes 6272.",
+         "Add a Flatten after the MaxPool2D (Layers panel ▸ Reshape ▸ Flatten, or Tab ▸ “flatten”). A Linear "
+         "layer wants one row of numbers per image: 32×14×14 becomes 6272.",
          _links(4), (Target("palette", "Flatten"),), "N×6272"),
     Step("Ten scores, one per digit",
-         "Add a Linear after the Flatten, select it and set out_features to 10 in the Inspector (it starts at "
-         "128); then add an Output after it. The wire into the Output reads N×10.",
+         "Add a Linear after the Flatten (Layers panel ▸ Dense ▸ Linear), select it and set out_features to 10 "
+         "in the Inspector (it starts at 128); then add an Output after it. The wire into the Output reads N×10.",
          _links(6), (Target("palette", "Linear"), Target("inspector", "out_features"), Target("palette", OUTPUT)),
          "N×10"),
     Step("Train it",
@@ -151,6 +151,22 @@ def steps_done(graph: Graph, shapes: ShapeInference, trained: bool = False) -> i
             break
         done += 1
     return done
+
+
+def focus(graph: Graph, shapes: ShapeInference, step: int) -> Target | None:
+    """The part of the window the user needs next for step ``step``: for the scores step, the Linear in the
+    palette until one follows the Flatten, then its out_features in the Inspector, then the Output."""
+    if step >= len(STEPS):
+        return None
+    targets = STEPS[step].targets
+    if len(targets) == 1:
+        return targets[0]
+    path = trace(graph, shapes)
+    if len(path) >= len(CHAIN) - 1:
+        return targets[2]  # ten scores: the Output is next
+    if len(path) == len(CHAIN) - 2 and _wired_from(graph, path[-1], "Linear"):
+        return targets[1]
+    return targets[0]
 
 
 def _wired_from(graph: Graph, node: Node, type_name: str) -> list[Node]:
