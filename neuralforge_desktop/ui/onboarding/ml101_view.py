@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QColor
+from PySide6.QtCore import QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -24,13 +24,51 @@ from PySide6.QtWidgets import (
 )
 
 from neuralforge_desktop.core.analysis.shapes import ShapeInference
+from neuralforge_desktop.core.ir.graph import Graph
 from neuralforge_desktop.core.ml101 import EXAMPLES, Example
 from neuralforge_desktop.ui.theme import DEFAULT_THEME, roles
 
 if TYPE_CHECKING:
     from neuralforge_desktop.ui.main_window import MainWindow
 
-PREVIEW = QSize(600, 200)
+PREVIEW = QSize(620, 230)
+ROWS_AREA = (760.0, 300.0)  # scene units a preview's wrapped rows should fit: three or four cards a row
+
+
+def preview_pixmap(graph: Graph, size: QSize, theme: str, ratio: float) -> QPixmap:
+    """``graph`` drawn as the canvas draws it, in rows of about three layers with every wire and the shapes on
+    the wires (the template gallery's thumbnails leave the wires between rows out; these graphs are small
+    enough to show them all), as large as fits in ``size``."""
+    import shiboken6
+
+    from neuralforge_desktop.core.edit.document import Document
+    from neuralforge_desktop.core.ir.layout import layout_positions
+    from neuralforge_desktop.ui.bridge import DocumentBridge
+    from neuralforge_desktop.ui.canvas.scene import GraphScene
+    from neuralforge_desktop.ui.theme import canvas_theme
+
+    bridge = DocumentBridge(Document(graph))
+    scene = GraphScene(bridge)
+    scene.style.theme = canvas_theme(theme)
+    scene.restyle(geometry=False)
+    positions = layout_positions(graph, sizes=scene.node_sizes(), orientation="wrapped", area=ROWS_AREA)
+    for node_id, position in positions.items():
+        graph.nodes[node_id].position = position
+    scene.rebuild()
+    scene.set_detail(labels=True, far=False)
+    scene.style.exporting = True  # full detail whatever the scale, no hover
+    pixmap = QPixmap(round(size.width() * ratio), round(size.height() * ratio))
+    pixmap.setDevicePixelRatio(ratio)
+    pixmap.fill(scene.style.theme.background)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+    painter.setRenderHint(QPainter.RenderHint.TextAntialiasing, True)
+    source = scene.content_rect().adjusted(-40.0, -24.0, 40.0, 24.0)
+    scene.render(painter, QRectF(0.0, 0.0, size.width(), size.height()), source, Qt.AspectRatioMode.KeepAspectRatio)
+    painter.end()
+    shiboken6.delete(scene)  # freed now: one preview is drawn per example shown
+    shiboken6.delete(bridge)
+    return pixmap
 
 
 def shape_path(item: Example) -> str:
@@ -58,6 +96,7 @@ class Ml101View(QDialog):
         for item in EXAMPLES:
             self.list.addItem(item.title.split(":")[0])
         self.list.setFixedWidth(170)
+        self.list.setStyleSheet("QListWidget::item { padding: 7px 6px; }")
         self.title = QLabel()
         self.title.setStyleSheet("font-size: 17px; font-weight: 700;")
         self.title.setWordWrap(True)
@@ -105,7 +144,7 @@ class Ml101View(QDialog):
         layout.addWidget(buttons)
         self.list.currentRowChanged.connect(self.show_example)
         self.list.setCurrentRow(0)
-        self.resize(860, 620)
+        self.resize(880, 640)
 
     @property
     def example(self) -> Example:
@@ -114,14 +153,13 @@ class Ml101View(QDialog):
     def show_example(self, row: int) -> None:
         if row < 0:
             return
-        from neuralforge_desktop.ui.canvas.thumbnail import render_graph
         from neuralforge_desktop.ui.formula import formula_pixmap
 
         item = EXAMPLES[row]
         c = roles(self.theme)
         self.title.setText(item.title)
         ratio = self.devicePixelRatioF()
-        self.preview.setPixmap(render_graph(item.graph(), PREVIEW, self.theme, ratio, labels=True))
+        self.preview.setPixmap(preview_pixmap(item.graph(), PREVIEW, self.theme, ratio))
         self.shapes.setText(f"Shapes, input to output: {shape_path(item)}")
         self.plain.setText(f"{item.layer}: {item.plain[0].upper()}{item.plain[1:]}.")
         self.formula.setPixmap(formula_pixmap(item.math, 15, QColor(c.text), 600, ratio))

@@ -1,10 +1,10 @@
-"""Edit ▸ Preferences…: the settings that are not a menu tick, on one page per subject.
+"""Edit ▸ Preferences…: the settings that are not a menu tick, on one page, a section per subject.
 
-- Training: the default device (auto, cpu or a GPU by index), mixed precision, and the remote host runs start
+- GPU and training: the default device (auto, cpu or a GPU by index), mixed precision, and the remote host runs start
   on (from the registered hosts); the Train panel starts at these (see ``training_prefs``).
-- Tracking: an MLflow folder and a TensorBoard folder; each run that finishes in the app is also written there
-  (what ``neuralforge runs export --to mlflow|tensorboard DIR`` does by hand).
-- Team: the team store's ``postgresql://`` URL (empty: the personal store on this computer). The password has a
+- Experiment tracking: an MLflow folder and a TensorBoard folder; each run that finishes in the app is also written
+  there (what ``neuralforge runs export --to mlflow|tensorboard DIR`` does by hand).
+- Team store: the team store's ``postgresql://`` URL (empty: the personal store on this computer). The password has a
   field of its own that echoes dots, and the URL is never shown with it.
 - Appearance: reduce motion (the tutorial's animations).
 
@@ -23,11 +23,11 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
+    QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
-    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -76,6 +76,28 @@ class FolderField(QWidget):
             self.line.setText(chosen)
 
 
+LABEL_WIDTH = 130  # every section's labels as wide, so their fields line up down the page
+
+
+def _form(page: QWidget) -> QFormLayout:
+    form = QFormLayout(page)
+    form.setContentsMargins(0, 0, 0, 0)
+    form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    return form
+
+
+def _align_labels(dialog: QWidget) -> None:
+    for form in dialog.findChildren(QFormLayout):
+        for row in range(form.rowCount()):
+            item = form.itemAt(row, QFormLayout.ItemRole.LabelRole)
+            label = item.widget() if item is not None else None
+            if label is not None:
+                label.setMinimumWidth(LABEL_WIDTH)
+            elif form.itemAt(row, QFormLayout.ItemRole.FieldRole) is not None:
+                form.setWidget(row, QFormLayout.ItemRole.LabelRole, QLabel())
+                form.itemAt(row, QFormLayout.ItemRole.LabelRole).widget().setMinimumWidth(LABEL_WIDTH)
+
+
 def _note(text: str) -> QLabel:
     label = QLabel(text)
     label.setWordWrap(True)
@@ -90,11 +112,9 @@ class PreferencesDialog(QDialog):
         self.setObjectName("PreferencesDialog")
         self.setWindowTitle("Preferences")
         self.settings = settings
-        self.tabs = QTabWidget()
-        self.tabs.addTab(self._training_page(), "Training")
-        self.tabs.addTab(self._tracking_page(), "Tracking")
-        self.tabs.addTab(self._team_page(), "Team")
-        self.tabs.addTab(self._appearance_page(), "Appearance")
+        self.sections: dict[str, QGroupBox] = {}
+        pages = (("GPU and training", self._training_page()), ("Experiment tracking", self._tracking_page()),
+                 ("Team store", self._team_page()), ("Appearance", self._appearance_page()))
         self.error = QLabel()
         self.error.setObjectName("PreferencesError")
         self.error.setWordWrap(True)
@@ -104,16 +124,24 @@ class PreferencesDialog(QDialog):
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.tabs, 1)
+        for title, page in pages:
+            box = QGroupBox(title)
+            inner = QVBoxLayout(box)
+            inner.setContentsMargins(10, 6, 10, 6)
+            inner.addWidget(page)
+            layout.addWidget(box)
+            self.sections[title] = box
+        layout.addStretch(1)
+        _align_labels(self)
         layout.addWidget(self.error)
         layout.addWidget(self.buttons)
-        self.resize(620, 420)
+        self.resize(640, 580)
 
     # -- pages ---------------------------------------------------------------------------------------
     def _training_page(self) -> QWidget:
         s = self.settings
         page = QWidget()
-        form = QFormLayout(page)
+        form = _form(page)
         self.device = QComboBox()
         self.device.setEditable(True)
         self.device.addItems(["auto", "cpu", *(f"cuda:{i}" for i in range(GPU_CHOICES))])
@@ -133,15 +161,15 @@ class PreferencesDialog(QDialog):
         form.addRow("Default device", self.device)
         form.addRow("", self.amp)
         form.addRow("Run on", self.host)
-        form.addRow("", _note("The Train panel starts at these whenever it opens. Hosts are added with Train ▸ "
-                              "Remote Hosts…. A GPU index is kept for runs on this computer; the worker trains "
+        form.addRow("", _note("The Train panel starts at these whenever it opens; hosts are added with Train ▸ "
+                              "Remote Hosts. A GPU index is kept for runs on this computer; the worker trains "
                               "on the first GPU it sees."))
         return page
 
     def _tracking_page(self) -> QWidget:
         s = self.settings
         page = QWidget()
-        form = QFormLayout(page)
+        form = _form(page)
         self.mlflow = FolderField(s.mlflow_folder, "MLflow tracking folder")
         self.tensorboard = FolderField(s.tensorboard_folder, "TensorBoard log folder")
         form.addRow("MLflow folder", self.mlflow)
@@ -154,7 +182,7 @@ class PreferencesDialog(QDialog):
 
     def _team_page(self) -> QWidget:
         page = QWidget()
-        form = QFormLayout(page)
+        form = _form(page)
         bare, password = split_password(self.settings.store_url)
         self.store_url = QLineEdit(bare)
         self.store_url.setPlaceholderText("postgresql://user@host:5432/database  (empty: your personal store)")
@@ -171,7 +199,7 @@ class PreferencesDialog(QDialog):
 
     def _appearance_page(self) -> QWidget:
         page = QWidget()
-        form = QFormLayout(page)
+        form = _form(page)
         self.reduce_motion = QCheckBox("Reduce motion")
         self.reduce_motion.setChecked(self.settings.reduce_motion)
         self.reduce_motion.setToolTip("No moving highlights in the tutorial: shapes and pointers show without "

@@ -46,7 +46,7 @@ class _Overlay:
         pill.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         label.setParentItem(pill)
         middle = edge.label.scenePos()
-        pill.setPos(middle.x() - box.center().x(), middle.y() - 22.0 - box.center().y())
+        pill.setPos(middle.x() - box.center().x(), middle.y() - 25.0 - box.center().y())
         scene.addItem(wire)
         scene.addItem(pill)
         self.items: tuple[QGraphicsItem, ...] = (wire, pill)
