@@ -98,6 +98,7 @@ class TutorialCard(QFrame):
         self.flow = ShapeFlow(view.graph_scene, self)
         self.flow.reduce_motion = reduce_motion
         bridge.changed.connect(self.refresh)
+        bridge.replaced.connect(self.flow.clear)  # before the refresh: the old wires are gone
         bridge.replaced.connect(self.refresh)
         view.installEventFilter(self)
         self.shown_done = self.done()
@@ -263,6 +264,7 @@ class TutorialCard(QFrame):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # Qt names this
         self.bridge.changed.disconnect(self.refresh)
+        self.bridge.replaced.disconnect(self.flow.clear)
         self.bridge.replaced.disconnect(self.refresh)
         self.view.removeEventFilter(self)
         self.flow.clear()

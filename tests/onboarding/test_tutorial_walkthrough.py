@@ -209,3 +209,15 @@ def test_undoing_a_step_unticks_it_and_reduced_motion_shows_the_shapes_without_m
     qtbot.waitUntil(lambda: not card.flow.overlays, timeout=5000)  # gone after a moment
     window.edits.undo()
     assert card.done() == 1 and card.progress.text() == "Step 2 of 7"
+
+
+def test_a_new_document_in_the_middle_of_the_shapes_wave_stops_it_cleanly(window, qtbot):
+    card = window.start_tutorial()
+    ids = [from_palette(window, t) for t in ("Input", "Conv2d", "ReLU")]
+    wire(window, ids[0], ids[1])
+    wire(window, ids[1], ids[2])
+    assert card.flow.running and card.flow.overlays
+    window.files.new_from_template("tabular-mlp")  # the canvas is rebuilt under the wave
+    assert not card.flow.running and not card.flow.overlays and card.done() == 0
+    qtbot.wait(400)  # the animation's timer would have fired by now
+    assert window.tutorial is card and card.isVisible()

@@ -10,6 +10,7 @@ and go after a moment, without movement.
 
 from __future__ import annotations
 
+import shiboken6
 from PySide6.QtCore import QObject, QRectF, Qt, QTimer, QVariantAnimation
 from PySide6.QtGui import QBrush, QColor, QFont, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QGraphicsScene, QGraphicsSimpleTextItem
@@ -58,6 +59,8 @@ class _Overlay:
 
     def remove(self) -> None:
         for item in self.items:
+            if not shiboken6.isValid(item):
+                continue  # the scene was rebuilt (another document) and took the overlay with it
             scene = item.scene()
             if scene is not None:
                 scene.removeItem(item)
@@ -122,11 +125,13 @@ class ShapeFlow(QObject):
         wave = float(value)  # type: ignore[arg-type]
         while len(self.overlays) < len(self.edges) and wave >= len(self.overlays):
             edge, text = self.edges[len(self.overlays)]
-            if edge.scene() is not self.scene:  # the wire went (an undo) while the wave ran
+            if not shiboken6.isValid(edge) or edge.scene() is not self.scene:  # the wire went while the wave ran
                 self.edges = self.edges[: len(self.overlays)]
                 break
             self._light(edge, text)
         for index, overlay in enumerate(self.overlays):
+            if not all(shiboken6.isValid(item) for item in overlay.items):
+                continue
             behind = wave - index
             overlay.set_opacity(max(0.0, min(1.0, behind * 2.0, (TAIL + 1.0 - behind) / TAIL)))
 
