@@ -178,7 +178,9 @@ class TutorialCard(QFrame):
 
     def _reveal_in_palette(self, type_name: str) -> None:
         palette = getattr(self._main(), "palette_panel", None)
-        item = palette.item_for(type_name) if palette is not None else None
+        if palette is None:
+            return
+        item = palette.item_for(type_name)
         if item is not None and not item.isHidden():
             palette.tree().scrollToItem(item)
 
@@ -186,7 +188,9 @@ class TutorialCard(QFrame):
         main = self._main()
         if target.kind == "palette":
             palette = getattr(main, "palette_panel", None)
-            item = palette.item_for(target.name) if palette is not None else None
+            if palette is None:
+                return None
+            item = palette.item_for(target.name)
             if item is None or item.isHidden():
                 return None
             tree = palette.tree()

@@ -94,8 +94,9 @@ def _align_labels(dialog: QWidget) -> None:
             if label is not None:
                 label.setMinimumWidth(LABEL_WIDTH)
             elif form.itemAt(row, QFormLayout.ItemRole.FieldRole) is not None:
-                form.setWidget(row, QFormLayout.ItemRole.LabelRole, QLabel())
-                form.itemAt(row, QFormLayout.ItemRole.LabelRole).widget().setMinimumWidth(LABEL_WIDTH)
+                spacer = QLabel()  # a row without a label (a check box, a note) lines up with the others
+                spacer.setMinimumWidth(LABEL_WIDTH)
+                form.setWidget(row, QFormLayout.ItemRole.LabelRole, spacer)
 
 
 def _note(text: str) -> QLabel:
