@@ -96,7 +96,9 @@ class WindowActions:
         self._build_team_menu(bar.addMenu("Tea&m"))
         help_menu = bar.addMenu("&Help")
         self.add(help_menu, "help.tutorial", "&First Steps Tutorial", w.start_tutorial,
-                 tip="Build and train an MNIST digit classifier in five guided steps")
+                 tip="Build and train an MNIST digit classifier in seven guided steps")
+        self.add(help_menu, "help.ml101", "&ML 101…", self._open_ml101,
+                 tip="Explained examples: convolution, pooling, dropout, LSTM and attention, each a graph to open")
         self.add(help_menu, "help.shortcuts", "&Keyboard Shortcuts", w.show_shortcuts, "F1")
         self.add(help_menu, "help.about", "&About NeuralForge", w.show_about)
 
@@ -188,6 +190,10 @@ class WindowActions:
                  tip="Type a layer name to add it at the cursor")
         self.add(m, "edit.custom_layer", "New C&ustom Layer…", w.new_custom_layer,
                  tip="Write a layer or loss in Python and add it to the palette")
+        m.addSeparator()
+        self.add(m, "edit.preferences", "Pre&ferences…", self._open_preferences, "Ctrl+,",
+                 tip="Default training device, mixed precision and host; MLflow and TensorBoard folders; the team "
+                 "store").setMenuRole(QAction.MenuRole.PreferencesRole)
 
     def _view_menu(self, m: QMenu) -> None:
         w, s = self.window, self.window.settings
@@ -258,6 +264,16 @@ class WindowActions:
         from neuralforge_desktop.ui.registry import open_registry_view
 
         open_registry_view(self.window)
+
+    def _open_ml101(self) -> None:
+        from neuralforge_desktop.ui.onboarding import open_ml101_view
+
+        open_ml101_view(self.window)
+
+    def _open_preferences(self) -> None:
+        from neuralforge_desktop.ui.onboarding import open_preferences
+
+        open_preferences(self.window)
 
     def _open_explain(self) -> None:
         from neuralforge_desktop.ui.explain import open_explain_view

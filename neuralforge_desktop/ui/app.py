@@ -93,6 +93,9 @@ def open_main_window(app: QApplication, files: Sequence[str] = (), *, offer_reco
     if offer_recovery:
         # After the first paint: the window appears at once and the offer comes up over it.
         QTimer.singleShot(0, window.offer_recovery)
+        from neuralforge_desktop.ui.onboarding.first_run import offer_first_run
+
+        QTimer.singleShot(0, lambda: offer_first_run(window))  # once ever: the first start's tutorial
     from neuralforge_desktop.ui.audit_warning import check_audit_log
 
     window.audit_warning = check_audit_log(window, window.store_path)  # off the UI thread; warns if broken

@@ -183,6 +183,17 @@ class FileController(QObject):
         self.status.emit(f"New graph from the {name} template")
         return True
 
+    def new_from_graph(self, graph: Graph, what: str) -> bool:
+        """A new untitled document holding ``graph`` (an ML 101 example, say), laid out for this canvas; the
+        current one is offered for saving first."""
+        if not self.maybe_save():
+            return False
+        document = Document(graph)
+        self.window.view.arrange(document)
+        self._replace(document)
+        self.status.emit(f"New graph: {what}")
+        return True
+
     def open(self, path: str | os.PathLike[str] | None = None) -> bool:
         path = path or self.ask_open_path()
         return bool(path) and self.maybe_save() and self.load(path)

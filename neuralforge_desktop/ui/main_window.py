@@ -398,6 +398,9 @@ class MainWindow(QMainWindow):
         panel.dataset.dataset_changed.connect(self._preview_inputs_changed)
         panel.set_theme(self.theme)
         self.train_panel = panel
+        from neuralforge_desktop.ui.onboarding.training_prefs import apply_training_preferences
+
+        self.tracking_export = apply_training_preferences(panel, self.settings, self.show_message)
         coach = CoachPanel(panel, self.bridge, push_edit=self.edits.push_edit)
         coach.set_theme(self.theme)
         coach.compare_requested.connect(self.compare_runs)

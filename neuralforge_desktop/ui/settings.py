@@ -21,6 +21,14 @@ DEFAULT_LAYOUT = "wrapped"
 EXPORT_KEYS = ("layout", "background", "scale", "shapes", "theme", "folder")
 
 
+def valid_device(name: str) -> bool:
+    """auto, cpu, or cuda:N (a GPU by its index)."""
+    if name in ("auto", "cpu"):
+        return True
+    prefix, _, index = name.partition(":")
+    return prefix == "cuda" and index.isdigit()
+
+
 def _bool(value: object, default: bool) -> bool:
     # QSettings' INI backend hands booleans back as the strings "true"/"false".
     if value is None:
@@ -88,6 +96,84 @@ class Settings:
     @show_all_layers.setter
     def show_all_layers(self, on: bool) -> None:
         self.store.setValue("palette/show_all", bool(on))
+
+    @property
+    def reduce_motion(self) -> bool:
+        """Skip decorative animations (the tutorial's shapes flowing along the wires); things still show."""
+        return _bool(self.store.value("appearance/reduce_motion"), False)
+
+    @reduce_motion.setter
+    def reduce_motion(self, on: bool) -> None:
+        self.store.setValue("appearance/reduce_motion", bool(on))
+
+    # -- first run -----------------------------------------------------------------------------------
+    @property
+    def tutorial_offered(self) -> bool:
+        """Whether the first-steps tutorial was already offered (it is, once, on the first start)."""
+        return _bool(self.store.value("onboarding/tutorial_offered"), False)
+
+    @tutorial_offered.setter
+    def tutorial_offered(self, on: bool) -> None:
+        self.store.setValue("onboarding/tutorial_offered", bool(on))
+
+    # -- training defaults (Edit ▸ Preferences ▸ GPU) ------------------------------------------------
+    @property
+    def default_device(self) -> str:
+        """"auto", "cpu" or "cuda:N": what the Train panel's Device starts at."""
+        value = str(self.store.value("training/device", "auto"))
+        return value if valid_device(value) else "auto"
+
+    @default_device.setter
+    def default_device(self, name: str) -> None:
+        self.store.setValue("training/device", name if valid_device(name) else "auto")
+
+    @property
+    def mixed_precision(self) -> bool:
+        """Train with automatic mixed precision (AMP) on a GPU."""
+        return _bool(self.store.value("training/amp"), True)
+
+    @mixed_precision.setter
+    def mixed_precision(self, on: bool) -> None:
+        self.store.setValue("training/amp", bool(on))
+
+    @property
+    def default_host(self) -> str:
+        """The registered remote host the Train panel's Run on starts at; "" = this computer."""
+        return str(self.store.value("training/host", "") or "")
+
+    @default_host.setter
+    def default_host(self, name: str) -> None:
+        self.store.setValue("training/host", name)
+
+    # -- tracking integrations -----------------------------------------------------------------------
+    @property
+    def mlflow_folder(self) -> str:
+        """Where each finished run is also written as an MLflow tracking directory; "" = off."""
+        return str(self.store.value("tracking/mlflow_folder", "") or "")
+
+    @mlflow_folder.setter
+    def mlflow_folder(self, path: str) -> None:
+        self.store.setValue("tracking/mlflow_folder", path)
+
+    @property
+    def tensorboard_folder(self) -> str:
+        """Where each finished run is also written as TensorBoard event files; "" = off."""
+        return str(self.store.value("tracking/tensorboard_folder", "") or "")
+
+    @tensorboard_folder.setter
+    def tensorboard_folder(self, path: str) -> None:
+        self.store.setValue("tracking/tensorboard_folder", path)
+
+    # -- team store ----------------------------------------------------------------------------------
+    @property
+    def store_url(self) -> str:
+        """The team's shared store (``postgresql://…``); "" = the personal SQLite store. Holds a password:
+        show it through ``mask_password``, never as is."""
+        return str(self.store.value("store/url", "") or "")
+
+    @store_url.setter
+    def store_url(self, url: str) -> None:
+        self.store.setValue("store/url", url)
 
     # -- diagram export ------------------------------------------------------------------------------
     def export_choices(self) -> dict[str, str]:

@@ -72,32 +72,33 @@ def test_the_tutorial_ticks_each_step_as_the_classifier_is_built(window, qtbot):
     assert current_how() == [card.rows[0][2].text()] and "Input" in current_how()[0]
     push = window.edits.push_edit
     image = window.add_layer("Input")
-    assert card.done() == 1 and card.rows[0][0].text() == "✓" and card.progress.text() == "Step 2 of 5"
-    flatten = window.add_layer("Flatten")
+    assert card.done() == 1 and card.rows[0][0].text() == "✓" and card.progress.text() == "Step 2 of 7"
+    conv = window.add_layer("Conv2d")
     assert card.done() == 1  # not wired yet
-    push(Connect(image, "y", flatten, "x"))
+    push(Connect(image, "y", conv, "x"))
     assert card.done() == 2
-    hidden = window.add_layer("Linear")
-    push(Connect(flatten, "y", hidden, "x"))
-    relu = window.add_layer("ReLU")
-    push(Connect(hidden, "y", relu, "x"))
-    assert card.done() == 3
+    previous = conv
+    for type_name in ("ReLU", "MaxPool2d", "Flatten"):
+        node = window.add_layer(type_name)
+        push(Connect(previous, "y", node, "x"))
+        previous = node
+    assert card.done() == 5
     scores = window.add_layer("Linear")
-    push(Connect(relu, "y", scores, "x"))
+    push(Connect(previous, "y", scores, "x"))
     logits = window.add_layer("Output")
     push(Connect(scores, "y", logits, "x"))
-    assert card.done() == 3  # 128 scores, not ten
+    assert card.done() == 5  # 128 scores, not ten
     push(SetParam(scores, "out_features", 10))
-    assert card.done() == 4 and "Train" in current_how()[0]
+    assert card.done() == 6 and "Train" in current_how()[0]
     window.edits.undo()
-    assert card.done() == 3  # undone: un-ticked
+    assert card.done() == 5  # undone: un-ticked
     window.edits.redo()
     window._on_run_started("run-1")  # what the Train panel's run_started signal calls when Start is pressed
-    assert card.done() == 5 and card.progress.text().startswith("Done") and current_how() == []
+    assert card.done() == 7 and card.progress.text().startswith("Done") and current_how() == []
 
     click(card.close_button)
     qtbot.waitUntil(lambda: window.tutorial is None)
-    assert len(window.bridge.document.graph) == 6  # the graph built stays
+    assert len(window.bridge.document.graph) == 7  # the graph built stays
 
 
 def test_the_tutorial_starts_on_a_blank_graph(window, monkeypatch):

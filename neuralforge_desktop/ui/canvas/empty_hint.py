@@ -41,7 +41,7 @@ class EmptyCanvasHint(QFrame):
                 ("template", "Start from a template…", "Pick an architecture from the gallery (File ▸ New from "
                  "Template)", self.template_requested),
                 ("open", "Open a file…", "Open a saved graph (File ▸ Open)", self.open_requested),
-                ("tutorial", "Take the tutorial", "Build and train an MNIST digit classifier in five guided "
+                ("tutorial", "Take the tutorial", "Build and train a CNN that reads MNIST digits, in seven guided "
                  "steps (Help ▸ First Steps)", self.tutorial_requested)):
             button = QPushButton(text)
             button.setToolTip(tip)

@@ -91,6 +91,7 @@ class TrainPanel(QWidget):
         # settings the form has no field for (a Coach fix's grad_clip, class_weights …), used by every Start
         self.extra_settings: dict[str, Any] = {}
         self.next_run_tags: dict[str, str] = {}  # tags of the next run only (a retrain's parent_run, coach_fix)
+        self.amp: bool | None = None  # mixed precision (Preferences): None = on for CUDA, off on CPU; False = off
 
         self.dataset = DatasetCombo(self)
         self.epochs = self._spin(1, 100_000, 3)
@@ -224,7 +225,7 @@ class TrainPanel(QWidget):
                            weight_decay=self.weight_decay.value(), seed=self.seed.value(),
                            device=self.device.device(), limit=self.limit.value() or None,
                            procs=self.procs.value() if self.procs.value() > 1 else None,
-                           diagnostics=self.diagnostics.currentText())
+                           diagnostics=self.diagnostics.currentText(), amp=self.amp)
         return dataclasses.replace(shown, **self.extra_settings) if self.extra_settings else shown
 
     def set_config(self, config: TrainConfig) -> None:
