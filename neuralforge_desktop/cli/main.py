@@ -63,6 +63,8 @@ COMMANDS: tuple[tuple[str, str, str | None], ...] = (
     ("lineage", "lineage_cmd", "where a prediction, model version or run came from; what used a dataset"),
     ("fairness", "fairness_cmd", "fairness of a classifier across groups (fairlearn)"),
     ("explain", "explain_cmd", "explain a trained run's predictions (Captum, SHAP, attention maps)"),
+    ("portfolio", "portfolio_cmd", "every project: owner, status, best result, models, spend against budget"),
+    ("budget", "budget_cmd", "monthly compute budgets per project: alerts and an optional hard stop"),
 )
 
 DESCRIPTION = """\

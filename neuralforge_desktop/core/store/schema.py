@@ -39,6 +39,9 @@ Migrations are never edited once released: a change is a new function appended t
 * v11: ``model_cards``: one model card per registered model version (rendered Markdown, the generated facts, the
   human sections as JSON, who and when, and the registration time of the version it was written for), see
   :mod:`neuralforge_desktop.core.cards`.
+* v15: ``project_budgets`` (a monthly budget per project: amount, currency label, alert thresholds in percent,
+  hard stop) and ``budget_alerts`` (one row per project, month and threshold crossed), see
+  :mod:`neuralforge_desktop.core.team.budgets`.
 """
 
 from __future__ import annotations
@@ -416,6 +419,27 @@ _V12 = (
 )
 
 
+_V15 = (
+    """CREATE TABLE project_budgets (
+        project TEXT PRIMARY KEY,
+        monthly REAL NOT NULL,
+        currency TEXT NOT NULL DEFAULT 'USD',
+        thresholds TEXT NOT NULL DEFAULT '50,80,100',
+        hard_stop INTEGER NOT NULL DEFAULT 0,
+        updated REAL NOT NULL,
+        updated_by TEXT NOT NULL)""",
+    # One alert per (project, month, threshold): the primary key makes a second crossing a no-op.
+    """CREATE TABLE budget_alerts (
+        project TEXT NOT NULL,
+        month TEXT NOT NULL,
+        threshold INTEGER NOT NULL,
+        spend REAL NOT NULL,
+        budget REAL NOT NULL,
+        created REAL NOT NULL,
+        PRIMARY KEY (project, month, threshold))""",
+)
+
+
 def _run_all(conn: sqlite3.Connection, statements: Sequence[str]) -> None:
     # executescript() would COMMIT first and break the one-transaction guarantee; run statements one by one.
     for statement in statements:
@@ -477,6 +501,10 @@ def _v12(conn: sqlite3.Connection) -> None:
     _run_all(conn, _V12)
 
 
+def _v15(conn: sqlite3.Connection) -> None:
+    _run_all(conn, _V15)
+
+
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial schema", _v1),
     (2, "latest_metrics table; status and tag indexes", _v2),
@@ -490,6 +518,7 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (10, "audit log: hash-chained entries and their signing keys", _v10),
     (11, "model cards", _v11),
     (12, "who created each run and owns each project", _v12),
+    (15, "project budgets and budget alerts", _v15),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
