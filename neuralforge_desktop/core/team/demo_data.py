@@ -162,7 +162,7 @@ def _registry(store: Store, made: dict[str, list[str]], now: float) -> None:
             if (model, stage) == ("kws-speech", "staging"):
                 conn.execute("INSERT INTO model_gate_results (version_id, passed, policy, checks, who, created) "
                              "VALUES (?, 0, '{}', ?, 'ci', ?)",
-                             (version_id, json.dumps([{"name": "accuracy", "passed": False,
+                             (version_id, json.dumps([{"check": "metrics.val/acc", "passed": False,
                                                        "detail": "val/acc 0.847 below 0.880"}]), now - 8 * 86400))
         conn.execute("INSERT INTO monitor_alerts (kind, model, version, threshold, value, time) "
                      "VALUES ('drift_psi', 'query-ranker', '1', 0.25, 0.41, ?)", (now - 6 * 86400,))
