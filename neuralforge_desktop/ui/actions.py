@@ -104,6 +104,9 @@ class WindowActions:
         """Team ▸ …: the shared store's people, comments, portfolio and cost views, sharing and settings. Each
         entry opens a view from its own ui package, imported when first chosen."""
         m.setToolTipsVisible(True)
+        self.add(m, "team.portfolio", "&Portfolio…", lambda: __import__(  # the view loads when first opened
+            "neuralforge_desktop.ui.portfolio", fromlist=["_"]).open_portfolio_view(self.window),
+            tip="Every project: owner, status, best result, models in production, spend against budget")
 
     def _file_menu(self, m: QMenu) -> None:
         f = self.window.files
