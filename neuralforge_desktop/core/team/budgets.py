@@ -125,7 +125,7 @@ def set_budget(store: Store, project: str, monthly: float, *, currency: str = DE
                       time.time(), current_user()))
     budget = get_budget(store, project)
     assert budget is not None
-    record_event(store, "budget.set", project, {"monthly": budget.monthly, "currency": currency,
+    record_event(store, "budget.set", project, {"by": current_user(), "monthly": budget.monthly, "currency": currency,
                                                 "thresholds": list(levels), "hard_stop": budget.hard_stop,
                                                 "previous": before.as_dict() if before else None})
     check_project(store, project)  # a lower budget may already be crossed this month
@@ -141,7 +141,7 @@ def clear_budget(store: Store, project: str) -> Budget:
         raise BudgetError(f"project {project!r} has no budget; `neuralforge budget list` shows those set")
     with store._db.write() as conn:
         conn.execute("DELETE FROM project_budgets WHERE project = ?", (project,))
-    record_event(store, "budget.cleared", project, {"previous": before.as_dict()})
+    record_event(store, "budget.cleared", project, {"by": current_user(), "previous": before.as_dict()})
     return before
 
 
