@@ -22,7 +22,7 @@ def _png(figure: object) -> bytes:
 
 
 def spend_per_month_png(months: Sequence[str], spend: Mapping[str, Sequence[float]], *, currency: str = "$",
-                        width: float = 6.2, height: float = 2.9, dpi: int = 140) -> bytes:
+                        width: float = 6.2, height: float = 2.4, dpi: int = 140) -> bytes:
     """Stacked bars: one bar per month, one colour per project (``spend[project][i]`` for ``months[i]``)."""
     from matplotlib.figure import Figure
 
@@ -48,7 +48,7 @@ def spend_per_month_png(months: Sequence[str], spend: Mapping[str, Sequence[floa
 
 
 def spend_vs_budget_png(rows: Sequence[tuple[str, float, float | None]], *, currency: str = "$",
-                        width: float = 6.2, height: float = 2.7, dpi: int = 140) -> bytes:
+                        width: float = 6.2, height: float = 2.1, dpi: int = 140) -> bytes:
     """Horizontal bars of each ``(project, spend, budget or None)``, coloured by the share of the budget used
     (green under 80 %, amber to 100 %, red over), with the budget drawn as a dark tick."""
     from matplotlib.figure import Figure

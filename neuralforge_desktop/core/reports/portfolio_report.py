@@ -170,8 +170,7 @@ def render_html(data: PortfolioReportData) -> str:
 {_spend_table(data)}
 <p class="muted">Spend counts each run in the month it started (GPU-hours × the host's rate). The period's budget is
 each project's monthly budget × {len(data.months)} month(s).</p>
-<p>{_png_img(per_month, "Spend per month by project")}</p>
-<p>{_png_img(vs_budget, "Spend against budget")}</p>
+<p>{_png_img(per_month, "Spend per month by project")}<br>{_png_img(vs_budget, "Spend against budget")}</p>
 <h2>Top risks</h2>
 {_risks(data)}
 <h2 style="page-break-before: always">Models shipped in the period</h2>

@@ -105,7 +105,7 @@ def _month_runs(store: Store, project: DemoProject, rng: random.Random, start: f
     shares = [rng.uniform(0.6, 1.4) for _ in range(count)]
     ids = []
     for share in shares:
-        user = rng.choice(project.members)
+        user = rng.choice((project.owner, *project.members))  # the owner runs most
         host = rng.choice(list(HOSTS))
         cost = spend * share / sum(shares)
         began = rng.uniform(start, max(start + 60, end - 4 * 3600))

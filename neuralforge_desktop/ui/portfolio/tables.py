@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, Qt
-from PySide6.QtGui import QColor, QPainter
+from PySide6.QtGui import QColor, QPainter, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from neuralforge_desktop.core.team.portfolio import ProjectRow
+from neuralforge_desktop.ui.theme import Roles, roles
 
 SORT_KEY = Qt.ItemDataRole.UserRole
 PERCENT = Qt.ItemDataRole.UserRole + 1  # a budget cell's share used (None: no budget)
@@ -51,8 +52,17 @@ class SortItem(QTableWidgetItem):
             return str(mine) < str(theirs)
 
 
+def theme_roles(widget: QWidget) -> Roles:
+    """The app theme's colour roles, told from the palette the widget is drawn with (dark or light)."""
+    return roles("dark" if widget.palette().color(QPalette.ColorRole.Window).lightness() < 128 else "light")
+
+
 class BudgetBarDelegate(QStyledItemDelegate):
     """Draws the share of the budget used as a bar (green, amber from 80 %, red over 100 %) with its figure."""
+
+    def __init__(self, track: str, text: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.track, self.text = QColor(track), QColor(text)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem,
               index: QModelIndex | QPersistentModelIndex) -> None:
@@ -64,13 +74,13 @@ class BudgetBarDelegate(QStyledItemDelegate):
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(QColor("#e3e8ee"))
+        painter.setBrush(self.track)
         painter.drawRoundedRect(rect, 3, 3)
         filled = QRect(rect)
         filled.setWidth(max(2, int(rect.width() * min(float(percent), 100.0) / 100.0)))
         painter.setBrush(used_colour(float(percent)))
         painter.drawRoundedRect(filled, 3, 3)
-        painter.setPen(QColor("#ffffff") if percent >= 45 else QColor("#1d2733"))
+        painter.setPen(QColor("#ffffff") if percent >= 45 else self.text)
         painter.drawText(rect.adjusted(6, 0, -6, 0), int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft),
                          f"{percent:.0f}%")
         painter.restore()
@@ -94,7 +104,7 @@ def day(stamp: float) -> str:
     return dt.datetime.fromtimestamp(stamp).strftime("%Y-%m-%d") if stamp else "—"
 
 
-def project_cells(row: ProjectRow) -> list[SortItem]:
+def project_cells(row: ProjectRow, active: str = UNDER) -> list[SortItem]:
     best = f"{row.best:.3f}  ({row.metric})" if row.metric and row.best is not None else "—"
     budget = row.budget
     cells = [SortItem(row.name), SortItem(row.owner), SortItem(row.status),
@@ -109,24 +119,25 @@ def project_cells(row: ProjectRow) -> list[SortItem]:
              SortItem("" if budget else "no budget", row.percent_used if row.percent_used is not None else -1.0)]
     cells[-1].setData(PERCENT, row.percent_used)
     if row.status == "active":
-        cells[2].setForeground(QColor(UNDER))
+        cells[2].setForeground(QColor(active))
     return cells
 
 
 class Tile(QFrame):
     """A summary figure with its caption."""
 
-    def __init__(self, caption: str, name: str, parent: QWidget | None = None) -> None:
+    def __init__(self, caption: str, name: str, colours: Roles, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName(name)
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.setStyleSheet(f"QFrame#{name} {{ background: #eef2f7; border: 1px solid #d5dbe3; border-radius: 6px; }}")
+        self.setStyleSheet(f"QFrame#{name} {{ background: {colours.raised}; border: 1px solid {colours.border}; "
+                           "border-radius: 6px; }")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(14, 10, 14, 10)
         self.value = QLabel("—")
-        self.value.setStyleSheet("font-size: 22px; font-weight: bold; color: #1f3a5f; border: none;")
+        self.value.setStyleSheet(f"font-size: 22px; font-weight: bold; color: {colours.text}; border: none;")
         self.caption = QLabel(caption)
-        self.caption.setStyleSheet("color: #5b6b7c; border: none;")
+        self.caption.setStyleSheet(f"color: {colours.muted}; border: none;")
         self.caption.setWordWrap(True)
         self.setMinimumHeight(84)
         layout.addWidget(self.value)

@@ -33,7 +33,6 @@ from neuralforge_desktop.core.team.budgets import money
 from neuralforge_desktop.core.team.portfolio import Portfolio
 from neuralforge_desktop.core.team.spend import Period, month_of
 from neuralforge_desktop.ui.portfolio.tables import (
-    OVER,
     PROJECT_COLUMNS,
     USER_COLUMNS,
     BudgetBarDelegate,
@@ -41,7 +40,9 @@ from neuralforge_desktop.ui.portfolio.tables import (
     Tile,
     make_table,
     project_cells,
+    theme_roles,
 )
+from neuralforge_desktop.ui.theme import section_style
 
 MONTHS_OFFERED = 12
 
@@ -73,8 +74,9 @@ class PortfolioView(QWidget):
 
     # -- layout ----------------------------------------------------------------------------------------------
     def _build(self) -> None:
+        self.colours = theme_roles(self)
         self.title = QLabel("Portfolio")
-        self.title.setStyleSheet("font-size: 18px; font-weight: bold; color: #1f3a5f;")
+        self.title.setStyleSheet(f"font-size: 18px; font-weight: bold; color: {self.colours.text};")
         self.month_box = QComboBox()
         self.month_box.setObjectName("portfolio_month")
         for month in recent_months(self.now if self.now is not None else time.time()):
@@ -85,7 +87,7 @@ class PortfolioView(QWidget):
         self.refresh_button.clicked.connect(self.refresh)
         self.status = QLabel()
         self.status.setObjectName("portfolio_status")
-        self.status.setStyleSheet("color: #5b6b7c;")
+        self.status.setStyleSheet(f"color: {self.colours.muted};")
         header = QHBoxLayout()
         header.addWidget(self.title)
         header.addStretch(1)
@@ -94,7 +96,7 @@ class PortfolioView(QWidget):
         header.addWidget(self.month_box)
         header.addWidget(self.refresh_button)
 
-        self.tiles = {key: Tile(caption, f"tile_{key}") for key, caption in (
+        self.tiles = {key: Tile(caption, f"tile_{key}", self.colours) for key, caption in (
             ("projects", "projects"), ("active", "active (a run in the last 7 days)"),
             ("production", "models in production"), ("gpu_hours", "GPU-hours this month"),
             ("spend", "spent this month"))}
@@ -104,7 +106,8 @@ class PortfolioView(QWidget):
 
         self.projects = make_table(PROJECT_COLUMNS)
         self.projects.setObjectName("portfolio_projects")
-        self.projects.setItemDelegateForColumn(PROJECT_COLUMNS.index("Used"), BudgetBarDelegate(self.projects))
+        self.projects.setItemDelegateForColumn(PROJECT_COLUMNS.index("Used"), BudgetBarDelegate(
+            self.colours.raised, self.colours.text, self.projects))
         # the costliest first until the user sorts by another column
         self.projects.horizontalHeader().setSortIndicator(PROJECT_COLUMNS.index("Cost (month)"),
                                                           Qt.SortOrder.DescendingOrder)
@@ -128,13 +131,12 @@ class PortfolioView(QWidget):
         layout.addLayout(tiles)
         layout.addWidget(body, 1)
 
-    @staticmethod
-    def _titled(title: str, widget: QWidget) -> QWidget:
+    def _titled(self, title: str, widget: QWidget) -> QWidget:
         box = QWidget()
         layout = QVBoxLayout(box)
         layout.setContentsMargins(0, 6, 0, 0)
         label = QLabel(title)
-        label.setStyleSheet("font-weight: bold; color: #1f3a5f;")
+        label.setStyleSheet(section_style(self.colours.name))
         layout.addWidget(label)
         layout.addWidget(widget)
         return box
@@ -184,7 +186,8 @@ class PortfolioView(QWidget):
         self.alerts.clear()
         for alert in result.alerts:
             self.alerts.addItem(alert.describe())
-            colour = OVER if alert.threshold >= 100 else "#a86400" if alert.threshold >= 80 else "#1d2733"
+            c = self.colours
+            colour = c.error if alert.threshold >= 100 else c.warning if alert.threshold >= 80 else c.text
             self.alerts.item(self.alerts.count() - 1).setForeground(QColor(colour))
         if not result.alerts:
             self.alerts.addItem("no budget thresholds crossed this month")
@@ -203,7 +206,7 @@ class PortfolioView(QWidget):
         self.projects.setSortingEnabled(False)  # rows filled while sorting would move under the loop
         self.projects.setRowCount(len(p.projects))
         for row, project in enumerate(p.projects):
-            for column, cell in enumerate(project_cells(project)):
+            for column, cell in enumerate(project_cells(project, self.colours.ok)):
                 self.projects.setItem(row, column, cell)
         self.projects.setSortingEnabled(True)
         self.projects.setColumnWidth(PROJECT_COLUMNS.index("Used"), 150)
