@@ -69,6 +69,8 @@ COMMANDS: tuple[tuple[str, str, str | None], ...] = (
     ("roi", "cost_cmd", "accuracy gained against compute spent: Pareto front, cost of the last tenth"),
     ("capacity", "cost_cmd", "weekly GPU-hours per host, forecast, and host utilisation"),
     ("bundle", "bundle_cmd", "share a design with its runs, metrics, artifacts and comments as one file"),
+    ("portfolio", "portfolio_cmd", "every project: owner, status, best result, models, spend against budget"),
+    ("budget", "budget_cmd", "monthly compute budgets per project: alerts and an optional hard stop"),
 )
 
 DESCRIPTION = """\

@@ -118,6 +118,9 @@ class WindowActions:
         self.add(m, "team.import_bundle", "&Import Bundle…", lambda: __import__(
             "neuralforge_desktop.ui.bundle_dialogs", fromlist=["_"]).import_bundle_dialog(self.window),
             tip="Add a colleague's .nfbundle (design, runs, comments) to your store")
+        self.add(m, "team.portfolio", "&Portfolio…", lambda: __import__(  # the view loads when first opened
+            "neuralforge_desktop.ui.portfolio", fromlist=["_"]).open_portfolio_view(self.window),
+            tip="Every project: owner, status, best result, models in production, spend against budget")
 
     def _file_menu(self, m: QMenu) -> None:
         f = self.window.files

@@ -1,9 +1,11 @@
 """Team fixtures: a real store; the registry tests' trained MNIST run (trained once per session) for
-model-version targets; a store with the demo team history (five projects, three people, three remote hosts
-and a local machine)."""
+model-version targets; a store with the cost demo history (five projects, three people, three remote hosts and a
+local machine); a store holding the portfolio demo team (four months of remote runs, budgets and a registry),
+made once per test session and copied for each test that writes to it."""
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +15,7 @@ import pytest
 from neuralforge_desktop.core.remote.hosts import HostRegistry
 from neuralforge_desktop.core.store import Store
 from neuralforge_desktop.core.team.demo_costs import DemoCosts, create_cost_demo
+from neuralforge_desktop.core.team.demo_data import demo_now, make_demo_store
 from tests.registry.conftest import trained, trained_template  # noqa: F401  (fixtures used here)
 
 
@@ -38,3 +41,18 @@ def registered(trained, monkeypatch):  # noqa: F811
 def demo_store(tmp_path: Path) -> Iterator[tuple[Store, DemoCosts]]:
     with Store(tmp_path / "store.db") as store:
         yield store, create_cost_demo(store, HostRegistry(), now=time.time())
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("demo-team")
+    with Store(folder / "store.db") as store:
+        make_demo_store(store, now=demo_now())
+    return folder
+
+
+@pytest.fixture
+def demo_store_path(demo_template: Path, tmp_path: Path) -> Path:
+    folder = tmp_path / "team"
+    shutil.copytree(demo_template, folder)
+    return folder / "store.db"

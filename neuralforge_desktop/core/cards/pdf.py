@@ -15,16 +15,17 @@ from neuralforge_desktop.core.errors import UserError
 _PAGE = re.compile(rb"/Type\s*/Page\b")
 
 
-def write_pdf(html: str, path: str | Path, timeout: float = 120.0) -> int:
-    """Write ``html`` as the PDF ``path`` (atomically); returns its page count."""
+def write_pdf(html: str, path: str | Path, timeout: float = 120.0, *, title: str = "Model card") -> int:
+    """Write ``html`` as the PDF ``path`` (atomically), ``title`` in its document information; returns its page
+    count."""
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     with tempfile.TemporaryDirectory(prefix=".card-pdf-", dir=folder) as tmp:
         source, target = Path(tmp) / "card.html", Path(tmp) / "card.pdf"
         source.write_text(html, encoding="utf-8")
         env = {**os.environ, "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM") or "offscreen"}
-        done = subprocess.run([sys.executable, "-m", "neuralforge_desktop.ui.cards.pdf_writer", str(source),
-                               str(target)], capture_output=True, text=True, timeout=timeout, env=env, check=False)
+        argv = [sys.executable, "-m", "neuralforge_desktop.ui.cards.pdf_writer", str(source), str(target), title]
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env, check=False)
         if done.returncode != 0 or not target.is_file():
             tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
             raise UserError(f"{path}: the PDF could not be written ({' '.join(tail) or f'exit {done.returncode}'})")

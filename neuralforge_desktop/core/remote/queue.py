@@ -244,6 +244,8 @@ class Scheduler:
         for placement in self.plan():
             if placement.host is None:
                 continue
+            if self._over_budget(placement.entry):
+                continue
             entry = self.store.claim_job(placement.entry.id, placement.host)
             if entry is None:  # cancelled meanwhile, or another dispatcher took it
                 continue
@@ -256,6 +258,18 @@ class Scheduler:
                 continue
             started.append(entry)
         return started
+
+    def _over_budget(self, entry: QueueEntry) -> bool:
+        """A waiting job whose project has since passed a hard-stop budget ends "failed", saying so."""
+        from neuralforge_desktop.core.team.budgets import BudgetExceeded, ensure_run_can_start
+
+        try:
+            ensure_run_can_start(self.store, entry.run_id)
+        except BudgetExceeded as exc:
+            self.store.set_status(entry.run_id, "failed", reason=f"not started: {exc}")
+            self.store.end_job(entry.id, "failed", f"not started: {exc}")
+            return True
+        return False
 
     def running(self) -> list[int]:
         """Ids of the jobs this process started that are still running."""

@@ -138,6 +138,9 @@ class QueueStoreMixin:
         _check_count(gpus, "the number of GPUs")
         _check_count(procs, "the number of processes")
         check_priority(priority)
+        from neuralforge_desktop.core.team.budgets import ensure_run_can_start
+
+        ensure_run_can_start(self, run_id)  # type: ignore[arg-type]  # a project past a hard-stop budget queues nothing
         with self._db.write() as conn:
             _q.require_run(conn, run_id)
             active = conn.execute("SELECT id, state FROM queue WHERE run_id = ? AND state IN ('queued', 'started')",

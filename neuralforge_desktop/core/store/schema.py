@@ -43,6 +43,9 @@ Migrations are never edited once released: a change is a new function appended t
   node), ``comment_mentions`` (who each comment mentions, for the inbox) and ``review_requests`` (approval
   requests on model versions and their decisions), see :mod:`neuralforge_desktop.core.team.comments` and
   :mod:`neuralforge_desktop.core.team.reviews`.
+* v15: ``project_budgets`` (a monthly budget per project: amount, currency label, alert thresholds in percent,
+  hard stop) and ``budget_alerts`` (one row per project, month and threshold crossed), see
+  :mod:`neuralforge_desktop.core.team.budgets`.
 """
 
 from __future__ import annotations
@@ -459,6 +462,27 @@ _V14 = (
 )
 
 
+_V15 = (
+    """CREATE TABLE project_budgets (
+        project TEXT PRIMARY KEY,
+        monthly REAL NOT NULL,
+        currency TEXT NOT NULL DEFAULT 'USD',
+        thresholds TEXT NOT NULL DEFAULT '50,80,100',
+        hard_stop INTEGER NOT NULL DEFAULT 0,
+        updated REAL NOT NULL,
+        updated_by TEXT NOT NULL)""",
+    # One alert per (project, month, threshold): the primary key makes a second crossing a no-op.
+    """CREATE TABLE budget_alerts (
+        project TEXT NOT NULL,
+        month TEXT NOT NULL,
+        threshold INTEGER NOT NULL,
+        spend REAL NOT NULL,
+        budget REAL NOT NULL,
+        created REAL NOT NULL,
+        PRIMARY KEY (project, month, threshold))""",
+)
+
+
 def _run_all(conn: sqlite3.Connection, statements: Sequence[str]) -> None:
     # executescript() would COMMIT first and break the one-transaction guarantee; run statements one by one.
     for statement in statements:
@@ -524,6 +548,10 @@ def _v14(conn: sqlite3.Connection) -> None:
     _run_all(conn, _V14)
 
 
+def _v15(conn: sqlite3.Connection) -> None:
+    _run_all(conn, _V15)
+
+
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial schema", _v1),
     (2, "latest_metrics table; status and tag indexes", _v2),
@@ -538,6 +566,7 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (11, "model cards", _v11),
     (12, "who created each run and owns each project", _v12),
     (14, "comments, mentions and review requests", _v14),
+    (15, "project budgets and budget alerts", _v15),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -314,6 +314,9 @@ class Store(QueueStoreMixin, DiagnosticsStoreMixin, RunViewStoreMixin, NotesStor
             _q.require_run(conn, run_id)
             conn.execute("UPDATE runs SET cpu_seconds = cpu_seconds + ?, gpu_seconds = gpu_seconds + ? WHERE id = ?",
                          (float(cpu_seconds), float(gpu_seconds), run_id))
+        from neuralforge_desktop.core.team.budgets import check_after_usage
+
+        check_after_usage(self, run_id)  # records the budget thresholds the run's project has now crossed
 
     def delete_run(self, run_id: str) -> None:
         """Delete a run with its params, tags, metrics and artifact links (files stay until

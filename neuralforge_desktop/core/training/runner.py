@@ -34,6 +34,10 @@ def prepare_run(graph: Graph, config: TrainConfig, store: Any, experiment: str =
     from neuralforge_desktop.core.ir.serialize import dumps, graph_to_dict
 
     config.validate()
+    from neuralforge_desktop.core.store.sqlite_store import DEFAULT_PROJECT
+    from neuralforge_desktop.core.team.budgets import ensure_can_start, project_of_experiment
+
+    ensure_can_start(store, project_of_experiment(store, experiment, DEFAULT_PROJECT))  # hard-stop budgets
     text = dumps(graph)
     import hashlib
 

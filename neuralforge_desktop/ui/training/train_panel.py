@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from neuralforge_desktop.core.edit.edits import Edit
+from neuralforge_desktop.core.errors import UserError
 from neuralforge_desktop.core.store.entities import StoreError
 from neuralforge_desktop.core.training.binding import training_problems
 from neuralforge_desktop.core.training.coach.records import LEVELS
@@ -270,7 +271,7 @@ class TrainPanel(QWidget):
                                          self.experiment.text().strip() or "default",
                                          self.run_name.text().strip() or None, tags=tags,
                                          source=document.path)
-        except (OSError, ValueError, StoreError) as exc:  # tell the user; the panel stays usable
+        except (OSError, ValueError, StoreError, UserError) as exc:  # tell the user; the panel stays usable
             self._show_message(f"Could not create the run: {exc}")
             return False
         try:
