@@ -8,6 +8,7 @@ so typing in a panel's text field never triggers them.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -104,6 +105,9 @@ class WindowActions:
         """Team ▸ …: the shared store's people, comments, portfolio and cost views, sharing and settings. Each
         entry opens a view from its own ui package, imported when first chosen."""
         m.setToolTipsVisible(True)
+        self.add(m, "team.profile", "&Profile…",
+                 lambda: import_module("neuralforge_desktop.ui.profiles").open_profile_picker(self.window),
+                 tip="Arrange the panels, palette and start list for your work (Student, Analyst, Manager …)")
 
     def _file_menu(self, m: QMenu) -> None:
         f = self.window.files
