@@ -32,6 +32,13 @@ def start_profiles(window: MainWindow, ask: bool | None = None) -> None:
     """At start-up: apply the chosen profile; on the first start, offer the picker after the first paint."""
     from PySide6.QtCore import QTimer
 
-    window.profile = apply_saved_profile(window)  # type: ignore[attr-defined]
+    from neuralforge_desktop.core.errors import UserError
+
+    try:
+        window.profile = apply_saved_profile(window)  # type: ignore[attr-defined]
+    except UserError as exc:  # a damaged settings file: the window opens as it would without a profile
+        window.profile = None  # type: ignore[attr-defined]
+        window.show_message(str(exc))
+        return
     if should_offer_picker(window, ask):
         QTimer.singleShot(0, window, lambda: open_profile_picker(window, first_start=True))

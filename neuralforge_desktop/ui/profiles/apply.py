@@ -80,6 +80,7 @@ def arrange_docks(window: MainWindow, profile: Profile) -> None:
         front = next((key for key in layout.front if key in group), group[0])
         dock_of(window, front).raise_()
     resize_docks(window, profile)
+    QTimer.singleShot(0, window, lambda: resize_docks(window, profile))  # again once the docks are laid out
     if layout.where("runs") == "bottom" and layout.bottom_share >= RUNS_FIRST_SHARE:
         window.show_runs()  # the profile's main panel: built now, its run table given more of its height
         splitter = window.runs_panel.splitter
