@@ -53,6 +53,14 @@ def profile_json(profile: Any) -> dict[str, Any]:
                       for item in profile.start]}
 
 
+def has_command(line: str) -> bool:
+    """Whether ``neuralforge WORD …`` names a command this version has (a start entry may name a later one)."""
+    from neuralforge_desktop.cli.main import COMMANDS
+
+    words = line.split()
+    return len(words) > 1 and any(name == words[1] for name, _module, _help in COMMANDS)
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     from neuralforge_desktop.core.team.profiles import PROFILES, chosen_profile
 
@@ -92,7 +100,8 @@ def cmd_show(args: argparse.Namespace) -> int:
           f"; hidden {', '.join(docks.hidden()) or '—'}")
     print("  start here:")
     for number, item in enumerate(profile.start, 1):
-        print(f"    {number}. {item.label}" + (f"   ({item.command})" if item.command else ""))
+        command = item.command if has_command(item.command) else ""
+        print(f"    {number}. {item.label}" + (f"   ({command})" if command else ""))
     return 0
 
 
