@@ -173,3 +173,17 @@ def qtbot_button():
     from PySide6.QtCore import Qt
 
     return Qt.MouseButton.LeftButton
+
+
+def test_the_next_start_keeps_the_users_own_changes_and_the_start_list(make_window, qtbot) -> None:
+    first = make_window()
+    apply_profile(first, "student")
+    first.set_show_all_layers(True)  # the user asks for every layer after all
+    first.docks.code.show()
+    first.close()
+    second = make_window()  # the next start: its settings restored, the same profile chosen
+    start_profiles(second, ask=True)
+    settle(qtbot)
+    assert second.palette_panel.show_all() is True
+    assert [b.text() for b in second.start_list.buttons][0] == "Take the First Steps tutorial"
+    assert getattr(second, "profile_picker", None) is None

@@ -1,8 +1,8 @@
 """Apply a persona profile (``core/team/profiles.py``) to a main window: its docks, its palette, its start list.
 
-The docks are arranged when a profile is chosen (the picker, Team ▸ Profile…, or a ``neuralforge persona set``
-the app had not seen yet); afterwards the user's own arrangement, which the window saves and restores, is left
-alone. The palette mode, Concept Mode and the start list follow the profile on every start.
+The docks, the palette's mode and Concept Mode are set when a profile is chosen (the picker, Team ▸ Profile…,
+or a ``neuralforge persona set`` the app had not seen yet); afterwards the user's own changes, which the window
+saves and restores, are left alone. The start list follows the profile on every start.
 
 The chosen profile's name is kept under the QSettings key ``profile/name`` (beside the window's other
 preferences) and in the settings file the CLI shares (``persona``); when the two differ at start-up, the file
@@ -103,20 +103,21 @@ def resize_docks(window: MainWindow, profile: Profile) -> None:
 
 
 def apply_profile(window: MainWindow, profile: Profile | str, *, arrange: bool = True) -> Profile:
-    """Make ``window`` the profile's: docks (when ``arrange``), palette, Concept Mode, start list; and remember
-    the choice (QSettings ``profile/name`` and the shared settings file)."""
+    """Make ``window`` the profile's: docks, palette and Concept Mode (when ``arrange``: the profile is newly
+    chosen), and the start list; and remember the choice (QSettings ``profile/name`` and the shared settings
+    file)."""
     from neuralforge_desktop.ui.profiles.start_list import install_start_list
 
     profile = profile_named(profile) if isinstance(profile, str) else profile
     if arrange:
         arrange_docks(window, profile)
-    window.set_show_all_layers(profile.palette == "full")
-    window.set_concept_mode(profile.concept_mode)
-    for name, on in (("view.show_all", profile.palette == "full"), ("view.concept", profile.concept_mode)):
-        action = window.commands[name]
-        action.blockSignals(True)  # the menu's tick shows the state just set; no second call of its slot
-        action.setChecked(on)
-        action.blockSignals(False)
+        window.set_show_all_layers(profile.palette == "full")
+        window.set_concept_mode(profile.concept_mode)
+        for name, on in (("view.show_all", profile.palette == "full"), ("view.concept", profile.concept_mode)):
+            action = window.commands[name]
+            action.blockSignals(True)  # the menu's tick shows the state just set; no second call of its slot
+            action.setChecked(on)
+            action.blockSignals(False)
     install_start_list(window, profile)
     window.settings.store.setValue(NAME_KEY, profile.name)
     if chosen_profile() is not profile:
