@@ -44,6 +44,8 @@ COMMANDS: tuple[tuple[str, str, str | None], ...] = (
     ("demo", "demo_cmd", "headless tour: build, summarise and briefly train the MNIST CNN"),
     ("calibrate", "calibrate_cmd", "measure this CPU again for the latency estimate"),
     ("profile", "profile_cmd", "measure a graph's latency and compare it with the estimate"),
+    ("persona", "persona_cmd", "persona profiles: how the app arranges itself for who uses it"),
+    ("plan", "plan_cmd", "the local plan (Free, Pro, Team, Enterprise): limits and usage"),
     ("export", "export_cmd", "export a model to ONNX, TFLite or Core ML, verified against torch"),
     ("hosts", "hosts_cmd", "remote GPU hosts over SSH: add, probe, bootstrap"),
     ("import", "import_cmd", "import a PyTorch model from your code, or an ONNX or Keras file, as an editable graph"),

@@ -8,6 +8,7 @@ so typing in a panel's text field never triggers them.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -106,21 +107,27 @@ class WindowActions:
         """Team ▸ …: the shared store's people, comments, portfolio and cost views, sharing and settings. Each
         entry opens a view from its own ui package, imported when first chosen."""
         m.setToolTipsVisible(True)
-        self.add(m, "team.review_queue", "&Review Queue…", lambda: __import__(
-            "neuralforge_desktop.ui.comments", fromlist=["_"]).open_review_queue_view(self.window),
-            tip="Review requests on model versions waiting for a decision: approve or reject them")
+        self.add(m, "team.portfolio", "&Portfolio…",
+                 lambda: import_module("neuralforge_desktop.ui.portfolio").open_portfolio_view(self.window),
+                 tip="Every project: owner, status, best result, models in production, spend against budget")
         self.add(m, "team.cost", "&Cost && Capacity…",
-                 lambda: __import__("neuralforge_desktop.ui.cost", fromlist=["*"]).open_cost_view(self.window),
+                 lambda: import_module("neuralforge_desktop.ui.cost").open_cost_view(self.window),
                  tip="Spend over time, accuracy against compute, GPU-hour forecasts and host utilisation")
-        self.add(m, "team.share_bundle", "Share as &Bundle…", lambda: __import__(
-            "neuralforge_desktop.ui.bundle_dialogs", fromlist=["_"]).share_bundle(self.window),
-            tip="The design with chosen runs, their metrics, artifacts and comments as one .nfbundle file")
-        self.add(m, "team.import_bundle", "&Import Bundle…", lambda: __import__(
-            "neuralforge_desktop.ui.bundle_dialogs", fromlist=["_"]).import_bundle_dialog(self.window),
-            tip="Add a colleague's .nfbundle (design, runs, comments) to your store")
-        self.add(m, "team.portfolio", "&Portfolio…", lambda: __import__(  # the view loads when first opened
-            "neuralforge_desktop.ui.portfolio", fromlist=["_"]).open_portfolio_view(self.window),
-            tip="Every project: owner, status, best result, models in production, spend against budget")
+        m.addSeparator()
+        self.add(m, "team.review_queue", "&Review Queue…",
+                 lambda: import_module("neuralforge_desktop.ui.comments").open_review_queue_view(self.window),
+                 tip="Review requests on model versions waiting for a decision: approve or reject them")
+        m.addSeparator()
+        self.add(m, "team.share_bundle", "Share as &Bundle…",
+                 lambda: import_module("neuralforge_desktop.ui.bundle_dialogs").share_bundle(self.window),
+                 tip="The design with chosen runs, their metrics, artifacts and comments as one .nfbundle file")
+        self.add(m, "team.import_bundle", "&Import Bundle…",
+                 lambda: import_module("neuralforge_desktop.ui.bundle_dialogs").import_bundle_dialog(self.window),
+                 tip="Add a colleague's .nfbundle (design, runs, comments) to your store")
+        m.addSeparator()
+        self.add(m, "team.profile", "&Profile…",
+                 lambda: import_module("neuralforge_desktop.ui.profiles").open_profile_picker(self.window),
+                 tip="Arrange the panels, palette and start list for your work (Student, Analyst, Manager …)")
 
     def _file_menu(self, m: QMenu) -> None:
         f = self.window.files

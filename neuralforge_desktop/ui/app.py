@@ -90,6 +90,9 @@ def open_main_window(app: QApplication, files: Sequence[str] = (), *, offer_reco
         # Still before the first paint (that waits for the event loop), but a file that cannot be read
         # reports over a visible window instead of before one exists.
         window.files.load(files[0])
+    from neuralforge_desktop.ui.profiles import start_profiles
+
+    start_profiles(window)  # the chosen persona profile; the picker on the first start
     if offer_recovery:
         # After the first paint: the window appears at once and the offer comes up over it.
         QTimer.singleShot(0, window.offer_recovery)

@@ -106,6 +106,9 @@ class HostRegistry:
             raise UserError(f"a host named {host.name!r} exists already (remove it first, or pick another name)")
         if host.jump and host.jump not in hosts:
             raise UnknownHost(f"host {host.name!r}: its jump host {host.jump!r} is not registered")
+        from neuralforge_desktop.core.team.quotas import check_new_host
+
+        check_new_host(hosts, host.name)
         hosts[host.name] = host
         self._write(hosts)
         return host

@@ -239,6 +239,8 @@ class Scheduler:
     def tick(self, launch: Launcher) -> list[QueueEntry]:
         """Reconcile, then start every job that fits now; returns the jobs started. A job whose launch fails
         ends "failed" (its run too) with the error as the reason; the others still start."""
+        from neuralforge_desktop.core.team.quotas import QuotaExceeded, check_run_start
+
         self.reconcile()
         started: list[QueueEntry] = []
         for placement in self.plan():
@@ -246,6 +248,10 @@ class Scheduler:
                 continue
             if self._over_budget(placement.entry):
                 continue
+            try:
+                check_run_start(self.store)  # the plan's runs at once: the rest wait for a later tick
+            except QuotaExceeded:
+                break
             entry = self.store.claim_job(placement.entry.id, placement.host)
             if entry is None:  # cancelled meanwhile, or another dispatcher took it
                 continue
@@ -297,7 +303,7 @@ def queue_training(store: Store, graph: Graph, config: TrainConfig, *, host: str
     problem = (scheduler or Scheduler(store)).fit_problem(host, gpus, procs)
     if problem is not None:
         raise UserError(f"cannot queue the run for {host!r}: {problem}")
-    run_id, _folder = prepare_run(graph, config, store, experiment, name)
+    run_id, _folder = prepare_run(graph, config, store, experiment, name, starting=False)
     return store.enqueue(run_id, host=host, gpus=gpus, procs=procs, priority=priority,
                          spec={"trust_code": trust_code})
 

@@ -38,10 +38,14 @@ def _ids_json(ids: Sequence[str]) -> str:
 
 
 def project(conn: sqlite3.Connection, name: str, *, create: bool) -> Project:
-    if create:
+    row = conn.execute("SELECT id, name, created, owner FROM projects WHERE name = ?", (name,)).fetchone()
+    if row is None and create:
+        from neuralforge_desktop.core.team.quotas import check_new_project
+
+        check_new_project(conn, name)  # only a new project counts against the plan
         conn.execute("INSERT OR IGNORE INTO projects (id, name, created, owner) VALUES (?, ?, ?, ?)",
                      (uuid.uuid4().hex[:12], name, time.time(), current_user()))
-    row = conn.execute("SELECT id, name, created, owner FROM projects WHERE name = ?", (name,)).fetchone()
+        row = conn.execute("SELECT id, name, created, owner FROM projects WHERE name = ?", (name,)).fetchone()
     if row is None:
         raise NotFoundError(f"no project {name!r}")
     return Project(*row)

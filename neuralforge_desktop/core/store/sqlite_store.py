@@ -93,6 +93,10 @@ class Store(QueueStoreMixin, DiagnosticsStoreMixin, RunViewStoreMixin, NotesStor
                  flush_seconds: float = 1.0, lock_timeout: float = 120.0, busy_timeout: float = 2.0) -> None:
         if path is not None and not os.fspath(path).strip():
             raise StoreFileError("the store path is empty; give a file name such as store.db")
+        if isinstance(path, str) and "://" in path:
+            from neuralforge_desktop.core.team.quotas import check_shared_store
+
+            check_shared_store(path)  # a postgresql:// store needs a plan that allows one
         self.path = Path(path) if path is not None else default_store_path()
         self.flush_points = max(1, int(flush_points))
         self.flush_seconds = float(flush_seconds)

@@ -26,8 +26,10 @@ def runs_root(store_path: Path) -> Path:
 
 def prepare_run(graph: Graph, config: TrainConfig, store: Any, experiment: str = "default",
                 name: str | None = None, tags: dict[str, Any] | None = None,
-                source: str | os.PathLike[str] | None = None) -> tuple[str, Path]:
+                source: str | os.PathLike[str] | None = None, *, starting: bool = True) -> tuple[str, Path]:
     """Create the run in the store and its folder (graph, config) for a worker; returns (run id, folder).
+    The plan's limits are checked first (``starting=False``: a queued run, which waits for room instead of
+    counting against the runs training at once).
 
     ``source``: the graph file the user trained from; its path, the NeuralForge version and the git commit of
     the folder it lives in (when that is a repository) are kept in the run's environment as ``source``."""
@@ -38,6 +40,9 @@ def prepare_run(graph: Graph, config: TrainConfig, store: Any, experiment: str =
     from neuralforge_desktop.core.team.budgets import ensure_can_start, project_of_experiment
 
     ensure_can_start(store, project_of_experiment(store, experiment, DEFAULT_PROJECT))  # hard-stop budgets
+    from neuralforge_desktop.core.team.quotas import check_run_start
+
+    check_run_start(store, concurrent=starting)
     text = dumps(graph)
     import hashlib
 
