@@ -95,11 +95,14 @@ def test_a_start_list_entry_opens_what_it_names(make_window, qtbot) -> None:
     assert window.tutorial is not None and window.tutorial.isVisible()
     window.tutorial.close()
     apply_profile(window, "manager")
-    window.docks.runs.hide()
+    from neuralforge_desktop.ui.cost.view import CostView
+
     cost = next(b for b in window.start_list.buttons if b.text() == "Cost and GPU-hours")
-    cost.click()  # no Team cost view in this build: its fallback, the Runs panel with GPU-hours and cost
+    cost.click()  # Team ▸ Cost & Capacity…
     settle(qtbot)
-    assert window.docks.runs.isVisible() and window.runs_host.built
+    opened = [w for w in QApplication.topLevelWidgets() if isinstance(w, CostView) and w.isVisible()]
+    assert len(opened) == 1
+    opened[0].close()
 
 
 def test_the_picker_sets_the_key_and_applies_at_once(make_window, qtbot) -> None:

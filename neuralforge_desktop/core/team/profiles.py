@@ -96,7 +96,7 @@ EXPLAIN = StartItem("view.explain", "Explain predictions (SHAP, attributions)", 
 AUDIT = StartItem("team.audit", "Audit log", "neuralforge audit list")
 CARDS = StartItem("team.cards", "Model cards", "neuralforge card", fallback="view.registry")
 PORTFOLIO = StartItem("team.portfolio", "Portfolio of all projects", "neuralforge portfolio")
-COST = StartItem("team.cost", "Cost and GPU-hours", "neuralforge runs usage", fallback="view.dock.runs")
+COST = StartItem("team.cost", "Cost and GPU-hours", "neuralforge cost", fallback="view.dock.runs")
 PROFILE = StartItem("team.profile", "Change profile", "neuralforge persona set NAME")
 
 _CLASSIC = DockLayout(left=(("palette",),), right=(("inspector",), ("summary",)),
