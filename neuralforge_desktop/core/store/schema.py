@@ -446,6 +446,12 @@ def _v4(conn: sqlite3.Connection) -> None:
 
 
 def _v5(conn: sqlite3.Connection) -> None:
+    if dialect(conn) == "postgresql":  # triggers are PL/pgSQL there: same stamps, same columns and events
+        from neuralforge_desktop.core.store import pg_functions
+
+        _run_all(conn, [s for s in _V5 if not s.startswith("CREATE TRIGGER")])
+        _run_all(conn, pg_functions.revision_triggers(_RUN_FIELDS))
+        return
     _run_all(conn, _V5)
 
 
@@ -494,14 +500,30 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
+def dialect(conn: sqlite3.Connection) -> str:
+    """"sqlite", or "postgresql" for the connection a PostgreSQL store hands out (see :mod:`.pg_database`)."""
+    return str(getattr(conn, "dialect", "sqlite"))
+
+
+def _table_names(conn: sqlite3.Connection) -> list[str]:
+    if dialect(conn) == "postgresql":
+        return [name for (name,) in conn.execute("SELECT table_name FROM information_schema.tables "
+                                                 "WHERE table_schema = current_schema()").fetchall()]
+    return [name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()]
+
+
 def current_version(conn: sqlite3.Connection) -> int:
-    exists = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'").fetchone()
+    exists = "schema_version" in _table_names(conn)
     if not exists:
         return 0
     return int(conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()[0])
 
 
 def is_stamped(conn: sqlite3.Connection) -> bool:
+    if dialect(conn) == "postgresql":  # no file header there: "stamped" means the SQL functions are current
+        from neuralforge_desktop.core.store import pg_functions
+
+        return pg_functions.installed(conn)
     return int(conn.execute("PRAGMA application_id").fetchone()[0]) == APPLICATION_ID
 
 
@@ -516,15 +538,22 @@ def migrate(conn: sqlite3.Connection, target: int = SCHEMA_VERSION,
                              f"({newest}); open it with a newer version")
     if found == 0:
         # The guard let the file through as new; tables written meanwhile by another program are theirs.
-        others = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+        others = _table_names(conn)
         if others:
-            raise StoreFileError(f"the file is an SQLite database that is not a NeuralForge store (tables: "
-                                 f"{', '.join(sorted(name for (name,) in others))}); it was left untouched")
+            what = "database" if dialect(conn) == "postgresql" else "file is an SQLite database that"
+            raise StoreFileError(f"the {what} is not a NeuralForge store (tables: "
+                                 f"{', '.join(sorted(others))}); it was left untouched")
         conn.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied REAL NOT NULL)")
+    if dialect(conn) == "postgresql":  # before the migrations: v5's triggers call one of them
+        from neuralforge_desktop.core.store import pg_functions
+
+        pg_functions.install(conn)
     for version, _description, apply in migrations:
         if found < version <= target:
             apply(conn)
             conn.execute("INSERT INTO schema_version (version, applied) VALUES (?, ?)", (version, time.time()))
+    if dialect(conn) == "postgresql":
+        return found
     conn.execute(f"PRAGMA application_id = {APPLICATION_ID:d}")  # PRAGMAs take no parameters; both are ints
     conn.execute(f"PRAGMA user_version = {max(found, min(target, newest)):d}")
     return found

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from neuralforge_desktop.core.store import artifacts as _artifacts
 from neuralforge_desktop.core.store import batch, chunks, processes, schema
+from neuralforge_desktop.core.store import location as _location
 from neuralforge_desktop.core.store import queries as _q
 from neuralforge_desktop.core.store.database import Database
 from neuralforge_desktop.core.store.diagnostics import DiagnosticsStoreMixin
@@ -54,6 +55,7 @@ from neuralforge_desktop.core.store.entities import (
 )
 from neuralforge_desktop.core.store.environment import canonical_json, environment_snapshot
 from neuralforge_desktop.core.store.notes import NotesStoreMixin
+from neuralforge_desktop.core.store.pg_database import ConnectionLostError, PgDatabase
 from neuralforge_desktop.core.store.pipelines import PipelineStoreMixin
 from neuralforge_desktop.core.store.queue_store import QueueStoreMixin
 from neuralforge_desktop.core.store.run_view import RunViewStoreMixin
@@ -93,11 +95,20 @@ class Store(QueueStoreMixin, DiagnosticsStoreMixin, RunViewStoreMixin, NotesStor
                  flush_seconds: float = 1.0, lock_timeout: float = 120.0, busy_timeout: float = 2.0) -> None:
         if path is not None and not os.fspath(path).strip():
             raise StoreFileError("the store path is empty; give a file name such as store.db")
-        self.path = Path(path) if path is not None else default_store_path()
         self.flush_points = max(1, int(flush_points))
         self.flush_seconds = float(flush_seconds)
-        self._db = Database(self.path, busy_timeout=busy_timeout, lock_timeout=lock_timeout)
-        self._files = _artifacts.ArtifactFiles(self.path.parent / "artifacts")
+        self._db: Database | PgDatabase
+        self.path: Path | str
+        if path is not None and _location.is_url(path):
+            # A team store: the URL's scheme picks the backend; ``path`` is the URL without its password.
+            where = _location.parse(os.fspath(path))
+            self._db = PgDatabase(where, lock_timeout=lock_timeout)
+            self.path = where.display
+            self._files = _artifacts.ArtifactFiles(where.local_folder() / "artifacts")
+        else:
+            self.path = Path(path) if path is not None else default_store_path()
+            self._db = Database(self.path, busy_timeout=busy_timeout, lock_timeout=lock_timeout)
+            self._files = _artifacts.ArtifactFiles(self.path.parent / "artifacts")
         self._pending: _Pending = {}
         self._count = 0
         self._last = _now()
@@ -154,7 +165,12 @@ class Store(QueueStoreMixin, DiagnosticsStoreMixin, RunViewStoreMixin, NotesStor
         return self._db.read()
 
     @property
-    def database(self) -> Database:
+    def dialect(self) -> str:
+        """"sqlite" or "postgresql": which kind of database holds this store."""
+        return self._db.dialect
+
+    @property
+    def database(self) -> Database | PgDatabase:
         """The connection wrapper, for the modules that keep their own tables in this file (the model registry):
         their writes take the same lock and transactions as the store's own."""
         return self._db
@@ -407,8 +423,13 @@ class Store(QueueStoreMixin, DiagnosticsStoreMixin, RunViewStoreMixin, NotesStor
         if taken:
             grouped = {name: taken.get(name, []) + grouped.get(name, []) for name in {**taken, **grouped}}
         try:
-            with self._db.write() as conn:
-                batch.commit_batch(conn, run_id, grouped, params, tags)
+            try:
+                with self._db.write() as conn:
+                    batch.commit_batch(conn, run_id, grouped, params, tags)
+            except ConnectionLostError:
+                # The server rolled the batch back whole, so it can be written again on a new connection.
+                with self._db.write() as conn:
+                    batch.commit_batch(conn, run_id, grouped, params, tags)
         except NotFoundError:
             raise  # points for a run that does not exist can never be written: drop them
         except BaseException:
@@ -538,7 +559,7 @@ def _owner() -> tuple[int, str, str | None]:
 _STORES: weakref.WeakSet[Store] = weakref.WeakSet()
 
 
-def _write_leftovers(db: Database, pending: _Pending) -> None:
+def _write_leftovers(db: Database | PgDatabase, pending: _Pending) -> None:
     # Runs at interpreter exit or when a Store is collected without close(); failures must not raise there.
     by_run: dict[str, dict[str, list[chunks.Points]]] = {}
     for (run_id, name), columns in list(pending.items()):
