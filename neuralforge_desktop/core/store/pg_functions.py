@@ -13,7 +13,6 @@ from typing import Any
 FUNCTIONS_VERSION = 1
 
 _FUNCTIONS = (
-    "CREATE OR REPLACE FUNCTION nf_lower(text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT lower($1) $$",
     # float() as Python reads a number: NULL where it would raise.
     """CREATE OR REPLACE FUNCTION nf_number(value text) RETURNS double precision LANGUAGE plpgsql IMMUTABLE AS $$
     BEGIN
@@ -97,6 +96,12 @@ _FUNCTIONS = (
 
 
 def install(conn: Any) -> None:
+    # Python's str.lower() lowers every letter; lower() in a C-locale database only ASCII ones, unless told to
+    # use ICU's rules (where the server has ICU).
+    icu = conn.execute("SELECT 1 FROM pg_collation WHERE collname = 'und-x-icu'").fetchone() is not None
+    collate = ' COLLATE "und-x-icu"' if icu else ""
+    conn.execute(f"CREATE OR REPLACE FUNCTION nf_lower(text) RETURNS text LANGUAGE sql IMMUTABLE AS "
+                 f"$$ SELECT lower($1{collate}) $$")
     for statement in _FUNCTIONS:
         conn.execute(statement)
 
