@@ -20,14 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-from neuralforge_desktop.core.store.entities import StoreError
+from neuralforge_desktop.core.store.entities import StoreFileError
 
 SCHEMES = ("postgresql", "postgres")
 ARTIFACTS_ENV = "NEURALFORGE_ARTIFACTS"
 _PASSWORDS: dict[str, str] = {}  # display string → password, for reopening a store by its ``path``
 
 
-class StoreUrlError(StoreError):
+class StoreUrlError(StoreFileError):
     """A store URL that cannot be understood."""
 
 
@@ -127,3 +127,13 @@ def _default_user() -> str:
     import getpass
 
     return os.environ.get("PGUSER") or getpass.getuser()
+
+
+def files_folder(store_path: str | os.PathLike[str]) -> Path:
+    """The folder for the files kept beside a store (its ``artifacts/``, training's ``runs/``): the SQLite file's
+    folder, or a PostgreSQL store's :meth:`PgLocation.local_folder`. Accepts a URL that went through ``Path()``
+    (which folds its ``//``)."""
+    text = os.fspath(store_path)
+    if re.match(r"^postgres(ql)?:/", text, re.IGNORECASE):
+        return parse(re.sub(r"^(postgres(?:ql)?):/+", r"\1://", text, flags=re.IGNORECASE)).local_folder()
+    return Path(text).parent

@@ -32,6 +32,7 @@ import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+from neuralforge_desktop.core.errors import UserError
 from neuralforge_desktop.core.store import schema
 from neuralforge_desktop.core.store.entities import StoreError, StoreFileError
 from neuralforge_desktop.core.store.location import PgLocation, redact
@@ -42,7 +43,7 @@ _ABANDONED: list[Any] = []  # connections inherited across fork: kept, never clo
 _LIVE: weakref.WeakSet[PgDatabase] = weakref.WeakSet()
 
 
-class ConnectionLostError(StoreError):
+class ConnectionLostError(StoreError, UserError):
     """The connection to the server was lost during a transaction (which the server rolled back)."""
 
 

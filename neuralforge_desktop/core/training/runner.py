@@ -20,8 +20,10 @@ from neuralforge_desktop.core.training.events import Event, read_events
 from neuralforge_desktop.core.training.launch import worker_argv
 
 
-def runs_root(store_path: Path) -> Path:
-    return store_path.parent / "runs"
+def runs_root(store_path: Path | str) -> Path:
+    from neuralforge_desktop.core.store.location import files_folder
+
+    return files_folder(store_path) / "runs"
 
 
 def prepare_run(graph: Graph, config: TrainConfig, store: Any, experiment: str = "default",
