@@ -24,6 +24,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
+from neuralforge_desktop.core.errors import UserError
 from neuralforge_desktop.core.store.entities import StoreError
 from neuralforge_desktop.core.store.sqlite_store import Store
 
@@ -31,7 +32,7 @@ _SKIPPED = {"schema_version", "sqlite_sequence"}
 _BATCH = 1000
 
 
-class TransferError(StoreError):
+class TransferError(StoreError, UserError):
     """The copy was refused; nothing was written to the target."""
 
 
