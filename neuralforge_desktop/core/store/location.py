@@ -18,6 +18,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from neuralforge_desktop.core.store.entities import StoreFileError
@@ -55,8 +56,8 @@ class PgLocation:
     def _host_text(self) -> str:
         return f"[{self.host}]" if ":" in self.host else self.host
 
-    def connect_args(self) -> dict[str, object]:
-        args: dict[str, object] = {"host": self.host, "port": self.port, "dbname": self.dbname, "user": self.user}
+    def connect_args(self) -> dict[str, Any]:
+        args: dict[str, Any] = {"host": self.host, "port": self.port, "dbname": self.dbname, "user": self.user}
         if self.password is not None:
             args["password"] = self.password
         return args

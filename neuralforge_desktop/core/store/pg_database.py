@@ -30,7 +30,7 @@ import sqlite3
 import threading
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 from neuralforge_desktop.core.errors import UserError
 from neuralforge_desktop.core.store import schema
@@ -208,21 +208,22 @@ class PgDatabase:
     # -- transactions ----------------------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def write(self) -> Iterator[PgConnection]:
+    def write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction, holding the store's write lock from its first statement; commits or rolls
         back as a whole."""
         with self._lock:
             with self.errors(writing=True):
                 raw = self.connection()
-                raw.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
                 try:
-                    raw.execute(f"SET LOCAL lock_timeout = '{max(1, int(self.lock_timeout * 1000))}ms'")
-                    raw.execute(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
+                    # One round trip (no parameters: psycopg sends it as one simple query).
+                    raw.execute(f"BEGIN ISOLATION LEVEL READ COMMITTED; "
+                                f"SET LOCAL lock_timeout = '{max(1, int(self.lock_timeout * 1000))}ms'; "
+                                f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
                 except BaseException:
                     self._rollback(raw)
                     raise
             try:
-                yield PgConnection(self, raw, self._translate, writing=True)
+                yield cast(sqlite3.Connection, PgConnection(self, raw, self._translate, writing=True))  # duck-typed
             except BaseException:
                 self._rollback(raw)
                 raise
@@ -234,14 +235,14 @@ class PgDatabase:
                     raise
 
     @contextlib.contextmanager
-    def read(self) -> Iterator[PgConnection]:
+    def read(self) -> Iterator[sqlite3.Connection]:
         """A read transaction: every statement inside sees the same snapshot."""
         with self._lock:
             with self.errors():
                 raw = self.connection()
                 raw.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             try:
-                yield PgConnection(self, raw, self._translate, writing=False)
+                yield cast(sqlite3.Connection, PgConnection(self, raw, self._translate, writing=False))
             finally:
                 self._rollback(raw)
 

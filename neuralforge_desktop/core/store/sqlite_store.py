@@ -30,7 +30,7 @@ import weakref
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from neuralforge_desktop.core.store import artifacts as _artifacts
 from neuralforge_desktop.core.store import batch, chunks, processes, schema
@@ -97,12 +97,13 @@ class Store(QueueStoreMixin, DiagnosticsStoreMixin, RunViewStoreMixin, NotesStor
             raise StoreFileError("the store path is empty; give a file name such as store.db")
         self.flush_points = max(1, int(flush_points))
         self.flush_seconds = float(flush_seconds)
-        self._db: Database | PgDatabase
+        self._db: Database
         self.path: Path | str
         if path is not None and _location.is_url(path):
             # A team store: the URL's scheme picks the backend; ``path`` is the URL without its password.
             where = _location.parse(os.fspath(path))
-            self._db = PgDatabase(where, lock_timeout=lock_timeout)
+            # The same interface as Database (write/read/lock/close/retries/dialect/user), typed as it.
+            self._db = cast(Database, PgDatabase(where, lock_timeout=lock_timeout))
             self.path = where.display
             self._files = _artifacts.ArtifactFiles(where.local_folder() / "artifacts")
         else:
@@ -170,7 +171,7 @@ class Store(QueueStoreMixin, DiagnosticsStoreMixin, RunViewStoreMixin, NotesStor
         return self._db.dialect
 
     @property
-    def database(self) -> Database | PgDatabase:
+    def database(self) -> Database:
         """The connection wrapper, for the modules that keep their own tables in this file (the model registry):
         their writes take the same lock and transactions as the store's own."""
         return self._db
@@ -559,7 +560,7 @@ def _owner() -> tuple[int, str, str | None]:
 _STORES: weakref.WeakSet[Store] = weakref.WeakSet()
 
 
-def _write_leftovers(db: Database | PgDatabase, pending: _Pending) -> None:
+def _write_leftovers(db: Database, pending: _Pending) -> None:
     # Runs at interpreter exit or when a Store is collected without close(); failures must not raise there.
     by_run: dict[str, dict[str, list[chunks.Points]]] = {}
     for (run_id, name), columns in list(pending.items()):
