@@ -80,7 +80,9 @@ def is_url(value: object) -> bool:
 
 
 def parse(value: str) -> PgLocation:
-    """A PostgreSQL location from a URL, or a one-line :class:`StoreUrlError` (never showing the password)."""
+    """A PostgreSQL location from a URL, or a one-line :class:`StoreUrlError` (never showing the password).
+    A URL that went through ``Path()`` (which folds ``//`` into ``/``) is read as the URL it was."""
+    value = re.sub(r"^(postgres(?:ql)?):/+(?=[^/])", r"\1://", value, flags=re.IGNORECASE)
     try:
         parts = urlsplit(value)
         port = parts.port
@@ -136,5 +138,5 @@ def files_folder(store_path: str | os.PathLike[str]) -> Path:
     (which folds its ``//``)."""
     text = os.fspath(store_path)
     if re.match(r"^postgres(ql)?:/", text, re.IGNORECASE):
-        return parse(re.sub(r"^(postgres(?:ql)?):/+", r"\1://", text, flags=re.IGNORECASE)).local_folder()
+        return parse(text).local_folder()
     return Path(text).parent

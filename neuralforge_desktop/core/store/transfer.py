@@ -14,7 +14,8 @@ these exceptions, so that several people can bring their stores into one team st
 
 A target that already holds any of the source's run ids is refused before anything is written (the same run
 brought in twice), as is a registered model or model card named alike in both. Artifact files (content
-addressed) are copied into the target's artifact folder first; a file already there is not copied again.
+addressed) and training's run folders (checkpoints) are copied into the target's folder first (see
+:func:`.location.files_folder`); a file already there is not copied again.
 """
 
 from __future__ import annotations
@@ -79,6 +80,7 @@ def copy_store(source: Store, target: Store, progress: Callable[[str, int], None
         order = table_order(src)
         _refuse_conflicts(src, target)
         _copy_files(src, source, target)
+        _copy_run_folders(src, source, target)
         with target.write_transaction() as dst:
             remap: dict[tuple[str, str], dict[Any, Any]] = {}  # (table, column) → {source value: target value}
             audit_copied = dst.execute("SELECT COUNT(*) FROM audit_log").fetchone()[0] == 0  # else: its own chain
@@ -112,6 +114,22 @@ def _refuse_conflicts(src: sqlite3.Connection, target: Store) -> None:
             model, version = sorted(taken_cards.intersection(cards))[0]
             raise TransferError(f"the target {target.path} already has a model card for {model} v{version}; "
                                 "nothing was copied")
+
+
+def _copy_run_folders(src: sqlite3.Connection, source: Store, target: Store) -> None:
+    """Training's folder of each run (graph, config, checkpoints), which resume, export and the registry read."""
+    from neuralforge_desktop.core.store.location import files_folder
+
+    origin_root, destination_root = files_folder(source.path) / "runs", files_folder(target.path) / "runs"
+    if origin_root.resolve() == destination_root.resolve():
+        return
+    for (run_id,) in src.execute("SELECT id FROM runs"):
+        origin, destination = origin_root / run_id, destination_root / run_id
+        if origin.is_dir() and not destination.exists():
+            partial = destination.with_name(run_id + ".partial")
+            shutil.rmtree(partial, ignore_errors=True)
+            shutil.copytree(origin, partial)
+            partial.replace(destination)
 
 
 def _copy_files(src: sqlite3.Connection, source: Store, target: Store) -> None:
