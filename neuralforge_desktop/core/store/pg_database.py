@@ -104,7 +104,8 @@ class PgConnection:
         if translated is None:  # a PRAGMA: SQLite-only, nothing to do here
             return PgCursor(None, None)
         with self._database.errors(writing=self._writing):
-            cursor = self._raw.cursor()
+            # Binary results: a metric chunk's bytea arrives as its bytes, not as hex text to decode.
+            cursor = self._raw.cursor(binary=True)
             cursor.execute(translated.sql, _parameters(parameters))
             return PgCursor(cursor, translated)
 

@@ -106,6 +106,14 @@ def install(conn: Any) -> None:
         conn.execute(statement)
 
 
+def store_blobs_uncompressed(conn: Any) -> None:
+    """Metric chunks are written and read whole, often: compressing them (TOAST's pglz) costs more time on every
+    flush and read than the disk it saves. Idempotent; run after every migration, so new tables get it too."""
+    if conn.execute("SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() "
+                    "AND table_name = 'metric_chunks'").fetchone() is not None:
+        conn.execute("ALTER TABLE metric_chunks ALTER COLUMN data SET STORAGE EXTERNAL")
+
+
 def installed(conn: Any) -> bool:
     row = conn.execute("SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
                        "WHERE p.proname = 'nf_functions_version' AND n.nspname = current_schema()").fetchone()

@@ -553,6 +553,9 @@ def migrate(conn: sqlite3.Connection, target: int = SCHEMA_VERSION,
             apply(conn)
             conn.execute("INSERT INTO schema_version (version, applied) VALUES (?, ?)", (version, time.time()))
     if dialect(conn) == "postgresql":
+        from neuralforge_desktop.core.store import pg_functions
+
+        pg_functions.store_blobs_uncompressed(conn)
         return found
     conn.execute(f"PRAGMA application_id = {APPLICATION_ID:d}")  # PRAGMAs take no parameters; both are ints
     conn.execute(f"PRAGMA user_version = {max(found, min(target, newest)):d}")
