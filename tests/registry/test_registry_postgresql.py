@@ -6,7 +6,9 @@ from __future__ import annotations
 import pytest
 
 from neuralforge_desktop.core import registry
+from neuralforge_desktop.core.audit.log import entries
 from neuralforge_desktop.core.audit.verify import verify
+from neuralforge_desktop.core.cards.cards import generate_card, get_card
 from neuralforge_desktop.core.registry import RegistryError, parse_policy
 from neuralforge_desktop.core.store import Store
 from neuralforge_desktop.core.store.transfer import copy_store
@@ -31,5 +33,11 @@ def test_the_registry_works_on_a_team_store(trained, pg_url):
         assert registry.rollback(team, "mnist").version == 1
         assert registry.resolve(team, "mnist@production").version == 1
         assert [m.name for m in registry.list_models(team)] == ["mnist"]
+        first_card = generate_card(team, "mnist@1")
+        assert "mnist" in first_card.markdown and get_card(team, "mnist@1") is not None
+        again = generate_card(team, "mnist@1")  # INSERT OR REPLACE: the same card, rewritten
+        assert again.created == first_card.created and again.updated >= first_card.updated
         report = verify(team)
         assert report.first_break is None and report.entries > 5
+        kinds = {entry.kind for entry in entries(team, kind="registry.")}
+        assert kinds and all(kind.startswith("registry.") for kind in kinds)
