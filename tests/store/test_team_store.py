@@ -81,6 +81,8 @@ def test_the_path_of_a_team_store_hides_the_password_and_reopens_it(pg_url: str)
         assert store.database.user == "nf" and store.dialect == "postgresql"
     with Store(store.path) as again:  # the display string opens the same database in this process
         assert again.get_run(run.id).id == run.id
+    with Store(Path(pg_url)) as folded:  # views keep the store as a Path, which folds the URL's "//"
+        assert folded.get_run(run.id).id == run.id and folded.path == store.path
 
 
 def test_a_lost_connection_fails_the_write_whole_and_the_next_call_reconnects(pg_server, pg_url: str) -> None:
