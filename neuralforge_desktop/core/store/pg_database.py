@@ -123,9 +123,17 @@ class PgConnection:
         """The SQL functions the store needs exist in the database (created by its migrations)."""
 
 
+def _parameter(value: Any) -> Any:
+    kind = type(value)
+    if kind is float and math.isnan(value):
+        return None  # SQLite stores NaN as NULL and the store's code relies on it; PostgreSQL would keep NaN
+    if kind is bool:
+        return int(value)  # SQLite stores True as 1 (booleans are INTEGER 0/1 columns)
+    return value
+
+
 def _parameters(values: Sequence[Any]) -> tuple[Any, ...]:
-    # SQLite stores NaN as NULL and the store's code relies on it; PostgreSQL would keep NaN.
-    return tuple(None if type(v) is float and math.isnan(v) else v for v in values)
+    return tuple(_parameter(v) for v in values)
 
 
 class PgDatabase:
@@ -165,6 +173,7 @@ class PgDatabase:
                                    application_name="neuralforge")
         except psycopg.Error as exc:
             raise StoreFileError(self._connect_message(exc)) from None
+        _load_numeric_as_sqlite_does(conn)
         self._load_tables(conn)
         return conn
 
@@ -200,6 +209,16 @@ class PgDatabase:
             "ORDER BY tc.table_name, kcu.ordinal_position").fetchall()
         for table, column in rows:
             keys.setdefault(table, []).append(column)
+        for table, columns in conn.execute(
+                "SELECT t.relname, array_agg(a.attname ORDER BY k.ordinality) FROM pg_index i "
+                "JOIN pg_class t ON t.oid = i.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace "
+                "CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ordinality) "
+                "JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum "
+                "WHERE i.indisunique AND NOT i.indisprimary AND i.indpred IS NULL AND n.nspname = current_schema() "
+                "GROUP BY i.indexrelid, t.relname").fetchall():
+            known = self._translate.unique_keys.setdefault(table, [])
+            if tuple(columns) not in known:
+                known.append(tuple(columns))
         identity = {table for (table,) in conn.execute(
             "SELECT table_name FROM information_schema.columns WHERE table_schema = current_schema() "
             "AND column_name = 'id' AND is_identity = 'YES'").fetchall()}
@@ -294,6 +313,28 @@ class PgDatabase:
             _ABANDONED.append(self._conn)
         self._conn = None
         self._lock = threading.RLock()
+
+
+def _load_numeric_as_sqlite_does(conn: Any) -> None:
+    """SUM() of an integer column is ``numeric`` on PostgreSQL (a Decimal in Python); SQLite gives an int. Whole
+    numerics load as int, others as float, so callers see the same types on both."""
+    from decimal import Decimal
+
+    from psycopg.types.numeric import NumericBinaryLoader, NumericLoader
+
+    def plain(number: Decimal) -> int | float:
+        return int(number) if number.is_finite() and number == number.to_integral_value() else float(number)
+
+    class TextLoader(NumericLoader):
+        def load(self, data: Any) -> Any:
+            return plain(super().load(data))
+
+    class BinaryLoader(NumericBinaryLoader):
+        def load(self, data: Any) -> Any:
+            return plain(super().load(data))
+
+    conn.adapters.register_loader("numeric", TextLoader)
+    conn.adapters.register_loader("numeric", BinaryLoader)
 
 
 def _after_fork_in_child() -> None:
