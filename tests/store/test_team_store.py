@@ -260,7 +260,7 @@ def test_sql_written_by_the_portable_rules_means_the_same_on_postgresql(pg_url: 
             import contextlib
 
             @contextlib.contextmanager
-            def write(self):  # noqa: ANN202
+            def write(self):
                 plain.execute("BEGIN IMMEDIATE")
                 yield plain
                 plain.execute("COMMIT")
