@@ -12,6 +12,11 @@ ours by their header alone (see :mod:`.guard`); stores from before the stamp are
 
 Migrations are never edited once released: a change is a new function appended to ``MIGRATIONS``.
 
+The same migrations build a team store on PostgreSQL: each statement is translated by :mod:`.sql_translate`
+(types, ``AUTOINCREMENT``, ``INSERT OR …``), PRAGMAs are skipped there, and a migration that needs something
+else (v5's triggers) branches on :func:`dialect`. DDL is transactional on PostgreSQL too, and the migrating
+transaction holds the store's write lock (an advisory lock), so one process migrates.
+
 * v1: projects, experiments, runs, params, tags, metric chunks, artifacts.
 * v2: ``latest_metrics`` (latest point, min, max, count per run and metric, back-filled from the chunks) so
   run lists and ``order_by`` a metric read one small row per run instead of decoding histories; indexes for

@@ -1,5 +1,7 @@
 """The experiment store: projects → experiments → runs, with params, tags, metrics and artifacts, in one
-SQLite file (plus a content-addressed ``artifacts/`` directory beside it).
+SQLite file (plus a content-addressed ``artifacts/`` directory beside it) — or, given a ``postgresql://`` URL,
+in a team store on a PostgreSQL server (:mod:`.pg_database`, docs/team-store.md): the same API, the same
+migrations and the same SQL (translated by :mod:`.sql_translate`).
 
 Writes. Every metric, param and tag write funnels into :meth:`Store.log_batch`, one transaction each (the
 pattern of MLflow's store, which keeps validation and locking in one place). ``log_series`` hands numpy
@@ -82,7 +84,8 @@ def _new_id() -> str:
 
 
 class Store(QueueStoreMixin, DiagnosticsStoreMixin, RunViewStoreMixin, NotesStoreMixin, PipelineStoreMixin):
-    """One store file (``path``, default :func:`default_store_path`). Close it, or use it as a context
+    """One store file (``path``, default :func:`default_store_path`), or the team store a ``postgresql://`` URL
+    names (then ``path`` is the URL without its password; see :mod:`.location`). Close it, or use it as a context
     manager, so buffered points are written; see the module docs for buffering, durability and threads.
     The job queue's methods (``enqueue``, ``list_queue`` …) come from :class:`.queue_store.QueueStoreMixin`,
     the training diagnostics' (``log_diagnostic``, ``diagnostic_records``) from
