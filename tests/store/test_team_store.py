@@ -271,3 +271,12 @@ def test_sql_written_by_the_portable_rules_means_the_same_on_postgresql(pg_url: 
         plain.close()
     assert on_pg == on_sqlite
     assert on_pg[1][1][1] is None  # NaN stored as NULL, as SQLite does
+
+
+def test_the_cli_names_a_wrong_password_in_one_line_without_it(pg_url: str, capsys: pytest.CaptureFixture) -> None:
+    wrong = _url_with(pg_url, password="not-the-pw-42")
+    assert main(["runs", "list", "--store", wrong]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    (line,) = captured.err.strip().splitlines()
+    assert "refused user 'nf': wrong password" in line and "not-the-pw-42" not in line and PASSWORD not in line
