@@ -280,3 +280,26 @@ def test_the_cli_names_a_wrong_password_in_one_line_without_it(pg_url: str, caps
     assert captured.out == ""
     (line,) = captured.err.strip().splitlines()
     assert "refused user 'nf': wrong password" in line and "not-the-pw-42" not in line and PASSWORD not in line
+
+
+@pytest.mark.slow
+def test_training_writes_its_run_into_a_team_store(pg_url: str, tmp_path: Path) -> None:
+    """The worker process opens the store by its URL without the password; it gets the password from here."""
+    from neuralforge_desktop.core.ir.serialize import save_graph
+
+    from training_graphs import digits_mlp
+
+    graph = tmp_path / "digits.nfg"
+    save_graph(digits_mlp(), graph)
+    env = {k: v for k, v in os.environ.items() if k != "PGPASSWORD"}
+    done = subprocess.run([sys.executable, "-m", "neuralforge_desktop", "train", str(graph), "--dataset", "digits",
+                           "--epochs", "1", "--json", "--store", pg_url], capture_output=True, text=True,
+                          timeout=300, env=env)
+    assert done.returncode == 0, done.stderr
+    assert PASSWORD not in done.stdout + done.stderr
+    events = [json.loads(line) for line in done.stdout.splitlines()]
+    assert events[-1]["event"] == "finished"
+    with Store(pg_url) as store:
+        run = store.get_run(events[0]["run_id"])
+        assert run.status == "finished" and run.metrics["val/acc"].count == 1
+        assert {a.name for a in store.list_artifacts(run.id)} >= {"graph.nfg"}

@@ -132,6 +132,19 @@ def _default_user() -> str:
     return os.environ.get("PGUSER") or getpass.getuser()
 
 
+def password_environment(store_path: str | os.PathLike[str] | None) -> dict[str, str]:
+    """``{"PGPASSWORD": …}`` for a child process (a training worker) that opens the team store ``store_path``
+    by its display URL, when this process was given the password in the URL; else ``{}`` (the child finds it
+    where libpq looks: PGPASSWORD, ~/.pgpass). A child's environment is readable only by its own user."""
+    if store_path is None or not is_url(store_path):
+        return {}
+    try:
+        password = parse(os.fspath(store_path)).password
+    except StoreUrlError:
+        return {}
+    return {"PGPASSWORD": password} if password else {}
+
+
 def files_folder(store_path: str | os.PathLike[str]) -> Path:
     """The folder for the files kept beside a store (its ``artifacts/``, training's ``runs/``): the SQLite file's
     folder, or a PostgreSQL store's :meth:`PgLocation.local_folder`. Accepts a URL that went through ``Path()``
