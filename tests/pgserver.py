@@ -78,10 +78,17 @@ class PgServer:
         # C locale: text sorts by code point, as in SQLite; md5/scram password auth on TCP, as a team server.
         self._run(str(self.bindir / "initdb"), "-D", str(self.data), "-U", USER, "--pwfile", str(pwfile),
                   "--auth=scram-sha-256", "--locale=C", "--encoding=UTF8", "--no-sync")
-        options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=100")
-        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "log"), "-o", options,
-                  "-w", "start")
+        for attempt in range(3):  # another worker (pytest-xdist) may take the free port first
+            options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
+                       "-c synchronous_commit=off -c full_page_writes=off -c max_connections=100")
+            try:
+                self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "log"), "-o",
+                          options, "-w", "start")
+                return self
+            except subprocess.CalledProcessError:
+                if attempt == 2:
+                    raise
+                self.port = _free_port()
         return self
 
     def url(self, dbname: str, *, password: str | None = PASSWORD, user: str = USER, port: int | None = None) -> str:
