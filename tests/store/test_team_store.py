@@ -85,7 +85,11 @@ def test_the_path_of_a_team_store_hides_the_password_and_reopens_it(pg_url: str)
         assert folded.get_run(run.id).id == run.id and folded.path == store.path
 
 
-def test_a_lost_connection_fails_the_write_whole_and_the_next_call_reconnects(pg_server, pg_url: str) -> None:
+def test_a_lost_connection_fails_the_write_whole_and_the_next_call_reconnects(pg_server, pg_url: str,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from neuralforge_desktop.core.store import batch
+
+
     with Store(pg_url, flush_seconds=3600) as store:
         run = store.create_run("e", environment={})
         lost = r"lost the connection to the PostgreSQL server at 127\.0\.0\.1:\d+ during a write; nothing of it was"
@@ -97,13 +101,31 @@ def test_a_lost_connection_fails_the_write_whole_and_the_next_call_reconnects(pg
             conn.execute("INSERT INTO tags (run_id, key, value) VALUES (?, ?, ?)", (run.id, "other", "2"))
         assert store.get_run(run.id).tags == {}  # reconnected; nothing of the failed write is there
 
-        # The batch metric path repeats a batch whose connection was lost before it could commit.
+        # A connection that died while idle is replaced when the next transaction begins.
         with store.read_transaction() as conn:
             (pid,) = conn.execute("SELECT pg_backend_pid()").fetchone()
         with pg_server.admin() as admin:
             admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        store.set_tags(run.id, {"after": "restart"})
+
+        # The batch metric path repeats a batch whose connection was lost in the middle of writing it.
+        calls = []
+        original = batch.commit_batch
+
+        def cut_once(conn, *args, **kwargs):
+            calls.append(1)
+            if len(calls) == 1:
+                conn.execute("INSERT INTO tags (run_id, key, value) VALUES (?, ?, ?)", (run.id, "half", "1"))
+                (pid,) = conn.execute("SELECT pg_backend_pid()").fetchone()
+                with pg_server.admin() as admin:
+                    admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            return original(conn, *args, **kwargs)
+
+        monkeypatch.setattr(batch, "commit_batch", cut_once)
         store.log_series(run.id, "loss", np.arange(100), np.linspace(1, 0, 100))
+        assert len(calls) == 2
         assert len(store.metric_history(run.id, "loss")) == 100
+        assert store.get_run(run.id).tags == {"after": "restart"}  # the cut attempt's tag is not there
 
 
 def test_a_store_written_by_a_newer_version_is_refused(pg_url: str) -> None:

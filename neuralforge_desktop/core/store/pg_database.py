@@ -10,7 +10,8 @@ writer. Every write is one transaction: a failure anywhere rolls back all of it.
 Lost connections. A write whose connection is lost (server restart, network, the session terminated) fails
 with :class:`ConnectionLostError` ("nothing of it was saved": the server rolled it back); the next call
 reconnects. The batch metric path (:meth:`Store.log_batch`) repeats itself once on a new connection, since a
-batch is written whole or not at all.
+batch is written whole or not at all. A connection found dead when a transaction begins (the server restarted
+while the app sat idle) is replaced at once: nothing was sent yet.
 
 The code that uses the store is written against sqlite3's connection; :class:`PgConnection` looks like one
 (``execute`` returning a cursor with ``fetchone``/``fetchall``/``lastrowid``/``rowcount``, ``executemany``)
@@ -233,15 +234,10 @@ class PgDatabase:
         back as a whole."""
         with self._lock:
             with self.errors(writing=True):
-                raw = self.connection()
-                try:
-                    # One round trip (no parameters: psycopg sends it as one simple query).
-                    raw.execute(f"BEGIN ISOLATION LEVEL READ COMMITTED; "
-                                f"SET LOCAL lock_timeout = '{max(1, int(self.lock_timeout * 1000))}ms'; "
-                                f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
-                except BaseException:
-                    self._rollback(raw)
-                    raise
+                # One round trip (no parameters: psycopg sends it as one simple query).
+                raw = self._begin(f"BEGIN ISOLATION LEVEL READ COMMITTED; "
+                                  f"SET LOCAL lock_timeout = '{max(1, int(self.lock_timeout * 1000))}ms'; "
+                                  f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
             try:
                 yield cast(sqlite3.Connection, PgConnection(self, raw, self._translate, writing=True))  # duck-typed
             except BaseException:
@@ -259,12 +255,33 @@ class PgDatabase:
         """A read transaction: every statement inside sees the same snapshot."""
         with self._lock:
             with self.errors():
-                raw = self.connection()
-                raw.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                raw = self._begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             try:
                 yield cast(sqlite3.Connection, PgConnection(self, raw, self._translate, writing=False))
             finally:
                 self._rollback(raw)
+
+    def _begin(self, sql: str) -> Any:
+        """Start a transaction; a connection found dead at this point (the server restarted while we were idle)
+        is replaced once: nothing of the transaction was sent yet, so starting it again is safe."""
+        import psycopg
+
+        raw = self.connection()
+        try:
+            raw.execute(sql)
+            return raw
+        except psycopg.OperationalError:
+            if not (raw.closed or raw.broken):
+                self._rollback(raw)
+                raise
+        self._conn = None
+        raw = self.connection()
+        try:
+            raw.execute(sql)
+        except BaseException:
+            self._rollback(raw)
+            raise
+        return raw
 
     def _rollback(self, raw: Any) -> None:
         import psycopg
