@@ -16,6 +16,11 @@ Baselines, measured in this run:
   1,000 points per call, 20,000 points per round; reading a 20,000-point history with a new client / new Store.
   Without MLflow installed the script says so and prints only its own figures.
 
+PostgreSQL column: the same ``log_series``/``log_metric``/``metric_history`` work on a team store, on a
+throwaway local server the script starts itself (tests/pgserver.py: initdb in a temporary folder, fsync off —
+the figures measure the store's path, not a disk); target ≥ 300,000 points/s on the bulk path. Without
+PostgreSQL's binaries the column is left out and the script says so.
+
 Prints figures, then one JSON object on the last line.
 """
 
@@ -64,7 +69,7 @@ def bench_per_point(store: Store, run_id: str) -> float:
     return PER_POINT / elapsed
 
 
-def bench_read(path: Path, store: Store, run_id: str) -> tuple[float, float]:
+def bench_read(path: Path | str, store: Store, run_id: str) -> tuple[float, float]:
     store.log_series(run_id, "val/acc", np.arange(HISTORY), np.linspace(0.0, 1.0, HISTORY))
     with Store(path) as fresh:
         start = time.perf_counter()
@@ -214,6 +219,35 @@ def mlflow_comparison(folder: Path) -> dict[str, object] | None:
     return result
 
 
+PG_SERIES_TARGET = 300_000
+
+
+def postgresql_column() -> dict[str, object] | None:
+    """The store's figures on a local PostgreSQL server this function starts and stops (None: not installed)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    import pgserver
+
+    server = pgserver.start_server()
+    if server is None:
+        print(pgserver.MISSING)
+        return None
+    try:
+        url = server.new_database()
+        with Store(url) as store:
+            series_run = store.create_run("bench", environment={})
+            point_run = store.create_run("bench", environment={})
+            series_rate = bench_series(store, series_run.id)
+            point_rate = bench_per_point(store, point_run.id)
+            read_ms, cold_ms = bench_read(url, store, point_run.id)
+    finally:
+        server.stop()
+    return {"log_series_points_per_s": round(series_rate), "log_metric_points_per_s": round(point_rate),
+            "read_20k_ms": round(read_ms, 3), "read_20k_cold_ms": round(cold_ms, 3),
+            "target_log_series_points_per_s": PG_SERIES_TARGET, "ok": series_rate >= PG_SERIES_TARGET}
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "store.db"
@@ -228,6 +262,7 @@ def main() -> None:
         matched_folder = Path(tmp) / "matched"
         matched_folder.mkdir()
         matched = mlflow_comparison(matched_folder)
+    pg = postgresql_column()
     figures: dict[str, object] = {
         "benchmark": "store_ingest",
         "log_series_points_per_s": round(series_rate),
@@ -241,8 +276,9 @@ def main() -> None:
         "per_point_speedup_vs_rows": round(point_rate / rows_rate, 2),
         "read_speedup_vs_rows": round(rows_read_ms / read_ms, 1),
         "vs_mlflow": matched,
+        "postgresql": pg,
         "targets": {"ingest_points_per_s": 1_000_000, "read_20k_ms": 5},
-        "ok": series_rate >= 1_000_000 and read_ms <= 5,
+        "ok": series_rate >= 1_000_000 and read_ms <= 5 and (pg is None or bool(pg["ok"])),
     }
     print(f"log_series (vectorised, {SERIES_CALL:,} points per call): {series_rate:,.0f} points/s")
     print(f"log_metric (one call per point, buffered, incl. flushes): {point_rate:,.0f} points/s")
@@ -251,6 +287,10 @@ def main() -> None:
     print(f"baseline sqlite3, one row per point: {rows_rate:,.0f} points/s, read {rows_read_ms:.3f} ms")
     print(f"vs one row per point: ingest {figures['ingest_speedup_vs_rows']}x (per-point path "
           f"{figures['per_point_speedup_vs_rows']}x), read {figures['read_speedup_vs_rows']}x")
+    if pg is not None:
+        print(f"PostgreSQL store (local server): log_series {pg['log_series_points_per_s']:,} points/s (target "
+              f"{PG_SERIES_TARGET:,}), log_metric {pg['log_metric_points_per_s']:,} points/s, metric_history "
+              f"{pg['read_20k_ms']:.3f} ms warm, {pg['read_20k_cold_ms']:.3f} ms cold")
     if matched is None:
         print("MLflow is not installed (pip install -e .[bench]): no MLflow figures in this run")
     else:

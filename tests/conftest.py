@@ -74,3 +74,22 @@ def _own_config(monkeypatch, tmp_path_factory):
     """Tests never read or write the user's config folder (the audit log's signing key lives there); worker
     processes resolve the same folder through XDG_CONFIG_HOME."""
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("user-config")))
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A PostgreSQL server of this test session (one per xdist worker), started from the installed binaries;
+    tests that need it skip, naming the package, where PostgreSQL is not installed."""
+    import pgserver
+
+    server = pgserver.start_server()
+    if server is None:
+        pytest.skip(pgserver.MISSING)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server) -> str:
+    """A fresh PostgreSQL database holding an empty store (made from a migrated template: a few ms)."""
+    return pg_server.new_database()

@@ -62,6 +62,7 @@ COMMANDS: tuple[tuple[str, str, str | None], ...] = (
     ("pipeline", "pipeline_cmd", "run deployment pipelines (train → validate → … → serve) from a YAML file"),
     ("serve", "serve_cmd", "serve a model over HTTP on Ray Serve (canary, A/B, promote, rollback)"),
     ("audit", "audit_cmd", "verify, list and export the tamper-evident audit log"),
+    ("store", "store_cmd", "the experiment store: copy a personal store into a team store"),
     ("lineage", "lineage_cmd", "where a prediction, model version or run came from; what used a dataset"),
     ("fairness", "fairness_cmd", "fairness of a classifier across groups (fairlearn)"),
     ("explain", "explain_cmd", "explain a trained run's predictions (Captum, SHAP, attention maps)"),

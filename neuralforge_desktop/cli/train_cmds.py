@@ -30,7 +30,8 @@ from neuralforge_desktop.core.training.events import (
 
 def add_store_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--store", type=opt.non_empty, metavar="PATH",
-                        help="experiment store (SQLite file); default: the user data dir")
+                        help="experiment store: an SQLite file (default: the user data dir) or a team store, "
+                        "postgresql://USER@HOST:PORT/DBNAME")
 
 
 def open_store(path: str | None) -> Any:

@@ -74,6 +74,8 @@ class MainWindow(QMainWindow):
 
         self.setObjectName("NeuralForgeMainWindow")
         self.settings = settings or Settings()
+        if self.store_path is None:  # a team store chosen in the preferences (store/url); empty: the default file
+            self.store_path = self.settings.store_url or None
         self.theme = self.settings.theme
         self.bridge = DocumentBridge(document, self)
         self.selection = SelectionModel(self)
@@ -83,7 +85,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.view)
         self.minimap = self.view.minimap  # the canvas's own overlay (it hides itself when the graph fits)
         self.empty_hint = EmptyCanvasHint(self.view)  # where to start, while the canvas is empty
-        self.previews = LivePreviews(self.view.graph_scene, self._preview_dataset, self._preview_run, store_path,
+        self.previews = LivePreviews(self.view.graph_scene, self._preview_dataset, self._preview_run, self.store_path,
                                      self)
         self.tutorial: TutorialCard | None = None
         self.files = FileController(self, recovery_dir)

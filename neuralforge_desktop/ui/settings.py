@@ -42,6 +42,17 @@ class Settings:
     def __init__(self, store: QSettings | None = None) -> None:
         self.store = store if store is not None else QSettings(ORGANIZATION, APPLICATION)
 
+    # -- experiment store ----------------------------------------------------------------------------
+    @property
+    def store_url(self) -> str:
+        """The experiment store the app opens: a team store's ``postgresql://`` URL or an SQLite file's path;
+        empty for the default file in the user data dir (docs/team-store.md)."""
+        return str(self.store.value("store/url", "") or "").strip()
+
+    @store_url.setter
+    def store_url(self, value: str) -> None:
+        self.store.setValue("store/url", value.strip())
+
     # -- appearance ----------------------------------------------------------------------------------
     @property
     def theme(self) -> str:

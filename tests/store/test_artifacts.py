@@ -12,8 +12,15 @@ from neuralforge_desktop.core.store import NotFoundError, Store, StoreError
 
 
 def _stored_files(store: Store) -> list[Path]:
-    root = store.path.parent / "artifacts"
+    root = _artifact_root(store)
     return sorted(p for p in root.rglob("*") if p.is_file())
+
+
+def _artifact_root(store: Store) -> Path:
+    # Beside an SQLite file; for a PostgreSQL store, the folder its URL or the user's data directory names.
+    if isinstance(store.path, Path):
+        return store.path.parent / "artifacts"
+    return store.database.location.local_folder() / "artifacts"
 
 
 def test_bytes_and_files_are_stored_once_by_content(store: Store, tmp_path: Path) -> None:
@@ -25,7 +32,7 @@ def test_bytes_and_files_are_stored_once_by_content(store: Store, tmp_path: Path
 
     first = store.log_artifact(a.id, weights, kind="checkpoint")
     assert (first.name, first.kind, first.sha256, first.size) == ("model.pt", "checkpoint", digest, 3 << 20)
-    assert first.path == store.path.parent / "artifacts" / digest[:2] / digest
+    assert first.path == _artifact_root(store) / digest[:2] / digest
     assert first.path.read_bytes() == weights.read_bytes()
     again = store.log_artifact(b.id, str(weights), name="best.pt", kind="checkpoint")
     note = store.log_artifact(a.id, b"hello", name="notes.txt")

@@ -47,6 +47,8 @@ def _worker(path: str, index: int, shared_run: str, barrier: object, busy_timeou
 # busy_timeout 0: SQLite answers SQLITE_BUSY at once, so the store's own backoff loop handles every conflict.
 @pytest.mark.parametrize("busy_timeout", [2.0, 0.0], ids=["sqlite-busy-handler", "store-backoff-only"])
 def test_eight_processes_log_concurrently_without_errors_or_loss(store_path: Path, busy_timeout: float) -> None:
+    if busy_timeout == 0.0 and not isinstance(store_path, Path):
+        pytest.skip("SQLite's busy handler off: on PostgreSQL writers queue on the advisory lock, never busy")
     with Store(store_path) as s:
         shared = s.create_run("shared", environment={}).id
     ctx = mp_context()

@@ -29,6 +29,8 @@ from neuralforge_desktop.core.training.runner import TrainingProcess, prepare_ru
 from .helpers import integrity, sql
 from training_graphs import digits_mlp
 
+pytestmark = pytest.mark.sqlite_only(reason="about the SQLite file itself: foreign, damaged and hostile files")
+
 
 def _foreign_rollback(path: Path) -> None:
     conn = sqlite3.connect(path)

@@ -128,6 +128,7 @@ def test_several_dispatchers_claiming_one_job_start_it_once(store_path: Path) ->
     assert sorted(results.get(timeout=5) for _ in range(4)) == [False, False, False, True]
 
 
+@pytest.mark.sqlite_only(reason="builds an SQLite file of an older schema version by hand")
 def test_a_store_from_the_previous_version_opens_and_gains_the_queue(store_path: Path) -> None:
     conn = sqlite3.connect(store_path, isolation_level=None)
     conn.execute("BEGIN IMMEDIATE")

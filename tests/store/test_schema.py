@@ -40,6 +40,7 @@ def _write_v1_store(path: Path) -> None:
     conn.close()
 
 
+@pytest.mark.sqlite_only(reason="builds an SQLite file of an older schema version by hand")
 def test_a_version_1_store_is_migrated_and_back_filled(store_path: Path) -> None:
     _write_v1_store(store_path)
     assert sql(store_path, "SELECT version FROM schema_version") == [(1,)]
@@ -67,9 +68,11 @@ def test_a_new_store_is_created_at_the_latest_version(store_path: Path) -> None:
     # every migration applied, numbered without gaps, the newest being the version the program writes
     assert applied == [m[0] for m in schema.MIGRATIONS] == list(range(1, len(schema.MIGRATIONS) + 1))
     assert applied[-1] == schema.SCHEMA_VERSION
-    assert sql(store_path, "PRAGMA journal_mode") == [("wal",)]
+    if isinstance(store_path, Path):
+        assert sql(store_path, "PRAGMA journal_mode") == [("wal",)]
 
 
+@pytest.mark.sqlite_only(reason="builds an SQLite file of an older schema version by hand")
 def test_a_failing_migration_leaves_the_file_unchanged(store_path: Path) -> None:
     _write_v1_store(store_path)
 

@@ -34,7 +34,9 @@ INTERRUPTED = "interrupted (Ctrl+C or the pipeline process was stopped)"
 
 def pipelines_root(store_path: str | Path) -> Path:
     """Where pipeline runs write (beside the store, as runs/ is)."""
-    return Path(store_path).parent / "pipelines"
+    from neuralforge_desktop.core.store.location import files_folder
+
+    return files_folder(store_path) / "pipelines"
 
 
 def earlier_run(spec: PipelineSpec, store: Any, resume: Resume) -> PipelineRun | None:

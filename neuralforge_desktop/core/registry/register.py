@@ -35,6 +35,14 @@ Progress = Callable[[float, str], None]
 _UNFINISHED = ("running", "queued", "paused")
 
 
+def _files_folder(store: Any) -> Path:
+    from neuralforge_desktop.core.store.location import files_folder
+
+    folder = files_folder(store.path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def register(store: Any, run_id: str, name: str, description: str = "", *, tags: Mapping[str, str] | None = None,
              progress: Progress | None = None) -> ModelVersion:
     """Make run ``run_id`` the next version of model ``name`` (created with ``description`` and ``tags`` when
@@ -53,7 +61,7 @@ def register(store: Any, run_id: str, name: str, description: str = "", *, tags:
     graph = load_graph(graph_file)
     metrics = metrics_snapshot(store, run)
     optimised = optimised_model(store, run)
-    with tempfile.TemporaryDirectory(prefix=".register-", dir=Path(store.path).parent) as tmp:
+    with tempfile.TemporaryDirectory(prefix=".register-", dir=_files_folder(store)) as tmp:
         if optimised is not None:  # the optimised file is the model: exporting the float weights would undo it
             report_file = Path(tmp) / EXPORT_REPORT_FILE
             report_file.write_text(json.dumps(_optimised_report(store, run, optimised), indent=2), encoding="utf-8")

@@ -84,7 +84,7 @@ def build_notebook(store: Store, experiment: str) -> Any:
     from nbformat import v4
 
     exp = store.get_experiment(experiment)
-    store_path = str(Path(store.path).resolve())
+    store_path = store.path if isinstance(store.path, str) else str(Path(store.path).resolve())  # a URL as it is
     title = exp.name.replace("\\", "\\\\").replace("`", "\\`").replace("<", "&lt;").replace(">", "&gt;")
     cells = [
         v4.new_markdown_cell(f"# Experiment `{title}`\n\nEvery cell reads the NeuralForge store afresh: run "

@@ -70,6 +70,12 @@ def file_error(path: Path, error: sqlite3.Error) -> StoreFileError | None:
 
 
 class Database:
+    """The store's SQLite file. :class:`.pg_database.PgDatabase` is the same interface on PostgreSQL: ``write()``,
+    ``read()``, ``lock``, ``close()``, ``retries``, ``dialect`` and ``user`` (who the server knows us as)."""
+
+    dialect = "sqlite"
+    user: str | None = None  # a file has no login
+
     def __init__(self, path: Path, *, busy_timeout: float = 2.0, lock_timeout: float = 120.0,
                  newest_version: int = schema.SCHEMA_VERSION) -> None:
         self.path = path

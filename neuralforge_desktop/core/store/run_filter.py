@@ -168,11 +168,19 @@ _TAGS_TEXT = "COALESCE((SELECT group_concat(t.key || '=' || t.value, ' ') FROM t
 _PARAM_AS_TEXT = ("CASE WHEN NOT json_valid(p.value) THEN nf_param_text(p.value) WHEN json_type(p.value) = 'text' "
                   "THEN json_extract(p.value, '$') WHEN json_type(p.value) IN ('integer', 'real') THEN p.value "
                   "ELSE nf_param_text(p.value) END")
-_PARAMS_TEXT = (f"COALESCE((SELECT ' ' || group_concat(p.key || '=' || {_PARAM_AS_TEXT}, ' ') FROM params p "
-                "WHERE p.run_id = r.id), '')")
-_TEXT_HAY = (f"r.id || ' ' || r.name || ' ' || e.name || ' ' || r.status || {_PARAMS_TEXT} || "
-             f"COALESCE((SELECT ' ' || group_concat(t.key || '=' || t.value, ' ') FROM tags t "
-             f"WHERE t.run_id = r.id), '')")
+# PostgreSQL: nf_param_text (a PL/pgSQL function, see .pg_functions) does the whole job.
+_PARAM_AS_TEXT_PG = "nf_param_text(p.value)"
+
+
+def _text_hay(dialect: str) -> str:
+    as_text = _PARAM_AS_TEXT_PG if dialect == "postgresql" else _PARAM_AS_TEXT
+    params = (f"COALESCE((SELECT ' ' || group_concat(p.key || '=' || {as_text}, ' ') FROM params p "
+              "WHERE p.run_id = r.id), '')")
+    return (f"r.id || ' ' || r.name || ' ' || e.name || ' ' || r.status || {params} || "
+            f"COALESCE((SELECT ' ' || group_concat(t.key || '=' || t.value, ' ') FROM tags t "
+            f"WHERE t.run_id = r.id), '')")
+
+
 EPOCHS_SQL = (f"COALESCE((SELECT em.count FROM latest_metrics em WHERE em.run_id = r.id AND "
               f"em.name = '{EPOCH_METRIC}'), 0)")
 
@@ -181,7 +189,7 @@ def _number_sql(expression: str, op: str, wanted: str) -> tuple[str, list[Any]]:
     """``compare(value of expression, op, wanted)`` for a numeric column (NULL: no value)."""
     w = _number(wanted)
     if w is None:  # a number is never the same text as a non-number
-        return ("1" if op == "!=" else "0"), []
+        return ("1 = 1" if op == "!=" else "1 = 0"), []
     if op in ("=", "!="):
         same = f"(abs({expression} - ?) <= max(1e-9 * max(abs({expression}), abs(?)), 1e-12))"
         return (same if op == "=" else f"NOT {same}"), [w, w]
@@ -212,9 +220,9 @@ def _compare_sql(term: Term) -> tuple[str, list[Any]]:
     return f"(NOT {has_key} OR {matches})", [key, key, key, *args]
 
 
-def filter_sql(terms: Sequence[Term]) -> tuple[str, list[Any]]:
+def filter_sql(terms: Sequence[Term], dialect: str = "sqlite") -> tuple[str, list[Any]]:
     """An SQL condition on ``runs r JOIN experiments e`` true exactly for the runs :func:`run_matches` accepts
-    (``"1"`` for no terms); needs :func:`register_functions` on the connection."""
+    (``"1 = 1"`` for no terms) in the store's ``dialect``; needs :func:`register_functions` on the connection."""
     clauses: list[str] = []
     args: list[Any] = []
     for term in terms:
@@ -227,6 +235,6 @@ def filter_sql(terms: Sequence[Term]) -> tuple[str, list[Any]]:
             clauses.append(clause)
             args += more
         else:
-            clauses.append(f"instr(nf_lower({_TEXT_HAY}), ?) > 0")
+            clauses.append(f"instr(nf_lower({_text_hay(dialect)}), ?) > 0")
             args.append(term.value)
-    return (" AND ".join(clauses) if clauses else "1"), args
+    return (" AND ".join(clauses) if clauses else "1 = 1"), args

@@ -97,7 +97,7 @@ class RunViewStoreMixin:
     def run_ids(self, filter_text: str = "", sort: str = "created", descending: bool = True) -> list[str]:
         """The ids of every run matching ``filter_text`` (the Runs dock's syntax, :mod:`.run_filter`), in the
         order of column ``sort`` (one of :data:`SORT_KEYS`)."""
-        where, args = run_filter.filter_sql(run_filter.parse_filter(filter_text))
+        where, args = run_filter.filter_sql(run_filter.parse_filter(filter_text), self._db.dialect)
         with self._view_read() as conn:
             run_filter.register_functions(conn)
             order = _order(sort, descending)
@@ -128,7 +128,7 @@ class RunViewStoreMixin:
 
     def run_usage_total(self, filter_text: str = "") -> tuple[float, float]:
         """(GPU-seconds, cost) summed over the runs matching ``filter_text``, as :func:`.usage.usage_sums` sums."""
-        where, args = run_filter.filter_sql(run_filter.parse_filter(filter_text))
+        where, args = run_filter.filter_sql(run_filter.parse_filter(filter_text), self._db.dialect)
         with self._view_read() as conn:
             run_filter.register_functions(conn)
             cost_key = SORT_KEYS["cost"]

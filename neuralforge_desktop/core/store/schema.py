@@ -12,6 +12,11 @@ ours by their header alone (see :mod:`.guard`); stores from before the stamp are
 
 Migrations are never edited once released: a change is a new function appended to ``MIGRATIONS``.
 
+The same migrations build a team store on PostgreSQL: each statement is translated by :mod:`.sql_translate`
+(types, ``AUTOINCREMENT``, ``INSERT OR …``), PRAGMAs are skipped there, and a migration that needs something
+else (v5's triggers) branches on :func:`dialect`. DDL is transactional on PostgreSQL too, and the migrating
+transaction holds the store's write lock (an advisory lock), so one process migrates.
+
 * v1: projects, experiments, runs, params, tags, metric chunks, artifacts.
 * v2: ``latest_metrics`` (latest point, min, max, count per run and metric, back-filled from the chunks) so
   run lists and ``order_by`` a metric read one small row per run instead of decoding histories; indexes for
@@ -513,6 +518,12 @@ def _v4(conn: sqlite3.Connection) -> None:
 
 
 def _v5(conn: sqlite3.Connection) -> None:
+    if dialect(conn) == "postgresql":  # triggers are PL/pgSQL there: same stamps, same columns and events
+        from neuralforge_desktop.core.store import pg_functions
+
+        _run_all(conn, [s for s in _V5 if not s.startswith("CREATE TRIGGER")])
+        _run_all(conn, pg_functions.revision_triggers(_RUN_FIELDS))
+        return
     _run_all(conn, _V5)
 
 
@@ -571,14 +582,30 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
+def dialect(conn: sqlite3.Connection) -> str:
+    """"sqlite", or "postgresql" for the connection a PostgreSQL store hands out (see :mod:`.pg_database`)."""
+    return str(getattr(conn, "dialect", "sqlite"))
+
+
+def _table_names(conn: sqlite3.Connection) -> list[str]:
+    if dialect(conn) == "postgresql":
+        return [name for (name,) in conn.execute("SELECT table_name FROM information_schema.tables "
+                                                 "WHERE table_schema = current_schema()").fetchall()]
+    return [name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()]
+
+
 def current_version(conn: sqlite3.Connection) -> int:
-    exists = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'").fetchone()
+    exists = "schema_version" in _table_names(conn)
     if not exists:
         return 0
     return int(conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()[0])
 
 
 def is_stamped(conn: sqlite3.Connection) -> bool:
+    if dialect(conn) == "postgresql":  # no file header there: "stamped" means the SQL functions are current
+        from neuralforge_desktop.core.store import pg_functions
+
+        return pg_functions.installed(conn)
     return int(conn.execute("PRAGMA application_id").fetchone()[0]) == APPLICATION_ID
 
 
@@ -593,15 +620,25 @@ def migrate(conn: sqlite3.Connection, target: int = SCHEMA_VERSION,
                              f"({newest}); open it with a newer version")
     if found == 0:
         # The guard let the file through as new; tables written meanwhile by another program are theirs.
-        others = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+        others = _table_names(conn)
         if others:
-            raise StoreFileError(f"the file is an SQLite database that is not a NeuralForge store (tables: "
-                                 f"{', '.join(sorted(name for (name,) in others))}); it was left untouched")
+            what = "database" if dialect(conn) == "postgresql" else "file is an SQLite database that"
+            raise StoreFileError(f"the {what} is not a NeuralForge store (tables: "
+                                 f"{', '.join(sorted(others))}); it was left untouched")
         conn.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied REAL NOT NULL)")
+    if dialect(conn) == "postgresql":  # before the migrations: v5's triggers call one of them
+        from neuralforge_desktop.core.store import pg_functions
+
+        pg_functions.install(conn)
     for version, _description, apply in migrations:
         if found < version <= target:
             apply(conn)
             conn.execute("INSERT INTO schema_version (version, applied) VALUES (?, ?)", (version, time.time()))
+    if dialect(conn) == "postgresql":
+        from neuralforge_desktop.core.store import pg_functions
+
+        pg_functions.store_blobs_uncompressed(conn)
+        return found
     conn.execute(f"PRAGMA application_id = {APPLICATION_ID:d}")  # PRAGMAs take no parameters; both are ints
     conn.execute(f"PRAGMA user_version = {max(found, min(target, newest)):d}")
     return found

@@ -1,5 +1,7 @@
 """The experiment store: projects → experiments → runs, with params, tags, metrics and artifacts, in one
-SQLite file (plus a content-addressed ``artifacts/`` directory beside it).
+SQLite file (plus a content-addressed ``artifacts/`` directory beside it) — or, given a ``postgresql://`` URL,
+in a team store on a PostgreSQL server (:mod:`.pg_database`, docs/team-store.md): the same API, the same
+migrations and the same SQL (translated by :mod:`.sql_translate`).
 
 Writes. Every metric, param and tag write funnels into :meth:`Store.log_batch`, one transaction each (the
 pattern of MLflow's store, which keeps validation and locking in one place). ``log_series`` hands numpy
@@ -30,10 +32,11 @@ import weakref
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from neuralforge_desktop.core.store import artifacts as _artifacts
 from neuralforge_desktop.core.store import batch, chunks, processes, schema
+from neuralforge_desktop.core.store import location as _location
 from neuralforge_desktop.core.store import queries as _q
 from neuralforge_desktop.core.store.database import Database
 from neuralforge_desktop.core.store.diagnostics import DiagnosticsStoreMixin
@@ -54,6 +57,7 @@ from neuralforge_desktop.core.store.entities import (
 )
 from neuralforge_desktop.core.store.environment import canonical_json, environment_snapshot
 from neuralforge_desktop.core.store.notes import NotesStoreMixin
+from neuralforge_desktop.core.store.pg_database import ConnectionLostError, PgDatabase
 from neuralforge_desktop.core.store.pipelines import PipelineStoreMixin
 from neuralforge_desktop.core.store.queue_store import QueueStoreMixin
 from neuralforge_desktop.core.store.run_view import RunViewStoreMixin
@@ -80,7 +84,8 @@ def _new_id() -> str:
 
 
 class Store(QueueStoreMixin, DiagnosticsStoreMixin, RunViewStoreMixin, NotesStoreMixin, PipelineStoreMixin):
-    """One store file (``path``, default :func:`default_store_path`). Close it, or use it as a context
+    """One store file (``path``, default :func:`default_store_path`), or the team store a ``postgresql://`` URL
+    names (then ``path`` is the URL without its password; see :mod:`.location`). Close it, or use it as a context
     manager, so buffered points are written; see the module docs for buffering, durability and threads.
     The job queue's methods (``enqueue``, ``list_queue`` …) come from :class:`.queue_store.QueueStoreMixin`,
     the training diagnostics' (``log_diagnostic``, ``diagnostic_records``) from
@@ -93,15 +98,24 @@ class Store(QueueStoreMixin, DiagnosticsStoreMixin, RunViewStoreMixin, NotesStor
                  flush_seconds: float = 1.0, lock_timeout: float = 120.0, busy_timeout: float = 2.0) -> None:
         if path is not None and not os.fspath(path).strip():
             raise StoreFileError("the store path is empty; give a file name such as store.db")
-        if isinstance(path, str) and "://" in path:
-            from neuralforge_desktop.core.team.quotas import check_shared_store
-
-            check_shared_store(path)  # a postgresql:// store needs a plan that allows one
-        self.path = Path(path) if path is not None else default_store_path()
         self.flush_points = max(1, int(flush_points))
         self.flush_seconds = float(flush_seconds)
-        self._db = Database(self.path, busy_timeout=busy_timeout, lock_timeout=lock_timeout)
-        self._files = _artifacts.ArtifactFiles(self.path.parent / "artifacts")
+        self._db: Database
+        self.path: Path | str
+        if path is not None and _location.is_url(path):
+            # A team store: the URL's scheme picks the backend; ``path`` is the URL without its password.
+            where = _location.parse(os.fspath(path))
+            from neuralforge_desktop.core.team.quotas import check_shared_store
+
+            check_shared_store(os.fspath(path))  # a team store needs a plan that allows one
+            # The same interface as Database (write/read/lock/close/retries/dialect/user), typed as it.
+            self._db = cast(Database, PgDatabase(where, lock_timeout=lock_timeout))
+            self.path = where.display
+            self._files = _artifacts.ArtifactFiles(where.local_folder() / "artifacts")
+        else:
+            self.path = Path(path) if path is not None else default_store_path()
+            self._db = Database(self.path, busy_timeout=busy_timeout, lock_timeout=lock_timeout)
+            self._files = _artifacts.ArtifactFiles(self.path.parent / "artifacts")
         self._pending: _Pending = {}
         self._count = 0
         self._last = _now()
@@ -156,6 +170,11 @@ class Store(QueueStoreMixin, DiagnosticsStoreMixin, RunViewStoreMixin, NotesStor
     def read_transaction(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         """A read transaction: every statement inside sees one snapshot of the file."""
         return self._db.read()
+
+    @property
+    def dialect(self) -> str:
+        """"sqlite" or "postgresql": which kind of database holds this store."""
+        return self._db.dialect
 
     @property
     def database(self) -> Database:
@@ -414,8 +433,13 @@ class Store(QueueStoreMixin, DiagnosticsStoreMixin, RunViewStoreMixin, NotesStor
         if taken:
             grouped = {name: taken.get(name, []) + grouped.get(name, []) for name in {**taken, **grouped}}
         try:
-            with self._db.write() as conn:
-                batch.commit_batch(conn, run_id, grouped, params, tags)
+            try:
+                with self._db.write() as conn:
+                    batch.commit_batch(conn, run_id, grouped, params, tags)
+            except ConnectionLostError:
+                # The server rolled the batch back whole, so it can be written again on a new connection.
+                with self._db.write() as conn:
+                    batch.commit_batch(conn, run_id, grouped, params, tags)
         except NotFoundError:
             raise  # points for a run that does not exist can never be written: drop them
         except BaseException:

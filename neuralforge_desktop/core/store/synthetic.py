@@ -28,6 +28,9 @@ _ENVIRONMENT = {"python": "3.12.3", "torch": "2.5.1", "numpy": "2.1.3", "platfor
                 "device": "cuda:0", "cuda": "12.4", "gpu": "NVIDIA A100-SXM4-40GB", "cpu_count": 32}
 
 
+_REVISED_TABLES = ("runs", "params", "tags", "latest_metrics")  # the tables whose triggers stamp revisions
+
+
 def _params(rng: random.Random, index: int) -> dict[str, Any]:
     return {"lr": rng.choice((1e-2, 3e-3, 1e-3, 3e-4, 1e-4)), "batch_size": rng.choice((32, 64, 128, 256)),
             "epochs": rng.choice((5, 10, 20)), "optimizer": rng.choice(_OPTIMIZERS),
@@ -59,10 +62,13 @@ def add_runs(store: Store, count: int, *, seed: int = 0, experiments: int = 8, r
     ids: list[str] = []
     env_text = canonical_json(_ENVIRONMENT)
     with store._db.write() as conn:
-        triggers = conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE "
-                                "'%revision%'").fetchall()
+        postgresql = store.dialect == "postgresql"
+        triggers = [] if postgresql else conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%revision%'").fetchall()
         for name, _sql in triggers:
             conn.execute(f'DROP TRIGGER "{name}"')
+        for table in _REVISED_TABLES if postgresql else ():  # PostgreSQL can switch triggers off for a while
+            conn.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
         exp_ids = [_q.experiment(conn, f"sweep-{k}", _q.DEFAULT_PROJECT, create=True).id for k in range(experiments)]
         for index in range(count):
             run_id = uuid.uuid4().hex[:12]
@@ -96,6 +102,8 @@ def add_runs(store: Store, count: int, *, seed: int = 0, experiments: int = 8, r
                          [(base + i + 1, run_id) for i, run_id in enumerate(ids)])
         for _name, sql in triggers:
             conn.execute(sql)
+        for table in _REVISED_TABLES if postgresql else ():
+            conn.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
     steps = list(range(100, 2100, 100))
     for run_id in ids[:with_history]:  # curves shaped like training: losses fall, accuracy rises, then flatten
         speed, floor, best = rng.uniform(1.5, 4.0), rng.uniform(0.05, 0.3), rng.uniform(0.8, 0.98)

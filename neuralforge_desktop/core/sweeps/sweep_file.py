@@ -93,7 +93,9 @@ def new_sweep_id() -> str:
 
 
 def sweeps_root(store_path: Path) -> Path:
-    return Path(store_path).parent / "sweeps"
+    from neuralforge_desktop.core.store.location import files_folder
+
+    return files_folder(store_path) / "sweeps"
 
 
 def sweep_dir(store_path: Path, sweep_id: str) -> Path:

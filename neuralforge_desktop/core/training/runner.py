@@ -20,8 +20,10 @@ from neuralforge_desktop.core.training.events import Event, read_events
 from neuralforge_desktop.core.training.launch import worker_argv
 
 
-def runs_root(store_path: Path) -> Path:
-    return store_path.parent / "runs"
+def runs_root(store_path: Path | str) -> Path:
+    from neuralforge_desktop.core.store.location import files_folder
+
+    return files_folder(store_path) / "runs"
 
 
 def prepare_run(graph: Graph, config: TrainConfig, store: Any, experiment: str = "default",
@@ -82,10 +84,21 @@ class TrainingProcess:
         stderr = (self.run_dir / "worker.log").open("a", encoding="utf-8")
         # A data-parallel job gets its own process group, so kill() ends torchrun and every rank it started.
         self.process = subprocess.Popen(self.command(), stdout=subprocess.PIPE, stderr=stderr, text=True,
-                                        bufsize=1, env={**child_environment(), "PYTHONUNBUFFERED": "1"},
+                                        bufsize=1, env={**child_environment(), "PYTHONUNBUFFERED": "1",
+                                                        **self._store_password()},
                                         start_new_session=self.procs > 1)
         stderr.close()
         return self
+
+    def _store_password(self) -> dict[str, str]:
+        """The team store's password for the worker, which opens the store by its URL without one."""
+        from neuralforge_desktop.core.store.location import password_environment
+
+        try:
+            store = json.loads((self.run_dir / "run.json").read_text(encoding="utf-8")).get("store")
+        except (OSError, ValueError, AttributeError):
+            return {}
+        return password_environment(store) if isinstance(store, str) else {}
 
     @property
     def procs(self) -> int:

@@ -73,7 +73,9 @@ def _last_finished_line(path: Path) -> str | None:
 def load_confusion(store_path: str | os.PathLike[str], run_id: str) -> Confusion | None:
     """The confusion matrix the run's worker reported when it finished, or None (not finished, not a
     classification, or its folder is gone)."""
-    log = Path(store_path).parent / "runs" / run_id / "events.jsonl"
+    from neuralforge_desktop.core.training.runner import runs_root
+
+    log = runs_root(Path(store_path)) / run_id / "events.jsonl"
     if not log.is_file():
         return None
     try:
