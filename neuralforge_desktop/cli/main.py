@@ -63,6 +63,7 @@ COMMANDS: tuple[tuple[str, str, str | None], ...] = (
     ("lineage", "lineage_cmd", "where a prediction, model version or run came from; what used a dataset"),
     ("fairness", "fairness_cmd", "fairness of a classifier across groups (fairlearn)"),
     ("explain", "explain_cmd", "explain a trained run's predictions (Captum, SHAP, attention maps)"),
+    ("users", "users_cmd", "accounts of a shared store and their roles in projects"),
 )
 
 DESCRIPTION = """\

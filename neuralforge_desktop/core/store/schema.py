@@ -39,6 +39,9 @@ Migrations are never edited once released: a change is a new function appended t
 * v11: ``model_cards``: one model card per registered model version (rendered Markdown, the generated facts, the
   human sections as JSON, who and when, and the registration time of the version it was written for), see
   :mod:`neuralforge_desktop.core.cards`.
+* v12: ``runs.created_by`` and ``projects.owner``: who created each run and owns each project.
+* v13: ``users`` (the accounts of a shared store) and ``project_members`` (each user's role in a project: viewer,
+  contributor, approver or admin), see :mod:`neuralforge_desktop.core.team.access`.
 """
 
 from __future__ import annotations
@@ -414,6 +417,27 @@ _V12 = (
     "ALTER TABLE projects ADD COLUMN owner TEXT",
     "CREATE INDEX runs_created_by ON runs (created_by)",
 )
+_V13 = (
+    # Accounts of a shared store (kind 'named': added with `neuralforge users add`; 'os': an operating-system
+    # user registered when first granted a role). disabled = 1 keeps the name (runs refer to it) but no access.
+    """CREATE TABLE users (
+        name TEXT PRIMARY KEY,
+        display_name TEXT NOT NULL DEFAULT '',
+        kind TEXT NOT NULL,
+        created REAL NOT NULL,
+        created_by TEXT NOT NULL,
+        disabled INTEGER NOT NULL DEFAULT 0)""",
+    # A project with no rows here is open to everyone who can open the store (a personal store); once it has
+    # one, only its members (and its owner, an admin) may act on it. role: viewer, contributor, approver, admin.
+    """CREATE TABLE project_members (
+        project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        user_name TEXT NOT NULL,
+        role TEXT NOT NULL,
+        granted REAL NOT NULL,
+        granted_by TEXT NOT NULL,
+        PRIMARY KEY (project_id, user_name))""",
+    "CREATE INDEX project_members_by_user ON project_members (user_name)",
+)
 
 
 def _run_all(conn: sqlite3.Connection, statements: Sequence[str]) -> None:
@@ -477,6 +501,10 @@ def _v12(conn: sqlite3.Connection) -> None:
     _run_all(conn, _V12)
 
 
+def _v13(conn: sqlite3.Connection) -> None:
+    _run_all(conn, _V13)
+
+
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial schema", _v1),
     (2, "latest_metrics table; status and tag indexes", _v2),
@@ -490,6 +518,7 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (10, "audit log: hash-chained entries and their signing keys", _v10),
     (11, "model cards", _v11),
     (12, "who created each run and owns each project", _v12),
+    (13, "users and their roles in projects", _v13),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
