@@ -67,7 +67,7 @@ def check_role(role: str) -> str:
 
 def refusal(user: str, project: str, role: str | None, action: str) -> AccessDenied:
     act = ACTIONS[action]
-    had = f"is {'an' if role == 'admin' else 'a'} {role} of" if role else "is not a member of"
+    had = f"is {'an' if role[0] in 'aeiou' else 'a'} {role} of" if role else "is not a member of"
     needs = f"{act.own_runs} (the run's creator) or {act.needs}" if act.own_runs else act.needs
     wanted = act.needs if act.own_runs and role and RANK[role] >= RANK[act.own_runs] else act.own_runs or act.needs
     command = shlex.join(["neuralforge", "users", "grant", user, project, wanted])

@@ -58,7 +58,7 @@ def add_user(store: Any, name: str, display_name: str = "") -> User:
         if conn.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone():
             raise UserError(f"user {name!r} already exists; `neuralforge users list` shows the accounts")
         _insert_user(conn, name, display_name, "named", actor)
-    _audit(store, "users.added", name, {"display_name": display_name})
+    _audit(store, "users.added", name, {"display_name": display_name, "by": actor})
     return next(u for u in list_users(store) if u.name == name)
 
 
@@ -109,7 +109,7 @@ def grant(store: Any, name: str, project: str, role: str) -> None:
             conn.execute("INSERT OR REPLACE INTO project_members (project_id, user_name, role, granted, granted_by)"
                          " VALUES (?, ?, ?, ?, ?)", (project_id, name, role, now, actor))
     cache_of(store).invalidate()
-    _audit(store, "users.granted", name, {"project": project_name, "role": role})
+    _audit(store, "users.granted", name, {"project": project_name, "role": role, "by": actor})
 
 
 def revoke(store: Any, name: str, project: str) -> str:
@@ -132,11 +132,12 @@ def revoke(store: Any, name: str, project: str) -> str:
                             "first")
         conn.execute("DELETE FROM project_members WHERE project_id = ? AND user_name = ?", (project_id, name))
     cache_of(store).invalidate()
-    _audit(store, "users.revoked", name, {"project": project_name, "role": row[0]})
+    _audit(store, "users.revoked", name, {"project": project_name, "role": row[0], "by": actor})
     return str(row[0])
 
 
 def _audit(store: Any, kind: str, subject: str, details: dict[str, Any]) -> None:
+    # details["by"]: the acting account (NEURALFORGE_USER); the entry's own "who" is the OS user.
     from neuralforge_desktop.core.audit import record_event
 
     record_event(store, kind, subject, details)
