@@ -191,3 +191,21 @@ def test_only_the_owner_makes_the_first_grant_and_roles_are_checked(shared, monk
         grant(store, "bob", "theirs", "owner")
     with pytest.raises(UserError, match="no project 'nope'"):
         grant(store, "bob", "nope", "viewer")
+
+
+def test_the_notes_panel_shows_a_refusal_as_a_warning(qtbot, shared, monkeypatch) -> None:
+    pytest.importorskip("PySide6")
+    from PySide6.QtWidgets import QMessageBox
+
+    from neuralforge_desktop.ui.training.notes_panel import NotesPanel
+
+    store, run_id = shared
+    shown: list[tuple[str, str]] = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text: shown.append((title, text)))
+    act(monkeypatch, "vic")
+    panel = NotesPanel(store.path, run_id=run_id)
+    qtbot.addWidget(panel)
+    panel.editor.setPlainText("the loss plateaus early")
+    assert panel.save() is None and panel.notes.count() == 0
+    assert shown == [("Experiment Notes", "vic is a viewer of project 'vision' and logging to a run needs "
+                      "contributor; ask an admin: `neuralforge users grant vic vision contributor`")]
