@@ -4,7 +4,6 @@ Every function takes an open connection, so a caller that writes can read inside
 
 from __future__ import annotations
 
-import getpass
 import json
 import sqlite3
 from pathlib import Path
@@ -29,11 +28,11 @@ _VERSION_COLUMNS = "id, version, run_id, stage, description, input_shape, metric
 
 
 def who() -> str:
-    """The operating-system user acting (approvals and transitions are signed with it)."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry and no USER/LOGNAME (a bare container)
-        return "unknown"
+    """The user acting (approvals and transitions are signed with it): ``NEURALFORGE_USER``, else the OS user,
+    the same name the project roles are checked against."""
+    from neuralforge_desktop.core.team.identity import current_user
+
+    return current_user()
 
 
 def model_row(conn: sqlite3.Connection, name: str) -> tuple | None:
