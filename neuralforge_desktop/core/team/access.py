@@ -18,6 +18,9 @@ logging path pays one dictionary test per new series.
 
 from __future__ import annotations
 
+import functools
+import getpass
+import os
 import shlex
 import time
 from collections.abc import Iterable
@@ -25,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from neuralforge_desktop.core.errors import UserError
-from neuralforge_desktop.core.team.identity import current_user
+from neuralforge_desktop.core.team.identity import UNKNOWN_USER, USER_ENV
 
 ROLES = ("viewer", "contributor", "approver", "admin")
 RANK = {role: rank for rank, role in enumerate(ROLES)}
@@ -57,6 +60,20 @@ ACTIONS: dict[str, Action] = {
 class AccessDenied(UserError):
     """The acting user's role in a project does not allow the action; the message names the user, the
     project, the role they have, the role needed and the command an admin runs to grant it."""
+
+
+@functools.cache
+def _os_user() -> str:
+    # Looked up once: the OS user of a process does not change, and getpass may read the passwd file (~20 µs).
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return UNKNOWN_USER
+
+
+def acting_user() -> str:
+    """:func:`.identity.current_user`, cheaply: ``NEURALFORGE_USER`` is read on every call, the OS user once."""
+    return os.environ.get(USER_ENV, "").strip() or _os_user()
 
 
 def check_role(role: str) -> str:
@@ -144,7 +161,7 @@ class AccessCache:
         snap = self.snapshot()
         if project_id not in snap.members:
             return
-        user = user or current_user()
+        user = user or acting_user()
         role = snap.role(project_id, user)
         if not allows(role, action, own_run=creator is not None and creator == user):
             raise refusal(user, snap.names[project_id], role, action)
@@ -199,7 +216,7 @@ class AccessCache:
         snap = self.snapshot()
         if not snap.members:
             return set()
-        user = user or current_user()
+        user = user or acting_user()
         return {pid for pid in snap.members if snap.role(pid, user) is None}
 
     def hidden_runs(self) -> set[str]:
@@ -248,7 +265,7 @@ def role_of(store: Any, project: Any, user: str | None = None) -> str | None:
     snap = cache_of(store).snapshot()
     if project_id not in snap.members:
         return "admin"
-    return snap.role(project_id, user or current_user())
+    return snap.role(project_id, user or acting_user())
 
 
 def require(store: Any, project: Any, action: str, user: str | None = None) -> None:
