@@ -209,3 +209,14 @@ def test_the_notes_panel_shows_a_refusal_as_a_warning(qtbot, shared, monkeypatch
     assert panel.save() is None and panel.notes.count() == 0
     assert shown == [("Experiment Notes", "vic is a viewer of project 'vision' and logging to a run needs "
                       "contributor; ask an admin: `neuralforge users grant vic vision contributor`")]
+
+
+def test_the_acting_user_follows_neuralforge_user_and_falls_back_to_the_os_user(monkeypatch) -> None:
+    import getpass
+
+    monkeypatch.setenv(USER_ENV, "first")
+    assert access.acting_user() == "first"
+    monkeypatch.setenv(USER_ENV, "second")
+    assert access.acting_user() == "second"
+    monkeypatch.delenv(USER_ENV)
+    assert access.acting_user() == getpass.getuser()

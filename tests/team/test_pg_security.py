@@ -40,8 +40,18 @@ DDL = (
     "CREATE TABLE project_members (project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE, "
     "user_name TEXT NOT NULL, role TEXT NOT NULL, granted DOUBLE PRECISION NOT NULL, granted_by TEXT NOT NULL, "
     "PRIMARY KEY (project_id, user_name))",
+    "CREATE TABLE registered_models (id BIGSERIAL PRIMARY KEY, name TEXT NOT NULL UNIQUE, description TEXT NOT NULL "
+    "DEFAULT '', tags TEXT NOT NULL DEFAULT '{}', created DOUBLE PRECISION NOT NULL)",
+    "CREATE TABLE model_versions (id BIGSERIAL PRIMARY KEY, model_id BIGINT NOT NULL REFERENCES registered_models(id) "
+    "ON DELETE CASCADE, version BIGINT NOT NULL, run_id TEXT NOT NULL, stage TEXT NOT NULL, created DOUBLE PRECISION "
+    "NOT NULL, created_by TEXT NOT NULL, UNIQUE (model_id, version))",
+    "CREATE TABLE model_approvals (id BIGSERIAL PRIMARY KEY, version_id BIGINT NOT NULL REFERENCES model_versions(id) "
+    "ON DELETE CASCADE, who TEXT NOT NULL, created DOUBLE PRECISION NOT NULL, comment TEXT NOT NULL DEFAULT '')",
+    "CREATE TABLE model_transitions (id BIGSERIAL PRIMARY KEY, version_id BIGINT NOT NULL REFERENCES "
+    "model_versions(id) ON DELETE CASCADE, from_stage TEXT, to_stage TEXT NOT NULL, who TEXT NOT NULL, "
+    "created DOUBLE PRECISION NOT NULL, comment TEXT NOT NULL DEFAULT '')",
 )
-PASSWORDS = {"alice": "alice-pw-1", "vic": "vic-pw-2", "cora": "cora-pw-3", "eve": "eve-pw-4"}
+PASSWORDS = {"alice": "alice-pw-1", "vic": "vic-pw-2", "cora": "cora-pw-3", "eve": "eve-pw-4", "ann": "ann-pw-5"}
 _numbers = itertools.count()
 
 
@@ -64,14 +74,18 @@ def store_db(pg_server) -> Any:
             "runs": [("r1", "e1", "run-1", "finished", 1.0, "alice"), ("r2", "e2", "run-1", "finished", 1.0, "alice")],
             "params": [("r1", "lr", "0.1")], "tags": [("r1", "host", "local")],
             "project_members": [("p1", "alice", "admin", 1.0, "alice"), ("p1", "vic", "viewer", 1.0, "alice"),
-                                ("p1", "cora", "contributor", 1.0, "alice")],
+                                ("p1", "cora", "contributor", 1.0, "alice"), ("p1", "ann", "approver", 1.0, "alice")],
+            "registered_models": [(1, "detector", "", "{}", 1.0)],
+            "model_versions": [(1, 1, 1, "r1", "none", 1.0, "alice")],
+            "users": [("alice", "", "named", 1.0, "alice"), ("vic", "", "named", 1.0, "alice")],
         }
         for table, values in rows.items():
             marks = ", ".join(["%s"] * len(values[0]))
             conn.cursor().executemany(f"INSERT INTO {table} VALUES ({marks})", values)
         conn.commit()
     assert set(secured) == {"projects", "experiments", "runs", "params", "tags", "latest_metrics", "artifacts",
-                            "notes", "project_members"}
+                            "notes", "project_members", "users", "model_versions", "model_approvals",
+                            "model_transitions"}
     return lambda user: pg_server.connect(user, PASSWORDS[user], dbname)
 
 
@@ -126,3 +140,26 @@ def test_logins_need_their_password_and_grants_are_the_admins(store_db, pg_serve
         assert _ids(eve, "runs") == ["r1", "r2"]
         with pytest.raises(psycopg.errors.InsufficientPrivilege):  # the first grant of an open project: its owner's
             eve.execute("INSERT INTO project_members VALUES ('p2', 'eve', 'admin', 2.0, 'eve')")
+
+
+def test_approving_and_moving_a_version_need_approver_in_the_database_too(store_db) -> None:
+    approve = "INSERT INTO model_approvals (version_id, who, created) VALUES (1, current_user, 2.0)"
+    with store_db("cora") as cora:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"):
+            cora.execute(approve)
+        assert cora.execute("UPDATE model_versions SET stage = 'production' WHERE id = 1").rowcount == 0
+    with store_db("eve") as eve:
+        assert _ids(eve, "model_versions") == []  # a version of a project eve has no role in
+    with store_db("ann") as ann, pytest.raises(psycopg.errors.InsufficientPrivilege):  # not in someone else's name
+        ann.execute("INSERT INTO model_approvals (version_id, who, created) VALUES (1, 'alice', 2.0)")
+    with store_db("ann") as ann:
+        ann.execute(approve)
+        assert ann.execute("UPDATE model_versions SET stage = 'production' WHERE id = 1").rowcount == 1
+        assert ann.execute("SELECT who FROM model_approvals").fetchall() == [("ann",)]
+
+
+def test_an_account_changes_only_its_own_user_row(store_db) -> None:
+    with store_db("vic") as vic:
+        assert vic.execute("UPDATE users SET disabled = 1 WHERE name = 'alice'").rowcount == 0
+        assert vic.execute("UPDATE users SET display_name = 'Vic' WHERE name = 'vic'").rowcount == 1
+        assert _ids(vic, "users", "name") == ["alice", "vic"]

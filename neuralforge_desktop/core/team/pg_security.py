@@ -10,8 +10,10 @@ connects with psql or a script of their own. The rules, by the rank of the user'
   admin, a run from admin or, for its creator, from contributor;
 * the tables of a run's rows (params, tags, metrics, artifacts, diagnostics, queue, notes): read from viewer,
   write from contributor;
+* the model registry: a version is read from viewer of its run's project, registered from contributor, moved
+  between stages from approver; an approval is added by an approver in their own name;
 * ``project_members``: readable by every account; written by an admin of the project (the first grant in an
-  open project by its owner).
+  open project by its owner); ``users``: readable by all, each account changes only its own row.
 
 The functions run as the tables' owner (``SECURITY DEFINER``) so that a policy on ``projects`` can read
 ``projects`` without recursing; the user is passed in as ``current_user`` by each policy. The tables' owner
@@ -26,7 +28,9 @@ from typing import Any
 
 GROUP = "neuralforge_users"  # the NOLOGIN role holding the table privileges every account is given
 RUN_CHILD_TABLES = ("params", "tags", "metric_chunks", "latest_metrics", "artifacts", "diagnostics", "queue")
-SECURED_TABLES = ("projects", "experiments", "runs", *RUN_CHILD_TABLES, "notes", "project_members")
+REGISTRY_TABLES = ("model_versions", "model_approvals", "model_transitions")
+SECURED_TABLES = ("projects", "experiments", "runs", *RUN_CHILD_TABLES, "notes", *REGISTRY_TABLES, "project_members",
+                  "users")
 
 _RANK_SQL = "CASE m.role WHEN 'viewer' THEN 0 WHEN 'contributor' THEN 1 WHEN 'approver' THEN 2 WHEN 'admin' THEN 3 END"
 
@@ -48,6 +52,9 @@ _FUNCTIONS = (
         LANGUAGE sql STABLE SECURITY DEFINER SET search_path = {schema}, pg_temp AS $$
         SELECT COALESCE((SELECT nf_project_rank(e.project_id, who) FROM runs r
                          JOIN experiments e ON e.id = r.experiment_id WHERE r.id = run), -1) $$""",
+    """CREATE OR REPLACE FUNCTION nf_version_rank(version bigint, who text) RETURNS integer
+        LANGUAGE sql STABLE SECURITY DEFINER SET search_path = {schema}, pg_temp AS $$
+        SELECT COALESCE((SELECT nf_run_rank(run_id, who) FROM model_versions WHERE id = version), -1) $$""",
     # Granting: an admin of a project with members; in an open project, its owner (anyone if it has none).
     """CREATE OR REPLACE FUNCTION nf_may_grant(project text, who text) RETURNS boolean
         LANGUAGE sql STABLE SECURITY DEFINER SET search_path = {schema}, pg_temp AS $$
@@ -69,6 +76,7 @@ def _policies() -> dict[str, tuple[tuple[str, str, str | None, str | None], ...]
     note_rank = f"(CASE WHEN run_id IS NOT NULL THEN {run_rank} ELSE nf_experiment_rank(experiment_id, {me}) END)"
     exp_rank = f"nf_experiment_rank(experiment_id, {me})"
     project_rank = f"nf_project_rank(id, {me})"
+    version_rank = f"nf_version_rank(version_id, {me})"
     return {
         "projects": (("read", "SELECT", f"{project_rank} >= 0", None),
                      ("add", "INSERT", None, f"owner = {me}"),
@@ -87,6 +95,17 @@ def _policies() -> dict[str, tuple[tuple[str, str, str | None, str | None], ...]
         "notes": (("read", "SELECT", f"{note_rank} >= 0", None), ("add", "INSERT", None, f"{note_rank} >= 1"),
                   ("change", "UPDATE", f"{note_rank} >= 1", f"{note_rank} >= 1"),
                   ("remove", "DELETE", f"{note_rank} >= 1", None)),
+        "model_versions": (("read", "SELECT", f"{run_rank} >= 0", None), ("add", "INSERT", None, f"{run_rank} >= 1"),
+                           ("change", "UPDATE", f"{run_rank} >= 2", f"{run_rank} >= 2"),
+                           ("remove", "DELETE", f"{run_rank} >= 3", None)),
+        "model_approvals": (("read", "SELECT", f"{version_rank} >= 0", None),
+                            ("add", "INSERT", None, f"{version_rank} >= 2 AND who = {me}")),
+        # Registering writes the first transition (from no stage); later ones are stage changes: approver.
+        "model_transitions": (("read", "SELECT", f"{version_rank} >= 0", None),
+                              ("add", "INSERT", None,
+                               f"{version_rank} >= 2 OR (from_stage IS NULL AND {version_rank} >= 1)")),
+        "users": (("read", "SELECT", "true", None), ("add", "INSERT", None, f"created_by = {me}"),
+                  ("change", "UPDATE", f"name = {me}", f"name = {me}"), ("remove", "DELETE", f"name = {me}", None)),
         "project_members": (("read", "SELECT", "true", None),
                             ("add", "INSERT", None, f"nf_may_grant(project_id, {me})"),
                             ("change", "UPDATE", f"nf_may_grant(project_id, {me})", f"nf_may_grant(project_id, {me})"),
