@@ -139,12 +139,14 @@ class AccessCache:
     def _load(self) -> _Snapshot:
         snap = _Snapshot()
         with self._db.read() as conn:
+            # LEFT JOIN: where the database itself hides a project from this user (PostgreSQL row security), its
+            # members still close it here, and a refusal names it by id.
             rows = conn.execute("SELECT m.project_id, m.user_name, m.role, p.name, p.owner FROM project_members m "
-                                "JOIN projects p ON p.id = m.project_id").fetchall()
+                                "LEFT JOIN projects p ON p.id = m.project_id").fetchall()
             disabled = conn.execute("SELECT name FROM users WHERE disabled = 1").fetchall()
         for project_id, user, role, name, owner in rows:
             snap.members.setdefault(project_id, {})[user] = role
-            snap.names[project_id] = name
+            snap.names[project_id] = name if name is not None else project_id
             snap.owners[project_id] = owner
         snap.disabled = frozenset(name for (name,) in disabled)
         return snap
