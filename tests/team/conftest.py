@@ -1,6 +1,7 @@
-"""A real PostgreSQL server for the session: initdb in a temporary directory (as the ``postgres`` OS user when
-running as root, since initdb refuses root), pg_ctl on a free port with its socket in that directory, stopped at
-the end. Tests that use it are skipped, saying why, where the PostgreSQL binaries or psycopg are missing."""
+"""A real PostgreSQL server for the session: the store tests' server (``pg_server`` in tests/conftest.py) where
+there is one, else one started here: initdb in a temporary directory (as the ``postgres`` OS user when running as
+root, since initdb refuses root), pg_ctl on a free port with its socket in that directory, stopped at the end.
+Tests that use it are skipped, saying why, where the PostgreSQL binaries or psycopg are missing."""
 
 from __future__ import annotations
 
@@ -19,19 +20,21 @@ SUPERUSER_PASSWORD = "server-admin-secret"
 
 
 @dataclass(frozen=True)
-class PgServer:
+class PgCluster:
     host: str
     port: int
     superuser: str = "postgres"
+    superuser_password: str = SUPERUSER_PASSWORD
 
     def dsn(self, user: str, password: str, dbname: str = "postgres") -> str:
         return f"host={self.host} port={self.port} dbname={dbname} user={user} password={password}"
 
-    def connect(self, user: str | None = None, password: str = SUPERUSER_PASSWORD, dbname: str = "postgres",
+    def connect(self, user: str | None = None, password: str | None = None, dbname: str = "postgres",
                 autocommit: bool = True):
         import psycopg
 
-        return psycopg.connect(self.dsn(user or self.superuser, password, dbname), autocommit=autocommit)
+        password = password if user is not None else self.superuser_password
+        return psycopg.connect(self.dsn(user or self.superuser, password or "", dbname), autocommit=autocommit)
 
 
 def _free_port() -> int:
@@ -45,7 +48,18 @@ def _as_postgres(args: list[str]) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def pg_server() -> Iterator[PgServer]:
+def pg_cluster(request: pytest.FixtureRequest) -> Iterator[PgCluster]:
+    try:
+        shared = request.getfixturevalue("pg_server")  # the store tests' server, where the suite has one
+    except pytest.FixtureLookupError:
+        yield from _own_server()
+        return
+    import pgserver  # tests/pgserver.py, beside that fixture
+
+    yield PgCluster("127.0.0.1", shared.port, pgserver.USER, pgserver.PASSWORD)
+
+
+def _own_server() -> Iterator[PgCluster]:
     pytest.importorskip("psycopg", reason="psycopg (the team extra) is not installed")
     missing = [tool for tool in ("initdb", "pg_ctl", "postgres") if shutil.which(tool) is None]
     if missing:
@@ -69,7 +83,7 @@ def pg_server() -> Iterator[PgServer]:
     subprocess.run(_as_postgres(["pg_ctl", "-D", str(data), "-o", options, "-l", str(root / "server.log"), "-w",
                                  "start"]), **run)
     try:
-        yield PgServer("127.0.0.1", port)
+        yield PgCluster("127.0.0.1", port)
     finally:
         subprocess.run(_as_postgres(["pg_ctl", "-D", str(data), "-m", "fast", "-w", "stop"]), capture_output=True,
                        timeout=120)

@@ -56,13 +56,13 @@ _numbers = itertools.count()
 
 
 @pytest.fixture
-def store_db(pg_server) -> Any:
+def store_db(pg_cluster) -> Any:
     """A fresh database with the store's tables, secured, four logins, and project "vision" owned by alice (a
     run of hers with a param and a tag) where vic is viewer and cora contributor; project "open" has no members."""
     dbname = f"store_{next(_numbers)}"
-    with pg_server.connect() as admin:
+    with pg_cluster.connect() as admin:
         admin.execute(f'CREATE DATABASE "{dbname}"')
-    with pg_server.connect(dbname=dbname, autocommit=False) as conn:
+    with pg_cluster.connect(dbname=dbname, autocommit=False) as conn:
         for statement in DDL:
             conn.execute(statement)
         secured = pg_security.apply_row_security(conn)
@@ -86,7 +86,7 @@ def store_db(pg_server) -> Any:
     assert set(secured) == {"projects", "experiments", "runs", "params", "tags", "latest_metrics", "artifacts",
                             "notes", "project_members", "users", "model_versions", "model_approvals",
                             "model_transitions"}
-    return lambda user: pg_server.connect(user, PASSWORDS[user], dbname)
+    return lambda user: pg_cluster.connect(user, PASSWORDS[user], dbname)
 
 
 def _ids(conn: Any, table: str, column: str = "id") -> list[str]:
@@ -131,9 +131,9 @@ def test_a_contributor_inserts_runs_and_deletes_only_their_own(store_db) -> None
         assert alice.execute("DELETE FROM runs WHERE id = 'r1'").rowcount == 1  # the admin may
 
 
-def test_logins_need_their_password_and_grants_are_the_admins(store_db, pg_server) -> None:
+def test_logins_need_their_password_and_grants_are_the_admins(store_db, pg_cluster) -> None:
     with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
-        pg_server.connect("vic", "wrong", "postgres").close()
+        pg_cluster.connect("vic", "wrong", "postgres").close()
     with store_db("alice") as alice:
         alice.execute("INSERT INTO project_members VALUES ('p1', 'eve', 'viewer', 2.0, 'alice')")
     with store_db("eve") as eve:
