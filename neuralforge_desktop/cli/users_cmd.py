@@ -68,16 +68,42 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_add(args: argparse.Namespace) -> int:
-    from neuralforge_desktop.core.team.users import add_user
+    from neuralforge_desktop.core.team.users import add_user, check_name, list_users
 
-    if args.password_stdin:
-        raise UserError("--password-stdin sets a PostgreSQL login; this store is an SQLite file, where the "
-                        "operating-system account is the login: leave the option out")
+    check_name(args.name)
     with open_store(args.store) as store:
+        if args.password_stdin:
+            if getattr(store, "dialect", "sqlite") != "postgresql":
+                raise UserError("--password-stdin sets a PostgreSQL login; this store is an SQLite file, where the "
+                                "operating-system account is the login: leave the option out")
+            if any(u.name == args.name for u in list_users(store)):
+                raise UserError(f"user {args.name!r} already exists; `neuralforge users list` shows the accounts")
+            _create_login(store, args.name, _read_password(args.name))
         user = add_user(store, args.name, args.display)
     print(f"added {user.name}" + (f" ({user.display_name})" if user.display_name else "")
+          + (" with a database login" if args.password_stdin else "")
           + f"; give them a role: neuralforge users grant {user.name} PROJECT ROLE")
     return 0
+
+
+def _read_password(name: str) -> str:
+    password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        raise UserError(f"no password for {name} on standard input: `printf '%s\\n' \"$PASSWORD\" | neuralforge "
+                        f"users add {name} --password-stdin --store URL`")
+    return password
+
+
+def _create_login(store: object, name: str, password: str) -> None:
+    import psycopg
+
+    from neuralforge_desktop.core.team.pg_security import create_login
+
+    try:
+        create_login(store.database.connection(), name, password)  # type: ignore[attr-defined]
+    except psycopg.errors.InsufficientPrivilege:
+        raise UserError(f"creating the database login {name} needs a PostgreSQL role with CREATEROLE: run this "
+                        "as the team store's administrator") from None
 
 
 def cmd_list(args: argparse.Namespace) -> int:

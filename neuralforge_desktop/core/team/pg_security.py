@@ -119,6 +119,20 @@ def existing_tables(conn: Any, schema: str = "public") -> set[str]:
     return {name for (name,) in rows}
 
 
+def secure_after_migrating(conn: Any, schema: str = "public") -> list[str]:
+    """:func:`apply_row_security` when the connected role may (a superuser or CREATEROLE, or the account group
+    exists already); else nothing, logged: the store still works, with roles checked by NeuralForge only."""
+    row = conn.execute("SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user").fetchone()
+    grouped = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (GROUP,)).fetchone() is not None
+    if not (row and row[0]) and not grouped:
+        import logging
+
+        logging.getLogger(__name__).warning("row-level security not set up: the role migrating the store can "
+                                            "neither create roles nor find the %s group", GROUP)
+        return []
+    return apply_row_security(conn, schema)
+
+
 def ensure_group(conn: Any) -> None:
     """The NOLOGIN role every account is a member of (created once)."""
     from psycopg import sql
