@@ -220,3 +220,24 @@ def test_the_acting_user_follows_neuralforge_user_and_falls_back_to_the_os_user(
     assert access.acting_user() == "second"
     monkeypatch.delenv(USER_ENV)
     assert access.acting_user() == getpass.getuser()
+
+
+def test_the_train_panel_says_why_a_viewer_cannot_start_a_run(qtbot, tmp_path, monkeypatch) -> None:
+    pytest.importorskip("PySide6")
+    from neuralforge_desktop.core import zoo
+    from neuralforge_desktop.core.edit.document import Document
+    from neuralforge_desktop.ui.bridge import DocumentBridge
+    from neuralforge_desktop.ui.training.train_panel import TrainPanel
+
+    act(monkeypatch, "olivia")
+    with Store(tmp_path / "store.db") as store:
+        store.create_run("mnist", environment={})  # the app trains into project "default"
+        grant(store, "vic", "default", "viewer")
+    act(monkeypatch, "vic")
+    panel = TrainPanel(DocumentBridge(Document(zoo.build("mnist-cnn"))), tmp_path / "store.db")
+    qtbot.addWidget(panel)
+    panel.experiment.setText("mnist")
+    assert not panel.start() and not panel.start()  # (a second press goes past advisory checks)
+    assert panel.run_id is None
+    assert ("Could not create the run: vic is a viewer of project 'default' and creating a run needs contributor; "
+            "ask an admin: `neuralforge users grant vic default contributor`") in panel.last_error

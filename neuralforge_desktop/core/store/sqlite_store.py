@@ -57,7 +57,6 @@ from neuralforge_desktop.core.store.notes import NotesStoreMixin
 from neuralforge_desktop.core.store.pipelines import PipelineStoreMixin
 from neuralforge_desktop.core.store.queue_store import QueueStoreMixin
 from neuralforge_desktop.core.store.run_view import RunViewStoreMixin
-from neuralforge_desktop.core.team.access import AccessCache
 from neuralforge_desktop.core.team.identity import current_user
 
 if TYPE_CHECKING:  # only in annotations here: listing runs never needs numpy
@@ -109,6 +108,8 @@ class Store(QueueStoreMixin, DiagnosticsStoreMixin, RunViewStoreMixin, NotesStor
         self._finalizer = weakref.finalize(self, _write_leftovers, self._db, self._pending)
         self._ensure_schema()
         # Roles in projects (see core.team.access): one cached snapshot per Store, so checks cost no query.
+        from neuralforge_desktop.core.team.access import AccessCache  # (it imports the store's errors)
+
         self._access = AccessCache(self._db)
 
     def _ensure_schema(self) -> None:

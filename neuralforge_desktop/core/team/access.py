@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from neuralforge_desktop.core.errors import UserError
+from neuralforge_desktop.core.store.entities import StoreError
 from neuralforge_desktop.core.team.identity import UNKNOWN_USER, USER_ENV
 
 ROLES = ("viewer", "contributor", "approver", "admin")
@@ -57,9 +58,10 @@ ACTIONS: dict[str, Action] = {
 }
 
 
-class AccessDenied(UserError):
-    """The acting user's role in a project does not allow the action; the message names the user, the
-    project, the role they have, the role needed and the command an admin runs to grant it."""
+class AccessDenied(StoreError, UserError):
+    """The acting user's role in a project does not allow the action; the message names the user, the project,
+    the role they have, the role needed and the command an admin runs to grant it. A StoreError too, so every
+    view that reports a failed store action shows it."""
 
 
 @functools.cache
