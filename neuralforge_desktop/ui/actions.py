@@ -104,6 +104,8 @@ class WindowActions:
         """Team ▸ …: the shared store's people, comments, portfolio and cost views, sharing and settings. Each
         entry opens a view from its own ui package, imported when first chosen."""
         m.setToolTipsVisible(True)
+        self.add(m, "team.users", "&Users and Roles…", self._open_users,
+                 tip="Who may read, run, approve and administer each project")
 
     def _file_menu(self, m: QMenu) -> None:
         f = self.window.files
@@ -241,6 +243,11 @@ class WindowActions:
         panels.addSeparator()
         self.add(panels, "view.reset_layout", "&Reset Layout", w.reset_layout)
         m.aboutToShow.connect(self._sync_view_checks)
+
+    def _open_users(self) -> None:
+        from neuralforge_desktop.ui.team_access import open_users_view
+
+        open_users_view(self.window)
 
     def _open_registry(self) -> None:
         from neuralforge_desktop.ui.registry import open_registry_view

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from neuralforge_desktop.core.errors import UserError
-from neuralforge_desktop.core.team.access import cache_of, check_role, project_ref, refusal
+from neuralforge_desktop.core.team.access import RANK, cache_of, check_role, project_ref, refusal
 from neuralforge_desktop.core.team.identity import current_user
 
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@-]{0,62}")
@@ -78,6 +78,26 @@ def list_users(store: Any, project: str | None = None) -> list[User]:
         project_ref(store, project)  # an unknown project is reported, not listed as empty
         users = [u for u in users if project in u.roles]
     return users
+
+
+@dataclass(frozen=True)
+class Member:
+    name: str
+    display_name: str
+    role: str
+    granted: float
+    granted_by: str
+
+
+def members(store: Any, project: str) -> list[Member]:
+    """The members of ``project`` with their roles, admins first (empty: the project is open to everyone)."""
+    project_id, _name, _owner = project_ref(store, project)
+    with store.read_transaction() as conn:
+        rows = conn.execute("SELECT m.user_name, COALESCE(u.display_name, ''), m.role, m.granted, m.granted_by "
+                            "FROM project_members m LEFT JOIN users u ON u.name = m.user_name "
+                            "WHERE m.project_id = ?", (project_id,)).fetchall()
+    found = [Member(*row) for row in rows]
+    return sorted(found, key=lambda m: (-RANK[m.role], m.name))
 
 
 def _require_grant(store: Any, project_id: str, project_name: str, owner: str | None, actor: str) -> None:
