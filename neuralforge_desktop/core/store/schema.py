@@ -530,6 +530,17 @@ def current_version(conn: sqlite3.Connection) -> int:
     return int(conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()[0])
 
 
+def missing_versions(conn: sqlite3.Connection,
+                     migrations: Sequence[tuple[int, str, Migration]] = MIGRATIONS) -> list[int]:
+    """Migrations numbered below the file's version that it never had: numbers are handed out ahead of time, so
+    one may be released after a higher one (v13 after v14 and v15); opening the file applies it then."""
+    found = current_version(conn)
+    if found == 0:
+        return []
+    applied = {int(v) for (v,) in conn.execute("SELECT version FROM schema_version").fetchall()}
+    return [version for version, _description, _apply in migrations if version <= found and version not in applied]
+
+
 def is_stamped(conn: sqlite3.Connection) -> bool:
     return int(conn.execute("PRAGMA application_id").fetchone()[0]) == APPLICATION_ID
 
@@ -550,8 +561,9 @@ def migrate(conn: sqlite3.Connection, target: int = SCHEMA_VERSION,
             raise StoreFileError(f"the file is an SQLite database that is not a NeuralForge store (tables: "
                                  f"{', '.join(sorted(name for (name,) in others))}); it was left untouched")
         conn.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied REAL NOT NULL)")
+    missing = set(missing_versions(conn, migrations))
     for version, _description, apply in migrations:
-        if found < version <= target:
+        if found < version <= target or version in missing:
             apply(conn)
             conn.execute("INSERT INTO schema_version (version, applied) VALUES (?, ?)", (version, time.time()))
     conn.execute(f"PRAGMA application_id = {APPLICATION_ID:d}")  # PRAGMAs take no parameters; both are ints

@@ -114,7 +114,8 @@ class Store(QueueStoreMixin, DiagnosticsStoreMixin, RunViewStoreMixin, NotesStor
 
     def _ensure_schema(self) -> None:
         with self._db.read() as conn:  # the first connection: the guard has judged the file (or raised)
-            if schema.current_version(conn) == schema.SCHEMA_VERSION and schema.is_stamped(conn):
+            if (schema.current_version(conn) == schema.SCHEMA_VERSION and schema.is_stamped(conn)
+                    and not schema.missing_versions(conn)):
                 return
         with self._db.write() as conn:
             schema.migrate(conn)  # re-reads the version under the write lock: one process migrates
