@@ -74,6 +74,7 @@ COMMANDS: tuple[tuple[str, str, str | None], ...] = (
     ("bundle", "bundle_cmd", "share a design with its runs, metrics, artifacts and comments as one file"),
     ("portfolio", "portfolio_cmd", "every project: owner, status, best result, models, spend against budget"),
     ("budget", "budget_cmd", "monthly compute budgets per project: alerts and an optional hard stop"),
+    ("users", "users_cmd", "accounts of a shared store and their roles in projects"),
 )
 
 DESCRIPTION = """\

@@ -70,9 +70,12 @@ def resolve_target(store: Any, target: str) -> dict[str, str]:
 
 def _store_call(function: Any, *args: Any, **kwargs: Any) -> Any:
     from neuralforge_desktop.core.store.entities import StoreError
+    from neuralforge_desktop.core.team.access import AccessDenied
 
     try:
         return function(*args, **kwargs)
+    except AccessDenied:
+        raise  # exit status 1, as every refusal by role
     except StoreError as exc:
         raise CliError(str(exc)) from exc
 

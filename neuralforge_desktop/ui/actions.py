@@ -114,6 +114,8 @@ class WindowActions:
                  lambda: import_module("neuralforge_desktop.ui.cost").open_cost_view(self.window),
                  tip="Spend over time, accuracy against compute, GPU-hour forecasts and host utilisation")
         m.addSeparator()
+        self.add(m, "team.users", "&Users and Roles…", self._open_users,
+                 tip="Who may read, run, approve and administer each project")
         self.add(m, "team.review_queue", "&Review Queue…",
                  lambda: import_module("neuralforge_desktop.ui.comments").open_review_queue_view(self.window),
                  tip="Review requests on model versions waiting for a decision: approve or reject them")
@@ -269,6 +271,11 @@ class WindowActions:
         panels.addSeparator()
         self.add(panels, "view.reset_layout", "&Reset Layout", w.reset_layout)
         m.aboutToShow.connect(self._sync_view_checks)
+
+    def _open_users(self) -> None:
+        from neuralforge_desktop.ui.team_access import open_users_view
+
+        open_users_view(self.window)
 
     def _open_registry(self) -> None:
         from neuralforge_desktop.ui.registry import open_registry_view

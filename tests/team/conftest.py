@@ -1,13 +1,15 @@
 """Team fixtures: a real store; the registry tests' trained MNIST run (trained once per session) for
 model-version targets; a store with the cost demo history (five projects, three people, three remote hosts and a
 local machine); a store holding the portfolio demo team (four months of remote runs, budgets and a registry),
-made once per test session and copied for each test that writes to it."""
+made once per test session and copied for each test that writes to it; the suite's PostgreSQL server
+(``pg_server`` in tests/conftest.py) as a cluster the database-enforced access tests log in to."""
 
 from __future__ import annotations
 
 import shutil
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -56,3 +58,28 @@ def demo_store_path(demo_template: Path, tmp_path: Path) -> Path:
     folder = tmp_path / "team"
     shutil.copytree(demo_template, folder)
     return folder / "store.db"
+
+
+@dataclass(frozen=True)
+class PgCluster:
+    host: str
+    port: int
+    superuser: str
+    superuser_password: str
+
+    def dsn(self, user: str, password: str, dbname: str = "postgres") -> str:
+        return f"host={self.host} port={self.port} dbname={dbname} user={user} password={password}"
+
+    def connect(self, user: str | None = None, password: str | None = None, dbname: str = "postgres",
+                autocommit: bool = True):
+        import psycopg
+
+        password = password if user is not None else self.superuser_password
+        return psycopg.connect(self.dsn(user or self.superuser, password or "", dbname), autocommit=autocommit)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster(pg_server) -> PgCluster:
+    import pgserver  # tests/pgserver.py, beside the pg_server fixture
+
+    return PgCluster("127.0.0.1", pg_server.port, pgserver.USER, pgserver.PASSWORD)

@@ -52,6 +52,9 @@ def register(store: Any, run_id: str, name: str, description: str = "", *, tags:
 
     check_name(name)
     run = store.get_run(run_id)
+    from neuralforge_desktop.core.team.access import cache_of
+
+    cache_of(store).check_run(run.id, "register")  # a contributor of the run's project
     if run.status in _UNFINISHED:
         raise RegistryError(f"run {run.id} is {run.status}: register it once it has finished")
     try:

@@ -52,7 +52,8 @@ def show(store: Any, name: str) -> RegisteredModel:
 
 
 def approve(store: Any, ref: str, comment: str = "") -> ModelVersion:
-    """Record the OS user's approval of the version, with a comment."""
+    """Record the OS user's approval of the version, with a comment (approver of the run's project)."""
+    _require(store, resolve(store, ref), "approve")
     with store.database.write() as conn:
         vid = version_id(conn, parse_ref(ref))
         conn.execute("INSERT INTO model_approvals (version_id, who, created, comment) VALUES (?, ?, ?, ?)",
@@ -108,6 +109,7 @@ def promote(store: Any, ref: str, to_stage: str, policy: Policy | str | Path | N
     if to_stage not in PROMOTION_TARGETS:
         raise RegistryError(f"unknown stage {to_stage!r}; promote to one of {', '.join(PROMOTION_TARGETS)}")
     version = resolve(store, ref)
+    _require(store, version, "promote")
     if version.stage == to_stage:
         raise RegistryError(f"{version.ref} is already in {to_stage}")
     if to_stage == "production":
@@ -140,6 +142,14 @@ def rollback(store: Any, name: str, comment: str = "") -> ModelVersion:
     """Put back in production the version that was there before the current one, archiving the current one;
     returns the restored version. Gates are not re-run: that version has served production already."""
     actor, now = who(), time.time()
+    with store.database.read() as conn:
+        production = conn.execute("SELECT v.run_id FROM model_versions v JOIN registered_models m ON m.id = "
+                                  "v.model_id WHERE m.name = ? AND v.stage = 'production'",
+                                  (parse_ref(name).name,)).fetchone()
+    if production is not None:
+        from neuralforge_desktop.core.team.access import cache_of
+
+        cache_of(store).check_run(production[0], "promote")
     with store.database.write() as conn:
         model_id, model_name = require_model(conn, parse_ref(name).name)[:2]
         current = conn.execute("SELECT id, version FROM model_versions WHERE model_id = ? AND stage = 'production'",
@@ -164,6 +174,13 @@ def rollback(store: Any, name: str, comment: str = "") -> ModelVersion:
                                                     "restored": restored.ref, "from": previous_stage,
                                                     "comment": comment})
     return restored
+
+
+def _require(store: Any, version: ModelVersion, action: str) -> None:
+    """Approving and promoting need the approver role in the project of the version's run."""
+    from neuralforge_desktop.core.team.access import cache_of
+
+    cache_of(store).check_run(version.run_id, action)
 
 
 def _audit(store: Any, kind: str, subject: str, details: dict[str, Any]) -> None:

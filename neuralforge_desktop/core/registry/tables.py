@@ -28,7 +28,8 @@ _VERSION_COLUMNS = "id, version, run_id, stage, description, input_shape, metric
 
 
 def who() -> str:
-    """The user acting (approvals and transitions are signed with it): ``NEURALFORGE_USER``, else the OS user."""
+    """The user acting (approvals and transitions are signed with it): ``NEURALFORGE_USER``, else the OS user,
+    the same name the project roles are checked against."""
     from neuralforge_desktop.core.team.identity import current_user
 
     return current_user()

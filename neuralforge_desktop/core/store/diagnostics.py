@@ -17,12 +17,15 @@ from __future__ import annotations
 import json
 import sqlite3
 import zlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from neuralforge_desktop.core.store import queries as _q
 from neuralforge_desktop.core.store.database import Database
 from neuralforge_desktop.core.store.entities import StoreError
 from neuralforge_desktop.core.training.coach.records import RECORD_KINDS, record_from_json, record_to_json
+
+if TYPE_CHECKING:
+    from neuralforge_desktop.core.team.access import AccessCache
 
 # Level 6 of 9: the records are small, written every few dozen steps; higher levels gain ~2 % for 2× the time.
 _COMPRESSION = 6
@@ -54,6 +57,7 @@ class DiagnosticsStoreMixin:
     """The diagnostics methods of :class:`~.sqlite_store.Store`."""
 
     _db: Database
+    _access: AccessCache
 
     def log_diagnostic(self, run_id: str, kind: str, record: Any) -> None:
         """Store one record of ``kind`` (one of ``RECORD_KINDS``) for the run, at the record's own step."""
@@ -66,6 +70,7 @@ class DiagnosticsStoreMixin:
         rows = [(kind, int(record.step), encode(record)) for kind, record in records]
         if not rows:
             return
+        self._access.check_run(run_id, "log")
         with self._db.write() as conn:
             _q.require_run(conn, run_id)
             for kind, step, data in rows:
@@ -75,6 +80,7 @@ class DiagnosticsStoreMixin:
         """The run's records (of one kind, or all), oldest first: by step, then in the order written."""
         if kind is not None:
             _check_kind(kind)
+        self._access.check_run(run_id, "read")
         with self._db.read() as conn:
             _q.require_run(conn, run_id)
             if kind is None:

@@ -13,11 +13,14 @@ from __future__ import annotations
 import sqlite3
 import time
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import TYPE_CHECKING, Literal, get_args
 
 from neuralforge_desktop.core.store import queries as _q
 from neuralforge_desktop.core.store.database import Database
 from neuralforge_desktop.core.store.entities import Experiment, NotFoundError, StoreError
+
+if TYPE_CHECKING:
+    from neuralforge_desktop.core.team.access import AccessCache
 
 NoteKind = Literal["hypothesis", "observation", "note"]
 NOTE_KINDS: tuple[str, ...] = get_args(NoteKind)
@@ -59,6 +62,15 @@ class NotesStoreMixin:
     """The notes methods of :class:`~.sqlite_store.Store`."""
 
     _db: Database
+    _access: AccessCache
+
+    def _check_note(self, note_id: int) -> None:
+        with self._db.read() as conn:
+            note = _read(conn, note_id)
+        if note.run_id is not None:
+            self._access.check_run(note.run_id, "log")
+        elif note.experiment_id is not None:
+            self._access.check_experiment(note.experiment_id, _q.DEFAULT_PROJECT, "log")
 
     def add_note(self, text: str, *, experiment: Experiment | str | None = None, run_id: str | None = None,
                  kind: NoteKind = "note", project: str = _q.DEFAULT_PROJECT,
@@ -68,6 +80,10 @@ class NotesStoreMixin:
         if (experiment is None) == (run_id is None):
             raise StoreError("a note is on an experiment or on a run: give exactly one of them")
         when = time.time() if created is None else float(created)
+        if run_id is not None:
+            self._access.check_run(run_id, "log")
+        else:
+            self._access.check_experiment(experiment, project, "log")
         with self._db.write() as conn:
             experiment_id = None
             if experiment is not None:
@@ -80,6 +96,7 @@ class NotesStoreMixin:
 
     def edit_note(self, note_id: int, *, text: str | None = None, kind: NoteKind | None = None) -> Note:
         """Change a note's text and/or kind; ``updated`` becomes now (``created`` stays)."""
+        self._check_note(note_id)
         with self._db.write() as conn:
             note = _read(conn, note_id)
             new_text = note.text if text is None else text
@@ -90,6 +107,7 @@ class NotesStoreMixin:
             return _read(conn, note_id)
 
     def delete_note(self, note_id: int) -> None:
+        self._check_note(note_id)
         with self._db.write() as conn:
             _read(conn, note_id)
             conn.execute("DELETE FROM notes WHERE id = ?", (note_id,))
@@ -101,7 +119,13 @@ class NotesStoreMixin:
     def list_notes(self, *, experiment: Experiment | str | None = None, run_id: str | None = None,
                    include_runs: bool = False, project: str = _q.DEFAULT_PROJECT) -> list[Note]:
         """Notes oldest first: on a run; on an experiment (with ``include_runs``, also those on its runs);
-        or every note in the store when neither is given."""
+        or every note in the store when neither is given (those of projects the user may not read left out)."""
+        if run_id is not None:
+            self._access.check_run(run_id, "read")
+        elif experiment is not None:
+            self._access.check_experiment(experiment, project, "read")
+        hidden_runs, hidden_exps = (self._access.hidden_runs(), self._access.hidden_experiments()) if (
+            run_id is None and experiment is None) else (set(), set())
         with self._db.read() as conn:
             if run_id is not None:
                 _q.require_run(conn, run_id)
@@ -115,4 +139,7 @@ class NotesStoreMixin:
                 rows = conn.execute(sql + " ORDER BY created, id", (exp_id, exp_id)[:1 + include_runs]).fetchall()
             else:
                 rows = conn.execute(f"SELECT {_COLUMNS} FROM notes ORDER BY created, id").fetchall()
-        return [_note(row) for row in rows]
+        notes = [_note(row) for row in rows]
+        if hidden_runs or hidden_exps:
+            notes = [n for n in notes if n.run_id not in hidden_runs and n.experiment_id not in hidden_exps]
+        return notes

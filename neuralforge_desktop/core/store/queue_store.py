@@ -25,7 +25,7 @@ import sqlite3
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from neuralforge_desktop.core.errors import UserError
 from neuralforge_desktop.core.store import batch, processes
@@ -33,6 +33,9 @@ from neuralforge_desktop.core.store import queries as _q
 from neuralforge_desktop.core.store.database import Database
 from neuralforge_desktop.core.store.entities import NotFoundError, StoreError
 from neuralforge_desktop.core.store.environment import canonical_json
+
+if TYPE_CHECKING:
+    from neuralforge_desktop.core.team.access import AccessCache
 
 QueueState = Literal["queued", "started", "cancelled", "finished", "failed"]
 QUEUE_STATES: tuple[str, ...] = get_args(QueueState)
@@ -128,6 +131,7 @@ class QueueStoreMixin:
     """The queue methods of :class:`~.sqlite_store.Store`."""
 
     _db: Database
+    _access: AccessCache
 
     def enqueue(self, run_id: str, *, host: str = LOCAL_HOST, gpus: int = 0, procs: int = 0, priority: int = 0,
                 spec: Mapping[str, Any] | None = None) -> QueueEntry:
@@ -141,6 +145,7 @@ class QueueStoreMixin:
         from neuralforge_desktop.core.team.budgets import ensure_run_can_start
 
         ensure_run_can_start(self, run_id)  # type: ignore[arg-type]  # a project past a hard-stop budget queues nothing
+        self._access.check_run(run_id, "log")
         with self._db.write() as conn:
             _q.require_run(conn, run_id)
             active = conn.execute("SELECT id, state FROM queue WHERE run_id = ? AND state IN ('queued', 'started')",

@@ -15,6 +15,7 @@ from neuralforge_desktop.core.store.entities import RUN_STATUSES, Run, RunRecord
 
 if TYPE_CHECKING:
     from neuralforge_desktop.core.store.database import Database
+    from neuralforge_desktop.core.team.access import AccessCache
 
 ACTIVE_STATUSES = ("running", "paused", "queued")  # a table showing one of these keeps refreshing itself
 _FROM = "FROM runs r JOIN experiments e ON e.id = r.experiment_id"
@@ -69,10 +70,20 @@ class RunViewStoreMixin:
     """Store methods for a table over all runs (mixed into :class:`.sqlite_store.Store`)."""
 
     _db: Database
+    _access: AccessCache
     flush: Callable[[], None]  # Store's: writes this Store's buffered points, so a listing sees them
 
     def _view_read(self) -> Any:
         return self._db.read()
+
+    def _visible_sql(self) -> tuple[str, tuple[str, ...]]:
+        """A condition on ``r`` leaving out the runs of projects the acting user has no role in (see
+        :mod:`neuralforge_desktop.core.team.access`): "1 = 1" on a store where every project is open."""
+        hidden = tuple(sorted(self._access.hidden_projects()))
+        if not hidden:
+            return "1 = 1", ()
+        marks = ", ".join("?" * len(hidden))
+        return f"r.experiment_id NOT IN (SELECT id FROM experiments WHERE project_id IN ({marks}))", hidden
 
     def iter_runs(self, experiment: str | None = None, *, project: str | None = None,
                   status: str | Iterable[str] | None = None, tags: Mapping[str, Any] | None = None,
@@ -86,22 +97,27 @@ class RunViewStoreMixin:
                 raise StoreError(f"unknown run status {s!r}; expected one of {', '.join(RUN_STATUSES)}")
         tag_texts = {k: str(v) for k, v in (tags or {}).items()}
         self.flush()
+        hidden = self._access.hidden_experiments()
         with self._view_read() as conn:
             exp_id = None
             if experiment is not None:
                 exp_id = _q.experiment(conn, experiment, project or _q.DEFAULT_PROJECT, create=False).id
             sql, args = _q.list_runs_sql(exp_id, project if experiment is None else None, statuses, tag_texts, {},
                                          order_by, limit, _q.RECORD_COLUMNS)
-            yield from _q.run_records(conn, sql, args, page)
+            for record in _q.run_records(conn, sql, args, page):
+                if not hidden or record.experiment_id not in hidden:
+                    yield record
 
     def run_ids(self, filter_text: str = "", sort: str = "created", descending: bool = True) -> list[str]:
         """The ids of every run matching ``filter_text`` (the Runs dock's syntax, :mod:`.run_filter`), in the
         order of column ``sort`` (one of :data:`SORT_KEYS`)."""
         where, args = run_filter.filter_sql(run_filter.parse_filter(filter_text), self._db.dialect)
+        visible, hidden = self._visible_sql()
         with self._view_read() as conn:
             run_filter.register_functions(conn)
             order = _order(sort, descending)
-            rows = conn.execute(f"SELECT r.id {_source(where, order)} WHERE {where} ORDER BY {order}", args)
+            rows = conn.execute(f"SELECT r.id {_source(where, order)} WHERE {where} AND {visible} ORDER BY {order}",
+                                (*args, *hidden))
             return [run_id for (run_id,) in rows]
 
     def run_revision(self) -> tuple[int, int]:
@@ -112,14 +128,17 @@ class RunViewStoreMixin:
 
     def runs_changed_since(self, revision: int) -> list[str]:
         """The ids of the runs written (status, params, tags, metrics …) after ``revision``."""
+        visible, hidden = self._visible_sql()
         with self._view_read() as conn:
-            return [run_id for (run_id,) in conn.execute("SELECT id FROM runs WHERE revision > ? ORDER BY revision",
-                                                         (int(revision),))]
+            return [run_id for (run_id,) in conn.execute(f"SELECT r.id FROM runs r WHERE r.revision > ? AND {visible}"
+                                                         " ORDER BY r.revision", (int(revision), *hidden))]
 
     def get_runs(self, run_ids: Sequence[str]) -> list[Run]:
         """The runs among ``run_ids`` that exist, in the order given (one query for any number)."""
+        hidden = self._access.hidden_experiments()
         with self._view_read() as conn:  # (a Store's own buffered points are flushed by the table's refresh)
-            return _q.runs_by_ids(conn, list(run_ids))
+            runs = _q.runs_by_ids(conn, list(run_ids))
+        return [r for r in runs if r.experiment_id not in hidden] if hidden else runs
 
     def has_active_runs(self) -> bool:
         with self._view_read() as conn:
@@ -129,6 +148,8 @@ class RunViewStoreMixin:
     def run_usage_total(self, filter_text: str = "") -> tuple[float, float]:
         """(GPU-seconds, cost) summed over the runs matching ``filter_text``, as :func:`.usage.usage_sums` sums."""
         where, args = run_filter.filter_sql(run_filter.parse_filter(filter_text), self._db.dialect)
+        visible, hidden = self._visible_sql()
+        where, args = f"{where} AND {visible}", [*args, *hidden]
         with self._view_read() as conn:
             run_filter.register_functions(conn)
             cost_key = SORT_KEYS["cost"]

@@ -44,6 +44,9 @@ transaction holds the store's write lock (an advisory lock), so one process migr
 * v11: ``model_cards``: one model card per registered model version (rendered Markdown, the generated facts, the
   human sections as JSON, who and when, and the registration time of the version it was written for), see
   :mod:`neuralforge_desktop.core.cards`.
+* v12: ``runs.created_by`` and ``projects.owner``: who created each run and owns each project.
+* v13: ``users`` (the accounts of a shared store) and ``project_members`` (each user's role in a project: viewer,
+  contributor, approver or admin), see :mod:`neuralforge_desktop.core.team.access`.
 * v14: ``comments`` (threaded comments on runs, graphs, model versions and experiments, a graph's pinned to a
   node), ``comment_mentions`` (who each comment mentions, for the inbox) and ``review_requests`` (approval
   requests on model versions and their decisions), see :mod:`neuralforge_desktop.core.team.comments` and
@@ -426,6 +429,27 @@ _V12 = (
     "ALTER TABLE projects ADD COLUMN owner TEXT",
     "CREATE INDEX runs_created_by ON runs (created_by)",
 )
+_V13 = (
+    # Accounts of a shared store (kind 'named': added with `neuralforge users add`; 'os': an operating-system
+    # user registered when first granted a role). disabled = 1 keeps the name (runs refer to it) but no access.
+    """CREATE TABLE users (
+        name TEXT PRIMARY KEY,
+        display_name TEXT NOT NULL DEFAULT '',
+        kind TEXT NOT NULL,
+        created REAL NOT NULL,
+        created_by TEXT NOT NULL,
+        disabled INTEGER NOT NULL DEFAULT 0)""",
+    # A project with no rows here is open to everyone who can open the store (a personal store); once it has
+    # one, only its members (and its owner, an admin) may act on it. role: viewer, contributor, approver, admin.
+    """CREATE TABLE project_members (
+        project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        user_name TEXT NOT NULL,
+        role TEXT NOT NULL,
+        granted REAL NOT NULL,
+        granted_by TEXT NOT NULL,
+        PRIMARY KEY (project_id, user_name))""",
+    "CREATE INDEX project_members_by_user ON project_members (user_name)",
+)
 
 _V14 = (
     # thread_id: the id of the thread's first comment (its own id for a thread's start), so a thread reads in one
@@ -555,6 +579,10 @@ def _v12(conn: sqlite3.Connection) -> None:
     _run_all(conn, _V12)
 
 
+def _v13(conn: sqlite3.Connection) -> None:
+    _run_all(conn, _V13)
+
+
 def _v14(conn: sqlite3.Connection) -> None:
     _run_all(conn, _V14)
 
@@ -576,6 +604,7 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (10, "audit log: hash-chained entries and their signing keys", _v10),
     (11, "model cards", _v11),
     (12, "who created each run and owns each project", _v12),
+    (13, "users and their roles in projects", _v13),
     (14, "comments, mentions and review requests", _v14),
     (15, "project budgets and budget alerts", _v15),
 )
@@ -599,6 +628,17 @@ def current_version(conn: sqlite3.Connection) -> int:
     if not exists:
         return 0
     return int(conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()[0])
+
+
+def missing_versions(conn: sqlite3.Connection,
+                     migrations: Sequence[tuple[int, str, Migration]] = MIGRATIONS) -> list[int]:
+    """Migrations numbered below the file's version that it never had: numbers are handed out ahead of time, so
+    one may be released after a higher one (v13 after v14 and v15); opening the file applies it then."""
+    found = current_version(conn)
+    if found == 0:
+        return []
+    applied = {int(v) for (v,) in conn.execute("SELECT version FROM schema_version").fetchall()}
+    return [version for version, _description, _apply in migrations if version <= found and version not in applied]
 
 
 def is_stamped(conn: sqlite3.Connection) -> bool:
@@ -630,8 +670,9 @@ def migrate(conn: sqlite3.Connection, target: int = SCHEMA_VERSION,
         from neuralforge_desktop.core.store import pg_functions
 
         pg_functions.install(conn)
+    missing = set(missing_versions(conn, migrations))
     for version, _description, apply in migrations:
-        if found < version <= target:
+        if found < version <= target or version in missing:
             apply(conn)
             conn.execute("INSERT INTO schema_version (version, applied) VALUES (?, ?)", (version, time.time()))
     if dialect(conn) == "postgresql":

@@ -125,13 +125,24 @@ class Store(QueueStoreMixin, DiagnosticsStoreMixin, RunViewStoreMixin, NotesStor
         # the buffer and the database, not the Store, so it does not keep the Store alive.
         self._finalizer = weakref.finalize(self, _write_leftovers, self._db, self._pending)
         self._ensure_schema()
+        # Roles in projects (see core.team.access): one cached snapshot per Store, so checks cost no query.
+        from neuralforge_desktop.core.team.access import AccessCache  # (it imports the store's errors)
+
+        self._access = AccessCache(self._db)
 
     def _ensure_schema(self) -> None:
         with self._db.read() as conn:  # the first connection: the guard has judged the file (or raised)
-            if schema.current_version(conn) == schema.SCHEMA_VERSION and schema.is_stamped(conn):
+            if (schema.current_version(conn) == schema.SCHEMA_VERSION and schema.is_stamped(conn)
+                    and not schema.missing_versions(conn)):
                 return
         with self._db.write() as conn:
             schema.migrate(conn)  # re-reads the version under the write lock: one process migrates
+        if self._db.dialect == "postgresql":
+            # A team store's tables get the database's own checks too: row-level security by project role.
+            from neuralforge_desktop.core.team.pg_security import secure_after_migrating
+
+            with self._db.lock:
+                secure_after_migrating(self._db.connection())
 
     # -- lifecycle -------------------------------------------------------------------------------------------
 
@@ -195,29 +206,40 @@ class Store(QueueStoreMixin, DiagnosticsStoreMixin, RunViewStoreMixin, NotesStor
     # -- projects and experiments ----------------------------------------------------------------------------
 
     def get_or_create_project(self, name: str = DEFAULT_PROJECT) -> Project:
+        self._access.check_project(name, "read")
         with self._db.write() as conn:
             return _q.project(conn, name, create=True)
 
     def get_project(self, name: str) -> Project:
+        self._access.check_project(name, "read")
         with self._db.read() as conn:
             return _q.project(conn, name, create=False)
 
     def list_projects(self) -> list[Project]:
+        hidden = self._access.hidden_projects()
         with self._db.read() as conn:
-            return _q.projects(conn)
+            return [p for p in _q.projects(conn) if p.id not in hidden]
 
     def get_or_create_experiment(self, name: str, project: str = DEFAULT_PROJECT) -> Experiment:
+        self._access.check_experiment(name, project, "read")
+        if self._access.enforced:
+            try:
+                return self.get_experiment(name, project)
+            except NotFoundError:
+                self._access.check_experiment(name, project, "create_run")
         with self._db.write() as conn:
             return _q.experiment(conn, name, project, create=True)
 
     def get_experiment(self, ref: ExperimentRef, project: str = DEFAULT_PROJECT) -> Experiment:
         """By entity, id, or name within ``project``."""
+        self._access.check_experiment(ref, project, "read")
         with self._db.read() as conn:
             return _q.experiment(conn, ref, project, create=False)
 
     def list_experiments(self, project: str | None = None) -> list[Experiment]:
+        hidden = self._access.hidden_projects()
         with self._db.read() as conn:
-            return _q.experiments(conn, project)
+            return [x for x in _q.experiments(conn, project) if x.project_id not in hidden]
 
     # -- runs ------------------------------------------------------------------------------------------------
 
@@ -230,6 +252,7 @@ class Store(QueueStoreMixin, DiagnosticsStoreMixin, RunViewStoreMixin, NotesStor
         :func:`environment_snapshot` (torch details only if torch is imported); pass ``{}`` to skip.
         A "running" run is owned by this process (pid, hostname) until it ends or is resumed elsewhere."""
         _check_status(status)
+        self._access.check_experiment(experiment, project, "create_run")
         env = environment_snapshot() if environment is None else dict(environment)
         run_id, now = _new_id(), _now()
         owner = _owner() if status == "running" else (None, None, None)
@@ -252,6 +275,7 @@ class Store(QueueStoreMixin, DiagnosticsStoreMixin, RunViewStoreMixin, NotesStor
         return run
 
     def get_run(self, run_id: str) -> Run:
+        self._access.check_run(run_id, "read")
         self._flush_run(run_id)
         with self._db.read() as conn:
             found = _q.runs_by_ids(conn, [run_id])
@@ -272,12 +296,18 @@ class Store(QueueStoreMixin, DiagnosticsStoreMixin, RunViewStoreMixin, NotesStor
             _check_status(s)
         param_texts = {k: batch.param_text(v) for k, v in (params or {}).items()}
         tag_texts = {k: str(v) for k, v in (tags or {}).items()}
+        hidden = self._access.hidden_experiments()
         with self._db.read() as conn:
             exp_id = None
             if experiment is not None:
                 exp_id = _q.experiment(conn, experiment, project or DEFAULT_PROJECT, create=False).id
-            return _q.list_runs(conn, exp_id, project if experiment is None else None, statuses, tag_texts,
+            if hidden and limit is not None:  # the hidden runs must not use up the limit
+                runs = _q.list_runs(conn, exp_id, project if experiment is None else None, statuses, tag_texts,
+                                    param_texts, order_by, None)
+                return [r for r in runs if r.experiment_id not in hidden][:limit]
+            runs = _q.list_runs(conn, exp_id, project if experiment is None else None, statuses, tag_texts,
                                 param_texts, order_by, limit)
+        return [r for r in runs if r.experiment_id not in hidden] if hidden else runs
 
     def update_run(self, run_id: str, *, name: str | None = None, graph_sha256: str | None = None,
                    checksum: str | None = None, environment: Mapping[str, Any] | None = None) -> None:
@@ -285,6 +315,7 @@ class Store(QueueStoreMixin, DiagnosticsStoreMixin, RunViewStoreMixin, NotesStor
         changes = {"name": name, "graph_sha256": graph_sha256, "checksum": checksum,
                    "environment": None if environment is None else canonical_json(dict(environment))}
         changes = {k: v for k, v in changes.items() if v is not None}
+        self._access.check_run(run_id, "log")
         if changes:
             with self._db.write() as conn:
                 _q.require_run(conn, run_id)
@@ -300,6 +331,7 @@ class Store(QueueStoreMixin, DiagnosticsStoreMixin, RunViewStoreMixin, NotesStor
         An ending run whose buffered points cannot be written because the file is unusable (a full disk) loses
         those points rather than its status: the status is what tells the user what happened."""
         _check_status(status)
+        self._access.check_run(run_id, "log")
         try:
             self._flush_run(run_id)
         except StoreFileError:
@@ -326,6 +358,7 @@ class Store(QueueStoreMixin, DiagnosticsStoreMixin, RunViewStoreMixin, NotesStor
     def set_owner(self, run_id: str, hostname: str, pid: int | None) -> None:
         """Name the process that runs ``run_id`` when it is not this one: a worker on a remote host
         (``hostname`` "ssh:<host>"). :meth:`mark_crashed_runs` checks only runs owned on this machine."""
+        self._access.check_run(run_id, "log")
         with self._db.write() as conn:
             _q.require_run(conn, run_id)
             conn.execute("UPDATE runs SET hostname = ?, pid = ?, process_start = NULL WHERE id = ?",
@@ -333,6 +366,7 @@ class Store(QueueStoreMixin, DiagnosticsStoreMixin, RunViewStoreMixin, NotesStor
 
     def add_usage(self, run_id: str, cpu_seconds: float = 0.0, gpu_seconds: float = 0.0) -> None:
         """Add compute time to the run's totals (added, not set, so a resumed run keeps counting)."""
+        self._access.check_run(run_id, "log")
         with self._db.write() as conn:
             _q.require_run(conn, run_id)
             conn.execute("UPDATE runs SET cpu_seconds = cpu_seconds + ?, gpu_seconds = gpu_seconds + ? WHERE id = ?",
@@ -343,7 +377,8 @@ class Store(QueueStoreMixin, DiagnosticsStoreMixin, RunViewStoreMixin, NotesStor
 
     def delete_run(self, run_id: str) -> None:
         """Delete a run with its params, tags, metrics and artifact links (files stay until
-        :meth:`prune_artifacts`)."""
+        :meth:`prune_artifacts`). Needs admin in a project with members, or contributor for one's own run."""
+        self._access.check_run(run_id, "delete_run")
         self._discard_pending(run_id)
         with self._db.write() as conn:
             _q.require_run(conn, run_id)
@@ -384,6 +419,7 @@ class Store(QueueStoreMixin, DiagnosticsStoreMixin, RunViewStoreMixin, NotesStor
         self.log_batch(run_id, tags=tags)
 
     def delete_tag(self, run_id: str, key: str) -> None:
+        self._access.check_run(run_id, "log")
         with self._db.write() as conn:
             _q.require_run(conn, run_id)
             conn.execute("DELETE FROM tags WHERE run_id = ? AND key = ?", (run_id, key))
@@ -394,7 +430,8 @@ class Store(QueueStoreMixin, DiagnosticsStoreMixin, RunViewStoreMixin, NotesStor
         integer. An unknown ``run_id`` is reported when the buffer is flushed."""
         now = _now()
         series = self._pending.get((run_id, name))
-        if series is None:
+        if series is None:  # the first point of a series since the last flush: the only place it is checked
+            self._access.check_run(run_id, "log")
             series = self._pending[run_id, name] = (array("q"), array("d"), array("d"))
         # array.append converts and type-checks in C: a float step raises TypeError here, at the call site.
         try:
@@ -428,6 +465,7 @@ class Store(QueueStoreMixin, DiagnosticsStoreMixin, RunViewStoreMixin, NotesStor
         of one run in one transaction, after the run's buffered points (so logging order is kept).
         Params are write-once: a different value for a logged key raises :class:`ParamConflictError` and
         nothing of the batch is written."""
+        self._access.check_run(run_id, "log")
         grouped = batch.group_metrics(metrics, _now())
         taken = self._take_pending(run_id)
         if taken:
@@ -451,6 +489,7 @@ class Store(QueueStoreMixin, DiagnosticsStoreMixin, RunViewStoreMixin, NotesStor
     def metric_history(self, run_id: str, name: str, *, min_step: int | None = None,
                        max_step: int | None = None) -> MetricSeries:
         """Every point of a metric in logging order (optionally only steps in [min_step, max_step])."""
+        self._access.check_run(run_id, "read")
         self._flush_run(run_id)
         with self._db.read() as conn:
             steps, values, stamps = chunks.read(conn, run_id, name, min_step, max_step)
@@ -462,12 +501,14 @@ class Store(QueueStoreMixin, DiagnosticsStoreMixin, RunViewStoreMixin, NotesStor
         return sorted(self.latest_metrics(run_id))
 
     def latest_metrics(self, run_id: str) -> dict[str, LatestMetric]:
+        self._access.check_run(run_id, "read")
         self._flush_run(run_id)
         with self._db.read() as conn:
             _q.require_run(conn, run_id)
             return _q.latest_by_run(conn, [run_id]).get(run_id, {})
 
     def compare_runs(self, run_ids: Sequence[str]) -> RunComparison:
+        self._access.check_runs(run_ids, "read")
         self.flush()
         with self._db.read() as conn:
             runs = _q.runs_by_ids(conn, list(run_ids))
@@ -487,6 +528,7 @@ class Store(QueueStoreMixin, DiagnosticsStoreMixin, RunViewStoreMixin, NotesStor
             if isinstance(source, bytes | bytearray | memoryview):
                 raise StoreError("an artifact given as bytes needs a name")
             name = Path(source).name
+        self._access.check_run(run_id, "log")
         with self._db.read() as conn:
             _q.require_run(conn, run_id)  # before copying a possibly large file
         sha, size = self._files.put(source)
@@ -496,6 +538,7 @@ class Store(QueueStoreMixin, DiagnosticsStoreMixin, RunViewStoreMixin, NotesStor
         return _artifacts.artifact_from_row(self._files, row)
 
     def get_artifact(self, run_id: str, name: str) -> Artifact:
+        self._access.check_run(run_id, "read")
         with self._db.read() as conn:
             row = conn.execute(f"SELECT {_artifacts.ARTIFACT_COLUMNS} FROM artifacts WHERE run_id = ? AND name = ?",
                                (run_id, name)).fetchone()
@@ -508,6 +551,7 @@ class Store(QueueStoreMixin, DiagnosticsStoreMixin, RunViewStoreMixin, NotesStor
         return self.get_artifact(run_id, name).path
 
     def list_artifacts(self, run_id: str) -> list[Artifact]:
+        self._access.check_run(run_id, "read")
         with self._db.read() as conn:
             _q.require_run(conn, run_id)
             rows = conn.execute(f"SELECT {_artifacts.ARTIFACT_COLUMNS} FROM artifacts WHERE run_id = ? ORDER BY name",

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from neuralforge_desktop.core.errors import UserError
 from neuralforge_desktop.core.store.notes import NOTE_KINDS, Note
 from neuralforge_desktop.core.store.sqlite_store import Store
 
@@ -176,10 +177,14 @@ class NotesPanel(QDialog):
         if not text.strip() or where is None:
             QMessageBox.information(self, "Experiment Notes", "Write something first.")
             return None
-        if self._editing is None:
-            note = self.store.add_note(text, kind=kind, **where)  # type: ignore[arg-type]
-        else:
-            note = self.store.edit_note(self._editing, text=text, kind=kind)  # type: ignore[arg-type]
+        try:
+            if self._editing is None:
+                note = self.store.add_note(text, kind=kind, **where)  # type: ignore[arg-type]
+            else:
+                note = self.store.edit_note(self._editing, text=text, kind=kind)  # type: ignore[arg-type]
+        except UserError as exc:  # e.g. a viewer of the project: the message names the role needed
+            QMessageBox.warning(self, "Experiment Notes", str(exc))
+            return None
         self._editing = note.id
         self.reload(select=note.id)
         self.notes_changed.emit()
@@ -188,7 +193,11 @@ class NotesPanel(QDialog):
     def delete_current(self) -> None:
         if self._editing is None:
             return
-        self.store.delete_note(self._editing)
+        try:
+            self.store.delete_note(self._editing)
+        except UserError as exc:
+            QMessageBox.warning(self, "Experiment Notes", str(exc))
+            return
         self._editing = None
         self.reload()
         self.notes_changed.emit()
