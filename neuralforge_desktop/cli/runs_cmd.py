@@ -54,6 +54,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     cmp.add_argument("--json", action="store_true")
     add_store_arg(cmp)
     cmp.set_defaults(func=cmd_compare)
+    rm = rsub.add_parser("delete", help="delete runs with their metrics", description="Delete runs with their "
+                         "params, tags, metrics and artifact links. In a project with members this needs admin (or "
+                         "contributor, for one's own runs).")
+    rm.add_argument("runs", nargs="+", metavar="RUN")
+    add_store_arg(rm)
+    rm.set_defaults(func=cmd_delete)
     use = rsub.add_parser("usage", help="GPU-hours and cost per experiment and in all",
                           description="Sum the runs' GPU time and cost (GPU-hours × the host's rate per GPU-hour "
                           "when the run was dispatched) per experiment and over the whole store.")
@@ -212,6 +218,15 @@ def list_runs(store_path: str | None, experiment: str | None = None, *, status: 
              (r.checksum or "")[:12]] for r, u in zip(runs, usages, strict=True)]
     print(table(["RUN", "NAME", "EXPERIMENT", "STATUS", "USER", "CREATED", *headers, "HOST", "GPU-H", "COST",
                  "CHECKSUM"], rows, right=[*range(6, 6 + len(metrics)), 7 + len(metrics), 8 + len(metrics)]))
+    return 0
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    store = open_store(args.store)
+    for run_id in args.runs:
+        find_run(store, run_id)
+        store.delete_run(run_id)  # a refusal by role is a UserError naming the role needed
+        print(f"deleted {run_id}")
     return 0
 
 

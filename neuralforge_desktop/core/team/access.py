@@ -109,8 +109,13 @@ class _Snapshot:
     names: dict[str, str] = field(default_factory=dict)  # project id → name, of projects with members
     owners: dict[str, str | None] = field(default_factory=dict)
     disabled: frozenset[str] = frozenset()
+    # Connected to a team store as its administrator (a PostgreSQL role that may create roles, as the one that
+    # set the store up and adds the accounts): admin of every project, as the database itself lets it be.
+    store_admin: bool = False
 
     def role(self, project_id: str, user: str) -> str | None:
+        if self.store_admin:
+            return "admin"
         if user in self.disabled:
             return None
         role = self.members.get(project_id, {}).get(user)
@@ -146,6 +151,9 @@ class AccessCache:
             rows = conn.execute("SELECT m.project_id, m.user_name, m.role, p.name, p.owner FROM project_members m "
                                 "LEFT JOIN projects p ON p.id = m.project_id").fetchall()
             disabled = conn.execute("SELECT name FROM users WHERE disabled = 1").fetchall()
+            if getattr(self._db, "dialect", "sqlite") == "postgresql":
+                row = conn.execute("SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user")
+                snap.store_admin = bool((row.fetchone() or (False,))[0])
         for project_id, user, role, name, owner in rows:
             snap.members.setdefault(project_id, {})[user] = role
             snap.names[project_id] = name if name is not None else project_id
