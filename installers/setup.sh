@@ -79,7 +79,10 @@ case "$JOB" in
     python -m mypy  # the core and the plugin API; files and strictness in pyproject.toml [tool.mypy]
     # loadscope: a module's tests go to one worker (the desktop bundle's share one build, which a second worker
     # would only wait for); in collection order, where the conftest puts the modules with slow tests first.
-    exec python -m pytest -n 2 --dist loadscope --no-loadscope-reorder -q --durations=25 "$@"
+    # A crashed worker fails its test and is not replaced: the other worker takes the rest. (Replaced, under
+    # loadscope the new worker re-runs the crashed test, and the run can wait forever for a lost module.)
+    # The suite takes about 15 minutes on 2 cores; a run hung past 45 (a worker lost mid-teardown) is ended red.
+    exec timeout --kill-after=30 2700 python -m pytest -n 2 --dist loadscope --no-loadscope-reorder --max-worker-restart=0 -q --durations=25 "$@"
     ;;
   *)
     echo "usage: installers/setup.sh run|test|env" >&2

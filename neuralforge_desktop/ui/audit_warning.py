@@ -8,13 +8,14 @@ this is a warning about tampering, not a second error report for problems the st
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QLabel, QMainWindow
+
+from neuralforge_desktop.ui.ui_thread import emit_on_ui_thread
 
 _log = logging.getLogger(__name__)
 
@@ -57,8 +58,7 @@ class AuditWarning(QObject):
         try:
             message = broken_chain_message(self.store_path)
             if message is not None:
-                with contextlib.suppress(RuntimeError):  # the window closed while we were checking
-                    self.found.emit(message)
+                emit_on_ui_thread(self, "found", message)  # not if the window closed while we were checking
         finally:
             self.finished.set()
 

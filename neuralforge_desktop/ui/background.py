@@ -21,6 +21,7 @@ from typing import Any
 from PySide6.QtCore import QCoreApplication, QObject, Signal
 
 from neuralforge_desktop.core.edit.document import DerivedJob, Document
+from neuralforge_desktop.ui.ui_thread import emitter
 
 Callback = Callable[[Any], None]
 
@@ -81,7 +82,7 @@ class BackgroundDerived(QObject):
         self._waiting: dict[str, list[Callback]] = {}
         self._computed.connect(self._arrived)
         self.dropped = 0  # stale results dropped so far (tests read it)
-        self._worker = _Worker(self._computed.emit)
+        self._worker = _Worker(emitter(self, "_computed"))
         # Emitting on a deleted object crashes: stop delivering before this object or the application goes.
         self.destroyed.connect(self._worker.stop)
         app = QCoreApplication.instance()

@@ -12,6 +12,7 @@ from PySide6.QtCore import QObject, Signal
 from neuralforge_desktop.core.errors import UserError
 from neuralforge_desktop.core.exporters.pipeline import ExportRequest
 from neuralforge_desktop.core.exporters.process import ExportProcess
+from neuralforge_desktop.ui.ui_thread import emit_on_ui_thread
 
 
 class ExportRunner(QObject):
@@ -64,11 +65,12 @@ class ExportRunner(QObject):
         try:
             for event in process.events():
                 if event.get("event") == "progress":
-                    self.progress.emit(float(event.get("fraction", 0.0)), str(event.get("text", "")))
+                    emit_on_ui_thread(self, "progress", float(event.get("fraction", 0.0)), str(event.get("text", "")))
                 else:
                     last = event
         except Exception as exc:  # the reader must always end with one finished signal
             last = {"event": "error", "error": f"reading the export worker failed: {exc}"}
         if self._cancelled:
             last = {"event": "error", "error": "cancelled: nothing was written", "cancelled": True}
-        self.finished.emit(last or {"event": "error", "error": "the export worker ended without a result"})
+        last = last or {"event": "error", "error": "the export worker ended without a result"}
+        emit_on_ui_thread(self, "finished", last)

@@ -155,7 +155,9 @@ def test_a_finished_run_is_written_to_the_mlflow_and_tensorboard_folders(window,
         assert imported.name == original.name
         assert back.metric_history(imported.id, "train/loss").values.tolist() == \
             store.metric_history(original.id, "train/loss").values.tolist()
-    assert "MLflow" in window.statusBar().currentMessage() or "TensorBoard" in window.statusBar().currentMessage()
+    # the export thread's lines reach the status bar through the UI thread's event queue, after the thread ended
+    qtbot.waitUntil(lambda: any(name in window.statusBar().currentMessage() for name in ("MLflow", "TensorBoard")),
+                    timeout=10_000)
 
 
 def test_exporting_without_folders_writes_nothing_and_a_bad_folder_says_why(tmp_path):

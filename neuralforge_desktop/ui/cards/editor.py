@@ -5,14 +5,12 @@ Export… writes Markdown, HTML or PDF."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
-import shiboken6
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -29,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from neuralforge_desktop.core import cards
 from neuralforge_desktop.core.errors import UserError
+from neuralforge_desktop.ui.ui_thread import emit_on_ui_thread
 
 PREVIEW_DELAY_MS = 250  # long enough to skip re-rendering on every key of a word, short enough to feel live
 
@@ -85,9 +84,7 @@ class CardEditor(QWidget):
                     result: object = (gather_facts(store, resolve(store, self.ref)), started)
             except (UserError, OSError) as exc:
                 result = str(exc)
-            if shiboken6.isValid(self):  # the editor may have been closed meanwhile
-                with contextlib.suppress(RuntimeError):  # … or be closing right now
-                    self.facts_ready.emit(result)
+            emit_on_ui_thread(self, "facts_ready", result)  # not if the editor has been closed meanwhile
 
         threading.Thread(target=work, name="card-facts", daemon=True).start()
 

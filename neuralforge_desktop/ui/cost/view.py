@@ -13,7 +13,6 @@ import threading
 from pathlib import Path
 from typing import Any
 
-import shiboken6
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -31,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from neuralforge_desktop.ui.cost.plots import CapacityPlot, RoiPlot, SpendPlot, UtilisationPlot
 from neuralforge_desktop.ui.theme import DEFAULT_THEME, plot_colors
+from neuralforge_desktop.ui.ui_thread import emit_on_ui_thread
 
 GROUPS = (("Project", "project"), ("User", "user"), ("Host", "host"), ("Experiment", "experiment"))
 BUCKETS = (("Weekly", "week"), ("Daily", "day"), ("Monthly", "month"))
@@ -102,8 +102,7 @@ class ReportLoader(QObject):
             with self._wake:
                 if self._stopping:
                     return
-            if shiboken6.isValid(self):
-                self.arrived.emit(what, result)
+            emit_on_ui_thread(self, "arrived", what, result)
 
 
 def _combo(parent: QWidget, name: str, items: tuple[tuple[str, str], ...]) -> QComboBox:

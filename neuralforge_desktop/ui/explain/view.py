@@ -8,7 +8,6 @@ the UI thread through a queued signal; the view stays responsive meanwhile.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import tempfile
 import threading
@@ -31,6 +30,7 @@ from PySide6.QtWidgets import (
 from neuralforge_desktop.core.errors import UserError
 from neuralforge_desktop.core.explain import METHODS, Subject, fitting_methods
 from neuralforge_desktop.ui.explain.examples import THUMBNAIL, fill
+from neuralforge_desktop.ui.ui_thread import emit_on_ui_thread
 
 
 class _Relay(QObject):
@@ -160,8 +160,7 @@ class ExplainView(QWidget):
                     value, failed = exc, True
             if request != self._request:  # a newer request supersedes this one
                 return
-            with contextlib.suppress(RuntimeError):  # the view closed while this worked: nobody to tell
-                relay.done.emit(what, value, failed)
+            emit_on_ui_thread(relay, "done", what, value, failed)  # not if the view closed while this worked
         threading.Thread(target=run, name=f"explain-{what}", daemon=True).start()
 
     def _finished(self, what: str, value: Any, failed: bool) -> None:

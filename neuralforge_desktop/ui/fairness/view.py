@@ -11,7 +11,6 @@ import threading
 from pathlib import Path
 from typing import Any
 
-import shiboken6
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -31,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from neuralforge_desktop.ui.fairness.plots import RATE_TITLES, RatePlot, ReliabilityPlot
 from neuralforge_desktop.ui.theme import DEFAULT_THEME, plot_colors
+from neuralforge_desktop.ui.ui_thread import emit_on_ui_thread
 
 EXAMPLE_DATA = "example:credit"
 MITIGATIONS = (("No mitigation", None), ("Demographic parity", "demographic_parity"),
@@ -63,8 +63,7 @@ class FairnessWorker(QObject):
                                            resamples=request.get("resamples", 500))
         except Exception as exc:  # a UserError's message is the user's to read; anything else is shown too
             result = exc
-        if shiboken6.isValid(self):
-            self.finished.emit(request, result)
+        emit_on_ui_thread(self, "finished", request, result)
 
 
 def model_choices(store_path: Path) -> list[str]:

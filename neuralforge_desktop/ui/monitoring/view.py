@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import shiboken6
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
@@ -43,6 +42,7 @@ from neuralforge_desktop.ui.monitoring.plots import (
     traffic_series,
 )
 from neuralforge_desktop.ui.theme import DEFAULT_THEME, plot_colors
+from neuralforge_desktop.ui.ui_thread import emit_on_ui_thread
 
 REFRESH_MS = 5000
 WINDOWS = (("Last 15 minutes", 900.0), ("Last hour", 3600.0), ("Last 6 hours", 21600.0),
@@ -109,8 +109,7 @@ class ReportReader(QObject):
                     self.busy = False
                     if self._stopping:
                         return
-                if shiboken6.isValid(self):
-                    self.arrived.emit(what, result)
+                emit_on_ui_thread(self, "arrived", what, result)
         finally:
             if store is not None:
                 store.close()

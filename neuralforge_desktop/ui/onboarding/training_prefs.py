@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 
+from neuralforge_desktop.ui.ui_thread import emit_on_ui_thread
+
 if TYPE_CHECKING:
     from neuralforge_desktop.ui.settings import Settings
     from neuralforge_desktop.ui.training import TrainPanel
@@ -76,7 +78,7 @@ class TrackingExport(QObject):
 
         def work() -> None:
             for line in export_run(store_path, run_id, mlflow, tensorboard):
-                self.exported.emit(line)
+                emit_on_ui_thread(self, "exported", line)
 
         thread = threading.Thread(target=work, name=f"export-{run_id}", daemon=True)
         self.threads.append(thread)

@@ -15,6 +15,8 @@ from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QObject, Signal
 
+from neuralforge_desktop.ui.ui_thread import emitter
+
 
 @dataclass(frozen=True)
 class PipelineSnapshot:
@@ -84,7 +86,7 @@ class PipelinePoller(QObject):
 
     def __init__(self, store_path: str | Path, parent: QObject | None = None, limit: int = 50) -> None:
         super().__init__(parent)
-        self._worker = _PollThread(Path(store_path), limit, self.snapshot.emit)
+        self._worker = _PollThread(Path(store_path), limit, emitter(self, "snapshot"))
         # Emitting on a deleted object crashes: stop delivering before this object or the application goes.
         self.destroyed.connect(self._worker.stop)
         app = QCoreApplication.instance()

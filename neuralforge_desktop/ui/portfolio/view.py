@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import shiboken6
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
@@ -43,6 +42,7 @@ from neuralforge_desktop.ui.portfolio.tables import (
     theme_roles,
 )
 from neuralforge_desktop.ui.theme import section_style
+from neuralforge_desktop.ui.ui_thread import emit_on_ui_thread
 
 MONTHS_OFFERED = 12
 
@@ -168,8 +168,7 @@ class PortfolioView(QWidget):
                 result = compute_portfolio(store, month, now=self.now)
         except Exception as exc:  # shown in the status line; Refresh tries again
             result = exc
-        if shiboken6.isValid(self):
-            self.loaded.emit(result)
+        emit_on_ui_thread(self, "loaded", result)
 
     def _show(self, result: object) -> None:
         self.busy = False
