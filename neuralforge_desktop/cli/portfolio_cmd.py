@@ -48,9 +48,11 @@ def cmd_portfolio(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(portfolio.as_dict(), indent=2))
         return 0
-    print(f"portfolio for {portfolio.month.label}: {len(portfolio.projects)} projects, {portfolio.active} active, "
-          f"{portfolio.in_production} models in production, {portfolio.gpu_hours:,.1f} GPU-hours, "
-          f"{money(portfolio.cost)} spent of {money(portfolio.budgeted)} budgeted\n")
+    spent = (f"{money(portfolio.cost)} spent of {money(portfolio.budgeted)} budgeted" if portfolio.budgeted
+             else f"{money(portfolio.cost)} spent, no budgets set")
+    print(f"portfolio for {portfolio.month.label}: {_count(len(portfolio.projects), 'project')}, "
+          f"{portfolio.active} active, {_count(portfolio.in_production, 'model')} in production, "
+          f"{portfolio.gpu_hours:,.1f} GPU-hours, {spent}\n")
     rows = []
     for p in portfolio.projects:
         best = f"{p.metric} {p.best:.4g}" if p.metric and p.best is not None else "—"
@@ -68,3 +70,7 @@ def cmd_portfolio(args: argparse.Namespace) -> int:
         for alert in portfolio.alerts:
             print(f"  {alert.describe()}")
     return 0
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

@@ -94,9 +94,18 @@ def test_cli_json_and_table(demo_store_path: Path, capsys: pytest.CaptureFixture
     assert data["summary"]["projects"] == 5 and {p["project"] for p in data["projects"]} >= {"vision", "speech"}
     assert main(["portfolio", "--month", "2026-11", "--store", str(demo_store_path)]) == 0
     table = capsys.readouterr().out
-    assert "portfolio for 2026-11" in table and "vision" in table and "alice" in table
+    assert "portfolio for 2026-11: 5 projects" in table and "vision" in table and "alice" in table
+    assert "budgeted" in table  # the demo's projects have budgets
     assert main(["portfolio", "--month", "2026-Q4", "--store", str(demo_store_path)]) == 1
     assert "give a calendar month" in capsys.readouterr().err
+
+
+def test_cli_summary_of_one_unbudgeted_project(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with Store(tmp_path / "store.db") as store:
+        store.create_run("digits", name="only")
+    assert main(["portfolio", "--store", str(tmp_path / "store.db")]) == 0
+    summary = capsys.readouterr().out.splitlines()[0]
+    assert ": 1 project, " in summary and "0 models in production" in summary and "no budgets set" in summary
 
 
 def test_budget_commands(demo_store_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
