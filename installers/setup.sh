@@ -79,10 +79,25 @@ case "$JOB" in
     python -m mypy  # the core and the plugin API; files and strictness in pyproject.toml [tool.mypy]
     # loadscope: a module's tests go to one worker (the desktop bundle's share one build, which a second worker
     # would only wait for); in collection order, where the conftest puts the modules with slow tests first.
-    # A crashed worker fails its test and is not replaced: the other worker takes the rest. (Replaced, under
-    # loadscope the new worker re-runs the crashed test, and the run can wait forever for a lost module.)
+    # A crashed worker fails its test and ends the run: it is not replaced, because under loadscope the new
+    # worker re-runs the crashed test and the run can wait forever for a lost module. Each worker writes the
+    # Python stacks of a crash (faulthandler, all threads) to a file, printed here when the run fails.
     # The suite takes about 15 minutes on 2 cores; a run hung past 45 (a worker lost mid-teardown) is ended red.
-    exec timeout --kill-after=30 2700 python -m pytest -n 2 --dist loadscope --no-loadscope-reorder --max-worker-restart=0 -q --durations=25 "$@"
+    NEURALFORGE_FAULT_LOG=$(mktemp -d)
+    export NEURALFORGE_FAULT_LOG
+    status=0
+    timeout --kill-after=30 2700 python -m pytest -p no:faulthandler -n 2 --dist loadscope --no-loadscope-reorder \
+      --max-worker-restart=0 -q --durations=25 "$@" || status=$?
+    if [ "$status" -ne 0 ]; then
+      for log in "$NEURALFORGE_FAULT_LOG"/*.log; do
+        if [ -s "$log" ]; then
+          echo "=== crash stacks of test worker $(basename "$log" .log) ==="
+          tail -n 300 "$log"
+        fi
+      done
+    fi
+    rm -rf "$NEURALFORGE_FAULT_LOG"
+    exit "$status"
     ;;
   *)
     echo "usage: installers/setup.sh run|test|env" >&2

@@ -1,10 +1,25 @@
 """Shared test setup. Qt runs offscreen (set before any Qt import)."""
 
+import faulthandler
 import os
 
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+_fault_log = None  # kept open for the whole session: faulthandler writes to it when the process crashes
+
+
+def pytest_sessionstart(session):
+    """Under the test command, each worker writes the stacks of every thread to its own file if it crashes
+    (a segfault in a test worker otherwise leaves only "worker crashed"); the command prints them."""
+    global _fault_log
+    folder = os.environ.get("NEURALFORGE_FAULT_LOG")
+    if folder:
+        name = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        _fault_log = open(os.path.join(folder, f"{name}.log"), "w")  # noqa: SIM115
+        faulthandler.enable(_fault_log, all_threads=True)
 
 
 OPT_IN = ("fuzz", "exhaustive")  # markers of long runs that only run when asked for

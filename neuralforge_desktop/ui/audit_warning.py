@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QLabel, QMainWindow
 
-from neuralforge_desktop.ui.ui_thread import emit_on_ui_thread
+from neuralforge_desktop.ui.ui_thread import emitter
 
 _log = logging.getLogger(__name__)
 
@@ -52,15 +53,8 @@ class AuditWarning(QObject):
         self.found.connect(self._show)
 
     def start(self) -> None:
-        threading.Thread(target=self._check, name="audit-check", daemon=True).start()
-
-    def _check(self) -> None:
-        try:
-            message = broken_chain_message(self.store_path)
-            if message is not None:
-                emit_on_ui_thread(self, "found", message)  # not if the window closed while we were checking
-        finally:
-            self.finished.set()
+        threading.Thread(target=_check, args=(self.store_path, self.finished, emitter(self, "found")),
+                         name="audit-check", daemon=True).start()
 
     def _show(self, message: str) -> None:
         label = QLabel(f"⚠ {message.split(';')[0]}")
@@ -71,6 +65,16 @@ class AuditWarning(QObject):
         self._window.statusBar().addPermanentWidget(label)
         self._window.statusBar().showMessage(message, 15000)
         self.label = label
+
+
+def _check(store_path: Path, finished: threading.Event, found: Callable[[str], None]) -> None:
+    """The checking thread: it holds nothing of the window's but ``found`` (an emitter, holding it weakly)."""
+    try:
+        message = broken_chain_message(store_path)
+        if message is not None:
+            found(message)  # not shown if the window closed while we were checking
+    finally:
+        finished.set()
 
 
 def check_audit_log(window: QMainWindow, store_path: str | Path | None) -> AuditWarning:

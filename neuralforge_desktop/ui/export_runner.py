@@ -5,6 +5,7 @@ handed to the UI thread as signals. The editor never imports torch, TensorFlow o
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
@@ -12,7 +13,7 @@ from PySide6.QtCore import QObject, Signal
 from neuralforge_desktop.core.errors import UserError
 from neuralforge_desktop.core.exporters.pipeline import ExportRequest
 from neuralforge_desktop.core.exporters.process import ExportProcess
-from neuralforge_desktop.ui.ui_thread import emit_on_ui_thread
+from neuralforge_desktop.ui.ui_thread import emitter
 
 
 class ExportRunner(QObject):
@@ -27,7 +28,7 @@ class ExportRunner(QObject):
         super().__init__(parent)
         self._process: ExportProcess | None = None
         self._thread: threading.Thread | None = None
-        self._cancelled = False
+        self._cancelled = threading.Event()
 
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
@@ -36,14 +37,16 @@ class ExportRunner(QObject):
         """Start the export; False (and ``finished`` with the error) when the request is refused at once."""
         if self.running():
             return False
-        self._cancelled = False
+        self._cancelled = threading.Event()
         try:
             self._process = ExportProcess(request).start()
         except UserError as exc:
             self.finished.emit({"event": "error", "error": str(exc), "user_error": True})
             return False
-        self._thread = threading.Thread(target=self._read, args=(self._process,), name="export-events",
-                                        daemon=True)
+        # The thread holds nothing of this object's but emitters (weakly): a closed dialog is not kept alive
+        self._thread = threading.Thread(target=_read_events, name="export-events", daemon=True,
+                                        args=(self._process, self._cancelled, emitter(self, "progress"),
+                                              emitter(self, "finished")))
         self._thread.start()
         return True
 
@@ -51,7 +54,7 @@ class ExportRunner(QObject):
         """Stop the worker now; nothing it was writing stays behind."""
         process = self._process
         if process is not None and self.running():
-            self._cancelled = True
+            self._cancelled.set()
             process.kill()
 
     def wait(self, timeout: float | None = None) -> bool:
@@ -60,17 +63,18 @@ class ExportRunner(QObject):
             self._thread.join(timeout)
         return not self.running()
 
-    def _read(self, process: ExportProcess) -> None:
-        last: dict[str, Any] = {}
-        try:
-            for event in process.events():
-                if event.get("event") == "progress":
-                    emit_on_ui_thread(self, "progress", float(event.get("fraction", 0.0)), str(event.get("text", "")))
-                else:
-                    last = event
-        except Exception as exc:  # the reader must always end with one finished signal
-            last = {"event": "error", "error": f"reading the export worker failed: {exc}"}
-        if self._cancelled:
-            last = {"event": "error", "error": "cancelled: nothing was written", "cancelled": True}
-        last = last or {"event": "error", "error": "the export worker ended without a result"}
-        emit_on_ui_thread(self, "finished", last)
+
+def _read_events(process: ExportProcess, cancelled: threading.Event, progress: Callable[[float, str], None],
+                 finished: Callable[[dict[str, Any]], None]) -> None:
+    last: dict[str, Any] = {}
+    try:
+        for event in process.events():
+            if event.get("event") == "progress":
+                progress(float(event.get("fraction", 0.0)), str(event.get("text", "")))
+            else:
+                last = event
+    except Exception as exc:  # the reader must always end with one finished signal
+        last = {"event": "error", "error": f"reading the export worker failed: {exc}"}
+    if cancelled.is_set():
+        last = {"event": "error", "error": "cancelled: nothing was written", "cancelled": True}
+    finished(last or {"event": "error", "error": "the export worker ended without a result"})

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from neuralforge_desktop.core import cards
 from neuralforge_desktop.core.errors import UserError
-from neuralforge_desktop.ui.ui_thread import emit_on_ui_thread
+from neuralforge_desktop.ui.ui_thread import emitter
 
 PREVIEW_DELAY_MS = 250  # long enough to skip re-rendering on every key of a word, short enough to feel live
 
@@ -73,18 +73,21 @@ class CardEditor(QWidget):
         self.setWindowTitle(f"Model Card — {self.ref}")
 
     def _gather(self) -> None:
+        # The thread holds nothing of the editor's but an emitter (weakly): a closed editor is not kept alive
+        store_path, ref, facts_ready = self.store_path, self.ref, emitter(self, "facts_ready")
+
         def work() -> None:
             from neuralforge_desktop.core.cards.facts import gather_facts
             from neuralforge_desktop.core.registry import resolve
             from neuralforge_desktop.core.store.sqlite_store import Store
 
             try:
-                with Store(self.store_path) as store:
+                with Store(store_path) as store:
                     started = time.time()
-                    result: object = (gather_facts(store, resolve(store, self.ref)), started)
+                    result: object = (gather_facts(store, resolve(store, ref)), started)
             except (UserError, OSError) as exc:
                 result = str(exc)
-            emit_on_ui_thread(self, "facts_ready", result)  # not if the editor has been closed meanwhile
+            facts_ready(result)  # not delivered if the editor has been closed meanwhile
 
         threading.Thread(target=work, name="card-facts", daemon=True).start()
 

@@ -9,7 +9,7 @@ there too: with statsmodels they take a second or more, which the window must no
 from __future__ import annotations
 
 import datetime as dt
-import threading
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +29,9 @@ from PySide6.QtWidgets import (
 )
 
 from neuralforge_desktop.ui.cost.plots import CapacityPlot, RoiPlot, SpendPlot, UtilisationPlot
+from neuralforge_desktop.ui.latest_request import LatestRequest
 from neuralforge_desktop.ui.theme import DEFAULT_THEME, plot_colors
-from neuralforge_desktop.ui.ui_thread import emit_on_ui_thread
+from neuralforge_desktop.ui.ui_thread import emitter
 
 GROUPS = (("Project", "project"), ("User", "user"), ("Host", "host"), ("Experiment", "experiment"))
 BUCKETS = (("Weekly", "week"), ("Daily", "day"), ("Monthly", "month"))
@@ -68,41 +69,15 @@ class ReportLoader(QObject):
     def __init__(self, store_path: Path, hosts_path: Path | None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.store_path, self.hosts_path = store_path, hosts_path
-        self._wake = threading.Condition()
-        self._pending: dict[str, Any] | None = None
-        self._stopping = False
-        self.read_in: set[int] = set()  # the threads reports were read in (tests check it is not the UI's)
-        threading.Thread(target=self._run, name="cost-reports", daemon=True).start()
+        self._worker = LatestRequest("cost-reports", functools.partial(load_reports, store_path, hosts_path),
+                                     emitter(self, "arrived"))
+        self.read_in = self._worker.worked_in  # the threads reports were read in (tests check it is not the UI's)
 
     def request(self, **what: Any) -> None:
-        with self._wake:
-            self._pending = what
-            self._wake.notify()
+        self._worker.request(what)
 
     def stop(self) -> None:
-        with self._wake:
-            self._stopping = True
-            self._pending = None
-            self._wake.notify()
-
-    def _run(self) -> None:
-        while True:
-            with self._wake:
-                while self._pending is None and not self._stopping:
-                    self._wake.wait()
-                if self._stopping:
-                    return
-                what, self._pending = self._pending, None
-            self.read_in.add(threading.get_ident())
-            result: Any
-            try:
-                result = load_reports(self.store_path, self.hosts_path, what)
-            except Exception as exc:  # shown in the view's status line
-                result = exc
-            with self._wake:
-                if self._stopping:
-                    return
-            emit_on_ui_thread(self, "arrived", what, result)
+        self._worker.stop()
 
 
 def _combo(parent: QWidget, name: str, items: tuple[tuple[str, str], ...]) -> QComboBox:

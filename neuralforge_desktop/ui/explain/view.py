@@ -30,13 +30,42 @@ from PySide6.QtWidgets import (
 from neuralforge_desktop.core.errors import UserError
 from neuralforge_desktop.core.explain import METHODS, Subject, fitting_methods
 from neuralforge_desktop.ui.explain.examples import THUMBNAIL, fill
-from neuralforge_desktop.ui.ui_thread import emit_on_ui_thread
+from neuralforge_desktop.ui.ui_thread import emitter
 
 
 class _Relay(QObject):
     """Carries a worker's result to the UI thread (a signal emitted in another thread is queued)."""
 
     done = Signal(str, object, bool)  # what finished, its value (or error), failed
+
+
+class _Requests:
+    """The newest request's number (older results are dropped) and the lock that runs them one at a time."""
+
+    def __init__(self) -> None:
+        self.newest = 0
+        self.one_at_a_time = threading.Lock()
+        self.worked_in: set[int] = set()
+
+    def next(self) -> int:
+        self.newest += 1
+        return self.newest
+
+
+def _run_request(requests: _Requests, request: int, what: str, work: Callable[[], Any],
+                 done: Callable[[str, Any, bool], None]) -> None:
+    # One at a time: Captum hooks the model's layers (Grad-CAM) and two explanations of one model at once
+    # would see each other's activations. A request superseded while it waited is skipped.
+    with requests.one_at_a_time:
+        if request != requests.newest:
+            return
+        requests.worked_in.add(threading.get_ident())
+        try:
+            value, failed = work(), False
+        except Exception as exc:  # a UserError to show, or a bug: shown in the status line, not lost
+            value, failed = exc, True
+    if request == requests.newest:  # else a newer request supersedes this one
+        done(what, value, failed)  # not delivered if the view closed while this worked
 
 
 class ExplainView(QWidget):
@@ -50,9 +79,8 @@ class ExplainView(QWidget):
         self.output = Path(tempfile.mkdtemp(prefix="neuralforge-explain-"))
         self.subject: Subject | None = None
         self.explanation: Any = None
-        self._request = 0  # the newest request; older results are dropped
-        self._one_at_a_time = threading.Lock()
-        self.worked_in: set[int] = set()  # the threads the work ran in (tests check it is not the UI thread)
+        self._requests = _Requests()
+        self.worked_in = self._requests.worked_in  # the threads the work ran in (tests check it is not the UI's)
         self._relay = _Relay(self)
         self._relay.done.connect(self._finished)
         self._build()
@@ -130,7 +158,8 @@ class ExplainView(QWidget):
         self.subject = None
         self.examples.clear()
         self.status.setText(f"loading run {run_id} (its model and validation data) …")
-        self._start("load", lambda: _load(self.store_path, run_id))
+        store_path = self.store_path  # the work must not hold the view (see _start)
+        self._start("load", lambda: _load(store_path, run_id))
 
     # -- explaining ------------------------------------------------------------------------------------------
     def explain_current(self) -> None:
@@ -139,29 +168,16 @@ class ExplainView(QWidget):
         if self.subject is None or item is None or method is None:
             return
         index = int(item.data(Qt.ItemDataRole.UserRole))
-        subject, output = self.subject, self.output
+        store_path, subject, output = self.store_path, self.subject, self.output  # not the view (see _start)
         self.status.setText(f"explaining example {index} with {method} …")
-        self._start("explain", lambda: _explain(self.store_path, subject, method, index, output))
+        self._start("explain", lambda: _explain(store_path, subject, method, index, output))
 
     def _start(self, what: str, work: Callable[[], Any]) -> None:
-        self._request += 1
-        request, relay = self._request, self._relay
-
-        def run() -> None:
-            # One at a time: Captum hooks the model's layers (Grad-CAM) and two explanations of one model at once
-            # would see each other's activations. A request superseded while it waited is skipped.
-            with self._one_at_a_time:
-                if request != self._request:
-                    return
-                self.worked_in.add(threading.get_ident())
-                try:
-                    value, failed = work(), False
-                except Exception as exc:  # a UserError to show, or a bug: shown in the status line, not lost
-                    value, failed = exc, True
-            if request != self._request:  # a newer request supersedes this one
-                return
-            emit_on_ui_thread(relay, "done", what, value, failed)  # not if the view closed while this worked
-        threading.Thread(target=run, name=f"explain-{what}", daemon=True).start()
+        """Run ``work`` in a thread that holds nothing of the view's (a thread dropping the last reference to a
+        widget would destroy it off the UI thread): only ``work``, the plain request state and an emitter."""
+        threading.Thread(target=_run_request, name=f"explain-{what}", daemon=True,
+                         args=(self._requests, self._requests.next(), what, work,
+                               emitter(self._relay, "done"))).start()
 
     def _finished(self, what: str, value: Any, failed: bool) -> None:
         if failed:

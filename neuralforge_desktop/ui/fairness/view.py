@@ -8,6 +8,7 @@ mitigation chosen, the threshold optimiser's before/after. The result is also ke
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ from PySide6.QtWidgets import (
 
 from neuralforge_desktop.ui.fairness.plots import RATE_TITLES, RatePlot, ReliabilityPlot
 from neuralforge_desktop.ui.theme import DEFAULT_THEME, plot_colors
-from neuralforge_desktop.ui.ui_thread import emit_on_ui_thread
+from neuralforge_desktop.ui.ui_thread import emitter
 
 EXAMPLE_DATA = "example:credit"
 MITIGATIONS = (("No mitigation", None), ("Demographic parity", "demographic_parity"),
@@ -48,22 +49,26 @@ class FairnessWorker(QObject):
         self.ran_in: set[int] = set()  # the threads evaluations ran in (tests check it is not the UI's)
 
     def start(self, request: dict[str, Any]) -> None:
-        threading.Thread(target=self._run, args=(request,), name="fairness", daemon=True).start()
+        threading.Thread(target=_evaluate, args=(self.store_path, request, self.ran_in, emitter(self, "finished")),
+                         name="fairness", daemon=True).start()
 
-    def _run(self, request: dict[str, Any]) -> None:
-        from neuralforge_desktop.core.fairness import evaluate_fairness
-        from neuralforge_desktop.core.store.sqlite_store import Store
 
-        self.ran_in.add(threading.get_ident())
-        result: Any
-        try:
-            with Store(self.store_path) as store:
-                result = evaluate_fairness(store, request["model"], request["data"], [request["sensitive"]],
-                                           label=request.get("label"), mitigation=request.get("mitigation"),
-                                           resamples=request.get("resamples", 500))
-        except Exception as exc:  # a UserError's message is the user's to read; anything else is shown too
-            result = exc
-        emit_on_ui_thread(self, "finished", request, result)
+def _evaluate(store_path: Path, request: dict[str, Any], ran_in: set[int],
+              deliver: Callable[[dict[str, Any], Any], None]) -> None:
+    """The evaluation thread: it holds nothing of the worker's but ``deliver`` (an emitter, holding it weakly)."""
+    from neuralforge_desktop.core.fairness import evaluate_fairness
+    from neuralforge_desktop.core.store.sqlite_store import Store
+
+    ran_in.add(threading.get_ident())
+    result: Any
+    try:
+        with Store(store_path) as store:
+            result = evaluate_fairness(store, request["model"], request["data"], [request["sensitive"]],
+                                       label=request.get("label"), mitigation=request.get("mitigation"),
+                                       resamples=request.get("resamples", 500))
+    except Exception as exc:  # a UserError's message is the user's to read; anything else is shown too
+        result = exc
+    deliver(request, result)
 
 
 def model_choices(store_path: Path) -> list[str]:

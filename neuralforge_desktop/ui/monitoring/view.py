@@ -11,7 +11,6 @@ the alert thresholds, as ``neuralforge monitor`` does.
 
 from __future__ import annotations
 
-import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from neuralforge_desktop.ui.latest_request import LatestRequest
 from neuralforge_desktop.ui.monitoring.plots import (
     LatencyPlot,
     PerVersionPlot,
@@ -42,12 +42,39 @@ from neuralforge_desktop.ui.monitoring.plots import (
     traffic_series,
 )
 from neuralforge_desktop.ui.theme import DEFAULT_THEME, plot_colors
-from neuralforge_desktop.ui.ui_thread import emit_on_ui_thread
+from neuralforge_desktop.ui.ui_thread import emitter
 
 REFRESH_MS = 5000
 WINDOWS = (("Last 15 minutes", 900.0), ("Last hour", 3600.0), ("Last 6 hours", 21600.0),
            ("Last 24 hours", 86400.0), ("Everything", None))
 DRIFT_ALERT_PSI = 0.25
+
+
+class _MonitorReads:
+    """The worker's side: one Store, opened on the worker thread at its first request and closed there."""
+
+    def __init__(self, store_path: Path) -> None:
+        self.store_path = store_path
+        self._store: Any = None
+
+    def __call__(self, what: dict[str, Any]) -> dict[str, Any]:
+        from neuralforge_desktop.core.monitoring import known_models, monitor_report
+        from neuralforge_desktop.core.store.sqlite_store import Store
+
+        if self._store is None:
+            self._store = Store(self.store_path)
+        models = known_models(self._store)
+        model = what.get("model") or (models[0] if models else None)
+        result: dict[str, Any] = {"models": models, "report": None}
+        if model is not None:
+            since = None if what.get("window") is None else time.time() - what["window"]
+            result["report"] = monitor_report(self._store, model, since=since,
+                                              refresh_drift=bool(what.get("check")), evaluate=bool(what.get("check")))
+        return result
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
 
 
 class ReportReader(QObject):
@@ -58,61 +85,19 @@ class ReportReader(QObject):
     def __init__(self, store_path: Path, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.store_path = store_path
-        self._wake = threading.Condition()
-        self._pending: dict[str, Any] | None = None
-        self._stopping = False
-        self.busy = False
-        self.read_in: set[int] = set()  # the threads reports were read in (tests check it is not the UI's)
-        threading.Thread(target=self._run, name="monitor-reader", daemon=True).start()
+        reads = _MonitorReads(store_path)
+        self._worker = LatestRequest("monitor-reader", reads, emitter(self, "arrived"), close=reads.close)
+        self.read_in = self._worker.worked_in  # the threads reports were read in (tests check it is not the UI's)
+
+    @property
+    def busy(self) -> bool:
+        return self._worker.busy
 
     def request(self, **what: Any) -> None:
-        with self._wake:
-            self._pending = what  # an older request not started yet is stale
-            self._wake.notify()
+        self._worker.request(what)
 
     def stop(self) -> None:
-        with self._wake:
-            self._stopping = True
-            self._pending = None
-            self._wake.notify()
-
-    def _run(self) -> None:
-        from neuralforge_desktop.core.monitoring import known_models, monitor_report
-        from neuralforge_desktop.core.store.sqlite_store import Store
-
-        store: Any = None
-        try:
-            while True:
-                with self._wake:
-                    while self._pending is None and not self._stopping:
-                        self._wake.wait()
-                    if self._stopping:
-                        return
-                    what, self._pending = self._pending, None
-                    self.busy = True
-                self.read_in.add(threading.get_ident())
-                result: Any
-                try:
-                    if store is None:
-                        store = Store(self.store_path)
-                    models = known_models(store)
-                    model = what.get("model") or (models[0] if models else None)
-                    result = {"models": models, "report": None}
-                    if model is not None:
-                        since = None if what.get("window") is None else time.time() - what["window"]
-                        result["report"] = monitor_report(store, model, since=since,
-                                                          refresh_drift=bool(what.get("check")),
-                                                          evaluate=bool(what.get("check")))
-                except Exception as exc:  # shown in the view's status line; the next refresh tries again
-                    result = exc
-                with self._wake:
-                    self.busy = False
-                    if self._stopping:
-                        return
-                emit_on_ui_thread(self, "arrived", what, result)
-        finally:
-            if store is not None:
-                store.close()
+        self._worker.stop()
 
 
 def _clock(seconds: float) -> str:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 
-from neuralforge_desktop.ui.ui_thread import emit_on_ui_thread
+from neuralforge_desktop.ui.ui_thread import emitter
 
 if TYPE_CHECKING:
     from neuralforge_desktop.ui.settings import Settings
@@ -76,9 +76,11 @@ class TrackingExport(QObject):
             return
         store_path = self.panel.store().path
 
+        exported = emitter(self, "exported")  # the thread holds this object weakly, never the object itself
+
         def work() -> None:
             for line in export_run(store_path, run_id, mlflow, tensorboard):
-                emit_on_ui_thread(self, "exported", line)
+                exported(line)
 
         thread = threading.Thread(target=work, name=f"export-{run_id}", daemon=True)
         self.threads.append(thread)

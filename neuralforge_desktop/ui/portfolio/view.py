@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,7 @@ from neuralforge_desktop.ui.portfolio.tables import (
     theme_roles,
 )
 from neuralforge_desktop.ui.theme import section_style
-from neuralforge_desktop.ui.ui_thread import emit_on_ui_thread
+from neuralforge_desktop.ui.ui_thread import emitter
 
 MONTHS_OFFERED = 12
 
@@ -154,21 +155,9 @@ class PortfolioView(QWidget):
         self.busy = True
         self.refresh_button.setEnabled(False)
         self.status.setText("reading…")
-        threading.Thread(target=self._read, args=(self.selected_month(),), name="portfolio-reader",
-                         daemon=True).start()
-
-    def _read(self, month: Period) -> None:
-        from neuralforge_desktop.core.store.sqlite_store import Store
-        from neuralforge_desktop.core.team.portfolio import compute_portfolio
-
-        self.read_in.add(threading.get_ident())
-        result: Any
-        try:
-            with Store(self.store_path) as store:
-                result = compute_portfolio(store, month, now=self.now)
-        except Exception as exc:  # shown in the status line; Refresh tries again
-            result = exc
-        emit_on_ui_thread(self, "loaded", result)
+        threading.Thread(target=_read_portfolio, name="portfolio-reader", daemon=True,
+                         args=(self.store_path, self.selected_month(), self.now, self.read_in,
+                               emitter(self, "loaded"))).start()
 
     def _show(self, result: object) -> None:
         self.busy = False
@@ -228,6 +217,22 @@ class PortfolioView(QWidget):
             if cells[0] is not None and cells[0].text() == name:
                 return {title: cell.text() if cell else "" for title, cell in zip(PROJECT_COLUMNS, cells, strict=True)}
         raise KeyError(name)
+
+
+def _read_portfolio(store_path: Path, month: Period, now: float | None, read_in: set[int],
+                    deliver: Callable[[object], None]) -> None:
+    """The reader thread: it holds nothing of the view's but ``deliver`` (an emitter, holding the view weakly)."""
+    from neuralforge_desktop.core.store.sqlite_store import Store
+    from neuralforge_desktop.core.team.portfolio import compute_portfolio
+
+    read_in.add(threading.get_ident())
+    result: object
+    try:
+        with Store(store_path) as store:
+            result = compute_portfolio(store, month, now=now)
+    except Exception as exc:  # shown in the status line; Refresh tries again
+        result = exc
+    deliver(result)
 
 
 def open_portfolio_view(window: Any) -> PortfolioView:
