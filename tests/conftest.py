@@ -2,6 +2,7 @@
 
 import faulthandler
 import os
+import sys
 
 import pytest
 
@@ -20,6 +21,31 @@ def pytest_sessionstart(session):
         name = os.environ.get("PYTEST_XDIST_WORKER", "main")
         _fault_log = open(os.path.join(folder, f"{name}.log"), "w")  # noqa: SIM115
         faulthandler.enable(_fault_log, all_threads=True)
+
+
+def _qt_application():
+    """The QApplication if this worker made one (never imports Qt into a worker that has not)."""
+    widgets = sys.modules.get("PySide6.QtWidgets")
+    return widgets.QApplication.instance() if widgets is not None else None
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item):
+    """Once a test has made the QApplication, garbage is collected on the UI thread only, as in the app
+    (``ui/ui_gc.py``): a worker thread collecting a cycle with a Qt object in it crashes the process."""
+    yield
+    if _qt_application() is not None:
+        from neuralforge_desktop.ui import ui_gc
+
+        if not ui_gc.installed():
+            ui_gc.collect_on_ui_thread(later=False)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    yield
+    if "neuralforge_desktop.ui.ui_gc" in sys.modules:
+        sys.modules["neuralforge_desktop.ui.ui_gc"].collect_due()  # what the app's timer would have done
 
 
 OPT_IN = ("fuzz", "exhaustive")  # markers of long runs that only run when asked for

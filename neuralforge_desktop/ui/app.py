@@ -63,6 +63,9 @@ def create_application(argv: Sequence[str] = ()) -> QApplication:
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("neuralforge")
     app.setWindowIcon(application_icon())
+    from neuralforge_desktop.ui.ui_gc import collect_on_ui_thread
+
+    collect_on_ui_thread()  # worker threads must never collect a Qt object: see ui/ui_gc.py
     return app  # type: ignore[return-value]
 
 
