@@ -3,12 +3,15 @@ with the prediction, computed off the UI thread."""
 
 from __future__ import annotations
 
+import gc
 import threading
 from typing import Any
 
 import pytest
 
 pytest.importorskip("PySide6")
+
+from PySide6.QtCore import Qt
 
 from neuralforge_desktop.ui.explain import ExplainView
 
@@ -49,6 +52,21 @@ def test_a_store_without_runs_says_so(qtbot: Any, tmp_path) -> None:
     view = ExplainView(tmp_path / "empty.db")
     qtbot.addWidget(view)
     assert "no finished runs" in view.status.text() and view.examples.count() == 0
+
+
+def test_the_pictures_folder_goes_with_the_view(qtbot: Any, tmp_path) -> None:
+    from PySide6.QtCore import QEvent
+    from PySide6.QtWidgets import QApplication
+
+    view = ExplainView(tmp_path / "empty.db")
+    folder = view.output
+    assert folder.is_dir()
+    view.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    view.close()
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    del view
+    gc.collect()
+    assert not folder.exists()  # not left behind in the temp folder, one per view opened
 
 
 def test_view_menu_opens_the_explain_view(qtbot: Any, tmp_path, monkeypatch) -> None:

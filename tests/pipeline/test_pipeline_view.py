@@ -121,3 +121,19 @@ def test_train_menu_opens_the_pipeline_view_on_the_windows_store(qtbot, store: S
     qtbot.waitUntil(lambda: view.record is not None and view.record.id == pipeline_id, timeout=10_000)
     view.close()
     assert shiboken6.isValid(window)
+
+
+def test_a_store_that_cannot_be_read_is_reported_and_polling_goes_on(qtbot, tmp_path: Path) -> None:
+    from neuralforge_desktop.ui.pipeline.poller import PipelinePoller
+
+    (tmp_path / "store.db").write_bytes(b"not a database, a file of other bytes" * 100)
+    poller = PipelinePoller(tmp_path / "store.db")
+    seen: list = []
+    poller.snapshot.connect(seen.append)
+    poller.request(None)
+    qtbot.waitUntil(lambda: bool(seen), timeout=10_000)
+    assert seen[0].runs == [] and seen[0].shown is None
+    assert "store.db" in seen[0].error or "database" in seen[0].error  # the view shows why
+    poller.request(None)  # the poll thread still answers
+    qtbot.waitUntil(lambda: len(seen) == 2, timeout=10_000)
+    poller.stop()

@@ -76,7 +76,9 @@ class ExplainView(QWidget):
         self.setObjectName("explain_view")
         self.setWindowTitle("Explain Predictions")
         self.store_path = Path(store_path)
-        self.output = Path(tempfile.mkdtemp(prefix="neuralforge-explain-"))
+        # The explanations' pictures: removed with the view (or at exit), not left behind in the temp folder.
+        self._output_dir = tempfile.TemporaryDirectory(prefix="neuralforge-explain-", ignore_cleanup_errors=True)
+        self.output = Path(self._output_dir.name)
         self.subject: Subject | None = None
         self.explanation: Any = None
         self._requests = _Requests()

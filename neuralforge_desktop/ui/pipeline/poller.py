@@ -1,13 +1,12 @@
 """Reads pipeline runs from the store off the UI thread.
 
-A daemon thread owns its own :class:`~neuralforge_desktop.core.store.sqlite_store.Store` (a Store is for one
+A :class:`~neuralforge_desktop.ui.latest_request.LatestRequest` thread owns its own Store (a Store is for one
 thread at a time) and answers one request at a time: the newest request wins, so a slow read never queues up
-polls. Answers reach the UI thread through a queued Qt signal; once the receiver is going away nothing more is
-delivered (emitting on a deleted object would crash)."""
+polls. Answers reach the UI thread through an emitter that holds the poller weakly; once the poller is going
+away nothing more is delivered."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QObject, Signal
 
+from neuralforge_desktop.ui.latest_request import LatestRequest
 from neuralforge_desktop.ui.ui_thread import emitter
 
 
@@ -27,58 +27,34 @@ class PipelineSnapshot:
     error: str | None = None
 
 
-class _PollThread:
-    """The thread's side, a plain object so that the Qt side's destruction can still stop it."""
+class _Reader:
+    """The thread's side: one Store, opened in the poll thread on the first request and closed there at the
+    end (a Store is for one thread at a time)."""
 
-    def __init__(self, store_path: Path, limit: int, deliver: Callable[[PipelineSnapshot], None]) -> None:
-        self.store_path = store_path
-        self.limit = limit
-        self._deliver = deliver
-        self._wake = threading.Condition()
-        self._wanted: tuple[str | None] | None = None  # (pipeline id, or None for the newest)
-        self._stopping = False
-        self.read_in: set[int] = set()  # thread ids reads ran in (tests check it is not the UI thread)
-        self._thread = threading.Thread(target=self._run, name="pipeline-poll", daemon=True)
-        self._thread.start()
+    def __init__(self, store_path: Path, limit: int) -> None:
+        self.store_path, self.limit = store_path, limit
+        self._store: Any = None
 
-    def request(self, pipeline_id: str | None) -> None:
-        with self._wake:
-            self._wanted = (pipeline_id,)
-            self._wake.notify()
+    def read(self, what: dict[str, Any]) -> PipelineSnapshot:
+        if self._store is None:
+            from neuralforge_desktop.core.store.sqlite_store import Store
 
-    def stop(self) -> None:
-        with self._wake:
-            self._stopping = True
-            self._wake.notify()
+            self._store = Store(self.store_path)
+        return _read(self._store, what["pipeline"], self.limit)
 
-    def _run(self) -> None:
-        store = None
-        try:
-            while True:
-                with self._wake:
-                    while self._wanted is None and not self._stopping:
-                        self._wake.wait()
-                    if self._stopping:
-                        return
-                    assert self._wanted is not None
-                    (pipeline_id,) = self._wanted
-                    self._wanted = None
-                self.read_in.add(threading.get_ident())
-                try:
-                    if store is None:
-                        from neuralforge_desktop.core.store.sqlite_store import Store
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
 
-                        store = Store(self.store_path)
-                    result = _read(store, pipeline_id, self.limit)
-                except Exception as exc:  # a store that cannot be read: the view says why and keeps polling
-                    result = PipelineSnapshot([], None, f"{type(exc).__name__}: {exc}")
-                with self._wake:  # stop() waits for a delivery under way, and none starts after it
-                    if self._stopping:
-                        return
-                    self._deliver(result)
-        finally:
-            if store is not None:
-                store.close()
+
+def _snapshot_to(deliver: Callable[[PipelineSnapshot], None]) -> Callable[[dict[str, Any], Any], None]:
+    def hand_over(_what: dict[str, Any], result: Any) -> None:
+        if isinstance(result, Exception):  # a store that cannot be read: the view says why and keeps polling
+            result = PipelineSnapshot([], None, f"{type(result).__name__}: {result}")
+        deliver(result)
+
+    return hand_over
 
 
 class PipelinePoller(QObject):
@@ -86,8 +62,10 @@ class PipelinePoller(QObject):
 
     def __init__(self, store_path: str | Path, parent: QObject | None = None, limit: int = 50) -> None:
         super().__init__(parent)
-        self._worker = _PollThread(Path(store_path), limit, emitter(self, "snapshot"))
-        # Emitting on a deleted object crashes: stop delivering before this object or the application goes.
+        reader = _Reader(Path(store_path), limit)
+        self._worker = LatestRequest("pipeline-poll", reader.read, _snapshot_to(emitter(self, "snapshot")),
+                                     reader.close)
+        # Stop delivering before this object or the application goes (nothing is emitted to a deleted one).
         self.destroyed.connect(self._worker.stop)
         app = QCoreApplication.instance()
         if app is not None:
@@ -95,11 +73,11 @@ class PipelinePoller(QObject):
 
     @property
     def read_in(self) -> set[int]:
-        return self._worker.read_in
+        return self._worker.worked_in
 
     def request(self, pipeline_id: str | None) -> None:
         """Read the runs and ``pipeline_id`` (the newest run when None), then emit :attr:`snapshot`."""
-        self._worker.request(pipeline_id)
+        self._worker.request({"pipeline": pipeline_id})
 
     def stop(self) -> None:
         """Deliver nothing more (the view is closing); safe to call twice."""
