@@ -21,9 +21,15 @@ import tempfile
 import time
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from neuralforge_desktop.core.ir.atomic import write_bytes_atomic
-from neuralforge_desktop.core.store.entities import Artifact, StoreError
+from neuralforge_desktop.core.store import queries as _q
+from neuralforge_desktop.core.store.entities import Artifact, NotFoundError, StoreError
+
+if TYPE_CHECKING:
+    from neuralforge_desktop.core.store.database import Database
+    from neuralforge_desktop.core.team.access import AccessCache
 
 _BLOCK = 1 << 20
 ARTIFACT_COLUMNS = "run_id, name, kind, sha256, size, created"
@@ -128,3 +134,57 @@ def link(conn: sqlite3.Connection, run_id: str, name: str, kind: str, sha256: st
 def referenced_hashes(conn: sqlite3.Connection) -> set[str]:
     """Every stored file a row refers to: runs' artifacts and the registered model versions' files."""
     return {sha for (sha,) in conn.execute("SELECT sha256 FROM artifacts UNION SELECT sha256 FROM model_version_files")}
+
+
+class ArtifactStoreMixin:
+    """The artifact methods of :class:`~.sqlite_store.Store`; it relies on ``self._db``, ``self._files`` and
+    ``self._access``."""
+
+    _db: Database
+    _files: ArtifactFiles
+    _access: AccessCache
+
+    def log_artifact(self, run_id: str, source: bytes | bytearray | memoryview | str | os.PathLike[str],
+                     name: str | None = None,
+                     kind: str = "file") -> Artifact:
+        """Attach a file (copied) or bytes to a run under ``name`` (default: the file's name). Identical content
+        is stored once for the whole store; logging a name again replaces that run's link."""
+        if name is None:
+            if isinstance(source, bytes | bytearray | memoryview):
+                raise StoreError("an artifact given as bytes needs a name")
+            name = Path(source).name
+        self._access.check_run(run_id, "log")
+        with self._db.read() as conn:
+            _q.require_run(conn, run_id)  # before copying a possibly large file
+        sha, size = self._files.put(source)
+        with self._db.write() as conn:
+            _q.require_run(conn, run_id)
+            row = link(conn, run_id, name, kind, sha, size)
+        return artifact_from_row(self._files, row)
+
+    def get_artifact(self, run_id: str, name: str) -> Artifact:
+        self._access.check_run(run_id, "read")
+        with self._db.read() as conn:
+            row = conn.execute(f"SELECT {ARTIFACT_COLUMNS} FROM artifacts WHERE run_id = ? AND name = ?",
+                               (run_id, name)).fetchone()
+        if row is None:
+            raise NotFoundError(f"run {run_id!r} has no artifact {name!r}")
+        return artifact_from_row(self._files, row)
+
+    def artifact_path(self, run_id: str, name: str) -> Path:
+        """Where the content of a run's artifact is (shared by identical artifacts: do not modify it)."""
+        return self.get_artifact(run_id, name).path
+
+    def list_artifacts(self, run_id: str) -> list[Artifact]:
+        self._access.check_run(run_id, "read")
+        with self._db.read() as conn:
+            _q.require_run(conn, run_id)
+            rows = conn.execute(f"SELECT {ARTIFACT_COLUMNS} FROM artifacts WHERE run_id = ? ORDER BY name",
+                                (run_id,)).fetchall()
+        return [artifact_from_row(self._files, row) for row in rows]
+
+    def prune_artifacts(self, grace_seconds: float = 3600.0) -> list[str]:
+        """Delete stored files no run refers to any more (older than ``grace_seconds``); returns their hashes."""
+        with self._db.read() as conn:
+            referenced = referenced_hashes(conn)
+        return self._files.prune(referenced, grace_seconds)

@@ -38,12 +38,12 @@ from neuralforge_desktop.core.store import artifacts as _artifacts
 from neuralforge_desktop.core.store import batch, chunks, processes, schema
 from neuralforge_desktop.core.store import location as _location
 from neuralforge_desktop.core.store import queries as _q
+from neuralforge_desktop.core.store.artifacts import ArtifactStoreMixin
 from neuralforge_desktop.core.store.database import Database
 from neuralforge_desktop.core.store.diagnostics import DiagnosticsStoreMixin
 from neuralforge_desktop.core.store.entities import (
     RUN_STATUSES,
     TERMINAL_STATUSES,
-    Artifact,
     Experiment,
     LatestMetric,
     MetricSeries,
@@ -83,7 +83,8 @@ def _new_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
-class Store(QueueStoreMixin, DiagnosticsStoreMixin, RunViewStoreMixin, NotesStoreMixin, PipelineStoreMixin):
+class Store(QueueStoreMixin, DiagnosticsStoreMixin, RunViewStoreMixin, NotesStoreMixin, PipelineStoreMixin,
+            ArtifactStoreMixin):
     """One store file (``path``, default :func:`default_store_path`), or the team store a ``postgresql://`` URL
     names (then ``path`` is the URL without its password; see :mod:`.location`). Close it, or use it as a context
     manager, so buffered points are written; see the module docs for buffering, durability and threads.
@@ -516,53 +517,6 @@ class Store(QueueStoreMixin, DiagnosticsStoreMixin, RunViewStoreMixin, NotesStor
         if missing:
             raise NotFoundError(f"no run {sorted(missing)[0]!r}")
         return _q.compare(runs)
-
-    # -- artifacts -------------------------------------------------------------------------------------------
-
-    def log_artifact(self, run_id: str, source: bytes | bytearray | memoryview | str | os.PathLike[str],
-                     name: str | None = None,
-                     kind: str = "file") -> Artifact:
-        """Attach a file (copied) or bytes to a run under ``name`` (default: the file's name). Identical content
-        is stored once for the whole store; logging a name again replaces that run's link."""
-        if name is None:
-            if isinstance(source, bytes | bytearray | memoryview):
-                raise StoreError("an artifact given as bytes needs a name")
-            name = Path(source).name
-        self._access.check_run(run_id, "log")
-        with self._db.read() as conn:
-            _q.require_run(conn, run_id)  # before copying a possibly large file
-        sha, size = self._files.put(source)
-        with self._db.write() as conn:
-            _q.require_run(conn, run_id)
-            row = _artifacts.link(conn, run_id, name, kind, sha, size)
-        return _artifacts.artifact_from_row(self._files, row)
-
-    def get_artifact(self, run_id: str, name: str) -> Artifact:
-        self._access.check_run(run_id, "read")
-        with self._db.read() as conn:
-            row = conn.execute(f"SELECT {_artifacts.ARTIFACT_COLUMNS} FROM artifacts WHERE run_id = ? AND name = ?",
-                               (run_id, name)).fetchone()
-        if row is None:
-            raise NotFoundError(f"run {run_id!r} has no artifact {name!r}")
-        return _artifacts.artifact_from_row(self._files, row)
-
-    def artifact_path(self, run_id: str, name: str) -> Path:
-        """Where the content of a run's artifact is (shared by identical artifacts: do not modify it)."""
-        return self.get_artifact(run_id, name).path
-
-    def list_artifacts(self, run_id: str) -> list[Artifact]:
-        self._access.check_run(run_id, "read")
-        with self._db.read() as conn:
-            _q.require_run(conn, run_id)
-            rows = conn.execute(f"SELECT {_artifacts.ARTIFACT_COLUMNS} FROM artifacts WHERE run_id = ? ORDER BY name",
-                                (run_id,)).fetchall()
-        return [_artifacts.artifact_from_row(self._files, row) for row in rows]
-
-    def prune_artifacts(self, grace_seconds: float = 3600.0) -> list[str]:
-        """Delete stored files no run refers to any more (older than ``grace_seconds``); returns their hashes."""
-        with self._db.read() as conn:
-            referenced = _artifacts.referenced_hashes(conn)
-        return self._files.prune(referenced, grace_seconds)
 
     # -- buffer ----------------------------------------------------------------------------------------------
 
