@@ -94,6 +94,7 @@ def ml101(app: QApplication, folder: Path, out: Path) -> None:
 
 def preferences(app: QApplication, folder: Path, out: Path) -> None:
     hosts.default_hosts_path = lambda: folder / "hosts.json"  # type: ignore[assignment]
+    os.environ["XDG_CONFIG_HOME"] = str(folder / "config")  # the example password goes to a throwaway file
     for name, address in (("lab-a100", "a100.example.com"), ("gpu-box", "gpu.example.com")):
         HostRegistry().add(Host(name=name, address=address, user="you"))
     window = make_window(app, folder)

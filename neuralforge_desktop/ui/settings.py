@@ -46,12 +46,18 @@ class Settings:
     @property
     def store_url(self) -> str:
         """The experiment store the app opens: a team store's ``postgresql://`` URL or an SQLite file's path;
-        empty for the default file in the user data dir (docs/team-store.md)."""
-        return str(self.store.value("store/url", "") or "").strip()
+        empty for the default file in the user data dir (docs/team-store.md). Never with a password: that is
+        kept in the app's password file (``core/store/passwords.py``), not in this settings file, which
+        others on the computer can often read; one found here (saved by an older version) is moved there."""
+        url = str(self.store.value("store/url", "") or "").strip()
+        bare = _keep_password_apart(url)
+        if bare != url:
+            self.store.setValue("store/url", bare)
+        return bare
 
     @store_url.setter
     def store_url(self, value: str) -> None:
-        self.store.setValue("store/url", value.strip())
+        self.store.setValue("store/url", _keep_password_apart(value.strip()))
 
     # -- appearance ----------------------------------------------------------------------------------
     @property
@@ -175,17 +181,6 @@ class Settings:
     def tensorboard_folder(self, path: str) -> None:
         self.store.setValue("tracking/tensorboard_folder", path)
 
-    # -- team store ----------------------------------------------------------------------------------
-    @property
-    def store_url(self) -> str:
-        """The team's shared store (``postgresql://…``); "" = the personal SQLite store. Holds a password:
-        show it through ``mask_password``, never as is."""
-        return str(self.store.value("store/url", "") or "")
-
-    @store_url.setter
-    def store_url(self, url: str) -> None:
-        self.store.setValue("store/url", url)
-
     # -- diagram export ------------------------------------------------------------------------------
     def export_choices(self) -> dict[str, str]:
         """The options the last diagram was exported with, as saved (the dialog checks and converts them)."""
@@ -253,3 +248,21 @@ class Settings:
 
     def sync(self) -> None:
         self.store.sync()
+
+
+def _keep_password_apart(url: str) -> str:
+    """``url`` without its password, which is saved in the app's password file; other values as they are."""
+    from neuralforge_desktop.core.errors import UserError
+    from neuralforge_desktop.core.store.location import is_url, parse
+    from neuralforge_desktop.core.store.passwords import save_password
+    from neuralforge_desktop.ui.onboarding.store_url import split_password
+
+    if not is_url(url):
+        return url
+    try:
+        bare, password = split_password(url)
+        if password:
+            save_password(parse(bare), password)
+    except (ValueError, UserError):  # an address no store can be opened at: the dialog says why
+        return url
+    return bare

@@ -4,6 +4,9 @@ store's password is never on screen."""
 
 from __future__ import annotations
 
+import stat
+from pathlib import Path
+
 import pytest
 import shiboken6
 from PySide6.QtCore import QEvent, QSettings, Qt
@@ -12,6 +15,8 @@ from PySide6.QtWidgets import QApplication, QLineEdit
 
 from neuralforge_desktop.core.errors import UserError
 from neuralforge_desktop.core.remote.hosts import Host, HostRegistry
+from neuralforge_desktop.core.store.location import parse
+from neuralforge_desktop.core.store.passwords import password_file, save_password, saved_password
 from neuralforge_desktop.core.store.sqlite_store import Store
 from neuralforge_desktop.ui.main_window import MainWindow
 from neuralforge_desktop.ui.onboarding.preferences import PreferencesDialog
@@ -96,7 +101,12 @@ def test_the_dialog_saves_what_the_user_typed_and_never_shows_the_password(qtbot
     type_into(dialog.store_url, "postgresql://alice@db.example.com:5432/neuralforge")
     QTest.mouseClick(dialog.buttons.button(dialog.buttons.StandardButton.Ok), Qt.MouseButton.LeftButton)
     assert not dialog.isVisible()
-    assert settings.store.value("store/url") == URL  # the key the store reads, with the password
+    bare = "postgresql://alice@db.example.com:5432/neuralforge"
+    assert settings.store.value("store/url") == bare  # the settings file never holds the password …
+    assert PASSWORD not in Path(settings.store.fileName()).read_text()
+    assert saved_password(parse(bare)) == PASSWORD  # … the app's password file does, for libpq to read
+    assert parse(bare).connect_args()["passfile"] == str(password_file())
+    assert stat.S_IMODE(password_file().stat().st_mode) == 0o600
     assert (settings.default_device, settings.mixed_precision, settings.default_host) == ("cuda:1", False, "gpu-box")
     assert (settings.mlflow_folder, settings.tensorboard_folder, settings.reduce_motion) == (
         "/home/you/mlruns", "/home/you/tb", True)
@@ -111,6 +121,32 @@ def test_the_dialog_saves_what_the_user_typed_and_never_shows_the_password(qtbot
     again.device.setCurrentText("gpu")
     with pytest.raises(UserError, match="default device"):
         again.values()
+    again.device.setCurrentText("auto")
+    again.store_password.clear()  # cleared by the user: the saved password goes too
+    again.accept()
+    assert saved_password(parse(bare)) is None and "passfile" not in parse(bare).connect_args()
+
+
+def test_a_password_saved_by_an_older_version_moves_out_of_the_settings(settings):
+    settings.store.setValue("store/url", URL)  # as older versions kept it
+    bare = "postgresql://alice@db.example.com:5432/neuralforge"
+    assert settings.store_url == bare
+    settings.sync()
+    assert settings.store.value("store/url") == bare and PASSWORD not in Path(settings.store.fileName()).read_text()
+    assert saved_password(parse(bare)) == PASSWORD
+
+
+def test_the_password_file_is_in_libpqs_format_and_keeps_other_entries(settings):
+    other = parse("postgresql://bob@db.example.com:5433/other")
+    save_password(other, "b:o\\b")  # a colon and a backslash, escaped as libpq reads them
+    settings.store_url = URL
+    lines = password_file().read_text().splitlines()
+    assert lines == ["db.example.com:5433:other:bob:b\\:o\\\\b",
+                     "db.example.com:5432:neuralforge:alice:" + PASSWORD.replace(":", "\\:")]
+    assert saved_password(other) == "b:o\\b"
+    settings.store_url = URL.replace("s3cr%40t%3Ax", "changed")  # replaced, not added
+    assert len(password_file().read_text().splitlines()) == 2
+    assert saved_password(parse("postgresql://alice@db.example.com/neuralforge")) == "changed"
 
 
 def test_the_train_panel_starts_at_the_preferred_device_precision_and_host(window, settings, qtbot):

@@ -159,6 +159,29 @@ def test_runs_of_two_users_listed_by_the_cli(pg_url: str, tmp_path: Path) -> Non
     assert listed == {"run-of-alice": "alice", "run-of-bob": "bob"}
 
 
+def test_another_process_opens_a_team_store_with_the_password_saved_in_the_app(pg_url: str) -> None:
+    """A password saved in Preferences is in the app's password file (libpq's format, 0600), not in the URL
+    or the settings: a training worker opening the store by its bare URL must find it there."""
+    from neuralforge_desktop.core.store.location import parse
+    from neuralforge_desktop.core.store.passwords import forget_password, save_password
+
+    bare = _url_with(pg_url).replace(f":{PASSWORD}@", "@")
+    env = {k: v for k, v in os.environ.items() if k not in ("PGPASSWORD", "PGPASSFILE")}
+    env["PYTHONPATH"] = os.getcwd()
+    script = f"from neuralforge_desktop.core.store import Store\nwith Store({bare!r}) as s:\n    print(s.dialect)\n"
+    refused = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert refused.returncode != 0 and "refused user 'nf'" in refused.stderr  # no password anywhere yet
+
+    save_password(parse(bare), PASSWORD)
+    try:
+        opened = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
+                                timeout=120)
+        assert opened.returncode == 0, opened.stderr
+        assert opened.stdout.strip() == "postgresql"
+    finally:
+        forget_password(parse(bare))
+
+
 def test_the_audit_log_and_monitoring_work_on_a_team_store(pg_url: str) -> None:
     from neuralforge_desktop.core.audit import record_event
     from neuralforge_desktop.core.audit.verify import verify

@@ -5,7 +5,8 @@ unless it starts with ``postgresql://`` (or ``postgres://``). A PostgreSQL URL i
 ``postgresql://USER[:PASSWORD]@HOST[:PORT]/DBNAME[?artifacts=FOLDER]``; the password never leaves this module
 in text: :attr:`PgLocation.display` (what ``store.path`` shows, what errors name) leaves it out, and the
 password is kept in this process's memory under that display string, so ``Store(store.path)`` opens the same
-database again (also in a forked child). Other processes find it as libpq does: ``PGPASSWORD`` or ``~/.pgpass``.
+database again (also in a forked child). Other processes find it as libpq does: ``PGPASSWORD``, ``~/.pgpass``,
+or the app's own password file, where Preferences saves it (:mod:`.passwords`).
 
 Files beside a PostgreSQL store (content-addressed artifacts, run folders) go to ``?artifacts=FOLDER`` when
 given (a shared folder every user of the team store mounts at the same path), else ``NEURALFORGE_ARTIFACTS``,
@@ -60,6 +61,12 @@ class PgLocation:
         args: dict[str, Any] = {"host": self.host, "port": self.port, "dbname": self.dbname, "user": self.user}
         if self.password is not None:
             args["password"] = self.password
+        else:  # saved in the app's preferences: libpq reads it from the app's password file itself
+            from neuralforge_desktop.core.store.passwords import passfile_for
+
+            passfile = passfile_for(self)
+            if passfile is not None:
+                args["passfile"] = str(passfile)
         return args
 
     def local_folder(self) -> Path:

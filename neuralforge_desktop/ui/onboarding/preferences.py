@@ -13,6 +13,7 @@ OK checks everything first and saves nothing while a field is wrong; the field a
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
@@ -33,7 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from neuralforge_desktop.core.errors import UserError
-from neuralforge_desktop.ui.onboarding.store_url import check_store_url, split_password, with_password
+from neuralforge_desktop.ui.onboarding.store_url import check_store_url, with_password
 from neuralforge_desktop.ui.settings import Settings, valid_device
 
 if TYPE_CHECKING:
@@ -184,7 +185,8 @@ class PreferencesDialog(QDialog):
     def _team_page(self) -> QWidget:
         page = QWidget()
         form = _form(page)
-        bare, password = split_password(self.settings.store_url)
+        bare = self.settings.store_url
+        password = _saved_password(bare)
         self.store_url = QLineEdit(bare)
         self.store_url.setPlaceholderText("postgresql://user@host:5432/database  (empty: your personal store)")
         self.store_url.setClearButtonEnabled(True)
@@ -194,8 +196,8 @@ class PreferencesDialog(QDialog):
         form.addRow("Team store URL", self.store_url)
         form.addRow("Password", self.store_password)
         form.addRow("", _note("Runs, models and notes are kept in this PostgreSQL database, shared with your team. "
-                              "Empty: the personal store on this computer. The password is kept in this "
-                              "computer's NeuralForge settings and is never shown."))
+                              "Empty: the personal store on this computer. The password is kept apart from "
+                              "the settings, in a password file only you can read, and is never shown."))
         return page
 
     def _appearance_page(self) -> QWidget:
@@ -230,9 +232,29 @@ class PreferencesDialog(QDialog):
             return
         for name, value in values.items():
             setattr(self.settings, name, value)
+        if values["store_url"] and not self.store_password.text():
+            _forget_password(str(values["store_url"]))  # the field was cleared: the saved one goes too
         self.settings.sync()
         self.error.hide()
         super().accept()
+
+
+def _saved_password(url: str) -> str:
+    from neuralforge_desktop.core.store.location import is_url, parse
+    from neuralforge_desktop.core.store.passwords import saved_password
+
+    try:
+        return (saved_password(parse(url)) or "") if is_url(url) else ""
+    except (ValueError, UserError):  # an address saved by hand that cannot be read: no password to show
+        return ""
+
+
+def _forget_password(url: str) -> None:
+    from neuralforge_desktop.core.store.location import parse
+    from neuralforge_desktop.core.store.passwords import forget_password
+
+    with contextlib.suppress(UserError):  # not an address a password could be saved for
+        forget_password(parse(url))
 
 
 def open_preferences(window: MainWindow) -> PreferencesDialog:
