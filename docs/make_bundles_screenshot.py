@@ -35,6 +35,13 @@ def settle(app: QApplication, seconds: float = 0.3) -> None:
         time.sleep(0.01)
 
 
+def finish(app: QApplication, dialog: object) -> None:
+    """Wait for the dialog's worker (bundles are written and read off the UI thread)."""
+    end = time.monotonic() + 60
+    while getattr(dialog, "busy", False) and time.monotonic() < end:
+        settle(app, 0.05)
+
+
 def junior_store(folder: Path) -> tuple[Path, Path]:
     from neuralforge_desktop.core import zoo
     from neuralforge_desktop.core.ir.serialize import save_graph
@@ -95,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         share.resize(900, 360)
         share.runs.item(0).setCheckState(Qt.CheckState.Unchecked)  # the newest, failed run stays at home
         share.export()
+        finish(app, share)
         settle(app)
         share.grab().save(str(out / "bundles.png"))
 
@@ -106,7 +114,9 @@ def main(argv: list[str] | None = None) -> int:
         dialog.bundle.setText(str(junior / "mnist-cnn.nfbundle"))
         dialog.graph_dir.setText(str(senior))
         dialog.inspect()
+        finish(app, dialog)
         dialog.run_import()
+        finish(app, dialog)
         settle(app)
         dialog.grab().save(str(out / "bundles-import.png"))
         print(f"{out / 'bundles.png'}: {share.message.text()}")

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -29,7 +31,30 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from neuralforge_desktop.ui.ui_thread import emitter
+
 RUN_ID_ROLE = Qt.ItemDataRole.UserRole
+
+
+def _work(what: Callable[[], Any], deliver: Callable[[Any, bool], None]) -> None:
+    """Run in a worker thread: ``deliver(value, True)``, or ``deliver(error, False)`` for what a user can fix."""
+    from neuralforge_desktop.core.errors import UserError
+
+    value: Any
+    try:
+        value, ok = what(), True
+    except (UserError, OSError) as exc:
+        value, ok = exc, False
+    except Exception as exc:  # a bug: said in the dialog, which must not stay busy for ever
+        value, ok = f"{type(exc).__name__}: {exc}", False
+    deliver(value, ok)
+
+
+def _start(name: str, what: Callable[[], Any], deliver: Callable[[Any, bool], None]) -> None:
+    """Bundles hold checkpoints (hundreds of megabytes, each one hashed): reading or writing one must not freeze
+    the window. ``what`` is given plain values, never the dialog, and ``deliver`` is an emitter (it holds the
+    dialog weakly): a dialog closed meanwhile is neither kept alive nor destroyed off the UI thread."""
+    threading.Thread(target=_work, args=(what, deliver), name=name, daemon=True).start()
 
 
 def _store_path(window: Any) -> Path:
@@ -56,8 +81,13 @@ def _path_row(edit: QLineEdit, browse: Any) -> QWidget:
 class ShareBundleDialog(QDialog):
     """Choose the runs of the open design to share, and where the bundle goes."""
 
+    exported = Signal(object, bool)  # the ExportResult or the error, on the UI thread
+
     def __init__(self, window: Any) -> None:
         super().__init__(window)
+        self.busy = False
+        self.written: Path | None = None  # the last bundle written
+        self.exported.connect(self._exported)
         self.setWindowTitle("Share as Bundle")
         self.window_ = window
         self.document = window.files.document
@@ -128,37 +158,58 @@ class ShareBundleDialog(QDialog):
         if path:
             self.output.setText(path if path.endswith(".nfbundle") else f"{path}.nfbundle")
 
-    def export(self) -> Path | None:
-        """Write the bundle; returns its path, or None with the reason shown in the dialog."""
-        from neuralforge_desktop.core.errors import UserError
+    def export(self) -> None:
+        """Write the bundle in a worker thread; :attr:`written` and the message say how it went."""
         from neuralforge_desktop.core.ir.serialize import dumps
-        from neuralforge_desktop.core.store.sqlite_store import Store
-        from neuralforge_desktop.core.team.bundle import export_bundle, safe_file_stem
+        from neuralforge_desktop.core.team.bundle import safe_file_stem
 
+        if self.busy:
+            return
         output = Path(self.output.text().strip()).expanduser()
         stem = self.document.path.stem if self.document.path else safe_file_stem(self.document.graph.name)
-        try:
-            with tempfile.TemporaryDirectory(prefix="nfbundle-") as folder:
-                graph_file = Path(folder) / f"{stem}.nfg"
-                graph_file.write_text(dumps(self.document.graph, source=self.document.path), encoding="utf-8")
-                with Store(self.store_path) as store:
-                    result = export_bundle(store, output, graph_path=graph_file, run_ids=self.chosen_runs(),
-                                           overwrite=True)
-        except (UserError, OSError) as exc:
-            self.message.setText(f"Not exported: {exc}")
-            return None
+        text = dumps(self.document.graph, source=self.document.path)  # the canvas as it is now, on this thread
+        store_path, run_ids = self.store_path, self.chosen_runs()
+        self.busy = True
+        self.export_button.setEnabled(False)
+        self.message.setText(f"Writing {output.name} ({len(run_ids)} run(s)) …")
+        _start("bundle-export", lambda: _write_bundle(store_path, output, stem, text, run_ids),
+               emitter(self, "exported"))
+
+    def _exported(self, result: Any, ok: bool) -> None:
+        self.busy = False
+        self.export_button.setEnabled(True)
+        if not ok:
+            self.message.setText(f"Not exported: {result}")
+            return
+        self.written = result.path
         self.message.setText(f"Wrote {result.path.name}: {len(result.runs)} run(s), {result.artifacts} artifact(s), "
                              f"{result.comments} comment(s).")
         self.window_.statusBar().showMessage(f"Shared {result.path}", 5000)
-        return result.path
+
+
+def _write_bundle(store_path: Path, output: Path, stem: str, graph_text: str, run_ids: list[str]) -> Any:
+    from neuralforge_desktop.core.store.sqlite_store import Store
+    from neuralforge_desktop.core.team.bundle import export_bundle
+
+    with tempfile.TemporaryDirectory(prefix="nfbundle-") as folder:
+        graph_file = Path(folder) / f"{stem}.nfg"
+        graph_file.write_text(graph_text, encoding="utf-8")
+        with Store(store_path) as store:  # opened in this thread: a Store is for one thread
+            return export_bundle(store, output, graph_path=graph_file, run_ids=run_ids, overwrite=True)
 
 
 class ImportBundleDialog(QDialog):
     """Choose a bundle, see what it holds (checked), import it into the window's store."""
 
+    inspected = Signal(object, bool)  # the manifest or the error, on the UI thread
+    imported = Signal(object, bool)  # the ImportResult or the error
+
     def __init__(self, window: Any, path: str | None = None) -> None:
         super().__init__(window)
         self.setWindowTitle("Import Bundle")
+        self.busy = False
+        self.inspected.connect(self._inspected)
+        self.imported.connect(self._imported)
         self.window_ = window
         self.store_path = _store_path(window)
         self.result_: Any = None
@@ -198,22 +249,22 @@ class ImportBundleDialog(QDialog):
         if folder:
             self.graph_dir.setText(folder)
 
-    def inspect(self) -> bool:
-        """Check the chosen bundle and show what it holds; nothing is written."""
-        from neuralforge_desktop.core.errors import UserError
-        from neuralforge_desktop.core.team.bundle_archive import BundleReader
-
+    def inspect(self) -> None:
+        """Check the chosen bundle (every member's checksum) in a worker thread and show what it holds; nothing is
+        written. Import is enabled once it checks out."""
         path = Path(self.bundle.text().strip()).expanduser()
         if not self.graph_dir.text():
             self.graph_dir.setText(str(path.parent))
-        try:
-            with BundleReader(path) as reader:
-                reader.verify()
-                manifest = reader.manifest
-        except (UserError, OSError) as exc:
-            self.summary.setPlainText(f"Cannot import: {exc}")
-            self.import_button.setEnabled(False)
-            return False
+        self.import_button.setEnabled(False)
+        self.busy = True
+        self.summary.setPlainText(f"Checking {path.name} …")
+        _start("bundle-inspect", lambda: _read_manifest(path), emitter(self, "inspected"))
+
+    def _inspected(self, manifest: Any, ok: bool) -> None:
+        self.busy = False
+        if not ok:
+            self.summary.setPlainText(f"Cannot import: {manifest}")
+            return
         contents = manifest.get("contents", {})
         lines = [f"Made by {manifest.get('who')} on {_when(manifest.get('created'))} with NeuralForge "
                  f"{manifest.get('neuralforge')}; every checksum matches.", ""]
@@ -223,32 +274,33 @@ class ImportBundleDialog(QDialog):
         lines.append(f"{contents.get('comments', 0)} comment(s)")
         self.summary.setPlainText("\n".join(lines))
         self.import_button.setEnabled(True)
-        return True
 
-    def run_import(self) -> Any:
-        from neuralforge_desktop.core.errors import UserError
-        from neuralforge_desktop.core.store.sqlite_store import Store
-        from neuralforge_desktop.core.team.bundle_import import import_bundle
+    def run_import(self) -> None:
+        """Import the bundle into the window's store in a worker thread (it is checked again first)."""
+        if self.busy:
+            return
+        store_path, bundle = self.store_path, Path(self.bundle.text().strip()).expanduser()
+        project = self.project.text().strip() or None
+        graph_dir = Path(self.graph_dir.text().strip()).expanduser()
+        self.busy = True
+        self.import_button.setEnabled(False)
+        self.summary.appendPlainText(f"\nImporting into {Path(store_path).name} …")
+        _start("bundle-import", lambda: _import(store_path, bundle, project, graph_dir), emitter(self, "imported"))
 
-        if not self.inspect():
-            return None
-        try:
-            with Store(self.store_path) as store:
-                result = import_bundle(store, Path(self.bundle.text().strip()).expanduser(),
-                                       project=self.project.text().strip() or None,
-                                       graph_dir=Path(self.graph_dir.text().strip()).expanduser())
-        except (UserError, OSError) as exc:
-            self.summary.appendPlainText(f"\nNot imported (nothing was written): {exc}")
-            return None
+    def _imported(self, result: Any, ok: bool) -> None:
+        self.busy = False
+        self.import_button.setEnabled(True)
+        if not ok:
+            self.summary.appendPlainText(f"Not imported (nothing was written): {result}")
+            return
         self.result_ = result
         done = [f"{len(result.created)} new run(s), {len(result.existing)} already here, "
                 f"{result.comments_added} new comment(s)"]
         done += [f"graph written: {p}" for p in result.graphs_written]
         done += [f"graph already there: {p}" for p in result.graphs_present]
         done += [f"note: {n}" for n in result.notes]
-        self.summary.appendPlainText("\nImported: " + "\n".join(done))
+        self.summary.appendPlainText("Imported: " + "\n".join(done))
         self.open_button.setEnabled(bool(result.graphs_written or result.graphs_present))
-        return result
 
     def open_graph(self) -> None:
         from neuralforge_desktop.core.team.bundle_import import graph_file_of
@@ -256,6 +308,22 @@ class ImportBundleDialog(QDialog):
         path = graph_file_of(self.result_) if self.result_ is not None else None
         if path is not None:
             self.window_.files.open(path)
+
+
+def _read_manifest(path: Path) -> dict[str, Any]:
+    from neuralforge_desktop.core.team.bundle_archive import BundleReader
+
+    with BundleReader(path) as reader:
+        reader.verify()
+        return dict(reader.manifest)
+
+
+def _import(store_path: Path, bundle: Path, project: str | None, graph_dir: Path) -> Any:
+    from neuralforge_desktop.core.store.sqlite_store import Store
+    from neuralforge_desktop.core.team.bundle_import import import_bundle
+
+    with Store(store_path) as store:
+        return import_bundle(store, bundle, project=project, graph_dir=graph_dir)
 
 
 def _show(window: Any, dialog: QDialog, attribute: str) -> QDialog:

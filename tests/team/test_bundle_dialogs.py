@@ -3,6 +3,8 @@ another store with the chosen runs only. Team ▸ Import Bundle… shows what a 
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 import shiboken6
 from PySide6.QtCore import QEvent, QSettings
@@ -38,14 +40,24 @@ def window(qtbot, junior, tmp_path, monkeypatch):
     QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
-def test_sharing_from_the_dialog_writes_a_bundle_that_imports(window, junior, tmp_path):
+def test_sharing_from_the_dialog_writes_a_bundle_that_imports(window, junior, tmp_path, qtbot, monkeypatch):
+    from neuralforge_desktop.core.team import bundle
+
+    written_in: list[int] = []
+    real_export = bundle.export_bundle
+    monkeypatch.setattr(bundle, "export_bundle",
+                        lambda *a, **k: written_in.append(threading.get_ident()) or real_export(*a, **k))
     window.commands.by_name["team.share_bundle"].trigger()
     dialog = window.share_bundle_dialog
     assert dialog.runs.count() == 2 and sorted(dialog.chosen_runs()) == sorted(junior["runs"])
     dialog.set_checked([junior["runs"][1]])
     dialog.output.setText(str(tmp_path / "shared.nfbundle"))
     dialog.export_button.click()
+    assert dialog.busy and not dialog.export_button.isEnabled()  # written off the UI thread, the window responds
+    qtbot.waitUntil(lambda: not dialog.busy, timeout=30_000)
+    assert written_in and threading.get_ident() not in written_in
     assert (tmp_path / "shared.nfbundle").is_file(), dialog.message.text()
+    assert dialog.written == tmp_path / "shared.nfbundle" and dialog.export_button.isEnabled()
     assert "1 run(s)" in dialog.message.text()
     with Store(tmp_path / "colleague.db") as store:
         result = import_bundle(store, tmp_path / "shared.nfbundle", graph_dir=tmp_path / "colleague")
@@ -54,7 +66,7 @@ def test_sharing_from_the_dialog_writes_a_bundle_that_imports(window, junior, tm
     assert (tmp_path / "colleague" / "design.nfg").read_bytes() == junior["graph_path"].read_bytes()
 
 
-def test_the_import_dialog_shows_the_bundle_then_imports_it(window, junior, tmp_path, monkeypatch):
+def test_the_import_dialog_shows_the_bundle_then_imports_it(window, junior, tmp_path, monkeypatch, qtbot):
     from neuralforge_desktop.core.team.bundle import export_bundle
 
     senior = tmp_path / "senior"
@@ -65,12 +77,28 @@ def test_the_import_dialog_shows_the_bundle_then_imports_it(window, junior, tmp_
     window.commands.by_name["team.import_bundle"].trigger()
     dialog = window.import_bundle_dialog
     dialog.bundle.setText(str(senior / "design.nfbundle"))
-    assert dialog.inspect()
+    dialog.inspect()
+    qtbot.waitUntil(lambda: not dialog.busy, timeout=30_000)
+    assert dialog.import_button.isEnabled()
     text = dialog.summary.toPlainText()
     assert "Made by junior" in text and "every checksum matches" in text and "lr-0.01" in text
     assert dialog.graph_dir.text() == str(senior)
     dialog.import_button.click()
+    qtbot.waitUntil(lambda: not dialog.busy, timeout=30_000)
     assert dialog.result_ is not None and len(dialog.result_.created) == 2
     assert "2 new run(s)" in dialog.summary.toPlainText()
     dialog.open_button.click()
     assert window.files.document.path == senior / "design.nfg"
+
+
+def test_a_damaged_bundle_is_refused_by_name_and_import_stays_off(window, tmp_path, qtbot):
+    damaged = tmp_path / "damaged.nfbundle"
+    damaged.write_bytes(b"PK\x03\x04 not really a bundle")
+    window.commands.by_name["team.import_bundle"].trigger()
+    dialog = window.import_bundle_dialog
+    dialog.bundle.setText(str(damaged))
+    dialog.inspect()
+    qtbot.waitUntil(lambda: not dialog.busy, timeout=30_000)
+    assert dialog.summary.toPlainText().startswith("Cannot import:") and "damaged.nfbundle" in \
+        dialog.summary.toPlainText()
+    assert not dialog.import_button.isEnabled()
