@@ -508,6 +508,7 @@ class MainWindow(WindowDialogsMixin, QMainWindow):
         self.code_view.shutdown()
         self.bridge.shutdown()
         self.files.discard_recovery()  # saved or deliberately discarded: nothing to recover
+        self.canvas_comments.revert_unsaved_moves()  # renames thrown away: their comments go back
         screen = self.screen()
         self.settings.save_layout(self.saveGeometry(), self.saveState(),
                                   screen.availableGeometry().size().toTuple() if screen is not None else None)

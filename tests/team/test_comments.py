@@ -149,3 +149,21 @@ def test_relative_time_reads_like_speech():
     assert relative_time(1000.0, now=1000.0 + 3 * 3600) == "3 h ago"
     assert relative_time(1000.0, now=1000.0 + 86400 * 1.5) == "yesterday"
     assert relative_time(1000.0, now=1000.0 + 86400 * 4) == "4 days ago"
+
+
+def test_renamed_nodes_take_their_comments_a_swap_included_and_the_move_is_audited(plain_store):
+    from neuralforge_desktop.core.team.comments import move_anchors
+
+    graph = zoo.build("mnist-cnn")
+    graph_id = graph_target_id(graph)
+    first, second = [n.id for n in graph if n.type == "Conv2d"][:2]
+    on_first = add_comment(plain_store, "graph", graph_id, "first conv", anchor=first, graph=graph)
+    on_second = add_comment(plain_store, "graph", graph_id, "second conv", anchor=second, graph=graph)
+    whole = add_comment(plain_store, "graph", graph_id, "the whole graph")
+    assert move_anchors(plain_store, "graph", graph_id, {first: second, second: first}) == 2  # names swapped
+    anchors = {c.id: c.anchor for c in list_comments(plain_store, "graph", graph_id)}
+    assert anchors == {on_first.id: second, on_second.id: first, whole.id: None}
+    assert move_anchors(plain_store, "graph", graph_id, {"no-such-node": "x", first: first}) == 0
+    moved = entries(plain_store, kind="comment.moved")
+    assert len(moved) == 1 and moved[0].subject == f"graph:{graph_id}"
+    assert moved[0].details_value()["comments"] == sorted([on_first.id, on_second.id])

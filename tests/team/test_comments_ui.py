@@ -159,3 +159,51 @@ def test_the_panel_refuses_an_empty_comment_and_says_so(qtbot, plain_store):
     panel.show_run(run)
     assert panel.send("   ") is None and "the comment is empty" in panel.status.text()
     assert panel.send("fine") is not None and len(panel.cards) == 1
+
+
+def _anchors(tmp_path, graph_id) -> list[str | None]:
+    with Store(tmp_path / "store.db") as store:
+        return sorted(str(c.anchor) for c in list_comments(store, "graph", graph_id))
+
+
+def test_a_renamed_node_keeps_its_comments_through_undo_save_and_discard(window, tmp_path):
+    from neuralforge_desktop.core.edit.edits import RenameNode
+
+    path, graph_id, conv, other = _commented_graph(tmp_path)
+    window.files.open(path)
+    window.view.fit_all()
+    window.view.push(RenameNode(conv, "stem"))
+    assert {node: b.count for node, b in _badges(window).items()} == {"stem": 2}  # the badge follows the card
+    assert _anchors(tmp_path, graph_id) == sorted(["stem", "stem", other])
+    window.canvas_comments.open_thread("stem")
+    assert [c.body for c in window.canvas_comments.panel.comments] == ["Why 32 filters? @ben", "Matches the paper"]
+
+    window.edits.undo()
+    assert {node: b.count for node, b in _badges(window).items()} == {conv: 2}
+    assert _anchors(tmp_path, graph_id) == sorted([conv, conv, other])
+    window.edits.redo()
+    window.files.save()
+    assert "stem" in load_graph(path).nodes and window.canvas_comments.unsaved_moves == {}
+    assert _anchors(tmp_path, graph_id) == sorted(["stem", "stem", other])
+
+    window.view.push(RenameNode("stem", "first"))  # renamed again, then thrown away
+    assert _anchors(tmp_path, graph_id) == sorted(["first", "first", other])
+    window.files.new_from_template("mnist-cnn")  # "discard" (the fixture answers for the user)
+    assert _anchors(tmp_path, graph_id) == sorted(["stem", "stem", other])  # as the saved file names it
+
+    window.files.open(path)
+    window.view.push(RenameNode("stem", "last"))
+    assert _anchors(tmp_path, graph_id) == sorted(["last", "last", other])
+    window.close()  # without saving
+    assert _anchors(tmp_path, graph_id) == sorted(["stem", "stem", other])
+
+
+def test_renames_compose_into_one_move_per_comment():
+    from neuralforge_desktop.ui.comments.canvas import compose_moves
+
+    assert compose_moves({}, {"a": "b"}) == {"a": "b"}
+    assert compose_moves({"a": "b"}, {"b": "c"}) == {"a": "c"}
+    assert compose_moves({"a": "b"}, {"b": "a"}) == {}  # a rename and its undo cancel
+    swap = compose_moves(compose_moves(compose_moves({}, {"a": "t"}), {"b": "a"}), {"t": "b"})
+    assert swap == {"a": "b", "b": "a"}
+    assert compose_moves(swap, {"a": "b", "b": "a"}) == {}  # swapped back at once

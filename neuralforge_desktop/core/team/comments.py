@@ -191,6 +191,25 @@ def resolve_comment(store: Any, comment_id: int, *, resolved: bool = True, who: 
     return changed
 
 
+def move_anchors(store: Any, target_kind: str, target_id: str, moves: dict[str, str]) -> int:
+    """Re-pin the comments of a graph's nodes that were renamed: ``moves`` maps each old node id to its new one
+    (a swap of two names included: every comment is read first, then moved once). Returns how many moved."""
+    moves = {old: new for old, new in moves.items() if old != new}
+    if not moves:
+        return 0
+    with store.database.write() as conn:
+        marks = ",".join("?" * len(moves))
+        rows = conn.execute(f"SELECT id, anchor FROM comments WHERE target_kind = ? AND target_id = ? AND anchor IN "
+                            f"({marks})", (target_kind, target_id, *moves)).fetchall()
+        conn.executemany("UPDATE comments SET anchor = ? WHERE id = ?", [(moves[a], int(i)) for i, a in rows])
+    if rows:
+        from neuralforge_desktop.core.audit import record_event
+
+        record_event(store, "comment.moved", f"{target_prefix(target_kind)}:{target_id}",
+                     {"moves": dict(sorted(moves.items())), "comments": sorted(int(i) for i, _a in rows)})
+    return len(rows)
+
+
 def _below(links: dict[int, int | None], start: int) -> set[int]:
     found, frontier = {start}, [start]
     while frontier:

@@ -123,8 +123,13 @@ class CanvasComments(QObject):
         self._sync_timer.setSingleShot(True)
         self._sync_timer.setInterval(0)
         self._sync_timer.timeout.connect(self.sync_badges)
+        # Renamed nodes take their comments along at once; until the graph is saved the moves are remembered,
+        # and undone if the edits are thrown away (another graph opened, the window closed without saving).
+        self.unsaved_moves: dict[str, str] = {}  # node id in the saved file → node id now
+        self._moves_graph_id: str | None = None
+        self.bridge.changed.connect(self._on_changed)
         self.bridge.replaced.connect(self._on_replaced)
-        self.bridge.saved.connect(self.reload)
+        self.bridge.saved.connect(self._on_saved)
         self.scene.changed.connect(lambda _rects: self._sync_timer.start())
         self.scene.rebuilt.connect(self._forget_badges)
         window.selection.changed.connect(self._selection_changed)
@@ -155,8 +160,43 @@ class CanvasComments(QObject):
                 self.counts = comment_counts(store, "graph", graph_id)
         self.sync_badges()
 
+    def _on_changed(self, change: Any) -> None:
+        from neuralforge_desktop.core.edit.edits import RenameNode
+        from neuralforge_desktop.ui.canvas.scene import leaf_edits
+
+        moves: dict[str, str] = {}
+        for edit in leaf_edits(change.edit):
+            if isinstance(edit, RenameNode):
+                moves = compose_moves(moves, {edit.old: edit.new})
+        graph_id = self.graph_id()
+        if not moves or graph_id is None:
+            return
+        self._move_anchors(graph_id, moves)
+        self.unsaved_moves = compose_moves(self.unsaved_moves, moves)
+        self._moves_graph_id = graph_id
+        self.reload()
+
+    def _move_anchors(self, graph_id: str, moves: dict[str, str]) -> None:
+        from neuralforge_desktop.core.store.sqlite_store import Store
+        from neuralforge_desktop.core.team.comments import move_anchors
+
+        with Store(self.store_path) as store:
+            move_anchors(store, "graph", graph_id, moves)
+
+    def _on_saved(self) -> None:
+        self.unsaved_moves, self._moves_graph_id = {}, None  # the file now names the nodes as the comments do
+        self.reload()
+
+    def revert_unsaved_moves(self) -> None:
+        """The renames were thrown away: their comments go back to the nodes as the saved file names them."""
+        if self.unsaved_moves and self._moves_graph_id is not None:
+            back = {new: old for old, new in self.unsaved_moves.items()}
+            self._move_anchors(self._moves_graph_id, back)
+        self.unsaved_moves, self._moves_graph_id = {}, None
+
     def _on_replaced(self) -> None:
         """Another graph: its badges, and the dock (when it was opened) on its comments."""
+        self.revert_unsaved_moves()
         self.reload()
         if self.panel is not None and shiboken6.isValid(self.panel) and self.panel.graph is not self.graph:
             self.panel.show_target("graph", self.graph_id(), title=f"{self.graph.name}: all comments",
@@ -266,6 +306,16 @@ class CanvasComments(QObject):
 
     def _context_menu(self, pos: QPoint) -> None:
         self.context_menu(pos).exec(self.view.viewport().mapToGlobal(pos))
+
+
+def compose_moves(first: dict[str, str], then: dict[str, str]) -> dict[str, str]:
+    """The renames ``first`` (name at the start → name now) followed by ``then`` (name now → new name, all at
+    once, so a swap of two names is a swap); names back at their start drop out: a rename and its undo cancel."""
+    result = {start: then.get(now, now) for start, now in first.items()}
+    for now, new in then.items():
+        if now not in first.values():
+            result.setdefault(now, new)
+    return {start: now for start, now in result.items() if start != now}
 
 
 def install_canvas_comments(window: Any) -> CanvasComments:
