@@ -35,7 +35,9 @@ def _escape(field: str) -> str:
 
 def _fields(line: str) -> list[str]:
     """A password file line's fields, with ``\\:`` and ``\\\\`` read back as libpq reads them."""
-    fields, current, escaped = [], [], False
+    fields: list[str] = []
+    current: list[str] = []
+    escaped = False
     for char in line:
         if escaped:
             current.append(char)
