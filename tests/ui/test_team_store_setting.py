@@ -16,6 +16,7 @@ from PySide6.QtCore import QSettings
 from neuralforge_desktop.core.edit.document import Document
 from neuralforge_desktop.core.store.sqlite_store import Store
 from neuralforge_desktop.ui.main_window import MainWindow
+from neuralforge_desktop.ui.onboarding.store_url import split_password
 from neuralforge_desktop.ui.settings import Settings
 
 from training_graphs import digits_mlp
@@ -50,7 +51,10 @@ def test_the_runs_dock_lists_a_team_stores_runs_by_user(qtbot: Any, tmp_path: Pa
                 store.set_status(run.id, "finished")
                 made[run.id] = user
     window = _window(qtbot, tmp_path, pg_url)
-    assert window.store_path == pg_url
+    bare, password = split_password(pg_url)
+    assert window.store_path == bare  # the password is kept in the app's password file, not in the settings
+    window.settings.sync()
+    assert password not in (tmp_path / "settings.ini").read_text()
     panel = window.make_runs_panel()
     assert set(panel.visible_run_ids()) == set(made)
     with Store(pg_url) as store:
