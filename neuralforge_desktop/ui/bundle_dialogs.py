@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
-import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,30 +29,28 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from neuralforge_desktop.ui.latest_request import LatestRequest
 from neuralforge_desktop.ui.ui_thread import emitter
 
 RUN_ID_ROLE = Qt.ItemDataRole.UserRole
 
 
-def _work(what: Callable[[], Any], deliver: Callable[[Any, bool], None]) -> None:
-    """Run in a worker thread: ``deliver(value, True)``, or ``deliver(error, False)`` for what a user can fix."""
+def _reason(error: Exception) -> str:
+    """What a failed job says in the dialog: a user's error as it is, a bug with its type."""
     from neuralforge_desktop.core.errors import UserError
 
-    value: Any
-    try:
-        value, ok = what(), True
-    except (UserError, OSError) as exc:
-        value, ok = exc, False
-    except Exception as exc:  # a bug: said in the dialog, which must not stay busy for ever
-        value, ok = f"{type(exc).__name__}: {exc}", False
-    deliver(value, ok)
+    return str(error) if isinstance(error, UserError | OSError) else f"{type(error).__name__}: {error}"
 
 
-def _start(name: str, what: Callable[[], Any], deliver: Callable[[Any, bool], None]) -> None:
-    """Bundles hold checkpoints (hundreds of megabytes, each one hashed): reading or writing one must not freeze
-    the window. ``what`` is given plain values, never the dialog, and ``deliver`` is an emitter (it holds the
-    dialog weakly): a dialog closed meanwhile is neither kept alive nor destroyed off the UI thread."""
-    threading.Thread(target=_work, args=(what, deliver), name=name, daemon=True).start()
+def _background(dialog: QDialog) -> LatestRequest:
+    """The dialog's worker thread. Bundles hold checkpoints (hundreds of megabytes, each one hashed): reading or
+    writing one must not freeze the window. A request is ``{"kind": …, "work": fn}`` with ``fn`` built from plain
+    values, never the dialog; the result reaches ``dialog.arrived`` through an emitter (it holds the dialog
+    weakly), so a dialog closed meanwhile is neither kept alive nor destroyed off the UI thread. One thread per
+    dialog, one job at a time, so the last result shown is that of the last request."""
+    worker = LatestRequest("bundle-dialog", lambda what: what["work"](), emitter(dialog, "arrived"))
+    dialog.destroyed.connect(worker.stop)
+    return worker
 
 
 def _store_path(window: Any) -> Path:
@@ -81,13 +77,14 @@ def _path_row(edit: QLineEdit, browse: Any) -> QWidget:
 class ShareBundleDialog(QDialog):
     """Choose the runs of the open design to share, and where the bundle goes."""
 
-    exported = Signal(object, bool)  # the ExportResult or the error, on the UI thread
+    arrived = Signal(object, object)  # request, result (an exception when it failed), on the UI thread
 
     def __init__(self, window: Any) -> None:
         super().__init__(window)
         self.busy = False
         self.written: Path | None = None  # the last bundle written
-        self.exported.connect(self._exported)
+        self._worker = _background(self)
+        self.arrived.connect(self._exported)
         self.setWindowTitle("Share as Bundle")
         self.window_ = window
         self.document = window.files.document
@@ -172,14 +169,14 @@ class ShareBundleDialog(QDialog):
         self.busy = True
         self.export_button.setEnabled(False)
         self.message.setText(f"Writing {output.name} ({len(run_ids)} run(s)) …")
-        _start("bundle-export", lambda: _write_bundle(store_path, output, stem, text, run_ids),
-               emitter(self, "exported"))
+        self._worker.request({"kind": "export",
+                              "work": lambda: _write_bundle(store_path, output, stem, text, run_ids)})
 
-    def _exported(self, result: Any, ok: bool) -> None:
+    def _exported(self, _what: dict[str, Any], result: Any) -> None:
         self.busy = False
         self.export_button.setEnabled(True)
-        if not ok:
-            self.message.setText(f"Not exported: {result}")
+        if isinstance(result, Exception):
+            self.message.setText(f"Not exported: {_reason(result)}")
             return
         self.written = result.path
         self.message.setText(f"Wrote {result.path.name}: {len(result.runs)} run(s), {result.artifacts} artifact(s), "
@@ -201,15 +198,14 @@ def _write_bundle(store_path: Path, output: Path, stem: str, graph_text: str, ru
 class ImportBundleDialog(QDialog):
     """Choose a bundle, see what it holds (checked), import it into the window's store."""
 
-    inspected = Signal(object, bool)  # the manifest or the error, on the UI thread
-    imported = Signal(object, bool)  # the ImportResult or the error
+    arrived = Signal(object, object)  # request, result (an exception when it failed), on the UI thread
 
     def __init__(self, window: Any, path: str | None = None) -> None:
         super().__init__(window)
         self.setWindowTitle("Import Bundle")
         self.busy = False
-        self.inspected.connect(self._inspected)
-        self.imported.connect(self._imported)
+        self._worker = _background(self)
+        self.arrived.connect(self._arrived)
         self.window_ = window
         self.store_path = _store_path(window)
         self.result_: Any = None
@@ -258,12 +254,15 @@ class ImportBundleDialog(QDialog):
         self.import_button.setEnabled(False)
         self.busy = True
         self.summary.setPlainText(f"Checking {path.name} …")
-        _start("bundle-inspect", lambda: _read_manifest(path), emitter(self, "inspected"))
+        self._worker.request({"kind": "inspect", "work": lambda: _read_manifest(path)})
 
-    def _inspected(self, manifest: Any, ok: bool) -> None:
+    def _arrived(self, what: dict[str, Any], result: Any) -> None:
+        (self._inspected if what["kind"] == "inspect" else self._imported)(result)
+
+    def _inspected(self, manifest: Any) -> None:
         self.busy = False
-        if not ok:
-            self.summary.setPlainText(f"Cannot import: {manifest}")
+        if isinstance(manifest, Exception):
+            self.summary.setPlainText(f"Cannot import: {_reason(manifest)}")
             return
         contents = manifest.get("contents", {})
         lines = [f"Made by {manifest.get('who')} on {_when(manifest.get('created'))} with NeuralForge "
@@ -285,13 +284,13 @@ class ImportBundleDialog(QDialog):
         self.busy = True
         self.import_button.setEnabled(False)
         self.summary.appendPlainText(f"\nImporting into {Path(store_path).name} …")
-        _start("bundle-import", lambda: _import(store_path, bundle, project, graph_dir), emitter(self, "imported"))
+        self._worker.request({"kind": "import", "work": lambda: _import(store_path, bundle, project, graph_dir)})
 
-    def _imported(self, result: Any, ok: bool) -> None:
+    def _imported(self, result: Any) -> None:
         self.busy = False
         self.import_button.setEnabled(True)
-        if not ok:
-            self.summary.appendPlainText(f"Not imported (nothing was written): {result}")
+        if isinstance(result, Exception):
+            self.summary.appendPlainText(f"Not imported (nothing was written): {_reason(result)}")
             return
         self.result_ = result
         done = [f"{len(result.created)} new run(s), {len(result.existing)} already here, "
